@@ -1,0 +1,257 @@
+"""``layoutkit`` command line: each subcommand parses its arguments and calls the library.
+
+Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import LayoutkitError, UsageError
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        msg = f"{self.prog}: {message}"
+        raise UsageError(msg)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 1 or int(h) < 1:
+        msg = f"size must be WIDTHxHEIGHT in pixels, e.g. 640x360 (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return (int(w), int(h))
+
+
+def _users(text: str) -> list[str]:
+    from .request.parse import uid_problem
+
+    text = text.strip()
+    if text.isdigit() and "," not in text and len(text) <= 3:
+        return [str(i) for i in range(1, int(text) + 1)]
+    uids = [u.strip() for u in text.split(",") if u.strip()]
+    for uid in uids:
+        problem = uid_problem(uid)
+        if problem:
+            msg = f"--users: {uid!r}: {problem}"
+            raise argparse.ArgumentTypeError(msg)
+    if len(set(uids)) != len(uids):
+        msg = f"--users: a uid is listed twice (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return uids
+
+
+def _add_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", action="append", default=[], metavar="KEY=VALUE",
+                   help="switch a behaviour choice of contract section 2 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(prog="layoutkit", description=(
+        "Preview, reproduce and check Agora Cloud Recording composite (mix) layouts."))
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("validate", help="check a start / updateLayout / ... request body")
+    p.add_argument("request", help="request JSON file (whole body or just clientRequest)")
+    p.add_argument("--kind", choices=["start", "updateLayout", "acquire", "update", "stop",
+                                      "clientRequest"], help="body kind (default: detect)")
+    p.add_argument("--json", action="store_true", help="print the normalized body with defaults")
+
+    p = sub.add_parser("layout", help="region geometry of a layout")
+    p.add_argument("request", nargs="?", help="start or updateLayout JSON (optional)")
+    p.add_argument("--mode", choices=["floating", "bestfit", "vertical", "custom"])
+    p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... in join order")
+    p.add_argument("--canvas", type=_size, default=None, help="WxH (default: request's or 360x640)")
+    p.add_argument("--max-resolution-uid", default=None)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_profile(p)
+
+    p = sub.add_parser("preview", help="PNG of the canvas with test-card users")
+    p.add_argument("request", help="start or updateLayout JSON")
+    p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... (default 4)")
+    p.add_argument("--canvas", type=_size, default=None)
+    p.add_argument("--source-size", type=_size, default=None, help="users' video WxH (640x360)")
+    p.add_argument("--sheet", action="store_true", help="every user count 1..17 on one image")
+    p.add_argument("-o", "--output", default=None, help="PNG file (preview.png / sheet.png)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_profile(p)
+
+    p = sub.add_parser("demo", help="run the bundled samples end to end")
+    p.add_argument("-o", "--output", default="layoutkit-demo", help="folder (layoutkit-demo)")
+    return parser
+
+
+def _print_problems(problems: Sequence[Any], err: IO[str]) -> None:
+    for problem in problems:
+        print(str(problem), file=err)
+
+
+def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .inputs import load_request_file
+    from .request.dump import to_json
+    from .request.lint import lint
+
+    loaded = load_request_file(args.request, kind=args.kind)
+    _print_problems([*loaded.warnings, *lint(loaded.model)], err)
+    if args.json:
+        json.dump(to_json(loaded.model), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        print(f"{args.request}: valid {type(loaded.model).__name__}", file=out)
+    return 0
+
+
+def _layout_inputs(args: argparse.Namespace) -> tuple[Any, tuple[int, int], Any]:
+    """Layout settings, canvas and the loaded request (or None) for layout/preview."""
+    from dataclasses import replace
+
+    from .layout import MODE_NAMES
+    from .request.model import LayoutSettings
+
+    loaded = None
+    settings = LayoutSettings()
+    canvas = (360, 640)
+    if args.request:
+        from .inputs import load_request_file
+
+        loaded = load_request_file(args.request)
+        settings = loaded.layout
+        canvas = loaded.canvas_wh or canvas
+    if getattr(args, "mode", None):
+        mode = MODE_NAMES[args.mode]
+        if mode == 3 and not settings.layout_config:
+            msg = "--mode custom needs a request with layoutConfig"
+            raise UsageError(msg)
+        settings = replace(settings, mixed_video_layout=mode)
+    if getattr(args, "max_resolution_uid", None):
+        settings = replace(settings, max_resolution_uid=args.max_resolution_uid)
+    if args.canvas:
+        canvas = args.canvas
+    return settings, canvas, loaded
+
+
+def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .layout import compute_regions
+    from .profile import parse_profile_options
+
+    profile = parse_profile_options(args.profile)
+    settings, canvas, loaded = _layout_inputs(args)
+    if loaded:
+        _print_problems(loaded.warnings, err)
+    users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
+    regions = compute_regions(settings, users, canvas_wh=canvas, profile=profile)
+    if args.json:
+        json.dump(regions.to_json(), out, indent=2)
+        out.write("\n")
+        return 0
+    print(f"canvas {canvas[0]}x{canvas[1]}, mixedVideoLayout {settings.mixed_video_layout}, "
+          f"{len(users)} user(s), paint order bottom first", file=out)
+    print(f"{'z':>3} {'uid':>12} {'x':>6} {'y':>6} {'width':>6} {'height':>6} "
+          f"{'mode':>5} {'alpha':>6}", file=out)
+    for item in regions.to_json()["regions"]:  # type: ignore[union-attr]
+        mode = "crop" if item["render_mode"] == 0 else "fit"
+        print(f"{item['z']:>3} {str(item['uid'] or '-'):>12} {item['x']:>6} {item['y']:>6} "
+              f"{item['width']:>6} {item['height']:>6} {mode:>5} {item['alpha']:>6}", file=out)
+    return 0
+
+
+def _load_background(settings: Any, base_dir: Path | None) -> Any:
+    if not settings.background_image:
+        return None
+    from .media.images import load_image
+
+    return load_image(settings.background_image, base_dir=base_dir)
+
+
+def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .media.atomic import check_writable
+    from .media.png import write_png
+    from .preview import DEFAULT_SOURCE_WH, contact_sheet, preview_canvas
+    from .profile import parse_profile_options
+
+    profile = parse_profile_options(args.profile)
+    output = args.output or ("sheet.png" if args.sheet else "preview.png")
+    check_writable(output, overwrite=args.force)
+    settings, canvas, loaded = _layout_inputs(args)
+    _print_problems(loaded.warnings if loaded else (), err)
+    background = _load_background(settings, loaded.base_dir if loaded else None)
+    users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
+    source_wh = args.source_size or DEFAULT_SOURCE_WH
+    sizes = {uid: source_wh for uid in users}
+    if args.sheet:
+        sheet_users = args.users if args.users and len(args.users) >= 17 else None
+        image = contact_sheet(settings, canvas_wh=canvas, profile=profile, uids=sheet_users,
+                              source_sizes=sizes if sheet_users else {
+                                  str(i): source_wh for i in range(1, 18)},
+                              background_image=background)
+    else:
+        image = preview_canvas(settings, users, canvas_wh=canvas, profile=profile,
+                               source_sizes=sizes, background_image=background)
+    write_png(image, output, overwrite=args.force)
+    print(f"wrote {output} ({image.shape[1]}x{image.shape[0]})", file=out)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.output), out=out)
+    return 0
+
+
+_COMMANDS = {
+    "validate": _cmd_validate,
+    "layout": _cmd_layout,
+    "preview": _cmd_preview,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
+         err: IO[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never raises for bad input)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        parser = build_parser()
+        args = parser.parse_args(list(argv) if argv is not None else None)
+        if args.version:
+            from . import __version__
+
+            print(f"layoutkit {__version__}", file=out)
+            return 0
+        if not args.command:
+            parser.print_help(out)
+            return 2
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = _COMMANDS[args.command](args, out, err)
+        for w in caught:
+            print(f"warning: {w.message}", file=err)
+        return code
+    except LayoutkitError as exc:
+        print(str(exc), file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130
+    except Exception as exc:  # never a traceback for the user (LAYOUTKIT_DEBUG=1 shows it)
+        if os.environ.get("LAYOUTKIT_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} "
+              "(please report it; set LAYOUTKIT_DEBUG=1 for details)", file=err)
+        return 1

@@ -1,0 +1,56 @@
+"""``layoutkit demo``: run the bundled samples end to end into one folder."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import IO
+
+from .errors import UsageError
+
+__all__ = ["run_demo", "samples_dir"]
+
+_MARKER = ".layoutkit-demo"
+
+
+def samples_dir() -> Path:
+    """Folder of the bundled sample requests and scenarios."""
+    return Path(str(importlib.resources.files("layoutkit") / "samples"))
+
+
+def _prepare(folder: Path) -> None:
+    if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
+        msg = f"{folder}: exists and was not made by layoutkit demo; choose another -o folder"
+        raise UsageError(msg)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
+
+
+def run_demo(folder: Path, *, out: IO[str]) -> None:
+    """Preview every bundled sample request: one canvas and one contact sheet each."""
+    from .inputs import load_request_file
+    from .media.images import load_image
+    from .media.png import write_png
+    from .preview import contact_sheet, preview_canvas
+
+    _prepare(folder)
+    samples = samples_dir()
+    users_for = {"start-floating": 6, "start-vertical": 11, "start-custom": 4,
+                 "start-bestfit-seed": 3, "update-layout-bestfit": 5}
+    for request in sorted(samples.glob("*.json")):
+        if request.stem.startswith("scenario"):
+            continue
+        loaded = load_request_file(request)
+        settings = loaded.layout
+        canvas = loaded.canvas_wh or (360, 640)
+        background = (load_image(settings.background_image, base_dir=samples)
+                      if settings.background_image else None)
+        n = users_for.get(request.stem, 4)
+        users = [str(i) for i in range(1, n + 1)]
+        still = preview_canvas(settings, users, canvas_wh=canvas, background_image=background)
+        write_png(still, folder / f"{request.stem}.png", overwrite=True)
+        sheet = contact_sheet(settings, canvas_wh=canvas, background_image=background)
+        write_png(sheet, folder / f"{request.stem}-sheet.png", overwrite=True)
+        print(f"{request.name}: {folder / (request.stem + '.png')} ({n} users), "
+              f"{folder / (request.stem + '-sheet.png')} (1..17 users)", file=out)
+    print(f"demo written to {folder}/", file=out)

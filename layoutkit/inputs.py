@@ -1,0 +1,71 @@
+"""Reading the user's input files (the I/O edge of request and scenario parsing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MediaError, Problem
+from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
+from .request.parse import load_json, parse_request
+
+__all__ = ["LoadedRequest", "read_text", "load_request_file"]
+
+
+@dataclass(frozen=True)
+class LoadedRequest:
+    """A request file, parsed: the model, its warnings and where it came from."""
+
+    path: Path
+    model: Any
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative image paths in the request are relative to."""
+        return self.path.parent
+
+    @property
+    def layout(self) -> LayoutSettings:
+        """The layout settings of a start or updateLayout body."""
+        if isinstance(self.model, StartRequest):
+            return self.model.layout
+        if isinstance(self.model, UpdateLayoutRequest):
+            return self.model.layout
+        msg = f"{self.path}: a {type(self.model).__name__} body has no layout"
+        raise MediaError(msg)
+
+    @property
+    def canvas_wh(self) -> tuple[int, int] | None:
+        """Canvas size of a start body; None for updateLayout (it cannot change it)."""
+        if isinstance(self.model, StartRequest):
+            return self.model.transcoding.canvas_wh
+        return None
+
+
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file, turning OS errors into :class:`MediaError`."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        msg = f"{p}: no such file"
+        raise MediaError(msg) from exc
+    except IsADirectoryError as exc:
+        msg = f"{p}: is a folder, not a file"
+        raise MediaError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise MediaError(msg) from exc
+    except OSError as exc:
+        msg = f"{p}: cannot be read ({exc.strerror})"
+        raise MediaError(msg) from exc
+
+
+def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedRequest:
+    """Read and validate a request body file (start, updateLayout, ... or clientRequest)."""
+    p = Path(path)
+    doc = load_json(read_text(p), source=str(p))
+    model, warnings = parse_request(doc, kind=kind)
+    return LoadedRequest(path=p, model=model, warnings=tuple(warnings))

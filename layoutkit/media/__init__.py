@@ -1,0 +1,1 @@
+"""I/O at the edge: images, test pictures, atomic files, and (lazily) PyAV."""

@@ -1,0 +1,129 @@
+"""Still previews of a layout: one canvas, or a contact sheet of every user count.
+
+Pure pixel functions (they take pictures as arrays); file I/O is the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .compose.rgb import cover_image, draw_rgb, solid_canvas
+from .layout import MAX_DISPLAYED, compute_regions
+from .media.testcard import label_font, test_card
+from .profile import DEFAULT_PROFILE, Profile
+from .request.model import LayoutSettings
+
+__all__ = ["DEFAULT_SOURCE_WH", "MODE_LABELS", "canvas_background", "preview_canvas",
+           "contact_sheet"]
+
+RGB = npt.NDArray[np.uint8]
+DEFAULT_SOURCE_WH = (640, 360)
+MODE_LABELS = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
+
+
+def canvas_background(settings: LayoutSettings, canvas_wh: tuple[int, int], *,
+                      background_image: RGB | None = None) -> RGB:
+    """The canvas under every region: ``backgroundImage`` (crop) if usable, else the colour."""
+    if background_image is not None:
+        return cover_image(background_image, canvas_wh)
+    return solid_canvas(canvas_wh, settings.background_rgb)
+
+
+def preview_canvas(
+    settings: LayoutSettings,
+    uids: Sequence[str],
+    *,
+    canvas_wh: tuple[int, int],
+    profile: Profile = DEFAULT_PROFILE,
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+    background_image: RGB | None = None,
+) -> RGB:
+    """The canvas with every displayed user drawn as a labelled test card.
+
+    Parameters
+    ----------
+    settings : LayoutSettings
+        Layout of the request.
+    uids : sequence of str
+        Users in join order (the first 17 are drawn).
+    canvas_wh : tuple of int
+        Canvas ``(width, height)``.
+    profile : Profile
+        Behaviour choices.
+    source_sizes : mapping of str to (int, int), optional
+        Each user's video size; default 640x360 (so crop and fit show).
+    background_image : ndarray, optional
+        The decoded ``backgroundImage`` (None: the canvas colour).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), uint8
+    """
+    sizes = source_sizes or {}
+    regions = compute_regions(settings, uids, canvas_wh=canvas_wh, profile=profile)
+    pictures = [None if uid is None else test_card(uid, sizes.get(uid, DEFAULT_SOURCE_WH))
+                for uid in regions.uids]
+    background = canvas_background(settings, canvas_wh, background_image=background_image)
+    return draw_rgb(background, regions, pictures)
+
+
+def _thumbnail(image: RGB, max_side: int) -> RGB:
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = max_side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def contact_sheet(
+    settings: LayoutSettings,
+    *,
+    canvas_wh: tuple[int, int],
+    profile: Profile = DEFAULT_PROFILE,
+    uids: Sequence[str] | None = None,
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+    background_image: RGB | None = None,
+    cell_max_side: int = 300,
+    columns: int = 6,
+) -> RGB:
+    """One image showing the layout for every user count 1..17, labelled.
+
+    ``uids`` (default ``"1".."17"``) gives the join order; count ``n`` uses its first
+    ``n`` entries.
+    """
+    from PIL import Image, ImageDraw
+
+    order = list(uids) if uids else [str(i) for i in range(1, MAX_DISPLAYED + 1)]
+    counts = range(1, min(MAX_DISPLAYED, len(order)) + 1)
+    thumbs = [
+        _thumbnail(preview_canvas(settings, order[:n], canvas_wh=canvas_wh, profile=profile,
+                                  source_sizes=source_sizes,
+                                  background_image=background_image), cell_max_side)
+        for n in counts
+    ]
+    th, tw = thumbs[0].shape[:2]
+    pad, label_h, head_h = 16, 26, 56
+    rows = -(-len(thumbs) // columns)
+    sheet_w = pad + columns * (tw + pad)
+    sheet_h = head_h + rows * (label_h + th + pad) + pad // 2
+    sheet = Image.new("RGB", (sheet_w, sheet_h), (242, 242, 240))
+    draw = ImageDraw.Draw(sheet)
+    title = (f"mixedVideoLayout {settings.mixed_video_layout} "
+             f"({MODE_LABELS.get(settings.mixed_video_layout, '?')}), "
+             f"canvas {canvas_wh[0]}x{canvas_wh[1]}, background {settings.background_color}")
+    if settings.max_resolution_uid:
+        title += f", maxResolutionUid {settings.max_resolution_uid}"
+    draw.text((pad, head_h // 2), title, fill=(30, 30, 30), font=label_font(22), anchor="lm")
+    for idx, (n, thumb) in enumerate(zip(counts, thumbs, strict=True)):
+        r, c = divmod(idx, columns)
+        x = pad + c * (tw + pad)
+        y = head_h + r * (label_h + th + pad)
+        draw.text((x, y + label_h // 2), f"{n} user{'s' if n > 1 else ''}", fill=(60, 60, 60),
+                  font=label_font(17), anchor="lm")
+        sheet.paste(Image.fromarray(thumb), (x, y + label_h))
+        draw.rectangle([x - 1, y + label_h - 1, x + tw, y + label_h + th], outline=(150, 150, 150))
+    return np.asarray(sheet)
