@@ -1,0 +1,108 @@
+"""Still previews: decoded PNG pixels, crop/fit, backgrounds, the contact sheet."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from layoutkit.cli import main
+from layoutkit.demo import samples_dir
+from layoutkit.media.images import load_image
+from layoutkit.media.testcard import uid_color
+from layoutkit.compose.rgb import cover_image
+from layoutkit.preview import contact_sheet, preview_canvas
+from layoutkit.request.model import LayoutSettings
+
+from .helpers import assert_color
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_seed_bestfit_preview_png_cells_and_empty_cell(in_tmp):
+    # the seed's start body: 360x640, best fit, #FF0000; 3 users leave the 4th cell empty
+    code, out, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
+                          "--users", "3", "-o", "p.png")
+    assert code == 0, err
+    image = np.asarray(Image.open(in_tmp / "p.png").convert("RGB"))
+    assert image.shape == (640, 360, 3)
+    # cells are 180x320; a 640x360 card is cropped left/right, so card row 0.25 -> cell row 0.25
+    for uid, (x0, y0) in {"1": (0, 0), "2": (180, 0), "3": (0, 320)}.items():
+        assert_color(image, (x0 + 90, y0 + 80), uid_color(uid), tol=2, name="bestfit-cell")
+    assert_color(image, (270, 480), (255, 0, 0), name="bestfit-empty")  # empty cell: canvas
+    assert_color(image, (359, 639), (255, 0, 0), name="bestfit-empty-corner")
+
+
+def test_fit_region_has_black_bars_and_crop_region_none():
+    # vertical: the large region is fit (black bars), smalls crop; canvas colour elsewhere
+    layout = LayoutSettings(mixed_video_layout=2, max_resolution_uid="1",
+                            background_color="#00FF00")
+    image = preview_canvas(layout, ["1", "2"], canvas_wh=(360, 640))
+    # large region 288x640; a 640x360 card fits as 288x162, centred: bars above and below
+    assert_color(image, (144, 10), (0, 0, 0), name="fit-bar-top")
+    assert_color(image, (144, 630), (0, 0, 0), name="fit-bar-bottom")
+    assert_color(image, (144, 239 + 41), uid_color("1"), tol=2, name="fit-picture")
+    # small slot 1 at (288, 0, 72, 160) is crop: no black bar at its top
+    assert_color(image, (324, 40), uid_color("2"), tol=2, name="crop-small")
+    # below the single small slot: canvas colour
+    assert_color(image, (324, 400), (0, 255, 0), name="vertical-empty")
+
+
+def test_background_image_under_empty_area_and_alpha_region():
+    base = samples_dir()
+    bg = load_image("background.jpg", base_dir=base)
+    assert bg is not None
+    from layoutkit.request.model import LayoutRegion
+
+    layout = LayoutSettings(mixed_video_layout=3, background_image="background.jpg",
+                            layout_config=(LayoutRegion(0.5, 0.0, 0.5, 0.5, alpha=0.5),))
+    image = preview_canvas(layout, ["7"], canvas_wh=(640, 360), background_image=bg)
+    expected_bg = cover_image(bg, (640, 360))
+    assert np.array_equal(image[200:, :320], expected_bg[200:, :320])
+    # the half-transparent region: 0.5 * card + 0.5 * background
+    card = np.array(uid_color("7"), dtype=float)
+    mix = 0.5 * card + 0.5 * expected_bg[45, 480].astype(float)
+    assert_color(image, (480, 45), tuple(int(v + 0.5) for v in mix), tol=2, name="alpha")
+
+
+def test_contact_sheet_has_every_user_count(in_tmp):
+    code, out, err = _run("preview", str(samples_dir() / "start-vertical.json"), "--sheet",
+                          "-o", "sheet.png")
+    assert code == 0, err
+    sheet = np.asarray(Image.open(in_tmp / "sheet.png").convert("RGB"))
+    layout = LayoutSettings(mixed_video_layout=2, max_resolution_uid="1")
+    direct = contact_sheet(layout, canvas_wh=(1920, 1080))
+    assert sheet.shape == direct.shape
+    # 17 thumbnails of 300x169 in 6 columns -> 3 rows
+    assert sheet.shape[1] == 16 + 6 * (300 + 16)
+    assert sheet.shape[0] == 56 + 3 * (26 + 169 + 16) + 8
+
+
+def test_preview_refuses_to_overwrite_without_force(in_tmp):
+    (in_tmp / "p.png").write_bytes(b"user data")
+    req = str(samples_dir() / "start-vertical.json")
+    code, _, err = _run("preview", req, "-o", "p.png")
+    assert code == 2 and "--force" in err
+    assert (in_tmp / "p.png").read_bytes() == b"user data"
+    code, _, err = _run("preview", req, "-o", "p.png", "--force")
+    assert code == 0, err
+    assert Image.open(in_tmp / "p.png").size == (1920, 1080)
+    assert not list(in_tmp.glob(".p.png*"))  # no temporary file left behind
+
+
+def test_unusable_background_image_is_ignored_with_warning(in_tmp):
+    import json
+
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(in_tmp / "bg.png")
+    body = {"mixedVideoLayout": 1, "backgroundColor": "#0000FF", "backgroundImage": "bg.png"}
+    (in_tmp / "u.json").write_text(json.dumps(body))
+    code, _, err = _run("preview", "u.json", "--users", "1", "--canvas", "64x64", "-o", "o.png")
+    assert code == 0, err
+    assert "PNG is not JPG or BMP" in err
+    image = np.asarray(Image.open(in_tmp / "o.png").convert("RGB"))
+    assert image.shape == (64, 64, 3)
