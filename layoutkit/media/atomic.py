@@ -52,6 +52,9 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a finished file follows the umask
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
