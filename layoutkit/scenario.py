@@ -1,0 +1,602 @@
+"""Scenario JSON -> :class:`Scenario`: who is in the channel, and what happens when.
+
+A scenario (contract section 3.3) describes one recording: the ``start`` body sent to the
+cloud, the users of the channel and the events of the session.  :func:`parse_scenario`
+checks it with the rules and the message style of request validation (every problem at
+once, each with its JSON path, e.g. ``events[3].body.clientRequest.backgroundColor``) and
+builds frozen objects.  Nothing here reads files: source, audio and image paths are kept as
+the strings the scenario gives; the caller resolves them relative to the scenario file.
+
+Scenario keys (top level exactly these)
+---------------------------------------
+==========  ========  ===================================================================
+key         required  rule
+==========  ========  ===================================================================
+cname       yes       channel name, the request rules (< 64 bytes, 89 allowed characters)
+sid         no        32 lowercase hex characters (the recorder generates one if absent)
+start_utc   no        ISO 8601 date-time with ``Z`` or an offset; default
+                      ``2026-01-01T00:00:00Z`` (:data:`DEFAULT_START_UTC`)
+start       yes       a whole ``start`` body ``{cname, uid, clientRequest}``, checked like
+                      ``layoutkit validate``; its cname must be the scenario's.
+                      ``storageConfig`` may be absent or incomplete (a local recording
+                      does not need a bucket); what is given is checked
+duration    yes       seconds, a number > 0
+users       yes       non-empty array of users (below)
+events      no        array of events (below)
+==========  ========  ===================================================================
+
+User: ``uid`` (required; string of an integer 1..2^32-1, unique, not the recorder's
+``start.uid``), ``platform`` (``native`` | ``web3`` | ``web4``, default native), ``role``
+(``host`` | ``audience``, default host; audience only in live channels, ``channelType`` 1),
+``source`` (``testsrc`` | ``#RRGGBB`` | any other string is a file path; default testsrc),
+``size`` (``"WxH"``, even positive integers up to 4096, default ``640x360``), ``audio``
+(``tone`` | ``silence`` | a file path, default tone), ``join`` (seconds, 0 <= join <
+duration, default 0; > 0 becomes a ``join`` event at that time).
+
+Event: ``t`` (seconds, 0 <= t < duration), ``action`` (:data:`ACTIONS`), ``uid`` (required
+for every action but ``update_layout``, which takes none; must be a declared user),
+``body`` (``update_layout`` only, required there: a whole ``updateLayout`` body or just its
+``clientRequest``; it replaces the whole layout).  Audience members only ``join`` and
+``leave``.  Events are then checked in time order (a user's ``join`` > 0 first among events
+at the same time, then the file order): ``join`` needs the user absent, every other user
+action needs the user present.
+
+Times are exact :class:`~fractions.Fraction` seconds: an integer stays an integer and a
+float is read through its shortest decimal text, so ``0.1`` is exactly ``1/10``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from fractions import Fraction
+from typing import Any, Literal
+
+from .errors import Problem, RequestError, ScenarioError
+from .request.limits import LIVE_CHANNEL
+from .request.model import LayoutSettings, StartRequest, StorageConfig, UpdateLayoutRequest
+from .request.parse import (  # the request checkers, so both files speak alike
+    _BAD,
+    MISSING,
+    _as_cname,
+    _as_number,
+    _as_str,
+    _as_uid,
+    _check_range,
+    _join,
+    _Problems,
+    _Reader,
+    parse_request,
+)
+from .request.suggest import did_you_mean
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_START_UTC",
+    "PLATFORMS",
+    "ROLES",
+    "USER_ACTIONS",
+    "Event",
+    "Scenario",
+    "UserSpec",
+    "as_time",
+    "parse_scenario",
+    "presence_problems",
+]
+
+Platform = Literal["native", "web3", "web4"]
+Role = Literal["host", "audience"]
+
+PLATFORMS: tuple[str, ...] = ("native", "web3", "web4")
+ROLES: tuple[str, ...] = ("host", "audience")
+USER_ACTIONS: tuple[str, ...] = (
+    "mute_video", "unmute_video", "unpublish_video", "publish_video",
+    "mute_audio", "unmute_audio", "leave", "join",
+)
+UPDATE_LAYOUT = "update_layout"
+ACTIONS: tuple[str, ...] = (*USER_ACTIONS, UPDATE_LAYOUT)
+#: What an audience member may do (it publishes nothing).
+AUDIENCE_ACTIONS: tuple[str, ...] = ("join", "leave")
+
+DEFAULT_START_UTC = "2026-01-01T00:00:00Z"
+_DEFAULT_START = datetime.fromisoformat(DEFAULT_START_UTC)
+DEFAULT_SIZE_WH = (640, 360)
+MAX_SOURCE_SIDE = 4096
+
+SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events")
+USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join")
+EVENT_KEYS = ("t", "action", "uid", "body")
+
+# A local recording needs no bucket: keys the cloud requires in storageConfig get these
+# stand-ins for the check and are then put back to the model's defaults.
+_STORAGE_STAND_INS: dict[str, tuple[str, Any]] = {
+    "vendor": ("vendor", 1),
+    "region": ("region", 0),
+    "bucket": ("bucket", "local"),
+    "accessKey": ("access_key", "local"),
+    "secretKey": ("secret_key", "local"),
+}
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """One user of the channel, as the scenario declares it.
+
+    Parameters
+    ----------
+    uid : str
+        The user's uid (string of an integer 1..2^32-1).
+    platform : {'native', 'web3', 'web4'}
+        Publisher SDK: native, Web SDK 3.x and older, Web SDK 4.x and newer.
+    source : str
+        ``'testsrc'``, a ``'#RRGGBB'`` colour (upper-case) or a file path as written.
+    size_wh : tuple of int
+        Picture size ``(width, height)`` of ``testsrc`` and colour sources.
+    audio : str
+        ``'tone'``, ``'silence'`` or a file path as written.
+    join : Fraction
+        Seconds from the start of recording; 0 = in the channel at the start.
+    role : {'host', 'audience'}
+        Audience members (live channels only) publish nothing and are never drawn.
+    """
+
+    uid: str
+    platform: Platform = "native"
+    source: str = "testsrc"
+    size_wh: tuple[int, int] = DEFAULT_SIZE_WH
+    audio: str = "tone"
+    join: Fraction = Fraction(0)
+    role: Role = "host"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happens at time ``t``.
+
+    Parameters
+    ----------
+    t : Fraction
+        Seconds from the start of recording.
+    action : str
+        One of :data:`ACTIONS`.
+    uid : str or None
+        The user it applies to (None for ``update_layout``).
+    layout : LayoutSettings or None
+        The new layout of an ``update_layout`` event (it replaces the whole layout).
+    """
+
+    t: Fraction
+    action: str
+    uid: str | None = None
+    layout: LayoutSettings | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A checked scenario.
+
+    Parameters
+    ----------
+    cname : str
+        Channel name.
+    sid : str or None
+        Recording session id (32 lowercase hex), None when the scenario gives none.
+    start_utc : datetime
+        Wall-clock start of recording, timezone-aware, in UTC.
+    start : StartRequest
+        The ``start`` body; ``storage_config`` is None when the scenario gives none, and
+        storage keys it omits keep the model's defaults.
+    duration : Fraction
+        Seconds the recording runs unless the channel idles out first.
+    users : tuple of UserSpec
+        In the order of the file (users present at the start join in this order).
+    events : tuple of Event
+        Sorted by time, stable: a user's ``join`` > 0 comes first among events of the same
+        time (in user order), then the file's events in file order.
+    warnings : tuple of Problem
+        Warnings of the nested request bodies (paths from the scenario root).
+    """
+
+    cname: str
+    sid: str | None
+    start_utc: datetime
+    start: StartRequest
+    duration: Fraction
+    users: tuple[UserSpec, ...]
+    events: tuple[Event, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+
+    def user(self, uid: str) -> UserSpec:
+        """The declared user ``uid`` (``KeyError`` if there is none)."""
+        for spec in self.users:
+            if spec.uid == uid:
+                return spec
+        raise KeyError(uid)
+
+
+# --- times -------------------------------------------------------------------------------
+def as_time(value: int | float | Fraction) -> Fraction:
+    """Exact seconds from a JSON number: ``0.1`` gives ``Fraction(1, 10)``, not a binary float.
+
+    Parameters
+    ----------
+    value : int, float or Fraction
+        A finite number.
+
+    Returns
+    -------
+    Fraction
+
+    Examples
+    --------
+    >>> as_time(0.1), as_time(3), as_time(1e-05)
+    (Fraction(1, 10), Fraction(3, 1), Fraction(1, 100000))
+    """
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def _seconds(t: Fraction) -> str:
+    """A time for messages: ``60``, ``2.5``."""
+    return str(t.numerator) if t.denominator == 1 else str(float(t))
+
+
+# --- value checkers: (value, path, out, **options) -> value or _BAD -----------------------
+def _as_time(value: Any, path: str, out: _Problems, *, positive: bool = False) -> Any:
+    number = _as_number(value, path, out)
+    if number is _BAD or not _check_range(number, path, out, 0, None, lo_open=positive):
+        return _BAD
+    return as_time(number)
+
+
+def _as_sid(value: Any, path: str, out: _Problems) -> Any:
+    text = _as_str(value, path, out)
+    if text is not _BAD and not re.fullmatch(r"[0-9a-f]{32}", text):
+        out.error(path, "must be 32 lowercase hex characters", text)
+        return _BAD
+    return text
+
+
+def _as_utc(value: Any, path: str, out: _Problems) -> Any:
+    text = _as_str(value, path, out)
+    if text is _BAD:
+        return _BAD
+    example = f"e.g. {DEFAULT_START_UTC!r}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        out.error(path, "must be an ISO 8601 date and time", text, example)
+        return _BAD
+    if moment.tzinfo is None:
+        out.error(path, "must say its time zone (Z or an offset like +02:00)", text, example)
+        return _BAD
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        out.error(path, "is out of the range of dates", text)
+        return _BAD
+
+
+def _as_source(value: Any, path: str, out: _Problems) -> Any:
+    text = _as_str(value, path, out, nonempty=True)
+    if text is _BAD or not text.startswith("#"):
+        return text
+    if re.fullmatch(r"#[0-9A-Fa-f]{6}", text):
+        return text.upper()
+    out.error(path, "a colour source must be #RRGGBB", text,
+              "write a file whose name starts with '#' as './#...'")
+    return _BAD
+
+
+def _as_size(value: Any, path: str, out: _Problems) -> Any:
+    text = _as_str(value, path, out)
+    if text is _BAD:
+        return _BAD
+    match = re.fullmatch(r"([0-9]{1,5})x([0-9]{1,5})", text)
+    size = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not all(0 < side <= MAX_SOURCE_SIDE and side % 2 == 0 for side in size):
+        out.error(path, f'must be "WxH" with even sizes in [2, {MAX_SOURCE_SIDE}], '
+                        'e.g. "640x360"', text)
+        return _BAD
+    return size
+
+
+def _as_declared_uid(value: Any, path: str, out: _Problems, *,
+                     declared: dict[str, UserSpec] | None) -> Any:
+    """A uid that names a declared user (``declared`` None: the user list is broken)."""
+    uid = _as_uid(value, path, out)
+    if uid is _BAD or declared is None or uid in declared:
+        return uid
+    shown = ", ".join(list(declared)[:10]) + (", ..." if len(declared) > 10 else "")
+    hint = did_you_mean(uid, declared) or f"declared users: {shown}"
+    out.error(path, "unknown user (not in users)", uid, hint)
+    return _BAD
+
+
+# --- nested request bodies ------------------------------------------------------------------
+def _nested(prefix: str, problems: Sequence[Problem]) -> list[Problem]:
+    """The problems of a nested body, their paths prefixed with the body's scenario path."""
+    return [replace(p, path=_join(prefix, p.path) if p.path else prefix) for p in problems]
+
+
+def _parse_body(value: Any, path: str, out: _Problems, kind: str) -> Any:
+    """``parse_request(value, kind=kind)`` reporting into ``out`` under ``path``."""
+    try:
+        model, warnings = parse_request(value, kind=kind)
+    except RequestError as exc:
+        out.items.extend(_nested(path, exc.problems))
+        out.items.extend(_nested(path, getattr(exc, "warnings", ())))
+        return _BAD
+    out.items.extend(_nested(path, warnings))
+    return model
+
+
+def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: _Problems,
+                    cname: str | None, uid: str | None) -> bool:
+    """A whole body must name the scenario's channel (and the recorder's uid)."""
+    ok = True
+    for key, got, want, whose in (("cname", model.cname, cname, "the scenario's cname"),
+                                  ("uid", model.uid, uid, "the recorder's uid (start.uid)")):
+        if want is not None and got != want:
+            out.error(_join(path, key), f"must be {whose} {want!r}", got)
+            ok = False
+    return ok
+
+
+def _with_stand_ins(value: Any) -> tuple[Any, set[str] | None]:
+    """``value`` with stand-ins for the storageConfig keys it lacks, and which were added.
+
+    Returns the body unchanged (and an empty set) when it has no clientRequest object or
+    its storageConfig is not an object; None instead of a set when storageConfig is absent.
+    """
+    client = value.get("clientRequest") if isinstance(value, dict) else None
+    if not isinstance(client, dict):
+        return value, set()
+    storage = client.get("storageConfig", MISSING)
+    if storage is not MISSING and not isinstance(storage, dict):
+        return value, set()
+    given = storage if isinstance(storage, dict) else {}
+    added = {key for key in _STORAGE_STAND_INS if key not in given}
+    stand_ins = {key: _STORAGE_STAND_INS[key][1] for key in added}
+    body = {**value, "clientRequest": {**client, "storageConfig": {**stand_ins, **given}}}
+    return body, (None if storage is MISSING else added)
+
+
+def _without_stand_ins(model: StartRequest, added: set[str] | None) -> StartRequest:
+    if added is None:
+        return replace(model, storage_config=None)
+    if not added or model.storage_config is None:
+        return model
+    defaults = {f.name: f.default for f in fields(StorageConfig)}
+    names = [_STORAGE_STAND_INS[key][0] for key in added]
+    return replace(model, storage_config=replace(model.storage_config,
+                                                 **{name: defaults[name] for name in names}))
+
+
+def _as_start(value: Any, path: str, out: _Problems, *, cname: str | None) -> Any:
+    body, added = _with_stand_ins(value)
+    model = _parse_body(body, path, out, "start")
+    if model is _BAD:
+        return _BAD
+    if not model.cname:
+        out.error(path, "must be a whole start body {cname, uid, clientRequest}")
+        return _BAD
+    if not _check_envelope(model, path, out, cname, None):
+        return _BAD
+    return _without_stand_ins(model, added)
+
+
+def _as_layout_body(value: Any, path: str, out: _Problems, *, cname: str | None,
+                    uid: str | None) -> Any:
+    model = _parse_body(value, path, out, "updateLayout")
+    if model is _BAD:
+        return _BAD
+    whole = bool(model.cname)  # a bare clientRequest has no envelope to compare
+    if whole and not _check_envelope(model, path, out, cname, uid):
+        return _BAD
+    return model.layout
+
+
+# --- sections -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Users:
+    """The users section as read: valid users, and whether every entry was valid."""
+
+    specs: tuple[UserSpec, ...]
+    complete: bool
+
+    @property
+    def by_uid(self) -> dict[str, UserSpec] | None:
+        """Declared users by uid, None when an entry was broken (unknown uids unsure)."""
+        return {u.uid: u for u in self.specs} if self.complete else None
+
+
+def _read_user(u: _Reader, duration: Fraction | None, start: StartRequest | None) -> Any:
+    uid = u.uid("uid", required=True)
+    platform = u.text("platform", "native", choices=PLATFORMS)
+    role = u.text("role", "host", choices=ROLES)
+    live = start is not None and start.recording_config.channel_type == LIVE_CHANNEL
+    if start is not None and role == "audience" and not live:
+        u.error("role", "audience members exist only in live channels "
+                        "(start recordingConfig.channelType 1)", role)
+    spec = UserSpec(
+        uid=uid or "",
+        platform=platform,
+        source=u.field("source", _as_source, "testsrc"),
+        size_wh=u.field("size", _as_size, DEFAULT_SIZE_WH),
+        audio=u.text("audio", "tone", nonempty=True),
+        join=u.field("join", _as_time, Fraction(0)),
+        role=role,
+    )
+    if duration is not None and u.ok("join") and spec.join >= duration:
+        u.error("join", f"must be before the end of the recording "
+                        f"(duration {_seconds(duration)} s)", u.data["join"])
+    return spec if uid is not None else _BAD
+
+
+def _read_users(r: _Reader, duration: Fraction | None, start: StartRequest | None) -> _Users:
+    specs: list[UserSpec] = []
+    first_at: dict[str, int] = {}
+    complete = True
+    for i, u in enumerate(r.entries("users", USER_KEYS, required=True, nonempty=True)):
+        spec = _read_user(u, duration, start)
+        if spec is _BAD:
+            complete = False
+            continue
+        if spec.uid in first_at:
+            u.error("uid", f"duplicate uid (same as users[{first_at[spec.uid]}])", spec.uid)
+        elif start is not None and spec.uid == start.uid:
+            u.error("uid", "is the recorder's own uid (start.uid); a user needs another",
+                    spec.uid)
+        else:
+            first_at[spec.uid] = i
+            specs.append(spec)
+    return _Users(tuple(specs), complete and r.has("users") and r.ok("users"))
+
+
+def _read_event(e: _Reader, duration: Fraction | None, users: _Users,
+                start: StartRequest | None, cname: str | None) -> Any:
+    t = e.field("t", _as_time, None, required=True)
+    if duration is not None and t is not None and t >= duration:
+        e.error("t", f"is at or after the end of the recording "
+                     f"(duration {_seconds(duration)} s)", e.data["t"])
+    action = e.text("action", None, required=True, choices=ACTIONS)
+    if action == UPDATE_LAYOUT:
+        if e.has("uid"):
+            e.error("uid", "update_layout takes no uid (it changes the whole canvas)")
+        uid = None
+        layout = e.field("body", _as_layout_body, None, required="for update_layout",
+                         cname=cname, uid=start.uid if start is not None else None)
+    else:
+        layout = None
+        uid = e.field("uid", _as_declared_uid, None,
+                      required=f"for {action}" if action else False, declared=users.by_uid)
+        if e.has("body") and action is not None:
+            e.error("body", "only update_layout takes a body")
+        declared = users.by_uid or {}
+        if uid in declared and declared[uid].role == "audience" and action not in (
+                None, *AUDIENCE_ACTIONS):
+            e.error("action", f"user {uid} is audience and publishes nothing; "
+                              "audience members only join and leave", action)
+    if e.bad or not e.present:
+        return _BAD
+    return Event(t=t, action=action, uid=uid, layout=layout)
+
+
+def _read_events(r: _Reader, duration: Fraction | None, users: _Users,
+                 start: StartRequest | None, cname: str | None
+                 ) -> tuple[list[Event], list[str]] | None:
+    """File events with their paths, or None when one of them is broken."""
+    events: list[Event] = []
+    paths: list[str] = []
+    for i, e in enumerate(r.entries("events", EVENT_KEYS)):
+        event = _read_event(e, duration, users, start, cname)
+        events.append(event)
+        paths.append(e.path)
+    if not r.ok("events") or _BAD in events:
+        return None
+    return events, paths
+
+
+def _timed(users: Sequence[UserSpec], events: Sequence[Event], paths: Sequence[str]
+           ) -> tuple[tuple[Event, ...], tuple[str, ...]]:
+    """Late joins plus file events, sorted by time (joins first at equal times), with paths."""
+    entries = [((u.join, 0, i), Event(u.join, "join", u.uid), f"users[{i}].join")
+               for i, u in enumerate(users) if u.join > 0]
+    entries += [((e.t, 1, i), e, path) for i, (e, path) in enumerate(zip(events, paths))]
+    entries.sort(key=lambda entry: entry[0])
+    return tuple(e for _, e, _ in entries), tuple(p for _, _, p in entries)
+
+
+def presence_problems(users: Sequence[UserSpec], events: Sequence[Event], *,
+                      paths: Sequence[str] | None = None) -> list[Problem]:
+    """Check that every user event fits who is in the channel at its time.
+
+    Parameters
+    ----------
+    users : sequence of UserSpec
+        Users with ``join == 0`` are in the channel at the start.
+    events : sequence of Event
+        Sorted by time, late joins included (as :attr:`Scenario.events`).
+    paths : sequence of str, optional
+        JSON path of each event for messages; default ``events[i]``.
+
+    Returns
+    -------
+    list of Problem
+        One per ``join`` of a user already in the channel and per other user action
+        (``leave``, mutes, publishes) of a user who is not in it.
+    """
+    present = {u.uid for u in users if u.join == 0}
+    problems = []
+    for i, event in enumerate(events):
+        if event.uid is None:
+            continue
+        path = paths[i] if paths is not None else f"events[{i}]"
+        here = event.uid in present
+        if event.action == "join" and here:
+            where = "already in"
+        elif event.action != "join" and not here:
+            where = "not in"
+        else:
+            where = ""
+        if where:
+            problems.append(Problem(path, f"{event.action} at t={_seconds(event.t)}: "
+                                          f"user {event.uid} is {where} the channel"))
+        if event.action == "join":
+            present.add(event.uid)
+        elif event.action == "leave":
+            present.discard(event.uid)
+    return problems
+
+
+# --- the document -------------------------------------------------------------------------
+def parse_scenario(doc: Any) -> Scenario:
+    """Check a decoded scenario document and build the :class:`Scenario`.
+
+    Parameters
+    ----------
+    doc : Any
+        The decoded JSON value (see the module docstring for the rules).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        With every problem at once (warnings of nested bodies in its ``warnings``
+        attribute).  No other exception is raised for any JSON value.  Consistency of
+        the events with who is in the channel is checked once every entry is valid.
+
+    Examples
+    --------
+    >>> s = parse_scenario({"cname": "demo", "duration": 10, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "demo", "uid": "999", "clientRequest": {"recordingConfig": {}}},
+    ...     "events": [{"t": 2.5, "uid": "1", "action": "mute_video"}]})
+    >>> s.events[0]
+    Event(t=Fraction(5, 2), action='mute_video', uid='1', layout=None)
+    """
+    out = _Problems()
+    r = _Reader(doc, "", out, SCENARIO_KEYS)
+    cname = r.field("cname", _as_cname, None, required=True)
+    sid = r.field("sid", _as_sid)
+    start_utc = r.field("start_utc", _as_utc, _DEFAULT_START)
+    duration = r.field("duration", _as_time, None, required=True, positive=True)
+    start = r.field("start", _as_start, None, required=True, cname=cname)
+    users = _read_users(r, duration, start)
+    read = _read_events(r, duration, users, start, cname)
+    events, paths = _timed(users.specs, *read) if read is not None else ((), ())
+    if not out.of("error") and users.complete:
+        out.items.extend(presence_problems(users.specs, events, paths=paths))
+    errors, warnings = out.of("error"), out.of("warning")
+    if errors:
+        error = ScenarioError(errors)
+        error.warnings = tuple(warnings)  # type: ignore[attr-defined]
+        raise error
+    return Scenario(cname=cname, sid=sid, start_utc=start_utc, start=start, duration=duration,
+                    users=users.specs, events=events, warnings=tuple(warnings))
