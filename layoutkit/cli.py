@@ -80,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_profile(p)
 
-    p = sub.add_parser("preview", help="PNG of the canvas with test-card users")
-    p.add_argument("request", help="start or updateLayout JSON")
+    p = sub.add_parser("preview", help="PNG of a request's canvas, or a scenario's frames")
+    p.add_argument("request", help="start / updateLayout JSON, or a scenario JSON")
+    p.add_argument("--at", type=float, default=None, metavar="SECONDS",
+                   help="scenario: the exact frame the recorder writes at this time")
+    p.add_argument("--gif", action="store_true", help="scenario: animated GIF of it all")
+    p.add_argument("--mp4", action="store_true", help="scenario: MP4 of it all")
     p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... (default 4)")
     p.add_argument("--canvas", type=_size, default=None)
     p.add_argument("--source-size", type=_size, default=None, help="users' video WxH (640x360)")
@@ -89,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="PNG file (preview.png / sheet.png)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_profile(p)
+
+    p = sub.add_parser("testsrc", help="write the identifying test stream of a uid as MP4")
+    p.add_argument("--uid", required=True, help="the uid the stream identifies")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds (10)")
+    p.add_argument("--size", type=_size, default=(640, 360), help="WxH, even (640x360)")
+    p.add_argument("--fps", type=int, default=15, help="frames per second (15)")
+    p.add_argument("--bitrate", type=int, default=1000, help="video Kbps (1000)")
+    p.add_argument("-o", "--output", required=True, help="MP4 file")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
 
     p = sub.add_parser("demo", help="run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo", help="folder (layoutkit-demo)")
@@ -184,6 +197,14 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .profile import parse_profile_options
 
     profile = parse_profile_options(args.profile)
+    from .inputs import is_scenario, read_text
+    from .request.parse import load_json
+
+    if is_scenario(load_json(read_text(args.request), source=args.request)):
+        return _preview_scenario(args, profile, out, err)
+    if args.at is not None or args.gif or args.mp4:
+        msg = "--at, --gif and --mp4 take a scenario file (with users and events)"
+        raise UsageError(msg)
     output = args.output or ("sheet.png" if args.sheet else "preview.png")
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
@@ -206,6 +227,65 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
+                      err: IO[str]) -> int:
+    from fractions import Fraction
+
+    from .inputs import load_scenario_file
+    from .media.atomic import check_writable
+    from .render import SceneRenderer
+
+    if sum([args.at is not None, args.gif, args.mp4]) != 1:
+        msg = "a scenario preview takes exactly one of --at SECONDS, --gif or --mp4"
+        raise UsageError(msg)
+    if args.sheet or args.users or args.canvas or args.source_size:
+        msg = "--sheet, --users, --canvas and --source-size are for request previews"
+        raise UsageError(msg)
+    kind = "gif" if args.gif else "mp4" if args.mp4 else "png"
+    output = args.output or f"preview.{kind}"
+    check_writable(output, overwrite=args.force)
+    scenario = load_scenario_file(args.request)
+    _print_problems(scenario.warnings, err)
+    with SceneRenderer(scenario, profile=profile, base_dir=Path(args.request).parent) as renderer:
+        if kind == "png":
+            t = Fraction(str(args.at))
+            if not 0 <= t < renderer.timeline.end_time:
+                msg = (f"--at {args.at}: outside the recording "
+                       f"[0, {float(renderer.timeline.end_time):g}) s")
+                raise UsageError(msg)
+            from .media.png import write_png
+
+            frame = renderer.frame_at(t)
+            write_png(frame.rgb(), output, overwrite=args.force)
+            states = ", ".join(f"{v.uid} {v.state.value}" for v in frame.scene.views)
+            print(f"wrote {output}: t={args.at:g} s, {states or 'nobody displayed'}", file=out)
+            return 0
+        from .animate import write_gif, write_mp4
+
+        writer = write_gif if kind == "gif" else write_mp4
+        count = writer(renderer, output, overwrite=args.force)
+    print(f"wrote {output} ({count} frames)", file=out)
+    return 0
+
+
+def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .media.testsrc import write_testsrc
+    from .request.parse import uid_problem
+
+    problem = uid_problem(args.uid)
+    if problem:
+        msg = f"--uid: {problem} (got {args.uid!r})"
+        raise UsageError(msg)
+    if not 0 < args.duration <= 24 * 3600 or not 1 <= args.fps <= 60 or args.bitrate < 1:
+        msg = "--duration must be in (0, 86400] s, --fps in 1..60, --bitrate >= 1"
+        raise UsageError(msg)
+    write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
+                  fps=args.fps, bitrate_kbps=args.bitrate, overwrite=args.force)
+    print(f"wrote {args.output}: uid {args.uid}, {args.duration:g} s, "
+          f"{args.size[0]}x{args.size[1]} @ {args.fps} fps", file=out)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .demo import run_demo
 
@@ -217,6 +297,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "layout": _cmd_layout,
     "preview": _cmd_preview,
+    "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
 }
 
@@ -245,6 +326,7 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
         return code
     except LayoutkitError as exc:
         print(str(exc), file=err)
+        _print_problems(getattr(exc, "warnings", ()), err)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=err)

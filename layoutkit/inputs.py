@@ -9,8 +9,9 @@ from typing import Any
 from .errors import MediaError, Problem
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.parse import load_json, parse_request
+from .scenario import Scenario, parse_scenario
 
-__all__ = ["LoadedRequest", "read_text", "load_request_file"]
+__all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,14 @@ def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedReq
     doc = load_json(read_text(p), source=str(p))
     model, warnings = parse_request(doc, kind=kind)
     return LoadedRequest(path=p, model=model, warnings=tuple(warnings))
+
+
+def is_scenario(doc: Any) -> bool:
+    """A scenario has ``users`` (and ``start``) at its top; a request body has not."""
+    return isinstance(doc, dict) and "users" in doc and "clientRequest" not in doc
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (paths in it are relative to its folder)."""
+    p = Path(path)
+    return parse_scenario(load_json(read_text(p), source=str(p)))

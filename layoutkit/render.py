@@ -1,0 +1,202 @@
+"""Scene frames: the exact canvas the recorder draws at any time of a scenario.
+
+:class:`SceneRenderer` joins the pure parts (timeline, layout, compositor plans) with the
+sources and images.  It is the one code path behind ``preview --at``, the animated previews
+and the recorder, so they cannot drift apart.  Frames are yuv420p (I420) canvases; the
+renderer reuses one canvas buffer, so consume (encode or copy) a frame before asking for the
+next.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .compose.plan import BLACK, CANVAS, Content, Picture, Solid, build_plan, prepare_background
+from .compose.yuv import i420_to_rgb, rgb_to_i420
+from .layout import Regions, compute_regions
+from .media.images import load_image
+from .media.sources import VideoSource, open_sources
+from .profile import DEFAULT_PROFILE, Profile
+from .request.model import LayoutSettings
+from .scenario import Scenario
+from .timeline import DisplayState, Scene, Timeline, UserView
+
+__all__ = ["RenderedFrame", "SceneRenderer", "canvas_size"]
+
+I420 = npt.NDArray[np.uint8]
+
+
+def canvas_size(scenario: Scenario) -> tuple[int, int]:
+    """The recording's canvas, rounded down to even sides (yuv420p needs even sizes)."""
+    tc = scenario.start.transcoding
+    return (max(2, tc.width - tc.width % 2), max(2, tc.height - tc.height % 2))
+
+
+@lru_cache(maxsize=64)
+def _regions(layout: LayoutSettings, order: tuple[str, ...], canvas_wh: tuple[int, int],
+             profile: Profile) -> Regions:
+    return compute_regions(layout, order, canvas_wh=canvas_wh, profile=profile)
+
+
+@dataclass(frozen=True)
+class RenderedFrame:
+    """One output frame: the scene, its regions and the canvas (a reused buffer)."""
+
+    index: int
+    t: Fraction
+    scene: Scene
+    regions: Regions
+    canvas: I420
+
+    def rgb(self) -> npt.NDArray[np.uint8]:
+        """The canvas as an ``(H, W, 3)`` RGB array (a new array)."""
+        return i420_to_rgb(self.canvas)
+
+
+class SceneRenderer:
+    """Draw the frames of a scenario exactly as the recorder would.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The parsed scenario.
+    profile : Profile
+        Behaviour choices.
+    base_dir : Path, optional
+        Folder that relative source and image paths are relative to.
+
+    Raises
+    ------
+    ScenarioError
+        When a source file is missing or unreadable (every such problem at once).
+    """
+
+    def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
+                 base_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.profile = profile
+        self.base_dir = base_dir
+        self.timeline = Timeline(scenario, profile=profile)
+        self.canvas_wh = canvas_size(scenario)
+        self.fps = scenario.start.transcoding.fps
+        self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps,
+                                                            base_dir=base_dir)
+        self._joined = {u.uid: u.join for u in scenario.users}
+        self._images: dict[str, I420 | None] = {}
+        self._backgrounds: dict[tuple[str, str | None], I420] = {}
+        self._last_frames: dict[tuple[str, Fraction], I420] = {}
+        self._canvas: I420 | None = None
+        self._plan: object = None
+
+    # ------------------------------------------------------------------ images
+    def _image(self, location: str) -> I420 | None:
+        """A JPG/BMP image as I420 at even size, or None when the cloud would ignore it."""
+        if location not in self._images:
+            rgb = load_image(location, base_dir=self.base_dir)
+            if rgb is not None:
+                h, w = rgb.shape[:2]
+                if w < 2 or h < 2:
+                    rgb = None
+                else:
+                    rgb = np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2])
+            self._images[location] = None if rgb is None else rgb_to_i420(rgb)
+        return self._images[location]
+
+    def _background(self, layout: LayoutSettings) -> I420:
+        key = (layout.background_color, layout.background_image)
+        if key not in self._backgrounds:
+            image = None
+            if layout.background_image:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    image = load_image(layout.background_image, base_dir=self.base_dir)
+                if image is None:  # warn once, through the image cache
+                    self._image(layout.background_image)
+            self._backgrounds[key] = prepare_background(self.canvas_wh,
+                                                        color=layout.background_rgb,
+                                                        image=image)
+        return self._backgrounds[key]
+
+    # ------------------------------------------------------------------ pictures
+    def _source_time(self, uid: str, t: Fraction) -> Fraction:
+        return max(Fraction(0), t - self._joined[uid])
+
+    def _last_frame(self, uid: str, frozen_at: Fraction) -> I420:
+        """The last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
+        key = (uid, frozen_at)
+        if key not in self._last_frames:
+            k = math.ceil(frozen_at * self.fps) - 1
+            picture = self.sources[uid].frame_i420(self._source_time(uid, Fraction(k, self.fps)))
+            self._last_frames = {key: picture.copy(),
+                                 **{k2: v for k2, v in self._last_frames.items() if k2[0] != uid}}
+        return self._last_frames[key]
+
+    def _content(self, view: UserView, layout: LayoutSettings, t: Fraction,
+                 pictures: dict[Hashable, I420]) -> Content:
+        uid, state = view.uid, view.state
+        source = self.sources.get(uid)
+        if state is DisplayState.LIVE and source is not None:
+            pictures[uid] = source.frame_i420(self._source_time(uid, t))
+            return Picture(uid, source.size_wh)
+        if state is DisplayState.LAST_FRAME and source is not None and view.frozen_at is not None:
+            pictures[("last", uid)] = self._last_frame(uid, view.frozen_at)
+            return Picture(("last", uid), source.size_wh)
+        if state is DisplayState.BLACK:
+            return BLACK
+        if state is DisplayState.CANVAS_COLOR:
+            return Solid(layout.background_rgb)
+        if state is DisplayState.USER_IMAGE and view.image is not None:
+            image = self._image(view.image.image_url)
+            if image is not None:
+                key = ("image", view.image.image_url)
+                pictures[key] = image
+                return Picture(key, (image.shape[1], image.shape[0] * 2 // 3),
+                               render_mode=view.image.render_mode)
+        return CANVAS
+
+    # ------------------------------------------------------------------ frames
+    def frame_at(self, t: Fraction, *, index: int = -1) -> RenderedFrame:
+        """Draw the canvas at time ``t`` (seconds from the start of recording)."""
+        scene = self.timeline.scene_at(Fraction(t))
+        layout = scene.layout
+        regions = _regions(layout, scene.order, self.canvas_wh, self.profile)
+        views = {v.uid: v for v in scene.views}
+        pictures: dict[Hashable, I420] = {}
+        contents = [CANVAS if uid is None or uid not in views
+                    else self._content(views[uid], layout, scene.t, pictures)
+                    for uid in regions.uids]
+        plan = build_plan(regions, contents, background=self._background(layout))
+        if self._canvas is None:
+            self._canvas = plan.start()
+            self._plan = plan
+        elif plan is not self._plan:
+            plan.start(self._canvas)
+            self._plan = plan
+        plan.draw(self._canvas, pictures)
+        return RenderedFrame(index, scene.t, scene, regions, self._canvas)
+
+    def frames(self, *, fps: int | None = None) -> Iterator[RenderedFrame]:
+        """Every output frame of the recording, in order (``fps`` defaults to the request's)."""
+        rate = fps or self.fps
+        for index, t in enumerate(self.timeline.frame_times(rate)):
+            yield self.frame_at(t, index=index)
+
+    def close(self) -> None:
+        """Close every source."""
+        for source in self.sources.values():
+            source.close()
+
+    def __enter__(self) -> SceneRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
