@@ -94,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_profile(p)
 
+    p = sub.add_parser("mix", help="record a scenario: HLS + MP4 named like the cloud's files")
+    p.add_argument("scenario", help="scenario JSON")
+    p.add_argument("-o", "--output", required=True, help="folder for the recording")
+    p.add_argument("--upload", default=None, metavar="s3://BUCKET[/PREFIX]",
+                   help="also put the files on S3-compatible storage (AWS_ENDPOINT_URL etc.)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true", help="replace files of the same names")
+    _add_profile(p)
+
     p = sub.add_parser("testsrc", help="write the identifying test stream of a uid as MP4")
     p.add_argument("--uid", required=True, help="the uid the stream identifies")
     p.add_argument("--duration", type=float, default=10.0, help="seconds (10)")
@@ -268,6 +277,38 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     return 0
 
 
+def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .inputs import load_scenario_file
+    from .profile import parse_profile_options
+    from .record import record
+
+    profile = parse_profile_options(args.profile)
+    uploader = None
+    if args.upload:
+        from .storage import parse_s3_url
+
+        parse_s3_url(args.upload)  # a bad URL is a usage error before any work
+    scenario = load_scenario_file(args.scenario)
+    _print_problems(scenario.warnings, err)
+    if args.upload:
+        from .storage import parse_s3_url, uploader_from_storage_config
+        from .request.model import StorageConfig
+
+        bucket, prefix = parse_s3_url(args.upload)
+        uploader = uploader_from_storage_config(scenario.start.storage_config or StorageConfig(),
+                                                bucket_override=bucket, prefix=prefix)
+    result = record(scenario, args.output, profile=profile, base_dir=Path(args.scenario).parent,
+                    overwrite=args.force, quiet=args.quiet)
+    print(f"recorded {float(result.duration):g} s ({result.frames} frames), sid {result.sid}, "
+          f"into {result.folder}/", file=out)
+    for key in result.keys:
+        print(f"  {key}", file=out)
+    if uploader is not None:
+        uploaded = uploader.upload_tree(Path(args.output), list(result.keys))
+        print(f"uploaded {len(uploaded)} files to {uploader.url()}", file=out)
+    return 0
+
+
 def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .media.testsrc import write_testsrc
     from .request.parse import uid_problem
@@ -297,6 +338,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "layout": _cmd_layout,
     "preview": _cmd_preview,
+    "mix": _cmd_mix,
     "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
 }
