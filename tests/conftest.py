@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -14,3 +15,66 @@ def in_tmp(tmp_path, monkeypatch):
     """Run the test inside a fresh temporary folder."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# --- a real S3-compatible server on loopback (moto), for storage and upload tests -----------
+KEY_ID, SECRET = "testing", "testing"
+
+_CLEARED_ENV = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_REGION",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+)
+
+
+# --- fixtures -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    """A moto S3 server on 127.0.0.1 for this module; the AWS environment points at it."""
+    from moto import server as moto_server
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    nowhere = tmp_path_factory.mktemp("aws") / "missing"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _CLEARED_ENV:
+            mp.delenv(name, raising=False)
+        mp.setenv("NO_PROXY", "127.0.0.1,localhost")
+        mp.setenv("no_proxy", "127.0.0.1,localhost")
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        mp.setenv("AWS_CONFIG_FILE", str(nowhere))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+        mp.setenv("AWS_ENDPOINT_URL", endpoint)
+        mp.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        try:
+            yield endpoint
+        finally:
+            server.stop()
+            inner = getattr(server, "_server", None)
+            if inner is not None:
+                inner.server_close()
+
+
+@pytest.fixture
+def raw(s3_endpoint):
+    """A plain boto3 client on the test server (to set up and inspect, not under test)."""
+    import boto3
+
+    return boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                                 region_name="us-east-1").client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture
+def bucket(raw):
+    """A fresh, empty bucket."""
+    name = f"lk-{uuid.uuid4().hex[:12]}"
+    raw.create_bucket(Bucket=name)
+    return name
+
+
