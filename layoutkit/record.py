@@ -25,7 +25,9 @@ import math
 import os
 import sys
 from collections import deque
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -334,6 +336,83 @@ def _progress(total: int, *, quiet: bool) -> Any:
     return _Silent()
 
 
+def _media_frames(renderer: Any, mixer: Any, *, total: int, fps: int,
+                  channels: int) -> Iterator[tuple[Any, Any]]:
+    """``(av.VideoFrame or None, av.AudioFrame or None)`` for each output frame, in order.
+
+    A key frame is forced at every 15 s boundary.
+    """
+    import av
+
+    from .media.audio import audio_frame, frame_sample_range, to_channels
+
+    key_every = SEGMENT_SECONDS * fps
+    for index in range(total):
+        video = audio = None
+        if renderer is not None:
+            canvas = renderer.frame_at(Fraction(index, fps), index=index).canvas
+            video = av.VideoFrame.from_ndarray(canvas, format="yuv420p")  # copies the canvas
+            video.pts = index
+            if index % key_every == 0:
+                video.pict_type = av.video.frame.PictureType.I
+        if mixer is not None:
+            lo, hi = frame_sample_range(index, fps)
+            audio = audio_frame(to_channels(mixer.mix(lo, hi - lo), channels), start_sample=lo,
+                                channels=channels)
+        yield video, audio
+
+
+class _prefetch:  # noqa: N801 - used like a function
+    """Run a generator in a background thread, ``depth`` items ahead (bounded memory).
+
+    Drawing (NumPy/OpenCV) and encoding (x264/AAC) both release the GIL, so the recorder
+    draws the next frames while the encoder works on this one.  An exception in the
+    generator is re-raised in the consumer; :meth:`close` stops the thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[Any], *, depth: int = 4) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True,
+                                        name="layoutkit-draw")
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            self._put((None, exc))
+            return
+        self._put((self._DONE, None))
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item, exc = self._queue.get()
+            if exc is not None:
+                raise exc
+            if item is self._DONE:
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop the producer thread and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def _frame_count(fps: int, end: Fraction) -> int:
     """Number of output frames k with k / fps < end."""
     return math.ceil(end * fps)
@@ -348,7 +427,6 @@ def record(
     sid: str | None = None,
     overwrite: bool = False,
     quiet: bool = True,
-    on_segment: Callable[[str], None] | None = None,
 ) -> RecordingResult:
     """Record ``scenario`` into ``out_dir`` the way the cloud's composite mode would.
 
@@ -370,15 +448,12 @@ def record(
         Replace existing files of the same names.
     quiet : bool
         No progress bar.
-    on_segment : callable, optional
-        Called with each TS file name once it is complete and listed (tests use it to stop a
-        run midway).
 
     Returns
     -------
     RecordingResult
     """
-    from .media.audio import AUDIO_PROFILES, AudioMixer, audio_frame, frame_sample_range, to_channels
+    from .media.audio import AUDIO_PROFILES, AudioMixer
     from .render import SceneRenderer, canvas_size
 
     start = scenario.start
@@ -414,31 +489,17 @@ def record(
     total = _frame_count(fps, end)
     bar = _progress(total, quiet=quiet)
     frames = 0
-    listed = 0
+    producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels))
     try:
-        import av
-
-        key_every = SEGMENT_SECONDS * fps
-        for index in range(total):
-            if renderer is not None:
-                canvas_i420 = renderer.frame_at(Fraction(index, fps), index=index).canvas
-                frame = av.VideoFrame.from_ndarray(canvas_i420, format="yuv420p")
-                frame.pts = index
-                if index % key_every == 0:
-                    frame.pict_type = av.video.frame.PictureType.I
-                for packet in encoders.video.encode(frame):
+        for video_frame, audio in producer:
+            if video_frame is not None:
+                for packet in encoders.video.encode(video_frame):
                     sinks.video(packet)
                 frames += 1
-            if mixer is not None:
-                lo, hi = frame_sample_range(index, fps)
-                samples = to_channels(mixer.mix(lo, hi - lo), channels)
-                for packet in encoders.audio.encode(audio_frame(samples, start_sample=lo,
-                                                                channels=channels)):
+            if audio is not None:
+                for packet in encoders.audio.encode(audio):
                     sinks.audio(packet)
             bar.update(1)
-            if on_segment is not None and len(sinks.segment_names) > listed:
-                listed = len(sinks.segment_names)
-                on_segment(sinks.segment_names[-1])
         if encoders.video is not None:
             for packet in encoders.video.encode(None):
                 sinks.video(packet)
@@ -450,6 +511,7 @@ def record(
         sinks.abort(exc)
         raise
     finally:
+        producer.close()
         bar.close()
         encoders.close()
         if renderer is not None:
