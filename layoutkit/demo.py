@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +28,7 @@ def _prepare(folder: Path) -> None:
 
 
 def run_demo(folder: Path, *, out: IO[str]) -> None:
-    """Preview every bundled sample request: one canvas and one contact sheet each."""
+    """Preview every bundled sample request, then preview and record the sample scenario."""
     from .inputs import load_request_file
     from .media.images import load_image
     from .media.png import write_png
@@ -53,4 +54,31 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
         write_png(sheet, folder / f"{request.stem}-sheet.png", overwrite=True)
         print(f"{request.name}: {folder / (request.stem + '.png')} ({n} users), "
               f"{folder / (request.stem + '-sheet.png')} (1..17 users)", file=out)
+    _scenario_demo(folder, samples / "scenario-demo.json", out=out)
     print(f"demo written to {folder}/", file=out)
+
+
+def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
+    """A frame, an animated GIF and the local recording of the sample scenario."""
+    import shutil
+
+    from .animate import write_gif
+    from .inputs import load_scenario_file
+    from .media.png import write_png
+    from .record import record
+    from .render import SceneRenderer
+
+    scenario = load_scenario_file(path)
+    with SceneRenderer(scenario, base_dir=path.parent) as renderer:
+        write_png(renderer.frame_at(Fraction(21, 2)).rgb(), folder / "scenario-at-10.5s.png",
+                  overwrite=True)
+    with SceneRenderer(scenario, base_dir=path.parent) as renderer:
+        write_gif(renderer, folder / "scenario.gif", overwrite=True)
+    print(f"{path.name}: {folder / 'scenario-at-10.5s.png'}, {folder / 'scenario.gif'}",
+          file=out)
+    recording = folder / "recording"
+    if recording.exists():
+        shutil.rmtree(recording)  # made by an earlier demo run (the folder carries our marker)
+    result = record(scenario, recording, base_dir=path.parent)
+    print(f"{path.name}: recorded {float(result.duration):g} s into {result.folder}/ "
+          f"({len(result.keys)} files, serverResponse.json beside them)", file=out)
