@@ -55,10 +55,6 @@ def gradient(size_wh: tuple[int, int], k: int) -> np.ndarray:
     return np.stack([r, g, b], axis=-1).astype(np.uint8)
 
 
-def solid(size_wh: tuple[int, int], rgb: tuple[int, int, int]) -> np.ndarray:
-    return solid_canvas(size_wh, rgb)
-
-
 def compare(got_i420: np.ndarray, expected_rgb: np.ndarray, name: str) -> None:
     got = i420_to_rgb(got_i420)
     mae = float(np.abs(got.astype(np.int16) - expected_rgb).mean())

@@ -3,8 +3,8 @@
 A :class:`Plan` is everything about a layout that does not change from frame to frame,
 worked out once by :func:`build_plan`: for each region the source window shown (crop / fit
 via :func:`~layoutkit.compose.fit.place`), the destination rectangles in the Y and chroma
-planes, the interpolation, the black-bar rectangles of fit mode, the alpha, and which
-rectangles of the canvas background must be restored before each frame.
+planes, the scaling (:class:`Scaling`), the black-bar rectangles of fit mode, the alpha,
+and which rectangles of the canvas background must be restored before each frame.
 
 Drawing is incremental and in place.  ``plan.start(canvas)`` copies the prepared background
 into a canvas once (and paints what never changes: solid regions, fit bars, regions that show
@@ -25,10 +25,17 @@ Every frame draws the same result as ``plan.start()`` followed by one ``draw``: 
 always written before any step of the frame reads it (a blending region is either restored
 first or lies inside an opaque picture drawn below it in the same frame).
 
-Threads: OpenCV calls run on OpenCV's thread pool; the compositor is designed to run
-single-threaded (call ``cv2.setNumThreads(1)`` in the process that records; this module does
-not, so importing it changes nothing).  A plan owns scratch buffers for its ``alpha < 1``
-picture regions, so one plan must not draw from two threads at once.
+Scaling: enlargements and shrinks below 2x are bilinear (``cv2.INTER_LINEAR``); a shrink of
+2x or more is first halved with exact 2x box filters (``cv2.INTER_AREA``'s fast integer path)
+until less than 2x remains, which low-passes large shrinks at about the cost of bilinear.
+``exact_area=True`` uses ``cv2.INTER_AREA`` for every shrink instead (about 6x slower at
+fractional ratios).  Chroma planes are scaled like luma, from a chroma source window aligned
+with the luma one.
+
+Threads: the compositor is single-threaded by design (one per recording; call
+``cv2.setNumThreads(1)`` in the process that records -- this module does not, so importing it
+changes nothing).  A plan owns scratch buffers (halvings, ``alpha < 1`` picture layers), so
+one plan must not draw from two threads at once.
 
 See :mod:`layoutkit.compose.yuv` for the buffer layout, the colour matrix (BT.601 limited
 range) and how odd region edges map to chroma.
@@ -36,9 +43,11 @@ range) and how odd region edges map to chroma.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,6 +74,7 @@ __all__ = [
     "Picture",
     "Plan",
     "RegionPlan",
+    "Scaling",
     "Solid",
     "build_plan",
     "clear_plan_cache",
@@ -218,7 +228,12 @@ def _subtract(outer: Rect, inner: Rect) -> tuple[Rect, ...]:
 
 
 def _chroma_window(src: Rect, dst: Rect, dst_c: Rect, src_cwh: tuple[int, int]) -> Rect:
-    """Source chroma window that maps onto ``dst_c`` (even-aligned, clipped)."""
+    """Source chroma window that maps onto ``dst_c`` (rounded to whole samples, clipped).
+
+    ``dst_c`` may reach half a chroma sample (one luma pixel) past an odd luma edge; the
+    window is widened by the matching source amount, so chroma stays aligned with luma to
+    within half a chroma sample.
+    """
     sx, sy, sw, sh = src
     dx, dy, dw, dh = dst
     fx, fy = sw / dw, sh / dh
@@ -228,10 +243,10 @@ def _chroma_window(src: Rect, dst: Rect, dst_c: Rect, src_cwh: tuple[int, int]) 
     y0 = (sy + (2 * dst_c[1] - dy) * fy) / 2
     y1 = (sy + (2 * (dst_c[1] + dst_c[3]) - dy) * fy) / 2
     cw, ch = src_cwh
-    ix0 = min(max(0, round(x0)), cw - 1)
-    iy0 = min(max(0, round(y0)), ch - 1)
-    ix1 = min(max(ix0 + 1, round(x1)), cw)
-    iy1 = min(max(iy0 + 1, round(y1)), ch)
+    ix0 = min(max(0, math.floor(x0 + 0.5)), cw - 1)
+    iy0 = min(max(0, math.floor(y0 + 0.5)), ch - 1)
+    ix1 = min(max(ix0 + 1, math.floor(x1 + 0.5)), cw)
+    iy1 = min(max(iy0 + 1, math.floor(y1 + 0.5)), ch)
     return (ix0, iy0, ix1 - ix0, iy1 - iy0)
 
 
@@ -293,6 +308,7 @@ class _Write:
     static: bool
 
     def touches(self, other: _Write) -> bool:
+        """Whether the two writes share a pixel in any plane."""
         return (any(_intersects(a, b) for a in self.rects_y for b in other.rects_y)
                 or any(_intersects(a, b) for a in self.rects_c for b in other.rects_c))
 
@@ -325,30 +341,22 @@ def _fill_step(rects_y: Sequence[Rect], rects_c: Sequence[Rect],
     return step
 
 
-def _blend_fill_step(rect_y: Rect, rect_c: Rect, yuv: tuple[int, int, int],
-                     alpha: float) -> _Step:
-    sy, sc = _slices(rect_y), _slices(rect_c)
-    gy, gu, gv = (alpha * c for c in yuv)
+def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8 | int],
+                alpha: float) -> _Step:
+    """Blend ``layers`` over the rectangle: per plane an array of its size, or one value."""
     keep = 1.0 - alpha
+    plan: list[tuple[_Slices, U8 | None, float, float]] = []
+    for s, layer in zip((_slices(rect_y), _slices(rect_c), _slices(rect_c)), layers):
+        if isinstance(layer, np.ndarray):
+            plan.append((s, layer, alpha, 0.0))
+        else:  # a constant: view * (1 - alpha) + alpha * value
+            plan.append((s, None, 0.0, alpha * float(layer)))
     blend = cv2.addWeighted
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
-        for plane, s, g in ((y, sy, gy), (u, sc, gu), (v, sc, gv)):
+        for plane, (s, layer, a, gamma) in zip((y, u, v), plan):
             view = plane[s]
-            blend(view, keep, view, 0.0, g, dst=view)
-    return step
-
-
-def _blend_bg_step(rect_y: Rect, rect_c: Rect, background: Planes, alpha: float) -> _Step:
-    sy, sc = _slices(rect_y), _slices(rect_c)
-    by, bu, bv = background[0][sy], background[1][sc], background[2][sc]
-    keep = 1.0 - alpha
-    blend = cv2.addWeighted
-
-    def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
-        for plane, s, b in ((y, sy, by), (u, sc, bu), (v, sc, bv)):
-            view = plane[s]
-            blend(b, alpha, view, keep, 0.0, dst=view)
+            blend(view if layer is None else layer, a, view, keep, gamma, dst=view)
     return step
 
 
@@ -371,54 +379,82 @@ def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
     return read
 
 
+def _scaler(scaling: Scaling, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
+    """A function scaling a source plane's window into a destination view, per ``scaling``.
+
+    Intermediate halvings go to scratch planes owned by the returned function.
+    """
+    x, y, w, h = scaling.src
+    chain = []
+    for lw, lh in scaling.levels:
+        read = (slice(y, y + 2 * lh), slice(x, x + 2 * lw))
+        chain.append((read, (lw, lh), np.empty((lh, lw), dtype=np.uint8)))
+        x, y, w, h = 0, 0, lw, lh
+    if scaling.interpolation == cv2.INTER_AREA and (w // 2, h // 2) == dst_wh:
+        w, h = 2 * dst_wh[0], 2 * dst_wh[1]  # exact halving: drop an odd last row/column
+    last = (slice(y, y + h), slice(x, x + w))
+    interpolation = scaling.interpolation
+    resize, area = cv2.resize, cv2.INTER_AREA
+
+    if not chain:
+        def scale(src: U8, dst: U8) -> None:
+            resize(src[last], dst_wh, dst=dst, interpolation=interpolation)
+        return scale
+
+    def scale_chain(src: U8, dst: U8) -> None:
+        level: npt.NDArray[Any] = src
+        for read, size, out in chain:
+            level = resize(level[read], size, dst=out, interpolation=area)
+        resize(level[last], dst_wh, dst=dst, interpolation=interpolation)
+    return scale_chain
+
+
+def _picture_scalers(rp: RegionPlan) -> tuple[
+        Callable[[Mapping[Hashable, U8]], tuple[U8, U8, U8]],
+        Callable[[U8, U8], None], Callable[[U8, U8], None]]:
+    """Source reader and the Y and chroma scalers of a Picture region."""
+    assert isinstance(rp.content, Picture)
+    assert rp.scale_y and rp.scale_c and rp.dst_y and rp.dst_c
+    return (_source_reader(rp.content.key, rp.content.src_wh),
+            _scaler(rp.scale_y, (rp.dst_y[2], rp.dst_y[3])),
+            _scaler(rp.scale_c, (rp.dst_c[2], rp.dst_c[3])))
+
+
 def _resize_step(rp: RegionPlan) -> _Step:
     """Scale the source window straight into the canvas (opaque picture)."""
-    assert isinstance(rp.content, Picture)
-    assert rp.src_y and rp.src_c and rp.dst_y and rp.dst_c
-    read = _source_reader(rp.content.key, rp.content.src_wh)
-    s_y, s_c = _slices(rp.src_y), _slices(rp.src_c)
+    read, scale_y, scale_c = _picture_scalers(rp)
+    assert rp.dst_y and rp.dst_c
     d_y, d_c = _slices(rp.dst_y), _slices(rp.dst_c)
-    size_y, size_c = rp.dst_y[2:], rp.dst_c[2:]
-    i_y, i_c = rp.interpolation
-    resize = cv2.resize
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
         py, pu, pv = read(pictures)
-        resize(py[s_y], size_y, dst=y[d_y], interpolation=i_y)
-        resize(pu[s_c], size_c, dst=u[d_c], interpolation=i_c)
-        resize(pv[s_c], size_c, dst=v[d_c], interpolation=i_c)
+        scale_y(py, y[d_y])
+        scale_c(pu, u[d_c])
+        scale_c(pv, v[d_c])
     return step
 
 
 def _blend_resize_step(rp: RegionPlan) -> _Step:
-    """Scale the source into a region-sized scratch (bars black), blend it over the canvas."""
-    assert isinstance(rp.content, Picture)
-    assert rp.src_y and rp.src_c and rp.dst_y and rp.dst_c
-    read = _source_reader(rp.content.key, rp.content.src_wh)
-    scratch = []
+    """Scale the source into a region-sized layer (bars black), blend it over the canvas."""
+    read, scale_y, scale_c = _picture_scalers(rp)
+    assert rp.dst_y and rp.dst_c
+    layers = []
     for rect, value in ((rp.rect_y, BLACK_YUV[0]), (rp.rect_c, BLACK_YUV[1]),
                         (rp.rect_c, BLACK_YUV[2])):
         plane = np.empty((rect[3], rect[2]), dtype=np.uint8)
         plane[...] = value
-        scratch.append(plane)
-    sy, su, sv = scratch
-    s_y, s_c = _slices(rp.src_y), _slices(rp.src_c)
-    t_y, t_c = sy[_slices(rp.dst_y, rp.rect_y[:2])], su[_slices(rp.dst_c, rp.rect_c[:2])]
-    t_v = sv[_slices(rp.dst_c, rp.rect_c[:2])]
-    r_y, r_c = _slices(rp.rect_y), _slices(rp.rect_c)
-    size_y, size_c = rp.dst_y[2:], rp.dst_c[2:]
-    i_y, i_c = rp.interpolation
-    alpha, keep = rp.alpha, 1.0 - rp.alpha
-    resize, blend = cv2.resize, cv2.addWeighted
+        layers.append(plane)
+    ly, lu, lv = layers
+    t_y = ly[_slices(rp.dst_y, rp.rect_y[:2])]
+    t_u, t_v = (p[_slices(rp.dst_c, rp.rect_c[:2])] for p in (lu, lv))
+    blend = _blend_step(rp.rect_y, rp.rect_c, (ly, lu, lv), rp.alpha)
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
         py, pu, pv = read(pictures)
-        resize(py[s_y], size_y, dst=t_y, interpolation=i_y)
-        resize(pu[s_c], size_c, dst=t_c, interpolation=i_c)
-        resize(pv[s_c], size_c, dst=t_v, interpolation=i_c)
-        for plane, s, layer in ((y, r_y, sy), (u, r_c, su), (v, r_c, sv)):
-            view = plane[s]
-            blend(layer, alpha, view, keep, 0.0, dst=view)
+        scale_y(py, t_y)
+        scale_c(pu, t_u)
+        scale_c(pv, t_v)
+        blend(y, u, v, pictures)
     return step
 
 
@@ -429,9 +465,11 @@ def _region_writes(rp: RegionPlan, background: Planes) -> list[_Write]:
         if isinstance(content, Picture):
             return [_Write(_blend_resize_step(rp), ry, rc, static=False)]
         if isinstance(content, Solid):
-            step = _blend_fill_step(rp.rect_y, rp.rect_c, rgb_to_yuv(content.rgb), rp.alpha)
-            return [_Write(step, ry, rc, static=False)]
-        return [_Write(_blend_bg_step(rp.rect_y, rp.rect_c, background, rp.alpha), ry, rc,
+            layers: tuple[U8 | int, U8 | int, U8 | int] = rgb_to_yuv(content.rgb)
+        else:
+            sy, sc = _slices(rp.rect_y), _slices(rp.rect_c)
+            layers = (background[0][sy], background[1][sc], background[2][sc])
+        return [_Write(_blend_step(rp.rect_y, rp.rect_c, layers, rp.alpha), ry, rc,
                        static=False)]
     if isinstance(content, Picture):
         writes = []
@@ -503,7 +541,19 @@ class Plan:
             by :meth:`start`.
         pictures : mapping
             ``Picture.key`` -> I420 buffer of shape ``(h * 3 // 2, w)`` for
-            ``src_wh == (w, h)``.
+            ``src_wh == (w, h)`` (C-contiguous, or it is copied).
+
+        Returns
+        -------
+        ndarray
+            ``canvas``.
+
+        Raises
+        ------
+        KeyError
+            A picture of the plan is missing from ``pictures``.
+        ValueError
+            The canvas or a picture has the wrong shape.
         """
         y, u, v = self._planes(canvas)
         for step in self._frame_steps:
@@ -534,7 +584,7 @@ def _schedule(plans: Sequence[RegionPlan], background: Planes) -> tuple[
 
 
 def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *,
-                area_factor: float) -> Plan:
+                exact_area: bool) -> Plan:
     canvas_wh = (int(regions.canvas_wh[0]), int(regions.canvas_wh[1]))
     if background.shape != i420_shape(canvas_wh) or background.dtype != np.uint8:
         msg = (f"background must be a uint8 I420 array of shape {i420_shape(canvas_wh)} "
@@ -550,7 +600,7 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
         if content is None or alpha <= 0.0 or rect[2] <= 0 or rect[3] <= 0:
             continue
         rp = _region_plan(i, (rect[0], rect[1], rect[2], rect[3]), content, alpha,
-                          int(regions.render_modes[i]), area_factor=area_factor)
+                          int(regions.render_modes[i]), exact_area=exact_area)
         if alpha < 1.0 and not any(_covers_opaque(lower, rp) for lower in plans):
             rp = replace(rp, restore=True)
         plans.append(rp)
@@ -564,7 +614,7 @@ _CACHE_SIZE = 16
 
 
 def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
-               area_factor: float = 2.0) -> Plan:
+               exact_area: bool = False) -> Plan:
     """The drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
 
     Parameters
@@ -577,25 +627,27 @@ def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
     background : ndarray of shape (H * 3 // 2, W), uint8
         The prepared I420 canvas background (:func:`prepare_background`).  The plan keeps a
         reference to it and reads it on every frame: do not modify it afterwards.
-    area_factor : float
-        Pictures shrunk by at least this factor on both axes are scaled with
-        ``cv2.INTER_AREA`` (box filter, no aliasing); smaller shrinks and enlargements use
-        ``cv2.INTER_LINEAR``.  The default 2.0 keeps the common 1-2x shrinks (e.g. 640x360
-        into a 384x216 tile) on the bilinear path, which is about six times faster than
-        OpenCV's fractional-ratio area filter; pass 1.0 for area filtering of every shrink.
+    exact_area : bool
+        False (default): a shrink of 2x or more is done as exact 2x box-filter halvings
+        (``cv2.INTER_AREA``'s fast integer path) followed by one bilinear step of less than
+        2x, so large shrinks are low-passed at about the cost of plain bilinear; shrinks
+        below 2x and enlargements are bilinear (``cv2.INTER_LINEAR``; below 2x it skips
+        part of the source, which can alias fine detail a little).  True: every shrink uses
+        ``cv2.INTER_AREA`` directly (the exact box filter of the RGB reference drawing; its
+        fractional-ratio path is about six times slower).
 
     Returns
     -------
     Plan
         The same object for the same ``(regions, contents, background object,
-        area_factor)`` while it is in the small LRU cache.
+        exact_area)`` while it is in the small LRU cache.
     """
-    key = (regions, tuple(contents), id(background), background.shape, float(area_factor))
+    key = (regions, tuple(contents), id(background), background.shape, bool(exact_area))
     plan = _CACHE.get(key)
     if plan is not None and plan.background is background:
         _CACHE.move_to_end(key)
         return plan
-    plan = _build_plan(regions, contents, background, area_factor=float(area_factor))
+    plan = _build_plan(regions, contents, background, exact_area=bool(exact_area))
     _CACHE[key] = plan
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

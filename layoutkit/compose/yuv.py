@@ -21,8 +21,9 @@ BT.601, limited ("TV", "MPEG") range, 8 bit::
 This is what ``cv2.cvtColor(..., COLOR_RGB2YUV_I420)`` / ``COLOR_YUV2RGB_I420`` use (OpenCV
 rounds the coefficients to 3 decimals, so its Y can differ by 1) and what FFmpeg's swscale
 (and so PyAV's ``to_ndarray(format="rgb24")``) assumes for a ``yuv420p`` frame without colour
-metadata; it is also libx264's default when nothing is signalled.  Black is
-``(Y, U, V) = (16, 128, 128)``, white ``(235, 128, 128)``.
+metadata.  Black is ``(Y, U, V) = (16, 128, 128)``, white ``(235, 128, 128)``.  Players
+often guess BT.709 for HD pictures without colour metadata, so an encoder writing these
+frames should tag them (``colorspace=smpte170m`` / ``bt470bg``, ``color_range=tv``).
 
 Chroma siting
 -------------
@@ -30,7 +31,9 @@ Chroma siting
 :func:`rgb_to_i420` computes it so (``cv2.INTER_AREA`` halving); note that OpenCV's own
 ``COLOR_RGB2YUV_I420`` takes the top-left pixel of each block instead, which is why it is not
 used.  :func:`i420_to_rgb` upsamples chroma bilinearly with the same centre convention
-(``cv2.resize`` half-pixel centres).
+(``cv2.resize`` half-pixel centres), and the compositor scales chroma planes with it too.
+MPEG-2 / H.264's default siting ("left": co-sited with the left luma column) differs by half
+a luma pixel horizontally (a sub-pixel chroma shift, not compensated).
 
 Odd edges
 ---------
@@ -41,6 +44,8 @@ regions that meet at an odd edge share one chroma column, and the one painted la
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import cv2
 import numpy as np
@@ -129,7 +134,7 @@ def chroma_rect(rect: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     Examples
     --------
     >>> chroma_rect((93, 482, 85, 150))
-    (46, 241, 44, 75)
+    (46, 241, 43, 75)
     """
     x, y, w, h = rect
     x0, y0 = x // 2, y // 2
@@ -146,7 +151,7 @@ def solid_i420(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> U8:
     return buf
 
 
-def _round_u8(values: npt.NDArray[np.float32]) -> U8:
+def _round_u8(values: npt.NDArray[Any]) -> U8:
     return np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
 
 
@@ -171,12 +176,11 @@ def rgb_to_i420(rgb: U8) -> U8:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         msg = f"rgb_to_i420 needs an (H, W, 3) array (got shape {rgb.shape})"
         raise ValueError(msg)
-    height, width = rgb.shape[:2]
-    pad_b, pad_r = height % 2, width % 2
-    if pad_b or pad_r:
-        rgb = cv2.copyMakeBorder(rgb, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE)
-        height, width = rgb.shape[:2]
-    rgbf = rgb.astype(np.float32)
+    pad_b, pad_r = rgb.shape[0] % 2, rgb.shape[1] % 2
+    even = cv2.copyMakeBorder(rgb, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE) \
+        if pad_b or pad_r else rgb
+    height, width = even.shape[:2]
+    rgbf = even.astype(np.float32)
     y = cv2.transform(rgbf, _RGB2YUV[:1].astype(np.float32))
     half = cv2.resize(rgbf, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     uv = cv2.transform(half, _RGB2YUV[1:].astype(np.float32))
