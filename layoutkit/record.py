@@ -53,9 +53,11 @@ __all__ = ["SEGMENT_SECONDS", "X264_OPTIONS", "RecordingResult", "record"]
 #: Target length of a TS segment; a key frame is forced at each multiple.
 SEGMENT_SECONDS = 15
 #: x264 settings: fast enough for > 20x real time at 640x360@15 on 2 cores, no B-frames
-#: (a live recorder's low-latency encode), IDR at forced key frames, SPS/PPS repeated in-band.
+#: (a live recorder's low-latency encode), IDR at forced key frames, SPS/PPS repeated in-band,
+#: and the colour description of the canvas (BT.601, limited range) written into the stream.
 X264_OPTIONS = {"preset": "veryfast", "forced-idr": "1",
-                "x264-params": "bframes=0:repeat-headers=1:scenecut=0"}
+                "x264-params": "bframes=0:repeat-headers=1:scenecut=0:colorprim=smpte170m:"
+                               "transfer=smpte170m:colormatrix=smpte170m:range=tv"}
 #: Streams are identified by these kinds inside the recorder.
 VIDEO, AUDIO = "video", "audio"
 

@@ -46,7 +46,9 @@ class PreviewVideoWriter:
             stream = self._container.add_stream("libx264", rate=Fraction(fps))
             stream.width, stream.height = size_wh
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.options = {"crf": str(crf), "preset": "veryfast",
+                              "x264-params": "colorprim=smpte170m:transfer=smpte170m:"
+                                             "colormatrix=smpte170m:range=tv"}
             stream.codec_context.time_base = Fraction(1, fps)
             self._stream = stream
         except Exception as exc:
