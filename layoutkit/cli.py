@@ -278,7 +278,7 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
 
 
 def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .inputs import load_scenario_file
+    from .inputs import load_scenario_file, scenario_lint
     from .profile import parse_profile_options
     from .record import record
 
@@ -289,7 +289,8 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
         parse_s3_url(args.upload)  # a bad URL is a usage error before any work
     scenario = load_scenario_file(args.scenario)
-    _print_problems(scenario.warnings, err)
+    _print_problems([*scenario.warnings,
+                     *scenario_lint(scenario, base_dir=Path(args.scenario).parent)], err)
     if args.upload:
         from .storage import parse_s3_url, uploader_from_storage_config
         from .request.model import StorageConfig

@@ -11,7 +11,8 @@ from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.parse import load_json, parse_request
 from .scenario import Scenario, parse_scenario
 
-__all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario"]
+__all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario",
+           "scenario_lint"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,28 @@ def load_scenario_file(path: str | Path) -> Scenario:
     """Read and validate a scenario file (paths in it are relative to its folder)."""
     p = Path(path)
     return parse_scenario(load_json(read_text(p), source=str(p)))
+
+
+def scenario_lint(scenario: Scenario, *, base_dir: Path | None = None) -> list[Problem]:
+    """Lint warnings of a scenario's ``start`` body, including canvas vs. source sizes.
+
+    File sources are probed for their size; a file that cannot be read is left to the
+    renderer, which reports it as an error.
+    """
+    from .media.images import resolve_location
+    from .media.video import probe_video_size
+    from .request.lint import lint_canvas_vs_sources, lint_start
+
+    sizes = []
+    for user in scenario.users:
+        if user.role == "audience":
+            continue
+        if user.source == "testsrc" or user.source.startswith("#"):
+            sizes.append(user.size_wh)
+            continue
+        try:
+            sizes.append(probe_video_size(resolve_location(user.source, base_dir=base_dir)))
+        except MediaError:
+            continue
+    return [*lint_start(scenario.start, path="start.clientRequest"),
+            *lint_canvas_vs_sources(scenario.start, sizes, path="start.clientRequest")]
