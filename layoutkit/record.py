@@ -34,7 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import EncodeError, UsageError
+from .errors import EncodeError
 from .media.atomic import atomic_output, check_writable
 from .media.hls import PlaylistWriter, Segment, server_response
 from .media.naming import (

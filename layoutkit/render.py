@@ -27,7 +27,7 @@ from .media.images import load_image
 from .media.sources import VideoSource, open_sources
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
-from .scenario import Scenario
+from .scenario import Scenario, first_join_times
 from .timeline import DisplayState, Scene, Timeline, UserView
 
 __all__ = ["RenderedFrame", "SceneRenderer", "canvas_size"]
@@ -90,7 +90,7 @@ class SceneRenderer:
         self.fps = scenario.start.transcoding.fps
         self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps,
                                                             base_dir=base_dir)
-        self._joined = {u.uid: u.join for u in scenario.users}
+        self._joined = first_join_times(scenario)
         self._images: dict[str, I420 | None] = {}
         self._backgrounds: dict[tuple[str, str | None], I420] = {}
         self._last_frames: dict[tuple[str, Fraction], I420] = {}

@@ -73,6 +73,7 @@ from .request.parse import (  # the request checkers, so both files speak alike
 from .request.suggest import did_you_mean
 
 __all__ = [
+    "first_join_times",
     "ACTIONS",
     "DEFAULT_START_UTC",
     "PLATFORMS",
@@ -600,3 +601,12 @@ def parse_scenario(doc: Any) -> Scenario:
         raise error
     return Scenario(cname=cname, sid=sid, start_utc=start_utc, start=start, duration=duration,
                     users=users.specs, events=events, warnings=tuple(warnings))
+
+
+def first_join_times(scenario: Scenario) -> dict[str, Fraction]:
+    """When each user first joined (0 for users present at the start): their clock's origin."""
+    first = {u.uid: u.join for u in scenario.users}
+    for event in scenario.events:  # a late join is an event too; the earliest one wins
+        if event.action == "join" and event.uid in first:
+            first[event.uid] = min(first[event.uid], event.t)
+    return first

@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MediaError, Problem, ScenarioError, UsageError
-from ..scenario import Scenario, UserSpec
+from ..errors import MediaError, UsageError
+from ..scenario import Scenario, UserSpec, first_join_times
+from .container import open_for_users, open_input
 from .images import resolve_location
 from .testsrc import tone
 
@@ -177,24 +178,6 @@ class SilentAudio:
         """Nothing to release."""
 
 
-def _open_container(location: str) -> av.container.InputContainer:
-    import av
-
-    try:
-        container = av.open(location)
-    except FileNotFoundError as exc:
-        msg = f"{location}: no such audio file"
-        raise MediaError(msg) from exc
-    except (av.error.FFmpegError, OSError) as exc:
-        msg = f"{location}: not a readable audio file ({exc})"
-        raise MediaError(msg) from exc
-    if not container.streams.audio:
-        container.close()
-        msg = f"{location}: has no audio stream"
-        raise MediaError(msg)
-    return container
-
-
 def _mono(frame: av.AudioFrame) -> Samples:
     """A planar float frame as mono: the mean of its channels."""
     planes = frame.to_ndarray()
@@ -239,7 +222,7 @@ class FileAudio:
         """The file once, resampled to 48 kHz mono (the file is closed at the end)."""
         import av
 
-        container = _open_container(self.path)
+        container = open_input(self.path, kind="audio")
         try:
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
@@ -367,32 +350,11 @@ def open_audio_sources(scenario: Scenario, *,
     ScenarioError
         With one problem per bad source, at path ``users[i].audio``.
     """
-    sources: dict[str, AudioSource] = {}
-    problems: list[Problem] = []
-    for i, user in enumerate(scenario.users):
-        if user.role == "audience":
-            continue
-        try:
-            sources[user.uid] = open_audio(user, base_dir=base_dir)
-        except MediaError as exc:
-            rule = str(exc).split(": ", 1)[-1]
-            problems.append(Problem(f"users[{i}].audio", rule, user.audio))
-    if problems:
-        _close_all(sources)
-        raise ScenarioError(problems)
-    return sources
+    return open_for_users(scenario, lambda user: open_audio(user, base_dir=base_dir),
+                          field="audio")
 
 
 # --- the mix ------------------------------------------------------------------------------------
-def first_join_times(scenario: Scenario) -> dict[str, Fraction]:
-    """When each user first joined (0 for users present at the start): their clock's origin."""
-    first = {u.uid: u.join for u in scenario.users}
-    for event in scenario.events:  # a late join is an event too; the earliest one wins
-        if event.action == "join" and event.uid in first:
-            first[event.uid] = min(first[event.uid], event.t)
-    return first
-
-
 def _spans(timeline: Timeline) -> tuple[list[int], list[tuple[str, ...]]]:
     """Start samples of the spans of constant audibility and who is audible in each.
 

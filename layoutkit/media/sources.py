@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.yuv import solid_i420
-from ..errors import MediaError, Problem, ScenarioError
+
 from ..scenario import Scenario, UserSpec
+from .container import open_for_users
 from .images import resolve_location
 from .video import FileVideo
 
@@ -120,25 +121,12 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None) -> Vi
 
 def open_sources(scenario: Scenario, *, fps: int,
                  base_dir: Path | None = None) -> dict[str, VideoSource]:
-    """Open every user's source, reporting every missing or unreadable file at once.
+    """Open every host's video source, reporting every missing or unreadable file at once.
 
     Raises
     ------
     ScenarioError
         With one problem per bad source, at path ``users[i].source``.
     """
-    sources: dict[str, VideoSource] = {}
-    problems: list[Problem] = []
-    for i, user in enumerate(scenario.users):
-        if user.role == "audience":
-            continue
-        try:
-            sources[user.uid] = open_source(user, fps=fps, base_dir=base_dir)
-        except MediaError as exc:
-            rule = str(exc).split(": ", 1)[-1]
-            problems.append(Problem(f"users[{i}].source", rule, user.source))
-    if problems:
-        for source in sources.values():
-            source.close()
-        raise ScenarioError(problems)
-    return sources
+    return open_for_users(scenario, lambda user: open_source(user, fps=fps, base_dir=base_dir),
+                          field="source")

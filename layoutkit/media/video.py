@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import MediaError
+from .container import open_input
 
 __all__ = ["FileVideo", "probe_video_size"]
 
@@ -24,24 +25,6 @@ I420 = npt.NDArray[np.uint8]
 
 def _even(n: int) -> int:
     return max(2, n - (n % 2))
-
-
-def _open(path: Path):  # noqa: ANN202 - av container
-    import av
-
-    try:
-        container = av.open(str(path))
-    except FileNotFoundError as exc:
-        msg = f"{path}: no such video file"
-        raise MediaError(msg) from exc
-    except (av.error.FFmpegError, OSError) as exc:
-        msg = f"{path}: not a readable video file ({exc})"
-        raise MediaError(msg) from exc
-    if not container.streams.video:
-        container.close()
-        msg = f"{path}: has no video stream"
-        raise MediaError(msg)
-    return container
 
 
 def probe_video_size(path: str | Path) -> tuple[int, int]:
@@ -69,7 +52,7 @@ class FileVideo:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._container = _open(self.path)
+        self._container = open_input(self.path, kind="video")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self._frames = self._decode()
