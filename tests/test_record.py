@@ -277,3 +277,36 @@ def test_failed_upload_is_a_clear_error_and_local_files_stay(tmp_path, s3_endpoi
     assert code == 1
     assert "no-such-bucket-here" in err.getvalue() and "Traceback" not in err.getvalue()
     assert (tmp_path / "o" / "rec" / "day1" / f"{SID}_room1.m3u8").exists()
+
+
+def test_mp4_rolls_over_at_a_key_frame(tmp_path, monkeypatch):
+    """With the rollover shortened to 15 s, a 20 s recording makes two MP4 files."""
+    import layoutkit.record as recorder
+
+    monkeypatch.setattr(recorder, "rollover_seconds", lambda profile: 15)
+    result = record(parse_scenario(_doc(duration=20, events=[])), tmp_path)
+    parts = sorted(p.name for p in result.folder.glob("*.mp4"))
+    assert parts == [f"{SID}_room1_0.mp4", f"{SID}_room1_1.mp4"]
+    counts = []
+    for name in parts:
+        with av.open(str(result.folder / name)) as c:
+            counts.append(sum(1 for _ in c.decode(video=0)))
+    assert counts == [15 * FPS, 5 * FPS]
+    entries = result.server_response["fileList"]
+    assert [e["fileName"].rsplit("/", 1)[-1] for e in entries] == [f"{SID}_room1.m3u8", *parts]
+    assert entries[2]["sliceStartTime"] - entries[1]["sliceStartTime"] == 15_000
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from layoutkit.record import _progress
+
+    monkeypatch.delenv("LAYOUTKIT_NO_PROGRESS", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert type(_progress(10, quiet=False)).__name__ == "_Silent"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = _progress(10, quiet=False)
+    try:
+        assert type(bar).__name__ == "tqdm"
+    finally:
+        bar.close()
+    assert type(_progress(10, quiet=True)).__name__ == "_Silent"
