@@ -1,0 +1,563 @@
+"""The local recorder end to end (compose + H.264/AAC encode + HLS and MP4 mux) vs FFmpeg.
+
+Cases
+-----
+``a-360p-4users``
+    640x360 @ 15 fps, best fit, 4 users, 40 s (``--quick``: 10 s), 400 Kbps.
+``b-1080p-17users``
+    1920x1080 @ 15 fps, best fit, 17 users, 20 s (``--quick``: 4 s), 2080 Kbps.
+
+Bitrates are :func:`layoutkit.request.limits.recommended_bitrate` for the canvas; audio is
+``audioProfile`` 0 (mono AAC, 48 kHz, 48 Kbps); every user's source is 640x360.
+
+Subjects (timed interleaved, one whole recording per run; see ``benchmarks/README.md``)
+---------------------------------------------------------------------------------------
+``ours``
+    ``record(parse_scenario(doc), tmpdir, quiet=True, overwrite=True)`` with ``avFileType``
+    ``["hls", "mp4"]``; every user's source is a solid ``#RRGGBB`` colour (still composed,
+    i.e. scaled into its tile, every frame) and every user's audio is ``tone``.
+``ffmpeg``
+    The same job by FFmpeg's libraries in this process through PyAV: a filter graph
+    (``graph.threads = 1``) of one ``buffer`` per user (yuv420p 640x360, the same solid
+    colour frame pushed every output frame) -> ``scale=WxH:flags=bilinear`` to the tile of
+    :func:`layoutkit.layout.compute_regions` -> ``xstack`` (+ ``pad`` to the canvas) ->
+    ``buffersink``; libx264 with :data:`layoutkit.record.X264_OPTIONS`, the same bitrate,
+    frame rate and forced key frames every 15 s; AAC with the same profile, fed with the same
+    number of frames of the scenario's mixed signal, generated before timing (so both sides
+    do the same AAC work; ours also generates and mixes the tones, a small cost).  Muxing:
+    FFmpeg's ``tee`` muxer into its ``hls`` muxer (``hls_time=15``, ``hls_list_size=0``)
+    and an MP4 (``movflags=+faststart``, like ours): encode once, mux twice.  When ``tee`` is
+    unavailable, HLS only (reported in the output and the JSON as ``competitor_mux``).
+``ours_testsrc``
+    ``ours`` with ``testsrc`` sources (moving test pattern drawn per frame and user);
+    reported, no competitor.
+
+Reported per subject: median wall seconds per recording, x real time (recorded seconds /
+wall seconds), frames/s, process CPU seconds (every thread: drawing, encoder threads,
+muxing); ratio = median FFmpeg seconds / median ours seconds (> 1: ours is faster).
+
+Run ``python benchmarks/mix.py`` (``--quick`` for CI); results go to
+``benchmarks/results/mix.json`` (``mix-quick.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+try:
+    from ._common import Settings, metadata, parse_args, write_result
+    from .compose import ffmpeg_graph
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from _common import Settings, metadata, parse_args, write_result  # type: ignore[no-redef]
+    from compose import ffmpeg_graph  # type: ignore[no-redef]
+
+from layoutkit.compose.yuv import i420_to_rgb, solid_i420
+from layoutkit.layout import compute_regions
+from layoutkit.media.audio import AUDIO_PROFILES, AudioMixer, audio_frame, frame_sample_range
+from layoutkit.record import SEGMENT_SECONDS, X264_OPTIONS, record
+from layoutkit.request.limits import recommended_bitrate
+from layoutkit.request.model import LayoutSettings
+from layoutkit.scenario import Scenario, parse_scenario
+from layoutkit.timeline import Timeline
+
+FPS = 15
+SOURCE_WH = (640, 360)
+AUDIO_PROFILE = 0
+BESTFIT = 1
+WARMUP_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Case:
+    """One recording to measure."""
+
+    title: str
+    canvas_wh: tuple[int, int]
+    users: int
+    seconds: int
+    quick_seconds: int
+
+    def label(self, seconds: int) -> str:
+        """E.g. ``640x360@15, 4 users, 40 s``."""
+        return f"{self.title}, {seconds} s"
+
+
+CASES = {
+    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10),
+    "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 4),
+}
+
+
+# --------------------------------------------------------------------------- inputs
+def colours(n: int) -> list[str]:
+    """``n`` distinct, saturated ``#RRGGBB`` colours."""
+    import colorsys
+
+    out = []
+    for i in range(n):
+        r, g, b = colorsys.hsv_to_rgb(i / n, 0.7, 0.85)
+        out.append("#{:02X}{:02X}{:02X}".format(*(round(c * 255) for c in (r, g, b))))
+    return out
+
+
+def scenario_doc(case: Case, seconds: int, *, testsrc: bool) -> dict[str, Any]:
+    """The scenario of ``case``: ``seconds`` long, solid colour or ``testsrc`` users."""
+    w, h = case.canvas_wh
+    uids = [str(1001 + i) for i in range(case.users)]
+    sources = ["testsrc"] * case.users if testsrc else colours(case.users)
+    return {
+        "cname": "bench",
+        "sid": "0123456789abcdef0123456789abcdef",
+        "start": {
+            "cname": "bench", "uid": "999",
+            "clientRequest": {
+                "recordingConfig": {
+                    "channelType": 0, "streamTypes": 2, "audioProfile": AUDIO_PROFILE,
+                    "maxIdleTime": 30,
+                    "transcodingConfig": {
+                        "width": w, "height": h, "fps": FPS,
+                        "bitrate": recommended_bitrate(w, h, FPS),
+                        "mixedVideoLayout": BESTFIT, "backgroundColor": "#000000",
+                    },
+                },
+                "recordingFileConfig": {"avFileType": ["hls", "mp4"]},
+            },
+        },
+        "duration": seconds,
+        "users": [{"uid": uid, "source": src, "size": "{}x{}".format(*SOURCE_WH),
+                   "audio": "tone"} for uid, src in zip(uids, sources)],
+    }
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+# --------------------------------------------------------------------------- subjects
+@dataclass
+class Run:
+    """One timed recording."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu() -> float:
+    """CPU seconds of the whole process (every thread)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def ours_subject(scenario: Scenario) -> Callable[[Path], Any]:
+    """``fn(tmpdir)`` records ``scenario`` into ``tmpdir``."""
+    def run(tmp: Path) -> Any:
+        return record(scenario, tmp, quiet=True, overwrite=True)
+    return run
+
+
+def tee_target(tmp: Path) -> str:
+    """The ``tee`` muxer's file name: FFmpeg's HLS muxer and an MP4 in ``tmp``."""
+    if any(c in str(tmp) for c in ":|[]\\'"):
+        msg = f"{tmp}: a temporary path with tee's special characters"
+        raise RuntimeError(msg)
+    hls = f"[f=hls:hls_time={SEGMENT_SECONDS}:hls_list_size=0:" \
+          f"hls_segment_filename={tmp}/seg%05d.ts]{tmp}/ffmpeg.m3u8"
+    return f"{hls}|[f=mp4:movflags=+faststart]{tmp}/ffmpeg.mp4"
+
+
+def open_output(tmp: Path, *, tee: bool):  # noqa: ANN201 - av types
+    """The competitor's output container (tee: HLS + MP4; else HLS only)."""
+    import av
+
+    if tee:
+        return av.open(tee_target(tmp), "w", format="tee")
+    return av.open(str(tmp / "ffmpeg.m3u8"), "w", format="hls",
+                   options={"hls_time": str(SEGMENT_SECONDS), "hls_list_size": "0",
+                            "hls_segment_filename": str(tmp / "seg%05d.ts")})
+
+
+def ffmpeg_subject(scenario: Scenario, case: Case, *, tee: bool) -> Callable[[Path], Any]:
+    """``fn(tmpdir)`` doing the recording with FFmpeg's filters, encoders and muxers.
+
+    Inputs prepared here, before timing: one yuv420p frame per user (the user's solid
+    colour, the very I420 buffer ours draws from) and the AAC input, the scenario's mixed
+    signal cut into the same frames ours encodes.
+    """
+    import av
+    import av.codec.context
+
+    tc = scenario.start.transcoding
+    uids = [u.uid for u in scenario.users]
+    regions = compute_regions(LayoutSettings(mixed_video_layout=BESTFIT), uids,
+                              canvas_wh=case.canvas_wh)
+    pictures = {u.uid: av.VideoFrame.from_ndarray(solid_i420(u.size_wh, _rgb(u.source)),
+                                                  format="yuv420p")
+                for u in scenario.users}
+    inputs = [pictures[uid] for uid in regions.uids]
+    total = int(scenario.duration * FPS)
+    channels, audio_bit_rate = AUDIO_PROFILES[scenario.start.recording_config.audio_profile]
+    with AudioMixer(scenario, Timeline(scenario)) as mixer:
+        audio = []
+        for index in range(total):
+            lo, hi = frame_sample_range(index, FPS)
+            audio.append(np.asarray(mixer.mix(lo, hi - lo), dtype=np.float32).copy())
+    key_every = SEGMENT_SECONDS * FPS
+    buffer_tb = Fraction(1, 30)  # compose.ffmpeg_graph's buffer time base (labels pts only)
+    global_header = int(av.codec.context.Flags.global_header)
+
+    def run(tmp: Path) -> Any:
+        graph, sources, sink = ffmpeg_graph(regions, flags="bilinear")
+        out = open_output(tmp, tee=tee)
+        video = out.add_stream("libx264", rate=Fraction(FPS))
+        video.width, video.height = case.canvas_wh
+        video.pix_fmt = "yuv420p"
+        video.bit_rate = tc.bitrate * 1000
+        video.codec_context.time_base = Fraction(1, FPS)
+        # ours' encoders live in an MP4 holder, which asks for global headers: same here
+        video.codec_context.flags |= global_header
+        video.options = dict(X264_OPTIONS)
+        aac = out.add_stream("aac", rate=48000)
+        aac.layout = "stereo" if channels == 2 else "mono"
+        aac.bit_rate = audio_bit_rate
+        aac.codec_context.flags |= global_header
+        out.start_encoding()
+        frames = 0
+        for i in range(total):
+            for src, frame in zip(sources, inputs):
+                frame.pts, frame.time_base = i, buffer_tb
+                src.push(frame)
+            composed = sink.pull()
+            composed.pts, composed.time_base = i, Fraction(1, FPS)
+            composed.pict_type = (av.video.frame.PictureType.I if i % key_every == 0
+                                  else av.video.frame.PictureType.NONE)
+            for packet in video.encode(composed):
+                out.mux(packet)
+            frames += 1
+            lo, _ = frame_sample_range(i, FPS)
+            for packet in aac.encode(audio_frame(audio[i], start_sample=lo,
+                                                 channels=channels)):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+        for packet in aac.encode(None):
+            out.mux(packet)
+        out.close()
+        del graph
+        return frames
+    return run
+
+
+def tee_works() -> tuple[bool, str | None]:
+    """Whether ``av.open(..., format="tee")`` muxes HLS and MP4 (a 2-frame probe)."""
+    import av
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="mix-tee-") as name:
+            tmp = Path(name)
+            out = av.open(tee_target(tmp), "w", format="tee")
+            stream = out.add_stream("libx264", rate=FPS)
+            stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+            out.start_encoding()
+            for i in range(2):
+                frame = av.VideoFrame.from_ndarray(np.zeros((96, 64), np.uint8),
+                                                   format="yuv420p")
+                frame.pts = i
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+            out.close()
+            missing = [f for f in ("ffmpeg.m3u8", "ffmpeg.mp4") if not (tmp / f).is_file()]
+            if missing or not list(tmp.glob("seg*.ts")):
+                return False, f"tee wrote no {missing or 'segments'}"
+    except Exception as exc:  # noqa: BLE001 - any failure means: fall back to HLS only
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, None
+
+
+# --------------------------------------------------------------------------- outputs
+def describe_outputs(tmp: Path) -> dict[str, Any]:
+    """Segments, sizes and the MP4's frame counts in ``tmp`` (any depth)."""
+    import av
+
+    ts = sorted(tmp.rglob("*.ts"))
+    mp4 = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith("."))
+    result: dict[str, Any] = {"segments": len(ts), "ts_bytes": sum(p.stat().st_size for p in ts),
+                              "playlists": len(list(tmp.rglob("*.m3u8"))),
+                              "mp4_files": len(mp4),
+                              "mp4_bytes": sum(p.stat().st_size for p in mp4)}
+    if mp4:
+        with av.open(str(mp4[0])) as container:
+            result["mp4_video_frames"] = container.streams.video[0].frames
+            result["mp4_audio_frames"] = container.streams.audio[0].frames
+            result["mp4_duration_s"] = round(container.duration / 1e6, 3) \
+                if container.duration else None
+    return result
+
+
+def first_frame_rgb(tmp: Path) -> np.ndarray | None:
+    """The first video frame of the MP4 (else the first segment) in ``tmp``, as RGB."""
+    import av
+
+    files = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith(".")) or \
+        sorted(tmp.rglob("*.ts"))
+    if not files:
+        return None
+    with av.open(str(files[0])) as container:
+        for frame in container.decode(video=0):
+            return i420_to_rgb(frame.to_ndarray(format="yuv420p"))
+    return None
+
+
+# --------------------------------------------------------------------------- breakdown
+def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
+    """Milliseconds per frame of the per-frame steps outside the encoders, one thread.
+
+    Ours: ``SceneRenderer.frame_at`` (timeline + compositor), the copy of the canvas into an
+    ``av.VideoFrame``, the audio mix of every user's tone into an ``av.AudioFrame``.
+    FFmpeg: pushing the sources through the graph and pulling the composed frame.  Measured
+    after the timed runs, so it tells where the time goes without disturbing them.
+    """
+    import av
+
+    from layoutkit.media.audio import to_channels
+    from layoutkit.render import SceneRenderer
+
+    channels = AUDIO_PROFILES[scenario.start.recording_config.audio_profile][0]
+    out: dict[str, float] = {}
+    with SceneRenderer(scenario) as renderer:
+        mixer = AudioMixer(scenario, renderer.timeline)
+        t0 = time.perf_counter()
+        for i in range(frames):
+            canvas = renderer.frame_at(Fraction(i, FPS), index=i).canvas
+        t1 = time.perf_counter()
+        for i in range(frames):
+            av.VideoFrame.from_ndarray(canvas, format="yuv420p")
+        t2 = time.perf_counter()
+        for i in range(frames):
+            lo, hi = frame_sample_range(i, FPS)
+            audio_frame(to_channels(mixer.mix(lo, hi - lo), channels), start_sample=lo,
+                        channels=channels)
+        t3 = time.perf_counter()
+        mixer.close()
+    out["ours_draw_ms"] = (t1 - t0) / frames * 1e3
+    out["ours_video_frame_copy_ms"] = (t2 - t1) / frames * 1e3
+    out["ours_audio_mix_ms"] = (t3 - t2) / frames * 1e3
+    uids = [u.uid for u in scenario.users]
+    regions = compute_regions(LayoutSettings(mixed_video_layout=BESTFIT), uids,
+                              canvas_wh=case.canvas_wh)
+    graph, sources, sink = ffmpeg_graph(regions, flags="bilinear")
+    pictures = {u.uid: av.VideoFrame.from_ndarray(solid_i420(u.size_wh, _rgb(u.source)),
+                                                  format="yuv420p") for u in scenario.users}
+    inputs = [pictures[uid] for uid in regions.uids]
+    t0 = time.perf_counter()
+    for i in range(frames):
+        for src, frame in zip(sources, inputs):
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            src.push(frame)
+        sink.pull()
+    out["ffmpeg_graph_ms"] = (time.perf_counter() - t0) / frames * 1e3
+    del graph
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def x264_threading() -> dict[str, object]:
+    """PyAV's default threading of a libx264 stream (both subjects use it unchanged)."""
+    import io
+
+    import av
+
+    holder = av.open(io.BytesIO(), "w", format="mp4")
+    stream = holder.add_stream("libx264", rate=FPS)
+    result = {"thread_count": stream.codec_context.thread_count,
+              "thread_type": str(stream.codec_context.thread_type)}
+    holder.close()
+    return result
+
+
+# --------------------------------------------------------------------------- timing
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _iqr(values: list[float]) -> list[float]:
+    if len(values) < 2:
+        return [round(values[0], 3)] * 2
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return [round(q[0], 3), round(q[2], 3)]
+
+
+def summarize(runs: list[Run], *, seconds: int, frames: int) -> dict[str, Any]:
+    """JSON-ready numbers of one subject."""
+    walls = [r.wall for r in runs]
+    cpus = [r.cpu for r in runs]
+    wall = _median(walls)
+    return {
+        "wall_s_median": round(wall, 3),
+        "wall_s_iqr": _iqr(walls),
+        "wall_s_best": round(min(walls), 3),
+        "x_realtime": round(seconds / wall, 2),
+        "fps": round(frames / wall, 1),
+        "cpu_s_median": round(_median(cpus), 3),
+        "cpu_per_wall": round(_median(cpus) / wall, 2),
+        "runs_wall_s": [round(v, 3) for v in walls],
+        "runs_cpu_s": [round(v, 3) for v in cpus],
+    }
+
+
+def run_case(name: str, settings: Settings, *, with_ffmpeg: bool, with_testsrc: bool,
+             tee: bool) -> dict[str, Any]:
+    """Measure one case; returns its JSON section."""
+    case = CASES[name]
+    seconds = case.quick_seconds if settings.quick else case.seconds
+    frames = seconds * FPS
+
+    def subjects_for(secs: int) -> dict[str, Callable[[Path], Any]]:
+        solid = parse_scenario(scenario_doc(case, secs, testsrc=False))
+        out = {"ours": ours_subject(solid)}
+        if with_ffmpeg:
+            out["ffmpeg"] = ffmpeg_subject(solid, case, tee=tee)
+        if with_testsrc:
+            out["ours_testsrc"] = ours_subject(
+                parse_scenario(scenario_doc(case, secs, testsrc=True)))
+        return out
+
+    if settings.warmup:  # load libraries, warm caches and allocators: a short run of each
+        for fn in subjects_for(WARMUP_SECONDS).values():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                fn(Path(folder))
+    subjects = subjects_for(seconds)
+    runs: dict[str, list[Run]] = {k: [] for k in subjects}
+    outputs: dict[str, dict[str, Any]] = {}
+    first_frames: dict[str, np.ndarray | None] = {}
+    for r in range(settings.repeats):
+        for subject, fn in subjects.items():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                tmp = Path(folder)
+                c0, t0 = _cpu(), time.perf_counter()
+                fn(tmp)
+                wall, cpu = time.perf_counter() - t0, _cpu() - c0
+                runs[subject].append(Run(wall, cpu))
+                if r == settings.repeats - 1:
+                    outputs[subject] = describe_outputs(tmp)
+                    first_frames[subject] = first_frame_rgb(tmp)
+    w, h = case.canvas_wh
+    result: dict[str, Any] = {
+        "label": case.label(seconds),
+        "canvas": [w, h],
+        "fps": FPS,
+        "layout": "bestfit",
+        "users": case.users,
+        "source_size": list(SOURCE_WH),
+        "seconds": seconds,
+        "frames": frames,
+        "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
+        "audio": {"profile": AUDIO_PROFILE, "channels": AUDIO_PROFILES[AUDIO_PROFILE][0],
+                  "bit_rate": AUDIO_PROFILES[AUDIO_PROFILE][1]},
+        "tiles": compute_regions(LayoutSettings(mixed_video_layout=BESTFIT),
+                                 [str(1001 + i) for i in range(case.users)],
+                                 canvas_wh=case.canvas_wh).rects.tolist(),
+    }
+    for subject, subject_runs in runs.items():
+        result[subject] = summarize(subject_runs, seconds=seconds, frames=frames)
+        result[subject]["outputs"] = outputs[subject]
+    if with_ffmpeg:
+        ours, theirs = result["ours"], result["ffmpeg"]
+        result["ratio_ffmpeg_over_ours"] = round(theirs["wall_s_median"] / ours["wall_s_median"], 3)
+        result["cpu_ratio_ffmpeg_over_ours"] = round(
+            theirs["cpu_s_median"] / ours["cpu_s_median"], 3)
+        a, b = first_frames.get("ours"), first_frames.get("ffmpeg")
+        if a is not None and b is not None and a.shape == b.shape:
+            diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+            result["first_frame_mean_abs_rgb_diff_vs_ffmpeg"] = round(float(diff.mean()), 2)
+    solid = parse_scenario(scenario_doc(case, seconds, testsrc=False))
+    result["ms_per_frame_outside_encoders"] = breakdown(solid, case, min(frames, 150))
+    result["peak_rss_mib_after"] = _peak_rss_mib()
+    return result
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB (Linux reports KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--case", choices=sorted(CASES), action="append",
+                        help="run only this case (repeatable)")
+    parser.add_argument("--no-ffmpeg", action="store_true", help="skip the FFmpeg competitor")
+    parser.add_argument("--no-testsrc", action="store_true", help="skip ours with testsrc")
+    parser.add_argument("--no-tee", action="store_true",
+                        help="competitor muxes HLS only (do not try FFmpeg's tee muxer)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases, print a table, write ``benchmarks/results/mix.json``."""
+    known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5, warmup=1,
+                                 add_arguments=_arguments)
+    if known.frames:
+        print("note: --frames is not used by mix (each case records a fixed duration)")
+    settings = Settings(frames=0, repeats=settings.repeats, warmup=int(bool(settings.warmup)),
+                        quick=settings.quick)
+    with_ffmpeg = not known.no_ffmpeg
+    tee, tee_error = (False, "disabled by --no-tee") if known.no_tee else tee_works()
+    mux = "hls+mp4 (tee: encode once, mux twice)" if tee else "hls only (no mp4)"
+    if with_ffmpeg:
+        print(f"competitor mux: {mux}" + (f" -- tee unavailable: {tee_error}" if not tee else ""),
+              flush=True)
+    cases = known.case or list(CASES)
+    header = (f"{'case':40s} {'ours s':>7s} {'xRT':>6s} | {'ffmpeg s':>8s} {'xRT':>6s} | "
+              f"{'ratio':>6s} | {'testsrc xRT':>11s}")
+    print(header)
+    print("-" * len(header), flush=True)
+    results = {}
+    for name in cases:
+        r = run_case(name, settings, with_ffmpeg=with_ffmpeg,
+                     with_testsrc=not known.no_testsrc, tee=tee)
+        results[name] = r
+        ff = (f"{r['ffmpeg']['wall_s_median']:8.2f} {r['ffmpeg']['x_realtime']:5.1f}x | "
+              f"{r['ratio_ffmpeg_over_ours']:5.2f}x") if with_ffmpeg else \
+            f"{'-':>8s} {'-':>6s} | {'-':>6s}"
+        ts = f"{r['ours_testsrc']['x_realtime']:10.1f}x" if "ours_testsrc" in r else \
+            f"{'-':>11s}"
+        print(f"{r['label']:40s} {r['ours']['wall_s_median']:7.2f} "
+              f"{r['ours']['x_realtime']:5.1f}x | {ff} | {ts}", flush=True)
+    payload = {
+        "benchmark": "mix",
+        "metadata": metadata(settings=asdict(settings), ffmpeg_graph_threads=1,
+                             x264_threads=x264_threading(), x264_options=X264_OPTIONS,
+                             competitor_mux=mux if with_ffmpeg else None,
+                             tee_error=tee_error if with_ffmpeg and not tee else None,
+                             peak_rss_mib=_peak_rss_mib()),
+        "notes": [
+            "ours and ffmpeg compose the same solid-colour 640x360 sources (no test-pattern "
+            "drawing); ours_testsrc draws testsrc sources and has no competitor",
+            "AAC work is equal: ffmpeg encodes the same number of AAC frames of the "
+            "scenario's mixed signal, generated before timing (ours generates and mixes "
+            "tones while recording)",
+            "ratio_ffmpeg_over_ours = median ffmpeg wall seconds / median ours wall seconds",
+        ],
+        "cases": results,
+    }
+    path = write_result("mix-quick" if settings.quick else "mix", payload)
+    print(f"peak RSS {payload['metadata']['peak_rss_mib']} MiB")  # type: ignore[index]
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
