@@ -226,7 +226,10 @@ class _Sinks:
         # consecutive segments overlap)
         self.segment = _Output(self.folder / name, "mpegts", self.templates,
                                overwrite=self.overwrite,
-                               options={"avoid_negative_ts": "disabled"})
+                               options={"avoid_negative_ts": "disabled",
+                                        # PAT/PMT once at the segment's start, as FFmpeg's
+                                        # own HLS muxer does (not every 0.1 s)
+                                        "pat_period": "3600", "sdt_period": "3600"})
         self.segment.start = when
 
     def _close_segment(self, end: Fraction) -> None:
