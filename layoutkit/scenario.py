@@ -55,21 +55,21 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from .errors import Problem, RequestError, ScenarioError
+from .request.checks import (  # the request checkers, so both files speak alike
+    BAD,
+    MISSING,
+    Problems,
+    Reader,
+    as_cname,
+    as_number,
+    as_str,
+    as_uid,
+    check_range,
+    join_path,
+)
 from .request.limits import LIVE_CHANNEL
 from .request.model import LayoutSettings, StartRequest, StorageConfig, UpdateLayoutRequest
-from .request.parse import (  # the request checkers, so both files speak alike
-    _BAD,
-    MISSING,
-    _as_cname,
-    _as_number,
-    _as_str,
-    _as_uid,
-    _check_range,
-    _join,
-    _Problems,
-    _Reader,
-    parse_request,
-)
+from .request.parse import parse_request
 from .request.suggest import did_you_mean
 
 __all__ = [
@@ -245,104 +245,104 @@ def _seconds(t: Fraction) -> str:
     return str(t.numerator) if t.denominator == 1 else str(float(t))
 
 
-# --- value checkers: (value, path, out, **options) -> value or _BAD -----------------------
-def _as_time(value: Any, path: str, out: _Problems, *, positive: bool = False) -> Any:
-    number = _as_number(value, path, out)
-    if number is _BAD or not _check_range(number, path, out, 0, None, lo_open=positive):
-        return _BAD
+# --- value checkers: (value, path, out, **options) -> value or BAD -----------------------
+def _as_time(value: Any, path: str, out: Problems, *, positive: bool = False) -> Any:
+    number = as_number(value, path, out)
+    if number is BAD or not check_range(number, path, out, 0, None, lo_open=positive):
+        return BAD
     return as_time(number)
 
 
-def _as_sid(value: Any, path: str, out: _Problems) -> Any:
-    text = _as_str(value, path, out)
-    if text is not _BAD and not re.fullmatch(r"[0-9a-f]{32}", text):
+def _as_sid(value: Any, path: str, out: Problems) -> Any:
+    text = as_str(value, path, out)
+    if text is not BAD and not re.fullmatch(r"[0-9a-f]{32}", text):
         out.error(path, "must be 32 lowercase hex characters", text)
-        return _BAD
+        return BAD
     return text
 
 
-def _as_utc(value: Any, path: str, out: _Problems) -> Any:
-    text = _as_str(value, path, out)
-    if text is _BAD:
-        return _BAD
+def _as_utc(value: Any, path: str, out: Problems) -> Any:
+    text = as_str(value, path, out)
+    if text is BAD:
+        return BAD
     example = f"e.g. {DEFAULT_START_UTC!r}"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         out.error(path, "must be an ISO 8601 date and time", text, example)
-        return _BAD
+        return BAD
     if moment.tzinfo is None:
         out.error(path, "must say its time zone (Z or an offset like +02:00)", text, example)
-        return _BAD
+        return BAD
     try:
         return moment.astimezone(timezone.utc)
     except (OverflowError, ValueError):
         out.error(path, "is out of the range of dates", text)
-        return _BAD
+        return BAD
 
 
-def _as_source(value: Any, path: str, out: _Problems) -> Any:
-    text = _as_str(value, path, out, nonempty=True)
-    if text is _BAD or not text.startswith("#"):
+def _as_source(value: Any, path: str, out: Problems) -> Any:
+    text = as_str(value, path, out, nonempty=True)
+    if text is BAD or not text.startswith("#"):
         return text
     if re.fullmatch(r"#[0-9A-Fa-f]{6}", text):
         return text.upper()
     out.error(path, "a colour source must be #RRGGBB", text,
               "write a file whose name starts with '#' as './#...'")
-    return _BAD
+    return BAD
 
 
-def _as_size(value: Any, path: str, out: _Problems) -> Any:
-    text = _as_str(value, path, out)
-    if text is _BAD:
-        return _BAD
+def _as_size(value: Any, path: str, out: Problems) -> Any:
+    text = as_str(value, path, out)
+    if text is BAD:
+        return BAD
     match = re.fullmatch(r"([0-9]{1,5})x([0-9]{1,5})", text)
     size = (int(match[1]), int(match[2])) if match else (0, 0)
     if not all(0 < side <= MAX_SOURCE_SIDE and side % 2 == 0 for side in size):
         out.error(path, f'must be "WxH" with even sizes in [2, {MAX_SOURCE_SIDE}], '
                         'e.g. "640x360"', text)
-        return _BAD
+        return BAD
     return size
 
 
-def _as_declared_uid(value: Any, path: str, out: _Problems, *,
+def _as_declared_uid(value: Any, path: str, out: Problems, *,
                      declared: dict[str, UserSpec] | None) -> Any:
     """A uid that names a declared user (``declared`` None: the user list is broken)."""
-    uid = _as_uid(value, path, out)
-    if uid is _BAD or declared is None or uid in declared:
+    uid = as_uid(value, path, out)
+    if uid is BAD or declared is None or uid in declared:
         return uid
     shown = ", ".join(list(declared)[:10]) + (", ..." if len(declared) > 10 else "")
     hint = did_you_mean(uid, declared) or f"declared users: {shown}"
     out.error(path, "unknown user (not in users)", uid, hint)
-    return _BAD
+    return BAD
 
 
 # --- nested request bodies ------------------------------------------------------------------
 def _nested(prefix: str, problems: Sequence[Problem]) -> list[Problem]:
     """The problems of a nested body, their paths prefixed with the body's scenario path."""
-    return [replace(p, path=_join(prefix, p.path) if p.path else prefix) for p in problems]
+    return [replace(p, path=join_path(prefix, p.path) if p.path else prefix) for p in problems]
 
 
-def _parse_body(value: Any, path: str, out: _Problems, kind: str) -> Any:
+def _parse_body(value: Any, path: str, out: Problems, kind: str) -> Any:
     """``parse_request(value, kind=kind)`` reporting into ``out`` under ``path``."""
     try:
         model, warnings = parse_request(value, kind=kind)
     except RequestError as exc:
         out.items.extend(_nested(path, exc.problems))
         out.items.extend(_nested(path, getattr(exc, "warnings", ())))
-        return _BAD
+        return BAD
     out.items.extend(_nested(path, warnings))
     return model
 
 
-def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: _Problems,
+def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: Problems,
                     cname: str | None, uid: str | None) -> bool:
     """A whole body must name the scenario's channel (and the recorder's uid)."""
     ok = True
     for key, got, want, whose in (("cname", model.cname, cname, "the scenario's cname"),
                                   ("uid", model.uid, uid, "the recorder's uid (start.uid)")):
         if want is not None and got != want:
-            out.error(_join(path, key), f"must be {whose} {want!r}", got)
+            out.error(join_path(path, key), f"must be {whose} {want!r}", got)
             ok = False
     return ok
 
@@ -377,27 +377,27 @@ def _without_stand_ins(model: StartRequest, added: set[str] | None) -> StartRequ
                                                  **{name: defaults[name] for name in names}))
 
 
-def _as_start(value: Any, path: str, out: _Problems, *, cname: str | None) -> Any:
+def _as_start(value: Any, path: str, out: Problems, *, cname: str | None) -> Any:
     body, added = _with_stand_ins(value)
     model = _parse_body(body, path, out, "start")
-    if model is _BAD:
-        return _BAD
+    if model is BAD:
+        return BAD
     if not model.cname:
         out.error(path, "must be a whole start body {cname, uid, clientRequest}")
-        return _BAD
+        return BAD
     if not _check_envelope(model, path, out, cname, None):
-        return _BAD
+        return BAD
     return _without_stand_ins(model, added)
 
 
-def _as_layout_body(value: Any, path: str, out: _Problems, *, cname: str | None,
+def _as_layout_body(value: Any, path: str, out: Problems, *, cname: str | None,
                     uid: str | None) -> Any:
     model = _parse_body(value, path, out, "updateLayout")
-    if model is _BAD:
-        return _BAD
+    if model is BAD:
+        return BAD
     whole = bool(model.cname)  # a bare clientRequest has no envelope to compare
     if whole and not _check_envelope(model, path, out, cname, uid):
-        return _BAD
+        return BAD
     return model.layout
 
 
@@ -415,7 +415,7 @@ class _Users:
         return {u.uid: u for u in self.specs} if self.complete else None
 
 
-def _read_user(u: _Reader, duration: Fraction | None, start: StartRequest | None) -> Any:
+def _read_user(u: Reader, duration: Fraction | None, start: StartRequest | None) -> Any:
     uid = u.uid("uid", required=True)
     platform = u.text("platform", "native", choices=PLATFORMS)
     role = u.text("role", "host", choices=ROLES)
@@ -435,16 +435,16 @@ def _read_user(u: _Reader, duration: Fraction | None, start: StartRequest | None
     if duration is not None and u.ok("join") and spec.join >= duration:
         u.error("join", f"must be before the end of the recording "
                         f"(duration {_seconds(duration)} s)", u.data["join"])
-    return spec if uid is not None else _BAD
+    return spec if uid is not None else BAD
 
 
-def _read_users(r: _Reader, duration: Fraction | None, start: StartRequest | None) -> _Users:
+def _read_users(r: Reader, duration: Fraction | None, start: StartRequest | None) -> _Users:
     specs: list[UserSpec] = []
     first_at: dict[str, int] = {}
     complete = True
     for i, u in enumerate(r.entries("users", USER_KEYS, required=True, nonempty=True)):
         spec = _read_user(u, duration, start)
-        if spec is _BAD:
+        if spec is BAD:
             complete = False
             continue
         if spec.uid in first_at:
@@ -458,7 +458,7 @@ def _read_users(r: _Reader, duration: Fraction | None, start: StartRequest | Non
     return _Users(tuple(specs), complete and r.has("users") and r.ok("users"))
 
 
-def _read_event(e: _Reader, duration: Fraction | None, users: _Users,
+def _read_event(e: Reader, duration: Fraction | None, users: _Users,
                 start: StartRequest | None, cname: str | None) -> Any:
     t = e.field("t", _as_time, None, required=True)
     if duration is not None and t is not None and t >= duration:
@@ -483,11 +483,11 @@ def _read_event(e: _Reader, duration: Fraction | None, users: _Users,
             e.error("action", f"user {uid} is audience and publishes nothing; "
                               "audience members only join and leave", action)
     if e.bad or not e.present:
-        return _BAD
+        return BAD
     return Event(t=t, action=action, uid=uid, layout=layout)
 
 
-def _read_events(r: _Reader, duration: Fraction | None, users: _Users,
+def _read_events(r: Reader, duration: Fraction | None, users: _Users,
                  start: StartRequest | None, cname: str | None
                  ) -> tuple[list[Event], list[str]] | None:
     """File events with their paths, or None when one of them is broken."""
@@ -497,7 +497,7 @@ def _read_events(r: _Reader, duration: Fraction | None, users: _Users,
         event = _read_event(e, duration, users, start, cname)
         events.append(event)
         paths.append(e.path)
-    if not r.ok("events") or _BAD in events:
+    if not r.ok("events") or BAD in events:
         return None
     return events, paths
 
@@ -582,9 +582,9 @@ def parse_scenario(doc: Any) -> Scenario:
     >>> s.events[0]
     Event(t=Fraction(5, 2), action='mute_video', uid='1', layout=None)
     """
-    out = _Problems()
-    r = _Reader(doc, "", out, SCENARIO_KEYS)
-    cname = r.field("cname", _as_cname, None, required=True)
+    out = Problems()
+    r = Reader(doc, "", out, SCENARIO_KEYS)
+    cname = r.field("cname", as_cname, None, required=True)
     sid = r.field("sid", _as_sid)
     start_utc = r.field("start_utc", _as_utc, _DEFAULT_START)
     duration = r.field("duration", _as_time, None, required=True, positive=True)
