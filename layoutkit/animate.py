@@ -79,7 +79,8 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None):
         rgb = renderer.frame_at(t).rgb()
         if max_width and rgb.shape[1] > max_width:
             h = round(rgb.shape[0] * max_width / rgb.shape[1])
-            rgb = cv2.resize(rgb, (max_width, h - h % 2), interpolation=cv2.INTER_AREA)
+            rgb = np.asarray(cv2.resize(rgb, (max_width, h - h % 2),
+                                        interpolation=cv2.INTER_AREA), dtype=np.uint8)
         strip = timeline_strip(rgb.shape[1], duration=duration, events=events, t=t)
         yield np.concatenate([rgb, strip], axis=0)
 

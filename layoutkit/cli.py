@@ -184,7 +184,8 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
           f"{len(users)} user(s), paint order bottom first", file=out)
     print(f"{'z':>3} {'uid':>12} {'x':>6} {'y':>6} {'width':>6} {'height':>6} "
           f"{'mode':>5} {'alpha':>6}", file=out)
-    for item in regions.to_json()["regions"]:  # type: ignore[union-attr]
+    items: list[dict[str, Any]] = regions.to_json()["regions"]  # type: ignore[assignment]
+    for item in items:
         mode = "crop" if item["render_mode"] == 0 else "fit"
         print(f"{item['z']:>3} {str(item['uid'] or '-'):>12} {item['x']:>6} {item['y']:>6} "
               f"{item['width']:>6} {item['height']:>6} {mode:>5} {item['alpha']:>6}", file=out)

@@ -76,7 +76,7 @@ def _thumbnail(image: RGB, max_side: int) -> RGB:
     h, w = image.shape[:2]
     scale = max_side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def contact_sheet(

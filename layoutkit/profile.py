@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import UsageError
 
@@ -78,7 +78,7 @@ def parse_profile_options(options: list[str] | tuple[str, ...], *, base: Profile
     """
     from .request.suggest import did_you_mean
 
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     for option in options:
         key, sep, value = option.partition("=")
         key, value = key.strip(), value.strip()

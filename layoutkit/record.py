@@ -113,7 +113,8 @@ class _Encoders:
         import av
 
         self._holder = av.open(io.BytesIO(), "w", format="mp4")
-        self.video = self.audio = None
+        self.video: Any = None
+        self.audio: Any = None
         self.fps = fps
         try:
             if size_wh is not None:
@@ -126,10 +127,10 @@ class _Encoders:
                 self.video = stream
             if audio is not None:
                 channels, bit_rate = audio
-                stream = self._holder.add_stream("aac", rate=48000)
-                stream.layout = "stereo" if channels == 2 else "mono"
-                stream.bit_rate = bit_rate
-                self.audio = stream
+                sound = self._holder.add_stream("aac", rate=48000)
+                sound.layout = "stereo" if channels == 2 else "mono"
+                sound.bit_rate = bit_rate
+                self.audio = sound
             self._holder.start_encoding()
         except av.error.FFmpegError as exc:
             msg = f"cannot start the encoders ({exc})"

@@ -371,7 +371,7 @@ def _without_stand_ins(model: StartRequest, added: set[str] | None) -> StartRequ
         return replace(model, storage_config=None)
     if not added or model.storage_config is None:
         return model
-    defaults = {f.name: f.default for f in fields(StorageConfig)}
+    defaults: dict[str, Any] = {f.name: f.default for f in fields(StorageConfig)}
     names = [_STORAGE_STAND_INS[key][0] for key in added]
     return replace(model, storage_config=replace(model.storage_config,
                                                  **{name: defaults[name] for name in names}))

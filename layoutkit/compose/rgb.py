@@ -30,7 +30,7 @@ def _resize(picture: RGB, size_wh: tuple[int, int]) -> RGB:
     if (pw, ph) == (w, h):
         return picture
     interp = cv2.INTER_AREA if (w < pw and h < ph) else cv2.INTER_LINEAR
-    return cv2.resize(picture, (w, h), interpolation=interp)
+    return np.asarray(cv2.resize(picture, (w, h), interpolation=interp), dtype=np.uint8)
 
 
 def cover_image(image: RGB, canvas_wh: tuple[int, int]) -> RGB:

@@ -331,7 +331,8 @@ def read_code(
         cells = _geometry(src_wh)
     except UsageError:
         return None
-    placement = place(src_wh, tuple(int(v) for v in region), int(render_mode))
+    x, y, w, h = (int(v) for v in region)
+    placement = place(src_wh, (x, y, w, h), int(render_mode))
     sx, sy, sw, sh = placement.src
     dx, dy, dw, dh = placement.dst
     inset = cells[:, 2:] * (1 - _SAMPLE_FRACTION) / 2

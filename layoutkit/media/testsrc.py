@@ -309,7 +309,8 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
         When a side is odd (4:2:0 needs even sizes), besides :func:`test_frame`'s cases.
     """
     size = _even_size(size_wh)
-    return cv2.cvtColor(test_frame(uid, index, size_wh=size, fps=fps), cv2.COLOR_RGB2YUV_I420)
+    rgb = test_frame(uid, index, size_wh=size, fps=fps)
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
 
 
 test_frame_i420.__test__ = False  # type: ignore[attr-defined]
@@ -473,8 +474,8 @@ def read_testsrc_ids(path: str | os.PathLike[str]) -> list[CodeReading | None]:
         with av.open(os.fspath(path)) as container:
             for frame in container.decode(video=0):
                 # the Y plane as stored; other formats through FFmpeg's (full-range) grey
-                luma = frame.to_ndarray()[:frame.height] if frame.format.name == "yuv420p" \
-                    else frame.to_ndarray(format="gray")
+                luma = np.asarray(frame.to_ndarray()[:frame.height] if frame.format.name == "yuv420p"
+                                  else frame.to_ndarray(format="gray"), dtype=np.uint8)
                 size = (frame.width, frame.height)
                 readings.append(read_code(luma, src_wh=size, region=(0, 0, *size)))
     except (av.error.FFmpegError, OSError) as exc:

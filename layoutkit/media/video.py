@@ -87,7 +87,7 @@ class FileVideo:
             import cv2
 
             rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
-            return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+            return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
         out = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
         return np.ascontiguousarray(out.to_ndarray())
 

@@ -198,7 +198,7 @@ def _read_layout(r: Reader) -> LayoutSettings:
 
 
 def _read_transcoding(r: Reader) -> TranscodingConfig:
-    side = {"lo": 1, "hi": lim.MAX_SIDE}
+    side: dict[str, Any] = {"lo": 1, "hi": lim.MAX_SIDE}
     width = r.integer("width", lim.DEFAULT_WIDTH, **side)
     height = r.integer("height", lim.DEFAULT_HEIGHT, **side)
     if r.ok("width") and r.ok("height") and width * height > lim.MAX_AREA:
