@@ -106,3 +106,26 @@ def test_unusable_background_image_is_ignored_with_warning(in_tmp):
     assert "PNG is not JPG or BMP" in err
     image = np.asarray(Image.open(in_tmp / "o.png").convert("RGB"))
     assert image.shape == (64, 64, 3)
+
+
+def test_images_like_the_cloud_bmp_used_large_file_ignored(tmp_path):
+    import warnings
+
+    from layoutkit.media.images import ImageIgnoredWarning
+
+    Image.new("RGB", (20, 10), (9, 99, 199)).save(tmp_path / "ok.bmp")
+    image = load_image("ok.bmp", base_dir=tmp_path)
+    assert image is not None and image.shape == (10, 20, 3)
+    assert tuple(image[5, 5]) == (9, 99, 199)
+    # a valid JPG over 6 MB is ignored, as the cloud ignores an image it cannot use
+    rng = np.random.RandomState(3)  # noise does not compress: the file is large
+    Image.fromarray(rng.randint(0, 255, (2400, 2400, 3), dtype=np.uint8)).save(
+        tmp_path / "big.jpg", quality=100)
+    assert (tmp_path / "big.jpg").stat().st_size > 6 * 1024 * 1024
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert load_image("big.jpg", base_dir=tmp_path) is None
+        assert load_image("file://" + str(tmp_path / "missing.jpg")) is None
+    messages = [str(w.message) for w in caught if issubclass(w.category, ImageIgnoredWarning)]
+    assert any("larger than 6 MB" in m for m in messages)
+    assert any("cannot be read" in m for m in messages)
