@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MediaError, Problem
+from .errors import MediaError, Problem, RequestError, ScenarioError
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.parse import load_json, parse_request
 from .scenario import Scenario, parse_scenario
@@ -69,6 +69,9 @@ def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedReq
     """Read and validate a request body file (start, updateLayout, ... or clientRequest)."""
     p = Path(path)
     doc = load_json(read_text(p), source=str(p))
+    if is_scenario(doc):
+        raise RequestError([Problem("", "this is a scenario file (it has users), not a request "
+                                        "body; scenarios go to preview --at/--gif/--mp4 and mix")])
     model, warnings = parse_request(doc, kind=kind)
     return LoadedRequest(path=p, model=model, warnings=tuple(warnings))
 
@@ -81,7 +84,12 @@ def is_scenario(doc: Any) -> bool:
 def load_scenario_file(path: str | Path) -> Scenario:
     """Read and validate a scenario file (paths in it are relative to its folder)."""
     p = Path(path)
-    return parse_scenario(load_json(read_text(p), source=str(p)))
+    doc = load_json(read_text(p), source=str(p))
+    if isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc:
+        raise ScenarioError([Problem("", "this is a request body (it has clientRequest), not a "
+                                         "scenario; a scenario has start, duration, users and "
+                                         "events (see samples/scenario-demo.json)")])
+    return parse_scenario(doc)
 
 
 def scenario_lint(scenario: Scenario, *, base_dir: Path | None = None) -> list[Problem]:

@@ -116,3 +116,11 @@ def test_python_dash_m_and_console_script():
     run = subprocess.run([sys.executable, "-m", "layoutkit", "validate", "/nope.json"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "Traceback" not in run.stderr
+
+
+def test_scenario_and_request_files_are_not_confused(tmp_path):
+    code, _, err = _run("layout", str(samples_dir() / "scenario-demo.json"))
+    assert code == 1 and "this is a scenario file" in err
+    code, _, err = _run("mix", str(samples_dir() / "start-custom.json"), "-o", str(tmp_path / "o"))
+    assert code == 1 and "this is a request body" in err
+    assert not (tmp_path / "o").exists()
