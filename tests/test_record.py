@@ -310,3 +310,15 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     finally:
         bar.close()
     assert type(_progress(10, quiet=True)).__name__ == "_Silent"
+
+
+def test_recording_ends_after_max_idle_time(tmp_path):
+    """Everybody leaves at 2 s; with maxIdleTime 5 the recording stops at 7 s, not 20 s."""
+    doc = _doc(duration=20, events=[{"t": 2, "uid": u, "action": "leave"} for u in "123"])
+    doc["start"]["clientRequest"]["recordingConfig"]["maxIdleTime"] = 5
+    result = record(parse_scenario(doc), tmp_path)
+    assert result.duration == 7
+    playlist = m3u8.loads((result.folder / f"{SID}_room1.m3u8").read_text())
+    assert [s.duration for s in playlist.segments] == [7.0] and playlist.is_endlist
+    with av.open(str(result.folder / f"{SID}_room1_0.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 7 * FPS

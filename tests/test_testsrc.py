@@ -8,7 +8,6 @@ every tile's uid and frame number back.
 from __future__ import annotations
 
 import io
-import time
 from fractions import Fraction
 
 import av
@@ -18,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layoutkit.compose.fit import place
 from layoutkit.compose.rgb import paste
 from layoutkit.errors import EncodeError, UsageError
 from layoutkit.layout import compute_regions
@@ -165,19 +163,6 @@ def test_every_frame_names_itself(size):
         got = read_code(luma(test_frame("987654", index, size_wh=size)), src_wh=size,
                         region=(0, 0, *size))
         assert got == CodeReading("987654", index % 4096)
-
-
-def test_frame_time():
-    for index in range(5):  # warm the caches
-        test_frame("1001", index)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for index in range(60):
-            test_frame("1001", index)
-        best = min(best, (time.perf_counter() - start) / 60)
-    print(f"\ntest_frame 640x360: {best * 1e3:.2f} ms per frame")
-    assert best < 0.002
 
 
 def test_bad_inputs_are_usage_errors():
