@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,6 @@ from layoutkit.storage import (  # noqa: E402
     uploader_from_storage_config,
 )
 
-from .conftest import KEY_ID, SECRET  # noqa: E402
 PREFIX_DIR = "layoutkit/demo"
 BASE = "0123456789abcdef0123456789abcdef_demo"
 SEGMENTS = [f"{PREFIX_DIR}/{BASE}_2026010100000{i}000.ts" for i in range(3)]
