@@ -363,6 +363,7 @@ def _media_frames(renderer: Any, mixer: Any, *, total: int, fps: int,
                 video.pict_type = av.video.frame.PictureType.I
         if mixer is not None:
             lo, hi = frame_sample_range(index, fps)
+            hi = min(hi, mixer.end_sample)  # the audio ends with the recording, not the frame
             audio = audio_frame(to_channels(mixer.mix(lo, hi - lo), channels), start_sample=lo,
                                 channels=channels)
         yield video, audio

@@ -320,3 +320,23 @@ def test_recording_ends_after_max_idle_time(tmp_path):
     assert [s.duration for s in playlist.segments] == [7.0] and playlist.is_endlist
     with av.open(str(result.folder / f"{SID}_room1_0.mp4")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 7 * FPS
+
+
+@pytest.mark.parametrize(("fps", "duration"), [(7, 3.7), (1, 5.5), (60, 2.3), (24, 16.1)])
+def test_any_fps_and_fractional_duration(tmp_path, fps, duration):
+    """Frames on the fps grid, EXTINF summing to the duration, audio ending with it."""
+    import math
+
+    doc = _doc(duration=duration, events=[])
+    doc["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["fps"] = fps
+    result = record(parse_scenario(doc), tmp_path)
+    playlist = m3u8.loads((result.folder / f"{SID}_room1.m3u8").read_text())
+    assert round(sum(s.duration for s in playlist.segments), 6) == duration
+    assert all(s.duration <= 15 + 1 / fps for s in playlist.segments[:-1])
+    mp4 = str(result.folder / f"{SID}_room1_0.mp4")
+    with av.open(mp4) as c:
+        assert c.streams.video[0].average_rate == fps
+        assert sum(1 for _ in c.decode(video=0)) == math.ceil(duration * fps)
+    with av.open(mp4) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert abs(samples - duration * 48000) < 1024 + 1  # within one AAC frame of padding
