@@ -340,3 +340,30 @@ def test_any_fps_and_fractional_duration(tmp_path, fps, duration):
     with av.open(mp4) as c:
         samples = sum(f.samples for f in c.decode(audio=0))
     assert abs(samples - duration * 48000) < 1024 + 1  # within one AAC frame of padding
+
+
+def test_file_sources_end_to_end_codes_readable_in_the_recording(tmp_path):
+    """A tester's testsrc MP4 as a user's video and audio file: the code survives the mix."""
+    from layoutkit.media.idcode import read_code
+    from layoutkit.media.testsrc import write_testsrc
+
+    write_testsrc(tmp_path / "u77.mp4", uid="77", duration=3, fps=FPS)
+    users = [{"uid": "77", "source": "u77.mp4", "audio": "u77.mp4"},
+             {"uid": "2", "source": "#28C828", "audio": "silence"}]
+    doc = _doc(duration=3, users=users, events=[])
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    out = io.StringIO()
+    code = main(["mix", str(tmp_path / "s.json"), "-o", str(tmp_path / "o"), "--quiet"],
+                out=out, err=io.StringIO())
+    assert code == 0, out.getvalue()
+    folder = tmp_path / "o" / "rec" / "day1"
+    readings = []
+    with av.open(str(folder / f"{SID}_room1_0.mp4")) as c:
+        for index, frame in enumerate(c.decode(video=0)):
+            luma = frame.to_ndarray()[:H]
+            readings.append((index, read_code(luma, src_wh=(640, 360), region=(0, 0, 160, 180))))
+    good = [(i, r) for i, r in readings if r is not None]
+    assert len(good) >= 0.9 * len(readings)
+    assert all(r.uid == "77" and r.frame == i for i, r in good)  # the file's frame i at i / fps
+    samples = _audio(folder / f"{SID}_room1_0.mp4")
+    assert 20 * np.log10(np.sqrt(np.mean(samples[4800:40000] ** 2))) > -24  # the file's tone
