@@ -151,11 +151,12 @@ class _Encoders:
 class _Output:
     """One output container (a TS segment or an MP4 part) under a temporary name."""
 
-    def __init__(self, path: Path, fmt: str, templates: dict[str, Any], *,
+    def __init__(self, path: Path, fmt: str, templates: dict[str, Any], *, start: Fraction,
                  overwrite: bool, options: dict[str, str] | None = None) -> None:
         import av
 
         self.path = path
+        self.start = start  # recording time of the first packet
         self._atomic = atomic_output(path, overwrite=overwrite)
         self._tmp = self._atomic.__enter__()
         try:
@@ -166,11 +167,9 @@ class _Output:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             msg = f"{path}: cannot create the {fmt} file ({exc})"
             raise EncodeError(msg) from exc
-        self.start: Fraction | None = None
 
-    def mux(self, packet: Any, kind: str, when: Fraction) -> None:
-        if self.start is None:
-            self.start = when
+    def mux(self, packet: Any, kind: str) -> None:
+        """Write a copy of ``packet`` into this file's stream of ``kind``."""
         self._container.mux(_clone(packet, self._streams[kind]))
 
     def size(self) -> int:
@@ -207,7 +206,6 @@ class _Sinks:
                                        correct_extinf=correct_extinf, tag_time=profile.tag_time)
         self.segment: _Output | None = None
         self.segment_names: list[str] = []
-        self._pending_segment: tuple[str, Fraction] | None = None
         self.next_cut = Fraction(SEGMENT_SECONDS)
         self.mp4_enabled = mp4
         self.mp4: _Output | None = None
@@ -225,20 +223,19 @@ class _Sinks:
         # keep the encoder's timestamps as they are in every segment (the first one holds
         # the AAC priming packet at a negative time; shifting only that segment would make
         # consecutive segments overlap)
-        self.segment = _Output(self.folder / name, "mpegts", self.templates,
+        self.segment = _Output(self.folder / name, "mpegts", self.templates, start=when,
                                overwrite=self.overwrite,
                                options={"avoid_negative_ts": "disabled",
                                         # PAT/PMT once at the segment's start, as FFmpeg's
                                         # own HLS muxer does (not every 0.1 s)
                                         "pat_period": "3600", "sdt_period": "3600"})
-        self.segment.start = when
 
     def _close_segment(self, end: Fraction) -> None:
         if self.segment is None:
             return
         segment, self.segment = self.segment, None
         segment.close()
-        start = segment.start or Fraction(0)
+        start = segment.start
         first = not self.segment_names
         events = tuple((kind.upper(), self._utc(start)) for kind in (AUDIO, VIDEO)
                        if kind in self.templates) if first else ()
@@ -249,9 +246,8 @@ class _Sinks:
 
     def _open_mp4(self, when: Fraction) -> None:
         name = mp4_name(self.sid, self.cname, len(self.mp4_parts))
-        self.mp4 = _Output(self.folder / name, "mp4", self.templates, overwrite=self.overwrite,
-                           options={"movflags": "+faststart"})
-        self.mp4.start = when
+        self.mp4 = _Output(self.folder / name, "mp4", self.templates, start=when,
+                           overwrite=self.overwrite, options={"movflags": "+faststart"})
         self.mp4_parts.append((name, when))
 
     def _cut(self, when: Fraction, *, key: bool) -> None:
@@ -261,23 +257,23 @@ class _Sinks:
         elif key and when >= self.next_cut:
             self._close_segment(when)
             self._open_segment(when)
-        if key or self.segment is not None:
+        if key:  # the next cut waits for the first key frame at or after the next boundary
             while self.next_cut <= when:
                 self.next_cut += SEGMENT_SECONDS
         if not self.mp4_enabled:
             return
         if self.mp4 is None:
             self._open_mp4(when)
-        elif key and (when - (self.mp4.start or 0) >= self.mp4_limit
+        elif key and (when - self.mp4.start >= self.mp4_limit
                       or self.mp4.size() >= MP4_MAX_BYTES - 64 * 1024**2):
             self.mp4.close()
             self._open_mp4(when)
 
-    def _write(self, packet: Any, kind: str, when: Fraction) -> None:
+    def _write(self, packet: Any, kind: str) -> None:
         assert self.segment is not None
-        self.segment.mux(packet, kind, when)
+        self.segment.mux(packet, kind)
         if self.mp4 is not None:
-            self.mp4.mux(packet, kind, when)
+            self.mp4.mux(packet, kind)
 
     # ---------------------------------------------------------------- packets
     def video(self, packet: Any) -> None:
@@ -285,7 +281,7 @@ class _Sinks:
         when = Fraction(packet.pts) * packet.time_base
         self._flush_audio(before=when)  # earlier audio stays in the segment it belongs to
         self._cut(when, key=packet.is_keyframe)
-        self._write(packet, VIDEO, when)
+        self._write(packet, VIDEO)
         self._video_time = when
         self._flush_audio(before=when, inclusive=True)
 
@@ -294,22 +290,24 @@ class _Sinks:
         when = Fraction(packet.pts) * packet.time_base
         if not self.has_video:
             self._cut(max(when, Fraction(0)), key=True)
-            self._write(packet, AUDIO, when)
+            self._write(packet, AUDIO)
             return
         self._audio.append((packet, when))
         self._flush_audio(before=self._video_time, inclusive=True)
 
-    def _flush_audio(self, *, before: Fraction, inclusive: bool = False) -> None:
+    def _flush_audio(self, *, before: Fraction | None, inclusive: bool = False) -> None:
+        """Write held-back audio earlier than ``before`` (everything when None)."""
         while self._audio and self.segment is not None and (
-                self._audio[0][1] < before or (inclusive and self._audio[0][1] <= before)):
+                before is None or self._audio[0][1] < before
+                or (inclusive and self._audio[0][1] <= before)):
             packet, when = self._audio.popleft()
-            self._write(packet, AUDIO, when)
+            self._write(packet, AUDIO)
 
     def finish(self, end: Fraction) -> None:
         """Write what is held back, close every file and finish the playlist."""
         if self.segment is None and self._audio:
             self._cut(self._audio[0][1], key=True)
-        self._flush_audio(before=end + 1, inclusive=True)
+        self._flush_audio(before=None)
         self._close_segment(end)
         if self.mp4 is not None:
             self.mp4.close()
