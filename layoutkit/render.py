@@ -93,7 +93,7 @@ class SceneRenderer:
         self._joined = first_join_times(scenario)
         self._images: dict[str, I420 | None] = {}
         self._backgrounds: dict[tuple[str, str | None], I420] = {}
-        self._last_frames: dict[tuple[str, Fraction], I420] = {}
+        self._last_frames: dict[str, tuple[Fraction, I420]] = {}  # uid -> (frozen_at, frame)
         self._canvas: I420 | None = None
         self._plan: object = None
 
@@ -132,13 +132,12 @@ class SceneRenderer:
 
     def _last_frame(self, uid: str, frozen_at: Fraction) -> I420:
         """The last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
-        key = (uid, frozen_at)
-        if key not in self._last_frames:
+        cached = self._last_frames.get(uid)
+        if cached is None or cached[0] != frozen_at:
             k = math.ceil(frozen_at * self.fps) - 1
             picture = self.sources[uid].frame_i420(self._source_time(uid, Fraction(k, self.fps)))
-            self._last_frames = {key: picture.copy(),
-                                 **{k2: v for k2, v in self._last_frames.items() if k2[0] != uid}}
-        return self._last_frames[key]
+            cached = self._last_frames[uid] = (frozen_at, picture.copy())
+        return cached[1]
 
     def _content(self, view: UserView, layout: LayoutSettings, t: Fraction,
                  pictures: dict[Hashable, I420]) -> Content:
