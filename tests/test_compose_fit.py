@@ -81,3 +81,17 @@ def test_alpha_matches_pillow_alpha_composite():
     src = Image.fromarray(np.dstack([picture, np.full((40, 60), round(0.3 * 255), np.uint8)]))
     ref = np.asarray(Image.alpha_composite(dst, src).convert("RGB"))
     assert np.abs(canvas.astype(int) - ref.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(("src", "dst"), [((640, 360), (180, 320)), ((360, 640), (400, 200))])
+def test_crop_paste_matches_pillow_cover_centre_cropped(src, dst):
+    """Crop = Pillow's ``ImageOps.cover`` (scale to cover) then the centred window."""
+    picture = _picture(*src)
+    canvas = np.zeros((dst[1], dst[0], 3), np.uint8)
+    paste(canvas, picture, (0, 0, *dst), render_mode=0)
+    covered = ImageOps.cover(Image.fromarray(picture), dst, Image.Resampling.BILINEAR)
+    left = (covered.width - dst[0]) // 2
+    top = (covered.height - dst[1]) // 2
+    ref = np.asarray(covered.crop((left, top, left + dst[0], top + dst[1])))
+    # tolerance: resampling kernels differ (OpenCV area/linear vs Pillow bilinear)
+    assert np.abs(canvas.astype(int) - ref.astype(int)).mean() < 3.0
