@@ -236,14 +236,18 @@ def quiet_zone(size_wh: tuple[int, int]) -> tuple[int, int, int, int]:
 
 
 @lru_cache(maxsize=64)
-def _label_map(size_wh: tuple[int, int]) -> npt.NDArray[np.intp]:
-    """Per pixel of the quiet zone: 0 for grey, ``1 + i`` inside cell ``i``."""
+def _label_map(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """Per pixel of the quiet zone, 3 channels: 0 for grey, ``1 + i`` inside cell ``i``.
+
+    Three equal channels, so that one ``cv2.LUT`` call paints the RGB zone.
+    """
     qx, qy, qw, qh = quiet_zone(size_wh)
-    labels = np.zeros((qh, qw), dtype=np.intp)
+    labels = np.zeros((qh, qw), dtype=np.uint8)
     for i, (x, y, w, h) in enumerate(_geometry(size_wh).astype(int)):
         labels[y - qy:y - qy + h, x - qx:x - qx + w] = i + 1
-    labels.setflags(write=False)
-    return labels
+    labels3 = np.repeat(labels[:, :, None], 3, axis=2)
+    labels3.setflags(write=False)
+    return labels3
 
 
 def draw_code(rgb_frame: npt.NDArray[np.uint8], uid: str, frame: int) -> None:
@@ -261,10 +265,10 @@ def draw_code(rgb_frame: npt.NDArray[np.uint8], uid: str, frame: int) -> None:
     height, width = rgb_frame.shape[:2]
     size = (width, height)
     qx, qy, qw, qh = quiet_zone(size)
-    lut = np.empty((_N_CELLS + 1, 3), dtype=np.uint8)
+    lut = np.zeros((256, 1, 3), dtype=np.uint8)  # label -> colour, for cv2.LUT
     lut[0] = _GREY
-    lut[1:] = np.where(code_cells(uid, frame).reshape(-1, 1), 255, 0)
-    rgb_frame[qy:qy + qh, qx:qx + qw] = lut[_label_map(size)]
+    lut[1:_N_CELLS + 1, 0] = np.where(code_cells(uid, frame).reshape(-1, 1), 255, 0)
+    rgb_frame[qy:qy + qh, qx:qx + qw] = cv2.LUT(_label_map(size), lut)
 
 
 def _box_means(plane: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
