@@ -181,7 +181,14 @@ def test_i420_is_bt601_limited_range_like_pyav():
     rgb = test_frame("1001", 3)
     yuv = test_frame_i420("1001", 3)
     assert yuv.shape == (540, 640)
-    np.testing.assert_array_equal(yuv, cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+    # drawn natively in I420: the luma is exactly OpenCV's conversion of the RGB frame; the
+    # chroma differs only where white touches a 2x2 block (bar edges, counter digits)
+    ref = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    np.testing.assert_array_equal(yuv[:360], ref[:360])
+    assert (yuv[360:] != ref[360:]).mean() < 0.02
+    flash = test_frame_i420("1001", 15)  # a flash frame has no moving parts: identical
+    np.testing.assert_array_equal(flash, cv2.cvtColor(test_frame("1001", 15),
+                                                      cv2.COLOR_RGB2YUV_I420))
     cells = code_geometry(SRC).astype(int)
     white = code_cells("1001", 3).reshape(-1)
     centres = [(y + h // 2, x + w // 2) for x, y, w, h in cells]

@@ -237,17 +237,35 @@ def quiet_zone(size_wh: tuple[int, int]) -> tuple[int, int, int, int]:
 
 @lru_cache(maxsize=64)
 def _label_map(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """Per pixel of the quiet zone, 3 channels: 0 for grey, ``1 + i`` inside cell ``i``.
-
-    Three equal channels, so that one ``cv2.LUT`` call paints the RGB zone.
-    """
+    """Per pixel of the quiet zone: 0 for grey, ``1 + i`` inside cell ``i`` (read-only)."""
     qx, qy, qw, qh = quiet_zone(size_wh)
     labels = np.zeros((qh, qw), dtype=np.uint8)
     for i, (x, y, w, h) in enumerate(_geometry(size_wh).astype(int)):
         labels[y - qy:y - qy + h, x - qx:x - qx + w] = i + 1
-    labels3 = np.repeat(labels[:, :, None], 3, axis=2)
+    labels.setflags(write=False)
+    return labels
+
+
+@lru_cache(maxsize=64)
+def _label_map3(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """:func:`_label_map` in three equal channels, so one ``cv2.LUT`` paints RGB."""
+    labels3 = np.repeat(_label_map(size_wh)[:, :, None], 3, axis=2)
     labels3.setflags(write=False)
     return labels3
+
+
+def paint_code_luma(luma: npt.NDArray[np.uint8], uid: str, frame: int, *,
+                    grey: int) -> None:
+    """Draw the cells of ``(uid, frame)`` into a luma plane in place (limited range).
+
+    The plane must already hold the quiet zone (its chroma is neutral: the code is grey,
+    black and white); ``grey`` is the zone's luma.
+    """
+    height, width = luma.shape[:2]
+    qx, qy, qw, qh = quiet_zone((width, height))
+    lut = np.full(256, grey, dtype=np.uint8)
+    lut[1:_N_CELLS + 1] = np.where(code_cells(uid, frame).reshape(-1), 235, 16)
+    luma[qy:qy + qh, qx:qx + qw] = cv2.LUT(_label_map((width, height)), lut)
 
 
 def draw_code(rgb_frame: npt.NDArray[np.uint8], uid: str, frame: int) -> None:
@@ -268,7 +286,7 @@ def draw_code(rgb_frame: npt.NDArray[np.uint8], uid: str, frame: int) -> None:
     lut = np.zeros((256, 1, 3), dtype=np.uint8)  # label -> colour, for cv2.LUT
     lut[0] = _GREY
     lut[1:_N_CELLS + 1, 0] = np.where(code_cells(uid, frame).reshape(-1, 1), 255, 0)
-    rgb_frame[qy:qy + qh, qx:qx + qw] = cv2.LUT(_label_map(size), lut)
+    rgb_frame[qy:qy + qh, qx:qx + qw] = cv2.LUT(_label_map3(size), lut)
 
 
 def _box_means(plane: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

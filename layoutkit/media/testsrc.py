@@ -32,7 +32,16 @@ import numpy.typing as npt
 
 from ..errors import EncodeError, MediaError, UsageError
 from .atomic import atomic_output
-from .idcode import CodeReading, code_geometry, draw_code, quiet_zone, read_code, uid_number
+from ..compose.yuv import i420_planes
+from .idcode import (
+    CodeReading,
+    code_geometry,
+    draw_code,
+    paint_code_luma,
+    quiet_zone,
+    read_code,
+    uid_number,
+)
 from .testcard import label_font, uid_color
 
 __all__ = [
@@ -205,13 +214,18 @@ def _sweep(index: int, fps: int, span: Span, bar_px: int) -> Span:
     return (start, min(span[1], start + bar_px))
 
 
-def _draw_counter(picture: RGB, index: int, layout: _Layout) -> None:
+def _counter_pixels(index: int, layout: _Layout) -> tuple[npt.NDArray[np.intp], ...]:
+    """Row and column indices of the frame counter's white pixels."""
     glyphs = _glyphs(_counter_size(layout))
     text = str(index)[-_COUNTER_DIGITS:]
     mask = np.concatenate([glyphs[int(d)] for d in text], axis=1)
+    rows, cols = np.nonzero(mask)
     cx, cy = layout.counter_xy
-    target = picture[cy:cy + mask.shape[0], cx:cx + mask.shape[1]]
-    target[mask[:target.shape[0], :target.shape[1]]] = _WHITE
+    rows, cols = rows + cy, cols + cx
+    height, width = ((layout.long_px, layout.short_px) if layout.portrait
+                     else (layout.short_px, layout.long_px))
+    inside = (rows < height) & (cols < width)  # tiny pictures clip the counter
+    return (rows[inside], cols[inside])
 
 
 def _check_size(size_wh: tuple[int, int]) -> tuple[int, int]:
@@ -255,30 +269,47 @@ def test_frame(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
     >>> read_code(luma, src_wh=(640, 360), region=(0, 0, 640, 360))
     CodeReading(uid='1001', frame=7, margin=0.5)
     """
+    size, index, fps = _frame_inputs(uid, index, size_wh, fps)
+    base, flash = _backgrounds(uid, size)
+    if index % fps == 0:
+        return _with_code(flash.copy(), uid, index)
+    lay = _layout(size)
+    picture = base.copy()
+    for long_span, short_span in _white_spans(index, fps, lay):
+        _view(picture, long_span, short_span, lay.portrait)[...] = _WHITE
+    picture[_counter_pixels(index, lay)] = _WHITE
+    return _with_code(picture, uid, index)
+
+
+def _with_code(picture: RGB, uid: str, index: int) -> RGB:
+    draw_code(picture, uid, index)
+    return picture
+
+
+def _frame_inputs(uid: str, index: int, size_wh: tuple[int, int],
+                  fps: int) -> tuple[tuple[int, int], int, int]:
+    """Checked ``(size, index, fps)`` of a test frame."""
     uid_number(uid)
     size = _check_size(size_wh)
     fps = int(fps)
     if fps < 1:
         msg = f"fps must be at least 1 (got {fps})"
         raise UsageError(msg)
-    index = int(index)
-    base, flash = _backgrounds(uid, size)
-    if index % fps == 0:
-        picture = flash.copy()
-    else:
-        lay = _layout(size)
-        picture = base.copy()
-        bar_short = (0, lay.strip[0])
-        for band, forward in ((lay.band_a, True), (lay.band_b, False)):
-            a0, a1 = _sweep(index, fps, band, lay.bar_px)
-            if not forward:  # the second bar mirrors the first
-                a0, a1 = band[0] + band[1] - a1, band[0] + band[1] - a0
-            _view(picture, (a0, a1), bar_short, lay.portrait)[...] = _WHITE
-        tick = round((index % fps + 1) * lay.long_px / fps)
-        _view(picture, (0, tick), lay.strip, lay.portrait)[...] = _WHITE
-        _draw_counter(picture, index, lay)
-    draw_code(picture, uid, index)
-    return picture
+    return size, int(index), fps
+
+
+def _white_spans(index: int, fps: int, lay: _Layout) -> list[tuple[Span, Span]]:
+    """(long, short) spans painted white on frame ``index``: the two bars and the tick."""
+    spans = []
+    bar_short = (0, lay.strip[0])
+    for band, forward in ((lay.band_a, True), (lay.band_b, False)):
+        a0, a1 = _sweep(index, fps, band, lay.bar_px)
+        if not forward:  # the second bar mirrors the first
+            a0, a1 = band[0] + band[1] - a1, band[0] + band[1] - a0
+        spans.append(((a0, a1), bar_short))
+    tick = round((index % fps + 1) * lay.long_px / fps)
+    spans.append(((0, tick), lay.strip))
+    return spans
 
 
 test_frame.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -308,9 +339,32 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
     UsageError
         When a side is odd (4:2:0 needs even sizes), besides :func:`test_frame`'s cases.
     """
-    size = _even_size(size_wh)
-    rgb = test_frame(uid, index, size_wh=size, fps=fps)
-    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+    size, index, fps = _frame_inputs(uid, index, _even_size(size_wh), fps)
+    base, flash, grey = _backgrounds_i420(uid, size)
+    out = (flash if index % fps == 0 else base).copy()
+    y, u, v = i420_planes(out)
+    if index % fps:
+        lay = _layout(size)
+        for long_span, short_span in _white_spans(index, fps, lay):
+            _view(y, long_span, short_span, lay.portrait)[...] = 235
+            halves = [(a // 2, -(-b // 2)) for a, b in (long_span, short_span)]
+            for plane in (u, v):  # white is neutral: chroma 128 wherever white touches
+                _view(plane, halves[0], halves[1], lay.portrait)[...] = 128
+        y[_counter_pixels(index, lay)] = 235
+    paint_code_luma(y, uid, index, grey=grey)
+    return out
+
+
+@lru_cache(maxsize=32)
+def _backgrounds_i420(uid: str, size_wh: tuple[int, int]) -> tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.uint8], int]:
+    """:func:`_backgrounds` in I420 (read-only), and the luma of the code's quiet zone."""
+    base, flash = (np.asarray(cv2.cvtColor(p, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+                   for p in _backgrounds(uid, size_wh))
+    for picture in (base, flash):
+        picture.setflags(write=False)
+    qx, qy, _, _ = quiet_zone(size_wh)
+    return base, flash, int(base[qy, qx])
 
 
 test_frame_i420.__test__ = False  # type: ignore[attr-defined]
