@@ -68,7 +68,7 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
 from layoutkit.compose.yuv import i420_to_rgb, solid_i420
 from layoutkit.layout import compute_regions
 from layoutkit.media.audio import AUDIO_PROFILES, AudioMixer, audio_frame, frame_sample_range
-from layoutkit.record import SEGMENT_SECONDS, X264_OPTIONS, record
+from layoutkit.record import SEGMENT_SECONDS, X264_OPTIONS, record, x264_options
 from layoutkit.request.limits import recommended_bitrate
 from layoutkit.request.model import LayoutSettings
 from layoutkit.scenario import Scenario, parse_scenario
@@ -229,7 +229,7 @@ def ffmpeg_subject(scenario: Scenario, case: Case, *, tee: bool) -> Callable[[Pa
         video.codec_context.time_base = Fraction(1, FPS)
         # ours' encoders live in an MP4 holder, which asks for global headers: same here
         video.codec_context.flags |= global_header
-        video.options = dict(X264_OPTIONS)
+        video.options = x264_options(case.canvas_wh)  # the same settings and threads
         aac = out.add_stream("aac", rate=48000)
         aac.layout = "stereo" if channels == 2 else "mono"
         aac.bit_rate = audio_bit_rate
@@ -376,7 +376,8 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
 
 
 def x264_threading() -> dict[str, object]:
-    """PyAV's default threading of a libx264 stream (both subjects use it unchanged)."""
+    """PyAV's default threading of a libx264 stream (both subjects then apply
+    :func:`layoutkit.record.x264_options`, which pins small canvases to one thread)."""
     import io
 
     import av
