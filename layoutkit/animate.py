@@ -29,7 +29,7 @@ def strip_events(scenario: Scenario) -> list[tuple[Fraction, str]]:
 
 
 def timeline_strip(width: int, *, duration: Fraction, events: list[tuple[Fraction, str]],
-                   t: Fraction, height: int = 64) -> RGB:
+                   t: Fraction, height: int = 76) -> RGB:
     """A ``(height, width, 3)`` strip: a time axis, event markers with labels, a playhead."""
     from PIL import Image, ImageDraw
 
@@ -52,18 +52,19 @@ def timeline_strip(width: int, *, duration: Fraction, events: list[tuple[Fractio
                   anchor="mt")
     x = x_of(min(t, duration))
     draw.rectangle([pad, axis_y - 2, x, axis_y + 1], fill=(80, 160, 230))
-    font = label_font(11)
-    row_ends = [-1e9, -1e9, -1e9]  # right end of the last label in each row
+    font = label_font(10)
+    row_ends = [-1e9] * 4  # right end of the last label in each of 4 rows
     for when, label in events:
         ex = x_of(when)
-        row = next((r for r, end in enumerate(row_ends) if end < ex), 0)
         length = font.getlength(label)
-        row_ends[row] = ex + 3 + length + 4
-        color = (250, 200, 90) if when <= t else (150, 150, 160)
-        draw.line([(ex, axis_y - 6), (ex, 6 + row * 14)], fill=color)
         right = ex + 3 + length > width - 2  # near the right edge: label left of the marker
-        draw.text((ex - 3 if right else ex + 3, 2 + row * 14), label, fill=color, font=font,
-                  anchor="ra" if right else "la")
+        x0 = ex - 3 - length if right else ex + 3
+        free = [r for r, end in enumerate(row_ends) if end < x0]
+        row = free[0] if free else min(range(len(row_ends)), key=row_ends.__getitem__)
+        row_ends[row] = x0 + length + 4
+        color = (250, 200, 90) if when <= t else (150, 150, 160)
+        draw.line([(ex, axis_y - 6), (ex, 6 + row * 13)], fill=color)
+        draw.text((x0, 2 + row * 13), label, fill=color, font=font)
     draw.polygon([(x - 5, axis_y - 9), (x + 5, axis_y - 9), (x, axis_y - 2)],
                  fill=(255, 255, 255))
     return np.asarray(img)
