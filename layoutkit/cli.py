@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="SUBCOMMAND")
 
-    p = sub.add_parser("validate", help="check a start / updateLayout / ... request body")
-    p.add_argument("request", help="request JSON file (whole body or just clientRequest)")
+    p = sub.add_parser("validate", help="check a start / updateLayout / ... body, or a scenario")
+    p.add_argument("request", help="request JSON (whole body or just clientRequest) or scenario")
     p.add_argument("--kind", choices=["start", "updateLayout", "acquire", "update", "stop",
                                       "clientRequest"], help="body kind (default: detect)")
     p.add_argument("--json", action="store_true", help="print the normalized body with defaults")
@@ -123,10 +123,22 @@ def _print_problems(problems: Sequence[Any], err: IO[str]) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .inputs import load_request_file
+    from .inputs import is_scenario, load_request_file, load_scenario_file, read_text, scenario_lint
     from .request.dump import to_json
     from .request.lint import lint
+    from .request.parse import load_json
 
+    if args.kind is None and is_scenario(load_json(read_text(args.request), source=args.request)):
+        scenario = load_scenario_file(args.request)  # a scenario: its rules and its start body
+        _print_problems([*scenario.warnings,
+                         *scenario_lint(scenario, base_dir=Path(args.request).parent)], err)
+        if args.json:
+            json.dump(to_json(scenario.start), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            print(f"{args.request}: valid scenario ({len(scenario.users)} users, "
+                  f"{len(scenario.events)} events, {float(scenario.duration):g} s)", file=out)
+        return 0
     loaded = load_request_file(args.request, kind=args.kind)
     _print_problems([*loaded.warnings, *lint(loaded.model)], err)
     if args.json:

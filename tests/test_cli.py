@@ -124,3 +124,13 @@ def test_scenario_and_request_files_are_not_confused(tmp_path):
     code, _, err = _run("mix", str(samples_dir() / "start-custom.json"), "-o", str(tmp_path / "o"))
     assert code == 1 and "this is a request body" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_validate_takes_a_scenario_too(tmp_path):
+    code, out, err = _run("validate", str(samples_dir() / "scenario-demo.json"))
+    assert code == 0, err
+    assert out.strip().endswith("valid scenario (4 users, 8 events, 24 s)")
+    doc = json.loads((samples_dir() / "scenario-demo.json").read_text())
+    doc["events"][0]["uid"] = "3030"
+    code, _, err = _run("validate", _write(tmp_path, doc))
+    assert code == 1 and "code 2: events[0].uid:" in err
