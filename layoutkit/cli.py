@@ -123,12 +123,11 @@ def _print_problems(problems: Sequence[Any], err: IO[str]) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .inputs import is_scenario, load_request_file, load_scenario_file, read_text, scenario_lint
+    from .inputs import is_scenario_file, load_request_file, load_scenario_file, scenario_lint
     from .request.dump import to_json
     from .request.lint import lint
-    from .request.parse import load_json
 
-    if args.kind is None and is_scenario(load_json(read_text(args.request), source=args.request)):
+    if args.kind is None and is_scenario_file(args.request):
         scenario = load_scenario_file(args.request)  # a scenario: its rules and its start body
         _print_problems([*scenario.warnings,
                          *scenario_lint(scenario, base_dir=Path(args.request).parent)], err)
@@ -219,10 +218,9 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .profile import parse_profile_options
 
     profile = parse_profile_options(args.profile)
-    from .inputs import is_scenario, read_text
-    from .request.parse import load_json
+    from .inputs import is_scenario_file
 
-    if is_scenario(load_json(read_text(args.request), source=args.request)):
+    if is_scenario_file(args.request):
         return _preview_scenario(args, profile, out, err)
     if args.at is not None or args.gif or args.mp4:
         msg = "--at, --gif and --mp4 take a scenario file (with users and events)"

@@ -12,7 +12,7 @@ from .request.parse import load_json, parse_request
 from .scenario import Scenario, parse_scenario
 
 __all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario",
-           "scenario_lint"]
+           "is_scenario_file", "scenario_lint"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,11 @@ def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedReq
 def is_scenario(doc: Any) -> bool:
     """A scenario has ``users`` (and ``start``) at its top; a request body has not."""
     return isinstance(doc, dict) and "users" in doc and "clientRequest" not in doc
+
+
+def is_scenario_file(path: str | Path) -> bool:
+    """Whether the JSON file at ``path`` is a scenario (else treat it as a request body)."""
+    return is_scenario(load_json(read_text(path), source=str(path)))
 
 
 def load_scenario_file(path: str | Path) -> Scenario:
