@@ -1,0 +1,164 @@
+"""What ``compare`` finds: differences, per-region tracks and the verdict (pure data).
+
+Every part of compare (file checks, stream checks, content checks, the report) speaks in
+these frozen dataclasses; :meth:`CompareResult.to_json` is the ``--json`` document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS"]
+
+#: The three verdicts: everything matched, something differs, the recording cannot be analysed.
+VERDICTS: tuple[str, ...] = ("match", "differ", "error")
+
+
+def _seconds(t: float | None) -> float | None:
+    return None if t is None else round(float(t), 3)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the recording departs from what the rules predict.
+
+    Parameters
+    ----------
+    kind : str
+        A stable, machine-readable name, e.g. ``missing_segment``, ``wrong_resolution``,
+        ``wrong_user``, ``wrong_state``, ``late_transition``, ``av_offset``.
+    message : str
+        One sentence for people, with the figures, e.g.
+        ``"uid 22: last frame -> canvas colour at 9.47 s, expected 9.50 s"``.
+    uid : str or None
+        The user it concerns, where one does.
+    t : float or None
+        Scenario time in seconds (recording time minus ``offset_s``) where it starts.
+    expected, observed : Any
+        JSON-able values that were expected and seen.
+    region : int or None
+        Index of the region (paint order) it concerns, where one does.
+    file : str or None
+        The recording file it concerns, where one does.
+    """
+
+    kind: str
+    message: str
+    uid: str | None = None
+    t: float | None = None
+    expected: Any = None
+    observed: Any = None
+    region: int | None = None
+    file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The difference as a JSON object (``None`` fields kept, times in seconds)."""
+        return {"kind": self.kind, "uid": self.uid, "t": _seconds(self.t),
+                "expected": self.expected, "observed": self.observed,
+                "region": self.region, "file": self.file, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of scenario time in which one region shows one thing.
+
+    ``who`` is a uid or None (nobody / background); ``state`` a
+    :class:`~layoutkit.timeline.DisplayState` value (``"live"``, ``"last_frame"``, ...) or
+    ``"empty"`` for a region that shows the canvas background without a user.
+    """
+
+    start: float
+    end: float
+    who: str | None
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": _seconds(self.start), "end": _seconds(self.end), "uid": self.who,
+                "state": self.state}
+
+
+@dataclass(frozen=True)
+class RegionTrack:
+    """Expected and observed intervals of one region (for the report's timeline)."""
+
+    region: int
+    rect: tuple[int, int, int, int]
+    expected: tuple[Interval, ...]
+    observed: tuple[Interval, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"region": self.region, "rect": list(self.rect),
+                "expected": [i.to_json() for i in self.expected],
+                "observed": [i.to_json() for i in self.observed]}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The pictures behind one difference: expected and recorded frame (RGB uint8 arrays).
+
+    ``difference`` is the index into :attr:`CompareResult.differences`. Not part of the
+    JSON document; the HTML report draws them with a difference heat map.
+    """
+
+    difference: int
+    t: float
+    expected: Any  # ndarray (H, W, 3) uint8
+    observed: Any  # ndarray (H, W, 3) uint8
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """Everything compare found.
+
+    Parameters
+    ----------
+    verdict : {'match', 'differ', 'error'}
+    offset_s : float or None
+        Recording time of the scenario's t = 0 (None when it could not be found).
+    differences : tuple of Difference
+    files : dict
+        File facts (playlist, segments, MP4s, names), JSON-able.
+    streams : dict
+        Stream facts (codecs, size, fps, bitrates, sample rate, channels, duration).
+    tracks : tuple of RegionTrack
+        Per-region expected vs observed states.
+    infer : dict or None
+        With ``--infer``: profile key -> the value the recording agrees with, or
+        ``"undetermined"``.
+    evidence : tuple of Evidence
+        Frames for the report.
+    error : str or None
+        Why the recording could not be analysed (verdict ``error``).
+    """
+
+    verdict: str
+    offset_s: float | None = None
+    differences: tuple[Difference, ...] = ()
+    files: dict[str, Any] = field(default_factory=dict)
+    streams: dict[str, Any] = field(default_factory=dict)
+    tracks: tuple[RegionTrack, ...] = ()
+    infer: dict[str, str] | None = None
+    evidence: tuple[Evidence, ...] = ()
+    error: str | None = None
+
+    @property
+    def matches(self) -> bool:
+        """True when the verdict is ``match``."""
+        return self.verdict == "match"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``compare --json`` document."""
+        doc: dict[str, Any] = {
+            "verdict": self.verdict,
+            "offset_s": _seconds(self.offset_s),
+            "differences": [d.to_json() for d in self.differences],
+            "files": self.files,
+            "streams": self.streams,
+            "regions": [t.to_json() for t in self.tracks],
+        }
+        if self.infer is not None:
+            doc["infer"] = dict(self.infer)
+        if self.error is not None:
+            doc["error"] = self.error
+        return doc
