@@ -57,7 +57,7 @@ from layoutkit.compose.plan import Picture, Plan, build_plan, prepare_background
 from layoutkit.compose.yuv import i420_to_rgb, rgb_to_i420
 from layoutkit.layout import compute_regions
 from layoutkit.layout.regions import Regions
-from layoutkit.media.testcard import test_card
+from layoutkit.signals.testcard import test_card
 from layoutkit.request.model import LayoutSettings
 
 SOURCE_WH = (640, 360)

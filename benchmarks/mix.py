@@ -67,8 +67,10 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
 
 from layoutkit.compose.yuv import i420_to_rgb, solid_i420
 from layoutkit.layout import compute_regions
-from layoutkit.media.audio import AUDIO_PROFILES, AudioMixer, audio_frame, frame_sample_range
-from layoutkit.record import SEGMENT_SECONDS, X264_OPTIONS, record, x264_options
+from layoutkit.signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range
+from layoutkit.io.encode import audio_frame
+from layoutkit.record import SEGMENT_SECONDS, record
+from layoutkit.io.encode import X264_OPTIONS, x264_options
 from layoutkit.request.limits import recommended_bitrate
 from layoutkit.request.model import LayoutSettings
 from layoutkit.scenario import Scenario, parse_scenario
@@ -334,7 +336,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
     """
     import av
 
-    from layoutkit.media.audio import to_channels
+    from layoutkit.signals.audio import to_channels
     from layoutkit.render import SceneRenderer
 
     channels = AUDIO_PROFILES[scenario.start.recording_config.audio_profile][0]

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .compose.yuv import rgb_to_i420
-from .media.testcard import label_font
+from .signals.testcard import label_font
 from .render import SceneRenderer
 from .scenario import Scenario
 
@@ -91,7 +91,7 @@ def write_gif(renderer: SceneRenderer, path: str | os.PathLike[str], *, fps: int
     """Write an animated GIF of the whole scenario; returns the number of frames."""
     from PIL import Image
 
-    from .media.atomic import atomic_output
+    from .io.atomic import atomic_output
 
     frames = [Image.fromarray(f).quantize(colors=192, method=Image.Quantize.MEDIANCUT)
               for f in _frames(renderer, fps=fps, max_width=max_width)]
@@ -104,7 +104,7 @@ def write_gif(renderer: SceneRenderer, path: str | os.PathLike[str], *, fps: int
 def write_mp4(renderer: SceneRenderer, path: str | os.PathLike[str], *,
               overwrite: bool = False) -> int:
     """Write an H.264 MP4 of the whole scenario at its fps; returns the number of frames."""
-    from .media.encode import PreviewVideoWriter
+    from .io.encode import MediaFileWriter
 
     count = 0
     writer = None
@@ -113,8 +113,8 @@ def write_mp4(renderer: SceneRenderer, path: str | os.PathLike[str], *,
             h, w = frame.shape[:2]
             frame = frame[: h - h % 2, : w - w % 2]
             if writer is None:
-                writer = PreviewVideoWriter(path, size_wh=(frame.shape[1], frame.shape[0]),
-                                            fps=renderer.fps, overwrite=overwrite)
+                writer = MediaFileWriter(path, size_wh=(frame.shape[1], frame.shape[0]),
+                                         fps=renderer.fps, overwrite=overwrite)
             writer.write(rgb_to_i420(np.ascontiguousarray(frame)))
             count += 1
     except BaseException as exc:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import LayoutkitError, UsageError
+from .errors import LayoutkitError, OutputExistsError, ParameterError, UsageError
 
 __all__ = ["main", "build_parser"]
 
@@ -51,6 +51,17 @@ def _users(text: str) -> list[str]:
         msg = f"--users: a uid is listed twice (got {text!r})"
         raise argparse.ArgumentTypeError(msg)
     return uids
+
+
+def _profile(args: argparse.Namespace) -> Any:
+    """The behaviour profile of ``--profile KEY=VALUE`` options."""
+    from .profile import parse_profile_options
+
+
+    try:
+        return parse_profile_options(args.profile)
+    except ParameterError as exc:
+        raise UsageError(f"--profile: {exc}") from exc
 
 
 def _add_profile(p: argparse.ArgumentParser) -> None:
@@ -130,7 +141,7 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.kind is None and is_scenario_file(args.request):
         scenario = load_scenario_file(args.request)  # a scenario: its rules and its start body
         _print_problems([*scenario.warnings,
-                         *scenario_lint(scenario, base_dir=Path(args.request).parent)], err)
+                         *scenario_lint(scenario)], err)
         if args.json:
             json.dump(to_json(scenario.start), out, indent=2, ensure_ascii=False)
             out.write("\n")
@@ -179,9 +190,8 @@ def _layout_inputs(args: argparse.Namespace) -> tuple[Any, tuple[int, int], Any]
 
 def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .layout import compute_regions
-    from .profile import parse_profile_options
 
-    profile = parse_profile_options(args.profile)
+    profile = _profile(args)
     settings, canvas, loaded = _layout_inputs(args)
     if loaded:
         _print_problems(loaded.warnings, err)
@@ -206,18 +216,17 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def _load_background(settings: Any, base_dir: Path | None) -> Any:
     if not settings.background_image:
         return None
-    from .media.images import load_image
+    from .io.images import load_image
 
     return load_image(settings.background_image, base_dir=base_dir)
 
 
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .media.atomic import check_writable
-    from .media.png import write_png
+    from .io.atomic import check_writable
+    from .io.png import write_png
     from .preview import DEFAULT_SOURCE_WH, contact_sheet, preview_canvas
-    from .profile import parse_profile_options
 
-    profile = parse_profile_options(args.profile)
+    profile = _profile(args)
     from .inputs import is_scenario_file
 
     if is_scenario_file(args.request):
@@ -252,7 +261,7 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     from fractions import Fraction
 
     from .inputs import load_scenario_file
-    from .media.atomic import check_writable
+    from .io.atomic import check_writable
     from .render import SceneRenderer
 
     if sum([args.at is not None, args.gif, args.mp4]) != 1:
@@ -266,14 +275,14 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     check_writable(output, overwrite=args.force)
     scenario = load_scenario_file(args.request)
     _print_problems(scenario.warnings, err)
-    with SceneRenderer(scenario, profile=profile, base_dir=Path(args.request).parent) as renderer:
+    with SceneRenderer(scenario, profile=profile) as renderer:
         if kind == "png":
             t = Fraction(str(args.at))
             if not 0 <= t < renderer.timeline.end_time:
                 msg = (f"--at {args.at}: outside the recording "
                        f"[0, {float(renderer.timeline.end_time):g}) s")
                 raise UsageError(msg)
-            from .media.png import write_png
+            from .io.png import write_png
 
             frame = renderer.frame_at(t)
             write_png(frame.rgb(), output, overwrite=args.force)
@@ -290,26 +299,25 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
 
 def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .inputs import load_scenario_file, scenario_lint
-    from .profile import parse_profile_options
     from .record import record
 
-    profile = parse_profile_options(args.profile)
+    profile = _profile(args)
     uploader = None
     if args.upload:
-        from .storage import parse_s3_url
+        from .io.s3 import parse_s3_url
 
         parse_s3_url(args.upload)  # a bad URL is a usage error before any work
     scenario = load_scenario_file(args.scenario)
     _print_problems([*scenario.warnings,
-                     *scenario_lint(scenario, base_dir=Path(args.scenario).parent)], err)
+                     *scenario_lint(scenario)], err)
     if args.upload:
-        from .storage import parse_s3_url, uploader_from_storage_config
+        from .io.s3 import parse_s3_url, uploader_from_storage_config
         from .request.model import StorageConfig
 
         bucket, prefix = parse_s3_url(args.upload)
         uploader = uploader_from_storage_config(scenario.start.storage_config or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
-    result = record(scenario, args.output, profile=profile, base_dir=Path(args.scenario).parent,
+    result = record(scenario, args.output, profile=profile,
                     overwrite=args.force, quiet=args.quiet)
     print(f"recorded {float(result.duration):g} s ({result.frames} frames), sid {result.sid}, "
           f"into {result.folder}/", file=out)
@@ -322,7 +330,7 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .media.testsrc import write_testsrc
+    from .teststream import write_testsrc
     from .request.parse import uid_problem
 
     problem = uid_problem(args.uid)
@@ -342,7 +350,11 @@ def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def _cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .demo import run_demo
 
-    run_demo(Path(args.output), out=out)
+    try:
+        run_demo(Path(args.output), out=out)
+    except OutputExistsError as exc:
+        msg = f"{exc.path}: exists and was not made by layoutkit demo; choose another -o folder"
+        raise UsageError(msg) from exc
     return 0
 
 
@@ -378,9 +390,12 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
         for w in caught:
             print(f"warning: {w.message}", file=err)
         return code
+    except OutputExistsError as exc:  # the library speaks Python; the command line adds its flag
+        print(f"{exc}; pass --force to replace it", file=err)
+        return 2
     except LayoutkitError as exc:
-        print(str(exc), file=err)
         _print_problems(getattr(exc, "warnings", ()), err)
+        print(str(exc), file=err)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=err)

@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
-from .errors import UsageError
+from .errors import OutputExistsError
 
 __all__ = ["run_demo", "samples_dir"]
 
@@ -21,8 +21,7 @@ def samples_dir() -> Path:
 
 def _prepare(folder: Path) -> None:
     if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
-        msg = f"{folder}: exists and was not made by layoutkit demo; choose another -o folder"
-        raise UsageError(msg)
+        raise OutputExistsError(str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
 
@@ -30,8 +29,8 @@ def _prepare(folder: Path) -> None:
 def run_demo(folder: Path, *, out: IO[str]) -> None:
     """Preview every bundled sample request, then preview and record the sample scenario."""
     from .inputs import load_request_file
-    from .media.images import load_image
-    from .media.png import write_png
+    from .io.images import load_image
+    from .io.png import write_png
     from .preview import contact_sheet, preview_canvas
 
     _prepare(folder)
@@ -64,21 +63,21 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
 
     from .animate import write_gif
     from .inputs import load_scenario_file
-    from .media.png import write_png
+    from .io.png import write_png
     from .record import record
     from .render import SceneRenderer
 
     scenario = load_scenario_file(path)
-    with SceneRenderer(scenario, base_dir=path.parent) as renderer:
+    with SceneRenderer(scenario) as renderer:
         write_png(renderer.frame_at(Fraction(21, 2)).rgb(), folder / "scenario-at-10.5s.png",
                   overwrite=True)
-    with SceneRenderer(scenario, base_dir=path.parent) as renderer:
+    with SceneRenderer(scenario) as renderer:
         write_gif(renderer, folder / "scenario.gif", overwrite=True)
     print(f"{path.name}: {folder / 'scenario-at-10.5s.png'}, {folder / 'scenario.gif'}",
           file=out)
     recording = folder / "recording"
     if recording.exists():
         shutil.rmtree(recording)  # made by an earlier demo run (the folder carries our marker)
-    result = record(scenario, recording, base_dir=path.parent)
+    result = record(scenario, recording)
     print(f"{path.name}: recorded {float(result.duration):g} s into {result.folder}/ "
           f"({len(result.keys)} files, serverResponse.json beside them)", file=out)

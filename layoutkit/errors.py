@@ -6,6 +6,7 @@ builtin that fits it, so callers can catch either (the PyAV ``FFmpegError`` patt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ __all__ = [
     "Problem",
     "RequestError",
     "ScenarioError",
+    "ParameterError",
+    "ShapeError",
+    "OutputExistsError",
     "UsageError",
     "MediaError",
     "EncodeError",
@@ -82,14 +86,26 @@ class LayoutkitError(Exception):
 class RequestError(LayoutkitError, ValueError):
     """A cloud-recording request body broke one or more rules.
 
-    Attributes
+    Parameters
     ----------
-    problems : tuple of Problem
+    problems : sequence of Problem
         Every problem found (all of them, not just the first).
+    warnings : sequence of Problem
+        Warnings found in the same document; shown even though the document is refused.
+
+    Examples
+    --------
+    >>> err = RequestError([Problem("a.b", "must be a number", "x")])
+    >>> str(err)
+    'code 2: a.b: must be a number (got "x")'
+    >>> isinstance(err, ValueError), err.warnings
+    (True, ())
     """
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
-        self.problems = tuple(problems)
+    def __init__(self, problems: Sequence[Problem], *,
+                 warnings: Sequence[Problem] = ()) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.warnings: tuple[Problem, ...] = tuple(warnings)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -97,8 +113,54 @@ class ScenarioError(RequestError):
     """A scenario file broke one or more rules (same message style as requests)."""
 
 
+class ParameterError(LayoutkitError, ValueError):
+    """A function was called with a value outside what it accepts (a size, a time, a uid).
+
+    The command line reports it as a usage error (exit code 2).
+    """
+
+    exit_code = 2
+
+
+class ShapeError(LayoutkitError, ValueError):
+    """An array handed to the pure core has the wrong shape (a programming error).
+
+    Parameters
+    ----------
+    what : str
+        Which array.
+    expected : str or tuple
+        The shape wanted, e.g. ``"(H * 3 // 2, W)"``.
+    actual : tuple
+        The shape given.
+
+    Examples
+    --------
+    >>> str(ShapeError("canvas", expected="(540, 640)", actual=(360, 640)))
+    'canvas: expected shape (540, 640), got (360, 640)'
+    """
+
+    def __init__(self, what: str, *, expected: Any, actual: Any) -> None:
+        self.what, self.expected, self.actual = what, expected, tuple(actual)
+        super().__init__(f"{what}: expected shape {expected}, got {self.actual}")
+
+
+class OutputExistsError(LayoutkitError, FileExistsError):
+    """An output file exists and replacing it was not asked for (``overwrite=False``).
+
+    Attributes
+    ----------
+    path : str
+        The file that exists.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: exists")
+
+
 class UsageError(LayoutkitError, ValueError):
-    """The command line was used wrongly (exit code 2)."""
+    """The command line was used wrongly (exit code 2); raised by :mod:`layoutkit.cli` only."""
 
     exit_code = 2
 

@@ -1,4 +1,4 @@
-"""Reading the user's input files (the I/O edge of request and scenario parsing)."""
+"""Reading request and scenario files: :mod:`layoutkit.io` text reading + the pure parsers."""
 
 from __future__ import annotations
 
@@ -87,24 +87,25 @@ def is_scenario_file(path: str | Path) -> bool:
 
 
 def load_scenario_file(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (paths in it are relative to its folder)."""
+    """Read and validate a scenario file; the scenario remembers the file's folder
+    (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
     p = Path(path)
     doc = load_json(read_text(p), source=str(p))
     if isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc:
         raise ScenarioError([Problem("", "this is a request body (it has clientRequest), not a "
                                          "scenario; a scenario has start, duration, users and "
                                          "events (see samples/scenario-demo.json)")])
-    return parse_scenario(doc)
+    return parse_scenario(doc, base_dir=p.resolve().parent)
 
 
-def scenario_lint(scenario: Scenario, *, base_dir: Path | None = None) -> list[Problem]:
+def scenario_lint(scenario: Scenario) -> list[Problem]:
     """Lint warnings of a scenario's ``start`` body, including canvas vs. source sizes.
 
     File sources are probed for their size; a file that cannot be read is left to the
     renderer, which reports it as an error.
     """
-    from .media.images import resolve_location
-    from .media.video import probe_video_size
+    from .io.images import resolve_location
+    from .io.decode import probe_video_size
     from .request.lint import lint_canvas_vs_sources, lint_start
 
     sizes = []
@@ -115,7 +116,8 @@ def scenario_lint(scenario: Scenario, *, base_dir: Path | None = None) -> list[P
             sizes.append(user.size_wh)
             continue
         try:
-            sizes.append(probe_video_size(resolve_location(user.source, base_dir=base_dir)))
+            sizes.append(probe_video_size(resolve_location(user.source,
+                                                          base_dir=scenario.base_dir)))
         except MediaError:
             continue
     return [*lint_start(scenario.start, path="start.clientRequest"),

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from .compose.rgb import cover_image, draw_rgb, solid_canvas
 from .layout import MAX_DISPLAYED, compute_regions
-from .media.testcard import label_font, test_card
+from .signals.testcard import label_font, test_card
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 

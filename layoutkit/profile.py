@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
-from .errors import UsageError
+from .errors import ParameterError
 
 __all__ = ["Profile", "DEFAULT_PROFILE", "parse_profile_options", "PROFILE_CHOICES"]
 
@@ -61,7 +61,7 @@ class Profile:
             allowed = PROFILE_CHOICES[f.name]
             if value not in allowed:
                 msg = f"profile {f.name}: must be one of {', '.join(allowed)} (got {value!r})"
-                raise UsageError(msg)
+                raise ParameterError(msg)
 
 
 DEFAULT_PROFILE = Profile()
@@ -72,7 +72,7 @@ def parse_profile_options(options: list[str] | tuple[str, ...], *, base: Profile
 
     Raises
     ------
-    UsageError
+    ParameterError
         For a malformed option, an unknown key (with a "did you mean" hint) or a value
         that is not one of the key's choices.
     """
@@ -83,12 +83,12 @@ def parse_profile_options(options: list[str] | tuple[str, ...], *, base: Profile
         key, sep, value = option.partition("=")
         key, value = key.strip(), value.strip()
         if not sep:
-            msg = f"--profile takes KEY=VALUE (got {option!r})"
-            raise UsageError(msg)
+            msg = f"a profile option is KEY=VALUE (got {option!r})"
+            raise ParameterError(msg)
         if key not in PROFILE_CHOICES:
             hint = did_you_mean(key, PROFILE_CHOICES)
-            msg = f"--profile: unknown key {key!r}" + (f"; {hint}" if hint else "")
+            msg = f"unknown profile key {key!r}" + (f"; {hint}" if hint else "")
             msg += f" (keys: {', '.join(PROFILE_CHOICES)})"
-            raise UsageError(msg)
+            raise ParameterError(msg)
         changes[key] = value
     return replace(base, **changes)

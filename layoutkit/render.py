@@ -23,8 +23,8 @@ import numpy.typing as npt
 from .compose.plan import BLACK, CANVAS, Content, Picture, Solid, build_plan, prepare_background
 from .compose.yuv import i420_to_rgb, rgb_to_i420
 from .layout import Regions, compute_regions
-from .media.images import load_image
-from .media.sources import VideoSource, open_sources
+from .io.images import load_image
+from .sources import VideoSource, open_sources
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .scenario import Scenario, first_join_times
@@ -71,8 +71,9 @@ class SceneRenderer:
         The parsed scenario.
     profile : Profile
         Behaviour choices.
-    base_dir : Path, optional
-        Folder that relative source and image paths are relative to.
+
+    Relative source and image paths resolve against the scenario's folder
+    (:attr:`~layoutkit.scenario.Scenario.base_dir`).
 
     Raises
     ------
@@ -80,16 +81,14 @@ class SceneRenderer:
         When a source file is missing or unreadable (every such problem at once).
     """
 
-    def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                 base_dir: Path | None = None) -> None:
+    def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE) -> None:
         self.scenario = scenario
         self.profile = profile
-        self.base_dir = base_dir
+        self.base_dir = scenario.base_dir
         self.timeline = Timeline(scenario, profile=profile)
         self.canvas_wh = canvas_size(scenario)
         self.fps = scenario.start.transcoding.fps
-        self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps,
-                                                            base_dir=base_dir)
+        self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps)
         self._joined = first_join_times(scenario)
         self._images: dict[str, I420 | None] = {}
         self._backgrounds: dict[tuple[str, str | None], I420] = {}

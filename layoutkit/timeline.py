@@ -69,7 +69,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import ScenarioError, UsageError
+from .errors import ScenarioError, ParameterError
 from .layout import displayed_users
 from .profile import DEFAULT_PROFILE, Profile
 from .request.limits import LIVE_CHANNEL
@@ -362,13 +362,13 @@ class Timeline:
 
         Raises
         ------
-        UsageError
+        ParameterError
             For a negative time.
         """
         t = as_time(t)
         if t < 0:
             msg = f"time must be >= 0 (got {t})"
-            raise UsageError(msg)
+            raise ParameterError(msg)
         snapshot = self._snapshots[bisect_right(self._times, t) - 1]
         views = tuple(self._view(uid, video, snapshot.layout, t)
                       for uid, video in zip(snapshot.order, snapshot.video))
@@ -420,11 +420,11 @@ class Timeline:
 
         Raises
         ------
-        UsageError
+        ParameterError
             For ``fps <= 0``.
         """
         rate = as_time(fps)
         if rate <= 0:
             msg = f"fps must be > 0 (got {fps})"
-            raise UsageError(msg)
+            raise ParameterError(msg)
         return (k / rate for k in range(math.ceil(self._end * rate)))

@@ -12,21 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layoutkit.errors import MediaError, ScenarioError, UsageError
-from layoutkit.media.audio import (
+from layoutkit.errors import ShapeError, MediaError, ScenarioError, ParameterError
+from layoutkit.signals.audio import (
     AUDIO_PROFILES,
     SAMPLE_RATE,
     AudioMixer,
-    FileAudio,
-    SilentAudio,
-    ToneAudio,
-    audio_frame,
     frame_sample_range,
-    open_audio_sources,
     to_channels,
     to_sample,
 )
-from layoutkit.media.testsrc import BEEP_SECONDS, TONE_DBFS, tone
+from layoutkit.io.decode import FileAudio
+from layoutkit.sources import SilentAudio, ToneAudio, open_audio_sources
+from layoutkit.io.encode import audio_frame
+from layoutkit.signals.tone import BEEP_SECONDS, TONE_DBFS, tone
 from layoutkit.scenario import parse_scenario
 from layoutkit.timeline import Timeline
 
@@ -40,8 +38,8 @@ BEEP = round(BEEP_SECONDS * SR)
 # --- helpers ----------------------------------------------------------------------------------
 def mixer(users: list[Any] | None = None, events: list[Any] | None = None, *,
           base_dir: Path | None = None, **doc: Any) -> AudioMixer:
-    scenario = parse_scenario(make_doc(users, events, **doc))
-    return AudioMixer(scenario, Timeline(scenario), base_dir=base_dir)
+    scenario = parse_scenario(make_doc(users, events, **doc), base_dir=base_dir)
+    return AudioMixer(scenario, Timeline(scenario), sources=open_audio_sources(scenario))
 
 
 def mixed(users: list[Any] | None = None, events: list[Any] | None = None, *,
@@ -125,7 +123,7 @@ def test_fractional_fps_and_bad_arguments():
     assert frame_sample_range(1001, Fraction(30000, 1001)) == (1001 * 1001 * SR // 30000,
                                                                 1002 * 1001 * SR // 30000)
     for args in ((-1, 15), (0, 0)):
-        with pytest.raises(UsageError):
+        with pytest.raises(ParameterError):
             frame_sample_range(*args)
 
 
@@ -138,7 +136,7 @@ def test_times_become_the_first_sample_at_or_after_them():
 def test_tone_and_silence_sources():
     assert np.array_equal(ToneAudio("7").samples(100, 50), tone("7", 100, 50))
     assert not SilentAudio().samples(0, 10).any()
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         ToneAudio("7").samples(-1, 5)
 
 
@@ -251,9 +249,9 @@ def test_profile_sets_channels_and_frames_encode_as_aac(tmp_path, profile):
 
 
 def test_audio_frame_rejects_a_shape_that_does_not_fit():
-    with pytest.raises(UsageError):
+    with pytest.raises(ShapeError):
         audio_frame(np.zeros((2, 10)), start_sample=0, channels=1)
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         to_channels(np.zeros(4), 6)
 
 
@@ -326,9 +324,9 @@ def test_every_bad_audio_file_is_reported_at_once(tmp_path):
     (tmp_path / "junk.m4a").write_bytes(b"not audio at all" * 10)
     users = [{"uid": "1", "audio": "absent.wav"}, {"uid": "2", "audio": "video.mp4"},
              {"uid": "3", "audio": "junk.m4a"}, {"uid": "4"}]
-    scenario = parse_scenario(make_doc(users))
+    scenario = parse_scenario(make_doc(users), base_dir=tmp_path)
     with pytest.raises(ScenarioError) as info:
-        open_audio_sources(scenario, base_dir=tmp_path)
+        open_audio_sources(scenario)
     found = {p.path: str(p) for p in info.value.problems}
     assert set(found) == {"users[0].audio", "users[1].audio", "users[2].audio"}
     assert "no such audio file" in found["users[0].audio"]
@@ -336,7 +334,7 @@ def test_every_bad_audio_file_is_reported_at_once(tmp_path):
     assert "not a readable audio file" in found["users[2].audio"]
     assert '(got "absent.wav")' in found["users[0].audio"]
     with pytest.raises(ScenarioError, match=r"users\[0\]\.audio"):
-        AudioMixer(scenario, Timeline(scenario), base_dir=tmp_path)
+        mixer(users, base_dir=tmp_path)
 
 
 def test_a_video_only_file_is_a_clear_media_error(tmp_path):

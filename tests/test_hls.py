@@ -25,10 +25,14 @@ from hypothesis import strategies as st
 from m3u8.parser import ParseError
 from m3u8.parser import parse as m3u8_parse
 
-from layoutkit.errors import StorageError, UsageError
-from layoutkit.media import hls
-from layoutkit.media.hls import PlaylistWriter, Segment, render_playlist, server_response
-from layoutkit.media.naming import (
+from layoutkit.errors import StorageError, OutputExistsError
+from layoutkit.cloudfiles import playlist as hls
+from layoutkit.cloudfiles import server_response as responses
+from layoutkit.record import sinks
+from layoutkit.record.sinks import PlaylistWriter
+from layoutkit.cloudfiles.playlist import Segment, render_playlist
+from layoutkit.cloudfiles.server_response import server_response
+from layoutkit.cloudfiles.naming import (
     MP4_MAX_BYTES,
     epoch_ms,
     format_utc,
@@ -404,7 +408,7 @@ def test_writer_refuses_duplicate_names(tmp_path: Path) -> None:
 def test_writer_overwrite_false_keeps_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "p.m3u8"
     path.write_text("user's file\n")
-    with pytest.raises(UsageError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists"):
         PlaylistWriter(path, overwrite=False).add(Segment("a.ts", Fraction(15), T0))
     assert path.read_text() == "user's file\n"
     writer = PlaylistWriter(path)  # default: the caller has checked the folder
@@ -423,7 +427,7 @@ def test_writer_failed_write_leaves_the_previous_playlist(tmp_path: Path,
     def broken_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(hls.os, "fsync", broken_fsync)
+    monkeypatch.setattr(sinks.os, "fsync", broken_fsync)
     with pytest.raises(StorageError, match="No space left"):
         writer.add(second)
     assert path.read_text() == before
@@ -501,14 +505,14 @@ def test_server_response_several_mp4_parts_and_track_types() -> None:
     later = SLICE_START + timedelta(hours=2)
     response = server_response(m3u8_key="m.m3u8", mp4_keys=["a_0.mp4", "a_1.mp4"],
                                slice_start=SLICE_START, mp4_slice_starts=[SLICE_START, later],
-                               track_type=hls.track_type_of(0), uploading_status="backuped")
+                               track_type=responses.track_type_of(0), uploading_status="backuped")
     files = response["fileList"]
     assert [f["fileName"] for f in files] == ["m.m3u8", "a_0.mp4", "a_1.mp4"]
     assert [f["sliceStartTime"] for f in files] == [1562724971626, 1562724971626,
                                                     1562724971626 + 7_200_000]
     assert {f["trackType"] for f in files} == {"audio"}
     assert response["uploadingStatus"] == "backuped"
-    assert [hls.track_type_of(n) for n in (0, 1, 2)] == ["audio", "video", "audio_and_video"]
+    assert [responses.track_type_of(n) for n in (0, 1, 2)] == ["audio", "video", "audio_and_video"]
 
 
 def test_server_response_checks() -> None:
@@ -520,4 +524,4 @@ def test_server_response_checks() -> None:
     with pytest.raises(ValueError, match="naive"):
         server_response(m3u8_key="m", mp4_keys=[], slice_start=datetime(2019, 1, 1))
     with pytest.raises(ValueError, match="streamTypes"):
-        hls.track_type_of(3)
+        responses.track_type_of(3)

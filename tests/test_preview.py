@@ -7,8 +7,8 @@ from PIL import Image
 
 from layoutkit.cli import main
 from layoutkit.demo import samples_dir
-from layoutkit.media.images import load_image
-from layoutkit.media.testcard import uid_color
+from layoutkit.io.images import load_image
+from layoutkit.signals.testcard import uid_color
 from layoutkit.compose.rgb import cover_image
 from layoutkit.preview import contact_sheet, preview_canvas
 from layoutkit.request.model import LayoutSettings
@@ -111,7 +111,7 @@ def test_unusable_background_image_is_ignored_with_warning(in_tmp):
 def test_images_like_the_cloud_bmp_used_large_file_ignored(tmp_path):
     import warnings
 
-    from layoutkit.media.images import ImageIgnoredWarning
+    from layoutkit.io.images import ImageIgnoredWarning
 
     Image.new("RGB", (20, 10), (9, 99, 199)).save(tmp_path / "ok.bmp")
     image = load_image("ok.bmp", base_dir=tmp_path)

@@ -279,9 +279,9 @@ def test_failed_upload_is_a_clear_error_and_local_files_stay(tmp_path, s3_endpoi
 
 def test_mp4_rolls_over_at_a_key_frame(tmp_path, monkeypatch):
     """With the rollover shortened to 15 s, a 20 s recording makes two MP4 files."""
-    import layoutkit.record as recorder
+    import layoutkit.record.sinks as sinks
 
-    monkeypatch.setattr(recorder, "rollover_seconds", lambda profile: 15)
+    monkeypatch.setattr(sinks, "rollover_seconds", lambda profile: 15)
     result = record(parse_scenario(_doc(duration=20, events=[])), tmp_path)
     parts = sorted(p.name for p in result.folder.glob("*.mp4"))
     assert parts == [f"{SID}_room1_0.mp4", f"{SID}_room1_1.mp4"]
@@ -296,7 +296,7 @@ def test_mp4_rolls_over_at_a_key_frame(tmp_path, monkeypatch):
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch):
-    from layoutkit.record import _progress
+    from layoutkit.record.pipeline import _progress
 
     monkeypatch.delenv("LAYOUTKIT_NO_PROGRESS", raising=False)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
@@ -344,8 +344,8 @@ def test_any_fps_and_fractional_duration(tmp_path, fps, duration):
 
 def test_file_sources_end_to_end_codes_readable_in_the_recording(tmp_path):
     """A tester's testsrc MP4 as a user's video and audio file: the code survives the mix."""
-    from layoutkit.media.idcode import read_code
-    from layoutkit.media.testsrc import write_testsrc
+    from layoutkit.signals.idcode import read_code
+    from layoutkit.teststream import write_testsrc
 
     write_testsrc(tmp_path / "u77.mp4", uid="77", duration=3, fps=FPS)
     users = [{"uid": "77", "source": "u77.mp4", "audio": "u77.mp4"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 from fractions import Fraction
@@ -14,7 +15,7 @@ from PIL import Image
 
 from layoutkit.cli import main
 from layoutkit.errors import ScenarioError
-from layoutkit.media.idcode import read_code
+from layoutkit.signals.idcode import read_code
 from layoutkit.profile import Profile
 from layoutkit.render import SceneRenderer
 from layoutkit.scenario import parse_scenario
@@ -41,7 +42,8 @@ def _scenario(users, events=(), *, duration=20, **transcoding):
 
 
 def _render(scenario, t, *, tmp_path=None, profile=Profile()):
-    with SceneRenderer(scenario, profile=profile, base_dir=tmp_path) as renderer:
+    scenario = dataclasses.replace(scenario, base_dir=tmp_path)
+    with SceneRenderer(scenario, profile=profile) as renderer:
         frame = renderer.frame_at(Fraction(t))
         return frame, frame.rgb()
 
@@ -248,5 +250,5 @@ def test_scenario_error_type_for_missing_source(tmp_path):
     doc = copy.deepcopy(BASE)
     doc["users"][0]["source"] = "absent.mp4"
     with pytest.raises(ScenarioError) as info:
-        SceneRenderer(parse_scenario(doc), base_dir=Path(tmp_path))
+        SceneRenderer(parse_scenario(doc, base_dir=Path(tmp_path)))
     assert [p.path for p in info.value.problems] == ["users[0].source"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from layoutkit.errors import Problem, RequestError, UsageError
+from layoutkit.errors import Problem, RequestError, ParameterError
 from layoutkit.request import limits
 from layoutkit.request.dump import to_json
 from layoutkit.request.lint import lint, lint_canvas_vs_sources, lint_start
@@ -623,7 +623,7 @@ def test_kind_argument():
     assert isinstance(parse_request(START[CR], kind="clientRequest")[0], StartRequest)
     assert_reported(problems_of({"recordingConfig": {}}, kind="updateLayout"),
                     "recordingConfig", "unknown key")
-    with pytest.raises(UsageError, match="did you mean 'start'"):
+    with pytest.raises(ParameterError, match="did you mean 'start'"):
         parse_request(START, kind="strat")
 
 

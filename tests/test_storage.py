@@ -1,4 +1,4 @@
-"""layoutkit.storage against a real S3-protocol server (moto) on 127.0.0.1.
+"""layoutkit.io.s3 against a real S3-protocol server (moto) on 127.0.0.1.
 
 The module fixture starts ``moto.server.ThreadedMotoServer`` on a free loopback port: the
 uploader speaks real S3 over HTTP to it, nothing is mocked in-process. No other host is
@@ -20,9 +20,9 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
-from layoutkit.errors import StorageError, UsageError  # noqa: E402
+from layoutkit.errors import StorageError, ParameterError  # noqa: E402
 from layoutkit.request.model import StorageConfig  # noqa: E402
-from layoutkit.storage import (  # noqa: E402
+from layoutkit.io.s3 import (
     S3Uploader,
     content_type_for,
     download_tree,
@@ -91,7 +91,7 @@ def test_parse_s3_url_accepts(url, expected):
     "s3://bad bucket/x", "s3://rec/a//b", "s3://rec/a/../b", "s3://rec/./b",
 ])
 def test_parse_s3_url_rejects(url):
-    with pytest.raises(UsageError, match="s3://") as info:
+    with pytest.raises(ParameterError, match="s3://") as info:
         parse_s3_url(url)
     _assert_one_line(info.value)
 
@@ -105,7 +105,7 @@ def test_content_types():
 
 
 def test_import_does_not_load_boto3():
-    code = ("import sys, layoutkit, layoutkit.storage; "
+    code = ("import sys, layoutkit, layoutkit.io.s3; "
             "sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
@@ -204,8 +204,8 @@ def test_large_file_goes_multipart(raw, bucket, tmp_path):
 # --- storageConfig ------------------------------------------------------------------------
 @pytest.fixture
 def captured(monkeypatch):
-    """Replace S3Uploader in layoutkit.storage by a recorder of its arguments."""
-    import layoutkit.storage as storage
+    """Replace S3Uploader in layoutkit.io.s3 by a recorder of its arguments."""
+    import layoutkit.io.s3 as storage
 
     calls: list[dict] = []
     monkeypatch.setattr(storage, "S3Uploader",
@@ -261,7 +261,7 @@ def test_placeholder_credentials_are_ignored(monkeypatch, captured, key):
 def test_bucket_is_required_and_bare_endpoint_gets_https(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     config = StorageConfig(vendor=11, bucket="", extension_params=(("endpoint", "s3.x.test"),))
-    with pytest.raises(UsageError, match="no bucket"):
+    with pytest.raises(ParameterError, match="no bucket"):
         uploader_from_storage_config(config)
     uploader = uploader_from_storage_config(config, bucket_override="b")
     assert (uploader.bucket, uploader.endpoint_url) == ("b", "https://s3.x.test")
@@ -293,6 +293,6 @@ def test_download_tree_errors(bucket, tmp_path):
     with pytest.raises(StorageError, match="NoSuchBucket") as info:
         download_tree("s3://lk-no-such-bucket/x", tmp_path, retries=0)
     _assert_one_line(info.value)
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         download_tree("/local/folder", tmp_path)
     assert list(tmp_path.iterdir()) == []

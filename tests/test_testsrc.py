@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layoutkit.compose.rgb import paste
-from layoutkit.errors import EncodeError, UsageError
+from layoutkit.errors import OutputExistsError, EncodeError, ParameterError
 from layoutkit.layout import compute_regions
-from layoutkit.media.idcode import (
+from layoutkit.signals.idcode import (
     CodeReading,
     code_cells,
     code_geometry,
@@ -29,17 +29,9 @@ from layoutkit.media.idcode import (
     quiet_zone,
     read_code,
 )
-from layoutkit.media.testsrc import (
-    BEEP_HZ,
-    SAMPLE_RATE,
-    TONE_DBFS,
-    read_testsrc_ids,
-    test_frame,
-    test_frame_i420,
-    tone,
-    tone_frequency,
-    write_testsrc,
-)
+from layoutkit.signals.tone import BEEP_HZ, SAMPLE_RATE, TONE_DBFS, tone, tone_frequency
+from layoutkit.teststream import read_testsrc_ids, write_testsrc
+from layoutkit.signals.testsrc import test_frame, test_frame_i420
 from layoutkit.request.model import LayoutSettings
 
 from .helpers import save_failure
@@ -167,13 +159,13 @@ def test_every_frame_names_itself(size):
 
 def test_bad_inputs_are_usage_errors():
     for uid in ("", "abc", "007", "-1", "4294967296", "1.5", "١٢"):
-        with pytest.raises(UsageError):
+        with pytest.raises(ParameterError):
             test_frame(uid, 0)
-    with pytest.raises(UsageError, match="too small"):
+    with pytest.raises(ParameterError, match="too small"):
         test_frame("1", 0, size_wh=(40, 30))
-    with pytest.raises(UsageError, match="even"):
+    with pytest.raises(ParameterError, match="even"):
         test_frame_i420("1", 0, size_wh=(641, 360))
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         test_frame("1", 0, fps=0)
 
 
@@ -392,14 +384,14 @@ def test_write_testsrc_makes_a_playable_mp4(tmp_path):
 
 def test_write_testsrc_refuses_bad_requests(tmp_path, monkeypatch):
     path = tmp_path / "user.mp4"
-    with pytest.raises(UsageError, match="even"):
+    with pytest.raises(ParameterError, match="even"):
         write_testsrc(path, uid="1", duration=1, size_wh=(639, 360))
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         write_testsrc(path, uid="x", duration=1)
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         write_testsrc(path, uid="1", duration=0)
     path.write_bytes(b"keep me")
-    with pytest.raises(UsageError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists"):
         write_testsrc(path, uid="1", duration=1)
     assert path.read_bytes() == b"keep me"
 

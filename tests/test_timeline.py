@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from layoutkit.errors import ScenarioError, UsageError
+from layoutkit.errors import ScenarioError, ParameterError
 from layoutkit.profile import Profile
 from layoutkit.request.model import LayoutSettings, UserBackground
 from layoutkit.scenario import Event, parse_scenario
@@ -307,9 +307,9 @@ def test_frame_times_stop_at_an_idle_exit():
 
 def test_bad_times_are_usage_errors():
     tl = timeline()
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         tl.scene_at(-1)
-    with pytest.raises(UsageError):
+    with pytest.raises(ParameterError):
         tl.frame_times(0)
 
 

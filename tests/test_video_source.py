@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from layoutkit.errors import MediaError
-from layoutkit.media.video import FileVideo, probe_video_size
+from layoutkit.io.decode import FileVideo, probe_video_size
 
 
 def _write(path, pts_ms, *, size=(64, 48), rotation=None):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from ..errors import Problem, RequestError, UsageError
+from ..errors import Problem, RequestError, ParameterError
 from . import limits as lim
 from .model import (
     AcquireRequest,
@@ -483,12 +483,12 @@ def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Pr
     RequestError
         With every error at once (its ``warnings`` attribute holds the warnings).  No
         other exception is raised for any JSON value.
-    UsageError
+    ParameterError
         For an unknown ``kind``.
     """
     if kind is not None and kind not in (*KINDS, _BARE):
         hint = did_you_mean(kind, (*KINDS, _BARE))
-        raise UsageError(f"unknown request kind {kind!r}" + (f"; {hint}" if hint else "")
+        raise ParameterError(f"unknown request kind {kind!r}" + (f"; {hint}" if hint else "")
                          + f" (kinds: {', '.join((*KINDS, _BARE))})")
     if not isinstance(doc, dict):
         raise RequestError([Problem("", "must be a JSON object", shown(doc))])

@@ -1,19 +1,20 @@
-"""The identifying test stream: pictures and a tone that name their uid and frame number.
+"""The identifying test stream's pictures (pure): they name their uid and frame number.
 
-Every frame shows, on the uid's own colour (:func:`~layoutkit.media.testcard.uid_color`):
+Every frame shows, on the uid's own colour (:func:`~layoutkit.signals.testcard.uid_color`):
 
 * the uid in large type in the centre third of the long axis (so a crop keeps it), first
   half of the short axis;
-* the machine-readable code of ``(uid, frame)`` (:mod:`layoutkit.media.idcode`) below it;
+* the machine-readable code of ``(uid, frame)`` (:mod:`layoutkit.signals.idcode`) below it;
 * moving parts in the outer thirds: a white bar sweeping across each outer band (there and
   back every 2 seconds), a frame counter, and a progress tick along the far edge of the
   short axis that fills once per second;
 * a flash on every whole second (``index % fps == 0``): everything outside the code's
   quiet zone is white for that one frame, the code stays readable.
 
-The audio is a per-uid sine tone with a 1 kHz beep at the start of every whole second.
+Its audio is :func:`layoutkit.signals.tone.tone`: a per-uid sine with a 1 kHz beep at the start
+of every whole second.  :mod:`layoutkit.teststream` writes both into an MP4.
 
-Colours: pictures are RGB; :func:`test_frame_i420` and :func:`write_testsrc` convert them
+Colours: pictures are RGB; :func:`test_frame_i420` converts them
 with BT.601 limited range ("studio swing", Y 16..235), the matrix and range of OpenCV's
 ``COLOR_RGB2YUV_I420`` and of FFmpeg's default RGB <-> yuv420p conversion, and the MP4 is
 tagged that way (smpte170m, tv range).
@@ -30,42 +31,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import EncodeError, MediaError, UsageError
-from .atomic import atomic_output
 from ..compose.yuv import i420_planes
-from .idcode import (
-    CodeReading,
-    code_geometry,
-    draw_code,
-    paint_code_luma,
-    quiet_zone,
-    read_code,
-    uid_number,
-)
+from ..errors import ParameterError
+from .idcode import code_geometry, draw_code, paint_code_luma, quiet_zone, uid_number
 from .testcard import label_font, uid_color
 
-__all__ = [
-    "test_frame",
-    "test_frame_i420",
-    "tone",
-    "write_testsrc",
-    "read_testsrc_ids",
-    "SAMPLE_RATE",
-    "TONE_DBFS",
-    "BEEP_DBFS",
-    "BEEP_HZ",
-    "BEEP_SECONDS",
-    "tone_frequency",
-]
-
-#: Audio sample rate of the test stream (Hz).
-SAMPLE_RATE = 48000
-#: Level of the per-uid tone.
-TONE_DBFS = -18.0
-#: Level, frequency and length of the beep at every whole second.
-BEEP_DBFS = -6.0
-BEEP_HZ = 1000
-BEEP_SECONDS = 0.05
+__all__ = ["test_frame", "test_frame_i420", "even_size"]
 
 # Layout along the (long, short) axes, as fractions.
 _CODE_LONG = (0.35, 0.65)  # the centre third the code and the uid share
@@ -230,7 +201,7 @@ def _counter_pixels(index: int, layout: _Layout) -> tuple[npt.NDArray[np.intp], 
 
 def _check_size(size_wh: tuple[int, int]) -> tuple[int, int]:
     width, height = (int(v) for v in size_wh)
-    code_geometry((width, height))  # raises UsageError when too small
+    code_geometry((width, height))  # raises ParameterError when too small
     return (width, height)
 
 
@@ -257,12 +228,12 @@ def test_frame(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
 
     Raises
     ------
-    UsageError
+    ParameterError
         For an invalid uid, a picture too small for the code or ``fps`` < 1.
 
     Examples
     --------
-    >>> from layoutkit.media.idcode import read_code
+    >>> from layoutkit.signals.idcode import read_code
     >>> import cv2
     >>> rgb = test_frame("1001", 7)
     >>> luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -294,7 +265,7 @@ def _frame_inputs(uid: str, index: int, size_wh: tuple[int, int],
     fps = int(fps)
     if fps < 1:
         msg = f"fps must be at least 1 (got {fps})"
-        raise UsageError(msg)
+        raise ParameterError(msg)
     return size, int(index), fps
 
 
@@ -315,11 +286,18 @@ def _white_spans(index: int, fps: int, lay: _Layout) -> list[tuple[Span, Span]]:
 test_frame.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def _even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
+def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
+    """``size_wh`` as ints, checked to be even and large enough for the test stream's code.
+
+    Raises
+    ------
+    ParameterError
+        For an odd or too small size.
+    """
     width, height = _check_size(size_wh)
     if width % 2 or height % 2:
         msg = f"video size must be even for yuv420p (got {width}x{height})"
-        raise UsageError(msg)
+        raise ParameterError(msg)
     return (width, height)
 
 
@@ -336,10 +314,10 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
 
     Raises
     ------
-    UsageError
+    ParameterError
         When a side is odd (4:2:0 needs even sizes), besides :func:`test_frame`'s cases.
     """
-    size, index, fps = _frame_inputs(uid, index, _even_size(size_wh), fps)
+    size, index, fps = _frame_inputs(uid, index, even_size(size_wh), fps)
     base, flash, grey = _backgrounds_i420(uid, size)
     out = (flash if index % fps == 0 else base).copy()
     y, u, v = i420_planes(out)
@@ -368,171 +346,3 @@ def _backgrounds_i420(uid: str, size_wh: tuple[int, int]) -> tuple[
 
 
 test_frame_i420.__test__ = False  # type: ignore[attr-defined]
-
-
-def tone_frequency(uid: str) -> int:
-    """The tone of ``uid`` in Hz: ``300 + (uid % 17) * 40`` (300 .. 940 Hz)."""
-    return 300 + (uid_number(uid) % 17) * 40
-
-
-def _sine(freq: int, samples: npt.NDArray[np.int64], sample_rate: int) -> npt.NDArray[np.float64]:
-    """``sin(2 pi f n / sr)`` with the phase reduced exactly in integers (no drift)."""
-    return np.sin(2 * np.pi * ((freq * samples) % sample_rate) / sample_rate)
-
-
-def tone(uid: str, start_sample: int, n_samples: int, *,
-         sample_rate: int = SAMPLE_RATE) -> npt.NDArray[np.float32]:
-    """Samples ``start_sample`` .. ``start_sample + n_samples - 1`` of the test tone of ``uid``.
-
-    A sine at :func:`tone_frequency` at -18 dBFS, plus a 1 kHz beep at -6 dBFS during the
-    first 50 ms of every whole second (starting at sample ``k * sample_rate``, at phase 0,
-    so it begins and ends on a zero crossing).  Each sample depends only on its absolute
-    index, so consecutive calls join without a phase step.
-
-    Parameters
-    ----------
-    uid : str
-        Decimal uid.
-    start_sample : int
-        Index of the first sample from the stream's start.
-    n_samples : int
-        How many samples.
-    sample_rate : int
-        Hz.
-
-    Returns
-    -------
-    ndarray of float32, shape (n_samples,)
-        Mono samples in [-1, 1].
-    """
-    if n_samples < 0 or sample_rate < 1:
-        msg = f"need n_samples >= 0 and sample_rate >= 1 (got {n_samples}, {sample_rate})"
-        raise UsageError(msg)
-    n = np.arange(int(start_sample), int(start_sample) + int(n_samples), dtype=np.int64)
-    out = 10 ** (TONE_DBFS / 20) * _sine(tone_frequency(uid), n, sample_rate)
-    within = n % sample_rate
-    beep = within < round(BEEP_SECONDS * sample_rate)
-    out[beep] += 10 ** (BEEP_DBFS / 20) * _sine(BEEP_HZ, within[beep], sample_rate)
-    return out.astype(np.float32)
-
-
-def _encode(container, stream, frame) -> None:  # noqa: ANN001 - PyAV objects
-    for packet in stream.encode(frame):
-        container.mux(packet)
-
-
-def write_testsrc(
-    path: str | os.PathLike[str],
-    *,
-    uid: str,
-    duration: float = 10,
-    size_wh: tuple[int, int] = (640, 360),
-    fps: int = 15,
-    bitrate_kbps: int = 1000,
-    overwrite: bool = False,
-) -> None:
-    """Write the test stream of ``uid`` as an MP4 (H.264 yuv420p + AAC 48 kHz mono).
-
-    Parameters
-    ----------
-    path : str or PathLike
-        Output file; written under a temporary name and renamed when complete.
-    uid : str
-        Decimal uid.
-    duration : float
-        Seconds; the file has ``round(duration * fps)`` frames and
-        ``round(duration * 48000)`` audio samples.
-    size_wh : tuple of int
-        Even ``(width, height)``; odd sizes are rejected (4:2:0 chroma needs even sides)
-        rather than silently changed.
-    fps : int
-        Frame rate; frame ``i`` has pts ``i`` in time base ``1/fps``.
-    bitrate_kbps : int
-        Target video bit rate (libx264 ABR).
-    overwrite : bool
-        Replace an existing file.
-
-    Raises
-    ------
-    UsageError
-        For a bad uid, size, fps, duration or bit rate, or an existing file without
-        ``overwrite``.
-    EncodeError
-        When FFmpeg fails to encode or mux.
-    """
-    import av
-
-    uid_number(uid)
-    size = _even_size(size_wh)
-    fps = int(fps)
-    n_frames = round(duration * fps) if fps >= 1 else 0
-    if fps < 1 or n_frames < 1 or bitrate_kbps <= 0:
-        msg = (f"need fps >= 1, a duration of at least one frame and a positive bit rate "
-               f"(got fps {fps}, duration {duration}, {bitrate_kbps} kbps)")
-        raise UsageError(msg)
-    n_samples = round(duration * SAMPLE_RATE)
-    chunk = 1024  # AAC frame size
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        try:
-            with av.open(str(tmp), mode="w", format="mp4") as container:
-                video = container.add_stream("libx264", rate=fps)
-                video.width, video.height = size
-                video.pix_fmt = "yuv420p"
-                video.bit_rate = int(bitrate_kbps * 1000)
-                ctx = video.codec_context
-                ctx.time_base = Fraction(1, fps)
-                ctx.color_range = 1  # MPEG / tv range
-                ctx.colorspace = ctx.color_primaries = ctx.color_trc = 6  # smpte170m (BT.601)
-                audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
-                sent = 0
-                for index in range(n_frames):
-                    frame = av.VideoFrame.from_ndarray(
-                        test_frame_i420(uid, index, size_wh=size, fps=fps), format="yuv420p")
-                    frame.pts, frame.time_base = index, Fraction(1, fps)
-                    _encode(container, video, frame)
-                    # keep the audio up to the end of this video frame (interleaved muxing)
-                    until = n_samples if index == n_frames - 1 else \
-                        min(n_samples, (index + 1) * SAMPLE_RATE // fps)
-                    while sent < until:
-                        count = min(chunk, n_samples - sent)
-                        samples = tone(uid, sent, count).reshape(1, -1)
-                        block = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-                        block.sample_rate = SAMPLE_RATE
-                        block.pts, block.time_base = sent, Fraction(1, SAMPLE_RATE)
-                        _encode(container, audio, block)
-                        sent += count
-                _encode(container, video, None)
-                _encode(container, audio, None)
-        except av.error.FFmpegError as exc:
-            msg = f"{path}: encoding the test stream failed ({exc})"
-            raise EncodeError(msg) from exc
-
-
-def read_testsrc_ids(path: str | os.PathLike[str]) -> list[CodeReading | None]:
-    """Decode a video file and read the code of every frame (the whole frame is the source).
-
-    Returns
-    -------
-    list of (CodeReading or None)
-        One entry per decoded frame, in decoding output order.
-
-    Raises
-    ------
-    MediaError
-        When the file cannot be opened or decoded.
-    """
-    import av
-
-    readings: list[CodeReading | None] = []
-    try:
-        with av.open(os.fspath(path)) as container:
-            for frame in container.decode(video=0):
-                # the Y plane as stored; other formats through FFmpeg's (full-range) grey
-                luma = np.asarray(frame.to_ndarray()[:frame.height] if frame.format.name == "yuv420p"
-                                  else frame.to_ndarray(format="gray"), dtype=np.uint8)
-                size = (frame.width, frame.height)
-                readings.append(read_code(luma, src_wh=size, region=(0, 0, *size)))
-    except (av.error.FFmpegError, OSError) as exc:
-        msg = f"{path}: cannot read video frames ({exc})"
-        raise MediaError(msg) from exc
-    return readings

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.fit import place
-from ..errors import UsageError
+from ..errors import ParameterError
 
 __all__ = [
     "CodeReading",
@@ -103,13 +103,13 @@ def uid_number(uid: str) -> int:
 
     Raises
     ------
-    UsageError
+    ParameterError
         When ``uid`` is not ``"0"`` .. ``"4294967295"`` written without leading zeros.
     """
     if not (isinstance(uid, str) and uid.isascii() and uid.isdecimal()) or \
             str(int(uid)) != uid or int(uid) > _MAX_UID:
         msg = f"uid must be a decimal number 0..{_MAX_UID} without leading zeros (got {uid!r})"
-        raise UsageError(msg)
+        raise ParameterError(msg)
     return int(uid)
 
 
@@ -192,7 +192,7 @@ def _geometry(size_wh: tuple[int, int]) -> npt.NDArray[np.float64]:
     if min(np.diff(along).min(), np.diff(across).min()) < _MIN_CELL_PX:
         msg = (f"a {width}x{height} picture is too small for the id code "
                f"(cells under {_MIN_CELL_PX:g} px; use at least 64x36)")
-        raise UsageError(msg)
+        raise ParameterError(msg)
     j, i = np.divmod(np.arange(_N_CELLS), COLUMNS)  # short-axis index, long-axis index
     long0, long1 = along[i], along[i + 1]
     short0, short1 = across[j], across[j + 1]
@@ -219,7 +219,7 @@ def code_geometry(size_wh: tuple[int, int]) -> npt.NDArray[np.float64]:
 
     Raises
     ------
-    UsageError
+    ParameterError
         When cells would be smaller than 2 px (pictures below about 64x36).
     """
     return _geometry((int(size_wh[0]), int(size_wh[1]))).copy()
@@ -351,7 +351,7 @@ def read_code(
     src_wh = (int(src_wh[0]), int(src_wh[1]))
     try:
         cells = _geometry(src_wh)
-    except UsageError:
+    except ParameterError:
         return None
     x, y, w, h = (int(v) for v in region)
     placement = place(src_wh, (x, y, w, h), int(render_mode))

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
-from .errors import StorageError, UsageError
+from ..errors import StorageError, ParameterError
 
 __all__ = [
     "CONTENT_TYPES",
@@ -91,21 +91,21 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
     Raises
     ------
-    UsageError
+    ParameterError
         When ``url`` is not of that form, names no or an impossible bucket, or has an empty,
         ``.`` or ``..`` part in the prefix.
     """
     if not isinstance(url, str) or url[:5].lower() != "s3://":
-        raise UsageError(f"{url!r}: not an S3 URL; {_URL_HELP}")
+        raise ParameterError(f"{url!r}: not an S3 URL; {_URL_HELP}")
     bucket, _, prefix = url[5:].partition("/")
     if not bucket:
-        raise UsageError(f"{url!r}: no bucket name; {_URL_HELP}")
+        raise ParameterError(f"{url!r}: no bucket name; {_URL_HELP}")
     if not _BUCKET_RE.fullmatch(bucket):
-        raise UsageError(f"{url!r}: {bucket!r} is not a bucket name "
+        raise ParameterError(f"{url!r}: {bucket!r} is not a bucket name "
                          "(3-255 characters: letters, digits, '.', '-', '_')")
     prefix = prefix.strip("/")
     if prefix and _bad_parts(prefix):
-        raise UsageError(f"{url!r}: the prefix has an empty, '.' or '..' part; {_URL_HELP}")
+        raise ParameterError(f"{url!r}: the prefix has an empty, '.' or '..' part; {_URL_HELP}")
     return bucket, prefix
 
 
@@ -181,9 +181,9 @@ def _make_client(*, endpoint_url: str | None = None, access_key: str | None = No
     from botocore.exceptions import BotoCoreError
 
     if bool(access_key) != bool(secret_key):
-        raise UsageError("S3 credentials need both an access key and a secret key")
+        raise ParameterError("S3 credentials need both an access key and a secret key")
     if retries < 0:
-        raise UsageError(f"S3 retries must be 0 or more (got {retries})")
+        raise ParameterError(f"S3 retries must be 0 or more (got {retries})")
     endpoint = _normalise_endpoint(endpoint_url or _env_endpoint(os.environ))
     options: dict[str, Any] = {
         "retries": {"max_attempts": retries, "mode": "standard"},
@@ -276,7 +276,7 @@ class S3Uploader:
 
     Raises
     ------
-    UsageError
+    ParameterError
         When only one of the two credentials is given, or ``retries`` is negative.
     StorageError
         When the client cannot be set up (e.g. an unusable endpoint URL or unknown profile).
@@ -290,7 +290,7 @@ class S3Uploader:
         from boto3.s3.transfer import TransferConfig
 
         if not bucket:
-            raise UsageError("no S3 bucket given")
+            raise ParameterError("no S3 bucket given")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client, self.endpoint_url = _make_client(
@@ -423,13 +423,13 @@ def uploader_from_storage_config(config: Any, *, bucket_override: str | None = N
 
     Raises
     ------
-    UsageError
+    ParameterError
         When neither ``bucket_override`` nor ``storageConfig.bucket`` names a bucket.
     """
     env = os.environ if environ is None else environ
     bucket = bucket_override or config.bucket
     if not bucket:
-        raise UsageError("no bucket to upload to: give --upload s3://BUCKET or "
+        raise ParameterError("no bucket to upload to: give an s3://BUCKET URL or "
                          "storageConfig.bucket")
     endpoint = endpoint_url or _env_endpoint(env) or dict(config.extension_params).get("endpoint")
     if not (access_key or secret_key) and not _env_has_credentials(env):
@@ -518,7 +518,7 @@ def download_tree(url: str, local_dir: str | os.PathLike[str], *, overwrite: boo
 
     Raises
     ------
-    UsageError
+    ParameterError
         When ``url`` is not an S3 URL.
     StorageError
         When nothing is found, a key would land outside ``local_dir``, a file exists and

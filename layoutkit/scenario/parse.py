@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from fractions import Fraction
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
-from .errors import Problem, RequestError, ScenarioError
-from .request.checks import (  # the request checkers, so both files speak alike
+from ..errors import Problem, RequestError, ScenarioError
+from ..request.checks import (  # the request checkers, so both files speak alike
     BAD,
     MISSING,
     Problems,
@@ -67,43 +68,30 @@ from .request.checks import (  # the request checkers, so both files speak alike
     check_range,
     join_path,
 )
-from .request.limits import LIVE_CHANNEL
-from .request.model import LayoutSettings, StartRequest, StorageConfig, UpdateLayoutRequest
-from .request.parse import parse_request
-from .request.suggest import did_you_mean
-
-__all__ = [
-    "first_join_times",
-    "ACTIONS",
-    "DEFAULT_START_UTC",
-    "PLATFORMS",
-    "ROLES",
-    "USER_ACTIONS",
-    "Event",
-    "Scenario",
-    "UserSpec",
-    "as_time",
-    "parse_scenario",
-    "presence_problems",
-]
-
-Platform = Literal["native", "web3", "web4"]
-Role = Literal["host", "audience"]
-
-PLATFORMS: tuple[str, ...] = ("native", "web3", "web4")
-ROLES: tuple[str, ...] = ("host", "audience")
-USER_ACTIONS: tuple[str, ...] = (
-    "mute_video", "unmute_video", "unpublish_video", "publish_video",
-    "mute_audio", "unmute_audio", "leave", "join",
+from ..request.limits import LIVE_CHANNEL
+from ..request.model import StartRequest, StorageConfig, UpdateLayoutRequest
+from ..request.parse import parse_request
+from ..request.suggest import did_you_mean
+from .model import (
+    ACTIONS,
+    AUDIENCE_ACTIONS,
+    DEFAULT_SIZE_WH,
+    DEFAULT_START_UTC,
+    PLATFORMS,
+    ROLES,
+    UPDATE_LAYOUT,
+    USER_ACTIONS,
+    Event,
+    Scenario,
+    UserSpec,
+    as_time,
+    format_seconds,
 )
-UPDATE_LAYOUT = "update_layout"
-ACTIONS: tuple[str, ...] = (*USER_ACTIONS, UPDATE_LAYOUT)
-#: What an audience member may do (it publishes nothing).
-AUDIENCE_ACTIONS: tuple[str, ...] = ("join", "leave")
+from .presence import presence_problems
 
-DEFAULT_START_UTC = "2026-01-01T00:00:00Z"
+__all__ = ["parse_scenario"]
+
 _DEFAULT_START = datetime.fromisoformat(DEFAULT_START_UTC)
-DEFAULT_SIZE_WH = (640, 360)
 MAX_SOURCE_SIDE = 4096
 
 SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events")
@@ -119,130 +107,6 @@ _STORAGE_STAND_INS: dict[str, tuple[str, Any]] = {
     "accessKey": ("access_key", "local"),
     "secretKey": ("secret_key", "local"),
 }
-
-
-@dataclass(frozen=True)
-class UserSpec:
-    """One user of the channel, as the scenario declares it.
-
-    Parameters
-    ----------
-    uid : str
-        The user's uid (string of an integer 1..2^32-1).
-    platform : {'native', 'web3', 'web4'}
-        Publisher SDK: native, Web SDK 3.x and older, Web SDK 4.x and newer.
-    source : str
-        ``'testsrc'``, a ``'#RRGGBB'`` colour (upper-case) or a file path as written.
-    size_wh : tuple of int
-        Picture size ``(width, height)`` of ``testsrc`` and colour sources.
-    audio : str
-        ``'tone'``, ``'silence'`` or a file path as written.
-    join : Fraction
-        Seconds from the start of recording; 0 = in the channel at the start.
-    role : {'host', 'audience'}
-        Audience members (live channels only) publish nothing and are never drawn.
-    """
-
-    uid: str
-    platform: Platform = "native"
-    source: str = "testsrc"
-    size_wh: tuple[int, int] = DEFAULT_SIZE_WH
-    audio: str = "tone"
-    join: Fraction = Fraction(0)
-    role: Role = "host"
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing that happens at time ``t``.
-
-    Parameters
-    ----------
-    t : Fraction
-        Seconds from the start of recording.
-    action : str
-        One of :data:`ACTIONS`.
-    uid : str or None
-        The user it applies to (None for ``update_layout``).
-    layout : LayoutSettings or None
-        The new layout of an ``update_layout`` event (it replaces the whole layout).
-    """
-
-    t: Fraction
-    action: str
-    uid: str | None = None
-    layout: LayoutSettings | None = None
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A checked scenario.
-
-    Parameters
-    ----------
-    cname : str
-        Channel name.
-    sid : str or None
-        Recording session id (32 lowercase hex), None when the scenario gives none.
-    start_utc : datetime
-        Wall-clock start of recording, timezone-aware, in UTC.
-    start : StartRequest
-        The ``start`` body; ``storage_config`` is None when the scenario gives none, and
-        storage keys it omits keep the model's defaults.
-    duration : Fraction
-        Seconds the recording runs unless the channel idles out first.
-    users : tuple of UserSpec
-        In the order of the file (users present at the start join in this order).
-    events : tuple of Event
-        Sorted by time, stable: a user's ``join`` > 0 comes first among events of the same
-        time (in user order), then the file's events in file order.
-    warnings : tuple of Problem
-        Warnings of the nested request bodies (paths from the scenario root).
-    """
-
-    cname: str
-    sid: str | None
-    start_utc: datetime
-    start: StartRequest
-    duration: Fraction
-    users: tuple[UserSpec, ...]
-    events: tuple[Event, ...] = ()
-    warnings: tuple[Problem, ...] = field(default=(), compare=False)
-
-    def user(self, uid: str) -> UserSpec:
-        """The declared user ``uid`` (``KeyError`` if there is none)."""
-        for spec in self.users:
-            if spec.uid == uid:
-                return spec
-        raise KeyError(uid)
-
-
-# --- times -------------------------------------------------------------------------------
-def as_time(value: int | float | Fraction) -> Fraction:
-    """Exact seconds from a JSON number: ``0.1`` gives ``Fraction(1, 10)``, not a binary float.
-
-    Parameters
-    ----------
-    value : int, float or Fraction
-        A finite number.
-
-    Returns
-    -------
-    Fraction
-
-    Examples
-    --------
-    >>> as_time(0.1), as_time(3), as_time(1e-05)
-    (Fraction(1, 10), Fraction(3, 1), Fraction(1, 100000))
-    """
-    if isinstance(value, float):
-        return Fraction(repr(value))
-    return Fraction(value)
-
-
-def _seconds(t: Fraction) -> str:
-    """A time for messages: ``60``, ``2.5``."""
-    return str(t.numerator) if t.denominator == 1 else str(float(t))
 
 
 # --- value checkers: (value, path, out, **options) -> value or BAD -----------------------
@@ -434,7 +298,7 @@ def _read_user(u: Reader, duration: Fraction | None, start: StartRequest | None)
     )
     if duration is not None and u.ok("join") and spec.join >= duration:
         u.error("join", f"must be before the end of the recording "
-                        f"(duration {_seconds(duration)} s)", u.data["join"])
+                        f"(duration {format_seconds(duration)} s)", u.data["join"])
     return spec if uid is not None else BAD
 
 
@@ -463,7 +327,7 @@ def _read_event(e: Reader, duration: Fraction | None, users: _Users,
     t = e.field("t", _as_time, None, required=True)
     if duration is not None and t is not None and t >= duration:
         e.error("t", f"is at or after the end of the recording "
-                     f"(duration {_seconds(duration)} s)", e.data["t"])
+                     f"(duration {format_seconds(duration)} s)", e.data["t"])
     action = e.text("action", None, required=True, choices=ACTIONS)
     if action == UPDATE_LAYOUT:
         if e.has("uid"):
@@ -512,56 +376,16 @@ def _timed(users: Sequence[UserSpec], events: Sequence[Event], paths: Sequence[s
     return tuple(e for _, e, _ in entries), tuple(p for _, _, p in entries)
 
 
-def presence_problems(users: Sequence[UserSpec], events: Sequence[Event], *,
-                      paths: Sequence[str] | None = None) -> list[Problem]:
-    """Check that every user event fits who is in the channel at its time.
-
-    Parameters
-    ----------
-    users : sequence of UserSpec
-        Users with ``join == 0`` are in the channel at the start.
-    events : sequence of Event
-        Sorted by time, late joins included (as :attr:`Scenario.events`).
-    paths : sequence of str, optional
-        JSON path of each event for messages; default ``events[i]``.
-
-    Returns
-    -------
-    list of Problem
-        One per ``join`` of a user already in the channel and per other user action
-        (``leave``, mutes, publishes) of a user who is not in it.
-    """
-    present = {u.uid for u in users if u.join == 0}
-    problems = []
-    for i, event in enumerate(events):
-        if event.uid is None:
-            continue
-        path = paths[i] if paths is not None else f"events[{i}]"
-        here = event.uid in present
-        if event.action == "join" and here:
-            where = "already in"
-        elif event.action != "join" and not here:
-            where = "not in"
-        else:
-            where = ""
-        if where:
-            problems.append(Problem(path, f"{event.action} at t={_seconds(event.t)}: "
-                                          f"user {event.uid} is {where} the channel"))
-        if event.action == "join":
-            present.add(event.uid)
-        elif event.action == "leave":
-            present.discard(event.uid)
-    return problems
-
-
 # --- the document -------------------------------------------------------------------------
-def parse_scenario(doc: Any) -> Scenario:
+def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     """Check a decoded scenario document and build the :class:`Scenario`.
 
     Parameters
     ----------
     doc : Any
         The decoded JSON value (see the module docstring for the rules).
+    base_dir : Path, optional
+        Folder that relative paths in it resolve against (the scenario file's folder).
 
     Returns
     -------
@@ -596,17 +420,9 @@ def parse_scenario(doc: Any) -> Scenario:
         out.items.extend(presence_problems(users.specs, events, paths=paths))
     errors, warnings = out.of("error"), out.of("warning")
     if errors:
-        error = ScenarioError(errors)
-        error.warnings = tuple(warnings)  # type: ignore[attr-defined]
-        raise error
+        raise ScenarioError(errors, warnings=warnings)
     return Scenario(cname=cname, sid=sid, start_utc=start_utc, start=start, duration=duration,
-                    users=users.specs, events=events, warnings=tuple(warnings))
+                    users=users.specs, events=events, warnings=tuple(warnings),
+                    base_dir=None if base_dir is None else Path(base_dir))
 
 
-def first_join_times(scenario: Scenario) -> dict[str, Fraction]:
-    """When each user first joined (0 for users present at the start): their clock's origin."""
-    first = {u.uid: u.join for u in scenario.users}
-    for event in scenario.events:  # a late join is an event too; the earliest one wins
-        if event.action == "join" and event.uid in first:
-            first[event.uid] = min(first[event.uid], event.t)
-    return first

@@ -8,20 +8,27 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import StorageError, UsageError
+from ..errors import OutputExistsError, StorageError
 
 __all__ = ["atomic_output", "check_writable"]
 
 
 def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    """Refuse to replace an existing file unless ``overwrite`` (never lose a user's file)."""
+    """Refuse to replace an existing file unless ``overwrite`` (never lose a user's file).
+
+    Raises
+    ------
+    OutputExistsError
+        When ``path`` exists and not ``overwrite``.
+    StorageError
+        When ``path`` is a folder.
+    """
     dest = Path(path)
-    if dest.exists() and not overwrite:
-        msg = f"{dest}: exists; pass --force to replace it"
-        raise UsageError(msg)
     if dest.exists() and dest.is_dir():
         msg = f"{dest}: is a folder, not a file"
-        raise UsageError(msg)
+        raise StorageError(msg)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(str(dest))
     return dest
 
 

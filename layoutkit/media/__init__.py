@@ -1,1 +1,0 @@
-"""I/O at the edge: images, test pictures, atomic files, and (lazily) PyAV."""

@@ -1,0 +1,243 @@
+"""Scenario users -> their video and audio sources (signals and files, opened here).
+
+Video: ``testsrc``, ``#RRGGBB`` colours and video files.  Every source answers ``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture
+the user publishes ``t`` seconds after they first joined.  ``testsrc`` runs at the
+recording's frame rate, so the frame number in its code is the number of output frames since
+the user joined.  Files are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
+
+Audio: ``tone`` (the per-uid test tone), ``silence`` or a file, mono 48 kHz on the user's
+own clock (see :mod:`layoutkit.signals.audio`).
+
+Relative file paths resolve against the scenario's folder (:attr:`Scenario.base_dir`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .compose.yuv import solid_i420
+from .errors import MediaError, Problem, ScenarioError
+from .io.decode import FileAudio, FileVideo
+from .io.images import resolve_location
+from .scenario import Scenario, UserSpec
+from .signals.audio import SAMPLE_RATE, AudioSource, Samples, check_span
+from .signals.testsrc import test_frame_i420
+from .signals.tone import tone
+
+__all__ = ["VideoSource", "SolidSource", "TestSource", "FileSource", "ToneAudio",
+           "SilentAudio", "open_source", "open_sources", "open_audio", "open_audio_sources",
+           "open_for_users"]
+
+T = TypeVar("T")
+
+I420 = npt.NDArray[np.uint8]
+
+
+class VideoSource(Protocol):
+    """What the renderer needs of a user's video."""
+
+    size_wh: tuple[int, int]
+
+    def frame_i420(self, t: Fraction) -> I420:
+        """The picture at ``t`` seconds of the user's own clock."""
+        ...  # pragma: no cover
+
+    def close(self) -> None:
+        """Release files and decoders."""
+        ...  # pragma: no cover
+
+
+class SolidSource:
+    """A picture of one colour (``#RRGGBB``)."""
+
+    def __init__(self, rgb: tuple[int, int, int], size_wh: tuple[int, int]) -> None:
+        self.size_wh = size_wh
+        self._frame = solid_i420(size_wh, rgb)
+
+    def frame_i420(self, t: Fraction) -> I420:
+        """The same picture at every time."""
+        return self._frame
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class TestSource:
+    """The identifying test stream of ``uid`` at ``fps``."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, uid: str, size_wh: tuple[int, int], *, fps: int) -> None:
+        self.uid = uid
+        self.size_wh = size_wh
+        self.fps = fps
+
+    def frame_i420(self, t: Fraction) -> I420:
+        """Frame ``floor(t * fps)`` of the test stream."""
+        index = int(Fraction(t) * self.fps)
+        return test_frame_i420(self.uid, index, size_wh=self.size_wh, fps=self.fps)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class FileSource:
+    """A video file (any format FFmpeg reads), looped; rewinds when asked for an earlier time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._video = FileVideo(path)
+        self.size_wh = self._video.size_wh
+        self._last_t = Fraction(0)
+
+    def frame_i420(self, t: Fraction) -> I420:
+        """The frame shown at file time ``t`` (looping)."""
+        if t < self._last_t:
+            self._video.close()
+            self._video = FileVideo(self.path)
+        self._last_t = t
+        return self._video.frame_at(t)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._video.close()
+
+
+def _hex_rgb(text: str) -> tuple[int, int, int]:
+    return (int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16))
+
+
+def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None) -> VideoSource:
+    """The video source of one scenario user.
+
+    Raises
+    ------
+    MediaError
+        When a file source is missing or not a readable video.
+    """
+    if user.source == "testsrc":
+        return TestSource(user.uid, user.size_wh, fps=fps)
+    if user.source.startswith("#"):
+        return SolidSource(_hex_rgb(user.source), user.size_wh)
+    return FileSource(Path(resolve_location(user.source, base_dir=base_dir)))
+
+
+def open_sources(scenario: Scenario, *, fps: int) -> dict[str, VideoSource]:
+    """Open every host's video source, reporting every missing or unreadable file at once.
+
+    Relative paths resolve against :attr:`Scenario.base_dir`.
+
+    Raises
+    ------
+    ScenarioError
+        With one problem per bad source, at path ``users[i].source``.
+    """
+    return open_for_users(scenario, lambda user: open_source(user, fps=fps,
+                                                             base_dir=scenario.base_dir),
+                          field="source")
+
+
+# --- audio -------------------------------------------------------------------------------
+class ToneAudio:
+    """The test tone of ``uid`` (:func:`~layoutkit.signals.tone.tone`): sample-exact."""
+
+    def __init__(self, uid: str) -> None:
+        self.uid = uid
+
+    def samples(self, start: int, n: int) -> Samples:
+        """Samples ``[start, start + n)`` of the tone (any order of requests)."""
+        check_span(start, n)
+        return tone(self.uid, start, n, sample_rate=SAMPLE_RATE)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SilentAudio:
+    """A user who publishes silence."""
+
+    def samples(self, start: int, n: int) -> Samples:
+        """``n`` zeros."""
+        check_span(start, n)
+        return np.zeros(n, dtype=np.float32)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def open_audio(user: UserSpec, *, base_dir: Path | None = None) -> AudioSource:
+    """The audio source of one scenario user.
+
+    Parameters
+    ----------
+    user : UserSpec
+        ``audio`` is ``'tone'``, ``'silence'`` or a path (relative to ``base_dir``),
+        ``file://`` or ``http(s)://`` URL.
+    base_dir : Path, optional
+        Folder of the scenario file.
+
+    Raises
+    ------
+    MediaError
+        When a file is missing, unreadable or has no audio.
+    """
+    if user.audio == "tone":
+        return ToneAudio(user.uid)
+    if user.audio == "silence":
+        return SilentAudio()
+    return FileAudio(resolve_location(user.audio, base_dir=base_dir))
+
+
+def open_audio_sources(scenario: Scenario) -> dict[str, AudioSource]:
+    """Open every host's audio source, reporting every missing or unreadable file at once.
+
+    Audience members publish nothing and get no source.
+
+    Raises
+    ------
+    ScenarioError
+        With one problem per bad source, at path ``users[i].audio``.
+    """
+    return open_for_users(scenario, lambda user: open_audio(user, base_dir=scenario.base_dir),
+                          field="audio")
+
+
+def open_for_users(scenario: Scenario, open_one: Callable[[UserSpec], T], *,
+                   field: Literal["source", "audio"]) -> dict[str, T]:
+    """Open one media object per host, reporting every failure at once.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its hosts are opened in order (audience members publish nothing).
+    open_one : callable
+        Opens one user's media; raises :class:`MediaError` when it cannot.
+    field : {'source', 'audio'}
+        The user key the media comes from (for the problem paths ``users[i].<field>``).
+
+    Raises
+    ------
+    ScenarioError
+        One problem per user whose media could not be opened; whatever was opened is closed.
+    """
+    opened: dict[str, T] = {}
+    problems: list[Problem] = []
+    for i, user in enumerate(scenario.users):
+        if user.role == "audience":
+            continue
+        try:
+            opened[user.uid] = open_one(user)
+        except MediaError as exc:
+            rule = str(exc).split(": ", 1)[-1]
+            problems.append(Problem(f"users[{i}].{field}", rule, getattr(user, field)))
+    if problems:
+        for item in opened.values():
+            item.close()  # type: ignore[attr-defined]
+        raise ScenarioError(problems)
+    return opened
