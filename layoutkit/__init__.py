@@ -1,16 +1,38 @@
 """layoutkit: preview, reproduce and check Agora Cloud Recording composite layouts locally.
 
-The pure core (``request``, ``layout``, ``compose``, ``profile``) never touches files;
-``media`` and ``cli`` are the I/O edge.
+The facade (``import layoutkit as lk``)::
+
+    request = lk.load_request("start.json")          # the cloud's rules, every problem at once
+    image = lk.preview(request, users=5)             # (H, W, 3) uint8 RGB
+    scenario = lk.load_scenario("scenario.json")     # remembers its folder
+    frame = lk.frame_at(scenario, 12.5)              # the recorder's exact frame
+    result = lk.mix(scenario, "out")                 # HLS + MP4 + serverResponse.json
+
+Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
+``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
+``preview`` compose them.
 """
 
+from .api import (
+    RequestWarning,
+    contact_sheet,
+    frame_at,
+    load_request,
+    load_scenario,
+    mix,
+    preview,
+)
+from .enums import LayoutMode, RenderMode
 from .errors import (
     EncodeError,
     LayoutkitError,
     MediaError,
+    OutputExistsError,
+    ParameterError,
     Problem,
     RequestError,
     ScenarioError,
+    ShapeError,
     StorageError,
     UsageError,
 )
@@ -22,15 +44,27 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_PROFILE",
     "EncodeError",
+    "LayoutMode",
     "LayoutkitError",
     "MediaError",
+    "OutputExistsError",
+    "ParameterError",
     "Problem",
     "Profile",
     "Regions",
+    "RenderMode",
     "RequestError",
+    "RequestWarning",
     "ScenarioError",
+    "ShapeError",
     "StorageError",
     "UsageError",
     "__version__",
     "compute_regions",
+    "contact_sheet",
+    "frame_at",
+    "load_request",
+    "load_scenario",
+    "mix",
+    "preview",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .enums import LayoutMode, RenderMode
 from .errors import LayoutkitError, OutputExistsError, ParameterError, UsageError
 
 __all__ = ["main", "build_parser"]
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("layout", help="region geometry of a layout")
     p.add_argument("request", nargs="?", help="start or updateLayout JSON (optional)")
-    p.add_argument("--mode", choices=["floating", "bestfit", "vertical", "custom"])
+    p.add_argument("--mode", choices=LayoutMode.labels())
     p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... in join order")
     p.add_argument("--canvas", type=_size, default=None, help="WxH (default: request's or 360x640)")
     p.add_argument("--max-resolution-uid", default=None)
@@ -163,7 +164,6 @@ def _layout_inputs(args: argparse.Namespace) -> tuple[Any, tuple[int, int], Any]
     """Layout settings, canvas and the loaded request (or None) for layout/preview."""
     from dataclasses import replace
 
-    from .layout import MODE_NAMES
     from .request.model import LayoutSettings
 
     loaded = None
@@ -176,8 +176,8 @@ def _layout_inputs(args: argparse.Namespace) -> tuple[Any, tuple[int, int], Any]
         settings = loaded.layout
         canvas = loaded.canvas_wh or canvas
     if getattr(args, "mode", None):
-        mode = MODE_NAMES[args.mode]
-        if mode == 3 and not settings.layout_config:
+        mode = LayoutMode.from_label(args.mode)
+        if mode == LayoutMode.CUSTOM and not settings.layout_config:
             msg = "--mode custom needs a request with layoutConfig"
             raise UsageError(msg)
         settings = replace(settings, mixed_video_layout=mode)
@@ -207,7 +207,7 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
           f"{'mode':>5} {'alpha':>6}", file=out)
     items: list[dict[str, Any]] = regions.to_json()["regions"]  # type: ignore[assignment]
     for item in items:
-        mode = "crop" if item["render_mode"] == 0 else "fit"
+        mode = RenderMode(item["render_mode"]).label
         print(f"{item['z']:>3} {str(item['uid'] or '-'):>12} {item['x']:>6} {item['y']:>6} "
               f"{item['width']:>6} {item['height']:>6} {mode:>5} {item['alpha']:>6}", file=out)
     return 0
@@ -224,7 +224,7 @@ def _load_background(settings: Any, base_dir: Path | None) -> Any:
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .io.atomic import check_writable
     from .io.png import write_png
-    from .preview import DEFAULT_SOURCE_WH, contact_sheet, preview_canvas
+    from .stills import DEFAULT_SOURCE_WH, contact_sheet, preview_canvas
 
     profile = _profile(args)
     from .inputs import is_scenario_file

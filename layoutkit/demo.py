@@ -31,7 +31,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
     from .inputs import load_request_file
     from .io.images import load_image
     from .io.png import write_png
-    from .preview import contact_sheet, preview_canvas
+    from .stills import contact_sheet, preview_canvas
 
     _prepare(folder)
     samples = samples_dir()

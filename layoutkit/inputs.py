@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedReq
         raise RequestError([Problem("", "this is a scenario file (it has users), not a request "
                                         "body; scenarios go to preview --at/--gif/--mp4 and mix")])
     model, warnings = parse_request(doc, kind=kind)
+    if isinstance(model, StartRequest | UpdateLayoutRequest):
+        model = replace(model, base_dir=p.resolve().parent)
     return LoadedRequest(path=p, model=model, warnings=tuple(warnings))
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..enums import RenderMode
+
 __all__ = ["Placement", "place", "CROP", "FIT"]
 
-CROP = 0
-FIT = 1
+CROP = RenderMode.CROP
+FIT = RenderMode.FIT
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..enums import LayoutMode, RenderMode
+from ..errors import ParameterError
 from ..profile import DEFAULT_PROFILE, Profile
 from ..request.model import LayoutSettings
 from .bestfit import bestfit_fractions, bestfit_grid
@@ -17,7 +19,6 @@ from .vertical import vertical_fractions, vertical_tier
 
 __all__ = [
     "MAX_DISPLAYED",
-    "MODE_NAMES",
     "Regions",
     "compute_regions",
     "displayed_users",
@@ -30,10 +31,6 @@ __all__ = [
     "custom_fractions",
     "assign_custom_regions",
 ]
-
-#: CLI names of the ``mixedVideoLayout`` values.
-MODE_NAMES = {"floating": 0, "bestfit": 1, "vertical": 2, "custom": 3}
-
 
 def compute_regions(
     settings: LayoutSettings,
@@ -72,15 +69,15 @@ def compute_regions(
     """
     users = displayed_users(list(uids))
     mode = settings.mixed_video_layout
-    if mode == 0:
-        render = 0 if profile.floating_render == "crop" else 1
+    if mode == LayoutMode.FLOATING:
+        render = RenderMode.CROP if profile.floating_render == "crop" else RenderMode.FIT
         return make_regions(floating_fractions(len(users)), users,
                             canvas_wh=canvas_wh, render_modes=render)
-    if mode == 1:
+    if mode == LayoutMode.BESTFIT:
         return make_regions(bestfit_fractions(len(users)), users, canvas_wh=canvas_wh)
-    if mode == 2:
+    if mode == LayoutMode.VERTICAL:
         return _vertical(settings, users, canvas_wh=canvas_wh, profile=profile)
-    if mode == 3:
+    if mode == LayoutMode.CUSTOM:
         config = settings.layout_config
         return make_regions(
             custom_fractions(config),
@@ -90,7 +87,7 @@ def compute_regions(
             alphas=[r.alpha for r in config],
         )
     msg = f"mixedVideoLayout must be 0, 1, 2 or 3 (got {mode!r})"
-    raise ValueError(msg)
+    raise ParameterError(msg)
 
 
 def _vertical(settings: LayoutSettings, users: tuple[str, ...], *,
@@ -105,9 +102,9 @@ def _vertical(settings: LayoutSettings, users: tuple[str, ...], *,
         column_order=profile.vertical_column_order,
         without_large=profile.vertical_without_large,
     )
-    small_mode = 1 if profile.vertical_render == "fit" else 0
+    small_mode = RenderMode.FIT if profile.vertical_render == "fit" else RenderMode.CROP
     drawn = smalls_uids[: len(smalls)]
     region_uids = ([large_uid] if with_large else []) + drawn
-    modes = [1] * len(large) + [small_mode] * len(smalls)
+    modes = [RenderMode.FIT] * len(large) + [small_mode] * len(smalls)
     return make_regions(np.concatenate([large, smalls]), region_uids,
                         canvas_wh=canvas_wh, render_modes=modes)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from ..enums import LayoutMode, RenderMode
+
 __all__ = [
     "ALLOWED_FPS",
     "DEFAULT_FPS",
@@ -72,14 +74,14 @@ MAX_SIDE = 1920
 MAX_AREA = 1920 * 1080
 MAX_AREA_TEXT = "1920x1080"
 
-LAYOUT_MODES: tuple[int, ...] = (0, 1, 2, 3)
-VERTICAL_LAYOUT = 2
-CUSTOM_LAYOUT = 3
+LAYOUT_MODES: tuple[int, ...] = tuple(LayoutMode)
+VERTICAL_LAYOUT = LayoutMode.VERTICAL
+CUSTOM_LAYOUT = LayoutMode.CUSTOM
 
 # --- layoutConfig / backgroundConfig (spec 2.2, 2.3) ---------------------------------------
 MAX_REGIONS = 17
 FRACTION_DECIMALS = 6
-RENDER_MODES: tuple[int, ...] = (0, 1)
+RENDER_MODES: tuple[int, ...] = tuple(RenderMode)
 
 # --- uids and channel names (spec 7) ------------------------------------------------------
 MAX_UID = 2**32 - 1

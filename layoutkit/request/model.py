@@ -8,7 +8,18 @@ here validates or does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from ..enums import LayoutMode, RenderMode
+
+
+def _as_enum(obj: Any, name: str, enum_type: type[LayoutMode] | type[RenderMode]) -> None:
+    """Hold a known integer of a frozen dataclass field as its ``IntEnum`` member."""
+    value = getattr(obj, name)
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            value in enum_type._value2member_map_:
+        object.__setattr__(obj, name, enum_type(value))
 
 __all__ = [
     "LayoutRegion",
@@ -39,7 +50,10 @@ class LayoutRegion:
     height: float
     uid: str | None = None
     alpha: float = 1.0
-    render_mode: int = 0
+    render_mode: RenderMode = RenderMode.CROP
+
+    def __post_init__(self) -> None:
+        _as_enum(self, "render_mode", RenderMode)
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,10 @@ class UserBackground:
 
     uid: str
     image_url: str
-    render_mode: int = 0
+    render_mode: RenderMode = RenderMode.CROP
+
+    def __post_init__(self) -> None:
+        _as_enum(self, "render_mode", RenderMode)
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class LayoutSettings:
     ``background_color`` is kept as the validated ``#RRGGBB`` text, upper-cased.
     """
 
-    mixed_video_layout: int = 0
+    mixed_video_layout: LayoutMode = LayoutMode.FLOATING
     max_resolution_uid: str | None = None
     background_color: str = "#000000"
     background_image: str | None = None
@@ -85,6 +102,9 @@ class LayoutSettings:
             return UserBackground(uid=uid, image_url=self.default_user_background_image)
         return None
 
+
+    def __post_init__(self) -> None:
+        _as_enum(self, "mixed_video_layout", LayoutMode)
 
 @dataclass(frozen=True)
 class TranscodingConfig:
@@ -198,6 +218,8 @@ class StartRequest:
     recording_config: RecordingConfig = field(default_factory=RecordingConfig)
     recording_file_config: RecordingFileConfig = field(default_factory=RecordingFileConfig)
     storage_config: StorageConfig | None = None
+    #: Folder of the file the body came from: relative image paths resolve against it.
+    base_dir: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def transcoding(self) -> TranscodingConfig:
@@ -217,6 +239,8 @@ class UpdateLayoutRequest:
     cname: str = ""
     uid: str = ""
     layout: LayoutSettings = field(default_factory=LayoutSettings)
+    #: Folder of the file the body came from: relative image paths resolve against it.
+    base_dir: Path | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,16 @@ import numpy as np
 import numpy.typing as npt
 
 from .compose.rgb import cover_image, draw_rgb, solid_canvas
+from .enums import LayoutMode
 from .layout import MAX_DISPLAYED, compute_regions
 from .signals.testcard import label_font, test_card
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 
-__all__ = ["DEFAULT_SOURCE_WH", "MODE_LABELS", "canvas_background", "preview_canvas",
-           "contact_sheet"]
+__all__ = ["DEFAULT_SOURCE_WH", "canvas_background", "preview_canvas", "contact_sheet"]
 
 RGB = npt.NDArray[np.uint8]
 DEFAULT_SOURCE_WH = (640, 360)
-MODE_LABELS = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
 
 
 def canvas_background(settings: LayoutSettings, canvas_wh: tuple[int, int], *,
@@ -113,7 +112,7 @@ def contact_sheet(
     sheet = Image.new("RGB", (sheet_w, sheet_h), (242, 242, 240))
     draw = ImageDraw.Draw(sheet)
     title = (f"mixedVideoLayout {settings.mixed_video_layout} "
-             f"({MODE_LABELS.get(settings.mixed_video_layout, '?')}), "
+             f"({LayoutMode(settings.mixed_video_layout).label}), "
              f"canvas {canvas_wh[0]}x{canvas_wh[1]}, background {settings.background_color}")
     if settings.max_resolution_uid:
         title += f", maxResolutionUid {settings.max_resolution_uid}"

@@ -10,7 +10,7 @@ from layoutkit.demo import samples_dir
 from layoutkit.io.images import load_image
 from layoutkit.signals.testcard import uid_color
 from layoutkit.compose.rgb import cover_image
-from layoutkit.preview import contact_sheet, preview_canvas
+from layoutkit.stills import contact_sheet, preview_canvas
 from layoutkit.request.model import LayoutSettings
 
 from .helpers import assert_color

@@ -1,0 +1,354 @@
+"""The facade: a handful of functions that do the whole job (``import layoutkit as lk``).
+
+Requests and scenarios come in as a file path or an already decoded JSON ``dict``; pictures
+come out as ``(H, W, 3)`` uint8 RGB arrays.  Everything else in the package is reachable
+from its own module; these functions are what a script needs.
+
+Examples
+--------
+>>> import layoutkit as lk
+>>> request = lk.load_request({"mixedVideoLayout": 1, "backgroundColor": "#202020"},
+...                           kind="updateLayout")
+>>> lk.preview(request, users=3, canvas_wh=(320, 180)).shape
+(180, 320, 3)
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import Problem, RequestError, ScenarioError
+from .profile import DEFAULT_PROFILE, Profile
+from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
+from .scenario import Scenario
+
+__all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
+           "frame_at", "mix"]
+
+RGB = npt.NDArray[np.uint8]
+PathOrDoc = str | os.PathLike[str] | dict[str, Any]
+#: Users a request preview draws when none are given.
+DEFAULT_PREVIEW_USERS = 4
+#: The canvas of a request that has none (an ``updateLayout`` body): the docs' 360x640.
+DEFAULT_CANVAS_WH = (360, 640)
+
+
+class RequestWarning(UserWarning):
+    """A value the cloud accepts but replaces or ignores (``validate``'s warnings)."""
+
+
+def _warn(problems: tuple[Problem, ...] | list[Problem]) -> None:
+    for problem in problems:
+        warnings.warn(str(problem), RequestWarning, stacklevel=3)
+
+
+def load_request(source: PathOrDoc, *, kind: str | None = None) -> Any:
+    """Read and validate a request body with the cloud's rules.
+
+    Parameters
+    ----------
+    source : path or dict
+        A JSON file, or the decoded body: a whole ``start`` / ``updateLayout`` / ``acquire``
+        / ``update`` / ``stop`` body or a bare ``clientRequest``.
+    kind : {'start', 'updateLayout', 'acquire', 'update', 'stop', 'clientRequest'}, optional
+        The body's kind (default: detected from its shape).
+
+    Returns
+    -------
+    StartRequest, UpdateLayoutRequest, ...
+        The frozen model with every default filled in; read from a file, a start or
+        updateLayout body remembers the file's folder (``base_dir``) for relative image
+        paths.  Warnings (values the cloud replaces silently) are issued as
+        :class:`RequestWarning`.
+
+    Raises
+    ------
+    RequestError
+        With every problem at once (``.problems``), each naming its JSON path.
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> body = lk.load_request({"mixedVideoLayout": 2, "maxResolutionUid": "7"})
+    >>> body.layout.mixed_video_layout, body.layout.max_resolution_uid
+    (<LayoutMode.VERTICAL: 2>, '7')
+    >>> try:
+    ...     lk.load_request({"mixedVideoLayuot": 1})
+    ... except lk.RequestError as error:
+    ...     print(error.problems[0])
+    code 2: mixedVideoLayuot: unknown key; did you mean 'mixedVideoLayout'?
+    """
+    if isinstance(source, dict):
+        from .request.parse import parse_request
+
+        model, found = parse_request(source, kind=kind)
+        _warn(found)
+        return model
+    from .inputs import load_request_file
+
+    loaded = load_request_file(source, kind=kind)
+    _warn(loaded.warnings)
+    return loaded.model
+
+
+def _layout_of(request: Any) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None]:
+    """Layout settings, canvas (None for updateLayout) and image folder of a request."""
+    if isinstance(request, dict | str | os.PathLike):
+        return _layout_of(load_request(request))
+    if isinstance(request, StartRequest):
+        return request.layout, request.transcoding.canvas_wh, request.base_dir
+    if isinstance(request, UpdateLayoutRequest):
+        return request.layout, None, request.base_dir
+    if isinstance(request, LayoutSettings):
+        return request, None, None
+    raise RequestError([Problem("", f"a {type(request).__name__} body has no layout to preview")])
+
+
+def _users(users: int | list[str] | tuple[str, ...] | None) -> list[str]:
+    if users is None:
+        users = DEFAULT_PREVIEW_USERS
+    if isinstance(users, int):
+        return [str(i) for i in range(1, users + 1)]
+    return [str(u) for u in users]
+
+
+def _background(settings: LayoutSettings, base_dir: Path | None) -> RGB | None:
+    if not settings.background_image:
+        return None
+    from .io.images import load_image
+
+    return load_image(settings.background_image, base_dir=base_dir)
+
+
+def preview(request: Any, *, users: int | list[str] | None = None,
+            canvas_wh: tuple[int, int] | None = None, profile: Profile = DEFAULT_PROFILE,
+            source_wh: tuple[int, int] = (640, 360)) -> RGB:
+    """The canvas of a request with a labelled test card per user.
+
+    Parameters
+    ----------
+    request : model, path or dict
+        What :func:`load_request` returns or takes (a start or updateLayout body).
+    users : int or list of str, optional
+        How many users (``"1"``, ``"2"``, ...) or their uids in join order; default 4.
+    canvas_wh : tuple of int, optional
+        ``(width, height)``; default the request's canvas, else 360x640.
+    profile : Profile
+        Behaviour choices where the sources disagree.
+    source_wh : tuple of int
+        Every user's video size (640x360 by default, so crop and fit show).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), uint8
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> image = lk.preview({"mixedVideoLayout": 1, "backgroundColor": "#FF0000"}, users=3,
+    ...                    canvas_wh=(640, 360))
+    >>> image.shape, image[359, 639].tolist()   # the empty fourth cell: canvas colour
+    ((360, 640, 3), [255, 0, 0])
+    """
+    from .stills import preview_canvas
+
+    settings, request_canvas, base_dir = _layout_of(request)
+    uids = _users(users)
+    return preview_canvas(settings, uids, canvas_wh=canvas_wh or request_canvas
+                          or DEFAULT_CANVAS_WH, profile=profile,
+                          source_sizes={uid: source_wh for uid in uids},
+                          background_image=_background(settings, base_dir))
+
+
+def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
+                  profile: Profile = DEFAULT_PROFILE,
+                  source_wh: tuple[int, int] = (640, 360)) -> RGB:
+    """One image of the request's layout for every user count 1..17, labelled.
+
+    Parameters are those of :func:`preview`.
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> sheet = lk.contact_sheet({"mixedVideoLayout": 1}, canvas_wh=(320, 180))
+    >>> sheet.ndim, sheet.dtype.name
+    (3, 'uint8')
+    """
+    from .stills import contact_sheet as sheet
+
+    settings, request_canvas, base_dir = _layout_of(request)
+    return sheet(settings, canvas_wh=canvas_wh or request_canvas or DEFAULT_CANVAS_WH,
+                 profile=profile,
+                 source_sizes={str(i): source_wh for i in range(1, 18)},
+                 background_image=_background(settings, base_dir))
+
+
+def load_scenario(source: PathOrDoc | Scenario, *,
+                  base_dir: str | os.PathLike[str] | None = None) -> Scenario:
+    """Read and validate a scenario (contract 3.3); it remembers its folder.
+
+    Parameters
+    ----------
+    source : path, dict or Scenario
+        A scenario file, its decoded JSON, or a scenario (returned as it is, or with
+        ``base_dir`` set).
+    base_dir : path, optional
+        Folder that relative source, audio and image paths resolve against; default the
+        file's folder (for a dict: the current directory at the time of this call).
+
+    Returns
+    -------
+    Scenario
+        With :attr:`Scenario.base_dir` set to an absolute folder, so nothing downstream
+        needs it again, whatever the current directory is then.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem at once, each naming its JSON path.
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> s = lk.load_scenario({"cname": "demo", "duration": 4, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "demo", "uid": "999", "clientRequest": {"recordingConfig": {}}}})
+    >>> s.users[0].source, s.base_dir.is_absolute()
+    ('testsrc', True)
+    """
+    folder = None if base_dir is None else Path(base_dir).resolve()
+    if isinstance(source, Scenario):
+        return source if folder is None else replace(source, base_dir=folder)
+    if isinstance(source, dict):
+        from .inputs import is_scenario
+        from .scenario import parse_scenario
+
+        if "clientRequest" in source and not is_scenario(source):
+            raise ScenarioError([Problem("", "this is a request body (it has clientRequest), "
+                                             "not a scenario")])
+        return parse_scenario(source, base_dir=folder or Path.cwd())
+    from .inputs import load_scenario_file
+
+    scenario = load_scenario_file(source)
+    return scenario if folder is None else replace(scenario, base_dir=folder)
+
+
+def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
+             profile: Profile = DEFAULT_PROFILE, i420: bool = False) -> RGB:
+    """The frame the recorder writes at time ``t`` of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or dict
+        See :func:`load_scenario`.
+    t : float or Fraction
+        Seconds from the start of recording, ``0 <= t < end``.
+    profile : Profile
+        Behaviour choices.
+    i420 : bool
+        Return the yuv420p canvas (``(H * 3 // 2, W)``, the recorder's own buffer layout)
+        instead of RGB.
+
+    Returns
+    -------
+    ndarray
+        ``(H, W, 3)`` uint8 RGB, or the I420 array (a copy).
+
+    Raises
+    ------
+    ParameterError
+        For a time outside the recording.
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> s = lk.load_scenario({"cname": "c", "duration": 2,
+    ...     "users": [{"uid": "1", "source": "#00FF00"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {
+    ...         "transcodingConfig": {"width": 320, "height": 180}}}}})
+    >>> frame = lk.frame_at(s, 1.0)
+    >>> frame.shape, frame[90, 160].tolist()
+    ((180, 320, 3), [0, 255, 1])
+    """
+    from .errors import ParameterError
+    from .render import SceneRenderer
+
+    scenario = load_scenario(scenario)
+    when = Fraction(t) if isinstance(t, Fraction) else Fraction(repr(float(t)))
+    with SceneRenderer(scenario, profile=profile) as renderer:
+        end = renderer.timeline.end_time
+        if not 0 <= when < end:
+            msg = f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"
+            raise ParameterError(msg)
+        frame = renderer.frame_at(when)
+        return frame.canvas.copy() if i420 else frame.rgb()
+
+
+def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
+        overwrite: bool = False, upload: str | None = None, profile: Profile = DEFAULT_PROFILE,
+        progress: bool = False) -> Any:
+    """Record a scenario the way the cloud's composite mode would: HLS + MP4 + serverResponse.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or dict
+        See :func:`load_scenario`.
+    out_dir : path
+        Files go under ``out_dir/<fileNamePrefix joined by />/``; ``serverResponse.json``
+        into ``out_dir``.
+    overwrite : bool
+        Replace files of the same names (else :class:`OutputExistsError`).
+    upload : str, optional
+        ``s3://bucket[/prefix]``: also put the files on S3-compatible storage (endpoint and
+        keys from the AWS environment variables or the scenario's ``storageConfig``).
+    profile : Profile
+        Behaviour choices.
+    progress : bool
+        Show a progress bar on a terminal.
+
+    Returns
+    -------
+    RecordingResult
+        ``folder``, ``keys``, ``server_response``, ``frames``, ``duration``, ``sid``.
+
+    Raises
+    ------
+    OutputExistsError
+        When a file of the recording exists and not ``overwrite``.
+    StorageError
+        When writing or uploading fails (local files are kept).
+
+    Examples
+    --------
+    >>> import layoutkit as lk, tempfile
+    >>> s = lk.load_scenario({"cname": "c", "duration": 1, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {
+    ...         "transcodingConfig": {"width": 320, "height": 180}}}}})
+    >>> result = lk.mix(s, tempfile.mkdtemp())
+    >>> result.frames, sorted(k.rsplit(".", 1)[-1] for k in result.keys)
+    (15, ['m3u8', 'ts'])
+    """
+    from .record import record
+
+    scenario = load_scenario(scenario)
+    uploader = None
+    if upload is not None:
+        from .io.s3 import parse_s3_url, uploader_from_storage_config
+        from .request.model import StorageConfig
+
+        bucket, prefix = parse_s3_url(upload)
+        uploader = uploader_from_storage_config(scenario.start.storage_config
+                                                or StorageConfig(),
+                                                bucket_override=bucket, prefix=prefix)
+    result = record(scenario, out_dir, profile=profile, overwrite=overwrite,
+                    quiet=not progress)
+    if uploader is not None:
+        uploader.upload_tree(Path(out_dir), list(result.keys))
+    return result
