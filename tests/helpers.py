@@ -28,3 +28,66 @@ def assert_color(image: np.ndarray, xy: tuple[int, int], rgb: tuple[int, int, in
     if max(abs(a - b) for a, b in zip(got, rgb)) > tol:
         path = save_failure(name, image)
         pytest.fail(f"pixel {xy} is {got}, expected {rgb} (tol {tol}); image saved to {path}")
+
+
+def scenario_doc(users: list | None = None, events: list | None = None, *, cname: str = "demo",
+                 duration: object = 60, transcoding: dict | None = None,
+                 recording: dict | None = None, file_config: dict | None = None,
+                 storage: dict | None = None, **top: object) -> dict:
+    """A valid scenario document (recorder uid 999) with the given parts; the one builder.
+
+    ``transcoding`` becomes ``recordingConfig.transcodingConfig`` (merged into ``recording``);
+    ``top`` sets top-level keys (``sid``, ``start_utc``, ...), a value ``...`` removes one.
+    """
+    rc = dict(recording or {})
+    if transcoding is not None:
+        rc["transcodingConfig"] = {**rc.get("transcodingConfig", {}), **transcoding}
+    client: dict = {"recordingConfig": rc}
+    if file_config is not None:
+        client["recordingFileConfig"] = file_config
+    if storage is not None:
+        client["storageConfig"] = storage
+    doc: dict = {
+        "cname": cname,
+        "start": {"cname": cname, "uid": "999", "clientRequest": client},
+        "duration": duration,
+        "users": users if users is not None else [{"uid": "1"}, {"uid": "2"}],
+        "events": list(events or []),
+    }
+    for key, value in top.items():
+        if value is ...:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    return doc
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8 images in dB (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def assert_frames_close(actual: np.ndarray, expected: np.ndarray, *,
+                        max_mean_abs: float | None = None, min_psnr: float | None = None,
+                        name: str = "frame") -> None:
+    """Assert two images agree (mean absolute error and/or PSNR); on failure save the actual,
+    expected and difference images under tests/_failures/ (as Pillow's test helper does)."""
+    if actual.shape != expected.shape:
+        save_failure(f"{name}-actual", actual)
+        save_failure(f"{name}-expected", expected)
+        pytest.fail(f"{name}: shape {actual.shape} != expected {expected.shape}")
+    diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
+    mean_abs = float(diff.mean())
+    quality = psnr(actual, expected)
+    problems = []
+    if max_mean_abs is not None and mean_abs > max_mean_abs:
+        problems.append(f"mean |diff| {mean_abs:.2f} > {max_mean_abs}")
+    if min_psnr is not None and quality < min_psnr:
+        problems.append(f"PSNR {quality:.2f} dB < {min_psnr} dB")
+    if problems:
+        paths = [save_failure(f"{name}-{kind}", image) for kind, image in
+                 (("actual", actual), ("expected", expected),
+                  ("diff", np.clip(diff * 4, 0, 255).astype(np.uint8)))]
+        pytest.fail(f"{name}: {'; '.join(problems)}; images saved: "
+                    + ", ".join(str(p) for p in paths))

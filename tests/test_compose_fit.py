@@ -11,6 +11,8 @@ from PIL import Image, ImageOps
 from layoutkit.compose.fit import place
 from layoutkit.compose.rgb import paste
 
+from .helpers import assert_frames_close
+
 sizes = st.tuples(st.integers(2, 400), st.integers(2, 400))
 
 
@@ -57,7 +59,7 @@ def test_crop_paste_matches_pillow_fit(src, dst):
     paste(canvas, picture, (0, 0, *dst), render_mode=0)
     ref = np.asarray(ImageOps.fit(Image.fromarray(picture), dst, Image.Resampling.BILINEAR))
     # tolerance: different resampling kernels (OpenCV area/linear vs Pillow bilinear)
-    assert np.abs(canvas.astype(int) - ref.astype(int)).mean() < 3.0
+    assert_frames_close(canvas, ref, max_mean_abs=2.99, name="fit-vs-pillow")
 
 
 @pytest.mark.parametrize(("src", "dst"), [((640, 360), (180, 320)), ((360, 640), (400, 200))])
@@ -67,7 +69,7 @@ def test_fit_paste_matches_pillow_pad_with_black(src, dst):
     paste(canvas, picture, (0, 0, *dst), render_mode=1)
     ref = np.asarray(ImageOps.pad(Image.fromarray(picture), dst, Image.Resampling.BILINEAR,
                                   color=(0, 0, 0)))
-    assert np.abs(canvas.astype(int) - ref.astype(int)).mean() < 3.0
+    assert_frames_close(canvas, ref, max_mean_abs=2.99, name="fit-vs-pillow")
 
 
 def test_alpha_matches_pillow_alpha_composite():
@@ -94,4 +96,4 @@ def test_crop_paste_matches_pillow_cover_centre_cropped(src, dst):
     top = (covered.height - dst[1]) // 2
     ref = np.asarray(covered.crop((left, top, left + dst[0], top + dst[1])))
     # tolerance: resampling kernels differ (OpenCV area/linear vs Pillow bilinear)
-    assert np.abs(canvas.astype(int) - ref.astype(int)).mean() < 3.0
+    assert_frames_close(canvas, ref, max_mean_abs=2.99, name="fit-vs-pillow")

@@ -20,6 +20,8 @@ from layoutkit.cli import main
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 
+from .helpers import scenario_doc
+
 W, H, FPS = 320, 180, 10
 SID = "00112233445566778899aabbccddeeff"
 RED, GREEN, BLUE = (200, 40, 40), (40, 200, 40), (40, 40, 200)
@@ -32,22 +34,19 @@ def _doc(*, duration=20, av_types=("hls", "mp4"), stream_types=2, audio_profile=
                                 "mixedVideoLayout": 1, "backgroundColor": "#1E3C5A"}}
     if private:
         rc["privateParams"] = json.dumps(private)
-    return {
-        "cname": "room1", "sid": SID, "start_utc": "2026-03-04T05:06:07.089Z",
-        "start": {"cname": "room1", "uid": "999", "clientRequest": {
-            "recordingConfig": rc, "recordingFileConfig": {"avFileType": list(av_types)},
-            "storageConfig": {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "k",
-                              "secretKey": "s", "fileNamePrefix": ["rec", "day1"]}}},
-        "duration": duration,
-        "users": users or [
+    return scenario_doc(
+        users or [
             {"uid": "1", "source": "#C82828", "audio": "tone"},
             {"uid": "2", "source": "#28C828", "audio": "silence"},
             {"uid": "3", "source": "#2828C8", "audio": "silence"}],
-        "events": events if events is not None else [
+        events if events is not None else [
             {"t": 5, "uid": "2", "action": "leave"},
             {"t": 8, "uid": "1", "action": "mute_audio"},
             {"t": 12, "uid": "1", "action": "unmute_audio"}],
-    }
+        cname="room1", sid=SID, start_utc="2026-03-04T05:06:07.089Z", duration=duration,
+        recording=rc, file_config={"avFileType": list(av_types)},
+        storage={"vendor": 1, "region": 0, "bucket": "b", "accessKey": "k", "secretKey": "s",
+                 "fileNamePrefix": ["rec", "day1"]})
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from layoutkit.profile import Profile
 from layoutkit.render import SceneRenderer
 from layoutkit.scenario import parse_scenario
 
-from .helpers import assert_color
+from .helpers import assert_color, scenario_doc
 
 W, H = 320, 180  # best fit, 2x2 cells of 160x90
 CELLS = {0: (80, 45), 1: (240, 45), 2: (80, 135), 3: (240, 135)}
@@ -29,16 +29,17 @@ RED, GREEN, BLUE, GREY = (200, 40, 40), (40, 200, 40), (40, 40, 200), (128, 128,
 IMAGE = (230, 180, 20)  # the user background image's colour
 
 
+TRANSCODING = {"width": W, "height": H, "fps": 10, "bitrate": 400, "mixedVideoLayout": 1,
+               "backgroundColor": "#1E3C5A"}
+
+
 def _body(**transcoding) -> dict:
-    tc = {"width": W, "height": H, "fps": 10, "bitrate": 400, "mixedVideoLayout": 1,
-          "backgroundColor": "#1E3C5A", **transcoding}
-    return {"cname": "rules", "uid": "999",
-            "clientRequest": {"recordingConfig": {"transcodingConfig": tc}}}
+    return scenario_doc(cname="rules", transcoding={**TRANSCODING, **transcoding})["start"]
 
 
 def _scenario(users, events=(), *, duration=20, **transcoding):
-    return parse_scenario({"cname": "rules", "start": _body(**transcoding), "duration": duration,
-                           "users": list(users), "events": list(events)})
+    return parse_scenario(scenario_doc(list(users), list(events), cname="rules", duration=duration,
+                                       transcoding={**TRANSCODING, **transcoding}))
 
 
 def _render(scenario, t, *, tmp_path=None, profile=Profile()):

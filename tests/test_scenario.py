@@ -15,21 +15,14 @@ from layoutkit.errors import ScenarioError
 from layoutkit.request.model import LayoutSettings
 from layoutkit.scenario import Event, UserSpec, as_time, parse_scenario
 
+from .helpers import scenario_doc
+
 
 def make_doc(users: list[Any] | None = None, events: list[Any] | None = None, *,
              duration: Any = 60, recording: dict[str, Any] | None = None,
              **top: Any) -> dict[str, Any]:
     """A valid scenario document (channel ``demo``, recorder uid 999) with overrides."""
-    client: dict[str, Any] = {"recordingConfig": recording or {}}
-    doc: dict[str, Any] = {
-        "cname": "demo",
-        "start": {"cname": "demo", "uid": "999", "clientRequest": client},
-        "duration": duration,
-        "users": users if users is not None else [{"uid": "1"}, {"uid": "2"}],
-        "events": events or [],
-    }
-    doc.update(top)
-    return doc
+    return scenario_doc(users, events, duration=duration, recording=recording or {}, **top)
 
 
 def problems_of(doc: Any) -> dict[str, str]:
