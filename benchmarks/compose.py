@@ -53,7 +53,8 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     )
 
 from layoutkit.compose.fit import place
-from layoutkit.compose.plan import Picture, Plan, build_plan, prepare_background
+from layoutkit.compose.contents import Picture
+from layoutkit.compose.plan import Plan, build_plan, prepare_background
 from layoutkit.compose.yuv import i420_to_rgb, rgb_to_i420
 from layoutkit.layout import compute_regions
 from layoutkit.layout.regions import Regions

@@ -173,7 +173,12 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
                   source_wh: tuple[int, int] = (640, 360)) -> RGB:
     """One image of the request's layout for every user count 1..17, labelled.
 
-    Parameters are those of :func:`preview`.
+    Parameters are those of :func:`preview` (users ``"1"`` .. ``"17"``).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), uint8
+        The sheet: a titled grid of the 17 canvases.
 
     Examples
     --------

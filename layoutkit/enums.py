@@ -14,8 +14,11 @@ Examples
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 __all__ = ["LayoutMode", "RenderMode"]
+
+_E = TypeVar("_E", bound="_Labelled")
 
 
 class _Labelled(enum.IntEnum):
@@ -25,7 +28,7 @@ class _Labelled(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def from_label(cls, label: str) -> _Labelled:
+    def from_label(cls: type[_E], label: str) -> _E:
         """The member named ``label`` (case-insensitive).
 
         Raises

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def read_text(path: str | Path) -> str:
         raise MediaError(msg) from exc
 
 
-def load_request_file(path: str | Path, *, kind: str | None = None) -> LoadedRequest:
+def load_request_file(path: str | os.PathLike[str], *, kind: str | None = None) -> LoadedRequest:
     """Read and validate a request body file (start, updateLayout, ... or clientRequest)."""
     p = Path(path)
     doc = load_json(read_text(p), source=str(p))
@@ -88,7 +89,7 @@ def is_scenario_file(path: str | Path) -> bool:
     return is_scenario(load_json(read_text(path), source=str(path)))
 
 
-def load_scenario_file(path: str | Path) -> Scenario:
+def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; the scenario remembers the file's folder
     (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
     p = Path(path)

@@ -15,12 +15,12 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from .compose.plan import BLACK, CANVAS, Content, Picture, Solid, build_plan, prepare_background
+from .compose.contents import BLACK, CANVAS, Content, Picture, Solid
+from .compose.plan import build_plan, prepare_background
 from .compose.yuv import i420_to_rgb, rgb_to_i420
 from .layout import Regions, compute_regions
 from .io.images import load_image

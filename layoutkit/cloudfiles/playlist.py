@@ -32,15 +32,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
 
-from .naming import TAG_TIMES, epoch_ms, format_utc
+from .naming import TAG_TIMES, format_utc
 
 __all__ = [
     "MIN_TARGET_DURATION",

@@ -4,13 +4,14 @@
 ``rgb`` is the simple RGB reference used for still previews and as a test oracle.
 """
 
+from .contents import BLACK, CANVAS, CanvasBackground, Content, Picture, Solid
 from .fit import CROP, FIT, Placement, place
-from .plan import BLACK, CANVAS, CanvasBackground, Picture, Plan, Solid, build_plan, prepare_background
+from .plan import Plan, build_plan, prepare_background
 from .rgb import cover_image, draw_rgb, paste, solid_canvas
 from .yuv import i420_planes, i420_to_rgb, rgb_to_i420, solid_i420
 
 __all__ = [
-    "BLACK", "CANVAS", "CROP", "FIT", "CanvasBackground", "Picture", "Placement", "Plan",
+    "BLACK", "CANVAS", "CROP", "FIT", "CanvasBackground", "Content", "Picture", "Placement", "Plan",
     "Solid", "build_plan", "cover_image", "draw_rgb", "i420_planes", "i420_to_rgb", "paste",
     "place", "prepare_background", "rgb_to_i420", "solid_canvas", "solid_i420",
 ]

@@ -53,8 +53,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ShapeError
+
 from ..layout.regions import Regions
 from .fit import FIT, place
+from .contents import Content, Picture, Solid
 from .rgb import cover_image
 from .yuv import (
     BLACK_YUV,
@@ -67,15 +70,9 @@ from .yuv import (
 )
 
 __all__ = [
-    "BLACK",
-    "CANVAS",
-    "CanvasBackground",
-    "Content",
-    "Picture",
     "Plan",
     "RegionPlan",
     "Scaling",
-    "Solid",
     "build_plan",
     "clear_plan_cache",
     "prepare_background",
@@ -87,49 +84,6 @@ Planes = tuple[U8, U8, U8]
 _Slices = tuple[slice, slice]
 
 
-# --------------------------------------------------------------------------- contents
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A source picture, looked up by ``key`` in the ``pictures`` mapping of each frame.
-
-    Attributes
-    ----------
-    key : hashable
-        Name of the I420 buffer in ``pictures`` (e.g. the uid, or an image path).
-    src_wh : tuple of int
-        Size ``(W, H)`` of that buffer's picture (even; the buffer has shape
-        ``(H * 3 // 2, W)``).
-    render_mode : {0, 1} or None
-        0 crop, 1 fit; None uses the region's render mode.  User background images
-        (``backgroundConfig``) carry their own mode here.
-    """
-
-    key: Hashable
-    src_wh: tuple[int, int]
-    render_mode: int | None = None
-
-
-@dataclass(frozen=True)
-class Solid:
-    """The region is one colour (e.g. black for a Web SDK 3.x user who muted video)."""
-
-    rgb: tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class CanvasBackground:
-    """The region shows the canvas background (colour or image) that lies under it."""
-
-
-#: Region content; None draws nothing (the region is transparent: what is below shows).
-Content = Picture | Solid | CanvasBackground | None
-
-#: A black region.
-BLACK = Solid((0, 0, 0))
-#: A region showing the canvas background.
-CANVAS = CanvasBackground()
 
 
 # --------------------------------------------------------------------------- geometry
@@ -372,8 +326,7 @@ def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
     def read(pictures: Mapping[Hashable, U8]) -> tuple[U8, U8, U8]:
         buf = pictures[key]
         if buf.shape != shape:
-            msg = f"picture {key!r}: expected an I420 buffer of shape {shape}, got {buf.shape}"
-            raise ValueError(msg)
+            raise ShapeError(f"picture {key!r} (I420)", expected=shape, actual=buf.shape)
         flat = buf.reshape(-1)
         return buf[:h], flat[n:n + q].reshape(cshape), flat[n + q:n + 2 * q].reshape(cshape)
     return read
@@ -513,9 +466,8 @@ class Plan:
 
     def _planes(self, canvas: U8) -> Planes:
         if canvas.shape != self.background.shape or canvas.dtype != np.uint8:
-            msg = (f"canvas must be a uint8 array of shape {self.background.shape} "
-                   f"(got {canvas.dtype} {canvas.shape})")
-            raise ValueError(msg)
+            raise ShapeError(f"canvas ({canvas.dtype})", expected=f"uint8 {self.background.shape}",
+                             actual=canvas.shape)
         return i420_planes(canvas)
 
     def start(self, canvas: U8 | None = None) -> U8:
@@ -587,12 +539,11 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
                 exact_area: bool) -> Plan:
     canvas_wh = (int(regions.canvas_wh[0]), int(regions.canvas_wh[1]))
     if background.shape != i420_shape(canvas_wh) or background.dtype != np.uint8:
-        msg = (f"background must be a uint8 I420 array of shape {i420_shape(canvas_wh)} "
-               f"(got {background.dtype} {background.shape})")
-        raise ValueError(msg)
+        raise ShapeError(f"background ({background.dtype})",
+                         expected=f"uint8 {i420_shape(canvas_wh)}", actual=background.shape)
     if len(contents) != len(regions):
-        msg = f"build_plan: {len(regions)} regions but {len(contents)} contents"
-        raise ValueError(msg)
+        raise ShapeError("build_plan contents", expected=(len(regions),),
+                         actual=(len(contents),))
     plans: list[RegionPlan] = []
     for i, content in enumerate(contents):
         rect = tuple(int(v) for v in regions.rects[i])

@@ -51,6 +51,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ParameterError, ShapeError
+
 __all__ = [
     "BLACK_YUV",
     "chroma_rect",
@@ -99,7 +101,7 @@ def i420_shape(canvas_wh: tuple[int, int]) -> tuple[int, int]:
     width, height = (int(v) for v in canvas_wh)
     if width % 2 or height % 2 or width <= 0 or height <= 0:
         msg = f"yuv420p needs a positive even width and height (got {width}x{height})"
-        raise ValueError(msg)
+        raise ParameterError(msg)
     return (height * 3 // 2, width)
 
 
@@ -117,7 +119,7 @@ def i420_planes(buf: U8) -> tuple[U8, U8, U8]:
     """
     if not buf.flags.c_contiguous:
         msg = "i420_planes needs a C-contiguous buffer"
-        raise ValueError(msg)
+        raise ParameterError(msg)
     width, height = i420_size(buf)
     n = width * height
     q = n // 4
@@ -174,8 +176,7 @@ def rgb_to_i420(rgb: U8) -> U8:
     conversion is affine, so this equals the mean of the per-pixel chroma).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        msg = f"rgb_to_i420 needs an (H, W, 3) array (got shape {rgb.shape})"
-        raise ValueError(msg)
+        raise ShapeError("rgb_to_i420 input", expected="(H, W, 3)", actual=rgb.shape)
     pad_b, pad_r = rgb.shape[0] % 2, rgb.shape[1] % 2
     even = cv2.copyMakeBorder(rgb, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE) \
         if pad_b or pad_r else rgb

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ShapeError
+
 __all__ = ["Regions", "MAX_DISPLAYED", "to_pixels", "displayed_users", "make_regions"]
 
 #: At most this many users are drawn on the canvas (spec 1.1.2).
@@ -135,8 +137,7 @@ def make_regions(
     frac = np.asarray(fractions, dtype=np.float64).reshape(-1, 4)
     n = frac.shape[0]
     if len(uids) != n:
-        msg = f"make_regions: {n} regions but {len(uids)} uids"
-        raise ValueError(msg)
+        raise ShapeError("make_regions uids", expected=(n,), actual=(len(uids),))
     modes = np.broadcast_to(np.asarray(render_modes, dtype=np.int8), (n,)).copy()
     alpha = np.broadcast_to(np.asarray(alphas, dtype=np.float32), (n,)).copy()
     return Regions(

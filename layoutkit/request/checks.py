@@ -1,8 +1,8 @@
 """The value checkers shared by request and scenario parsing: one message style.
 
-A :class:`Reader` walks one JSON object at one path and collects :class:`Problem` s; the
-``as_*`` functions check one value each and return it (normalized) or :data:`BAD` after
-reporting why.  Every problem carries the JSON path, the rule and the value.
+The ``as_*`` functions check one value each and return it (normalized) or :data:`BAD` after
+reporting why into a :class:`Problems`; :class:`~layoutkit.request.reader.Reader` walks one
+JSON object with them.  Every problem carries the JSON path, the rule and the value.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import Problem, RequestError, format_value
+from ..errors import Problem, format_value
 from . import limits as lim
+from .jsontext import JsonTextError, loads
 from .model import ALL_STREAMS
 from .suggest import did_you_mean
 
@@ -63,74 +64,6 @@ def join_path(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-# --- JSON text -------------------------------------------------------------------------
-class _JsonTextError(Exception):
-    def __init__(self, msg: str, line: int, column: int) -> None:
-        super().__init__(msg)
-        self.rule = f"malformed JSON at line {line}, column {column}: {msg}"
-
-
-class _NotJson(ValueError):
-    """Raised for a token Python's json accepts but JSON does not (NaN, Infinity)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not valid JSON")
-
-
-# First token outside strings that Python's json cannot or should not turn into a value.
-_ODD_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(NaN|-?Infinity|-?[0-9]{4000,})')
-
-
-def _position(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
-
-
-def _loads(text: str) -> Any:
-    """``json.loads`` that rejects NaN/Infinity and turns every failure into ``_JsonTextError``."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise _JsonTextError(exc.msg, exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise _JsonTextError("nested too deeply", 1, 1) from None
-    except ValueError as exc:  # NaN/Infinity, or an integer with too many digits
-        odd = next((m for m in _ODD_TOKEN.finditer(text) if m.group(1)), None)
-        line, column = _position(text, odd.start(1)) if odd else (1, 1)
-        raise _JsonTextError(str(exc).split(";")[0], line, column) from None
-
-
-def load_json(text: str, *, source: str = "<request>") -> Any:
-    """Decode a request document, reporting malformed JSON as a :class:`RequestError`.
-
-    Parameters
-    ----------
-    text : str
-        The JSON text.
-    source : str, optional
-        Name of the document, used in the message for an empty document.
-
-    Returns
-    -------
-    Any
-        The decoded value (any JSON value; :func:`parse_request` checks its shape).
-
-    Raises
-    ------
-    RequestError
-        One problem at path ``""``: ``malformed JSON at line L, column C: <reason>``.
-        ``NaN`` and ``Infinity`` are rejected as they are not JSON.
-    """
-    if not text.strip():
-        rule = f"malformed JSON at line 1, column 1: {source} is empty"
-        raise RequestError([Problem(path="", rule=rule)])
-    try:
-        return _loads(text)
-    except _JsonTextError as exc:
-        raise RequestError([Problem(path="", rule=exc.rule)]) from None
-
-
 # --- value checkers: (value, path, out, **options) -> converted value or BAD --------------
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
@@ -170,7 +103,7 @@ def choices_text(choices: Collection[Any]) -> str:
     return ", ".join(json.dumps(c) if isinstance(c, str) else str(c) for c in choices)
 
 
-def _as_int(value: Any, path: str, out: Problems, *, lo: int | None = None, hi: int | None = None,
+def as_int(value: Any, path: str, out: Problems, *, lo: int | None = None, hi: int | None = None,
             choices: Collection[int] | None = None) -> Any:
     number = as_number(value, path, out)
     if number is BAD:
@@ -193,7 +126,7 @@ def _decimals(value: int | float) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _as_float(value: Any, path: str, out: Problems, *, lo: float | None = None,
+def as_float(value: Any, path: str, out: Problems, *, lo: float | None = None,
               hi: float | None = None, lo_open: bool = False, decimals: int | None = None) -> Any:
     number = as_number(value, path, out)
     if number is BAD or not check_range(number, path, out, lo, hi, lo_open):
@@ -226,7 +159,7 @@ def as_str(value: Any, path: str, out: Problems, *, nonempty: bool = False,
     return value
 
 
-def _as_list(value: Any, path: str, out: Problems, *, nonempty: bool = False,
+def as_list(value: Any, path: str, out: Problems, *, nonempty: bool = False,
              max_items: int | None = None) -> Any:
     """A list (too many items is reported but the list is still returned for checking)."""
     if not isinstance(value, list):
@@ -290,7 +223,7 @@ def uid_problem(value: Any) -> str | None:
 
 
 def as_uid_list(value: Any, path: str, out: Problems, *, allow_all: bool = False) -> Any:
-    items = _as_list(value, path, out, nonempty=True, max_items=lim.MAX_UID_LIST)
+    items = as_list(value, path, out, nonempty=True, max_items=lim.MAX_UID_LIST)
     if items is BAD:
         return BAD
     uids: list[str] = []
@@ -310,7 +243,7 @@ def as_uid_list(value: Any, path: str, out: Problems, *, allow_all: bool = False
 
 
 def as_str_list(value: Any, path: str, out: Problems) -> Any:
-    items = _as_list(value, path, out)
+    items = as_list(value, path, out)
     if items is BAD:
         return BAD
     texts = [as_str(item, item_path, out, nonempty=True) for item_path, item in each_item(items, path)]
@@ -391,8 +324,8 @@ def as_private_params(value: Any, path: str, out: Problems) -> Any:
     if text is BAD:
         return BAD
     try:
-        parsed = _loads(text)
-    except _JsonTextError as exc:
+        parsed = loads(text)
+    except JsonTextError as exc:
         out.error(path, f"must be a JSON object in a string ({exc.rule})", text)
         return BAD
     if not isinstance(parsed, dict):
@@ -402,7 +335,7 @@ def as_private_params(value: Any, path: str, out: Problems) -> Any:
 
 
 def as_av_file_types(value: Any, path: str, out: Problems) -> Any:
-    items = _as_list(value, path, out)
+    items = as_list(value, path, out)
     if items is BAD:
         return BAD
     types = [as_str(item, p, out, choices=lim.AV_FILE_TYPES) for p, item in each_item(items, path)]
@@ -438,105 +371,3 @@ def is_salt(text: str) -> bool:
         return len(base64.b64decode(text, validate=True)) == lim.SALT_BYTES
     except (binascii.Error, ValueError):
         return False
-
-
-# --- the object walker -----------------------------------------------------------------
-Required = bool | str  # True, or the condition text of "is required <when ...>"
-
-
-class Reader:
-    """One JSON object at one path: typed field reads, unknown-key and required checks.
-
-    Parameters
-    ----------
-    value : Any
-        The object (``MISSING`` when the key was absent: every field then takes its
-        default, and required fields are not reported).
-    path : str
-        Its JSON path.
-    out : Problems
-        Where problems go.
-    keys : collection of str
-        The keys this object may have; any other key is reported with a "did you
-        mean" hint.
-    """
-
-    def __init__(self, value: Any, path: str, out: Problems, keys: Collection[str]) -> None:
-        self.path = path
-        self.out = out
-        self.bad: set[str] = set()
-        self.present = isinstance(value, dict)
-        self.data: dict[Any, Any] = value if self.present else {}
-        if value is not MISSING and not self.present:
-            out.error(path, "must be an object", value)
-        for key in self.data:
-            if key not in keys:
-                out.error(self.at(key), "unknown key", hint=did_you_mean(str(key), keys))
-
-    def at(self, key: object) -> str:
-        return join_path(self.path, key)
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def ok(self, key: str) -> bool:
-        """True when ``key`` is absent or passed its checks."""
-        return key not in self.bad
-
-    def error(self, key: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
-        self.bad.add(key)
-        self.out.error(self.at(key), rule, value, hint)
-
-    def warn(self, key: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
-        self.out.warn(self.at(key), rule, value, hint)
-
-    def _require(self, key: str, required: Required) -> None:
-        if required and self.present:
-            self.error(key, "is required" if required is True else f"is required {required}")
-
-    def field(self, key: str, check: Callable[..., Any], default: Any = None, *,
-              required: Required = False, **options: Any) -> Any:
-        """Check ``key`` with ``check(value, path, out, **options)``; default when absent or bad."""
-        if key not in self.data:
-            self._require(key, required)
-            return default
-        result = check(self.data[key], self.at(key), self.out, **options)
-        if result is BAD:
-            self.bad.add(key)
-            return default
-        return result
-
-    def integer(self, key: str, default: int | None = None, *, required: Required = False,
-                lo: int | None = None, hi: int | None = None,
-                choices: Collection[int] | None = None) -> Any:
-        return self.field(key, _as_int, default, required=required, lo=lo, hi=hi, choices=choices)
-
-    def fraction(self, key: str, default: float | None = None, *, required: Required = False,
-                 lo_open: bool = False, decimals: int | None = None) -> Any:
-        """A number in ``[0, 1]`` (``(0, 1]`` with ``lo_open``)."""
-        return self.field(key, _as_float, default, required=required, lo=0, hi=1,
-                          lo_open=lo_open, decimals=decimals)
-
-    def text(self, key: str, default: str | None = None, *, required: Required = False,
-             nonempty: bool = False, choices: Collection[str] | None = None) -> Any:
-        return self.field(key, as_str, default, required=required, nonempty=nonempty,
-                          choices=choices)
-
-    def uid(self, key: str, *, required: Required = False) -> Any:
-        return self.field(key, as_uid, None, required=required)
-
-    def child(self, key: str, keys: Collection[str], *, required: Required = False) -> Reader:
-        if key not in self.data:
-            self._require(key, required)
-        reader = Reader(self.data.get(key, MISSING), self.at(key), self.out, keys)
-        if key in self.data and not reader.present:
-            self.bad.add(key)
-        return reader
-
-    def entries(self, key: str, keys: Collection[str], **options: Any) -> Iterator[Reader]:
-        """A reader for every item of the array at ``key`` (none when absent or not an array)."""
-        items = self.field(key, _as_list, None, **options)
-        for item_path, item in each_item(items or [], self.at(key)):
-            yield Reader(item, item_path, self.out, keys)
-
-

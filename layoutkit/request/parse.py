@@ -31,10 +31,9 @@ from .model import (
     UpdateRequest,
     UserBackground,
 )
-from .checks import (  # load_json and uid_problem are re-exported: part of this API
+from .checks import (  # uid_problem is re-exported: part of this API
     MISSING,
     Problems,
-    Reader,
     as_av_file_types,
     as_bool,
     as_cname,
@@ -46,11 +45,12 @@ from .checks import (  # load_json and uid_problem are re-exported: part of this
     as_uid_list,
     choices_text,
     is_salt,
-    load_json,
     num,
     shown,
     uid_problem,
 )
+from .jsontext import load_json  # re-exported: part of this API
+from .reader import Reader
 from .suggest import did_you_mean
 
 __all__ = [
@@ -513,7 +513,5 @@ def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Pr
                   hint="give the kind: " + ", ".join(KINDS))
     errors, warnings = out.of("error"), out.of("warning")
     if errors:
-        error = RequestError(errors)
-        error.warnings = tuple(warnings)  # type: ignore[attr-defined]
-        raise error
+        raise RequestError(errors, warnings=warnings)
     return model, warnings

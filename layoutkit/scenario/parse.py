@@ -60,7 +60,6 @@ from ..request.checks import (  # the request checkers, so both files speak alik
     BAD,
     MISSING,
     Problems,
-    Reader,
     as_cname,
     as_number,
     as_str,
@@ -69,6 +68,7 @@ from ..request.checks import (  # the request checkers, so both files speak alik
     join_path,
 )
 from ..request.limits import LIVE_CHANNEL
+from ..request.reader import Reader
 from ..request.model import StartRequest, StorageConfig, UpdateLayoutRequest
 from ..request.parse import parse_request
 from ..request.suggest import did_you_mean
@@ -80,7 +80,6 @@ from .model import (
     PLATFORMS,
     ROLES,
     UPDATE_LAYOUT,
-    USER_ACTIONS,
     Event,
     Scenario,
     UserSpec,

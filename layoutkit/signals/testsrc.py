@@ -22,9 +22,7 @@ tagged that way (smpte170m, tv range).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 import cv2
