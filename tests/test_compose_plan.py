@@ -10,16 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layoutkit.compose.plan import (
-    BLACK,
-    CANVAS,
-    CanvasBackground,
-    Picture,
-    Solid,
-    build_plan,
-    clear_plan_cache,
-    prepare_background,
-)
+from layoutkit.compose.contents import BLACK, CANVAS, CanvasBackground, Picture, Solid
+from layoutkit.compose.plan import build_plan, clear_plan_cache, prepare_background
 from layoutkit.compose.rgb import cover_image, draw_rgb, solid_canvas
 from layoutkit.compose.yuv import (
     chroma_rect,
