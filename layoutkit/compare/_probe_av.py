@@ -48,6 +48,7 @@ class StreamProbe:
     key_times: tuple[float, ...]
     frames: int
     errors: int
+    peak_bytes_per_s: int = 0
 
     @property
     def duration(self) -> float | None:
@@ -130,6 +131,8 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
                     st.end = t + d if st.end is None else max(st.end, t + d)
                     if packet.is_keyframe and stream.type == "video":
                         st.keys.append(t)
+                    second = int(t // 1)
+                    st.buckets[second] = st.buckets.get(second, 0) + packet.size
                 if packet.is_corrupt:
                     st.errors += 1
                     first_error = first_error or f"corrupt packet in stream {stream.index}"
@@ -154,7 +157,8 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
                 channels=_channels(s) if s.type == "audio" else None,
                 header_bit_rate=ctx.bit_rate or s.bit_rate or None,
                 packets=st.packets, bytes=st.bytes, start=st.start, end=st.end,
-                key_times=tuple(st.keys), frames=st.frames, errors=st.errors))
+                key_times=tuple(st.keys), frames=st.frames, errors=st.errors,
+                peak_bytes_per_s=_peak(st.buckets)))
             errors += st.errors
         duration = (container.duration / av.time_base) if container.duration else None
         fmt = container.format.name if container.format else None
@@ -170,8 +174,17 @@ class _Acc:
     start: float | None = None
     end: float | None = None
     keys: list[float] = field(default_factory=list)
+    buckets: dict[int, int] = field(default_factory=dict)
     frames: int = 0
     errors: int = 0
+
+
+def _peak(buckets: dict[int, int]) -> int:
+    """Most bytes in one whole second, not counting a partial first or last second."""
+    if len(buckets) > 2:
+        inner = sorted(buckets)[1:-1]
+        return max(buckets[k] for k in inner)
+    return max(buckets.values(), default=0)
 
 
 def _decode(packet: av.packet.Packet, st: _Acc) -> str | None:
