@@ -187,6 +187,7 @@ def test_stop_response_with_file_list_str_and_string_numbers(copy_av, tmp_path):
     fd, ff, sd, _ = _check(copy_av, _doc(duration=32))
     _assert_clean(fd + sd)
     assert ff["server_response"]["list_key"] == "fileListStr"
+    assert ff["server_response"]["slice_start_ms"] == ["1772600767089"] * 2
     assert ff["server_response"]["slice_start_unit"] == ["ms"]
     # given explicitly, from elsewhere
     given = tmp_path / "given.json"
@@ -396,11 +397,47 @@ def test_wrong_audio_channels(tmp_path_factory):
     assert "audio_bitrate" in _kinds(sd)  # 192 Kbps is not ~48
 
 
+def test_stop_response_of_another_recording(copy_av):
+    path = copy_av / "serverResponse.json"
+    saved = json.loads(path.read_text())
+    saved["fileList"][1]["fileName"] = "rec/day1/other_room_1_0.mp4"
+    saved["fileList"][0]["trackType"] = "audio"
+    path.write_text(json.dumps({"sid": "ffff", "cname": CNAME, "serverResponse": saved}))
+    fd, _, _, _ = _check(copy_av, _doc(duration=32))
+    messages = [d.message for d in fd if d.kind == "file_list"]
+    assert any("other_room_1_0.mp4, which is not in the recording" in m for m in messages)
+    assert any(f"does not list rec/day1/{BASE}_0.mp4" in m for m in messages)
+    assert any("trackType 'audio'" in m for m in messages)
+    assert any("sid 'ffff'" in m for m in messages)
+    assert _kinds(fd) == {"file_list"}
+
+
+def test_playlist_tags_as_the_recorder_writes_them(copy_av):
+    playlist = next(_folder(copy_av).glob("*.m3u8"))
+    text = playlist.read_text()
+    playlist.write_text(text.replace("#EXT-X-ALLOW-CACHE:YES\n", "")
+                        .replace("#EXT-X-VERSION:3", "#EXT-X-VERSION:4")
+                        .replace("#EXT-X-AGORA-TRACK-EVENT:EVENT=START,TRACK_TYPE=AUDIO,"
+                                 "TIME=20260304050607089\n", "")
+                        .replace("TIME=20260304050607089", "TIME=20260304050608089"))
+    fd, _, _, _ = _check(copy_av, _doc(duration=32))
+    tags = [d for d in fd if d.kind == "missing_tag"]
+    assert {d.expected for d in tags} == {"#EXT-X-ALLOW-CACHE:YES", "#EXT-X-VERSION:3"}
+    events = [d.message for d in fd if d.kind == "track_events"]
+    assert len(events) == 2 and any("['VIDEO']" in m for m in events)
+    assert any("by 1.000 s" in m for m in events)
+
+
 def test_wrong_sid_and_cname(rec_av):
     fd, _, _, _ = _check(rec_av, _doc(duration=32, sid="ffeeddccbbaa99887766554433221100"))
     bad = [d for d in fd if d.kind == "bad_name"]
     assert len(bad) == 1 + 3 + 1  # playlist, 3 segments, MP4
     assert all("00112233445566778899aabbccddeeff" in d.message for d in bad)
+    doc = _doc(duration=32)
+    doc["cname"] = doc["start"]["cname"] = "room2"
+    fd, _, _, _ = _check(rec_av, doc)
+    bad = [d for d in fd if d.kind == "bad_name"]
+    assert len(bad) == 5 and all("'room2'" in d.message or "room2" in d.expected for d in bad)
 
 
 def test_silent_audio_bitrate_is_not_a_false_alarm(tmp_path_factory):

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -74,7 +75,7 @@ class MediaProbe:
         return next((s for s in self.streams if s.kind == kind), None)
 
 
-def _channels(stream: av.stream.Stream) -> int | None:
+def _channels(stream: Any) -> int | None:
     ctx = stream.codec_context
     layout = getattr(ctx, "layout", None)
     if layout is not None and getattr(layout, "nb_channels", None):
@@ -109,7 +110,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
     errors = 0
     first_error: str | None = None
     with container:
-        streams = [s for s in container.streams if s.type in ("video", "audio")]
+        streams: list[Any] = [s for s in container.streams if s.type in ("video", "audio")]
         stats = {s.index: _Acc() for s in streams}
         for s in streams:
             s.thread_type = "AUTO"

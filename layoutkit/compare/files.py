@@ -81,10 +81,6 @@ class _Found:
                                      observed=observed, t=t))
 
 
-def _expected_ids(recording: Recording, scenario: Scenario) -> tuple[str | None, str]:
-    return scenario.sid, scenario.cname
-
-
 def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: str,
                 seen_sids: set[str]) -> RecordingName | None:
     parser = {"m3u8": parse_m3u8_name, "ts": parse_ts_name, "mp4": parse_mp4_name}[kind]
@@ -122,23 +118,23 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
     names: list[RecordingName | None] = []
     probes: list[_probe_av.MediaProbe | None] = []
     seg_facts = []
-    for seg in recording.segments:
-        key = recording.relative(seg.path)
-        names.append(_check_name(found, seg.path.name, "ts", sid=sid, cname=cname,
+    for file in recording.segments:
+        key = recording.relative(file.path)
+        names.append(_check_name(found, file.path.name, "ts", sid=sid, cname=cname,
                                  seen_sids=seen_sids))
-        entry: dict[str, Any] = {"file": key, "exists": seg.exists, "size": seg.size}
+        entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
         probe = None
-        if not seg.exists:
+        if not file.exists:
             found.add("missing_segment", f"{key}: listed in the playlist but missing",
                       file=key, expected="present", observed="missing")
         else:
-            if seg.size is not None and seg.size % _TS_PACKET:
+            if file.size is not None and file.size % _TS_PACKET:
                 found.add("truncated_segment",
-                          f"{key}: {seg.size} bytes is not whole 188-byte TS packets "
+                          f"{key}: {file.size} bytes is not whole 188-byte TS packets "
                           f"(cut short?)", file=key, expected=f"a multiple of {_TS_PACKET}",
-                          observed=seg.size)
+                          observed=file.size)
             try:
-                probe = _probe_av.inspect_media(seg.path, decode=decode)
+                probe = _probe_av.inspect_media(file.path, decode=decode)
             except MediaError as exc:
                 found.add("undecodable_segment", str(exc), file=key, expected="decodable",
                           observed="unreadable")
@@ -256,6 +252,10 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
             seen = "missing" if tag not in playlist.tags else value
             found.add("missing_tag", f"{key}: #{tag} is {seen}, expected {want}", file=key,
                       expected=f"#{tag}:{want}", observed=seen)
+    if (playlist.allow_cache or "").upper() != "YES":
+        seen = "missing" if "EXT-X-ALLOW-CACHE" not in playlist.tags else playlist.allow_cache
+        found.add("missing_tag", f"{key}: #EXT-X-ALLOW-CACHE is {seen}, expected YES",
+                  file=key, expected="#EXT-X-ALLOW-CACHE:YES", observed=seen)
     if not playlist.endlist:
         found.add("missing_endlist", f"{key}: no #EXT-X-ENDLIST (the recording did not end "
                   "cleanly, or the playlist was read mid-recording)", file=key,
@@ -374,6 +374,14 @@ def _check_response(found: _Found, recording: Recording, scenario: Scenario,
         "slice_start_unit": sorted({f.slice_start_unit for f in response.files
                                     if f.slice_start_unit}),
     }
+    file_sids = facts.get("sids") or ([scenario.sid] if scenario.sid else [])
+    if response.sid is not None and file_sids and response.sid not in file_sids:
+        found.add("file_list", f"{where}: sid {response.sid!r}, but the files carry "
+                  f"{file_sids}", file=where, expected=file_sids[0], observed=response.sid)
+    if response.cname is not None and response.cname != scenario.cname:
+        found.add("file_list", f"{where}: cname {response.cname!r}, expected "
+                  f"{scenario.cname!r}", file=where, expected=scenario.cname,
+                  observed=response.cname)
     want_mode = "json" if wants_mp4 else "string"
     mode = response.file_list_mode or response.list_shape
     if mode != want_mode:
@@ -439,7 +447,7 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     """
     del profile  # nothing in the file checks depends on it yet
     found = _Found()
-    sid, cname = _expected_ids(recording, scenario)
+    sid, cname = scenario.sid, scenario.cname
     seen_sids: set[str] = set()
     facts: dict[str, Any] = {"kind": recording.kind, "location": recording.location}
     if recording.playlist is not None and recording.playlist_path is not None:
