@@ -446,6 +446,38 @@ def test_silent_audio_bitrate_is_not_a_false_alarm(tmp_path_factory):
     _assert_clean(fd + sd)
 
 
+def test_duration(rec_hls):
+    """20 s recorded: a 32 s plan differs; a 23 s plan matches once aligned (3 s late)."""
+    recording = open_recording(rec_hls)
+    diffs, _ = check_streams(recording, parse_scenario(_doc(duration=32, av_types=("hls",))))
+    [d] = diffs
+    assert d.kind == "duration" and d.expected == 32 and d.observed == pytest.approx(20, abs=.1)
+    later = parse_scenario(_doc(duration=23, av_types=("hls",)))
+    _assert_clean(check_streams(recording, later)[0])  # unaligned: lenient
+    diffs, facts = check_streams(recording, later, offset_s=-3)
+    _assert_clean(diffs)
+    assert facts["expected"]["duration_s"] == 20
+    assert _kinds(check_streams(recording, later, offset_s=0)[0]) == {"duration"}
+
+
+def test_ffmpeg_reencode_at_a_third_of_the_bitrate_cut_late(rec_av, tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    mp4 = next(_folder(rec_av).glob("*.mp4"))
+    out = tmp_path / f"{BASE}_0.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", "3", "-i",
+                    str(mp4), "-c:v", "libx264", "-b:v", "67k", "-c:a", "copy", str(out)],
+                   check=True, capture_output=True)
+    recording = open_recording(out)
+    scenario = parse_scenario(_doc(duration=32))
+    _assert_clean(check_files(recording, scenario)[0])
+    diffs, facts = check_streams(recording, scenario, offset_s=-3)
+    _assert_clean(diffs)
+    assert facts["mp4"][0]["duration_s"] == pytest.approx(29, abs=0.1)
+
+
 # --- inputs and parsers -------------------------------------------------------------------
 REAL = """#EXTM3U
 #EXT-X-VERSION:3

@@ -23,9 +23,10 @@ Expected values and tolerances
   silent and its lower bound is not judged.
 * streams: video present iff ``streamTypes`` is 1 or 2, audio iff 0 or 2.
 * duration: the media's length vs the scenario's recording end
-  (:attr:`layoutkit.timeline.Timeline.end_time`) within ``max(``:data:`DURATION_TOLERANCE_S`
-  ``, 2 %)`` (a real recording starts and stops a little off the plan; the alignment finds
-  the offset). Not checked for a lone ``.ts`` segment.
+  (:attr:`layoutkit.timeline.Timeline.end_time`) plus the alignment's ``offset_s``, within
+  ``max(``:data:`DURATION_TOLERANCE_S` ``, 2 %)``; without an offset (not aligned), within
+  :data:`UNALIGNED_TOLERANCE_S` (5 s) more, as a real recording starts and stops a little off
+  the plan. Not checked for a lone ``.ts`` segment, nor for each of several MP4 parts.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from .model import Difference
 from .read import Recording
 
 __all__ = ["KINDS", "FPS_TOLERANCE", "VIDEO_BITRATE_MAX", "AUDIO_BITRATE_RANGE",
-           "DURATION_TOLERANCE_S", "check_streams"]
+           "DURATION_TOLERANCE_S", "UNALIGNED_TOLERANCE_S", "check_streams"]
 
 #: Difference kinds this module reports.
 KINDS: tuple[str, ...] = (
@@ -58,6 +59,7 @@ VIDEO_BITRATE_MAX = 1.5
 AUDIO_BITRATE_RANGE = (0.6, 1.4)
 AUDIO_SILENT = 0.25
 DURATION_TOLERANCE_S = 1.0
+UNALIGNED_TOLERANCE_S = 5.0
 
 
 def _merge(probes: list[_probe_av.MediaProbe], kind: str) -> dict[str, Any] | None:
@@ -111,7 +113,8 @@ def _probe_all(paths: list[Path], recording: Recording,
 
 
 def _check_group(name: str, probes: list[_probe_av.MediaProbe], scenario: Scenario, *,
-                 end_s: float | None, file: str | None) -> tuple[list[Difference], dict[str, Any]]:
+                 end_s: float | None, file: str | None,
+                 tolerance_s: float) -> tuple[list[Difference], dict[str, Any]]:
     out: list[Difference] = []
     config = scenario.start.recording_config
     tc = scenario.start.transcoding
@@ -176,20 +179,20 @@ def _check_group(name: str, probes: list[_probe_av.MediaProbe], scenario: Scenar
             add("audio_bitrate", f"audio peaks at {peak:.0f} Kbps in its busiest second, "
                 f"expected ~{want_k:.0f} Kbps (at least {low}x; audioProfile "
                 f"{config.audio_profile})", want_k, peak)
-    if end_s is not None:
-        lengths = [g["duration_s"] for g in (video, audio) if g and g["duration_s"]]
-        if lengths:
-            length = max(lengths)
-            facts["duration_s"] = length
-            tolerance = max(DURATION_TOLERANCE_S, 0.02 * end_s)
-            if abs(length - end_s) > tolerance:
-                add("duration", f"lasts {length:.3f} s, expected {end_s:.3f} s "
-                    f"(+/- {tolerance:.2f} s)", _r(end_s), length)
+    # the video's span when there is video (audio may carry encoder priming or, after a cut,
+    # pre-roll packets before the first picture that players drop)
+    main = video if video is not None and video["duration_s"] else audio
+    length = main["duration_s"] if main is not None else None
+    facts["duration_s"] = length
+    if end_s is not None and length is not None and abs(length - end_s) > tolerance_s:
+        add("duration", f"lasts {length:.3f} s, expected {end_s:.3f} s "
+            f"(+/- {tolerance_s:.2f} s)", _r(end_s), length)
     return out, facts
 
 
 def check_streams(recording: Recording, scenario: Scenario, *,
-                  profile: Profile = DEFAULT_PROFILE) -> tuple[list[Difference], dict[str, Any]]:
+                  profile: Profile = DEFAULT_PROFILE,
+                  offset_s: float | None = None) -> tuple[list[Difference], dict[str, Any]]:
     """Check the recording's streams against the scenario's ``start`` body.
 
     Parameters
@@ -198,6 +201,11 @@ def check_streams(recording: Recording, scenario: Scenario, *,
     scenario : Scenario
     profile : Profile
         For the timeline's recording end (idle exit).
+    offset_s : float or None
+        Recording time of the scenario's t = 0, from the alignment (negative when the
+        recording starts late). Given, the media must last ``end + offset_s`` within
+        ``max(1 s, 2 %)``; None (not aligned yet), within :data:`UNALIGNED_TOLERANCE_S`
+        more, since a real recording starts and stops a little off the plan.
 
     Returns
     -------
@@ -207,6 +215,12 @@ def check_streams(recording: Recording, scenario: Scenario, *,
     """
     found: list[Difference] = []
     end_s = float(Timeline(scenario, profile=profile).end_time)
+    tolerance = max(DURATION_TOLERANCE_S, 0.02 * end_s)
+    if offset_s is None:
+        tolerance += UNALIGNED_TOLERANCE_S
+        want_s = end_s
+    else:
+        want_s = end_s + offset_s
     tc = scenario.start.transcoding
     config = scenario.start.recording_config
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
@@ -214,14 +228,16 @@ def check_streams(recording: Recording, scenario: Scenario, *,
         "video": list(canvas_size(scenario)) + [tc.fps] if config.records_video() else None,
         "video_bitrate_kbps": tc.bitrate if config.records_video() else None,
         "audio": [SAMPLE_RATE, channels, bit_rate] if config.records_audio() else None,
-        "duration_s": _r(end_s)}}
+        "duration_s": _r(want_s), "duration_tolerance_s": _r(tolerance),
+        "offset_s": _r(offset_s)}}
     segments = [s.path for s in recording.segments if s.exists]
     if segments:
         probes = _probe_all(segments, recording, found)
         name = "HLS" if recording.kind != "ts" else recording.relative(segments[0])
         whole = recording.kind != "ts"
-        diffs, hls = _check_group(name, probes, scenario, end_s=end_s if whole else None,
-                                  file=None if whole else recording.relative(segments[0]))
+        diffs, hls = _check_group(name, probes, scenario, end_s=want_s if whole else None,
+                                  file=None if whole else recording.relative(segments[0]),
+                                  tolerance_s=tolerance)
         found += diffs
         facts["hls"] = hls
     mp4_facts = []
@@ -231,8 +247,8 @@ def check_streams(recording: Recording, scenario: Scenario, *,
             continue
         key = recording.relative(path)
         single = len(recording.mp4s) == 1
-        diffs, one = _check_group(key, probes, scenario, end_s=end_s if single else None,
-                                  file=key)
+        diffs, one = _check_group(key, probes, scenario, end_s=want_s if single else None,
+                                  file=key, tolerance_s=tolerance)
         found += diffs
         one["file"] = key
         mp4_facts.append(one)
