@@ -355,6 +355,15 @@ def test_truncated_last_segment(copy_av):
     assert ff["segments"][-1]["media_s"] < 2.0
 
 
+def test_truncated_mp4(copy_av):
+    mp4 = next(_folder(copy_av).glob("*.mp4"))
+    data = mp4.read_bytes()
+    mp4.write_bytes(data[: len(data) // 2])
+    fd, _, sd, _ = _check(copy_av, _doc(duration=32))
+    assert _kinds(fd) == {"undecodable_mp4"}
+    assert [d.file for d in sd] == [f"rec/day1/{mp4.name}"] and _kinds(sd) == {"duration"}
+
+
 def test_garbage_segment_is_undecodable(copy_av):
     seg = _segments(copy_av)[1]
     seg.write_bytes(b"\x47" + bytes(range(256)) * 40)

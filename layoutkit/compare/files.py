@@ -18,7 +18,8 @@ Tolerances and what is accepted (spec 5.2-5.5 and section 11):
   ``#EXT-X-ENDLIST`` are required; the first segment carries a ``START`` track event per
   recorded track (``AUDIO`` / ``VIDEO``) whose TIME is the segment's name time.
 * Each segment's media lasts its ``#EXTINF`` within :data:`EXTINF_TOLERANCE_S` (plus one
-  frame), its size is whole 188-byte TS packets, and every packet decodes.
+  frame), its size is whole 188-byte TS packets, and every packet decodes (MP4 parts are
+  decoded only when there are no segments; otherwise their packets are walked).
 """
 
 from __future__ import annotations
@@ -438,7 +439,9 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         Behaviour choices. Both TIME formats are accepted whatever ``tag_time`` says (the
         format seen is reported in the facts as ``tag_time``, for ``--infer``).
     decode : bool
-        Decode every packet of every file (the "decodable" check); False only probes.
+        Decode every packet of every TS segment (the "decodable" check; of the MP4 parts
+        only when there is no segment, as they hold the same packets again); False only
+        walks the packets (sizes, times, corrupt flags).
 
     Returns
     -------
@@ -461,8 +464,9 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
                   expected="<sid>_<cname>.m3u8", observed=None)
     _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
                     facts=facts, decode=decode)
+    # the MP4 holds the segments' packets again: decoded only when it is all there is
     _check_mp4s(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                facts=facts, decode=decode)
+                facts=facts, decode=decode and not recording.segments)
     if sid is None and len(seen_sids) > 1:
         found.add("name_mismatch", f"the files carry {len(seen_sids)} different sids: "
                   f"{sorted(seen_sids)}", expected="one sid", observed=sorted(seen_sids))
