@@ -340,6 +340,31 @@ def test_missing_mp4(copy_av):
     assert sf["mp4"] == []
 
 
+def test_mp4_rollover(tmp_path, monkeypatch):
+    """Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long
+    for 10 s."""
+    import layoutkit.compare.files as files
+    import layoutkit.record as recorder
+
+    monkeypatch.setattr(recorder, "rollover_seconds", lambda profile: 15)
+    doc = _doc(duration=20)
+    record(parse_scenario(doc), tmp_path)
+    monkeypatch.setattr(files, "ROLLOVER_SLACK_S", 1.0)
+    monkeypatch.setattr(files, "rollover_seconds", lambda profile: 15)
+    fd, ff, _, _ = _check(tmp_path, doc)
+    _assert_clean(fd)
+    assert [m["duration_s"] for m in ff["mp4s"]] == pytest.approx([15, 5], abs=0.05)
+    monkeypatch.setattr(files, "rollover_seconds", lambda profile: 7200)
+    fd, _, _, _ = _check(tmp_path, doc)
+    [d] = fd
+    assert d.kind == "mp4_rollover" and d.expected == 7200
+    assert d.observed == pytest.approx(15, abs=0.05)
+    monkeypatch.setattr(files, "rollover_seconds", lambda profile: 10)
+    fd, _, _, _ = _check(tmp_path, doc)
+    [d] = fd
+    assert d.kind == "mp4_rollover" and d.file.endswith("_0.mp4")
+
+
 def test_unexpected_mp4(rec_av):
     fd, _, _, _ = _check(rec_av, _doc(duration=32, av_types=("hls",)))
     assert {"unexpected_mp4", "file_list"} <= _kinds(fd)

@@ -17,6 +17,8 @@ Tolerances and what is accepted (spec 5.2-5.5 and section 11):
   optional; ``#EXTM3U``, ``#EXT-X-VERSION:3``, ``#EXT-X-MEDIA-SEQUENCE:0`` and
   ``#EXT-X-ENDLIST`` are required; the first segment carries a ``START`` track event per
   recorded track (``AUDIO`` / ``VIDEO``) whose TIME is the segment's name time.
+* MP4 parts: a new part after ``mp4_rollover`` (2 h, or 3 h) or about 2 GB, within
+  :data:`ROLLOVER_SLACK_S`.
 * Each segment's media lasts its ``#EXTINF`` within :data:`EXTINF_TOLERANCE_S` (plus one
   frame), its size is whole 188-byte TS packets, and every packet decodes (MP4 parts are
   decoded only when there are no segments; otherwise their packets are walked).
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
+from ..media.naming import MP4_MAX_BYTES, rollover_seconds
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from . import _probe_av
@@ -55,7 +58,7 @@ KINDS: tuple[str, ...] = (
     "missing_endlist", "target_duration", "segment_length", "missing_segment",
     "unlisted_segment", "truncated_segment", "undecodable_segment", "extinf_mismatch",
     "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
-    "no_playlist", "empty_playlist",
+    "no_playlist", "empty_playlist", "mp4_rollover",
 )
 #: The cloud cuts a segment at the first key frame 15 s or more after the previous cut.
 SEGMENT_SECONDS = 15
@@ -64,6 +67,9 @@ MIN_TARGET_DURATION = 18
 NAME_TIME_TOLERANCE_S = 0.002
 SEGMENT_SHORT_TOLERANCE_S = 0.05
 EXTINF_TOLERANCE_S = 0.1
+#: An MP4 part may run this much past (or stop this much short of) ``mp4_rollover``: the
+#: cut waits for a key frame.
+ROLLOVER_SLACK_S = 20.0
 _TS_PACKET = 188
 _LAST = "; the last may be shorter"
 
@@ -298,11 +304,33 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
              "format": e.time_format} for e in playlist.track_events]
 
 
+def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]], *,
+                    profile: Profile) -> None:
+    """A new MP4 part after ``mp4_rollover`` (2 h / 3 h) or about 2 GB, at a key frame."""
+    limit = rollover_seconds(profile)
+    big = MP4_MAX_BYTES - 128 * 1024**2
+    for i, (key, length, size) in enumerate(lengths):
+        if length is None:
+            continue
+        last = i == len(lengths) - 1
+        if length > limit + ROLLOVER_SLACK_S:
+            found.add("mp4_rollover", f"{key}: lasts {length:.1f} s, more than the "
+                      f"{limit} s after which a new MP4 starts (mp4_rollover "
+                      f"{profile.mp4_rollover})", file=key, expected=limit, observed=_round(length))
+        elif not last and length < limit - ROLLOVER_SLACK_S and size < big:
+            found.add("mp4_rollover", f"{key}: a new MP4 part started after {length:.1f} s "
+                      f"and {size} bytes, expected after {limit} s (mp4_rollover "
+                      f"{profile.mp4_rollover}) or about 2 GB", file=key, expected=limit,
+                      observed=_round(length))
+
+
 def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid: str | None,
-                cname: str, seen_sids: set[str], facts: dict[str, Any], decode: bool) -> None:
+                cname: str, seen_sids: set[str], facts: dict[str, Any], decode: bool,
+                profile: Profile) -> None:
     wants_mp4 = "mp4" in scenario.start.recording_file_config.av_file_type
     mp4_facts = []
     indexes = []
+    lengths: list[tuple[str, float | None, int]] = []
     for path in recording.mp4s:
         key = recording.relative(path)
         parsed = _check_name(found, path.name, "mp4", sid=sid, cname=cname,
@@ -317,6 +345,7 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
                       observed="unreadable")
         else:
             entry.update(duration_s=_round(probe.duration), errors=probe.errors)
+            lengths.append((key, probe.duration, probe.size))
             if probe.errors or not probe.streams:
                 found.add("undecodable_mp4", f"{key}: {probe.errors} decoding error(s) "
                           f"({probe.first_error or 'no audio or video stream'})", file=key,
@@ -334,6 +363,7 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
                   f"{list(scenario.start.recording_file_config.av_file_type)}",
                   file=recording.relative(recording.mp4s[0]), expected=None,
                   observed=[recording.relative(p) for p in recording.mp4s])
+    _check_rollover(found, lengths, profile=profile)
     if indexes and sorted(indexes) != list(range(len(indexes))):
         found.add("mp4_index", f"MP4 parts are numbered {sorted(indexes)}, expected "
                   f"{list(range(len(indexes)))}", expected=list(range(len(indexes))),
@@ -436,8 +466,9 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         Gives the cname, the sid (when it has one), ``streamTypes``, ``avFileType``,
         ``fileNamePrefix`` and the fps.
     profile : Profile
-        Behaviour choices. Both TIME formats are accepted whatever ``tag_time`` says (the
-        format seen is reported in the facts as ``tag_time``, for ``--infer``).
+        Behaviour choices: ``mp4_rollover`` gives the MP4 parts' length. Both TIME formats
+        are accepted whatever ``tag_time`` says (the format seen is reported in the facts as
+        ``tag_time``, for ``--infer``).
     decode : bool
         Decode every packet of every TS segment (the "decodable" check; of the MP4 parts
         only when there is no segment, as they hold the same packets again); False only
@@ -448,7 +479,6 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     (list of Difference, dict)
         The differences (kinds in :data:`KINDS`) and the JSON-able file facts.
     """
-    del profile  # nothing in the file checks depends on it yet
     found = _Found()
     sid, cname = scenario.sid, scenario.cname
     seen_sids: set[str] = set()
@@ -466,7 +496,7 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
                     facts=facts, decode=decode)
     # the MP4 holds the segments' packets again: decoded only when it is all there is
     _check_mp4s(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                facts=facts, decode=decode and not recording.segments)
+                facts=facts, decode=decode and not recording.segments, profile=profile)
     if sid is None and len(seen_sids) > 1:
         found.add("name_mismatch", f"the files carry {len(seen_sids)} different sids: "
                   f"{sorted(seen_sids)}", expected="one sid", observed=sorted(seen_sids))
