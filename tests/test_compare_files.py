@@ -396,6 +396,21 @@ def test_garbage_segment_is_undecodable(copy_av):
     assert "undecodable_segment" in _kinds(fd)
 
 
+def test_damaged_segment_is_undecodable(copy_av):
+    import random
+
+    seg = _segments(copy_av)[0]
+    data = bytearray(seg.read_bytes())
+    rng = random.Random(7)
+    for _ in range(300):  # flip bytes past the first packets (PAT/PMT stay readable)
+        data[rng.randrange(2000, len(data))] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    fd, ff, _, _ = _check(copy_av, _doc(duration=32))
+    [d] = [d for d in fd if d.kind == "undecodable_segment"]
+    assert d.file == f"rec/day1/{seg.name}" and d.observed > 0
+    assert ff["segments"][0]["errors"] == d.observed and ff["segments"][1]["errors"] == 0
+
+
 def test_wrong_resolution(tmp_path_factory):
     out = _record(tmp_path_factory, "res", size=(640, 360))
     fd, _, sd, _ = _check(out, _doc())

@@ -146,6 +146,11 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
         result = []
         for s in streams:
             st = stats[s.index]
+            if decode and s.type == "video" and st.frames + st.errors < st.packets:
+                # no B-frames or not: after the flush every video packet gives one picture
+                missing = st.packets - st.frames - st.errors
+                st.errors += missing
+                first_error = first_error or f"{missing} video packet(s) gave no picture"
             ctx = s.codec_context
             rate = (s.average_rate or s.guessed_rate) if s.type == "video" else None
             result.append(StreamProbe(
