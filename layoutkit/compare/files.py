@@ -125,14 +125,22 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
     names: list[RecordingName | None] = []
     probes: list[_probe_av.MediaProbe | None] = []
     seg_facts = []
-    for file in recording.segments:
+    spans: list[tuple[float, float]] = []
+    if playlist is not None:
+        at = Fraction(0)
+        for entry_seg in playlist.segments:
+            spans.append((float(at), float(at + entry_seg.duration)))
+            at += entry_seg.duration
+    for n, file in enumerate(recording.segments):
         key = recording.relative(file.path)
         names.append(_check_name(found, file.path.name, "ts", sid=sid, cname=cname,
                                  seen_sids=seen_sids))
         entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
         probe = None
         if not file.exists:
-            found.add("missing_segment", f"{key}: listed in the playlist but missing",
+            span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
+                    if n < len(spans) else "")
+            found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
                       file=key, expected="present", observed="missing")
         else:
             if file.size is not None and file.size % _TS_PACKET:
@@ -163,8 +171,9 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
     if playlist is None:
         return
     segs = playlist.segments
-    for seg, entry in zip(segs, seg_facts, strict=True):
+    for seg, entry, bounds in zip(segs, seg_facts, spans, strict=True):
         entry["extinf"] = seg.extinf_text
+        entry["start_s"] = _round(bounds[0])  # recording time, from the #EXTINF sums
     # lengths: 15 s plus the wait for a key frame
     keys = sorted({t for p in probes if p is not None
                    for s in p.streams if s.kind == "video" for t in s.key_times})
