@@ -366,6 +366,15 @@ def test_mp4_rollover(tmp_path, monkeypatch):
     assert d.kind == "mp4_rollover" and d.file.endswith("_0.mp4")
 
 
+def test_missing_playlist(copy_av):
+    next(_folder(copy_av).glob("*.m3u8")).unlink()
+    recording = open_recording(copy_av)
+    assert recording.playlist is None and len(recording.unlisted_segments) == 3
+    fd, _, sd, _ = _check(copy_av, _doc(duration=32))
+    assert {"no_playlist", "unlisted_segment", "file_list"} == _kinds(fd)
+    _assert_clean(sd)  # the MP4 is still checked
+
+
 def test_unexpected_mp4(rec_av):
     fd, _, _, _ = _check(rec_av, _doc(duration=32, av_types=("hls",)))
     assert {"unexpected_mp4", "file_list"} <= _kinds(fd)
