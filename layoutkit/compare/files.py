@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
+from ..media.hls import EVENT_TRACK_TYPES, MIN_TARGET_DURATION, TRACK_TYPES
 from ..media.naming import MP4_MAX_BYTES, rollover_seconds
 from ..profile import DEFAULT_PROFILE, Profile
+from ..record import SEGMENT_SECONDS  # the cut: first key frame 15 s or more after the last
 from ..scenario import Scenario
 from . import _probe_av
 from .model import Difference
@@ -60,10 +62,6 @@ KINDS: tuple[str, ...] = (
     "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
     "no_playlist", "empty_playlist", "mp4_rollover",
 )
-#: The cloud cuts a segment at the first key frame 15 s or more after the previous cut.
-SEGMENT_SECONDS = 15
-#: ``#EXT-X-TARGETDURATION`` floor of the cloud's playlists.
-MIN_TARGET_DURATION = 18
 NAME_TIME_TOLERANCE_S = 0.002
 SEGMENT_SHORT_TOLERANCE_S = 0.05
 EXTINF_TOLERANCE_S = 0.1
@@ -286,8 +284,9 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
                       expected=want_td, observed=playlist.target_duration)
         # track events on the first segment
         first = playlist.segments[0]
-        want_tracks = [k for k, on in (("AUDIO", config.records_audio()),
-                                       ("VIDEO", config.records_video())) if on]
+        audio_tag, video_tag = EVENT_TRACK_TYPES
+        want_tracks = [k for k, on in ((audio_tag, config.records_audio()),
+                                       (video_tag, config.records_video())) if on]
         events = [e for e in first.track_events if (e.event or "").upper() == "START"]
         got = sorted({(e.track_type or "").upper() for e in events})
         if got != sorted(want_tracks):
@@ -402,8 +401,7 @@ def _check_response(found: _Found, recording: Recording, scenario: Scenario,
     start = scenario.start
     prefix = "/".join(start.storage_config.file_name_prefix) if start.storage_config else ""
     wants_mp4 = "mp4" in start.recording_file_config.av_file_type
-    track = {0: "audio", 1: "video", 2: "audio_and_video"}.get(
-        start.recording_config.stream_types)
+    track = TRACK_TYPES.get(start.recording_config.stream_types)
     listed = [f.file_name for f in response.files]
     facts["server_response"] = {
         "file": where, "list_key": response.list_key, "list_shape": response.list_shape,
