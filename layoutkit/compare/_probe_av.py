@@ -1,0 +1,203 @@
+"""Probe and decode recording files with PyAV (the only compare module that imports ``av``).
+
+:func:`inspect_media` opens one TS / MP4 file, reads its streams' headers (codec, size,
+frame rate, sample rate, channels), walks every packet (bytes, first and last time, key
+frames) and, with ``decode=True``, decodes every packet with FFmpeg's threads on and counts
+what fails. Results are frozen dataclasses of plain numbers, cached per (path, size, mtime),
+so the file and stream checks can both ask without reading a file twice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import av
+
+from ..errors import MediaError
+
+__all__ = ["StreamProbe", "MediaProbe", "inspect_media"]
+
+
+@dataclass(frozen=True)
+class StreamProbe:
+    """One stream of a file: header facts and what walking its packets showed.
+
+    Times are seconds on the file's own clock (pts x time base). ``end`` is the last
+    packet's time plus its duration. ``key_times`` are the times of key-frame packets
+    (video only). ``frames`` counts decoded frames (0 without decoding), ``errors`` the
+    packets that failed to decode or were flagged corrupt.
+    """
+
+    index: int
+    kind: str
+    codec: str | None
+    profile: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    sample_rate: int | None
+    channels: int | None
+    header_bit_rate: int | None
+    packets: int
+    bytes: int
+    start: float | None
+    end: float | None
+    key_times: tuple[float, ...]
+    frames: int
+    errors: int
+    peak_bytes_per_s: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        """``end - start`` when both are known."""
+        return None if self.start is None or self.end is None else self.end - self.start
+
+
+@dataclass(frozen=True)
+class MediaProbe:
+    """One media file: its container format, size, streams and decode errors."""
+
+    path: str
+    format: str | None
+    size: int
+    duration: float | None
+    streams: tuple[StreamProbe, ...]
+    decoded: bool
+    errors: int
+    first_error: str | None
+
+    def stream(self, kind: str) -> StreamProbe | None:
+        """The first stream of ``kind`` (``'video'`` / ``'audio'``), or None."""
+        return next((s for s in self.streams if s.kind == kind), None)
+
+
+def _channels(stream: Any) -> int | None:
+    ctx = stream.codec_context
+    layout = getattr(ctx, "layout", None)
+    if layout is not None and getattr(layout, "nb_channels", None):
+        return int(layout.nb_channels)
+    channels = getattr(ctx, "channels", None)
+    return int(channels) if channels else None
+
+
+def inspect_media(path: str | os.PathLike[str], *, decode: bool = True) -> MediaProbe:
+    """Probe one file and walk (and with ``decode``, decode) all its packets.
+
+    Raises
+    ------
+    MediaError
+        When the file is missing or FFmpeg cannot open it at all. Errors while reading or
+        decoding packets are counted, not raised.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise MediaError(f"{p}: cannot read ({exc.strerror})") from None
+    return _inspect(str(p), st.st_size, st.st_mtime_ns, decode)
+
+
+@lru_cache(maxsize=256)
+def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"{path}: not a readable media file ({exc})") from None
+    errors = 0
+    first_error: str | None = None
+    with container:
+        streams: list[Any] = [s for s in container.streams if s.type in ("video", "audio")]
+        stats = {s.index: _Acc() for s in streams}
+        for s in streams:
+            s.thread_type = "AUTO"
+        try:
+            packets = container.demux(*streams)
+            for packet in packets:
+                stream = packet.stream
+                st = stats.get(stream.index)
+                if st is None or packet.size == 0:
+                    if st is not None and decode:  # flush
+                        _decode(packet, st)
+                    continue
+                st.packets += 1
+                st.bytes += packet.size
+                if packet.pts is not None and packet.time_base is not None:
+                    t = float(packet.pts * packet.time_base)
+                    d = float((packet.duration or 0) * packet.time_base)
+                    st.start = t if st.start is None else min(st.start, t)
+                    st.end = t + d if st.end is None else max(st.end, t + d)
+                    if packet.is_keyframe and stream.type == "video":
+                        st.keys.append(t)
+                    second = int(t // 1)
+                    st.buckets[second] = st.buckets.get(second, 0) + packet.size
+                if packet.is_corrupt:
+                    st.errors += 1
+                    first_error = first_error or f"corrupt packet in stream {stream.index}"
+                if decode:
+                    message = _decode(packet, st)
+                    first_error = first_error or message
+        except av.error.FFmpegError as exc:
+            errors += 1
+            first_error = first_error or f"demuxing stopped: {exc}"
+        result = []
+        for s in streams:
+            st = stats[s.index]
+            if decode and s.type == "video" and st.frames + st.errors < st.packets:
+                # no B-frames or not: after the flush every video packet gives one picture
+                missing = st.packets - st.frames - st.errors
+                st.errors += missing
+                first_error = first_error or f"{missing} video packet(s) gave no picture"
+            ctx = s.codec_context
+            rate = (s.average_rate or s.guessed_rate) if s.type == "video" else None
+            result.append(StreamProbe(
+                index=s.index, kind=s.type, codec=ctx.name if ctx else None,
+                profile=getattr(ctx, "profile", None),
+                width=ctx.width if s.type == "video" else None,
+                height=ctx.height if s.type == "video" else None,
+                fps=float(rate) if s.type == "video" and rate else None,
+                sample_rate=ctx.sample_rate if s.type == "audio" else None,
+                channels=_channels(s) if s.type == "audio" else None,
+                header_bit_rate=ctx.bit_rate or s.bit_rate or None,
+                packets=st.packets, bytes=st.bytes, start=st.start, end=st.end,
+                key_times=tuple(st.keys), frames=st.frames, errors=st.errors,
+                peak_bytes_per_s=_peak(st.buckets)))
+            errors += st.errors
+        duration = (container.duration / av.time_base) if container.duration else None
+        fmt = container.format.name if container.format else None
+    return MediaProbe(path=path, format=fmt, size=size, duration=duration,
+                      streams=tuple(result), decoded=decode, errors=errors,
+                      first_error=first_error)
+
+
+@dataclass
+class _Acc:
+    packets: int = 0
+    bytes: int = 0
+    start: float | None = None
+    end: float | None = None
+    keys: list[float] = field(default_factory=list)
+    buckets: dict[int, int] = field(default_factory=dict)
+    frames: int = 0
+    errors: int = 0
+
+
+def _peak(buckets: dict[int, int]) -> int:
+    """Most bytes in one whole second, not counting a partial first or last second."""
+    if len(buckets) > 2:
+        inner = sorted(buckets)[1:-1]
+        return max(buckets[k] for k in inner)
+    return max(buckets.values(), default=0)
+
+
+def _decode(packet: av.packet.Packet, st: _Acc) -> str | None:
+    try:
+        frames = packet.decode()
+    except av.error.FFmpegError as exc:
+        st.errors += 1
+        return f"decoding failed: {exc}"
+    st.frames += len(frames)
+    return None

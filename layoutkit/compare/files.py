@@ -1,0 +1,513 @@
+"""File checks: names, playlist tags, segment lengths, MP4 parts and the stop response's list.
+
+:func:`check_files` compares the files of a :class:`~layoutkit.compare.read.Recording` with
+what the cloud (and our recorder, which copies it) writes for a scenario. Every problem is a
+:class:`~layoutkit.compare.model.Difference` with one of the stable kinds of :data:`KINDS`.
+
+Tolerances and what is accepted (spec 5.2-5.5 and section 11):
+
+* TS names' times advance by the previous ``#EXTINF`` within :data:`NAME_TIME_TOLERANCE_S`
+  (names truncate to the millisecond); either TIME format is accepted in names and tags.
+* Segment lengths: every segment but the last lasts at least ``15 s -``
+  :data:`SEGMENT_SHORT_TOLERANCE_S` and at most 15 s plus the wait for a key frame (the
+  longest key-frame interval seen in the video, plus one frame; 0.1 s without video); the
+  last one is shorter or as long.
+* ``#EXT-X-TARGETDURATION`` = ``max(18, ceil(longest #EXTINF))``.
+* ``#EXT-X-DISCONTINUITY`` before the first segment and the comma after ``#EXTINF`` are
+  optional; ``#EXTM3U``, ``#EXT-X-VERSION:3``, ``#EXT-X-MEDIA-SEQUENCE:0`` and
+  ``#EXT-X-ENDLIST`` are required; the first segment carries a ``START`` track event per
+  recorded track (``AUDIO`` / ``VIDEO``) whose TIME is the segment's name time.
+* MP4 parts: a new part after ``mp4_rollover`` (2 h, or 3 h) or about 2 GB, within
+  :data:`ROLLOVER_SLACK_S`.
+* Each segment's media lasts its ``#EXTINF`` within :data:`EXTINF_TOLERANCE_S` (plus one
+  frame), its size is whole 188-byte TS packets, and every packet decodes (MP4 parts are
+  decoded only when there are no segments; otherwise their packets are walked).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ..errors import MediaError
+from ..media.hls import EVENT_TRACK_TYPES, MIN_TARGET_DURATION, TRACK_TYPES
+from ..media.naming import MP4_MAX_BYTES, rollover_seconds
+from ..profile import DEFAULT_PROFILE, Profile
+from ..record import SEGMENT_SECONDS  # the cut: first key frame 15 s or more after the last
+from ..scenario import Scenario
+from . import _probe_av
+from .model import Difference
+from .playlist import (
+    ListedFile,
+    RecordingName,
+    StopResponse,
+    parse_m3u8_name,
+    parse_mp4_name,
+    parse_stop_response,
+    parse_ts_name,
+)
+from .read import Recording
+
+__all__ = ["KINDS", "SEGMENT_SECONDS", "NAME_TIME_TOLERANCE_S", "SEGMENT_SHORT_TOLERANCE_S",
+           "EXTINF_TOLERANCE_S", "MIN_TARGET_DURATION", "check_files"]
+
+#: Difference kinds this module reports.
+KINDS: tuple[str, ...] = (
+    "bad_name", "name_mismatch", "name_time", "missing_tag", "track_events",
+    "missing_endlist", "target_duration", "segment_length", "missing_segment",
+    "unlisted_segment", "truncated_segment", "undecodable_segment", "extinf_mismatch",
+    "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
+    "no_playlist", "empty_playlist", "mp4_rollover",
+)
+NAME_TIME_TOLERANCE_S = 0.002
+SEGMENT_SHORT_TOLERANCE_S = 0.05
+EXTINF_TOLERANCE_S = 0.1
+#: An MP4 part may run this much past (or stop this much short of) ``mp4_rollover``: the
+#: cut waits for a key frame.
+ROLLOVER_SLACK_S = 20.0
+_TS_PACKET = 188
+_LAST = "; the last may be shorter"
+
+
+def _ms(a: datetime, b: datetime) -> float:
+    return (a - b).total_seconds()
+
+
+class _Found:
+    def __init__(self) -> None:
+        self.items: list[Difference] = []
+
+    def add(self, kind: str, message: str, *, file: str | None = None, expected: Any = None,
+            observed: Any = None, t: float | None = None) -> None:
+        self.items.append(Difference(kind=kind, message=message, file=file, expected=expected,
+                                     observed=observed, t=t))
+
+
+def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: str,
+                seen_sids: set[str]) -> RecordingName | None:
+    parser = {"m3u8": parse_m3u8_name, "ts": parse_ts_name, "mp4": parse_mp4_name}[kind]
+    parsed = parser(name, sid=sid, cname=cname)
+    pattern = {"m3u8": "<sid>_<cname>.m3u8", "ts": "<sid>_<cname>_<utc>.ts",
+               "mp4": "<sid>_<cname>_<n>.mp4"}[kind]
+    if parsed is None:
+        loose = parser(name)
+        shown = f"{sid or '<sid>'}_{cname}"
+        if loose is not None:
+            found.add("bad_name", f"{name}: sid/cname are {loose.sid!r}/{loose.cname!r}, "
+                      f"expected {shown} ({pattern})", file=name,
+                      expected=pattern.replace("<sid>_<cname>", shown), observed=name)
+        else:
+            found.add("bad_name", f"{name}: not named {pattern} with cname {cname!r}",
+                      file=name, expected=pattern.replace("<sid>_<cname>", shown),
+                      observed=name)
+        return None
+    seen_sids.add(parsed.sid)
+    return parsed
+
+
+def _media_seconds(probe: _probe_av.MediaProbe) -> float | None:
+    video = probe.stream("video")
+    stream = video if video is not None and video.packets else probe.stream("audio")
+    return stream.duration if stream is not None else None
+
+
+def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
+                    sid: str | None, cname: str, seen_sids: set[str],
+                    facts: dict[str, Any], decode: bool) -> None:
+    playlist = recording.playlist
+    config = scenario.start.recording_config
+    fps = scenario.start.transcoding.fps
+    names: list[RecordingName | None] = []
+    probes: list[_probe_av.MediaProbe | None] = []
+    seg_facts = []
+    spans: list[tuple[float, float]] = []
+    if playlist is not None:
+        at = Fraction(0)
+        for entry_seg in playlist.segments:
+            spans.append((float(at), float(at + entry_seg.duration)))
+            at += entry_seg.duration
+    for n, file in enumerate(recording.segments):
+        key = recording.relative(file.path)
+        names.append(_check_name(found, file.path.name, "ts", sid=sid, cname=cname,
+                                 seen_sids=seen_sids))
+        entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
+        probe = None
+        if not file.exists:
+            span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
+                    if n < len(spans) else "")
+            found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
+                      file=key, expected="present", observed="missing")
+        else:
+            if file.size is not None and file.size % _TS_PACKET:
+                found.add("truncated_segment",
+                          f"{key}: {file.size} bytes is not whole 188-byte TS packets "
+                          f"(cut short?)", file=key, expected=f"a multiple of {_TS_PACKET}",
+                          observed=file.size)
+            try:
+                probe = _probe_av.inspect_media(file.path, decode=decode)
+            except MediaError as exc:
+                found.add("undecodable_segment", str(exc), file=key, expected="decodable",
+                          observed="unreadable")
+            if probe is not None:
+                entry.update(media_s=_round(_media_seconds(probe)), errors=probe.errors)
+                if probe.errors or not probe.streams:
+                    why = probe.first_error or "no audio or video stream"
+                    found.add("undecodable_segment",
+                              f"{key}: {probe.errors} decoding error(s) ({why})", file=key,
+                              expected=0, observed=probe.errors)
+        probes.append(probe)
+        seg_facts.append(entry)
+    facts["segments"] = seg_facts
+    facts["unlisted_segments"] = [recording.relative(p) for p in recording.unlisted_segments]
+    for path in recording.unlisted_segments:
+        key = recording.relative(path)
+        found.add("unlisted_segment", f"{key}: a TS file the playlist does not list", file=key,
+                  expected="listed", observed="not listed")
+    if playlist is None:
+        return
+    segs = playlist.segments
+    for seg, entry, bounds in zip(segs, seg_facts, spans, strict=True):
+        entry["extinf"] = seg.extinf_text
+        entry["start_s"] = _round(bounds[0])  # recording time, from the #EXTINF sums
+    # lengths: 15 s plus the wait for a key frame
+    keys = sorted({t for p in probes if p is not None
+                   for s in p.streams if s.kind == "video" for t in s.key_times})
+    gop = max((b - a for a, b in zip(keys, keys[1:])), default=0.0)
+    wait = (gop + 1 / fps) if config.records_video() and keys else 0.1
+    facts["key_frame_interval_s"] = _round(gop) if keys else None
+    for i, seg in enumerate(segs):
+        key = recording.relative(recording.segments[i].path)
+        d = float(seg.duration)
+        last = i == len(segs) - 1
+        low = 0.0 if last else SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
+        high = SEGMENT_SECONDS + wait
+        probe = probes[i]
+        after = probes[i + 1] if i + 1 < len(probes) else None
+        cut = _first_key_cut(probe, after, keys)
+        late = False
+        if cut is not None and not last:
+            start_t, expected_cut, observed_cut = cut
+            if abs(observed_cut - expected_cut) > 1 / fps + 0.01:
+                late = True
+                found.add("segment_length", f"{key}: cut at {observed_cut - start_t:.3f} s, "
+                          f"expected at the first key frame 15 s or more after its start "
+                          f"({expected_cut - start_t:.3f} s)", file=key,
+                          expected=_round(expected_cut - start_t),
+                          observed=_round(observed_cut - start_t))
+        if not late and not low < d <= high:
+            rule = (f"at most {high:.3f} s" if last
+                    else f"{SEGMENT_SECONDS} s to {high:.3f} s")
+            found.add("segment_length", f"{key}: #EXTINF {seg.extinf_text} s, expected {rule} "
+                      f"(15 s plus the wait for a key frame{_LAST if last else ''})",
+                      file=key, expected=rule, observed=d)
+        media = _media_seconds(probe) if probe is not None else None
+        if media is not None and abs(media - d) > EXTINF_TOLERANCE_S + 1 / fps:
+            found.add("extinf_mismatch", f"{key}: holds {media:.3f} s of media, #EXTINF says "
+                      f"{seg.extinf_text} s", file=key, expected=d, observed=_round(media))
+    # names' times advance by the previous #EXTINF
+    previous: tuple[RecordingName, Fraction] | None = None
+    for i, (seg, name) in enumerate(zip(segs, names, strict=True)):
+        if name is None or name.time is None:
+            previous = None
+            continue
+        if previous is not None:
+            prev_name, prev_d = previous
+            assert prev_name.time is not None
+            step = _ms(name.time, prev_name.time)
+            if abs(step - float(prev_d)) > NAME_TIME_TOLERANCE_S:
+                found.add("name_time", f"{name.name}: starts {step:.3f} s after "
+                          f"{prev_name.name}, whose #EXTINF is {float(prev_d):.3f} s",
+                          file=name.name, expected=_round(float(prev_d)), observed=_round(step))
+        previous = (name, seg.duration)
+    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+
+
+def _first_key_cut(probe: _probe_av.MediaProbe | None, after: _probe_av.MediaProbe | None,
+                   keys: list[float]) -> tuple[float, float, float] | None:
+    """(segment start, expected cut, observed cut) on the video clock, when both are known."""
+    if probe is None or after is None:
+        return None
+    this, nxt = probe.stream("video"), after.stream("video")
+    if this is None or nxt is None or this.start is None or nxt.start is None:
+        return None
+    boundary = this.start + SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
+    expected = next((k for k in keys if k >= boundary), None)
+    return None if expected is None else (this.start, expected, nxt.start)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
+                    facts: dict[str, Any]) -> None:
+    playlist = recording.playlist
+    assert playlist is not None and recording.playlist_path is not None
+    key = recording.relative(recording.playlist_path)
+    config = scenario.start.recording_config
+    facts["playlist"] = {
+        "file": key, "segments": len(playlist.segments),
+        "duration_s": _round(float(playlist.duration)),
+        "target_duration": playlist.target_duration, "version": playlist.version,
+        "media_sequence": playlist.media_sequence, "endlist": playlist.endlist,
+        "extinf_comma": sorted({s.extinf_comma for s in playlist.segments}),
+        "discontinuity_first": bool(playlist.segments and playlist.segments[0].discontinuity),
+        "tags": list(playlist.tags),
+    }
+    if not playlist.segments:
+        found.add("empty_playlist", f"{key}: lists no segment", file=key, expected=">= 1",
+                  observed=0)
+    for tag, value, want in (("EXT-X-VERSION", playlist.version, 3),
+                             ("EXT-X-MEDIA-SEQUENCE", playlist.media_sequence, 0)):
+        if value != want:
+            seen = "missing" if tag not in playlist.tags else value
+            found.add("missing_tag", f"{key}: #{tag} is {seen}, expected {want}", file=key,
+                      expected=f"#{tag}:{want}", observed=seen)
+    if (playlist.allow_cache or "").upper() != "YES":
+        seen = "missing" if "EXT-X-ALLOW-CACHE" not in playlist.tags else playlist.allow_cache
+        found.add("missing_tag", f"{key}: #EXT-X-ALLOW-CACHE is {seen}, expected YES",
+                  file=key, expected="#EXT-X-ALLOW-CACHE:YES", observed=seen)
+    if not playlist.endlist:
+        found.add("missing_endlist", f"{key}: no #EXT-X-ENDLIST (the recording did not end "
+                  "cleanly, or the playlist was read mid-recording)", file=key,
+                  expected="#EXT-X-ENDLIST", observed="missing")
+    if playlist.segments:
+        longest = max(s.duration for s in playlist.segments)
+        want_td = max(MIN_TARGET_DURATION, math.ceil(longest))
+        if playlist.target_duration != want_td:
+            found.add("target_duration", f"{key}: #EXT-X-TARGETDURATION is "
+                      f"{playlist.target_duration}, expected {want_td} "
+                      f"(max(18, ceil(longest #EXTINF {float(longest):.3f})))", file=key,
+                      expected=want_td, observed=playlist.target_duration)
+        # track events on the first segment
+        first = playlist.segments[0]
+        audio_tag, video_tag = EVENT_TRACK_TYPES
+        want_tracks = [k for k, on in ((audio_tag, config.records_audio()),
+                                       (video_tag, config.records_video())) if on]
+        events = [e for e in first.track_events if (e.event or "").upper() == "START"]
+        got = sorted({(e.track_type or "").upper() for e in events})
+        if got != sorted(want_tracks):
+            found.add("track_events", f"{key}: the first segment's START track events are "
+                      f"{got or 'none'}, expected {want_tracks}", file=key,
+                      expected=want_tracks, observed=got)
+        first_name = parse_ts_name(first.uri)
+        for e in playlist.track_events:
+            if e.time is None:
+                found.add("track_events", f"{key}: line {e.line}: TIME {e.time_text!r} is "
+                          "neither 17-digit UTC nor 13-digit epoch ms", file=key,
+                          expected="yyyyMMddHHmmssSSS or epoch ms", observed=e.time_text)
+        for e in events:
+            if e.time is not None and first_name is not None and first_name.time is not None:
+                gap = _ms(e.time, first_name.time)
+                if abs(gap) > NAME_TIME_TOLERANCE_S:
+                    found.add("track_events", f"{key}: {e.track_type} START TIME {e.time_text} "
+                              f"differs from the first segment's name time "
+                              f"{first_name.time_text} by {gap:.3f} s", file=key,
+                              expected=first_name.time_text, observed=e.time_text)
+        facts["playlist"]["track_events"] = [
+            {"track": e.track_type, "event": e.event, "time": e.time_text,
+             "format": e.time_format} for e in playlist.track_events]
+
+
+def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]], *,
+                    profile: Profile) -> None:
+    """A new MP4 part after ``mp4_rollover`` (2 h / 3 h) or about 2 GB, at a key frame."""
+    limit = rollover_seconds(profile)
+    big = MP4_MAX_BYTES - 128 * 1024**2
+    for i, (key, length, size) in enumerate(lengths):
+        if length is None:
+            continue
+        last = i == len(lengths) - 1
+        if length > limit + ROLLOVER_SLACK_S:
+            found.add("mp4_rollover", f"{key}: lasts {length:.1f} s, more than the "
+                      f"{limit} s after which a new MP4 starts (mp4_rollover "
+                      f"{profile.mp4_rollover})", file=key, expected=limit, observed=_round(length))
+        elif not last and length < limit - ROLLOVER_SLACK_S and size < big:
+            found.add("mp4_rollover", f"{key}: a new MP4 part started after {length:.1f} s "
+                      f"and {size} bytes, expected after {limit} s (mp4_rollover "
+                      f"{profile.mp4_rollover}) or about 2 GB", file=key, expected=limit,
+                      observed=_round(length))
+
+
+def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid: str | None,
+                cname: str, seen_sids: set[str], facts: dict[str, Any], decode: bool,
+                profile: Profile) -> None:
+    wants_mp4 = "mp4" in scenario.start.recording_file_config.av_file_type
+    mp4_facts = []
+    indexes = []
+    lengths: list[tuple[str, float | None, int]] = []
+    for path in recording.mp4s:
+        key = recording.relative(path)
+        parsed = _check_name(found, path.name, "mp4", sid=sid, cname=cname,
+                             seen_sids=seen_sids)
+        if parsed is not None and parsed.index is not None:
+            indexes.append(parsed.index)
+        entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}
+        try:
+            probe = _probe_av.inspect_media(path, decode=decode)
+        except MediaError as exc:
+            found.add("undecodable_mp4", str(exc), file=key, expected="decodable",
+                      observed="unreadable")
+        else:
+            entry.update(duration_s=_round(probe.duration), errors=probe.errors)
+            lengths.append((key, probe.duration, probe.size))
+            if probe.errors or not probe.streams:
+                found.add("undecodable_mp4", f"{key}: {probe.errors} decoding error(s) "
+                          f"({probe.first_error or 'no audio or video stream'})", file=key,
+                          expected=0, observed=probe.errors)
+        mp4_facts.append(entry)
+    facts["mp4s"] = mp4_facts
+    if recording.kind in ("ts", "mp4"):
+        return
+    if wants_mp4 and not recording.mp4s:
+        found.add("missing_mp4", "no MP4 file, but avFileType is "
+                  f"{list(scenario.start.recording_file_config.av_file_type)}",
+                  expected=f"{sid or '<sid>'}_{cname}_0.mp4", observed=None)
+    elif not wants_mp4 and recording.mp4s:
+        found.add("unexpected_mp4", f"{len(recording.mp4s)} MP4 file(s), but avFileType is "
+                  f"{list(scenario.start.recording_file_config.av_file_type)}",
+                  file=recording.relative(recording.mp4s[0]), expected=None,
+                  observed=[recording.relative(p) for p in recording.mp4s])
+    _check_rollover(found, lengths, profile=profile)
+    if indexes and sorted(indexes) != list(range(len(indexes))):
+        found.add("mp4_index", f"MP4 parts are numbered {sorted(indexes)}, expected "
+                  f"{list(range(len(indexes)))}", expected=list(range(len(indexes))),
+                  observed=sorted(indexes))
+
+
+def _keys_present(recording: Recording) -> dict[str, Path]:
+    paths = [*(s.path for s in recording.segments if s.exists), *recording.mp4s]
+    if recording.playlist_path is not None:
+        paths.append(recording.playlist_path)
+    return {recording.relative(p): p for p in paths}
+
+
+def _check_response(found: _Found, recording: Recording, scenario: Scenario,
+                    facts: dict[str, Any]) -> None:
+    doc = recording.server_response
+    if doc is None:
+        facts["server_response"] = None
+        return
+    where = (recording.relative(recording.server_response_path)
+             if recording.server_response_path else "server response")
+    try:
+        response: StopResponse = parse_stop_response(doc, source=where)
+    except MediaError as exc:
+        found.add("file_list", str(exc), file=where, expected="a file list", observed=None)
+        return
+    start = scenario.start
+    prefix = "/".join(start.storage_config.file_name_prefix) if start.storage_config else ""
+    wants_mp4 = "mp4" in start.recording_file_config.av_file_type
+    track = TRACK_TYPES.get(start.recording_config.stream_types)
+    listed = [f.file_name for f in response.files]
+    facts["server_response"] = {
+        "file": where, "list_key": response.list_key, "list_shape": response.list_shape,
+        "file_list_mode": response.file_list_mode, "files": listed,
+        "uploading_status": response.uploading_status,
+        "slice_start_ms": [f.slice_start_raw for f in response.files
+                           if f.slice_start_raw is not None],
+        "slice_start_unit": sorted({f.slice_start_unit for f in response.files
+                                    if f.slice_start_unit}),
+    }
+    file_sids = facts.get("sids") or ([scenario.sid] if scenario.sid else [])
+    if response.sid is not None and file_sids and response.sid not in file_sids:
+        found.add("file_list", f"{where}: sid {response.sid!r}, but the files carry "
+                  f"{file_sids}", file=where, expected=file_sids[0], observed=response.sid)
+    if response.cname is not None and response.cname != scenario.cname:
+        found.add("file_list", f"{where}: cname {response.cname!r}, expected "
+                  f"{scenario.cname!r}", file=where, expected=scenario.cname,
+                  observed=response.cname)
+    want_mode = "json" if wants_mp4 else "string"
+    mode = response.file_list_mode or response.list_shape
+    if mode != want_mode:
+        found.add("file_list", f"{where}: fileListMode {mode!r}, expected {want_mode!r} for "
+                  f"avFileType {list(start.recording_file_config.av_file_type)}", file=where,
+                  expected=want_mode, observed=mode)
+    present = _keys_present(recording)
+    by_name = {Path(k).name: k for k in present}
+    for f in response.files:
+        name = f.file_name.rsplit("/", 1)[-1]
+        if prefix and not f.file_name.startswith(prefix + "/"):
+            found.add("file_list", f"{where}: {f.file_name} is not under fileNamePrefix "
+                      f"{prefix!r}", file=where, expected=f"{prefix}/{name}",
+                      observed=f.file_name)
+        if recording.kind in ("folder", "m3u8") and f.file_name not in present \
+                and name not in by_name:
+            found.add("file_list", f"{where}: lists {f.file_name}, which is not in the "
+                      "recording", file=f.file_name, expected="present", observed="missing")
+        _check_entry(found, f, where=where, track=track)
+    if recording.kind in ("folder", "m3u8"):
+        names = {n.rsplit("/", 1)[-1] for n in listed}
+        wanted = [p for p in [recording.playlist_path, *recording.mp4s] if p is not None]
+        for p in wanted:
+            if p.name not in names:
+                key = recording.relative(p)
+                found.add("file_list", f"{where}: does not list {key}", file=key,
+                          expected="listed", observed="not listed")
+
+
+def _check_entry(found: _Found, f: ListedFile, *, where: str, track: str | None) -> None:
+    if f.track_type is not None and track is not None and f.track_type != track:
+        found.add("file_list", f"{where}: {f.file_name}: trackType {f.track_type!r}, expected "
+                  f"{track!r}", file=f.file_name, expected=track, observed=f.track_type)
+    if f.uid is not None and f.uid != "0":
+        found.add("file_list", f"{where}: {f.file_name}: uid {f.uid!r}, expected '0' in mix "
+                  "mode", file=f.file_name, expected="0", observed=f.uid)
+    if f.mixed_all_user is False:
+        found.add("file_list", f"{where}: {f.file_name}: mixedAllUser false in mix mode",
+                  file=f.file_name, expected=True, observed=False)
+
+
+def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
+                decode: bool = True) -> tuple[list[Difference], dict[str, Any]]:
+    """Check a recording's files against what the cloud writes for ``scenario``.
+
+    Parameters
+    ----------
+    recording : Recording
+        From :func:`~layoutkit.compare.read.open_recording`.
+    scenario : Scenario
+        Gives the cname, the sid (when it has one), ``streamTypes``, ``avFileType``,
+        ``fileNamePrefix`` and the fps.
+    profile : Profile
+        Behaviour choices: ``mp4_rollover`` gives the MP4 parts' length. Both TIME formats
+        are accepted whatever ``tag_time`` says (the format seen is reported in the facts as
+        ``tag_time``, for ``--infer``).
+    decode : bool
+        Decode every packet of every TS segment (the "decodable" check; of the MP4 parts
+        only when there is no segment, as they hold the same packets again); False only
+        walks the packets (sizes, times, corrupt flags).
+
+    Returns
+    -------
+    (list of Difference, dict)
+        The differences (kinds in :data:`KINDS`) and the JSON-able file facts.
+    """
+    found = _Found()
+    sid, cname = scenario.sid, scenario.cname
+    seen_sids: set[str] = set()
+    facts: dict[str, Any] = {"kind": recording.kind, "location": recording.location}
+    if recording.playlist is not None and recording.playlist_path is not None:
+        key = recording.relative(recording.playlist_path)
+        _check_name(found, recording.playlist_path.name, "m3u8", sid=sid, cname=cname,
+                    seen_sids=seen_sids)
+        _check_playlist(found, recording, scenario, facts)
+        facts["playlist"]["file"] = key
+    elif recording.kind == "folder" and recording.unlisted_segments:
+        found.add("no_playlist", f"{recording.location}: TS files but no .m3u8 playlist",
+                  expected="<sid>_<cname>.m3u8", observed=None)
+    _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
+                    facts=facts, decode=decode)
+    # the MP4 holds the segments' packets again: decoded only when it is all there is
+    _check_mp4s(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
+                facts=facts, decode=decode and not recording.segments, profile=profile)
+    if sid is None and len(seen_sids) > 1:
+        found.add("name_mismatch", f"the files carry {len(seen_sids)} different sids: "
+                  f"{sorted(seen_sids)}", expected="one sid", observed=sorted(seen_sids))
+    facts["sids"] = sorted(seen_sids)
+    facts["other_playlists"] = [recording.relative(p) for p in recording.other_playlists]
+    _check_response(found, recording, scenario, facts)
+    return found.items, facts
