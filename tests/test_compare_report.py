@@ -182,7 +182,8 @@ def test_evidence_is_capped_and_the_rest_listed(frames):
     html = render_report(result, title="cap", max_evidence=12)
     assert html.count("<img ") == 36
     assert html.count('class="difference"') == 20
-    assert "the other 8 are listed with their figures only" in html
+    assert "the other 8 are listed without" in html
+    assert html.count("<article") == 12 and html.count("<tr class=\"difference\"") == 8
     capped = render_report(result, title="cap", max_evidence=2, max_entries=5)
     assert capped.count("<img ") == 6 and capped.count('class="difference"') == 5
     assert "and 15 more differences" in capped
@@ -250,7 +251,7 @@ def _dom(browser) -> dict:
         verdict: document.querySelector('#verdict .word').textContent.trim(),
         headline: document.querySelector('#verdict .headline').textContent.trim(),
         offset: document.getElementById('offset').textContent.trim(),
-        entries: [...document.querySelectorAll('article.difference')].map(
+        entries: [...document.querySelectorAll('.difference')].map(
             a => [a.dataset.kind, a.querySelector('.message').textContent.trim(),
                   a.querySelectorAll('img').length]),
         images: imgs.length,
@@ -308,3 +309,34 @@ def test_error_report_in_browser(browser, tmp_path):
     assert "ERROR" in text and "no playlist, TS or MP4 found" in text
     shot = save_full_page_screenshot(browser, _shot_dir() / "compare_report_error.png")
     assert _close(_banner_colour(browser, shot), GREY)
+
+
+# --- the timeline's geometry and the browser helper ---------------------------------------
+def test_timeline_plot_rows_ticks_and_markers():
+    from layoutkit.compare.timeline_plot import plot_timeline
+
+    tracks = match_result().tracks
+    diffs = [Difference("late_transition", "m", t=6.0, region=2),
+             Difference("late_transition", "close to the previous", t=6.05, region=2),
+             Difference("missing_segment", "no time")]
+    plot = plot_timeline(tracks, diffs)
+    assert [r.region for r in plot.rows] == [0, 1, 2, 3]
+    assert [t.label for t in plot.ticks] == [str(s) for s in range(13)]
+    assert plot.ticks[0].x == plot.plot_x0 and plot.ticks[-1].x == plot.plot_x1
+    a, b = plot.markers
+    assert (a.number, a.compact, b.number, b.compact) == (1, False, 2, True)
+    row2 = plot.rows[2]
+    assert row2.y - 4 == a.y0 and a.y1 == row2.y + row2.height + 4
+    assert a.x == pytest.approx(plot.plot_x0 + (plot.plot_x1 - plot.plot_x0) / 2)
+    states = [s for s, _, _ in plot.legend]
+    assert states == ["live", "last_frame", "canvas_background", "empty"]
+    many = plot_timeline(tracks, [Difference("x", "m", t=i / 5, region=0) for i in range(50)])
+    assert len(many.markers) == 50 and all(m.compact for m in many.markers)
+
+
+def test_browser_fixture_skips_with_the_install_hint(monkeypatch):
+    from . import browser as helper
+
+    monkeypatch.setattr(helper, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        helper.start_browser()

@@ -34,7 +34,8 @@ from .timeline_plot import plot_timeline
 
 __all__ = ["MAX_EVIDENCE", "MAX_ENTRIES", "IMAGE_MAX_WIDTH", "render_report", "write_report"]
 
-#: Differences drawn with their pictures (the rest are listed without them).
+#: Differences drawn with their pictures, and listed as cards at least (the rest are one
+#: line each in a table).
 MAX_EVIDENCE = 12
 #: Differences listed at all (the rest are counted; ``--json`` has every one).
 MAX_ENTRIES = 500
@@ -44,7 +45,7 @@ IMAGE_MAX_WIDTH = 480
 MAX_LIST_ROWS = 60
 
 _HEADLINES = {
-    "match": "The recording matches the rules",
+    "match": "The recording matches the rules within the stated tolerances",
     "differ": "The recording differs from the rules",
     "error": "The recording could not be analysed",
 }
@@ -246,7 +247,8 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
     scenario_name, recording_name : str, optional
         Shown under the title (file names, not read).
     max_evidence : int
-        Differences drawn with their frames and heat map; further ones are listed as text.
+        Differences drawn with their frames and heat map; the first ``max_evidence``
+        differences and those drawn are cards, further ones one line each.
     max_entries : int
         Differences listed at all; the rest are counted (the JSON document has them all).
 
@@ -256,7 +258,8 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         One self-contained HTML5 document (inline CSS and SVG, images as data URIs).
     """
     evidence = _evidence_by_difference(result)
-    entries: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []  # full cards
+    rows: list[dict[str, Any]] = []  # the rest, one line each
     drawn = 0
     with_pictures = sum(1 for i in evidence if i < max_entries)
     for i, d in enumerate(result.differences[:max_entries]):
@@ -264,10 +267,10 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         if i in evidence and drawn < max_evidence:
             pictures = _pictures(evidence[i])
             drawn += pictures is not None
-        entries.append({"number": i + 1, "kind": d.kind, "message": d.message,
-                        "t": None if d.t is None else f"{d.t:.2f} s",
-                        "uid": d.uid, "figures": _figures(d), "pictures": pictures,
-                        "has_evidence": i in evidence})
+        entry = {"number": i + 1, "kind": d.kind, "message": d.message,
+                 "t": None if d.t is None else f"{d.t:.2f} s", "uid": d.uid,
+                 "region": d.region, "figures": _figures(d), "pictures": pictures}
+        (entries if i < max_evidence or pictures is not None else rows).append(entry)
     summary = sorted(Counter(d.kind for d in result.differences).items(),
                      key=lambda kv: (-kv[1], kv[0]))
     plot = (plot_timeline(result.tracks, result.differences[:max_entries])
@@ -289,6 +292,7 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         "summary": summary,
         "plot": plot,
         "entries": entries,
+        "rows": rows,
         "more_entries": max(0, len(result.differences) - max_entries),
         "pictures_drawn": drawn,
         "pictures_total": with_pictures,

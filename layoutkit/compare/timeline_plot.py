@@ -38,6 +38,8 @@ ROW_GAP = 4
 PAIR_GAP = 14
 AXIS_H = 28
 CHAR_W = 6.4  # average glyph width of the 11 px label font
+MAX_NUMBERED = 40  # more markers than this are all drawn as dots
+MIN_GAP = 18.0  # numbered markers on one line at least this far apart
 _STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
@@ -98,6 +100,7 @@ class Marker:
     y0: float
     y1: float
     title: str
+    compact: bool  # drawn as a small dot without its number (too close to another, or many)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,21 @@ def _bar(iv: Interval, y: float, x_of: Callable[[float], float], which: str,
                label=text, title=title, state=iv.state)
 
 
+def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[Marker]:
+    """Numbered markers, or small dots where a number would not fit: more than
+    MAX_NUMBERED markers, numbers over 99, or closer than MIN_GAP to a numbered one on the
+    same line."""
+    many = len(raw) > MAX_NUMBERED
+    last_x: dict[float, float] = {}  # y0 -> x of the last numbered marker on that line
+    out: list[Marker] = []
+    for number, x, y0, y1, title in sorted(raw, key=lambda m: (m[2], m[1], m[0])):
+        compact = many or number > 99 or x - last_x.get(y0, -math.inf) < MIN_GAP
+        if not compact:
+            last_x[y0] = x
+        out.append(Marker(number=number, x=x, y0=y0, y1=y1, title=title, compact=compact))
+    return sorted(out, key=lambda m: m.number)
+
+
 def plot_timeline(tracks: Sequence[RegionTrack],
                   differences: Sequence[Difference] = ()) -> TimelinePlot:
     """Lay out the timeline of ``tracks`` with a marker per timed difference.
@@ -177,15 +195,16 @@ def plot_timeline(tracks: Sequence[RegionTrack],
     ticks = tuple(Tick(x=x_of(k * step), label=_seconds_label(k * step, step))
                   for k in range(n + 1))
     by_region = {r.region: r for r in rows}
-    markers: list[Marker] = []
+    raw: list[tuple[int, float, float, float, str]] = []
     for number, d in enumerate(differences, start=1):
         if d.t is None or not math.isfinite(d.t):
             continue
         row = by_region.get(d.region) if d.region is not None else None
         y0, y1 = ((row.y - 4, row.y + row.height + 4) if row is not None
                   else (TOP - 4.0, axis_y))
-        markers.append(Marker(number=number, x=x_of(float(d.t)), y0=y0, y1=y1,
-                              title=f"#{number} {d.kind} at {d.t:.2f} s: {d.message}"))
+        raw.append((number, x_of(float(d.t)), y0, y1,
+                    f"#{number} {d.kind} at {d.t:.2f} s: {d.message}"))
+    markers = _place_markers(raw)
     order = list(STATE_STYLE)
     legend = tuple((s, f, lab) for s, (f, lab) in
                    sorted(seen.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
