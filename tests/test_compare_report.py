@@ -124,7 +124,7 @@ def differ_result(frames) -> CompareResult:
     diffs = (
         Difference("wrong_user", "region 1 shows uid 3003, expected uid 2002 (from 3.00 s)",
                    uid="2002", t=3.0, expected="2002", observed="3003", region=1),
-        Difference("late_transition", "uid 3003: live -> last frame at 6.47 s, expected 6.00 s",
+        Difference("late_transition", "uid 3003: live → last frame at 6.47 s, expected 6.00 s",
                    uid="3003", t=6.0, expected=6.0, observed=6.47, region=2),
         Difference("wrong_state", "uid 4004 left: region 3 shows black, expected the canvas "
                    "background", uid="4004", t=9.0, expected="empty", observed="black",

@@ -18,6 +18,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,7 @@ def _offset_text(offset: float | None) -> str:
     return f"{offset:+.3f} s"
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.compare", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"],
