@@ -78,3 +78,7 @@ def bucket(raw):
     return name
 
 
+
+
+# --- a real headless browser (Debian's Chromium + Selenium), for the HTML report tests -----
+from .browser import browser  # noqa: E402, F401

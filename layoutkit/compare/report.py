@@ -1,0 +1,333 @@
+"""The ``compare --report`` page: one self-contained HTML file for people.
+
+The verdict first, then a per-region timeline of expected vs observed states (inline SVG),
+each difference with its figures and, where the result carries :class:`Evidence`, the
+expected frame, the recorded frame and a difference heat map side by side (PNG data URIs),
+then the file and stream facts and the ``infer`` table.  No external URL, no script: the page
+opens from a mail attachment or a CI artefact as it is.  Drawn by Jinja2 with autoescaping
+from the package template ``templates/report.html.j2``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import numpy.typing as npt
+
+from .. import __version__
+from ..errors import StorageError
+from ..media.atomic import atomic_output
+from .heatmap import colormap_stops, difference_heatmap, difference_stats
+from .model import CompareResult, Difference, Evidence
+from .timeline_plot import plot_timeline
+
+__all__ = ["MAX_EVIDENCE", "MAX_ENTRIES", "IMAGE_MAX_WIDTH", "render_report", "write_report"]
+
+#: Differences drawn with their pictures, and listed as cards at least (the rest are one
+#: line each in a table).
+MAX_EVIDENCE = 12
+#: Differences listed at all (the rest are counted; ``--json`` has every one).
+MAX_ENTRIES = 500
+#: Width above which frames are reduced for the page.
+IMAGE_MAX_WIDTH = 480
+#: Rows of a list shown in the facts tables before "... and N more".
+MAX_LIST_ROWS = 60
+
+_HEADLINES = {
+    "match": "The recording matches the rules within the stated tolerances",
+    "differ": "The recording differs from the rules",
+    "error": "The recording could not be analysed",
+}
+
+
+# --- values for people ----------------------------------------------------------------------
+def _text(value: Any, *, limit: int = 400) -> str:
+    """A value as text: strings as they are, numbers short, the rest as compact JSON."""
+    if value is None:
+        return "\N{EM DASH}"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        text = "∞" if math.isinf(value) else f"{value:.6g}"
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def _seconds(t: float | None) -> str:
+    return "\N{EM DASH}" if t is None else f"{t:.3f} s"
+
+
+def _scalar_class(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "num"
+    return "str"
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def fact_tree(value: Any, *, depth: int = 0) -> dict[str, Any]:
+    """A JSON-able value as nodes the template draws: dicts as key/value tables, lists of
+    objects as tables with a column per key, lists of scalars inline, long lists cut."""
+    if _is_scalar(value):
+        return {"kind": "scalar", "text": _text(value), "cls": _scalar_class(value)}
+    if depth >= 5:
+        return {"kind": "scalar", "text": _text(value), "cls": "str"}
+    if isinstance(value, Mapping):
+        items = [(str(k), fact_tree(v, depth=depth + 1)) for k, v in value.items()]
+        if not items:
+            return {"kind": "scalar", "text": "(none)", "cls": "null"}
+        return {"kind": "dict", "items": items}
+    if isinstance(value, list | tuple):
+        seq = list(value)
+        shown, more = seq[:MAX_LIST_ROWS], max(0, len(seq) - MAX_LIST_ROWS)
+        if not seq:
+            return {"kind": "scalar", "text": "(none)", "cls": "null"}
+        if all(_is_scalar(v) for v in seq):
+            return {"kind": "inline", "text": _text(", ".join(_text(v) for v in seq),
+                                                     limit=600), "count": len(seq)}
+        if all(isinstance(v, Mapping) for v in seq):
+            columns: list[str] = []
+            for row in shown:
+                columns += [str(k) for k in row if str(k) not in columns]
+            if len(columns) <= 10:
+                blank = {"kind": "scalar", "text": "", "cls": "null"}
+                rows = [[fact_tree(row[c], depth=depth + 1) if c in row else blank
+                         for c in columns] for row in shown]
+                return {"kind": "table", "columns": columns, "rows": rows, "more": more}
+        return {"kind": "list", "items": [fact_tree(v, depth=depth + 1) for v in shown],
+                "more": more}
+    return {"kind": "scalar", "text": _text(value), "cls": "str"}
+
+
+# --- pictures -------------------------------------------------------------------------------
+def _as_rgb(image: Any) -> npt.NDArray[np.uint8] | None:
+    """An evidence frame as (H, W, 3) uint8, or None when it is no picture."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] < 3 or 0 in arr.shape or arr.dtype.kind not in "uif":
+        return None
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr[:, :, :3])
+
+
+def png_data_uri(image: npt.NDArray[np.uint8], *, size: tuple[int, int] | None = None) -> str:
+    """``image`` (RGB uint8) as a ``data:image/png;base64,...`` URI, resized to ``size``
+    (width, height) when given."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(image))
+    if size is not None and img.size != size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class _Pictures:
+    t: float
+    expected: str
+    observed: str
+    heatmap: str
+    width: int
+    height: int
+    max_abs: int
+    mean_abs: str
+    psnr: str
+    note: str | None
+
+
+def _pictures(ev: Evidence) -> _Pictures | None:
+    """The three pictures of one evidence (None when its frames are not RGB pictures)."""
+    expected, observed = _as_rgb(ev.expected), _as_rgb(ev.observed)
+    if expected is None or observed is None:
+        return None
+    stats = difference_stats(expected, observed)
+    heat = difference_heatmap(expected, observed, max_width=IMAGE_MAX_WIDTH)
+    h, w = heat.shape[:2]
+    eh, ew = expected.shape[:2]
+    oh, ow = observed.shape[:2]
+    note = None
+    if (oh, ow) != (eh, ew):
+        note = (f"The recorded frame is {ow}\N{MULTIPLICATION SIGN}{oh}, the expected "
+                f"{ew}\N{MULTIPLICATION SIGN}{eh}; the difference is taken at "
+                f"{ew}\N{MULTIPLICATION SIGN}{eh}.")
+    return _Pictures(t=float(ev.t), expected=png_data_uri(expected, size=(w, h)),
+                     observed=png_data_uri(observed, size=(w, h)),
+                     heatmap=png_data_uri(heat), width=w, height=h, max_abs=stats.max_abs,
+                     mean_abs=f"{stats.mean_abs:.1f}", psnr=stats.psnr_text(), note=note)
+
+
+# --- the page ---------------------------------------------------------------------------------
+def _figures(d: Difference) -> list[tuple[str, str, str]]:
+    """(label, text, css class) of a difference's figures; those it does not have left out."""
+    rows = [("kind", d.kind, "mono")]
+    if d.uid is not None:
+        rows.append(("uid", _text(d.uid), "mono"))
+    if d.t is not None:
+        rows.append(("time", _seconds(d.t), "num"))
+    if d.region is not None:
+        rows.append(("region", _text(d.region), "num"))
+    for label, value in (("expected", d.expected), ("observed", d.observed), ("file", d.file)):
+        if value is not None:
+            rows.append((label, _text(value), "mono"))
+    return rows
+
+
+def _evidence_by_difference(result: CompareResult) -> dict[int, Evidence]:
+    out: dict[int, Evidence] = {}
+    for ev in result.evidence:
+        if 0 <= ev.difference < len(result.differences):
+            out.setdefault(ev.difference, ev)
+    return out
+
+
+def _headline(result: CompareResult) -> str:
+    n = len(result.differences)
+    if result.verdict == "differ" and n:
+        return f"The recording differs from the rules in {n} way{'s' if n != 1 else ''}"
+    return _HEADLINES.get(result.verdict, f"Verdict: {result.verdict}")
+
+
+def _offset_text(offset: float | None) -> str:
+    if offset is None:
+        return "not found"
+    return f"{offset:+.3f} s"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.compare", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"],
+                                                                 default_for_string=True,
+                                                                 default=True),
+                             trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["px"] = lambda v: f"{float(v):.1f}"
+    return env
+
+
+def render_report(result: CompareResult, *, title: str, scenario_name: str | None = None,
+                  recording_name: str | None = None, max_evidence: int = MAX_EVIDENCE,
+                  max_entries: int = MAX_ENTRIES) -> str:
+    """The report page of ``result`` as HTML text (pure; nothing is written).
+
+    Parameters
+    ----------
+    result : CompareResult
+        What compare found.
+    title : str
+        The page's heading (e.g. ``"compare: scenario.json vs recording/"``).
+    scenario_name, recording_name : str, optional
+        Shown under the title (file names, not read).
+    max_evidence : int
+        Differences drawn with their frames and heat map; the first ``max_evidence``
+        differences and those drawn are cards, further ones one line each.
+    max_entries : int
+        Differences listed at all; the rest are counted (the JSON document has them all).
+
+    Returns
+    -------
+    str
+        One self-contained HTML5 document (inline CSS and SVG, images as data URIs).
+    """
+    evidence = _evidence_by_difference(result)
+    entries: list[dict[str, Any]] = []  # full cards
+    rows: list[dict[str, Any]] = []  # the rest, one line each
+    drawn = 0
+    with_pictures = sum(1 for i in evidence if i < max_entries)
+    for i, d in enumerate(result.differences[:max_entries]):
+        pictures = None
+        if i in evidence and drawn < max_evidence:
+            pictures = _pictures(evidence[i])
+            drawn += pictures is not None
+        entry = {"number": i + 1, "kind": d.kind, "message": d.message,
+                 "t": None if d.t is None else f"{d.t:.2f} s", "uid": d.uid,
+                 "region": d.region, "figures": _figures(d), "pictures": pictures}
+        (entries if i < max_evidence or pictures is not None else rows).append(entry)
+    summary = sorted(Counter(d.kind for d in result.differences).items(),
+                     key=lambda kv: (-kv[1], kv[0]))
+    plot = (plot_timeline(result.tracks, result.differences[:max_entries])
+            if result.tracks else None)
+    infer = (sorted(result.infer.items()) if result.infer is not None else None)
+    context = {
+        "title": title,
+        "scenario_name": scenario_name,
+        "recording_name": recording_name,
+        "version": __version__,
+        "verdict": result.verdict if result.verdict in ("match", "differ", "error")
+        else "error",
+        "verdict_word": result.verdict.upper(),
+        "headline": _headline(result),
+        "error": result.error,
+        "offset": _offset_text(result.offset_s),
+        "n_differences": len(result.differences),
+        "n_regions": len(result.tracks),
+        "summary": summary,
+        "plot": plot,
+        "entries": entries,
+        "rows": rows,
+        "more_entries": max(0, len(result.differences) - max_entries),
+        "pictures_drawn": drawn,
+        "pictures_total": with_pictures,
+        "max_evidence": max_evidence,
+        "files": fact_tree(result.files) if result.files else None,
+        "streams": fact_tree(result.streams) if result.streams else None,
+        "infer": infer,
+        "colorbar": ", ".join(colormap_stops(9)),
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def write_report(result: CompareResult, path: str | os.PathLike[str], *,
+                 overwrite: bool = False, title: str, scenario_name: str | None = None,
+                 recording_name: str | None = None, max_evidence: int = MAX_EVIDENCE,
+                 max_entries: int = MAX_ENTRIES) -> Path:
+    """Write :func:`render_report`'s page to ``path`` (temporary name, renamed when whole).
+
+    Raises
+    ------
+    UsageError
+        When ``path`` exists and ``overwrite`` is false.
+    StorageError
+        When the file cannot be written.
+    """
+    html = render_report(result, title=title, scenario_name=scenario_name,
+                         recording_name=recording_name, max_evidence=max_evidence,
+                         max_entries=max_entries)
+    dest = Path(path)
+    with atomic_output(dest, overwrite=overwrite) as tmp:
+        try:
+            tmp.write_text(html, encoding="utf-8")
+        except OSError as exc:
+            msg = f"{dest}: cannot write the report ({exc.strerror})"
+            raise StorageError(msg) from exc
+    return dest

@@ -1,0 +1,214 @@
+"""Geometry of the report's timeline (pure): bars, ticks, markers and legend in SVG units.
+
+One row pair per region (expected above observed), one bar per :class:`Interval`, coloured by
+state, the uid written in bars wide enough for it; a time axis in seconds; a numbered marker
+per difference with a time.  The HTML template only draws what this computes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .model import Difference, Interval, RegionTrack
+
+__all__ = ["STATE_STYLE", "Bar", "Marker", "Row", "Tick", "TimelinePlot", "nice_step",
+           "plot_timeline", "state_style"]
+
+#: state -> (fill colour, text colour, label for people)
+STATE_STYLE: dict[str, tuple[str, str, str]] = {
+    "live": ("#2f6fb3", "#ffffff", "live"),
+    "last_frame": ("#8db4dc", "#10243a", "last frame (frozen)"),
+    "black": ("#1d1d1f", "#ffffff", "black"),
+    "canvas_color": ("#d9a33f", "#2b1d00", "canvas colour"),
+    "canvas_background": ("#b98b63", "#2b1a0b", "canvas background"),
+    "user_image": ("#8a63b8", "#ffffff", "user background image"),
+    "empty": ("#e3e5e8", "#4a4f57", "empty region (no user)"),
+}
+_EXTRA = ("#3f9d8f", "#c45c8a", "#6b8e23", "#a0522d", "#5f6b7a", "#d2691e")
+
+#: SVG layout constants (px in the viewBox; the SVG scales to the page width)
+WIDTH = 1140
+LABEL_W = 186
+RIGHT_PAD = 16
+TOP = 30
+ROW_H = 20
+ROW_GAP = 4
+PAIR_GAP = 14
+AXIS_H = 28
+CHAR_W = 6.4  # average glyph width of the 11 px label font
+MAX_NUMBERED = 40  # more markers than this are all drawn as dots
+MIN_GAP = 18.0  # numbered markers on one line at least this far apart
+_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+def state_style(state: str) -> tuple[str, str, str]:
+    """Fill colour, text colour and people's label of a state (stable for unknown ones)."""
+    if state in STATE_STYLE:
+        return STATE_STYLE[state]
+    fill = _EXTRA[sum(state.encode()) % len(_EXTRA)]
+    return fill, "#ffffff", state.replace("_", " ")
+
+
+def nice_step(span: float, *, max_ticks: int = 14) -> float:
+    """The smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60 ... s giving at most max_ticks.
+
+    Examples
+    --------
+    >>> nice_step(12.0), nice_step(24.0), nice_step(600.0)
+    (1, 2, 60)
+    """
+    for step in _STEPS:
+        if span / step <= max_ticks:
+            return step
+    return math.ceil(span / max_ticks / 3600) * 3600
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str
+    text_fill: str
+    label: str | None  # uid written in the bar, when it fits
+    title: str  # tooltip
+    state: str
+
+
+@dataclass(frozen=True)
+class Row:
+    region: int
+    y: float  # top of the expected row
+    height: float  # both rows
+    bars: tuple[Bar, ...]
+    rect: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    number: int  # 1-based, as the difference entries are numbered
+    x: float
+    y0: float
+    y1: float
+    title: str
+    compact: bool  # drawn as a small dot without its number (too close to another, or many)
+
+
+@dataclass(frozen=True)
+class TimelinePlot:
+    width: float
+    height: float
+    label_w: float
+    plot_x0: float
+    plot_x1: float
+    axis_y: float
+    rows: tuple[Row, ...]
+    ticks: tuple[Tick, ...]
+    markers: tuple[Marker, ...]
+    legend: tuple[tuple[str, str, str], ...]  # (state, fill, label) of the states drawn
+    row_h: float
+    row_gap: float
+
+
+def _seconds_label(t: float, step: float) -> str:
+    if step < 1:
+        return f"{t:.1f}"
+    if t >= 60 and step >= 60:
+        m, s = divmod(int(round(t)), 60)
+        return f"{m}:{s:02d}"
+    return f"{t:g}"
+
+
+def _span(tracks: Sequence[RegionTrack], differences: Sequence[Difference]) -> float:
+    ends = [i.end for tr in tracks for i in (*tr.expected, *tr.observed)]
+    ends += [d.t for d in differences if d.t is not None]
+    return max([1.0, *[float(e) for e in ends if e is not None and math.isfinite(e)]])
+
+
+def _bar(iv: Interval, y: float, x_of: Callable[[float], float], which: str,
+         region: int) -> Bar:
+    x0, x1 = x_of(max(0.0, iv.start)), x_of(max(iv.start, iv.end))
+    fill, text_fill, label = state_style(iv.state)
+    who = f"uid {iv.who}" if iv.who is not None else "nobody"
+    title = (f"region {region}, {which}: {who}, {label}, "
+             f"{iv.start:.2f}\N{EN DASH}{iv.end:.2f} s")
+    text = iv.who if iv.who is not None else None
+    if text is not None and (x1 - x0) < len(text) * CHAR_W + 8:
+        text = None
+    return Bar(x=x0, y=y, w=max(0.5, x1 - x0), h=ROW_H, fill=fill, text_fill=text_fill,
+               label=text, title=title, state=iv.state)
+
+
+def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[Marker]:
+    """Numbered markers, or small dots where a number would not fit: more than
+    MAX_NUMBERED markers, numbers over 99, or closer than MIN_GAP to a numbered one on the
+    same line."""
+    many = len(raw) > MAX_NUMBERED
+    last_x: dict[float, float] = {}  # y0 -> x of the last numbered marker on that line
+    out: list[Marker] = []
+    for number, x, y0, y1, title in sorted(raw, key=lambda m: (m[2], m[1], m[0])):
+        compact = many or number > 99 or x - last_x.get(y0, -math.inf) < MIN_GAP
+        if not compact:
+            last_x[y0] = x
+        out.append(Marker(number=number, x=x, y0=y0, y1=y1, title=title, compact=compact))
+    return sorted(out, key=lambda m: m.number)
+
+
+def plot_timeline(tracks: Sequence[RegionTrack],
+                  differences: Sequence[Difference] = ()) -> TimelinePlot:
+    """Lay out the timeline of ``tracks`` with a marker per timed difference.
+
+    Markers of a difference with a ``region`` span that region's rows; others span all rows.
+    """
+    span = _span(tracks, differences)
+    step = nice_step(span)
+    end = math.ceil(span / step - 1e-9) * step
+    x0, x1 = float(LABEL_W), float(WIDTH - RIGHT_PAD)
+
+    def x_of(t: float) -> float:
+        return x0 + (x1 - x0) * min(max(t, 0.0), end) / end
+
+    rows: list[Row] = []
+    seen: dict[str, tuple[str, str]] = {}
+    y = float(TOP)
+    for tr in tracks:
+        bars = [_bar(iv, y, x_of, "expected", tr.region) for iv in tr.expected]
+        bars += [_bar(iv, y + ROW_H + ROW_GAP, x_of, "observed", tr.region)
+                 for iv in tr.observed]
+        for b in bars:
+            seen.setdefault(b.state, (b.fill, state_style(b.state)[2]))
+        rx, ry, rw, rh = (int(v) for v in tr.rect)
+        rows.append(Row(region=tr.region, y=y, height=2 * ROW_H + ROW_GAP, bars=tuple(bars),
+                        rect=(rx, ry, rw, rh)))
+        y += 2 * ROW_H + ROW_GAP + PAIR_GAP
+    axis_y = y - PAIR_GAP + 8 if rows else y
+    n = int(round(end / step))
+    ticks = tuple(Tick(x=x_of(k * step), label=_seconds_label(k * step, step))
+                  for k in range(n + 1))
+    by_region = {r.region: r for r in rows}
+    raw: list[tuple[int, float, float, float, str]] = []
+    for number, d in enumerate(differences, start=1):
+        if d.t is None or not math.isfinite(d.t):
+            continue
+        row = by_region.get(d.region) if d.region is not None else None
+        y0, y1 = ((row.y - 4, row.y + row.height + 4) if row is not None
+                  else (TOP - 4.0, axis_y))
+        raw.append((number, x_of(float(d.t)), y0, y1,
+                    f"#{number} {d.kind} at {d.t:.2f} s: {d.message}"))
+    markers = _place_markers(raw)
+    order = list(STATE_STYLE)
+    legend = tuple((s, f, lab) for s, (f, lab) in
+                   sorted(seen.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                                        else len(order), kv[0])))
+    return TimelinePlot(width=WIDTH, height=axis_y + AXIS_H, label_w=LABEL_W, plot_x0=x0,
+                        plot_x1=x1, axis_y=axis_y, rows=tuple(rows), ticks=ticks,
+                        markers=tuple(markers), legend=legend, row_h=ROW_H, row_gap=ROW_GAP)
