@@ -12,9 +12,9 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from layoutkit.compare.files import check_files
-from layoutkit.compare.model import Difference
-from layoutkit.compare.playlist import (
+from layoutkit.comparison.files import check_files
+from layoutkit.comparison.model import Difference
+from layoutkit.cloudfiles.parse import (
     parse_m3u8_name,
     parse_mp4_name,
     parse_name,
@@ -23,8 +23,8 @@ from layoutkit.compare.playlist import (
     parse_time,
     parse_ts_name,
 )
-from layoutkit.compare.read import open_recording
-from layoutkit.compare.streams import check_streams
+from layoutkit.comparison.read import open_recording
+from layoutkit.comparison.streams import check_streams
 from layoutkit.errors import MediaError
 from layoutkit.profile import Profile
 from layoutkit.record import record
@@ -344,8 +344,8 @@ def test_missing_mp4(copy_av):
 def test_mp4_rollover(tmp_path, monkeypatch):
     """Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long
     for 10 s."""
-    import layoutkit.compare.files as files
-    import layoutkit.record as recorder
+    import layoutkit.comparison.files as files
+    import layoutkit.record.sinks as recorder
 
     monkeypatch.setattr(recorder, "rollover_seconds", lambda profile: 15)
     doc = _doc(duration=20)

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from layoutkit.compare.heatmap import difference_heatmap, difference_stats
-from layoutkit.compare.model import CompareResult, Difference, Evidence, Interval, RegionTrack
-from layoutkit.compare.report import render_report, write_report
-from layoutkit.errors import UsageError
+from layoutkit.comparison.heatmap import difference_heatmap, difference_stats
+from layoutkit.comparison.model import CompareResult, Difference, Evidence, Interval, RegionTrack
+from layoutkit.comparison.report import render_report, write_report
+from layoutkit.errors import OutputExistsError
 from layoutkit.render import SceneRenderer
 from layoutkit.scenario import parse_scenario
 
@@ -207,7 +207,7 @@ def test_write_report_is_atomic_and_never_replaces(tmp_path):
     dest = tmp_path / "report.html"
     write_report(match_result(), dest, title="first")
     assert "first" in dest.read_text()
-    with pytest.raises(UsageError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists"):
         write_report(match_result(), dest, title="second")
     assert "first" in dest.read_text()
     write_report(match_result(), dest, title="second", overwrite=True)
@@ -313,7 +313,7 @@ def test_error_report_in_browser(browser, tmp_path):
 
 # --- the timeline's geometry and the browser helper ---------------------------------------
 def test_timeline_plot_rows_ticks_and_markers():
-    from layoutkit.compare.timeline_plot import plot_timeline
+    from layoutkit.comparison.timeline_plot import plot_timeline
 
     tracks = match_result().tracks
     diffs = [Difference("late_transition", "m", t=6.0, region=2),

@@ -29,7 +29,7 @@ from typing import Any
 import m3u8
 
 from ..errors import MediaError
-from ..media.naming import TAG_TIMES, format_utc
+from .naming import TAG_TIMES, format_utc
 
 __all__ = [
     "AgoraTag",

@@ -8,7 +8,7 @@ response JSON (no media is decoded here).
   several, the one the stop response names, else the one listing the most segments; the
   others are kept in ``other_playlists``), the playlist's TS segments and the MP4 parts beside
   it, and a saved stop response: ``serverResponse.json`` or any JSON object that looks like
-  one (:func:`~layoutkit.compare.playlist.looks_like_stop_response`).
+  one (:func:`~layoutkit.cloudfiles.parse.looks_like_stop_response`).
 * An **.m3u8**: its segments and MP4s beside it; a ``serverResponse.json`` in its folder or
   up to three folders above it is used when it names this playlist.
 * A **.ts** or **.mp4** alone: just that file.
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..storage import download_tree, parse_s3_url
-from .playlist import (
+from ..io.s3 import download_tree, parse_s3_url
+from ..cloudfiles.parse import (
     Playlist,
     looks_like_stop_response,
     parse_mp4_name,

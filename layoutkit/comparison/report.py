@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from .. import __version__
 from ..errors import StorageError
-from ..media.atomic import atomic_output
+from ..io.atomic import atomic_output
 from .heatmap import colormap_stops, difference_heatmap, difference_stats
 from .model import CompareResult, Difference, Evidence
 from .timeline_plot import plot_timeline
@@ -225,7 +225,7 @@ def _offset_text(offset: float | None) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.compare", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.comparison", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"],
                                                                  default_for_string=True,
                                                                  default=True),
@@ -315,7 +315,7 @@ def write_report(result: CompareResult, path: str | os.PathLike[str], *,
 
     Raises
     ------
-    UsageError
+    OutputExistsError
         When ``path`` exists and ``overwrite`` is false.
     StorageError
         When the file cannot be written.

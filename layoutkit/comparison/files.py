@@ -1,8 +1,8 @@
 """File checks: names, playlist tags, segment lengths, MP4 parts and the stop response's list.
 
-:func:`check_files` compares the files of a :class:`~layoutkit.compare.read.Recording` with
+:func:`check_files` compares the files of a :class:`~layoutkit.comparison.read.Recording` with
 what the cloud (and our recorder, which copies it) writes for a scenario. Every problem is a
-:class:`~layoutkit.compare.model.Difference` with one of the stable kinds of :data:`KINDS`.
+:class:`~layoutkit.comparison.model.Difference` with one of the stable kinds of :data:`KINDS`.
 
 Tolerances and what is accepted (spec 5.2-5.5 and section 11):
 
@@ -33,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..media.hls import EVENT_TRACK_TYPES, MIN_TARGET_DURATION, TRACK_TYPES
-from ..media.naming import MP4_MAX_BYTES, rollover_seconds
+from ..cloudfiles.playlist import EVENT_TRACK_TYPES, MIN_TARGET_DURATION
+from ..cloudfiles.server_response import TRACK_TYPES
+from ..cloudfiles.naming import MP4_MAX_BYTES, rollover_seconds
 from ..profile import DEFAULT_PROFILE, Profile
-from ..record import SEGMENT_SECONDS  # the cut: first key frame 15 s or more after the last
+from ..record.segmenter import SEGMENT_SECONDS
 from ..scenario import Scenario
-from . import _probe_av
+from ..io import probe as _probe_av
 from .model import Difference
-from .playlist import (
+from ..cloudfiles.parse import (
     ListedFile,
     RecordingName,
     StopResponse,
@@ -468,7 +469,7 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     Parameters
     ----------
     recording : Recording
-        From :func:`~layoutkit.compare.read.open_recording`.
+        From :func:`~layoutkit.comparison.read.open_recording`.
     scenario : Scenario
         Gives the cname, the sid (when it has one), ``streamTypes``, ``avFileType``,
         ``fileNamePrefix`` and the fps.

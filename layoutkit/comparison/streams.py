@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..media.audio import AUDIO_PROFILES, SAMPLE_RATE
+from ..signals.audio import AUDIO_PROFILES, SAMPLE_RATE
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import canvas_size
 from ..scenario import Scenario
 from ..timeline import Timeline
-from . import _probe_av
+from ..io import probe as _probe_av
 from .model import Difference
 from .read import Recording
 
