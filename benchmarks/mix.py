@@ -21,7 +21,7 @@ Subjects (timed interleaved, one whole recording per run; see ``benchmarks/READM
     (``graph.threads = 1``) of one ``buffer`` per user (yuv420p 640x360, the same solid
     colour frame pushed every output frame) -> ``scale=WxH:flags=bilinear`` to the tile of
     :func:`layoutkit.layout.compute_regions` -> ``xstack`` (+ ``pad`` to the canvas) ->
-    ``buffersink``; libx264 with :data:`layoutkit.record.X264_OPTIONS`, the same bitrate,
+    ``buffersink``; libx264 with :data:`layoutkit.io.encode.X264_OPTIONS`, the same bitrate,
     frame rate and forced key frames every 15 s; AAC with the same profile, fed with the same
     number of frames of the scenario's mixed signal, generated before timing (so both sides
     do the same AAC work; ours also generates and mixes the tones, a small cost).  Muxing:
@@ -379,7 +379,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
 
 def x264_threading() -> dict[str, object]:
     """PyAV's default threading of a libx264 stream (both subjects then apply
-    :func:`layoutkit.record.x264_options`, which pins small canvases to one thread)."""
+    :func:`layoutkit.io.encode.x264_options`, which pins small canvases to one thread)."""
     import io
 
     import av

@@ -128,3 +128,16 @@ def test_the_six_line_script_from_another_directory(tmp_path):
     red, green, blue = (int(v) for v in ok.split()[-5:-2])
     assert abs(red - 250) <= 8 and abs(green - 120) <= 8 and blue <= 12
     assert (elsewhere / "out" / "serverResponse.json").exists()
+
+
+def test_the_readme_python_snippet_runs(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Python"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    samples = Path(lk.__file__).parent / "samples"
+    code = code.replace('"samples/', f'"{samples}/') + "\nprint(image.shape, frame.shape)\n"
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "serverResponse.json").exists()
