@@ -134,3 +134,22 @@ def test_validate_takes_a_scenario_too(tmp_path):
     doc["events"][0]["uid"] = "3030"
     code, _, err = _run("validate", _write(tmp_path, doc))
     assert code == 1 and "code 2: events[0].uid:" in err
+
+
+def test_warnings_are_printed_even_when_the_body_is_refused(tmp_path):
+    body = {"mixedVideoLayout": 1, "maxResolutionUid": "3", "backgroundColour": "#000000"}
+    code, _, err = _run("validate", _write(tmp_path, body), "--kind", "updateLayout")
+    assert code == 1
+    lines = err.splitlines()
+    assert any(line.startswith("warning: maxResolutionUid") for line in lines), err
+    assert any("backgroundColour: unknown key" in line for line in lines), err
+
+
+def test_an_existing_output_is_refused_with_the_flag_named(tmp_path):
+    out = tmp_path / "p.png"
+    out.write_bytes(b"mine")
+    request = str(samples_dir() / "start-bestfit-seed.json")
+    code, _, err = _run("preview", request, "-o", str(out))
+    assert code == 2 and "exists; pass --force to replace it" in err
+    assert out.read_bytes() == b"mine"
+    assert _run("preview", request, "-o", str(out), "--force")[0] == 0
