@@ -129,3 +129,70 @@ def offset_from_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray
         best = float(fine[int(np.argmin(scores))])
     # sub-frame: the recorded frames sit on the recording's clock; keep the frame grid
     return best if np.isfinite(score(best)) else 0.0
+
+
+def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
+                  uid_names: Sequence[str], *, joins: Mapping[str, float], fps: int,
+                  offset: float, settle_frames: int = 15) -> tuple[F64, int, int]:
+    """Per-frame offset: ``offset`` until the codes agree on another one for a while.
+
+    A recording that loses (or repeats) frames without a gap in its timestamps shifts its
+    content against its clock: from then on the codes vote for another offset.  A new offset
+    is taken when the frames' votes agree on it (within half a frame) for ``settle_frames``
+    consecutive frames (a frozen code's vote moves every frame, so it never settles).
+
+    Returns
+    -------
+    (offsets, dropped, repeated)
+        Offsets per frame, and the frames lost / repeated at the jumps.
+    """
+    n = len(times)
+    out = np.full(n, offset, dtype=np.float64)
+    if n == 0:
+        return out, 0, 0
+    join_of = np.array([joins.get(u, np.nan) for u in uid_names] + [np.nan], dtype=np.float64)
+    period = CODE_PERIOD_FRAMES / fps
+    idx = np.where(code_uids >= 0, code_uids, len(uid_names))
+    raw = times[:, None] - (join_of[idx] + code_frames / fps)
+    votes = raw - np.round((raw - offset) / period) * period  # nearest to the offset
+    per_frame = np.full(n, np.nan)
+    for f in range(n):
+        v = votes[f][~np.isnan(votes[f])]
+        if v.size == 0:
+            continue
+        bins = np.round(v * fps).astype(np.int64)
+        values, counts = np.unique(bins, return_counts=True)
+        top = values[counts == counts.max()]
+        per_frame[f] = top[np.argmin(np.abs(top / fps - offset))] / fps
+    half = 0.5 / fps
+    cur = offset
+    known = per_frame[~np.isnan(per_frame)]
+    for start in range(max(0, known.size - settle_frames + 1)):  # the first settled value
+        window = known[start:start + settle_frames]
+        if np.all(np.abs(window - window[0]) <= half):
+            cur = float(window[0])
+            break
+    dropped = repeated = 0
+    f = 0
+    while f < n:
+        v = per_frame[f]
+        if np.isnan(v) or abs(v - cur) <= half:
+            out[f] = cur
+            f += 1
+            continue
+        g = f
+        while g + 1 < n and (np.isnan(per_frame[g + 1]) or abs(per_frame[g + 1] - v) <= half):
+            g += 1
+        voted = int(np.sum(~np.isnan(per_frame[f:g + 1])))
+        if voted >= settle_frames or (g == n - 1 and voted >= 5 and f > 0):
+            jump = int(round((v - cur) * fps))
+            if jump < 0:
+                dropped += -jump
+            else:
+                repeated += jump
+            cur = float(v)
+            out[f:g + 1] = cur
+        else:
+            out[f:g + 1] = cur
+        f = g + 1
+    return out, dropped, repeated

@@ -76,7 +76,7 @@ def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: int) -> npt.ND
 
 def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
              cells: npt.NDArray[np.uint8], code_uids: npt.NDArray[np.int32],
-             code_frames: npt.NDArray[np.int32], *, offset: float,
+             code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
              joins: Mapping[str, float], uid_names: Sequence[str],
              tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
@@ -88,8 +88,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
         The probe the observations were made with.
     times, cells, code_uids, code_frames : ndarray
         :meth:`Observations.arrays`.
-    offset : float
-        ``offset_s``: scenario time = recording time - offset.
+    offset : float or ndarray (n,)
+        ``offset_s`` (or one per frame): scenario time = recording time - offset.
     joins : mapping
         uid -> first join time.
     uid_names : sequence of str

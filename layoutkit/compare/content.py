@@ -35,7 +35,7 @@ from ..errors import MediaError
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
-from .align import offset_from_codes, offset_from_pictures
+from .align import local_offsets, offset_from_codes, offset_from_pictures
 from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
 from .classify import DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify, desc_distance
 from .expect import Expectation, Label, build_expectation, source_kind
@@ -171,7 +171,7 @@ class _Run:
     uid: str | None
 
 
-def _track_runs(obs: list[RegionObservation], step: float) -> tuple[
+def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float) -> tuple[
         dict[tuple[int, tuple[int, int, int, int]], dict[str, Any]], list[_Run]]:
     """Join region observations into tracks; find the runs of mismatching frames."""
     tracks: dict[tuple[int, tuple[int, int, int, int]], dict[str, Any]] = {}
@@ -181,7 +181,7 @@ def _track_runs(obs: list[RegionObservation], step: float) -> tuple[
                                      "frames": [], "changes": [], "periods": []})
         prev = tr["expected"][-1] if tr["expected"] else None
         if prev != ro.expect.label:
-            tr["changes"].append((float(ro.t[0]), prev, ro.expect.label))
+            tr["changes"].append((exp.periods[ro.period].start, prev, ro.expect.label))
         tr["t"].extend(ro.t.tolist())
         tr["match"].extend(ro.match.tolist())
         tr["labels"].extend(ro.labels)
@@ -216,8 +216,8 @@ def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
     for c, before, after in tr["changes"]:
         if before is None:
             continue
-        if abs(run.t0 - c) <= tol_s and run.observed == before:
-            seen = t[run.i1 + 1] if run.i1 + 1 < len(t) else run.t1
+        if abs(run.t0 - c) <= tol_s and run.observed == before and run.i1 + 1 < len(t):
+            seen = t[run.i1 + 1]
             if seen - c <= tol_s:
                 return None
             uid = after[0] or before[0]
@@ -226,7 +226,7 @@ def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
                               f"expected {c:.2f} s", uid=uid, t=c,
                               expected={"t": round(c, 3), "from": before[1], "to": after[1]},
                               observed={"t": round(seen, 3)}, region=run.region)
-        if abs(run.t1 - c) <= tol_s and run.observed == after:
+        if abs(run.t1 - c) <= tol_s and run.observed == after and run.i0 > 0:
             if c - run.t0 <= tol_s:
                 return None
             uid = after[0] or before[0]
@@ -430,16 +430,21 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                              "tolerance_s": round(tol_s, 3)}
     coded = offset_from_codes(times, code_uids, code_frames, uid_names, joins=prep.joins,
                               fps=exp.fps)
+    jumps = (0, 0)
     if coded is not None:
         offset, votes = coded
+        offsets, *jump_counts = local_offsets(times, code_uids, code_frames, uid_names,
+                                              joins=prep.joins, fps=exp.fps, offset=offset)
+        jumps = (jump_counts[0], jump_counts[1])
         stats.update(alignment="codes", votes=votes)
     else:
         canvas = cells[:, _slice(probe, probe.canvas_key)]
         offset = offset_from_pictures(exp, times, canvas)
+        offsets = np.full(len(times), offset)
         stats.update(alignment="pictures", votes=0)
-    region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offset,
+    region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                           joins=prep.joins, uid_names=uid_names, tol=tol)
-    tracks_data, runs = _track_runs(region_obs, step)
+    tracks_data, runs = _track_runs(region_obs, exp, step)
     differences: list[Difference] = []
     run_of: list[_Run | None] = []
     glitches = 0
@@ -464,7 +469,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         differences = [d for d, _ in keep] + [diff]
         run_of = [r for _, r in keep] + [None]
     # background outside every region
-    t_all = times - offset
+    t_all = times - offsets
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
     inside = (t_all >= 0) & (t_all < exp.end)
     for p, period in enumerate(exp.periods):
@@ -513,6 +518,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                 duplicated += 1
     gaps = np.diff(times)
     dropped = int(np.maximum(0, np.round(gaps[gaps > 1.5 * step] / step) - 1).sum()) if gaps.size else 0
+    dropped += jumps[0]
+    duplicated += jumps[1]
     stats.update(drift_frames=round(drift, 2), dropped_frames=dropped,
                  duplicated_frames=duplicated, glitches=glitches)
     if dropped + duplicated > max(3, 0.01 * len(times)):
@@ -551,8 +558,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                     f"{n} flashes)", expected=[ahead, behind], observed=round(av, 4)))
                 run_of.append(None)
     tracks = _tracks(prep, region_obs, tracks_data, step)
-    evidence = _evidence(prep, differences, run_of, factory, offset, origin, cap=evidence_cap)
-    infer_result = _infer(prep, times, cells, code_uids, code_frames, offset, uid_names, tol) \
+    evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
+    infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
                          evidence=evidence, stats=stats, infer=infer_result)
@@ -584,8 +591,8 @@ def _tracks(prep: _Prepared, region_obs: list[RegionObservation],
 
 
 def _evidence(prep: _Prepared, differences: list[Difference], run_of: list[_Run | None],
-              factory: Callable[[], Iterable[DecodedFrame]] | None, offset: float,
-              origin: float, *, cap: int) -> tuple[Evidence, ...]:
+              factory: Callable[[], Iterable[DecodedFrame]] | None,
+              offsets: npt.NDArray[np.float64], origin: float, *, cap: int) -> tuple[Evidence, ...]:
     """Expected and recorded frames of the longest differences (a second decoding pass)."""
     if factory is None or cap <= 0:
         return ()
@@ -609,7 +616,7 @@ def _evidence(prep: _Prepared, differences: list[Difference], run_of: list[_Run 
         if n not in got:
             continue
         r, rgb = got[n]
-        t = max(Fraction(0), Fraction(round((r - offset) * fps), fps))
+        t = max(Fraction(0), Fraction(round((r - offsets[n]) * fps), fps))
         expected = prep.renderer.frame_at(t).rgb()
         for i in indices:
             out.append(Evidence(i, float(t), expected, rgb))
@@ -617,7 +624,8 @@ def _evidence(prep: _Prepared, differences: list[Difference], run_of: list[_Run 
 
 
 def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
-           code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32], offset: float,
+           code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
+           offset: npt.NDArray[np.float64],
            uid_names: list[str], tol: int) -> dict[str, str]:
     """Per picture key: the value whose expectation the frames match best."""
 
