@@ -61,7 +61,12 @@ class RegionExpect:
     join: float = 0.0
     frozen_frame: int | None = None
     expected: F32 | None = None
-    candidates: tuple[tuple[Label, F32], ...] = ()
+    looks: _Looks | None = None
+
+    @property
+    def candidates(self) -> tuple[tuple[Label, F32], ...]:
+        """(label, descriptor) of every candidate look of this region (drawn on first use)."""
+        return () if self.looks is None else self.looks()[self.index]
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,20 @@ class _Candidates:
         return self._cache[ck]  # type: ignore[return-value]
 
 
+class _Looks:
+    """The candidate looks of one period's regions, drawn when first asked for."""
+
+    def __init__(self, cands: _Candidates, regions: Regions, keys: list[int], layout: object) -> None:
+        self._args = (cands, regions, keys, layout)
+        self._value: list[tuple[tuple[Label, F32], ...]] | None = None
+
+    def __call__(self) -> list[tuple[tuple[Label, F32], ...]]:
+        if self._value is None:
+            cands, regions, keys, layout = self._args
+            self._value = [tuple(c) for c in cands.get(regions, keys, layout)]
+        return self._value
+
+
 def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
     return int(max(Fraction(0), t - join) * fps)
 
@@ -234,12 +253,12 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
         cells = probe.describe(frame.canvas) if frame is not None else None
-        per_cand = cands.get(regions, keys, layout) if cands is not None and mode_override is None else None
+        looks = _Looks(cands, regions, keys, layout) if cands is not None and mode_override is None else None
         region_list = []
         for j, item in enumerate(pending):
             expected = probe.split(cells, keys[j]).copy() if cells is not None else None
             region_list.append(RegionExpect(
-                candidates=tuple(per_cand[j]) if per_cand is not None else (),
+                looks=looks,
                 expected=expected, **item))  # type: ignore[arg-type]
         periods.append(Period(
             start=float(start), end=float(end), start_exact=start,

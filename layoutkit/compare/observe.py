@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..media.idcode import read_code
+from .codereader import CodeSpot
 
 __all__ = ["GRID", "Probe", "Observations"]
 
@@ -129,6 +129,8 @@ class Probe:
         self._area = ((self._x1 - self._x0) * (self._y1 - self._y0)).astype(np.float32)
         self._area[self._area <= 0] = 1
         self._code_list = sorted(self.code_keys, key=self.code_keys.__getitem__)
+        self._spots = [CodeSpot(src_wh, rect, mode, self.canvas_wh)
+                       for rect, mode, src_wh in self._code_list]
 
     def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """The canvas downscaled to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
@@ -163,8 +165,8 @@ class Probe:
         n = len(self._code_list)
         uids = np.full(n, -1, dtype=np.int32)
         frames = np.zeros(n, dtype=np.int32)
-        for i, (rect, mode, src_wh) in enumerate(self._code_list):
-            reading = read_code(luma, src_wh=src_wh, region=rect, render_mode=mode)
+        for i, spot in enumerate(self._spots):
+            reading = spot.read(luma)
             if reading is not None:
                 uids[i] = self.uid_index(reading.uid)
                 frames[i] = reading.frame
