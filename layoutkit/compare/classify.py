@@ -11,6 +11,9 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
   canvas's;
+* a test stream whose code is covered by a region painted over it (floating layouts):
+  the nearest candidate look (median cell distance) must be the expected user's, flash
+  frames excepted;
 * a video file's live picture is not checked (``unchecked``).
 
 A region that does not match is named: a readable code gives ``(uid, live)`` when its
@@ -139,6 +142,9 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     # a test stream's code where none is expected is never a match
                     ks = rect_keys[(*reg.rect, reg.mode)]
                     match &= ~(code_uids[frames][:, ks] >= 0).any(axis=1)
+            elif reg.kind == "look" and reg.candidates:
+                nearest, bright = _nearest_look(reg, probe, cells[frames])
+                match = np.array([reg.candidates[int(b)][0][0] == who for b in nearest]) | bright
             else:
                 match = np.ones(n, dtype=bool)
             labels: list[Label] = [reg.label] * n
@@ -151,6 +157,19 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
     return out
+
+
+def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
+                  ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Per frame: the candidate look nearest by median cell distance; and the flash frames."""
+    obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
+    valid = probe.valid(reg.desc_key)
+    if not valid.any():
+        return np.zeros(len(cells), dtype=np.intp), np.ones(len(cells), dtype=bool)
+    dists = np.stack([np.median(np.abs(obs[:, valid] - ref[valid][None]).mean(axis=2), axis=1)
+                      for _, ref in reg.candidates], axis=1)
+    bright = obs[:, valid, 0].mean(axis=1) > 190  # the test stream's flash frame
+    return np.argmin(dists, axis=1), bright
 
 
 def _cell_slice(probe: Probe, key: int) -> slice:

@@ -171,7 +171,8 @@ class _Run:
     uid: str | None
 
 
-def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float) -> tuple[
+def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float,
+                brightness: npt.NDArray[np.float64]) -> tuple[
         dict[tuple[int, tuple[int, int, int, int]], dict[str, Any]], list[_Run]]:
     """Join region observations into tracks; find the runs of mismatching frames."""
     tracks: dict[tuple[int, tuple[int, int, int, int]], dict[str, Any]] = {}
@@ -202,8 +203,12 @@ def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float) -> 
                 j += 1
             observed = Counter(tr["labels"][i:j + 1]).most_common(1)[0][0]
             expected = Counter(tr["expected"][i:j + 1]).most_common(1)[0][0]
+            # the representative frame: near the middle, not a test stream's flash
+            mid = (i + j) // 2
+            near = [tr["frames"][k] for k in range(max(i, mid - 3), min(j, mid + 3) + 1)]
+            frame = int(min(near, key=lambda f: brightness[f]))
             runs.append(_Run(key, i, j, float(t[i]), float(t[j] + step), observed, expected,
-                             int(tr["frames"][i]), key[0], expected[0] or observed[0]))
+                             frame, key[0], expected[0] or observed[0]))
             i = j + 1
     return tracks, runs
 
@@ -444,7 +449,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         stats.update(alignment="pictures", votes=0)
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                           joins=prep.joins, uid_names=uid_names, tol=tol)
-    tracks_data, runs = _track_runs(region_obs, exp, step)
+    brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
+    tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
     differences: list[Difference] = []
     run_of: list[_Run | None] = []
     glitches = 0

@@ -11,6 +11,7 @@ when it does not show what was expected.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -25,6 +26,7 @@ from ..profile import Profile
 from ..render import SceneRenderer
 from ..scenario import Scenario, first_join_times
 from ..timeline import DisplayState, Timeline
+from .codereader import CodeSpot
 from .observe import Probe
 
 __all__ = ["Label", "RegionExpect", "Period", "Expectation", "build_expectation", "source_kind"]
@@ -47,8 +49,9 @@ class RegionExpect:
     """What one region should show during one period.
 
     ``kind`` says how it is checked: ``code_live`` / ``code_frozen`` (a test stream's code,
-    live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor) or
-    ``unchecked`` (a video file's changing picture).
+    live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor),
+    ``look`` (a test stream whose code is covered by another region: the nearest candidate
+    look must be the expected user's) or ``unchecked`` (a video file's changing picture).
     """
 
     index: int
@@ -176,6 +179,19 @@ class _Looks:
         return self._value
 
 
+def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[object],
+                 canvas_wh: tuple[int, int]) -> bool:
+    """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
+    spot = CodeSpot(src_wh, rect, mode, canvas_wh)
+    if not spot.readable:
+        return True
+    for other in above:
+        x, y, w, h = other  # type: ignore[misc]
+        if x < spot.bx1 and spot.bx0 < x + w and y < spot.by1 and spot.by0 < y + h:
+            return True
+    return False
+
+
 def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
     return int(max(Fraction(0), t - join) * fps)
 
@@ -235,7 +251,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 state = view.state.value
                 item["label"] = (uid, state)
                 item["join"] = float(joins[uid])  # type: ignore[index]
-                if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
+                if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc" \
+                        and not _code_hidden(user.size_wh, rect, mode, rects[j + 1:], probe.canvas_wh):
                     item["code_key"] = probe.code_key(rect, mode, user.size_wh)
                     if view.state is DisplayState.LIVE:
                         item["kind"] = "code_live"
@@ -244,11 +261,13 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                         k = math.ceil(view.frozen_at * fps) - 1
                         item["kind"] = "code_frozen"
                         item["frozen_frame"] = _src_index(Fraction(k, fps), joins[uid], fps) % 4096  # type: ignore[index]
+                elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
+                    item["kind"] = "look"  # the code is covered: tell users by their colours
                 elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "file":
                     item["kind"] = "unchecked"
                 else:
                     item["kind"] = "desc"
-            if mode_override is not None and item["kind"] == "desc":
+            if mode_override is not None and item["kind"] in ("desc", "look"):
                 item["kind"] = "unchecked"
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
