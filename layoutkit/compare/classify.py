@@ -63,13 +63,13 @@ def _wrap(d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return ((d + half) % CODE_PERIOD_FRAMES) - half
 
 
-def desc_distance(obs: npt.NDArray[np.floating], ref: npt.NDArray[np.floating],
+def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
                   valid: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and worst cell distance between observed ``(n, c, 3)`` and a reference ``(c, 3)``."""
     if not valid.any():
         zeros = np.zeros(obs.shape[0])
         return zeros, zeros
-    cell = np.abs(obs[:, valid].astype(np.float32) - ref[valid][None]).mean(axis=2)
+    cell = np.abs(obs[:, valid].astype(np.float32) - ref[valid][None].astype(np.float32)).mean(axis=2)
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
 
 

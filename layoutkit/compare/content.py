@@ -292,7 +292,7 @@ def _prepare(scenario: Scenario, *, profile: Profile, base_dir: Path | None,
             for value in PROFILE_CHOICES[key]:
                 if value == getattr(profile, key):
                     continue
-                alt = replace(profile, **{key: value})
+                alt = replace(profile, **{key: value})  # type: ignore[arg-type]
                 with SceneRenderer(scenario, profile=alt, base_dir=base_dir) as r2:
                     alternatives[(key, value)] = build_expectation(
                         scenario, probe, profile=alt, renderer=r2, candidates=False)
@@ -355,12 +355,12 @@ def _wrong_layout(prep: _Prepared, runs_by_period: dict[int, float], reservoir: 
         best = max(scores, key=scores.__getitem__) if scores else None
         if best is not None and best != period.layout_mode and scores[best] >= 0.6 and \
                 scores[best] > own + 0.3:
-            names = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
+            modes = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
             out.append((p, Difference(
                 "wrong_layout",
-                f"from {period.start:.2f} s the picture fits layout {best} ({names[best]}) "
+                f"from {period.start:.2f} s the picture fits layout {best} ({modes[best]}) "
                 f"({scores[best]:.0%} of users found) rather than the expected {period.layout_mode} "
-                f"({names[period.layout_mode]}, {own:.0%})",
+                f"({modes[period.layout_mode]}, {own:.0%})",
                 t=period.start, expected=period.layout_mode, observed=best)))
     return out
 

@@ -179,14 +179,14 @@ class _Looks:
         return self._value
 
 
-def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[object],
+def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
                  canvas_wh: tuple[int, int]) -> bool:
     """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
     spot = CodeSpot(src_wh, rect, mode, canvas_wh)
     if not spot.readable:
         return True
     for other in above:
-        x, y, w, h = other  # type: ignore[misc]
+        x, y, w, h = (int(v) for v in other)
         if x < spot.bx1 and spot.bx0 < x + w and y < spot.by1 and spot.by0 < y + h:
             return True
     return False
