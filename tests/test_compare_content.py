@@ -266,3 +266,15 @@ def test_video_only_full_range_recording_compares_clean(tmp_path):
     result = _compare([full], doc)  # no audio stream: no A/V check, no error
     assert result.differences == (), [d.message for d in result.differences]
     assert "av_offset_s" not in result.stats
+
+
+def test_late_join_one_second_late_is_timed(tmp_path):
+    events = [{"t": 3, "uid": "44", "action": "join"}]
+    users = _users("11", "22", "33") + [{"uid": "44", "join": 3}]
+    doc = _doc(users=users)
+    late = _doc(users=_users("11", "22", "33") + [{"uid": "44", "join": 4}])
+    result = _compare([_mp4(_record(tmp_path, late))], doc, audio=False)
+    assert "late_transition" in _kinds(result), [d.message for d in result.differences]
+    times = {round(d.observed["t"], 1) for d in result.differences if d.kind == "late_transition"}
+    assert times == {4.0}
+    del events

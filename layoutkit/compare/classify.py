@@ -6,7 +6,8 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
   uid with a frame number within ``tol`` frames of the expected one
   (``floor((t - first join) * fps)`` modulo 4096);
 * **frozen last frame** of a test stream: the expected uid, frame number within 1 of the
-  frame shown when the video stopped;
+  frame shown when the video stopped; when no code at all is readable in the region (a
+  poor encode), the region's nearest candidate look must be the expected user's;
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
@@ -35,7 +36,7 @@ from .expect import Expectation, Label, RegionExpect
 from .observe import Probe
 
 __all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation",
-           "classify", "desc_distance"]
+           "classify", "desc_distance", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
@@ -81,7 +82,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
              cells: npt.NDArray[np.uint8], code_uids: npt.NDArray[np.int32],
              code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
              joins: Mapping[str, float], uid_names: Sequence[str],
-             tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True) -> list[RegionObservation]:
+             tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
+             shifts: Mapping[str, int] | None = None) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
 
     Parameters
@@ -101,8 +103,14 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
         Live tolerance in frames.
     name : bool
         Name what mismatching regions show (False: only match / no match, for inference).
+    shifts : mapping, optional
+        uid -> frames by which that user's test stream runs ahead of its scenario clock
+        (its frame numbers are ``shift`` higher than the join time predicts; see
+        :func:`user_shifts`).
     """
     fps = exp.fps
+    shifts = dict(shifts or {})
+    joins = {u: j - shifts.get(u, 0) / fps for u, j in joins.items()}
     t_all = times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -126,13 +134,23 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                 u = code_uids[frames, reg.code_key]
                 f = code_frames[frames, reg.code_key].astype(np.int64)
                 right = u == uid_of.get(who, -2)
+                shift = shifts.get(who, 0)
                 if reg.kind == "code_live":
-                    d = _wrap(f - _expected_frame(t, reg.join, fps) % CODE_PERIOD_FRAMES)
+                    d = _wrap(f - _expected_frame(t, reg.join - shift / fps, fps)
+                              % CODE_PERIOD_FRAMES)
                     deviation = np.where(right, d, np.nan)
                     match = right & (np.abs(d) <= tol)
                 else:
-                    d = _wrap(f - int(reg.frozen_frame or 0))
+                    d = _wrap(f - (int(reg.frozen_frame or 0) + shift))
                     match = right & (np.abs(d) <= 1)
+                ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
+                unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
+                if unread.any() and reg.candidates:
+                    # no code readable (a poor encode): the user's look must still be right
+                    rows = np.nonzero(unread)[0]
+                    nearest, bright = _nearest_look(reg, probe, cells[frames[rows]])
+                    match[rows] = np.array([reg.candidates[int(b)][0][0] == who
+                                            for b in nearest]) | bright
             elif reg.kind == "desc" and reg.expected is not None:
                 mean, worst = desc_distance(cells[frames][:, _cell_slice(probe, reg.desc_key)],
                                             reg.expected, probe.valid(reg.desc_key))
@@ -156,6 +174,33 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     labels[i] = label
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
+    return out
+
+
+def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TOLERANCE_FRAMES,
+                agree: float = 0.8, min_reads: int = 15) -> dict[str, int]:
+    """Users whose live codes lag or lead their scenario clock by a constant number of frames.
+
+    A test stream started later (or earlier) than its user's join, or a join that happened
+    later than the scenario says, shows frame numbers off by a constant.  A user is shifted
+    when at least ``min_reads`` live readings exist, ``agree`` of them lie within one frame
+    of their median and the median is beyond ``tol``.  (A frozen picture's deviation
+    grows every frame, so it never looks like a shift.)
+    """
+    by_user: dict[str, list[npt.NDArray[np.float64]]] = {}
+    for ro in observations:
+        if ro.expect.kind == "code_live" and ro.expect.label[0] is not None:
+            d = ro.deviation[~np.isnan(ro.deviation)]
+            if d.size:
+                by_user.setdefault(ro.expect.label[0], []).append(d)
+    out: dict[str, int] = {}
+    for uid, parts in by_user.items():
+        d = np.concatenate(parts)
+        if d.size < min_reads:
+            continue
+        median = float(np.median(d))
+        if abs(median) > tol and np.mean(np.abs(d - median) <= 1) >= agree:
+            out[uid] = int(round(median))
     return out
 
 

@@ -37,7 +37,8 @@ from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
 from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
-from .classify import DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify, desc_distance
+from .classify import (DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
+                       desc_distance, user_shifts)
 from .expect import Expectation, Label, build_expectation, source_kind
 from .frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
@@ -217,11 +218,18 @@ def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
                     ) -> Difference | None:
     """The difference a mismatching run stands for, or None when within tolerance."""
     t = tr["t"]
+    match = tr["match"]
     n_frames = run.i1 - run.i0 + 1
+    # the region shows the expected picture right after (before) the run
+    ends_right = run.i1 + 1 < len(t) and match[run.i1 + 1] and \
+        t[run.i1 + 1] - t[run.i1] <= 2.5 * tol_s
+    starts_right = run.i0 > 0 and match[run.i0 - 1] and t[run.i0] - t[run.i0 - 1] <= 2.5 * tol_s
     for c, before, after in tr["changes"]:
+        if before is None:  # the region appears: what it showed first stands for "before"
+            before = run.observed if abs(run.t0 - c) <= tol_s else None
         if before is None:
             continue
-        if abs(run.t0 - c) <= tol_s and run.observed == before and run.i1 + 1 < len(t):
+        if abs(run.t0 - c) <= tol_s and run.observed == before and ends_right:
             seen = t[run.i1 + 1]
             if seen - c <= tol_s:
                 return None
@@ -231,7 +239,7 @@ def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
                               f"expected {c:.2f} s", uid=uid, t=c,
                               expected={"t": round(c, 3), "from": before[1], "to": after[1]},
                               observed={"t": round(seen, 3)}, region=run.region)
-        if abs(run.t1 - c) <= tol_s and run.observed == after and run.i0 > 0:
+        if abs(run.t1 - c) <= tol_s and run.observed == after and starts_right:
             if c - run.t0 <= tol_s:
                 return None
             uid = after[0] or before[0]
@@ -432,7 +440,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     times, cells, code_uids, code_frames = obs.arrays()
     uid_names = list(probe.uids)
     stats: dict[str, Any] = {"frames": len(times), "codes_read": int((code_uids >= 0).sum()),
-                             "tolerance_s": round(tol_s, 3)}
+                             "tolerance_s": round(tol_s, 3), "fps": fps or exp.fps}
     coded = offset_from_codes(times, code_uids, code_frames, uid_names, joins=prep.joins,
                               fps=exp.fps)
     jumps = (0, 0)
@@ -449,6 +457,11 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         stats.update(alignment="pictures", votes=0)
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                           joins=prep.joins, uid_names=uid_names, tol=tol)
+    shifts = user_shifts(region_obs, tol=tol)
+    if shifts:  # test streams whose clocks start elsewhere than their joins
+        region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
+                              joins=prep.joins, uid_names=uid_names, tol=tol, shifts=shifts)
+    stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
     differences: list[Difference] = []
@@ -514,7 +527,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         live_keys: dict[int, list[tuple[int, int]]] = {}
         for ro in region_obs:
             if ro.expect.kind == "code_live" and ro.expect.code_key is not None:
-                for f in ro.frames[ro.match]:
+                read = code_uids[ro.frames, ro.expect.code_key] >= 0
+                for f in ro.frames[ro.match & read]:
                     live_keys.setdefault(int(f), []).append(
                         (ro.expect.code_key, int(code_frames[f, ro.expect.code_key])))
         for f, items in live_keys.items():
@@ -565,7 +579,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                 run_of.append(None)
     tracks = _tracks(prep, region_obs, tracks_data, step)
     evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
-    infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol) \
+    infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol,
+                          shifts) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
                          evidence=evidence, stats=stats, infer=infer_result)
@@ -632,12 +647,13 @@ def _evidence(prep: _Prepared, differences: list[Difference], run_of: list[_Run 
 def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
            code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
            offset: npt.NDArray[np.float64],
-           uid_names: list[str], tol: int) -> dict[str, str]:
+           uid_names: list[str], tol: int, shifts: dict[str, int]) -> dict[str, str]:
     """Per picture key: the value whose expectation the frames match best."""
 
     def misses(exp: Expectation) -> int:
         ros = classify(exp, prep.probe, times, cells, code_uids, code_frames, offset=offset,
-                       joins=prep.joins, uid_names=uid_names, tol=tol, name=False)
+                       joins=prep.joins, uid_names=uid_names, tol=tol, name=False,
+                       shifts=shifts)
         return int(sum((~ro.match).sum() for ro in ros))
 
     base = misses(prep.expectation)
