@@ -278,3 +278,25 @@ def test_late_join_one_second_late_is_timed(tmp_path):
     times = {round(d.observed["t"], 1) for d in result.differences if d.kind == "late_transition"}
     assert times == {4.0}
     del events
+
+
+INFER_CASES = {
+    "floating_render": ("fit", _doc(users=_users("11", "22", "33", size="360x640"), mode=0,
+                                    duration=4)),
+    "vertical_render": ("fit", _doc(users=_users("11", "22", "33", "44", size="360x640"),
+                                    mode=2, extra={"maxResolutionUid": "11"}, duration=4)),
+    "vertical_without_large": ("sample", _doc(users=_users(*[str(i) for i in range(1, 6)]),
+                                              mode=2, duration=4)),
+}
+
+
+@pytest.mark.parametrize("key", sorted(INFER_CASES))
+def test_recording_under_another_profile_value_is_inferred(tmp_path, key):
+    value, doc = INFER_CASES[key]
+    mp4 = _mp4(_record(tmp_path, doc, profile=Profile(**{key: value})))
+    result = _compare([mp4], doc, audio=False, infer=True)
+    assert result.differences, "the default profile must not match"
+    assert result.infer[key] == value
+    assert result.infer["after_stop"] == "undetermined"
+    matched = _compare([mp4], doc, profile=Profile(**{key: value}), audio=False)
+    assert matched.differences == (), [d.message for d in matched.differences]

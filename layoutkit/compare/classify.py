@@ -149,7 +149,7 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     # no code readable (a poor encode): the user's look must still be right
                     rows = np.nonzero(unread)[0]
                     nearest, bright = _nearest_look(reg, probe, cells[frames[rows]])
-                    match[rows] = np.array([reg.candidates[int(b)][0][0] == who
+                    match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                                             for b in nearest]) | bright
             elif reg.kind == "desc" and reg.expected is not None:
                 mean, worst = desc_distance(cells[frames][:, _cell_slice(probe, reg.desc_key)],
@@ -162,7 +162,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     match &= ~(code_uids[frames][:, ks] >= 0).any(axis=1)
             elif reg.kind == "look" and reg.candidates:
                 nearest, bright = _nearest_look(reg, probe, cells[frames])
-                match = np.array([reg.candidates[int(b)][0][0] == who for b in nearest]) | bright
+                match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
+                                  for b in nearest], dtype=bool) | bright
             else:
                 match = np.ones(n, dtype=bool)
             labels: list[Label] = [reg.label] * n
@@ -206,7 +207,8 @@ def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TO
 
 def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
                   ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """Per frame: the candidate look nearest by median cell distance; and the flash frames."""
+    """Per frame: the candidate look nearest by median cell distance (-1 when none is within
+    2 x DESC_MEAN); and the flash frames."""
     obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
     valid = probe.valid(reg.desc_key)
     if not valid.any():
@@ -214,7 +216,9 @@ def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
     dists = np.stack([np.median(np.abs(obs[:, valid] - ref[valid][None]).mean(axis=2), axis=1)
                       for _, ref in reg.candidates], axis=1)
     bright = obs[:, valid, 0].mean(axis=1) > 190  # the test stream's flash frame
-    return np.argmin(dists, axis=1), bright
+    nearest = np.argmin(dists, axis=1)
+    close = dists[np.arange(len(nearest)), nearest] <= 2 * DESC_MEAN
+    return np.where(close, nearest, -1), bright
 
 
 def _cell_slice(probe: Probe, key: int) -> slice:
