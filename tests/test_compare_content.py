@@ -35,8 +35,8 @@ def _users(*uids, **fields):
 FOUR = _users("11", "22", "33", "44")
 
 
-def _record(tmp: Path, doc, profile=Profile()):
-    result = record(parse_scenario(doc), tmp, profile=profile, overwrite=True)
+def _record(tmp: Path, doc, profile=Profile(), base_dir=None):
+    result = record(parse_scenario(doc), tmp, profile=profile, overwrite=True, base_dir=base_dir)
     return result.folder
 
 
@@ -44,10 +44,14 @@ def _mp4(folder: Path) -> Path:
     return sorted(folder.glob("*.mp4"))[0]
 
 
-def _compare(paths, doc, *, profile=Profile(), audio=True, infer=False):
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _compare(paths, doc, *, profile=Profile(), audio=True, infer=False, base_dir=None):
     paths = [Path(p) for p in paths]
     return check_content(lambda: iter_video(paths), parse_scenario(doc), profile=profile,
-                         audio=iter_audio(paths) if audio else None, infer=infer)
+                         base_dir=base_dir, audio=iter_audio(paths) if audio else None,
+                         infer=infer)
 
 
 def _kinds(result):
@@ -81,14 +85,21 @@ CLEAN = {
                                 {"x_axis": 0.5, "y_axis": 0.5, "width": 0.5, "height": 0.5}]},
         events=[{"t": 4, "action": "update_layout",
                  "body": {"mixedVideoLayout": 1, "backgroundColor": "#3C1E46"}}]),
+    "images-native-unpublish-web4-mute": _doc(
+        users=[{"uid": "11"}, {"uid": "22", "platform": "web4"}, {"uid": "33"}],
+        extra={"backgroundImage": "background.jpg",
+               "backgroundConfig": [{"uid": "11", "image_url": "background.jpg",
+                                     "render_mode": 1}]},
+        events=[{"t": 1, "uid": "11", "action": "unpublish_video"},
+                {"t": 2, "uid": "22", "action": "mute_video"}]),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN))
 def test_recorder_output_compares_clean(tmp_path, name):
     doc = CLEAN[name]
-    folder = _record(tmp_path, doc)
-    result = _compare([_mp4(folder)], doc)
+    folder = _record(tmp_path, doc, base_dir=SAMPLES)
+    result = _compare([_mp4(folder)], doc, base_dir=SAMPLES)
     assert result.differences == (), [d.message for d in result.differences]
     assert result.offset_s == pytest.approx(0.0, abs=1e-6)
     assert result.stats["alignment"] == "codes"
@@ -257,13 +268,17 @@ def test_frames_lost_without_a_timestamp_gap_are_counted_not_misread(tmp_path):
     assert _kinds(result) == ["dropped_frames"], [d.message for d in result.differences]
 
 
-def test_video_only_full_range_recording_compares_clean(tmp_path):
-    doc = _doc(users=FOUR)
+def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path):
+    users = _users("11", "22", "33")  # one best-fit cell shows the canvas colour
+    doc = _doc(users=users, events=[{"t": 2, "uid": "22", "action": "mute_video"}])
     mp4 = _mp4(_record(tmp_path / "rec", doc))
-    full = tmp_path / "full.mp4"
-    _ffmpeg("-i", str(mp4), "-an", "-vf", "scale=out_range=full,format=yuvj420p",
-            "-c:v", "libx264", str(full))
-    result = _compare([full], doc)  # no audio stream: no A/V check, no error
+    off = tmp_path / "expanded.mp4"
+    # limited-range levels stretched to full range but still tagged limited: darker darks
+    _ffmpeg("-i", str(mp4), "-an", "-vf", "scale=in_range=limited:out_range=full",
+            "-pix_fmt", "yuv420p", "-color_range", "tv", "-c:v", "libx264", str(off))
+    frame = next(iter_video([off]))
+    assert frame.i420[:360].min() < 10  # the levels really are off
+    result = _compare([off], doc)  # no audio stream: no A/V check, no error
     assert result.differences == (), [d.message for d in result.differences]
     assert "av_offset_s" not in result.stats
 
@@ -300,3 +315,18 @@ def test_recording_under_another_profile_value_is_inferred(tmp_path, key):
     assert result.infer["after_stop"] == "undetermined"
     matched = _compare([mp4], doc, profile=Profile(**{key: value}), audio=False)
     assert matched.differences == (), [d.message for d in matched.differences]
+
+
+def test_user_image_states_are_checked(tmp_path):
+    doc = CLEAN["images-native-unpublish-web4-mute"]
+    folder = _record(tmp_path / "rec", doc, base_dir=SAMPLES)
+    result = _compare([_mp4(folder)], doc, base_dir=SAMPLES, audio=False)
+    states = {(i.who, i.state) for t in result.tracks for i in t.observed}
+    assert {("11", "user_image"), ("22", "canvas_background"), ("22", "last_frame")} <= states
+    # recorded without the user image: region of uid 11 shows the canvas background instead
+    plain = copy.deepcopy(doc)
+    del plain["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["backgroundConfig"]
+    folder = _record(tmp_path / "plain", plain, base_dir=SAMPLES)
+    result = _compare([_mp4(folder)], doc, base_dir=SAMPLES, audio=False)
+    assert [(d.kind, d.uid) for d in result.differences] == [("wrong_state", "11")]
+    assert result.differences[0].t == pytest.approx(4.5, abs=0.1)

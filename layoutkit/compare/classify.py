@@ -11,7 +11,8 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
-  canvas's;
+  canvas's (or of the same picture with limited and full range levels mixed up: a player
+  or re-encoder that gets the range wrong does not count as a difference);
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
@@ -41,8 +42,8 @@ __all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation"
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
 #: Descriptor match thresholds (8-bit levels).
-DESC_MEAN = 10.0
-DESC_MAX = 32.0
+DESC_MEAN = 6.0
+DESC_MAX = 24.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,16 @@ def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
         return zeros, zeros
     cell = np.abs(obs[:, valid].astype(np.float32) - ref[valid][None].astype(np.float32)).mean(axis=2)
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
+
+
+def _range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
+    """``ref`` as it looks when limited-range levels are shown as full range, and back."""
+    expand = np.array([255 / 219, 255 / 224, 255 / 224], dtype=np.float32)
+    base = np.array([16, 128, 128], dtype=np.float32)
+    mid = np.array([0, 128, 128], dtype=np.float32)
+    expanded = np.clip((ref - base) * expand + mid, 0, 255)
+    compressed = (ref - mid) / expand + base
+    return (expanded.astype(np.float32), compressed.astype(np.float32))
 
 
 def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: int) -> npt.NDArray[np.int64]:
@@ -152,8 +163,13 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                                             for b in nearest]) | bright
             elif reg.kind == "desc" and reg.expected is not None:
-                mean, worst = desc_distance(cells[frames][:, _cell_slice(probe, reg.desc_key)],
-                                            reg.expected, probe.valid(reg.desc_key))
+                obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
+                valid = probe.valid(reg.desc_key)
+                mean, worst = desc_distance(obs, reg.expected, valid)
+                for ref in _range_variants(reg.expected):  # limited <-> full range mix-ups
+                    m2, w2 = desc_distance(obs, ref, valid)
+                    better = m2 < mean
+                    mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
                 distance = mean
                 match = (mean <= DESC_MEAN) & (worst <= DESC_MAX)
                 if match.any() and rect_keys.get((*reg.rect, reg.mode)):
