@@ -269,15 +269,17 @@ def test_frames_lost_without_a_timestamp_gap_are_counted_not_misread(tmp_path):
 
 
 def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path):
-    users = _users("11", "22", "33")  # one best-fit cell shows the canvas colour
-    doc = _doc(users=users, events=[{"t": 2, "uid": "22", "action": "mute_video"}])
+    users = _users("11", "22") + [{"uid": "33", "source": "#0000FF"}]
+    doc = _doc(users=users, bg="#FFFFFF",  # one best-fit cell shows the canvas colour
+               events=[{"t": 2, "uid": "22", "action": "mute_video"}])
     mp4 = _mp4(_record(tmp_path / "rec", doc))
     off = tmp_path / "expanded.mp4"
-    # limited-range levels stretched to full range but still tagged limited: darker darks
-    _ffmpeg("-i", str(mp4), "-an", "-vf", "scale=in_range=limited:out_range=full",
-            "-pix_fmt", "yuv420p", "-color_range", "tv", "-c:v", "libx264", str(off))
+    # limited-range levels stretched to full range but still tagged limited
+    expand = ("lutyuv=y='clip((val-16)*255/219,0,255)'"
+              ":u='clip((val-128)*255/224+128,0,255)':v='clip((val-128)*255/224+128,0,255)'")
+    _ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", str(off))
     frame = next(iter_video([off]))
-    assert frame.i420[:360].min() < 10  # the levels really are off
+    assert frame.i420[270, 480] > 250  # the canvas (white, Y 235) really is off
     result = _compare([off], doc)  # no audio stream: no A/V check, no error
     assert result.differences == (), [d.message for d in result.differences]
     assert "av_offset_s" not in result.stats

@@ -37,7 +37,7 @@ from .expect import Expectation, Label, RegionExpect
 from .observe import Probe
 
 __all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation",
-           "classify", "desc_distance", "user_shifts"]
+           "classify", "desc_distance", "range_variants", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
@@ -75,7 +75,7 @@ def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
 
 
-def _range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
+def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
     """``ref`` as it looks when limited-range levels are shown as full range, and back."""
     expand = np.array([255 / 219, 255 / 224, 255 / 224], dtype=np.float32)
     base = np.array([16, 128, 128], dtype=np.float32)
@@ -166,7 +166,7 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                 obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
                 valid = probe.valid(reg.desc_key)
                 mean, worst = desc_distance(obs, reg.expected, valid)
-                for ref in _range_variants(reg.expected):  # limited <-> full range mix-ups
+                for ref in range_variants(reg.expected):  # limited <-> full range mix-ups
                     m2, w2 = desc_distance(obs, ref, valid)
                     better = m2 < mean
                     mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)

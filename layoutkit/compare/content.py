@@ -38,7 +38,7 @@ from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
 from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
 from .classify import (DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
-                       desc_distance, user_shifts)
+                       desc_distance, range_variants, user_shifts)
 from .expect import Expectation, Label, build_expectation, source_kind
 from .frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
@@ -500,6 +500,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         got = cells[rows][:, _slice(probe, period.bg_key)]
         valid = probe.valid(period.bg_key)
         mean, _ = desc_distance(got, period.bg_expected, valid)
+        for ref in range_variants(period.bg_expected):
+            mean = np.minimum(mean, desc_distance(got, ref, valid)[0])
         if (mean > DESC_MEAN).mean() > 0.5 and valid.any():
             seen = _yuv_rgb(got[:, valid].reshape(-1, 3).mean(axis=0))
             want = _yuv_rgb(period.bg_expected[valid].mean(axis=0))
