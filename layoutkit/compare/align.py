@@ -12,6 +12,10 @@ Two ways, both on the compact observations of :mod:`layoutkit.compare.observe`:
   canvas of each period; the offset minimising the mean distance over the overlap wins.
   The times where the picture changes are what pin it; a scenario whose picture never
   changes cannot be aligned and gives 0 (the recording is assumed to start at t = 0).
+  With a single change, a change that comes late is indistinguishable from a recording
+  that starts early: the offset absorbs it (test streams do not have this limit).
+* :func:`local_offsets` follows content that jumps against the clock (frames lost or
+  repeated without a gap in the timestamps) frame by frame.
 
 Recording times are seconds from the first decoded frame.
 """
