@@ -214,7 +214,8 @@ def test_vertical_column_order_variant_differs_and_is_inferred(tmp_path):
     folder = _record(tmp_path, doc, profile=Profile(vertical_column_order="sample"))
     mp4 = _mp4(folder)
     result = _compare([mp4], doc, audio=False)
-    assert "wrong_user" in _kinds(result)
+    assert _kinds(result) == ["wrong_layout"]  # named once, not as 11 misplaced users
+    assert result.differences[0].observed == {"vertical_column_order": "sample"}
     inferred = infer_profile(lambda: iter_video([mp4]), parse_scenario(doc))
     assert inferred["vertical_column_order"] == "sample"
     assert inferred["after_stop"] == "undetermined"  # nobody stops video

@@ -323,9 +323,21 @@ def _observe(frames: Iterable[DecodedFrame], probe: Probe,
     return obs, origin
 
 
+#: Profile keys that move regions (tried by the wrong-layout check).
+GEOMETRY_KEYS = ("vertical_column_order", "vertical_without_large", "floating_render",
+                 "vertical_render")
+_MODE_NAMES = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
+
+
 def _wrong_layout(prep: _Prepared, runs_by_period: dict[int, float], reservoir: _Reservoir,
                   offset: float, uid_names: list[str]) -> list[tuple[int, Difference]]:
-    """Periods whose frames fit another layout mode better (test-stream codes only)."""
+    """Periods whose frames fit another layout better (test-stream codes only).
+
+    Tried for a period where most region-frames mismatch, on the sampled frames of the
+    period: every other ``mixedVideoLayout`` and every other value of each profile key that
+    moves regions.  The share of expected live users whose code is read in the right
+    region must reach 60 % and beat the expected layout's by 30 points.
+    """
     out: list[tuple[int, Difference]] = []
     has_codes = any(source_kind(u.source) == "testsrc" for u in prep.scenario.users)
     if not has_codes or not runs_by_period:
@@ -335,16 +347,25 @@ def _wrong_layout(prep: _Prepared, runs_by_period: dict[int, float], reservoir: 
         if bad_share < 0.5:
             continue
         period = exp.periods[p]
-        samples = [(r, luma) for r, luma in reservoir.items
-                   if period.start <= r - offset < period.end]
+        samples = [luma for r, luma in reservoir.items if period.start <= r - offset < period.end]
         if not samples:
             continue
-        scores: dict[int, float] = {}
-        for mode in (0, 1, 2, 3):
-            if mode == 3 and period.layout_mode != 3:
-                continue
+        own_mode = period.layout_mode
+        tries: list[tuple[str, Any, Any, int, Profile]] = []
+        for mode in (0, 1, 2):
+            tries.append((f"layout {mode} ({_MODE_NAMES[mode]})", own_mode, mode, mode,
+                          prep.profile))
+        for key in GEOMETRY_KEYS:
+            for value in PROFILE_CHOICES[key]:
+                if value != getattr(prep.profile, key):
+                    tries.append((f"profile {key}={value}", {key: getattr(prep.profile, key)},
+                                  {key: value}, own_mode,
+                                  replace(prep.profile, **{key: value})))  # type: ignore[arg-type]
+        own_score = None
+        scores: list[tuple[float, str, Any, Any]] = []
+        for label, expected, observed, mode, profile in tries:
             probe = Probe(prep.probe.canvas_wh)
-            alt = build_expectation(prep.scenario, probe, profile=prep.profile,
+            alt = build_expectation(prep.scenario, probe, profile=profile,
                                     renderer=prep.renderer, mode_override=mode, candidates=False)
             if p >= len(alt.periods):
                 continue
@@ -352,24 +373,30 @@ def _wrong_layout(prep: _Prepared, runs_by_period: dict[int, float], reservoir: 
             if not regs:
                 continue
             hits = 0
-            for r_t, luma in samples:
-                uids, frs = probe.read_codes(luma)
+            for luma in samples:
+                uids, _ = probe.read_codes(luma)
                 names = list(probe.uids)
-                for reg in regs:
-                    u = uids[reg.code_key]
-                    hits += int(u >= 0 and names[u] == reg.label[0])
-            scores[mode] = hits / (len(regs) * len(samples))
-        own = scores.get(period.layout_mode, 0.0)
-        best = max(scores, key=scores.__getitem__) if scores else None
-        if best is not None and best != period.layout_mode and scores[best] >= 0.6 and \
-                scores[best] > own + 0.3:
-            modes = {0: "floating", 1: "best fit", 2: "vertical", 3: "custom"}
+                hits += sum(int(uids[r.code_key] >= 0 and names[uids[r.code_key]] == r.label[0])
+                            for r in regs)
+            score = hits / (len(regs) * len(samples))
+            if mode == own_mode and profile == prep.profile:
+                own_score = score
+            else:
+                signature = alt.periods[p].regions
+                if any(signature == s[3] for s in scores):
+                    continue
+                scores.append((score, label, (expected, observed), signature))
+        own = own_score or 0.0
+        if not scores:
+            continue
+        best, label, (expected, observed), _ = max(scores, key=lambda s: s[0])
+        if best >= 0.6 and best > own + 0.3:
             out.append((p, Difference(
                 "wrong_layout",
-                f"from {period.start:.2f} s the picture fits layout {best} ({modes[best]}) "
-                f"({scores[best]:.0%} of users found) rather than the expected {period.layout_mode} "
-                f"({modes[period.layout_mode]}, {own:.0%})",
-                t=period.start, expected=period.layout_mode, observed=best)))
+                f"from {period.start:.2f} s the picture fits {label} ({best:.0%} of users "
+                f"found) rather than the expected layout {own_mode} ({_MODE_NAMES[own_mode]}) "
+                f"with this profile ({own:.0%})",
+                t=period.start, expected=expected, observed=observed)))
     return out
 
 
