@@ -25,7 +25,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 #: Benchmark modules, in running order.
-MODULES = ("compose", "mix")
+MODULES = ("compose", "mix", "compare")
 _WROTE = re.compile(r"^wrote (?P<path>\S.*\.json)\s*$")
 
 
@@ -79,8 +79,21 @@ def _mix(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _compare(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for r in data["cases"].values():
+        line = (f"{r['label']}: ours {r['ours']['wall_s_median']:.2f} s "
+                f"({r['ours']['x_realtime']:.1f}x real time), decode "
+                f"{r['decode']['x_realtime']:.1f}x, ours/decode time "
+                f"{r['ratio_ours_over_decode']:.2f}x")
+        if "ffmpeg" in r:
+            line += f", ffmpeg -f null {r['ffmpeg']['x_realtime']:.1f}x"
+        lines.append(line)
+    return lines
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "compose": _compose, "mix": _mix}
+    "compose": _compose, "mix": _mix, "compare": _compare}
 
 
 def summarize(name: str, path: Path | None) -> list[str]:

@@ -5,7 +5,7 @@ lenient where the real service is looser than its docs (spec section 11):
 
 * ``#EXT-X-DISCONTINUITY`` before the first ``#EXT-X-AGORA-TRACK-EVENT`` or not;
 * ``TIME`` (and the ``<utc>`` of TS names) as 17-digit UTC ``yyyyMMddHHmmssSSS`` or 13-digit
-  epoch milliseconds (the two :data:`~layoutkit.media.naming.TAG_TIMES`);
+  epoch milliseconds (the two :data:`~layoutkit.cloudfiles.naming.TAG_TIMES`);
 * ``#EXTINF:<seconds>`` with or without the trailing comma (and a title after it);
 * a ``stop`` response whose list is ``fileList`` (a string or a list of dicts) or
   ``fileListStr``, entries with ``fileName`` or ``filename``, booleans and numbers as
@@ -64,7 +64,7 @@ def parse_time(text: str) -> tuple[datetime, str] | None:
     -------
     (datetime, str) or None
         The UTC time and its format (``'date17'`` or ``'epoch_ms'``, see
-        :data:`~layoutkit.media.naming.TAG_TIMES`); None when ``text`` is neither.
+        :data:`~layoutkit.cloudfiles.naming.TAG_TIMES`); None when ``text`` is neither.
 
     Examples
     --------

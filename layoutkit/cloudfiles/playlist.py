@@ -73,7 +73,7 @@ class Segment:
     ----------
     name : str
         File name relative to the playlist (no ``fileNamePrefix``), e.g. from
-        :func:`layoutkit.media.naming.ts_name`.
+        :func:`layoutkit.cloudfiles.naming.ts_name`.
     duration : Fraction
         Exact length in seconds (> 0). An ``int`` is accepted; a ``float`` is refused so
         durations stay exact (use ``Fraction(pts) * time_base``).

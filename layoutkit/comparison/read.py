@@ -295,7 +295,7 @@ def open_recording(location: str | os.PathLike[str], *,
         Nothing found, an unreadable playlist or stop response, an unknown file type.
     StorageError
         The S3 download failed.
-    UsageError
+    ParameterError
         A malformed ``s3://`` URL.
     """
     text = os.fspath(location)

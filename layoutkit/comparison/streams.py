@@ -15,7 +15,7 @@ Expected values and tolerances
   still or flat pictures (solid colours, a frozen frame) code far below any target, and a
   low rate is no departure from the rules; the ratio is reported in the facts.
 * audio: sample rate 48000 exactly; channels per ``audioProfile``
-  (:data:`~layoutkit.media.audio.AUDIO_PROFILES`: 1, 1, 2) exactly; bit rate against the
+  (:data:`~layoutkit.signals.audio.AUDIO_PROFILES`: 1, 1, 2) exactly; bit rate against the
   profile's rate R (48 / 128 / 192 Kbps), which tells the three profiles apart: over the
   whole recording at most ``AUDIO_BITRATE_RANGE[1]`` x R (1.4), and in the busiest second
   at least ``AUDIO_BITRATE_RANGE[0]`` x R (0.6). AAC codes silence far below its target, so a

@@ -1,0 +1,274 @@
+"""Per region and frame: does the recording show what was expected, and if not, what?
+
+Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
+
+* a region expected **live** with a test stream matches when its code reads the expected
+  uid with a frame number within ``tol`` frames of the expected one
+  (``floor((t - first join) * fps)`` modulo 4096);
+* **frozen last frame** of a test stream: the expected uid, frame number within 1 of the
+  frame shown when the video stopped; when no code at all is readable in the region (a
+  poor encode), the region's nearest candidate look must be the expected user's;
+* anything else (black, canvas colour, canvas background, user image, a colour source, an
+  empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
+  the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
+  canvas's (or of the same picture with limited and full range levels mixed up: a player
+  or re-encoder that gets the range wrong does not count as a difference);
+* a test stream whose code is covered by a region painted over it (floating layouts):
+  the nearest candidate look (median cell distance) must be the expected user's, flash
+  frames excepted;
+* a video file's live picture is not checked (``unchecked``).
+
+A region that does not match is named: a readable code gives ``(uid, live)`` when its
+frame number is within ``tol`` of that user's expected one, else ``(uid, last_frame)``;
+otherwise the nearest candidate look (black, canvas colour, canvas background, each
+user's picture), or ``(None, "unknown")`` when none is within 3 x :data:`DESC_MEAN`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .align import CODE_PERIOD_FRAMES
+from .expect import Expectation, Label, RegionExpect
+from .observe import Probe
+
+__all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation",
+           "classify", "desc_distance", "range_variants", "user_shifts"]
+
+#: A live code's frame number may differ by this many frames (duplicates, jitter).
+LIVE_TOLERANCE_FRAMES = 2
+#: Descriptor match thresholds (8-bit levels).
+DESC_MEAN = 6.0
+DESC_MAX = 24.0
+
+
+@dataclass(frozen=True)
+class RegionObservation:
+    """One region during one period: which frames, whether each matched, what was seen."""
+
+    period: int
+    expect: RegionExpect
+    frames: npt.NDArray[np.intp]  # indices into the observations
+    t: npt.NDArray[np.float64]  # scenario times
+    match: npt.NDArray[np.bool_]
+    labels: tuple[Label, ...]  # observed label per frame (the expected one where matched)
+    deviation: npt.NDArray[np.float64]  # live code frame - expected (NaN when not read)
+    distance: npt.NDArray[np.float64]  # descriptor distance to the expected look (NaN: none)
+
+
+def _wrap(d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    half = CODE_PERIOD_FRAMES // 2
+    return ((d + half) % CODE_PERIOD_FRAMES) - half
+
+
+def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
+                  valid: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean and worst cell distance between observed ``(n, c, 3)`` and a reference ``(c, 3)``."""
+    if not valid.any():
+        zeros = np.zeros(obs.shape[0])
+        return zeros, zeros
+    cell = np.abs(obs[:, valid].astype(np.float32) - ref[valid][None].astype(np.float32)).mean(axis=2)
+    return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
+
+
+def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
+    """``ref`` as it looks when limited-range levels are shown as full range, and back."""
+    expand = np.array([255 / 219, 255 / 224, 255 / 224], dtype=np.float32)
+    base = np.array([16, 128, 128], dtype=np.float32)
+    mid = np.array([0, 128, 128], dtype=np.float32)
+    expanded = np.clip((ref - base) * expand + mid, 0, 255)
+    compressed = (ref - mid) / expand + base
+    return (expanded.astype(np.float32), compressed.astype(np.float32))
+
+
+def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: int) -> npt.NDArray[np.int64]:
+    return np.floor(np.maximum(0.0, t - join) * fps + 0.5).astype(np.int64)
+
+
+def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
+             cells: npt.NDArray[np.uint8], code_uids: npt.NDArray[np.int32],
+             code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
+             joins: Mapping[str, float], uid_names: Sequence[str],
+             tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
+             shifts: Mapping[str, int] | None = None) -> list[RegionObservation]:
+    """Classify every region of every period over the frames that fall in it.
+
+    Parameters
+    ----------
+    exp : Expectation
+    probe : Probe
+        The probe the observations were made with.
+    times, cells, code_uids, code_frames : ndarray
+        :meth:`Observations.arrays`.
+    offset : float or ndarray (n,)
+        ``offset_s`` (or one per frame): scenario time = recording time - offset.
+    joins : mapping
+        uid -> first join time.
+    uid_names : sequence of str
+        Code uid index -> uid.
+    tol : int
+        Live tolerance in frames.
+    name : bool
+        Name what mismatching regions show (False: only match / no match, for inference).
+    shifts : mapping, optional
+        uid -> frames by which that user's test stream runs ahead of its scenario clock
+        (its frame numbers are ``shift`` higher than the join time predicts; see
+        :func:`user_shifts`).
+    """
+    fps = exp.fps
+    shifts = dict(shifts or {})
+    joins = {u: j - shifts.get(u, 0) / fps for u, j in joins.items()}
+    t_all = times - offset
+    inside = (t_all >= 0) & (t_all < exp.end)
+    pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
+    uid_of = {u: i for i, u in enumerate(uid_names)}
+    out: list[RegionObservation] = []
+    rect_keys: dict[tuple[int, ...], list[int]] = {}
+    for (rect, mode, _size), k in probe.code_keys.items():
+        rect_keys.setdefault((*rect, mode), []).append(k)
+    for p, period in enumerate(exp.periods):
+        frames = np.nonzero(inside & (pidx == p))[0]
+        if frames.size == 0:
+            continue
+        t = t_all[frames]
+        for reg in period.regions:
+            n = frames.size
+            deviation = np.full(n, np.nan)
+            distance = np.full(n, np.nan)
+            who, _state = reg.label
+            if reg.kind in ("code_live", "code_frozen"):
+                assert reg.code_key is not None and who is not None
+                u = code_uids[frames, reg.code_key]
+                f = code_frames[frames, reg.code_key].astype(np.int64)
+                right = u == uid_of.get(who, -2)
+                shift = shifts.get(who, 0)
+                if reg.kind == "code_live":
+                    d = _wrap(f - _expected_frame(t, reg.join - shift / fps, fps)
+                              % CODE_PERIOD_FRAMES)
+                    deviation = np.where(right, d, np.nan)
+                    match = right & (np.abs(d) <= tol)
+                else:
+                    d = _wrap(f - (int(reg.frozen_frame or 0) + shift))
+                    match = right & (np.abs(d) <= 1)
+                ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
+                unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
+                if unread.any() and reg.candidates:
+                    # no code readable (a poor encode): the user's look must still be right
+                    rows = np.nonzero(unread)[0]
+                    nearest, bright = _nearest_look(reg, probe, cells[frames[rows]])
+                    match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
+                                            for b in nearest]) | bright
+            elif reg.kind == "desc" and reg.expected is not None:
+                obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
+                valid = probe.valid(reg.desc_key)
+                mean, worst = desc_distance(obs, reg.expected, valid)
+                for ref in range_variants(reg.expected):  # limited <-> full range mix-ups
+                    m2, w2 = desc_distance(obs, ref, valid)
+                    better = m2 < mean
+                    mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
+                distance = mean
+                match = (mean <= DESC_MEAN) & (worst <= DESC_MAX)
+                if match.any() and rect_keys.get((*reg.rect, reg.mode)):
+                    # a test stream's code where none is expected is never a match
+                    ks = rect_keys[(*reg.rect, reg.mode)]
+                    match &= ~(code_uids[frames][:, ks] >= 0).any(axis=1)
+            elif reg.kind == "look" and reg.candidates:
+                nearest, bright = _nearest_look(reg, probe, cells[frames])
+                match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
+                                  for b in nearest], dtype=bool) | bright
+            else:
+                match = np.ones(n, dtype=bool)
+            labels: list[Label] = [reg.label] * n
+            if name and not match.all():
+                bad = np.nonzero(~match)[0]
+                named = _name(reg, probe, frames[bad], t[bad], cells, code_uids, code_frames,
+                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names, fps, tol)
+                for i, label in zip(bad, named):
+                    labels[i] = label
+            out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
+                                         distance))
+    return out
+
+
+def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TOLERANCE_FRAMES,
+                agree: float = 0.8, min_reads: int = 15) -> dict[str, int]:
+    """Users whose live codes lag or lead their scenario clock by a constant number of frames.
+
+    A test stream started later (or earlier) than its user's join, or a join that happened
+    later than the scenario says, shows frame numbers off by a constant.  A user is shifted
+    when at least ``min_reads`` live readings exist, ``agree`` of them lie within one frame
+    of their median and the median is beyond ``tol``.  (A frozen picture's deviation
+    grows every frame, so it never looks like a shift.)
+    """
+    by_user: dict[str, list[npt.NDArray[np.float64]]] = {}
+    for ro in observations:
+        if ro.expect.kind == "code_live" and ro.expect.label[0] is not None:
+            d = ro.deviation[~np.isnan(ro.deviation)]
+            if d.size:
+                by_user.setdefault(ro.expect.label[0], []).append(d)
+    out: dict[str, int] = {}
+    for uid, parts in by_user.items():
+        d = np.concatenate(parts)
+        if d.size < min_reads:
+            continue
+        median = float(np.median(d))
+        if abs(median) > tol and np.mean(np.abs(d - median) <= 1) >= agree:
+            out[uid] = int(round(median))
+    return out
+
+
+def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
+                  ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Per frame: the candidate look nearest by median cell distance (-1 when none is within
+    2 x DESC_MEAN); and the flash frames."""
+    obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
+    valid = probe.valid(reg.desc_key)
+    if not valid.any():
+        return np.zeros(len(cells), dtype=np.intp), np.ones(len(cells), dtype=bool)
+    dists = np.stack([np.median(np.abs(obs[:, valid] - ref[valid][None]).mean(axis=2), axis=1)
+                      for _, ref in reg.candidates], axis=1)
+    bright = obs[:, valid, 0].mean(axis=1) > 190  # the test stream's flash frame
+    nearest = np.argmin(dists, axis=1)
+    close = dists[np.arange(len(nearest)), nearest] <= 2 * DESC_MEAN
+    return np.where(close, nearest, -1), bright
+
+
+def _cell_slice(probe: Probe, key: int) -> slice:
+    probe._freeze()
+    return slice(int(probe._offsets[key]), int(probe._offsets[key + 1]))
+
+
+def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
+          t: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
+          code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
+          keys: list[int], joins: Mapping[str, float], uid_names: Sequence[str],
+          fps: int, tol: int) -> list[Label]:
+    """What mismatching frames of a region show."""
+    labels: list[Label] = [(None, "unknown")] * len(frames)
+    named = np.zeros(len(frames), dtype=bool)
+    for k in ([reg.code_key] if reg.code_key is not None else []) + [k for k in keys if k != reg.code_key]:
+        u = code_uids[frames, k]
+        f = code_frames[frames, k].astype(np.int64)
+        for i in np.nonzero((u >= 0) & ~named)[0]:
+            uid = uid_names[int(u[i])]
+            join = joins.get(uid)
+            state = "live"
+            if join is not None:
+                d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, fps) % CODE_PERIOD_FRAMES)
+                state = "live" if abs(int(d[0])) <= tol else "last_frame"
+            labels[i] = (uid, state)
+            named[i] = True
+    rest = np.nonzero(~named)[0]
+    if rest.size and reg.candidates:
+        obs = cells[frames[rest]][:, _cell_slice(probe, reg.desc_key)]
+        valid = probe.valid(reg.desc_key)
+        dists = np.stack([desc_distance(obs, ref, valid)[0] for _, ref in reg.candidates], axis=1)
+        best = np.argmin(dists, axis=1)
+        for row, (i, b) in enumerate(zip(rest, best)):
+            if dists[row, b] <= 3 * DESC_MEAN:
+                labels[i] = reg.candidates[int(b)][0]
+    return labels

@@ -1,0 +1,105 @@
+"""A test-stream code reader for a fixed place, with its geometry worked out once.
+
+:func:`layoutkit.signals.idcode.read_code` works out where the 56 cells land in the canvas on
+every call; compare reads the same places in every frame, so :class:`CodeSpot` does that
+once and then only sums pixels (an integral image of the code's bounding box, cell boxes
+rounded inwards to whole pixels) and checks the CRC.  The reading rules are those of
+``read_code``: calibration on the first (black) and last (white) cell, at least 24 levels
+of contrast, every data cell at least 0.12 of the range from the threshold, CRC-10.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..compose.fit import place
+from ..errors import ParameterError
+from ..signals.idcode import CodeReading, code_geometry, decode_cells
+
+__all__ = ["CodeSpot"]
+
+_SAMPLE_FRACTION = 0.5
+_MIN_CONTRAST = 24.0
+_MIN_MARGIN = 0.12
+
+
+@lru_cache(maxsize=1 << 16)
+def _decode(bits: bytes) -> tuple[str, int] | None:
+    reading = decode_cells(np.frombuffer(bits, dtype=bool))
+    return None if reading is None else (reading.uid, reading.frame)
+
+
+class CodeSpot:
+    """Where the code of a ``src_wh`` test stream drawn into ``region`` lies in a canvas.
+
+    Parameters
+    ----------
+    src_wh : tuple of int
+        Test-stream picture size.
+    region : tuple of int
+        ``(x, y, w, h)`` canvas region.
+    render_mode : {0, 1}
+        0 crop, 1 fit.
+    canvas_wh : tuple of int
+        Canvas size (boxes outside it make the spot unreadable).
+    """
+
+    def __init__(self, src_wh: tuple[int, int], region: tuple[int, int, int, int],
+                 render_mode: int, canvas_wh: tuple[int, int]) -> None:
+        self.readable = False
+        try:
+            cells = code_geometry(src_wh)
+        except ParameterError:
+            return
+        placement = place(src_wh, region, int(render_mode))
+        sx, sy, sw, sh = placement.src
+        dx, dy, dw, dh = placement.dst
+        inset = cells[:, 2:] * (1 - _SAMPLE_FRACTION) / 2
+        lo = cells[:, :2] + inset
+        hi = cells[:, :2] + cells[:, 2:] - inset
+        if lo[:, 0].min() < sx or lo[:, 1].min() < sy or \
+                hi[:, 0].max() > sx + sw or hi[:, 1].max() > sy + sh or sw <= 0 or sh <= 0:
+            return
+        origin = np.array([sx, sy], dtype=np.float64)
+        scale = np.array([dw / sw, dh / sh], dtype=np.float64)
+        shift = np.array([dx, dy], dtype=np.float64)
+        a = shift + (lo - origin) * scale
+        b = shift + (hi - origin) * scale
+        x0, y0 = np.ceil(a[:, 0] - 0.25), np.ceil(a[:, 1] - 0.25)
+        x1, y1 = np.floor(b[:, 0] + 0.25), np.floor(b[:, 1] + 0.25)
+        x1, y1 = np.maximum(x1, x0 + 1), np.maximum(y1, y0 + 1)
+        w, h = canvas_wh
+        if x0.min() < 0 or y0.min() < 0 or x1.max() > w or y1.max() > h:
+            return
+        self.bx0, self.by0 = int(x0.min()), int(y0.min())
+        self.bx1, self.by1 = int(x1.max()), int(y1.max())
+        self.x0 = (x0 - self.bx0).astype(np.intp)
+        self.y0 = (y0 - self.by0).astype(np.intp)
+        self.x1 = (x1 - self.bx0).astype(np.intp)
+        self.y1 = (y1 - self.by0).astype(np.intp)
+        self.area = ((self.x1 - self.x0) * (self.y1 - self.y0)).astype(np.float64)
+        self.readable = True
+
+    def read(self, luma: npt.NDArray[np.uint8]) -> CodeReading | None:
+        """The code in ``luma`` (the canvas' Y plane) at this spot, or None."""
+        if not self.readable:
+            return None
+        sat = cv2.integral(luma[self.by0:self.by1, self.bx0:self.bx1], sdepth=cv2.CV_32S)
+        sums = (sat[self.y1, self.x1] - sat[self.y0, self.x1]
+                - sat[self.y1, self.x0] + sat[self.y0, self.x0])
+        values = sums / self.area
+        black, white = values[0], values[-1]
+        if white - black < _MIN_CONTRAST:
+            return None
+        level = (values - black) / (white - black)
+        margin = float(np.abs(level[1:-1] - 0.5).min())
+        if margin < _MIN_MARGIN:
+            return None
+        found = _decode((level > 0.5).tobytes())
+        if found is None:
+            return None
+        return CodeReading(found[0], found[1], margin)

@@ -1,0 +1,293 @@
+"""What each region should show, period by period, under one profile (pure, renders once).
+
+A period is a stretch between two consecutive :meth:`Timeline.change_times`: its scene is
+constant (apart from test-stream frame numbers, which are computed).  For every period the
+expected canvas is drawn once by :class:`~layoutkit.render.SceneRenderer` (the recorder's own
+code path) and turned into descriptors; candidate looks (black, canvas colour, canvas
+background, each user's picture) are drawn once per layout to name what a region shows
+when it does not show what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from ..compose.contents import BLACK, CANVAS, Content, Picture, Solid
+from ..compose.plan import build_plan
+from ..compose.yuv import solid_i420
+from ..enums import LayoutMode
+from ..layout import Regions, compute_regions
+from ..signals.testsrc import test_frame_i420
+from ..profile import Profile
+from ..render import SceneRenderer
+from ..scenario import Scenario, first_join_times
+from ..timeline import DisplayState, Timeline
+from .codereader import CodeSpot
+from .observe import Probe
+
+__all__ = ["Label", "RegionExpect", "Period", "Expectation", "build_expectation", "source_kind"]
+
+#: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
+Label = tuple[str | None, str]
+Rect = tuple[int, int, int, int]
+F32 = npt.NDArray[np.float32]
+
+
+def source_kind(source: str) -> str:
+    """``testsrc``, ``solid`` or ``file``."""
+    if source == "testsrc":
+        return "testsrc"
+    return "solid" if source.startswith("#") else "file"
+
+
+@dataclass(frozen=True)
+class RegionExpect:
+    """What one region should show during one period.
+
+    ``kind`` says how it is checked: ``code_live`` / ``code_frozen`` (a test stream's code,
+    live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor),
+    ``look`` (a test stream whose code is covered by another region: the nearest candidate
+    look must be the expected user's) or ``unchecked`` (a video file's changing picture).
+    """
+
+    index: int
+    rect: Rect
+    mode: int
+    label: Label
+    kind: str
+    desc_key: int
+    code_key: int | None = None
+    join: float = 0.0
+    frozen_frame: int | None = None
+    expected: F32 | None = None
+    looks: _Looks | None = None
+
+    @property
+    def candidates(self) -> tuple[tuple[Label, F32], ...]:
+        """(label, descriptor) of every candidate look of this region (drawn on first use)."""
+        return () if self.looks is None else self.looks()[self.index]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stretch of scenario time with one scene."""
+
+    start: float
+    end: float
+    start_exact: Fraction
+    layout_mode: int
+    regions: tuple[RegionExpect, ...]
+    canvas_desc: F32
+    bg_key: int | None = None
+    bg_expected: F32 | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Every period of a scenario under one profile."""
+
+    profile: Profile
+    periods: tuple[Period, ...]
+    end: float
+    fps: int
+
+    @property
+    def starts(self) -> npt.NDArray[np.float64]:
+        return np.array([p.start for p in self.periods], dtype=np.float64)
+
+    def signature(self) -> tuple[object, ...]:
+        """What the expectation predicts, comparable between profiles."""
+        return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label, r.kind, r.frozen_frame)
+                                               for r in p.regions)) for p in self.periods)
+
+
+def _background_key(probe: Probe, regions: Regions) -> int | None:
+    """A descriptor over the part of the canvas no region covers, when there is one."""
+    w, h = regions.canvas_wh
+    rects = [tuple(int(v) for v in r) for r in regions.rects]
+    cov = np.zeros((h, w), dtype=bool)
+    for x, y, rw, rh in rects:
+        cov[y:y + rh, x:x + rw] = True
+    if cov.mean() > 0.97:
+        return None
+    return probe.desc_key((0, 0, w, h), tuple(rects))  # type: ignore[arg-type]
+
+
+class _Candidates:
+    """Candidate looks of every region of a layout, drawn once per (regions, background)."""
+
+    def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
+        self.renderer = renderer
+        self.probe = probe
+        self.scenario = renderer.scenario
+        self.fps = renderer.fps
+        self._cache: dict[object, list[tuple[Label, F32]]] = {}
+        self._pictures: dict[str, tuple[npt.NDArray[np.uint8], tuple[int, int]]] = {}
+        for user in self.scenario.users:
+            kind = source_kind(user.source)
+            if kind == "testsrc":
+                pic = test_frame_i420(user.uid, 1, size_wh=user.size_wh, fps=self.fps)
+            elif kind == "solid":
+                rgb = (int(user.source[1:3], 16), int(user.source[3:5], 16), int(user.source[5:7], 16))
+                pic = solid_i420(user.size_wh, rgb)
+            else:
+                continue
+            self._pictures[user.uid] = (pic, user.size_wh)
+
+    def _draw(self, regions: Regions, content: Content | None, layout: object,
+              pictures: dict[object, npt.NDArray[np.uint8]]) -> F32:
+        background = self.renderer._background(layout)  # type: ignore[arg-type]
+        plan = build_plan(regions, [content] * len(regions), background=background)
+        return self.probe.describe(plan.render(pictures))
+
+    def get(self, regions: Regions, keys: list[int], layout: object) -> list[list[tuple[Label, F32]]]:
+        """Per region: (label, descriptor) of every candidate look."""
+        ck = (regions, getattr(layout, "background_color", None),
+              getattr(layout, "background_image", None), tuple(keys))
+        if ck not in self._cache:
+            looks: list[tuple[Label, Content, dict[object, npt.NDArray[np.uint8]]]] = [
+                ((None, "black"), BLACK, {}),
+                ((None, "canvas_color"), Solid(layout.background_rgb), {}),  # type: ignore[attr-defined]
+                ((None, "canvas_background"), CANVAS, {}),
+            ]
+            for uid, (pic, size) in self._pictures.items():
+                looks.append(((uid, "live"), Picture(("cand", uid), size), {("cand", uid): pic}))
+            per_region: list[list[tuple[Label, F32]]] = [[] for _ in keys]
+            for label, content, pictures in looks:
+                cells = self._draw(regions, content, layout, pictures)
+                for j, key in enumerate(keys):
+                    per_region[j].append((label, self.probe.split(cells, key).copy()))
+            self._cache[ck] = per_region  # type: ignore[assignment]
+        return self._cache[ck]  # type: ignore[return-value]
+
+
+class _Looks:
+    """The candidate looks of one period's regions, drawn when first asked for."""
+
+    def __init__(self, cands: _Candidates, regions: Regions, keys: list[int], layout: object) -> None:
+        self._args = (cands, regions, keys, layout)
+        self._value: list[tuple[tuple[Label, F32], ...]] | None = None
+
+    def __call__(self) -> list[tuple[tuple[Label, F32], ...]]:
+        if self._value is None:
+            cands, regions, keys, layout = self._args
+            self._value = [tuple(c) for c in cands.get(regions, keys, layout)]
+        return self._value
+
+
+def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
+                 canvas_wh: tuple[int, int]) -> bool:
+    """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
+    spot = CodeSpot(src_wh, rect, mode, canvas_wh)
+    if not spot.readable:
+        return True
+    for other in above:
+        x, y, w, h = (int(v) for v in other)
+        if x < spot.bx1 and spot.bx0 < x + w and y < spot.by1 and spot.by0 < y + h:
+            return True
+    return False
+
+
+def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
+    return int(max(Fraction(0), t - join) * fps)
+
+
+def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
+                      renderer: SceneRenderer, mode_override: int | None = None,
+                      candidates: bool = True) -> Expectation:
+    """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    probe : Probe
+        Receives the descriptor and code keys the periods use.
+    profile : Profile
+    renderer : SceneRenderer
+        Draws the expected canvas of each period (built with the same profile).
+    mode_override : int, optional
+        Pretend every layout had this ``mixedVideoLayout`` (to test "wrong layout"); then
+        only test-stream codes are checked.
+    candidates : bool
+        Also prepare candidate looks (to name what a mismatching region shows).
+    """
+    timeline = Timeline(scenario, profile=profile)
+    fps = scenario.start.transcoding.fps
+    users = {u.uid: u for u in scenario.users}
+    joins = first_join_times(scenario)
+    testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
+    cands = _Candidates(renderer, probe) if candidates else None
+    times = timeline.change_times()
+    periods: list[Period] = []
+    for start, end in zip(times[:-1], times[1:]):
+        scene = timeline.scene_at(start)
+        layout = scene.layout
+        if mode_override is not None and mode_override != layout.mixed_video_layout:
+            layout = replace(layout, mixed_video_layout=LayoutMode(mode_override))
+        regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
+        frame = renderer.frame_at(start) if mode_override is None else None
+        rects = [tuple(int(v) for v in r) for r in regions.rects]
+        views = {v.uid: v for v in scene.views}
+        keys: list[int] = []
+        pending: list[dict[str, object]] = []
+        for j, uid in enumerate(regions.uids):
+            rect: Rect = rects[j]  # type: ignore[assignment]
+            mode = int(regions.render_modes[j])
+            key = probe.desc_key(rect, tuple(rects[j + 1:]))  # type: ignore[arg-type]
+            keys.append(key)
+            for size in testsizes:  # any test stream may turn up here
+                probe.code_key(rect, mode, size)
+            item: dict[str, object] = {"index": j, "rect": rect, "mode": mode, "desc_key": key}
+            view = views.get(uid) if uid is not None else None
+            if view is None:
+                item.update(label=(None, "empty"), kind="desc")
+            else:
+                user = users[uid]  # type: ignore[index]
+                kind = source_kind(user.source)
+                state = view.state.value
+                item["label"] = (uid, state)
+                item["join"] = float(joins[uid])  # type: ignore[index]
+                if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc" \
+                        and not _code_hidden(user.size_wh, rect, mode, rects[j + 1:], probe.canvas_wh):
+                    item["code_key"] = probe.code_key(rect, mode, user.size_wh)
+                    if view.state is DisplayState.LIVE:
+                        item["kind"] = "code_live"
+                    else:
+                        assert view.frozen_at is not None
+                        k = math.ceil(view.frozen_at * fps) - 1
+                        item["kind"] = "code_frozen"
+                        item["frozen_frame"] = _src_index(Fraction(k, fps), joins[uid], fps) % 4096  # type: ignore[index]
+                elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
+                    item["kind"] = "look"  # the code is covered: tell users by their colours
+                elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "file":
+                    item["kind"] = "unchecked"
+                else:
+                    item["kind"] = "desc"
+            if mode_override is not None and item["kind"] in ("desc", "look"):
+                item["kind"] = "unchecked"
+            pending.append(item)
+        bg_key = _background_key(probe, regions) if mode_override is None else None
+        cells = probe.describe(frame.canvas) if frame is not None else None
+        looks = _Looks(cands, regions, keys, layout) if cands is not None and mode_override is None else None
+        region_list = []
+        for j, item in enumerate(pending):
+            expected = probe.split(cells, keys[j]).copy() if cells is not None else None
+            region_list.append(RegionExpect(
+                looks=looks,
+                expected=expected, **item))  # type: ignore[arg-type]
+        periods.append(Period(
+            start=float(start), end=float(end), start_exact=start,
+            layout_mode=layout.mixed_video_layout, regions=tuple(region_list),
+            canvas_desc=(probe.split(cells, probe.canvas_key).copy() if cells is not None
+                         else np.zeros((0, 3), np.float32)),
+            bg_key=bg_key,
+            bg_expected=(probe.split(cells, bg_key).copy()
+                         if cells is not None and bg_key is not None else None)))
+    return Expectation(profile=profile, periods=tuple(periods), end=float(timeline.end_time),
+                       fps=fps)

@@ -1,0 +1,211 @@
+"""Compact, offset-independent observations of each recorded frame.
+
+A :class:`Probe` knows every place where the expectations of a scenario (under each
+profile considered) put something: descriptor keys (a region's visible part cut into a
+4 x 4 grid of cells, each cell's mean Y, U, V on a downscaled canvas) and code keys (a
+region, its render mode and a test-stream picture size, where :func:`read_code` looks).
+:meth:`Probe.observe` turns a frame into a few hundred bytes: every descriptor and every
+code reading.  Everything after that (alignment, classification, inference) works on these
+observations, so the frames stream through and memory grows by a few KiB per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .codereader import CodeSpot
+
+__all__ = ["GRID", "Probe", "Observations"]
+
+#: Cells per side of a region descriptor.
+GRID = 4
+#: Cells per side of the whole-canvas descriptor used to align colour-only recordings.
+CANVAS_GRID = 8
+
+Rect = tuple[int, int, int, int]
+F32 = npt.NDArray[np.float32]
+
+
+def _small_size(canvas_wh: tuple[int, int]) -> tuple[int, int, int]:
+    """Downscale factor and small size: about 160 small pixels across."""
+    w, h = canvas_wh
+    f = max(1, w // 160)
+    return f, max(1, w // f), max(1, h // f)
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+@dataclass
+class Probe:
+    """Where to look in every frame (register keys first, then observe).
+
+    Parameters
+    ----------
+    canvas_wh : tuple of int
+        The recording's canvas ``(W, H)``.
+    """
+
+    canvas_wh: tuple[int, int]
+    desc_keys: dict[tuple[Rect, tuple[Rect, ...]], int] = field(default_factory=dict)
+    code_keys: dict[tuple[Rect, int, tuple[int, int]], int] = field(default_factory=dict)
+    uids: dict[str, int] = field(default_factory=dict)
+    _cells: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    _valid: list[npt.NDArray[np.bool_]] = field(default_factory=list)
+    _frozen: bool = False
+
+    def __post_init__(self) -> None:
+        self.factor, self.small_w, self.small_h = _small_size(self.canvas_wh)
+        self._canvas_key = self.desc_key((0, 0, *self.canvas_wh), (), grid=CANVAS_GRID)
+
+    # ------------------------------------------------------------------ registration
+    def desc_key(self, rect: Rect, occluders: tuple[Rect, ...] = (), *, grid: int = GRID) -> int:
+        """The descriptor key of ``rect`` minus ``occluders`` (registered if new)."""
+        occ = tuple(sorted(o for o in occluders if _overlaps(rect, o)))
+        key = (rect, occ)
+        if key in self.desc_keys:
+            return self.desc_keys[key]
+        f = self.factor
+        x, y, w, h = rect
+        x0, y0 = -(-x // f), -(-y // f)
+        x1, y1 = min(self.small_w, (x + w) // f), min(self.small_h, (y + h) // f)
+        if x1 - x0 >= 4 and y1 - y0 >= 4:  # keep clear of edges (bleeding, chroma)
+            x0, y0, x1, y1 = x0 + 1, y0 + 1, x1 - 1, y1 - 1
+        xs = np.linspace(x0, max(x0 + 1, x1), grid + 1).round().astype(np.int32)
+        ys = np.linspace(y0, max(y0 + 1, y1), grid + 1).round().astype(np.int32)
+        cells = np.array([[xs[i], ys[j], max(xs[i] + 1, xs[i + 1]), max(ys[j] + 1, ys[j + 1])]
+                          for j in range(grid) for i in range(grid)], dtype=np.int32)
+        cells[:, [0, 2]] = np.clip(cells[:, [0, 2]], 0, self.small_w)
+        cells[:, [1, 3]] = np.clip(cells[:, [1, 3]], 0, self.small_h)
+        valid = (cells[:, 2] > cells[:, 0]) & (cells[:, 3] > cells[:, 1])
+        for o in occ:  # a cell touching a region painted on top is not looked at
+            ox0, oy0 = o[0] / f - 1, o[1] / f - 1
+            ox1, oy1 = (o[0] + o[2]) / f + 1, (o[1] + o[3]) / f + 1
+            hit = (cells[:, 0] < ox1) & (ox0 < cells[:, 2]) & (cells[:, 1] < oy1) & (oy0 < cells[:, 3])
+            valid &= ~hit
+        self.desc_keys[key] = len(self._cells)
+        self._frozen = False
+        self._cells.append(cells)
+        self._valid.append(valid)
+        return self.desc_keys[key]
+
+    def code_key(self, rect: Rect, mode: int, src_wh: tuple[int, int]) -> int:
+        """The code key of a test stream of ``src_wh`` drawn into ``rect`` (registered if new)."""
+        key = (rect, int(mode), (int(src_wh[0]), int(src_wh[1])))
+        if key not in self.code_keys:
+            self.code_keys[key] = len(self.code_keys)
+            self._frozen = False
+        return self.code_keys[key]
+
+    def uid_index(self, uid: str) -> int:
+        """A small integer for ``uid`` (registered if new)."""
+        if uid not in self.uids:
+            self.uids[uid] = len(self.uids)
+        return self.uids[uid]
+
+    def valid(self, key: int) -> npt.NDArray[np.bool_]:
+        """Which cells of descriptor ``key`` are looked at."""
+        return self._valid[key]
+
+    @property
+    def canvas_key(self) -> int:
+        """The whole-canvas descriptor key (8 x 8 cells)."""
+        return self._canvas_key
+
+    # ------------------------------------------------------------------ observing
+    def _freeze(self) -> None:
+        if self._frozen:
+            return
+        self._frozen = True
+        self._sizes = [len(c) for c in self._cells]
+        self._offsets = np.concatenate([[0], np.cumsum(self._sizes)]).astype(np.int64)
+        allc = np.concatenate(self._cells) if self._cells else np.zeros((0, 4), np.int32)
+        self._x0, self._y0, self._x1, self._y1 = (allc[:, i] for i in range(4))
+        self._area = ((self._x1 - self._x0) * (self._y1 - self._y0)).astype(np.float32)
+        self._area[self._area <= 0] = 1
+        self._code_list = sorted(self.code_keys, key=self.code_keys.__getitem__)
+        self._spots = [CodeSpot(src_wh, rect, mode, self.canvas_wh)
+                       for rect, mode, src_wh in self._code_list]
+
+    def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The canvas downscaled to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
+        w, h = self.canvas_wh
+        if i420.shape != (h * 3 // 2, w):
+            msg = f"frame is {i420.shape[1]}x{i420.shape[0] * 2 // 3}, expected {w}x{h}"
+            raise ValueError(msg)
+        flat = i420.reshape(-1)
+        y = i420[:h]
+        u = flat[w * h: w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
+        v = flat[w * h + (w // 2) * (h // 2):].reshape(h // 2, w // 2)
+        size = (self.small_w, self.small_h)
+        planes = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in (y, u, v)]
+        return np.stack(planes, axis=2).astype(np.float32)
+
+    def describe(self, i420: npt.NDArray[np.uint8]) -> F32:
+        """Every descriptor cell's mean ``(n_cells_total, 3)`` (use :meth:`split`)."""
+        self._freeze()
+        small = self.small_planes(i420)
+        sat = cv2.integral(small, sdepth=cv2.CV_32F)  # (h+1, w+1, 3)
+        total = (sat[self._y1, self._x1] - sat[self._y0, self._x1]
+                 - sat[self._y1, self._x0] + sat[self._y0, self._x0])
+        return (total / self._area[:, None]).astype(np.float32)
+
+    def split(self, cells: F32, key: int) -> F32:
+        """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result."""
+        return cells[self._offsets[key]:self._offsets[key + 1]]
+
+    def read_codes(self, luma: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Per code key: uid index (-1 when unread) and frame number."""
+        self._freeze()
+        n = len(self._code_list)
+        uids = np.full(n, -1, dtype=np.int32)
+        frames = np.zeros(n, dtype=np.int32)
+        for i, spot in enumerate(self._spots):
+            reading = spot.read(luma)
+            if reading is not None:
+                uids[i] = self.uid_index(reading.uid)
+                frames[i] = reading.frame
+        return uids, frames
+
+    def n_cells(self) -> int:
+        self._freeze()
+        return int(self._offsets[-1])
+
+
+@dataclass
+class Observations:
+    """Per-frame observations, grown one frame at a time (amortised arrays)."""
+
+    probe: Probe
+    times: list[float] = field(default_factory=list)
+    _cells: list[npt.NDArray[np.uint8]] = field(default_factory=list)
+    _uids: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    _frames: list[npt.NDArray[np.int32]] = field(default_factory=list)
+
+    def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
+        """Observe one frame."""
+        cells = self.probe.describe(i420)
+        h = self.probe.canvas_wh[1]
+        uids, frames = self.probe.read_codes(i420[:h])
+        self.times.append(float(t))
+        self._cells.append(np.clip(np.rint(cells), 0, 255).astype(np.uint8))
+        self._uids.append(uids)
+        self._frames.append(frames)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8],
+                              npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """``times (n,)``, ``cells (n, n_cells, 3)``, ``code uids (n, k)``, ``code frames (n, k)``."""
+        n = len(self.times)
+        k = len(self.probe.code_keys)
+        cells = np.stack(self._cells) if n else np.zeros((0, self.probe.n_cells(), 3), np.uint8)
+        uids = np.stack(self._uids) if n else np.zeros((0, k), np.int32)
+        frames = np.stack(self._frames) if n else np.zeros((0, k), np.int32)
+        return np.asarray(self.times, dtype=np.float64), cells, uids, frames

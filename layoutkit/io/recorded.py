@@ -1,0 +1,188 @@
+"""PyAV decoding of a recording for compare (the only compare module that imports av).
+
+A playlist's TS segments are one continuous stream cut into files: they are decoded in
+order and their presentation times stay continuous (a clock that restarts in a new file is
+shifted to follow the previous one).  A truncated last file and corrupt packets are
+tolerated: what decodes is yielded, the rest counted in :class:`DecodeStats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import MediaError
+from .frames import AudioChunk, DecodedFrame, DecodeStats
+
+__all__ = ["iter_video", "iter_audio", "AUDIO_RATE"]
+
+#: Sample rate of :func:`iter_audio`'s chunks.
+AUDIO_RATE = 48000
+
+_DECODE_ERRORS = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError)
+
+
+def _open(path: Path):  # noqa: ANN202 - av.container.InputContainer
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        msg = f"{path}: cannot open as a media file ({exc})"
+        raise MediaError(msg) from exc
+
+
+class _Clock:
+    """Keeps times continuous across files: a file whose clock starts in the past follows on."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+        self.last: float | None = None
+        self._file_first: float | None = None
+
+    def new_file(self) -> None:
+        self._file_first = None
+
+    def __call__(self, t: float, step: float) -> float:
+        if self._file_first is None:
+            self._file_first = t
+            if self.last is not None and t + self.shift < self.last - 0.5:
+                self.shift = self.last + step - t
+        out = t + self.shift
+        self.last = out if self.last is None else max(self.last, out)
+        return out
+
+
+def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
+               stats: DecodeStats | None = None) -> Iterator[DecodedFrame]:
+    """Decode the video of ``paths`` in order, one frame at a time.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        TS segments of one playlist in order, or one MP4 (or TS).
+    threads : bool
+        Decoder threads on (``thread_type = "AUTO"``).
+    stats : DecodeStats, optional
+        Filled with the number of frames, corrupt packets and truncated files.
+
+    Yields
+    ------
+    DecodedFrame
+        ``t`` from the frame's pts in seconds (continuous across files), ``i420`` a new
+        ``(H * 3 // 2, W)`` yuv420p array.
+
+    Raises
+    ------
+    MediaError
+        When a file cannot be opened at all (a file that breaks off is only counted).
+    """
+    stats = stats if stats is not None else DecodeStats()
+    clock = _Clock()
+    index = 0
+    for path in paths:
+        stats.files += 1
+        container = _open(Path(path))
+        try:
+            if not container.streams.video:
+                continue
+            stream = container.streams.video[0]
+            if threads:
+                stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate or 15
+            step = 1.0 / float(rate)
+            base = stream.time_base
+            clock.new_file()
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except _DECODE_ERRORS:
+                    stats.truncated_files += 1
+                    break
+                try:
+                    decoded = packet.decode()
+                except _DECODE_ERRORS:
+                    stats.corrupt_packets += 1
+                    continue
+                for frame in decoded:
+                    if frame.pts is None or base is None:
+                        continue
+                    if frame.format.name != "yuv420p":
+                        frame = frame.reformat(format="yuv420p")
+                    t = clock(float(frame.pts * base), step)
+                    picture = frame.to_ndarray()
+                    stats.frames += 1
+                    yield DecodedFrame(t, picture, index)
+                    index += 1
+        finally:
+            container.close()
+
+
+def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
+               stats: DecodeStats | None = None) -> Iterator[AudioChunk]:
+    """Decode the audio of ``paths`` in order as mono float32 chunks at 48 kHz.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        As :func:`iter_video`.
+    chunk_s : float
+        About how many seconds each chunk holds.
+    stats : DecodeStats, optional
+
+    Yields
+    ------
+    AudioChunk
+        ``t`` is the time of the chunk's first sample on the same clock as the video's
+        frames; channels are averaged.
+    """
+    stats = stats if stats is not None else DecodeStats()
+    clock = _Clock()
+    want = max(1, int(chunk_s * AUDIO_RATE))
+    for path in paths:
+        stats.files += 1
+        container = _open(Path(path))
+        try:
+            if not container.streams.audio:
+                continue
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+            clock.new_file()
+            pending: list[np.ndarray] = []
+            pending_n = 0
+            start: float | None = None
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except _DECODE_ERRORS:
+                    stats.truncated_files += 1
+                    break
+                try:
+                    decoded = packet.decode()
+                except _DECODE_ERRORS:
+                    stats.corrupt_packets += 1
+                    continue
+                for frame in decoded:
+                    if frame.pts is None or frame.time_base is None:
+                        continue
+                    t = clock(float(frame.pts * frame.time_base), 0.02)
+                    for out in resampler.resample(frame):
+                        data = out.to_ndarray().reshape(-1).astype(np.float32)
+                        if start is None:
+                            start = t
+                        pending.append(data)
+                        pending_n += data.size
+                    if pending_n >= want and start is not None:
+                        yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
+                        start, pending, pending_n = None, [], 0
+            if pending and start is not None:
+                yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
+        finally:
+            container.close()
