@@ -7,6 +7,7 @@ The facade (``import layoutkit as lk``)::
     scenario = lk.load_scenario("scenario.json")     # remembers its folder
     frame = lk.frame_at(scenario, 12.5)              # the recorder's exact frame
     result = lk.mix(scenario, "out")                 # HLS + MP4 + serverResponse.json
+    check = lk.compare(scenario, "out")              # a (cloud) recording vs the rules
 
 Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
 ``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
@@ -15,6 +16,7 @@ Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``
 
 from .api import (
     RequestWarning,
+    compare,
     contact_sheet,
     frame_at,
     load_request,
@@ -60,6 +62,7 @@ __all__ = [
     "StorageError",
     "UsageError",
     "__version__",
+    "compare",
     "compute_regions",
     "contact_sheet",
     "frame_at",

@@ -31,7 +31,7 @@ from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .scenario import Scenario
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
-           "frame_at", "mix"]
+           "frame_at", "mix", "compare"]
 
 RGB = npt.NDArray[np.uint8]
 PathOrDoc = str | os.PathLike[str] | dict[str, Any]
@@ -356,4 +356,62 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
                     quiet=not progress)
     if uploader is not None:
         uploader.upload_tree(Path(out_dir), list(result.keys))
+    return result
+
+
+def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
+            profile: Profile = DEFAULT_PROFILE, infer: bool = False,
+            server_response: str | os.PathLike[str] | None = None,
+            report: str | os.PathLike[str] | None = None, overwrite: bool = False) -> Any:
+    """Check a (real cloud) recording against what the layout rules predict.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or dict
+        What happened in the channel; see :func:`load_scenario`.
+    recording : path or str
+        A folder as downloaded from the bucket, an ``.m3u8``, ``.ts`` or ``.mp4``; local or
+        ``s3://bucket/prefix`` (endpoint and keys as for :func:`mix` uploads).
+    profile : Profile
+        The behaviour variant the expectations follow.
+    infer : bool
+        Also tell, for each profile key, which value the recording agrees with
+        (``"undetermined"`` when this scenario cannot tell them apart).
+    server_response : path, optional
+        A saved ``stop`` response to check as well (default: one found beside the files).
+    report : path, optional
+        Also write the self-contained HTML report there.
+    overwrite : bool
+        Replace an existing report file.
+
+    Returns
+    -------
+    CompareResult
+        ``verdict`` (``match`` | ``differ`` | ``error``), ``offset_s``, ``differences``
+        (each with ``kind``, ``uid``, ``t``, ``expected``, ``observed``, ``message``), file
+        and stream facts, per-region tracks, ``infer``; ``to_json()`` gives the document.
+
+    Examples
+    --------
+    >>> import layoutkit as lk, tempfile
+    >>> s = lk.load_scenario({"cname": "c", "duration": 3,
+    ...     "users": [{"uid": "1"}, {"uid": "2", "source": "#FF8000"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {
+    ...         "transcodingConfig": {"width": 320, "height": 180, "mixedVideoLayout": 1}}}}})
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = lk.mix(s, folder)
+    >>> result = lk.compare(s, folder)
+    >>> result.verdict, result.offset_s, result.differences
+    ('match', 0.0, ())
+    """
+    from .comparison.report import write_report
+    from .comparison.run import compare as run
+
+    scenario = load_scenario(scenario)
+    result = run(scenario, recording, profile=profile, infer=infer,
+                 server_response=server_response)
+    if report is not None:
+        write_report(result, report, overwrite=overwrite,
+                     title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",
+                     recording_name=str(recording))
     return result

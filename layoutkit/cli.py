@@ -115,6 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace files of the same names")
     _add_profile(p)
 
+    p = sub.add_parser("compare", help="check a (cloud) recording against the layout rules")
+    p.add_argument("scenario", help="scenario JSON: what happened in the channel")
+    p.add_argument("recording", help="folder, .m3u8, .ts or .mp4; local or s3://BUCKET/PREFIX")
+    p.add_argument("--report", default=None, metavar="FILE.html",
+                   help="also write a self-contained HTML report")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--infer", action="store_true",
+                   help="tell which value of each --profile key the recording agrees with")
+    p.add_argument("--server-response", default=None, metavar="FILE",
+                   help="a saved stop response to check (default: found beside the files)")
+    p.add_argument("--force", action="store_true", help="replace an existing report file")
+    _add_profile(p)
+
     p = sub.add_parser("testsrc", help="write the identifying test stream of a uid as MP4")
     p.add_argument("--uid", required=True, help="the uid the stream identifies")
     p.add_argument("--duration", type=float, default=10.0, help="seconds (10)")
@@ -329,6 +342,45 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .api import compare
+    from .inputs import load_scenario_file
+    from .io.atomic import check_writable
+
+    profile = _profile(args)
+    if args.report:
+        check_writable(args.report, overwrite=args.force)
+    scenario = load_scenario_file(args.scenario)
+    _print_problems(scenario.warnings, err)
+    result = compare(scenario, args.recording, profile=profile, infer=args.infer,
+                     server_response=args.server_response, report=args.report,
+                     overwrite=args.force)
+    if args.json:
+        json.dump(result.to_json(), out, indent=2, ensure_ascii=False, default=str)
+        out.write("\n")
+    else:
+        _print_compare(result, out)
+    if args.report:
+        print(f"wrote {args.report}", file=err if args.json else out)
+    return 0 if result.verdict == "match" else 1
+
+
+def _print_compare(result: Any, out: IO[str]) -> None:
+    """The verdict first, then every difference on one line, then what --infer found."""
+    offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
+    print(f"verdict: {result.verdict} (offset {offset}, {len(result.differences)} "
+          f"difference{'s' if len(result.differences) != 1 else ''})", file=out)
+    if result.error:
+        print(f"  cannot analyse: {result.error}", file=out)
+    for diff in result.differences:
+        when = "" if diff.t is None else f" at {diff.t:.2f} s"
+        print(f"  {diff.kind}{when}: {diff.message}", file=out)
+    if result.infer:
+        print("infer:", file=out)
+        for key, value in result.infer.items():
+            print(f"  {key} = {value}", file=out)
+
+
 def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .teststream import write_testsrc
     from .request.parse import uid_problem
@@ -363,6 +415,7 @@ _COMMANDS = {
     "layout": _cmd_layout,
     "preview": _cmd_preview,
     "mix": _cmd_mix,
+    "compare": _cmd_compare,
     "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
 }

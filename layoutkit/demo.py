@@ -27,7 +27,8 @@ def _prepare(folder: Path) -> None:
 
 
 def run_demo(folder: Path, *, out: IO[str]) -> None:
-    """Preview every bundled sample request, then preview and record the sample scenario."""
+    """Preview every bundled sample request, then preview, record and compare the sample
+    scenario."""
     from .inputs import load_request_file
     from .io.images import load_image
     from .io.png import write_png
@@ -58,7 +59,8 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
 
 
 def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
-    """A frame, an animated GIF and the local recording of the sample scenario."""
+    """A frame, an animated GIF, the local recording of the sample scenario and the compare
+    report of that recording."""
     import shutil
 
     from .animate import write_gif
@@ -81,3 +83,9 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
     result = record(scenario, recording)
     print(f"{path.name}: recorded {float(result.duration):g} s into {result.folder}/ "
           f"({len(result.keys)} files, serverResponse.json beside them)", file=out)
+    from .api import compare
+
+    report = folder / "compare-report.html"
+    check = compare(scenario, recording, infer=True, report=report, overwrite=True)
+    print(f"{path.name}: compare of that recording: {check.verdict} "
+          f"({len(check.differences)} differences), report {report}", file=out)

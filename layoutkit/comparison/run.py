@@ -1,0 +1,128 @@
+"""compare, end to end: read the recording, check its files, streams and pictures, decide.
+
+:func:`compare` joins the parts: :func:`~layoutkit.comparison.read.open_recording` (folder,
+``.m3u8``, ``.ts``, ``.mp4``, ``s3://``), :func:`~layoutkit.comparison.files.check_files`,
+the content checks on the decoded frames (:func:`~layoutkit.comparison.content.check_content`,
+which also finds ``offset_s``), then :func:`~layoutkit.comparison.streams.check_streams`
+with that offset.  The expected picture of any instant is what the renderer draws for
+``frame_at``, so compare and the recorder can never drift apart.
+
+Verdict: ``match`` when nothing differs beyond the stated tolerances, ``differ`` when
+something does, ``error`` when the recording cannot be analysed (nothing found, no
+decodable frame); the reason is in :attr:`CompareResult.error`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import LayoutkitError
+from ..io.frames import DecodedFrame
+from ..io.recorded import iter_audio, iter_video
+from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
+from ..scenario import Scenario
+from .content import check_content
+from .files import check_files
+from .model import CompareResult, Difference
+from .read import Recording, open_recording
+from .streams import check_streams
+
+__all__ = ["compare", "media_paths"]
+
+
+def media_paths(recording: Recording) -> list[Path]:
+    """The files whose pictures and sound are analysed: the playlist's segments that exist
+    (one continuous stream), else the MP4 parts."""
+    segments = [s.path for s in recording.segments if s.exists]
+    return segments or list(recording.mp4s)
+
+
+def _file_infer(files: dict[str, Any]) -> dict[str, str]:
+    """``tag_time`` from the TS names' time format; ``mp4_rollover`` from MP4 part lengths."""
+    found: dict[str, str] = {}
+    formats = files.get("tag_time") or []
+    found["tag_time"] = formats[0] if len(formats) == 1 else "undetermined"
+    parts = files.get("mp4s") or []
+    found["mp4_rollover"] = "undetermined"
+    first = parts[0].get("duration_s") if len(parts) > 1 else None
+    if isinstance(first, int | float):  # a part ends at the first key frame after its limit
+        for value, seconds in (("2h", 7200), ("3h", 10800)):
+            if 0 <= first - seconds < 60:
+                found["mp4_rollover"] = value
+    return found
+
+
+def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
+            profile: Profile = DEFAULT_PROFILE,
+            server_response: str | os.PathLike[str] | None = None,
+            infer: bool = False, work_dir: str | os.PathLike[str] | None = None
+            ) -> CompareResult:
+    """Check a recording against what ``scenario`` predicts under ``profile``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        What happened in the channel (relative paths resolve against its ``base_dir``).
+    recording : path or str
+        A folder as downloaded from the bucket, an ``.m3u8``, a ``.ts`` or an ``.mp4``;
+        local or ``s3://bucket/prefix``.
+    profile : Profile
+        The behaviour variant the expectations follow.
+    server_response : path, optional
+        A saved ``stop`` response to check too (default: one found beside the recording).
+    infer : bool
+        Also say, for each profile key, which value the recording agrees with.
+    work_dir : path, optional
+        Where an ``s3://`` recording is downloaded (default a temporary folder).
+
+    Returns
+    -------
+    CompareResult
+        Never raises for a bad recording: the verdict is ``error`` with the reason.
+    """
+    try:
+        rec = open_recording(recording, server_response=server_response, work_dir=work_dir)
+    except LayoutkitError as exc:
+        return CompareResult(verdict="error", error=str(exc))
+    differences: list[Difference] = []
+    file_diffs, files = check_files(rec, scenario, profile=profile)
+    differences += file_diffs
+    paths = media_paths(rec)
+    records_video = scenario.start.recording_config.records_video()
+    records_audio = scenario.start.recording_config.records_audio()
+    content = None
+    error = None
+    if not paths:
+        error = "no media file to analyse (no TS segment and no MP4 found)"
+    elif records_video:
+        def frames() -> Iterator[DecodedFrame]:
+            return iter_video(paths)
+
+        try:
+            content = check_content(frames, scenario, profile=profile,
+                                    audio=iter_audio(paths) if records_audio else None,
+                                    infer=infer)
+        except LayoutkitError as exc:
+            error = str(exc)
+    offset = content.offset_s if content else None
+    stream_diffs, streams = check_streams(rec, scenario, profile=profile, offset_s=offset)
+    differences += stream_diffs
+    if content is not None:
+        differences += content.differences
+        streams = {**streams, "content": content.stats}
+    inferred = None
+    if infer:
+        inferred = {key: "undetermined" for key in PROFILE_CHOICES}
+        if content is not None and content.infer:
+            inferred.update({k: v for k, v in content.infer.items() if v != "undetermined"})
+        inferred.update({k: v for k, v in _file_infer(files).items()
+                         if v != "undetermined"})
+    verdict = "error" if error else ("differ" if differences else "match")
+    return CompareResult(verdict=verdict, offset_s=offset, differences=tuple(differences),
+                         files=files, streams=streams,
+                         tracks=content.tracks if content else (),
+                         infer=inferred, evidence=content.evidence if content else (),
+                         error=error)
