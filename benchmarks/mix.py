@@ -67,10 +67,10 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
 
 from layoutkit.compose.yuv import i420_to_rgb, solid_i420
 from layoutkit.layout import compute_regions
-from layoutkit.signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range
-from layoutkit.io.encode import audio_frame
+from layoutkit.io.encode import X264_OPTIONS, audio_frame, x264_options
 from layoutkit.record import SEGMENT_SECONDS, record
-from layoutkit.io.encode import X264_OPTIONS, x264_options
+from layoutkit.signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range
+from layoutkit.sources import open_audio_sources
 from layoutkit.request.limits import recommended_bitrate
 from layoutkit.request.model import LayoutSettings
 from layoutkit.scenario import Scenario, parse_scenario
@@ -212,7 +212,7 @@ def ffmpeg_subject(scenario: Scenario, case: Case, *, tee: bool) -> Callable[[Pa
     inputs = [pictures[uid] for uid in regions.uids]
     total = int(scenario.duration * FPS)
     channels, audio_bit_rate = AUDIO_PROFILES[scenario.start.recording_config.audio_profile]
-    with AudioMixer(scenario, Timeline(scenario)) as mixer:
+    with AudioMixer(scenario, Timeline(scenario), sources=open_audio_sources(scenario)) as mixer:
         audio = []
         for index in range(total):
             lo, hi = frame_sample_range(index, FPS)
@@ -342,7 +342,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
     channels = AUDIO_PROFILES[scenario.start.recording_config.audio_profile][0]
     out: dict[str, float] = {}
     with SceneRenderer(scenario) as renderer:
-        mixer = AudioMixer(scenario, renderer.timeline)
+        mixer = AudioMixer(scenario, renderer.timeline, sources=open_audio_sources(scenario))
         t0 = time.perf_counter()
         for i in range(frames):
             canvas = renderer.frame_at(Fraction(i, FPS), index=i).canvas
