@@ -10,7 +10,6 @@ of contrast, every data cell at least 0.12 of the range from the threshold, CRC-
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -18,21 +17,11 @@ import numpy.typing as npt
 
 from ..compose.fit import place
 from ..errors import ParameterError
-from ..signals.idcode import CodeReading, code_geometry, decode_cells
+from ..signals.idcode import CodeReading, code_geometry, reading_from_means
 
 __all__ = ["CodeSpot"]
 
 _SAMPLE_FRACTION = 0.5
-_MIN_CONTRAST = 24.0
-_MIN_MARGIN = 0.12
-
-
-@lru_cache(maxsize=1 << 16)
-def _decode(bits: bytes) -> tuple[str, int] | None:
-    reading = decode_cells(np.frombuffer(bits, dtype=bool))
-    return None if reading is None else (reading.uid, reading.frame)
-
-
 class CodeSpot:
     """Where the code of a ``src_wh`` test stream drawn into ``region`` lies in a canvas.
 
@@ -91,15 +80,4 @@ class CodeSpot:
         sat = cv2.integral(luma[self.by0:self.by1, self.bx0:self.bx1], sdepth=cv2.CV_32S)
         sums = (sat[self.y1, self.x1] - sat[self.y0, self.x1]
                 - sat[self.y1, self.x0] + sat[self.y0, self.x0])
-        values = sums / self.area
-        black, white = values[0], values[-1]
-        if white - black < _MIN_CONTRAST:
-            return None
-        level = (values - black) / (white - black)
-        margin = float(np.abs(level[1:-1] - 0.5).min())
-        if margin < _MIN_MARGIN:
-            return None
-        found = _decode((level > 0.5).tobytes())
-        if found is None:
-            return None
-        return CodeReading(found[0], found[1], margin)
+        return reading_from_means(sums / self.area)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -54,6 +55,24 @@ class _Clock:
         return out
 
 
+def _decoded(container: Any, stream: Any, stats: DecodeStats) -> Iterator[Any]:
+    """Every frame of ``stream``: a packet that does not decode is skipped and counted, a
+    file that ends mid-packet (truncated) ends the stream and is counted."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except _DECODE_ERRORS:
+            stats.truncated_files += 1
+            return
+        try:
+            yield from packet.decode()
+        except _DECODE_ERRORS:
+            stats.corrupt_packets += 1
+
+
 def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
                stats: DecodeStats | None = None) -> Iterator[DecodedFrame]:
     """Decode the video of ``paths`` in order, one frame at a time.
@@ -94,30 +113,16 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
             step = 1.0 / float(rate)
             base = stream.time_base
             clock.new_file()
-            packets = container.demux(stream)
-            while True:
-                try:
-                    packet = next(packets)
-                except StopIteration:
-                    break
-                except _DECODE_ERRORS:
-                    stats.truncated_files += 1
-                    break
-                try:
-                    decoded = packet.decode()
-                except _DECODE_ERRORS:
-                    stats.corrupt_packets += 1
+            for frame in _decoded(container, stream, stats):
+                if frame.pts is None or base is None:
                     continue
-                for frame in decoded:
-                    if frame.pts is None or base is None:
-                        continue
-                    if frame.format.name != "yuv420p":
-                        frame = frame.reformat(format="yuv420p")
-                    t = clock(float(frame.pts * base), step)
-                    picture = frame.to_ndarray()
-                    stats.frames += 1
-                    yield DecodedFrame(t, picture, index)
-                    index += 1
+                if frame.format.name != "yuv420p":
+                    frame = frame.reformat(format="yuv420p")
+                t = clock(float(frame.pts * base), step)
+                picture = frame.to_ndarray()
+                stats.frames += 1
+                yield DecodedFrame(t, picture, index)
+                index += 1
         finally:
             container.close()
 
@@ -155,33 +160,19 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
             pending: list[np.ndarray] = []
             pending_n = 0
             start: float | None = None
-            packets = container.demux(stream)
-            while True:
-                try:
-                    packet = next(packets)
-                except StopIteration:
-                    break
-                except _DECODE_ERRORS:
-                    stats.truncated_files += 1
-                    break
-                try:
-                    decoded = packet.decode()
-                except _DECODE_ERRORS:
-                    stats.corrupt_packets += 1
+            for frame in _decoded(container, stream, stats):
+                if frame.pts is None or frame.time_base is None:
                     continue
-                for frame in decoded:
-                    if frame.pts is None or frame.time_base is None:
-                        continue
-                    t = clock(float(frame.pts * frame.time_base), 0.02)
-                    for out in resampler.resample(frame):
-                        data = out.to_ndarray().reshape(-1).astype(np.float32)
-                        if start is None:
-                            start = t
-                        pending.append(data)
-                        pending_n += data.size
-                    if pending_n >= want and start is not None:
-                        yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
-                        start, pending, pending_n = None, [], 0
+                t = clock(float(frame.pts * frame.time_base), 0.02)
+                for out in resampler.resample(frame):
+                    data = out.to_ndarray().reshape(-1).astype(np.float32)
+                    if start is None:
+                        start = t
+                    pending.append(data)
+                    pending_n += data.size
+                if pending_n >= want and start is not None:
+                    yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
+                    start, pending, pending_n = None, [], 0
             if pending and start is not None:
                 yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
         finally:

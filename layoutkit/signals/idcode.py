@@ -47,6 +47,7 @@ __all__ = [
     "quiet_zone",
     "draw_code",
     "read_code",
+    "reading_from_means",
 ]
 
 #: Cells along the long axis.
@@ -372,7 +373,21 @@ def read_code(
         return None
     if np.any(boxes[:, 2] <= boxes[:, 0]) or np.any(boxes[:, 3] <= boxes[:, 1]):
         return None
-    values = _box_means(luma_plane, boxes)
+    return reading_from_means(_box_means(luma_plane, boxes))
+
+
+@lru_cache(maxsize=1 << 16)
+def _decode_bits(bits: bytes) -> CodeReading | None:
+    return decode_cells(np.frombuffer(bits, dtype=bool))
+
+
+def reading_from_means(values: npt.NDArray[np.float64]) -> CodeReading | None:
+    """The code from the 56 cells' mean luma (row-major), or None when it cannot be trusted.
+
+    The threshold is midway between the black (first) and the white (last) calibration
+    cell; None when they lack contrast, a cell is too close to the threshold, or the CRC
+    fails.  Decoded cell patterns are cached (a stream repeats its codes).
+    """
     black, white = values[0], values[-1]
     if white - black < _MIN_CONTRAST:
         return None
@@ -380,7 +395,7 @@ def read_code(
     margin = float(np.abs(level[1:-1] - 0.5).min())
     if margin < _MIN_MARGIN:
         return None
-    reading = decode_cells(level > 0.5)
+    reading = _decode_bits((level > 0.5).tobytes())
     if reading is None:
         return None
     return CodeReading(reading.uid, reading.frame, margin)
