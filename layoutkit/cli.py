@@ -128,6 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
 
+    p = sub.add_parser("ffmpeg", help="the FFmpeg command composing per-user files in a layout")
+    p.add_argument("request", help="start or updateLayout JSON: the layout")
+    p.add_argument("--input", action="append", default=[], metavar="UID=FILE", required=True,
+                   help="a user's video file, in join order (repeatable)")
+    p.add_argument("-o", "--output", required=True, help="the file FFmpeg writes (e.g. out.mp4)")
+    p.add_argument("--canvas", type=_size, default=None, help="WxH (default: the request's)")
+    p.add_argument("--fps", type=int, default=None, help="frames per second (the request's)")
+    p.add_argument("--bitrate", type=int, default=None, help="video Kbps (the request's)")
+    p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    p.add_argument("--no-audio", action="store_true", help="video only (no amix)")
+    p.add_argument("--run", action="store_true",
+                   help="run it (FFmpeg from the imageio-ffmpeg wheel) instead of printing it")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_profile(p)
+
     p = sub.add_parser("testsrc", help="write the identifying test stream of a uid as MP4")
     p.add_argument("--uid", required=True, help="the uid the stream identifies")
     p.add_argument("--duration", type=float, default=10.0, help="seconds (10)")
@@ -381,6 +396,61 @@ def _print_compare(result: Any, out: IO[str]) -> None:
             print(f"  {key} = {value}", file=out)
 
 
+def _cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import shlex
+    import subprocess
+
+    from .ffmpeg_graph import ffmpeg_command
+    from .inputs import load_request_file
+    from .io.atomic import check_writable
+    from .io.decode import has_stream, probe_video_size
+    from .request.model import StartRequest, TranscodingConfig
+
+    profile = _profile(args)
+    inputs: dict[str, str] = {}
+    for item in args.input:
+        uid, sep, path = item.partition("=")
+        if not sep or not uid.strip() or not path:
+            raise UsageError(f"--input takes UID=FILE (got {item!r})")
+        inputs[uid.strip()] = path
+    loaded = load_request_file(args.request)
+    _print_problems(loaded.warnings, err)
+    model = loaded.model
+    tc = model.transcoding if isinstance(model, StartRequest) else TranscodingConfig()
+    layout = loaded.layout
+    sizes = {uid: probe_video_size(path) for uid, path in inputs.items()}
+    audio = not args.no_audio and all(has_stream(path, "audio") for path in inputs.values())
+    image = None
+    if layout.background_image:
+        from .io.images import load_image, resolve_location
+
+        if load_image(layout.background_image, base_dir=loaded.base_dir) is not None:
+            image = resolve_location(layout.background_image, base_dir=loaded.base_dir)
+    program = "ffmpeg"
+    if args.run:
+        check_writable(args.output, overwrite=args.force)
+        import imageio_ffmpeg
+
+        program = imageio_ffmpeg.get_ffmpeg_exe()
+    cmd = ffmpeg_command(layout, inputs, args.output, canvas_wh=args.canvas or tc.canvas_wh,
+                         fps=args.fps or tc.fps, bitrate_kbps=args.bitrate or tc.bitrate,
+                         sizes=sizes, profile=profile, audio=audio,
+                         audio_profile=model.recording_config.audio_profile
+                         if isinstance(model, StartRequest) else 0,
+                         duration=args.duration, background_image=image, ffmpeg=program,
+                         overwrite=args.force)
+    if not args.run:
+        print(shlex.join(cmd), file=out)
+        return 0
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        tail = "\n".join(run.stderr.strip().splitlines()[-5:])
+        print(f"ffmpeg failed (exit {run.returncode}):\n{tail}", file=err)
+        return 1
+    print(f"wrote {args.output}", file=out)
+    return 0
+
+
 def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .teststream import write_testsrc
     from .request.parse import uid_problem
@@ -416,6 +486,7 @@ _COMMANDS = {
     "preview": _cmd_preview,
     "mix": _cmd_mix,
     "compare": _cmd_compare,
+    "ffmpeg": _cmd_ffmpeg,
     "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
 }

@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from ..errors import MediaError, ParameterError
 
-__all__ = ["open_input", "FileVideo", "FileAudio", "probe_video_size", "iter_luma"]
+__all__ = ["open_input", "has_stream", "FileVideo", "FileAudio", "probe_video_size",
+           "iter_luma"]
 
 I420 = npt.NDArray[np.uint8]
 Samples = npt.NDArray[np.float32]
@@ -68,6 +69,15 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
 
 def _even(n: int) -> int:
     return max(2, n - (n % 2))
+
+
+def has_stream(location: str | Path, kind: Literal["audio", "video"]) -> bool:
+    """Whether a media file has a ``kind`` stream (False when it cannot be opened)."""
+    try:
+        open_input(location, kind=kind).close()
+    except MediaError:
+        return False
+    return True
 
 
 def probe_video_size(path: str | Path) -> tuple[int, int]:
