@@ -227,9 +227,20 @@ def record(
     if root.exists() and not root.is_dir():
         msg = f"{root}: is a file, not a folder"
         raise StorageError(msg)
+    sid = sid or scenario.sid or new_sid()
+    _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
     with folder_lock(root):
         return _record(scenario, root, profile=profile, sid=sid, overwrite=overwrite,
                        quiet=quiet, stop=stop)
+
+
+def _check_outputs(scenario: Scenario, root: Path, *, sid: str, overwrite: bool) -> Path:
+    """The recording's folder, after refusing to replace its files unless ``overwrite``."""
+    storage = scenario.start.storage_config
+    folder = root.joinpath(*(tuple(storage.file_name_prefix) if storage else ()))
+    check_writable(folder / m3u8_name(sid, scenario.cname), overwrite=overwrite)
+    check_writable(root / "serverResponse.json", overwrite=overwrite)
+    return folder
 
 
 def _inside(root: Path, relative: str) -> Path | None:
@@ -310,19 +321,16 @@ def _remove(paths: list[Path]) -> tuple[Path, ...]:
     return tuple(removed)
 
 
-def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str | None,
+def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
             overwrite: bool, quiet: bool, stop: threading.Event | None) -> RecordingResult:
     """:func:`record` with the output folder locked."""
     start = scenario.start
     config = start.recording_config
     tc = start.transcoding
     fps = tc.fps
-    sid = sid or scenario.sid or new_sid()
     storage = start.storage_config
     prefix = tuple(storage.file_name_prefix) if storage else ()
-    folder = root.joinpath(*prefix)
-    check_writable(folder / m3u8_name(sid, scenario.cname), overwrite=overwrite)
-    check_writable(root / "serverResponse.json", overwrite=overwrite)
+    folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # now under the lock
     removed = _remove(_leftovers(root, folder))
     if overwrite:
         removed += _remove(_old_recording(root, folder, sid=sid, cname=scenario.cname))
