@@ -288,19 +288,21 @@ def test_killed_run_leaves_no_published_temporary_and_the_next_run_removes_them(
 
 
 def test_force_over_a_longer_recording_removes_its_files(tmp_path):
-    long = _doc(duration=32, size=(160, 96), sid=None)
+    small = {"size": (160, 96), "fps": FAST_FPS}
+    long = _doc(duration=16, **small)
     long.pop("sid")
-    first = record(parse_scenario(long), tmp_path)  # a random sid: 3 segments and an MP4
-    assert len(list(first.folder.glob("*.ts"))) == 3
-    short = record(parse_scenario(_doc(duration=4, size=(160, 96))), tmp_path, overwrite=True)
+    first = record(parse_scenario(long), tmp_path)  # a random sid: 2 segments and an MP4
+    assert len(list(first.folder.glob("*.ts"))) == 2
+    short = record(parse_scenario(_doc(duration=3, **small)), tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted(
-        [*(k for k in short.keys), "serverResponse.json"])
-    assert len(short.removed) == 3 + 1 + 1 + 1  # segments, MP4, playlist, serverResponse.json
+        [*short.keys, "serverResponse.json"])
+    assert len(short.removed) == 2 + 1 + 1 + 1  # segments, MP4, playlist, serverResponse.json
     # the same sid: the old segments beyond the new recording go too
-    again = record(parse_scenario(_doc(duration=32, size=(160, 96))), tmp_path, overwrite=True)
-    record(parse_scenario(_doc(duration=4, size=(160, 96))), tmp_path, overwrite=True)
+    again = record(parse_scenario(_doc(duration=16, **small)), tmp_path, overwrite=True)
+    assert len(again.keys) == 4
+    record(parse_scenario(_doc(duration=3, **small)), tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.glob("*.ts")) == [f"{SID}_room1_20260304050607089.ts"]
-    assert len(again.keys) == 5
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [f"{SID}_room1_0.mp4"]
 
 
 # --- 7. HLS over HTTP: continuity counters and percent-encoded URIs --------------------------
