@@ -424,3 +424,49 @@ def test_upload_refuses_an_unfinished_recording(tmp_path, s3_endpoint, bucket):
     with folder_lock(tmp_path):
         with pytest.raises(FolderBusyError):
             lk.upload(tmp_path, f"s3://{bucket}")
+
+
+def test_stop_event_ends_a_library_recording_with_whole_files(tmp_path, monkeypatch):
+    """`record(stop=...)`: set after the first segment, the recording is finished there."""
+    import layoutkit.record.sinks as sinks
+
+    stop = threading.Event()
+    real = sinks.PlaylistWriter.add
+
+    def add(self, segment):
+        real(self, segment)
+        stop.set()  # as a signal handler would, once the first segment is listed
+
+    monkeypatch.setattr(sinks.PlaylistWriter, "add", add)
+    result = record(parse_scenario(_doc(duration=60, size=(160, 96), fps=FAST_FPS)), tmp_path,
+                    stop=stop)
+    assert result.interrupted and 15 <= result.duration < 18  # the encoder runs a few frames late
+    playlist = m3u8.loads((tmp_path / f"{SID}_room1.m3u8").read_text())
+    assert playlist.is_endlist and len(playlist.segments) == 2
+    assert round(sum(s.duration for s in playlist.segments), 6) == float(result.duration)
+    with av.open(str(tmp_path / f"{SID}_room1_0.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == result.frames == result.duration * FAST_FPS
+    assert [e["fileName"] for e in result.server_response["fileList"]] == [
+        f"{SID}_room1.m3u8", f"{SID}_room1_0.mp4"]
+
+
+def test_keyboard_interrupt_in_the_library_ends_the_playlist(tmp_path, monkeypatch):
+    """Without a stop event a KeyboardInterrupt discards the open files, keeps the whole
+    segments and still ends the playlist (players do not wait on it as live)."""
+    import layoutkit.record.sinks as sinks
+
+    real = sinks.Sinks._open_segment
+
+    def open_segment(self, when):
+        if self.segment_names:
+            raise KeyboardInterrupt
+        real(self, when)
+
+    monkeypatch.setattr(sinks.Sinks, "_open_segment", open_segment)
+    with pytest.raises(KeyboardInterrupt):
+        record(parse_scenario(_doc(duration=30, size=(160, 96), fps=FAST_FPS)), tmp_path)
+    playlist = m3u8.loads((tmp_path / f"{SID}_room1.m3u8").read_text())
+    assert playlist.is_endlist and len(playlist.segments) == 1
+    assert not (tmp_path / "serverResponse.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".layoutkit.lock", f"{SID}_room1.m3u8", f"{SID}_room1_20260304050607089.ts"]
