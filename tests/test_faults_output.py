@@ -22,6 +22,8 @@ from urllib.parse import quote
 import av
 import m3u8
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layoutkit.cli import main
 from layoutkit.cloudfiles.parse import parse_playlist
@@ -470,3 +472,26 @@ def test_keyboard_interrupt_in_the_library_ends_the_playlist(tmp_path, monkeypat
     assert not (tmp_path / "serverResponse.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".layoutkit.lock", f"{SID}_room1.m3u8", f"{SID}_room1_20260304050607089.ts"]
+
+
+@given(st.text(st.characters(blacklist_characters="/\n\r\0", blacklist_categories=("Cs",)),
+               min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_segment_uri_round_trips_through_the_compare_parser(name):
+    from layoutkit.cloudfiles.parse import segment_file_name
+    from layoutkit.cloudfiles.playlist import segment_uri
+
+    uri = segment_uri(name)
+    assert set(uri) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%")
+    assert segment_file_name(uri) == name
+    assert segment_file_name(f"https://cdn.example/rec/{uri}?token=1") == name
+
+
+def test_continuity_counters_refuse_what_is_not_ts():
+    from layoutkit.errors import MediaError
+    from layoutkit.io.mpegts import ContinuityCounters
+
+    with pytest.raises(MediaError, match="not a whole number of TS packets"):
+        ContinuityCounters().renumber(b"\x47" * 200, source="x.ts")
+    with pytest.raises(MediaError, match="no TS sync byte at offset 188"):
+        ContinuityCounters().renumber(b"\x47" + bytes(187) + bytes(188), source="x.ts")
