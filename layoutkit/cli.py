@@ -392,7 +392,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
     if threading.current_thread() is threading.main_thread():
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)
-            if number is not None:
+            # a signal the caller ignores stays ignored (nohup, background jobs)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
                 previous[number] = signal.signal(number, handler)
     try:
         yield caught

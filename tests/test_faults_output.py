@@ -495,3 +495,23 @@ def test_continuity_counters_refuse_what_is_not_ts():
         ContinuityCounters().renumber(b"\x47" * 200, source="x.ts")
     with pytest.raises(MediaError, match="no TS sync byte at offset 188"):
         ContinuityCounters().renumber(b"\x47" + bytes(187) + bytes(188), source="x.ts")
+
+
+def test_an_ignored_hangup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored) a hangup does not end the recording."""
+    scenario = _write(tmp_path, _doc(duration=60, size=(160, 96), fps=FAST_FPS))
+    out = tmp_path / "o"
+    env = {**os.environ, "LAYOUTKIT_NO_PROGRESS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "layoutkit", "mix", str(scenario), "-o",
+                             str(out), "--quiet"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        _wait_for_segment(proc, out)
+        proc.send_signal(signal.SIGHUP)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "recorded 60 s" in stdout and "interrupted" not in stderr
