@@ -497,6 +497,7 @@ def test_continuity_counters_refuse_what_is_not_ts():
         ContinuityCounters().renumber(b"\x47" + bytes(187) + bytes(188), source="x.ts")
 
 
+@pytest.mark.slow
 def test_an_ignored_hangup_stays_ignored(tmp_path):
     """Under nohup (SIGHUP ignored) a hangup does not end the recording."""
     scenario = _write(tmp_path, _doc(duration=60, size=(160, 96), fps=FAST_FPS))
