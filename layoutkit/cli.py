@@ -354,6 +354,9 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
               f"into {result.folder}/", file=err)
         for key in result.keys:
             print(f"  {key}", file=err)
+        if uploader is not None:
+            print(f"not uploaded; to upload it: layoutkit upload {args.output} {args.upload}",
+                  file=err)
         return 128 + caught[0] if caught else 130
     print(f"recorded {float(result.duration):g} s ({result.frames} frames), sid {result.sid}, "
           f"into {result.folder}/", file=out)

@@ -408,6 +408,9 @@ def test_upload_command_after_a_failed_upload(tmp_path, s3_endpoint, raw, bucket
         body = raw.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert body == (out / key.removeprefix("tenant/")).read_bytes()
     assert "uploaded 4 files" in stdout.getvalue()
+    err = io.StringIO()
+    assert main(["upload", str(out), "http://not-s3"], out=io.StringIO(), err=err) == 2
+    assert "not an S3 URL" in err.getvalue()
 
 
 def test_upload_refuses_an_unfinished_recording(tmp_path, s3_endpoint, bucket):
