@@ -8,6 +8,7 @@ The facade (``import layoutkit as lk``)::
     frame = lk.frame_at(scenario, 12.5)              # the recorder's exact frame
     result = lk.mix(scenario, "out")                 # HLS + MP4 + serverResponse.json
     check = lk.compare(scenario, "out")              # a (cloud) recording vs the rules
+    lk.upload("out", "s3://bucket/prefix")           # a finished recording to S3 (retry)
 
 Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
 ``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
@@ -23,6 +24,7 @@ from .api import (
     load_scenario,
     mix,
     preview,
+    upload,
 )
 from .enums import LayoutMode, RenderMode
 from .errors import (
@@ -70,4 +72,5 @@ __all__ = [
     "load_scenario",
     "mix",
     "preview",
+    "upload",
 ]

@@ -31,7 +31,7 @@ from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .scenario import Scenario
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
-           "frame_at", "mix", "compare"]
+           "frame_at", "mix", "upload", "compare"]
 
 RGB = npt.NDArray[np.uint8]
 PathOrDoc = str | os.PathLike[str] | dict[str, Any]
@@ -357,6 +357,32 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
     if uploader is not None:
         uploader.upload_tree(Path(out_dir), list(result.keys))
     return result
+
+
+def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
+    """Upload a finished local recording to S3-compatible storage, as ``mix(upload=...)``
+    would have (e.g. to retry after a failed upload, without recording again).
+
+    Parameters
+    ----------
+    recording : path
+        The folder :func:`mix` wrote into (``out_dir``, with ``serverResponse.json``).
+    url : str
+        ``s3://bucket[/prefix]``; endpoint and keys from the AWS environment variables.
+
+    Returns
+    -------
+    list of str
+        The object keys written: segments, MP4 parts, then the playlist.
+
+    Raises
+    ------
+    StorageError
+        When the recording is incomplete or the upload fails.
+    """
+    from .record.upload import upload_recording
+
+    return upload_recording(recording, url)
 
 
 def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,

@@ -6,11 +6,13 @@ Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -114,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="replace files of the same names")
     _add_profile(p)
+
+    p = sub.add_parser("upload", help="upload a finished local recording (what mix --upload "
+                                      "does), e.g. to retry after a failed upload")
+    p.add_argument("recording", help="the folder mix wrote into (with serverResponse.json)")
+    p.add_argument("url", metavar="s3://BUCKET[/PREFIX]",
+                   help="where to put the files (endpoint and keys: AWS_ENDPOINT_URL etc.)")
 
     p = sub.add_parser("compare", help="check a (cloud) recording against the layout rules")
     p.add_argument("scenario", help="scenario JSON: what happened in the channel")
@@ -345,8 +353,26 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         bucket, prefix = parse_s3_url(args.upload)
         uploader = uploader_from_storage_config(scenario.start.storage_config or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
-    result = record(scenario, args.output, profile=profile,
-                    overwrite=args.force, quiet=args.quiet)
+    stop = threading.Event()
+    with _stop_on_signals(stop) as caught:
+        result = record(scenario, args.output, profile=profile,
+                        overwrite=args.force, quiet=args.quiet, stop=stop)
+    if result.removed:
+        print(f"removed {len(result.removed)} file(s) of an earlier or killed run: "
+              + ", ".join(p.name for p in result.removed[:5])
+              + (", ..." if len(result.removed) > 5 else ""), file=err)
+    if result.interrupted:
+        name = _signal_name(caught[0]) if caught else "a stop request"
+        print(f"interrupted by {name}: recorded {float(result.duration):g} s "
+              f"({result.frames} frames) of {float(scenario.duration):g} s; kept these whole "
+              f"files (the playlist ends with #EXT-X-ENDLIST), sid {result.sid}, "
+              f"into {result.folder}/", file=err)
+        for key in result.keys:
+            print(f"  {key}", file=err)
+        if uploader is not None:
+            print(f"not uploaded; to upload it: layoutkit upload {args.output} {args.upload}",
+                  file=err)
+        return 128 + caught[0] if caught else 130
     print(f"recorded {float(result.duration):g} s ({result.frames} frames), sid {result.sid}, "
           f"into {result.folder}/", file=out)
     for key in result.keys:
@@ -354,6 +380,55 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if uploader is not None:
         uploaded = uploader.upload_tree(Path(args.output), list(result.keys))
         print(f"uploaded {len(uploaded)} files to {uploader.url()}", file=out)
+    return 0
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """While recording, SIGINT, SIGTERM and SIGHUP set ``stop`` (the recorder then finishes
+    its files); a second signal interrupts at once. Yields the signals caught."""
+    import signal
+
+    caught: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        caught.append(signum)
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            # a signal the caller ignores stays ignored (nohup, background jobs)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, handler)
+    try:
+        yield caught
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _cmd_upload(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .io.s3 import parse_s3_url
+    from .record.upload import upload_recording
+
+    parse_s3_url(args.url)  # a bad URL is a usage error
+    keys = upload_recording(args.recording, args.url)
+    print(f"uploaded {len(keys)} files to {args.url.rstrip('/')}", file=out)
+    for key in keys:
+        print(f"  {key}", file=out)
     return 0
 
 
@@ -485,6 +560,7 @@ _COMMANDS = {
     "layout": _cmd_layout,
     "preview": _cmd_preview,
     "mix": _cmd_mix,
+    "upload": _cmd_upload,
     "compare": _cmd_compare,
     "ffmpeg": _cmd_ffmpeg,
     "testsrc": _cmd_testsrc,

@@ -246,8 +246,9 @@ def test_killed_run_leaves_only_whole_files(tmp_path):
     listed_names = {s.uri for s in listed.segments}
     # any .ts under a final name is listed (an unfinished one has only a hidden temp name)
     assert {n for n in finals if n.endswith(".ts")} == listed_names
-    assert re.fullmatch(r"\.[^/]+\.part\.mp4", next(
-        p.name for p in playlist.parent.iterdir() if p.name.endswith(".mp4")))
+    # the unfinished MP4 is a hidden temporary that does not end in a published extension
+    assert re.fullmatch(r"\.[^/]+_0\.mp4\.[a-z0-9_]{8}\.part", next(
+        p.name for p in playlist.parent.iterdir() if ".mp4." in p.name))
 
 
 def test_mix_uploads_the_same_keys_to_s3(tmp_path, s3_endpoint, raw, bucket):

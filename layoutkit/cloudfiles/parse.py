@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace  # noqa: F401 - replace is used in a doctest
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import m3u8
 
@@ -41,6 +42,7 @@ __all__ = [
     "StopResponse",
     "parse_time",
     "parse_playlist",
+    "segment_file_name",
     "parse_name",
     "parse_m3u8_name",
     "parse_ts_name",
@@ -144,6 +146,22 @@ class PlaylistSegment:
     def seconds(self) -> float:
         """``duration`` as float seconds."""
         return float(self.duration)
+
+    @property
+    def file_name(self) -> str:
+        """The file the URI names: its path's last part, percent-decoded (RFC 3986).
+
+        Examples
+        --------
+        >>> from fractions import Fraction
+        >>> seg = PlaylistSegment("sid_room%231_a%3Ab.ts", Fraction(1), "1", False, False,
+        ...                       (), (), 1)
+        >>> seg.file_name
+        'sid_room#1_a:b.ts'
+        >>> replace(seg, uri="https://cdn.example/x/sid_c_1.ts?token=9").file_name
+        'sid_c_1.ts'
+        """
+        return segment_file_name(self.uri)
 
 
 @dataclass(frozen=True)
@@ -302,6 +320,24 @@ def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
         tags=tuple(tags),
         trailing_track_events=tuple(leftover.get("lk_events", ())),
         trailing_agora_tags=tuple(leftover.get("lk_tags", ())))
+
+
+def segment_file_name(uri: str) -> str:
+    """The file name a playlist URI line names: the path's last part, percent-decoded.
+
+    A query (``?...``) and fragment (``#...``) are dropped, as a URI reader does; our
+    recorder and players write ``?`` and ``#`` of names as ``%3F`` / ``%23``.
+
+    Examples
+    --------
+    >>> segment_file_name("sid_a%3Ab_20190611073246073.ts")
+    'sid_a:b_20190611073246073.ts'
+    >>> segment_file_name("sid_c_1.ts")
+    'sid_c_1.ts'
+    """
+    text = uri.strip()
+    path = urlsplit(text).path if "://" in text else text.split("?", 1)[0].split("#", 1)[0]
+    return unquote(path.rsplit("/", 1)[-1])
 
 
 # --- file names -----------------------------------------------------------------------------

@@ -21,6 +21,11 @@ Playlist text (spec 5.3, manage-files samples)::
 * ``#EXTINF`` carries 6 decimals and **no trailing comma** (Agora's documented quirk)
   unless ``correct_extinf`` (``privateParams`` ``{"correctEXTINF": true}``). Durations are
   exact :class:`~fractions.Fraction` seconds rounded half-to-even to the microsecond.
+* segment URIs are the file names percent-encoded (RFC 3986: everything but letters,
+  digits and ``-._~``), so channel names the cloud accepts (``room#1``, ``room?x=1``,
+  ``a:b``) give URIs that resolve to the file over HTTP and on disk; a plain name is
+  written as it is. :func:`segment_uri` encodes, ``PlaylistSegment.file_name`` of
+  :mod:`layoutkit.cloudfiles.parse` decodes.
 * ``#EXT-X-DISCONTINUITY`` precedes the first segment and every segment marked
   ``discontinuity``; the ``EXT-X-AGORA-TRACK-EVENT`` tags come after it and before
   ``#EXTINF``, in the order of the sample files.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from urllib.parse import quote
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +53,7 @@ __all__ = [
     "target_duration",
     "render_playlist",
     "check_tag_time",
+    "segment_uri",
 ]
 
 MIN_TARGET_DURATION = 18
@@ -121,6 +128,19 @@ class Segment:
         object.__setattr__(self, "track_events", events)
 
 
+def segment_uri(name: str) -> str:
+    """The playlist's URI line of a segment file: ``name`` percent-encoded (RFC 3986).
+
+    Examples
+    --------
+    >>> segment_uri("sid_room1_20190611073246073.ts")
+    'sid_room1_20190611073246073.ts'
+    >>> segment_uri("sid_room#1_a:b?x=1 %.ts")
+    'sid_room%231_a%3Ab%3Fx%3D1%20%25.ts'
+    """
+    return quote(name, safe="")
+
+
 def _micros(duration: Fraction) -> int:
     """``duration`` in whole microseconds, rounded half to even."""
     return round(duration * _MICRO)
@@ -165,7 +185,7 @@ def _segment_lines(segment: Segment, *, first: bool, correct_extinf: bool,
         lines.append(f"#EXT-X-AGORA-TRACK-EVENT:EVENT=START,TRACK_TYPE={kind},"
                      f"TIME={format_utc(when, tag_time=tag_time)}")
     lines.append(f"#EXTINF:{extinf_value(segment.duration)}{',' if correct_extinf else ''}")
-    lines.append(segment.name)
+    lines.append(segment_uri(segment.name))
     return lines
 
 

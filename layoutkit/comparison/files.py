@@ -294,7 +294,7 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
             found.add("track_events", f"{key}: the first segment's START track events are "
                       f"{got or 'none'}, expected {want_tracks}", file=key,
                       expected=want_tracks, observed=got)
-        first_name = parse_ts_name(first.uri)
+        first_name = parse_ts_name(first.file_name)
         for e in playlist.track_events:
             if e.time is None:
                 found.add("track_events", f"{key}: line {e.line}: TIME {e.time_text!r} is "

@@ -154,10 +154,7 @@ def _segment_files(playlist: Playlist, folder: Path) -> tuple[SegmentFile, ...]:
     out = []
     for seg in playlist.segments:
         uri = seg.uri
-        rel = uri.split("?", 1)[0]
-        if "://" in rel or rel.startswith("/"):
-            rel = rel.rsplit("/", 1)[-1]
-        path = folder / rel
+        path = folder / seg.file_name  # percent-decoded, without query or folder
         exists = path.is_file()
         out.append(SegmentFile(uri=uri, path=path, exists=exists,
                                size=path.stat().st_size if exists else None))

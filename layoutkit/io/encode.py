@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import EncodeError, StorageError
+from ..errors import EncodeError, MediaError, StorageError
 from .atomic import atomic_output
+from .mpegts import TS_PACKET, ContinuityCounters
 
 __all__ = ["X264_OPTIONS", "SINGLE_THREAD_MAX_PIXELS", "AUDIO_RATE", "VIDEO", "AUDIO",
-           "x264_options", "Encoders", "ContainerFile", "MediaFileWriter"]
+           "x264_options", "Encoders", "ContainerFile", "MediaFileWriter", "check_mp4_boxes"]
 
 #: x264 settings: fast enough for > 20x real time at 640x360@15 on 2 cores, no B-frames
 #: (a live recorder's low-latency encode), IDR at forced key frames, SPS/PPS repeated in-band,
@@ -200,12 +201,16 @@ def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> 
     return frame
 
 
-def _clone(packet: Any, stream: Any) -> Any:
-    """A copy of ``packet`` for another container (muxing takes ownership of a packet)."""
+def _clone(packet: Any, stream: Any, offset: Fraction = Fraction(0)) -> Any:
+    """A copy of ``packet`` for another container (muxing takes ownership of a packet),
+    ``offset`` seconds earlier."""
     import av
 
     copy = av.Packet(bytes(packet))
-    copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+    shift = round(offset / packet.time_base) if offset else 0
+    copy.pts = None if packet.pts is None else packet.pts - shift
+    copy.dts = None if packet.dts is None else packet.dts - shift
+    copy.time_base = packet.time_base
     copy.is_keyframe = packet.is_keyframe
     copy.stream = stream
     return copy
@@ -214,8 +219,10 @@ def _clone(packet: Any, stream: Any) -> Any:
 class ContainerFile:
     """One output container (a TS segment, an MP4 part) under a temporary name.
 
-    The file appears under ``path`` only when :meth:`close` succeeds; an error while
-    writing or closing removes the temporary file and raises.
+    The file appears under ``path`` only when :meth:`close` succeeds: the container is
+    finished, checked to be whole (TS: whole packets; MP4: its top-level boxes fill the
+    file and include ``moov``) and flushed to disk first. An error while writing, closing
+    or checking removes the temporary file and raises.
 
     Parameters
     ----------
@@ -231,6 +238,12 @@ class ContainerFile:
         Replace an existing file at ``path``.
     options : dict, optional
         Muxer options.
+    offset : Fraction
+        Seconds subtracted from every packet's time (an MP4 part after a rollover starts
+        at 0; its start is its ``sliceStartTime``).
+    continuity : ContinuityCounters, optional
+        For ``mpegts``: renumber the continuity counters so they run on from the previous
+        segment's (as one FFmpeg ``hls`` muxer would write them).
 
     Raises
     ------
@@ -242,11 +255,15 @@ class ContainerFile:
 
     def __init__(self, path: Path, fmt: str, templates: dict[str, Any], *,
                  start: Fraction = Fraction(0), overwrite: bool = False,
-                 options: dict[str, str] | None = None) -> None:
+                 options: dict[str, str] | None = None, offset: Fraction = Fraction(0),
+                 continuity: ContinuityCounters | None = None) -> None:
         import av
 
         self.path = Path(path)
         self.start = start
+        self.fmt = fmt
+        self._offset = Fraction(offset)
+        self._continuity = continuity
         self._atomic = atomic_output(path, overwrite=overwrite)
         self._tmp = self._atomic.__enter__()
         try:
@@ -263,7 +280,7 @@ class ContainerFile:
         import av
 
         try:
-            self._container.mux(_clone(packet, self._streams[kind]))
+            self._container.mux(_clone(packet, self._streams[kind], self._offset))
         except (av.error.FFmpegError, OSError) as exc:
             msg = f"{self.path}: writing failed ({exc})"
             raise StorageError(msg) from exc
@@ -293,6 +310,8 @@ class ContainerFile:
         close_error: BaseException | None = None
         try:
             self._container.close()
+            if exc is None:
+                self._finish_file()
         except Exception as error:  # noqa: BLE001 - reported below
             close_error = error
         if exc is None and close_error is None:
@@ -304,6 +323,52 @@ class ContainerFile:
         if exc is None:
             msg = f"{self.path}: finishing the file failed ({close_error})"
             raise StorageError(msg) from close_error
+
+    def _finish_file(self) -> None:
+        """Check the closed temporary file is whole, renumber TS counters, flush to disk."""
+        size = self._tmp.stat().st_size
+        if self.fmt == "mpegts":
+            if size == 0 or size % TS_PACKET:
+                msg = f"{size} bytes written, not a whole number of TS packets"
+                raise MediaError(msg)
+            if self._continuity is not None:
+                self._continuity.renumber_file(self._tmp)
+                return  # flushed to disk there
+        elif self.fmt == "mp4":
+            check_mp4_boxes(self._tmp)
+        with open(self._tmp, "rb+") as f:
+            os.fsync(f.fileno())
+
+
+def check_mp4_boxes(path: Path) -> None:
+    """Raise :class:`MediaError` unless the top-level boxes of an MP4 fill the file exactly
+    and include ``ftyp``, ``moov`` and ``mdat`` (a truncated or unfinished file fails)."""
+    import struct
+
+    size = path.stat().st_size
+    seen = set()
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(16)
+            if len(header) < 8:
+                break
+            length, kind = struct.unpack(">I4s", header[:8])
+            if length == 1 and len(header) == 16:
+                length = struct.unpack(">Q", header[8:16])[0]
+            elif length == 0:
+                length = size - offset
+            if length < 8:
+                break
+            seen.add(kind)
+            offset += length
+    missing = {b"ftyp", b"moov", b"mdat"} - seen
+    if offset != size or missing:
+        msg = (f"{path.name}: not a whole MP4 ({size} bytes; boxes end at {offset}"
+               + (f"; no {', '.join(sorted(m.decode() for m in missing))}" if missing else "")
+               + ")")
+        raise MediaError(msg)
 
 
 class MediaFileWriter:

@@ -6,6 +6,14 @@ one H.264 encode and one AAC encode (:class:`~layoutkit.io.encode.Encoders`) -> 
 packets into TS segments and, when ``avFileType`` has ``mp4``, MP4 parts
 (:class:`~layoutkit.record.sinks.Sinks`, cut by :mod:`layoutkit.record.segmenter`).
 Everything streams frame by frame: memory stays flat however long the recording.
+
+A run holds a lock on the output folder (:func:`~layoutkit.io.lock.folder_lock`), removes
+the temporary files a killed run left there, and, when replacing a recording
+(``overwrite``), first removes the old recording's files (its ``serverResponse.json``, its
+playlist, the segments that lists, its MP4s), so nothing of it stays beside the new one.
+Setting the ``stop`` event (the command line does on SIGINT, SIGTERM and SIGHUP) ends the
+recording at the next frame: the open segment and MP4 part are finished, the playlist gets
+``#EXT-X-ENDLIST`` and ``serverResponse.json`` lists what was kept.
 """
 
 from __future__ import annotations
@@ -24,8 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cloudfiles.naming import m3u8_name, new_sid
+from ..cloudfiles.parse import parse_name, parse_playlist, parse_stop_response
 from ..cloudfiles.server_response import server_response
-from ..io.atomic import atomic_output, check_writable
+from ..errors import LayoutkitError, StorageError
+from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
+from ..io.lock import folder_lock
 from ..io.encode import Encoders
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
@@ -57,6 +68,12 @@ class RecordingResult:
         Recorded seconds.
     sid : str
         The recording's sid.
+    interrupted : bool
+        The ``stop`` event ended the recording before the scenario's end; ``duration`` is
+        what was recorded, and every file listed is whole.
+    removed : tuple of Path
+        Files removed before recording: leftovers of killed runs and, with ``overwrite``,
+        the replaced recording's files.
     """
 
     folder: Path
@@ -65,6 +82,8 @@ class RecordingResult:
     frames: int
     duration: Fraction
     sid: str
+    interrupted: bool = False
+    removed: tuple[Path, ...] = ()
 
 
 def _progress(total: int, *, quiet: bool) -> Any:
@@ -166,6 +185,7 @@ def record(
     sid: str | None = None,
     overwrite: bool = False,
     quiet: bool = True,
+    stop: threading.Event | None = None,
 ) -> RecordingResult:
     """Record ``scenario`` into ``out_dir`` the way the cloud's composite mode would.
 
@@ -185,23 +205,140 @@ def record(
         Replace existing files of the same names.
     quiet : bool
         No progress bar.
+    stop : threading.Event, optional
+        When set (e.g. by a signal handler), the recording ends at the next frame and its
+        files are finished as at the scenario's end (``RecordingResult.interrupted``).
 
     Returns
     -------
     RecordingResult
+
+    Raises
+    ------
+    OutputExistsError
+        When a file of the recording exists and not ``overwrite``.
+    FolderBusyError
+        When another run is writing into ``out_dir``.
+    StorageError
+        When a file cannot be written whole (e.g. the disk is full): nothing that is not
+        whole on disk is listed in the playlist, and ``serverResponse.json`` is not written.
     """
+    root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        msg = f"{root}: is a file, not a folder"
+        raise StorageError(msg)
+    sid = sid or scenario.sid or new_sid()
+    _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
+    with folder_lock(root):
+        return _record(scenario, root, profile=profile, sid=sid, overwrite=overwrite,
+                       quiet=quiet, stop=stop)
+
+
+def _check_outputs(scenario: Scenario, root: Path, *, sid: str, overwrite: bool) -> Path:
+    """The recording's folder, after refusing to replace its files unless ``overwrite``."""
+    storage = scenario.start.storage_config
+    folder = root.joinpath(*(tuple(storage.file_name_prefix) if storage else ()))
+    check_writable(folder / m3u8_name(sid, scenario.cname), overwrite=overwrite)
+    check_writable(root / "serverResponse.json", overwrite=overwrite)
+    return folder
+
+
+def _inside(root: Path, relative: str) -> Path | None:
+    """``root/relative`` when it is a regular file inside ``root`` (no link, no escape)."""
+    if not relative or relative.startswith("/") or "\\" in relative:
+        return None
+    path = root / relative
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        path.resolve().relative_to(root.resolve())
+    except (OSError, ValueError):
+        return None
+    return path
+
+
+def _old_recording(root: Path, folder: Path, *, sid: str, cname: str) -> list[Path]:
+    """The files of the recording ``overwrite`` replaces, in removal order.
+
+    ``serverResponse.json`` first (it lists the others), then playlists, then the media:
+    the files named like this recording in its folder, those the old
+    ``serverResponse.json`` lists, and the segments of every playlist among them.
+    """
+    found: set[Path] = set()
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file() and not path.is_symlink() and parse_name(
+                    path.name, sid=sid, cname=cname) is not None:
+                found.add(path)
+    response = root / "serverResponse.json"
+    listed: list[str] = []
+    if response.is_file():
+        try:
+            listed = [f.file_name for f in
+                      parse_stop_response(json.loads(response.read_text("utf-8"))).files]
+        except (OSError, ValueError, LayoutkitError):
+            listed = []
+    for name in listed:
+        entry = _inside(root, name)
+        if entry is not None and entry.suffix in (".m3u8", ".ts", ".mp4"):
+            found.add(entry)
+    for playlist in [p for p in found if p.suffix == ".m3u8"]:
+        try:
+            segments = parse_playlist(playlist.read_text("utf-8")).segments
+        except (OSError, ValueError, LayoutkitError):
+            continue
+        for seg in segments:
+            rel = playlist.parent.relative_to(root) / seg.file_name
+            segment = _inside(root, rel.as_posix())
+            if segment is not None and segment.suffix == ".ts":
+                found.add(segment)
+    order = {".m3u8": 1, ".mp4": 2, ".ts": 3}
+    head = [response] if response.is_file() and not response.is_symlink() else []
+    return head + sorted(found, key=lambda p: (order.get(p.suffix, 4), str(p)))
+
+
+def _leftovers(root: Path, folder: Path) -> list[Path]:
+    """Temporary files killed runs left: of recording files in ``folder``, of
+    ``serverResponse.json`` in ``root`` (the folder is locked: nobody else writes them)."""
+    found = [p for p in stale_temporaries(folder)
+             if parse_name(temporary_target(p.name) or "") is not None]
+    found += [p for p in stale_temporaries(root)
+              if temporary_target(p.name) == "serverResponse.json"]
+    return sorted(set(found))
+
+
+def _remove(paths: list[Path]) -> tuple[Path, ...]:
+    removed = []
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            msg = f"{path}: cannot remove ({exc.strerror or exc})"
+            raise StorageError(msg) from exc
+        removed.append(path)
+    return tuple(removed)
+
+
+def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
+            overwrite: bool, quiet: bool, stop: threading.Event | None) -> RecordingResult:
+    """:func:`record` with the output folder locked."""
     start = scenario.start
     config = start.recording_config
     tc = start.transcoding
     fps = tc.fps
-    sid = sid or scenario.sid or new_sid()
     storage = start.storage_config
     prefix = tuple(storage.file_name_prefix) if storage else ()
-    root = Path(out_dir)
-    folder = root.joinpath(*prefix)
-    check_writable(folder / m3u8_name(sid, scenario.cname), overwrite=overwrite)
-    check_writable(root / "serverResponse.json", overwrite=overwrite)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # now under the lock
+    removed = _remove(_leftovers(root, folder))
+    if overwrite:
+        removed += _remove(_old_recording(root, folder, sid=sid, cname=scenario.cname))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"{folder}: cannot create folder ({exc.strerror or exc})"
+        raise StorageError(msg) from exc
 
     records_video, records_audio = config.records_video(), config.records_audio()
     canvas = canvas_size(scenario)
@@ -220,11 +357,16 @@ def record(
     end = timeline.end_time
     total = _frame_count(fps, end)
     bar = _progress(total, quiet=quiet)
-    frames = 0
+    frames = done = 0
+    interrupted = False
     producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels))
     try:
         key_every = SEGMENT_SECONDS * fps
         for canvas_i420, audio in producer:
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+            done += 1
             if canvas_i420 is not None:
                 for packet in encoders.encode_video(canvas_i420, frames,
                                                     key=frames % key_every == 0):
@@ -241,6 +383,8 @@ def record(
         if encoders.audio is not None:
             for packet in encoders.encode_audio(None):
                 sinks.audio(packet)
+        if interrupted:
+            end = Fraction(done, fps)
         sinks.finish(end)
     except BaseException as exc:
         sinks.abort(exc)
@@ -266,7 +410,15 @@ def record(
         mp4_slice_starts=[scenario.start_utc + timedelta(seconds=float(t))
                           for _, t in sinks.mp4_parts],
         track_type=track)
-    with atomic_output(root / "serverResponse.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(response, indent=2) + "\n")
+    target = root / "serverResponse.json"
+    try:
+        with atomic_output(target, overwrite=True) as tmp, open(tmp, "w") as f:
+            f.write(json.dumps(response, indent=2) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        msg = f"{target}: cannot write the stop response ({exc.strerror or exc})"
+        raise StorageError(msg) from exc
     return RecordingResult(folder=folder, keys=prefixed, server_response=response,
-                           frames=frames, duration=end, sid=sid)
+                           frames=frames, duration=end, sid=sid, interrupted=interrupted,
+                           removed=removed)

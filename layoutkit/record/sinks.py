@@ -4,7 +4,12 @@
   added to the playlist; the playlist itself is replaced atomically after each segment, so a
   run killed at any moment leaves a playlist whose every segment plays;
 * an ``.mp4`` is written under a temporary name and renamed when finalized (a killed run
-  leaves only a hidden temporary file, never a broken MP4 under a final name).
+  leaves only a hidden temporary file, never a broken MP4 under a final name); each MP4 part
+  starts at time 0 (its start in the recording is its ``sliceStartTime``);
+* TS continuity counters run on from one segment into the next, as FFmpeg's own HLS muxer
+  writes them, so a player reading the playlist sees one continuous transport stream;
+* a file is listed (playlist, ``serverResponse.json``) only once it is whole on disk; a
+  write or close error (a full disk) raises :class:`~layoutkit.errors.StorageError`.
 
 :class:`Sinks` asks the pure :class:`~layoutkit.record.segmenter.Segmenter` where to cut and
 writes through :class:`~layoutkit.io.encode.ContainerFile`.
@@ -24,6 +29,7 @@ from ..cloudfiles.playlist import Segment, check_tag_time, render_playlist
 from ..errors import OutputExistsError, StorageError
 from ..io.atomic import atomic_output
 from ..io.encode import AUDIO, VIDEO, ContainerFile
+from ..io.mpegts import ContinuityCounters
 from ..profile import Profile
 from .segmenter import Segmenter
 
@@ -183,9 +189,11 @@ class Sinks:
                                        correct_extinf=correct_extinf, tag_time=profile.tag_time)
         self.cuts = Segmenter(mp4=mp4, mp4_seconds=rollover_seconds(profile))
         self.segment: ContainerFile | None = None
+        self.continuity = ContinuityCounters()
         self.segment_names: list[str] = []
         self.mp4: ContainerFile | None = None
         self.mp4_parts: list[tuple[str, Fraction]] = []
+        self._mp4_open: tuple[str, Fraction] = ("", Fraction(0))
         self._audio: deque[tuple[Any, Fraction]] = deque()
         self._video_time = Fraction(-1)
 
@@ -199,7 +207,7 @@ class Sinks:
         # the AAC priming packet at a negative time; shifting only that segment would make
         # consecutive segments overlap)
         self.segment = ContainerFile(self.folder / name, "mpegts", self.templates, start=when,
-                                     overwrite=self.overwrite,
+                                     overwrite=self.overwrite, continuity=self.continuity,
                                      options={"avoid_negative_ts": "disabled",
                                               # PAT/PMT once at the segment's start, as
                                               # FFmpeg's own HLS muxer does (not every 0.1 s)
@@ -222,8 +230,16 @@ class Sinks:
     def _open_mp4(self, when: Fraction) -> None:
         name = mp4_name(self.sid, self.cname, len(self.mp4_parts))
         self.mp4 = ContainerFile(self.folder / name, "mp4", self.templates, start=when,
-                                 overwrite=self.overwrite, options={"movflags": "+faststart"})
-        self.mp4_parts.append((name, when))
+                                 overwrite=self.overwrite, options={"movflags": "+faststart"},
+                                 offset=when)
+        self._mp4_open = (name, when)
+
+    def _close_mp4(self) -> None:
+        if self.mp4 is None:
+            return
+        mp4, self.mp4 = self.mp4, None
+        mp4.close()  # raises when the part is not whole: it is then never listed
+        self.mp4_parts.append(self._mp4_open)
 
     def _cut(self, when: Fraction, *, key: bool) -> None:
         """Start new files at ``when`` where the cut rules say so."""
@@ -232,8 +248,7 @@ class Sinks:
             self._close_segment(when)
             self._open_segment(when)
         if cut.mp4:
-            if self.mp4 is not None:
-                self.mp4.close()
+            self._close_mp4()
             self._open_mp4(when)
 
     def _write(self, packet: Any, kind: str) -> None:
@@ -276,14 +291,18 @@ class Sinks:
             self._cut(self._audio[0][1], key=True)
         self._flush_audio(before=None)
         self._close_segment(end)
-        if self.mp4 is not None:
-            mp4, self.mp4 = self.mp4, None
-            mp4.close()
+        self._close_mp4()
         self.playlist.finish()
 
     def abort(self, exc: BaseException) -> None:
-        """Discard the files being written (finished segments and the playlist stay)."""
+        """Discard the files being written; the whole segments stay, and the playlist is
+        ended (``#EXT-X-ENDLIST``: the recording is over) when it can still be written."""
         for output in (self.segment, self.mp4):
             if output is not None:
                 output.close(exc)
         self.segment = self.mp4 = None
+        if self.segment_names and not self.playlist.finished:
+            try:
+                self.playlist.finish()
+            except (StorageError, OSError):
+                pass  # e.g. the disk is full: the last whole playlist stays as it is
