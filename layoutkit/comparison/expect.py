@@ -198,6 +198,28 @@ def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
     return int(max(Fraction(0), t - join) * fps)
 
 
+def _still_time(start: Fraction, end: Fraction, joins: Sequence[Fraction], fps: int) -> Fraction:
+    """A frame time in ``[start, end)`` at which no test stream shows its flash, else ``start``.
+
+    The expected picture of a period is drawn once; regions blended over a live test stream
+    (``alpha`` < 1) show it through, so that one drawing must not be the frame of the
+    once-a-second flash (every whole second from the join: periods often start there).
+
+    >>> _still_time(Fraction(2), Fraction(3), [Fraction(0)], 15)
+    Fraction(31, 15)
+    >>> _still_time(Fraction(2), Fraction(31, 15), [Fraction(0)], 15)
+    Fraction(2, 1)
+    """
+    first = math.ceil(start * fps)
+    for k in range(first, first + fps):
+        t = Fraction(k, fps)
+        if t >= end:
+            break
+        if all(t < j or _src_index(t, j, fps) % fps for j in joins):
+            return max(t, start)
+    return start
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True) -> Expectation:
@@ -231,7 +253,10 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         if mode_override is not None and mode_override != layout.mixed_video_layout:
             layout = replace(layout, mixed_video_layout=LayoutMode(mode_override))
         regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
-        frame = renderer.frame_at(start) if mode_override is None else None
+        live = [joins[v.uid] for v in scene.views if v.uid in joins
+                and source_kind(users[v.uid].source) == "testsrc"]
+        frame = (renderer.frame_at(_still_time(start, end, live, fps))
+                 if mode_override is None else None)
         rects = [tuple(int(v) for v in r) for r in regions.rects]
         views = {v.uid: v for v in scene.views}
         keys: list[int] = []
