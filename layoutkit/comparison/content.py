@@ -670,6 +670,13 @@ def _evidence(prep: _Prepared, differences: list[Difference], run_of: list[_Run 
     return tuple(sorted(out, key=lambda e: e.difference))
 
 
+def _without_looks(exp: Expectation) -> Expectation:
+    """``exp`` with no candidate looks (as the inference alternatives are built)."""
+    return replace(exp, periods=tuple(
+        replace(p, regions=tuple(replace(r, looks=None) for r in p.regions))
+        for p in exp.periods))
+
+
 def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
            code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
            offset: npt.NDArray[np.float64],
@@ -682,7 +689,9 @@ def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[n
                        shifts=shifts)
         return int(sum((~ro.match).sum() for ro in ros))
 
-    base = misses(prep.expectation)
+    # the alternatives are built without candidate looks; judge the base the same way, or
+    # its look fallback for unreadable codes (tiny tiles) and flash frames biases the vote
+    base = misses(_without_looks(prep.expectation))
     signature = prep.expectation.signature()
     result: dict[str, str] = {}
     n = max(1, len(times))
