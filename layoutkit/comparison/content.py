@@ -171,6 +171,16 @@ class _Run:
     uid: str | None
 
 
+def _lone_match(tr: dict[str, Any], match: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
+                j: int, step: float) -> bool:
+    """Frame ``j + 1`` is one matching frame inside a mismatching run (same expected and
+    observed label on both sides): a glitch, e.g. a test stream's flash frame, which is
+    accepted for any user's look; the run goes on over it."""
+    k = j + 2
+    return (k < len(t) and not match[k] and t[k] - t[j + 1] <= 2.5 * step
+            and tr["labels"][j] == tr["labels"][k] and tr["expected"][j] == tr["expected"][k])
+
+
 def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float,
                 brightness: npt.NDArray[np.float64]) -> tuple[
         dict[tuple[int, tuple[int, int, int, int]], dict[str, Any]], list[_Run]]:
@@ -199,7 +209,8 @@ def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float,
                 i += 1
                 continue
             j = i
-            while j + 1 < n and not match[j + 1] and t[j + 1] - t[j] <= 2.5 * step:
+            while j + 1 < n and t[j + 1] - t[j] <= 2.5 * step and (
+                    not match[j + 1] or _lone_match(tr, match, t, j, step)):
                 j += 1
             observed = Counter(tr["labels"][i:j + 1]).most_common(1)[0][0]
             expected = Counter(tr["expected"][i:j + 1]).most_common(1)[0][0]
