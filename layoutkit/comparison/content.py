@@ -171,6 +171,15 @@ class _Run:
     uid: str | None
 
 
+def frame_loss_allowed(frames: int) -> float:
+    """Dropped plus repeated frames tolerated before ``dropped_frames`` is reported.
+
+    >>> frame_loss_allowed(120), frame_loss_allowed(9000)
+    (3, 90.0)
+    """
+    return max(3, 0.01 * frames)
+
+
 def _lone_match(tr: dict[str, Any], match: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
                 j: int, step: float) -> bool:
     """Frame ``j + 1`` is one matching frame inside a mismatching run (same expected and
@@ -579,7 +588,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     duplicated += jumps[1]
     stats.update(drift_frames=round(drift, 2), dropped_frames=dropped,
                  duplicated_frames=duplicated, glitches=glitches)
-    if dropped + duplicated > max(3, 0.01 * len(times)):
+    if dropped + duplicated > frame_loss_allowed(len(times)):
         differences.append(Difference(
             "dropped_frames",
             f"{dropped} frames missing and {duplicated} repeated out of {len(times)}",
