@@ -225,6 +225,20 @@ def test_vertical_column_order_variant_is_named_and_inferred(tmp_path):
     assert lk.compare(doc, folder, profile=lk.Profile(vertical_column_order="sample")).matches
 
 
+def test_column_order_with_unreadable_small_tiles_is_not_inferred_wrongly(tmp_path):
+    """320x180: the 32x22 small tiles are too small for the codes to be read back."""
+    doc = _doc(_users(*range(1, 13)), mode=2, maxResolutionUid="1", duration=5)
+    folder = _mix(doc, tmp_path / "rec", profile=lk.Profile(vertical_column_order="sample"))
+    result = lk.compare(doc, folder, infer=True)
+    assert result.verdict == "differ"
+    assert result.infer["vertical_column_order"] in ("sample", "undetermined")
+    # each region's departure is one difference over the whole recording, not one a second
+    # (the test streams' flash frames look like anyone and must not split it)
+    regions = [d.region for d in result.differences]
+    assert len(regions) == len(set(regions)) == 11, _messages(result)
+    assert {d.kind for d in result.differences} == {"wrong_user", "missing_user"}
+
+
 def test_wrong_background_colour_is_named(tmp_path):
     users = _users(11, 22, 33)  # best fit 2 x 2: one cell shows the canvas
     result = lk.compare(_doc(users), _mix(_doc(users, bg="#802020"), tmp_path / "rec"))
