@@ -139,8 +139,8 @@ CLEAN = {
         {"t": 6, "uid": "44", "action": "leave"}]),
     # 18 users in best fit: one of the first 17 leaves and the 18th is promoted
     "eighteen-users-promoted": _doc(_users(*range(100, 118)), size=(640, 360), bitrate=800,
-                                    duration=6, events=[
-        {"t": 3, "uid": "103", "action": "leave"}]),
+                                    duration=5, events=[
+        {"t": 2.5, "uid": "103", "action": "leave"}]),
 }
 #: The ones the default run keeps (the others run with -m slow).
 FAST_CLEAN = {"floating-native-mute-leave", "custom-alpha-web3-mute-unpublish",
@@ -194,14 +194,15 @@ def _find(result, kind: str, fragment: str):
 def test_two_users_swapped_are_named(tmp_path):
     """uid 11 publishes 22's test stream and 22 publishes 11's (file sources)."""
     for uid in ("11", "22"):
-        write_testsrc(tmp_path / f"{uid}.mp4", uid=uid, duration=8, fps=15)
+        write_testsrc(tmp_path / f"{uid}.mp4", uid=uid, duration=4, fps=15)
     recorded = _doc([{"uid": "11", "source": str(tmp_path / "22.mp4")},
-                     {"uid": "22", "source": str(tmp_path / "11.mp4")}] + _users(33, 44))
-    result = lk.compare(_doc(), _mix(recorded, tmp_path / "rec"))
+                     {"uid": "22", "source": str(tmp_path / "11.mp4")}] + _users(33, 44),
+                    duration=4)
+    result = lk.compare(_doc(duration=4), _mix(recorded, tmp_path / "rec"))
     assert result.verdict == "differ" and _kinds(result) == ["wrong_user"]
     pairs = {(d.uid, d.expected["uid"], d.observed["uid"]) for d in result.differences}
     assert pairs == {("11", "11", "22"), ("22", "22", "11")}
-    _find(result, "wrong_user", "region 0: uid 22 live from 0.00 s to 8.00 s, expected uid 11")
+    _find(result, "wrong_user", "region 0: uid 22 live from 0.00 s to 4.00 s, expected uid 11")
 
 
 def test_wrong_layout_mode_is_named(tmp_path):
