@@ -456,7 +456,8 @@ def test_cli_exit_codes_json_and_report(recorded, tmp_path):
     assert report.read_text() == html  # not replaced
     code, out, _ = _run_cli("compare", str(scenario), str(good), "--report", str(report),
                             "--force")
-    assert code == 0 and report.read_text() != html and "MATCH" in report.read_text().upper()
+    assert code == 0 and '<div class="word">MATCH</div>' in report.read_text()
+    assert '<div class="word">DIFFER</div>' in html
 
 
 def test_cli_unanalysable_recordings_exit_1_with_the_reason(recorded, tmp_path):
