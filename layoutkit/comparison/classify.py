@@ -12,7 +12,8 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
   canvas's (or of the same picture with limited and full range levels mixed up: a player
-  or re-encoder that gets the range wrong does not count as a difference);
+  or re-encoder that gets the range wrong does not count as a difference; a region blended
+  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame);
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
@@ -166,7 +167,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                 obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
                 valid = probe.valid(reg.desc_key)
                 mean, worst = desc_distance(obs, reg.expected, valid)
-                for ref in range_variants(reg.expected):  # limited <-> full range mix-ups
+                refs = [*range_variants(reg.expected)]  # limited <-> full range mix-ups
+                if reg.flash is not None:  # blended over a test stream: its flash shows
+                    refs += [reg.flash, *range_variants(reg.flash)]
+                for ref in refs:
                     m2, w2 = desc_distance(obs, ref, valid)
                     better = m2 < mean
                     mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)

@@ -67,6 +67,7 @@ class RegionExpect:
     frozen_frame: int | None = None
     expected: F32 | None = None
     looks: _Looks | None = None
+    flash: F32 | None = None  # a region blended over a live test stream, at its flash
 
     @property
     def candidates(self) -> tuple[tuple[Label, F32], ...]:
@@ -198,6 +199,45 @@ def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
     return int(max(Fraction(0), t - join) * fps)
 
 
+def _still_time(start: Fraction, end: Fraction, joins: Sequence[Fraction], fps: int) -> Fraction:
+    """A frame time in ``[start, end)`` at which no test stream shows its flash, else ``start``.
+
+    The expected picture of a period is drawn once; regions blended over a live test stream
+    (``alpha`` < 1) show it through, so that one drawing must not be the frame of the
+    once-a-second flash (every whole second from the join: periods often start there).
+
+    >>> _still_time(Fraction(2), Fraction(3), [Fraction(0)], 15)
+    Fraction(31, 15)
+    >>> _still_time(Fraction(2), Fraction(31, 15), [Fraction(0)], 15)
+    Fraction(2, 1)
+    """
+    first = math.ceil(start * fps)
+    for k in range(first, first + fps):
+        t = Fraction(k, fps)
+        if t >= end:
+            break
+        if all(t < j or _src_index(t, j, fps) % fps for j in joins):
+            return max(t, start)
+    return start
+
+
+def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
+                fps: int) -> Fraction | None:
+    """The first frame time in ``[start, end)`` at which a test stream flashes, if any.
+
+    >>> _flash_time(Fraction(31, 15), Fraction(4), [Fraction(0)], 15)
+    Fraction(3, 1)
+    """
+    first = math.ceil(start * fps)
+    for k in range(first, first + fps):
+        t = Fraction(k, fps)
+        if t >= end:
+            return None
+        if any(t >= j and _src_index(t, j, fps) % fps == 0 for j in joins):
+            return t
+    return None
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True) -> Expectation:
@@ -231,7 +271,10 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         if mode_override is not None and mode_override != layout.mixed_video_layout:
             layout = replace(layout, mixed_video_layout=LayoutMode(mode_override))
         regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
-        frame = renderer.frame_at(start) if mode_override is None else None
+        live = [joins[v.uid] for v in scene.views if v.uid in joins
+                and source_kind(users[v.uid].source) == "testsrc"]
+        frame = (renderer.frame_at(_still_time(start, end, live, fps))
+                 if mode_override is None else None)
         rects = [tuple(int(v) for v in r) for r in regions.rects]
         views = {v.uid: v for v in scene.views}
         keys: list[int] = []
@@ -274,12 +317,19 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
         cells = probe.describe(frame.canvas) if frame is not None else None
+        flash_cells = None
+        blended = bool((np.asarray(regions.alphas) < 1).any())
+        flash_t = _flash_time(start, end, live, fps) if blended and cells is not None else None
+        if flash_t is not None:  # what a blended region shows at a flash of what lies below
+            flash_cells = probe.describe(renderer.frame_at(flash_t).canvas)
         looks = _Looks(cands, regions, keys, layout) if cands is not None and mode_override is None else None
         region_list = []
         for j, item in enumerate(pending):
             expected = probe.split(cells, keys[j]).copy() if cells is not None else None
+            flash = (probe.split(flash_cells, keys[j]).copy()
+                     if flash_cells is not None and regions.alphas[j] < 1 else None)
             region_list.append(RegionExpect(
-                looks=looks,
+                looks=looks, flash=flash,
                 expected=expected, **item))  # type: ignore[arg-type]
         periods.append(Period(
             start=float(start), end=float(end), start_exact=start,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,13 @@ from ..io.frames import DecodedFrame
 from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
-from .content import check_content
+from .content import check_content, frame_loss_allowed
 from .files import check_files
-from .model import CompareResult, Difference
+from .model import CompareResult, Difference, Evidence
 from .read import Recording, open_recording
 from .streams import check_streams
 
-__all__ = ["compare", "media_paths"]
+__all__ = ["compare", "media_paths", "lead_lost_s", "lost_inside_frames"]
 
 
 def media_paths(recording: Recording) -> list[Path]:
@@ -38,6 +39,58 @@ def media_paths(recording: Recording) -> list[Path]:
     (one continuous stream), else the MP4 parts."""
     segments = [s.path for s in recording.segments if s.exists]
     return segments or list(recording.mp4s)
+
+
+def lead_lost_s(recording: Recording) -> float:
+    """Seconds of the playlist before its first segment that exists (missing segments).
+
+    The frames' clock starts at the first decoded frame; a recording whose first segments
+    are lost starts that much later than the recording itself, so the offset found on the
+    frames is moved by this much to stay on the recording's clock (the MP4's too).
+    """
+    playlist = recording.playlist
+    if playlist is None or len(playlist.segments) != len(recording.segments):
+        return 0.0
+    lost = 0.0
+    for seg, listed in zip(recording.segments, playlist.segments):
+        if seg.exists:
+            return lost
+        lost += float(listed.duration)
+    return 0.0
+
+
+def lost_inside_frames(recording: Recording, fps: float) -> int:
+    """Frames of the missing segments that lie between two present ones.
+
+    They leave a gap in the frames' times, which the content check counts as dropped
+    frames; ``missing_segment`` already names them.
+    """
+    playlist = recording.playlist
+    present = [s.exists for s in recording.segments]
+    if playlist is None or len(playlist.segments) != len(present) or True not in present:
+        return 0
+    first, last = present.index(True), len(present) - 1 - present[::-1].index(True)
+    lost = sum(float(playlist.segments[i].duration) for i in range(first, last + 1)
+               if not present[i])
+    return int(round(lost * fps))
+
+
+def _discount_lost(differences: tuple[Difference, ...], lost: int,
+                   frames: int) -> list[Difference | None]:
+    """``dropped_frames`` without the frames of missing segments (None: nothing left)."""
+    out: list[Difference | None] = []
+    for d in differences:
+        if d.kind == "dropped_frames" and lost and isinstance(d.observed, dict):
+            dropped = max(0, int(d.observed.get("dropped", 0)) - lost)
+            repeated = int(d.observed.get("duplicated", 0))
+            if dropped + repeated <= frame_loss_allowed(frames):
+                out.append(None)
+                continue
+            d = replace(d, message=f"{dropped} frames missing (besides the {lost} of the "
+                        f"missing segments) and {repeated} repeated out of {frames}",
+                        observed={"dropped": dropped, "duplicated": repeated})
+        out.append(d)
+    return out
 
 
 def _file_infer(files: dict[str, Any]) -> dict[str, str]:
@@ -108,10 +161,23 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         except LayoutkitError as exc:
             error = str(exc)
     offset = content.offset_s if content else None
+    if offset is not None:
+        offset += lead_lost_s(rec)
     stream_diffs, streams = check_streams(rec, scenario, profile=profile, offset_s=offset)
     differences += stream_diffs
+    evidence: tuple[Evidence, ...] = ()
     if content is not None:
-        differences += content.differences
+        # the content's own differences come last: its evidence indices move with them
+        kept = _discount_lost(content.differences,
+                              lost_inside_frames(rec, scenario.start.transcoding.fps),
+                              int(content.stats.get("frames", 0)))
+        index: dict[int, int] = {}
+        for i, d in enumerate(kept):
+            if d is not None:
+                index[i] = len(differences)
+                differences.append(d)
+        evidence = tuple(replace(e, difference=index[e.difference]) for e in content.evidence
+                         if e.difference in index)
         streams = {**streams, "content": content.stats}
     inferred = None
     if infer:
@@ -124,5 +190,5 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     return CompareResult(verdict=verdict, offset_s=offset, differences=tuple(differences),
                          files=files, streams=streams,
                          tracks=content.tracks if content else (),
-                         infer=inferred, evidence=content.evidence if content else (),
+                         infer=inferred, evidence=evidence,
                          error=error)
