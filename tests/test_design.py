@@ -151,21 +151,31 @@ def test_export_rounds_fractions_to_six_decimals_and_validates(client):
     parse_request(json.loads(answer["text"]))  # the exported body validates
 
 
-def test_render_of_1080p_with_17_users_is_fast(tmp_path):
-    """The render endpoint's work (draw + PNG) for a 1080p best-fit canvas of 17 users."""
-    session = DesignSession(base_dir=SAMPLES, upload_dir=tmp_path)
+def _render_1080p_17(session: DesignSession, colour: int) -> dict:
     body = json.loads(json.dumps(DEFAULT_BODY))
-    _holder(body).update(width=1920, height=1080)
-    times = []
-    for i in range(5):
-        _holder(body)["backgroundColor"] = f"#0000{i:02X}"
-        answer = session.render_request(json.dumps(body), users=[str(i) for i in range(1, 18)])
-        assert answer["ok"], answer["messages"]
-        times.append(answer["ms"])
+    _holder(body).update(width=1920, height=1080, backgroundColor=f"#0000{colour:02X}")
+    answer = session.render_request(json.dumps(body), users=[str(i) for i in range(1, 18)])
+    assert answer["ok"], answer["messages"]
+    return answer
+
+
+def test_a_render_seen_before_comes_back_at_once(tmp_path):
+    session = DesignSession(base_dir=SAMPLES, upload_dir=tmp_path)
+    answer = _render_1080p_17(session, 1)
     assert len(answer["regions"]) == 17 and answer["canvas"] == [1920, 1080]
-    again = session.render_request(json.dumps(body), users=[str(i) for i in range(1, 18)])
-    assert again["cached"] and again["picture"] == answer["picture"]  # undo / redo: at once
-    assert min(times) < 200, times  # ~60 ms measured on the 2-core machine (README)
+    assert "cached" not in _render_1080p_17(session, 2)
+    again = _render_1080p_17(session, 1)
+    assert again["cached"] and again["picture"] == answer["picture"]  # undo / redo
+    assert session.picture(again["picture"]) == session.picture(answer["picture"])
+
+
+@pytest.mark.slow
+def test_render_of_1080p_with_17_users_takes_under_100_ms(tmp_path):
+    """The render endpoint's work (check, draw, PNG) for a 1080p best-fit canvas of 17 users;
+    timed, so it runs with the slow tests (a loaded machine would fail it)."""
+    session = DesignSession(base_dir=SAMPLES, upload_dir=tmp_path)
+    times = [_render_1080p_17(session, i)["ms"] for i in range(10)]
+    assert min(times) < 100, times
 
 
 def test_uploads_are_checked_like_the_cloud(client, tmp_path):

@@ -143,6 +143,7 @@ function showMessages(messages, okText) {
 }
 
 function showPicture(token, ok) {
+  $("stale-note").hidden = ok;
   const img = $("picture");
   if (token) {
     img.src = `/picture/${token}.png`;
@@ -314,6 +315,7 @@ function isCustom() { return S.mode === "request" && Number(holder().mixedVideoL
 function syncRegions() {
   const custom = isCustom();
   $("custom-tools").hidden = !custom;
+  $("snap-tools").hidden = !custom;
   $("to-custom").hidden = custom || S.mode !== "request";
   const list = $("region-list");
   list.textContent = "";
@@ -329,7 +331,8 @@ function syncRegions() {
     const li = document.createElement("li");
     li.dataset.index = r.index;
     li.className = S.selected === r.index && custom ? "selected" : "";
-    li.innerHTML = `<span class="idx">${r.index}</span><span>uid ${escapeHtml(r.uid ?? "—")}</span>
+    const auto = custom && !r.named && r.uid ? " <span class='muted' title='no uid: the next user in join order'>auto</span>" : "";
+    li.innerHTML = `<span class="idx">${r.index}</span><span>uid ${escapeHtml(r.uid ?? "—")}${auto}</span>
       <span class="muted">${r.x},${r.y} ${r.w}×${r.h} ${r.render_mode ? "fit" : "crop"}${r.alpha < 1 ? " α" + r.alpha : ""}</span>`;
     if (custom) li.addEventListener("click", () => select(r.index));
     list.appendChild(li);
@@ -429,7 +432,19 @@ function pxBox(entry, W, H) {
            h: Math.round((entry.y_axis + entry.height) * H) - y0 };
 }
 
+// Show the canvas as large as the stage allows (small canvases are scaled up, tall ones fit
+// 72 % of the window's height); the overlay follows the image's box.
+function fitStage() {
+  const img = $("picture");
+  const [W, H] = S.mode === "request" ? canvasWH() : S.canvas;
+  const wrap = $("stage-wrap");
+  const availW = Math.max(200, wrap.clientWidth - 38);
+  const availH = Math.max(200, window.innerHeight * 0.72);
+  img.style.width = `${Math.floor(Math.min(availW, (availH * W) / H))}px`;
+}
+
 function drawOverlay(guides) {
+  fitStage();
   const svg = $("overlay");
   const [W, H] = S.mode === "request" ? canvasWH() : S.canvas;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -592,7 +607,7 @@ function bindKeys() {
     if (typing) return;
     if (S.mode === "scenario" && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
       event.preventDefault();
-      const step = 1 / (S.scenario ? S.scenario.fps : 15) * (event.shiftKey ? 15 : 1);
+      const step = event.shiftKey ? 1 : 1 / (S.scenario ? S.scenario.fps : 15);
       scrubTo(S.t + (event.key === "ArrowRight" ? step : -step));
       return;
     }
@@ -631,6 +646,7 @@ async function importText(text) {
   if (doc && typeof doc === "object" && !Array.isArray(doc)) {
     if (S.mode === "scenario") leaveScenario();
     pushUndo();
+    $("file-name").textContent = "imported body";
     S.body = doc;
     S.rawText = text;
     S.selected = null;
@@ -653,7 +669,12 @@ async function exportText() {
 
 function bindJson() {
   $("import").addEventListener("click", () => importText($("json").value));
-  $("json").addEventListener("paste", () => setTimeout(() => importText($("json").value), 0));
+  // typing in the panel is checked live too (half a second after the last key)
+  let typing = null;
+  $("json").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => importText($("json").value), 500);
+  });
   $("copy").addEventListener("click", async () => {
     const text = await exportText();
     if (text === null) return;
@@ -681,6 +702,8 @@ function leaveScenario() {
   $("request-controls").hidden = false;
   $("timeline").hidden = true;
   $("regions-panel").hidden = false;
+  $("side").hidden = false;
+  document.querySelector("main").classList.remove("scenario");
   $("mode-badge").textContent = "request";
 }
 
@@ -694,6 +717,7 @@ async function openScenario(text) {
     return;
   }
   S.mode = "scenario";
+  if (S.scenarioText !== null || S.body) $("file-name").textContent = "imported scenario";
   S.scenarioText = text;
   S.scenario = answer;
   S.canvas = answer.canvas;
@@ -702,6 +726,8 @@ async function openScenario(text) {
   $("scenario-controls").hidden = false;
   $("timeline").hidden = false;
   $("regions-panel").hidden = true;
+  $("side").hidden = true;
+  document.querySelector("main").classList.add("scenario");
   $("mode-badge").textContent = "scenario";
   updateUndoButtons();
   $("scenario-summary").textContent =
@@ -819,7 +845,8 @@ async function main() {
     showMessages([{ severity: "error", text: `the designer server did not answer (${err.message})` }]);
     return;
   }
-  $("file-name").textContent = start.name || "new start body";
+  $("file-name").textContent = start.name ? start.name.split(/[\\/]/).pop() : "new start body";
+  $("file-name").title = start.name || "";
   S.defaultText = JSON.stringify({ cname: "design", uid: "999", clientRequest: {} });
   try { S.defaultText = (await (await fetch("/api/start?fresh=1")).json()).text; } catch (err) { /* keep */ }
   if (start.scenario) {
