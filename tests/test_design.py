@@ -503,3 +503,44 @@ def test_scrub_a_scenario(page, server):
         assert shown[view.uid] == (platforms[view.uid], view.state.value)
     assert {v.state.value for v in scene.views} >= {"live", "last_frame"}
     _screenshot(page, "scenario")
+
+
+def test_snap_reorder_alpha_fit_and_a_uid_list(page, server):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    _import(page, (SAMPLES / "start-custom.json").read_text(encoding="utf-8"))
+    page.find_element("id", "snap-grid").click()  # grid off: only the edges snap
+    original = _holder(_body(page))["layoutConfig"]
+    k = _scale(page)
+    # region 2 (x 870 px) dragged left to 4 px right of region 1's right edge (410 px)
+    before = _seq(page)
+    (ActionChains(page).move_to_element(_region_box(page, 2)).click_and_hold()
+     .move_by_offset(round((410 + 4 - 870) / k), 0).release().perform())
+    _wait_idle(page, before)
+    snapped = _holder(_body(page))["layoutConfig"][2]
+    assert round(snapped["x_axis"] * 1280) == 410, snapped  # 26 + 384: the shared edge
+    assert snapped["y_axis"] == original[2]["y_axis"]
+    before = _seq(page)
+    page.find_element("id", "lower-region").click()  # paint order: 2 goes under 1
+    _wait_idle(page, before)
+    regions = _holder(_body(page))["layoutConfig"]
+    assert regions[1] == snapped and regions[2] == original[1]
+    _change(page, "insp-alpha-n", "0.5")
+    before = _seq(page)
+    Select(page.find_element("id", "insp-mode")).select_by_value("0")
+    _wait_idle(page, before)
+    _change(page, "users-list", "1001,2002,3003")
+    body = _body(page)
+    region = _holder(body)["layoutConfig"][1]
+    assert region["alpha"] == 0.5 and region["render_mode"] == 0
+    uids = lk.compute_regions(lk.load_request(body).layout, ["1001", "2002", "3003"],
+                              canvas_wh=(1280, 720)).uids
+    assert uids == (None, "1001", "2002")  # region 0 names uid 1, who is not there
+    labels = [e.text for e in page.find_elements("css selector", "#overlay .region text")]
+    assert labels[0::2] == ["#0 uid 1 absent", "#1 uid 1001", "#2 uid 2002"]
+    expected = lk.preview(lk.load_request(body), users=["1001", "2002", "3003"])
+    assert_frames_close(_shown_picture(page, server), expected, max_mean_abs=0,
+                        name="design-reorder")
+    page.find_element("id", "snap-grid").click()
+    _screenshot(page, "reorder")

@@ -321,7 +321,9 @@ function syncRegions() {
   list.textContent = "";
   const [W, H] = canvasWH();
   const entries = custom ? layoutConfig().map((e, i) => ({
-      index: i, uid: e.uid ?? (S.regions[i] && S.regions[i].uid) ?? null, named: e.uid !== undefined,
+      index: i, named: e.uid !== undefined,
+      uid: e.uid !== undefined && S.regions[i] && S.regions[i].uid === null ? `${e.uid} absent`
+        : e.uid ?? (S.regions[i] && S.regions[i].uid) ?? null,
       x: Math.round(e.x_axis * W), y: Math.round(e.y_axis * H),
       w: Math.round((e.x_axis + e.width) * W) - Math.round(e.x_axis * W),
       h: Math.round((e.y_axis + e.height) * H) - Math.round(e.y_axis * H),
@@ -461,7 +463,9 @@ function drawOverlay(guides) {
   const items = custom ? layoutConfig().map((e, i) => {
       const b = pxBox(e, W, H);
       const server = S.regions[i];
-      return { index: i, uid: e.uid ?? (server ? server.uid : null), ...b,
+      const uid = e.uid !== undefined && server && server.uid === null ? `${e.uid} absent`
+        : e.uid ?? (server ? server.uid : null);
+      return { index: i, uid, ...b,
                render_mode: e.render_mode ?? 0, alpha: e.alpha ?? 1,
                off: e.x_axis < 0 || e.y_axis < 0 || e.x_axis + e.width > 1 + 1e-9 || e.y_axis + e.height > 1 + 1e-9 };
     }) : S.regions;
@@ -528,7 +532,7 @@ function bindDrag() {
     const entry = layoutConfig()[index];
     const [W, H] = canvasWH();
     drag = { index, handle: event.target.dataset.handle || null, start: svgPoint(event),
-             box: pxBox(entry, W, H), before: snapshot(), moved: false };
+             box: pxBox(entry, W, H), entry: { ...entry }, before: snapshot(), moved: false };
     svg.setPointerCapture(event.pointerId);
   });
   svg.addEventListener("pointermove", (event) => {
@@ -568,10 +572,14 @@ function bindDrag() {
       if (h.includes("n")) y0 = Math.min(snapY(b.y + dy), y1 - 2);
       if (h.includes("s")) y1 = Math.max(snapY(b.y + b.h + dy), y0 + 2);
     }
-    const entry = layoutConfig()[drag.index];
-    entry.x_axis = round6(x0 / W); entry.y_axis = round6(y0 / H);
-    if (drag.handle) {  // a move keeps the size fractions as they are
-      entry.width = round6((x1 - x0) / W); entry.height = round6((y1 - y0) / H);
+    // an edge that stays on its pixel keeps its fraction as written; a move keeps the size
+    const entry = layoutConfig()[drag.index], e0 = drag.entry;
+    const sameX = x0 === b.x, sameY = y0 === b.y;
+    entry.x_axis = sameX ? e0.x_axis : round6(x0 / W);
+    entry.y_axis = sameY ? e0.y_axis : round6(y0 / H);
+    if (drag.handle) {
+      entry.width = sameX && x1 === b.x + b.w ? e0.width : round6((x1 - x0) / W);
+      entry.height = sameY && y1 === b.y + b.h ? e0.height : round6((y1 - y0) / H);
     }
     drawOverlay(guides);
     syncInspector();
