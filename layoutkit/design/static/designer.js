@@ -729,7 +729,7 @@ async function openScenario(text) {
   S.scenarioText = text;
   S.scenario = answer;
   S.canvas = answer.canvas;
-  $("json").value = text;
+  if ($("json").value !== text) $("json").value = text;
   $("request-controls").hidden = true;
   $("scenario-controls").hidden = false;
   $("timeline").hidden = false;
