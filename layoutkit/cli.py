@@ -160,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="MP4 file")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
 
+    p = sub.add_parser("design", help="a local web page to build a layout and see the frames")
+    p.add_argument("request", nargs="?", help="start / updateLayout JSON or a scenario (optional)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    _add_profile(p)
+
     p = sub.add_parser("demo", help="run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo", help="folder (layoutkit-demo)")
     return parser
@@ -555,6 +561,30 @@ def _cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def _cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .design import DesignServer, create_app
+
+    if args.request is not None and not Path(args.request).is_file():
+        msg = f"{args.request}: no such file"
+        raise UsageError(msg)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535 (got {args.port})")
+    app = create_app(args.request, profile=_profile(args))
+    try:
+        server = DesignServer(app, port=args.port)
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen on 127.0.0.1 ({exc.strerror or exc}); "
+                         "choose another port or leave --port out") from exc
+    print(f"layoutkit design: {server.url}  (Ctrl-C stops it)", file=out, flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    server.serve_forever()  # until Ctrl-C (werkzeug returns from it) and closes
+    print("layoutkit design: stopped", file=out)
+    return 0
+
+
 _COMMANDS = {
     "validate": _cmd_validate,
     "layout": _cmd_layout,
@@ -565,6 +595,7 @@ _COMMANDS = {
     "ffmpeg": _cmd_ffmpeg,
     "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
+    "design": _cmd_design,
 }
 
 
