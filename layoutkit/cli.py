@@ -226,12 +226,12 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _load_background(settings: Any, base_dir: Path | None) -> Any:
+def _load_background(settings: Any, base_dir: Path | None, canvas: tuple[int, int]) -> Any:
     if not settings.background_image:
         return None
     from .io.images import load_image
 
-    return load_image(settings.background_image, base_dir=base_dir)
+    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas)
 
 
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -251,7 +251,7 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
     _print_problems(loaded.warnings if loaded else (), err)
-    background = _load_background(settings, loaded.base_dir if loaded else None)
+    background = _load_background(settings, loaded.base_dir if loaded else None, canvas)
     users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
     source_wh = args.source_size or DEFAULT_SOURCE_WH
     sizes = {uid: source_wh for uid in users}

@@ -44,7 +44,8 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
         loaded = load_request_file(request)
         settings = loaded.layout
         canvas = loaded.canvas_wh or (360, 640)
-        background = (load_image(settings.background_image, base_dir=samples)
+        background = (load_image(settings.background_image, base_dir=samples,
+                                 max_size_wh=canvas)
                       if settings.background_image else None)
         n = users_for.get(request.stem, 4)
         users = [str(i) for i in range(1, n + 1)]
