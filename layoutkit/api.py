@@ -353,6 +353,9 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
         uploader = uploader_from_storage_config(scenario.start.storage_config
                                                 or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
+    from .io.paths import output_folder
+
+    output_folder(out_dir)
     result = record(scenario, out_dir, profile=profile, overwrite=overwrite,
                     quiet=not progress)
     if uploader is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
@@ -290,6 +291,9 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     _print_problems(scenario.warnings, err)
     with SceneRenderer(scenario, profile=profile) as renderer:
         if kind == "png":
+            if not math.isfinite(args.at):
+                msg = f"--at {args.at}: must be a finite number of seconds"
+                raise UsageError(msg)
             t = Fraction(str(args.at))
             if not 0 <= t < renderer.timeline.end_time:
                 msg = (f"--at {args.at}: outside the recording "
@@ -330,6 +334,9 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         bucket, prefix = parse_s3_url(args.upload)
         uploader = uploader_from_storage_config(scenario.start.storage_config or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
+    from .io.paths import output_folder
+
+    output_folder(args.output)  # a file, a broken link or a read-only place: said now
     result = record(scenario, args.output, profile=profile,
                     overwrite=args.force, quiet=args.quiet)
     print(f"recorded {float(result.duration):g} s ({result.frames} frames), sid {result.sid}, "
@@ -391,6 +398,11 @@ def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         raise UsageError(msg)
     if not 0 < args.duration <= 24 * 3600 or not 1 <= args.fps <= 60 or args.bitrate < 1:
         msg = "--duration must be in (0, 86400] s, --fps in 1..60, --bitrate >= 1"
+        raise UsageError(msg)
+    from .teststream import MAX_SIDE
+
+    if max(args.size) > MAX_SIDE:
+        msg = f"--size: each side must be at most {MAX_SIDE} (got {args.size[0]}x{args.size[1]})"
         raise UsageError(msg)
     write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
                   fps=args.fps, bitrate_kbps=args.bitrate, overwrite=args.force)

@@ -20,9 +20,13 @@ def samples_dir() -> Path:
 
 
 def _prepare(folder: Path) -> None:
+    from .io.paths import output_folder
+
+    if folder.exists() and not folder.is_dir():
+        output_folder(folder)  # raises: is a file, not a folder
     if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
         raise OutputExistsError(str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
+    output_folder(folder)
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
 
 

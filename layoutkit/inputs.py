@@ -128,7 +128,8 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
     from .request.lint import lint_canvas_vs_sources, lint_start
 
     sizes = []
-    for user in scenario.users:
+    unreadable = []
+    for i, user in enumerate(scenario.users):
         if user.role == "audience":
             continue
         if user.source == "testsrc" or user.source.startswith("#"):
@@ -137,7 +138,9 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
         try:
             sizes.append(probe_video_size(resolve_location(user.source,
                                                           base_dir=scenario.base_dir)))
-        except MediaError:
-            continue
-    return [*lint_start(scenario.start, path="start.clientRequest"),
+        except MediaError as exc:  # the renderer refuses it (an error there)
+            rule = str(exc).split(": ", 1)[-1]
+            unreadable.append(Problem(f"users[{i}].source", f"{rule}; a recording refuses it",
+                                      user.source, severity="warning"))
+    return [*unreadable, *lint_start(scenario.start, path="start.clientRequest"),
             *lint_canvas_vs_sources(scenario.start, sizes, path="start.clientRequest")]
