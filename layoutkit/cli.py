@@ -6,6 +6,7 @@ Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -31,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _size(text: str) -> tuple[int, int]:
     w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 1 or int(h) < 1:
+    digits = (w + h).isascii() and w.isdigit() and h.isdigit()
+    if not sep or not digits or int(w) < 1 or int(h) < 1:
         msg = f"size must be WIDTHxHEIGHT in pixels, e.g. 640x360 (got {text!r})"
         raise argparse.ArgumentTypeError(msg)
     return (int(w), int(h))
@@ -41,7 +43,7 @@ def _users(text: str) -> list[str]:
     from .request.parse import uid_problem
 
     text = text.strip()
-    if text.isdigit() and "," not in text and len(text) <= 3:
+    if text.isascii() and text.isdigit() and "," not in text and len(text) <= 3:
         return [str(i) for i in range(1, int(text) + 1)]
     uids = [u.strip() for u in text.split(",") if u.strip()]
     for uid in uids:
@@ -436,11 +438,23 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
          err: IO[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises for bad input)."""
+    for given, stream in ((out, sys.stdout), (err, sys.stderr)):
+        if given is None:  # file names with undecodable bytes print escaped, never fail
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         parser = build_parser()
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        argv = list(argv) if argv is not None else sys.argv[1:]
+        for i, arg in enumerate(argv):
+            try:
+                os.fsencode(arg)
+            except UnicodeError:
+                msg = (f"argument {i + 1} is not valid text "
+                       f"({arg.encode('utf-8', 'backslashreplace').decode()})")
+                raise UsageError(msg) from None
+        args = parser.parse_args(argv)
         if args.version:
             from . import __version__
 

@@ -55,7 +55,11 @@ def read_text(path: str | Path) -> str:
     """Read a UTF-8 text file (at most 64 MiB), turning OS errors into :class:`MediaError`."""
     p = Path(path)
     try:
-        with open(p, "rb") as file:
+        # a FIFO nobody writes to reads as empty instead of waiting forever; a pipe with a
+        # writer (``validate <(...)``) is read to its end
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as file:
             data = file.read(MAX_TEXT_BYTES + 1)
         if len(data) > MAX_TEXT_BYTES:
             msg = f"{p}: larger than {MAX_TEXT_BYTES // 2**20} MiB; not a request or scenario"
