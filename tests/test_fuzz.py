@@ -30,7 +30,7 @@ from layoutkit.cloudfiles.parse import (
     parse_time,
     parse_ts_name,
 )
-from layoutkit.errors import LayoutkitError, MediaError, RequestError
+from layoutkit.errors import MediaError, RequestError
 from layoutkit.request.jsontext import load_json_document
 from layoutkit.request.parse import parse_request
 from layoutkit.scenario import parse_scenario

@@ -425,6 +425,15 @@ def test_a_recording_ending_after_year_9999_is_refused_at_validation():
     assert lk.load_scenario(scenario_doc(duration=20, start_utc="9999-12-31T23:59:00Z"))
 
 
+def test_a_recording_that_ends_just_before_year_10000_is_recorded(tmp_path):
+    doc = scenario_doc([{"uid": "1", "source": "#FF0000", "audio": "silence"}], duration=20,
+                       start_utc="9999-12-31T23:59:38Z",
+                       transcoding={"width": 64, "height": 64, "fps": 5})
+    result = lk.mix(lk.load_scenario(doc), tmp_path / "out")
+    assert [k.rsplit("_", 1)[1] for k in result.keys[:2]] == ["99991231235938000.ts",
+                                                              "99991231235953000.ts"]
+
+
 def test_at_nan_is_a_usage_error(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps(scenario_doc(duration=2)))
     for value in ("nan", "inf"):
