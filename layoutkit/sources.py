@@ -100,18 +100,25 @@ class FileSource:
         self._video = FileVideo(location, label=label)
         self.size_wh = self._video.size_wh
         self._last_t = Fraction(0)
+        self._warned = False  # damaged packets are warned about once per source
+
+    def _close_video(self) -> None:
+        if self._warned:
+            self._video.damaged = []
+        self._warned = self._warned or bool(self._video.damaged)
+        self._video.close()
 
     def frame_i420(self, t: Fraction) -> I420:
         """The frame shown at file time ``t`` (looping)."""
         if t < self._last_t:
-            self._video.close()
+            self._close_video()
             self._video = FileVideo(self.path, label=self.label)
         self._last_t = t
         return self._video.frame_at(t)
 
     def close(self) -> None:
         """Close the file."""
-        self._video.close()
+        self._close_video()
 
 
 def _hex_rgb(text: str) -> tuple[int, int, int]:

@@ -116,7 +116,7 @@ def test_damaged_packets_are_skipped_the_last_good_frame_held_and_named(tmp_path
         result = lk.mix(scenario, tmp_path / "out", overwrite=True)
     assert result.frames == 75
     damaged = [str(w.message) for w in caught if issubclass(w.category, DamagedMediaWarning)]
-    assert damaged and damaged[0].startswith("users[0].source (bad.mp4): ")
+    assert len(damaged) == 1 and damaged[0].startswith("users[0].source (bad.mp4): ")
     assert re.search(r"between \d+\.\d\d s and \d+\.\d\d s of the file", damaged[0])
     # the recording plays end to end through FFmpeg
     mp4 = next((tmp_path / "out").rglob("*.mp4"))

@@ -70,7 +70,7 @@ def media_location(location: str | os.PathLike[str], *, kind: str) -> str:
     layoutkit.errors.MediaError: /no/such/12:30:00.mp4: no such video file
     """
     text = os.fspath(location)
-    if text.startswith(URL_SCHEMES):
+    if text[:8].lower().startswith(URL_SCHEMES):
         return text
     if _SCHEME.match(text):
         msg = f"{text}: only http:// and https:// URLs (and local files) are read"
@@ -106,7 +106,7 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
 
     target = media_location(location, kind=kind)
     try:
-        if target.startswith(URL_SCHEMES):
+        if not target.startswith("file:"):
             container = av.open(target, timeout=URL_TIMEOUT_S)
         else:
             container = av.open(target)
