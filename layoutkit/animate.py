@@ -88,17 +88,28 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None):
 
 def write_gif(renderer: SceneRenderer, path: str | os.PathLike[str], *, fps: int = 10,
               max_width: int = 480, overwrite: bool = False) -> int:
-    """Write an animated GIF of the whole scenario; returns the number of frames."""
-    from PIL import Image
+    """Write an animated GIF of the whole scenario; returns the number of frames.
+
+    Frames are drawn, quantized (192 colours, each frame its own palette) and written one
+    at a time, so memory does not grow with the length of the scenario.
+    """
+    from PIL import GifImagePlugin, Image
 
     from .io.atomic import atomic_output
 
-    frames = [Image.fromarray(f).quantize(colors=192, method=Image.Quantize.MEDIANCUT)
-              for f in _frames(renderer, fps=fps, max_width=max_width)]
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=round(1000 / fps), loop=0, optimize=False)
-    return len(frames)
+    delay = round(1000 / fps)
+    count = 0
+    with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fp:
+        for rgb in _frames(renderer, fps=fps, max_width=max_width):
+            frame = Image.fromarray(rgb).quantize(colors=192, method=Image.Quantize.MEDIANCUT)
+            if count == 0:
+                header, _ = GifImagePlugin.getheader(frame, info={"loop": 0, "duration": delay})
+                fp.writelines(header)
+            fp.writelines(GifImagePlugin.getdata(frame, duration=delay,
+                                                 include_color_table=True))
+            count += 1
+        fp.write(b";")  # the GIF trailer
+    return count
 
 
 def write_mp4(renderer: SceneRenderer, path: str | os.PathLike[str], *,

@@ -120,12 +120,13 @@ def _users(users: int | list[str] | tuple[str, ...] | None) -> list[str]:
     return [str(u) for u in users]
 
 
-def _background(settings: LayoutSettings, base_dir: Path | None) -> RGB | None:
+def _background(settings: LayoutSettings, base_dir: Path | None,
+                canvas_wh: tuple[int, int]) -> RGB | None:
     if not settings.background_image:
         return None
     from .io.images import load_image
 
-    return load_image(settings.background_image, base_dir=base_dir)
+    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas_wh)
 
 
 def preview(request: Any, *, users: int | list[str] | None = None,
@@ -162,10 +163,10 @@ def preview(request: Any, *, users: int | list[str] | None = None,
 
     settings, request_canvas, base_dir = _layout_of(request)
     uids = _users(users)
-    return preview_canvas(settings, uids, canvas_wh=canvas_wh or request_canvas
-                          or DEFAULT_CANVAS_WH, profile=profile,
+    canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
+    return preview_canvas(settings, uids, canvas_wh=canvas, profile=profile,
                           source_sizes={uid: source_wh for uid in uids},
-                          background_image=_background(settings, base_dir))
+                          background_image=_background(settings, base_dir, canvas))
 
 
 def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
@@ -190,10 +191,10 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
     from .stills import contact_sheet as sheet
 
     settings, request_canvas, base_dir = _layout_of(request)
-    return sheet(settings, canvas_wh=canvas_wh or request_canvas or DEFAULT_CANVAS_WH,
-                 profile=profile,
+    canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
+    return sheet(settings, canvas_wh=canvas, profile=profile,
                  source_sizes={str(i): source_wh for i in range(1, 18)},
-                 background_image=_background(settings, base_dir))
+                 background_image=_background(settings, base_dir, canvas))
 
 
 def load_scenario(source: PathOrDoc | Scenario, *,
@@ -352,6 +353,9 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
         uploader = uploader_from_storage_config(scenario.start.storage_config
                                                 or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
+    from .io.paths import output_folder
+
+    output_folder(out_dir)
     result = record(scenario, out_dir, profile=profile, overwrite=overwrite,
                     quiet=not progress)
     if uploader is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -32,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _size(text: str) -> tuple[int, int]:
     w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 1 or int(h) < 1:
+    digits = (w + h).isascii() and w.isdigit() and h.isdigit()
+    if not sep or not digits or int(w) < 1 or int(h) < 1:
         msg = f"size must be WIDTHxHEIGHT in pixels, e.g. 640x360 (got {text!r})"
         raise argparse.ArgumentTypeError(msg)
     return (int(w), int(h))
@@ -42,7 +44,7 @@ def _users(text: str) -> list[str]:
     from .request.parse import uid_problem
 
     text = text.strip()
-    if text.isdigit() and "," not in text and len(text) <= 3:
+    if text.isascii() and text.isdigit() and "," not in text and len(text) <= 3:
         return [str(i) for i in range(1, int(text) + 1)]
     uids = [u.strip() for u in text.split(",") if u.strip()]
     for uid in uids:
@@ -255,12 +257,12 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _load_background(settings: Any, base_dir: Path | None) -> Any:
+def _load_background(settings: Any, base_dir: Path | None, canvas: tuple[int, int]) -> Any:
     if not settings.background_image:
         return None
     from .io.images import load_image
 
-    return load_image(settings.background_image, base_dir=base_dir)
+    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas)
 
 
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -280,7 +282,7 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
     _print_problems(loaded.warnings if loaded else (), err)
-    background = _load_background(settings, loaded.base_dir if loaded else None)
+    background = _load_background(settings, loaded.base_dir if loaded else None, canvas)
     users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
     source_wh = args.source_size or DEFAULT_SOURCE_WH
     sizes = {uid: source_wh for uid in users}
@@ -319,6 +321,9 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     _print_problems(scenario.warnings, err)
     with SceneRenderer(scenario, profile=profile) as renderer:
         if kind == "png":
+            if not math.isfinite(args.at):
+                msg = f"--at {args.at}: must be a finite number of seconds"
+                raise UsageError(msg)
             t = Fraction(str(args.at))
             if not 0 <= t < renderer.timeline.end_time:
                 msg = (f"--at {args.at}: outside the recording "
@@ -359,6 +364,9 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         bucket, prefix = parse_s3_url(args.upload)
         uploader = uploader_from_storage_config(scenario.start.storage_config or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
+    from .io.paths import output_folder
+
+    output_folder(args.output)  # a file, a broken link or a read-only place: said now
     stop = threading.Event()
     with _stop_on_signals(stop) as caught:
         result = record(scenario, args.output, profile=profile,
@@ -543,6 +551,11 @@ def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if not 0 < args.duration <= 24 * 3600 or not 1 <= args.fps <= 60 or args.bitrate < 1:
         msg = "--duration must be in (0, 86400] s, --fps in 1..60, --bitrate >= 1"
         raise UsageError(msg)
+    from .teststream import MAX_SIDE
+
+    if max(args.size) > MAX_SIDE:
+        msg = f"--size: each side must be at most {MAX_SIDE} (got {args.size[0]}x{args.size[1]})"
+        raise UsageError(msg)
     write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
                   fps=args.fps, bitrate_kbps=args.bitrate, overwrite=args.force)
     print(f"wrote {args.output}: uid {args.uid}, {args.duration:g} s, "
@@ -602,11 +615,23 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
          err: IO[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises for bad input)."""
+    for given, stream in ((out, sys.stdout), (err, sys.stderr)):
+        if given is None:  # file names with undecodable bytes print escaped, never fail
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         parser = build_parser()
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        argv = list(argv) if argv is not None else sys.argv[1:]
+        for i, arg in enumerate(argv):
+            try:
+                os.fsencode(arg)
+            except UnicodeError:
+                msg = (f"argument {i + 1} is not valid text "
+                       f"({arg.encode('utf-8', 'backslashreplace').decode()})")
+                raise UsageError(msg) from None
+        args = parser.parse_args(argv)
         if args.version:
             from . import __version__
 

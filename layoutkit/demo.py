@@ -20,9 +20,13 @@ def samples_dir() -> Path:
 
 
 def _prepare(folder: Path) -> None:
+    from .io.paths import output_folder
+
+    if folder.exists() and not folder.is_dir():
+        output_folder(folder)  # raises: is a file, not a folder
     if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
         raise OutputExistsError(str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
+    output_folder(folder)
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
 
 
@@ -44,7 +48,8 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
         loaded = load_request_file(request)
         settings = loaded.layout
         canvas = loaded.canvas_wh or (360, 640)
-        background = (load_image(settings.background_image, base_dir=samples)
+        background = (load_image(settings.background_image, base_dir=samples,
+                                 max_size_wh=canvas)
                       if settings.background_image else None)
         n = users_for.get(request.stem, 4)
         users = [str(i) for i in range(1, n + 1)]

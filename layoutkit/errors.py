@@ -35,7 +35,7 @@ def format_value(value: Any) -> str:
         text = repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
-    return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
 
 
 _MISSING = object()
@@ -74,7 +74,7 @@ class Problem:
             text += f" (got {format_value(self.value)})"
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")  # always printable
 
 
 class LayoutkitError(Exception):

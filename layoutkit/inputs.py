@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import MediaError, Problem, RequestError, ScenarioError
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
+from .request.jsontext import load_json_document
 from .request.parse import load_json, parse_request
 from .scenario import Scenario, parse_scenario
 
@@ -47,11 +48,23 @@ class LoadedRequest:
         return None
 
 
+MAX_TEXT_BYTES = 64 * 2**20  # a request or scenario file (100,000 events are ~6 MiB)
+
+
 def read_text(path: str | Path) -> str:
-    """Read a UTF-8 text file, turning OS errors into :class:`MediaError`."""
+    """Read a UTF-8 text file (at most 64 MiB), turning OS errors into :class:`MediaError`."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        # a FIFO nobody writes to reads as empty instead of waiting forever; a pipe with a
+        # writer (``validate <(...)``) is read to its end
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as file:
+            data = file.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            msg = f"{p}: larger than {MAX_TEXT_BYTES // 2**20} MiB; not a request or scenario"
+            raise MediaError(msg)
+        return data.decode("utf-8")
     except FileNotFoundError as exc:
         msg = f"{p}: no such file"
         raise MediaError(msg) from exc
@@ -69,14 +82,17 @@ def read_text(path: str | Path) -> str:
 def load_request_file(path: str | os.PathLike[str], *, kind: str | None = None) -> LoadedRequest:
     """Read and validate a request body file (start, updateLayout, ... or clientRequest)."""
     p = Path(path)
-    doc = load_json(read_text(p), source=str(p))
+    doc, repeated = load_json_document(read_text(p), source=str(p))
     if is_scenario(doc):
         raise RequestError([Problem("", "this is a scenario file (it has users), not a request "
                                         "body; scenarios go to preview --at/--gif/--mp4 and mix")])
-    model, warnings = parse_request(doc, kind=kind)
+    try:
+        model, warnings = parse_request(doc, kind=kind)
+    except RequestError as exc:
+        raise type(exc)(exc.problems, warnings=(*repeated, *exc.warnings)) from None
     if isinstance(model, StartRequest | UpdateLayoutRequest):
         model = replace(model, base_dir=p.resolve().parent)
-    return LoadedRequest(path=p, model=model, warnings=tuple(warnings))
+    return LoadedRequest(path=p, model=model, warnings=(*repeated, *warnings))
 
 
 def is_scenario(doc: Any) -> bool:
@@ -93,12 +109,16 @@ def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; the scenario remembers the file's folder
     (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
     p = Path(path)
-    doc = load_json(read_text(p), source=str(p))
+    doc, repeated = load_json_document(read_text(p), source=str(p))
     if isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc:
         raise ScenarioError([Problem("", "this is a request body (it has clientRequest), not a "
                                          "scenario; a scenario has start, duration, users and "
                                          "events (see samples/scenario-demo.json)")])
-    return parse_scenario(doc, base_dir=p.resolve().parent)
+    try:
+        scenario = parse_scenario(doc, base_dir=p.resolve().parent)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, warnings=(*repeated, *exc.warnings)) from None
+    return replace(scenario, warnings=(*repeated, *scenario.warnings)) if repeated else scenario
 
 
 def scenario_lint(scenario: Scenario) -> list[Problem]:
@@ -112,7 +132,8 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
     from .request.lint import lint_canvas_vs_sources, lint_start
 
     sizes = []
-    for user in scenario.users:
+    unreadable = []
+    for i, user in enumerate(scenario.users):
         if user.role == "audience":
             continue
         if user.source == "testsrc" or user.source.startswith("#"):
@@ -121,7 +142,9 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
         try:
             sizes.append(probe_video_size(resolve_location(user.source,
                                                           base_dir=scenario.base_dir)))
-        except MediaError:
-            continue
-    return [*lint_start(scenario.start, path="start.clientRequest"),
+        except MediaError as exc:  # the renderer refuses it (an error there)
+            rule = str(exc).split(": ", 1)[-1]
+            unreadable.append(Problem(f"users[{i}].source", f"{rule}; a recording refuses it",
+                                      user.source, severity="warning"))
+    return [*unreadable, *lint_start(scenario.start, path="start.clientRequest"),
             *lint_canvas_vs_sources(scenario.start, sizes, path="start.clientRequest")]

@@ -100,7 +100,7 @@ class SceneRenderer:
     def _image(self, location: str) -> I420 | None:
         """A JPG/BMP image as I420 at even size, or None when the cloud would ignore it."""
         if location not in self._images:
-            rgb = load_image(location, base_dir=self.base_dir)
+            rgb = load_image(location, base_dir=self.base_dir, max_size_wh=self.canvas_wh)
             if rgb is not None:
                 h, w = rgb.shape[:2]
                 if w < 2 or h < 2:
@@ -117,7 +117,8 @@ class SceneRenderer:
             if layout.background_image:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    image = load_image(layout.background_image, base_dir=self.base_dir)
+                    image = load_image(layout.background_image, base_dir=self.base_dir,
+                                       max_size_wh=self.canvas_wh)
                 if image is None:  # warn once, through the image cache
                     self._image(layout.background_image)
             self._backgrounds[key] = prepare_background(self.canvas_wh,

@@ -88,33 +88,46 @@ class TestSource:
 
 
 class FileSource:
-    """A video file (any format FFmpeg reads), looped; rewinds when asked for an earlier time."""
+    """A video file (any format FFmpeg reads), looped; rewinds when asked for an earlier time.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._video = FileVideo(path)
+    ``location`` is a local path or an ``http(s)://`` URL; ``label`` names it in warnings
+    (``users[i].source (...)``).
+    """
+
+    def __init__(self, location: str | Path, *, label: str | None = None) -> None:
+        self.path = location
+        self.label = label
+        self._video = FileVideo(location, label=label)
         self.size_wh = self._video.size_wh
         self._last_t = Fraction(0)
+        self._warned = False  # damaged packets are warned about once per source
+
+    def _close_video(self) -> None:
+        if self._warned:
+            self._video.damaged = []
+        self._warned = self._warned or bool(self._video.damaged)
+        self._video.close()
 
     def frame_i420(self, t: Fraction) -> I420:
         """The frame shown at file time ``t`` (looping)."""
         if t < self._last_t:
-            self._video.close()
-            self._video = FileVideo(self.path)
+            self._close_video()
+            self._video = FileVideo(self.path, label=self.label)
         self._last_t = t
         return self._video.frame_at(t)
 
     def close(self) -> None:
         """Close the file."""
-        self._video.close()
+        self._close_video()
 
 
 def _hex_rgb(text: str) -> tuple[int, int, int]:
     return (int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16))
 
 
-def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None) -> VideoSource:
-    """The video source of one scenario user.
+def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
+                label: str | None = None) -> VideoSource:
+    """The video source of one scenario user (``label`` names a file source in warnings).
 
     Raises
     ------
@@ -125,7 +138,8 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None) -> Vi
         return TestSource(user.uid, user.size_wh, fps=fps)
     if user.source.startswith("#"):
         return SolidSource(_hex_rgb(user.source), user.size_wh)
-    return FileSource(Path(resolve_location(user.source, base_dir=base_dir)))
+    return FileSource(resolve_location(user.source, base_dir=base_dir),
+                      label=label or user.source)
 
 
 def open_sources(scenario: Scenario, *, fps: int) -> dict[str, VideoSource]:
@@ -138,9 +152,13 @@ def open_sources(scenario: Scenario, *, fps: int) -> dict[str, VideoSource]:
     ScenarioError
         With one problem per bad source, at path ``users[i].source``.
     """
-    return open_for_users(scenario, lambda user: open_source(user, fps=fps,
-                                                             base_dir=scenario.base_dir),
-                          field="source")
+    index = {user.uid: i for i, user in enumerate(scenario.users)}
+
+    def one(user: UserSpec) -> VideoSource:
+        return open_source(user, fps=fps, base_dir=scenario.base_dir,
+                           label=f"users[{index[user.uid]}].source ({user.source})")
+
+    return open_for_users(scenario, one, field="source")
 
 
 # --- audio -------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from .signals.idcode import CodeReading, read_code, uid_number
 from .signals.testsrc import even_size, test_frame_i420
 from .signals.tone import SAMPLE_RATE, tone
 
+MAX_SIDE = 4096  # as a scenario user's source size
+
 __all__ = ["write_testsrc", "read_testsrc_ids"]
 
 _AAC_FRAME = 1024
@@ -63,6 +65,9 @@ def write_testsrc(
     """
     uid_number(uid)
     size = even_size(size_wh)
+    if max(size) > MAX_SIDE:
+        msg = f"size_wh: each side must be at most {MAX_SIDE} (got {size[0]}x{size[1]})"
+        raise ParameterError(msg)
     fps = int(fps)
     n_frames = round(duration * fps) if fps >= 1 else 0
     if fps < 1 or n_frames < 1 or bitrate_kbps <= 0:

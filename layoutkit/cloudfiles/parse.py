@@ -279,7 +279,7 @@ def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
         if line.startswith(("#EXT-X-VERSION:", "#EXT-X-MEDIA-SEQUENCE:")):
             value = line.partition(":")[2].strip()
             key = "version" if line.startswith("#EXT-X-VERSION") else "media_sequence"
-            data[key] = int(value) if value.isdigit() else None
+            data[key] = int(value) if value.isascii() and value.isdigit() else None
             return True
         return False
 
@@ -448,7 +448,8 @@ def parse_mp4_name(name: str, *, sid: str | None = None,
         return None
     stem, failover = _failover(base[:-4])
     head, sep, index = stem.rpartition("_")
-    if not sep or not index.isdigit() or (len(index) > 1 and index.startswith("0")):
+    digits = index.isascii() and index.isdigit()
+    if not sep or not digits or (len(index) > 1 and index.startswith("0")):
         return None
     parts = _split_stem(head, sid=sid, cname=cname)
     if parts is None:

@@ -69,6 +69,9 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
         When ``path`` is a folder.
     """
     dest = Path(path)
+    from .paths import refuse_dangling_link
+
+    refuse_dangling_link(dest)
     if dest.exists() and dest.is_dir():
         msg = f"{dest}: is a folder, not a file"
         raise StorageError(msg)

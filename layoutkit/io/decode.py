@@ -16,6 +16,9 @@ downmix would add 3 dB).
 from __future__ import annotations
 
 import os
+import re
+import stat
+import warnings
 from collections.abc import Generator, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -26,12 +29,13 @@ import numpy.typing as npt
 
 from ..errors import MediaError, ParameterError
 
-__all__ = ["open_input", "has_stream", "FileVideo", "FileAudio", "probe_video_size",
-           "iter_luma"]
+__all__ = ["media_location", "open_input", "has_stream", "DamagedMediaWarning", "FileVideo",
+           "FileAudio", "probe_video_size", "iter_luma"]
 
 I420 = npt.NDArray[np.uint8]
 Samples = npt.NDArray[np.float32]
 SAMPLE_RATE = 48000
+URL_TIMEOUT_S = 10.0
 
 
 def _check_span(start: int, n: int) -> None:
@@ -40,19 +44,73 @@ def _check_span(start: int, n: int) -> None:
         raise ParameterError(msg)
 
 
-def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
-    """Open a media file for reading with PyAV; it must have a ``kind`` stream.
+URL_SCHEMES = ("http://", "https://")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def media_location(location: str | os.PathLike[str], *, kind: str) -> str:
+    """What FFmpeg is handed for ``location``: an ``http(s)://`` URL, or ``file:`` + a path.
+
+    Local paths never go through FFmpeg's protocol parsing (``12:30:00.mp4`` is a file,
+    ``pipe:0`` is a file of that name), and only regular files are read: a folder, a FIFO
+    or a device would make a reader wait forever or read without end.
 
     Raises
     ------
     MediaError
-        ``<path>: no such <kind> file``, ``<path>: not a readable <kind> file (...)`` or
-        ``<path>: has no <kind> stream``.
+        ``<path>: no such <kind> file``, ``<path>: is a folder, not a <kind> file``,
+        ``<path>: is not a regular file (a FIFO, device or socket); ...`` or
+        ``<url>: only http:// and https:// URLs are read``.
+
+    Examples
+    --------
+    >>> media_location("https://example.com/a.mp4", kind="video")
+    'https://example.com/a.mp4'
+    >>> media_location("/no/such/12:30:00.mp4", kind="video")
+    Traceback (most recent call last):
+    layoutkit.errors.MediaError: /no/such/12:30:00.mp4: no such video file
+    """
+    text = os.fspath(location)
+    if text[:8].lower().startswith(URL_SCHEMES):
+        return text
+    if _SCHEME.match(text):
+        msg = f"{text}: only http:// and https:// URLs (and local files) are read"
+        raise MediaError(msg)
+    try:
+        mode = os.stat(text).st_mode
+    except FileNotFoundError as exc:
+        msg = f"{text}: no such {kind} file"
+        raise MediaError(msg) from exc
+    except (OSError, ValueError) as exc:
+        msg = f"{text}: cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        raise MediaError(msg) from exc
+    if stat.S_ISDIR(mode):
+        msg = f"{text}: is a folder, not a {kind} file"
+        raise MediaError(msg)
+    if not stat.S_ISREG(mode):
+        msg = (f"{text}: is not a regular file (a FIFO, device or socket); only files and "
+               "http(s) URLs are read")
+        raise MediaError(msg)
+    return "file:" + os.path.abspath(text)
+
+
+def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
+    """Open a media file (or an http(s) URL) for reading with PyAV; it must have a ``kind`` stream.
+
+    Raises
+    ------
+    MediaError
+        ``<path>: no such <kind> file``, ``<path>: not a readable <kind> file (...)``,
+        ``<path>: has no <kind> stream`` or a refusal of :func:`media_location`.
     """
     import av
 
+    target = media_location(location, kind=kind)
     try:
-        container = av.open(str(location))
+        if not target.startswith("file:"):
+            container = av.open(target, timeout=URL_TIMEOUT_S)
+        else:
+            container = av.open(target)
     except FileNotFoundError as exc:
         msg = f"{location}: no such {kind} file"
         raise MediaError(msg) from exc
@@ -64,7 +122,6 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
         msg = f"{location}: has no {kind} stream"
         raise MediaError(msg)
     return container
-
 
 
 def _even(n: int) -> int:
@@ -89,27 +146,43 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
         source.close()
 
 
+class DamagedMediaWarning(UserWarning):
+    """Part of a media file could not be decoded; it was skipped (the last good frame held)."""
+
+
 class FileVideo:
     """Frames of a video file at arbitrary non-decreasing times, as yuv420p (I420) arrays.
+
+    File times start at the first decoded frame, whatever the container's first timestamp
+    (an MPEG-TS often starts at 1.4 s or later): that frame is shown at time 0 and again at
+    every loop.  A packet that cannot be decoded (or a frame FFmpeg marks corrupt) is
+    skipped and the last good frame is held; :meth:`close` then warns once with
+    :class:`DamagedMediaWarning`, naming ``label`` and the file times.
 
     Parameters
     ----------
     path : str or Path
-        Any file FFmpeg reads.
+        A local file or an ``http(s)://`` URL (see :func:`media_location`).
+    label : str, optional
+        What the warnings call the file, e.g. ``users[2].source (clip.mp4)``.
 
     Attributes
     ----------
     size_wh : tuple of int
         Displayed size (rotation applied; odd sizes rounded down to even for 4:2:0).
+    damaged : list of float
+        File times (seconds from the first frame) of what was skipped in the first pass.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._container = open_input(self.path, kind="video")
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
-        self._frames = self._decode()
+    def __init__(self, path: str | Path, *, label: str | None = None) -> None:
+        self.path = path
+        self.label = label or str(path)
+        self.damaged: list[float] = []
+        self._container: Any = None
+        self._origin: Fraction | None = None  # file time of the first decoded frame
         self._offset = Fraction(0)  # added to file times after each loop
+        self._length: Fraction | None = None
+        self._open()
         self._current: tuple[Fraction, I420] | None = None
         self._next: tuple[Fraction, I420] | None = None
         first = self._pull()
@@ -119,16 +192,58 @@ class FileVideo:
             raise MediaError(msg)
         self._current = first
         self.size_wh = (first[1].shape[1], first[1].shape[0] * 2 // 3)
-        self._length: Fraction | None = None
 
-    def _decode(self):  # noqa: ANN202 - generator of av frames
+    def _open(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._container = open_input(self.path, kind="video")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._rate = Fraction(self._stream.average_rate or self._stream.guessed_rate or 25)
+        self._count = 0  # frames decoded in this pass (times of files without timestamps)
+        self._frames = self._decode()
+
+    def _note_damage(self, when: Fraction | None) -> None:
+        if self._length is not None:  # noted in the first pass already
+            return
+        if when is None:
+            when = Fraction(self._count) / self._rate
+        origin = self._origin if self._origin is not None else Fraction(0)
+        self.damaged.append(float(max(Fraction(0), when - origin)))
+
+    def _packet_time(self, packet: Any) -> Fraction | None:
+        if packet.pts is None or packet.time_base is None:
+            return None
+        return Fraction(packet.pts) * Fraction(packet.time_base)
+
+    def _decode(self) -> Iterator[Any]:
+        """Decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
         import av
 
-        try:
-            yield from self._container.decode(self._stream)
-        except av.error.FFmpegError as exc:
-            msg = f"{self.path}: decoding failed ({exc})"
-            raise MediaError(msg) from exc
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.error.FFmpegError, OSError):  # the rest cannot be read: loop here
+                self._note_damage(None)
+                return
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self._note_damage(self._packet_time(packet))
+                continue
+            for frame in frames:
+                if frame.is_corrupt:
+                    self._note_damage(self._frame_time(frame))
+                    continue
+                yield frame
+
+    def _frame_time(self, frame: Any) -> Fraction:
+        if frame.pts is None or frame.time_base is None:
+            return Fraction(self._count) / self._rate
+        return Fraction(frame.pts) * Fraction(frame.time_base)
 
     def _convert(self, frame) -> I420:  # noqa: ANN001 - av.VideoFrame
         rotation = int(round((frame.rotation or 0) / 90)) % 4
@@ -145,26 +260,32 @@ class FileVideo:
         return np.ascontiguousarray(out.to_ndarray())
 
     def _pull(self) -> tuple[Fraction, I420] | None:
-        frame = next(self._frames, None)
-        if frame is None:
-            return None
-        if frame.pts is None or frame.time_base is None:
-            when = Fraction(frame.index, 25)
-        else:
-            when = Fraction(frame.pts) * Fraction(frame.time_base)
-        return (when + self._offset, self._convert(frame))
+        import av
+
+        while True:
+            frame = next(self._frames, None)
+            if frame is None:
+                return None
+            when = self._frame_time(frame)
+            self._count += 1
+            if self._origin is None:
+                self._origin = when
+            try:
+                picture = self._convert(frame)
+            except (av.error.FFmpegError, ValueError):
+                self._note_damage(when)
+                continue
+            return (when - self._origin + self._offset, picture)
 
     def _rewind(self) -> None:
         assert self._current is not None
         if self._length is None:
-            rate = self._stream.average_rate or Fraction(25)
-            self._length = self._current[0] + 1 / Fraction(rate)
+            self._length = max(self._current[0] + 1 / self._rate, 1 / self._rate)
         self._offset += self._length
-        self._container.seek(0, stream=self._stream)
-        self._frames = self._decode()
+        self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
     def frame_at(self, t: Fraction) -> I420:
-        """The frame shown at file time ``t`` (seconds from the file's start)."""
+        """The frame shown at file time ``t`` (seconds from the file's first frame)."""
         assert self._current is not None
         while True:
             if self._next is None:
@@ -172,15 +293,25 @@ class FileVideo:
                 if self._next is None:
                     self._rewind()
                     self._next = self._pull()
-                    if self._next is None:  # pragma: no cover - unseekable file
+                    if self._next is None:  # pragma: no cover - a file that vanished
                         return self._current[1]
             if self._next[0] > t:
                 return self._current[1]
             self._current, self._next = self._next, None
 
     def close(self) -> None:
-        """Release the decoder and the file."""
-        self._container.close()
+        """Release the decoder and the file; warn once if something had to be skipped."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        if self.damaged:
+            first, last, n = min(self.damaged), max(self.damaged), len(self.damaged)
+            span = f"at {first:.2f} s" if n == 1 else f"between {first:.2f} s and {last:.2f} s"
+            warnings.warn(f"{self.label}: {n} damaged packet{'s' if n > 1 else ''} could not be "
+                          f"decoded ({span} of the file) and {'were' if n > 1 else 'was'} "
+                          "skipped; the last good frame is shown in their place",
+                          DamagedMediaWarning, stacklevel=2)
+            self.damaged = []
 
     def __enter__(self) -> FileVideo:
         return self
@@ -224,6 +355,7 @@ class FileAudio:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.pass_length: int | None = None
+        self.damaged = 0  # audio packets that could not be decoded (skipped)
         self._chunks = self._loop()  # not started: opens nothing yet
         self._pos = 0  # user-clock index of self._buf[0]
         self._buf: Samples = np.zeros(0, dtype=np.float32)
@@ -237,13 +369,23 @@ class FileAudio:
         try:
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
-            try:
-                for frame in container.decode(stream):
-                    yield from map(_mono, resampler.resample(frame))
-                yield from map(_mono, resampler.resample(None))
-            except av.error.FFmpegError as exc:
-                msg = f"{self.path}: decoding audio failed ({exc})"
-                raise MediaError(msg) from exc
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:  # a damaged packet: skipped (the loop goes on)
+                    self.damaged += 1
+                    continue
+                for frame in frames:
+                    try:
+                        resampled = resampler.resample(frame)
+                    except (av.error.FFmpegError, ValueError):
+                        self.damaged += 1
+                        continue
+                    yield from map(_mono, resampled)
+            yield from map(_mono, resampler.resample(None))
+        except (av.error.FFmpegError, OSError) as exc:
+            msg = f"{self.path}: decoding audio failed ({exc})"
+            raise MediaError(msg) from exc
         finally:
             container.close()
 

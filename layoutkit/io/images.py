@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageIgnoredWarning", "resolve_location", "load_image"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageIgnoredWarning", "resolve_location", "load_image"]
 
 MAX_IMAGE_BYTES = 6 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000  # decoded (after draft); ~ 7700x5200, 120 MB of RGB
 _FORMATS = {"JPEG", "BMP"}
 
 
@@ -24,10 +28,10 @@ class ImageIgnoredWarning(UserWarning):
 def resolve_location(location: str, *, base_dir: Path | None = None) -> str:
     """Turn a local path (relative to ``base_dir``) or ``file://`` URL into a path; keep http(s)."""
     parsed = urllib.parse.urlparse(location)
-    if parsed.scheme in ("http", "https"):
-        return location
-    if parsed.scheme == "file":
+    if parsed.scheme == "file" and location.startswith("file:"):
         return urllib.request.url2pathname(parsed.path)
+    if "://" in location and parsed.scheme:  # http(s) kept; other schemes refused by readers
+        return location
     path = Path(location)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -35,13 +39,46 @@ def resolve_location(location: str, *, base_dir: Path | None = None) -> str:
 
 
 def _read_bytes(location: str) -> bytes:
+    """The file's bytes, at most ``MAX_IMAGE_BYTES + 1`` of them; only regular files are read."""
     if location.startswith(("http://", "https://")):
         with urllib.request.urlopen(location, timeout=10) as response:  # noqa: S310
             return bytes(response.read(MAX_IMAGE_BYTES + 1))
-    return Path(location).read_bytes()
+    if "://" in location:
+        msg = "only http:// and https:// URLs (and local files) are read"
+        raise OSError(msg)
+    mode = os.stat(location).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError("is a folder")
+    if not stat.S_ISREG(mode):
+        raise OSError("not a regular file (a FIFO, device or socket)")
+    with open(location, "rb") as file:
+        return file.read(MAX_IMAGE_BYTES + 1)
 
 
-def load_image(location: str, *, base_dir: Path | None = None) -> npt.NDArray[np.uint8] | None:
+def _ignored(location: str, why: str) -> None:
+    warnings.warn(f"image {location}: {why}; ignored, as the cloud does",
+                  ImageIgnoredWarning, stacklevel=3)
+
+
+def _decode(img: Any, location: str, max_size_wh: tuple[int, int] | None) -> Any:
+    """Decode ``img`` (a Pillow image just opened) at about the size it is drawn, or None."""
+    if max_size_wh is not None and img.format == "JPEG":
+        img.draft("RGB", max_size_wh)  # 1/2, 1/4 or 1/8 scale, still >= the drawn size
+    width, height = img.size
+    if width * height > MAX_IMAGE_PIXELS:
+        _ignored(location, f"{width}x{height} is more than {MAX_IMAGE_PIXELS // 1_000_000} "
+                           "million pixels once decoded")
+        return None
+    img.load()
+    if max_size_wh is not None:
+        factor = min(width // max(1, max_size_wh[0]), height // max(1, max_size_wh[1]))
+        if factor >= 2:  # keep at least the drawn size
+            img = img.reduce(factor)
+    return img.convert("RGB")
+
+
+def load_image(location: str, *, base_dir: Path | None = None,
+               max_size_wh: tuple[int, int] | None = None) -> npt.NDArray[np.uint8] | None:
     """Load an RGB image like the cloud does, or None when the cloud would ignore it.
 
     Parameters
@@ -50,36 +87,44 @@ def load_image(location: str, *, base_dir: Path | None = None) -> npt.NDArray[np
         Local path, ``file://`` or ``http(s)://`` URL.
     base_dir : Path, optional
         Folder that relative paths are relative to (the file that names them).
+    max_size_wh : tuple of int, optional
+        The largest size the image is drawn at (the canvas): a JPEG is decoded at the
+        smallest of 1/1, 1/2, 1/4, 1/8 scale that still covers it (Pillow's ``draft``) and
+        any image is then reduced by a whole factor that keeps at least this size.  The
+        returned image may be larger than this, never smaller than it or the file.
 
     Returns
     -------
     ndarray of shape (H, W, 3), uint8, or None
         None (with an :class:`ImageIgnoredWarning`) when the file cannot be read, is not
-        JPG or BMP, or is larger than 6 MB: "a failed download means the setting is
-        ignored" (spec 2.1).
+        JPG or BMP, is larger than 6 MB, or would decode to more than
+        :data:`MAX_IMAGE_PIXELS` pixels (a 9000x9000 RLE BMP of 0.7 MB would take 243 MB):
+        "a failed download means the setting is ignored" (spec 2.1).
     """
     from PIL import Image, UnidentifiedImageError
 
     resolved = resolve_location(location, base_dir=base_dir)
     try:
         data = _read_bytes(resolved)
-    except OSError as exc:
-        warnings.warn(f"image {location}: cannot be read ({exc}); ignored, as the cloud does",
-                      ImageIgnoredWarning, stacklevel=2)
+    except (OSError, ValueError) as exc:
+        _ignored(location, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
         return None
     if len(data) > MAX_IMAGE_BYTES:
-        warnings.warn(f"image {location}: larger than 6 MB; ignored, as the cloud does",
-                      ImageIgnoredWarning, stacklevel=2)
+        _ignored(location, "larger than 6 MB")
         return None
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.format not in _FORMATS:
-                warnings.warn(
-                    f"image {location}: {img.format} is not JPG or BMP; ignored, as the cloud does",
-                    ImageIgnoredWarning, stacklevel=2)
-                return None
-            return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.format not in _FORMATS:
+                    _ignored(location, f"{img.format} is not JPG or BMP")
+                    return None
+                rgb = _decode(img, location, max_size_wh)
+                return None if rgb is None else np.asarray(rgb)
+    except Image.DecompressionBombError as exc:
+        _ignored(location, f"too many pixels to decode ({exc})")
+        return None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         warnings.warn(f"image {location}: not a readable image ({exc}); ignored",
                       ImageIgnoredWarning, stacklevel=2)
         return None

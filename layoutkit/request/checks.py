@@ -149,6 +149,12 @@ def as_str(value: Any, path: str, out: Problems, *, nonempty: bool = False,
     if not isinstance(value, str):
         out.error(path, "must be a string", value)
         return BAD
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # JSON's "\ud800" escape: not a character
+        out.error(path, "must be valid Unicode text (has a lone surrogate "
+                        f"U+{ord(value[exc.start]):04X})", value)
+        return BAD
     if nonempty and not value.strip():
         out.error(path, "must not be empty", value)
         return BAD

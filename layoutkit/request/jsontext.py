@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import Problem, RequestError
 
-__all__ = ["JsonTextError", "load_json", "loads"]
+__all__ = ["JsonTextError", "load_json", "load_json_document", "loads"]
 
 
 class JsonTextError(Exception):
@@ -36,10 +36,27 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def loads(text: str) -> Any:
-    """``json.loads`` that rejects NaN/Infinity and turns every failure into ``JsonTextError``."""
+def loads(text: str, *, duplicates: list[tuple[dict[str, Any], list[str]]] | None = None) -> Any:
+    """``json.loads`` that rejects NaN/Infinity and turns every failure into ``JsonTextError``.
+
+    A leading UTF-8 byte order mark (Windows editors write one) is skipped.  With
+    ``duplicates`` given, every object that repeats a key is appended to it as
+    ``(object, [repeated keys])`` (the last value of a key is the one kept, as in JSON
+    parsers generally).
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if duplicates is not None and len(obj) != len(pairs):
+            seen: set[str] = set()
+            repeated = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+            duplicates.append((obj, list(dict.fromkeys(repeated))))
+        return obj
+
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         raise JsonTextError(exc.msg, exc.lineno, exc.colno) from None
     except RecursionError:
@@ -50,7 +67,47 @@ def loads(text: str) -> Any:
         raise JsonTextError(str(exc).split(";")[0], line, column) from None
 
 
-def load_json(text: str, *, source: str = "<request>") -> Any:
+def _paths_of(value: Any, wanted: set[int]) -> dict[int, str]:
+    """JSON paths (``a.b[0]``) of the objects whose ``id`` is in ``wanted``."""
+    found: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack and len(found) < len(wanted):
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            if id(item) in wanted:
+                found[id(item)] = path
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
+    return found
+
+
+def load_json_document(text: str, *, source: str = "<request>") -> tuple[Any, list[Problem]]:
+    """:func:`load_json`, and a warning for every key an object repeats (the last one wins).
+
+    Examples
+    --------
+    >>> doc, warnings = load_json_document('{"a": {"b": 1, "b": 2}}')
+    >>> doc, [str(w) for w in warnings]
+    ({'a': {'b': 2}}, ['warning: a.b: duplicate key: only its last value (2) is used'])
+    """
+    duplicates: list[tuple[dict[str, Any], list[str]]] = []
+    doc = load_json(text, source=source, _duplicates=duplicates)
+    paths = _paths_of(doc, {id(obj) for obj, _ in duplicates})
+    problems = []
+    for obj, keys in duplicates:
+        where = paths.get(id(obj), "")
+        for key in keys:
+            shown = json.dumps(obj[key], ensure_ascii=False)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            problems.append(Problem(f"{where}.{key}" if where else key,
+                                    f"duplicate key: only its last value ({shown}) is used",
+                                    severity="warning"))
+    return doc, problems
+
+
+def load_json(text: str, *, source: str = "<request>",
+              _duplicates: list[tuple[dict[str, Any], list[str]]] | None = None) -> Any:
     """Decode a request document, reporting malformed JSON as a :class:`RequestError`.
 
     Parameters
@@ -71,10 +128,10 @@ def load_json(text: str, *, source: str = "<request>") -> Any:
         One problem at path ``""``: ``malformed JSON at line L, column C: <reason>``.
         ``NaN`` and ``Infinity`` are rejected as they are not JSON.
     """
-    if not text.strip():
+    if not text.lstrip("\ufeff").strip():
         rule = f"malformed JSON at line 1, column 1: {source} is empty"
         raise RequestError([Problem(path="", rule=rule)])
     try:
-        return loads(text)
+        return loads(text, duplicates=_duplicates)
     except JsonTextError as exc:
         raise RequestError([Problem(path="", rule=exc.rule)]) from None

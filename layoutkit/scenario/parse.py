@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,10 @@ __all__ = ["parse_scenario"]
 
 _DEFAULT_START = datetime.fromisoformat(DEFAULT_START_UTC)
 MAX_SOURCE_SIDE = 4096
+MAX_DURATION_S = 30 * 24 * 3600  # the cloud's longest resource life (resourceExpiredHour 720)
+MAX_USERS = 1000
+MAX_EVENTS = 100_000
+_LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
 
 SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events")
 USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join")
@@ -112,6 +116,10 @@ _STORAGE_STAND_INS: dict[str, tuple[str, Any]] = {
 def _as_time(value: Any, path: str, out: Problems, *, positive: bool = False) -> Any:
     number = as_number(value, path, out)
     if number is BAD or not check_range(number, path, out, 0, None, lo_open=positive):
+        return BAD
+    if number > MAX_DURATION_S:  # no time of a recording is later than its longest duration
+        out.error(path, f"must be at most {MAX_DURATION_S} s (30 days: the cloud's longest "
+                        "recording resource life, resourceExpiredHour 720)", value)
         return BAD
     return as_time(number)
 
@@ -305,7 +313,8 @@ def _read_users(r: Reader, duration: Fraction | None, start: StartRequest | None
     specs: list[UserSpec] = []
     first_at: dict[str, int] = {}
     complete = True
-    for i, u in enumerate(r.entries("users", USER_KEYS, required=True, nonempty=True)):
+    for i, u in enumerate(r.entries("users", USER_KEYS, required=True, nonempty=True,
+                                    max_items=MAX_USERS)):
         spec = _read_user(u, duration, start)
         if spec is BAD:
             complete = False
@@ -356,7 +365,7 @@ def _read_events(r: Reader, duration: Fraction | None, users: _Users,
     """File events with their paths, or None when one of them is broken."""
     events: list[Event] = []
     paths: list[str] = []
-    for i, e in enumerate(r.entries("events", EVENT_KEYS)):
+    for i, e in enumerate(r.entries("events", EVENT_KEYS, max_items=MAX_EVENTS)):
         event = _read_event(e, duration, users, start, cname)
         events.append(event)
         paths.append(e.path)
@@ -411,6 +420,11 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     sid = r.field("sid", _as_sid)
     start_utc = r.field("start_utc", _as_utc, _DEFAULT_START)
     duration = r.field("duration", _as_time, None, required=True, positive=True)
+    if duration is not None and start_utc is not None and r.ok("start_utc") and \
+            start_utc > _LAST_MOMENT - timedelta(seconds=float(duration) + 1):
+        out.error("start_utc", "the recording would end after the year 9999 "
+                               f"(start_utc + duration {format_seconds(duration)} s)",
+                  r.data.get("start_utc"))
     start = r.field("start", _as_start, None, required=True, cname=cname)
     users = _read_users(r, duration, start)
     read = _read_events(r, duration, users, start, cname)
