@@ -83,6 +83,9 @@ class Encoders:
         ``(channels, bit_rate)`` of the AAC encoder; None for no audio.
     crf : int
         x264 constant rate factor when ``bitrate_kbps`` is None.
+    threads : int, optional
+        x264 threads (0: automatic); default :func:`x264_options`' choice for a recorder,
+        which leaves a core to its drawing thread.
 
     Raises
     ------
@@ -92,7 +95,7 @@ class Encoders:
 
     def __init__(self, *, size_wh: tuple[int, int] | None, fps: int,
                  bitrate_kbps: int | None = None, audio: tuple[int, int] | None = None,
-                 crf: int = 23) -> None:
+                 crf: int = 23, threads: int | None = None) -> None:
         import av
 
         self.video: Any = None
@@ -106,6 +109,8 @@ class Encoders:
                 stream.width, stream.height = size_wh
                 stream.pix_fmt = "yuv420p"
                 options = x264_options(size_wh)
+                if threads is not None:
+                    options["threads"] = str(threads)
                 if bitrate_kbps is None:
                     options["crf"] = str(crf)
                 else:
@@ -405,7 +410,7 @@ class MediaFileWriter:
                  fmt: str = "mp4") -> None:
         audio = (audio_channels, audio_bitrate) if audio_channels else None
         self._encoders = Encoders(size_wh=size_wh, fps=fps, bitrate_kbps=bitrate_kbps,
-                                  audio=audio, crf=crf)
+                                  audio=audio, crf=crf, threads=0)  # nothing draws beside it
         try:
             self._file = ContainerFile(Path(path), fmt, self._encoders.templates(),
                                        overwrite=overwrite, options={"movflags": "+faststart"}
