@@ -103,9 +103,10 @@ def write_gif(renderer: SceneRenderer, path: str | os.PathLike[str], *, fps: int
         for rgb in _frames(renderer, fps=fps, max_width=max_width):
             frame = Image.fromarray(rgb).quantize(colors=192, method=Image.Quantize.MEDIANCUT)
             if count == 0:
-                header, _ = GifImagePlugin.getheader(frame, info={"loop": 0, "duration": delay})
+                header, _ = GifImagePlugin.getheader(frame, info={"loop": 0, "duration": delay,
+                                                                  "optimize": False})
                 fp.writelines(header)
-            fp.writelines(GifImagePlugin.getdata(frame, duration=delay,
+            fp.writelines(GifImagePlugin.getdata(frame, duration=delay, optimize=False,
                                                  include_color_table=True))
             count += 1
         fp.write(b";")  # the GIF trailer

@@ -70,47 +70,98 @@ def _profile(args: argparse.Namespace) -> Any:
 
 
 def _add_profile(p: argparse.ArgumentParser) -> None:
+    from .profile import PROFILE_CHOICES
+
+    keys = ", ".join(f"{k} ({'|'.join(v)})" for k, v in PROFILE_CHOICES.items())
     p.add_argument("--profile", action="append", default=[], metavar="KEY=VALUE",
-                   help="switch a behaviour choice of contract section 2 (repeatable)")
+                   help="switch a behaviour choice where the sources disagree (repeatable; "
+                        f"'layoutkit profiles' explains them): {keys}")
+
+
+#: The examples each subcommand's --help ends with (all run by tests/test_cli_help.py).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "validate": ("layoutkit validate samples/start-bestfit-seed.json",
+                 "layoutkit validate samples/scenario-demo.json --json"),
+    "layout": ("layoutkit layout --mode vertical --users 5 --max-resolution-uid 3",
+               "layoutkit layout samples/start-custom.json --json"),
+    "preview": ("layoutkit preview samples/start-floating.json --users 4 -o floating.png",
+                "layoutkit preview samples/start-bestfit-seed.json --sheet -o sheet.png",
+                "layoutkit preview samples/scenario-demo.json --at 10.5 -o frame.png",
+                "layoutkit preview samples/scenario-demo.json -o scenario.gif"),
+    "mix": ("layoutkit mix samples/scenario-demo.json -o recording",
+            "layoutkit mix samples/scenario-demo.json -o last-frame "
+            "--profile after_stop=last_frame"),
+    "upload": ("layoutkit upload recording s3://my-bucket/calls",),
+    "compare": ("layoutkit compare samples/scenario-demo.json recording",
+                "layoutkit compare samples/scenario-demo.json last-frame "
+                "--profile after_stop=last_frame",
+                "layoutkit compare samples/scenario-demo.json recording --infer "
+                "--report report.html",
+                "layoutkit compare samples/scenario-demo.json s3://my-bucket/calls --json"),
+    "ffmpeg": ("layoutkit ffmpeg samples/start-bestfit-seed.json --input 1=u1.mp4 "
+               "--input 2=u2.mp4 -o mixed.mp4",),
+    "testsrc": ("layoutkit testsrc --uid 1001 --duration 10 -o 1001.mp4",),
+    "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
+    "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
+    "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
+}
+
+
+def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with its examples."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="layoutkit", description=(
-        "Preview, reproduce and check Agora Cloud Recording composite (mix) layouts."))
+        "Preview, reproduce and check Agora Cloud Recording composite (mix) layouts."),
+        epilog="run 'layoutkit SUBCOMMAND --help' for its options and examples; "
+               "'layoutkit demo' runs everything on the bundled samples")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="SUBCOMMAND")
 
-    p = sub.add_parser("validate", help="check a start / updateLayout / ... body, or a scenario")
+    p = _sub(sub, "validate", "check a start / updateLayout / ... body, or a scenario")
     p.add_argument("request", help="request JSON (whole body or just clientRequest) or scenario")
     p.add_argument("--kind", choices=["start", "updateLayout", "acquire", "update", "stop",
                                       "clientRequest"], help="body kind (default: detect)")
     p.add_argument("--json", action="store_true", help="print the normalized body with defaults")
 
-    p = sub.add_parser("layout", help="region geometry of a layout")
+    p = _sub(sub, "layout", "region geometry of a layout")
     p.add_argument("request", nargs="?", help="start or updateLayout JSON (optional)")
-    p.add_argument("--mode", choices=LayoutMode.labels())
+    p.add_argument("--mode", choices=LayoutMode.labels(),
+                   help="mixedVideoLayout to use instead of the request's")
     p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... in join order")
     p.add_argument("--canvas", type=_size, default=None, help="WxH (default: request's or 360x640)")
-    p.add_argument("--max-resolution-uid", default=None)
+    p.add_argument("--max-resolution-uid", default=None, metavar="UID",
+                   help="vertical layout: the user in the large region")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_profile(p)
 
-    p = sub.add_parser("preview", help="PNG of a request's canvas, or a scenario's frames")
+    p = _sub(sub, "preview", "PNG of a request's canvas, or a scenario's frames")
     p.add_argument("request", help="start / updateLayout JSON, or a scenario JSON")
     p.add_argument("--at", type=float, default=None, metavar="SECONDS",
                    help="scenario: the exact frame the recorder writes at this time")
-    p.add_argument("--gif", action="store_true", help="scenario: animated GIF of it all")
-    p.add_argument("--mp4", action="store_true", help="scenario: MP4 of it all")
+    p.add_argument("--gif", action="store_true",
+                   help="scenario: animated GIF of it all (same as -o NAME.gif)")
+    p.add_argument("--mp4", action="store_true",
+                   help="scenario: MP4 of it all (same as -o NAME.mp4)")
     p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... (default 4)")
-    p.add_argument("--canvas", type=_size, default=None)
+    p.add_argument("--canvas", type=_size, default=None,
+                   help="canvas WxH (default: the request's, else 360x640)")
     p.add_argument("--source-size", type=_size, default=None, help="users' video WxH (640x360)")
     p.add_argument("--sheet", action="store_true", help="every user count 1..17 on one image")
-    p.add_argument("-o", "--output", default=None, help="PNG file (preview.png / sheet.png)")
+    p.add_argument("-o", "--output", default=None,
+                   help="output file; its extension is the format: .png (a still), .gif or "
+                        ".mp4 (a scenario's animation); default preview.png / sheet.png")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_profile(p)
 
-    p = sub.add_parser("mix", help="record a scenario: HLS + MP4 named like the cloud's files")
+    p = _sub(sub, "mix", "record a scenario: HLS + MP4 named like the cloud's files")
     p.add_argument("scenario", help="scenario JSON")
     p.add_argument("-o", "--output", required=True, help="folder for the recording")
     p.add_argument("--upload", default=None, metavar="s3://BUCKET[/PREFIX]",
@@ -119,13 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace files of the same names")
     _add_profile(p)
 
-    p = sub.add_parser("upload", help="upload a finished local recording (what mix --upload "
+    p = _sub(sub, "upload", "upload a finished local recording (what mix --upload "
                                       "does), e.g. to retry after a failed upload")
     p.add_argument("recording", help="the folder mix wrote into (with serverResponse.json)")
     p.add_argument("url", metavar="s3://BUCKET[/PREFIX]",
                    help="where to put the files (endpoint and keys: AWS_ENDPOINT_URL etc.)")
 
-    p = sub.add_parser("compare", help="check a (cloud) recording against the layout rules")
+    p = _sub(sub, "compare", "check a (cloud) recording against the layout rules")
     p.add_argument("scenario", help="scenario JSON: what happened in the channel")
     p.add_argument("recording", help="folder, .m3u8, .ts or .mp4; local or s3://BUCKET/PREFIX")
     p.add_argument("--report", default=None, metavar="FILE.html",
@@ -138,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
 
-    p = sub.add_parser("ffmpeg", help="the FFmpeg command composing per-user files in a layout")
+    p = _sub(sub, "ffmpeg", "the FFmpeg command composing per-user files in a layout")
     p.add_argument("request", help="start or updateLayout JSON: the layout")
     p.add_argument("--input", action="append", default=[], metavar="UID=FILE", required=True,
                    help="a user's video file, in join order (repeatable)")
@@ -153,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_profile(p)
 
-    p = sub.add_parser("testsrc", help="write the identifying test stream of a uid as MP4")
+    p = _sub(sub, "testsrc", "write the identifying test stream of a uid as MP4")
     p.add_argument("--uid", required=True, help="the uid the stream identifies")
     p.add_argument("--duration", type=float, default=10.0, help="seconds (10)")
     p.add_argument("--size", type=_size, default=(640, 360), help="WxH, even (640x360)")
@@ -162,14 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="MP4 file")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
 
-    p = sub.add_parser("design", help="a local web page to build a layout and see the frames")
+    p = _sub(sub, "design", "a local web page to build a layout and see the frames")
     p.add_argument("request", nargs="?", help="start / updateLayout JSON or a scenario (optional)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
     _add_profile(p)
 
-    p = sub.add_parser("demo", help="run the bundled samples end to end")
-    p.add_argument("-o", "--output", default="layoutkit-demo", help="folder (layoutkit-demo)")
+    p = _sub(sub, "demo", "run the bundled samples end to end")
+    p.add_argument("-o", "--output", default="layoutkit-demo",
+                   help="folder for everything it makes (layoutkit-demo)")
+
+    p = _sub(sub, "profiles", "list the behaviour choices (--profile KEY=VALUE) and their "
+                              "values")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -265,6 +321,55 @@ def _load_background(settings: Any, base_dir: Path | None, canvas: tuple[int, in
     return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas)
 
 
+_FORMATS = {".png": "png", ".gif": "gif", ".mp4": "mp4"}
+
+
+def _preview_format(args: argparse.Namespace, *, scenario: bool) -> tuple[str, str]:
+    """``(format, output)`` of a preview: the output's extension is the format; the flags
+    must agree with it (a mismatch is refused, never written under the wrong name)."""
+    flags = [f for f, on in (("png", args.at is not None), ("gif", args.gif),
+                             ("mp4", args.mp4)) if on]
+    if len(flags) > 1:
+        raise UsageError("a scenario preview takes one of --at SECONDS, --gif or --mp4")
+    if args.output is None:
+        kind = flags[0] if flags else "png"
+        default = "sheet" if getattr(args, "sheet", False) else "preview"
+        return kind, f"{default}.{kind}"
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in _FORMATS:
+        raise UsageError(f"-o {args.output}: name the format with the extension "
+                         f"(.png, .gif or .mp4)")
+    kind = _FORMATS[suffix]
+    if flags and flags[0] != kind:
+        flag = "--at" if flags[0] == "png" else f"--{flags[0]}"
+        raise UsageError(f"-o {args.output}: a {suffix} file, but {flag} makes "
+                         f"{'a PNG still' if flags[0] == 'png' else flags[0].upper()}")
+    if not scenario and kind != "png":
+        raise UsageError(f"-o {args.output}: a request preview is a still (.png); "
+                         f"animations (.gif, .mp4) are of a scenario file")
+    return kind, args.output
+
+
+def _cmd_profiles(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .profile import DEFAULT_PROFILE, PROFILE_MEANINGS
+
+    if args.json:
+        json.dump({key: {"question": question, "default": getattr(DEFAULT_PROFILE, key),
+                         "values": values} for key, (question, values)
+                   in PROFILE_MEANINGS.items()}, out, indent=2)
+        out.write("\n")
+        return 0
+    print("Behaviour choices where the sources disagree; switch one with "
+          "--profile KEY=VALUE.\ncompare --infer tells which value a real recording follows.",
+          file=out)
+    for key, (question, values) in PROFILE_MEANINGS.items():
+        print(f"\n{key}: {question}", file=out)
+        for value, meaning in values.items():
+            mark = " (default)" if value == getattr(DEFAULT_PROFILE, key) else ""
+            print(f"  {value}{mark}: {meaning}", file=out)
+    return 0
+
+
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .io.atomic import check_writable
     from .io.png import write_png
@@ -278,7 +383,7 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.at is not None or args.gif or args.mp4:
         msg = "--at, --gif and --mp4 take a scenario file (with users and events)"
         raise UsageError(msg)
-    output = args.output or ("sheet.png" if args.sheet else "preview.png")
+    _, output = _preview_format(args, scenario=False)
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
     _print_problems(loaded.warnings if loaded else (), err)
@@ -308,14 +413,13 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     from .io.atomic import check_writable
     from .render import SceneRenderer
 
-    if sum([args.at is not None, args.gif, args.mp4]) != 1:
-        msg = "a scenario preview takes exactly one of --at SECONDS, --gif or --mp4"
-        raise UsageError(msg)
     if args.sheet or args.users or args.canvas or args.source_size:
         msg = "--sheet, --users, --canvas and --source-size are for request previews"
         raise UsageError(msg)
-    kind = "gif" if args.gif else "mp4" if args.mp4 else "png"
-    output = args.output or f"preview.{kind}"
+    kind, output = _preview_format(args, scenario=True)
+    if kind == "png" and args.at is None:
+        raise UsageError("a scenario's still needs --at SECONDS (or -o NAME.gif / NAME.mp4 "
+                         "for the whole scenario)")
     check_writable(output, overwrite=args.force)
     scenario = load_scenario_file(args.request)
     _print_problems(scenario.warnings, err)
@@ -608,6 +712,7 @@ _COMMANDS = {
     "ffmpeg": _cmd_ffmpeg,
     "testsrc": _cmd_testsrc,
     "demo": _cmd_demo,
+    "profiles": _cmd_profiles,
     "design": _cmd_design,
 }
 

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from .errors import ParameterError
 
-__all__ = ["Profile", "DEFAULT_PROFILE", "parse_profile_options", "PROFILE_CHOICES"]
+__all__ = ["Profile", "DEFAULT_PROFILE", "parse_profile_options", "PROFILE_CHOICES",
+           "PROFILE_MEANINGS"]
 
 PROFILE_CHOICES: dict[str, tuple[str, ...]] = {
     "vertical_column_order": ("figure", "sample"),
@@ -17,6 +18,41 @@ PROFILE_CHOICES: dict[str, tuple[str, ...]] = {
     "after_stop": ("background", "last_frame"),
     "tag_time": ("date17", "epoch_ms"),
     "mp4_rollover": ("2h", "3h"),
+}
+
+#: For each key: the open question, then what each value means (the first value is the
+#: default, the current Agora documentation's).
+PROFILE_MEANINGS: dict[str, tuple[str, dict[str, str]]] = {
+    "vertical_column_order": (
+        "vertical layout with 10-17 users: which small column fills first?",
+        {"figure": "smalls 1-8 in the outer column (x = 0.9), 9-16 in the inner (x = 0.8), "
+                   "as the docs' figure shows",
+         "sample": "smalls 1-8 in the inner column (x = 0.8), 9-16 in the outer, as the "
+                   "docs' sample coordinates say"}),
+    "vertical_without_large": (
+        "vertical layout without (or with an absent) maxResolutionUid: what fills the "
+        "large area?",
+        {"background": "the canvas background; the small tier comes from the user count",
+         "sample": "the tier escalates with the number of small users"}),
+    "floating_render": (
+        "floating layout: are the regions cropped or fitted?",
+        {"crop": "every region crops its picture to cover it",
+         "fit": "every region fits its picture inside, with black bars"}),
+    "vertical_render": (
+        "vertical layout: render modes of the large and the small regions",
+        {"docs": "the large region fits, the small ones crop",
+         "fit": "every region fits"}),
+    "after_stop": (
+        "3.5 s after a user stops video, with no user image: what does the region show?",
+        {"background": "the canvas background (image, else colour), as the seed's table says",
+         "last_frame": "the last frame stays (one current doc page)"}),
+    "tag_time": (
+        "TIME of EXT-X-AGORA-* tags and TS file names",
+        {"date17": "17-digit UTC yyyyMMddHHmmssSSS",
+         "epoch_ms": "13-digit epoch milliseconds (seen in real recordings)"}),
+    "mp4_rollover": (
+        "after how long does a new MP4 file start?",
+        {"2h": "after 2 hours (or 2 GB)", "3h": "after 3 hours (or 2 GB)"}),
 }
 
 
