@@ -47,7 +47,7 @@ def test_preview_mp4_and_gif(in_tmp):
 
 def test_scenario_preview_usage_errors(in_tmp):
     code, _, err = _run("preview", SCENARIO, "-o", "x.png")
-    assert code == 2 and "exactly one of --at" in err
+    assert code == 2 and "needs --at SECONDS" in err
     code, _, err = _run("preview", SCENARIO, "--at", "99")
     assert code == 2 and "outside the recording" in err
     code, _, err = _run("preview", str(samples_dir() / "start-vertical.json"), "--at", "1")
