@@ -13,6 +13,12 @@ Cases (``--list`` prints them)
     ``INTER_AREA``); FFmpeg: ``flags=area``.  Both sides' luma PSNR against the reference
     is reported; ours must be within 0.5 dB of FFmpeg's.
 
+``compose-<W>x<H>-<layout>-<n>-15in30fps``
+    Sources at 15 fps in a 30 fps output: every source frame is shown twice.  FFmpeg gets
+    the same frame pushed again (what ``framesync`` does with a slower input); ours is
+    told, as ``SceneRenderer`` tells it, which pictures are the previous frame's
+    (``Plan.draw(..., unchanged=...)``) and leaves their tiles as they are.
+
 Each source is a distinct test card with noise; 8 different frames per source are cycled so
 that every frame reads source pixels that are not already in the CPU caches (cold sources).
 
@@ -94,6 +100,9 @@ class Case:
     layout: str
     users: int
     area: bool = False
+    #: Sources at half the output rate (15 fps users in a 30 fps recording): each source
+    #: frame is shown twice; ours is told which pictures did not change since the last frame.
+    half_rate: bool = False
 
     @property
     def target(self) -> float:
@@ -112,6 +121,9 @@ def all_cases() -> dict[str, Case]:
         for n in (4, 17):
             name = f"compose-{w}x{h}-bestfit-{n}-area"
             cases[name] = Case(name, (w, h), "bestfit", n, area=True)
+    for (w, h), layout, n in (((1920, 1080), "bestfit", 17), ((360, 640), "floating", 4)):
+        name = f"compose-{w}x{h}-{layout}-{n}-15in30fps"
+        cases[name] = Case(name, (w, h), layout, n, half_rate=True)
     return cases
 
 
@@ -237,7 +249,7 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
 
 
 def ffmpeg_subject(regions: Regions, frames: list[dict[str, np.ndarray]], *,
-                   flags: str | None) -> Callable[[int], Any]:
+                   flags: str | None, half_rate: bool = False) -> Callable[[int], Any]:
     """``fn(i)`` pushing frame ``i`` of every source and pulling the composed frame."""
     import av
 
@@ -250,7 +262,7 @@ def ffmpeg_subject(regions: Regions, frames: list[dict[str, np.ndarray]], *,
 
     def draw(i: int) -> Any:
         assert graph.configured  # the closure keeps the graph alive
-        row = av_frames[i % len(av_frames)]
+        row = av_frames[(i // 2 if half_rate else i) % len(av_frames)]
         for src, frame in zip(sources, row):
             frame.pts = i
             frame.time_base = tb
@@ -260,13 +272,27 @@ def ffmpeg_subject(regions: Regions, frames: list[dict[str, np.ndarray]], *,
 
 
 # --------------------------------------------------------------------------- ours, floor
-def ours_subject(plan: Plan, frames: list[dict[str, np.ndarray]]) -> Callable[[int], Any]:
-    """``fn(i)`` drawing frame ``i`` in place into one canvas."""
-    canvas = plan.start()
+def ours_subject(plan: Plan, frames: list[dict[str, np.ndarray]], *,
+                 half_rate: bool = False) -> Callable[[int], Any]:
+    """``fn(i)`` drawing frame ``i`` in place into one canvas.
 
-    def draw(i: int) -> np.ndarray:
-        return plan.draw(canvas, frames[i % len(frames)])
-    return draw
+    ``half_rate``: output frame ``i`` shows source frame ``i // 2``; pictures that are the
+    ones of the previous draw are passed as ``unchanged`` (as ``SceneRenderer`` does).
+    """
+    canvas = plan.start()
+    if not half_rate:
+        def draw(i: int) -> np.ndarray:
+            return plan.draw(canvas, frames[i % len(frames)])
+        return draw
+    last = [-1]
+    every = frozenset(frames[0])
+
+    def draw_half(i: int) -> np.ndarray:
+        k = i // 2
+        unchanged = every if k == last[0] else frozenset()
+        last[0] = k
+        return plan.draw(canvas, frames[k % len(frames)], unchanged=unchanged)
+    return draw_half
 
 
 def floor_subject(plan: Plan, frames: list[dict[str, np.ndarray]]) -> Callable[[int], Any]:
@@ -371,9 +397,10 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     plan = build_plan(regions, [Picture(uid, SOURCE_WH) if uid else None for uid in regions.uids],
                       background=prepare_background(case.canvas_wh), exact_area=case.area)
     kernel = "area" if case.area else "bilinear"
-    subjects = {"ours": ours_subject(plan, frames)}
+    subjects = {"ours": ours_subject(plan, frames, half_rate=case.half_rate)}
     if with_ffmpeg:
-        subjects["ffmpeg"] = ffmpeg_subject(regions, frames, flags=kernel)
+        subjects["ffmpeg"] = ffmpeg_subject(regions, frames, flags=kernel,
+                                            half_rate=case.half_rate)
     subjects["floor"] = floor_subject(plan, frames)
     timings = time_subjects(subjects, repeats=repeats, run_seconds=run_seconds, warmup=warmup)
     source_mib = sum(frames[0][u].nbytes for u in uids) / 2 ** 20
@@ -391,7 +418,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     ours = timings["ours"]
     result["x_floor"] = round(timings["floor"]["fps_median"] / ours["fps_median"], 2)
     frame = 3
-    ref = reference_luma(plan, frames[frame % FRAMES_PER_SOURCE])
+    ref = reference_luma(plan, frames[(frame // 2 if case.half_rate else frame)
+                                      % FRAMES_PER_SOURCE])
     mine = i420_planes(subjects["ours"](frame))[0]
     result["psnr_y_db"] = {"ours": psnr(mine, ref)}
     if with_ffmpeg:

@@ -8,7 +8,6 @@ import shlex
 import subprocess
 
 import av
-import numpy as np
 import pytest
 
 import layoutkit as lk
