@@ -89,6 +89,8 @@ TARGETS = {HEADLINE: 1.25}
 QUICK_CASES = ("compose-1920x1080-bestfit-17", "compose-360x640-floating-4",
                "compose-1920x1080-custom-9", "compose-1920x1080-bestfit-17-area")
 CUSTOM_ALPHA = 0.6
+#: The memory-copy floor is a reference, not a competitor: shorter runs.
+FLOOR_RUN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,8 @@ def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
     """Interleaved runs of at least ``run_seconds`` each; medians of frames/s.
 
     The frames per run of each subject come from its warm-up rate, so every run lasts about
-    ``run_seconds`` whatever the subject's speed.
+    ``run_seconds`` whatever the subject's speed (the ``floor`` reference at most
+    :data:`FLOOR_RUN_SECONDS`).
     """
     counts = {}
     for name, fn in subjects.items():
@@ -362,7 +365,8 @@ def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
         for i in range(warmup):
             fn(i)
         rate = warmup / max(time.perf_counter() - t0, 1e-9)
-        counts[name] = max(10, math.ceil(rate * run_seconds))
+        seconds = min(run_seconds, FLOOR_RUN_SECONDS) if name == "floor" else run_seconds
+        counts[name] = max(10, math.ceil(rate * seconds))
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in subjects}
     start = warmup
     for _ in range(repeats):
