@@ -352,12 +352,13 @@ def _iqr(values: list[float]) -> list[float]:
 
 
 def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
-                  run_seconds: float, warmup: int) -> dict[str, dict[str, Any]]:
+                  run_seconds: float, warmup: int) -> tuple[dict[str, dict[str, Any]],
+                                                            dict[str, int]]:
     """Interleaved runs of at least ``run_seconds`` each; medians of frames/s.
 
     The frames per run of each subject come from its warm-up rate, so every run lasts about
     ``run_seconds`` whatever the subject's speed (the ``floor`` reference at most
-    :data:`FLOOR_RUN_SECONDS`).
+    :data:`FLOOR_RUN_SECONDS`).  Returns the summaries and each subject's next frame number.
     """
     counts = {}
     for name, fn in subjects.items():
@@ -368,16 +369,23 @@ def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
         seconds = min(run_seconds, FLOOR_RUN_SECONDS) if name == "floor" else run_seconds
         counts[name] = max(10, math.ceil(rate * seconds))
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in subjects}
-    start = warmup
+    # each subject's frame numbers run on without gaps (FFmpeg's generated sources, e.g.
+    # the canvas ``color`` under overlays, would otherwise catch up on skipped timestamps)
+    position = dict.fromkeys(subjects, warmup)
     for _ in range(repeats):
         for name, fn in subjects.items():
-            n = counts[name]
+            n, start = counts[name], position[name]
             c0, t0 = time.thread_time(), time.perf_counter()
             for i in range(start, start + n):
                 fn(i)
             wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
             runs[name].append((n / wall, n / max(cpu, 1e-9), wall))
-        start += max(counts.values())
+            position[name] = start + n
+    return _summaries(runs, counts), position
+
+
+def _summaries(runs: dict[str, list[tuple[float, float, float]]],
+               counts: dict[str, int]) -> dict[str, dict[str, Any]]:
     out = {}
     for name, values in runs.items():
         wall_fps = [v[0] for v in values]
@@ -406,7 +414,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
         subjects["ffmpeg"] = ffmpeg_subject(regions, frames, flags=kernel,
                                             half_rate=case.half_rate)
     subjects["floor"] = floor_subject(plan, frames)
-    timings = time_subjects(subjects, repeats=repeats, run_seconds=run_seconds, warmup=warmup)
+    timings, position = time_subjects(subjects, repeats=repeats, run_seconds=run_seconds,
+                                      warmup=warmup)
     source_mib = sum(frames[0][u].nbytes for u in uids) / 2 ** 20
     result: dict[str, Any] = {
         "case": case.name, "canvas": list(case.canvas_wh), "layout": case.layout,
@@ -421,7 +430,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     }
     ours = timings["ours"]
     result["x_floor"] = round(timings["floor"]["fps_median"] / ours["fps_median"], 2)
-    frame = 3
+    # the quality frame: each subject's next frame number (FFmpeg needs rising timestamps)
+    frame = position["ours"]
     ref = reference_luma(plan, frames[(frame // 2 if case.half_rate else frame)
                                       % FRAMES_PER_SOURCE])
     mine = i420_planes(subjects["ours"](frame))[0]
@@ -430,7 +440,11 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
         theirs = timings["ffmpeg"]
         result["ratio"] = round(ours["fps_median"] / theirs["fps_median"], 3)
         result["cpu_ratio"] = round(ours["cpu_fps_median"] / theirs["cpu_fps_median"], 3)
-        their_frame = subjects["ffmpeg"](frame).to_ndarray(format="yuv420p")
+        their_at = position["ffmpeg"]  # shows the same sources as ours' frame
+        their_at += (frame - their_at) % (2 * FRAMES_PER_SOURCE)
+        for i in range(position["ffmpeg"], their_at):
+            subjects["ffmpeg"](i)
+        their_frame = subjects["ffmpeg"](their_at).to_ndarray(format="yuv420p")
         result["psnr_y_db"]["ffmpeg"] = psnr(i420_planes(their_frame)[0], ref)
         result["mean_abs_y_diff_vs_ffmpeg"] = round(float(np.abs(
             mine.astype(np.int16) - i420_planes(their_frame)[0]).mean()), 2)
