@@ -217,6 +217,10 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
     opaque = 0
     while opaque < len(tiles) and tiles[opaque][3] >= 1.0:
         opaque += 1
+    if any(v % 2 for _, pos, end, _ in tiles for v in (*pos, *end)):
+        # xstack with odd tile edges in yuv420p corrupts the heap (FFmpeg 8 in PyAV 18;
+        # seen at 360x640 best fit with 9 users): overlay, which rounds chroma, instead
+        opaque = 1
     opaque = max(opaque, 1)
     base_tiles = tiles[:opaque]
     if len(base_tiles) > 1:

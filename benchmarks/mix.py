@@ -110,7 +110,8 @@ CASES = {
 #: Cases of ``--quick`` (the CI run): the real-source cases.
 QUICK_CASES = ("mix-640x360-bestfit-4-files", "mix-1920x1080-bestfit-17-files")
 #: Where the generated H.264 user files are kept between runs (git-ignored).
-INPUTS = Path(__file__).resolve().parent / "results" / "inputs"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+INPUTS = RESULTS_DIR / "inputs"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -281,8 +282,24 @@ def rss_child(spec: str) -> int:
         record(scenario, Path(folder), quiet=True, overwrite=True)
         wall = time.perf_counter() - t0
     print(json.dumps({"case": name, "seconds": int(secs), "wall_s": round(wall, 2),
-                      "peak_rss_mib": _peak_rss_mib()}))
+                      "peak_rss_mib": _own_peak_rss_mib()}))
     return 0
+
+
+def _own_peak_rss_mib() -> float:
+    """This process's own peak RSS, MiB: ``VmHWM`` of ``/proc/self/status`` (Linux).
+
+    Not ``ru_maxrss``: after ``fork`` + ``exec`` Linux carries the parent's high-water mark
+    at the fork into the child's ``ru_maxrss``, so a child of a large parent reports the
+    parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return _peak_rss_mib()
 
 
 def rss_by_duration(name: str, durations: tuple[int, int]) -> dict[str, Any]:
@@ -736,6 +753,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rss", action="store_true",
                         help="skip the peak-RSS-by-duration subprocesses")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-update", action="store_true",
+                        help="measure only the peak RSS by duration and update it in the "
+                             "latest result file")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -744,6 +764,19 @@ def main(argv: list[str] | None = None) -> int:
                                  add_arguments=_arguments)
     if known.rss_child:
         return rss_child(known.rss_child)
+    if known.rss_update:
+        import json
+
+        path = RESULTS_DIR / ("mix-quick.json" if settings.quick else "mix.json")
+        data = json.loads(path.read_text())
+        durations = (4, 16) if settings.quick else (60, 600)
+        data["rss_by_duration"] = {"case": "mix-640x360-bestfit-4-files",
+                                   "durations_s": list(durations),
+                                   **rss_by_duration("mix-640x360-bestfit-4-files", durations)}
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        print(json.dumps(data["rss_by_duration"]))
+        print(f"wrote {path}")
+        return 0
     if known.frames:
         print("note: --frames is not used by mix (each case records a fixed duration)")
     settings = Settings(frames=0, repeats=settings.repeats, warmup=int(bool(settings.warmup)),
