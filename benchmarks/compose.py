@@ -217,9 +217,13 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
     opaque = 0
     while opaque < len(tiles) and tiles[opaque][3] >= 1.0:
         opaque += 1
-    if any(v % 2 for _, pos, end, _ in tiles for v in (*pos, *end)):
-        # xstack with odd tile edges in yuv420p corrupts the heap (FFmpeg 8 in PyAV 18;
-        # seen at 360x640 best fit with 9 users): overlay, which rounds chroma, instead
+    if any(-(-p // 2) + -(-(e - p) // 2) > -(-c // 2)
+           for _, pos, end, _ in tiles[:opaque]
+           for p, e, c in zip(pos, end, (width, height))):
+        # xstack places a tile's chroma at ceil(x / 2), ceil(y / 2): a tile with odd
+        # edges that ends at the canvas edge then writes one chroma row or column past the
+        # frame and corrupts the heap (FFmpeg 8 in PyAV 18; 360x640 best fit with 9 users).
+        # Such layouts go through overlay instead.
         opaque = 1
     opaque = max(opaque, 1)
     base_tiles = tiles[:opaque]
