@@ -769,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
 
         path = RESULTS_DIR / ("mix-quick.json" if settings.quick else "mix.json")
         data = json.loads(path.read_text())
-        durations = (4, 16) if settings.quick else (60, 600)
+        durations = (2, 8) if settings.quick else (60, 600)
         data["rss_by_duration"] = {"case": "mix-640x360-bestfit-4-files",
                                    "durations_s": list(durations),
                                    **rss_by_duration("mix-640x360-bestfit-4-files", durations)}
@@ -809,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['ours']['x_realtime']:5.1f}x | {ff} | {ts}", flush=True)
     rss = None
     if not known.no_rss:
-        durations = (4, 16) if settings.quick else (60, 600)
+        durations = (2, 8) if settings.quick else (60, 600)
         rss = {"case": "mix-640x360-bestfit-4-files", "durations_s": list(durations),
                **rss_by_duration("mix-640x360-bestfit-4-files", durations)}
         print(f"peak RSS of ours by duration ({rss['case']}, a subprocess each): " + ", ".join(
