@@ -60,10 +60,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 try:
     from ._common import Settings, metadata, parse_args, write_result
-    from .compose import ffmpeg_graph
+    from .compose import ffmpeg_graph, psnr, reference_luma
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     from _common import Settings, metadata, parse_args, write_result  # type: ignore[no-redef]
-    from compose import ffmpeg_graph  # type: ignore[no-redef]
+    from compose import ffmpeg_graph, psnr, reference_luma  # type: ignore[no-redef]
 
 from layoutkit.compose.yuv import i420_to_rgb, solid_i420
 from layoutkit.layout import compute_regions
@@ -92,6 +92,7 @@ class Case:
     users: int
     seconds: int
     quick_seconds: int
+    files: bool = False
 
     def label(self, seconds: int) -> str:
         """E.g. ``640x360@15, 4 users, 40 s``."""
@@ -101,7 +102,16 @@ class Case:
 CASES = {
     "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10),
     "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 4),
+    "mix-640x360-bestfit-4-files": Case("640x360@15, 4 H.264 files", (640, 360), 4, 40, 4,
+                                        files=True),
+    "mix-1920x1080-bestfit-17-files": Case("1920x1080@15, 17 H.264 files best fit",
+                                           (1920, 1080), 17, 20, 2, files=True),
 }
+#: Cases of ``--quick`` (the CI run): the real-source cases.
+QUICK_CASES = ("mix-640x360-bestfit-4-files", "mix-1920x1080-bestfit-17-files")
+#: Where the generated H.264 user files are kept between runs (git-ignored).
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+INPUTS = RESULTS_DIR / "inputs"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -149,6 +159,239 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
+def case_uids(case: Case) -> list[str]:
+    """The users of ``case`` in join order."""
+    return [str(1001 + i) for i in range(case.users)]
+
+
+def user_files(case: Case, seconds: int) -> dict[str, Path]:
+    """H.264 640x360@15 + AAC test-stream files of the case's users, ``seconds`` long.
+
+    Written by :func:`layoutkit.teststream.write_testsrc` into :data:`INPUTS` once and
+    reused by later runs (not timed).
+    """
+    from layoutkit.teststream import write_testsrc
+
+    INPUTS.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for uid in case_uids(case):
+        path = INPUTS / f"testsrc-{uid}-{SOURCE_WH[0]}x{SOURCE_WH[1]}-{FPS}fps-{seconds}s.mp4"
+        if not path.is_file():
+            write_testsrc(path, uid=uid, duration=seconds, size_wh=SOURCE_WH, fps=FPS)
+        out[uid] = path
+    return out
+
+
+def files_scenario_doc(case: Case, seconds: float, files: dict[str, Path]) -> dict[str, Any]:
+    """The scenario of ``case`` whose users' video and audio are ``files``."""
+    doc = scenario_doc(case, 1, testsrc=True)
+    doc["duration"] = seconds
+    for user in doc["users"]:
+        user["source"] = user["audio"] = str(files[user["uid"]])
+    return doc
+
+
+def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: Path, *,
+                       tee: bool) -> list[str]:
+    """The FFmpeg command line doing the files case's job.
+
+    The graph is :func:`layoutkit.ffmpeg_graph.ffmpeg_command`'s (decode every file, crop,
+    ``scale`` bilinear, ``overlay`` in paint order on the canvas colour, ``amix``, libx264
+    with the recorder's settings and bit rate, AAC); added here: forced IDR key frames every
+    15 s, global headers (as ours' MP4 holder asks for), the recorder's x264 thread count,
+    and the ``tee`` muxer writing HLS and MP4 from the one encode.
+    """
+    import imageio_ffmpeg
+
+    from layoutkit.ffmpeg_graph import ffmpeg_command
+
+    w, h = case.canvas_wh
+    cmd = ffmpeg_command(LayoutSettings(mixed_video_layout=BESTFIT), files, tmp / "ffmpeg.mp4",
+                         canvas_wh=case.canvas_wh, fps=FPS,
+                         bitrate_kbps=recommended_bitrate(w, h, FPS),
+                         sizes={uid: SOURCE_WH for uid in files}, audio=True,
+                         audio_profile=AUDIO_PROFILE, duration=seconds,
+                         ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
+    assert cmd[-1] == str(tmp / "ffmpeg.mp4")
+    extra = ["-y", "-forced-idr", "1", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+             "-flags:v", "+global_header", "-flags:a", "+global_header"]
+    threads = x264_options(case.canvas_wh).get("threads")
+    if threads:
+        extra += ["-threads:v", str(threads)]
+    target = str(tmp / "ffmpeg.mp4")
+    if tee:
+        extra += ["-f", "tee"]
+        target = tee_target(tmp)
+    return [cmd[0], "-nostdin", "-hide_banner", "-loglevel", "error", *cmd[1:-1], *extra,
+            target]
+
+
+def ffmpeg_cli_subject(case: Case, files: dict[str, Path], seconds: float, *,
+                       tee: bool) -> Callable[[Path], Any]:
+    """``fn(tmpdir)`` running the FFmpeg program on the files case."""
+    import subprocess
+
+    def run(tmp: Path) -> Any:
+        cmd = ffmpeg_cli_command(case, files, seconds, tmp, tee=tee)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"ffmpeg failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done
+    return run
+
+
+def decoded_frame(path: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of ``path``'s video as I420."""
+    import av
+
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == index:
+                return frame.to_ndarray(format="yuv420p")
+    raise ValueError(f"{path}: fewer than {index + 1} frames")
+
+
+def reference_psnr(case: Case, files: dict[str, Path], outputs: dict[str, Path],
+                   index: int) -> dict[str, float]:
+    """Luma PSNR of output frame ``index`` of each side against the Lanczos reference of
+    the same decoded source frames (our geometry; ``compose.reference_luma``)."""
+    from layoutkit.compose.contents import Picture
+    from layoutkit.compose.plan import build_plan, prepare_background
+    from layoutkit.compose.yuv import i420_planes
+
+    uids = case_uids(case)
+    regions = compute_regions(LayoutSettings(mixed_video_layout=BESTFIT), uids,
+                              canvas_wh=case.canvas_wh)
+    plan = build_plan(regions, [Picture(uid, SOURCE_WH) for uid in regions.uids],
+                      background=prepare_background(case.canvas_wh))
+    ref = reference_luma(plan, {uid: decoded_frame(files[uid], index) for uid in uids})
+    return {side: psnr(i420_planes(decoded_frame(mp4, index))[0], ref)
+            for side, mp4 in outputs.items()}
+
+
+def rss_child(spec: str) -> int:
+    """``--rss-child CASE:SECONDS:FILE_SECONDS``: record ours, print peak RSS as JSON."""
+    import json
+
+    name, secs, file_secs = spec.split(":")
+    case = CASES[name]
+    files = user_files(case, int(file_secs))
+    scenario = parse_scenario(files_scenario_doc(case, int(secs), files))
+    with tempfile.TemporaryDirectory(prefix="mix-rss-") as folder:
+        t0 = time.perf_counter()
+        record(scenario, Path(folder), quiet=True, overwrite=True)
+        wall = time.perf_counter() - t0
+    print(json.dumps({"case": name, "seconds": int(secs), "wall_s": round(wall, 2),
+                      "peak_rss_mib": _own_peak_rss_mib()}))
+    return 0
+
+
+def _own_peak_rss_mib() -> float:
+    """This process's own peak RSS, MiB: ``VmHWM`` of ``/proc/self/status`` (Linux).
+
+    Not ``ru_maxrss``: after ``fork`` + ``exec`` Linux carries the parent's high-water mark
+    at the fork into the child's ``ru_maxrss``, so a child of a large parent reports the
+    parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return _peak_rss_mib()
+
+
+def rss_by_duration(name: str, durations: tuple[int, int]) -> dict[str, Any]:
+    """Peak RSS of ours recording ``name`` for each duration, each in a fresh subprocess.
+
+    The user files are ``durations[0] + 1`` s long and loop in the longer recording.
+    """
+    import json
+    import subprocess
+
+    runs = []
+    for seconds in durations:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child",
+               f"{name}:{seconds}:{durations[0] + 1}"]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    short, long = runs[0]["peak_rss_mib"], runs[1]["peak_rss_mib"]
+    return {"runs": runs, "growth": round(long / short - 1, 3),
+            "flat_within_10_percent": long <= 1.1 * short}
+
+
+def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any]:
+    """Measure one files case: ours ``record`` against the FFmpeg command line."""
+    case = CASES[name]
+    seconds = case.quick_seconds if settings.quick else case.seconds
+    frames = seconds * FPS
+    files = user_files(case, seconds + 1)
+    scenario = parse_scenario(files_scenario_doc(case, seconds, files))
+    subjects = {"ours": ours_subject(scenario),
+                "ffmpeg": ffmpeg_cli_subject(case, files, seconds, tee=tee)}
+    startup = {"ours": ours_subject(parse_scenario(files_scenario_doc(case, 1, files))),
+               "ffmpeg": ffmpeg_cli_subject(case, files, 1, tee=tee)}
+    if settings.warmup and not settings.quick:  # --quick: the start-up runs warm up
+        for fn in startup.values():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                fn(Path(folder))
+    starts: dict[str, list[float]] = {k: [] for k in startup}
+    for _ in range(1 if settings.quick else 3):  # start-up: a 1 s job, reported apart
+        for subject, fn in startup.items():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                t0 = time.perf_counter()
+                fn(Path(folder))
+                starts[subject].append(time.perf_counter() - t0)
+    runs: dict[str, list[Run]] = {k: [] for k in subjects}
+    outputs: dict[str, dict[str, Any]] = {}
+    for r in range(settings.repeats):
+        for subject, fn in subjects.items():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                tmp = Path(folder)
+                c0, t0 = _cpu(), time.perf_counter()
+                fn(tmp)
+                wall, cpu = time.perf_counter() - t0, _cpu() - c0
+                runs[subject].append(Run(wall, cpu))
+                if r == settings.repeats - 1:
+                    outputs[subject] = describe_outputs(tmp)
+                    mp4 = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith("."))
+                    if mp4:
+                        keep = Path(tempfile.mkdtemp(prefix="mix-frame-")) / f"{subject}.mp4"
+                        mp4[0].replace(keep)
+                        outputs[subject]["_mp4"] = keep
+    w, h = case.canvas_wh
+    result: dict[str, Any] = {
+        "label": case.label(seconds), "case": name, "canvas": [w, h], "fps": FPS,
+        "layout": "bestfit", "users": case.users, "source": "H.264 640x360@15 files + AAC "
+        "(layoutkit.teststream.write_testsrc), decoded by each side",
+        "seconds": seconds, "frames": frames,
+        "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
+        "competitor": "ffmpeg program (imageio-ffmpeg): layoutkit.ffmpeg_graph.ffmpeg_command "
+                      + ("+ tee (HLS + MP4)" if tee else "(MP4 only: tee unavailable)"),
+        "competitor_command": ffmpeg_cli_command(case, files, seconds, Path("TMP"), tee=tee),
+    }
+    for subject, subject_runs in runs.items():
+        result[subject] = summarize(subject_runs, seconds=seconds, frames=frames)
+        result[subject]["startup_1s_recording_s_median"] = round(_median(starts[subject]), 3)
+        mp4 = outputs[subject].pop("_mp4", None)
+        result[subject]["outputs"] = outputs[subject]
+        if mp4 is not None:
+            outputs[subject]["_path"] = mp4
+    ours, theirs = result["ours"], result["ffmpeg"]
+    result["ratio_ffmpeg_over_ours"] = round(theirs["wall_s_median"] / ours["wall_s_median"], 3)
+    result["cpu_ratio_ffmpeg_over_ours"] = round(theirs["cpu_s_median"] / ours["cpu_s_median"], 3)
+    paths = {k: v.pop("_path") for k, v in outputs.items() if "_path" in v}
+    if len(paths) == 2:
+        try:
+            result["psnr_y_db_frame_10"] = reference_psnr(case, files, paths, 10)
+        finally:
+            for p in paths.values():
+                p.unlink(missing_ok=True)
+                p.parent.rmdir()
+    return result
+
+
 # --------------------------------------------------------------------------- subjects
 @dataclass
 class Run:
@@ -159,9 +402,10 @@ class Run:
 
 
 def _cpu() -> float:
-    """CPU seconds of the whole process (every thread)."""
+    """CPU seconds of the whole process (every thread) and of its finished children."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+    rc = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime + rc.ru_utime + rc.ru_stime
 
 
 def ours_subject(scenario: Scenario) -> Callable[[Path], Any]:
@@ -506,12 +750,33 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-testsrc", action="store_true", help="skip ours with testsrc")
     parser.add_argument("--no-tee", action="store_true",
                         help="competitor muxes HLS only (do not try FFmpeg's tee muxer)")
+    parser.add_argument("--no-rss", action="store_true",
+                        help="skip the peak-RSS-by-duration subprocesses")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-update", action="store_true",
+                        help="measure only the peak RSS by duration and update it in the "
+                             "latest result file")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the cases, print a table, write ``benchmarks/results/mix.json``."""
     known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5, warmup=1,
                                  add_arguments=_arguments)
+    if known.rss_child:
+        return rss_child(known.rss_child)
+    if known.rss_update:
+        import json
+
+        path = RESULTS_DIR / ("mix-quick.json" if settings.quick else "mix.json")
+        data = json.loads(path.read_text())
+        durations = (2, 8) if settings.quick else (60, 600)
+        data["rss_by_duration"] = {"case": "mix-640x360-bestfit-4-files",
+                                   "durations_s": list(durations),
+                                   **rss_by_duration("mix-640x360-bestfit-4-files", durations)}
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        print(json.dumps(data["rss_by_duration"]))
+        print(f"wrote {path}")
+        return 0
     if known.frames:
         print("note: --frames is not used by mix (each case records a fixed duration)")
     settings = Settings(frames=0, repeats=settings.repeats, warmup=int(bool(settings.warmup)),
@@ -522,15 +787,18 @@ def main(argv: list[str] | None = None) -> int:
     if with_ffmpeg:
         print(f"competitor mux: {mux}" + (f" -- tee unavailable: {tee_error}" if not tee else ""),
               flush=True)
-    cases = known.case or list(CASES)
+    cases = known.case or (list(QUICK_CASES) if settings.quick else list(CASES))
     header = (f"{'case':40s} {'ours s':>7s} {'xRT':>6s} | {'ffmpeg s':>8s} {'xRT':>6s} | "
               f"{'ratio':>6s} | {'testsrc xRT':>11s}")
     print(header)
     print("-" * len(header), flush=True)
     results = {}
     for name in cases:
-        r = run_case(name, settings, with_ffmpeg=with_ffmpeg,
-                     with_testsrc=not known.no_testsrc, tee=tee)
+        if CASES[name].files:
+            r = run_files_case(name, settings, tee=tee)
+        else:
+            r = run_case(name, settings, with_ffmpeg=with_ffmpeg,
+                         with_testsrc=not known.no_testsrc, tee=tee)
         results[name] = r
         ff = (f"{r['ffmpeg']['wall_s_median']:8.2f} {r['ffmpeg']['x_realtime']:5.1f}x | "
               f"{r['ratio_ffmpeg_over_ours']:5.2f}x") if with_ffmpeg else \
@@ -539,8 +807,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{'-':>11s}"
         print(f"{r['label']:40s} {r['ours']['wall_s_median']:7.2f} "
               f"{r['ours']['x_realtime']:5.1f}x | {ff} | {ts}", flush=True)
+    rss = None
+    if not known.no_rss:
+        durations = (2, 8) if settings.quick else (60, 600)
+        rss = {"case": "mix-640x360-bestfit-4-files", "durations_s": list(durations),
+               **rss_by_duration("mix-640x360-bestfit-4-files", durations)}
+        print(f"peak RSS of ours by duration ({rss['case']}, a subprocess each): " + ", ".join(
+            f"{r['seconds']} s -> {r['peak_rss_mib']} MiB" for r in rss["runs"])
+            + f" (growth {rss['growth'] * 100:+.1f} %)", flush=True)
     payload = {
         "benchmark": "mix",
+        "rss_by_duration": rss,
         "metadata": metadata(settings=asdict(settings), ffmpeg_graph_threads=1,
                              x264_threads=x264_threading(), x264_options=X264_OPTIONS,
                              competitor_mux=mux if with_ffmpeg else None,

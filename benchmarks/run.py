@@ -1,11 +1,15 @@
-"""Run every benchmark module and print a combined summary.
+"""Run every benchmark module and print one table of results.
 
-Each module (:data:`MODULES`) runs as a subprocess of this Python interpreter with the same
-flags (``python benchmarks/run.py --quick`` runs ``compose.py --quick`` then ``mix.py
---quick``), one after the other so that they never compete for the CPU, and in its own
-process so that one module's memory (and peak RSS) does not carry into the next.  Their
-output is passed through as it comes; at the end a summary reads the JSON file each module
-reports (``wrote <path>``).  The exit status is non-zero when any module failed.
+Each module (:data:`MODULES`: compose, mix, compare, stills) runs as a subprocess of this
+Python interpreter with the same flags (``python benchmarks/run.py --quick`` runs each
+``<module>.py --quick``), one after the other so that they never compete for the CPU, and in
+its own process so that one module's memory (and peak RSS) does not carry into the next.
+Their own output goes to ``benchmarks/results/<module>.log`` (``--verbose`` passes it
+through).  At the end one table is printed, a row per case and metric, from the JSON file
+each module reports (``wrote <path>``); ``--json FILE`` writes ``{"machine": {...},
+"results": [{"case", "metric", "layoutkit", "competitor", "ratio", ...}]}``.  The ratio is
+always "greater than 1: layoutkit faster" (competitor fps / ours for time metrics, ours fps /
+competitor fps for rates).  The exit status is non-zero when any module failed.
 
 ``--only compose,mix`` picks modules; every other argument is passed to each module, so
 give only flags that all the chosen modules know (``--quick``, ``--repeats N``, ...).
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,114 +30,240 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 #: Benchmark modules, in running order.
-MODULES = ("compose", "mix", "compare")
+MODULES = ("compose", "mix", "compare", "stills")
 _WROTE = re.compile(r"^wrote (?P<path>\S.*\.json)\s*$")
 
 
-def run_module(name: str, args: list[str]) -> tuple[int, float, Path | None]:
-    """Run ``benchmarks/<name>.py args``; return exit status, seconds, result file."""
+def run_module(name: str, args: list[str], *, verbose: bool = False) -> tuple[
+        int, float, Path | None]:
+    """Run ``benchmarks/<name>.py args``; return exit status, seconds, result file.
+
+    The module's output goes to ``benchmarks/results/<name>.log`` (and to the terminal
+    with ``verbose``, or when the module fails).
+    """
     cmd = [sys.executable, str(HERE / f"{name}.py"), *args]
     print(f"=== {name}: {' '.join(cmd[1:])}", flush=True)
+    log: list[str] = []
     t0 = time.perf_counter()
     result = None
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            log.append(line)
+            if verbose:
+                sys.stdout.write(line)
+                sys.stdout.flush()
             match = _WROTE.match(line)
             if match:
                 result = Path(match["path"])
         rc = proc.wait()
+    if rc and not verbose:
+        sys.stdout.writelines(log[-30:])
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{name}.log").write_text("".join(log))
     return rc, time.perf_counter() - t0, result
 
 
-# --------------------------------------------------------------------------- summaries
-def _compose(data: dict[str, Any]) -> list[str]:
-    lines = []
+# --------------------------------------------------------------------------- rows
+Row = dict[str, Any]
+
+
+def _row(case: str, metric: str, ours: float | None, competitor: float | None,
+         ratio: float | None, **extra: Any) -> Row:
+    return {"case": case, "metric": metric, "layoutkit": ours, "competitor": competitor,
+            "ratio": ratio, **extra}
+
+
+def _compose(data: dict[str, Any]) -> list[Row]:
+    rows = []
     for case, r in data["cases"].items():
-        line = f"{case}: ours {r['ours']['fps_median']:.0f} fps"
-        if "ffmpeg" in r:
-            line += (f", ffmpeg {r['ffmpeg']['fps_median']:.0f} "
-                     f"(bilinear {r['ffmpeg_bilinear']['fps_median']:.0f}), "
-                     f"ours/ffmpeg {r['ratio_vs_ffmpeg']:.2f}x "
-                     f"(vs bilinear {r['ratio_vs_ffmpeg_bilinear']:.2f}x)")
-        lines.append(line)
-    return lines
+        area = case.endswith("-area")
+        rows.append(_row(
+            case, "frames/s, 1 thread", r["ours"]["fps_median"],
+            r.get("ffmpeg", {}).get("fps_median"), r.get("ratio"),
+            target=r.get("target_ratio"), meets_target=r.get("meets_target"),
+            kernels="area / area" if area else "bilinear / bilinear",
+            competitor_is="FFmpeg filter graph (PyAV, graph.threads=1)",
+            x_floor=r.get("x_floor"), psnr_y_db=r.get("psnr_y_db"),
+            cpu_ratio=r.get("cpu_ratio"),
+            **({"psnr_within_0_5_db": r["psnr_within_0_5_db"]} if area else {})))
+    return rows
 
 
-def _mix(data: dict[str, Any]) -> list[str]:
-    lines = []
-    for r in data["cases"].values():
-        line = f"{r['label']}: ours {r['ours']['wall_s_median']:.2f} s " \
-               f"({r['ours']['x_realtime']:.1f}x real time)"
-        if "ffmpeg" in r:
-            line += (f", ffmpeg {r['ffmpeg']['wall_s_median']:.2f} s "
-                     f"({r['ffmpeg']['x_realtime']:.1f}x), "
-                     f"ffmpeg/ours time {r['ratio_ffmpeg_over_ours']:.2f}x")
-        if "ours_testsrc" in r:
-            line += f", ours testsrc {r['ours_testsrc']['x_realtime']:.1f}x"
-        lines.append(line)
-    mux = data.get("metadata", {}).get("competitor_mux")
-    if mux:
-        lines.append(f"competitor mux: {mux}")
-    return lines
+def _mix(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, r in data["cases"].items():
+        case = name if name.startswith("mix-") else f"mix-{name}-solid"
+        files = name.endswith("-files")
+        rows.append(_row(
+            case, f"wall s, {r['seconds']} s recording", r["ours"]["wall_s_median"],
+            r.get("ffmpeg", {}).get("wall_s_median"), r.get("ratio_ffmpeg_over_ours"),
+            target=1.0 if files else None,
+            meets_target=(r["ratio_ffmpeg_over_ours"] >= 1.0) if files else None,
+            kernels="bilinear / bilinear",
+            competitor_is="ffmpeg program, layoutkit ffmpeg graph + tee" if files else
+            "FFmpeg libraries in-process (PyAV), xstack + tee",
+            cpu_ratio=r.get("cpu_ratio_ffmpeg_over_ours"),
+            startup_s={k: r[k].get("startup_1s_recording_s_median")
+                       for k in ("ours", "ffmpeg") if k in r} if files else None,
+            psnr_y_db=r.get("psnr_y_db_frame_10")))
+    rss = data.get("rss_by_duration")
+    if rss:
+        short, long = rss["runs"]
+        rows.append(_row(
+            f"{rss['case']}-rss", f"peak RSS MiB, {long['seconds']} s vs {short['seconds']} s",
+            long["peak_rss_mib"], None, None, reference=short["peak_rss_mib"],
+            growth=rss["growth"], target="<= +10 %",
+            meets_target=rss["flat_within_10_percent"]))
+    return rows
 
 
-def _compare(data: dict[str, Any]) -> list[str]:
-    lines = []
-    for r in data["cases"].values():
-        line = (f"{r['label']}: ours {r['ours']['wall_s_median']:.2f} s "
-                f"({r['ours']['x_realtime']:.1f}x real time), decode "
-                f"{r['decode']['x_realtime']:.1f}x, ours/decode time "
-                f"{r['ratio_ours_over_decode']:.2f}x")
-        if "ffmpeg" in r:
-            line += f", ffmpeg -f null {r['ffmpeg']['x_realtime']:.1f}x"
-        lines.append(line)
-    return lines
+def _compare(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, r in data["cases"].items():
+        rows.append(_row(
+            f"compare-{name}", f"wall s, {r['seconds']} s recording",
+            r["ours"]["wall_s_median"], r.get("ffmpeg", {}).get("wall_s_median"),
+            round(r["ffmpeg"]["wall_s_median"] / r["ours"]["wall_s_median"], 3)
+            if "ffmpeg" in r else None,
+            competitor_is="ffmpeg -f null - (decode only: a floor, not the same job)",
+            x_realtime=r["ours"]["x_realtime"]))
+    return rows
 
 
-SUMMARIES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "compose": _compose, "mix": _mix, "compare": _compare}
+def _stills(data: dict[str, Any]) -> list[Row]:
+    return [_row(name, f"{r['unit']} per call (median)", r["median"], None, None,
+                 target=None if r["target"] is None else f"< {r['target']:g} {r['unit']}",
+                 meets_target=r["meets_target"])
+            for name, r in data["cases"].items()]
 
 
-def summarize(name: str, path: Path | None) -> list[str]:
-    """Key numbers of one module's result file (or why there are none)."""
+ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "compose": _compose, "mix": _mix, "compare": _compare, "stills": _stills}
+
+
+def rows_of(name: str, path: Path | None) -> tuple[list[Row], dict[str, Any] | None]:
+    """The table rows of one module's result file, and its metadata."""
     if path is None:
-        return ["(no result file reported)"]
-    try:
-        data = json.loads(path.read_text())
-        return SUMMARIES.get(data.get("benchmark", name), lambda d: [])(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"(cannot read {path}: {type(exc).__name__}: {exc})"]
+        return [], None
+    data = json.loads(path.read_text())
+    return ROWS[data.get("benchmark", name)](data), data.get("metadata")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def table(rows: list[Row]) -> list[str]:
+    """The one table: a line per row."""
+    head = ("case", "metric", "layoutkit", "competitor", "ratio", "target", "met", "notes")
+    lines = []
+    for r in rows:
+        notes = []
+        if r.get("kernels"):
+            notes.append(r["kernels"])
+        if r.get("x_floor") is not None:
+            notes.append(f"{r['x_floor']:.1f}x floor")
+        ps = r.get("psnr_y_db")
+        if ps:
+            notes.append("PSNR " + "/".join(f"{v:.1f}" for v in ps.values()) + " dB")
+        if r.get("reference") is not None:
+            notes.append(f"short run {r['reference']} MiB, {r['growth'] * 100:+.1f} %")
+        ratio = r.get("ratio")
+        target = r.get("target")
+        lines.append((r["case"], r["metric"], _fmt(r["layoutkit"]), _fmt(r["competitor"]),
+                      "-" if ratio is None else f"{ratio:.2f}x",
+                      "-" if target is None else (f">= {target:.2f}x" if isinstance(
+                          target, float) else str(target)),
+                      {True: "yes", False: "NO", None: "-"}[r.get("meets_target")],
+                      "; ".join(notes)))
+    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
+    fmt = " | ".join(f"{{:{w}s}}" for w in widths)
+    return [fmt.format(*head), "-+-".join("-" * w for w in widths),
+            *(fmt.format(*line) for line in lines)]
+
+
+def machine(meta: dict[str, Any] | None, *, load_start: list[float] | None) -> dict[str, Any]:
+    """The machine the run happened on (from the first module's metadata)."""
+    meta = meta or {}
+    out = {k: meta.get(k) for k in ("cpu", "cpu_count", "platform", "versions", "git_commit",
+                                    "git_dirty")}
+    out["load_average_start"] = load_start
+    out["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    out["time_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the modules, print the summary; exit status 1 if any module failed."""
+    """Run the modules, print the table; exit status 1 if any module failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="other arguments go to every module")
     parser.add_argument("--only", help=f"comma-separated modules (default: {','.join(MODULES)})")
+    parser.add_argument("--json", type=Path, help="write the machine and the rows to FILE")
+    parser.add_argument("--verbose", action="store_true",
+                        help="pass every module's own output through")
+    parser.add_argument("--collect", action="store_true",
+                        help="run nothing: make the table from the modules' latest result "
+                             "files (benchmarks/results/<module>[-quick].json)")
     known, rest = parser.parse_known_args(argv)
     modules = known.only.split(",") if known.only else list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)} (known: {', '.join(MODULES)})")
+    load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     outcomes = []
     t0 = time.perf_counter()
     for name in modules:
-        rc, seconds, path = run_module(name, rest)
+        if known.collect:
+            path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
+            outcomes.append((name, 0 if path.is_file() else 1, 0.0, path))
+            continue
+        rc, seconds, path = run_module(name, rest, verbose=known.verbose)
         outcomes.append((name, rc, seconds, path))
-    print(f"\n=== summary ({time.perf_counter() - t0:.0f} s)")
+    rows: list[Row] = []
+    meta = None
+    for name, rc, seconds, path in outcomes:
+        if rc != 0:
+            continue
+        try:
+            module_rows, module_meta = rows_of(name, path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"{name}: cannot read {path}: {type(exc).__name__}: {exc}")
+            outcomes = [(n, 1 if n == name else c, s, p) for n, c, s, p in outcomes]
+            continue
+        rows.extend(dict(r, module=name) for r in module_rows)
+        meta = meta or module_meta
+    info = machine(meta, load_start=load_start)
+    total = time.perf_counter() - t0
+    print(f"\n=== {len(rows)} results in {total:.0f} s on {info['cpu']} "
+          f"({info['cpu_count']} CPUs), load average {_load(load_start)} -> "
+          f"{_load(info['load_average_end'])}; ratio > 1: layoutkit faster")
+    for line in table(rows):
+        print(line)
     for name, rc, seconds, path in outcomes:
         status = "ok" if rc == 0 else f"FAILED (exit status {rc})"
         print(f"{name}: {status}, {seconds:.1f} s" + (f", {path}" if path else ""))
-        if rc == 0:
-            for line in summarize(name, path):
-                print(f"  {line}")
+    if known.json:
+        known.json.parent.mkdir(parents=True, exist_ok=True)
+        known.json.write_text(json.dumps(
+            {"machine": info, "seconds": round(total, 1),
+             "modules": {n: {"exit_status": c, "seconds": round(s, 1),
+                             "result_file": str(p) if p else None}
+                         for n, c, s, p in outcomes},
+             "results": rows}, indent=2) + "\n")
+        print(f"wrote {known.json}")
     failed = [name for name, rc, _, _ in outcomes if rc != 0]
     if failed:
         print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
+
+
+def _load(values: list[float] | None) -> str:
+    return "?" if not values else f"{values[0]:.1f}"
 
 
 if __name__ == "__main__":

@@ -95,6 +95,7 @@ class SceneRenderer:
         self._last_frames: dict[str, tuple[Fraction, I420]] = {}  # uid -> (frozen_at, frame)
         self._canvas: I420 | None = None
         self._plan: object = None
+        self._drawn: dict[Hashable, I420] = {}  # the pictures of the last draw
 
     # ------------------------------------------------------------------ images
     def _image(self, location: str) -> I420 | None:
@@ -176,11 +177,17 @@ class SceneRenderer:
         plan = build_plan(regions, contents, background=self._background(layout))
         if self._canvas is None:
             self._canvas = plan.start()
-            self._plan = plan
+            self._plan, self._drawn = plan, {}
         elif plan is not self._plan:
             plan.start(self._canvas)
-            self._plan = plan
-        plan.draw(self._canvas, pictures)
+            self._plan, self._drawn = plan, {}
+        # a picture that is the very buffer drawn last frame (a file source between its
+        # frames, a frozen last frame, a solid colour, an image) is already on the canvas:
+        # sources never change a buffer they have returned
+        unchanged = {k for k in plan.skippable
+                     if k in pictures and self._drawn.get(k) is pictures[k]}
+        plan.draw(self._canvas, pictures, unchanged=unchanged)
+        self._drawn = pictures
         return RenderedFrame(index, scene.t, scene, regions, self._canvas)
 
     def frames(self, *, fps: int | None = None) -> Iterator[RenderedFrame]:

@@ -5,7 +5,9 @@ Pure pixel functions (they take pictures as arrays); file I/O is the caller's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -98,12 +100,18 @@ def contact_sheet(
 
     order = list(uids) if uids else [str(i) for i in range(1, MAX_DISPLAYED + 1)]
     counts = range(1, min(MAX_DISPLAYED, len(order)) + 1)
-    thumbs = [
-        _thumbnail(preview_canvas(settings, order[:n], canvas_wh=canvas_wh, profile=profile,
-                                  source_sizes=source_sizes,
-                                  background_image=background_image), cell_max_side)
-        for n in counts
-    ]
+    def cell(n: int) -> RGB:
+        return _thumbnail(preview_canvas(settings, order[:n], canvas_wh=canvas_wh,
+                                         profile=profile, source_sizes=source_sizes,
+                                         background_image=background_image), cell_max_side)
+
+    # the 17 canvases are independent (OpenCV and NumPy release the GIL): one per core
+    workers = max(1, min(len(counts), os.cpu_count() or 1))
+    if workers == 1:
+        thumbs = [cell(n) for n in counts]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="layoutkit-sheet") as pool:
+            thumbs = list(pool.map(cell, counts))
     th, tw = thumbs[0].shape[:2]
     pad, label_h, head_h = 16, 26, 56
     rows = -(-len(thumbs) // columns)

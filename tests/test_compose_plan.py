@@ -376,3 +376,47 @@ def test_incremental_equals_fresh_equals_naive_and_outside_is_background(layout,
     my, mc = painted_masks(regions, (w, h))
     for plane, bg, mask in zip(i420_planes(canvas), i420_planes(background), (my, mc, mc)):
         assert np.array_equal(plane[~mask], bg[~mask])
+
+
+# ----------------------------------------------------------------------------- unchanged
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layout=custom_layouts(), seed=st.integers(0, 2**16),
+       keep=st.sets(st.integers(0, len(PICTURE_SIZES) - 1)))
+def test_skipping_unchanged_pictures_draws_the_same_frame(layout, seed, keep):
+    regions, contents = layout
+    w, h = regions.canvas_wh
+    background = np.random.default_rng(seed + 1).integers(
+        16, 236, (h * 3 // 2, w), dtype=np.uint8)
+    plan = build_plan(regions, contents, background=background)
+    canvas = plan.start()
+    first = random_pictures(seed)
+    plan.draw(canvas, first)
+    kept = {f"p{i}" for i in keep}
+    second = {k: (first[k] if k in kept else v) for k, v in random_pictures(seed + 7).items()}
+    plan.draw(canvas, second, unchanged=kept)
+    assert np.array_equal(canvas, plan.render(second))
+
+
+def test_unchanged_opaque_tiles_are_not_drawn_again_but_covered_ones_are():
+    regions = compute_regions(LayoutSettings(mixed_video_layout=1), users(4),
+                              canvas_wh=(640, 360))
+    background = prepare_background((640, 360))
+    plan = build_plan(regions, [Picture(i, SRC_WH) for i in range(4)], background=background)
+    assert plan.skippable == frozenset(range(4))
+    old = {i: solid_i420(SRC_WH, (200, 40, 40)) for i in range(4)}
+    new = {i: solid_i420(SRC_WH, (40, 200, 40)) for i in range(4)}
+    canvas = plan.start()
+    plan.draw(canvas, old)
+    plan.draw(canvas, new, unchanged={0, 1})  # a false promise shows what was skipped
+    got = i420_to_rgb(canvas)
+    for i, (x, y, rw, rh) in enumerate(regions.rects.tolist()):
+        centre = got[y + rh // 2, x + rw // 2].astype(int)
+        expected = (200, 40, 40) if i in (0, 1) else (40, 200, 40)
+        assert np.abs(centre - expected).max() <= COLOR_TOL, (i, centre)
+    floating = compute_regions(LayoutSettings(mixed_video_layout=0), users(3),
+                               canvas_wh=(360, 640))
+    plan = build_plan(floating, [Picture(i, SRC_WH) for i in range(3)],
+                      background=prepare_background((360, 640)))
+    assert 0 not in plan.skippable  # the full-canvas picture lies under the small windows

@@ -253,3 +253,48 @@ def test_scenario_error_type_for_missing_source(tmp_path):
     with pytest.raises(ScenarioError) as info:
         SceneRenderer(parse_scenario(doc, base_dir=Path(tmp_path)))
     assert [p.path for p in info.value.problems] == ["users[0].source"]
+
+
+def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay_exact(
+        tmp_path):
+    """A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm
+    renderer skips their tiles between their frames and still draws every frame exactly as a
+    fresh renderer does."""
+    from fractions import Fraction
+
+    from layoutkit.compose import plan as plan_module
+    from layoutkit.render import SceneRenderer
+    from layoutkit.scenario import parse_scenario
+    from layoutkit.teststream import write_testsrc
+
+    video = tmp_path / "u3.mp4"
+    write_testsrc(video, uid="3", duration=1, size_wh=(160, 90), fps=15)
+    doc = scenario_doc(
+        users=[{"uid": "1", "source": "#3366CC"}, {"uid": "2", "source": "testsrc"},
+               {"uid": "3", "source": str(video)}, {"uid": "4", "source": "testsrc"}],
+        events=[{"t": 0.2, "uid": "4", "action": "mute_video"}], duration=1,
+        transcoding={"width": 320, "height": 180, "fps": 30, "mixedVideoLayout": 1})
+    scenario = parse_scenario(doc)
+    skipped: list[set] = []
+    original = plan_module.Plan.draw
+
+    def spy(self, canvas, pictures, *, unchanged=()):  # noqa: ANN001, ANN202
+        skipped.append(set(unchanged))
+        return original(self, canvas, pictures, unchanged=unchanged)
+
+    times = [Fraction(i, 30) for i in range(12)]
+    with SceneRenderer(scenario) as warm:
+        plan_module.Plan.draw = spy  # type: ignore[method-assign]
+        try:
+            frames = [warm.frame_at(t).canvas.copy() for t in times]
+        finally:
+            plan_module.Plan.draw = original  # type: ignore[method-assign]
+    for t, got in zip(times, frames):
+        with SceneRenderer(scenario) as fresh:
+            assert np.array_equal(got, fresh.frame_at(t).canvas), t
+    # not skipped: the first frame, and the first after the mute changes the plan
+    assert sum("1" in s for s in skipped) == len(times) - 2, skipped  # the solid colour
+    assert sum("3" in s for s in skipped) >= 4  # the 15 fps file between its frames
+    assert not all("3" in s for s in skipped[1:])
+    assert sum(("last", "4") in s for s in skipped) >= 4  # the frozen last frame
+    assert not any("2" in s for s in skipped)  # testsrc draws a new picture every frame

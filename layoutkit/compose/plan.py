@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -260,6 +260,7 @@ class _Write:
     rects_y: tuple[Rect, ...]
     rects_c: tuple[Rect, ...]
     static: bool
+    key: Hashable | None = None  # the picture an opaque resize draws (see Plan.draw)
 
     def touches(self, other: _Write) -> bool:
         """Whether the two writes share a pixel in any plane."""
@@ -430,7 +431,8 @@ def _region_writes(rp: RegionPlan, background: Planes) -> list[_Write]:
             writes.append(_Write(_fill_step(rp.bars_y, rp.bars_c, BLACK_YUV),
                                  rp.bars_y, rp.bars_c, static=True))
         assert rp.dst_y and rp.dst_c
-        writes.append(_Write(_resize_step(rp), (rp.dst_y,), (rp.dst_c,), static=False))
+        writes.append(_Write(_resize_step(rp), (rp.dst_y,), (rp.dst_c,), static=False,
+                             key=content.key))
         return writes
     if isinstance(content, Solid):
         step = _fill_step(ry, rc, rgb_to_yuv(content.rgb))
@@ -463,6 +465,7 @@ class Plan:
     restores: tuple[tuple[Rect, Rect], ...]
     _start_steps: tuple[_Step, ...] = field(repr=False)
     _frame_steps: tuple[_Step, ...] = field(repr=False)
+    _skip_keys: tuple[Hashable | None, ...] = field(repr=False, default=())
 
     def _planes(self, canvas: U8) -> Planes:
         if canvas.shape != self.background.shape or canvas.dtype != np.uint8:
@@ -483,7 +486,8 @@ class Plan:
             step(y, u, v, {})
         return canvas
 
-    def draw(self, canvas: U8, pictures: Mapping[Hashable, U8]) -> U8:
+    def draw(self, canvas: U8, pictures: Mapping[Hashable, U8], *,
+             unchanged: Collection[Hashable] = ()) -> U8:
         """Draw one frame in place into ``canvas`` and return it.
 
         Parameters
@@ -494,6 +498,12 @@ class Plan:
         pictures : mapping
             ``Picture.key`` -> I420 buffer of shape ``(h * 3 // 2, w)`` for
             ``src_wh == (w, h)`` (C-contiguous, or it is copied).
+        unchanged : collection of keys
+            Pictures whose buffers hold exactly what they held in the previous ``draw``
+            into this ``canvas`` with this plan (a 15 fps user in a 30 fps recording, a
+            frozen last frame).  An opaque picture region that no other per-frame step
+            touches is then not drawn again: the canvas already shows it.  Never pass it
+            for the first ``draw`` after :meth:`start`.
 
         Returns
         -------
@@ -508,9 +518,19 @@ class Plan:
             The canvas or a picture has the wrong shape.
         """
         y, u, v = self._planes(canvas)
+        if unchanged:
+            for step, key in zip(self._frame_steps, self._skip_keys):
+                if key is None or key not in unchanged:
+                    step(y, u, v, pictures)
+            return canvas
         for step in self._frame_steps:
             step(y, u, v, pictures)
         return canvas
+
+    @property
+    def skippable(self) -> frozenset[Hashable]:
+        """Picture keys whose region :meth:`draw` can skip when they are ``unchanged``."""
+        return frozenset(k for k in self._skip_keys if k is not None)
 
     def render(self, pictures: Mapping[Hashable, U8]) -> U8:
         """A new canvas with one frame drawn from scratch (for previews and tests)."""
@@ -518,21 +538,28 @@ class Plan:
 
 
 def _schedule(plans: Sequence[RegionPlan], background: Planes) -> tuple[
-        tuple[_Step, ...], tuple[_Step, ...], tuple[tuple[Rect, Rect], ...]]:
-    """Start steps, frame steps and restored rectangles for region plans in paint order."""
+        tuple[_Step, ...], tuple[_Step, ...], tuple[tuple[Rect, Rect], ...],
+        tuple[Hashable | None, ...]]:
+    """Start steps, frame steps, restored rectangles and the frame steps' skip keys.
+
+    A frame step has a skip key when it draws an opaque picture and no other frame step
+    writes a pixel it writes: skipping it leaves the previous frame's drawing in place.
+    """
     restores = tuple((rp.rect_y, rp.rect_c) for rp in plans if rp.restore)
     earlier = [_Write(_copy_step(ry, rc, background), (ry,), (rc,), static=False)
                for ry, rc in restores]
     start: list[_Step] = []
-    frame: list[_Step] = [w.step for w in earlier]
+    frame: list[_Write] = list(earlier)
     for rp in plans:
         for write in _region_writes(rp, background):
             if write.static and not any(e.touches(write) for e in earlier):
                 start.append(write.step)
             else:
-                frame.append(write.step)
+                frame.append(write)
             earlier.append(write)
-    return tuple(start), tuple(frame), restores
+    keys = tuple(w.key if w.key is not None and not any(
+        o is not w and o.touches(w) for o in frame) else None for w in frame)
+    return tuple(start), tuple(w.step for w in frame), restores, keys
 
 
 def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *,
@@ -556,8 +583,8 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
             rp = replace(rp, restore=True)
         plans.append(rp)
     bg_planes = i420_planes(background)
-    start, frame, restores = _schedule(plans, bg_planes)
-    return Plan(canvas_wh, background, tuple(plans), restores, start, frame)
+    start, frame, restores, keys = _schedule(plans, bg_planes)
+    return Plan(canvas_wh, background, tuple(plans), restores, start, frame, keys)
 
 
 _CACHE: OrderedDict[Hashable, Plan] = OrderedDict()

@@ -19,8 +19,10 @@ RGB = npt.NDArray[np.uint8]
 def solid_canvas(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> RGB:
     """A ``(H, W, 3)`` canvas of one colour."""
     width, height = canvas_wh
+    row = np.empty((1, width, 3), dtype=np.uint8)
+    row[...] = rgb  # broadcasting a 3-tuple is slow; copying whole rows is a memcpy each
     out = np.empty((height, width, 3), dtype=np.uint8)
-    out[...] = rgb
+    out[...] = row
     return out
 
 

@@ -200,5 +200,53 @@ def i420_to_rgb(buf: U8) -> U8:
     width, height = i420_size(buf)
     y, u, v = i420_planes(np.ascontiguousarray(buf))
     up = [cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in (u, v)]
-    yuv = cv2.merge([y, *up]).astype(np.float32)
-    return _round_u8(cv2.transform(yuv, _YUV2RGB.astype(np.float32)))
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    matrix = _YUV2RGB.astype(np.float32)
+
+    def band(rows: slice) -> None:
+        # in strips of a few rows, so the float intermediates stay in the CPU caches
+        step = max(1, (1 << 16) // max(1, width))
+        yuv = np.empty((step, width, 3), dtype=np.float32)
+        for r in range(rows.start, rows.stop, step):
+            strip = slice(r, min(rows.stop, r + step))
+            n = strip.stop - strip.start
+            part = yuv[:n]
+            part[...] = cv2.merge([y[strip], up[0][strip], up[1][strip]])
+            rgb = cv2.transform(part, matrix)
+            # _round_u8 in place: clip(floor(v + 0.5)) == trunc(clip(v + 0.5)) for any float
+            np.add(rgb, np.float32(0.5), out=rgb)
+            np.clip(rgb, 0, 255, out=rgb)
+            out[strip] = rgb
+
+    bands = _bands(height, width)
+    if len(bands) == 1:
+        band(bands[0])
+    else:  # per-pixel work: bands on every core give the same pixels
+        list(_pool().map(band, bands))
+    return out
+
+
+_POOL: Any = None
+
+
+def _pool() -> Any:
+    """A small shared thread pool (NumPy and OpenCV release the GIL)."""
+    global _POOL
+    if _POOL is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1)),
+                                   thread_name_prefix="layoutkit-rgb")
+    return _POOL
+
+
+def _bands(height: int, width: int) -> list[slice]:
+    """Row bands for converting a ``width`` x ``height`` picture: one per core when large."""
+    import os
+
+    cores = max(1, min(8, os.cpu_count() or 1))
+    if cores == 1 or height * width < 512 * 512:
+        return [slice(0, height)]
+    step = -(-height // cores)
+    return [slice(r, min(height, r + step)) for r in range(0, height, step)]

@@ -24,6 +24,7 @@ import os
 import queue
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -360,6 +361,10 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     frames = done = 0
     interrupted = False
     producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels))
+    # AAC encodes in its own thread, overlapping x264 on the same frame (both release the
+    # GIL); its packets are handed to the sinks after the frame's video packets, as before.
+    audio_worker = ThreadPoolExecutor(1, thread_name_prefix="layoutkit-aac") \
+        if mixer is not None else None
     try:
         key_every = SEGMENT_SECONDS * fps
         for canvas_i420, audio in producer:
@@ -367,14 +372,19 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
                 interrupted = True
                 break
             done += 1
+            pending = None
+            if audio is not None:
+                assert audio_worker is not None
+                start_sample, samples = audio
+                pending = audio_worker.submit(encoders.encode_audio, samples,
+                                              start_sample=start_sample)
             if canvas_i420 is not None:
                 for packet in encoders.encode_video(canvas_i420, frames,
                                                     key=frames % key_every == 0):
                     sinks.video(packet)
                 frames += 1
-            if audio is not None:
-                start_sample, samples = audio
-                for packet in encoders.encode_audio(samples, start_sample=start_sample):
+            if pending is not None:
+                for packet in pending.result():
                     sinks.audio(packet)
             bar.update(1)
         if encoders.video is not None:
@@ -390,6 +400,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         sinks.abort(exc)
         raise
     finally:
+        if audio_worker is not None:
+            audio_worker.shutdown(wait=True)
         producer.close()
         bar.close()
         encoders.close()
