@@ -392,7 +392,10 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     for key in result.keys:
         print(f"  {key}", file=out)
     if uploader is not None:
+        from .record.upload import mark_uploaded
+
         uploaded = uploader.upload_tree(Path(args.output), list(result.keys))
+        mark_uploaded(args.output)
         print(f"uploaded {len(uploaded)} files to {uploader.url()}", file=out)
     return 0
 
