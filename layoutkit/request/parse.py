@@ -33,6 +33,7 @@ from .model import (
 )
 from .checks import (  # uid_problem is re-exported: part of this API
     MISSING,
+    join_path,
     Problems,
     as_av_file_types,
     as_bool,
@@ -416,6 +417,101 @@ _CLIENT_READERS: dict[str, Callable[[Reader, str, str, bool], object]] = {
 }
 
 
+# --- inner objects given at the top of a body --------------------------------------------
+CONTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("transcodingConfig", TRANSCODING_KEYS, "clientRequest.recordingConfig"),
+    ("recordingConfig", RECORDING_KEYS, "clientRequest"),
+    ("storageConfig", STORAGE_KEYS, "clientRequest"),
+    ("recordingFileConfig", FILE_CONFIG_KEYS, "clientRequest"),
+    ("extensionParams", EXTENSION_KEYS, "clientRequest.storageConfig"),
+    ("streamSubscribe", STREAM_SUBSCRIBE_KEYS, "clientRequest"),
+    ("layoutConfig[0]", REGION_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
+    ("backgroundConfig[0]", USER_BACKGROUND_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
+)
+"""Inner objects a body is mistaken for: ``(name, its keys, where it belongs)``."""
+
+HOMES: dict[str, tuple[str, ...]] = {
+    **{name: (home,) for name, _, home in CONTENTS if "[" not in name},
+    "startParameter": ("clientRequest",),
+    "audioUidList": ("clientRequest.streamSubscribe",),
+    "videoUidList": ("clientRequest.streamSubscribe",),
+    "layoutConfig": ("clientRequest", "clientRequest.recordingConfig.transcodingConfig"),
+    "backgroundConfig": ("clientRequest", "clientRequest.recordingConfig.transcodingConfig"),
+}
+"""Where each inner object of a body belongs (paths from the root of a whole body)."""
+
+
+def _wrapped(key: str, rel: str) -> str:
+    """``{"a": {"b": {"key": ...}}}`` for ``rel`` ``"a.b"``."""
+    parts = [p for p in rel.split(".") if p]
+    text = f'"{key.split("[")[0]}": ' + ("[{...}]" if "[" in key else "{...}")
+    for part in reversed(parts):
+        text = f'"{part}": {{{text}}}'
+    return "{" + text + "}"
+
+
+def _relative(home: str, level: str, whole: bool) -> str | None:
+    """``home`` (from a whole body's root) relative to the object at ``level``, or None."""
+    full = level if whole else ("clientRequest." + level if level else "clientRequest")
+    if home == full:
+        return None
+    if not full:
+        return home
+    return home[len(full) + 1:] if home.startswith(full + ".") else None
+
+
+def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
+               kind_name: str) -> list[Problem] | None:
+    """One clear problem for an inner object given where a body was expected, or None.
+
+    Either the object *is* the content of an inner object (most of its keys belong there,
+    e.g. ``width``, ``height``, ``fps`` of a ``transcodingConfig``), or it holds inner
+    objects that belong deeper (``transcodingConfig`` in a bare ``clientRequest``).
+    """
+    if not isinstance(obj, dict) or not obj:
+        return None
+    keys = [k for k in obj if isinstance(k, str)]
+    unknown = [k for k in keys if k not in allowed]
+    if len(keys) < len(obj) or not unknown:
+        return None
+    found = []
+    for key in unknown:
+        for home in HOMES.get(key, ()):
+            rel = _relative(home, level, whole)
+            if rel is not None:
+                found.append(Problem(join_path(level, key), f"belongs in {home}, not here",
+                                     hint="wrap it as " + _wrapped(key, rel)))
+                break
+    if found and len(found) == len(unknown):
+        return found
+    if len(unknown) > len(keys) - len(unknown):
+        for name, inner_keys, home in CONTENTS:
+            if all(k in inner_keys for k in keys):
+                rel = _relative(home, level, whole) or ""
+                shown_keys = ", ".join(unknown[:4]) + (", ..." if len(unknown) > 4 else "")
+                what = f"an item of {name[:-3]}" if "[" in name else f"a {name}"
+                return [Problem(level, f"is the content of {what}, not {kind_name} "
+                                       f"({shown_keys} are not its keys)",
+                                hint=f"{name.split('[')[0]} belongs in {home}: wrap it as "
+                                     + _wrapped(name, rel))]
+    return found or None
+
+
+def _drop_consequences(items: list[Problem], moved: list[Problem], level: str) -> list[Problem]:
+    """``items`` without what ``moved`` explains: their "unknown key" and the "is required"
+    of the objects on the way to where they belong."""
+    paths = {p.path for p in moved}
+    chains: set[str] = set()
+    for p in moved:
+        wrap = (p.hint or "").split("wrap it as ", 1)[-1]
+        names = [n.strip('"{[') for n in wrap.split(": ")[:-1]]
+        for i in range(1, len(names)):
+            chains.add(join_path(level, ".".join(names[:i])))
+    return [p for p in items
+            if not (p.path in paths and p.rule == "unknown key")
+            and not (p.path in chains and p.rule.startswith("is required"))]
+
+
 # --- kind detection ----------------------------------------------------------------------
 def _key_matches(key: object, keys: Collection[str]) -> int:
     """2 for an exact key, 1 for a misspelt or wrong-case one, else 0."""
@@ -454,6 +550,28 @@ def _client_request_value(doc: dict[Any, Any]) -> Any:
     if "clientRequest" in doc:
         return doc["clientRequest"]
     return next((v for k, v in doc.items() if _key_matches(k, ("clientRequest",))), MISSING)
+
+
+def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
+                       kind: str | None, whole: bool) -> list[Problem]:
+    """Replace the "unknown key" errors an inner object given at the top of a body causes by
+    one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
+    levels = [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else []
+    client_keys = CLIENT_KEYS[kind] if kind else ()
+    kind_name = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} clientRequest" if kind
+                 else "a clientRequest")
+    levels.append(("clientRequest" if whole else "", client_value, client_keys, kind_name))
+    for level, obj, allowed, name in levels:
+        moved = _misplaced(obj, level, allowed, whole=whole, kind_name=name)
+        if moved is None:
+            continue
+        if not moved[0].path.startswith(level) or moved[0].path == level:  # the content case
+            warnings = [p for p in items if p.severity == "warning" and
+                        not p.path.startswith(level) and level != ""]
+            return [*moved, *warnings, *(p for p in items if p.severity == "error"
+                                         and level and not p.path.startswith(level))]
+        items = [*moved, *_drop_consequences(items, moved, level)]
+    return items
 
 
 def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Problem]]:
@@ -511,6 +629,7 @@ def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Pr
     if kind is None:
         out.error("clientRequest" if whole else "", "cannot tell the request kind from its keys",
                   hint="give the kind: " + ", ".join(KINDS))
+    out.items = _explain_misplaced(doc, client_value, out.items, kind=kind, whole=whole)
     errors, warnings = out.of("error"), out.of("warning")
     if errors:
         raise RequestError(errors, warnings=warnings)
