@@ -134,6 +134,7 @@ def mark_uploaded(root: str | os.PathLike[str]) -> None:
     if not isinstance(doc, dict):
         msg = f"{response}: not a JSON object"
         raise StorageError(msg)
-    body = doc.get("serverResponse") if isinstance(doc.get("serverResponse"), dict) else doc
+    inner = doc.get("serverResponse")
+    body: dict[str, Any] = inner if isinstance(inner, dict) else doc
     body["uploadingStatus"] = "uploaded"
     write_server_response(Path(root), doc)

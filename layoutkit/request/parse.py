@@ -556,7 +556,8 @@ def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Probl
                        kind: str | None, whole: bool) -> list[Problem]:
     """Replace the "unknown key" errors an inner object given at the top of a body causes by
     one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
-    levels = [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else []
+    levels: list[tuple[str, Any, Collection[str], str]] = (
+        [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])
     client_keys = CLIENT_KEYS[kind] if kind else ()
     kind_name = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} clientRequest" if kind
                  else "a clientRequest")
