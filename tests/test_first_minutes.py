@@ -58,3 +58,20 @@ def test_content_of_other_inner_objects(doc, name):
 def test_a_wrong_key_among_right_ones_stays_an_unknown_key():
     body = {"cname": "c", "uid": "1", "clientRequest": {"mixedVideoLayout": 1, "width": 640}}
     assert _errors(body) == ["code 2: clientRequest.width: unknown key"]
+
+
+# --- 2. storageConfig: required in a whole start body, a warning in a bare one -----------------
+def test_storage_config_rule_is_coherent():
+    bare = {"recordingConfig": {"channelType": 0}}
+    _, warnings = parse_request(bare)
+    assert [str(w) for w in warnings] == [
+        "warning: storageConfig: is missing; the cloud refuses a start request without it "
+        "(code 2); this bare clientRequest is checked without storage; add storageConfig "
+        "before sending it (vendor, region, bucket, accessKey, secretKey)"]
+    whole = {"cname": "c", "uid": "1", "clientRequest": bare}
+    assert _errors(whole) == ["code 2: clientRequest.storageConfig: is required"]
+    storage = {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "a", "secretKey": "s"}
+    _, warnings = parse_request({**bare, "storageConfig": storage})
+    assert warnings == []
+    _, warnings = parse_request({"mixedVideoLayout": 1})  # updateLayout: no storage at all
+    assert warnings == []

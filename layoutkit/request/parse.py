@@ -360,11 +360,20 @@ def _read_file_config(r: Reader) -> RecordingFileConfig:
 
 
 # --- the five bodies --------------------------------------------------------------------
-def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool) -> StartRequest:
+def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool,
+                bare: bool = False) -> StartRequest:
+    """A ``start`` clientRequest; ``storageConfig`` is required in a whole body (the
+    cloud's rule) and a warning when missing from a ``bare`` one (checked for its layout
+    and recording settings, e.g. for a local recording, which writes to disk)."""
     token = r.text("token")
     recording = _read_recording(r.child("recordingConfig", RECORDING_KEYS, required=True))
     files = _read_file_config(r.child("recordingFileConfig", FILE_CONFIG_KEYS))
     storage = r.child("storageConfig", STORAGE_KEYS, required=storage_required)
+    if bare and r.present and not r.has("storageConfig"):
+        r.warn("storageConfig", "is missing; the cloud refuses a start request without it "
+                                "(code 2); this bare clientRequest is checked without storage",
+               hint="add storageConfig before sending it (vendor, region, bucket, accessKey, "
+                    "secretKey)")
     return StartRequest(cname=cname, uid=uid, token=token, recording_config=recording,
                         recording_file_config=files,
                         storage_config=_read_storage(storage) if storage.present else None)
@@ -409,7 +418,8 @@ def _read_stop(r: Reader, cname: str, uid: str, whole: bool) -> StopRequest:
 
 
 _CLIENT_READERS: dict[str, Callable[[Reader, str, str, bool], object]] = {
-    "start": lambda r, cname, uid, whole: _read_start(r, cname, uid, storage_required=whole),
+    "start": lambda r, cname, uid, whole: _read_start(r, cname, uid, storage_required=whole,
+                                                      bare=not whole),
     "updateLayout": _read_update_layout,
     "acquire": _read_acquire,
     "update": _read_update,
