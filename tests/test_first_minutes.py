@@ -58,6 +58,13 @@ def test_content_of_other_inner_objects(doc, name):
     assert len(lines) == 1 and f"is the content of a {name}" in lines[0], lines
 
 
+def test_an_array_is_wrapped_as_an_array():
+    assert _errors({"recordingConfig": {}, "layoutConfig": []}) == [
+        "code 2: layoutConfig: belongs in clientRequest.recordingConfig.transcodingConfig, "
+        'not here; wrap it as {"recordingConfig": {"transcodingConfig": '
+        '{"layoutConfig": [{...}]}}}']
+
+
 def test_a_wrong_key_among_right_ones_stays_an_unknown_key():
     body = {"cname": "c", "uid": "1", "clientRequest": {"mixedVideoLayout": 1, "width": 640}}
     assert _errors(body) == ["code 2: clientRequest.width: unknown key"]

@@ -451,11 +451,20 @@ HOMES: dict[str, tuple[str, ...]] = {
 """Where each inner object of a body belongs (paths from the root of a whole body)."""
 
 
+_ARRAYS = ("layoutConfig", "backgroundConfig")
+
+
 def _wrapped(key: str, rel: str) -> str:
-    """``{"a": {"b": {"key": ...}}}`` for ``rel`` ``"a.b"``."""
-    parts = [p for p in rel.split(".") if p]
-    text = f'"{key.split("[")[0]}": ' + ("[{...}]" if "[" in key else "{...}")
-    for part in reversed(parts):
+    """``{"a": {"b": {"key": {...}}}}`` for ``rel`` ``"a.b"`` (``[{...}]`` for an array).
+
+    Examples
+    --------
+    >>> _wrapped("transcodingConfig", "recordingConfig")
+    '{"recordingConfig": {"transcodingConfig": {...}}}'
+    """
+    name = key.split("[")[0]
+    text = f'"{name}": ' + ("[{...}]" if name in _ARRAYS else "{...}")
+    for part in reversed([p for p in rel.split(".") if p]):
         text = f'"{part}": {{{text}}}'
     return "{" + text + "}"
 
@@ -470,30 +479,40 @@ def _relative(home: str, level: str, whole: bool) -> str | None:
     return home[len(full) + 1:] if home.startswith(full + ".") else None
 
 
-def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
-               kind_name: str) -> list[Problem] | None:
-    """One clear problem for an inner object given where a body was expected, or None.
+def _chain(level: str, rel: str) -> set[str]:
+    """The objects on the way from ``level`` to ``rel`` (their "is required" is explained)."""
+    parts = [p for p in rel.split(".") if p]
+    return {join_path(level, ".".join(parts[:i])) for i in range(1, len(parts) + 1)}
 
-    Either the object *is* the content of an inner object (most of its keys belong there,
-    e.g. ``width``, ``height``, ``fps`` of a ``transcodingConfig``), or it holds inner
-    objects that belong deeper (``transcodingConfig`` in a bare ``clientRequest``).
+
+def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
+               kind_name: str) -> tuple[list[Problem], set[str]]:
+    """One clear problem for an inner object given where a body was expected.
+
+    Either the object *is* the content of an inner object (more of its keys unknown than
+    known, all of them that object's keys, e.g. ``width``, ``height``, ``fps`` of a
+    ``transcodingConfig``): one problem at ``level``; or it holds inner objects that belong
+    deeper (``transcodingConfig`` in a bare ``clientRequest``): one problem each.  Also
+    returns the paths whose "is required" these problems explain.  Nothing for other objects.
     """
     if not isinstance(obj, dict) or not obj:
-        return None
+        return [], set()
     keys = [k for k in obj if isinstance(k, str)]
     unknown = [k for k in keys if k not in allowed]
     if len(keys) < len(obj) or not unknown:
-        return None
-    found = []
+        return [], set()
+    found: list[Problem] = []
+    chains: set[str] = set()
     for key in unknown:
-        for home in HOMES.get(key, ()):
-            rel = _relative(home, level, whole)
-            if rel is not None:
-                found.append(Problem(join_path(level, key), f"belongs in {home}, not here",
-                                     hint="wrap it as " + _wrapped(key, rel)))
-                break
+        rels = [(home, rel) for home in HOMES.get(key, ())
+                if (rel := _relative(home, level, whole)) is not None]
+        if rels:
+            home, rel = rels[0]
+            found.append(Problem(join_path(level, key), f"belongs in {home}, not here",
+                                 hint="wrap it as " + _wrapped(key, rel)))
+            chains |= _chain(level, rel)
     if found and len(found) == len(unknown):
-        return found
+        return found, chains
     if len(unknown) > len(keys) - len(unknown):
         for name, inner_keys, home in CONTENTS:
             if all(k in inner_keys for k in keys):
@@ -503,23 +522,31 @@ def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
                 return [Problem(level, f"is the content of {what}, not {kind_name} "
                                        f"({shown_keys} are not its keys)",
                                 hint=f"{name.split('[')[0]} belongs in {home}: wrap it as "
-                                     + _wrapped(name, rel))]
-    return found or None
+                                     + _wrapped(name, rel))], set()
+    return found, chains
 
 
-def _drop_consequences(items: list[Problem], moved: list[Problem], level: str) -> list[Problem]:
-    """``items`` without what ``moved`` explains: their "unknown key" and the "is required"
-    of the objects on the way to where they belong."""
-    paths = {p.path for p in moved}
-    chains: set[str] = set()
-    for p in moved:
-        wrap = (p.hint or "").split("wrap it as ", 1)[-1]
-        names = [n.strip('"{[') for n in wrap.split(": ")[:-1]]
-        for i in range(1, len(names)):
-            chains.add(join_path(level, ".".join(names[:i])))
-    return [p for p in items
-            if not (p.path in paths and p.rule == "unknown key")
-            and not (p.path in chains and p.rule.startswith("is required"))]
+def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
+                       kind: str | None, whole: bool) -> list[Problem]:
+    """Replace the "unknown key" errors an inner object given at the top of a body causes by
+    one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
+    levels: list[tuple[str, Any, Collection[str], str]] = (
+        [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])
+    client_keys = CLIENT_KEYS[kind] if kind else ()
+    kind_name = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} clientRequest" if kind
+                 else "a clientRequest")
+    levels.append(("clientRequest" if whole else "", client_value, client_keys, kind_name))
+    for level, obj, allowed, name in levels:
+        moved, chains = _misplaced(obj, level, allowed, whole=whole, kind_name=name)
+        if not moved:
+            continue
+        if moved[0].path == level:  # the object is an inner object's content: only that is said
+            return [*moved, *(p for p in items if level and not p.path.startswith(level))]
+        paths = {p.path for p in moved}
+        items = [*moved, *(p for p in items
+                           if not (p.path in paths and p.rule == "unknown key")
+                           and not (p.path in chains and p.rule.startswith("is required")))]
+    return items
 
 
 # --- kind detection ----------------------------------------------------------------------
@@ -560,29 +587,6 @@ def _client_request_value(doc: dict[Any, Any]) -> Any:
     if "clientRequest" in doc:
         return doc["clientRequest"]
     return next((v for k, v in doc.items() if _key_matches(k, ("clientRequest",))), MISSING)
-
-
-def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
-                       kind: str | None, whole: bool) -> list[Problem]:
-    """Replace the "unknown key" errors an inner object given at the top of a body causes by
-    one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
-    levels: list[tuple[str, Any, Collection[str], str]] = (
-        [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])
-    client_keys = CLIENT_KEYS[kind] if kind else ()
-    kind_name = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} clientRequest" if kind
-                 else "a clientRequest")
-    levels.append(("clientRequest" if whole else "", client_value, client_keys, kind_name))
-    for level, obj, allowed, name in levels:
-        moved = _misplaced(obj, level, allowed, whole=whole, kind_name=name)
-        if moved is None:
-            continue
-        if not moved[0].path.startswith(level) or moved[0].path == level:  # the content case
-            warnings = [p for p in items if p.severity == "warning" and
-                        not p.path.startswith(level) and level != ""]
-            return [*moved, *warnings, *(p for p in items if p.severity == "error"
-                                         and level and not p.path.startswith(level))]
-        items = [*moved, *_drop_consequences(items, moved, level)]
-    return items
 
 
 def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Problem]]:
