@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .enums import LayoutMode, RenderMode
-from .errors import LayoutkitError, OutputExistsError, ParameterError, UsageError
+from .errors import LayoutkitError, OutputExistsError, ParameterError, RequestError, UsageError
 
 __all__ = ["main", "build_parser"]
 
@@ -229,20 +229,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_problems(problems: Sequence[Any], err: IO[str]) -> None:
+def _print_problems(problems: Sequence[Any], err: IO[str], *, source: Any = None) -> None:
+    """One line per problem; prefixed ``FILE: `` (as compilers do) when ``source`` is given."""
+    prefix = f"{source}: " if source else ""
     for problem in problems:
-        print(str(problem), file=err)
+        print(f"{prefix}{problem}", file=err)
+
+
+def _print_request_error(exc: Any, err: IO[str]) -> None:
+    """A refused document: its lines named by file, then a count saying what "code 2" is."""
+    _print_problems((*exc.warnings, *exc.problems), err, source=exc.source)
+    count = len(exc.problems)
+    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''} "
+          "(Agora error code 2: invalid parameter)", file=err)
 
 
 def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .inputs import is_scenario_file, load_request_file, load_scenario_file, scenario_lint
+    from .inputs import (image_lint, is_scenario_file, load_request_file, load_scenario_file,
+                         scenario_lint)
     from .request.dump import to_json
     from .request.lint import lint
 
     if args.kind is None and is_scenario_file(args.request):
         scenario = load_scenario_file(args.request)  # a scenario: its rules and its start body
         _print_problems([*scenario.warnings,
-                         *scenario_lint(scenario)], err)
+                         *scenario_lint(scenario), *image_lint(scenario)], err,
+                        source=args.request)
         if args.json:
             json.dump(to_json(scenario.start), out, indent=2, ensure_ascii=False)
             out.write("\n")
@@ -251,7 +263,8 @@ def _cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                   f"{len(scenario.events)} events, {float(scenario.duration):g} s)", file=out)
         return 0
     loaded = load_request_file(args.request, kind=args.kind)
-    _print_problems([*loaded.warnings, *lint(loaded.model)], err)
+    _print_problems([*loaded.warnings, *lint(loaded.model), *image_lint(loaded.model)], err,
+                    source=loaded.path)
     if args.json:
         json.dump(to_json(loaded.model), out, indent=2, ensure_ascii=False)
         out.write("\n")
@@ -294,7 +307,7 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     profile = _profile(args)
     settings, canvas, loaded = _layout_inputs(args)
     if loaded:
-        _print_problems(loaded.warnings, err)
+        _print_problems(loaded.warnings, err, source=loaded.path)
     users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
     regions = compute_regions(settings, users, canvas_wh=canvas, profile=profile)
     if args.json:
@@ -386,7 +399,7 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     _, output = _preview_format(args, scenario=False)
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
-    _print_problems(loaded.warnings if loaded else (), err)
+    _print_problems(loaded.warnings if loaded else (), err, source=loaded and loaded.path)
     background = _load_background(settings, loaded.base_dir if loaded else None, canvas)
     users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
     source_wh = args.source_size or DEFAULT_SOURCE_WH
@@ -422,7 +435,7 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
                          "for the whole scenario)")
     check_writable(output, overwrite=args.force)
     scenario = load_scenario_file(args.request)
-    _print_problems(scenario.warnings, err)
+    _print_problems(scenario.warnings, err, source=args.request)
     with SceneRenderer(scenario, profile=profile) as renderer:
         if kind == "png":
             if not math.isfinite(args.at):
@@ -460,7 +473,7 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         parse_s3_url(args.upload)  # a bad URL is a usage error before any work
     scenario = load_scenario_file(args.scenario)
     _print_problems([*scenario.warnings,
-                     *scenario_lint(scenario)], err)
+                     *scenario_lint(scenario)], err, source=args.scenario)
     if args.upload:
         from .io.s3 import parse_s3_url, uploader_from_storage_config
         from .request.model import StorageConfig
@@ -496,7 +509,10 @@ def _cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     for key in result.keys:
         print(f"  {key}", file=out)
     if uploader is not None:
+        from .record.upload import mark_uploaded
+
         uploaded = uploader.upload_tree(Path(args.output), list(result.keys))
+        mark_uploaded(args.output)
         print(f"uploaded {len(uploaded)} files to {uploader.url()}", file=out)
     return 0
 
@@ -559,7 +575,7 @@ def _cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.report:
         check_writable(args.report, overwrite=args.force)
     scenario = load_scenario_file(args.scenario)
-    _print_problems(scenario.warnings, err)
+    _print_problems(scenario.warnings, err, source=args.scenario)
     result = compare(scenario, args.recording, profile=profile, infer=args.infer,
                      server_response=args.server_response, report=args.report,
                      overwrite=args.force)
@@ -607,7 +623,7 @@ def _cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             raise UsageError(f"--input takes UID=FILE (got {item!r})")
         inputs[uid.strip()] = path
     loaded = load_request_file(args.request)
-    _print_problems(loaded.warnings, err)
+    _print_problems(loaded.warnings, err, source=loaded.path)
     model = loaded.model
     tc = model.transcoding if isinstance(model, StartRequest) else TranscodingConfig()
     layout = loaded.layout
@@ -754,6 +770,13 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
     except OutputExistsError as exc:  # the library speaks Python; the command line adds its flag
         print(f"{exc}; pass --force to replace it", file=err)
         return 2
+    except RequestError as exc:
+        if exc.source is None:
+            _print_problems(exc.warnings, err)
+            print(str(exc), file=err)
+        else:
+            _print_request_error(exc, err)
+        return exc.exit_code
     except LayoutkitError as exc:
         _print_problems(getattr(exc, "warnings", ()), err)
         print(str(exc), file=err)

@@ -92,6 +92,9 @@ class RequestError(LayoutkitError, ValueError):
         Every problem found (all of them, not just the first).
     warnings : sequence of Problem
         Warnings found in the same document; shown even though the document is refused.
+    source : str, optional
+        The file the document was read from (the command line prefixes its lines with it,
+        ``req.json: code 2: ...``); ``str(err)`` does not show it.
 
     Examples
     --------
@@ -103,9 +106,10 @@ class RequestError(LayoutkitError, ValueError):
     """
 
     def __init__(self, problems: Sequence[Problem], *,
-                 warnings: Sequence[Problem] = ()) -> None:
+                 warnings: Sequence[Problem] = (), source: str | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.warnings: tuple[Problem, ...] = tuple(warnings)
+        self.source = source
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

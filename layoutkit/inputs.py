@@ -10,11 +10,11 @@ from typing import Any
 from .errors import MediaError, Problem, RequestError, ScenarioError
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.jsontext import load_json_document
-from .request.parse import load_json, parse_request
+from .request.parse import parse_request
 from .scenario import Scenario, parse_scenario
 
 __all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario",
-           "is_scenario_file", "scenario_lint"]
+           "is_scenario_file", "scenario_lint", "image_lint"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +79,28 @@ def read_text(path: str | Path) -> str:
         raise MediaError(msg) from exc
 
 
+def _load_document(p: Path) -> tuple[Any, list[Problem]]:
+    """:func:`load_json_document` of the file; a malformed one's error names the file."""
+    text = read_text(p)
+    try:
+        return load_json_document(text, source=str(p))
+    except RequestError as exc:
+        raise type(exc)(exc.problems, warnings=exc.warnings, source=str(p)) from None
+
+
 def load_request_file(path: str | os.PathLike[str], *, kind: str | None = None) -> LoadedRequest:
     """Read and validate a request body file (start, updateLayout, ... or clientRequest)."""
     p = Path(path)
-    doc, repeated = load_json_document(read_text(p), source=str(p))
+    doc, repeated = _load_document(p)
     if is_scenario(doc):
         raise RequestError([Problem("", "this is a scenario file (it has users), not a request "
-                                        "body; scenarios go to preview --at/--gif/--mp4 and mix")])
+                                        "body; scenarios go to preview --at/--gif/--mp4 and mix")],
+                           source=str(p))
     try:
         model, warnings = parse_request(doc, kind=kind)
     except RequestError as exc:
-        raise type(exc)(exc.problems, warnings=(*repeated, *exc.warnings)) from None
+        raise type(exc)(exc.problems, warnings=(*repeated, *exc.warnings),
+                        source=str(p)) from None
     if isinstance(model, StartRequest | UpdateLayoutRequest):
         model = replace(model, base_dir=p.resolve().parent)
     return LoadedRequest(path=p, model=model, warnings=(*repeated, *warnings))
@@ -102,22 +113,24 @@ def is_scenario(doc: Any) -> bool:
 
 def is_scenario_file(path: str | Path) -> bool:
     """Whether the JSON file at ``path`` is a scenario (else treat it as a request body)."""
-    return is_scenario(load_json(read_text(path), source=str(path)))
+    return is_scenario(_load_document(Path(path))[0])
 
 
 def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; the scenario remembers the file's folder
     (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
     p = Path(path)
-    doc, repeated = load_json_document(read_text(p), source=str(p))
+    doc, repeated = _load_document(p)
     if isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc:
         raise ScenarioError([Problem("", "this is a request body (it has clientRequest), not a "
                                          "scenario; a scenario has start, duration, users and "
-                                         "events (see samples/scenario-demo.json)")])
+                                         "events (see samples/scenario-demo.json)")],
+                            source=str(p))
     try:
         scenario = parse_scenario(doc, base_dir=p.resolve().parent)
     except ScenarioError as exc:
-        raise ScenarioError(exc.problems, warnings=(*repeated, *exc.warnings)) from None
+        raise ScenarioError(exc.problems, warnings=(*repeated, *exc.warnings),
+                            source=str(p)) from None
     return replace(scenario, warnings=(*repeated, *scenario.warnings)) if repeated else scenario
 
 
@@ -148,3 +161,71 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
                                       user.source, severity="warning"))
     return [*unreadable, *lint_start(scenario.start, path="start.clientRequest"),
             *lint_canvas_vs_sources(scenario.start, sizes, path="start.clientRequest")]
+
+
+def _layout_images(layout: LayoutSettings, path: str) -> list[tuple[str, str]]:
+    """``(json path, location)`` of every image a layout names."""
+    at = f"{path}." if path else ""
+    found = [(f"{at}{key}", value) for key, value in
+             (("backgroundImage", layout.background_image),
+              ("defaultUserBackgroundImage", layout.default_user_background_image)) if value]
+    found += [(f"{at}backgroundConfig[{i}].image_url", entry.image_url)
+              for i, entry in enumerate(layout.background_config) if entry.image_url]
+    return found
+
+
+def _missing_images(named: list[tuple[str, str]], base_dir: Path | None) -> list[Problem]:
+    """Warnings for the local images in ``named`` that are not files; URLs are not fetched."""
+    from .io.images import resolve_location
+
+    problems = []
+    for path, location in named:
+        if location.lower().startswith(("http://", "https://")):
+            continue
+        resolved = resolve_location(location, base_dir=base_dir)
+        if os.path.isfile(resolved):
+            continue
+        what = "is a folder" if os.path.isdir(resolved) else "not found"
+        problems.append(Problem(path, f"local image {what}: {resolved}; the cloud ignores an "
+                                      "image it cannot fetch (no image is drawn)",
+                                location, severity="warning"))
+    return problems
+
+
+def image_lint(item: Any) -> list[Problem]:
+    """Warnings for local images a request or scenario names that do not exist.
+
+    Relative paths are resolved against the folder of the file that names them (the
+    model's ``base_dir``); ``http(s)://`` URLs are not fetched here (the renderer reads
+    them).  A missing image is no error: the cloud ignores an image it cannot fetch.
+
+    Parameters
+    ----------
+    item : StartRequest, UpdateLayoutRequest, AcquireRequest or Scenario
+        A parsed request (as :func:`load_request_file` returns it) or scenario.
+
+    Returns
+    -------
+    list of Problem
+        One warning per missing image, with its JSON path, the resolved file and the
+        value as written.
+    """
+    from .request.model import AcquireRequest
+
+    named: list[tuple[str, str]] = []
+    base_dir = getattr(item, "base_dir", None)
+    if isinstance(item, Scenario):
+        named = _layout_images(item.start.layout,
+                               "start.clientRequest.recordingConfig.transcodingConfig")
+        for event in item.events:
+            if event.layout is not None:
+                named += _layout_images(event.layout, f"events[update_layout at "
+                                                      f"{float(event.t):g} s].body")
+    elif isinstance(item, StartRequest | UpdateLayoutRequest):
+        base = "clientRequest" if item.cname or item.uid else ""
+        if isinstance(item, StartRequest):
+            base = f"{base}.recordingConfig.transcodingConfig".lstrip(".")
+        named = _layout_images(item.layout, base)
+    elif isinstance(item, AcquireRequest) and item.start_parameter is not None:
+        return []  # startParameter bodies have no file of their own (base_dir)
+    return _missing_images(named, base_dir)

@@ -40,15 +40,17 @@ def test_validate_reports_every_problem_one_per_line(tmp_path):
                                                   "backgroundcolor": "#FFFFFF"}},
         "storageConfig": {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "a",
                           "secretKey": "s"}}}
-    code, out, err = _run("validate", _write(tmp_path, doc))
+    path = _write(tmp_path, doc)
+    code, out, err = _run("validate", path)
     assert code == 1 and out == ""
     lines = err.splitlines()
-    assert ("code 2: clientRequest.recordingConfig.transcodingConfig.backgroundcolor: unknown key;"
-            " did you mean 'backgroundColor'?") in lines
-    assert ("code 2: clientRequest.recordingConfig.transcodingConfig.width: must be in "
+    assert (f"{path}: code 2: clientRequest.recordingConfig.transcodingConfig.backgroundcolor: "
+            "unknown key; did you mean 'backgroundColor'?") in lines
+    assert (f"{path}: code 2: clientRequest.recordingConfig.transcodingConfig.width: must be in "
             "[1, 1920] (got 2000)") in lines
-    assert any(line.startswith("warning: clientRequest.recordingConfig.transcodingConfig.fps")
-               for line in lines)
+    assert any(line.startswith(f"{path}: warning: clientRequest.recordingConfig."
+                               "transcodingConfig.fps") for line in lines)
+    assert lines[-1] == f"{path}: 2 problems (Agora error code 2: invalid parameter)"
 
 
 def test_validate_malformed_json_names_line_and_column(tmp_path):
@@ -138,10 +140,11 @@ def test_validate_takes_a_scenario_too(tmp_path):
 
 def test_warnings_are_printed_even_when_the_body_is_refused(tmp_path):
     body = {"mixedVideoLayout": 1, "maxResolutionUid": "3", "backgroundColour": "#000000"}
-    code, _, err = _run("validate", _write(tmp_path, body), "--kind", "updateLayout")
+    path = _write(tmp_path, body)
+    code, _, err = _run("validate", path, "--kind", "updateLayout")
     assert code == 1
     lines = err.splitlines()
-    assert any(line.startswith("warning: maxResolutionUid") for line in lines), err
+    assert any(line.startswith(f"{path}: warning: maxResolutionUid") for line in lines), err
     assert any("backgroundColour: unknown key" in line for line in lines), err
 
 

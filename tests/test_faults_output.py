@@ -397,9 +397,12 @@ def test_upload_command_after_a_failed_upload(tmp_path, s3_endpoint, raw, bucket
     code = main(["mix", str(scenario), "-o", str(out), "--quiet",
                  "--upload", f"s3://missing-{uuid.uuid4().hex[:8]}"], out=io.StringIO(), err=err)
     assert code == 1 and "NoSuchBucket" in err.getvalue()
+    status = lambda: json.loads((out / "serverResponse.json").read_text())["uploadingStatus"]  # noqa: E731
+    assert status() == "unknown"
     stdout, err = io.StringIO(), io.StringIO()
     code = main(["upload", str(out), f"s3://{bucket}/tenant"], out=stdout, err=err)
     assert code == 0, err.getvalue()
+    assert status() == "uploaded"
     keys = sorted(o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"])
     local = sorted(f"tenant/{p.relative_to(out).as_posix()}" for p in out.rglob("*")
                    if p.is_file() and not p.name.startswith(".") and p.suffix != ".json")

@@ -78,7 +78,7 @@ def test_files_are_named_like_the_clouds(recording):
         assert entry["trackType"] == "audio_and_video" and entry["uid"] == "0"
         assert entry["mixedAllUser"] is True and entry["isPlayable"] is True
         assert entry["sliceStartTime"] == 1772600767089  # 2026-03-04T05:06:07.089Z in ms
-    assert response["uploadingStatus"] == "uploaded"
+    assert response["uploadingStatus"] == "unknown"  # only on local disk: nothing uploaded
 
 
 def test_playlist_parsed_by_an_independent_parser(recording):
@@ -264,6 +264,8 @@ def test_mix_uploads_the_same_keys_to_s3(tmp_path, s3_endpoint, raw, bucket):
     assert keys == local
     body = raw.get_object(Bucket=bucket, Key=f"tenant/rec/day1/{SID}_room1.m3u8")["Body"].read()
     assert body == (tmp_path / "o" / "rec" / "day1" / f"{SID}_room1.m3u8").read_bytes()
+    response = json.loads((tmp_path / "o" / "serverResponse.json").read_text())
+    assert response["uploadingStatus"] == "uploaded"
 
 
 def test_failed_upload_is_a_clear_error_and_local_files_stay(tmp_path, s3_endpoint):
@@ -275,6 +277,8 @@ def test_failed_upload_is_a_clear_error_and_local_files_stay(tmp_path, s3_endpoi
     assert code == 1
     assert "no-such-bucket-here" in err.getvalue() and "Traceback" not in err.getvalue()
     assert (tmp_path / "o" / "rec" / "day1" / f"{SID}_room1.m3u8").exists()
+    response = json.loads((tmp_path / "o" / "serverResponse.json").read_text())
+    assert response["uploadingStatus"] == "unknown"  # the upload failed: not "uploaded"
 
 
 def test_mp4_rolls_over_at_a_key_frame(tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ from ..timeline import Timeline
 from .segmenter import SEGMENT_SECONDS
 from .sinks import Sinks
 
-__all__ = ["RecordingResult", "record"]
+__all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "record", "write_server_response"]
 
 
 @dataclass(frozen=True)
@@ -322,6 +322,30 @@ def _remove(paths: list[Path]) -> tuple[Path, ...]:
     return tuple(removed)
 
 
+LOCAL_UPLOADING_STATUS = "unknown"
+"""``uploadingStatus`` of a recording only on local disk: nothing was uploaded, so not
+``"uploaded"`` (``"backuped"`` would claim Agora's backup); upload sets ``"uploaded"``."""
+
+
+def write_server_response(root: Path, response: dict[str, Any]) -> None:
+    """Write ``root/serverResponse.json`` atomically (a reader never sees half of it).
+
+    Raises
+    ------
+    StorageError
+        When it cannot be written.
+    """
+    target = Path(root) / "serverResponse.json"
+    try:
+        with atomic_output(target, overwrite=True) as tmp, open(tmp, "w") as f:
+            f.write(json.dumps(response, indent=2) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        msg = f"{target}: cannot write the stop response ({exc.strerror or exc})"
+        raise StorageError(msg) from exc
+
+
 def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
             overwrite: bool, quiet: bool, stop: threading.Event | None) -> RecordingResult:
     """:func:`record` with the output folder locked."""
@@ -421,16 +445,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         slice_start=scenario.start_utc,
         mp4_slice_starts=[scenario.start_utc + timedelta(seconds=float(t))
                           for _, t in sinks.mp4_parts],
-        track_type=track)
-    target = root / "serverResponse.json"
-    try:
-        with atomic_output(target, overwrite=True) as tmp, open(tmp, "w") as f:
-            f.write(json.dumps(response, indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        msg = f"{target}: cannot write the stop response ({exc.strerror or exc})"
-        raise StorageError(msg) from exc
+        track_type=track, uploading_status=LOCAL_UPLOADING_STATUS)
+    write_server_response(root, response)
     return RecordingResult(folder=folder, keys=prefixed, server_response=response,
                            frames=frames, duration=end, sid=sid, interrupted=interrupted,
                            removed=removed)

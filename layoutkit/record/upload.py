@@ -4,6 +4,8 @@ What ``mix --upload`` does after recording, for a recording already on disk (e.g
 after a failed upload): the files ``serverResponse.json`` lists, the segments its playlist
 lists, in the order a reader of the bucket never sees a playlist naming a missing segment:
 segments, then MP4 parts, then the playlist; each under ``prefix/<its path below DIR>``.
+After a complete upload ``serverResponse.json`` says ``uploadingStatus: "uploaded"``
+(:func:`mark_uploaded`); a local recording says ``"unknown"`` until then.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..cloudfiles.parse import parse_playlist, parse_stop_response
 from ..errors import LayoutkitError, StorageError
 from ..io.lock import folder_lock
 
-__all__ = ["recording_keys", "upload_recording"]
+__all__ = ["mark_uploaded", "recording_keys", "upload_recording"]
 
 
 def recording_keys(root: str | os.PathLike[str]) -> list[str]:
@@ -105,4 +107,34 @@ def upload_recording(root: str | os.PathLike[str], url: str, *,
         keys = recording_keys(folder)
         uploader = uploader_from_storage_config(storage_config or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
-        return uploader.upload_tree(folder, keys)
+        written = uploader.upload_tree(folder, keys)
+        mark_uploaded(folder)
+        return written
+
+
+def mark_uploaded(root: str | os.PathLike[str]) -> None:
+    """Set ``uploadingStatus`` of ``root/serverResponse.json`` to ``"uploaded"``.
+
+    Called once every file of the recording is in the bucket (``mix --upload``,
+    ``layoutkit upload``); the rest of the file is kept as it is.
+
+    Raises
+    ------
+    StorageError
+        When the file cannot be read or written.
+    """
+    from .pipeline import write_server_response
+
+    response = Path(root) / "serverResponse.json"
+    try:
+        doc = json.loads(response.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        msg = f"{response}: cannot read the stop response ({exc})"
+        raise StorageError(msg) from None
+    if not isinstance(doc, dict):
+        msg = f"{response}: not a JSON object"
+        raise StorageError(msg)
+    inner = doc.get("serverResponse")
+    body: dict[str, Any] = inner if isinstance(inner, dict) else doc
+    body["uploadingStatus"] = "uploaded"
+    write_server_response(Path(root), doc)

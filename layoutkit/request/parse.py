@@ -33,6 +33,7 @@ from .model import (
 )
 from .checks import (  # uid_problem is re-exported: part of this API
     MISSING,
+    join_path,
     Problems,
     as_av_file_types,
     as_bool,
@@ -359,11 +360,20 @@ def _read_file_config(r: Reader) -> RecordingFileConfig:
 
 
 # --- the five bodies --------------------------------------------------------------------
-def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool) -> StartRequest:
+def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool,
+                bare: bool = False) -> StartRequest:
+    """A ``start`` clientRequest; ``storageConfig`` is required in a whole body (the
+    cloud's rule) and a warning when missing from a ``bare`` one (checked for its layout
+    and recording settings, e.g. for a local recording, which writes to disk)."""
     token = r.text("token")
     recording = _read_recording(r.child("recordingConfig", RECORDING_KEYS, required=True))
     files = _read_file_config(r.child("recordingFileConfig", FILE_CONFIG_KEYS))
     storage = r.child("storageConfig", STORAGE_KEYS, required=storage_required)
+    if bare and r.present and not r.has("storageConfig"):
+        r.warn("storageConfig", "is missing; the cloud refuses a start request without it "
+                                "(code 2); this bare clientRequest is checked without storage",
+               hint="add storageConfig before sending it (vendor, region, bucket, accessKey, "
+                    "secretKey)")
     return StartRequest(cname=cname, uid=uid, token=token, recording_config=recording,
                         recording_file_config=files,
                         storage_config=_read_storage(storage) if storage.present else None)
@@ -408,12 +418,135 @@ def _read_stop(r: Reader, cname: str, uid: str, whole: bool) -> StopRequest:
 
 
 _CLIENT_READERS: dict[str, Callable[[Reader, str, str, bool], object]] = {
-    "start": lambda r, cname, uid, whole: _read_start(r, cname, uid, storage_required=whole),
+    "start": lambda r, cname, uid, whole: _read_start(r, cname, uid, storage_required=whole,
+                                                      bare=not whole),
     "updateLayout": _read_update_layout,
     "acquire": _read_acquire,
     "update": _read_update,
     "stop": _read_stop,
 }
+
+
+# --- inner objects given at the top of a body --------------------------------------------
+CONTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("transcodingConfig", TRANSCODING_KEYS, "clientRequest.recordingConfig"),
+    ("recordingConfig", RECORDING_KEYS, "clientRequest"),
+    ("storageConfig", STORAGE_KEYS, "clientRequest"),
+    ("recordingFileConfig", FILE_CONFIG_KEYS, "clientRequest"),
+    ("extensionParams", EXTENSION_KEYS, "clientRequest.storageConfig"),
+    ("streamSubscribe", STREAM_SUBSCRIBE_KEYS, "clientRequest"),
+    ("layoutConfig[0]", REGION_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
+    ("backgroundConfig[0]", USER_BACKGROUND_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
+)
+"""Inner objects a body is mistaken for: ``(name, its keys, where it belongs)``."""
+
+HOMES: dict[str, tuple[str, ...]] = {
+    **{name: (home,) for name, _, home in CONTENTS if "[" not in name},
+    "startParameter": ("clientRequest",),
+    "audioUidList": ("clientRequest.streamSubscribe",),
+    "videoUidList": ("clientRequest.streamSubscribe",),
+    "layoutConfig": ("clientRequest", "clientRequest.recordingConfig.transcodingConfig"),
+    "backgroundConfig": ("clientRequest", "clientRequest.recordingConfig.transcodingConfig"),
+}
+"""Where each inner object of a body belongs (paths from the root of a whole body)."""
+
+
+_ARRAYS = ("layoutConfig", "backgroundConfig")
+
+
+def _wrapped(key: str, rel: str) -> str:
+    """``{"a": {"b": {"key": {...}}}}`` for ``rel`` ``"a.b"`` (``[{...}]`` for an array).
+
+    Examples
+    --------
+    >>> _wrapped("transcodingConfig", "recordingConfig")
+    '{"recordingConfig": {"transcodingConfig": {...}}}'
+    """
+    name = key.split("[")[0]
+    text = f'"{name}": ' + ("[{...}]" if name in _ARRAYS else "{...}")
+    for part in reversed([p for p in rel.split(".") if p]):
+        text = f'"{part}": {{{text}}}'
+    return "{" + text + "}"
+
+
+def _relative(home: str, level: str, whole: bool) -> str | None:
+    """``home`` (from a whole body's root) relative to the object at ``level``, or None."""
+    full = level if whole else ("clientRequest." + level if level else "clientRequest")
+    if home == full:
+        return None
+    if not full:
+        return home
+    return home[len(full) + 1:] if home.startswith(full + ".") else None
+
+
+def _chain(level: str, rel: str) -> set[str]:
+    """The objects on the way from ``level`` to ``rel`` (their "is required" is explained)."""
+    parts = [p for p in rel.split(".") if p]
+    return {join_path(level, ".".join(parts[:i])) for i in range(1, len(parts) + 1)}
+
+
+def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
+               kind_name: str) -> tuple[list[Problem], set[str]]:
+    """One clear problem for an inner object given where a body was expected.
+
+    Either the object *is* the content of an inner object (more of its keys unknown than
+    known, all of them that object's keys, e.g. ``width``, ``height``, ``fps`` of a
+    ``transcodingConfig``): one problem at ``level``; or it holds inner objects that belong
+    deeper (``transcodingConfig`` in a bare ``clientRequest``): one problem each.  Also
+    returns the paths whose "is required" these problems explain.  Nothing for other objects.
+    """
+    if not isinstance(obj, dict) or not obj:
+        return [], set()
+    keys = [k for k in obj if isinstance(k, str)]
+    unknown = [k for k in keys if k not in allowed]
+    if len(keys) < len(obj) or not unknown:
+        return [], set()
+    found: list[Problem] = []
+    chains: set[str] = set()
+    for key in unknown:
+        rels = [(home, rel) for home in HOMES.get(key, ())
+                if (rel := _relative(home, level, whole)) is not None]
+        if rels:
+            home, rel = rels[0]
+            found.append(Problem(join_path(level, key), f"belongs in {home}, not here",
+                                 hint="wrap it as " + _wrapped(key, rel)))
+            chains |= _chain(level, rel)
+    if found and len(found) == len(unknown):
+        return found, chains
+    if len(unknown) > len(keys) - len(unknown):
+        for name, inner_keys, home in CONTENTS:
+            if all(k in inner_keys for k in keys):
+                rel = _relative(home, level, whole) or ""
+                shown_keys = ", ".join(unknown[:4]) + (", ..." if len(unknown) > 4 else "")
+                what = f"an item of {name[:-3]}" if "[" in name else f"a {name}"
+                return [Problem(level, f"is the content of {what}, not {kind_name} "
+                                       f"({shown_keys} are not its keys)",
+                                hint=f"{name.split('[')[0]} belongs in {home}: wrap it as "
+                                     + _wrapped(name, rel))], set()
+    return found, chains
+
+
+def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
+                       kind: str | None, whole: bool) -> list[Problem]:
+    """Replace the "unknown key" errors an inner object given at the top of a body causes by
+    one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
+    levels: list[tuple[str, Any, Collection[str], str]] = (
+        [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])
+    client_keys = CLIENT_KEYS[kind] if kind else ()
+    kind_name = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} clientRequest" if kind
+                 else "a clientRequest")
+    levels.append(("clientRequest" if whole else "", client_value, client_keys, kind_name))
+    for level, obj, allowed, name in levels:
+        moved, chains = _misplaced(obj, level, allowed, whole=whole, kind_name=name)
+        if not moved:
+            continue
+        if moved[0].path == level:  # the object is an inner object's content: only that is said
+            return [*moved, *(p for p in items if level and not p.path.startswith(level))]
+        paths = {p.path for p in moved}
+        items = [*moved, *(p for p in items
+                           if not (p.path in paths and p.rule == "unknown key")
+                           and not (p.path in chains and p.rule.startswith("is required")))]
+    return items
 
 
 # --- kind detection ----------------------------------------------------------------------
@@ -511,6 +644,7 @@ def parse_request(doc: Any, *, kind: str | None = None) -> tuple[object, list[Pr
     if kind is None:
         out.error("clientRequest" if whole else "", "cannot tell the request kind from its keys",
                   hint="give the kind: " + ", ".join(KINDS))
+    out.items = _explain_misplaced(doc, client_value, out.items, kind=kind, whole=whole)
     errors, warnings = out.of("error"), out.of("warning")
     if errors:
         raise RequestError(errors, warnings=warnings)
