@@ -452,9 +452,11 @@ def test_output_folders_that_cannot_be_folders_are_refused_clearly(tmp_path):
     assert (tmp_path / "file").read_text() == "mine"
     code, err = _cli("mix", str(scenario), "-o", str(tmp_path / "dangling"), "--quiet")
     assert code == 1 and "is a symbolic link to a missing" in err
-    code, err = _cli("preview", str(scenario), "--at", "0", "-o", str(tmp_path / "dangling"))
+    os.symlink(tmp_path / "missing.png", tmp_path / "dangling.png")
+    code, err = _cli("preview", str(scenario), "--at", "0", "-o", str(tmp_path / "dangling.png"))
     assert code == 1 and "is a symbolic link to a missing" in err
     assert (tmp_path / "dangling").is_symlink() and not (tmp_path / "missing").exists()
+    assert (tmp_path / "dangling.png").is_symlink() and not (tmp_path / "missing.png").exists()
     code, err = _cli("demo", "-o", str(tmp_path / "file"))
     assert code == 1 and "is a file, not a folder" in err
 
