@@ -15,9 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..compose.fit import place
-from ..errors import ParameterError
-from ..signals.idcode import CodeReading, code_geometry, reading_from_means
+from ..signals.idcode import CodeReading, code_boxes, reading_from_means
 
 __all__ = ["CodeSpot"]
 
@@ -40,24 +38,10 @@ class CodeSpot:
     def __init__(self, src_wh: tuple[int, int], region: tuple[int, int, int, int],
                  render_mode: int, canvas_wh: tuple[int, int]) -> None:
         self.readable = False
-        try:
-            cells = code_geometry(src_wh)
-        except ParameterError:
+        boxes = code_boxes(src_wh, region, int(render_mode))
+        if boxes is None:
             return
-        placement = place(src_wh, region, int(render_mode))
-        sx, sy, sw, sh = placement.src
-        dx, dy, dw, dh = placement.dst
-        inset = cells[:, 2:] * (1 - _SAMPLE_FRACTION) / 2
-        lo = cells[:, :2] + inset
-        hi = cells[:, :2] + cells[:, 2:] - inset
-        if lo[:, 0].min() < sx or lo[:, 1].min() < sy or \
-                hi[:, 0].max() > sx + sw or hi[:, 1].max() > sy + sh or sw <= 0 or sh <= 0:
-            return
-        origin = np.array([sx, sy], dtype=np.float64)
-        scale = np.array([dw / sw, dh / sh], dtype=np.float64)
-        shift = np.array([dx, dy], dtype=np.float64)
-        a = shift + (lo - origin) * scale
-        b = shift + (hi - origin) * scale
+        a, b = boxes[:, :2], boxes[:, 2:]
         x0, y0 = np.ceil(a[:, 0] - 0.25), np.ceil(a[:, 1] - 0.25)
         x1, y1 = np.floor(b[:, 0] + 0.25), np.floor(b[:, 1] + 0.25)
         x1, y1 = np.maximum(x1, x0 + 1), np.maximum(y1, y0 + 1)

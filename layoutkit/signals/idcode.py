@@ -47,6 +47,7 @@ __all__ = [
     "quiet_zone",
     "draw_code",
     "read_code",
+    "code_boxes",
     "reading_from_means",
 ]
 
@@ -316,6 +317,35 @@ def _box_means(plane: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64]) -> 
     return total / ((hx - lx) * (hy - ly))
 
 
+def code_boxes(src_wh: tuple[int, int], region: tuple[int, ...],
+               render_mode: int) -> npt.NDArray[np.float64] | None:
+    """Canvas boxes ``(x0, y0, x1, y1)`` of the sampled centre of each of the 56 cells of a
+    ``src_wh`` test stream drawn into ``region``, or None when the code is not all visible
+    (cropped away, or the picture too small to carry it).
+
+    Each cell's central half (per axis) is mapped to the canvas by
+    ``canvas = dst.xy + (src_xy - src.xy) * dst.wh / src.wh`` (:func:`~layoutkit.compose.fit.place`).
+    """
+    try:
+        cells = _geometry(src_wh)
+    except ParameterError:
+        return None
+    x, y, w, h = region
+    placement = place(src_wh, (x, y, w, h), render_mode)
+    sx, sy, sw, sh = placement.src
+    dx, dy, dw, dh = placement.dst
+    inset = cells[:, 2:] * (1 - _SAMPLE_FRACTION) / 2
+    lo = cells[:, :2] + inset
+    hi = cells[:, :2] + cells[:, 2:] - inset
+    if sw <= 0 or sh <= 0 or lo[:, 0].min() < sx or lo[:, 1].min() < sy or \
+            hi[:, 0].max() > sx + sw or hi[:, 1].max() > sy + sh:
+        return None
+    origin = np.array([sx, sy], dtype=np.float64)
+    scale = np.array([dw / sw, dh / sh], dtype=np.float64)
+    shift = np.array([dx, dy], dtype=np.float64)
+    return np.concatenate([shift + (lo - origin) * scale, shift + (hi - origin) * scale], axis=1)
+
+
 def read_code(
     luma_plane: npt.NDArray[np.uint8],
     *,
@@ -349,25 +379,10 @@ def read_code(
     canvas by ``canvas = dst.xy + (src_xy - src.xy) * dst.wh / src.wh``; the threshold is
     midway between the black and the white calibration cell.
     """
-    src_wh = (int(src_wh[0]), int(src_wh[1]))
-    try:
-        cells = _geometry(src_wh)
-    except ParameterError:
+    boxes = code_boxes((int(src_wh[0]), int(src_wh[1])), tuple(int(v) for v in region),
+                       int(render_mode))
+    if boxes is None:
         return None
-    x, y, w, h = (int(v) for v in region)
-    placement = place(src_wh, (x, y, w, h), int(render_mode))
-    sx, sy, sw, sh = placement.src
-    dx, dy, dw, dh = placement.dst
-    inset = cells[:, 2:] * (1 - _SAMPLE_FRACTION) / 2
-    lo = cells[:, :2] + inset
-    hi = cells[:, :2] + cells[:, 2:] - inset
-    if lo[:, 0].min() < sx or lo[:, 1].min() < sy or \
-            hi[:, 0].max() > sx + sw or hi[:, 1].max() > sy + sh:
-        return None
-    origin = np.array([sx, sy], dtype=np.float64)
-    scale = np.array([dw / sw, dh / sh], dtype=np.float64)
-    shift = np.array([dx, dy], dtype=np.float64)
-    boxes = np.concatenate([shift + (lo - origin) * scale, shift + (hi - origin) * scale], axis=1)
     height, width = luma_plane.shape[:2]
     if boxes[:, :2].min() < 0 or boxes[:, 2].max() > width or boxes[:, 3].max() > height:
         return None
