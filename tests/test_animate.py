@@ -37,12 +37,12 @@ def test_preview_mp4_and_gif(in_tmp):
         frames = list(c.decode(stream))
     assert stream.codec_context.name == "h264"
     assert len(frames) == 24 * 15
-    assert (frames[0].width, frames[0].height) == (640, 360 + 76)  # canvas + strip
+    assert (frames[0].width, frames[0].height) == (640, 360 + 80)  # canvas + strip
     code, out, err = _run("preview", SCENARIO, "--gif", "-o", "p.gif")
     assert code == 0, err
     with Image.open(in_tmp / "p.gif") as gif:
         assert gif.n_frames == 24 * 10
-        assert gif.size == (480, 270 + 76)
+        assert gif.size == (480, 270 + 80)
 
 
 def test_scenario_preview_usage_errors(in_tmp):
