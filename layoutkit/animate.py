@@ -21,7 +21,7 @@ from .signals.testcard import label_font
 from .render import SceneRenderer
 from .scenario import Scenario
 
-__all__ = ["timeline_strip", "strip_height", "strip_events", "readable_events", "SHORT_ACTIONS", "place_labels", "LabelBox",
+__all__ = ["timeline_strip", "strip_height", "strip_events", "readable_events", "SHORT_ACTIONS", "place_labels", "crossings", "LabelBox",
            "StripLayout", "layout_strip", "label_top",
            "Cue", "scenario_cues", "draw_cues", "write_gif", "write_mp4"]
 
@@ -50,17 +50,23 @@ def strip_events(scenario: Scenario, *, short: bool = False) -> list[tuple[Fract
 
 def readable_events(scenario: Scenario, width: int, *,
                     duration: Fraction) -> list[tuple[Fraction, str]]:
-    """:func:`strip_events` with full action names when they fit in at most 4 label rows
-    at ``width``, else the short ones (whichever needs fewer rows)."""
+    """:func:`strip_events` with full action names when they fit in at most 3 label rows
+    at ``width`` with no crossing, else the short ones in at most 5, else the times alone
+    (else whichever crosses nothing in the fewest rows)."""
     best = None
-    for short in (False, True):
-        events = strip_events(scenario, short=short)
+    full = strip_events(scenario)
+    tiers = [full, strip_events(scenario, short=True),
+             [(when, label.split(" ", 1)[0]) for when, label in full]]
+    for tier, events in enumerate(tiers):
         layout = layout_strip(width, duration=duration, events=events)
         rows = layout.upper_rows + layout.lower_rows
-        if rows <= 4:
+        clean = not any(crossings([b for b, h in zip(layout.boxes, layout.halves, strict=True)
+                                   if h == half]) for half in (0, 1))
+        if clean and rows <= (3, 5, 99)[tier]:
             return events
-        if best is None or rows < best[0]:
-            best = (rows, events)
+        score = (not clean, rows, tier)
+        if best is None or score < best[0]:
+            best = (score, events)
     assert best is not None
     return best[1]
 
@@ -107,19 +113,34 @@ def place_labels(markers: Sequence[tuple[float, float]], *, width: float,
     spans: list[tuple[float, float]] = []
     below: list[set[int]] = []
     order: list[int] | None = None
-    for _ in range(n + 1):
+    seen: set[tuple[bool, ...]] = set()
+
+    def can_flip(i: int) -> bool:
+        x, w = markers[i]
+        return x - gap - w >= 0 if right[i] else x + gap + w <= width
+
+    for _ in range(4 * n + 1):
         spans = [(x + gap, min(width, x + gap + w)) if r else (x - gap - w, x - gap)
                  for (x, w), r in zip(markers, right, strict=True)]
         below = [{j for j in range(n) if j != i
                   and spans[i][0] - gap <= markers[j][0] <= spans[i][1] + gap}
                  for i in range(n)]
         order, left = _topological(below)
+        seen.add(tuple(right))
         if order is not None:
             break
-        flip = [i for i in left if right[i] and markers[i][0] - gap - markers[i][1] >= 0]
-        if not flip:
+        cycle = _cycle(below, left)
+        flips = [i for i in cycle if can_flip(i)]
+        tried = None
+        for i in sorted(flips, key=lambda i: -markers[i][0]):
+            trial = list(right)
+            trial[i] = not trial[i]
+            if tuple(trial) not in seen:
+                tried = trial
+                break
+        if tried is None:
             break
-        right[max(flip, key=lambda i: markers[i][0])] = False
+        right = tried
     if order is None:  # no placement avoids every crossing: right to left, best effort
         order = sorted(range(n), key=lambda i: -markers[i][0])
     placed: list[LabelBox] = []
@@ -145,6 +166,37 @@ def place_labels(markers: Sequence[tuple[float, float]], *, width: float,
         placed.append(box)
         result[i] = box
     return [result[i] for i in range(n)]
+
+
+def crossings(boxes: Sequence[LabelBox], *, gap: float = 3.0) -> list[str]:
+    """What breaks the rules of :func:`place_labels` (empty when nothing does): a label not
+    next to its own marker, two labels of a row overlapping, a marker line through a label.
+    """
+    bad = []
+    for i, a in enumerate(boxes):
+        if not (abs(a.x0 - (a.marker_x + gap)) < 1e-6 or abs(a.x1 - (a.marker_x - gap)) < 1e-6):
+            bad.append(f"label {i} is not next to its own marker")
+        for j, b in enumerate(boxes):
+            if j <= i and not (b.row > a.row):
+                continue
+            if j > i and a.row == b.row and a.x0 < b.x1 and b.x0 < a.x1:
+                bad.append(f"labels {i} and {j} overlap")
+            if b.row > a.row and a.x0 <= b.marker_x <= a.x1:
+                bad.append(f"marker {j} crosses label {i}")
+    return bad
+
+
+def _cycle(below: list[set[int]], nodes: set[int]) -> list[int]:
+    """One cycle among ``nodes`` of the graph ``i -> below[i]`` (they hold one)."""
+    start = min(nodes)
+    path: list[int] = []
+    index: dict[int, int] = {}
+    node = start
+    while node not in index:
+        index[node] = len(path)
+        path.append(node)
+        node = min(j for j in below[node] if j in nodes)
+    return path[index[node]:]
 
 
 def _topological(below: list[set[int]]) -> tuple[list[int] | None, set[int]]:
@@ -322,7 +374,7 @@ def draw_cues(rgb: RGB, cues: Sequence[Cue], t: Fraction, *, scale: float = 1.0)
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     font = label_font(max(12, min(18, img.height // 18)))
-    y = 6
+    y = max(6, img.height // 2 - len(active) * (font.size + 12) // 2)  # centred: no tile label
     for cue in active:
         fade = 1 - float((t - cue.t) / CUE_SECONDS) * 0.7
         if cue.rect is not None:
