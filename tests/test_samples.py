@@ -116,3 +116,21 @@ def test_video_file_sample_shows_the_files(tmp_path):
 
     for x, uid in ((20, "5005"), (212, "6006")):
         assert np.abs(frame[150, x].astype(int) - uid_color(uid)).max() < 30
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path):
+    from PIL import Image
+
+    code, out, err = _run("demo", "-o", str(tmp_path / "d"))
+    assert code == 0, err
+    folder = tmp_path / "d"
+    for name in ("start-floating.png", "start-bestfit.png", "start-vertical.png",
+                 "start-custom.png", "start-pip-sheet.png", "start-screenshare-annotated.png",
+                 "scenario.gif", "compare-report.html", "recording/serverResponse.json"):
+        assert (folder / name).is_file(), name
+    assert "compare of that recording: match" in out
+    assert out.rstrip().splitlines()[-3].strip().startswith("1. ")  # what to open first
+    with Image.open(folder / "start-screenshare-annotated.png") as image:
+        assert image.size[1] > 720  # the margin says user 5 is not drawn
+    assert "not drawn" not in err  # only the annotated preview has (and shows) a warning
