@@ -364,7 +364,7 @@ CUE_SECONDS = Fraction(1)
 
 
 def draw_cues(rgb: RGB, cues: Sequence[Cue], t: Fraction, *, scale: float = 1.0) -> RGB:
-    """Draw the cues active at ``t`` (each for :data:`CUE_SECONDS`, fading out); in place."""
+    """``rgb`` with the cues active at ``t`` (each for :data:`CUE_SECONDS`, fading out)."""
     active = [c for c in cues if c.t <= t < c.t + CUE_SECONDS]
     if not active:
         return rgb
@@ -387,8 +387,7 @@ def draw_cues(rgb: RGB, cues: Sequence[Cue], t: Fraction, *, scale: float = 1.0)
                        fill=(0, 0, 0, round(200 * fade)))
         draw.text((x, y), cue.text, fill=(255, 255, 255, round(255 * fade)), font=font)
         y += font.size + 12
-    rgb[...] = np.asarray(Image.alpha_composite(img, overlay).convert("RGB"))
-    return rgb
+    return np.asarray(Image.alpha_composite(img, overlay).convert("RGB"))
 
 
 def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
@@ -398,11 +397,12 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
     changes."""
     import cv2
 
-    from .annotate import annotate_frame, frame_states, tile_labels
+    from .annotate import annotate_frame, frame_states, frame_warnings, tile_labels, warn_all
 
     duration = renderer.timeline.end_time
     events: list[tuple[Fraction, str]] | None = None
     cues = scenario_cues(renderer)
+    warned: set[str] = set()
     for t in renderer.timeline.frame_times(fps):
         frame = renderer.frame_at(t)
         rgb = frame.rgb()
@@ -414,11 +414,14 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
                                         interpolation=cv2.INTER_AREA), dtype=np.uint8)
         if annotate:
             rgb = annotate_frame(frame, rgb=rgb, scale=scale, notes=False)
+            fresh = [note for note in frame_warnings(frame) if note not in warned]
+            warned.update(fresh)
+            warn_all([f"from {float(t):g} s: {note}" for note in fresh], stacklevel=2)
         else:
             still = {uid: state for uid, state in frame_states(frame).items()
                      if state != "live"}
-            rgb = tile_labels(np.ascontiguousarray(rgb), frame.regions, still, scale=scale)
-        rgb = draw_cues(np.ascontiguousarray(rgb), cues, t, scale=scale)
+            rgb = tile_labels(rgb, frame.regions, still, scale=scale)
+        rgb = draw_cues(rgb, cues, t, scale=scale)
         if events is None:
             events = readable_events(renderer.scenario, rgb.shape[1], duration=duration)
         strip = timeline_strip(rgb.shape[1], duration=duration, events=events, t=t)

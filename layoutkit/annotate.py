@@ -299,10 +299,12 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
 def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
                 scale: float = 1.0) -> RGB:
     """A small ``uid state`` label on the tiles of ``states`` only (e.g. frozen or background
-    tiles of an animated preview, whose picture no longer names the user); in place."""
+    tiles of an animated preview, whose picture no longer names the user); a new array."""
     from PIL import Image, ImageDraw
 
-    img = Image.fromarray(rgb)
+    if not states:
+        return rgb
+    img = Image.fromarray(np.ascontiguousarray(rgb))
     draw = ImageDraw.Draw(img)
     font_px = _font_px((img.width, img.height))
     for i, uid in enumerate(regions.uids):
@@ -311,8 +313,7 @@ def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
         x, y, w, h = (int(round(v * scale)) for v in regions.rects[i])
         box = (x, y, min(img.width, x + w) - 1, min(img.height, y + h) - 1)
         _label_box(draw, box, [f"{uid} {states[uid]}"], font_px)
-    rgb[...] = np.asarray(img)
-    return rgb
+    return np.asarray(img)
 
 
 def frame_states(frame: RenderedFrame) -> dict[str, str]:

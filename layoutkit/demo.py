@@ -32,7 +32,7 @@ def _prepare(folder: Path) -> None:
 
 
 #: Users of each sample request's preview (default: its subscribed uids, else 4 users).
-_USERS = {"start-floating": 6, "start-vertical": 11, "start-custom": 3, "start-pip": 2,
+_USERS: dict[str, int | list[str]] = {"start-floating": 6, "start-vertical": 11, "start-custom": 3, "start-pip": 2,
           "start-screenshare": ["100", "1", "2", "3"], "start-bestfit": 5,
           "update-layout-bestfit": 5}
 #: The annotated preview: a screen-share layout given one user more than it has regions.
