@@ -280,7 +280,8 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
         instead of RGB.
     annotate : bool
         Outline and label every region with its index, uid, ``x,y,w,h``, crop/fit and
-        display state; warnings (see :func:`preview`) in a margin (not with ``i420``).
+        display state; warnings (see :func:`preview`) in a margin and issued as
+        :class:`~layoutkit.annotate.PreviewWarning` (not with ``i420``).
 
     Returns
     -------
@@ -318,8 +319,9 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
             return frame.canvas.copy()
         if not annotate:
             return frame.rgb()
-        from .annotate import annotate_frame
+        from .annotate import annotate_frame, frame_warnings, warn_all
 
+        warn_all(frame_warnings(frame))
         return annotate_frame(frame)
 
 
