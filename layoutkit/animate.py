@@ -51,8 +51,8 @@ def strip_events(scenario: Scenario, *, short: bool = False) -> list[tuple[Fract
 def readable_events(scenario: Scenario, width: int, *,
                     duration: Fraction) -> list[tuple[Fraction, str]]:
     """:func:`strip_events` with full action names when they fit in at most 3 label rows
-    at ``width`` with no crossing, else the short ones in at most 5, else the times alone
-    (else whichever crosses nothing in the fewest rows)."""
+    at ``width`` with no crossing and none cut at the edge, else the short ones in at most
+    5, else the times alone (else whichever crosses nothing in the fewest rows)."""
     best = None
     full = strip_events(scenario)
     tiers = [full, strip_events(scenario, short=True),
@@ -60,8 +60,12 @@ def readable_events(scenario: Scenario, width: int, *,
     for tier, events in enumerate(tiers):
         layout = layout_strip(width, duration=duration, events=events)
         rows = layout.upper_rows + layout.lower_rows
-        clean = not any(crossings([b for b, h in zip(layout.boxes, layout.halves, strict=True)
-                                   if h == half]) for half in (0, 1))
+        font = label_font(_LABEL_PX)
+        clipped = any(b.x1 - b.x0 < font.getlength(label) - 0.5
+                      for b, (_, label) in zip(layout.boxes, events, strict=True))
+        clean = not clipped and not any(
+            crossings([b for b, h in zip(layout.boxes, layout.halves, strict=True) if h == half])
+            for half in (0, 1))
         if clean and rows <= (3, 5, 99)[tier]:
             return events
         score = (not clean, rows, tier)

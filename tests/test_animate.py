@@ -200,3 +200,18 @@ def test_gif_cue_after_a_leave_and_labels_on_still_tiles(in_tmp):
     labelled, live = before[2:22, 242:330], before[2:22, 2:90]
     assert (labelled < 40).all(axis=-1).mean() > 0.3 and (labelled > 220).all(axis=-1).any()
     assert (np.abs(live - 192) < 8).all()
+
+
+def test_a_long_merged_label_is_shortened_not_cut():
+    import layoutkit as lk
+
+    doc = scenario_doc([{"uid": str(u)} for u in (1001, 2002, 3003, 4004)],
+                       [{"t": 1, "uid": u, "action": a} for u, a in (
+                           ("1001", "mute_video"), ("2002", "mute_video"),
+                           ("3003", "unpublish_video"), ("4004", "mute_video"))], duration=6)
+    events = readable_events(lk.load_scenario(doc), 480, duration=Fraction(6))
+    assert events == [(Fraction(1), "1s 1001 mute, 2002 mute, 3003 unpub, 4004 mute")]
+    box = layout_strip(480, duration=Fraction(6), events=events).boxes[0]
+    from layoutkit.signals.testcard import label_font
+
+    assert box.x1 - box.x0 >= label_font(11).getlength(events[0][1]) - 0.5
