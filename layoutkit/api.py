@@ -131,25 +131,35 @@ def _background(settings: LayoutSettings, base_dir: Path | None,
 
 def preview(request: Any, *, users: int | list[str] | None = None,
             canvas_wh: tuple[int, int] | None = None, profile: Profile = DEFAULT_PROFILE,
-            source_wh: tuple[int, int] = (640, 360)) -> RGB:
+            source_wh: tuple[int, int] = (640, 360), annotate: bool = False) -> RGB:
     """The canvas of a request with a labelled test card per user.
+
+    Users whose video a start body does not subscribe to (``subscribeVideoUids`` /
+    ``unSubscribeVideoUids``) are left out, as in a recording.  What the picture leaves out
+    (such users, users beyond the regions, a custom region naming an absent uid) is issued
+    as :class:`~layoutkit.annotate.PreviewWarning`.
 
     Parameters
     ----------
     request : model, path or dict
         What :func:`load_request` returns or takes (a start or updateLayout body).
     users : int or list of str, optional
-        How many users (``"1"``, ``"2"``, ...) or their uids in join order; default 4.
+        How many users (``"1"``, ``"2"``, ...) or their uids in join order; default the
+        uids of ``subscribeVideoUids`` when it lists them, else 4.
     canvas_wh : tuple of int, optional
         ``(width, height)``; default the request's canvas, else 360x640.
     profile : Profile
         Behaviour choices where the sources disagree.
     source_wh : tuple of int
         Every user's video size (640x360 by default, so crop and fit show).
+    annotate : bool
+        Outline and label every region (index, uid, ``x,y,w,h``, crop/fit; empty regions
+        dashed) and print the warnings in a margin under the canvas.
 
     Returns
     -------
     ndarray of shape (H, W, 3), uint8
+        ``H`` is the canvas height, plus the margin when annotated with warnings.
 
     Examples
     --------
@@ -159,14 +169,20 @@ def preview(request: Any, *, users: int | list[str] | None = None,
     >>> image.shape, image[359, 639].tolist()   # the empty fourth cell: canvas colour
     ((360, 640, 3), [255, 0, 0])
     """
-    from .stills import preview_canvas
+    from .annotate import annotated_preview
 
+    if isinstance(request, dict | str | os.PathLike):
+        request = load_request(request)
     settings, request_canvas, base_dir = _layout_of(request)
-    uids = _users(users)
+    config = request.recording_config if isinstance(request, StartRequest) else None
+    from .annotate import default_users
+
+    uids = default_users(config, DEFAULT_PREVIEW_USERS) if users is None else _users(users)
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
-    return preview_canvas(settings, uids, canvas_wh=canvas, profile=profile,
-                          source_sizes={uid: source_wh for uid in uids},
-                          background_image=_background(settings, base_dir, canvas))
+    return annotated_preview(settings, uids, canvas_wh=canvas, profile=profile, config=config,
+                             source_sizes={uid: source_wh for uid in uids},
+                             background_image=_background(settings, base_dir, canvas),
+                             annotate=annotate)
 
 
 def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
@@ -247,7 +263,8 @@ def load_scenario(source: PathOrDoc | Scenario, *,
 
 
 def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
-             profile: Profile = DEFAULT_PROFILE, i420: bool = False) -> RGB:
+             profile: Profile = DEFAULT_PROFILE, i420: bool = False,
+             annotate: bool = False) -> RGB:
     """The frame the recorder writes at time ``t`` of a scenario.
 
     Parameters
@@ -261,6 +278,10 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
     i420 : bool
         Return the yuv420p canvas (``(H * 3 // 2, W)``, the recorder's own buffer layout)
         instead of RGB.
+    annotate : bool
+        Outline and label every region with its index, uid, ``x,y,w,h``, crop/fit and
+        display state; warnings (see :func:`preview`) in a margin and issued as
+        :class:`~layoutkit.annotate.PreviewWarning` (not with ``i420``).
 
     Returns
     -------
@@ -294,7 +315,14 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
             msg = f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"
             raise ParameterError(msg)
         frame = renderer.frame_at(when)
-        return frame.canvas.copy() if i420 else frame.rgb()
+        if i420:
+            return frame.canvas.copy()
+        if not annotate:
+            return frame.rgb()
+        from .annotate import annotate_frame, frame_warnings, warn_all
+
+        warn_all(frame_warnings(frame))
+        return annotate_frame(frame)
 
 
 def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,

@@ -159,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file; its extension is the format: .png (a still), .gif or "
                         ".mp4 (a scenario's animation); default preview.png / sheet.png")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--annotate", action="store_true",
+                   help="outline and label every region (index, uid, x,y,w,h, crop/fit, "
+                        "state) and list what is not drawn in a margin")
+    p.add_argument("--keep-flash", action="store_true",
+                   help="--gif / --mp4: keep the test streams' once-a-second white flash")
     _add_profile(p)
 
     p = _sub(sub, "mix", "record a scenario: HLS + MP4 named like the cloud's files")
@@ -386,7 +391,7 @@ def _cmd_profiles(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .io.atomic import check_writable
     from .io.png import write_png
-    from .stills import DEFAULT_SOURCE_WH, contact_sheet, preview_canvas
+    from .stills import DEFAULT_SOURCE_WH, contact_sheet
 
     profile = _profile(args)
     from .inputs import is_scenario_file
@@ -401,7 +406,10 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     settings, canvas, loaded = _layout_inputs(args)
     _print_problems(loaded.warnings if loaded else (), err, source=loaded and loaded.path)
     background = _load_background(settings, loaded.base_dir if loaded else None, canvas)
-    users = args.users if args.users is not None else [str(i) for i in range(1, 5)]
+    from .annotate import default_users
+
+    config = getattr(loaded.model, "recording_config", None) if loaded else None
+    users = args.users if args.users is not None else default_users(config)
     source_wh = args.source_size or DEFAULT_SOURCE_WH
     sizes = {uid: source_wh for uid in users}
     if args.sheet:
@@ -411,8 +419,11 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                                   str(i): source_wh for i in range(1, 18)},
                               background_image=background)
     else:
-        image = preview_canvas(settings, users, canvas_wh=canvas, profile=profile,
-                               source_sizes=sizes, background_image=background)
+        from .annotate import annotated_preview
+
+        image = annotated_preview(settings, users, canvas_wh=canvas, profile=profile,
+                                  source_sizes=sizes, background_image=background,
+                                  config=config, annotate=args.annotate)
     write_png(image, output, overwrite=args.force)
     print(f"wrote {output} ({image.shape[1]}x{image.shape[0]})", file=out)
     return 0
@@ -436,7 +447,8 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     check_writable(output, overwrite=args.force)
     scenario = load_scenario_file(args.request)
     _print_problems(scenario.warnings, err, source=args.request)
-    with SceneRenderer(scenario, profile=profile) as renderer:
+    with SceneRenderer(scenario, profile=profile,
+                       flash=kind == "png" or args.keep_flash) as renderer:
         if kind == "png":
             if not math.isfinite(args.at):
                 msg = f"--at {args.at}: must be a finite number of seconds"
@@ -449,14 +461,19 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
             from .io.png import write_png
 
             frame = renderer.frame_at(t)
-            write_png(frame.rgb(), output, overwrite=args.force)
+            from .annotate import annotate_frame, frame_warnings, warn_all
+
+            if args.annotate:
+                warn_all(frame_warnings(frame))
+            write_png(annotate_frame(frame) if args.annotate else frame.rgb(), output,
+                      overwrite=args.force)
             states = ", ".join(f"{v.uid} {v.state.value}" for v in frame.scene.views)
             print(f"wrote {output}: t={args.at:g} s, {states or 'nobody displayed'}", file=out)
             return 0
         from .animate import write_gif, write_mp4
 
         writer = write_gif if kind == "gif" else write_mp4
-        count = writer(renderer, output, overwrite=args.force)
+        count = writer(renderer, output, overwrite=args.force, annotate=args.annotate)
     print(f"wrote {output} ({count} frames)", file=out)
     return 0
 

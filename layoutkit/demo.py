@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
+from .enums import LayoutMode
 from .errors import OutputExistsError
 
 __all__ = ["run_demo", "samples_dir"]
@@ -30,18 +31,28 @@ def _prepare(folder: Path) -> None:
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
 
 
-def run_demo(folder: Path, *, out: IO[str]) -> None:
-    """Preview every bundled sample request, then preview, record and compare the sample
-    scenario."""
+#: Users of each sample request's preview (default: its subscribed uids, else 4 users).
+_USERS: dict[str, int | list[str]] = {"start-floating": 6, "start-vertical": 11, "start-custom": 3, "start-pip": 2,
+          "start-screenshare": ["100", "1", "2", "3"], "start-bestfit": 5,
+          "update-layout-bestfit": 5}
+#: The annotated preview: a screen-share layout given one user more than it has regions.
+_ANNOTATED = ("start-screenshare", ["100", "1", "2", "3", "4", "5"])
+
+
+def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
+    """Preview every bundled sample request (each layout mode, a contact sheet of 1..17 users
+    each, one annotated preview), then preview (a frame and the animated GIF), record and
+    compare the sample scenario.  Prints each file as it is made and, at the end, what to
+    open first; returns the files made."""
+    from .annotate import annotated_preview, default_users
     from .inputs import load_request_file
     from .io.images import load_image
     from .io.png import write_png
-    from .stills import contact_sheet, preview_canvas
+    from .stills import contact_sheet
 
     _prepare(folder)
     samples = samples_dir()
-    users_for = {"start-floating": 6, "start-vertical": 11, "start-custom": 4,
-                 "start-bestfit-seed": 3, "update-layout-bestfit": 5}
+    made: list[Path] = []
     for request in sorted(samples.glob("*.json")):
         if request.stem.startswith("scenario"):
             continue
@@ -51,24 +62,63 @@ def run_demo(folder: Path, *, out: IO[str]) -> None:
         background = (load_image(settings.background_image, base_dir=samples,
                                  max_size_wh=canvas)
                       if settings.background_image else None)
-        n = users_for.get(request.stem, 4)
-        users = [str(i) for i in range(1, n + 1)]
-        still = preview_canvas(settings, users, canvas_wh=canvas, background_image=background)
+        config = getattr(loaded.model, "recording_config", None)
+        chosen = _USERS.get(request.stem)
+        users = ([str(i) for i in range(1, chosen + 1)] if isinstance(chosen, int)
+                 else chosen or default_users(config))
+        still = annotated_preview(settings, users, canvas_wh=canvas, config=config,
+                                  background_image=background)
         write_png(still, folder / f"{request.stem}.png", overwrite=True)
         sheet = contact_sheet(settings, canvas_wh=canvas, background_image=background)
         write_png(sheet, folder / f"{request.stem}-sheet.png", overwrite=True)
-        print(f"{request.name}: {folder / (request.stem + '.png')} ({n} users), "
+        made += [folder / f"{request.stem}.png", folder / f"{request.stem}-sheet.png"]
+        mode = LayoutMode(settings.mixed_video_layout).label
+        print(f"{request.name}: {folder / (request.stem + '.png')} ({mode}, {len(users)} users), "
               f"{folder / (request.stem + '-sheet.png')} (1..17 users)", file=out)
-    _scenario_demo(folder, samples / "scenario-demo.json", out=out)
-    print(f"demo written to {folder}/", file=out)
+        if request.stem == _ANNOTATED[0]:
+            import warnings
+
+            with warnings.catch_warnings():  # its warnings are the point: in the picture
+                warnings.simplefilter("ignore")
+                marked = annotated_preview(settings, _ANNOTATED[1], canvas_wh=canvas,
+                                           config=config, background_image=background,
+                                           annotate=True)
+            target = folder / f"{request.stem}-annotated.png"
+            write_png(marked, target, overwrite=True)
+            made.append(target)
+            print(f"{request.name}: {target} (annotated: regions, uids, x,y,w,h, crop/fit; "
+                  f"what is not drawn, in the margin)", file=out)
+    made += _scenario_demo(folder, samples / "scenario-demo.json", out=out)
+    _summary(folder, made, out=out)
+    return made
 
 
-def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
+def _summary(folder: Path, made: list[Path], *, out: IO[str]) -> None:
+    print(f"\ndemo written to {folder}/ ({len(made)} files and the recording):", file=out)
+    sheets = [p for p in made if p.stem.endswith("-sheet")]
+    stills = [p for p in made if p.suffix == ".png" and p not in sheets
+              and not p.stem.startswith("scenario")]
+    for title, paths in (("previews (every layout mode)", stills),
+                         ("contact sheets (1..17 users)", sheets),
+                         ("the sample scenario", [p for p in made
+                                                  if p.stem.startswith(("scenario", "compare"))])):
+        print(f"  {title}: " + ", ".join(p.name for p in paths), file=out)
+    print("open first:", file=out)
+    print(f"  1. {folder / 'scenario.gif'}  (the sample scenario animated: who shows what, "
+          "when)", file=out)
+    print(f"  2. {folder / 'start-screenshare-annotated.png'}  (what each region is)",
+          file=out)
+    print(f"  3. {folder / 'compare-report.html'}  (the local recording checked against the "
+          "rules)", file=out)
+
+
+def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
     """A frame, an animated GIF, the local recording of the sample scenario and the compare
     report of that recording."""
     import shutil
 
     from .animate import write_gif
+    from .annotate import annotate_frame
     from .inputs import load_scenario_file
     from .io.png import write_png
     from .record import record
@@ -76,12 +126,12 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
 
     scenario = load_scenario_file(path)
     with SceneRenderer(scenario) as renderer:
-        write_png(renderer.frame_at(Fraction(21, 2)).rgb(), folder / "scenario-at-10.5s.png",
-                  overwrite=True)
-    with SceneRenderer(scenario) as renderer:
+        write_png(annotate_frame(renderer.frame_at(Fraction(21, 2)), notes=False),
+                  folder / "scenario-at-10.5s.png", overwrite=True)
+    with SceneRenderer(scenario, flash=False) as renderer:
         write_gif(renderer, folder / "scenario.gif", overwrite=True)
-    print(f"{path.name}: {folder / 'scenario-at-10.5s.png'}, {folder / 'scenario.gif'}",
-          file=out)
+    print(f"{path.name}: {folder / 'scenario-at-10.5s.png'} (annotated), "
+          f"{folder / 'scenario.gif'}", file=out)
     recording = folder / "recording"
     if recording.exists():
         shutil.rmtree(recording)  # made by an earlier demo run (the folder carries our marker)
@@ -94,3 +144,4 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> None:
     check = compare(scenario, recording, infer=True, report=report, overwrite=True)
     print(f"{path.name}: compare of that recording: {check.verdict} "
           f"({len(check.differences)} differences), report {report}", file=out)
+    return [folder / "scenario-at-10.5s.png", folder / "scenario.gif", report]

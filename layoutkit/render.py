@@ -71,6 +71,9 @@ class SceneRenderer:
         The parsed scenario.
     profile : Profile
         Behaviour choices.
+    flash : bool
+        Test streams flash white once a second (the default, as recorded; compare's A/V
+        sync relies on it); False for previews a person watches.
 
     Relative source and image paths resolve against the scenario's folder
     (:attr:`~layoutkit.scenario.Scenario.base_dir`).
@@ -81,14 +84,15 @@ class SceneRenderer:
         When a source file is missing or unreadable (every such problem at once).
     """
 
-    def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE) -> None:
+    def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
+                 flash: bool = True) -> None:
         self.scenario = scenario
         self.profile = profile
         self.base_dir = scenario.base_dir
         self.timeline = Timeline(scenario, profile=profile)
         self.canvas_wh = canvas_size(scenario)
         self.fps = scenario.start.transcoding.fps
-        self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps)
+        self.sources: dict[str, VideoSource] = open_sources(scenario, fps=self.fps, flash=flash)
         self._joined = first_join_times(scenario)
         self._images: dict[str, I420 | None] = {}
         self._backgrounds: dict[tuple[str, str | None], I420] = {}

@@ -69,19 +69,23 @@ class SolidSource:
 
 
 class TestSource:
-    """The identifying test stream of ``uid`` at ``fps``."""
+    """The identifying test stream of ``uid`` at ``fps`` (``flash=False``: without the
+    once-a-second white flash, for previews)."""
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, uid: str, size_wh: tuple[int, int], *, fps: int) -> None:
+    def __init__(self, uid: str, size_wh: tuple[int, int], *, fps: int,
+                 flash: bool = True) -> None:
         self.uid = uid
         self.size_wh = size_wh
         self.fps = fps
+        self.flash = flash
 
     def frame_i420(self, t: Fraction) -> I420:
         """Frame ``floor(t * fps)`` of the test stream."""
         index = int(Fraction(t) * self.fps)
-        return test_frame_i420(self.uid, index, size_wh=self.size_wh, fps=self.fps)
+        return test_frame_i420(self.uid, index, size_wh=self.size_wh, fps=self.fps,
+                               flash=self.flash)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -126,7 +130,7 @@ def _hex_rgb(text: str) -> tuple[int, int, int]:
 
 
 def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
-                label: str | None = None) -> VideoSource:
+                label: str | None = None, flash: bool = True) -> VideoSource:
     """The video source of one scenario user (``label`` names a file source in warnings).
 
     Raises
@@ -135,14 +139,15 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
         When a file source is missing or not a readable video.
     """
     if user.source == "testsrc":
-        return TestSource(user.uid, user.size_wh, fps=fps)
+        return TestSource(user.uid, user.size_wh, fps=fps, flash=flash)
     if user.source.startswith("#"):
         return SolidSource(_hex_rgb(user.source), user.size_wh)
     return FileSource(resolve_location(user.source, base_dir=base_dir),
                       label=label or user.source)
 
 
-def open_sources(scenario: Scenario, *, fps: int) -> dict[str, VideoSource]:
+def open_sources(scenario: Scenario, *, fps: int,
+                 flash: bool = True) -> dict[str, VideoSource]:
     """Open every host's video source, reporting every missing or unreadable file at once.
 
     Relative paths resolve against :attr:`Scenario.base_dir`.
@@ -156,7 +161,8 @@ def open_sources(scenario: Scenario, *, fps: int) -> dict[str, VideoSource]:
 
     def one(user: UserSpec) -> VideoSource:
         return open_source(user, fps=fps, base_dir=scenario.base_dir,
-                           label=f"users[{index[user.uid]}].source ({user.source})")
+                           label=f"users[{index[user.uid]}].source ({user.source})",
+                           flash=flash)
 
     return open_for_users(scenario, one, field="source")
 

@@ -25,17 +25,26 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_seed_bestfit_preview_png_cells_and_empty_cell(in_tmp):
-    # the seed's start body: 360x640, best fit, #FF0000; 3 users leave the 4th cell empty
+    # the seed's start body: 360x640, best fit, #FF0000; it subscribes to the video of 123
+    # and 456 only, so 789 is not drawn (warned) and 3 cells stay empty
     code, out, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
-                          "--users", "3", "-o", "p.png")
+                          "--users", "123,456,789", "-o", "p.png")
     assert code == 0, err
+    assert "user 789 not drawn: video not subscribed" in err
     image = np.asarray(Image.open(in_tmp / "p.png").convert("RGB"))
     assert image.shape == (640, 360, 3)
-    # cells are 180x320; a 640x360 card is cropped left/right, so card row 0.25 -> cell row 0.25
-    for uid, (x0, y0) in {"1": (0, 0), "2": (180, 0), "3": (0, 320)}.items():
-        assert_color(image, (x0 + 90, y0 + 80), uid_color(uid), tol=2, name="bestfit-cell")
-    assert_color(image, (270, 480), (255, 0, 0), name="bestfit-empty")  # empty cell: canvas
-    assert_color(image, (359, 639), (255, 0, 0), name="bestfit-empty-corner")
+    code, _, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
+                        "--users", "123,456", "-o", "two.png")
+    assert code == 0 and "not drawn" not in err, err
+    assert np.array_equal(image, np.asarray(Image.open(in_tmp / "two.png").convert("RGB")))
+    # two users side by side: cells of 180x640, each a cropped card of its uid's colour
+    for uid, (x0, y0) in {"123": (0, 0), "456": (180, 0)}.items():
+        assert_color(image, (x0 + 90, y0 + 200), uid_color(uid), tol=2, name="bestfit-cell")
+    code, _, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
+                        "--users", "3", "-o", "three.png")
+    assert code == 0 and "users 1, 2, 3 not drawn: video not subscribed" in err
+    image = np.asarray(Image.open(in_tmp / "three.png").convert("RGB"))
+    assert (image == (255, 0, 0)).all()  # nobody subscribed: the canvas colour only
 
 
 def test_fit_region_has_black_bars_and_crop_region_none():

@@ -300,8 +300,11 @@ def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
 
 
 def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
-                    fps: int = 15) -> npt.NDArray[np.uint8]:
+                    fps: int = 15, flash: bool = True) -> npt.NDArray[np.uint8]:
     """:func:`test_frame` as yuv420p (I420) planes stacked into one array.
+
+    ``flash=False`` draws the whole-second frames like the others (no white flash): for
+    previews a person watches; the recorder keeps the flash (compare's A/V sync uses it).
 
     Returns
     -------
@@ -316,10 +319,11 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
         When a side is odd (4:2:0 needs even sizes), besides :func:`test_frame`'s cases.
     """
     size, index, fps = _frame_inputs(uid, index, even_size(size_wh), fps)
-    base, flash, grey = _backgrounds_i420(uid, size)
-    out = (flash if index % fps == 0 else base).copy()
+    base, flash_picture, grey = _backgrounds_i420(uid, size)
+    flashing = flash and index % fps == 0
+    out = (flash_picture if flashing else base).copy()
     y, u, v = i420_planes(out)
-    if index % fps:
+    if not flashing:
         lay = _layout(size)
         for long_span, short_span in _white_spans(index, fps, lay):
             _view(y, long_span, short_span, lay.portrait)[...] = 235
