@@ -123,8 +123,12 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     length = {"t": duration} if duration is not None else {}
     streams = {uid: ff.input(str(path), **length) for uid, path in inputs.items()}
     color = layout.background_color.replace("#", "0x")
-    canvas = ff.input(f"color=c={color}:s={width}x{height}:r={fps}", f="lavfi",
-                      **({"t": duration} if duration is not None else {}))
+    if duration is not None:
+        canvas = ff.input(f"color=c={color}:s={width}x{height}:r={fps}:d={duration}",
+                          f="lavfi")
+    else:  # painted over the first input's frames, so the canvas ends when the inputs do
+        canvas = (streams[uids[0]].video.filter("fps", fps).filter("scale", width, height)
+                  .filter("drawbox", 0, 0, width, height, color=color, t="fill"))
     if background_image is not None:
         image = ff.input(str(background_image), loop=1, framerate=fps, **length)
         cover = _tile(image.video, _image_size(background_image), (0, 0, width, height),
@@ -137,13 +141,16 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
         rect = tuple(int(v) for v in regions.rects[index])
         tile = _tile(streams[uid].video, sizes[uid], rect,  # type: ignore[arg-type]
                      int(regions.render_modes[index]), float(regions.alphas[index]))
-        picture = ff.overlay(picture, tile, x=rect[0], y=rect[1], eof_action="endall")
-    picture = picture.filter("fps", fps).filter("format", "yuv420p")
+        picture = ff.overlay(picture, tile, x=rect[0], y=rect[1], eof_action="endall",
+                             shortest=1)
+    picture = picture.filter("format", "yuv420p")  # timing: the canvas runs at fps
     outputs: list[Any] = [picture]
     channels, audio_bitrate = AUDIO_PROFILES[audio_profile]
     options: dict[str, Any] = {
         "c:v": "libx264", "b:v": f"{bitrate_kbps}k", "preset": X264_OPTIONS["preset"],
-        "x264-params": X264_OPTIONS["x264-params"], "r": fps,
+        # the FFmpeg program's libx264 refuses x264's own "range=tv": FFmpeg's option says it
+        "x264-params": X264_OPTIONS["x264-params"].replace(":range=tv", ""),
+        "color_range": "tv", "r": fps,
     }
     if audio:
         sounds = [streams[uid].audio for uid in uids]
