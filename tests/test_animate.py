@@ -6,6 +6,7 @@ import io
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 
 from layoutkit.cli import main
@@ -29,6 +30,7 @@ def test_preview_at_writes_the_exact_frame(in_tmp):
     assert np.abs(image[270, 160].astype(int) - (30, 42, 56)).max() <= 3
 
 
+@pytest.mark.slow  # the 24 s sample scenario, whole
 def test_preview_mp4_and_gif(in_tmp):
     code, out, err = _run("preview", SCENARIO, "--mp4", "-o", "p.mp4")
     assert code == 0, err
@@ -58,7 +60,6 @@ def test_scenario_preview_usage_errors(in_tmp):
 # --- designer readability: no flash, strip labels, cues -------------------------------------
 from fractions import Fraction  # noqa: E402
 
-import pytest  # noqa: E402
 
 from layoutkit.animate import (LabelBox, crossings, layout_strip, place_labels, readable_events,  # noqa: E402
                                strip_events, timeline_strip)

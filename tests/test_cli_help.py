@@ -42,6 +42,7 @@ def _run(line, monkeypatch):
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow  # the 24 s sample scenario, whole
 def test_the_examples_run(in_tmp, monkeypatch, s3_endpoint, raw):
     raw.create_bucket(Bucket="my-bucket")
     for uid in ("1", "2"):  # the per-user files of the ffmpeg example

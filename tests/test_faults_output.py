@@ -229,7 +229,9 @@ def test_library_record_refuses_a_locked_folder(tmp_path):
 
 
 # --- 8. interrupts and kills ----------------------------------------------------------------
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+@pytest.mark.parametrize("sig", [pytest.param(signal.SIGINT, marks=pytest.mark.slow),
+                                 signal.SIGTERM,
+                                 pytest.param(signal.SIGHUP, marks=pytest.mark.slow)],
                          ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_signal_closes_the_recording(tmp_path, sig):
     ffmpeg = _ffmpeg()
@@ -327,7 +329,9 @@ def _http_server(folder: Path):
         thread.join(timeout=10)
 
 
-@pytest.mark.parametrize("cname", ["room1", "room#1", "a:b", "room?x=1", "50% off"])
+@pytest.mark.parametrize("cname", [pytest.param("room1", marks=pytest.mark.slow), "room#1",
+                                   "a:b", pytest.param("room?x=1", marks=pytest.mark.slow),
+                                   pytest.param("50% off", marks=pytest.mark.slow)])
 def test_playlist_plays_over_http_without_a_corrupt_packet(tmp_path, cname):
     ffmpeg = _ffmpeg()
     result = record(parse_scenario(_doc(duration=32, cname=cname, size=(160, 96), fps=10)),
