@@ -57,6 +57,8 @@ def test_ffmpeg_composes_what_preview_draws(tmp_path, body, canvas):
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
+    with av.open(str(tmp_path / "out.mp4")) as container:  # ends with its inputs (6 frames)
+        assert sum(1 for _ in container.decode(video=0)) == 6
     expected = lk.preview(body, users=uids, canvas_wh=canvas)
     # the same geometry to the pixel; the rest is H.264 and two colour conversions
     assert_frames_close(_first_frame(tmp_path / "out.mp4"), expected, min_psnr=28,
