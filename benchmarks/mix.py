@@ -343,23 +343,14 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
                 t0 = time.perf_counter()
                 fn(Path(folder))
                 starts[subject].append(time.perf_counter() - t0)
-    runs: dict[str, list[Run]] = {k: [] for k in subjects}
-    outputs: dict[str, dict[str, Any]] = {}
-    for r in range(settings.repeats):
-        for subject, fn in subjects.items():
-            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
-                tmp = Path(folder)
-                c0, t0 = _cpu(), time.perf_counter()
-                fn(tmp)
-                wall, cpu = time.perf_counter() - t0, _cpu() - c0
-                runs[subject].append(Run(wall, cpu))
-                if r == settings.repeats - 1:
-                    outputs[subject] = describe_outputs(tmp)
-                    mp4 = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith("."))
-                    if mp4:
-                        keep = Path(tempfile.mkdtemp(prefix="mix-frame-")) / f"{subject}.mp4"
-                        mp4[0].replace(keep)
-                        outputs[subject]["_mp4"] = keep
+    def keep_mp4(subject: str, tmp: Path, described: dict[str, Any]) -> None:
+        mp4 = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith("."))
+        if mp4:
+            keep = Path(tempfile.mkdtemp(prefix="mix-frame-")) / f"{subject}.mp4"
+            mp4[0].replace(keep)
+            described["_mp4"] = keep
+
+    runs, outputs = _timed_runs(subjects, settings.repeats, last=keep_mp4)
     w, h = case.canvas_wh
     result: dict[str, Any] = {
         "label": case.label(seconds), "case": name, "canvas": [w, h], "fps": FPS,
@@ -555,6 +546,28 @@ def describe_outputs(tmp: Path) -> dict[str, Any]:
     return result
 
 
+def _timed_runs(subjects: dict[str, Callable[[Path], Any]], repeats: int, *,
+                last: Callable[[str, Path, dict[str, Any]], None],
+                ) -> tuple[dict[str, list[Run]], dict[str, dict[str, Any]]]:
+    """Wall and CPU time of ``repeats`` interleaved runs of each subject, each into a fresh
+    folder; after the last run of a subject its outputs are described and ``last(subject,
+    folder, description)`` may keep what it needs from the folder before it is removed."""
+    runs: dict[str, list[Run]] = {k: [] for k in subjects}
+    outputs: dict[str, dict[str, Any]] = {}
+    for r in range(repeats):
+        for subject, fn in subjects.items():
+            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
+                tmp = Path(folder)
+                c0, t0 = _cpu(), time.perf_counter()
+                fn(tmp)
+                wall, cpu = time.perf_counter() - t0, _cpu() - c0
+                runs[subject].append(Run(wall, cpu))
+                if r == repeats - 1:
+                    outputs[subject] = describe_outputs(tmp)
+                    last(subject, tmp, outputs[subject])
+    return runs, outputs
+
+
 def first_frame_rgb(tmp: Path) -> np.ndarray | None:
     """The first video frame of the MP4 (else the first segment) in ``tmp``, as RGB."""
     import av
@@ -688,20 +701,12 @@ def run_case(name: str, settings: Settings, *, with_ffmpeg: bool, with_testsrc: 
             with tempfile.TemporaryDirectory(prefix="mix-") as folder:
                 fn(Path(folder))
     subjects = subjects_for(seconds)
-    runs: dict[str, list[Run]] = {k: [] for k in subjects}
-    outputs: dict[str, dict[str, Any]] = {}
     first_frames: dict[str, np.ndarray | None] = {}
-    for r in range(settings.repeats):
-        for subject, fn in subjects.items():
-            with tempfile.TemporaryDirectory(prefix="mix-") as folder:
-                tmp = Path(folder)
-                c0, t0 = _cpu(), time.perf_counter()
-                fn(tmp)
-                wall, cpu = time.perf_counter() - t0, _cpu() - c0
-                runs[subject].append(Run(wall, cpu))
-                if r == settings.repeats - 1:
-                    outputs[subject] = describe_outputs(tmp)
-                    first_frames[subject] = first_frame_rgb(tmp)
+
+    def keep_first_frame(subject: str, tmp: Path, described: dict[str, Any]) -> None:
+        first_frames[subject] = first_frame_rgb(tmp)
+
+    runs, outputs = _timed_runs(subjects, settings.repeats, last=keep_first_frame)
     w, h = case.canvas_wh
     result: dict[str, Any] = {
         "label": case.label(seconds),
