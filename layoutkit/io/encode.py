@@ -134,17 +134,18 @@ class Encoders:
         """Streams to copy into each output container, by kind."""
         return {k: s for k, s in ((VIDEO, self.video), (AUDIO, self.audio)) if s is not None}
 
-    def encode_video(self, i420: npt.NDArray[np.uint8] | None, index: int = 0, *,
+    def encode_video(self, i420: npt.NDArray[np.uint8] | Any | None, index: int = 0, *,
                      key: bool = False) -> list[Any]:
-        """Encode canvas number ``index`` (None flushes); ``key`` forces an IDR frame."""
+        """Encode canvas number ``index`` (None flushes); ``key`` forces an IDR frame.
+
+        ``i420`` is the canvas array, or a frame already made by :func:`video_frame` (then
+        ``index`` and ``key`` are its own).
+        """
         import av
 
-        frame = None
-        if i420 is not None:
-            frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")  # copies the canvas
-            frame.pts = index
-            if key:
-                frame.pict_type = av.video.frame.PictureType.I
+        frame = i420
+        if isinstance(i420, np.ndarray):
+            frame = video_frame(i420, index, key=key)
         try:
             return list(self.video.encode(frame))
         except av.error.FFmpegError as exc:
@@ -171,6 +172,21 @@ class Encoders:
             self._holder.close()
         except Exception:  # noqa: BLE001 - the holder is never written; closing may complain
             pass
+
+
+def video_frame(i420: npt.NDArray[np.uint8], index: int, *, key: bool = False) -> Any:
+    """A PyAV frame holding a copy of the I420 canvas, ``pts = index``; ``key`` forces an IDR.
+
+    Made where the canvas is drawn (the recorder's drawing thread), the one copy of the
+    reused canvas buffer is this one.
+    """
+    import av
+
+    frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")  # copies the canvas
+    frame.pts = index
+    if key:
+        frame.pict_type = av.video.frame.PictureType.I
+    return frame
 
 
 def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> Any:

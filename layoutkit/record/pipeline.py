@@ -38,7 +38,7 @@ from ..cloudfiles.server_response import server_response
 from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
 from ..io.lock import folder_lock
-from ..io.encode import Encoders
+from ..io.encode import Encoders, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario
@@ -107,14 +107,17 @@ def _progress(total: int, *, quiet: bool) -> Any:
 
 def _media_frames(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, total: int,
                   fps: int, channels: int) -> Iterator[tuple[Any, Any]]:
-    """``(canvas or None, planar samples or None)`` of each output frame, in order.
+    """``(video frame or None, planar samples or None)`` of each output frame, in order.
 
-    The canvas is a copy (the renderer reuses its buffer; this runs ahead in a thread).
+    The video frame holds a copy of the canvas (the renderer reuses its buffer; this runs
+    ahead in a thread); a key frame is forced at every 15 s boundary.
     """
+    key_every = SEGMENT_SECONDS * fps
     for index in range(total):
         canvas = samples = None
         if renderer is not None:
-            canvas = renderer.frame_at(Fraction(index, fps), index=index).canvas.copy()
+            canvas = video_frame(renderer.frame_at(Fraction(index, fps), index=index).canvas,
+                                 index, key=index % key_every == 0)
         if mixer is not None:
             lo, hi = frame_sample_range(index, fps)
             hi = min(hi, mixer.end_sample)  # the audio ends with the recording, not the frame
@@ -390,8 +393,7 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     audio_worker = ThreadPoolExecutor(1, thread_name_prefix="layoutkit-aac") \
         if mixer is not None else None
     try:
-        key_every = SEGMENT_SECONDS * fps
-        for canvas_i420, audio in producer:
+        for picture, audio in producer:
             if stop is not None and stop.is_set():
                 interrupted = True
                 break
@@ -402,9 +404,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
                 start_sample, samples = audio
                 pending = audio_worker.submit(encoders.encode_audio, samples,
                                               start_sample=start_sample)
-            if canvas_i420 is not None:
-                for packet in encoders.encode_video(canvas_i420, frames,
-                                                    key=frames % key_every == 0):
+            if picture is not None:
+                for packet in encoders.encode_video(picture):
                     sinks.video(packet)
                 frames += 1
             if pending is not None:
