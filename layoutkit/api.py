@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import Problem, RequestError, ScenarioError
+from .inputs import background_image_of
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .scenario import Scenario
@@ -120,15 +121,6 @@ def _users(users: int | list[str] | tuple[str, ...] | None) -> list[str]:
     return [str(u) for u in users]
 
 
-def _background(settings: LayoutSettings, base_dir: Path | None,
-                canvas_wh: tuple[int, int]) -> RGB | None:
-    if not settings.background_image:
-        return None
-    from .io.images import load_image
-
-    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas_wh)
-
-
 def preview(request: Any, *, users: int | list[str] | None = None,
             canvas_wh: tuple[int, int] | None = None, profile: Profile = DEFAULT_PROFILE,
             source_wh: tuple[int, int] = (640, 360), annotate: bool = False) -> RGB:
@@ -181,7 +173,8 @@ def preview(request: Any, *, users: int | list[str] | None = None,
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
     return annotated_preview(settings, uids, canvas_wh=canvas, profile=profile, config=config,
                              source_sizes={uid: source_wh for uid in uids},
-                             background_image=_background(settings, base_dir, canvas),
+                             background_image=background_image_of(
+                                 settings, base_dir=base_dir, canvas_wh=canvas),
                              annotate=annotate)
 
 
@@ -210,7 +203,8 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
     return sheet(settings, canvas_wh=canvas, profile=profile,
                  source_sizes={str(i): source_wh for i in range(1, 18)},
-                 background_image=_background(settings, base_dir, canvas))
+                 background_image=background_image_of(settings, base_dir=base_dir,
+                                                      canvas_wh=canvas))
 
 
 def load_scenario(source: PathOrDoc | Scenario, *,

@@ -331,14 +331,6 @@ def _cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _load_background(settings: Any, base_dir: Path | None, canvas: tuple[int, int]) -> Any:
-    if not settings.background_image:
-        return None
-    from .io.images import load_image
-
-    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas)
-
-
 _FORMATS = {".png": "png", ".gif": "gif", ".mp4": "mp4"}
 
 
@@ -405,7 +397,10 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     check_writable(output, overwrite=args.force)
     settings, canvas, loaded = _layout_inputs(args)
     _print_problems(loaded.warnings if loaded else (), err, source=loaded and loaded.path)
-    background = _load_background(settings, loaded.base_dir if loaded else None, canvas)
+    from .inputs import background_image_of
+
+    background = background_image_of(settings, base_dir=loaded.base_dir if loaded else None,
+                                     canvas_wh=canvas)
     from .annotate import default_users
 
     config = getattr(loaded.model, "recording_config", None) if loaded else None

@@ -32,9 +32,10 @@ def _prepare(folder: Path) -> None:
 
 
 #: Users of each sample request's preview (default: its subscribed uids, else 4 users).
-_USERS: dict[str, int | list[str]] = {"start-floating": 6, "start-vertical": 11, "start-custom": 3, "start-pip": 2,
-          "start-screenshare": ["100", "1", "2", "3"], "start-bestfit": 5,
-          "update-layout-bestfit": 5}
+_USERS: dict[str, int | list[str]] = {
+    "start-floating": 6, "start-vertical": 11, "start-custom": 3, "start-pip": 2,
+    "start-screenshare": ["100", "1", "2", "3"], "start-bestfit": 5,
+    "update-layout-bestfit": 5}
 #: The annotated preview: a screen-share layout given one user more than it has regions.
 _ANNOTATED = ("start-screenshare", ["100", "1", "2", "3", "4", "5"])
 
@@ -45,8 +46,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
     compare the sample scenario.  Prints each file as it is made and, at the end, what to
     open first; returns the files made."""
     from .annotate import annotated_preview, default_users
-    from .inputs import load_request_file
-    from .io.images import load_image
+    from .inputs import background_image_of, load_request_file
     from .io.png import write_png
     from .stills import contact_sheet
 
@@ -59,9 +59,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
         loaded = load_request_file(request)
         settings = loaded.layout
         canvas = loaded.canvas_wh or (360, 640)
-        background = (load_image(settings.background_image, base_dir=samples,
-                                 max_size_wh=canvas)
-                      if settings.background_image else None)
+        background = background_image_of(settings, base_dir=samples, canvas_wh=canvas)
         config = getattr(loaded.model, "recording_config", None)
         chosen = _USERS.get(request.stem)
         users = ([str(i) for i in range(1, chosen + 1)] if isinstance(chosen, int)

@@ -229,3 +229,14 @@ def image_lint(item: Any) -> list[Problem]:
     elif isinstance(item, AcquireRequest) and item.start_parameter is not None:
         return []  # startParameter bodies have no file of their own (base_dir)
     return _missing_images(named, base_dir)
+
+
+def background_image_of(settings: LayoutSettings, *, base_dir: Path | None,
+                        canvas_wh: tuple[int, int]) -> Any:
+    """The decoded ``backgroundImage`` of a layout (RGB, decoded at about the canvas size),
+    or None when there is none or the cloud would ignore it (with a warning)."""
+    if not settings.background_image:
+        return None
+    from .io.images import load_image
+
+    return load_image(settings.background_image, base_dir=base_dir, max_size_wh=canvas_wh)
