@@ -52,7 +52,9 @@ def place(src_wh: tuple[int, int], region: tuple[int, int, int, int], render_mod
 
     Notes
     -----
-    Sizes are rounded with ``round()`` like Pillow; a dimension never rounds to 0.
+    Sizes are rounded with ``round()`` of the same float expressions as Pillow (so an exact
+    half can round down where the float product falls just below it); a dimension never
+    rounds to 0.
     """
     sw, sh = src_wh
     x, y, w, h = region
@@ -64,7 +66,7 @@ def place(src_wh: tuple[int, int], region: tuple[int, int, int, int], render_mod
         ch = max(1, min(sh, round(sw * h / w)))
         return Placement((0, (sh - ch) // 2, sw, ch), (x, y, w, h))
     if sw * h > sh * w:  # source wider: full width, bars top and bottom
-        dh = max(1, min(h, round(sh * w / sw)))
+        dh = max(1, min(h, round(sh / sw * w)))  # Pillow's float formula
         return Placement((0, 0, sw, sh), (x, y + (h - dh) // 2, w, dh))
-    dw = max(1, min(w, round(sw * h / sh)))
+    dw = max(1, min(w, round(sw / sh * h)))
     return Placement((0, 0, sw, sh), (x + (w - dw) // 2, y, dw, h))
