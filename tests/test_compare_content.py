@@ -112,6 +112,7 @@ def test_recorder_output_compares_clean(tmp_path, name):
             {(i.who, i.state) for i in track.expected}
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_eighteenth_user_promoted_compares_clean(tmp_path):
     users = _users(*[str(100 + i) for i in range(18)])
     doc = _doc(users=users, duration=6, events=[{"t": 3, "uid": "103", "action": "leave"}])
@@ -152,6 +153,7 @@ def test_truncated_last_segment_is_tolerated(tmp_path):
     assert result.evidence == ()
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_swapped_users_are_named(tmp_path):
     doc = _doc(users=FOUR)
     recorded = _doc(users=_users("22", "11", "33", "44"))
@@ -166,6 +168,7 @@ def test_swapped_users_are_named(tmp_path):
     assert np.abs(ev.expected.astype(int) - ev.observed.astype(int)).mean() > 10
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_wrong_layout_mode_is_named(tmp_path):
     doc = _doc(users=FOUR, mode=1)
     result = _compare([_mp4(_record(tmp_path, _doc(users=FOUR, mode=0)))], doc, audio=False)
@@ -173,6 +176,7 @@ def test_wrong_layout_mode_is_named(tmp_path):
     assert result.differences[0].observed == 0
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_wrong_background_colour_is_named(tmp_path):
     users = _users("11", "22", "33")  # best fit 2 x 2: one cell shows the canvas
     doc = _doc(users=users)
@@ -182,6 +186,7 @@ def test_wrong_background_colour_is_named(tmp_path):
     assert result.differences[0].observed == pytest.approx([128, 32, 32], abs=8)
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_display_rule_switch_one_second_late_is_timed(tmp_path):
     users = _users("11", "22", "33", "44", platform="web3")
     doc = _doc(users=users, events=[{"t": 4, "uid": "22", "action": "unpublish_video"}])
@@ -208,6 +213,7 @@ def test_after_stop_last_frame_recording_differs_and_is_inferred(tmp_path):
     assert infer_profile(result, parse_scenario(doc))["after_stop"] == "last_frame"
 
 
+@pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_vertical_column_order_variant_differs_and_is_inferred(tmp_path):
     users = _users(*[str(i) for i in range(1, 13)])
     doc = _doc(users=users, mode=2, extra={"maxResolutionUid": "1"}, duration=5)

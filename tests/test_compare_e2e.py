@@ -290,12 +290,14 @@ def test_evidence_belongs_to_its_difference_when_streams_differ_too(tmp_path):
         assert ev.observed.shape == ev.expected.shape == (180, 320, 3)
 
 
+@pytest.mark.slow  # the default run has it in tests/test_compare_files.py
 def test_wrong_resolution_is_named(tmp_path):
     result = lk.compare(_doc(), _mix(_doc(size=(640, 360)), tmp_path / "rec"))
     assert _kinds(result) == ["wrong_resolution"], _messages(result)
     _find(result, "wrong_resolution", "video is 640x360, expected 320x180")
 
 
+@pytest.mark.slow  # the default run has it in tests/test_compare_files.py
 def test_wrong_fps_is_named(tmp_path):
     result = lk.compare(_doc(), _mix(_doc(fps=10), tmp_path / "rec"))
     assert result.verdict == "differ"
@@ -303,6 +305,7 @@ def test_wrong_fps_is_named(tmp_path):
     assert (diff.expected, diff.observed) == (15, 10.0)
 
 
+@pytest.mark.slow  # the default run has it in tests/test_compare_files.py
 def test_wrong_audio_channels_are_named(tmp_path):
     result = lk.compare(_doc(recording={"audioProfile": 0}),
                         _mix(_doc(recording={"audioProfile": 2}), tmp_path / "rec"))

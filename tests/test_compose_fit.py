@@ -16,7 +16,7 @@ from .helpers import assert_frames_close
 sizes = st.tuples(st.integers(2, 400), st.integers(2, 400))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(src=sizes, dst=sizes)
 @example(src=(140, 305), dst=(42, 92))  # 91.5 exactly; Pillow's float gives 91.49999
 def test_fit_size_matches_pillow_contain(src, dst):
@@ -29,7 +29,7 @@ def test_fit_size_matches_pillow_contain(src, dst):
     assert 0 <= p.dst[1] and p.dst[1] + p.dst[3] <= dst[1]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(src=sizes, dst=sizes)
 def test_crop_window_has_region_aspect_and_is_centred(src, dst):
     p = place(src, (0, 0, *dst), 0)

@@ -37,7 +37,7 @@ from layoutkit.scenario import parse_scenario
 from tests.helpers import scenario_doc
 
 SAMPLES = Path(__file__).parent.parent / "samples"
-FAST, SLOW = 200, 10_000
+FAST, SLOW = 100, 10_000
 
 
 def _settings(n: int) -> settings:

@@ -336,7 +336,7 @@ def segment_lists(draw: st.DrawFn) -> tuple[list[Segment], str]:
 
 
 @given(segment_lists(), st.booleans(), st.booleans())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_m3u8_library_round_trip(case: tuple[list[Segment], str], ended: bool,
                                  correct_extinf: bool) -> None:
     segments, tag_time = case

@@ -34,7 +34,7 @@ def _pairwise_overlap(rects: np.ndarray) -> bool:
     return bool(inter.any())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(mode=st.integers(0, 2), n=st.integers(0, 20), canvas=canvases, profile=profiles,
        large=st.booleans())
 def test_predefined_regions_stay_inside_and_are_deterministic(mode, n, canvas, profile, large):
@@ -55,7 +55,7 @@ def test_predefined_regions_stay_inside_and_are_deterministic(mode, n, canvas, p
         assert a.rects[0].tolist() == [0, 0, canvas[0], canvas[1]]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(n=st.integers(1, 17), canvas=canvases)
 def test_bestfit_tiles_differ_by_at_most_one_pixel(n, canvas):
     rects = compute_regions(LayoutSettings(mixed_video_layout=1), _uids(n), canvas_wh=canvas).rects
@@ -87,7 +87,7 @@ def custom_regions(draw):
     return tuple(unique)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(config=custom_regions(), n=st.integers(0, 20), canvas=canvases)
 def test_custom_regions_inside_and_each_user_at_most_once(config, n, canvas):
     layout = LayoutSettings(mixed_video_layout=3, layout_config=config)
@@ -101,7 +101,7 @@ def test_custom_regions_inside_and_each_user_at_most_once(config, n, canvas):
     assert regions.render_modes.tolist() == [r.render_mode for r in config]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(a=st.integers(0, 1_000_000), b=st.integers(0, 1_000_000), size=st.integers(1, 4000))
 def test_to_pixels_neighbours_share_edges(a, b, size):
     """Two regions meeting at a fractional edge meet at one pixel edge (no gap, no overlap)."""

@@ -31,7 +31,7 @@ from layoutkit.request.parse import (
 
 from .test_request_rules import ACQUIRE, LC, RC, SC, START, STOP, TC, UPDATE, UPDATE_LAYOUT, patched
 
-SETTINGS = settings(max_examples=200, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # --- arbitrary JSON --------------------------------------------------------------------------

@@ -356,7 +356,7 @@ def mutated_docs(draw: st.DrawFn) -> Any:
     return doc
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(JSON, mutated_docs()))
 def test_parse_never_raises_anything_but_scenario_error(doc):
     try:

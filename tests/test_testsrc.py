@@ -214,7 +214,7 @@ def test_cells_round_trip_at_the_edges(uid, frame):
 
 
 @given(uids, frames, st.sets(st.integers(1, 54), min_size=1, max_size=3))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_crc_rejects_up_to_three_flipped_cells(uid, frame, flips):
     cells = code_cells(uid, frame).reshape(-1)
     cells[list(flips)] ^= True
