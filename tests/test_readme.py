@@ -1,9 +1,18 @@
-"""The README: its first block is the two set-up commands, its commands and pictures exist."""
+"""The README: its first block is the two set-up commands, its other command blocks run as
+written (the compare walkthrough, the designer commands), its commands and pictures exist."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
+import signal
+import subprocess
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from layoutkit.cli import EXAMPLES
 
@@ -33,3 +42,76 @@ def test_every_profile_key_is_documented():
     for key, values in PROFILE_CHOICES.items():
         row = next(line for line in README.splitlines() if line.startswith(f"| `{key}` |"))
         assert all(f"`{v}" in row for v in values), row
+
+
+# --- the README's command blocks, run as they are ------------------------------------------
+def _bash_blocks() -> list[str]:
+    """Every fenced ``bash`` block after the first (the set-up commands)."""
+    return re.findall(r"```bash\n(.*?)```", README, flags=re.S)[1:]
+
+
+def _block_after(heading: str) -> str:
+    section = README[README.index(heading):]
+    return section[section.index("```bash\n") + len("```bash\n"):].split("```", 1)[0]
+
+
+def _run_dir(tmp_path: Path) -> Path:
+    """A folder standing in for the clone: ``samples/`` is the package's samples."""
+    (tmp_path / "samples").symlink_to(ROOT / "layoutkit" / "samples")
+    return tmp_path
+
+
+def test_every_bash_block_is_run_by_a_test():
+    assert len(_bash_blocks()) == 2  # design (below) and compare (below)
+    assert _block_after("## Layout designer") in _bash_blocks()
+    assert _block_after("## Checking a real cloud recording") in _bash_blocks()
+
+
+def test_the_compare_walkthrough_runs_as_written(tmp_path):
+    import av
+
+    block = _block_after("## Checking a real cloud recording")
+    cwd = _run_dir(tmp_path)
+    run = subprocess.run(["bash", "-e", "-c", block], cwd=cwd, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    out = run.stdout
+    assert "samples/scenario-demo.json: valid scenario" in out
+    assert "verdict: match (offset +0.000 s, 0 differences)" in out
+    assert "after_stop = background" in out and "tag_time = date17" in out
+    with av.open(str(cwd / "1001.mp4")) as container:  # the test stream is a real H.264 file
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(video=0)) == 24 * 15
+    stop = json.loads((cwd / "stop.json").read_text())
+    assert [f["fileName"].rsplit(".", 1)[1] for f in stop["fileList"]] == ["m3u8", "mp4"]
+    assert not (cwd / "downloaded" / "serverResponse.json").exists()
+    report = (cwd / "report.html").read_text()
+    assert report.startswith("<!DOCTYPE html>") and "verdict-match" in report
+
+
+@pytest.mark.parametrize("line", [ln for ln in _block_after("## Layout designer").splitlines()
+                                  if ln.strip()])
+def test_the_designer_commands_serve_their_page(tmp_path, line):
+    command = shlex.split(line.split("#", 1)[0])
+    assert command[:2] == ["layoutkit", "design"]
+    # BROWSER=true: the browser the command opens is the program `true`
+    env = dict(os.environ, BROWSER="true")
+    proc = subprocess.Popen(command, cwd=_run_dir(tmp_path), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", first)
+        assert url, first + proc.stderr.read()
+        with urllib.request.urlopen(url.group(0), timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
+        with urllib.request.urlopen(url.group(0) + "api/start", timeout=10) as start:
+            body = json.loads(start.read())
+        named = command[2:]
+        assert bool(body["scenario"]) == any("scenario" in a for a in named)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err, err
