@@ -100,7 +100,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                 "layoutkit compare samples/scenario-demo.json s3://my-bucket/calls --json"),
     "ffmpeg": ("layoutkit ffmpeg samples/start-bestfit-seed.json --input 1=u1.mp4 "
                "--input 2=u2.mp4 -o mixed.mp4",),
-    "testsrc": ("layoutkit testsrc --uid 1001 --duration 10 -o 1001.mp4",),
+    "testsrc": ("layoutkit testsrc --uid 1001 --duration 10 -o 1001.mp4",
+                "layoutkit testsrc --uid 5005 --duration 4 --size 320x180 --bitrate 100 "
+                "--no-flash -o 5005.mp4"),
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
@@ -215,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(640, 360), help="WxH, even (640x360)")
     p.add_argument("--fps", type=int, default=15, help="frames per second (15)")
     p.add_argument("--bitrate", type=int, default=1000, help="video Kbps (1000)")
+    p.add_argument("--no-flash", action="store_true",
+                   help="no white flash on whole seconds (a clip to watch; compare measures "
+                        "A/V sync from the flash, so publish streams with it)")
     p.add_argument("-o", "--output", required=True, help="MP4 file")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
 
@@ -689,7 +694,8 @@ def _cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         msg = f"--size: each side must be at most {MAX_SIDE} (got {args.size[0]}x{args.size[1]})"
         raise UsageError(msg)
     write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
-                  fps=args.fps, bitrate_kbps=args.bitrate, overwrite=args.force)
+                  fps=args.fps, bitrate_kbps=args.bitrate, flash=not args.no_flash,
+                  overwrite=args.force)
     print(f"wrote {args.output}: uid {args.uid}, {args.duration:g} s, "
           f"{args.size[0]}x{args.size[1]} @ {args.fps} fps", file=out)
     return 0

@@ -31,6 +31,7 @@ def write_testsrc(
     size_wh: tuple[int, int] = (640, 360),
     fps: int = 15,
     bitrate_kbps: int = 1000,
+    flash: bool = True,
     overwrite: bool = False,
 ) -> None:
     """Write the test stream of ``uid`` as an MP4 (H.264 yuv420p + AAC 48 kHz mono).
@@ -51,6 +52,10 @@ def write_testsrc(
         Frame rate; frame ``i`` has pts ``i`` in time base ``1/fps``.
     bitrate_kbps : int
         Target video bit rate (libx264 ABR).
+    flash : bool
+        The white flash on every whole second (default).  ``compare`` measures the
+        recording's A/V offset from it against the beep; ``flash=False`` makes clips for
+        people to watch (the shipped sample clips), the beep stays.
     overwrite : bool
         Replace an existing file.
 
@@ -79,7 +84,7 @@ def write_testsrc(
     with MediaFileWriter(path, size_wh=size, fps=fps, bitrate_kbps=bitrate_kbps,
                          audio_channels=1, overwrite=overwrite) as writer:
         for index in range(n_frames):
-            writer.write(test_frame_i420(uid, index, size_wh=size, fps=fps))
+            writer.write(test_frame_i420(uid, index, size_wh=size, fps=fps, flash=flash))
             # keep the audio up to the end of this video frame (interleaved muxing)
             until = n_samples if index == n_frames - 1 else \
                 min(n_samples, (index + 1) * SAMPLE_RATE // fps)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import layoutkit as lk
+from layoutkit.teststream import read_testsrc_ids
 from layoutkit.cli import main
 from layoutkit.demo import samples_dir
 
@@ -51,7 +52,7 @@ def test_the_samples_cover_what_a_designer_looks_for():
     assert {"backgroundImage", "defaultUserBackgroundImage", "backgroundConfig"} <= set(tc)
 
 
-def test_shipped_video_files_are_small_h264():
+def test_shipped_video_files_are_small_h264_without_the_flash():
     files = sorted((SAMPLES / "media").glob("*.mp4"))
     assert len(files) == 2
     for path in files:
@@ -61,6 +62,10 @@ def test_shipped_video_files_are_small_h264():
             assert stream.codec_context.name == "h264"
             assert (stream.codec_context.width, stream.codec_context.height) == (320, 180)
             assert abs(float(container.duration / av.time_base) - 4) < 0.2
+            # made without the test stream's flash: whole-second frames are not white
+            means = [f.to_ndarray(format="gray").mean() for f in container.decode(video=0)]
+        assert len(means) == 60 and max(means) - min(means) < 15, (path.name, means[::15])
+        assert read_testsrc_ids(path)[30].uid == path.stem  # and still code their uid
 
 
 def test_display_rules_sample_shows_each_rule():

@@ -403,3 +403,18 @@ def test_write_testsrc_refuses_bad_requests(tmp_path, monkeypatch):
         write_testsrc(path, uid="1", duration=1, overwrite=True)
     assert path.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["user.mp4"]
+
+
+def test_write_testsrc_without_the_flash(tmp_path):
+    with_flash, without = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    write_testsrc(with_flash, uid="1001", duration=2, fps=FPS, size_wh=(320, 180))
+    write_testsrc(without, uid="1001", duration=2, fps=FPS, size_wh=(320, 180), flash=False)
+    means = {}
+    for path in (with_flash, without):
+        with av.open(str(path)) as container:
+            means[path] = [f.to_ndarray(format="gray").mean() for f in container.decode(video=0)]
+    flash, plain = means[with_flash], means[without]
+    assert flash[FPS] > plain[FPS] + 40  # the whole-second frame is the white flash
+    assert abs(plain[FPS] - plain[FPS + 1]) < 8  # and without it like its neighbour
+    ids = read_testsrc_ids(without)
+    assert [r.frame for r in ids if r] == list(range(2 * FPS))  # every frame still coded
