@@ -81,6 +81,31 @@ def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
     return [str(i) for i in range(1, count + 1)]
 
 
+def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> list[str]:
+    """The join order of a contact sheet: the users whose video the recorder subscribes to.
+
+    An explicit ``subscribeVideoUids`` list gives its uids (the sheet then has as many
+    cells as it lists, up to ``count``); otherwise ``"1"``, ``"2"``, ... skipping the
+    ``unSubscribeVideoUids``, until ``count`` users.
+
+    >>> from layoutkit.request.model import RecordingConfig
+    >>> sheet_users(RecordingConfig(subscribe_video_uids=("7", "8")))
+    ['7', '8']
+    >>> sheet_users(RecordingConfig(unsubscribe_video_uids=("2",)), 4)
+    ['1', '3', '4', '5']
+    """
+    listed = default_users(config, 0)
+    if listed:
+        return listed[:count]
+    users: list[str] = []
+    number = 1
+    while len(users) < count:
+        if config is None or config.subscribes_video(str(number)):
+            users.append(str(number))
+        number += 1
+    return users
+
+
 def subscribed_split(config: RecordingConfig | None,
                      users: Sequence[str]) -> tuple[list[str], list[str]]:
     """``(drawn candidates, unsubscribed)``: users whose video the recorder subscribes to

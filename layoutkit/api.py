@@ -183,7 +183,9 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
                   source_wh: tuple[int, int] = (640, 360)) -> RGB:
     """One image of the request's layout for every user count 1..17, labelled.
 
-    Parameters are those of :func:`preview` (users ``"1"`` .. ``"17"``).
+    Parameters are those of :func:`preview`.  The users join as ``"1"``, ``"2"``, ...,
+    leaving out those the body does not subscribe to (``unSubscribeVideoUids``); an explicit
+    ``subscribeVideoUids`` list is the join order, and the sheet has a cell per listed uid.
 
     Returns
     -------
@@ -197,12 +199,17 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
     >>> sheet.ndim, sheet.dtype.name
     (3, 'uint8')
     """
+    from .annotate import sheet_users
     from .stills import contact_sheet as sheet
 
+    if isinstance(request, dict | str | os.PathLike):
+        request = load_request(request)
     settings, request_canvas, base_dir = _layout_of(request)
+    config = request.recording_config if isinstance(request, StartRequest) else None
+    uids = sheet_users(config)
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
-    return sheet(settings, canvas_wh=canvas, profile=profile,
-                 source_sizes={str(i): source_wh for i in range(1, 18)},
+    return sheet(settings, canvas_wh=canvas, profile=profile, uids=uids,
+                 source_sizes={uid: source_wh for uid in uids},
                  background_image=background_image_of(settings, base_dir=base_dir,
                                                       canvas_wh=canvas))
 

@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario: animated GIF of it all (same as -o NAME.gif)")
     p.add_argument("--mp4", action="store_true",
                    help="scenario: MP4 of it all (same as -o NAME.mp4)")
-    p.add_argument("--users", type=_users, default=None, help="N, or uid,uid,... (default 4)")
+    p.add_argument("--users", type=_users, default=None,
+                   help="N, or uid,uid,... in join order (default 4; with --sheet the join "
+                        "order of the counts, default 1..17 less unsubscribed uids)")
     p.add_argument("--canvas", type=_size, default=None,
                    help="canvas WxH (default: the request's, else 360x640)")
     p.add_argument("--source-size", type=_size, default=None, help="users' video WxH (640x360)")
@@ -413,10 +415,14 @@ def _cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     source_wh = args.source_size or DEFAULT_SOURCE_WH
     sizes = {uid: source_wh for uid in users}
     if args.sheet:
-        sheet_users = args.users if args.users and len(args.users) >= 17 else None
-        image = contact_sheet(settings, canvas_wh=canvas, profile=profile, uids=sheet_users,
-                              source_sizes=sizes if sheet_users else {
-                                  str(i): source_wh for i in range(1, 18)},
+        from .annotate import sheet_users, subscribed_split
+
+        order = subscribed_split(config, args.users)[0] if args.users else sheet_users(config)
+        if not order:
+            raise UsageError("--users: none of them is subscribed (subscribeVideoUids / "
+                             "unSubscribeVideoUids), the sheet would be empty")
+        image = contact_sheet(settings, canvas_wh=canvas, profile=profile, uids=order,
+                              source_sizes={uid: source_wh for uid in order},
                               background_image=background)
     else:
         from .annotate import annotated_preview

@@ -124,6 +124,9 @@ def contact_sheet(
              f"canvas {canvas_wh[0]}x{canvas_wh[1]}, background {settings.background_color}")
     if settings.max_resolution_uid:
         title += f", maxResolutionUid {settings.max_resolution_uid}"
+    if order[:len(counts)] != [str(i) for i in counts]:  # not 1, 2, 3, ...: say who joins
+        shown = ", ".join(order[:8]) + (", ..." if len(order) > 8 else "")
+        title += f", users {shown}"
     draw.text((pad, head_h // 2), title, fill=(30, 30, 30), font=label_font(22), anchor="lm")
     for idx, (n, thumb) in enumerate(zip(counts, thumbs, strict=True)):
         r, c = divmod(idx, columns)

@@ -30,7 +30,7 @@ import layoutkit as lk  # noqa: E402
 from layoutkit.demo import samples_dir  # noqa: E402
 from layoutkit.signals.testcard import label_font  # noqa: E402
 
-MODES = {"floating": "start-floating.json", "bestfit": "start-bestfit-seed.json",
+MODES = {"floating": "start-floating.json", "bestfit": "start-bestfit.json",
          "vertical": "start-vertical.json", "custom": "start-custom.json"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from layoutkit.cli import main
@@ -138,3 +139,29 @@ def test_images_like_the_cloud_bmp_used_large_file_ignored(tmp_path):
     messages = [str(w.message) for w in caught if issubclass(w.category, ImageIgnoredWarning)]
     assert any("larger than 6 MB" in m for m in messages)
     assert any("cannot be read" in m for m in messages)
+
+
+@pytest.mark.filterwarnings("ignore::layoutkit.RequestWarning")
+def test_contact_sheet_honours_the_subscribe_lists(in_tmp):
+    import layoutkit as lk
+
+    # the seed subscribes to the video of 123 and 456 only: a sheet of 1 and 2 users
+    seed = samples_dir() / "start-bestfit-seed.json"
+    code, _, err = _run("preview", str(seed), "--sheet", "-o", "sheet.png")
+    assert code == 0, err
+    sheet = np.asarray(Image.open(in_tmp / "sheet.png").convert("RGB"))
+    assert sheet.shape[0] == 56 + 1 * (26 + 300 + 16) + 8  # one row of 169x300 cells
+    assert np.array_equal(sheet, lk.contact_sheet(seed))
+    request = lk.load_request(seed)
+    direct = contact_sheet(request.layout, canvas_wh=(360, 640), uids=["123", "456"])
+    assert np.array_equal(sheet, direct)
+    assert not np.array_equal(sheet, contact_sheet(request.layout, canvas_wh=(360, 640),
+                                                   uids=["1", "2"]))
+    # unSubscribeVideoUids: "2" never joins, the counts take 1, 3, 4, ...
+    body = {"recordingConfig": {"unSubscribeVideoUids": ["2"], "transcodingConfig": {
+        "width": 320, "height": 180, "fps": 15, "bitrate": 200, "mixedVideoLayout": 1}}}
+    sheet = lk.contact_sheet(body)
+    others = [str(i) for i in range(1, 19) if i != 2]
+    layout = lk.load_request(body).layout
+    assert np.array_equal(sheet, contact_sheet(layout, canvas_wh=(320, 180), uids=others))
+    assert not np.array_equal(sheet, contact_sheet(layout, canvas_wh=(320, 180)))
