@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,51 @@ class LoadedRequest:
 MAX_TEXT_BYTES = 64 * 2**20  # a request or scenario file (100,000 events are ~6 MiB)
 
 
+#: The pipe read last and its text: commands that look at a file twice (is it a scenario?
+#: then parse it) get the same text from a pipe (``validate <(...)``, ``-`` for standard
+#: input), which can be read only once.  Regular files are read each time.
+_LAST_READ: dict[tuple[Any, ...], str] = {}
+
+
+def _identity(p: Path) -> tuple[Any, ...] | None:
+    """The key of a pipe in :data:`_LAST_READ`; None for a regular file (or none at all)."""
+    if str(p) == "-":
+        return ("-",)
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return None if stat.S_ISREG(st.st_mode) else (str(p), st.st_dev, st.st_ino)
+
+
 def read_text(path: str | Path) -> str:
-    """Read a UTF-8 text file (at most 64 MiB), turning OS errors into :class:`MediaError`."""
+    """Read a UTF-8 text file (at most 64 MiB), turning OS errors into :class:`MediaError`.
+
+    ``-`` is standard input.  Reading the same pipe (or standard input) again returns the
+    text read the first time.
+    """
     p = Path(path)
+    key = _identity(p)
+    if key is not None and key in _LAST_READ:
+        return _LAST_READ[key]
+    text = _read_text(p)
+    if key is not None:
+        _LAST_READ.clear()
+        _LAST_READ[key] = text
+    return text
+
+
+def _read_text(p: Path) -> str:
+    if str(p) == "-":
+        data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            msg = f"standard input: larger than {MAX_TEXT_BYTES // 2**20} MiB"
+            raise MediaError(msg)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"standard input: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise MediaError(msg) from exc
     try:
         # a FIFO nobody writes to reads as empty instead of waiting forever; a pipe with a
         # writer (``validate <(...)``) is read to its end
