@@ -56,6 +56,7 @@ import numpy.typing as npt
 from ..errors import ShapeError
 
 from ..layout.regions import Regions
+from .area import AreaScratch, area_pair_scaler, area_scaler
 from .fit import FIT, place
 from .contents import Content, Picture, Solid
 from .rgb import cover_image
@@ -333,11 +334,21 @@ def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
     return read
 
 
-def _scaler(scaling: Scaling, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
+def _area_kernel(scaling: Scaling, dst_wh: tuple[int, int]) -> bool:
+    """The last step is an area shrink that is not an exact 2x halving (our own kernel)."""
+    return (scaling.interpolation == cv2.INTER_AREA and not scaling.levels
+            and (scaling.src[2] // 2, scaling.src[3] // 2) != dst_wh)
+
+
+def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
+        [U8, U8], None]:
     """A function scaling a source plane's window into a destination view, per ``scaling``.
 
-    Intermediate halvings go to scratch planes owned by the returned function.
+    Intermediate halvings go to scratch planes owned by the returned function; the area
+    kernel's scratch planes come from ``scratch`` (shared by the plan's scalers).
     """
+    if _area_kernel(scaling, dst_wh):
+        return area_scaler(scaling.src, dst_wh, scratch=scratch)
     x, y, w, h = scaling.src
     chain = []
     for lw, lh in scaling.levels:
@@ -363,34 +374,46 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int]) -> Callable[[U8, U8], Non
     return scale_chain
 
 
-def _picture_scalers(rp: RegionPlan) -> tuple[
+def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
+        [U8, U8, U8, U8], None]:
+    """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
+    if _area_kernel(scaling, dst_wh):
+        return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+    scale = _scaler(scaling, dst_wh, scratch)
+
+    def scale_pair(a: U8, b: U8, dst_a: U8, dst_b: U8) -> None:
+        scale(a, dst_a)
+        scale(b, dst_b)
+    return scale_pair
+
+
+def _picture_scalers(rp: RegionPlan, scratch: AreaScratch) -> tuple[
         Callable[[Mapping[Hashable, U8]], tuple[U8, U8, U8]],
-        Callable[[U8, U8], None], Callable[[U8, U8], None]]:
-    """Source reader and the Y and chroma scalers of a Picture region."""
+        Callable[[U8, U8], None], Callable[[U8, U8, U8, U8], None]]:
+    """Source reader, the Y scaler and the chroma (U and V) scaler of a Picture region."""
     assert isinstance(rp.content, Picture)
     assert rp.scale_y and rp.scale_c and rp.dst_y and rp.dst_c
     return (_source_reader(rp.content.key, rp.content.src_wh),
-            _scaler(rp.scale_y, (rp.dst_y[2], rp.dst_y[3])),
-            _scaler(rp.scale_c, (rp.dst_c[2], rp.dst_c[3])))
+            _scaler(rp.scale_y, (rp.dst_y[2], rp.dst_y[3]), scratch),
+            _pair_scaler(rp.scale_c, (rp.dst_c[2], rp.dst_c[3]), scratch))
 
 
-def _resize_step(rp: RegionPlan) -> _Step:
+def _resize_step(rp: RegionPlan, scratch: AreaScratch) -> _Step:
     """Scale the source window straight into the canvas (opaque picture)."""
-    read, scale_y, scale_c = _picture_scalers(rp)
+    read, scale_y, scale_c = _picture_scalers(rp, scratch)
     assert rp.dst_y and rp.dst_c
     d_y, d_c = _slices(rp.dst_y), _slices(rp.dst_c)
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
         py, pu, pv = read(pictures)
         scale_y(py, y[d_y])
-        scale_c(pu, u[d_c])
-        scale_c(pv, v[d_c])
+        scale_c(pu, pv, u[d_c], v[d_c])
     return step
 
 
-def _blend_resize_step(rp: RegionPlan) -> _Step:
+def _blend_resize_step(rp: RegionPlan, scratch: AreaScratch) -> _Step:
     """Scale the source into a region-sized layer (bars black), blend it over the canvas."""
-    read, scale_y, scale_c = _picture_scalers(rp)
+    read, scale_y, scale_c = _picture_scalers(rp, scratch)
     assert rp.dst_y and rp.dst_c
     layers = []
     for rect, value in ((rp.rect_y, BLACK_YUV[0]), (rp.rect_c, BLACK_YUV[1]),
@@ -406,18 +429,20 @@ def _blend_resize_step(rp: RegionPlan) -> _Step:
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
         py, pu, pv = read(pictures)
         scale_y(py, t_y)
-        scale_c(pu, t_u)
-        scale_c(pv, t_v)
+        scale_c(pu, pv, t_u, t_v)
         blend(y, u, v, pictures)
     return step
 
 
-def _region_writes(rp: RegionPlan, background: Planes) -> list[_Write]:
-    """The compiled steps of one region, in order."""
+def _region_writes(rp: RegionPlan, background: Planes,
+                   scratch: AreaScratch | None = None) -> list[_Write]:
+    """The compiled steps of one region, in order (area scratch from ``scratch``, or new)."""
+    if scratch is None:
+        scratch = AreaScratch()
     content, ry, rc = rp.content, (rp.rect_y,), (rp.rect_c,)
     if rp.alpha < 1.0:
         if isinstance(content, Picture):
-            return [_Write(_blend_resize_step(rp), ry, rc, static=False)]
+            return [_Write(_blend_resize_step(rp, scratch), ry, rc, static=False)]
         if isinstance(content, Solid):
             layers: tuple[U8 | int, U8 | int, U8 | int] = rgb_to_yuv(content.rgb)
         else:
@@ -431,7 +456,7 @@ def _region_writes(rp: RegionPlan, background: Planes) -> list[_Write]:
             writes.append(_Write(_fill_step(rp.bars_y, rp.bars_c, BLACK_YUV),
                                  rp.bars_y, rp.bars_c, static=True))
         assert rp.dst_y and rp.dst_c
-        writes.append(_Write(_resize_step(rp), (rp.dst_y,), (rp.dst_c,), static=False,
+        writes.append(_Write(_resize_step(rp, scratch), (rp.dst_y,), (rp.dst_c,), static=False,
                              key=content.key))
         return writes
     if isinstance(content, Solid):
@@ -537,7 +562,7 @@ class Plan:
         return self.draw(self.start(), pictures)
 
 
-def _schedule(plans: Sequence[RegionPlan], background: Planes) -> tuple[
+def _schedule(plans: Sequence[RegionPlan], background: Planes, scratch: AreaScratch) -> tuple[
         tuple[_Step, ...], tuple[_Step, ...], tuple[tuple[Rect, Rect], ...],
         tuple[Hashable | None, ...]]:
     """Start steps, frame steps, restored rectangles and the frame steps' skip keys.
@@ -551,7 +576,7 @@ def _schedule(plans: Sequence[RegionPlan], background: Planes) -> tuple[
     start: list[_Step] = []
     frame: list[_Write] = list(earlier)
     for rp in plans:
-        for write in _region_writes(rp, background):
+        for write in _region_writes(rp, background, scratch):
             if write.static and not any(e.touches(write) for e in earlier):
                 start.append(write.step)
             else:
@@ -583,7 +608,8 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
             rp = replace(rp, restore=True)
         plans.append(rp)
     bg_planes = i420_planes(background)
-    start, frame, restores, keys = _schedule(plans, bg_planes)
+    # the area kernel's scratch planes, shared by all the plan's scalers (one thread draws)
+    start, frame, restores, keys = _schedule(plans, bg_planes, AreaScratch())
     return Plan(canvas_wh, background, tuple(plans), restores, start, frame, keys)
 
 
