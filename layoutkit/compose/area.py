@@ -130,7 +130,7 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
           acc: Any) -> None:  # pragma: no cover - runs compiled
     """``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
 
-    Rounds half up and saturates to ``out``'s integer type.  Unsigned indices throughout
+    Rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s type.  Unsigned indices throughout
     (Numba then checks no negative index), 2..4 taps unrolled into one pass over the row,
     more taps accumulated in ``acc`` (float32, at least ``n`` long).
     """
@@ -138,7 +138,6 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
     m = offsets.shape[0]
     k = u(weights.shape[1])
     top = np.float32(np.iinfo(out.dtype).max)
-    half = np.float32(0.5)
     r0 = u(r0)
     c0 = u(c0)
     n = u(n)
@@ -149,20 +148,20 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
         a = weights[i, 0]
         if k == 1:
             for c in range(n):
-                o[c] = min(half + a * np.float32(s0[c0 + c]), top)
+                o[c] = min(np.rint(a * np.float32(s0[c0 + c])), top)
         elif k == 2:
             b = weights[i, 1]
             s1 = src[base + u(1)]
             for c in range(n):
-                o[c] = min(half + a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c]), top)
+                o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])), top)
         elif k == 3:
             b = weights[i, 1]
             g = weights[i, 2]
             s1 = src[base + u(1)]
             s2 = src[base + u(2)]
             for c in range(n):
-                o[c] = min(half + a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                           + g * np.float32(s2[c0 + c]), top)
+                o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
+                                   + g * np.float32(s2[c0 + c])), top)
         else:
             b = weights[i, 1]
             g = weights[i, 2]
@@ -172,11 +171,12 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
             s3 = src[base + u(3)]
             if k == 4:
                 for c in range(n):
-                    o[c] = min(half + a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                               + g * np.float32(s2[c0 + c]) + h * np.float32(s3[c0 + c]), top)
+                    o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
+                                       + g * np.float32(s2[c0 + c]) + h * np.float32(s3[c0 + c])),
+                               top)
                 continue
             for c in range(n):
-                acc[c] = (half + a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
+                acc[c] = (a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
                           + g * np.float32(s2[c0 + c]) + h * np.float32(s3[c0 + c]))
             t = u(4)
             while t + u(1) < k:
@@ -193,7 +193,7 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
                 for c in range(n):
                     acc[c] += a * np.float32(s0[c0 + c])
             for c in range(n):
-                o[c] = min(acc[c], top)
+                o[c] = min(np.rint(acc[c]), top)
 
 
 @functools.cache
@@ -248,6 +248,22 @@ class _Area:
         self.acc = pool.get((max(w, planes * dh),), np.float32)
 
 
+def _halving(src: Rect, dst_wh: tuple[int, int]) -> bool:
+    return (int(src[2]), int(src[3])) == (2 * int(dst_wh[0]), 2 * int(dst_wh[1]))
+
+
+def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
+    """An exact 2x halving: OpenCV's own fast integer path (five times faster than ours)."""
+    x, y, w, h = (int(v) for v in src)
+    window = (slice(y, y + h), slice(x, x + w))
+    size = (int(dst_wh[0]), int(dst_wh[1]))
+    resize, area = cv2.resize, cv2.INTER_AREA
+
+    def halve(plane: U8, dst: U8) -> None:
+        resize(plane[window], size, dst=dst, interpolation=area)
+    return halve
+
+
 def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
                 scratch: AreaScratch | None = None) -> Callable[[U8, U8], None]:
     """A function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
@@ -274,6 +290,8 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
     ValueError
         ``dst_wh`` is larger than the window on an axis.
     """
+    if _halving(src, dst_wh):
+        return _halver(src, dst_wh)
     area = _Area(src, dst_wh, 1, scratch)
     rows = _kernel()
     transpose = cv2.transpose
@@ -298,6 +316,13 @@ def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
     callable
         ``scale(plane_a, plane_b, dst_a, dst_b)``.
     """
+    if _halving(src, dst_wh):
+        halve = _halver(src, dst_wh)
+
+        def halve_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+            halve(plane_a, dst_a)
+            halve(plane_b, dst_b)
+        return halve_pair
     area = _Area(src, dst_wh, 2, scratch)
     rows = _kernel()
     transpose = cv2.transpose
