@@ -1,4 +1,4 @@
-"""Cached drawing plans: the fast yuv420p compositor (pure NumPy/OpenCV, no I/O).
+"""Cached drawing plans: the fast yuv420p compositor (NumPy/OpenCV and one Numba kernel, no I/O).
 
 A :class:`Plan` is everything about a layout that does not change from frame to frame,
 worked out once by :func:`build_plan`: for each region the source window shown (crop / fit
@@ -13,8 +13,9 @@ the background); after that ``plan.draw(canvas, pictures)`` per frame only
 1. restores the background under regions with ``alpha < 1`` (nothing else: opaque regions are
    simply overwritten), then
 2. for each region in paint order scales the source window straight into the canvas plane
-   slices (``cv2.resize`` with ``dst=`` a view into the canvas: OpenCV writes into the strided
-   view, nothing is allocated), fills fit bars and solid regions, copies the background, or
+   slices (``cv2.resize``, or the area kernel's last ``cv2.transpose``, with ``dst=`` a view
+   into the canvas: OpenCV writes into the strided view, nothing is allocated), fills fit
+   bars and solid regions, copies the background, or
    blends (``cv2.addWeighted`` into the view) over what lies below for ``alpha < 1``.
 
 It never fills or allocates a whole canvas per frame.  A static fill (bars, :class:`Solid`,
@@ -28,14 +29,19 @@ first or lies inside an opaque picture drawn below it in the same frame).
 Scaling: enlargements and shrinks below 2x are bilinear (``cv2.INTER_LINEAR``); a shrink of
 2x or more is first halved with exact 2x box filters (``cv2.INTER_AREA``'s fast integer path)
 until less than 2x remains, which low-passes large shrinks at about the cost of bilinear.
-``exact_area=True`` uses ``cv2.INTER_AREA`` for every shrink instead (about 6x slower at
-fractional ratios).  Chroma planes are scaled like luma, from a chroma source window aligned
-with the luma one.
+``exact_area=True`` area-filters (box-filters) every shrink on both axes instead: an exact 2x
+halving with ``cv2.INTER_AREA``'s fast path, any other ratio with the separable kernel of
+:mod:`layoutkit.compose.area` (``cv2.INTER_AREA``'s weights, its result to within one gray
+level, about seven times faster than OpenCV's fractional-ratio path; weights and scratch
+planes are made here, once per plan).  Enlargements stay bilinear there too.  Chroma planes
+are scaled like luma, from a chroma source window aligned with the luma one; the area kernel
+does a picture's two chroma planes in one call.
 
 Threads: the compositor is single-threaded by design (one per recording; call
 ``cv2.setNumThreads(1)`` in the process that records -- this module does not, so importing it
-changes nothing).  A plan owns scratch buffers (halvings, ``alpha < 1`` picture layers), so
-one plan must not draw from two threads at once.
+changes nothing).  A plan owns scratch buffers (halvings, ``alpha < 1`` picture layers, the
+area kernel's planes, shared by its regions), so one plan must not draw from two threads at
+once.
 
 See :mod:`layoutkit.compose.yuv` for the buffer layout, the colour matrix (BT.601 limited
 range) and how odd region edges map to chroma.
@@ -104,8 +110,9 @@ class Scaling:
         column is dropped).  Used while the remaining shrink is at least 2 on both axes,
         so large shrinks are low-passed without OpenCV's slow fractional area filter.
     interpolation : int
-        OpenCV interpolation of the last step onto the destination: ``INTER_AREA`` for an
-        exact 2x halving (or any shrink when ``exact_area`` was asked), else
+        Interpolation of the last step onto the destination: ``INTER_AREA`` for an exact
+        2x halving (OpenCV's fast path) and, when ``exact_area`` was asked, for any shrink
+        on both axes (other ratios through :mod:`layoutkit.compose.area`'s kernel), else
         ``INTER_LINEAR``.
     """
 
@@ -636,9 +643,14 @@ def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
         (``cv2.INTER_AREA``'s fast integer path) followed by one bilinear step of less than
         2x, so large shrinks are low-passed at about the cost of plain bilinear; shrinks
         below 2x and enlargements are bilinear (``cv2.INTER_LINEAR``; below 2x it skips
-        part of the source, which can alias fine detail a little).  True: every shrink uses
-        ``cv2.INTER_AREA`` directly (the exact box filter of the RGB reference drawing; its
-        fractional-ratio path is about six times slower).
+        part of the source, which can alias fine detail a little).  True: every shrink on
+        both axes is one area (box) filter, the one of ``cv2.INTER_AREA`` and of the RGB
+        reference drawing (an exact 2x halving through OpenCV, any other ratio through
+        :mod:`layoutkit.compose.area`, within one gray level of OpenCV; a frame costs about
+        what the default's does, 0.9-1.1x in the best-fit benchmarks); enlargements stay
+        bilinear.  The
+        kernel is compiled by Numba on the first frame drawn with such a plan (once per
+        machine, ~2 s; later processes load it from the cache in ~0.4 s).
 
     Returns
     -------
