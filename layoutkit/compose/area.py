@@ -3,8 +3,9 @@
 Each output pixel is the mean of the source pixels under it, partly covered pixels counted
 by the covered fraction: the weights of OpenCV's ``cv2.INTER_AREA`` for a shrink (computed
 the way OpenCV computes them, :func:`area_weights`), and the result equals OpenCV's to
-within one gray level.  It is about seven times faster than OpenCV's fractional-ratio path,
-which is why it exists: no OpenCV or NumPy kernel computes an area shrink at swscale's speed.
+within one gray level.  It is about ten times faster than OpenCV's fractional-ratio path
+(640x360 -> 384x216: ~35 us for luma against ~480 us), which is why it exists: no OpenCV or
+NumPy kernel computes an area shrink at swscale's speed.
 
 How: separable, two passes of the same vectorised kernel (:func:`_rows`, compiled with
 Numba on first use and cached on disk), each combining whole rows with the precomputed
@@ -130,9 +131,10 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
           acc: Any) -> None:  # pragma: no cover - runs compiled
     """``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
 
-    Rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s type.  Unsigned indices throughout
-    (Numba then checks no negative index), 2..4 taps unrolled into one pass over the row,
-    more taps accumulated in ``acc`` (float32, at least ``n`` long).
+    Rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s type.
+    Written for Numba: 2-D indexing, no row views (a view per row costs more than the row's
+    arithmetic), unsigned indices (no negative-index checks), 1..4 taps in one pass over the
+    row, more taps accumulated in ``acc`` (float32, at least ``n`` long).
     """
     u = np.uint64
     m = offsets.shape[0]
@@ -142,58 +144,53 @@ def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: A
     c0 = u(c0)
     n = u(n)
     for i in range(m):
-        base = r0 + offsets[i]
-        o = out[i]
-        s0 = src[base]
+        p0 = r0 + offsets[i]
+        p1, p2, p3 = p0 + u(1), p0 + u(2), p0 + u(3)
         a = weights[i, 0]
         if k == 1:
             for c in range(n):
-                o[c] = min(np.rint(a * np.float32(s0[c0 + c])), top)
-        elif k == 2:
-            b = weights[i, 1]
-            s1 = src[base + u(1)]
+                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])), top)
+            continue
+        b = weights[i, 1]
+        if k == 2:
             for c in range(n):
-                o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])), top)
-        elif k == 3:
-            b = weights[i, 1]
-            g = weights[i, 2]
-            s1 = src[base + u(1)]
-            s2 = src[base + u(2)]
+                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                        + b * np.float32(src[p1, c0 + c])), top)
+            continue
+        g = weights[i, 2]
+        if k == 3:
             for c in range(n):
-                o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                                   + g * np.float32(s2[c0 + c])), top)
-        else:
-            b = weights[i, 1]
-            g = weights[i, 2]
-            h = weights[i, 3]
-            s1 = src[base + u(1)]
-            s2 = src[base + u(2)]
-            s3 = src[base + u(3)]
-            if k == 4:
-                for c in range(n):
-                    o[c] = min(np.rint(a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                                       + g * np.float32(s2[c0 + c]) + h * np.float32(s3[c0 + c])),
-                               top)
-                continue
+                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                        + b * np.float32(src[p1, c0 + c])
+                                        + g * np.float32(src[p2, c0 + c])), top)
+            continue
+        h = weights[i, 3]
+        if k == 4:
             for c in range(n):
-                acc[c] = (a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                          + g * np.float32(s2[c0 + c]) + h * np.float32(s3[c0 + c]))
-            t = u(4)
-            while t + u(1) < k:
-                a = weights[i, t]
-                b = weights[i, t + u(1)]
-                s0 = src[base + t]
-                s1 = src[base + t + u(1)]
-                for c in range(n):
-                    acc[c] += a * np.float32(s0[c0 + c]) + b * np.float32(s1[c0 + c])
-                t += u(2)
-            if t < k:
-                a = weights[i, t]
-                s0 = src[base + t]
-                for c in range(n):
-                    acc[c] += a * np.float32(s0[c0 + c])
+                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                        + b * np.float32(src[p1, c0 + c])
+                                        + g * np.float32(src[p2, c0 + c])
+                                        + h * np.float32(src[p3, c0 + c])), top)
+            continue
+        for c in range(n):
+            acc[c] = (a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
+                      + g * np.float32(src[p2, c0 + c]) + h * np.float32(src[p3, c0 + c]))
+        t = u(4)
+        while t + u(1) < k:
+            a = weights[i, t]
+            b = weights[i, t + u(1)]
+            p0 = r0 + offsets[i] + t
+            p1 = p0 + u(1)
             for c in range(n):
-                o[c] = min(np.rint(acc[c]), top)
+                acc[c] += a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
+            t += u(2)
+        if t < k:
+            a = weights[i, t]
+            p0 = r0 + offsets[i] + t
+            for c in range(n):
+                acc[c] += a * np.float32(src[p0, c0 + c])
+        for c in range(n):
+            out[i, c] = min(np.rint(acc[c]), top)
 
 
 @functools.cache

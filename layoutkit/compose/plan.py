@@ -32,7 +32,7 @@ until less than 2x remains, which low-passes large shrinks at about the cost of 
 ``exact_area=True`` area-filters (box-filters) every shrink on both axes instead: an exact 2x
 halving with ``cv2.INTER_AREA``'s fast path, any other ratio with the separable kernel of
 :mod:`layoutkit.compose.area` (``cv2.INTER_AREA``'s weights, its result to within one gray
-level, about seven times faster than OpenCV's fractional-ratio path; weights and scratch
+level, about ten times faster than OpenCV's fractional-ratio path; weights and scratch
 planes are made here, once per plan).  Enlargements stay bilinear there too.  Chroma planes
 are scaled like luma, from a chroma source window aligned with the luma one; the area kernel
 does a picture's two chroma planes in one call.
@@ -646,8 +646,8 @@ def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
         part of the source, which can alias fine detail a little).  True: every shrink on
         both axes is one area (box) filter, the one of ``cv2.INTER_AREA`` and of the RGB
         reference drawing (an exact 2x halving through OpenCV, any other ratio through
-        :mod:`layoutkit.compose.area`, within one gray level of OpenCV; a frame costs about
-        what the default's does, 0.9-1.1x in the best-fit benchmarks); enlargements stay
+        :mod:`layoutkit.compose.area`, within one gray level of OpenCV; a frame costs no
+        more than the default's, 0.7-1.0x in the best-fit benchmarks); enlargements stay
         bilinear.  The
         kernel is compiled by Numba on the first frame drawn with such a plan (once per
         machine, ~2 s; later processes load it from the cache in ~0.4 s).
