@@ -86,7 +86,7 @@ def area_weights(ssize: int, dsize: int) -> tuple[npt.NDArray[np.uint64], npt.ND
     --------
     >>> offsets, weights = area_weights(5, 3)
     >>> offsets.tolist(), weights.round(3).tolist()
-    ([0, 1, 3], [[0.6, 0.4, 0.0], [0.2, 0.6, 0.2], [0.0, 0.4, 0.6]])
+    ([0, 1, 2], [[0.6, 0.4, 0.0], [0.2, 0.6, 0.2], [0.0, 0.4, 0.6]])
     """
     if not 1 <= dsize <= ssize:
         raise ValueError(f"area_weights: need 1 <= dsize <= ssize, got {ssize} -> {dsize}")
