@@ -347,6 +347,14 @@ def _area_kernel(scaling: Scaling, dst_wh: tuple[int, int]) -> bool:
             and (scaling.src[2] // 2, scaling.src[3] // 2) != dst_wh)
 
 
+def _last_window(scaling: Scaling, window: Rect, dst_wh: tuple[int, int]) -> _Slices:
+    """Slices of the last resize's input ``window`` (of the source, or the last halving)."""
+    x, y, w, h = window
+    if scaling.interpolation == cv2.INTER_AREA and (w // 2, h // 2) == dst_wh:
+        w, h = 2 * dst_wh[0], 2 * dst_wh[1]  # exact halving: drop an odd last row/column
+    return (slice(y, y + h), slice(x, x + w))
+
+
 def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
         [U8, U8], None]:
     """A function scaling a source plane's window into a destination view, per ``scaling``.
@@ -362,9 +370,7 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
         read = (slice(y, y + 2 * lh), slice(x, x + 2 * lw))
         chain.append((read, (lw, lh), np.empty((lh, lw), dtype=np.uint8)))
         x, y, w, h = 0, 0, lw, lh
-    if scaling.interpolation == cv2.INTER_AREA and (w // 2, h // 2) == dst_wh:
-        w, h = 2 * dst_wh[0], 2 * dst_wh[1]  # exact halving: drop an odd last row/column
-    last = (slice(y, y + h), slice(x, x + w))
+    last = _last_window(scaling, (x, y, w, h), dst_wh)
     interpolation = scaling.interpolation
     resize, area = cv2.resize, cv2.INTER_AREA
 
@@ -386,6 +392,14 @@ def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch
     """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
     if _area_kernel(scaling, dst_wh):
         return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+    if not scaling.levels:  # one resize per plane (the common bilinear case): no inner call
+        last = _last_window(scaling, scaling.src, dst_wh)
+        interpolation, resize = scaling.interpolation, cv2.resize
+
+        def resize_pair(a: U8, b: U8, dst_a: U8, dst_b: U8) -> None:
+            resize(a[last], dst_wh, dst=dst_a, interpolation=interpolation)
+            resize(b[last], dst_wh, dst=dst_b, interpolation=interpolation)
+        return resize_pair
     scale = _scaler(scaling, dst_wh, scratch)
 
     def scale_pair(a: U8, b: U8, dst_a: U8, dst_b: U8) -> None:
