@@ -123,11 +123,19 @@ def test_weights_are_normalised_local_and_in_bounds(ssize, data):
     assert np.all(np.diff(offsets.astype(np.int64)) >= 0)
 
 
-def test_not_a_shrink_is_refused():
+def test_not_a_shrink_and_planes_too_small_are_refused():
     with pytest.raises(ValueError, match="shrink"):
         area_scaler((0, 0, 10, 10), (11, 5))
     with pytest.raises(ValueError):
         area_weights(3, 4)
+    scale = area_scaler((4, 2, 10, 8), (5, 3))
+    dst = np.empty((3, 5), np.uint8)
+    with pytest.raises(ValueError, match="source plane"):
+        scale(np.zeros((10, 13), np.uint8), dst)  # the window ends at column 14
+    with pytest.raises(ValueError, match="destination"):
+        scale(np.zeros((10, 14), np.uint8), np.empty((5, 3), np.uint8))
+    scale(np.zeros((10, 14), np.uint8), dst)
+    assert (dst == 0).all()
 
 
 # ----------------------------------------------------------------------------- in plans

@@ -52,6 +52,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ShapeError
+
 __all__ = ["AreaScratch", "area_pair_scaler", "area_scaler", "area_weights"]
 
 U8 = npt.NDArray[np.uint8]
@@ -231,8 +233,8 @@ class _Area:
                  scratch: AreaScratch | None) -> None:
         x, y, w, h = (int(v) for v in src)
         dw, dh = (int(v) for v in dst_wh)
-        if not (1 <= dw <= w and 1 <= dh <= h):
-            raise ValueError(f"area scaler: {w}x{h} -> {dw}x{dh} is not a shrink")
+        if not (1 <= dw <= w and 1 <= dh <= h) or x < 0 or y < 0:
+            raise ValueError(f"area scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh} is not a shrink")
         pool = AreaScratch() if scratch is None else scratch
         self.x, self.y, self.w, self.dh = x, y, w, dh
         self.y_tables = _tables(h, dh, _GAIN)
@@ -243,6 +245,19 @@ class _Area:
         self.horizontal = pool.get((dw, planes * dh), np.uint8)
         self.parts = [self.horizontal[:, p * dh:(p + 1) * dh] for p in range(planes)]
         self.acc = pool.get((max(w, planes * dh),), np.float32)
+        self.reach = (y + h, x + w)
+        self.dst_shape = (dh, dw)
+
+    def check(self, plane: U8, dst: U8) -> None:
+        """Refuse a plane that does not hold the window (the kernel does not bounds-check)."""
+        shape = plane.shape
+        if (len(shape) != 2 or shape[0] < self.reach[0] or shape[1] < self.reach[1]
+                or plane.dtype != np.uint8):
+            raise ShapeError("area scaler source plane (uint8)",
+                             expected=f"at least {self.reach}", actual=shape)
+        if dst.shape != self.dst_shape:
+            raise ShapeError("area scaler destination", expected=self.dst_shape,
+                             actual=dst.shape)
 
 
 def _halving(src: Rect, dst_wh: tuple[int, int]) -> bool:
@@ -285,7 +300,9 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
     Raises
     ------
     ValueError
-        ``dst_wh`` is larger than the window on an axis.
+        ``dst_wh`` is larger than the window on an axis.  The returned function raises
+        :class:`~layoutkit.errors.ShapeError` (a ``ValueError``) for a plane that does not
+        hold the window or a destination of another shape.
     """
     if _halving(src, dst_wh):
         return _halver(src, dst_wh)
@@ -296,7 +313,10 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
     (yo, yw), (xo, xw) = area.y_tables, area.x_tables
     vertical, turned, horizontal, acc = area.vertical, area.turned, area.horizontal, area.acc
 
+    check = area.check
+
     def scale(plane: U8, dst: U8) -> None:
+        check(plane, dst)
         rows(plane, y, x, w, vertical, yo, yw, acc)
         transpose(vertical, turned)
         rows(turned, 0, 0, dh, horizontal, xo, xw, acc)
@@ -329,7 +349,11 @@ def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
     turned, horizontal, acc = area.turned, area.horizontal, area.acc
     vertical = area.vertical
 
+    check = area.check
+
     def scale(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
         rows(plane_a, y, x, w, band_a, yo, yw, acc)
         rows(plane_b, y, x, w, band_b, yo, yw, acc)
         transpose(vertical, turned)
