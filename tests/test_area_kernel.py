@@ -182,3 +182,27 @@ def test_exact_area_plans_with_fit_crop_and_alpha_stay_within_one_level(layout, 
     new, old = _old_and_new(regions, contents, random_pictures(seed), background)
     for got, was in zip(i420_planes(new), i420_planes(old)):
         assert diff(got, was).max() <= MAX_DIFF
+
+
+def test_numba_is_imported_only_for_area_plans_and_compiles_on_first_draw():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import layoutkit, layoutkit.compose
+from layoutkit.compose import Picture, build_plan, prepare_background
+from layoutkit.layout import compute_regions
+from layoutkit.request.model import LayoutSettings
+uids = [str(i) for i in range(17)]
+regions = compute_regions(LayoutSettings(mixed_video_layout=1), uids, canvas_wh=(1920, 1080))
+contents = [Picture(u, (640, 360)) for u in uids]
+plan = build_plan(regions, contents, background=prepare_background((1920, 1080)))
+assert "numba" not in sys.modules, "numba imported without an area plan"
+plan = build_plan(regions, contents, background=prepare_background((1920, 1080)),
+                  exact_area=True)
+assert "numba" in sys.modules, "the plan does not use the kernel"
+from layoutkit.compose import area
+assert area._kernel().signatures == [], "compiled before the first frame"
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
