@@ -89,7 +89,13 @@ def read_text(path: str | Path) -> str:
 
 def _read_text(p: Path) -> str:
     if str(p) == "-":
-        data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+        if sys.stdin is None:
+            raise MediaError("standard input: is closed")
+        try:
+            data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+        except (OSError, ValueError, AttributeError) as exc:  # closed, or not a byte stream
+            msg = f"standard input: cannot be read ({exc})"
+            raise MediaError(msg) from None
         if len(data) > MAX_TEXT_BYTES:
             msg = f"standard input: larger than {MAX_TEXT_BYTES // 2**20} MiB"
             raise MediaError(msg)

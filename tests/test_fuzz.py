@@ -307,6 +307,7 @@ def _cli_test(n: int) -> Any:
     @given(argv=ARGV)
     @example(argv=["validate", "s.json"])
     @example(argv=["validate", "fifo"])  # a FIFO nobody writes: empty, not a wait
+    @example(argv=["validate", "-"])  # standard input that cannot be read (pytest's)
     @example(argv=["validate", "bom.json", "--json"])
     @example(argv=["preview", "s.json", "--at", "0.1", "-o", "out.png", "--force"])
     @example(argv=["preview", "s.json", "--gif", "-o", "o.gif", "--force"])
