@@ -10,6 +10,22 @@ import pytest
 os.environ.setdefault("LAYOUTKIT_NO_PROGRESS", "1")
 
 
+#: Modules that take longest (seconds of test time on 2 cores): collected first, so that
+#: ``--dist loadscope`` (one worker per module) hands them out first and the run does not
+#: end with one long module on one worker while the other waits.  Only an order.
+HEAVY_FIRST = ("test_compare_e2e", "test_faults_output", "test_compare_content",
+               "test_compare_files", "test_design", "test_storage", "test_hostile_inputs",
+               "test_record")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        stem = item.path.stem
+        return HEAVY_FIRST.index(stem) if stem in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside each module is kept
+
+
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     """Run the test inside a fresh temporary folder."""
