@@ -158,9 +158,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def table(rows: list[Row]) -> list[str]:
-    """The one table: a line per row."""
-    head = ("case", "metric", "layoutkit", "competitor", "ratio", "target", "met", "notes")
+HEAD = ("case", "metric", "layoutkit", "competitor", "ratio", "target", "met", "notes")
+
+
+def cells(rows: list[Row]) -> list[tuple[str, ...]]:
+    """The table's cells, a tuple per row (columns :data:`HEAD`)."""
     lines = []
     for r in rows:
         notes = []
@@ -181,10 +183,36 @@ def table(rows: list[Row]) -> list[str]:
                           target, float) else str(target)),
                       {True: "yes", False: "NO", None: "-"}[r.get("meets_target")],
                       "; ".join(notes)))
-    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
+    return lines
+
+
+def table(rows: list[Row]) -> list[str]:
+    """The one table: a line per row."""
+    lines = cells(rows)
+    widths = [max(len(str(x[i])) for x in [HEAD, *lines]) for i in range(len(HEAD))]
     fmt = " | ".join(f"{{:{w}s}}" for w in widths)
-    return [fmt.format(*head), "-+-".join("-" * w for w in widths),
+    return [fmt.format(*HEAD), "-+-".join("-" * w for w in widths),
             *(fmt.format(*line) for line in lines)]
+
+
+def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
+    """The machine line and the table in Markdown (the README's speed section)."""
+    versions = info.get("versions") or {}
+    libs = versions.get("ffmpeg_libs") or {}
+    line = (f"Machine: {info.get('cpu')}, {info.get('cpu_count')} CPUs, {info.get('platform')}; "
+            f"Python {versions.get('python')}, NumPy {versions.get('numpy')}, OpenCV "
+            f"{versions.get('opencv')}, PyAV {versions.get('pyav')} (libavfilter "
+            f"{libs.get('libavfilter')}, libavcodec {libs.get('libavcodec')}); load average "
+            f"{_load(info.get('load_average_start'))} at the start, "
+            f"{_load(info.get('load_average_end'))} at the end; commit "
+            f"{str(info.get('git_commit'))[:7]}{' (dirty)' if info.get('git_dirty') else ''}; "
+            f"{info.get('time_utc')}.")
+    out = [line, "", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    for c in cells(rows):
+        case, *rest = c
+        met = "**no**" if rest[5] == "NO" else rest[5]
+        out.append("| " + " | ".join([f"`{case}`", *rest[:5], met, rest[6]]) + " |")
+    return out
 
 
 def machine(meta: dict[str, Any] | None, *, load_start: list[float] | None) -> dict[str, Any]:
@@ -206,10 +234,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the machine and the rows to FILE")
     parser.add_argument("--verbose", action="store_true",
                         help="pass every module's own output through")
+    parser.add_argument("--markdown", type=Path,
+                        help="write the machine line and the table in Markdown to FILE")
     parser.add_argument("--collect", action="store_true",
                         help="run nothing: make the table from the modules' latest result "
                              "files (benchmarks/results/<module>[-quick].json)")
+    parser.add_argument("--from", dest="from_json", type=Path,
+                        help="run nothing: print (and with --markdown write) the table of a "
+                             "file written by --json")
     known, rest = parser.parse_known_args(argv)
+    if known.from_json:
+        doc = json.loads(known.from_json.read_text())
+        for line in table(doc["results"]):
+            print(line)
+        if known.markdown:
+            known.markdown.write_text("\n".join(markdown(doc["results"], doc["machine"])) + "\n")
+            print(f"wrote {known.markdown}")
+        return 0
     modules = known.only.split(",") if known.only else list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
@@ -256,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
                          for n, c, s, p in outcomes},
              "results": rows}, indent=2) + "\n")
         print(f"wrote {known.json}")
+    if known.markdown:
+        known.markdown.parent.mkdir(parents=True, exist_ok=True)
+        known.markdown.write_text("\n".join(markdown(rows, info)) + "\n")
+        print(f"wrote {known.markdown}")
     failed = [name for name, rc, _, _ in outcomes if rc != 0]
     if failed:
         print(f"failed: {', '.join(failed)}")
