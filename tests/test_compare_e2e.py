@@ -143,8 +143,8 @@ CLEAN = {
         {"t": 2.5, "uid": "103", "action": "leave"}]),
 }
 #: The ones the default run keeps (the others run with -m slow).
-FAST_CLEAN = {"floating-native-mute-leave", "custom-alpha-web3-mute-unpublish",
-              "eighteen-users-promoted"}
+#: (floating and the display rules run by default in tests/test_compare_content.py too)
+FAST_CLEAN = {"custom-alpha-web3-mute-unpublish", "eighteen-users-promoted"}
 
 
 def _clean_params():

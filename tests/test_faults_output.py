@@ -132,7 +132,8 @@ def whole_kib(tmp_path_factory):
 
 
 # a disk too small for: the first segment, the MP4 or the second segment, the playlist
-@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.8, 0.98])
+@pytest.mark.parametrize("fraction", [0.3, pytest.param(0.6, marks=pytest.mark.slow),
+                                      pytest.param(0.8, marks=pytest.mark.slow), 0.98])
 def test_disk_full_is_an_error_and_nothing_listed_is_missing(tmp_path, whole_kib, fraction):
     ffmpeg = _ffmpeg()
     code, err, kept = _mix_on_small_disk(tmp_path, int(whole_kib * fraction))
@@ -330,7 +331,8 @@ def _http_server(folder: Path):
 
 
 @pytest.mark.parametrize("cname", [pytest.param("room1", marks=pytest.mark.slow), "room#1",
-                                   "a:b", pytest.param("room?x=1", marks=pytest.mark.slow),
+                                   pytest.param("a:b", marks=pytest.mark.slow),
+                                   pytest.param("room?x=1", marks=pytest.mark.slow),
                                    pytest.param("50% off", marks=pytest.mark.slow)])
 def test_playlist_plays_over_http_without_a_corrupt_packet(tmp_path, cname):
     ffmpeg = _ffmpeg()

@@ -213,7 +213,7 @@ def test_killed_run_leaves_only_whole_files(tmp_path):
     """Kill a real ``layoutkit mix`` process midway: every listed segment plays, no MP4."""
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     doc = _doc(duration=600, events=[],
-               users=[{"uid": str(i), "source": "testsrc"} for i in range(1, 5)])
+               users=[{"uid": str(i), "source": f"#{i * 40:02X}4080"} for i in range(1, 5)])
     path = tmp_path / "long.json"
     path.write_text(json.dumps(doc))
     out = tmp_path / "out"
