@@ -334,6 +334,24 @@ def test_timeline_plot_rows_ticks_and_markers():
     assert len(many.markers) == 50 and all(m.compact for m in many.markers)
 
 
+def test_timeline_markers_sit_on_the_track_of_their_layout():
+    """After an update_layout region 2 has two tracks; a difference marks the one whose
+    stretch of time holds it (the report once marked the later layout's row)."""
+    from layoutkit.comparison.model import Interval, RegionTrack
+    from layoutkit.comparison.timeline_plot import plot_timeline
+
+    def track(region, start, end, rect):
+        shown = (Interval(start, end, "7", "live"),)
+        return RegionTrack(region, rect, shown, shown)
+
+    tracks = [track(2, 0.0, 16.0, (0, 180, 320, 180)), track(2, 16.0, 24.0, (166, 271, 150, 85))]
+    plot = plot_timeline(tracks, [Difference("missing_user", "m", t=6.0, region=2),
+                                  Difference("wrong_state", "m", t=20.0, region=2)])
+    first, second = plot.rows
+    early, late = plot.markers
+    assert (early.y0, late.y0) == (first.y - 4, second.y - 4)
+
+
 def test_browser_fixture_skips_with_the_install_hint(monkeypatch):
     from . import browser as helper
 

@@ -163,6 +163,19 @@ def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[
     return sorted(out, key=lambda m: m.number)
 
 
+def _row_of(rows: Sequence[Row], tracks: Sequence[RegionTrack], region: int,
+            t: float) -> Row | None:
+    """The row of ``region`` at time ``t``: after an ``update_layout`` a region index has a
+    track per layout, each covering its own stretch of time (the first one if none covers
+    ``t``)."""
+    candidates = [(row, tr) for row, tr in zip(rows, tracks, strict=True)
+                  if tr.region == region]
+    for row, tr in candidates:
+        if tr.expected and tr.expected[0].start <= t < tr.expected[-1].end:
+            return row
+    return candidates[0][0] if candidates else None
+
+
 def plot_timeline(tracks: Sequence[RegionTrack],
                   differences: Sequence[Difference] = ()) -> TimelinePlot:
     """Lay out the timeline of ``tracks`` with a marker per timed difference.
@@ -194,12 +207,11 @@ def plot_timeline(tracks: Sequence[RegionTrack],
     n = int(round(end / step))
     ticks = tuple(Tick(x=x_of(k * step), label=_seconds_label(k * step, step))
                   for k in range(n + 1))
-    by_region = {r.region: r for r in rows}
     raw: list[tuple[int, float, float, float, str]] = []
     for number, d in enumerate(differences, start=1):
         if d.t is None or not math.isfinite(d.t):
             continue
-        row = by_region.get(d.region) if d.region is not None else None
+        row = _row_of(rows, tracks, d.region, float(d.t)) if d.region is not None else None
         y0, y1 = ((row.y - 4, row.y + row.height + 4) if row is not None
                   else (TOP - 4.0, axis_y))
         raw.append((number, x_of(float(d.t)), y0, y1,
