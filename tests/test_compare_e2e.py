@@ -504,6 +504,7 @@ def test_compare_a_recording_on_s3(s3_endpoint, bucket, recorded, tmp_path):
 RED = (0xC4, 0x2B, 0x1C)
 
 
+@pytest.mark.slow  # the default run opens a differ report in Chromium in test_compare_report.py
 def test_differ_report_in_headless_chromium(browser, tmp_path):
     users = _users(11, 22, 33, 44, platform="web3")
     doc = _doc(users, [{"t": 2, "uid": "22", "action": "unpublish_video"}], size=(640, 360),

@@ -279,7 +279,8 @@ def test_read_through_crop_and_fit(src, region, mode):
 # -- the must-show test: 17 tiles, H.264 at 500 Kbps --------------------------------------
 
 
-@pytest.mark.parametrize("render_mode", [0, 1], ids=["crop", "fit"])
+@pytest.mark.parametrize("render_mode", [pytest.param(0, marks=pytest.mark.slow), 1],
+                         ids=["crop", "fit"])  # crop: with -m slow
 def test_code_survives_17_user_canvas_h264(render_mode):
     tiles = bestfit_tiles(render_mode)
     assert {region[2:] for _, region, _ in tiles} == {(72, 128)}
