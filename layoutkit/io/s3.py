@@ -30,6 +30,7 @@ the key and the cause. Local files are only read, never moved, modified or delet
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -168,6 +169,15 @@ def _env_has_credentials(environ: Mapping[str, str]) -> bool:
     return bool(has_keys or environ.get("AWS_PROFILE"))
 
 
+@functools.cache
+def _data_loader() -> Any:
+    """botocore's loader of service models, shared by every client this process makes: a
+    client then takes ~20 ms instead of ~150 ms (the S3 model is read and parsed once)."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
 def _make_client(*, endpoint_url: str | None = None, access_key: str | None = None,
                  secret_key: str | None = None, region: str | None = None,
                  retries: int = DEFAULT_RETRIES, connect_timeout: float = CONNECT_TIMEOUT,
@@ -177,6 +187,7 @@ def _make_client(*, endpoint_url: str | None = None, access_key: str | None = No
     Parameters are those of :class:`S3Uploader`; see the module docstring for the defaults.
     """
     import boto3
+    import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
@@ -193,7 +204,10 @@ def _make_client(*, endpoint_url: str | None = None, access_key: str | None = No
     if endpoint:
         options["s3"] = {"addressing_style": "path"}
     try:
-        session = boto3.session.Session(aws_access_key_id=access_key or None,
+        core = botocore.session.get_session()  # a fresh one: the credential chain is re-read
+        core.register_component("data_loader", _data_loader())
+        session = boto3.session.Session(botocore_session=core,
+                                        aws_access_key_id=access_key or None,
                                         aws_secret_access_key=secret_key or None,
                                         region_name=region or None)
         client = session.client("s3", endpoint_url=endpoint, config=Config(**options))
