@@ -73,6 +73,22 @@ def _decoded(container: Any, stream: Any, stats: DecodeStats) -> Iterator[Any]:
             stats.corrupt_packets += 1
 
 
+def _first_streams(paths: Sequence[str | Path], kind: str,
+                   stats: DecodeStats) -> Iterator[tuple[Any, Any]]:
+    """``(container, stream)``: each file's first ``kind`` ("video" / "audio") stream, the
+    file open while the caller reads it (closed after, or when the caller stops); files
+    without such a stream are counted and skipped."""
+    for path in paths:
+        stats.files += 1
+        container = _open(Path(path))
+        try:
+            streams = getattr(container.streams, kind)
+            if streams:
+                yield container, streams[0]
+        finally:
+            container.close()
+
+
 def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
                stats: DecodeStats | None = None) -> Iterator[DecodedFrame]:
     """Decode the video of ``paths`` in order, one frame at a time.
@@ -100,31 +116,23 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     stats = stats if stats is not None else DecodeStats()
     clock = _Clock()
     index = 0
-    for path in paths:
-        stats.files += 1
-        container = _open(Path(path))
-        try:
-            if not container.streams.video:
+    for container, stream in _first_streams(paths, "video", stats):
+        if threads:
+            stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or 15
+        step = 1.0 / float(rate)
+        base = stream.time_base
+        clock.new_file()
+        for frame in _decoded(container, stream, stats):
+            if frame.pts is None or base is None:
                 continue
-            stream = container.streams.video[0]
-            if threads:
-                stream.thread_type = "AUTO"
-            rate = stream.average_rate or stream.guessed_rate or 15
-            step = 1.0 / float(rate)
-            base = stream.time_base
-            clock.new_file()
-            for frame in _decoded(container, stream, stats):
-                if frame.pts is None or base is None:
-                    continue
-                if frame.format.name != "yuv420p":
-                    frame = frame.reformat(format="yuv420p")
-                t = clock(float(frame.pts * base), step)
-                picture = frame.to_ndarray()
-                stats.frames += 1
-                yield DecodedFrame(t, picture, index)
-                index += 1
-        finally:
-            container.close()
+            if frame.format.name != "yuv420p":
+                frame = frame.reformat(format="yuv420p")
+            t = clock(float(frame.pts * base), step)
+            picture = frame.to_ndarray()
+            stats.frames += 1
+            yield DecodedFrame(t, picture, index)
+            index += 1
 
 
 def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
@@ -148,32 +156,24 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
     stats = stats if stats is not None else DecodeStats()
     clock = _Clock()
     want = max(1, int(chunk_s * AUDIO_RATE))
-    for path in paths:
-        stats.files += 1
-        container = _open(Path(path))
-        try:
-            if not container.streams.audio:
+    for container, stream in _first_streams(paths, "audio", stats):
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        clock.new_file()
+        pending: list[np.ndarray] = []
+        pending_n = 0
+        start: float | None = None
+        for frame in _decoded(container, stream, stats):
+            if frame.pts is None or frame.time_base is None:
                 continue
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
-            clock.new_file()
-            pending: list[np.ndarray] = []
-            pending_n = 0
-            start: float | None = None
-            for frame in _decoded(container, stream, stats):
-                if frame.pts is None or frame.time_base is None:
-                    continue
-                t = clock(float(frame.pts * frame.time_base), 0.02)
-                for out in resampler.resample(frame):
-                    data = out.to_ndarray().reshape(-1).astype(np.float32)
-                    if start is None:
-                        start = t
-                    pending.append(data)
-                    pending_n += data.size
-                if pending_n >= want and start is not None:
-                    yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
-                    start, pending, pending_n = None, [], 0
-            if pending and start is not None:
+            t = clock(float(frame.pts * frame.time_base), 0.02)
+            for out in resampler.resample(frame):
+                data = out.to_ndarray().reshape(-1).astype(np.float32)
+                if start is None:
+                    start = t
+                pending.append(data)
+                pending_n += data.size
+            if pending_n >= want and start is not None:
                 yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
-        finally:
-            container.close()
+                start, pending, pending_n = None, [], 0
+        if pending and start is not None:
+            yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
