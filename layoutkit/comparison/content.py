@@ -233,6 +233,18 @@ def _track_runs(obs: list[RegionObservation], exp: Expectation, step: float,
     return tracks, runs
 
 
+def _transition(kind: str, run: _Run, expected_t: float, seen_t: float, before: Any,
+                after: Any) -> Difference:
+    """A ``late_transition`` / ``early_transition``: the change from ``before`` to ``after``
+    (``(uid, state)`` pairs) seen at ``seen_t`` instead of ``expected_t``."""
+    uid = after[0] or before[0]
+    return Difference(kind,
+                      f"uid {uid}: {_state(before)} -> {_state(after)} at {seen_t:.2f} s, "
+                      f"expected {expected_t:.2f} s", uid=uid, t=expected_t,
+                      expected={"t": round(expected_t, 3), "from": before[1], "to": after[1]},
+                      observed={"t": round(seen_t, 3)}, region=run.region)
+
+
 def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
                     ) -> Difference | None:
     """The difference a mismatching run stands for, or None when within tolerance."""
@@ -252,21 +264,11 @@ def _run_difference(run: _Run, tr: dict[str, Any], tol_s: float, min_frames: int
             seen = t[run.i1 + 1]
             if seen - c <= tol_s:
                 return None
-            uid = after[0] or before[0]
-            return Difference("late_transition",
-                              f"uid {uid}: {_state(before)} -> {_state(after)} at {seen:.2f} s, "
-                              f"expected {c:.2f} s", uid=uid, t=c,
-                              expected={"t": round(c, 3), "from": before[1], "to": after[1]},
-                              observed={"t": round(seen, 3)}, region=run.region)
+            return _transition("late_transition", run, c, seen, before, after)
         if abs(run.t1 - c) <= tol_s and run.observed == after and starts_right:
             if c - run.t0 <= tol_s:
                 return None
-            uid = after[0] or before[0]
-            return Difference("early_transition",
-                              f"uid {uid}: {_state(before)} -> {_state(after)} at {run.t0:.2f} s, "
-                              f"expected {c:.2f} s", uid=uid, t=c,
-                              expected={"t": round(c, 3), "from": before[1], "to": after[1]},
-                              observed={"t": round(run.t0, 3)}, region=run.region)
+            return _transition("early_transition", run, c, run.t0, before, after)
     if n_frames <= min_frames:
         return None
     kind = _kind(run.expected, run.observed)
