@@ -28,7 +28,7 @@ import numpy.typing as npt
 from .errors import Problem, RequestError, ScenarioError
 from .inputs import background_image_of
 from .profile import DEFAULT_PROFILE, Profile
-from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
+from .request.model import LayoutSettings, RecordingConfig, StartRequest, UpdateLayoutRequest
 from .scenario import Scenario
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
@@ -100,16 +100,19 @@ def load_request(source: PathOrDoc, *, kind: str | None = None) -> Any:
     return loaded.model
 
 
-def _layout_of(request: Any) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None]:
-    """Layout settings, canvas (None for updateLayout) and image folder of a request."""
+def _layout_of(request: Any) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None,
+                                      RecordingConfig | None]:
+    """Layout settings, canvas (None for updateLayout), image folder and recording config
+    (None but for a start body: its subscribe lists) of a request, model, path or dict."""
     if isinstance(request, dict | str | os.PathLike):
         return _layout_of(load_request(request))
     if isinstance(request, StartRequest):
-        return request.layout, request.transcoding.canvas_wh, request.base_dir
+        return (request.layout, request.transcoding.canvas_wh, request.base_dir,
+                request.recording_config)
     if isinstance(request, UpdateLayoutRequest):
-        return request.layout, None, request.base_dir
+        return request.layout, None, request.base_dir, None
     if isinstance(request, LayoutSettings):
-        return request, None, None
+        return request, None, None, None
     raise RequestError([Problem("", f"a {type(request).__name__} body has no layout to preview")])
 
 
@@ -163,10 +166,7 @@ def preview(request: Any, *, users: int | list[str] | None = None,
     """
     from .annotate import annotated_preview
 
-    if isinstance(request, dict | str | os.PathLike):
-        request = load_request(request)
-    settings, request_canvas, base_dir = _layout_of(request)
-    config = request.recording_config if isinstance(request, StartRequest) else None
+    settings, request_canvas, base_dir, config = _layout_of(request)
     from .annotate import default_users
 
     uids = default_users(config, DEFAULT_PREVIEW_USERS) if users is None else _users(users)
@@ -202,10 +202,7 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
     from .annotate import sheet_users
     from .stills import contact_sheet as sheet
 
-    if isinstance(request, dict | str | os.PathLike):
-        request = load_request(request)
-    settings, request_canvas, base_dir = _layout_of(request)
-    config = request.recording_config if isinstance(request, StartRequest) else None
+    settings, request_canvas, base_dir, config = _layout_of(request)
     uids = sheet_users(config)
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
     return sheet(settings, canvas_wh=canvas, profile=profile, uids=uids,
