@@ -215,6 +215,13 @@ def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
     return out
 
 
+def write_markdown(path: Path, rows: list[Row], info: dict[str, Any]) -> None:
+    """Write :func:`markdown` of ``rows`` to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(markdown(rows, info)) + "\n")
+    print(f"wrote {path}")
+
+
 def machine(meta: dict[str, Any] | None, *, load_start: list[float] | None) -> dict[str, Any]:
     """The machine the run happened on (from the first module's metadata)."""
     meta = meta or {}
@@ -248,8 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in table(doc["results"]):
             print(line)
         if known.markdown:
-            known.markdown.write_text("\n".join(markdown(doc["results"], doc["machine"])) + "\n")
-            print(f"wrote {known.markdown}")
+            write_markdown(known.markdown, doc["results"], doc["machine"])
         return 0
     modules = known.only.split(",") if known.only else list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -298,9 +304,7 @@ def main(argv: list[str] | None = None) -> int:
              "results": rows}, indent=2) + "\n")
         print(f"wrote {known.json}")
     if known.markdown:
-        known.markdown.parent.mkdir(parents=True, exist_ok=True)
-        known.markdown.write_text("\n".join(markdown(rows, info)) + "\n")
-        print(f"wrote {known.markdown}")
+        write_markdown(known.markdown, rows, info)
     failed = [name for name, rc, _, _ in outcomes if rc != 0]
     if failed:
         print(f"failed: {', '.join(failed)}")
