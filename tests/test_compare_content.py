@@ -18,8 +18,8 @@ from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 
 
-def _doc(*, users, events=(), mode=1, duration=8, bg="#1E2A38", size=(640, 360), extra=None):
-    tc = {"width": size[0], "height": size[1], "fps": 15, "bitrate": 500,
+def _doc(*, users, events=(), mode=1, duration=8, bg="#1E2A38", size=(320, 180), extra=None):
+    tc = {"width": size[0], "height": size[1], "fps": 15, "bitrate": 400,
           "mixedVideoLayout": mode, "backgroundColor": bg, **(extra or {})}
     return {"cname": "c", "start": {"cname": "c", "uid": "999", "clientRequest": {
         "recordingConfig": {"channelType": 0, "streamTypes": 2, "maxIdleTime": 30,
@@ -164,7 +164,7 @@ def test_swapped_users_are_named(tmp_path):
     # evidence: the expected and the recorded picture of those differences
     assert result.evidence
     ev = result.evidence[0]
-    assert ev.expected.shape == ev.observed.shape == (360, 640, 3)
+    assert ev.expected.shape == ev.observed.shape == (180, 320, 3)
     assert np.abs(ev.expected.astype(int) - ev.observed.astype(int)).mean() > 10
 
 
@@ -216,7 +216,8 @@ def test_after_stop_last_frame_recording_differs_and_is_inferred(tmp_path):
 @pytest.mark.slow  # the default run has it end to end: tests/test_compare_e2e.py
 def test_vertical_column_order_variant_differs_and_is_inferred(tmp_path):
     users = _users(*[str(i) for i in range(1, 13)])
-    doc = _doc(users=users, mode=2, extra={"maxResolutionUid": "1"}, duration=5)
+    doc = _doc(users=users, mode=2, extra={"maxResolutionUid": "1", "bitrate": 500},
+               duration=5, size=(640, 360))  # small tiles readable at 640x360
     folder = _record(tmp_path, doc, profile=Profile(vertical_column_order="sample"))
     mp4 = _mp4(folder)
     result = _compare([mp4], doc, audio=False)
@@ -286,7 +287,7 @@ def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path
               ":u='clip((val-128)*255/224+128,0,255)':v='clip((val-128)*255/224+128,0,255)'")
     _ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", str(off))
     frame = next(iter_video([off]))
-    assert frame.i420[270, 480] > 250  # the canvas (white, Y 235) really is off
+    assert frame.i420[135, 240] > 250  # the canvas (white, Y 235) really is off
     result = _compare([off], doc)  # no audio stream: no A/V check, no error
     assert result.differences == (), [d.message for d in result.differences]
     assert "av_offset_s" not in result.stats
@@ -307,10 +308,13 @@ def test_late_join_one_second_late_is_timed(tmp_path):
 INFER_CASES = {
     "floating_render": ("fit", _doc(users=_users("11", "22", "33", size="360x640"), mode=0,
                                     duration=4)),
+    # vertical's small tiles need a 640x360 canvas for their codes to be read back
     "vertical_render": ("fit", _doc(users=_users("11", "22", "33", "44", size="360x640"),
-                                    mode=2, extra={"maxResolutionUid": "11"}, duration=4)),
+                                    mode=2, extra={"maxResolutionUid": "11", "bitrate": 500},
+                                    duration=4, size=(640, 360))),
     "vertical_without_large": ("sample", _doc(users=_users(*[str(i) for i in range(1, 6)]),
-                                              mode=2, duration=4)),
+                                              mode=2, duration=4, size=(640, 360),
+                                              extra={"bitrate": 500})),
 }
 
 
