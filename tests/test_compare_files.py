@@ -34,6 +34,8 @@ SID = "00112233445566778899aabbccddeeff"
 CNAME = "room_1"  # an underscore in the cname: names must still split right
 BASE = f"{SID}_{CNAME}"
 PREFIX = ("rec", "day1")
+#: Seconds recorded where one segment (shorter than 15 s) is enough for what is checked.
+SHORT = 6
 
 
 def _doc(*, duration=20, av_types=("hls", "mp4"), stream_types=2, audio_profile=0,
@@ -131,13 +133,14 @@ def test_recorder_output_hls_only_is_clean(rec_hls):
 @pytest.mark.parametrize(("stream_types", "present", "absent"),
                          [(0, "audio", "video"), (1, "video", "audio")])
 def test_audio_only_and_video_only_are_clean(tmp_path_factory, stream_types, present, absent):
-    out = _record(tmp_path_factory, f"st{stream_types}", stream_types=stream_types)
-    fd, ff, sd, sf = _check(out, _doc(stream_types=stream_types))
+    out = _record(tmp_path_factory, f"st{stream_types}", stream_types=stream_types,
+                  duration=SHORT)
+    fd, ff, sd, sf = _check(out, _doc(stream_types=stream_types, duration=SHORT))
     _assert_clean(fd + sd)
     assert sf["hls"][present] is not None and sf["hls"][absent] is None
     assert sf["mp4"][0][absent] is None
     # ... and the other stream type is told apart
-    fd2, _, sd2, _ = _check(out, _doc(stream_types=2))
+    fd2, _, sd2, _ = _check(out, _doc(stream_types=2, duration=SHORT))
     assert "missing_stream" in _kinds(sd2)
     assert "track_events" in _kinds(fd2) and "file_list" in _kinds(fd2)  # trackType
 
@@ -327,8 +330,8 @@ def test_segment_far_too_long(copy_av):
 
 
 def test_audio_profile_0_vs_1(tmp_path_factory):
-    out = _record(tmp_path_factory, "ap0", av_types=("hls",))
-    _, _, sd, _ = _check(out, _doc(av_types=("hls",), audio_profile=1))
+    out = _record(tmp_path_factory, "ap0", av_types=("hls",), duration=SHORT)
+    _, _, sd, _ = _check(out, _doc(av_types=("hls",), audio_profile=1, duration=SHORT))
     [d] = [d for d in sd if d.kind == "audio_bitrate"]
     assert d.expected == 128 and d.observed < 0.6 * 128
 
@@ -422,8 +425,8 @@ def test_damaged_segment_is_undecodable(copy_av):
 
 
 def test_wrong_resolution(tmp_path_factory):
-    out = _record(tmp_path_factory, "res", size=(640, 360))
-    fd, _, sd, _ = _check(out, _doc())
+    out = _record(tmp_path_factory, "res", size=(640, 360), duration=SHORT)
+    fd, _, sd, _ = _check(out, _doc(duration=SHORT))
     _assert_clean(fd)
     [d] = [d for d in sd if d.kind == "wrong_resolution" and d.file is None]
     assert d.expected == [320, 180] and d.observed == [640, 360]
@@ -431,15 +434,15 @@ def test_wrong_resolution(tmp_path_factory):
 
 
 def test_odd_canvas_is_rounded_to_even(tmp_path_factory):
-    out = _record(tmp_path_factory, "odd", size=(321, 181))
-    fd, _, sd, sf = _check(out, _doc(size=(321, 181)))
+    out = _record(tmp_path_factory, "odd", size=(321, 181), duration=SHORT)
+    fd, _, sd, sf = _check(out, _doc(size=(321, 181), duration=SHORT))
     _assert_clean(fd + sd)
     assert sf["hls"]["video"]["sizes"] == [[320, 180]]
 
 
 def test_wrong_fps(tmp_path_factory):
-    out = _record(tmp_path_factory, "fps", fps=10)
-    fd, _, sd, _ = _check(out, _doc(fps=15))
+    out = _record(tmp_path_factory, "fps", fps=10, duration=SHORT)
+    fd, _, sd, _ = _check(out, _doc(fps=15, duration=SHORT))
     assert "wrong_fps" in _kinds(sd)
     [d] = [d for d in sd if d.kind == "wrong_fps" and d.file is None]
     assert (d.expected, d.observed) == (15, 10)
@@ -448,10 +451,10 @@ def test_wrong_fps(tmp_path_factory):
 
 
 def test_wrong_audio_channels(tmp_path_factory):
-    out = _record(tmp_path_factory, "stereo", audio_profile=2)
-    fd, _, sd, _ = _check(out, _doc(audio_profile=2))
+    out = _record(tmp_path_factory, "stereo", audio_profile=2, duration=SHORT)
+    fd, _, sd, _ = _check(out, _doc(audio_profile=2, duration=SHORT))
     _assert_clean(fd + sd)
-    _, _, sd, _ = _check(out, _doc(audio_profile=0))
+    _, _, sd, _ = _check(out, _doc(audio_profile=0, duration=SHORT))
     [d] = [d for d in sd if d.kind == "audio_channels" and d.file is None]
     assert (d.expected, d.observed) == (1, 2)
     assert "audio_bitrate" in _kinds(sd)  # 192 Kbps is not ~48
@@ -501,8 +504,8 @@ def test_wrong_sid_and_cname(rec_av):
 
 
 def test_silent_audio_bitrate_is_not_a_false_alarm(tmp_path_factory):
-    out = _record(tmp_path_factory, "silent", stream_types=0, audio="silence")
-    fd, _, sd, sf = _check(out, _doc(stream_types=0, audio="silence"))
+    out = _record(tmp_path_factory, "silent", stream_types=0, audio="silence", duration=SHORT)
+    fd, _, sd, sf = _check(out, _doc(stream_types=0, audio="silence", duration=SHORT))
     _assert_clean(fd + sd)
 
 
