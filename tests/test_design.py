@@ -254,6 +254,10 @@ def page(server):
         driver.quit()
 
 
+#: Milliseconds a pointer move takes (Selenium's default is 250 ms per move; the page only
+#: needs the pointer events, not their pace).
+POINTER_MS = 20
+
 IDLE = """
 const img = document.getElementById('picture');
 const loaded = !img.dataset.token || (img.complete && img.naturalWidth > 0);
@@ -368,7 +372,7 @@ def test_drag_and_resize_a_custom_region(page, server):
     grid = 20
 
     before = _seq(page)
-    (ActionChains(page).move_to_element(_region_box(page, 1)).click_and_hold()
+    (ActionChains(page, duration=POINTER_MS).move_to_element(_region_box(page, 1)).click_and_hold()
      .move_by_offset(30, -20).move_by_offset(30, -20).release().perform())
     _wait_idle(page, before)
     moved = _holder(_body(page))["layoutConfig"][1]
@@ -380,7 +384,7 @@ def test_drag_and_resize_a_custom_region(page, server):
 
     before = _seq(page)
     handle = page.find_element("css selector", "#overlay .region[data-index='1'] .handle.se")
-    (ActionChains(page).move_to_element(handle).click_and_hold().move_by_offset(25, 15)
+    (ActionChains(page, duration=POINTER_MS).move_to_element(handle).click_and_hold().move_by_offset(25, 15)
      .move_by_offset(25, 15).release().perform())
     _wait_idle(page, before)
     resized = _holder(_body(page))["layoutConfig"][1]
@@ -430,7 +434,7 @@ def test_a_region_dragged_off_the_canvas_shows_validates_message(page, server, t
     _import(page, (SAMPLES / "start-custom.json").read_text(encoding="utf-8"))
     k = _scale(page)
     before = _seq(page)
-    (ActionChains(page).move_to_element(_region_box(page, 2)).click_and_hold()
+    (ActionChains(page, duration=POINTER_MS).move_to_element(_region_box(page, 2)).click_and_hold()
      .move_by_offset(round(300 / k), 0).release().perform())
     _wait_idle(page, before)
     text = page.find_element("id", "json").get_attribute("value")
@@ -527,7 +531,7 @@ def test_snap_reorder_alpha_fit_and_a_uid_list(page, server):
     k = _scale(page)
     # region 2 (x 870 px) dragged left to 4 px right of region 1's right edge (410 px)
     before = _seq(page)
-    (ActionChains(page).move_to_element(_region_box(page, 2)).click_and_hold()
+    (ActionChains(page, duration=POINTER_MS).move_to_element(_region_box(page, 2)).click_and_hold()
      .move_by_offset(round((410 + 4 - 870) / k), 0).release().perform())
     _wait_idle(page, before)
     snapped = _holder(_body(page))["layoutConfig"][2]
