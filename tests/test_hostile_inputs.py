@@ -241,12 +241,12 @@ def test_a_small_bmp_is_still_drawn(tmp_path):
 
 
 # --- items 9 and 10, containment: what a source may be ------------------------------------------
-def _run(tmp_path: Path, source: str, *, command: str = "mix",
+def _run(tmp_path: Path, *sources: str, command: str = "mix",
          timeout: float = 60) -> subprocess.CompletedProcess:
-    """``layoutkit validate`` or ``mix`` of a scenario whose one user has ``source``; stdin is
-    an open pipe nobody writes (reading it would wait forever)."""
-    doc = scenario_doc([{"uid": "1", "source": source}], duration=1,
-                       transcoding={"width": 64, "height": 64, "fps": 5})
+    """``layoutkit validate`` or ``mix`` of a scenario with a user per source; stdin is an
+    open pipe nobody writes (reading it would wait forever)."""
+    doc = scenario_doc([{"uid": str(i + 1), "source": s} for i, s in enumerate(sources)],
+                       duration=1, transcoding={"width": 64, "height": 64, "fps": 5})
     (tmp_path / "s.json").write_text(json.dumps(doc))
     extra = ["-o", str(tmp_path / "out"), "--quiet"] if command == "mix" else []
     return subprocess.run([sys.executable, "-m", "layoutkit", command,
@@ -254,28 +254,26 @@ def _run(tmp_path: Path, source: str, *, command: str = "mix",
                           timeout=timeout, stdin=subprocess.PIPE, cwd=PACKAGE.parent)
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
-def test_fifos_devices_and_folders_are_refused_as_sources_without_waiting(tmp_path, kind):
-    if kind == "fifo":
-        target = tmp_path / "pipe.mp4"
-        os.mkfifo(target)
-        rule = "is not a regular file"
-    elif kind == "device":
-        target, rule = Path("/dev/zero"), "is not a regular file"
-    else:
-        target = tmp_path / "clips.mp4"
-        target.mkdir()
-        rule = "is a folder, not a video file"
-    run = _run(tmp_path, str(target), command="validate", timeout=30)  # waited forever
+def test_fifos_devices_and_folders_are_refused_as_sources_without_waiting(tmp_path):
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    folder = tmp_path / "clips.mp4"
+    folder.mkdir()
+    # one user each: a FIFO, a device, a folder (one run names all three)
+    rules = ["is not a regular file", "is not a regular file", "is a folder, not a video file"]
+    sources = [str(fifo), "/dev/zero", str(folder)]
+    run = _run(tmp_path, *sources, command="validate", timeout=30)  # waited forever
     assert run.returncode == 0
-    assert f"warning: users[0].source: {rule}" in run.stderr, run.stderr
-    run = _run(tmp_path, str(target), timeout=30)
+    for i, rule in enumerate(rules):
+        assert f"warning: users[{i}].source: {rule}" in run.stderr, run.stderr
+    run = _run(tmp_path, *sources, timeout=30)
     assert run.returncode == 1
-    assert f"code 2: users[0].source: {rule}" in run.stderr, run.stderr
+    for i, rule in enumerate(rules):
+        assert f"code 2: users[{i}].source: {rule}" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.ts"))
     with pytest.raises(ScenarioError) as info:
         lk.frame_at(lk.load_scenario(tmp_path / "s.json"), 0)
-    assert info.value.problems[0].path == "users[0].source"
+    assert [p.path for p in info.value.problems] == [f"users[{i}].source" for i in range(3)]
 
 
 def test_an_image_from_a_fifo_is_ignored_without_waiting(tmp_path):
@@ -308,14 +306,22 @@ def test_a_relative_name_with_colons_is_a_file_not_a_protocol(tmp_path):
     assert r > 200 and g < 40 and b < 40
 
 
-@pytest.mark.parametrize("source", ["rtmp://example.com/live/1", "concat:a.mp4|b.mp4",
-                                    "subfile,,start,0,end,10,,:a.mp4"])
+OTHER_PROTOCOLS = ["rtmp://example.com/live/1", "concat:a.mp4|b.mp4",
+                   "subfile,,start,0,end,10,,:a.mp4"]
+
+
+@pytest.mark.parametrize("source", OTHER_PROTOCOLS)
 def test_only_http_urls_and_files_are_opened(tmp_path, source):
     with pytest.raises(MediaError):
         media_location(os.path.join(tmp_path, source) if "://" not in source else source,
                        kind="video")
-    run = _run(tmp_path, source)
-    assert run.returncode == 1 and "code 2: users[0].source: " in run.stderr
+
+
+def test_a_recording_names_each_user_of_another_protocol(tmp_path):
+    run = _run(tmp_path, *OTHER_PROTOCOLS)  # one user each
+    assert run.returncode == 1
+    for i in range(len(OTHER_PROTOCOLS)):
+        assert f"code 2: users[{i}].source: " in run.stderr, run.stderr
     assert "internal error" not in run.stderr
 
 
