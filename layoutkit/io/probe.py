@@ -2,7 +2,7 @@
 
 :func:`inspect_media` opens one TS / MP4 file, reads its streams' headers (codec, size,
 frame rate, sample rate, channels), walks every packet (bytes, first and last time, key
-frames) and, with ``decode=True``, decodes every packet with FFmpeg's threads on and counts
+frames) and, with ``decode=True``, decodes every packet (frame threads above 320x240) and counts
 what fails. Results are frozen dataclasses of plain numbers, cached per (path, size, mtime),
 so the file and stream checks can both ask without reading a file twice.
 """
@@ -18,6 +18,7 @@ from typing import Any
 import av
 
 from ..errors import MediaError
+from .decode import set_decoder_threads
 
 __all__ = ["StreamProbe", "MediaProbe", "inspect_media"]
 
@@ -113,7 +114,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
         streams: list[Any] = [s for s in container.streams if s.type in ("video", "audio")]
         stats = {s.index: _Acc() for s in streams}
         for s in streams:
-            s.thread_type = "AUTO"
+            set_decoder_threads(s)
         try:
             packets = container.demux(*streams)
             for packet in packets:

@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from ..errors import MediaError
+from .decode import set_decoder_threads
 from .frames import AudioChunk, DecodedFrame, DecodeStats
 
 __all__ = ["iter_video", "iter_audio", "AUDIO_RATE"]
@@ -98,7 +99,7 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     paths : sequence of path
         TS segments of one playlist in order, or one MP4 (or TS).
     threads : bool
-        Decoder threads on (``thread_type = "AUTO"``).
+        Decoder threads on for pictures larger than 320x240 (:func:`set_decoder_threads`).
     stats : DecodeStats, optional
         Filled with the number of frames, corrupt packets and truncated files.
 
@@ -118,7 +119,7 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     index = 0
     for container, stream in _first_streams(paths, "video", stats):
         if threads:
-            stream.thread_type = "AUTO"
+            set_decoder_threads(stream)
         rate = stream.average_rate or stream.guessed_rate or 15
         step = 1.0 / float(rate)
         base = stream.time_base
