@@ -147,7 +147,9 @@ def png_data_uri(image: npt.NDArray[np.uint8], *, size: tuple[int, int] | None =
     if size is not None and img.size != size:
         img = img.resize(size, Image.Resampling.LANCZOS)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
+    # level 1: on decoded H.264 frames 12 ms and 219 KB for 480x270, against 52 ms and 187 KB
+    # at Pillow's default 6 (a report holds up to 36 such pictures)
+    img.save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
