@@ -62,7 +62,7 @@ def shrinks(draw):
     return plane, (ox, oy, sw, sh), (dw, dh)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=shrinks())
 def test_matches_cv2_inter_area_within_one_level(case):
     plane, window, (dw, dh) = case
