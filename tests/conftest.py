@@ -45,13 +45,26 @@ _CLEARED_ENV = (
 )
 
 
+def _moto_server():
+    """moto's ThreadedMotoServer on a free loopback port, whose stop() returns within 50 ms
+    (moto's thread polls for shutdown every 0.5 s, werkzeug's default)."""
+    from moto.moto_server import threaded_moto_server as moto_server
+
+    class _Server(moto_server.ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = moto_server.DomainDispatcherApplication(moto_server.create_backend_app)
+            self._server = moto_server.make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever(poll_interval=0.05)
+
+    return _Server(ip_address="127.0.0.1", port=0, verbose=False)
+
+
 # --- fixtures -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory):
     """A moto S3 server on 127.0.0.1 for this module; the AWS environment points at it."""
-    from moto import server as moto_server
-
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _moto_server()
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
