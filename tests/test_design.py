@@ -384,8 +384,8 @@ def test_drag_and_resize_a_custom_region(page, server):
 
     before = _seq(page)
     handle = page.find_element("css selector", "#overlay .region[data-index='1'] .handle.se")
-    (ActionChains(page, duration=POINTER_MS).move_to_element(handle).click_and_hold().move_by_offset(25, 15)
-     .move_by_offset(25, 15).release().perform())
+    (ActionChains(page, duration=POINTER_MS).move_to_element(handle).click_and_hold()
+     .move_by_offset(25, 15).move_by_offset(25, 15).release().perform())
     _wait_idle(page, before)
     resized = _holder(_body(page))["layoutConfig"][1]
     assert resized["x_axis"] == moved["x_axis"] and resized["y_axis"] == moved["y_axis"]
