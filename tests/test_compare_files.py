@@ -4,6 +4,7 @@ every injected fault is found with its kind, the loose shapes real files have ar
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -12,7 +13,7 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from layoutkit.comparison.files import check_files
+from layoutkit.comparison.files import KINDS as FILE_KINDS, check_files
 from layoutkit.comparison.model import Difference
 from layoutkit.cloudfiles.parse import (
     parse_m3u8_name,
@@ -24,8 +25,11 @@ from layoutkit.cloudfiles.parse import (
     parse_ts_name,
 )
 from layoutkit.comparison.read import open_recording
+from layoutkit.comparison.run import media_paths
 from layoutkit.comparison.streams import check_streams
 from layoutkit.errors import MediaError
+from layoutkit.io.frames import DecodeStats
+from layoutkit.io.recorded import iter_video
 from layoutkit.profile import Profile
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
@@ -422,6 +426,45 @@ def test_damaged_segment_is_undecodable(copy_av):
     [d] = [d for d in fd if d.kind == "undecodable_segment"]
     assert d.file == f"rec/day1/{seg.name}" and d.observed > 0
     assert ff["segments"][0]["errors"] == d.observed and ff["segments"][1]["errors"] == 0
+
+
+def _damage(seg: Path, how: str) -> None:
+    data = bytearray(seg.read_bytes())
+    if how == "flipped":
+        rng = random.Random(7)
+        for _ in range(300):  # past the first packets (PAT/PMT stay readable)
+            data[rng.randrange(2000, len(data))] ^= 0xFF
+    else:  # cut mid-packet
+        del data[len(data) // 2 + 77:]
+    seg.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["flipped", "truncated"])
+def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
+    """compare decodes the pictures once: the file check takes their errors from the
+    content pass (``video_errors``) and finds what decoding them itself finds."""
+    import layoutkit as lk
+
+    segments = _segments(copy_av)
+    _damage(segments[0 if how == "flipped" else -1], how)
+    recording, scenario = open_recording(copy_av), parse_scenario(_doc(duration=32))
+    stats = DecodeStats()
+    assert sum(1 for _ in iter_video(media_paths(recording), stats=stats)) > 0
+    assert sorted(stats.video_errors) == sorted(str(p) for p in segments)
+    own, own_facts = check_files(recording, scenario)
+    taken, taken_facts = check_files(recording, scenario, video_errors=stats.video_errors)
+    assert [(d.kind, d.file, d.observed) for d in taken] == \
+        [(d.kind, d.file, d.observed) for d in own]
+    assert taken_facts["segments"] == own_facts["segments"]
+    errors = [s["errors"] for s in own_facts["segments"]]
+    if how == "flipped":  # pictures that fail to decode: counted by the content pass
+        assert stats.video_errors[str(segments[0])][0] > 0
+        assert errors[0] > 0 and "undecodable_segment" in _kinds(own)
+    # and through compare, which decodes the pictures once
+    result = lk.compare(lk.load_scenario(_doc(duration=32)), copy_av)
+    assert [s["errors"] for s in result.files["segments"]] == errors
+    assert {(d.kind, d.file) for d in result.differences if d.kind in FILE_KINDS} == \
+        {(d.kind, d.file) for d in own}
 
 
 def test_wrong_resolution(tmp_path_factory):

@@ -21,12 +21,16 @@ Tolerances and what is accepted (spec 5.2-5.5 and section 11):
   :data:`ROLLOVER_SLACK_S`.
 * Each segment's media lasts its ``#EXTINF`` within :data:`EXTINF_TOLERANCE_S` (plus one
   frame), its size is whole 188-byte TS packets, and every packet decodes (MP4 parts are
-  decoded only when there are no segments; otherwise their packets are walked).
+  decoded only when there are no segments; otherwise their packets are walked). Within
+  ``compare`` the pictures are decoded once, by the content check, whose per-file errors
+  this check takes (``video_errors``); it decodes only the audio then.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -115,9 +119,23 @@ def _media_seconds(probe: _probe_av.MediaProbe) -> float | None:
     return stream.duration if stream is not None else None
 
 
+def _probe(path: Path, *, decode: bool,
+           video_errors: Mapping[str, tuple[int, str | None]]) -> _probe_av.MediaProbe:
+    """The file's probe; with ``decode``, its pictures' decoding errors are taken from
+    ``video_errors`` when the content check decoded them (only the audio is decoded here)."""
+    if not decode or str(path) not in video_errors:
+        return _probe_av.inspect_media(path, decode=decode)
+    probe = _probe_av.inspect_media(path, decode="audio")
+    errors, first = video_errors[str(path)]
+    if not errors:
+        return probe
+    return replace(probe, errors=probe.errors + errors, first_error=probe.first_error or first)
+
+
 def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                     sid: str | None, cname: str, seen_sids: set[str],
-                    facts: dict[str, Any], decode: bool) -> None:
+                    facts: dict[str, Any], decode: bool,
+                    video_errors: Mapping[str, tuple[int, str | None]]) -> None:
     playlist = recording.playlist
     config = scenario.start.recording_config
     fps = scenario.start.transcoding.fps
@@ -148,7 +166,7 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                           f"(cut short?)", file=key, expected=f"a multiple of {_TS_PACKET}",
                           observed=file.size)
             try:
-                probe = _probe_av.inspect_media(file.path, decode=decode)
+                probe = _probe(file.path, decode=decode, video_errors=video_errors)
             except MediaError as exc:
                 found.add("undecodable_segment", str(exc), file=key, expected="decodable",
                           observed="unreadable")
@@ -335,7 +353,7 @@ def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]],
 
 def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid: str | None,
                 cname: str, seen_sids: set[str], facts: dict[str, Any], decode: bool,
-                profile: Profile) -> None:
+                profile: Profile, video_errors: Mapping[str, tuple[int, str | None]]) -> None:
     wants_mp4 = "mp4" in scenario.start.recording_file_config.av_file_type
     mp4_facts = []
     indexes = []
@@ -348,7 +366,7 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
             indexes.append(parsed.index)
         entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}
         try:
-            probe = _probe_av.inspect_media(path, decode=decode)
+            probe = _probe(path, decode=decode, video_errors=video_errors)
         except MediaError as exc:
             found.add("undecodable_mp4", str(exc), file=key, expected="decodable",
                       observed="unreadable")
@@ -463,7 +481,9 @@ def _check_entry(found: _Found, f: ListedFile, *, where: str, track: str | None)
 
 
 def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                decode: bool = True) -> tuple[list[Difference], dict[str, Any]]:
+                decode: bool = True,
+                video_errors: Mapping[str, tuple[int, str | None]] | None = None,
+                ) -> tuple[list[Difference], dict[str, Any]]:
     """Check a recording's files against what the cloud writes for ``scenario``.
 
     Parameters
@@ -481,6 +501,10 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         Decode every packet of every TS segment (the "decodable" check; of the MP4 parts
         only when there is no segment, as they hold the same packets again); False only
         walks the packets (sizes, times, corrupt flags).
+    video_errors : mapping, optional
+        ``str(path) -> (errors, first error)`` of files whose pictures were already decoded
+        to the end (:attr:`~layoutkit.io.frames.DecodeStats.video_errors`, filled by the
+        content check): their video is not decoded again, only their audio.
 
     Returns
     -------
@@ -500,11 +524,13 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     elif recording.kind == "folder" and recording.unlisted_segments:
         found.add("no_playlist", f"{recording.location}: TS files but no .m3u8 playlist",
                   expected="<sid>_<cname>.m3u8", observed=None)
+    video_errors = video_errors or {}
     _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                    facts=facts, decode=decode)
+                    facts=facts, decode=decode, video_errors=video_errors)
     # the MP4 holds the segments' packets again: decoded only when it is all there is
     _check_mp4s(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                facts=facts, decode=decode and not recording.segments, profile=profile)
+                facts=facts, decode=decode and not recording.segments, profile=profile,
+                video_errors=video_errors)
     if sid is None and len(seen_sids) > 1:
         found.add("name_mismatch", f"the files carry {len(seen_sids)} different sids: "
                   f"{sorted(seen_sids)}", expected="one sid", observed=sorted(seen_sids))

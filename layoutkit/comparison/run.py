@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LayoutkitError
-from ..io.frames import DecodedFrame
+from ..io.frames import DecodedFrame, DecodeStats
 from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
@@ -140,19 +140,21 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         rec = open_recording(recording, server_response=server_response, work_dir=work_dir)
     except LayoutkitError as exc:
         return CompareResult(verdict="error", error=str(exc))
-    differences: list[Difference] = []
-    file_diffs, files = check_files(rec, scenario, profile=profile)
-    differences += file_diffs
     paths = media_paths(rec)
     records_video = scenario.start.recording_config.records_video()
     records_audio = scenario.start.recording_config.records_audio()
     content = None
     error = None
+    decoded = DecodeStats()  # the first pass's: the file check takes its decoding errors
     if not paths:
         error = "no media file to analyse (no TS segment and no MP4 found)"
     elif records_video:
+        passes = 0
+
         def frames() -> Iterator[DecodedFrame]:
-            return iter_video(paths)
+            nonlocal passes
+            passes += 1
+            return iter_video(paths, stats=decoded if passes == 1 else None)
 
         try:
             content = check_content(frames, scenario, profile=profile,
@@ -160,6 +162,10 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
                                     infer=infer)
         except LayoutkitError as exc:
             error = str(exc)
+    # the pictures are decoded once: by the content check, whose errors the file check counts
+    file_diffs, files = check_files(rec, scenario, profile=profile,
+                                    video_errors=decoded.video_errors if content else None)
+    differences: list[Difference] = list(file_diffs)
     offset = content.offset_s if content else None
     if offset is not None:
         offset += lead_lost_s(rec)

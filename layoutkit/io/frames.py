@@ -6,7 +6,7 @@ check, :class:`AudioChunk`).  :mod:`layoutkit.io.recorded` is PyAV's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -58,9 +58,16 @@ class AudioChunk:
 
 @dataclass
 class DecodeStats:
-    """What went wrong while decoding (filled in as the iterator runs)."""
+    """What went wrong while decoding (filled in as the iterator runs).
+
+    ``video_errors`` maps each file whose video was decoded to its end (``str(path)``) to
+    ``(errors, first error)``: packets that failed to decode or were flagged corrupt, and
+    packets that gave no picture, counted as :func:`~layoutkit.io.probe.inspect_media`
+    counts them, so a file check can take them instead of decoding the pictures again.
+    """
 
     frames: int = 0
     corrupt_packets: int = 0
     truncated_files: int = 0
     files: int = 0
+    video_errors: dict[str, tuple[int, str | None]] = field(default_factory=dict)

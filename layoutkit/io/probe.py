@@ -3,8 +3,9 @@
 :func:`inspect_media` opens one TS / MP4 file, reads its streams' headers (codec, size,
 frame rate, sample rate, channels), walks every packet (bytes, first and last time, key
 frames) and, with ``decode=True``, decodes every packet (frame threads above 320x240) and counts
-what fails. Results are frozen dataclasses of plain numbers, cached per (path, size, mtime),
-so the file and stream checks can both ask without reading a file twice.
+what fails (``decode="audio"``: only the audio, when the pictures are decoded elsewhere).
+Results are frozen dataclasses of plain numbers, cached per (path, size, mtime), so the file
+and stream checks can both ask without reading a file twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 
@@ -67,7 +68,7 @@ class MediaProbe:
     size: int
     duration: float | None
     streams: tuple[StreamProbe, ...]
-    decoded: bool
+    decoded: bool | Literal["audio"]
     errors: int
     first_error: str | None
 
@@ -85,8 +86,12 @@ def _channels(stream: Any) -> int | None:
     return int(channels) if channels else None
 
 
-def inspect_media(path: str | os.PathLike[str], *, decode: bool = True) -> MediaProbe:
+def inspect_media(path: str | os.PathLike[str], *,
+                  decode: bool | Literal["audio"] = True) -> MediaProbe:
     """Probe one file and walk (and with ``decode``, decode) all its packets.
+
+    ``decode="audio"`` decodes only the audio packets (the pictures' decoding errors then
+    come from whoever decodes them, e.g. :class:`~layoutkit.io.frames.DecodeStats`).
 
     Raises
     ------
@@ -103,7 +108,9 @@ def inspect_media(path: str | os.PathLike[str], *, decode: bool = True) -> Media
 
 
 @lru_cache(maxsize=256)
-def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
+def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"]
+             ) -> MediaProbe:
+    kinds = ("video", "audio") if decode is True else (decode,) if decode else ()
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError) as exc:
@@ -121,7 +128,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
                 stream = packet.stream
                 st = stats.get(stream.index)
                 if st is None or packet.size == 0:
-                    if st is not None and decode:  # flush
+                    if st is not None and stream.type in kinds:  # flush
                         _decode(packet, st)
                     continue
                 st.packets += 1
@@ -138,7 +145,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
                 if packet.is_corrupt:
                     st.errors += 1
                     first_error = first_error or f"corrupt packet in stream {stream.index}"
-                if decode:
+                if stream.type in kinds:
                     message = _decode(packet, st)
                     first_error = first_error or message
         except av.error.FFmpegError as exc:
@@ -147,7 +154,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool) -> MediaProbe:
         result = []
         for s in streams:
             st = stats[s.index]
-            if decode and s.type == "video" and st.frames + st.errors < st.packets:
+            if "video" in kinds and s.type == "video" and st.frames + st.errors < st.packets:
                 # no B-frames or not: after the flush every video packet gives one picture
                 missing = st.packets - st.frames - st.errors
                 st.errors += missing

@@ -56,9 +56,28 @@ class _Clock:
         return out
 
 
-def _decoded(container: Any, stream: Any, stats: DecodeStats) -> Iterator[Any]:
+class _FileErrors:
+    """One file's video packets and pictures: the decoding errors the probe would count
+    beyond those its packet walk sees anyway (packets flagged corrupt)."""
+
+    def __init__(self) -> None:
+        self.packets = self.frames = self.flagged = self.failures = 0
+        self.first: str | None = None
+
+    def result(self) -> tuple[int, str | None]:
+        """``(errors, first error)``: failed packets, and packets that gave no picture."""
+        missing = self.packets - self.frames - self.flagged - self.failures
+        if missing > 0:  # after the flush every video packet gives one picture
+            return self.failures + missing, self.first or \
+                f"{missing} video packet(s) gave no picture"
+        return self.failures, self.first
+
+
+def _decoded(container: Any, stream: Any, stats: DecodeStats,
+             count: _FileErrors | None = None) -> Iterator[Any]:
     """Every frame of ``stream``: a packet that does not decode is skipped and counted, a
     file that ends mid-packet (truncated) ends the stream and is counted."""
+    count = count or _FileErrors()
     packets = container.demux(stream)
     while True:
         try:
@@ -68,15 +87,23 @@ def _decoded(container: Any, stream: Any, stats: DecodeStats) -> Iterator[Any]:
         except _DECODE_ERRORS:
             stats.truncated_files += 1
             return
+        if packet.size:
+            count.packets += 1
+            count.flagged += bool(packet.is_corrupt)
         try:
-            yield from packet.decode()
-        except _DECODE_ERRORS:
+            frames = packet.decode()
+        except _DECODE_ERRORS as exc:
             stats.corrupt_packets += 1
+            count.failures += 1
+            count.first = count.first or f"decoding failed: {exc}"
+            continue
+        count.frames += len(frames)
+        yield from frames
 
 
 def _first_streams(paths: Sequence[str | Path], kind: str,
-                   stats: DecodeStats) -> Iterator[tuple[Any, Any]]:
-    """``(container, stream)``: each file's first ``kind`` ("video" / "audio") stream, the
+                   stats: DecodeStats) -> Iterator[tuple[Path, Any, Any]]:
+    """``(path, container, stream)``: each file's first ``kind`` ("video" / "audio") stream, the
     file open while the caller reads it (closed after, or when the caller stops); files
     without such a stream are counted and skipped."""
     for path in paths:
@@ -85,7 +112,7 @@ def _first_streams(paths: Sequence[str | Path], kind: str,
         try:
             streams = getattr(container.streams, kind)
             if streams:
-                yield container, streams[0]
+                yield Path(path), container, streams[0]
         finally:
             container.close()
 
@@ -117,14 +144,15 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     stats = stats if stats is not None else DecodeStats()
     clock = _Clock()
     index = 0
-    for container, stream in _first_streams(paths, "video", stats):
+    for path, container, stream in _first_streams(paths, "video", stats):
         if threads:
             set_decoder_threads(stream)
         rate = stream.average_rate or stream.guessed_rate or 15
         step = 1.0 / float(rate)
         base = stream.time_base
         clock.new_file()
-        for frame in _decoded(container, stream, stats):
+        count = _FileErrors()
+        for frame in _decoded(container, stream, stats, count):
             if frame.pts is None or base is None:
                 continue
             if frame.format.name != "yuv420p":
@@ -134,6 +162,7 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
             stats.frames += 1
             yield DecodedFrame(t, picture, index)
             index += 1
+        stats.video_errors[str(path)] = count.result()
 
 
 def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
@@ -157,7 +186,7 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
     stats = stats if stats is not None else DecodeStats()
     clock = _Clock()
     want = max(1, int(chunk_s * AUDIO_RATE))
-    for container, stream in _first_streams(paths, "audio", stats):
+    for _, container, stream in _first_streams(paths, "audio", stats):
         resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
         clock.new_file()
         pending: list[np.ndarray] = []
