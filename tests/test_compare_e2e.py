@@ -242,7 +242,8 @@ def test_column_order_with_unreadable_small_tiles_is_not_inferred_wrongly(tmp_pa
 
 def test_wrong_background_colour_is_named(tmp_path):
     users = _users(11, 22, 33)  # best fit 2 x 2: one cell shows the canvas
-    result = lk.compare(_doc(users), _mix(_doc(users, bg="#802020"), tmp_path / "rec"))
+    result = lk.compare(_doc(users, duration=4),
+                        _mix(_doc(users, bg="#802020", duration=4), tmp_path / "rec"))
     assert _kinds(result) == ["wrong_background"], _messages(result)
     diff = _find(result, "wrong_background", "canvas background from 0.00 s is RGB")[0]
     assert diff.observed == pytest.approx([128, 32, 32], abs=8)
@@ -251,13 +252,13 @@ def test_wrong_background_colour_is_named(tmp_path):
 
 def test_display_rule_switch_one_second_late_is_timed(tmp_path):
     users = _users(11, 22, 33, 44, platform="web3")
-    doc = _doc(users, [{"t": 4, "uid": "22", "action": "unpublish_video"}])
-    late = _doc(users, [{"t": 5, "uid": "22", "action": "unpublish_video"}])
+    doc = _doc(users, [{"t": 2, "uid": "22", "action": "unpublish_video"}], duration=5)
+    late = _doc(users, [{"t": 3, "uid": "22", "action": "unpublish_video"}], duration=5)
     result = lk.compare(doc, _mix(late, tmp_path / "rec"))
     assert _kinds(result) == ["late_transition"], _messages(result)
     diff = _find(result, "late_transition",
-                 "uid 22: live -> canvas colour at 5.00 s, expected 4.00 s")[0]
-    assert diff.uid == "22" and diff.t == pytest.approx(4.0)
+                 "uid 22: live -> canvas colour at 3.00 s, expected 2.00 s")[0]
+    assert diff.uid == "22" and diff.t == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("duration, lost, span", [
@@ -281,8 +282,8 @@ def test_missing_ts_segment_is_named(tmp_path, duration, lost, span):
 
 
 def test_evidence_belongs_to_its_difference_when_streams_differ_too(tmp_path):
-    result = lk.compare(_doc(), _mix(_doc(_users(22, 11, 33, 44), size=(640, 360)),
-                                     tmp_path / "rec"))
+    result = lk.compare(_doc(duration=4), _mix(_doc(_users(22, 11, 33, 44), size=(640, 360),
+                                                    duration=4), tmp_path / "rec"))
     assert _kinds(result) == ["wrong_resolution", "wrong_user"], _messages(result)
     assert result.evidence
     for ev in result.evidence:  # the file and stream differences come first
