@@ -281,6 +281,16 @@ def test_killed_run_leaves_no_published_temporary_and_the_next_run_removes_them(
                  p.name != ".layoutkit.lock"]
     assert leftovers and all(n.endswith(".part") for n in leftovers), leftovers
     assert _temporaries_published(out) == []
+    # what is under a final name is whole: every listed segment plays, no MP4 was finalized
+    playlist = m3u8.loads((out / f"{SID}_room1.m3u8").read_text())
+    assert not playlist.is_endlist and playlist.segments
+    ffmpeg = _ffmpeg()
+    for segment in playlist.segments:
+        run = _plays(ffmpeg, str(out / segment.uri))
+        assert run.returncode == 0 and run.stderr == "", run.stderr
+    finals = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+    assert not [n for n in finals if n.endswith(".mp4")]
+    assert {n for n in finals if n.endswith(".ts")} == {s.uri for s in playlist.segments}
     # an older run's naming (.<name>.<random>.part.mp4) is cleaned up too
     (out / f".{SID}_room1_0.mp4.abcd1234.part.mp4").write_bytes(b"old")
     err = io.StringIO()

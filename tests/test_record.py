@@ -209,6 +209,7 @@ def test_mix_cli_refuses_to_overwrite_and_reports_bad_input(tmp_path):
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.slow  # the default run kills a recording in tests/test_faults_output.py
 def test_killed_run_leaves_only_whole_files(tmp_path):
     """Kill a real ``layoutkit mix`` process midway: every listed segment plays, no MP4."""
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
