@@ -143,8 +143,10 @@ CLEAN = {
         {"t": 2.5, "uid": "103", "action": "leave"}]),
 }
 #: The ones the default run keeps (the others run with -m slow).
-#: (floating and the display rules run by default in tests/test_compare_content.py too)
-FAST_CLEAN = {"custom-alpha-web3-mute-unpublish", "eighteen-users-promoted"}
+#: (floating and the display rules run by default in tests/test_compare_content.py too; the
+#: 18th user's promotion in tests/test_timeline.py, 17 tiles' codes through H.264 in
+#: tests/test_testsrc.py)
+FAST_CLEAN = {"custom-alpha-web3-mute-unpublish"}
 
 
 def _clean_params():
