@@ -95,10 +95,22 @@ CLEAN = {
 }
 
 
+@pytest.fixture(scope="module")
+def clean_recording(tmp_path_factory):
+    """``CLEAN[name]`` recorded once for the module's tests (which only read it)."""
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = _record(tmp_path_factory.mktemp(name), CLEAN[name], base_dir=SAMPLES)
+        return made[name]
+    return get
+
+
 @pytest.mark.parametrize("name", sorted(CLEAN))
-def test_recorder_output_compares_clean(tmp_path, name):
+def test_recorder_output_compares_clean(clean_recording, name):
     doc = CLEAN[name]
-    folder = _record(tmp_path, doc, base_dir=SAMPLES)
+    folder = clean_recording(name)
     result = _compare([_mp4(folder)], doc, base_dir=SAMPLES)
     assert result.differences == (), [d.message for d in result.differences]
     assert result.offset_s == pytest.approx(0.0, abs=1e-6)
@@ -122,9 +134,9 @@ def test_eighteenth_user_promoted_compares_clean(tmp_path):
     assert "117" in seen  # the 18th user is displayed once a place is free
 
 
-def test_ts_segments_reencoded_low_bitrate_and_cut_late_compare_clean(tmp_path):
+def test_ts_segments_reencoded_low_bitrate_and_cut_late_compare_clean(tmp_path, clean_recording):
     doc = CLEAN["bestfit-native-mute-leave"]
-    folder = _record(tmp_path / "rec", doc)
+    folder = clean_recording("bestfit-native-mute-leave")
     segments = sorted(folder.glob("*.ts"))
     result = _compare(segments, doc)  # the playlist's segments, one continuous clock
     assert result.differences == ()
@@ -330,9 +342,9 @@ def test_recording_under_another_profile_value_is_inferred(tmp_path, key):
     assert matched.differences == (), [d.message for d in matched.differences]
 
 
-def test_user_image_states_are_checked(tmp_path):
+def test_user_image_states_are_checked(tmp_path, clean_recording):
     doc = CLEAN["images-native-unpublish-web4-mute"]
-    folder = _record(tmp_path / "rec", doc, base_dir=SAMPLES)
+    folder = clean_recording("images-native-unpublish-web4-mute")
     result = _compare([_mp4(folder)], doc, base_dir=SAMPLES, audio=False)
     states = {(i.who, i.state) for t in result.tracks for i in t.observed}
     assert {("11", "user_image"), ("22", "canvas_background"), ("22", "last_frame")} <= states
