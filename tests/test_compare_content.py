@@ -141,8 +141,8 @@ def test_ts_segments_reencoded_low_bitrate_and_cut_late_compare_clean(tmp_path, 
     result = _compare(segments, doc)  # the playlist's segments, one continuous clock
     assert result.differences == ()
     cut = tmp_path / "cut.mp4"
-    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-b:v", "166k",
-            "-c:a", "aac", str(cut))
+    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+            "-b:v", "166k", "-c:a", "aac", str(cut))
     result = _compare([cut], doc)
     assert result.differences == (), [d.message for d in result.differences]
     assert result.offset_s == pytest.approx(-1.4, abs=0.04)
@@ -251,7 +251,8 @@ def test_colour_sources_align_by_pictures_and_compare(tmp_path):
     doc = _doc(users=COLOURS, events=events)
     folder = _record(tmp_path / "rec", doc)
     cut = tmp_path / "cut.mp4"
-    _ffmpeg("-ss", "1", "-i", str(_mp4(folder)), "-c:v", "libx264", "-b:v", "166k", str(cut))
+    _ffmpeg("-ss", "1", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+            "-b:v", "166k", str(cut))
     result = _compare([cut], doc, audio=False)
     assert result.stats["alignment"] == "pictures"
     assert result.offset_s == pytest.approx(-1.0, abs=0.07)
@@ -282,7 +283,7 @@ def test_frames_lost_without_a_timestamp_gap_are_counted_not_misread(tmp_path):
     lossy = tmp_path / "lossy.mp4"
     # frames 30-39 vanish and the rest is re-timed: content jumps ahead of the clock
     _ffmpeg("-i", str(mp4), "-vf", "select='not(between(n,30,39))',setpts=N/15/TB",
-            "-an", "-c:v", "libx264", str(lossy))
+            "-an", "-c:v", "libx264", "-preset", "veryfast", str(lossy))
     result = _compare([lossy], doc, audio=False)
     assert result.stats["dropped_frames"] == 10
     assert _kinds(result) == ["dropped_frames"], [d.message for d in result.differences]
@@ -297,7 +298,8 @@ def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path
     # limited-range levels stretched to full range but still tagged limited
     expand = ("lutyuv=y='clip((val-16)*255/219,0,255)'"
               ":u='clip((val-128)*255/224+128,0,255)':v='clip((val-128)*255/224+128,0,255)'")
-    _ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", str(off))
+    _ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", "-preset", "veryfast",
+            str(off))
     frame = next(iter_video([off]))
     assert frame.i420[135, 240] > 250  # the canvas (white, Y 235) really is off
     result = _compare([off], doc)  # no audio stream: no A/V check, no error

@@ -178,8 +178,8 @@ def test_recorder_output_compares_match_as_folder_and_reencoded_late(tmp_path, n
     # re-encoded by FFmpeg at a third of the bit rate, cut to start 1.4 s late
     rate = doc["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["bitrate"]
     cut = _cloud_name(_mp4(folder), tmp_path / "cut")
-    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-b:v", f"{rate // 3}k",
-            "-c:a", "aac", "-b:a", "48k", str(cut))
+    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+            "-b:v", f"{rate // 3}k", "-c:a", "aac", "-b:a", "48k", str(cut))
     late = lk.compare(doc, cut)
     assert late.verdict == "match", _messages(late)
     assert late.offset_s == pytest.approx(-1.4, abs=0.04)
@@ -378,7 +378,7 @@ def ffmpeg_composite(doc: dict, sources: dict[str, Path], out: Path, *,
     stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
                            vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=fps,
                            acodec="aac", audio_bitrate=str(bit_rate), ar=48000, ac=channels,
-                           t=seconds, **{"x264-params": "bframes=0"})
+                           t=seconds, preset="veryfast", **{"x264-params": "bframes=0"})
     stream.overwrite_output().global_args("-v", "error").run(
         cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
     return out

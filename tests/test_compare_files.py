@@ -295,6 +295,7 @@ def _ffmpeg_segments(folder: Path, cut: int) -> Path:
     folder.mkdir(parents=True)
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
                     "color=c=0x336699:s=320x180:r=15", "-t", "24", "-c:v", "libx264",
+                    "-preset", "veryfast",
                     "-g", "30", "-keyint_min", "30", "-sc_threshold", "0", "-bf", "0",
                     "-pix_fmt", "yuv420p", "-f", "segment", "-segment_times", str(cut),
                     "-segment_format", "mpegts", str(folder / "seg%d.ts")],
@@ -574,7 +575,8 @@ def test_ffmpeg_reencode_at_a_third_of_the_bitrate_cut_late(rec_av, tmp_path):
     mp4 = next(_folder(rec_av).glob("*.mp4"))
     out = tmp_path / f"{BASE}_0.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", "3", "-i",
-                    str(mp4), "-c:v", "libx264", "-b:v", "67k", "-c:a", "copy", str(out)],
+                    str(mp4), "-c:v", "libx264", "-preset", "veryfast", "-b:v", "67k", "-c:a",
+                    "copy", str(out)],
                    check=True, capture_output=True)
     recording = open_recording(out)
     scenario = parse_scenario(_doc(duration=32))

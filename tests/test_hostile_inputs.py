@@ -44,7 +44,8 @@ def _make_video(path: Path, *, size: str = "160x120", seconds: float = 2, fps: i
     """A real H.264 file made by FFmpeg (testsrc2 changes every frame)."""
     lavfi = source or f"testsrc2=size={size}:rate={fps}:duration={seconds}"
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", lavfi,
-                    "-c:v", "libx264", "-g", str(fps), "-pix_fmt", "yuv420p", *extra, str(path)],
+                    "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p",
+                    *extra, str(path)],
                    check=True, timeout=60)
     return path
 
