@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from layoutkit.compose.rgb import paste
 from layoutkit.errors import OutputExistsError, EncodeError, ParameterError
+from layoutkit.io.encode import x264_options
 from layoutkit.layout import compute_regions
 from layoutkit.signals.idcode import (
     CodeReading,
@@ -60,14 +61,15 @@ def compose(tiles: list[Tile], canvas_wh: tuple[int, int], index: int) -> np.nda
 
 
 def h264_round_trip(pictures: list[np.ndarray], *, kbps: int) -> list[np.ndarray]:
-    """Encode RGB pictures with libx264 (yuv420p, 15 fps) into an MP4 in memory, decode,
-    and return the decoded Y planes."""
+    """Encode RGB pictures with libx264 as the recorder does (its ``X264_OPTIONS``, yuv420p,
+    15 fps) into an MP4 in memory, decode, and return the decoded Y planes."""
     height, width = pictures[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.bit_rate = kbps * 1000
+        stream.options = x264_options((width, height))
         for i, rgb in enumerate(pictures):
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420),
                                                format="yuv420p")
