@@ -197,27 +197,38 @@ def _wait_for_segment(proc: subprocess.Popen, folder: Path, timeout: float = 60)
     pytest.fail("no segment within the time limit")
 
 
+def _second_run_is_refused(first: subprocess.Popen, scenario: Path, out: Path) -> None:
+    """While ``first`` records into ``out``, another ``mix --force`` into it is refused and
+    touches nothing."""
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts")}
+    err = io.StringIO()
+    code = main(["mix", str(scenario), "-o", str(out), "--quiet", "--force"],
+                out=io.StringIO(), err=err)
+    assert code == 1
+    assert f"another recording is writing into this folder (pid {first.pid})" in \
+        err.getvalue()
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts") if p.name in before} \
+        == before  # the refused run touched nothing
+
+
+@pytest.mark.slow  # the default run refuses a second run in test_signal_closes_the_recording
 def test_second_run_into_the_same_folder_is_refused(tmp_path):
     scenario = _write(tmp_path, _doc(duration=60, size=(160, 96), fps=FAST_FPS))
     out = tmp_path / "o"
     first = _start_mix(scenario, out)
     try:
         _wait_for_segment(first, out)
-        before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts")}
-        err = io.StringIO()
-        code = main(["mix", str(scenario), "-o", str(out), "--quiet", "--force"],
-                    out=io.StringIO(), err=err)
-        assert code == 1
-        assert f"another recording is writing into this folder (pid {first.pid})" in \
-            err.getvalue()
-        assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts") if p.name in before} \
-            == before  # the refused run touched nothing
+        _second_run_is_refused(first, scenario, out)
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=60)
     finally:
         if first.poll() is None:
             first.kill()
-    # once the first run has ended, the folder can be recorded into again
+    _record_again_after(tmp_path, out)
+
+
+def _record_again_after(tmp_path: Path, out: Path) -> None:
+    """Once the first run has ended, the folder can be recorded into again."""
     short = _write(tmp_path, _doc(duration=2, size=(160, 96)), "short.json")
     assert main(["mix", str(short), "-o", str(out), "--quiet", "--force"],
                 out=io.StringIO(), err=io.StringIO()) == 0
@@ -241,6 +252,7 @@ def test_signal_closes_the_recording(tmp_path, sig):
     proc = _start_mix(scenario, out)
     try:
         _wait_for_segment(proc, out)
+        _second_run_is_refused(proc, scenario, out)  # while it records
         proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -263,6 +275,7 @@ def test_signal_closes_the_recording(tmp_path, sig):
         assert abs(c.duration / 1e6 - recorded) < 0.2
     assert _temporaries_published(out) == []
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+    _record_again_after(tmp_path, out)
 
 
 def test_killed_run_leaves_no_published_temporary_and_the_next_run_removes_them(tmp_path):
