@@ -61,9 +61,10 @@ class DecodeStats:
     """What went wrong while decoding (filled in as the iterator runs).
 
     ``video_errors`` maps each file whose video was decoded to its end (``str(path)``) to
-    ``(errors, first error)``: packets that failed to decode or were flagged corrupt, and
-    packets that gave no picture, counted as :func:`~layoutkit.io.probe.inspect_media`
-    counts them, so a file check can take them instead of decoding the pictures again.
+    ``(errors, first error)``: video packets that failed to decode and packets that gave no
+    picture, counted as :func:`~layoutkit.io.probe.inspect_media` counts them (packets
+    flagged corrupt are left out: the probe's packet walk counts those itself), so a file
+    check can take them instead of decoding the pictures again.
     """
 
     frames: int = 0

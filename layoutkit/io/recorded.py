@@ -128,7 +128,8 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     threads : bool
         Decoder threads on for pictures larger than 320x240 (:func:`set_decoder_threads`).
     stats : DecodeStats, optional
-        Filled with the number of frames, corrupt packets and truncated files.
+        Filled with the number of frames, corrupt packets and truncated files, and each
+        file's ``video_errors`` once its video is decoded to the end.
 
     Yields
     ------
