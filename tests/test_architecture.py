@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "layoutkit"
@@ -10,9 +11,11 @@ PURE = ("request", "scenario", "timeline.py", "layout", "compose", "signals", "c
         "profile.py", "enums.py", "errors.py")
 
 
-def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield path.relative_to(PACKAGE), ast.parse(path.read_text(), filename=str(path))
+@functools.cache
+def _modules() -> tuple[tuple[Path, ast.Module], ...]:
+    """Every module of the package, parsed once for the tests of this file."""
+    return tuple((path.relative_to(PACKAGE), ast.parse(path.read_text(), filename=str(path)))
+                 for path in sorted(PACKAGE.rglob("*.py")))
 
 
 def _imported(tree: ast.AST) -> set[str]:
