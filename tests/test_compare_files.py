@@ -672,6 +672,11 @@ def test_stop_response_shapes():
     assert first.mixed_all_user is True and first.slice_start_unit == "ms"
     assert first.slice_start == datetime(2019, 7, 10, 2, 16, 11, 626000, tzinfo=UTC)
     assert second.slice_start_unit == "s" and old.sid == "s"
+    # a time after year 9999 (the slow fuzz found it) or infinite is no time, not a crash
+    for far in (253402300800000.0, 1e300, float("inf"), float("nan"), "99999999999999999999"):
+        [entry] = parse_stop_response({"fileList": [{"fileName": "a/x.m3u8",
+                                                     "sliceStartTime": far}]}).files
+        assert entry.slice_start is None and entry.slice_start_raw is far
     failed = parse_stop_response({"code": 49, "serverResponse": {"fileListStr": "a/x.m3u8"}})
     assert failed.list_key == "fileListStr" and failed.files[0].file_name == "a/x.m3u8"
     with pytest.raises(MediaError, match="no fileList"):

@@ -531,11 +531,13 @@ def _slice_start(value: Any) -> tuple[datetime | None, str | None]:
         number = float(value)
     elif isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         number = float(value)
-    if number is None or number <= 0:
+    if number is None or not number > 0:  # NaN too
         return None, None
-    if number >= 1e11:  # 13 digits: ms (every real example); 10 digits: seconds
-        return _EPOCH + timedelta(milliseconds=number), "ms"
-    return _EPOCH + timedelta(seconds=number), "s"
+    unit = "ms" if number >= 1e11 else "s"  # 13 digits: ms (every real example); 10: seconds
+    try:
+        return _EPOCH + timedelta(**{"milliseconds" if unit == "ms" else "seconds": number}), unit
+    except (OverflowError, ValueError):  # after year 9999 (or infinite): no time, the unit stays
+        return None, unit
 
 
 def _listed(entry: Any) -> ListedFile | None:
