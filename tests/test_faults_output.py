@@ -211,6 +211,13 @@ def _second_run_is_refused(first: subprocess.Popen, scenario: Path, out: Path) -
         == before  # the refused run touched nothing
 
 
+def _record_again_after(tmp_path: Path, out: Path) -> None:
+    """Once the first run has ended, the folder can be recorded into again."""
+    short = _write(tmp_path, _doc(duration=2, size=(160, 96)), "short.json")
+    assert main(["mix", str(short), "-o", str(out), "--quiet", "--force"],
+                out=io.StringIO(), err=io.StringIO()) == 0
+
+
 @pytest.mark.slow  # the default run refuses a second run in test_signal_closes_the_recording
 def test_second_run_into_the_same_folder_is_refused(tmp_path):
     scenario = _write(tmp_path, _doc(duration=60, size=(160, 96), fps=FAST_FPS))
@@ -225,13 +232,6 @@ def test_second_run_into_the_same_folder_is_refused(tmp_path):
         if first.poll() is None:
             first.kill()
     _record_again_after(tmp_path, out)
-
-
-def _record_again_after(tmp_path: Path, out: Path) -> None:
-    """Once the first run has ended, the folder can be recorded into again."""
-    short = _write(tmp_path, _doc(duration=2, size=(160, 96)), "short.json")
-    assert main(["mix", str(short), "-o", str(out), "--quiet", "--force"],
-                out=io.StringIO(), err=io.StringIO()) == 0
 
 
 def test_library_record_refuses_a_locked_folder(tmp_path):
