@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import av
@@ -353,14 +354,27 @@ def _http_server(folder: Path):
         thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def recorded_32s(tmp_path_factory):
+    """32 s at 160x96 and 10 fps (three segments) by cname, each recorded once for the
+    module's tests (which only read it)."""
+    made: dict[str, Any] = {}
+
+    def get(cname: str) -> Any:
+        if cname not in made:
+            made[cname] = record(parse_scenario(_doc(duration=32, cname=cname, size=(160, 96),
+                                                     fps=10)), tmp_path_factory.mktemp("r32"))
+        return made[cname]
+    return get
+
+
 @pytest.mark.parametrize("cname", [pytest.param("room1", marks=pytest.mark.slow), "room#1",
                                    pytest.param("a:b", marks=pytest.mark.slow),
                                    pytest.param("room?x=1", marks=pytest.mark.slow),
                                    pytest.param("50% off", marks=pytest.mark.slow)])
-def test_playlist_plays_over_http_without_a_corrupt_packet(tmp_path, cname):
+def test_playlist_plays_over_http_without_a_corrupt_packet(recorded_32s, cname):
     ffmpeg = _ffmpeg()
-    result = record(parse_scenario(_doc(duration=32, cname=cname, size=(160, 96), fps=10)),
-                    tmp_path)
+    result = recorded_32s(cname)
     playlist = result.folder / f"{SID}_{cname}.m3u8"
     parsed = parse_playlist(playlist.read_text())
     assert len(parsed.segments) == 3
@@ -372,9 +386,9 @@ def test_playlist_plays_over_http_without_a_corrupt_packet(tmp_path, cname):
     assert _video_frames(run) == 320  # 32 s at 10 fps, every frame through the demuxer
 
 
-def test_continuity_counters_run_on_across_segments(tmp_path):
+def test_continuity_counters_run_on_across_segments(recorded_32s):
     """Read the TS packets of the segments in playlist order: no PID's counter jumps."""
-    result = record(parse_scenario(_doc(duration=32, size=(160, 96), fps=10)), tmp_path)
+    result = recorded_32s("room#1")  # the cname does not matter here
     playlist = parse_playlist(next(result.folder.glob("*.m3u8")).read_text())
     last: dict[int, int] = {}
     jumps = []
