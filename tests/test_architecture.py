@@ -50,14 +50,14 @@ def test_usage_error_is_raised_by_the_command_line_only():
     for rel, tree in _modules():
         raising = [node for node in ast.walk(tree) if isinstance(node, ast.Raise)
                    and node.exc is not None and "UsageError" in ast.unparse(node.exc)]
-        if str(rel) != "cli.py":
+        if rel.parts[0] != "cli":
             assert not raising, f"{rel} raises UsageError (library code raises the matching " \
                                 f"LayoutkitError; the CLI adds its flags)"
 
 
 def test_library_messages_name_no_command_line_flag():
     for rel, tree in _modules():
-        if str(rel) == "cli.py":
+        if rel.parts[0] == "cli":
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Raise) and node.exc is not None:

@@ -1,0 +1,100 @@
+"""``layoutkit`` command line: each subcommand parses its arguments and calls the library.
+
+Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usage error.
+The package: :mod:`.parser` (subcommands, options, examples), :mod:`.output` (what is
+printed), and the commands by what they work on: :mod:`.stills` (validate, layout, preview,
+profiles), :mod:`.recording` (mix, upload), :mod:`.tools` (compare, ffmpeg, testsrc, demo,
+design).  Only this package knows flags and exit codes and raises ``UsageError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import IO
+
+from ..errors import LayoutkitError, OutputExistsError, RequestError, UsageError
+from .output import print_problems, print_request_error
+from .parser import EXAMPLES, build_parser
+from .recording import cmd_mix, cmd_upload
+from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
+from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_testsrc
+
+__all__ = ["main", "build_parser", "EXAMPLES"]
+
+
+_COMMANDS = {
+    "validate": cmd_validate,
+    "layout": cmd_layout,
+    "preview": cmd_preview,
+    "mix": cmd_mix,
+    "upload": cmd_upload,
+    "compare": cmd_compare,
+    "ffmpeg": cmd_ffmpeg,
+    "testsrc": cmd_testsrc,
+    "demo": cmd_demo,
+    "profiles": cmd_profiles,
+    "design": cmd_design,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
+         err: IO[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never raises for bad input)."""
+    for given, stream in ((out, sys.stdout), (err, sys.stderr)):
+        if given is None:  # file names with undecodable bytes print escaped, never fail
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        parser = build_parser()
+        argv = list(argv) if argv is not None else sys.argv[1:]
+        for i, arg in enumerate(argv):
+            try:
+                os.fsencode(arg)
+            except UnicodeError:
+                msg = (f"argument {i + 1} is not valid text "
+                       f"({arg.encode('utf-8', 'backslashreplace').decode()})")
+                raise UsageError(msg) from None
+        args = parser.parse_args(argv)
+        if args.version:
+            from .. import __version__
+
+            print(f"layoutkit {__version__}", file=out)
+            return 0
+        if not args.command:
+            parser.print_help(out)
+            return 2
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = _COMMANDS[args.command](args, out, err)
+        for w in caught:
+            print(f"warning: {w.message}", file=err)
+        return code
+    except OutputExistsError as exc:  # the library speaks Python; the command line adds its flag
+        print(f"{exc}; pass --force to replace it", file=err)
+        return 2
+    except RequestError as exc:
+        if exc.source is None:
+            print_problems(exc.warnings, err)
+            print(str(exc), file=err)
+        else:
+            print_request_error(exc, err)
+        return exc.exit_code
+    except LayoutkitError as exc:
+        print_problems(getattr(exc, "warnings", ()), err)
+        print(str(exc), file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130
+    except Exception as exc:  # never a traceback for the user (LAYOUTKIT_DEBUG=1 shows it)
+        if os.environ.get("LAYOUTKIT_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} "
+              "(please report it; set LAYOUTKIT_DEBUG=1 for details)", file=err)
+        return 1

@@ -1,0 +1,151 @@
+"""``compare``, ``ffmpeg``, ``testsrc``, ``demo`` and ``design``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import IO
+
+from ..errors import OutputExistsError, UsageError
+from .output import print_compare, print_problems
+from .parser import profile_of
+
+__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design"]
+
+
+def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..api import compare
+    from ..inputs import load_scenario_file
+    from ..io.atomic import check_writable
+
+    profile = profile_of(args)
+    if args.report:
+        check_writable(args.report, overwrite=args.force)
+    scenario = load_scenario_file(args.scenario)
+    print_problems(scenario.warnings, err, source=args.scenario)
+    result = compare(scenario, args.recording, profile=profile, infer=args.infer,
+                     server_response=args.server_response, report=args.report,
+                     overwrite=args.force)
+    if args.json:
+        json.dump(result.to_json(), out, indent=2, ensure_ascii=False, default=str)
+        out.write("\n")
+    else:
+        print_compare(result, out)
+    if args.report:
+        print(f"wrote {args.report}", file=err if args.json else out)
+    return 0 if result.verdict == "match" else 1
+
+
+def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import shlex
+    import subprocess
+
+    from ..ffmpeg_graph import ffmpeg_command
+    from ..inputs import load_request_file
+    from ..io.atomic import check_writable
+    from ..io.decode import has_stream, probe_video_size
+    from ..request.model import StartRequest, TranscodingConfig
+
+    profile = profile_of(args)
+    inputs: dict[str, str] = {}
+    for item in args.input:
+        uid, sep, path = item.partition("=")
+        if not sep or not uid.strip() or not path:
+            raise UsageError(f"--input takes UID=FILE (got {item!r})")
+        inputs[uid.strip()] = path
+    loaded = load_request_file(args.request)
+    print_problems(loaded.warnings, err, source=loaded.path)
+    model = loaded.model
+    tc = model.transcoding if isinstance(model, StartRequest) else TranscodingConfig()
+    layout = loaded.layout
+    sizes = {uid: probe_video_size(path) for uid, path in inputs.items()}
+    audio = not args.no_audio and all(has_stream(path, "audio") for path in inputs.values())
+    image = None
+    if layout.background_image:
+        from ..io.images import load_image, resolve_location
+
+        if load_image(layout.background_image, base_dir=loaded.base_dir) is not None:
+            image = resolve_location(layout.background_image, base_dir=loaded.base_dir)
+    program = "ffmpeg"
+    if args.run:
+        check_writable(args.output, overwrite=args.force)
+        import imageio_ffmpeg
+
+        program = imageio_ffmpeg.get_ffmpeg_exe()
+    cmd = ffmpeg_command(layout, inputs, args.output, canvas_wh=args.canvas or tc.canvas_wh,
+                         fps=args.fps or tc.fps, bitrate_kbps=args.bitrate or tc.bitrate,
+                         sizes=sizes, profile=profile, audio=audio,
+                         audio_profile=model.recording_config.audio_profile
+                         if isinstance(model, StartRequest) else 0,
+                         duration=args.duration, background_image=image, ffmpeg=program,
+                         overwrite=args.force)
+    if not args.run:
+        print(shlex.join(cmd), file=out)
+        return 0
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        tail = "\n".join(run.stderr.strip().splitlines()[-5:])
+        print(f"ffmpeg failed (exit {run.returncode}):\n{tail}", file=err)
+        return 1
+    print(f"wrote {args.output}", file=out)
+    return 0
+
+
+def cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..teststream import write_testsrc
+    from ..request.parse import uid_problem
+
+    problem = uid_problem(args.uid)
+    if problem:
+        msg = f"--uid: {problem} (got {args.uid!r})"
+        raise UsageError(msg)
+    if not 0 < args.duration <= 24 * 3600 or not 1 <= args.fps <= 60 or args.bitrate < 1:
+        msg = "--duration must be in (0, 86400] s, --fps in 1..60, --bitrate >= 1"
+        raise UsageError(msg)
+    from ..teststream import MAX_SIDE
+
+    if max(args.size) > MAX_SIDE:
+        msg = f"--size: each side must be at most {MAX_SIDE} (got {args.size[0]}x{args.size[1]})"
+        raise UsageError(msg)
+    write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
+                  fps=args.fps, bitrate_kbps=args.bitrate, flash=not args.no_flash,
+                  overwrite=args.force)
+    print(f"wrote {args.output}: uid {args.uid}, {args.duration:g} s, "
+          f"{args.size[0]}x{args.size[1]} @ {args.fps} fps", file=out)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..demo import run_demo
+
+    try:
+        run_demo(Path(args.output), out=out)
+    except OutputExistsError as exc:
+        msg = f"{exc.path}: exists and was not made by layoutkit demo; choose another -o folder"
+        raise UsageError(msg) from exc
+    return 0
+
+
+def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..design import DesignServer, create_app
+
+    if args.request is not None and not Path(args.request).is_file():
+        msg = f"{args.request}: no such file"
+        raise UsageError(msg)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535 (got {args.port})")
+    app = create_app(args.request, profile=profile_of(args))
+    try:
+        server = DesignServer(app, port=args.port)
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen on 127.0.0.1 ({exc.strerror or exc}); "
+                         "choose another port or leave --port out") from exc
+    print(f"layoutkit design: {server.url}  (Ctrl-C stops it)", file=out, flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    server.serve_forever()  # until Ctrl-C (werkzeug returns from it) and closes
+    print("layoutkit design: stopped", file=out)
+    return 0
