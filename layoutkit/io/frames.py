@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DecodedFrame", "AudioChunk", "DecodeStats"]
+__all__ = ["DecodedFrame", "AudioChunk", "DecodeStats", "missing_pictures"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,21 @@ class AudioChunk:
     t: float
     samples: npt.NDArray[np.float32]
     rate: int = 48000
+
+
+def missing_pictures(packets: int, pictures: int, errors: int) -> tuple[int, str | None]:
+    """Video packets that gave no picture, and the error naming them (None when none).
+
+    B-frames or not, after the decoder's flush every video packet that neither failed nor
+    was flagged corrupt (``errors``) has given one picture.
+
+    >>> missing_pictures(30, 28, 1)
+    (1, '1 video packet(s) gave no picture')
+    >>> missing_pictures(30, 30, 0)
+    (0, None)
+    """
+    missing = max(0, packets - pictures - errors)
+    return missing, f"{missing} video packet(s) gave no picture" if missing else None
 
 
 @dataclass

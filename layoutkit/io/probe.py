@@ -20,6 +20,7 @@ import av
 
 from ..errors import MediaError
 from .decode import set_decoder_threads
+from .frames import missing_pictures
 
 __all__ = ["StreamProbe", "MediaProbe", "inspect_media"]
 
@@ -154,11 +155,10 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"
         result = []
         for s in streams:
             st = stats[s.index]
-            if "video" in kinds and s.type == "video" and st.frames + st.errors < st.packets:
-                # no B-frames or not: after the flush every video packet gives one picture
-                missing = st.packets - st.frames - st.errors
+            if "video" in kinds and s.type == "video":
+                missing, message = missing_pictures(st.packets, st.frames, st.errors)
                 st.errors += missing
-                first_error = first_error or f"{missing} video packet(s) gave no picture"
+                first_error = first_error or message
             ctx = s.codec_context
             rate = (s.average_rate or s.guessed_rate) if s.type == "video" else None
             result.append(StreamProbe(

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import MediaError
 from .decode import set_decoder_threads
-from .frames import AudioChunk, DecodedFrame, DecodeStats
+from .frames import AudioChunk, DecodedFrame, DecodeStats, missing_pictures
 
 __all__ = ["iter_video", "iter_audio", "AUDIO_RATE"]
 
@@ -66,11 +66,9 @@ class _FileErrors:
 
     def result(self) -> tuple[int, str | None]:
         """``(errors, first error)``: failed packets, and packets that gave no picture."""
-        missing = self.packets - self.frames - self.flagged - self.failures
-        if missing > 0:  # after the flush every video packet gives one picture
-            return self.failures + missing, self.first or \
-                f"{missing} video packet(s) gave no picture"
-        return self.failures, self.first
+        missing, message = missing_pictures(self.packets, self.frames,
+                                            self.flagged + self.failures)
+        return self.failures + missing, self.first or message
 
 
 def _decoded(container: Any, stream: Any, stats: DecodeStats,
