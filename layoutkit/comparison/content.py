@@ -604,14 +604,14 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     # A/V offset
     if audio is not None:
         flashes = []
+        uid_of = {u: i for i, u in enumerate(uid_names)}
         for ro in region_obs:
             if ro.expect.kind == "code_live" and ro.expect.code_key is not None:
                 f = code_frames[ro.frames, ro.expect.code_key]
                 # a flash frame is one whose code was read, as this user's, at frame 0 of a
                 # second (an unread code's frame number is 0 too: it is no flash)
-                read = code_uids[ro.frames, ro.expect.code_key] == \
-                    uid_names.index(ro.expect.label[0]) \
-                    if ro.expect.label[0] in uid_names else np.zeros(f.shape, bool)
+                who = uid_of.get(ro.expect.label[0] or "", -2)
+                read = code_uids[ro.frames, ro.expect.code_key] == who
                 hit = ro.match & read & (f % exp.fps == 0)
                 flashes.append(times[ro.frames[hit]])
         beeps = beep_onsets(audio, origin=origin)
