@@ -145,16 +145,14 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     records_audio = scenario.start.recording_config.records_audio()
     content = None
     error = None
-    decoded = DecodeStats()  # the first pass's: the file check takes its decoding errors
+    # the file check takes each file's decoding errors from here; a later pass (evidence)
+    # that decodes a file to its end writes the same counts again
+    decoded = DecodeStats()
     if not paths:
         error = "no media file to analyse (no TS segment and no MP4 found)"
     elif records_video:
-        passes = 0
-
         def frames() -> Iterator[DecodedFrame]:
-            nonlocal passes
-            passes += 1
-            return iter_video(paths, stats=decoded if passes == 1 else None)
+            return iter_video(paths, stats=decoded)
 
         try:
             content = check_content(frames, scenario, profile=profile,
