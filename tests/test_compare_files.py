@@ -388,10 +388,20 @@ def test_unexpected_mp4(rec_av):
     assert {"unexpected_mp4", "file_list"} <= _kinds(fd)
 
 
+def _damage(seg: Path, how: str) -> None:
+    """Damage a TS segment in place: 300 bytes ``"flipped"``, or ``"truncated"`` mid-packet."""
+    data = bytearray(seg.read_bytes())
+    if how == "flipped":
+        rng = random.Random(7)
+        for _ in range(300):  # past the first packets (PAT/PMT stay readable)
+            data[rng.randrange(2000, len(data))] ^= 0xFF
+    else:  # cut mid-packet
+        del data[len(data) // 2 + 77:]
+    seg.write_bytes(bytes(data))
+
+
 def test_truncated_last_segment(copy_av):
-    last = _segments(copy_av)[-1]
-    data = last.read_bytes()
-    last.write_bytes(data[: len(data) // 2 + 77])
+    _damage(_segments(copy_av)[-1], "truncated")
     fd, ff, sd, _ = _check(copy_av, _doc(duration=32))
     kinds = _kinds(fd)
     assert "truncated_segment" in kinds and "extinf_mismatch" in kinds
@@ -415,29 +425,12 @@ def test_garbage_segment_is_undecodable(copy_av):
 
 
 def test_damaged_segment_is_undecodable(copy_av):
-    import random
-
     seg = _segments(copy_av)[0]
-    data = bytearray(seg.read_bytes())
-    rng = random.Random(7)
-    for _ in range(300):  # flip bytes past the first packets (PAT/PMT stay readable)
-        data[rng.randrange(2000, len(data))] ^= 0xFF
-    seg.write_bytes(bytes(data))
+    _damage(seg, "flipped")
     fd, ff, _, _ = _check(copy_av, _doc(duration=32))
     [d] = [d for d in fd if d.kind == "undecodable_segment"]
     assert d.file == f"rec/day1/{seg.name}" and d.observed > 0
     assert ff["segments"][0]["errors"] == d.observed and ff["segments"][1]["errors"] == 0
-
-
-def _damage(seg: Path, how: str) -> None:
-    data = bytearray(seg.read_bytes())
-    if how == "flipped":
-        rng = random.Random(7)
-        for _ in range(300):  # past the first packets (PAT/PMT stay readable)
-            data[rng.randrange(2000, len(data))] ^= 0xFF
-    else:  # cut mid-packet
-        del data[len(data) // 2 + 77:]
-    seg.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
