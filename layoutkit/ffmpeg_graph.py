@@ -16,8 +16,8 @@ Examples
 >>> cmd = ffmpeg_command(LayoutSettings(mixed_video_layout=1), {"1": "a.mp4", "2": "b.mp4"},
 ...                      "out.mp4", canvas_wh=(640, 360), fps=15, bitrate_kbps=500,
 ...                      sizes={"1": (640, 360), "2": (640, 360)}, audio=False)
->>> cmd[0], cmd[-1]
-('ffmpeg', 'out.mp4')
+>>> cmd[0], cmd[-1].startswith("file:/"), cmd[-1].endswith("out.mp4")
+('ffmpeg', True, True)
 >>> any("overlay" in part for part in cmd)
 True
 """
@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,64 @@ from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .signals.audio import AUDIO_PROFILES
 
-__all__ = ["ffmpeg_command"]
+__all__ = ["ffmpeg_command", "ffmpeg_input", "ffmpeg_output"]
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def ffmpeg_input(location: str | os.PathLike[str]) -> str:
+    """What the command hands FFmpeg to read: an ``http(s)://`` URL as it is, any other
+    name as ``file:`` + its absolute path.
+
+    A local name never goes through FFmpeg's protocol parsing: ``a:b.mp4`` is a file (not
+    the protocol ``a``), ``concat:x.mp4|x.mp4`` is the file of that name (not two copies of
+    ``x.mp4``).
+
+    Raises
+    ------
+    ParameterError
+        For a URL of another scheme (``rtmp://``, ``file://``, ...).
+
+    Examples
+    --------
+    >>> ffmpeg_input("https://example.com/a.mp4")
+    'https://example.com/a.mp4'
+    >>> ffmpeg_input("/clips/concat:x.mp4|x.mp4")
+    'file:/clips/concat:x.mp4|x.mp4'
+    """
+    text = os.fspath(location)
+    if text[:8].lower().startswith(("http://", "https://")):
+        return text
+    if _SCHEME.match(text):
+        msg = f"{text}: only local files and http:// or https:// URLs are read"
+        raise ParameterError(msg)
+    return "file:" + os.path.abspath(text)
+
+
+def ffmpeg_output(path: str | os.PathLike[str]) -> str:
+    """What the command hands FFmpeg to write: ``file:`` + the absolute path; never a URL.
+
+    Raises
+    ------
+    ParameterError
+        For a URL (``http://host/o.mp4`` would make FFmpeg send the video there).
+
+    Examples
+    --------
+    >>> ffmpeg_output("/out/a:b.mp4")
+    'file:/out/a:b.mp4'
+    >>> try:
+    ...     ffmpeg_output("http://127.0.0.1:8765/o.mp4")
+    ... except ParameterError as exc:
+    ...     print(str(exc).split(": ", 1)[1])
+    the output must be a local file, not a URL (FFmpeg would send the video there)
+    """
+    text = os.fspath(path)
+    if _SCHEME.match(text):
+        msg = (f"{text}: the output must be a local file, not a URL (FFmpeg would send the "
+               "video there)")
+        raise ParameterError(msg)
+    return "file:" + os.path.abspath(text)
 
 
 def _even(n: int) -> int:
@@ -76,9 +134,12 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     layout : LayoutSettings
         The layout (mode, background colour, ``maxResolutionUid``, ``layoutConfig``).
     inputs : mapping of uid to path
-        Each user's video file, in join order (the order regions are filled in).
+        Each user's video file, in join order (the order regions are filled in); local
+        files go to FFmpeg as ``file:`` paths (:func:`ffmpeg_input`), so no name is read
+        as a protocol; ``http(s)://`` URLs are kept.
     output : path
-        The file FFmpeg writes (its extension chooses the container).
+        The local file FFmpeg writes (its extension chooses the container), passed as a
+        ``file:`` path (:func:`ffmpeg_output`); a URL is refused.
     canvas_wh : tuple of int
         Canvas size (rounded down to even, as the recorder does).
     fps, bitrate_kbps : int
@@ -108,7 +169,8 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     Raises
     ------
     ParameterError
-        When no input is given, or a size is missing.
+        When no input is given, a size is missing, an input is a URL other than
+        ``http(s)://`` or the output is a URL.
     """
     import ffmpeg as ff
 
@@ -121,7 +183,8 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     uids = list(inputs)
     regions = compute_regions(layout, uids, canvas_wh=(width, height), profile=profile)
     length = {"t": duration} if duration is not None else {}
-    streams = {uid: ff.input(str(path), **length) for uid, path in inputs.items()}
+    target = ffmpeg_output(output)
+    streams = {uid: ff.input(ffmpeg_input(path), **length) for uid, path in inputs.items()}
     color = layout.background_color.replace("#", "0x")
     if duration is not None:
         canvas = ff.input(f"color=c={color}:s={width}x{height}:r={fps}:d={duration}",
@@ -130,7 +193,7 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
         canvas = (streams[uids[0]].video.filter("fps", fps).filter("scale", width, height)
                   .filter("drawbox", 0, 0, width, height, color=color, t="fill"))
     if background_image is not None:
-        image = ff.input(str(background_image), loop=1, framerate=fps, **length)
+        image = ff.input(ffmpeg_input(background_image), loop=1, framerate=fps, **length)
         cover = _tile(image.video, _image_size(background_image), (0, 0, width, height),
                       RenderMode.CROP, 1.0)
         canvas = ff.overlay(canvas, cover, shortest=1)
@@ -160,7 +223,7 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
         options.update({"c:a": "aac", "b:a": str(audio_bitrate), "ac": channels, "ar": 48000})
     if duration is not None:
         options["t"] = duration
-    node = ff.output(*outputs, str(output), **options)
+    node = ff.output(*outputs, target, **options)
     if overwrite:
         node = node.overwrite_output()
     return list(node.compile(cmd=ffmpeg))

@@ -41,7 +41,8 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import shlex
     import subprocess
 
-    from ..ffmpeg_graph import ffmpeg_command
+    from ..errors import ParameterError
+    from ..ffmpeg_graph import ffmpeg_command, ffmpeg_output
     from ..inputs import load_request_file
     from ..io.atomic import check_writable
     from ..io.decode import has_stream, probe_video_size
@@ -54,6 +55,10 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if not sep or not uid.strip() or not path:
             raise UsageError(f"--input takes UID=FILE (got {item!r})")
         inputs[uid.strip()] = path
+    try:
+        ffmpeg_output(args.output)  # a URL is refused before any file is read
+    except ParameterError as exc:
+        raise UsageError(f"-o {exc}; write a local file, then copy or upload it") from None
     loaded = load_request_file(args.request)
     print_problems(loaded.warnings, err, source=loaded.path)
     model = loaded.model
@@ -82,6 +87,8 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                          overwrite=args.force)
     if not args.run:
         print(shlex.join(cmd), file=out)
+        print("note: local files are given to FFmpeg as file:/absolute/path, so no file name is "
+              "read as a protocol (a:b.mp4, concat:...)", file=err)
         return 0
     run = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if run.returncode != 0:
