@@ -1,0 +1,137 @@
+"""Issue 18 (trust boundaries), paths and files: FFmpeg gets local files as ``file:`` paths
+(item 8), a run leaves no lock and a refused mix no folder, validate and mix agree on source
+files (item 9), a secret's value is never printed (item 10), request and scenario files are
+read only when regular and bounded (item 11)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import av
+import pytest
+
+from layoutkit.cli import main
+
+from .helpers import scenario_doc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ffmpeg() -> str:
+    return pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+
+
+def _clip(path: Path, *, color: str, seconds: float = 1) -> Path:
+    """A tiny 160x120 H.264 clip of one colour (``path`` may be any file name)."""
+    run = subprocess.run([_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                          f"color=c={color}:s=160x120:r=10:d={seconds}", "-c:v", "libx264",
+                          "-pix_fmt", "yuv420p", "-y", f"file:{path}"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return path
+
+
+def _request(folder: Path) -> Path:
+    path = folder / "start.json"
+    path.write_text(json.dumps({"cname": "c", "uid": "1", "clientRequest": {
+        "recordingConfig": {"transcodingConfig": {"width": 160, "height": 120, "fps": 10,
+                                                  "bitrate": 100, "mixedVideoLayout": 1}},
+        "storageConfig": {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "k",
+                          "secretKey": "s"}}}))
+    return path
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _centre_rgb(path: Path) -> tuple[int, int, int]:
+    with av.open(f"file:{path}") as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    r, g, b = frame[60, 80].tolist()
+    return r, g, b
+
+
+# --- item 8: layoutkit ffmpeg hands FFmpeg file: paths, never a URL output -------------------
+def test_ffmpeg_run_reads_a_file_named_like_a_protocol(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / "a:b.mp4", color="red")
+    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
+                          "-o", "o:1.mp4", "--run")
+    assert code == 0, err  # was "Protocol not found"
+    r, g, b = _centre_rgb(tmp_path / "o:1.mp4")
+    assert r > 180 and g < 60 and b < 60
+
+
+def test_ffmpeg_run_reads_a_concat_named_file_as_itself(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / "x.mp4", color="blue")
+    _clip(tmp_path / "concat:x.mp4|x.mp4", color="red", seconds=2)
+    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=concat:x.mp4|x.mp4",
+                          "-o", "o.mp4", "--run", "--no-audio")
+    assert code == 0, err
+    r, g, b = _centre_rgb(tmp_path / "o.mp4")  # the named file (red), not x.mp4 (blue)
+    assert r > 180 and b < 60, (r, g, b)
+    with av.open(f"file:{tmp_path / 'o.mp4'}") as container:
+        assert container.duration / 1e6 > 1.5  # the 2 s file, not 1 s x.mp4 (or its halves)
+
+
+def test_ffmpeg_prints_file_paths_for_inputs_and_output(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / "a:b.mp4", color="red")
+    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
+                          "-o", "o.mp4")
+    assert code == 0, err
+    printed = shlex.split(out)
+    assert printed[printed.index("-i") + 1] == f"file:{tmp_path / 'a:b.mp4'}"
+    assert printed[-1] == f"file:{tmp_path / 'o.mp4'}"
+    assert "file:/absolute/path" in err
+
+
+def test_ffmpeg_refuses_a_url_output_and_connects_nowhere(tmp_path):
+    _clip(tmp_path / "x.mp4", color="red")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    connections: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:  # records (and hangs up on) anyone who connects
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    connections.append(conn.recv(200))
+                except OSError:
+                    connections.append(b"")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input",
+                              f"1={tmp_path / 'x.mp4'}", "-o",
+                              f"http://127.0.0.1:{port}/o.mp4", "--run")
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert connections == []  # was: POST /o.mp4
+    assert code == 2
+    assert f"http://127.0.0.1:{port}/o.mp4: the output must be a local file, not a URL" in err
