@@ -135,3 +135,57 @@ def test_ffmpeg_refuses_a_url_output_and_connects_nowhere(tmp_path):
     assert connections == []  # was: POST /o.mp4
     assert code == 2
     assert f"http://127.0.0.1:{port}/o.mp4: the output must be a local file, not a URL" in err
+
+
+# --- item 10: a secret's value is never printed, whatever its type ---------------------------
+SECRETS = {"secretKey": ["TOPSECRET-LIST"], "accessKey": {"k": "TOPSECRET-OBJECT"}}
+
+
+def _secret_request() -> dict:
+    return {"cname": "c", "uid": "1", "clientRequest": {
+        "token": 987654321,
+        "recordingConfig": {"decryptionMode": 1, "secret": 123454321,
+                            "transcodingConfig": {"width": 160, "height": 120, "fps": 10,
+                                                  "bitrate": 100, "mixedVideoLayout": 1}},
+        "storageConfig": {"vendor": 1, "region": 0, "bucket": "b", **SECRETS}}}
+
+
+def _assert_no_secret(text: str) -> None:
+    for secret in ("TOPSECRET", "987654321", "123454321"):
+        assert secret not in text, text
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_validate_never_echoes_a_secret_of_the_wrong_type(tmp_path, json_flag):
+    path = tmp_path / "start.json"
+    path.write_text(json.dumps(_secret_request()))
+    code, out, err = _cli("validate", *json_flag, str(path))
+    assert code == 1
+    _assert_no_secret(out + err)
+    assert ("clientRequest.storageConfig.secretKey: must be a string (got an array; a "
+            "secret's value is never shown)") in err
+    assert "clientRequest.storageConfig.accessKey: must be a string (got an object" in err
+    assert "clientRequest.token: must be a string (got a number" in err
+    assert "clientRequest.recordingConfig.secret: must be a string (got a number" in err
+
+
+def test_a_scenario_and_a_repeated_key_never_show_a_secret(tmp_path):
+    import layoutkit as lk
+    from layoutkit.errors import RequestError
+
+    doc = scenario_doc(storage={"vendor": 1, "region": 0, "bucket": "b", **SECRETS})
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    code, out, err = _cli("validate", str(path))
+    assert code == 1 and "users" not in err
+    _assert_no_secret(out + err)
+    assert "start.clientRequest.storageConfig.secretKey: must be a string (got an array" in err
+    with pytest.raises(RequestError) as info:  # the library's problems hold no secret either
+        lk.load_scenario(doc)
+    _assert_no_secret(repr(info.value.problems) + str(info.value))
+    text = json.dumps(_secret_request())
+    repeated = text.replace('"bucket": "b"', '"secretKey": "TOPSECRET-FIRST", "bucket": "b"')
+    path.write_text(repeated)
+    code, out, err = _cli("validate", str(path))
+    _assert_no_secret(out + err)
+    assert "secretKey: duplicate key: only its last value is used" in err

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from ..errors import Problem, format_value
 from . import limits as lim
 from .jsontext import JsonTextError, loads
+from .masking import hide_secret
 from .model import ALL_STREAMS
 from .suggest import did_you_mean
 
@@ -51,9 +52,11 @@ class Problems:
         self.items: list[Problem] = []
 
     def error(self, path: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        rule, value, hint = hide_secret(path, rule, value, hint, missing=MISSING)
         self.items.append(Problem(path, rule, shown(value), hint))
 
     def warn(self, path: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        rule, value, hint = hide_secret(path, rule, value, hint, missing=MISSING)
         self.items.append(Problem(path, rule, shown(value), hint, severity="warning"))
 
     def of(self, severity: str) -> list[Problem]:

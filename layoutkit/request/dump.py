@@ -27,11 +27,10 @@ from .model import (
     UpdateRequest,
     UserBackground,
 )
+from .masking import MASK, SECRET_KEYS
 
 __all__ = ["to_json", "MASK", "SECRET_KEYS"]
 
-MASK = "***"
-SECRET_KEYS = frozenset({"secretKey", "accessKey", "token", "secret"})
 
 
 def _compact(pairs: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +180,7 @@ _PARTS: dict[type, Callable[[Any], dict[str, Any]]] = {
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: MASK if k in SECRET_KEYS and isinstance(v, str) else _mask(v)
+        return {k: MASK if k in SECRET_KEYS and v is not None else _mask(v)
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v) for v in value]
@@ -198,8 +197,9 @@ def to_json(obj: object, *, mask_secrets: bool = True) -> dict[str, Any]:
         :class:`AcquireRequest`, :class:`UpdateRequest`, :class:`StopRequest`) or one of
         its parts (:class:`LayoutSettings`, :class:`TranscodingConfig`, ...).
     mask_secrets : bool, optional
-        Replace the values of ``secretKey``, ``accessKey``, ``token`` and ``secret`` by
-        ``"***"`` (default), so the output can be printed or logged.
+        Replace the values of ``secretKey``, ``accessKey``, ``token``, ``secret`` and
+        ``stsToken``, whatever their type, by ``"***"`` (default), so the output can be
+        printed or logged.
 
     Returns
     -------

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..errors import Problem, RequestError
+from .masking import is_secret_path
 
 __all__ = ["JsonTextError", "load_json", "load_json_document", "loads"]
 
@@ -98,11 +99,13 @@ def load_json_document(text: str, *, source: str = "<request>") -> tuple[Any, li
     for obj, keys in duplicates:
         where = paths.get(id(obj), "")
         for key in keys:
+            path = f"{where}.{key}" if where else key
             shown = json.dumps(obj[key], ensure_ascii=False)
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            problems.append(Problem(f"{where}.{key}" if where else key,
-                                    f"duplicate key: only its last value ({shown}) is used",
-                                    severity="warning"))
+            rule = ("duplicate key: only its last value is used (a secret's value is never "
+                    "shown)" if is_secret_path(path)
+                    else f"duplicate key: only its last value ({shown}) is used")
+            problems.append(Problem(path, rule, severity="warning"))
     return doc, problems
 
 

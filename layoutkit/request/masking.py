@@ -1,0 +1,72 @@
+"""Secrets in request bodies: which keys hold one, and how a problem shows such a value.
+
+The value of ``secretKey``, ``accessKey``, ``token``, ``secret`` or ``stsToken`` is never
+printed, whatever its type: a problem says what kind of JSON value it got (``an array``,
+``a number``, ...) instead (:func:`hide_secret`), and ``to_json`` masks it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["MASK", "SECRET_KEYS", "is_secret_path", "json_kind", "hide_secret"]
+
+MASK = "***"
+SECRET_KEYS = frozenset({"secretKey", "accessKey", "token", "secret", "stsToken"})
+
+_PARTS = re.compile(r"[.\[\]]")
+
+
+def is_secret_path(path: str) -> bool:
+    """Whether the JSON path goes through a secret key.
+
+    Examples
+    --------
+    >>> is_secret_path("clientRequest.storageConfig.secretKey"), is_secret_path("token")
+    (True, True)
+    >>> is_secret_path("clientRequest.storageConfig.bucket")
+    False
+    """
+    return any(part in SECRET_KEYS for part in _PARTS.split(path))
+
+
+def json_kind(value: Any) -> str:
+    """The kind of a JSON value, as messages name it (never the value itself).
+
+    Examples
+    --------
+    >>> [json_kind(v) for v in (["k"], {"k": 1}, 7, 1.5, True, None, "k")]
+    ['an array', 'an object', 'a number', 'a number', 'a boolean', 'null', 'a string']
+    """
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a value"
+
+
+def hide_secret(path: str, rule: str, value: Any, hint: str | None, *,
+                missing: Any) -> tuple[str, Any, str | None]:
+    """``(rule, value, hint)`` of a problem at ``path``, the value hidden when it is a secret.
+
+    For a secret the rule says the kind of value got, and the value (``missing``: not shown)
+    and the hint (it may quote the value) are dropped; anything else is returned as given.
+
+    Examples
+    --------
+    >>> hide_secret("storageConfig.secretKey", "must be a string", ["s3cr3t"], None,
+    ...             missing=None)
+    ("must be a string (got an array; a secret's value is never shown)", None, None)
+    """
+    if value is missing or not is_secret_path(path):
+        return rule, value, hint
+    return f"{rule} (got {json_kind(value)}; a secret's value is never shown)", missing, None
