@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MediaError, Problem, RequestError, ScenarioError
+from .io.limited import file_type, read_limited
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.jsontext import load_json_document
 from .request.parse import parse_request
@@ -73,7 +75,9 @@ def _identity(p: Path) -> tuple[Any, ...] | None:
 def read_text(path: str | Path) -> str:
     """Read a UTF-8 text file (at most 64 MiB), turning OS errors into :class:`MediaError`.
 
-    ``-`` is standard input.  Reading the same pipe (or standard input) again returns the
+    Only a regular file is read; a FIFO, device or folder is refused at once, naming the
+    path.  ``-`` is standard input, and a pipe named by ``/dev/fd/N`` (``<(...)``) is read
+    to its end; both are refused past 64 MiB.  Reading the same pipe (or standard input) again returns the
     text read the first time.
     """
     p = Path(path)
@@ -87,46 +91,94 @@ def read_text(path: str | Path) -> str:
     return text
 
 
-def _read_text(p: Path) -> str:
-    if str(p) == "-":
-        if sys.stdin is None:
-            raise MediaError("standard input: is closed")
-        try:
-            data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
-        except (OSError, ValueError, AttributeError) as exc:  # closed, or not a byte stream
-            msg = f"standard input: cannot be read ({exc})"
-            raise MediaError(msg) from None
-        if len(data) > MAX_TEXT_BYTES:
-            msg = f"standard input: larger than {MAX_TEXT_BYTES // 2**20} MiB"
-            raise MediaError(msg)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            msg = f"standard input: not UTF-8 text ({exc.reason} at byte {exc.start})"
-            raise MediaError(msg) from exc
+#: Paths that name a descriptor the caller opened on purpose: ``<(...)`` (bash's
+#: ``/dev/fd/63``), ``/dev/stdin``; these may be pipes (read to their end, bounded).
+_DESCRIPTOR = re.compile(r"/dev/fd/[0-9]+|/proc/self/fd/[0-9]+|/dev/stdin")
+_WHAT = "request or scenario file"
+
+
+def _decode(data: bytes, name: str) -> str:
     try:
-        # a FIFO nobody writes to reads as empty instead of waiting forever; a pipe with a
-        # writer (``validate <(...)``) is read to its end
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb") as file:
-            data = file.read(MAX_TEXT_BYTES + 1)
-        if len(data) > MAX_TEXT_BYTES:
-            msg = f"{p}: larger than {MAX_TEXT_BYTES // 2**20} MiB; not a request or scenario"
-            raise MediaError(msg)
         return data.decode("utf-8")
-    except FileNotFoundError as exc:
-        msg = f"{p}: no such file"
-        raise MediaError(msg) from exc
-    except IsADirectoryError as exc:
-        msg = f"{p}: is a folder, not a file"
-        raise MediaError(msg) from exc
     except UnicodeDecodeError as exc:
-        msg = f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        msg = f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         raise MediaError(msg) from exc
+
+
+def _read_pipe(fd: int, name: str) -> bytes:
+    """A pipe's bytes to its end, refused past :data:`MAX_TEXT_BYTES` (read in chunks)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_TEXT_BYTES:
+        chunk = os.read(fd, min(2**20, MAX_TEXT_BYTES + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    msg = f"{name}: larger than {MAX_TEXT_BYTES // 2**20} MiB; not a {_WHAT}"
+    raise MediaError(msg)
+
+
+def _read_stdin() -> bytes:
+    """Standard input (``-``): a pipe, a file or a terminal, never a device (``< /dev/zero``)."""
+    name = "standard input"
+    if sys.stdin is None:
+        raise MediaError(f"{name}: is closed")
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError) as exc:  # closed, or not a real file
+        msg = f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        raise MediaError(msg) from None
+    if stat.S_ISCHR(mode) and not os.isatty(fd) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
+        msg = f"{name}: is {file_type(mode)}, not text; give a {_WHAT} or a pipe"
+        raise MediaError(msg)
+    try:
+        return _read_pipe(fd, name)
+    except MediaError:
+        raise
     except OSError as exc:
-        msg = f"{p}: cannot be read ({exc.strerror})"
-        raise MediaError(msg) from exc
+        msg = f"{name}: cannot be read ({exc.strerror or exc})"
+        raise MediaError(msg) from None
+
+
+def _read_descriptor(p: Path) -> bytes:
+    """A pipe given on purpose (``<(...)``): read to its end, bounded; never waits to open."""
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        msg = f"{p}: cannot be read ({exc.strerror or exc})"
+        raise MediaError(msg) from None
+    try:
+        os.set_blocking(fd, True)
+        return _read_pipe(fd, str(p))
+    except MediaError:
+        raise
+    except OSError as exc:
+        msg = f"{p}: cannot be read ({exc.strerror or exc})"
+        raise MediaError(msg) from None
+    finally:
+        os.close(fd)
+
+
+def _read_text(p: Path) -> str:
+    """The text of ``p``: a regular file of at most 64 MiB (:func:`read_limited`), standard
+    input for ``-``, or a pipe named by a descriptor path (``<(...)``); a FIFO, device or
+    folder is refused at once with its path."""
+    if str(p) == "-":
+        return _decode(_read_stdin(), "standard input")
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise MediaError(f"{p}: no such file") from None
+    except (OSError, ValueError) as exc:
+        msg = f"{p}: cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        raise MediaError(msg) from None
+    if stat.S_ISDIR(mode):
+        raise MediaError(f"{p}: is a folder, not a file")
+    if (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) and _DESCRIPTOR.fullmatch(str(p)):
+        return _decode(_read_descriptor(p), str(p))
+    return _decode(read_limited(p, limit=MAX_TEXT_BYTES, what=_WHAT), str(p))
 
 
 def _load_document(p: Path) -> tuple[Any, list[Problem]]:

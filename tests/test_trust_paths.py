@@ -189,3 +189,73 @@ def test_a_scenario_and_a_repeated_key_never_show_a_secret(tmp_path):
     code, out, err = _cli("validate", str(path))
     _assert_no_secret(out + err)
     assert "secretKey: duplicate key: only its last value is used" in err
+
+
+# --- item 11: request and scenario files: regular files only, bounded ------------------------
+def _scenario_file(folder: Path, name: str = "s.json", **doc_options) -> Path:
+    doc = scenario_doc([{"uid": "1"}], duration=1,
+                       transcoding={"width": 160, "height": 96, "fps": 10, "bitrate": 40,
+                                    "mixedVideoLayout": 1}, **doc_options)
+    path = folder / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _run_cli(*argv: str, timeout: float = 30, **options) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LAYOUTKIT_NO_PROGRESS": "1"}
+    return subprocess.run([sys.executable, "-m", "layoutkit", *argv], capture_output=True,
+                          text=True, timeout=timeout, env=env, **options)
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["preview", "--at", "0", "-o", "p.png"],
+                                  ["compare", "rec"]], ids=["validate", "preview", "compare"])
+def test_dev_zero_as_the_scenario_is_refused_without_reading_it(tmp_path, monkeypatch, argv):
+    import tracemalloc
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rec").mkdir()
+    command, *rest = argv
+    tracemalloc.start()
+    try:
+        code, out, err = _cli(command, "/dev/zero", *rest)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 1
+    assert "/dev/zero: is a character device, not a regular file" in err, err
+    assert "(None)" not in err
+    assert peak < 16 * 2**20, peak  # was 64 MiB read before the size was looked at
+
+
+def test_a_fifo_as_the_request_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "req.json"
+    os.mkfifo(fifo)
+    run = _run_cli("validate", str(fifo), timeout=20)  # nobody writes: must not wait
+    assert run.returncode == 1
+    assert f"{fifo}: is a FIFO (named pipe), not a regular file" in run.stderr, run.stderr
+
+
+def test_a_folder_as_the_request_is_refused_with_its_path(tmp_path):
+    code, out, err = _cli("validate", str(tmp_path))
+    assert code == 1 and f"{tmp_path}: is a folder, not a file" in err, err
+
+
+def test_process_substitution_and_stdin_still_work_and_are_bounded(tmp_path):
+    path = _scenario_file(tmp_path)
+    cmd = f"{sys.executable} -m layoutkit validate <(cat {path})"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=30,
+                         env=env)
+    assert run.returncode == 0 and "valid scenario" in run.stdout, run.stderr
+    run = _run_cli("validate", "-", input=path.read_text())
+    assert run.returncode == 0 and "valid scenario" in run.stdout, run.stderr
+    big = f"{sys.executable} -m layoutkit validate <(head -c 70000000 /dev/zero)"
+    run = subprocess.run(["bash", "-c", big], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert run.returncode == 1
+    assert "larger than 64 MiB; not a request or scenario file" in run.stderr, run.stderr
+    assert "cannot be read" not in run.stderr
+    with open("/dev/zero", "rb") as zero:
+        run = _run_cli("validate", "-", stdin=zero)
+    assert run.returncode == 1
+    assert "standard input: is a character device, not text" in run.stderr, run.stderr
