@@ -18,7 +18,7 @@ from .request.parse import parse_request
 from .scenario import Scenario, parse_scenario
 
 __all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario",
-           "is_scenario_file", "scenario_lint", "image_lint"]
+           "is_scenario_file", "check_scenario_sources", "scenario_lint", "image_lint"]
 
 
 @dataclass(frozen=True)
@@ -236,15 +236,36 @@ def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     return replace(scenario, warnings=(*repeated, *scenario.warnings)) if repeated else scenario
 
 
+def check_scenario_sources(scenario: Scenario, path: str | os.PathLike[str]) -> None:
+    """Refuse a scenario file whose recording would fail for a source file
+    (:func:`layoutkit.sources.check_sources`, the rule ``mix`` applies), the problems named by
+    the file and shown with the scenario's warnings.
+
+    Raises
+    ------
+    ScenarioError
+        One problem per missing or unusable video, image or audio file, e.g.
+        ``users[0].source (clip.mp4 -> /abs/clip.mp4): no such video file``.
+    """
+    from .sources import check_sources
+
+    try:
+        check_sources(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, warnings=(*scenario.warnings, *exc.warnings),
+                            source=str(path)) from None
+
+
 def scenario_lint(scenario: Scenario) -> list[Problem]:
     """Lint warnings of a scenario's ``start`` body, including canvas vs. source sizes.
 
-    File sources are probed for their size; a file that cannot be read is left to the
-    renderer, which reports it as an error.
+    File sources are probed for their size; a file that cannot be read gets a warning
+    (:func:`check_scenario_sources` makes it an error, as a recording does).
     """
     from .io.images import resolve_location
     from .io.decode import probe_video_size
     from .request.lint import lint_canvas_vs_sources, lint_start
+    from .sources import media_problem
 
     sizes = []
     unreadable = []
@@ -258,9 +279,9 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
             sizes.append(probe_video_size(resolve_location(user.source,
                                                           base_dir=scenario.base_dir)))
         except MediaError as exc:  # the renderer refuses it (an error there)
-            rule = str(exc).split(": ", 1)[-1]
-            unreadable.append(Problem(f"users[{i}].source", f"{rule}; a recording refuses it",
-                                      user.source, severity="warning"))
+            unreadable.append(media_problem(i, "source", user.source, exc,
+                                            base_dir=scenario.base_dir, severity="warning",
+                                            rule_suffix="; a recording refuses it"))
     return [*unreadable, *lint_start(scenario.start, path="start.clientRequest"),
             *lint_canvas_vs_sources(scenario.start, sizes, path="start.clientRequest")]
 

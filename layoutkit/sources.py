@@ -32,7 +32,7 @@ from .signals.tone import tone
 
 __all__ = ["VideoSource", "SolidSource", "TestSource", "FileSource", "ToneAudio",
            "SilentAudio", "open_source", "open_sources", "open_audio", "open_audio_sources",
-           "open_for_users"]
+           "open_for_users", "media_problem", "source_problems", "check_sources"]
 
 T = TypeVar("T")
 
@@ -232,6 +232,86 @@ def open_audio_sources(scenario: Scenario) -> dict[str, AudioSource]:
                           field="audio")
 
 
+def media_problem(index: int, field: str, value: str, exc: MediaError, *,
+                  base_dir: Path | None, severity: str = "error", rule_suffix: str = "") -> Problem:
+    """The problem of user ``index``'s ``field`` file that could not be opened.
+
+    It names the user's key, the file as written and where it resolved to, then the rule
+    (the :class:`MediaError` without the path in front), e.g.
+    ``users[0].source (clip.mp4 -> /abs/clip.mp4): no such video file``.
+
+    Examples
+    --------
+    >>> p = media_problem(0, "source", "clip.mp4",
+    ...                   MediaError("/abs/clip.mp4: no such video file"), base_dir=Path("/abs"))
+    >>> str(p)
+    'code 2: users[0].source (clip.mp4 -> /abs/clip.mp4): no such video file'
+    """
+    resolved = resolve_location(value, base_dir=base_dir)
+    where = value if resolved == value else f"{value} -> {resolved}"
+    rule = str(exc)
+    rule = rule[len(resolved) + 2:] if rule.startswith(f"{resolved}: ") else rule
+    return Problem(f"users[{index}].{field} ({where})", rule + rule_suffix, severity=severity)
+
+
+def _open_each(scenario: Scenario, open_one: Callable[[UserSpec], T], *,
+               field: Literal["source", "audio"]) -> tuple[dict[str, T], list[Problem]]:
+    """Every host's media opened, and a problem for each one that could not be."""
+    opened: dict[str, T] = {}
+    problems: list[Problem] = []
+    for i, user in enumerate(scenario.users):
+        if user.role == "audience":
+            continue
+        try:
+            opened[user.uid] = open_one(user)
+        except MediaError as exc:
+            problems.append(media_problem(i, field, getattr(user, field), exc,
+                                          base_dir=scenario.base_dir))
+    return opened, problems
+
+
+def _close_all(opened: dict[str, T]) -> None:
+    for item in opened.values():
+        item.close()  # type: ignore[attr-defined]
+
+
+def source_problems(scenario: Scenario) -> list[Problem]:
+    """Every host's video and audio file a recording of ``scenario`` reads, opened and
+    closed again: one problem per file that is missing or cannot be used.
+
+    Only what the recording reads is opened: video sources when ``streamTypes`` records
+    video, audio files when it records audio.  ``validate`` and ``mix`` both ask this, so
+    a scenario ``validate`` accepts is one ``mix`` does not refuse for its files.
+    """
+    config = scenario.start.recording_config
+    problems: list[Problem] = []
+    if config.records_video():
+        fps = scenario.start.transcoding.fps
+        video, found = _open_each(scenario, lambda user: open_source(
+            user, fps=fps, base_dir=scenario.base_dir), field="source")
+        _close_all(video)
+        problems += found
+    if config.records_audio():
+        audio, found = _open_each(scenario, lambda user: open_audio(
+            user, base_dir=scenario.base_dir), field="audio")
+        _close_all(audio)
+        problems += found
+    return problems
+
+
+def check_sources(scenario: Scenario) -> None:
+    """Refuse a scenario whose recording would fail for a source file, naming every one.
+
+    Raises
+    ------
+    ScenarioError
+        With the problems of :func:`source_problems`.
+    """
+    problems = source_problems(scenario)
+    if problems:
+        raise ScenarioError(problems)
+
+
 def open_for_users(scenario: Scenario, open_one: Callable[[UserSpec], T], *,
                    field: Literal["source", "audio"]) -> dict[str, T]:
     """Open one media object per host, reporting every failure at once.
@@ -248,20 +328,11 @@ def open_for_users(scenario: Scenario, open_one: Callable[[UserSpec], T], *,
     Raises
     ------
     ScenarioError
-        One problem per user whose media could not be opened; whatever was opened is closed.
+        One problem per user whose media could not be opened (:func:`media_problem`);
+        whatever was opened is closed.
     """
-    opened: dict[str, T] = {}
-    problems: list[Problem] = []
-    for i, user in enumerate(scenario.users):
-        if user.role == "audience":
-            continue
-        try:
-            opened[user.uid] = open_one(user)
-        except MediaError as exc:
-            rule = str(exc).split(": ", 1)[-1]
-            problems.append(Problem(f"users[{i}].{field}", rule, getattr(user, field)))
+    opened, problems = _open_each(scenario, open_one, field=field)
     if problems:
-        for item in opened.values():
-            item.close()  # type: ignore[attr-defined]
+        _close_all(opened)
         raise ScenarioError(problems)
     return opened

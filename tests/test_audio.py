@@ -327,12 +327,12 @@ def test_every_bad_audio_file_is_reported_at_once(tmp_path):
     scenario = parse_scenario(make_doc(users), base_dir=tmp_path)
     with pytest.raises(ScenarioError) as info:
         open_audio_sources(scenario)
-    found = {p.path: str(p) for p in info.value.problems}
+    found = {p.path.split(" (")[0]: str(p) for p in info.value.problems}
     assert set(found) == {"users[0].audio", "users[1].audio", "users[2].audio"}
     assert "no such audio file" in found["users[0].audio"]
     assert "has no audio stream" in found["users[1].audio"]
     assert "not a readable audio file" in found["users[2].audio"]
-    assert '(got "absent.wav")' in found["users[0].audio"]
+    assert f"users[0].audio (absent.wav -> {tmp_path / 'absent.wav'}): " in found["users[0].audio"]
     with pytest.raises(ScenarioError, match=r"users\[0\]\.audio"):
         mixer(users, base_dir=tmp_path)
 

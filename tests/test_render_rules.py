@@ -232,9 +232,9 @@ BASE = {"cname": "rules", "start": _body(), "duration": 10,
     (lambda d: d.update(events=[{"t": "soon", "uid": "1", "action": "leave"}]),
      "code 2: events[0].t: "),
     (lambda d: d["users"][0].update(source="missing.mp4"),
-     "code 2: users[0].source: no such video file (got \"missing.mp4\")"),
+     "code 2: users[0].source (missing.mp4 -> {tmp}/missing.mp4): no such video file"),
     (lambda d: d["users"][0].update(source="junk.mp4"),
-     "code 2: users[0].source: not a readable video file"),
+     "code 2: users[0].source (junk.mp4 -> {tmp}/junk.mp4): not a readable video file"),
 ])
 def test_bad_scenarios_are_clear_errors_without_traceback(tmp_path, change, expected):
     (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 50)
@@ -242,7 +242,7 @@ def test_bad_scenarios_are_clear_errors_without_traceback(tmp_path, change, expe
     change(doc)
     code, err = _cli(tmp_path, doc)
     assert code == 1
-    assert expected in err
+    assert expected.replace("{tmp}", str(tmp_path)) in err
     assert "Traceback" not in err
     assert not (tmp_path / "f.png").exists()
 
@@ -252,7 +252,8 @@ def test_scenario_error_type_for_missing_source(tmp_path):
     doc["users"][0]["source"] = "absent.mp4"
     with pytest.raises(ScenarioError) as info:
         SceneRenderer(parse_scenario(doc, base_dir=Path(tmp_path)))
-    assert [p.path for p in info.value.problems] == ["users[0].source"]
+    assert [p.path for p in info.value.problems] == [
+        f"users[0].source (absent.mp4 -> {tmp_path / 'absent.mp4'})"]
 
 
 def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay_exact(

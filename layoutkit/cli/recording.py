@@ -16,7 +16,7 @@ __all__ = ["cmd_mix", "cmd_upload"]
 
 
 def cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from ..inputs import load_scenario_file, scenario_lint
+    from ..inputs import check_scenario_sources, load_scenario_file, scenario_lint
     from ..record import record
 
     profile = profile_of(args)
@@ -26,6 +26,7 @@ def cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
         parse_s3_url(args.upload)  # a bad URL is a usage error before any work
     scenario = load_scenario_file(args.scenario)
+    check_scenario_sources(scenario, args.scenario)  # as validate does; before any folder
     print_problems([*scenario.warnings,
                     *scenario_lint(scenario)], err, source=args.scenario)
     if args.upload:

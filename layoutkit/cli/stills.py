@@ -17,13 +17,14 @@ __all__ = ["cmd_validate", "cmd_layout", "cmd_preview", "cmd_profiles"]
 
 
 def cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from ..inputs import (image_lint, is_scenario_file, load_request_file, load_scenario_file,
-                         scenario_lint)
+    from ..inputs import (check_scenario_sources, image_lint, is_scenario_file,
+                          load_request_file, load_scenario_file, scenario_lint)
     from ..request.dump import to_json
     from ..request.lint import lint
 
     if args.kind is None and is_scenario_file(args.request):
         scenario = load_scenario_file(args.request)  # a scenario: its rules and its start body
+        check_scenario_sources(scenario, args.request)  # the files mix would refuse
         print_problems([*scenario.warnings,
                         *scenario_lint(scenario), *image_lint(scenario)], err,
                        source=args.request)

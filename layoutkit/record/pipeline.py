@@ -7,7 +7,8 @@ packets into TS segments and, when ``avFileType`` has ``mp4``, MP4 parts
 (:class:`~layoutkit.record.sinks.Sinks`, cut by :mod:`layoutkit.record.segmenter`).
 Everything streams frame by frame: memory stays flat however long the recording.
 
-A run holds a lock on the output folder (:func:`~layoutkit.io.lock.folder_lock`), removes
+Every source file is checked first (a refused run creates no folder).  A run holds a lock on
+the output folder (:func:`~layoutkit.io.lock.folder_lock`, removed when the run ends), removes
 the temporary files a killed run left there, and, when replacing a recording
 (``overwrite``), first removes the old recording's files (its ``serverResponse.json``, its
 playlist, the segments that lists, its MP4s), so nothing of it stays beside the new one.
@@ -43,7 +44,7 @@ from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario
 from ..signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range, to_channels
-from ..sources import open_audio_sources
+from ..sources import check_sources, open_audio_sources
 from ..timeline import Timeline
 from .segmenter import SEGMENT_SECONDS
 from .sinks import Sinks
@@ -219,6 +220,9 @@ def record(
 
     Raises
     ------
+    ScenarioError
+        When a source file is missing or cannot be used (:func:`~layoutkit.sources.check_sources`);
+        nothing is created then.
     OutputExistsError
         When a file of the recording exists and not ``overwrite``.
     FolderBusyError
@@ -232,6 +236,7 @@ def record(
         msg = f"{root}: is a file, not a folder"
         raise StorageError(msg)
     sid = sid or scenario.sid or new_sid()
+    check_sources(scenario)  # every source file, before any folder is made
     _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
     with folder_lock(root):
         return _record(scenario, root, profile=profile, sid=sid, overwrite=overwrite,
