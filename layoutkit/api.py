@@ -352,6 +352,8 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
 
     Raises
     ------
+    ScenarioError
+        When a source file is missing or cannot be used (no folder is made then).
     OutputExistsError
         When a file of the recording exists and not ``overwrite``.
     StorageError
@@ -380,7 +382,9 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
                                                 or StorageConfig(),
                                                 bucket_override=bucket, prefix=prefix)
     from .io.paths import output_folder
+    from .sources import check_sources
 
+    check_sources(scenario)  # every source file, before the folder is made
     output_folder(out_dir)
     result = record(scenario, out_dir, profile=profile, overwrite=overwrite,
                     quiet=not progress)

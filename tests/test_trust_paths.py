@@ -259,3 +259,113 @@ def test_process_substitution_and_stdin_still_work_and_are_bounded(tmp_path):
         run = _run_cli("validate", "-", stdin=zero)
     assert run.returncode == 1
     assert "standard input: is a character device, not text" in run.stderr, run.stderr
+
+
+# --- item 9: no lock file after a run; a refused mix makes no folder; validate agrees --------
+def test_a_finished_mix_leaves_no_lock_file(tmp_path):
+    out = tmp_path / "out"
+    code, _, err = _cli("mix", str(_scenario_file(tmp_path)), "-o", str(out), "--quiet")
+    assert code == 0, err
+    assert not (out / ".layoutkit.lock").exists()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_library_recording_leaves_no_lock_file(tmp_path, monkeypatch):
+    import layoutkit.record.sinks as sinks
+    from layoutkit.record import record
+    from layoutkit.scenario import parse_scenario
+
+    def fail(self, when):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sinks.Sinks, "_open_segment", fail)
+    doc = json.loads(_scenario_file(tmp_path).read_text())
+    with pytest.raises(OSError):
+        record(parse_scenario(doc), tmp_path / "out")
+    assert not (tmp_path / "out" / ".layoutkit.lock").exists()
+
+
+def _missing_files_scenario(folder: Path) -> Path:
+    doc = scenario_doc([{"uid": "1", "source": "clip.mp4", "audio": "voice.wav"},
+                        {"uid": "2", "source": "pic.png"}], duration=1,
+                       transcoding={"width": 160, "height": 96, "fps": 10, "bitrate": 40,
+                                    "mixedVideoLayout": 1})
+    path = folder / "s.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_validate_and_mix_refuse_the_same_missing_files_and_mix_makes_no_folder(tmp_path):
+    scenario = _missing_files_scenario(tmp_path)
+    expected = [f"users[0].source (clip.mp4 -> {tmp_path / 'clip.mp4'}): no such video file",
+                f"users[1].source (pic.png -> {tmp_path / 'pic.png'}): no such video file",
+                f"users[0].audio (voice.wav -> {tmp_path / 'voice.wav'}): no such audio file"]
+    code, out, err = _cli("validate", str(scenario))
+    assert code == 1, out  # was "valid scenario"
+    for line in expected:
+        assert f"{scenario}: code 2: {line}" in err, err
+    out_dir = tmp_path / "new" / "out"
+    code, _, err = _cli("mix", str(scenario), "-o", str(out_dir), "--quiet")
+    assert code == 1
+    for line in expected:
+        assert line in err, err
+    assert not (tmp_path / "new").exists()  # was: new/out/.layoutkit.lock
+
+
+def test_a_library_mix_refused_for_its_files_makes_no_folder(tmp_path):
+    import layoutkit as lk
+    from layoutkit.errors import ScenarioError
+
+    scenario = _missing_files_scenario(tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        lk.mix(scenario, tmp_path / "new" / "out")
+    assert len(info.value.problems) == 3
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_garbage_source_is_an_error_for_validate_as_for_mix(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"not a video" * 100)
+    scenario = _missing_files_scenario(tmp_path)
+    doc = json.loads(scenario.read_text())
+    doc["users"] = [{"uid": "1", "source": "clip.mp4"}]
+    scenario.write_text(json.dumps(doc))
+    for argv in (["validate"], ["mix", "-o", str(tmp_path / "out"), "--quiet"]):
+        code, _, err = _cli(argv[0], str(scenario), *argv[1:])
+        assert code == 1
+        assert (f"code 2: users[0].source (clip.mp4 -> {tmp_path / 'clip.mp4'}): not a "
+                "readable video file") in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_busy(
+        tmp_path, monkeypatch):
+    """The race removing the lock file opens: run B opened A's lock file; A ends (removing
+    it) and C locks a new one; B's lock of the old file must not count."""
+    import fcntl
+
+    from layoutkit.io.lock import FolderBusyError, folder_lock
+
+    first = folder_lock(tmp_path)
+    first.__enter__()
+    holders = []
+    real = fcntl.flock
+    calls = []
+
+    def flock(fd, operation):
+        calls.append(fd)
+        if len(calls) == 1:  # B has opened A's file: A ends, C takes the folder
+            first.__exit__(None, None, None)
+            third = folder_lock(tmp_path)
+            third.__enter__()
+            holders.append(third)
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with pytest.raises(FolderBusyError):
+        with folder_lock(tmp_path):  # B
+            pass
+    monkeypatch.setattr(fcntl, "flock", real)
+    holders[0].__exit__(None, None, None)
+    with folder_lock(tmp_path):  # free again once C ended
+        pass
+    assert list(tmp_path.iterdir()) == []
