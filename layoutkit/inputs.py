@@ -77,8 +77,8 @@ def read_text(path: str | Path) -> str:
 
     Only a regular file is read; a FIFO, device or folder is refused at once, naming the
     path.  ``-`` is standard input, and a pipe named by ``/dev/fd/N`` (``<(...)``) is read
-    to its end; both are refused past 64 MiB.  Reading the same pipe (or standard input) again returns the
-    text read the first time.
+    to its end; both are refused past 64 MiB.  Reading the same pipe (or standard input)
+    again returns the text read the first time.
     """
     p = Path(path)
     key = _identity(p)
