@@ -369,3 +369,18 @@ def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_
     with folder_lock(tmp_path):  # free again once C ended
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
+    from layoutkit.errors import StorageError
+    from layoutkit.io.lock import folder_lock
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".layoutkit.lock").symlink_to(victim)
+    with pytest.raises(StorageError, match="lock file"):
+        with folder_lock(out):
+            pass
+    assert victim.read_text() == "keep me"  # was truncated to the pid
