@@ -29,6 +29,7 @@ from ..errors import LayoutkitError, Problem, RequestError
 from ..request.limits import FRACTION_DECIMALS
 from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .files import FileRoots
+from .masking import JsonPath
 
 __all__ = ["Message", "Checked", "check_text", "export_text", "encode_png", "DesignSession",
            "DEFAULT_BODY", "MAX_PREVIEW_USERS", "MAX_UPLOAD_FILES", "MAX_UPLOAD_TOTAL",
@@ -294,6 +295,8 @@ class DesignSession:
         self.roots = FileRoots(self.base_dir, self.upload_dir, allow_network)
         self.profile = profile or DEFAULT_PROFILE
         self._uploads: dict[Path, int] = {}
+        #: The secrets of the file the page opened, by JSON path (the page sees "***").
+        self.opened_secrets: dict[JsonPath, str] = {}
         self._images: dict[tuple[str, float, int], tuple[RGB | None, tuple[Message, ...]]] = {}
         self._pictures: OrderedDict[str, bytes] = OrderedDict()
         self._answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
