@@ -72,7 +72,12 @@ class PageGuard:
         Examples
         --------
         >>> print(PageGuard(8765, "t").host_refusal("attacker.example:8765"))
-        Host attacker.example:8765 refused: the designer answers only requests addressed to 127.0.0.1:8765 or localhost:8765 (a page under another name pointed at this machine is not its page)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Host attacker.example:8765 refused: the designer answers only requests addressed to
+        127.0.0.1:8765 or localhost:8765 (a page under another name pointed at this machine is
+        not its page)
+        >>> PageGuard(8765, "t").host_refusal("localhost:8765") is None
+        True
         """
         if (host or "").lower() in self.hosts:
             return None

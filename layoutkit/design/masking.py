@@ -56,8 +56,11 @@ def masked_text(text: str) -> tuple[str, dict[JsonPath, str]]:
 
     Examples
     --------
-    >>> masked_text('{"storageConfig": {"secretKey": "s3\\\\"x",  "bucket": 1.0}}')
-    ('{"storageConfig": {"secretKey": "***",  "bucket": 1.0}}', {('storageConfig', 'secretKey'): 's3"x'})
+    >>> text, secrets = masked_text('{"storageConfig": {"secretKey": "s3\\\\"x",  "bucket": 1.0}}')
+    >>> print(text)
+    {"storageConfig": {"secretKey": "***",  "bucket": 1.0}}
+    >>> secrets
+    {('storageConfig', 'secretKey'): 's3"x'}
     """
     quick = _SECRET_VALUE.sub(lambda m: m.group(1) + json.dumps(MASK), text)
     try:

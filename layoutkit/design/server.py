@@ -146,8 +146,7 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         ``app.config["DESIGN_GUARD"]`` its :class:`~.guard.PageGuard` (the page's token;
         :class:`DesignServer` sets the port).
     """
-    from flask import Flask, Response, jsonify, request, send_from_directory
-    from werkzeug.exceptions import HTTPException
+    from flask import Flask
 
     initial_path = None if initial is None else Path(initial).resolve()
     folder = Path(base_dir) if base_dir is not None else (
@@ -160,19 +159,38 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
                       MAX_FORM_PARTS=16, DESIGN_SESSION=session, DESIGN_UPLOADS=uploads,
                       DESIGN_GUARD=PageGuard(), JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    workers = threading.BoundedSemaphore(MAX_WORKERS)
-    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    _add_guard(app)
+    _add_page(app, session, initial_path, folder)
+    _add_drawing(app, session)
+    _add_export(app, session)
+    _add_error_handlers(app)
+    return app
 
-    def refused(status: int, text: str) -> Any:
-        return jsonify({"ok": False, "messages": [{"severity": "error", "text": text}]}), status
 
-    def sent_token() -> str | None:
-        sent = request.headers.get(TOKEN_HEADER)
-        if sent is None and request.method == "GET":
-            sent = request.args.get("token")
-        if sent is None and request.endpoint == "download":
-            sent = request.form.get("token")
-        return sent
+def _refused(status: int, text: str) -> Any:
+    """A JSON error answer of one message."""
+    from flask import jsonify
+
+    return jsonify({"ok": False, "messages": [{"severity": "error", "text": text}]}), status
+
+
+def _sent_token() -> str | None:
+    """The token the request carries: the header, else a GET's ``token`` parameter, else
+    the download form's ``token`` field."""
+    from flask import request
+
+    sent = request.headers.get(TOKEN_HEADER)
+    if sent is None and request.method == "GET":
+        sent = request.args.get("token")
+    if sent is None and request.endpoint == "download":
+        sent = request.form.get("token")
+    return sent
+
+
+def _add_guard(app: Any) -> None:
+    """Every request: the size limit of its route, then :class:`~.guard.PageGuard`'s rules
+    (403 naming the rule); every answer: headers that keep other sites out."""
+    from flask import request
 
     @app.before_request
     def guard_request() -> Any:
@@ -183,8 +201,8 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         if problem is None and request.path.startswith(("/api/", "/picture/")):
             problem = (guard.origin_refusal(request.method, request.headers.get("Origin"),
                                             request.headers.get("Sec-Fetch-Site"))
-                       or guard.token_refusal(sent_token()))
-        return None if problem is None else refused(403, problem)
+                       or guard.token_refusal(_sent_token()))
+        return None if problem is None else _refused(403, problem)
 
     @app.after_request
     def headers(response: Any) -> Any:
@@ -193,28 +211,32 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return response
 
-    @contextmanager
-    def working() -> Iterator[None]:
-        if not workers.acquire(timeout=_WAIT_S):
-            raise _Busy
-        try:
-            yield
-        finally:
-            workers.release()
 
-    def body() -> dict[str, Any]:
-        doc = request.get_json(silent=True)
-        if not isinstance(doc, dict):
-            msg = "the page sent no JSON object"
-            raise ParameterError(msg)
-        return doc
+def _body() -> dict[str, Any]:
+    """The request's JSON object."""
+    from flask import request
 
-    def text_of(doc: dict[str, Any]) -> str:
-        text = doc.get("text")
-        if not isinstance(text, str):
-            msg = "the page sent no body text"
-            raise ParameterError(msg)
-        return text
+    doc = request.get_json(silent=True)
+    if not isinstance(doc, dict):
+        msg = "the page sent no JSON object"
+        raise ParameterError(msg)
+    return doc
+
+
+def _text_of(doc: dict[str, Any]) -> str:
+    text = doc.get("text")
+    if not isinstance(text, str):
+        msg = "the page sent no body text"
+        raise ParameterError(msg)
+    return text
+
+
+def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
+              folder: Path) -> None:
+    """``/`` (the page, with its token), ``/api/start`` and ``/picture/<id>.png``."""
+    from flask import Response, jsonify, request
+
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
 
     @app.get("/")
     def index() -> Any:
@@ -230,56 +252,49 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         answer.update(base_dir=str(folder), max_users=MAX_PREVIEW_USERS)
         return jsonify(answer)
 
+    @app.get("/picture/<token>.png")
+    def picture(token: str) -> Any:
+        data = session.picture(token)
+        if data is None:
+            return _refused(404, f"picture {token} is no longer kept")
+        response = Response(data, mimetype="image/png")
+        response.headers["Cache-Control"] = "private, max-age=600"
+        return response
+
+
+def _add_drawing(app: Any, session: DesignSession) -> None:
+    """The routes that draw or decode: at most :data:`MAX_WORKERS` at once."""
+    from flask import jsonify, request
+
+    workers = threading.BoundedSemaphore(MAX_WORKERS)
+
+    @contextmanager
+    def working() -> Iterator[None]:
+        if not workers.acquire(timeout=_WAIT_S):
+            raise _Busy
+        try:
+            yield
+        finally:
+            workers.release()
+
     @app.post("/api/render")
     def render() -> Any:
-        doc = body()
-        text, users, canvas_wh = text_of(doc), _users(doc.get("users", 4)), \
+        doc = _body()
+        text, users, canvas_wh = _text_of(doc), _users(doc.get("users", 4)), \
             _canvas(doc.get("canvas"))
         with working():
             return jsonify(session.render_request(text, users=users, canvas_wh=canvas_wh))
 
-    def exported(text: str, secrets: dict[JsonPath, str]) -> tuple[str | None, Any]:
-        """The body as exported (fractions rounded; masked secrets put back from
-        ``secrets``) and the page's answer (secrets masked)."""
-        checked = session.check(text)
-        if checked.doc is None:
-            return None, {"ok": False, "messages": [m.to_json() for m in checked.messages]}
-        out = export_text(restored(checked.doc, secrets))
-        shown, _ = masked_text(out)
-        again = session.check(shown)  # the exported text itself, validated
-        return out, {"ok": again.ok, "text": shown,
-                     "messages": [m.to_json() for m in again.messages]}
-
-    @app.post("/api/export")
-    def export() -> Any:
-        return jsonify(exported(text_of(body()), {})[1])
-
-    @app.post("/api/download")
-    def download() -> Any:
-        text = request.form.get("text")
-        if text is None:
-            msg = "the page sent no body text"
-            raise ParameterError(msg)
-        out, answer = exported(text, session.opened_secrets)
-        if out is None or not answer["ok"]:
-            return jsonify(answer), 400
-        name = request.form.get("name") or "body.json"
-        response = Response(out + "\n", mimetype="application/json")
-        response.headers["Content-Disposition"] = \
-            f'attachment; filename="{_download_name(name)}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
     @app.post("/api/scenario")
     def scenario() -> Any:
-        text = text_of(body())
+        text = _text_of(_body())
         with working():
             return jsonify(session.scenario_info(text))
 
     @app.post("/api/frame")
     def frame() -> Any:
-        doc = body()
-        text, t = text_of(doc), _seconds(doc.get("t"))
+        doc = _body()
+        text, t = _text_of(doc), _seconds(doc.get("t"))
         with working():
             return jsonify(session.scenario_frame(text, t))
 
@@ -294,19 +309,54 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
                                           item.stream.read(MAX_IMAGE_BYTES + 1))
         return jsonify(answer), answer.pop("status", 200)
 
-    @app.get("/picture/<token>.png")
-    def picture(token: str) -> Any:
-        data = session.picture(token)
-        if data is None:
-            return jsonify({"ok": False, "messages": [
-                {"severity": "error", "text": f"picture {token} is no longer kept"}]}), 404
-        response = Response(data, mimetype="image/png")
-        response.headers["Cache-Control"] = "private, max-age=600"
+
+def _exported(session: DesignSession, text: str,
+              secrets: dict[JsonPath, str]) -> tuple[str | None, dict[str, Any]]:
+    """The body as exported (fractions rounded; masked secrets put back from ``secrets``)
+    and the page's answer (its text with the secrets masked, validated)."""
+    checked = session.check(text)
+    if checked.doc is None:
+        return None, {"ok": False, "messages": [m.to_json() for m in checked.messages]}
+    out = export_text(restored(checked.doc, secrets))
+    shown, _ = masked_text(out)
+    again = session.check(shown)  # the exported text itself, validated
+    return out, {"ok": again.ok, "text": shown,
+                 "messages": [m.to_json() for m in again.messages]}
+
+
+def _add_export(app: Any, session: DesignSession) -> None:
+    """``/api/export`` (for the page: secrets masked) and ``/api/download`` (a form post the
+    browser saves: the opened file's secrets put back where the page has ``"***"``)."""
+    from flask import Response, jsonify, request
+
+    @app.post("/api/export")
+    def export() -> Any:
+        return jsonify(_exported(session, _text_of(_body()), {})[1])
+
+    @app.post("/api/download")
+    def download() -> Any:
+        text = request.form.get("text")
+        if text is None:
+            msg = "the page sent no body text"
+            raise ParameterError(msg)
+        out, answer = _exported(session, text, session.opened_secrets)
+        if out is None or not answer["ok"]:
+            return jsonify(answer), 400
+        name = _download_name(request.form.get("name") or "body.json")
+        response = Response(out + "\n", mimetype="application/json")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _add_error_handlers(app: Any) -> None:
+    """Every error a JSON answer, never a traceback."""
+    from flask import jsonify
+    from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(_Busy)
     def busy(exc: _Busy) -> Any:
-        return refused(503, f"the designer is busy drawing {MAX_WORKERS} pictures; try again")
+        return _refused(503, f"the designer is busy drawing {MAX_WORKERS} pictures; try again")
 
     @app.errorhandler(LayoutkitError)
     def library_error(exc: LayoutkitError) -> Any:
@@ -317,17 +367,11 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        return jsonify({"ok": False, "messages": [
-            {"severity": "error", "text": f"{exc.code} {exc.name}: {exc.description}"}]}), \
-            exc.code or 500
+        return _refused(exc.code or 500, f"{exc.code} {exc.name}: {exc.description}")
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Any:  # never a traceback in the page
-        return jsonify({"ok": False, "messages": [{
-            "severity": "error",
-            "text": f"internal error: {type(exc).__name__}: {exc} (please report it)"}]}), 500
-
-    return app
+        return _refused(500, f"internal error: {type(exc).__name__}: {exc} (please report it)")
 
 
 class _Busy(Exception):

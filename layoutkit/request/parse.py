@@ -249,8 +249,10 @@ def canvas_problems(width: Any, height: Any, *, path: str = "") -> list[Problem]
 
     Examples
     --------
-    >>> [str(p) for p in canvas_problems(30000, "tall", path="canvas")]
-    ['code 2: canvas.width: must be in [1, 1920] (got 30000)', 'code 2: canvas.height: must be a number (got "tall")']
+    >>> for problem in canvas_problems(30000, "tall", path="canvas"):
+    ...     print(problem)
+    code 2: canvas.width: must be in [1, 1920] (got 30000)
+    code 2: canvas.height: must be a number (got "tall")
     >>> canvas_problems(1280, 720)
     []
     """
