@@ -319,6 +319,24 @@ def test_numbers_the_page_sends_are_checked_with_the_clouds_limits(client):
         assert _texts(response)[0].startswith("t must be a number of seconds"), t
 
 
+def test_a_scenario_frame_draws_at_most_17_full_hd_sources(client):
+    """17 test sources of 4096x4096 took 8 s and 3 GB a frame; refused before drawing."""
+    scenario = json.loads((SAMPLES / "scenario-demo.json").read_text(encoding="utf-8"))
+    scenario["users"] = [{"uid": str(1000 + i), "size": "4096x4096"} for i in range(17)]
+    scenario["events"] = []
+    started = time.perf_counter()
+    for route, extra in (("/api/scenario", {}), ("/api/frame", {"t": 1.0})):
+        doc = client.post(route, json={"text": json.dumps(scenario), **extra}).get_json()
+        assert not doc["ok"] and "picture" not in doc
+        assert [m["text"] for m in doc["messages"]][-1] == (
+            "users: the 17 largest video users' size together is 285.2 million pixels; the "
+            "designer draws at most 35.3 million (17 users of 1920x1080) a frame: give smaller "
+            "sizes")
+    assert time.perf_counter() - started < 3
+    scenario["users"] = [{"uid": str(1000 + i), "size": "1920x1080"} for i in range(17)]
+    assert client.post("/api/scenario", json={"text": json.dumps(scenario)}).get_json()["ok"]
+
+
 def test_a_json_body_is_at_most_2_mib(client):
     text = json.dumps({"mixedVideoLayout": 1, "pad": "x" * (3 * 1024 * 1024)})
     response = client.post("/api/render", json={"text": text, "users": 2})
@@ -458,3 +476,37 @@ def test_the_preview_of_an_allowed_image_still_draws_it(client, opened):
     data = client.get(f"/picture/{doc['picture']}.png").data
     picture = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     assert picture[5, 5, 2] > 200 and picture[5, 5, 0] < 40  # the blue picture, drawn
+
+
+# ---------------------------------------------------------------------- the page itself
+def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, tmp_path):
+    """Real headless Chromium: the page opens the file (token on every call), its JSON panel
+    shows "***", and Download (a form post the browser saves) writes the real keys."""
+    from .browser import save_full_page_screenshot, start_browser
+    from .helpers import FAILURES
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with DesignServer(create_app(opened)) as server:
+        driver = start_browser(window=(1440, 1000))
+        try:
+            driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                                   {"behavior": "allow", "downloadPath": str(downloads)})
+            driver.get(server.url)
+            end = time.monotonic() + 20
+            while time.monotonic() < end and driver.execute_script(
+                    "return document.body.dataset.state") != "ok":
+                time.sleep(0.05)
+            shown = driver.find_element("id", "json").get_attribute("value")
+            assert SECRET not in shown and ACCESS not in shown and '"***"' in shown
+            driver.find_element("id", "download").click()
+            while time.monotonic() < end and not list(downloads.glob("*.json")):
+                time.sleep(0.05)
+            save_full_page_screenshot(driver, FAILURES / "trust-design-download.png")
+            saved = list(downloads.glob("*.json"))
+            assert [p.name for p in saved] == ["start.json"]
+            assert json.loads(saved[0].read_text(encoding="utf-8")) == json.loads(
+                opened.read_text(encoding="utf-8"))
+            assert driver.current_url == server.url  # the page stayed
+        finally:
+            driver.quit()

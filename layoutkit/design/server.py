@@ -45,7 +45,7 @@ MAX_UPLOAD_REQUEST = MAX_IMAGE_BYTES + 256 * 1024
 MAX_WORKERS = 2
 _WAIT_S = 30
 #: The page's security headers: its own scripts, styles and pictures only, no framing by
-#: another site, no referrer (the token is in picture URLs).
+#: another site.
 _PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self' "
                 "'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-src 'self'; "
                 "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
@@ -207,7 +207,8 @@ def _add_guard(app: Any) -> None:
     @app.after_request
     def headers(response: Any) -> Any:
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # (no-referrer makes a form
+        # post say Origin: null)
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return response
 

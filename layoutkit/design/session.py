@@ -42,6 +42,10 @@ MAX_PREVIEW_USERS = 17
 #: (each upload is at most the cloud's 6 MB image limit).
 MAX_UPLOAD_FILES = 64
 MAX_UPLOAD_TOTAL = 64 * 1024 * 1024
+#: The most source pixels one scenario frame may draw: the 17 largest video users' sizes
+#: together (17 users of 1920x1080: ~0.5 s and ~0.5 GB a frame; 17 of 4096x4096 took 8 s
+#: and 3 GB).
+MAX_SCENARIO_PIXELS = MAX_PREVIEW_USERS * 1920 * 1080
 #: The body a fresh page starts from: a valid ``start`` body (placeholder storage keys).
 DEFAULT_BODY: dict[str, Any] = {
     "cname": "design",
@@ -465,6 +469,9 @@ class DesignSession:
         checked = self.check(text)
         if not checked.is_scenario or checked.model is None:
             return None, checked
+        too_much = scenario_load_problem(checked.model)
+        if too_much is not None:
+            return None, Checked(checked.doc, None, (*checked.messages, too_much), True)
         with network_reads(self.roots.allow_network):
             renderer = SceneRenderer(checked.model, profile=self.profile)
         new = _ScenarioState(key, checked.model, renderer)
@@ -483,11 +490,14 @@ class DesignSession:
         if not checked.is_scenario or checked.model is None:
             return answer
         try:
-            state, _ = self._scenario_state(text)
+            state, refused = self._scenario_state(text)
         except LayoutkitError as exc:
             answer["messages"] += _error_messages(exc)
             return answer
-        assert state is not None
+        if state is None:
+            assert refused is not None
+            answer["messages"] = [m.to_json() for m in refused.messages]
+            return answer
         scenario = state.scenario
         timeline = state.renderer.timeline
         answer.update(
@@ -555,6 +565,28 @@ class DesignSession:
         if state is not None:
             with state.lock:
                 state.renderer.close()
+
+
+def scenario_load_problem(scenario: Any) -> Message | None:
+    """The error when a frame of ``scenario`` could draw more than
+    :data:`MAX_SCENARIO_PIXELS` source pixels (its 17 largest video users' sizes), else None.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as U
+    >>> users = [U(role="host", size_wh=(4096, 4096)) for _ in range(17)]
+    >>> print(scenario_load_problem(U(users=users)).text)  # doctest: +NORMALIZE_WHITESPACE
+    users: the 17 largest video users' size together is 285.2 million pixels; the designer
+    draws at most 35.3 million (17 users of 1920x1080) a frame: give smaller sizes
+    """
+    sizes = sorted((u.size_wh[0] * u.size_wh[1] for u in scenario.users if u.role != "audience"),
+                   reverse=True)[:MAX_PREVIEW_USERS]
+    if sum(sizes) <= MAX_SCENARIO_PIXELS:
+        return None
+    return Message("error", f"users: the {len(sizes)} largest video users' size together is "
+                            f"{sum(sizes) / 1e6:.1f} million pixels; the designer draws at most "
+                            f"{MAX_SCENARIO_PIXELS / 1e6:.1f} million ({MAX_PREVIEW_USERS} users "
+                            "of 1920x1080) a frame: give smaller sizes")
 
 
 def upload_name(name: str) -> str:
