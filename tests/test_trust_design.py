@@ -201,11 +201,12 @@ def _opened_paths(action) -> list[str]:
 
 def test_images_outside_the_opened_folder_are_refused_unopened(client, tmp_path):
     outside = tmp_path / "outside" / "private.jpg"
+    (tmp_path / "project" / "link.jpg").symlink_to(outside)
     answers = {}
 
     def ask() -> None:
         for name, location in (("absolute", str(outside)), ("dotdot", "../outside/private.jpg"),
-                               ("file url", outside.as_uri()),
+                               ("file url", outside.as_uri()), ("link out", "link.jpg"),
                                ("missing", str(tmp_path / "outside" / "nothing.jpg"))):
             body = _start_body(backgroundImage=location)
             answers[name] = (location, client.post("/api/render", json={
@@ -277,6 +278,15 @@ def test_http_images_are_not_fetched_unless_allowed(client, opened, image_site):
         "warning: clientRequest.recordingConfig.transcodingConfig.backgroundImage: not fetched: "
         "the designer reads nothing from the network (the cloud downloads it); drawn without it"
         f" (got {format_value(url)})"]
+    # nor in a scenario: its frames are drawn without it
+    scenario = json.loads((SAMPLES / "scenario-demo.json").read_text(encoding="utf-8"))
+    scenario["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"][
+        "backgroundImage"] = url
+    info = client.post("/api/scenario", json={"text": json.dumps(scenario)})
+    frame = client.post("/api/frame", json={"text": json.dumps(scenario), "t": 1.0})
+    assert info.get_json()["ok"] and frame.get_json()["ok"] and _CountingHandler.hits == []
+    assert _texts(info)[-1].startswith("warning: start.clientRequest.recordingConfig."
+                                       "transcodingConfig.backgroundImage: not fetched: ")
     # started with --allow-network, the picture is downloaded and drawn
     app = create_app(opened, allow_network=True)
     try:
