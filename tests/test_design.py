@@ -26,6 +26,7 @@ import layoutkit as lk
 from layoutkit.cli import main as cli_main
 from layoutkit.design import DesignServer, check_text, create_app
 from layoutkit.design.session import DEFAULT_BODY, DesignSession
+from layoutkit.request.dump import masked
 from layoutkit.request.parse import parse_request
 
 from .browser import save_full_page_screenshot, start_browser
@@ -59,9 +60,18 @@ def _unnamed(lines: list[str], path: Path) -> list[str]:
     return [line.removeprefix(f"{path}: ") for line in lines]
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=20) as response:
+def _get(url: str, token: str | None = None) -> bytes:
+    headers = {} if token is None else {"X-Layoutkit-Token": token}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=20) as response:
         return bytes(response.read())
+
+
+def _page_token(url: str) -> str:
+    """The token the designer writes into its page (what the page sends on every call)."""
+    match = re.search(r'<meta name="layoutkit-token" content="([^"]+)">', _get(url).decode())
+    assert match, "the page carries no token"
+    return match.group(1)
 
 
 def _png(data: bytes) -> np.ndarray:
@@ -106,7 +116,9 @@ def test_messages_of_bad_bodies_are_validates(tmp_path, text):
 @pytest.fixture(scope="module")
 def client():
     app = create_app(None, base_dir=SAMPLES)
-    yield app.test_client()
+    client = app.test_client()
+    client.environ_base["HTTP_X_LAYOUTKIT_TOKEN"] = app.config["DESIGN_GUARD"].token
+    yield client
     app.config["DESIGN_SESSION"].close()
     app.config["DESIGN_UPLOADS"].cleanup()
 
@@ -203,10 +215,12 @@ def test_uploads_are_checked_like_the_cloud(client, tmp_path):
     assert [m["text"] for m in bad["messages"]] == [
         f"warning: image {bad['path']}: PNG is not JPG or BMP; ignored, as the cloud does"]
     big = jpg.getvalue() + b"\0" * (6 * 1024 * 1024)
-    large = client.post("/api/upload", data={"file": (io.BytesIO(big), "big.jpg")},
-                        content_type="multipart/form-data").get_json()
+    response = client.post("/api/upload", data={"file": (io.BytesIO(big), "big.jpg")},
+                           content_type="multipart/form-data")
+    large = response.get_json()  # refused, not kept: preview's message, with the file's name
+    assert response.status_code == 413 and not large["ok"] and large["path"] is None
     assert [m["text"] for m in large["messages"]] == [
-        f"warning: image {large['path']}: larger than 6 MB; ignored, as the cloud does"]
+        "warning: image big.jpg: larger than 6 MB; ignored, as the cloud does"]
 
 
 def test_cli_design_prints_the_url_and_stops_cleanly_on_ctrl_c():
@@ -219,7 +233,7 @@ def test_cli_design_prints_the_url_and_stops_cleanly_on_ctrl_c():
         line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert match, line + proc.stderr.read()
-        start = json.loads(_get(match.group(0) + "api/start"))
+        start = json.loads(_get(match.group(0) + "api/start", _page_token(match.group(0))))
         assert start["name"].endswith("start-custom.json") and not start["scenario"]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -237,8 +251,15 @@ def test_cli_design_refuses_a_missing_file():
 
 # ---------------------------------------------------------------------- in the browser
 @pytest.fixture(scope="module")
-def server():
-    srv = DesignServer(create_app(None, base_dir=SAMPLES)).start()
+def server(tmp_path_factory):
+    """The page's server on a copy of the samples (the folder the page may name files in)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("design") / "samples"
+    shutil.copytree(SAMPLES, folder)
+    srv = DesignServer(create_app(None, base_dir=folder)).start()
+    srv.folder = folder
+    srv.token = srv.app.config["DESIGN_GUARD"].token
     yield srv
     srv.shutdown()
 
@@ -301,7 +322,7 @@ def _body(driver) -> dict:
 
 def _shown_picture(driver, server) -> np.ndarray:
     token = driver.find_element("id", "picture").get_attribute("data-token")
-    return _png(_get(f"{server.url}picture/{token}.png"))
+    return _png(_get(f"{server.url}picture/{token}.png", server.token))
 
 
 def _change(driver, element_id: str, value: str) -> None:
@@ -395,7 +416,7 @@ def test_drag_and_resize_a_custom_region(page, server):
     text = page.find_element("id", "json").get_attribute("value")
     assert _six_decimals(text)
     exported = json.loads(_get_export(server, text))
-    assert exported == json.loads(text)
+    assert exported == masked(json.loads(text))  # the page never gets secrets back
     model, problems = parse_request(exported)
     assert problems == []
     expected = lk.preview(model, users=3)
@@ -422,7 +443,8 @@ def test_drag_and_resize_a_custom_region(page, server):
 def _get_export(server, text: str) -> str:
     request = urllib.request.Request(f"{server.url}api/export", method="POST",
                                      data=json.dumps({"text": text}).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "X-Layoutkit-Token": server.token})
     answer = json.loads(urllib.request.urlopen(request, timeout=20).read())
     assert answer["ok"] and answer["messages"] == [], answer
     return str(answer["text"])
@@ -455,11 +477,11 @@ def test_an_invalid_body_pasted_shows_validates_messages(page, tmp_path):
     _screenshot(page, "invalid-body")
 
 
-def test_an_image_that_is_not_jpg_shows_the_clouds_message(page, tmp_path):
+def test_an_image_that_is_not_jpg_shows_the_clouds_message(page, server, tmp_path):
     from PIL import Image
 
     _import(page, json.dumps(DEFAULT_BODY, indent=2))
-    png = tmp_path / "logo.png"
+    png = server.folder / "logo.png"  # the page may name files of its folder only
     Image.new("RGB", (64, 36), (200, 30, 30)).save(png)
     # a path typed in the canvas image field: the message `layoutkit preview` prints
     _change(page, "bg-image", str(png))

@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("request", nargs="?", help="start / updateLayout JSON or a scenario (optional)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    p.add_argument("--allow-network", action="store_true",
+                   help="download http(s) images the page names (default: never; they are "
+                        "drawn without the image)")
     _add_profile(p)
 
     p = _sub(sub, "demo", "run the bundled samples end to end")

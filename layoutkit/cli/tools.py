@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -142,10 +144,11 @@ def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         raise UsageError(msg)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535 (got {args.port})")
-    app = create_app(args.request, profile=profile_of(args))
+    app = create_app(args.request, profile=profile_of(args), allow_network=args.allow_network)
     try:
         server = DesignServer(app, port=args.port)
     except OSError as exc:
+        app.config["DESIGN_UPLOADS"].cleanup()
         raise UsageError(f"--port {args.port}: cannot listen on 127.0.0.1 ({exc.strerror or exc}); "
                          "choose another port or leave --port out") from exc
     print(f"layoutkit design: {server.url}  (Ctrl-C stops it)", file=out, flush=True)
@@ -153,6 +156,31 @@ def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         import webbrowser
 
         webbrowser.open(server.url)
-    server.serve_forever()  # until Ctrl-C (werkzeug returns from it) and closes
+    with _sigterm_as_ctrl_c():
+        server.serve_forever()  # until Ctrl-C or SIGTERM (werkzeug returns) and closes
     print("layoutkit design: stopped", file=out)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a server as Ctrl-C does (its ``finally`` removes its
+    temporary files); a signal the caller ignores stays ignored; the previous handlers are
+    put back after."""
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)  # type: ignore[arg-type]

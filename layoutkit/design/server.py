@@ -4,30 +4,57 @@ Bound to 127.0.0.1 only; one page, one user.  :class:`DesignServer` runs the app
 ``make_server`` (threaded), so the command line serves until Ctrl-C and tests run it in a
 thread on a free port and stop it.  Every answer is JSON or a picture; an error never shows
 a traceback, it becomes ``{"ok": false, "messages": [...]}`` shown in the page.
+
+Trust: only the designer's own page is served (:mod:`.guard`: Host, Origin, the page's
+token on every API call); the page names only files of the opened file's folder or the
+upload folder and nothing is fetched from the network (:mod:`.files`); the opened file's
+secrets reach the page masked and a download puts them back (:mod:`.masking`); every
+number the page sends is checked with the cloud's limits, a JSON body is at most
+:data:`MAX_JSON_BYTES`, an upload at most the cloud's 6 MB, and at most
+:data:`MAX_WORKERS` pictures are drawn at once.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import math
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayoutkitError, ParameterError
-from .session import DEFAULT_BODY, MAX_PREVIEW_USERS, DesignSession, check_text, export_text
+from ..errors import LayoutkitError, ParameterError, RequestError
+from ..io.images import MAX_IMAGE_BYTES
+from .guard import TOKEN_HEADER, PageGuard
+from .masking import JsonPath, masked_text, restored
+from .session import DEFAULT_BODY, MAX_PREVIEW_USERS, DesignSession, export_text
 
-__all__ = ["create_app", "DesignServer", "STATIC_DIR"]
+__all__ = ["create_app", "DesignServer", "STATIC_DIR", "MAX_JSON_BYTES", "MAX_WORKERS"]
 
 #: The page's files (HTML, JS, CSS), package data: no build step, no CDN.
 STATIC_DIR = Path(str(resources.files("layoutkit") / "design" / "static"))
-#: Uploads up to this size reach the image check (which refuses more than 6 MB, as the cloud).
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+#: The largest JSON (or form) body the page may send (a scenario of thousands of events).
+MAX_JSON_BYTES = 2 * 1024 * 1024
+#: The largest upload request: the cloud's 6 MB image limit and room for the form around it.
+MAX_UPLOAD_REQUEST = MAX_IMAGE_BYTES + 256 * 1024
+#: Pictures drawn at once (a page sends one at a time; more wait, then get 503).
+MAX_WORKERS = 2
+_WAIT_S = 30
+#: The page's security headers: its own scripts, styles and pictures only, no framing by
+#: another site.
+_PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self' "
+                "'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-src 'self'; "
+                "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
+_TOKEN_MARK = "{{LAYOUTKIT_TOKEN}}"
 
 
-def _initial(path: Path | None) -> dict[str, Any]:
-    """What the page opens with: the file given on the command line, else a fresh body."""
+def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
+    """What the page opens with: the file given on the command line (its secrets masked,
+    kept in ``session.opened_secrets``), else a fresh body."""
     if path is None:
         return {"name": "", "text": json.dumps(DEFAULT_BODY, indent=2), "scenario": False}
     from ..inputs import read_text
@@ -37,8 +64,33 @@ def _initial(path: Path | None) -> dict[str, Any]:
     except LayoutkitError as exc:
         return {"name": str(path), "text": json.dumps(DEFAULT_BODY, indent=2),
                 "scenario": False, "messages": [{"severity": "error", "text": str(exc)}]}
-    return {"name": str(path), "text": text,
-            "scenario": check_text(text, base_dir=path.parent).is_scenario}
+    text, session.opened_secrets = masked_text(text)
+    return {"name": str(path), "text": text, "scenario": session.check(text).is_scenario}
+
+
+def _canvas(value: Any) -> tuple[int, int] | None:
+    """The preview canvas of an updateLayout body: null, or [width, height] within the
+    cloud's limits (``transcodingConfig`` width and height rules)."""
+    from ..errors import Problem
+    from ..request.parse import canvas_problems
+
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise RequestError([Problem("canvas", "must be null or [width, height]", value)])
+    problems = canvas_problems(value[0], value[1], path="canvas")
+    if problems:
+        raise RequestError(problems)
+    return int(value[0]), int(value[1])
+
+
+def _seconds(value: Any) -> float:
+    """The time of a scenario frame: a finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value):
+        msg = f"t must be a number of seconds (got {value!r})"
+        raise ParameterError(msg)
+    return float(value)
 
 
 def _users(value: Any) -> list[str]:
@@ -50,8 +102,9 @@ def _users(value: Any) -> list[str]:
             msg = f"users: the count must be 1..{MAX_PREVIEW_USERS} (got {value})"
             raise ParameterError(msg)
         return [str(i) for i in range(1, value + 1)]
-    if not isinstance(value, list) or not value:
-        msg = f"users: give a count 1..{MAX_PREVIEW_USERS} or a list of uids (got {value!r})"
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_PREVIEW_USERS:
+        msg = (f"users: give a count 1..{MAX_PREVIEW_USERS} or a list of 1..{MAX_PREVIEW_USERS}"
+               f" uids (got {_short(value)})")
         raise ParameterError(msg)
     uids = [str(u).strip() for u in value]
     for uid in uids:
@@ -65,8 +118,13 @@ def _users(value: Any) -> list[str]:
     return uids
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
 def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None = None,
-               profile: Any = None) -> Any:
+               profile: Any = None, allow_network: bool = False) -> Any:
     """The Flask app of the designer page.
 
     Parameters
@@ -78,81 +136,168 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         ``initial``, else the current folder).
     profile : Profile, optional
         Behaviour choices (``--profile``).
+    allow_network : bool, optional
+        Fetch http(s) images (default: never).
 
     Returns
     -------
     flask.Flask
-        With ``app.config["DESIGN_SESSION"]`` the page's :class:`DesignSession`.
+        With ``app.config["DESIGN_SESSION"]`` the page's :class:`DesignSession` and
+        ``app.config["DESIGN_GUARD"]`` its :class:`~.guard.PageGuard` (the page's token;
+        :class:`DesignServer` sets the port).
     """
-    from flask import Flask, Response, jsonify, request, send_from_directory
-    from werkzeug.exceptions import HTTPException
+    from flask import Flask
 
     initial_path = None if initial is None else Path(initial).resolve()
     folder = Path(base_dir) if base_dir is not None else (
         initial_path.parent if initial_path is not None else Path.cwd())
     uploads = tempfile.TemporaryDirectory(prefix="layoutkit-design-")
-    session = DesignSession(base_dir=folder, upload_dir=Path(uploads.name), profile=profile)
+    session = DesignSession(base_dir=folder, upload_dir=Path(uploads.name), profile=profile,
+                            allow_network=allow_network)
     app = Flask("layoutkit.design", static_folder=str(STATIC_DIR), static_url_path="/static")
-    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, DESIGN_SESSION=session,
-                      DESIGN_UPLOADS=uploads, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_REQUEST, MAX_FORM_MEMORY_SIZE=MAX_JSON_BYTES,
+                      MAX_FORM_PARTS=16, DESIGN_SESSION=session, DESIGN_UPLOADS=uploads,
+                      DESIGN_GUARD=PageGuard(), JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    _add_guard(app)
+    _add_page(app, session, initial_path, folder)
+    _add_drawing(app, session)
+    _add_export(app, session)
+    _add_error_handlers(app)
+    return app
 
-    def body() -> dict[str, Any]:
-        doc = request.get_json(silent=True)
-        if not isinstance(doc, dict):
-            msg = "the page sent no JSON object"
-            raise ParameterError(msg)
-        return doc
 
-    def text_of(doc: dict[str, Any]) -> str:
-        text = doc.get("text")
-        if not isinstance(text, str):
-            msg = "the page sent no body text"
-            raise ParameterError(msg)
-        return text
+def _refused(status: int, text: str) -> Any:
+    """A JSON error answer of one message."""
+    from flask import jsonify
+
+    return jsonify({"ok": False, "messages": [{"severity": "error", "text": text}]}), status
+
+
+def _sent_token() -> str | None:
+    """The token the request carries: the header, else a GET's ``token`` parameter, else
+    the download form's ``token`` field."""
+    from flask import request
+
+    sent = request.headers.get(TOKEN_HEADER)
+    if sent is None and request.method == "GET":
+        sent = request.args.get("token")
+    if sent is None and request.endpoint == "download":
+        sent = request.form.get("token")
+    return sent
+
+
+def _add_guard(app: Any) -> None:
+    """Every request: the size limit of its route, then :class:`~.guard.PageGuard`'s rules
+    (403 naming the rule); every answer: headers that keep other sites out."""
+    from flask import request
+
+    @app.before_request
+    def guard_request() -> Any:
+        request.max_content_length = (MAX_UPLOAD_REQUEST if request.path == "/api/upload"
+                                      else MAX_JSON_BYTES)
+        guard: PageGuard = app.config["DESIGN_GUARD"]
+        problem = guard.host_refusal(request.host)
+        if problem is None and request.path.startswith(("/api/", "/picture/")):
+            problem = (guard.origin_refusal(request.method, request.headers.get("Origin"),
+                                            request.headers.get("Sec-Fetch-Site"))
+                       or guard.token_refusal(_sent_token()))
+        return None if problem is None else _refused(403, problem)
+
+    @app.after_request
+    def headers(response: Any) -> Any:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"  # (no-referrer makes a form
+        # post say Origin: null)
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+
+def _body() -> dict[str, Any]:
+    """The request's JSON object."""
+    from flask import request
+
+    doc = request.get_json(silent=True)
+    if not isinstance(doc, dict):
+        msg = "the page sent no JSON object"
+        raise ParameterError(msg)
+    return doc
+
+
+def _text_of(doc: dict[str, Any]) -> str:
+    text = doc.get("text")
+    if not isinstance(text, str):
+        msg = "the page sent no body text"
+        raise ParameterError(msg)
+    return text
+
+
+def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
+              folder: Path) -> None:
+    """``/`` (the page, with its token), ``/api/start`` and ``/picture/<id>.png``."""
+    from flask import Response, jsonify, request
+
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
 
     @app.get("/")
     def index() -> Any:
-        response = send_from_directory(STATIC_DIR, "index.html")
+        token = html.escape(app.config["DESIGN_GUARD"].token, quote=True)
+        response = Response(page.replace(_TOKEN_MARK, token), mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = _PAGE_POLICY
         return response
 
     @app.get("/api/start")
     def start() -> Any:
-        answer = _initial(None if request.args.get("fresh") else initial_path)
+        answer = _initial(None if request.args.get("fresh") else initial_path, session)
         answer.update(base_dir=str(folder), max_users=MAX_PREVIEW_USERS)
         return jsonify(answer)
 
+    @app.get("/picture/<token>.png")
+    def picture(token: str) -> Any:
+        data = session.picture(token)
+        if data is None:
+            return _refused(404, f"picture {token} is no longer kept")
+        response = Response(data, mimetype="image/png")
+        response.headers["Cache-Control"] = "private, max-age=600"
+        return response
+
+
+def _add_drawing(app: Any, session: DesignSession) -> None:
+    """The routes that draw or decode: at most :data:`MAX_WORKERS` at once."""
+    from flask import jsonify, request
+
+    workers = threading.BoundedSemaphore(MAX_WORKERS)
+
+    @contextmanager
+    def working() -> Iterator[None]:
+        if not workers.acquire(timeout=_WAIT_S):
+            raise _Busy
+        try:
+            yield
+        finally:
+            workers.release()
+
     @app.post("/api/render")
     def render() -> Any:
-        doc = body()
-        canvas = doc.get("canvas")
-        canvas_wh = (int(canvas[0]), int(canvas[1])) if isinstance(canvas, list) else None
-        return jsonify(session.render_request(text_of(doc), users=_users(doc.get("users", 4)),
-                                              canvas_wh=canvas_wh))
-
-    @app.post("/api/export")
-    def export() -> Any:
-        checked = check_text(text_of(body()), base_dir=folder)
-        if checked.doc is None:
-            return jsonify({"ok": False, "messages": [m.to_json() for m in checked.messages]})
-        text = export_text(checked.doc)
-        again = check_text(text, base_dir=folder)  # the exported text itself, validated
-        return jsonify({"ok": again.ok, "text": text,
-                        "messages": [m.to_json() for m in again.messages]})
+        doc = _body()
+        text, users, canvas_wh = _text_of(doc), _users(doc.get("users", 4)), \
+            _canvas(doc.get("canvas"))
+        with working():
+            return jsonify(session.render_request(text, users=users, canvas_wh=canvas_wh))
 
     @app.post("/api/scenario")
     def scenario() -> Any:
-        return jsonify(session.scenario_info(text_of(body())))
+        text = _text_of(_body())
+        with working():
+            return jsonify(session.scenario_info(text))
 
     @app.post("/api/frame")
     def frame() -> Any:
-        doc = body()
-        t = doc.get("t")
-        if not isinstance(t, int | float) or isinstance(t, bool):
-            msg = f"t must be a number of seconds (got {t!r})"
-            raise ParameterError(msg)
-        return jsonify(session.scenario_frame(text_of(doc), float(t)))
+        doc = _body()
+        text, t = _text_of(doc), _seconds(doc.get("t"))
+        with working():
+            return jsonify(session.scenario_frame(text, t))
 
     @app.post("/api/upload")
     def upload() -> Any:
@@ -160,17 +305,59 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
         if item is None:
             msg = "no file was uploaded"
             raise ParameterError(msg)
-        return jsonify(session.check_upload(item.filename or "image", item.read()))
+        with working():
+            answer = session.check_upload(item.filename or "image",
+                                          item.stream.read(MAX_IMAGE_BYTES + 1))
+        return jsonify(answer), answer.pop("status", 200)
 
-    @app.get("/picture/<token>.png")
-    def picture(token: str) -> Any:
-        data = session.picture(token)
-        if data is None:
-            return jsonify({"ok": False, "messages": [
-                {"severity": "error", "text": f"picture {token} is no longer kept"}]}), 404
-        response = Response(data, mimetype="image/png")
-        response.headers["Cache-Control"] = "private, max-age=600"
+
+def _exported(session: DesignSession, text: str,
+              secrets: dict[JsonPath, str]) -> tuple[str | None, dict[str, Any]]:
+    """The body as exported (fractions rounded; masked secrets put back from ``secrets``)
+    and the page's answer (its text with the secrets masked, validated)."""
+    checked = session.check(text)
+    if checked.doc is None:
+        return None, {"ok": False, "messages": [m.to_json() for m in checked.messages]}
+    out = export_text(restored(checked.doc, secrets))
+    shown, _ = masked_text(out)
+    again = session.check(shown)  # the exported text itself, validated
+    return out, {"ok": again.ok, "text": shown,
+                 "messages": [m.to_json() for m in again.messages]}
+
+
+def _add_export(app: Any, session: DesignSession) -> None:
+    """``/api/export`` (for the page: secrets masked) and ``/api/download`` (a form post the
+    browser saves: the opened file's secrets put back where the page has ``"***"``)."""
+    from flask import Response, jsonify, request
+
+    @app.post("/api/export")
+    def export() -> Any:
+        return jsonify(_exported(session, _text_of(_body()), {})[1])
+
+    @app.post("/api/download")
+    def download() -> Any:
+        text = request.form.get("text")
+        if text is None:
+            msg = "the page sent no body text"
+            raise ParameterError(msg)
+        out, answer = _exported(session, text, session.opened_secrets)
+        if out is None or not answer["ok"]:
+            return jsonify(answer), 400
+        name = _download_name(request.form.get("name") or "body.json")
+        response = Response(out + "\n", mimetype="application/json")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _add_error_handlers(app: Any) -> None:
+    """Every error a JSON answer, never a traceback."""
+    from flask import jsonify
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(_Busy)
+    def busy(exc: _Busy) -> Any:
+        return _refused(503, f"the designer is busy drawing {MAX_WORKERS} pictures; try again")
 
     @app.errorhandler(LayoutkitError)
     def library_error(exc: LayoutkitError) -> Any:
@@ -181,17 +368,23 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        return jsonify({"ok": False, "messages": [
-            {"severity": "error", "text": f"{exc.code} {exc.name}: {exc.description}"}]}), \
-            exc.code or 500
+        return _refused(exc.code or 500, f"{exc.code} {exc.name}: {exc.description}")
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Any:  # never a traceback in the page
-        return jsonify({"ok": False, "messages": [{
-            "severity": "error",
-            "text": f"internal error: {type(exc).__name__}: {exc} (please report it)"}]}), 500
+        return _refused(500, f"internal error: {type(exc).__name__}: {exc} (please report it)")
 
-    return app
+
+class _Busy(Exception):
+    """More pictures asked for than :data:`MAX_WORKERS` within the wait."""
+
+
+def _download_name(name: str) -> str:
+    """A file name for the download (letters, digits, ``._-``; ``.json`` added)."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")[:80] or "body"
+    return safe if safe.endswith(".json") else f"{safe}.json"
 
 
 class DesignServer:
@@ -223,6 +416,8 @@ class DesignServer:
         self._server = make_server(host, port, app, threaded=True, request_handler=_Quiet)
         self.host = host
         self.port = int(self._server.server_port)
+        guard: PageGuard = app.config["DESIGN_GUARD"]
+        app.config["DESIGN_GUARD"] = PageGuard(self.port, guard.token)
         self.url = f"http://{host}:{self.port}/"
         self._thread: threading.Thread | None = None
 

@@ -12,6 +12,7 @@ under 100 ms.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -27,13 +28,24 @@ import numpy.typing as npt
 from ..errors import LayoutkitError, Problem, RequestError
 from ..request.limits import FRACTION_DECIMALS
 from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
+from .files import FileRoots
+from .masking import JsonPath
 
 __all__ = ["Message", "Checked", "check_text", "export_text", "encode_png", "DesignSession",
-           "DEFAULT_BODY", "MAX_PREVIEW_USERS"]
+           "DEFAULT_BODY", "MAX_PREVIEW_USERS", "MAX_UPLOAD_FILES", "MAX_UPLOAD_TOTAL",
+           "upload_name"]
 
 RGB = npt.NDArray[np.uint8]
 #: How many users the page can preview (the cloud draws at most 17).
 MAX_PREVIEW_USERS = 17
+#: The upload folder keeps at most this many files, of at most this many bytes in all
+#: (each upload is at most the cloud's 6 MB image limit).
+MAX_UPLOAD_FILES = 64
+MAX_UPLOAD_TOTAL = 64 * 1024 * 1024
+#: The most source pixels one scenario frame may draw: the 17 largest video users' sizes
+#: together (17 users of 1920x1080: ~0.5 s and ~0.5 GB a frame; 17 of 4096x4096 took 8 s
+#: and 3 GB).
+MAX_SCENARIO_PIXELS = MAX_PREVIEW_USERS * 1920 * 1080
 #: The body a fresh page starts from: a valid ``start`` body (placeholder storage keys).
 DEFAULT_BODY: dict[str, Any] = {
     "cname": "design",
@@ -92,7 +104,8 @@ def _caught(caught: Sequence[warnings.WarningMessage]) -> list[Message]:
     return [Message("warning", f"warning: {w.message}") for w in caught]
 
 
-def check_text(text: str, *, base_dir: Path | None = None, kind: str | None = None) -> Checked:
+def check_text(text: str, *, base_dir: Path | None = None, kind: str | None = None,
+               roots: FileRoots | None = None) -> Checked:
     """Check a request body or a scenario exactly as ``layoutkit validate`` does.
 
     Parameters
@@ -104,6 +117,11 @@ def check_text(text: str, *, base_dir: Path | None = None, kind: str | None = No
         Folder relative paths of a scenario resolve against (default: the current one).
     kind : str, optional
         The body's kind (default: detected), as ``validate --kind``.
+    roots : FileRoots, optional
+        The folders files may be read from (the designer's page): a document naming a file
+        elsewhere (or a URL source) is refused before anything is read or looked up (a
+        scenario's sources are probed by the check), with only those messages; an http(s)
+        image adds a "not fetched" note unless network reads are allowed.
 
     Returns
     -------
@@ -128,6 +146,10 @@ def check_text(text: str, *, base_dir: Path | None = None, kind: str | None = No
     except RequestError as exc:
         return Checked(None, None, tuple(_problem_messages(exc.problems)))
     scenario = is_scenario(doc)
+    refused = [] if roots is None else roots.refusals(doc, scenario=scenario)
+    notes = [Message(r.severity, str(r)) for r in refused]
+    if any(r.severity == "error" for r in refused):
+        return Checked(doc, None, tuple(notes), scenario)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -141,7 +163,7 @@ def check_text(text: str, *, base_dir: Path | None = None, kind: str | None = No
         except RequestError as exc:  # ScenarioError too
             model = None
             messages = _problem_messages([*exc.warnings, *exc.problems])
-    return Checked(doc, model, tuple(messages + _caught(caught)), scenario)
+    return Checked(doc, model, tuple(messages + _caught(caught) + notes), scenario)
 
 
 def _round_fractions(value: Any, decimals: int) -> Any:
@@ -262,14 +284,23 @@ class DesignSession:
         ``layoutkit design``, else the current folder).
     upload_dir : Path
         Where uploaded images are kept while the page runs.
+    allow_network : bool
+        Fetch http(s) images (default: never; the page is told they are not fetched).
+
+    Every file the page names must be in ``base_dir`` or ``upload_dir`` (:class:`FileRoots`).
     """
 
-    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Any = None) -> None:
+    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Any = None,
+                 allow_network: bool = False) -> None:
         from ..profile import DEFAULT_PROFILE
 
         self.base_dir = Path(base_dir).resolve()
         self.upload_dir = Path(upload_dir)
+        self.roots = FileRoots(self.base_dir, self.upload_dir, allow_network)
         self.profile = profile or DEFAULT_PROFILE
+        self._uploads: dict[Path, int] = {}
+        #: The secrets of the file the page opened, by JSON path (the page sees "***").
+        self.opened_secrets: dict[JsonPath, str] = {}
         self._images: dict[tuple[str, float, int], tuple[RGB | None, tuple[Message, ...]]] = {}
         self._pictures: OrderedDict[str, bytes] = OrderedDict()
         self._answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
@@ -292,12 +323,20 @@ class DesignSession:
         with self._lock:
             return self._pictures.get(token)
 
+    def check(self, text: str) -> Checked:
+        """:func:`check_text` of the page's text, with this page's folders and base."""
+        return check_text(text, base_dir=self.base_dir, roots=self.roots)
+
     # ------------------------------------------------------------------ images
     def image(self, location: str) -> tuple[RGB | None, tuple[Message, ...]]:
         """An image as the cloud uses it (JPG/BMP, at most 6 MB) and the warning when it is
-        ignored; cached by path, modification time and size."""
-        from ..io.images import load_image, resolve_location
+        ignored; cached by path, modification time and size.  Only a file of the page's
+        folders is read (:meth:`check` refused the others); an http(s) image only when
+        network reads are allowed (else None: :meth:`check` noted it)."""
+        from ..io.images import load_image, network_reads, resolve_location
 
+        if self.roots.refusal("", "image", location) is not None:
+            return None, ()
         resolved = resolve_location(location, base_dir=self.base_dir)
         try:
             stat = Path(resolved).stat()
@@ -307,20 +346,50 @@ class DesignSession:
         if key not in self._images:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                rgb = load_image(location, base_dir=self.base_dir)
+                with network_reads(self.roots.allow_network):
+                    rgb = load_image(location, base_dir=self.base_dir)
             self._images[key] = (rgb, tuple(_caught(caught)))
         return self._images[key]
 
     def check_upload(self, name: str, data: bytes) -> dict[str, Any]:
-        """Keep an uploaded image under its own name and check it as the cloud would."""
-        safe = Path(name).name or "image"
-        folder = self.upload_dir / hashlib.sha1(data).hexdigest()[:12]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / safe
-        path.write_bytes(data)
+        """Keep an uploaded image under its own name and check it as the cloud would.
+
+        An image over the cloud's 6 MB is not kept (``preview``'s warning, naming the
+        uploaded file), nor any file once the folder holds :data:`MAX_UPLOAD_FILES` files or
+        :data:`MAX_UPLOAD_TOTAL` bytes; the answer's ``status`` is then 413 or 507.
+        """
+        from ..io.images import MAX_IMAGE_BYTES, TOO_LARGE, ignored_text
+
+        safe = upload_name(name)
+        if len(data) > MAX_IMAGE_BYTES:
+            return _refused(413, f"warning: {ignored_text(safe, TOO_LARGE)}")
+        path = self.upload_dir / hashlib.sha1(data).hexdigest()[:12] / safe
+        with self._lock:
+            if path not in self._uploads:
+                full = self._upload_full(len(data))
+                if full:
+                    return _refused(507, full)
+                self._keep(path, data)
         rgb, messages = self.image(str(path))
         return {"ok": rgb is not None, "path": str(path),
                 "messages": [m.to_json() for m in messages]}
+
+    def _upload_full(self, size: int) -> str | None:
+        """Why one more upload of ``size`` bytes is not kept (None: it is)."""
+        total = sum(self._uploads.values())
+        if len(self._uploads) < MAX_UPLOAD_FILES and total + size <= MAX_UPLOAD_TOTAL:
+            return None
+        return (f"upload refused: the upload folder keeps at most {MAX_UPLOAD_FILES} files "
+                f"and {MAX_UPLOAD_TOTAL // (1024 * 1024)} MiB (it holds {len(self._uploads)} "
+                f"files, {total / (1024 * 1024):.1f} MiB); restart layoutkit design to "
+                "empty it")
+
+    def _keep(self, path: Path, data: bytes) -> None:
+        from ..io.atomic import atomic_output
+
+        with atomic_output(path, overwrite=True) as tmp:
+            tmp.write_bytes(data)
+        self._uploads[path] = len(data)
 
     # ------------------------------------------------------------------ requests
     def render_request(self, text: str, *, users: Sequence[str],
@@ -354,7 +423,7 @@ class DesignSession:
         from ..stills import DEFAULT_SOURCE_WH, preview_canvas
 
         started = time.perf_counter()
-        checked = check_text(text, base_dir=self.base_dir)
+        checked = self.check(text)
         answer: dict[str, Any] = {"ok": False, "scenario": checked.is_scenario,
                                   "messages": [m.to_json() for m in checked.messages]}
         model = checked.model
@@ -390,16 +459,21 @@ class DesignSession:
 
     # ------------------------------------------------------------------ scenarios
     def _scenario_state(self, text: str) -> tuple[_ScenarioState | None, Checked | None]:
+        from ..io.images import network_reads
         from ..render import SceneRenderer
 
         key = hashlib.sha1(text.encode("utf-8")).hexdigest()
         state = self._scenario
         if state is not None and state.key == key:
             return state, None
-        checked = check_text(text, base_dir=self.base_dir)
+        checked = self.check(text)
         if not checked.is_scenario or checked.model is None:
             return None, checked
-        renderer = SceneRenderer(checked.model, profile=self.profile)
+        too_much = scenario_load_problem(checked.model)
+        if too_much is not None:
+            return None, Checked(checked.doc, None, (*checked.messages, too_much), True)
+        with network_reads(self.roots.allow_network):
+            renderer = SceneRenderer(checked.model, profile=self.profile)
         new = _ScenarioState(key, checked.model, renderer)
         with self._lock:
             old, self._scenario = self._scenario, new
@@ -410,17 +484,20 @@ class DesignSession:
 
     def scenario_info(self, text: str) -> dict[str, Any]:
         """Check a scenario; its duration, fps, canvas, users (with platform) and events."""
-        checked = check_text(text, base_dir=self.base_dir)
+        checked = self.check(text)
         answer: dict[str, Any] = {"ok": False, "scenario": checked.is_scenario,
                                   "messages": [m.to_json() for m in checked.messages]}
         if not checked.is_scenario or checked.model is None:
             return answer
         try:
-            state, _ = self._scenario_state(text)
+            state, refused = self._scenario_state(text)
         except LayoutkitError as exc:
             answer["messages"] += _error_messages(exc)
             return answer
-        assert state is not None
+        if state is None:
+            assert refused is not None
+            answer["messages"] = [m.to_json() for m in refused.messages]
+            return answer
         scenario = state.scenario
         timeline = state.renderer.timeline
         answer.update(
@@ -437,6 +514,7 @@ class DesignSession:
         region's display state."""
         import time
 
+        from ..io.images import network_reads
         from ..render import RenderedFrame
 
         try:
@@ -458,7 +536,7 @@ class DesignSession:
                 "severity": "error",
                 "text": f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"}]}
         started = time.perf_counter()
-        with state.lock:
+        with state.lock, network_reads(self.roots.allow_network):
             frame: RenderedFrame = state.renderer.frame_at(when)
             rgb = frame.rgb()
             views = {v.uid: v for v in frame.scene.views}
@@ -487,6 +565,47 @@ class DesignSession:
         if state is not None:
             with state.lock:
                 state.renderer.close()
+
+
+def scenario_load_problem(scenario: Any) -> Message | None:
+    """The error when a frame of ``scenario`` could draw more than
+    :data:`MAX_SCENARIO_PIXELS` source pixels (its 17 largest video users' sizes), else None.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as U
+    >>> users = [U(role="host", size_wh=(4096, 4096)) for _ in range(17)]
+    >>> print(scenario_load_problem(U(users=users)).text)  # doctest: +NORMALIZE_WHITESPACE
+    users: the 17 largest video users' size together is 285.2 million pixels; the designer
+    draws at most 35.3 million (17 users of 1920x1080) a frame: give smaller sizes
+    """
+    sizes = sorted((u.size_wh[0] * u.size_wh[1] for u in scenario.users if u.role != "audience"),
+                   reverse=True)[:MAX_PREVIEW_USERS]
+    if sum(sizes) <= MAX_SCENARIO_PIXELS:
+        return None
+    return Message("error", f"users: the {len(sizes)} largest video users' size together is "
+                            f"{sum(sizes) / 1e6:.1f} million pixels; the designer draws at most "
+                            f"{MAX_SCENARIO_PIXELS / 1e6:.1f} million ({MAX_PREVIEW_USERS} users "
+                            "of 1920x1080) a frame: give smaller sizes")
+
+
+def upload_name(name: str) -> str:
+    """The name an upload is kept under: its last path part, letters, digits, ``._-``
+    only, no leading dot, at most 100 characters (``image`` when nothing is left).
+
+    Examples
+    --------
+    >>> upload_name("C:\\\\photos\\\\my logo.jpg"), upload_name(".."), upload_name("../../x.jpg")
+    ('my_logo.jpg', 'image', 'x.jpg')
+    """
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^\w.\-]+", "_", last).lstrip(".")[:100] or "image"
+
+
+def _refused(status: int, text: str) -> dict[str, Any]:
+    return {"ok": False, "path": None, "status": status,
+            "messages": [{"severity": "warning" if text.startswith("warning:") else "error",
+                          "text": text}]}
 
 
 def _error_messages(exc: LayoutkitError) -> list[dict[str, str]]:

@@ -8,17 +8,25 @@ import stat
 import urllib.parse
 import urllib.request
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageIgnoredWarning", "resolve_location", "load_image"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageIgnoredWarning", "resolve_location",
+           "load_image", "network_reads", "ignored_text", "TOO_LARGE"]
 
 MAX_IMAGE_BYTES = 6 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # decoded (after draft); ~ 7700x5200, 120 MB of RGB
 _FORMATS = {"JPEG", "BMP"}
+#: Why an image over :data:`MAX_IMAGE_BYTES` is ignored (the cloud's 6 MB limit).
+TOO_LARGE = "larger than 6 MB"
+#: Whether http(s) images are downloaded in this context (see :func:`network_reads`).
+_NETWORK: ContextVar[bool] = ContextVar("layoutkit_image_network", default=True)
 
 
 class ImageIgnoredWarning(UserWarning):
@@ -38,9 +46,36 @@ def resolve_location(location: str, *, base_dir: Path | None = None) -> str:
     return str(path)
 
 
+@contextmanager
+def network_reads(allowed: bool) -> Iterator[None]:
+    """Within the block (this thread or task only), download http(s) images or not.
+
+    With ``allowed=False`` an http(s) image is not fetched: :func:`load_image` warns
+    ``cannot be read (not fetched: ...)`` and returns None, as for a failed download.
+
+    Examples
+    --------
+    >>> with network_reads(False), warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     image = load_image("http://192.0.2.1/a.jpg")
+    >>> image is None
+    True
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    image http://192.0.2.1/a.jpg: cannot be read (not fetched: network reads are off here);
+    ignored, as the cloud does
+    """
+    token = _NETWORK.set(allowed)
+    try:
+        yield
+    finally:
+        _NETWORK.reset(token)
+
+
 def _read_bytes(location: str) -> bytes:
     """The file's bytes, at most ``MAX_IMAGE_BYTES + 1`` of them; only regular files are read."""
     if location.startswith(("http://", "https://")):
+        if not _NETWORK.get():
+            raise OSError("not fetched: network reads are off here")
         with urllib.request.urlopen(location, timeout=10) as response:  # noqa: S310
             return bytes(response.read(MAX_IMAGE_BYTES + 1))
     if "://" in location:
@@ -55,9 +90,19 @@ def _read_bytes(location: str) -> bytes:
         return file.read(MAX_IMAGE_BYTES + 1)
 
 
+def ignored_text(location: str, why: str) -> str:
+    """The warning for an image the cloud ignores (without the ``warning:`` prefix).
+
+    Examples
+    --------
+    >>> ignored_text("big.jpg", TOO_LARGE)
+    'image big.jpg: larger than 6 MB; ignored, as the cloud does'
+    """
+    return f"image {location}: {why}; ignored, as the cloud does"
+
+
 def _ignored(location: str, why: str) -> None:
-    warnings.warn(f"image {location}: {why}; ignored, as the cloud does",
-                  ImageIgnoredWarning, stacklevel=3)
+    warnings.warn(ignored_text(location, why), ImageIgnoredWarning, stacklevel=3)
 
 
 def _decode(img: Any, location: str, max_size_wh: tuple[int, int] | None) -> Any:
@@ -110,7 +155,7 @@ def load_image(location: str, *, base_dir: Path | None = None,
         _ignored(location, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
         return None
     if len(data) > MAX_IMAGE_BYTES:
-        _ignored(location, "larger than 6 MB")
+        _ignored(location, TOO_LARGE)
         return None
     try:
         with warnings.catch_warnings():
@@ -124,7 +169,11 @@ def load_image(location: str, *, base_dir: Path | None = None,
     except Image.DecompressionBombError as exc:
         _ignored(location, f"too many pixels to decode ({exc})")
         return None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError:  # its message names the BytesIO, not the file
+        warnings.warn(f"image {location}: not a readable image (no picture format "
+                      "recognised); ignored", ImageIgnoredWarning, stacklevel=2)
+        return None
+    except (OSError, ValueError, SyntaxError) as exc:
         warnings.warn(f"image {location}: not a readable image ({exc}); ignored",
                       ImageIgnoredWarning, stacklevel=2)
         return None

@@ -29,7 +29,7 @@ from .model import (
 )
 from .masking import MASK, SECRET_KEYS
 
-__all__ = ["to_json", "MASK", "SECRET_KEYS"]
+__all__ = ["to_json", "masked", "MASK", "SECRET_KEYS"]
 
 
 
@@ -178,12 +178,20 @@ _PARTS: dict[type, Callable[[Any], dict[str, Any]]] = {
 }
 
 
-def _mask(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """A copy of a decoded JSON value with the value under a :data:`SECRET_KEYS` key (at any
+    depth, of any type but null) replaced by :data:`MASK`.
+
+    Examples
+    --------
+    >>> masked({"storageConfig": {"bucket": "b", "secretKey": "s3cr3t"}, "token": 7})
+    {'storageConfig': {'bucket': 'b', 'secretKey': '***'}, 'token': '***'}
+    """
     if isinstance(value, dict):
-        return {k: MASK if k in SECRET_KEYS and v is not None else _mask(v)
+        return {k: MASK if k in SECRET_KEYS and v is not None else masked(v)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v) for v in value]
+        return [masked(v) for v in value]
     return value
 
 
@@ -222,4 +230,4 @@ def to_json(obj: object, *, mask_secrets: bool = True) -> dict[str, Any]:
         result = _PARTS[type(obj)](obj)
     else:
         raise TypeError(f"to_json: not a request model: {type(obj).__name__}")
-    return _mask(result) if mask_secrets else result
+    return masked(result) if mask_secrets else result

@@ -59,6 +59,7 @@ __all__ = [
     "load_json",
     "parse_request",
     "parse_layout_settings",
+    "canvas_problems",
     "detect_kind",
     "uid_problem",
 ]
@@ -240,6 +241,24 @@ def parse_layout_settings(obj: Any, *, path: str = "") -> tuple[LayoutSettings, 
     """
     out = Problems()
     return _read_layout(Reader(obj, path, out, LAYOUT_KEYS)), out.items
+
+
+def canvas_problems(width: Any, height: Any, *, path: str = "") -> list[Problem]:
+    """The errors of a canvas size, by the rules of ``transcodingConfig`` ``width`` and
+    ``height`` (integers 1..1920, at most 1920x1080 pixels).
+
+    Examples
+    --------
+    >>> for problem in canvas_problems(30000, "tall", path="canvas"):
+    ...     print(problem)
+    code 2: canvas.width: must be in [1, 1920] (got 30000)
+    code 2: canvas.height: must be a number (got "tall")
+    >>> canvas_problems(1280, 720)
+    []
+    """
+    out = Problems()
+    _read_transcoding(Reader({"width": width, "height": height}, path, out, TRANSCODING_KEYS))
+    return out.of("error")
 
 
 # --- recordingConfig --------------------------------------------------------------------

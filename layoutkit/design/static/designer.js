@@ -8,6 +8,14 @@ const SVG = "http://www.w3.org/2000/svg";
 const DECIMALS = 6;
 const round6 = (v) => Math.round(v * 1e6) / 1e6;
 const MODE_NAMES = { 0: "floating", 1: "best fit", 2: "vertical", 3: "custom" };
+// The page's token (written into the page by the server): sent with every API call and
+// picture, so that no other page can drive the designer.
+const TOKEN = document.querySelector('meta[name="layoutkit-token"]').content;
+const MAX_IMAGE_BYTES = 6 * 1024 * 1024;  // the cloud's image limit (uploads above it are refused)
+function api(url, options) {
+  const headers = { ...((options && options.headers) || {}), "X-Layoutkit-Token": TOKEN };
+  return fetch(url, { ...(options || {}), headers });
+}
 
 const S = {
   mode: "request",          // "request" | "scenario"
@@ -108,8 +116,8 @@ function edit(fn) {
 // ------------------------------------------------------------------ server calls
 async function post(url, data) {
   try {
-    const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
-                                         body: JSON.stringify(data) });
+    const response = await api(url, { method: "POST", headers: { "Content-Type": "application/json" },
+                                       body: JSON.stringify(data) });
     const answer = await response.json();
     return answer;
   } catch (err) {
@@ -146,7 +154,7 @@ function showPicture(token, ok) {
   $("stale-note").hidden = ok;
   const img = $("picture");
   if (token) {
-    img.src = `/picture/${token}.png`;
+    img.src = `/picture/${token}.png?token=${encodeURIComponent(TOKEN)}`;
     img.dataset.token = token;
   }
   img.classList.toggle("stale", !ok);
@@ -247,11 +255,18 @@ function bindControls() {
 async function upload(input, use) {
   const file = input.files[0];
   if (!file) return;
+  if (file.size > MAX_IMAGE_BYTES) {  // the server refuses it too; say so without sending it
+    input.value = "";
+    const text = `warning: image ${file.name}: larger than 6 MB; ignored, as the cloud does`;
+    showMessages([{ severity: "warning", text }]);
+    document.body.dataset.upload = text;
+    return;
+  }
   const form = new FormData();
   form.append("file", file);
   let answer;
   try {
-    const response = await fetch("/api/upload", { method: "POST", body: form });
+    const response = await api("/api/upload", { method: "POST", body: form });
     answer = await response.json();
   } catch (err) {
     answer = { ok: false, messages: [{ severity: "error", text: `upload failed: ${err.message}` }] };
@@ -688,14 +703,27 @@ function bindJson() {
     if (text === null) return;
     try { await navigator.clipboard.writeText(text); }
     catch (err) { $("json").value = text; $("json").select(); document.execCommand("copy"); }
+    if (/"(accessKey|secretKey|token|secret)"\s*:\s*"\*\*\*"/.test(text)) {
+      showMessages([{ severity: "warning", text: "copied with the secrets masked (\"***\"): " +
+                      "Download writes the file with the opened file's own values" }]);
+    }
   });
+  // The file is made by the server: it puts the opened file's secrets back where the page
+  // shows "***" (the page never holds them), and the browser saves the answer.
   $("download").addEventListener("click", async () => {
     const text = await exportText();
     if (text === null) return;
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([text + "\n"], { type: "application/json" }));
-    a.download = S.mode === "scenario" ? "scenario.json" : (isStart() ? "start.json" : "updateLayout.json");
-    document.body.appendChild(a); a.click(); a.remove();
+    const form = document.createElement("form");
+    form.method = "POST";
+    form.action = "/api/download";
+    form.target = "download-frame";
+    const name = S.mode === "scenario" ? "scenario.json" : (isStart() ? "start.json" : "updateLayout.json");
+    for (const [key, value] of [["token", TOKEN], ["text", text], ["name", name]]) {
+      const field = document.createElement("input");
+      field.type = "hidden"; field.name = key; field.value = value;
+      form.appendChild(field);
+    }
+    document.body.appendChild(form); form.submit(); form.remove();
   });
   $("undo").addEventListener("click", undo);
   $("redo").addEventListener("click", redo);
@@ -848,7 +876,7 @@ async function main() {
   $("picture").addEventListener("load", () => drawOverlay());
   let start;
   try {
-    start = await (await fetch("/api/start")).json();
+    start = await (await api("/api/start")).json();
   } catch (err) {
     showMessages([{ severity: "error", text: `the designer server did not answer (${err.message})` }]);
     return;
@@ -856,7 +884,7 @@ async function main() {
   $("file-name").textContent = start.name ? start.name.split(/[\\/]/).pop() : "new start body";
   $("file-name").title = start.name || "";
   S.defaultText = JSON.stringify({ cname: "design", uid: "999", clientRequest: {} });
-  try { S.defaultText = (await (await fetch("/api/start?fresh=1")).json()).text; } catch (err) { /* keep */ }
+  try { S.defaultText = (await (await api("/api/start?fresh=1")).json()).text; } catch (err) { /* keep */ }
   if (start.scenario) {
     await openScenario(start.text);
   } else {
