@@ -72,7 +72,7 @@ KINDS: tuple[str, ...] = (
 #: Segments described one by one in the facts (``segments``); ``segments_total`` counts all.
 MAX_SEGMENT_FACTS = 1000
 #: Characters of a refused URI shown in a message (the rest is counted).
-URI_SHOWN = 100
+URI_SHOWN = 200
 NAME_TIME_TOLERANCE_S = 0.002
 SEGMENT_SHORT_TOLERANCE_S = 0.05
 EXTINF_TOLERANCE_S = 0.1
