@@ -116,10 +116,8 @@ class Recording:
 
     def relative(self, path: Path) -> str:
         """``path`` relative to :attr:`root` with ``/`` (the storage key), else its name."""
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.name
+        text, root = str(path), str(self.root).rstrip("/") + "/"
+        return text[len(root):] if text.startswith(root) else path.name
 
 
 _OUTSIDE_LINK = "is a symbolic link that leads out of the recording folder; not followed"
@@ -166,14 +164,14 @@ def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _segment(uri: str, name: str, folder: Path, root: Path) -> SegmentFile:
-    """One URI's file in ``folder`` (below ``root``), refused when it is not a regular
-    file of the folder; nothing outside ``root`` is looked at."""
+def _segment(uri: str, name: str, folder: Path, root: Path, below: str) -> SegmentFile:
+    """One URI's file in ``folder`` (``below`` is its key under ``root``), refused when it is
+    not a regular file of the folder; nothing outside ``root`` is looked at."""
     problem = segment_uri_problem(uri)
     if problem is not None:
         return SegmentFile(uri=uri, path=folder, exists=False, size=None, problem=problem)
     path = folder / name
-    found = resolve_inside(root, _key(path, root))
+    found = resolve_inside(root, f"{below}/{name}" if below else name)
     if found.outside:
         return SegmentFile(uri=uri, path=path, exists=False, size=None,
                            problem=("outside_uri", _OUTSIDE_LINK))
@@ -187,10 +185,11 @@ def _segment(uri: str, name: str, folder: Path, root: Path) -> SegmentFile:
 
 def _segment_files(playlist: Playlist, folder: Path, root: Path) -> tuple[SegmentFile, ...]:
     seen: dict[str, SegmentFile] = {}  # a URI listed again is resolved once
+    below = "" if folder == root else _key(folder, root)
     out = []
     for seg in playlist.segments:
         if seg.uri not in seen:
-            seen[seg.uri] = _segment(seg.uri, seg.file_name, folder, root)
+            seen[seg.uri] = _segment(seg.uri, seg.file_name, folder, root, below)
         out.append(seen[seg.uri])
     return tuple(out)
 

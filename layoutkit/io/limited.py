@@ -160,46 +160,53 @@ def resolve_inside(root: str | os.PathLike[str], relative: str) -> Resolved:
     >>> [resolve_inside(d, n).outside for n in ("c.ts", "e.ts", "../x", "nope.ts")]
     [True, True, True, False]
     """
-    base = Path(root)
-    done: list[str] = []
-    todo = _parts(relative)
+    base = os.fspath(root)
     if relative.startswith("/"):
         return Resolved(Path(relative), None, outside=True)
+    done: list[str] = []
+    todo = _parts(relative)
+    todo.reverse()  # a stack: the next part last
     links = 0
     try:
-        st: os.stat_result | None = base.lstat()
+        st: os.stat_result | None = os.lstat(base)
     except OSError:
         st = None
     while todo:
-        part = todo.pop(0)
+        part = todo.pop()
         if part == "..":
             if not done:
-                return Resolved(base, None, outside=True)
+                return Resolved(Path(base), None, outside=True)
             done.pop()
             continue
-        here = base.joinpath(*done, part)
+        here = os.path.join(base, *done, part)
         try:
-            st = here.lstat()
+            st = os.lstat(here)
         except OSError:  # missing (or not a folder on the way): nothing more to follow
-            return Resolved(base.joinpath(*done, part, *todo), None)
+            return Resolved(Path(base, *done, part, *reversed(todo)), None)
         if not stat.S_ISLNK(st.st_mode):
             done.append(part)
             continue
         links += 1
-        target = os.readlink(here)
         if links > MAX_LINKS:
-            return Resolved(here, None)
+            return Resolved(Path(here), None)
+        target = os.readlink(here)
         if target.startswith("/"):
-            try:
-                inner = Path(target).relative_to(base).as_posix()
-            except ValueError:
-                return Resolved(here, None, outside=True)
-            done, todo = [], [*_parts(inner), *todo]
+            if not _below(target, base):
+                return Resolved(Path(here), None, outside=True)
+            done = []
+            todo += reversed(_parts(target[len(base):]))
         else:
-            todo = [*_parts(target), *todo]
+            todo += reversed(_parts(target))
+    path = Path(base, *done)
     if st is None:
-        return Resolved(base.joinpath(*done), None)
-    return Resolved(base.joinpath(*done), st.st_mode, size=st.st_size)
+        return Resolved(path, None)
+    return Resolved(path, st.st_mode, size=st.st_size)
+
+
+def _below(target: str, base: str) -> bool:
+    """``target`` is ``base`` or below it, as text (a ``..`` after that is walked by the
+    caller, which goes up real folders only)."""
+    return target == base or target.startswith(base.rstrip("/") + "/")
 
 
 def walk_files(root: str | os.PathLike[str], *, limit: int = 100_000) -> Iterator[Path]:
