@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import numpy.typing as npt
 
@@ -228,8 +229,10 @@ def _offset_text(offset: float | None) -> str:
 
 def _finalize(value: Any) -> Any:
     """Every text the page shows, escaped of control and bidi characters (names from the
-    recording); HTML escaping follows."""
-    return printable(value) if isinstance(value, str) else value
+    recording); HTML escaping follows.  Markup (a macro's output) was made of such texts."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
 
 
 @lru_cache(maxsize=1)
