@@ -47,6 +47,7 @@ from ..io import probe as _probe_av
 from .model import Difference
 from ..cloudfiles.parse import (
     ListedFile,
+    PlaylistSegment,
     RecordingName,
     StopResponse,
     parse_m3u8_name,
@@ -159,32 +160,14 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
     for n, file in enumerate(recording.segments):
         key = labels[n]
         entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
-        probe = None
         span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
                 if n < len(spans) else "")
-        if file.problem is not None:
-            kind, rule = file.problem
-            line = playlist.segments[n].line if playlist is not None else 0
-            found.add(kind, f"playlist line {line}: segment URI '{key}' {rule}; not read"
-                      f"{span}", file=key, expected="a file of the recording folder",
-                      observed=key)
-            names.append(None)
-        else:
-            names.append(_check_name(found, file.path.name, "ts", sid=sid, cname=cname,
-                                     seen_sids=seen_sids))
-        if file.real is not None and file.real in first_at:
-            found.add("repeated_segment", f"{key}: listed again (segment {n + 1}), first "
-                      f"listed as segment {first_at[file.real] + 1}", file=key,
-                      expected="listed once", observed=f"segment {n + 1}")
-        elif file.real is not None:
-            first_at[file.real] = n
-        if file.problem is None and not file.exists:
-            found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
-                      file=key, expected="present", observed="missing")
-        elif file.real is not None:
-            probe = _segment_probe(found, file.real, key, file.size, decode=decode,
-                                   video_errors=video_errors, entry=entry)
-        probes.append(probe)
+        line = playlist.segments[n].line if playlist is not None else 0
+        names.append(None if file.problem else _check_name(
+            found, file.path.name, "ts", sid=sid, cname=cname, seen_sids=seen_sids))
+        probes.append(_listed_segment(found, file, n, key=key, span=span, line=line,
+                                      first_at=first_at, entry=entry, decode=decode,
+                                      video_errors=video_errors))
         seg_facts.append(entry)
     facts["segments"] = seg_facts[:MAX_SEGMENT_FACTS]
     facts["segments_total"] = len(seg_facts)
@@ -234,9 +217,15 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
         if media is not None and abs(media - d) > EXTINF_TOLERANCE_S + 1 / fps:
             found.add("extinf_mismatch", f"{key}: holds {media:.3f} s of media, #EXTINF says "
                       f"{seg.extinf_text} s", file=key, expected=d, observed=_round(media))
-    # names' times advance by the previous #EXTINF
+    _check_name_times(found, segs, names)
+    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+
+
+def _check_name_times(found: _Found, segs: tuple[PlaylistSegment, ...],
+                      names: list[RecordingName | None]) -> None:
+    """TS names' times advance by the previous ``#EXTINF``."""
     previous: tuple[RecordingName, Fraction] | None = None
-    for i, (seg, name) in enumerate(zip(segs, names, strict=True)):
+    for seg, name in zip(segs, names, strict=True):
         if name is None or name.time is None:
             previous = None
             continue
@@ -249,7 +238,30 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                           f"{prev_name.name}, whose #EXTINF is {float(prev_d):.3f} s",
                           file=name.name, expected=_round(float(prev_d)), observed=_round(step))
         previous = (name, seg.duration)
-    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+
+
+def _listed_segment(found: _Found, file: SegmentFile, n: int, *, key: str, span: str,
+                    line: int, first_at: dict[Path, int], entry: dict[str, Any],
+                    decode: bool, video_errors: Mapping[str, tuple[int, str | None]]
+                    ) -> _probe_av.MediaProbe | None:
+    """One playlist entry: refused, repeated, missing, or probed (its probe)."""
+    if file.problem is not None:
+        kind, rule = file.problem
+        found.add(kind, f"playlist line {line}: segment URI '{key}' {rule}; not read{span}",
+                  file=key, expected="a file of the recording folder", observed=key)
+        return None
+    if file.real is None:
+        found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
+                  file=key, expected="present", observed="missing")
+        return None
+    if file.real in first_at:
+        found.add("repeated_segment", f"{key}: listed again (segment {n + 1}), first "
+                  f"listed as segment {first_at[file.real] + 1}", file=key,
+                  expected="listed once", observed=f"segment {n + 1}")
+    else:
+        first_at[file.real] = n
+    return _segment_probe(found, file.real, key, file.size, decode=decode,
+                          video_errors=video_errors, entry=entry)
 
 
 def _segment_key(recording: Recording, file: SegmentFile) -> str:
