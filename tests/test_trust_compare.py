@@ -299,6 +299,42 @@ def test_devices_and_fifos_are_refused_at_once(case, what):
         assert {d.kind for d in diffs} & {"special_file", "outside_link"}, diffs
 
 
+def _within(seconds: float, call) -> BaseException | None:  # noqa: ANN001
+    """What ``call()`` raised, failing when it is still running after ``seconds``."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"still blocked after {seconds} s")
+    return outcome[0]
+
+
+def test_a_fifo_segment_is_refused_and_never_opened(case):
+    folder, _ = case
+    fifo = folder / f"{BASE}_20260304050609089.ts"
+    os.mkfifo(fifo)
+    _playlist(folder, [FIRST, fifo.name])
+    diffs = [d for d in _differences(folder) if d.kind == "special_file"]
+    assert [d.file for d in diffs] == [fifo.name]
+    assert "is a FIFO (named pipe), not a regular file" in diffs[0].message
+    # a segment swapped for a FIFO after the folder was read: refused by the readers too
+    from layoutkit.io.probe import inspect_media
+    from layoutkit.io.recorded import iter_video
+
+    for call in (lambda: inspect_media(fifo), lambda: list(iter_video([fifo]))):
+        error = _within(10, call)
+        assert isinstance(error, MediaError) and "not a regular file" in str(error)
+
+
 def test_a_playlist_over_4_mib_is_refused_naming_it(case):
     folder, _ = case
     big = _playlist(folder, [FIRST])

@@ -16,6 +16,21 @@ response JSON (no media is decoded here).
   :func:`layoutkit.storage.download_tree` (its endpoint and credential rules: ``AWS_ENDPOINT_URL``
   / ``AWS_ENDPOINT_URL_S3``, boto3's credential chain, or the ``s3`` options) into
   ``work_dir``, then read as a folder. An ``s3://.../x.m3u8`` downloads the playlist's folder.
+
+A recording is untrusted input (:mod:`layoutkit.io.limited`):
+
+* every file opened is a regular file inside the recording's folder (the folder given, the
+  ``.m3u8``'s folder, the download folder), its links followed one by one without looking
+  outside: a segment URI that leaves the folder (an absolute path, ``..``, a ``file:`` URI,
+  also percent-encoded as ``%2F``) or a link out of it is refused as ``outside_uri`` /
+  ``outside_link``, and nothing about the outside path (exists, size) is looked at;
+* a URI longer than :data:`~layoutkit.cloudfiles.parse.MAX_URI_CHARS` or naming more than
+  255 bytes is ``bad_uri``; a FIFO, device or socket named like a recording file is
+  ``special_file``, never opened;
+* playlists and stop responses are read only from regular files of at most 4 MiB
+  (:data:`~layoutkit.io.limited.MAX_TEXT_FILE`); a FIFO or device given as the recording
+  or the stop response is refused at once with its path;
+* folders are walked without entering linked folders (at most 100,000 files).
 """
 
 from __future__ import annotations
@@ -235,6 +250,13 @@ def _beside(folder: Path, root: Path) -> tuple[list[tuple[Path, Path]], list[tup
     return _sort_files(names, root)
 
 
+def _unlisted(refused: list[tuple[str, Path, str]], segments: tuple[SegmentFile, ...]
+              ) -> list[tuple[str, Path, str]]:
+    """The refusals of files the playlist does not list (a listed one is reported there)."""
+    named = {s.path for s in segments if s.problem is not None}
+    return [r for r in refused if r[1] not in named]
+
+
 def _around_playlist(kind: str, location: str, root: Path, playlist_path: Path,
                      playlist: Playlist, response: tuple[dict[str, Any], Path | None] | None,
                      others: tuple[Path, ...] = ()) -> Recording:
@@ -244,6 +266,7 @@ def _around_playlist(kind: str, location: str, root: Path, playlist_path: Path,
     files, refused = _beside(folder, root)
     unlisted = tuple(p for p, real in files if p.suffix.lower() == ".ts" and real not in listed)
     mp4s = tuple(sorted((p for p, _ in files if p.suffix.lower() == ".mp4"), key=_mp4_order))
+    refused = _unlisted(refused, segments)
     doc, doc_path = response if response else (None, None)
     return Recording(kind=kind, location=location, root=root, playlist_path=playlist_path,
                      playlist=playlist, segments=segments, unlisted_segments=unlisted,
@@ -304,7 +327,8 @@ def _open_folder(location: str, root: Path,
                          refused=tuple(refused))
     chosen, playlist, others = _choose(playlists, root, response)
     found = _around_playlist("folder", location, root, chosen, playlist, response, others)
-    return replace(found, refused=tuple(dict.fromkeys((*refused, *found.refused))))
+    refused = _unlisted([*refused, *found.refused], found.segments)
+    return replace(found, refused=tuple(dict.fromkeys(refused)))
 
 
 def _regular(path: Path, location: str) -> None:
