@@ -146,7 +146,6 @@ def _outside_uris(folder: Path, secret: Path) -> list[str]:
     return [quote(str(target), safe=""),                       # %2Ftmp%2F...%2Fprivate.ts
             "..%2Fsecret%2Fprivate.ts",                         # up, encoded
             "../secret/private.ts",                             # up, plain
-            "..%5Csecret%5Cprivate.ts",                         # up, encoded backslashes
             f"file://{quote(str(target))}",                     # another scheme
             str(target)]                                        # absolute, plain
 

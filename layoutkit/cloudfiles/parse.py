@@ -348,8 +348,9 @@ def segment_file_name(uri: str) -> str:
 
     A query (``?...``) and fragment (``#...``) are dropped, as a URI reader does; our
     recorder and players write ``?`` and ``#`` of names as ``%3F`` / ``%23``.  The path is
-    decoded before it is cut, so an encoded ``/`` (``%2F``) separates parts too; whether
-    the URI may be read at all is :func:`segment_uri_problem`'s question.
+    decoded before it is cut, so an encoded ``/`` (``%2F``) separates parts too (a
+    backslash does not: it is a character of POSIX names); whether the URI may be read at
+    all is :func:`segment_uri_problem`'s question.
 
     Examples
     --------
@@ -361,7 +362,7 @@ def segment_file_name(uri: str) -> str:
     'hostname'
     """
     _, path = _uri_path(uri)
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
+    return path.rsplit("/", 1)[-1]
 
 
 def segment_uri_problem(uri: str) -> tuple[str, str] | None:
@@ -397,7 +398,6 @@ def segment_uri_problem(uri: str) -> tuple[str, str] | None:
         return "bad_uri", "holds a NUL character"
     if scheme is not None and scheme not in ("http", "https"):
         return "outside_uri", f"a {scheme + ':'!r} URI, not a file of the recording folder"
-    path = path.replace("\\", "/")
     if scheme is None and path.startswith("/"):
         return "outside_uri", "names an absolute path, not a file of the recording folder"
     if scheme is None and ".." in path.split("/"):
