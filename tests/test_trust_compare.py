@@ -346,6 +346,13 @@ def test_a_playlist_over_4_mib_is_refused_naming_it(case):
     assert "longer than 1024 characters (3145731)" in d.message and len(d.message) < 400
 
 
+def test_a_folder_of_many_playlists_is_refused_not_read(tmp_path):
+    for i in range(101):
+        _playlist(tmp_path, [f"s{i}.ts"], name=f"p{i}.m3u8")
+    with pytest.raises(MediaError, match="101 .m3u8 files, more than 100; not one recording"):
+        open_recording(tmp_path)
+
+
 # --- 3. sizes, repeats and counts -------------------------------------------------------------
 def test_a_very_long_uri_is_refused_with_a_short_message(case):
     folder, _ = case

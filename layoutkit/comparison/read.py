@@ -62,6 +62,8 @@ __all__ = ["KINDS", "SegmentFile", "Recording", "open_recording"]
 #: What a recording was given as.
 KINDS: tuple[str, ...] = ("folder", "m3u8", "ts", "mp4")
 _MEDIA_SUFFIXES = (".m3u8", ".ts", ".mp4")
+#: Playlists in one recording folder at most (one per recording, a few with failovers).
+MAX_PLAYLISTS = 100
 
 
 @dataclass(frozen=True)
@@ -296,15 +298,25 @@ def _find_response(candidates: list[Path]) -> tuple[dict[str, Any], Path] | None
 def _choose(playlists: list[tuple[Path, Path]], root: Path,
             response: tuple[dict[str, Any], Path | None] | None
             ) -> tuple[Path, Playlist, tuple[Path, ...]]:
-    """The playlist the stop response names, else the one listing the most segments."""
-    parsed = {p: _read_playlist(real) for p, real in playlists}
+    """The playlist the stop response names, else the one listing the most segments (each
+    is parsed in turn; only the chosen one is kept)."""
+    if len(playlists) > MAX_PLAYLISTS:
+        raise MediaError(f"{root}: {len(playlists)} .m3u8 files, more than {MAX_PLAYLISTS}; "
+                         "not one recording (give the recording's own folder or playlist)")
+    real = dict(playlists)
     paths = [p for p, _ in playlists]
     named = _response_names(response[0]) if response else set()
     chosen = next((p for p in paths if any(n == _key(p, root) or n.rsplit("/", 1)[-1] == p.name
                                            for n in named)), None)
-    if chosen is None:
-        chosen = max(paths, key=lambda p: (len(parsed[p].segments), -len(p.parts)))
-    return chosen, parsed[chosen], tuple(p for p in paths if p != chosen)
+    best: tuple[tuple[int, int], Path, Playlist] | None = None
+    for p in paths:  # every one must be a playlist; the best is kept
+        playlist = _read_playlist(real[p])
+        rank = (1 if p == chosen else 0, len(playlist.segments)) if chosen else \
+            (len(playlist.segments), -len(p.parts))
+        if best is None or rank > best[0]:
+            best = (rank, p, playlist)
+    assert best is not None
+    return best[1], best[2], tuple(p for p in paths if p != best[1])
 
 
 def _open_folder(location: str, root: Path,
