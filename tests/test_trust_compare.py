@@ -81,13 +81,13 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     paths: list[str] = []
     real_open, real_stat = av.open, os.stat
 
-    def av_open(file, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def av_open(file, *a, **k):
         if isinstance(file, str | os.PathLike):
             paths.append(os.fsdecode(file))
             FFMPEG_OPENED.append(os.fsdecode(file))
         return real_open(file, *a, **k)
 
-    def stat(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def stat(path, *a, **k):
         if isinstance(path, str | bytes | os.PathLike):
             paths.append(os.fsdecode(path))
         return real_stat(path, *a, **k)
@@ -174,7 +174,7 @@ def test_encoded_and_plain_uris_out_of_the_folder_are_refused_unopened(case, mon
 
 def test_an_outside_uri_tells_nothing_about_the_outside_path(case):
     """The difference is the same whether the outside file exists or not."""
-    folder, secret = case
+    folder, _ = case
     messages = []
     for name in ("private.ts", "no-such-file.ts"):
         _playlist(folder, [FIRST, f"..%2Fsecret%2F{name}"])
@@ -298,7 +298,7 @@ def test_devices_and_fifos_are_refused_at_once(case, what):
         assert {d.kind for d in diffs} & {"special_file", "outside_link"}, diffs
 
 
-def _within(seconds: float, call) -> BaseException | None:  # noqa: ANN001
+def _within(seconds: float, call) -> BaseException | None:
     """What ``call()`` raised, failing when it is still running after ``seconds``."""
     outcome: list[BaseException | None] = []
 
@@ -487,14 +487,14 @@ def _check_uri(fuzz_case: tuple[Path, Path], uri: str) -> None:
             or seg.real.is_relative_to(folder.resolve()), seg
 
 
-def _fuzz(n: int):  # noqa: ANN202
+def _fuzz(n: int):
     @settings(max_examples=n, deadline=None, database=None, derandomize=n < 1000,
               suppress_health_check=list(HealthCheck))
     @given(uri=_URIS)
     @example(uri="%2Fetc%2Fpasswd")
     @example(uri="private.ts")
     @example(uri="..%2F..%2F..%2Fetc%2Fhostname")
-    def check(fuzz_case, uri):  # noqa: ANN001, ANN202
+    def check(fuzz_case, uri):
         _check_uri(fuzz_case, uri)
 
     return check

@@ -189,13 +189,10 @@ def _segment(uri: str, name: str, folder: Path, root: Path, below: str) -> Segme
         return SegmentFile(uri=uri, path=folder, exists=False, size=None, problem=problem)
     path = folder / name
     found = resolve_inside(root, f"{below}/{name}" if below else name)
-    if found.outside:
-        return SegmentFile(uri=uri, path=path, exists=False, size=None,
-                           problem=("outside_uri", _OUTSIDE_LINK))
-    if found.mode is not None and not found.is_file:
-        return SegmentFile(uri=uri, path=path, exists=False, size=None,
-                           problem=("special_file", f"is {file_type(found.mode)}, not a "
-                                    "regular file; not read"))
+    why = _refusal(path, found)
+    if why is not None:  # a listed link out is an outside URI
+        kind = "outside_uri" if why[0] == "outside_link" else why[0]
+        return SegmentFile(uri=uri, path=path, exists=False, size=None, problem=(kind, why[2]))
     return SegmentFile(uri=uri, path=path, exists=found.is_file, size=found.size,
                        real=found.path if found.is_file else None)
 

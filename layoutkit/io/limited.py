@@ -21,8 +21,8 @@ from pathlib import Path
 
 from ..errors import MediaError
 
-__all__ = ["MAX_TEXT_FILE", "read_limited", "file_type", "Resolved", "resolve_inside",
-           "walk_files"]
+__all__ = ["MAX_LINKS", "MAX_TEXT_FILE", "Resolved", "file_type", "read_limited",
+           "resolve_inside", "walk_files"]
 
 #: The size limit of a playlist or a stop response (the real ones are a few KiB).
 MAX_TEXT_FILE = 4 * 2**20
