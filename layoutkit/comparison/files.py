@@ -584,8 +584,8 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
                   expected="<sid>_<cname>.m3u8", observed=None)
     for kind, path, rule in recording.refused:
         key = recording.relative(path)
-        found.add(kind, f"{key}: {rule}", file=key, expected="a regular file of the folder",
-                  observed=rule.split(";")[0])
+        found.add(kind, f"{key}: {rule}; not read", file=key,
+                  expected="a regular file of the folder", observed=rule)
     video_errors = video_errors or {}
     _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
                     facts=facts, decode=decode, video_errors=video_errors)

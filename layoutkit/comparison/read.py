@@ -137,7 +137,7 @@ class Recording:
         return text[len(root):] if text.startswith(root) else path.name
 
 
-_OUTSIDE_LINK = "is a symbolic link that leads out of the recording folder; not followed"
+_OUTSIDE_LINK = "is a symbolic link that leads out of the recording folder (not followed)"
 _WATCHED = (".m3u8", ".ts", ".mp4", ".json")
 
 
@@ -219,7 +219,7 @@ def _refusal(path: Path, found: Resolved) -> tuple[str, Path, str] | None:
     if found.outside:
         return "outside_link", path, _OUTSIDE_LINK
     if found.mode is not None and not found.is_file:
-        return "special_file", path, f"is {file_type(found.mode)}, not a regular file; not read"
+        return "special_file", path, f"is {file_type(found.mode)}, not a regular file"
     return None
 
 
