@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["print_problems", "print_request_error", "print_compare"]
+from ..cloudfiles.parse import printable
+from ..comparison.model import MAX_JSON_PER_KIND
+
+__all__ = ["print_problems", "print_request_error", "print_compare", "TEXT_PER_KIND"]
+
+#: Differences of one kind printed by ``compare`` (the rest are counted on one line).
+TEXT_PER_KIND = 10
 
 
 def print_problems(problems: Sequence[Any], err: IO[str], *, source: Any = None) -> None:
@@ -24,16 +31,28 @@ def print_request_error(exc: Any, err: IO[str]) -> None:
 
 
 def print_compare(result: Any, out: IO[str]) -> None:
-    """The verdict first, then every difference on one line, then what --infer found."""
+    """The verdict first, then the differences one a line (at most :data:`TEXT_PER_KIND` of
+    each kind, the rest counted), then what --infer found.  Every text passes through
+    :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
+    the cursor, retitle the terminal or fake a line."""
     offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
-    print(f"verdict: {result.verdict} (offset {offset}, {len(result.differences)} "
-          f"difference{'s' if len(result.differences) != 1 else ''})", file=out)
+    print(f"verdict: {printable(result.verdict)} (offset {offset}, "
+          f"{len(result.differences)} difference{'s' if len(result.differences) != 1 else ''})",
+          file=out)
     if result.error:
-        print(f"  cannot analyse: {result.error}", file=out)
+        print(f"  cannot analyse: {printable(result.error)}", file=out)
+    seen: Counter[str] = Counter()
     for diff in result.differences:
+        seen[diff.kind] += 1
+        if seen[diff.kind] > TEXT_PER_KIND:
+            continue
         when = "" if diff.t is None else f" at {diff.t:.2f} s"
-        print(f"  {diff.kind}{when}: {diff.message}", file=out)
+        print(f"  {printable(diff.kind)}{when}: {printable(diff.message)}", file=out)
+    for kind, n in seen.items():
+        if n > TEXT_PER_KIND:
+            print(f"  ... and {n - TEXT_PER_KIND} more {printable(kind)} ({TEXT_PER_KIND} of "
+                  f"{n} shown; --json lists up to {MAX_JSON_PER_KIND} of each kind)", file=out)
     if result.infer:
         print("infer:", file=out)
         for key, value in result.infer.items():
-            print(f"  {key} = {value}", file=out)
+            print(f"  {printable(key)} = {printable(value)}", file=out)

@@ -43,6 +43,8 @@ __all__ = [
     "parse_time",
     "parse_playlist",
     "segment_file_name",
+    "segment_uri_problem",
+    "printable",
     "parse_name",
     "parse_m3u8_name",
     "parse_ts_name",
@@ -322,11 +324,33 @@ def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
         trailing_agora_tags=tuple(leftover.get("lk_tags", ())))
 
 
+#: Longest segment URI accepted (characters) and longest file name (UTF-8 bytes, as the
+#: usual file systems' 255).
+MAX_URI_CHARS = 1024
+MAX_NAME_BYTES = 255
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _uri_path(uri: str) -> tuple[str | None, str]:
+    """(scheme or None, the path part, percent-decoded)."""
+    text = uri.strip()
+    m = _SCHEME_RE.match(text)
+    scheme = m.group(0)[:-1].lower() if m else None
+    if scheme in ("http", "https"):
+        path = urlsplit(text).path
+    else:
+        path = text.split("?", 1)[0].split("#", 1)[0]
+    return scheme, unquote(path)
+
+
 def segment_file_name(uri: str) -> str:
-    """The file name a playlist URI line names: the path's last part, percent-decoded.
+    """The file name a playlist URI line names: the last part of its percent-decoded path.
 
     A query (``?...``) and fragment (``#...``) are dropped, as a URI reader does; our
-    recorder and players write ``?`` and ``#`` of names as ``%3F`` / ``%23``.
+    recorder and players write ``?`` and ``#`` of names as ``%3F`` / ``%23``.  The path is
+    decoded before it is cut, so an encoded ``/`` (``%2F``) separates parts too (a
+    backslash does not: it is a character of POSIX names); whether the URI may be read at
+    all is :func:`segment_uri_problem`'s question.
 
     Examples
     --------
@@ -334,10 +358,89 @@ def segment_file_name(uri: str) -> str:
     'sid_a:b_20190611073246073.ts'
     >>> segment_file_name("sid_c_1.ts")
     'sid_c_1.ts'
+    >>> segment_file_name("..%2F..%2Fetc%2Fhostname")
+    'hostname'
     """
-    text = uri.strip()
-    path = urlsplit(text).path if "://" in text else text.split("?", 1)[0].split("#", 1)[0]
-    return unquote(path.rsplit("/", 1)[-1])
+    _, path = _uri_path(uri)
+    return path.rsplit("/", 1)[-1]
+
+
+def segment_uri_problem(uri: str) -> tuple[str, str] | None:
+    """Why a playlist URI is not read as a file of the recording's folder, or None.
+
+    Returns
+    -------
+    (kind, rule) or None
+        ``kind`` is ``'outside_uri'`` for a URI that names a file elsewhere (an absolute
+        path, a ``..`` part, a scheme other than ``http(s)``, also when percent-encoded)
+        and ``'bad_uri'`` for one that names no usable file (too long, a NUL, no name).
+        ``http(s)://`` URLs name the file of their path's last part, as before.
+
+    Examples
+    --------
+    >>> segment_uri_problem("sid_c_20190611073246073.ts") is None
+    True
+    >>> segment_uri_problem("https://cdn.example/x/sid_c_1.ts?token=9") is None
+    True
+    >>> segment_uri_problem("%2Fetc%2Fpasswd")
+    ('outside_uri', 'names an absolute path, not a file of the recording folder')
+    >>> segment_uri_problem("..%2F..%2Fetc%2Fhostname")[0]
+    'outside_uri'
+    >>> segment_uri_problem("file:///etc/passwd")[1]
+    "a 'file:' URI, not a file of the recording folder"
+    >>> segment_uri_problem("x" * 2000)
+    ('bad_uri', 'longer than 1024 characters (2000)')
+    """
+    if len(uri) > MAX_URI_CHARS:
+        return "bad_uri", f"longer than {MAX_URI_CHARS} characters ({len(uri)})"
+    scheme, path = _uri_path(uri)
+    if "\x00" in path:
+        return "bad_uri", "holds a NUL character"
+    if scheme is not None and scheme not in ("http", "https"):
+        return "outside_uri", f"a {scheme + ':'!r} URI, not a file of the recording folder"
+    if scheme is None and path.startswith("/"):
+        return "outside_uri", "names an absolute path, not a file of the recording folder"
+    if scheme is None and ".." in path.split("/"):
+        return "outside_uri", "goes up out of the recording folder ('..')"
+    name = path.rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        return "bad_uri", "names no file"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return "bad_uri", f"its file name is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    n = ord(ch)
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show: every character that is not printable escaped as Python does.
+
+    Control characters (``ESC``, newline, ``BEL``, C1), format characters (the right-to-left
+    override ``U+202E`` and the other bidi controls), separators and lone surrogates become
+    ``\\x1b``, ``\\n``, ``\\u202e``...; other text, including the space and every letter
+    and symbol, is left as it is.  Names and texts from a recording go through this before
+    they are printed to a terminal, a JSON document or a page.
+
+    Examples
+    --------
+    >>> printable("sid_c_1.ts")
+    'sid_c_1.ts'
+    >>> print(printable("a\\x1b]0;TITLE\\x07b\\nverdict: match"))
+    a\\x1b]0;TITLE\\x07b\\nverdict: match
+    >>> print(printable("evil\\u202egnp.ts"), printable("caf\\u00e9 \\u00d7"))
+    evil\\u202egnp.ts café ×
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in text)
 
 
 # --- file names -----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from ..io import probe as _probe_av
 from .model import Difference
 from ..cloudfiles.parse import (
     ListedFile,
+    PlaylistSegment,
     RecordingName,
     StopResponse,
     parse_m3u8_name,
@@ -54,7 +55,7 @@ from ..cloudfiles.parse import (
     parse_stop_response,
     parse_ts_name,
 )
-from .read import Recording
+from .read import Recording, SegmentFile
 
 __all__ = ["KINDS", "SEGMENT_SECONDS", "NAME_TIME_TOLERANCE_S", "SEGMENT_SHORT_TOLERANCE_S",
            "EXTINF_TOLERANCE_S", "MIN_TARGET_DURATION", "check_files"]
@@ -66,7 +67,13 @@ KINDS: tuple[str, ...] = (
     "unlisted_segment", "truncated_segment", "undecodable_segment", "extinf_mismatch",
     "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
     "no_playlist", "empty_playlist", "mp4_rollover",
+    "outside_uri", "bad_uri", "outside_link", "special_file", "repeated_segment",
+    "not_mpegts",
 )
+#: Segments described one by one in the facts (``segments``); ``segments_total`` counts all.
+MAX_SEGMENT_FACTS = 1000
+#: Characters of a refused URI shown in a message (the rest is counted).
+URI_SHOWN = 200
 NAME_TIME_TOLERANCE_S = 0.002
 SEGMENT_SHORT_TOLERANCE_S = 0.05
 EXTINF_TOLERANCE_S = 0.1
@@ -148,38 +155,22 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
         for entry_seg in playlist.segments:
             spans.append((float(at), float(at + entry_seg.duration)))
             at += entry_seg.duration
+    labels = [_segment_key(recording, file) for file in recording.segments]
+    first_at: dict[Path, int] = {}
     for n, file in enumerate(recording.segments):
-        key = recording.relative(file.path)
-        names.append(_check_name(found, file.path.name, "ts", sid=sid, cname=cname,
-                                 seen_sids=seen_sids))
+        key = labels[n]
         entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
-        probe = None
-        if not file.exists:
-            span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
-                    if n < len(spans) else "")
-            found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
-                      file=key, expected="present", observed="missing")
-        else:
-            if file.size is not None and file.size % _TS_PACKET:
-                found.add("truncated_segment",
-                          f"{key}: {file.size} bytes is not whole 188-byte TS packets "
-                          f"(cut short?)", file=key, expected=f"a multiple of {_TS_PACKET}",
-                          observed=file.size)
-            try:
-                probe = _probe(file.path, decode=decode, video_errors=video_errors)
-            except MediaError as exc:
-                found.add("undecodable_segment", str(exc), file=key, expected="decodable",
-                          observed="unreadable")
-            if probe is not None:
-                entry.update(media_s=_round(_media_seconds(probe)), errors=probe.errors)
-                if probe.errors or not probe.streams:
-                    why = probe.first_error or "no audio or video stream"
-                    found.add("undecodable_segment",
-                              f"{key}: {probe.errors} decoding error(s) ({why})", file=key,
-                              expected=0, observed=probe.errors)
-        probes.append(probe)
+        span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
+                if n < len(spans) else "")
+        line = playlist.segments[n].line if playlist is not None else 0
+        names.append(None if file.problem else _check_name(
+            found, file.path.name, "ts", sid=sid, cname=cname, seen_sids=seen_sids))
+        probes.append(_listed_segment(found, file, n, key=key, span=span, line=line,
+                                      first_at=first_at, entry=entry, decode=decode,
+                                      video_errors=video_errors))
         seg_facts.append(entry)
-    facts["segments"] = seg_facts
+    facts["segments"] = seg_facts[:MAX_SEGMENT_FACTS]
+    facts["segments_total"] = len(seg_facts)
     facts["unlisted_segments"] = [recording.relative(p) for p in recording.unlisted_segments]
     for path in recording.unlisted_segments:
         key = recording.relative(path)
@@ -198,7 +189,7 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
     wait = (gop + 1 / fps) if config.records_video() and keys else 0.1
     facts["key_frame_interval_s"] = _round(gop) if keys else None
     for i, seg in enumerate(segs):
-        key = recording.relative(recording.segments[i].path)
+        key = labels[i]
         d = float(seg.duration)
         last = i == len(segs) - 1
         low = 0.0 if last else SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
@@ -226,9 +217,15 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
         if media is not None and abs(media - d) > EXTINF_TOLERANCE_S + 1 / fps:
             found.add("extinf_mismatch", f"{key}: holds {media:.3f} s of media, #EXTINF says "
                       f"{seg.extinf_text} s", file=key, expected=d, observed=_round(media))
-    # names' times advance by the previous #EXTINF
+    _check_name_times(found, segs, names)
+    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+
+
+def _check_name_times(found: _Found, segs: tuple[PlaylistSegment, ...],
+                      names: list[RecordingName | None]) -> None:
+    """TS names' times advance by the previous ``#EXTINF``."""
     previous: tuple[RecordingName, Fraction] | None = None
-    for i, (seg, name) in enumerate(zip(segs, names, strict=True)):
+    for seg, name in zip(segs, names, strict=True):
         if name is None or name.time is None:
             previous = None
             continue
@@ -241,7 +238,68 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                           f"{prev_name.name}, whose #EXTINF is {float(prev_d):.3f} s",
                           file=name.name, expected=_round(float(prev_d)), observed=_round(step))
         previous = (name, seg.duration)
-    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+
+
+def _listed_segment(found: _Found, file: SegmentFile, n: int, *, key: str, span: str,
+                    line: int, first_at: dict[Path, int], entry: dict[str, Any],
+                    decode: bool, video_errors: Mapping[str, tuple[int, str | None]]
+                    ) -> _probe_av.MediaProbe | None:
+    """One playlist entry: refused, repeated, missing, or probed (its probe)."""
+    if file.problem is not None:
+        kind, rule = file.problem
+        found.add(kind, f"playlist line {line}: segment URI '{key}' {rule}; not read{span}",
+                  file=key, expected="a file of the recording folder", observed=key)
+        return None
+    if file.real is None:
+        found.add("missing_segment", f"{key}: listed in the playlist but missing{span}",
+                  file=key, expected="present", observed="missing")
+        return None
+    if file.real in first_at:
+        found.add("repeated_segment", f"{key}: listed again (segment {n + 1}), first "
+                  f"listed as segment {first_at[file.real] + 1}", file=key,
+                  expected="listed once", observed=f"segment {n + 1}")
+    else:
+        first_at[file.real] = n
+    return _segment_probe(found, file.real, key, file.size, decode=decode,
+                          video_errors=video_errors, entry=entry)
+
+
+def _segment_key(recording: Recording, file: SegmentFile) -> str:
+    """A segment's storage key; for a refused URI the URI itself (shortened)."""
+    if file.problem is None:
+        return recording.relative(file.path)
+    uri = file.uri
+    return uri if len(uri) <= URI_SHOWN else f"{uri[:URI_SHOWN]}... ({len(uri)} characters)"
+
+
+def _segment_probe(found: _Found, real: Path, key: str, size: int | None, *, decode: bool,
+                   video_errors: Mapping[str, tuple[int, str | None]],
+                   entry: dict[str, Any]) -> _probe_av.MediaProbe | None:
+    """Probe one present segment (cached per file) and report what is wrong with it."""
+    probe = None
+    try:
+        probe = _probe(real, decode=decode, video_errors=video_errors)
+    except MediaError as exc:
+        found.add("undecodable_segment", str(exc), file=key, expected="decodable",
+                  observed="unreadable")
+    fmt = probe.format if probe is not None else None
+    if fmt is not None and "mpegts" not in fmt.split(","):
+        what = "an MP4 file" if "mp4" in fmt.split(",") else f"a {fmt!r} file"
+        found.add("not_mpegts", f"{key}: is {what}, not MPEG-TS (an HLS segment of the "
+                  "recording is MPEG-TS)", file=key, expected="mpegts", observed=fmt)
+    elif size is not None and size % _TS_PACKET:
+        found.add("truncated_segment",
+                  f"{key}: {size} bytes is not whole 188-byte TS packets "
+                  f"(cut short?)", file=key, expected=f"a multiple of {_TS_PACKET}",
+                  observed=size)
+    if probe is not None:
+        entry.update(media_s=_round(_media_seconds(probe)), errors=probe.errors)
+        if probe.errors or not probe.streams:
+            why = probe.first_error or "no audio or video stream"
+            found.add("undecodable_segment",
+                      f"{key}: {probe.errors} decoding error(s) ({why})", file=key,
+                      expected=0, observed=probe.errors)
+    return probe
 
 
 def _first_key_cut(probe: _probe_av.MediaProbe | None, after: _probe_av.MediaProbe | None,
@@ -524,6 +582,10 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     elif recording.kind == "folder" and recording.unlisted_segments:
         found.add("no_playlist", f"{recording.location}: TS files but no .m3u8 playlist",
                   expected="<sid>_<cname>.m3u8", observed=None)
+    for kind, path, rule in recording.refused:
+        key = recording.relative(path)
+        found.add(kind, f"{key}: {rule}; not read", file=key,
+                  expected="a regular file of the folder", observed=rule)
     video_errors = video_errors or {}
     _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
                     facts=facts, decode=decode, video_errors=video_errors)

@@ -6,10 +6,40 @@ these frozen dataclasses; :meth:`CompareResult.to_json` is the ``--json`` docume
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS"]
+from ..cloudfiles.parse import printable
+
+__all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
+           "MAX_JSON_PER_KIND", "shown"]
+
+#: Differences of one kind in the JSON document (the rest are counted in
+#: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
+MAX_JSON_PER_KIND = 1000
+
+
+def shown(value: Any) -> Any:
+    r"""A JSON-able value with every string and key (and any other object, as its text)
+    passed through :func:`~layoutkit.cloudfiles.parse.printable`: names from a recording
+    cannot carry terminal escapes or bidi overrides into a document.
+
+    Examples
+    --------
+    >>> doc = shown({"file": "a\x1b[2J.ts", "n": [1, "\u202e"]})
+    >>> print(doc["file"], doc["n"][1])
+    a\x1b[2J.ts \u202e
+    """
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {shown(k): shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return printable(str(value))  # a path or another object: as the text it prints as
 
 #: The three verdicts: everything matched, something differs, the recording cannot be analysed.
 VERDICTS: tuple[str, ...] = ("match", "differ", "error")
@@ -148,17 +178,31 @@ class CompareResult:
         return self.verdict == "match"
 
     def to_json(self) -> dict[str, Any]:
-        """The ``compare --json`` document."""
+        """The ``compare --json`` document.
+
+        Every text is :func:`shown` (control and bidi characters escaped); at most
+        :data:`MAX_JSON_PER_KIND` differences of each kind are listed, the others counted
+        by kind in ``omitted_differences`` (present only when something was left out).
+        """
+        seen: Counter[str] = Counter()
+        kept = []
+        for d in self.differences:
+            seen[d.kind] += 1
+            if seen[d.kind] <= MAX_JSON_PER_KIND:
+                kept.append(d.to_json())
         doc: dict[str, Any] = {
             "verdict": self.verdict,
             "offset_s": _seconds(self.offset_s),
-            "differences": [d.to_json() for d in self.differences],
+            "differences": kept,
             "files": self.files,
             "streams": self.streams,
             "regions": [t.to_json() for t in self.tracks],
         }
+        omitted = {k: n - MAX_JSON_PER_KIND for k, n in seen.items() if n > MAX_JSON_PER_KIND}
+        if omitted:
+            doc["omitted_differences"] = omitted
         if self.infer is not None:
             doc["infer"] = dict(self.infer)
         if self.error is not None:
             doc["error"] = self.error
-        return doc
+        return shown(doc)

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
+from ..cloudfiles.parse import printable
 from ..errors import StorageError
 from ..io.atomic import atomic_output
 from .heatmap import colormap_stops, difference_heatmap, difference_stats
@@ -225,6 +227,14 @@ def _offset_text(offset: float | None) -> str:
     return f"{offset:+.3f} s"
 
 
+def _finalize(value: Any) -> Any:
+    """Every text the page shows, escaped of control and bidi characters (names from the
+    recording); HTML escaping follows.  Markup (a macro's output) was made of such texts."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.comparison", "templates"),
@@ -232,7 +242,7 @@ def _environment() -> jinja2.Environment:
                                                                  default_for_string=True,
                                                                  default=True),
                              trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined, finalize=_finalize)
     env.filters["px"] = lambda v: f"{float(v):.1f}"
     return env
 

@@ -36,9 +36,8 @@ __all__ = ["compare", "media_paths", "lead_lost_s", "lost_inside_frames"]
 
 def media_paths(recording: Recording) -> list[Path]:
     """The files whose pictures and sound are analysed: the playlist's segments that exist
-    (one continuous stream), else the MP4 parts."""
-    segments = [s.path for s in recording.segments if s.exists]
-    return segments or list(recording.mp4s)
+    (one continuous stream; each file once), else the MP4 parts."""
+    return recording.media_segments() or list(recording.mp4s)
 
 
 def lead_lost_s(recording: Recording) -> float:

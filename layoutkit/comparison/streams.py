@@ -232,7 +232,7 @@ def check_streams(recording: Recording, scenario: Scenario, *,
         "audio": [SAMPLE_RATE, channels, bit_rate] if config.records_audio() else None,
         "duration_s": _r(want_s), "duration_tolerance_s": _r(tolerance),
         "offset_s": _r(offset_s)}}
-    segments = [s.path for s in recording.segments if s.exists]
+    segments = recording.media_segments()
     if segments:
         probes = _probe_all(segments, recording, found)
         name = "HLS" if recording.kind != "ts" else recording.relative(segments[0])

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from ..errors import MediaError
 
-__all__ = ["MAX_TEXT_FILE", "read_limited", "file_type", "Resolved", "resolve_inside",
-           "walk_files"]
+__all__ = ["MAX_LINKS", "MAX_TEXT_FILE", "Resolved", "file_type", "read_limited",
+           "resolve_inside", "walk_files"]
 
 #: The size limit of a playlist or a stop response (the real ones are a few KiB).
 MAX_TEXT_FILE = 4 * 2**20
@@ -88,6 +88,9 @@ def read_limited(path: str | os.PathLike[str], *, limit: int, what: str,
     >>> read_limited("/dev/zero", limit=4, what="note")
     Traceback (most recent call last):
     layoutkit.errors.MediaError: /dev/zero: is a character device, not a regular file; ...
+    >>> read_limited(p.parent, limit=4, what="note")
+    Traceback (most recent call last):
+    layoutkit.errors.MediaError: ...: is a folder, not a regular file; ...
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow:
@@ -100,13 +103,15 @@ def read_limited(path: str | os.PathLike[str], *, limit: int, what: str,
             raise MediaError(f"{path}: is a symbolic link; a {what} is read only from a "
                              "regular file") from None
         raise MediaError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    mode = os.fstat(fd)  # before fdopen, which refuses a folder with its own error
+    if not stat.S_ISREG(mode.st_mode):
+        os.close(fd)
+        raise MediaError(f"{path}: is {file_type(mode.st_mode)}, not a regular file; "
+                         f"a {what} is read only from a regular file")
+    if mode.st_size > limit:
+        os.close(fd)
+        raise MediaError(too_big)
     with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd)
-        if not stat.S_ISREG(mode.st_mode):
-            raise MediaError(f"{path}: is {file_type(mode.st_mode)}, not a regular file; "
-                             f"a {what} is read only from a regular file")
-        if mode.st_size > limit:
-            raise MediaError(too_big)
         os.set_blocking(fd, True)
         try:
             data = file.read(limit + 1)
@@ -160,46 +165,53 @@ def resolve_inside(root: str | os.PathLike[str], relative: str) -> Resolved:
     >>> [resolve_inside(d, n).outside for n in ("c.ts", "e.ts", "../x", "nope.ts")]
     [True, True, True, False]
     """
-    base = Path(root)
-    done: list[str] = []
-    todo = _parts(relative)
+    base = os.fspath(root)
     if relative.startswith("/"):
         return Resolved(Path(relative), None, outside=True)
+    done: list[str] = []
+    todo = _parts(relative)
+    todo.reverse()  # a stack: the next part last
     links = 0
     try:
-        st: os.stat_result | None = base.lstat()
+        st: os.stat_result | None = os.lstat(base)
     except OSError:
         st = None
     while todo:
-        part = todo.pop(0)
+        part = todo.pop()
         if part == "..":
             if not done:
-                return Resolved(base, None, outside=True)
+                return Resolved(Path(base), None, outside=True)
             done.pop()
             continue
-        here = base.joinpath(*done, part)
+        here = os.path.join(base, *done, part)
         try:
-            st = here.lstat()
+            st = os.lstat(here)
         except OSError:  # missing (or not a folder on the way): nothing more to follow
-            return Resolved(base.joinpath(*done, part, *todo), None)
+            return Resolved(Path(base, *done, part, *reversed(todo)), None)
         if not stat.S_ISLNK(st.st_mode):
             done.append(part)
             continue
         links += 1
-        target = os.readlink(here)
         if links > MAX_LINKS:
-            return Resolved(here, None)
+            return Resolved(Path(here), None)
+        target = os.readlink(here)
         if target.startswith("/"):
-            try:
-                inner = Path(target).relative_to(base).as_posix()
-            except ValueError:
-                return Resolved(here, None, outside=True)
-            done, todo = [], [*_parts(inner), *todo]
+            if not _below(target, base):
+                return Resolved(Path(here), None, outside=True)
+            done = []
+            todo += reversed(_parts(target[len(base):]))
         else:
-            todo = [*_parts(target), *todo]
+            todo += reversed(_parts(target))
+    path = Path(base, *done)
     if st is None:
-        return Resolved(base.joinpath(*done), None)
-    return Resolved(base.joinpath(*done), st.st_mode, size=st.st_size)
+        return Resolved(path, None)
+    return Resolved(path, st.st_mode, size=st.st_size)
+
+
+def _below(target: str, base: str) -> bool:
+    """``target`` is ``base`` or below it, as text (a ``..`` after that is walked by the
+    caller, which goes up real folders only)."""
+    return target == base or target.startswith(base.rstrip("/") + "/")
 
 
 def walk_files(root: str | os.PathLike[str], *, limit: int = 100_000) -> Iterator[Path]:

@@ -11,6 +11,7 @@ and stream checks can both ask without reading a file twice.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -105,6 +106,8 @@ def inspect_media(path: str | os.PathLike[str], *,
         st = p.stat()
     except OSError as exc:
         raise MediaError(f"{p}: cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):  # FFmpeg would wait on a FIFO for ever
+        raise MediaError(f"{p}: not a regular file; a media file is read only from one")
     return _inspect(str(p), st.st_size, st.st_mtime_ns, decode)
 
 

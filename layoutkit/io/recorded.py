@@ -8,6 +8,8 @@ tolerated: what decodes is yielded, the rest counted in :class:`DecodeStats`.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,12 @@ _DECODE_ERRORS = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegE
 
 
 def _open(path: Path):  # noqa: ANN202 - av.container.InputContainer
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        raise MediaError(f"{path}: cannot open as a media file ({exc.strerror})") from exc
+    if not regular:  # FFmpeg would wait on a FIFO for ever
+        raise MediaError(f"{path}: not a regular file; a media file is read only from one")
     try:
         return av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:

@@ -504,6 +504,30 @@ def _remote_files(client: Any, bucket: str, prefix: str) -> tuple[list[str], str
     return keys, folder
 
 
+def _download_plan(bucket: str, keys: list[str], root: str,
+                   target: Path) -> list[tuple[str, Path]]:
+    """(key, local path) of each key below ``root``; refused as a whole when a key would
+    land outside ``target`` or where another key needs a folder."""
+    plan = []
+    for key in keys:
+        try:
+            plan.append((key, target / _relative_key(key[len(root):])))
+        except StorageError:
+            raise StorageError(f"s3://{bucket}/{key}: the key has an empty, '.' or '..' part "
+                               f"or a backslash, so it would not land inside {target}; "
+                               "nothing was downloaded") from None
+    by_path = {dest.relative_to(target).as_posix(): key for key, dest in plan}
+    for key, dest in plan:
+        rel = dest.relative_to(target).as_posix()
+        for parent in PurePosixPath(rel).parents:
+            other = by_path.get(parent.as_posix())
+            if other is not None:
+                raise StorageError(f"s3://{bucket}/{other} is an object and also a folder of "
+                                   f"s3://{bucket}/{key}; both cannot be downloaded as files "
+                                   "(nothing was downloaded)")
+    return plan
+
+
 def download_tree(url: str, local_dir: str | os.PathLike[str], *, overwrite: bool = False,
                   **client_kwargs: Any) -> list[Path]:
     """Download every object under ``s3://bucket/prefix`` into ``local_dir``.
@@ -535,8 +559,10 @@ def download_tree(url: str, local_dir: str | os.PathLike[str], *, overwrite: boo
     ParameterError
         When ``url`` is not an S3 URL.
     StorageError
-        When nothing is found, a key would land outside ``local_dir``, a file exists and
-        ``overwrite`` is false, or the service fails.
+        When nothing is found, a key would land outside ``local_dir`` (a ``..``, ``.`` or
+        empty part, a backslash), a key is both an object and the folder of another
+        (``p/x`` and ``p/x/y``), a file exists and ``overwrite`` is false, or the service
+        fails.
     """
     bucket, prefix = parse_s3_url(url)
     client, _ = _make_client(**client_kwargs)
@@ -544,7 +570,7 @@ def download_tree(url: str, local_dir: str | os.PathLike[str], *, overwrite: boo
     if not keys:
         raise StorageError(f"s3://{bucket}/{prefix}: no objects found")
     target = Path(local_dir)
-    plan = [(key, target / _relative_key(key[len(root):])) for key in keys]
+    plan = _download_plan(bucket, keys, root, target)
     for key, dest in plan:
         if dest.exists() and not overwrite:
             raise StorageError(f"{dest}: already exists; not overwritten by s3://{bucket}/{key}")
