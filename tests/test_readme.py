@@ -104,8 +104,12 @@ def test_the_designer_commands_serve_their_page(tmp_path, line):
         url = re.search(r"http://127\.0\.0\.1:\d+/", first)
         assert url, first + proc.stderr.read()
         with urllib.request.urlopen(url.group(0), timeout=10) as page:
-            assert page.status == 200 and b"<html" in page.read().lower()
-        with urllib.request.urlopen(url.group(0) + "api/start", timeout=10) as start:
+            html = page.read().decode()
+            assert page.status == 200 and "<html" in html.lower()
+        token = re.search(r'<meta name="layoutkit-token" content="([^"]+)">', html)[1]
+        ask = urllib.request.Request(url.group(0) + "api/start",
+                                     headers={"X-Layoutkit-Token": token})
+        with urllib.request.urlopen(ask, timeout=10) as start:  # the page's own call
             body = json.loads(start.read())
         named = command[2:]
         assert bool(body["scenario"]) == any("scenario" in a for a in named)
