@@ -43,6 +43,7 @@ Run ``python benchmarks/mix.py`` (``--quick`` for CI); results go to
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -212,7 +213,7 @@ def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: 
                          sizes={uid: SOURCE_WH for uid in files}, audio=True,
                          audio_profile=AUDIO_PROFILE, duration=seconds,
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
-    assert cmd[-1] == str(tmp / "ffmpeg.mp4")
+    assert cmd[-1] == f"file:{os.path.abspath(tmp / 'ffmpeg.mp4')}"  # the output, as a file
     extra = ["-y", "-forced-idr", "1", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
              "-flags:v", "+global_header", "-flags:a", "+global_header"]
     threads = x264_options(case.canvas_wh).get("threads")
