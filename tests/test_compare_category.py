@@ -25,8 +25,14 @@ import layoutkit as lk
 from layoutkit.cli import main
 from layoutkit.cloudfiles.parse import segment_uri_problem
 from layoutkit.comparison import files, model, streams
-from layoutkit.comparison.model import (CATEGORIES, KIND_CATEGORY, CompareResult, Difference,
-                                        category_counts, category_of)
+from layoutkit.comparison.model import (
+    CATEGORIES,
+    KIND_CATEGORY,
+    CompareResult,
+    Difference,
+    category_counts,
+    category_of,
+)
 
 from .helpers import scenario_doc
 
