@@ -2,6 +2,10 @@
 
 Every part of compare (file checks, stream checks, content checks, the report) speaks in
 these frozen dataclasses; :meth:`CompareResult.to_json` is the ``--json`` document.
+
+Every difference kind has one category (:data:`KIND_CATEGORY`, the one home of that rule):
+``files`` (:data:`FILE_KINDS`), ``streams`` (:data:`STREAM_KINDS`) or ``content``
+(:data:`CONTENT_KINDS`); :attr:`Difference.category` reads it from there.
 """
 
 from __future__ import annotations
