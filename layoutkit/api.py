@@ -422,7 +422,8 @@ def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
 def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
             profile: Profile = DEFAULT_PROFILE, infer: bool = False,
             server_response: str | os.PathLike[str] | None = None,
-            report: str | os.PathLike[str] | None = None, overwrite: bool = False) -> Any:
+            report: str | os.PathLike[str] | None = None, overwrite: bool = False,
+            content_only: bool = False) -> Any:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters
@@ -443,12 +444,18 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
         Also write the self-contained HTML report there.
     overwrite : bool
         Replace an existing report file.
+    content_only : bool
+        Judge only the streams and the pictures and sound, not the files (names, playlist
+        tags, segments, stop response): for a download re-packaged by another tool. What
+        the file checks find is then in ``not_judged``. A single ``.ts`` or ``.mp4`` given
+        by path is always judged so (its name is the user's).
 
     Returns
     -------
     CompareResult
         ``verdict`` (``match`` | ``differ`` | ``error``), ``offset_s``, ``differences``
-        (each with ``kind``, ``uid``, ``t``, ``expected``, ``observed``, ``message``), file
+        (each with ``kind``, ``category`` (``files``, ``streams`` or ``content``), ``uid``,
+        ``t``, ``expected``, ``observed``, ``message``), ``counts()`` per category, file
         and stream facts, per-region tracks, ``infer``; ``to_json()`` gives the document.
 
     Examples
@@ -469,7 +476,7 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
 
     scenario = load_scenario(scenario)
     result = run(scenario, recording, profile=profile, infer=infer,
-                 server_response=server_response)
+                 server_response=server_response, content_only=content_only)
     if report is not None:
         write_report(result, report, overwrite=overwrite,
                      title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",

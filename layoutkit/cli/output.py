@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from ..cloudfiles.parse import printable
-from ..comparison.model import MAX_JSON_PER_KIND
+from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND
 
-__all__ = ["print_problems", "print_request_error", "print_compare", "TEXT_PER_KIND"]
+__all__ = ["print_problems", "print_request_error", "print_compare", "verdict_line",
+           "TEXT_PER_KIND"]
 
 #: Differences of one kind printed by ``compare`` (the rest are counted on one line).
 TEXT_PER_KIND = 10
@@ -30,19 +31,27 @@ def print_request_error(exc: Any, err: IO[str]) -> None:
           "(Agora error code 2: invalid parameter)", file=err)
 
 
-def print_compare(result: Any, out: IO[str]) -> None:
-    """The verdict first, then the differences one a line (at most :data:`TEXT_PER_KIND` of
-    each kind, the rest counted), then what --infer found.  Every text passes through
-    :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
-    the cursor, retitle the terminal or fake a line."""
+def verdict_line(result: Any) -> str:
+    """``verdict: differ: 2 files, 0 streams, 1 content (offset +0.000 s)``: the verdict,
+    the differences per judged category, the offset; when the files are not judged
+    (``--content-only``, a single file), how many file differences were left aside."""
     offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
-    print(f"verdict: {printable(result.verdict)} (offset {offset}, "
-          f"{len(result.differences)} difference{'s' if len(result.differences) != 1 else ''})",
-          file=out)
-    if result.error:
-        print(f"  cannot analyse: {printable(result.error)}", file=out)
+    counts = ", ".join(f"{n} {printable(c)}" for c, n in result.counts().items())
+    aside = ""
+    if "files" not in result.judged:
+        n = len(result.not_judged)
+        aside = f"; files not judged, {n} difference{'s' if n != 1 else ''}"
+    return f"verdict: {printable(result.verdict)}: {counts} (offset {offset}{aside})"
+
+
+def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
+    """A category's heading, then its differences one a line (at most
+    :data:`TEXT_PER_KIND` of each kind, the rest counted)."""
+    if not differences:
+        return
+    print(f"{title}: {len(differences)}", file=out)
     seen: Counter[str] = Counter()
-    for diff in result.differences:
+    for diff in differences:
         seen[diff.kind] += 1
         if seen[diff.kind] > TEXT_PER_KIND:
             continue
@@ -52,6 +61,20 @@ def print_compare(result: Any, out: IO[str]) -> None:
         if n > TEXT_PER_KIND:
             print(f"  ... and {n - TEXT_PER_KIND} more {printable(kind)} ({TEXT_PER_KIND} of "
                   f"{n} shown; --json lists up to {MAX_JSON_PER_KIND} of each kind)", file=out)
+
+
+def print_compare(result: Any, out: IO[str]) -> None:
+    """The verdict line (:func:`verdict_line`) first, then the differences grouped by
+    category (``files``, ``streams``, ``content``), then the file differences that were
+    not judged, then what --infer found.  Every text passes through
+    :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
+    the cursor, retitle the terminal or fake a line."""
+    print(verdict_line(result), file=out)
+    if result.error:
+        print(f"  cannot analyse: {printable(result.error)}", file=out)
+    for category in CATEGORIES:
+        _print_group(category, [d for d in result.differences if d.category == category], out)
+    _print_group("files, not judged", result.not_judged, out)
     if result.infer:
         print("infer:", file=out)
         for key, value in result.infer.items():

@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tell which value of each --profile key the recording agrees with")
     p.add_argument("--server-response", default=None, metavar="FILE",
                    help="a saved stop response to check (default: found beside the files)")
+    p.add_argument("--content-only", action="store_true",
+                   help="judge only streams and content (pictures, sound), not the files' "
+                        "names, playlist tags and segments: for a download re-packaged by "
+                        "another tool (a single .ts or .mp4 is always judged so)")
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
 

@@ -6,6 +6,9 @@ what the cloud (and our recorder, which copies it) writes for a scenario. Every 
 
 Tolerances and what is accepted (spec 5.2-5.5 and section 11):
 
+* A single ``.ts`` or ``.mp4`` given by path (:func:`user_named`) keeps the name the user
+  gave it: only the cloud's own files (a folder, a playlist's) are held to its patterns.
+
 * TS names' times advance by the previous ``#EXTINF`` within :data:`NAME_TIME_TOLERANCE_S`
   (names truncate to the millisecond); either TIME format is accepted in names and tags.
 * Segment lengths: every segment but the last lasts at least ``15 s -``
@@ -44,7 +47,7 @@ from ..profile import DEFAULT_PROFILE, Profile
 from ..record.segmenter import SEGMENT_SECONDS
 from ..scenario import Scenario
 from ..io import probe as _probe_av
-from .model import Difference
+from .model import FILE_KINDS, Difference
 from ..cloudfiles.parse import (
     ListedFile,
     PlaylistSegment,
@@ -57,19 +60,12 @@ from ..cloudfiles.parse import (
 )
 from .read import Recording, SegmentFile
 
-__all__ = ["KINDS", "SEGMENT_SECONDS", "NAME_TIME_TOLERANCE_S", "SEGMENT_SHORT_TOLERANCE_S",
-           "EXTINF_TOLERANCE_S", "MIN_TARGET_DURATION", "check_files"]
+__all__ = ["KINDS", "user_named", "SEGMENT_SECONDS", "NAME_TIME_TOLERANCE_S",
+           "SEGMENT_SHORT_TOLERANCE_S", "EXTINF_TOLERANCE_S", "MIN_TARGET_DURATION", "check_files"]
 
-#: Difference kinds this module reports.
-KINDS: tuple[str, ...] = (
-    "bad_name", "name_mismatch", "name_time", "missing_tag", "track_events",
-    "missing_endlist", "target_duration", "segment_length", "missing_segment",
-    "unlisted_segment", "truncated_segment", "undecodable_segment", "extinf_mismatch",
-    "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
-    "no_playlist", "empty_playlist", "mp4_rollover",
-    "outside_uri", "bad_uri", "outside_link", "special_file", "repeated_segment",
-    "not_mpegts",
-)
+#: Difference kinds this module reports (all in the ``files`` category,
+#: :data:`~layoutkit.comparison.model.KIND_CATEGORY`).
+KINDS: tuple[str, ...] = FILE_KINDS
 #: Segments described one by one in the facts (``segments``); ``segments_total`` counts all.
 MAX_SEGMENT_FACTS = 1000
 #: Characters of a refused URI shown in a message (the rest is counted).
@@ -98,9 +94,29 @@ class _Found:
                                      observed=observed, t=t))
 
 
+_NAME_PARSERS = {"m3u8": parse_m3u8_name, "ts": parse_ts_name, "mp4": parse_mp4_name}
+
+
+def user_named(recording: Recording) -> bool:
+    """True for a single ``.ts`` or ``.mp4`` given by path: its name is the user's (a
+    download renamed ``meeting.mp4``), so it is not checked against the cloud's pattern.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> user_named(Recording(kind="mp4", location="meeting.mp4", root=Path(".")))
+    True
+    """
+    return recording.kind in ("ts", "mp4")
+
+
 def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: str,
-                seen_sids: set[str]) -> RecordingName | None:
-    parser = {"m3u8": parse_m3u8_name, "ts": parse_ts_name, "mp4": parse_mp4_name}[kind]
+                seen_sids: set[str], lone: bool = False) -> RecordingName | None:
+    """The parsed name; one that does not follow the cloud's pattern is a ``bad_name``,
+    except a ``lone`` file's (:func:`user_named`), whose name is not judged at all."""
+    parser = _NAME_PARSERS[kind]
+    if lone:
+        return None
     parsed = parser(name, sid=sid, cname=cname)
     pattern = {"m3u8": "<sid>_<cname>.m3u8", "ts": "<sid>_<cname>_<utc>.ts",
                "mp4": "<sid>_<cname>_<n>.mp4"}[kind]
@@ -164,7 +180,8 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                 if n < len(spans) else "")
         line = playlist.segments[n].line if playlist is not None else 0
         names.append(None if file.problem else _check_name(
-            found, file.path.name, "ts", sid=sid, cname=cname, seen_sids=seen_sids))
+            found, file.path.name, "ts", sid=sid, cname=cname, seen_sids=seen_sids,
+            lone=user_named(recording)))
         probes.append(_listed_segment(found, file, n, key=key, span=span, line=line,
                                       first_at=first_at, entry=entry, decode=decode,
                                       video_errors=video_errors))
@@ -419,7 +436,7 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
     for path in recording.mp4s:
         key = recording.relative(path)
         parsed = _check_name(found, path.name, "mp4", sid=sid, cname=cname,
-                             seen_sids=seen_sids)
+                             seen_sids=seen_sids, lone=user_named(recording))
         if parsed is not None and parsed.index is not None:
             indexes.append(parsed.index)
         entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}

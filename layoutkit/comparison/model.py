@@ -2,18 +2,24 @@
 
 Every part of compare (file checks, stream checks, content checks, the report) speaks in
 these frozen dataclasses; :meth:`CompareResult.to_json` is the ``--json`` document.
+
+Every difference kind has one category (:data:`KIND_CATEGORY`, the one home of that rule):
+``files`` (:data:`FILE_KINDS`), ``streams`` (:data:`STREAM_KINDS`) or ``content``
+(:data:`CONTENT_KINDS`); :attr:`Difference.category` reads it from there.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..cloudfiles.parse import printable
 
 __all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
-           "MAX_JSON_PER_KIND", "shown"]
+           "MAX_JSON_PER_KIND", "shown", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
+           "CONTENT_KINDS", "KIND_CATEGORY", "category_of", "category_counts"]
 
 #: Differences of one kind in the JSON document (the rest are counted in
 #: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
@@ -40,6 +46,69 @@ def shown(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return printable(str(value))  # a path or another object: as the text it prints as
+
+#: What a difference is about, in the order compare checks them: ``files`` (names, playlist
+#: tags, segments, MP4 parts, the stop response), ``streams`` (codecs, size, fps, bit rates,
+#: audio format, duration) and ``content`` (pictures and sound).
+CATEGORIES: tuple[str, ...] = ("files", "streams", "content")
+
+#: Difference kinds of the file checks (:mod:`~layoutkit.comparison.files`, which reports the
+#: refusals of :mod:`~layoutkit.comparison.read` too).
+FILE_KINDS: tuple[str, ...] = (
+    "bad_name", "name_mismatch", "name_time", "missing_tag", "track_events",
+    "missing_endlist", "target_duration", "segment_length", "missing_segment",
+    "unlisted_segment", "truncated_segment", "undecodable_segment", "extinf_mismatch",
+    "missing_mp4", "unexpected_mp4", "mp4_index", "undecodable_mp4", "file_list",
+    "no_playlist", "empty_playlist", "mp4_rollover",
+    "outside_uri", "bad_uri", "outside_link", "special_file", "repeated_segment",
+    "not_mpegts",
+)
+#: Difference kinds of the stream checks (:mod:`~layoutkit.comparison.streams`).
+STREAM_KINDS: tuple[str, ...] = (
+    "missing_stream", "unexpected_stream", "wrong_codec", "wrong_resolution", "wrong_fps",
+    "video_bitrate", "audio_sample_rate", "audio_channels", "audio_bitrate", "duration",
+    "unreadable_media",
+)
+#: Difference kinds of the content checks (:mod:`~layoutkit.comparison.content`): pictures
+#: (who is shown where, in which state, when), frame timing and A/V sync.
+CONTENT_KINDS: tuple[str, ...] = (
+    "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
+    "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
+    "av_offset",
+)
+#: The category of every difference kind compare reports: the one home of that rule.
+KIND_CATEGORY: dict[str, str] = {
+    **{kind: "files" for kind in FILE_KINDS},
+    **{kind: "streams" for kind in STREAM_KINDS},
+    **{kind: "content" for kind in CONTENT_KINDS},
+}
+
+
+def category_of(kind: str) -> str:
+    """The category (one of :data:`CATEGORIES`) of a difference kind.
+
+    A kind not in :data:`KIND_CATEGORY` (none that compare reports; the test suite checks
+    every kind each module can emit) is ``content``: what the pictures and sound show.
+
+    Examples
+    --------
+    >>> category_of("bad_name"), category_of("wrong_fps"), category_of("wrong_user")
+    ('files', 'streams', 'content')
+    """
+    return KIND_CATEGORY.get(kind, "content")
+
+
+def category_counts(differences: Iterable[Difference]) -> dict[str, int]:
+    """Differences per category, every category listed (in :data:`CATEGORIES` order).
+
+    Examples
+    --------
+    >>> category_counts([Difference("bad_name", "x"), Difference("drift", "y")])
+    {'files': 1, 'streams': 0, 'content': 1}
+    """
+    seen = Counter(d.category for d in differences)
+    return {c: seen[c] for c in CATEGORIES}
+
 
 #: The three verdicts: everything matched, something differs, the recording cannot be analysed.
 VERDICTS: tuple[str, ...] = ("match", "differ", "error")
@@ -82,9 +151,16 @@ class Difference:
     region: int | None = None
     file: str | None = None
 
+    @property
+    def category(self) -> str:
+        """``files``, ``streams`` or ``content``: what the difference is about (from its
+        kind, :func:`category_of`)."""
+        return category_of(self.kind)
+
     def to_json(self) -> dict[str, Any]:
         """The difference as a JSON object (``None`` fields kept, times in seconds)."""
-        return {"kind": self.kind, "uid": self.uid, "t": _seconds(self.t),
+        return {"kind": self.kind, "category": self.category, "uid": self.uid,
+                "t": _seconds(self.t),
                 "expected": self.expected, "observed": self.observed,
                 "region": self.region, "file": self.file, "message": self.message}
 
@@ -137,6 +213,18 @@ class Evidence:
     observed: Any  # ndarray (H, W, 3) uint8
 
 
+def _capped(differences: Iterable[Difference]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The JSON objects of at most :data:`MAX_JSON_PER_KIND` differences of each kind, and
+    how many of each kind were left out."""
+    seen: Counter[str] = Counter()
+    kept = []
+    for d in differences:
+        seen[d.kind] += 1
+        if seen[d.kind] <= MAX_JSON_PER_KIND:
+            kept.append(d.to_json())
+    return kept, {k: n - MAX_JSON_PER_KIND for k, n in seen.items() if n > MAX_JSON_PER_KIND}
+
+
 @dataclass(frozen=True)
 class CompareResult:
     """Everything compare found.
@@ -160,6 +248,12 @@ class CompareResult:
         Frames for the report.
     error : str or None
         Why the recording could not be analysed (verdict ``error``).
+    judged : tuple of str
+        The categories (:data:`CATEGORIES`) the verdict stands on: all three, or
+        ``streams`` and ``content`` for a re-packaged download (``content_only``) or a
+        single file given by path.
+    not_judged : tuple of Difference
+        What the file checks found when ``files`` is not judged (shown, never counted).
     """
 
     verdict: str
@@ -171,11 +265,19 @@ class CompareResult:
     infer: dict[str, str] | None = None
     evidence: tuple[Evidence, ...] = ()
     error: str | None = None
+    judged: tuple[str, ...] = CATEGORIES
+    not_judged: tuple[Difference, ...] = ()
 
     @property
     def matches(self) -> bool:
         """True when the verdict is ``match``."""
         return self.verdict == "match"
+
+    def counts(self) -> dict[str, int]:
+        """Differences per judged category, e.g. ``{"files": 2, "streams": 0,
+        "content": 1}`` (a category not judged is left out)."""
+        return {c: n for c, n in category_counts(self.differences).items()
+                if c in self.judged}
 
     def to_json(self) -> dict[str, Any]:
         """The ``compare --json`` document.
@@ -183,24 +285,26 @@ class CompareResult:
         Every text is :func:`shown` (control and bidi characters escaped); at most
         :data:`MAX_JSON_PER_KIND` differences of each kind are listed, the others counted
         by kind in ``omitted_differences`` (present only when something was left out).
+        ``categories`` counts the differences per judged category; when ``files`` is not
+        judged, ``not_judged`` lists what the file checks found (capped the same way).
         """
-        seen: Counter[str] = Counter()
-        kept = []
-        for d in self.differences:
-            seen[d.kind] += 1
-            if seen[d.kind] <= MAX_JSON_PER_KIND:
-                kept.append(d.to_json())
+        kept, omitted = _capped(self.differences)
         doc: dict[str, Any] = {
             "verdict": self.verdict,
             "offset_s": _seconds(self.offset_s),
+            "categories": self.counts(),
+            "judged": list(self.judged),
             "differences": kept,
             "files": self.files,
             "streams": self.streams,
             "regions": [t.to_json() for t in self.tracks],
         }
-        omitted = {k: n - MAX_JSON_PER_KIND for k, n in seen.items() if n > MAX_JSON_PER_KIND}
         if omitted:
             doc["omitted_differences"] = omitted
+        if self.not_judged:
+            doc["not_judged"], left = _capped(self.not_judged)
+            if left:
+                doc["omitted_not_judged"] = left
         if self.infer is not None:
             doc["infer"] = dict(self.infer)
         if self.error is not None:

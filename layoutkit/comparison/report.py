@@ -1,8 +1,9 @@
 """The ``compare --report`` page: one self-contained HTML file for people.
 
-The verdict first, then a per-region timeline of expected vs observed states (inline SVG),
-each difference with its figures and, where the result carries :class:`Evidence`, the
-expected frame, the recorded frame and a difference heat map side by side (PNG data URIs),
+The verdict first (with the differences per category: files, streams, content), then a
+per-region timeline of expected vs observed states (inline SVG), each difference tagged with
+its category and its figures and, where the result carries :class:`Evidence`, the expected
+frame, the recorded frame and a difference heat map side by side (PNG data URIs),
 then the file and stream facts and the ``infer`` table.  No external URL, no script: the page
 opens from a mail attachment or a CI artefact as it is.  Drawn by Jinja2 with autoescaping
 from the package template ``templates/report.html.j2``.
@@ -32,7 +33,7 @@ from ..cloudfiles.parse import printable
 from ..errors import StorageError
 from ..io.atomic import atomic_output
 from .heatmap import colormap_stops, difference_heatmap, difference_stats
-from .model import CompareResult, Difference, Evidence
+from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .timeline_plot import plot_timeline
 
 __all__ = ["MAX_EVIDENCE", "MAX_ENTRIES", "IMAGE_MAX_WIDTH", "render_report", "write_report"]
@@ -214,6 +215,17 @@ def _evidence_by_difference(result: CompareResult) -> dict[int, Evidence]:
     return out
 
 
+def _summary(differences: tuple[Difference, ...]) -> list[tuple[str, list[tuple[str, int]]]]:
+    """(category, [(kind, count), ...] most frequent first) for each category that has
+    differences, in :data:`~.model.CATEGORIES` order."""
+    out = []
+    for category in CATEGORIES:
+        kinds = Counter(d.kind for d in differences if d.category == category)
+        if kinds:
+            out.append((category, sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return out
+
+
 def _headline(result: CompareResult) -> str:
     n = len(result.differences)
     if result.verdict == "differ" and n:
@@ -281,12 +293,12 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         if i in evidence and drawn < max_evidence:
             pictures = _pictures(evidence[i])
             drawn += pictures is not None
-        entry = {"number": i + 1, "kind": d.kind, "message": d.message,
+        entry = {"number": i + 1, "kind": d.kind, "category": d.category,
+                 "message": d.message,
                  "t": None if d.t is None else f"{d.t:.2f} s", "uid": d.uid,
                  "region": d.region, "figures": _figures(d), "pictures": pictures}
         (entries if i < max_evidence or pictures is not None else rows).append(entry)
-    summary = sorted(Counter(d.kind for d in result.differences).items(),
-                     key=lambda kv: (-kv[1], kv[0]))
+    summary = _summary(result.differences)
     plot = (plot_timeline(result.tracks, result.differences[:max_entries])
             if result.tracks else None)
     infer = (sorted(result.infer.items()) if result.infer is not None else None)
@@ -302,6 +314,10 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         "error": result.error,
         "offset": _offset_text(result.offset_s),
         "n_differences": len(result.differences),
+        "categories": [(c, result.counts().get(c, "not judged")) for c in CATEGORIES],
+        "not_judged": [{"kind": d.kind, "category": d.category, "message": d.message,
+                        "file": d.file} for d in result.not_judged[:max_entries]],
+        "n_not_judged": len(result.not_judged),
         "n_regions": len(result.tracks),
         "summary": summary,
         "plot": plot,

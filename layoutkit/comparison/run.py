@@ -7,6 +7,11 @@ which also finds ``offset_s``), then :func:`~layoutkit.comparison.streams.check_
 with that offset.  The expected picture of any instant is what the renderer draws for
 ``frame_at``, so compare and the recorder can never drift apart.
 
+Each difference has a category (:data:`~layoutkit.comparison.model.CATEGORIES`, from its
+kind): ``files``, ``streams`` or ``content``. The verdict stands on all three, or on the
+streams and content only (:func:`judged_categories`: ``content_only``, or a single file
+given by path, whose name and packaging are the user's).
+
 Verdict: ``match`` when nothing differs beyond the stated tolerances, ``differ`` when
 something does, ``error`` when the recording cannot be analysed (nothing found, no
 decodable frame); the reason is in :attr:`CompareResult.error`.
@@ -26,12 +31,12 @@ from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
 from .content import check_content, frame_loss_allowed
-from .files import check_files
-from .model import CompareResult, Difference, Evidence
+from .files import check_files, user_named
+from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
 from .streams import check_streams
 
-__all__ = ["compare", "media_paths", "lead_lost_s", "lost_inside_frames"]
+__all__ = ["compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames"]
 
 
 def media_paths(recording: Recording) -> list[Path]:
@@ -107,11 +112,21 @@ def _file_infer(files: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def judged_categories(recording: Recording, *, content_only: bool = False) -> tuple[str, ...]:
+    """The categories a recording's verdict stands on: all of :data:`~.model.CATEGORIES`,
+    or only ``streams`` and ``content`` for a re-packaged download (``content_only``) and
+    for a single file given by path (:func:`~.files.user_named`), whose files are not the
+    cloud's."""
+    if content_only or user_named(recording):
+        return tuple(c for c in CATEGORIES if c != "files")
+    return CATEGORIES
+
+
 def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
             profile: Profile = DEFAULT_PROFILE,
             server_response: str | os.PathLike[str] | None = None,
-            infer: bool = False, work_dir: str | os.PathLike[str] | None = None
-            ) -> CompareResult:
+            infer: bool = False, work_dir: str | os.PathLike[str] | None = None,
+            content_only: bool = False) -> CompareResult:
     """Check a recording against what ``scenario`` predicts under ``profile``.
 
     Parameters
@@ -129,6 +144,11 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         Also say, for each profile key, which value the recording agrees with.
     work_dir : path, optional
         Where an ``s3://`` recording is downloaded (default a temporary folder).
+    content_only : bool
+        Judge only the streams and the content (a download re-packaged by another tool,
+        e.g. FFmpeg's HLS muxer): the file checks still run, but what they find is in
+        :attr:`CompareResult.not_judged`, not in the verdict. A single ``.ts`` or ``.mp4``
+        given by path is always judged so.
 
     Returns
     -------
@@ -162,7 +182,8 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     # the pictures are decoded once: by the content check, whose errors the file check counts
     file_diffs, files = check_files(rec, scenario, profile=profile,
                                     video_errors=decoded.video_errors if content else None)
-    differences: list[Difference] = list(file_diffs)
+    judged = judged_categories(rec, content_only=content_only)
+    differences: list[Difference] = list(file_diffs) if "files" in judged else []
     offset = content.offset_s if content else None
     if offset is not None:
         offset += lead_lost_s(rec)
@@ -194,4 +215,5 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
                          files=files, streams=streams,
                          tracks=content.tracks if content else (),
                          infer=inferred, evidence=evidence,
-                         error=error)
+                         error=error, judged=judged,
+                         not_judged=() if "files" in judged else tuple(file_diffs))

@@ -43,18 +43,15 @@ from ..render import canvas_size
 from ..scenario import Scenario
 from ..timeline import Timeline
 from ..io import probe as _probe_av
-from .model import Difference
+from .model import STREAM_KINDS, Difference
 from .read import Recording
 
 __all__ = ["KINDS", "FPS_TOLERANCE", "VIDEO_BITRATE_MAX", "AUDIO_BITRATE_RANGE",
            "DURATION_TOLERANCE_S", "UNALIGNED_TOLERANCE_S", "check_streams"]
 
-#: Difference kinds this module reports.
-KINDS: tuple[str, ...] = (
-    "missing_stream", "unexpected_stream", "wrong_codec", "wrong_resolution", "wrong_fps",
-    "video_bitrate", "audio_sample_rate", "audio_channels", "audio_bitrate", "duration",
-    "unreadable_media",
-)
+#: Difference kinds this module reports (all in the ``streams`` category,
+#: :data:`~layoutkit.comparison.model.KIND_CATEGORY`).
+KINDS: tuple[str, ...] = STREAM_KINDS
 VIDEO_CODEC, AUDIO_CODEC = "h264", "aac"
 FPS_TOLERANCE = 0.02
 VIDEO_BITRATE_MAX = 1.5
