@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from ..cloudfiles.parse import printable
-from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND
+from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND, CompareResult
 
 __all__ = ["print_problems", "print_request_error", "print_compare", "verdict_line",
            "TEXT_PER_KIND"]
@@ -31,17 +31,21 @@ def print_request_error(exc: Any, err: IO[str]) -> None:
           "(Agora error code 2: invalid parameter)", file=err)
 
 
-def verdict_line(result: Any) -> str:
+def verdict_line(result: CompareResult) -> str:
     """``verdict: differ: 2 files, 0 streams, 1 content (offset +0.000 s)``: the verdict,
-    the differences per judged category, the offset; when the files are not judged
+    the differences per judged category when there are any, the offset; when the files are not judged
     (``--content-only``, a single file), how many file differences were left aside."""
     offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
-    counts = ", ".join(f"{n} {printable(c)}" for c, n in result.counts().items())
+    counts = result.counts()
+    listed = ", ".join(f"{n} {printable(c)}" for c, n in counts.items())
     aside = ""
     if "files" not in result.judged:
         n = len(result.not_judged)
         aside = f"; files not judged, {n} difference{'s' if n != 1 else ''}"
-    return f"verdict: {printable(result.verdict)}: {counts} (offset {offset}{aside})"
+    head = f"verdict: {printable(result.verdict)}"
+    if any(counts.values()):
+        head += f": {listed}"
+    return f"{head} (offset {offset}{aside})"
 
 
 def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
