@@ -4,9 +4,10 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 
 * a region expected **live** with a test stream matches when its code reads the expected
   uid with a frame number within ``tol`` frames of the expected one
-  (``floor((t - first join) * fps)`` modulo 4096);
+  (``floor((t - first join) * rate)`` modulo 4096, ``rate`` the user's publisher rate from
+  ``rates``, by default the canvas fps);
 * **frozen last frame** of a test stream: the expected uid, frame number within 1 of the
-  frame shown when the video stopped; when no code at all is readable in the region (a
+  frame shown when the video stopped (at the publisher's rate); when no code at all is readable in the region (a
   poor encode), the region's nearest candidate look must be the expected user's;
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
@@ -86,8 +87,16 @@ def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32
     return (expanded.astype(np.float32), compressed.astype(np.float32))
 
 
-def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: int) -> npt.NDArray[np.int64]:
+def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: float) -> npt.NDArray[np.int64]:
     return np.floor(np.maximum(0.0, t - join) * fps + 0.5).astype(np.int64)
+
+
+def _frozen_frame(reg: RegionExpect, rate: float, fps: int) -> int:
+    """The frame number a frozen test stream shows: ``reg.frozen_frame`` at the canvas rate,
+    else the publisher's frame at the last live canvas frame."""
+    if rate == fps or reg.frozen_t is None:
+        return int(reg.frozen_frame or 0)
+    return int(np.floor(max(0.0, reg.frozen_t - reg.join) * rate + 1e-9)) % CODE_PERIOD_FRAMES
 
 
 def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
@@ -95,7 +104,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
              code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
              joins: Mapping[str, float], uid_names: Sequence[str],
              tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
-             shifts: Mapping[str, int] | None = None) -> list[RegionObservation]:
+             shifts: Mapping[str, int] | None = None,
+             rates: Mapping[str, float] | None = None) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
 
     Parameters
@@ -119,10 +129,14 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
         uid -> frames by which that user's test stream runs ahead of its scenario clock
         (its frame numbers are ``shift`` higher than the join time predicts; see
         :func:`user_shifts`).
+    rates : mapping, optional
+        uid -> the rate its test stream's frame numbers advance at (its publisher's; see
+        :func:`~layoutkit.comparison.rates.publisher_rates`); the canvas fps by default.
     """
     fps = exp.fps
     shifts = dict(shifts or {})
-    joins = {u: j - shifts.get(u, 0) / fps for u, j in joins.items()}
+    rate_of = {u: float((rates or {}).get(u, fps)) for u in joins}
+    joins = {u: j - shifts.get(u, 0) / rate_of[u] for u, j in joins.items()}
     t_all = times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -147,13 +161,14 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                 f = code_frames[frames, reg.code_key].astype(np.int64)
                 right = u == uid_of.get(who, -2)
                 shift = shifts.get(who, 0)
+                rate = rate_of.get(who, float(fps))
                 if reg.kind == "code_live":
-                    d = _wrap(f - _expected_frame(t, reg.join - shift / fps, fps)
+                    d = _wrap(f - _expected_frame(t, reg.join - shift / rate, rate)
                               % CODE_PERIOD_FRAMES)
                     deviation = np.where(right, d, np.nan)
                     match = right & (np.abs(d) <= tol)
                 else:
-                    d = _wrap(f - (int(reg.frozen_frame or 0) + shift))
+                    d = _wrap(f - (_frozen_frame(reg, rate, fps) + shift))
                     match = right & (np.abs(d) <= 1)
                 ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
                 unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
@@ -190,7 +205,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             if name and not match.all():
                 bad = np.nonzero(~match)[0]
                 named = _name(reg, probe, frames[bad], t[bad], cells, code_uids, code_frames,
-                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names, fps, tol)
+                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names,
+                              rate_of, tol)
                 for i, label in zip(bad, named):
                     labels[i] = label
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
@@ -250,7 +266,7 @@ def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
           t: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
           code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
           keys: list[int], joins: Mapping[str, float], uid_names: Sequence[str],
-          fps: int, tol: int) -> list[Label]:
+          rates: Mapping[str, float], tol: int) -> list[Label]:
     """What mismatching frames of a region show."""
     labels: list[Label] = [(None, "unknown")] * len(frames)
     named = np.zeros(len(frames), dtype=bool)
@@ -262,7 +278,8 @@ def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
             join = joins.get(uid)
             state = "live"
             if join is not None:
-                d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, fps) % CODE_PERIOD_FRAMES)
+                d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, rates[uid])
+                          % CODE_PERIOD_FRAMES)
                 state = "live" if abs(int(d[0])) <= tol else "last_frame"
             labels[i] = (uid, state)
             named[i] = True
