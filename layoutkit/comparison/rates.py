@@ -7,7 +7,9 @@ say which frame a region should show (:mod:`~layoutkit.comparison.classify`), ea
 rate is estimated from the codes themselves:
 
 1. per uid, the readings ``(recording time, frame number)`` sorted by time, the frame
-   numbers unwrapped (they count modulo 4096);
+   numbers unwrapped (they count modulo 4096); a frame number read again right after
+   itself (a frozen picture, a publisher slower than the canvas) counts once, when first
+   shown;
 2. a coarse rate: the median slope between readings about half a second apart whose frame
    numbers advanced (a frozen picture's pairs do not advance and do not vote);
 3. a robust line fit: least squares on the readings within 2 frames of the line, three
@@ -98,13 +100,16 @@ def estimate_rate(times: F64, frames: npt.NDArray[np.integer], *,
     order = np.argsort(times, kind="stable")
     t = np.asarray(times, dtype=np.float64)[order]
     f = np.unwrap(np.asarray(frames, dtype=np.float64)[order], period=_PERIOD)
+    fresh = np.ones(t.size, dtype=bool)  # a frame shown again (frozen, or a slower publisher)
+    fresh[1:] = f[1:] != f[:-1]  # counts once, when first shown
+    t, f = t[fresh], f[fresh]
     if t.size < MIN_READINGS or t[-1] - t[0] < _MIN_SPAN_S:
         return None
     coarse = _coarse_rate(t, f)
     if coarse is None or coarse <= 0:
         return None
     rate = _fit(t, f, coarse)
-    if not np.isfinite(rate) or rate <= 0:
+    if not np.isfinite(rate) or rate < 1:
         return None
     return _snap(rate, float(t[-1] - t[0]), common)
 
