@@ -12,9 +12,11 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
-  canvas's (or of the same picture with limited and full range levels mixed up: a player
-  or re-encoder that gets the range wrong does not count as a difference; a region blended
-  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame);
+  canvas's, its mean luma within :data:`DESC_LUMA` (a canvas ``#101010`` is not black); when the recording *as a whole* shows a limited/full range mix-up
+  (``range_mixup``, found by :mod:`~layoutkit.comparison.levels`), of the expected canvas
+  with that mix-up instead, in every region and frame alike (never a mix-up per region or
+  frame: a canvas ``#101010`` where black is expected is a difference); a region blended
+  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame;
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
@@ -38,14 +40,19 @@ from .align import CODE_PERIOD_FRAMES
 from .expect import Expectation, Label, RegionExpect
 from .observe import Probe
 
-__all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation",
-           "classify", "desc_distance", "range_variants", "user_shifts"]
+__all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "DESC_LUMA", "RANGE_MIXUPS", "RegionObservation",
+           "classify", "desc_distance", "luma_shift", "range_undone", "range_variant", "range_variants", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
 #: Descriptor match thresholds (8-bit levels).
 DESC_MEAN = 6.0
 DESC_MAX = 24.0
+#: Most a still region's mean luma may differ from the expected (8-bit levels): black is
+#: Y 16, ``#101010`` Y 30 and ``#080808`` Y 23.
+DESC_LUMA = 8.0
+#: The limited/full range mix-ups, in :func:`range_variants`' order.
+RANGE_MIXUPS = ("expanded", "compressed")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,20 @@ def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
 
 
+def luma_shift(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
+               valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Mean luma of observed ``(n, c, 3)`` minus that of the reference ``(c, 3)``, per frame.
+
+    >>> ref = np.array([[16, 128, 128]] * 2, np.float32)
+    >>> luma_shift(ref[None] + [14, 0, 0], ref, np.array([True, True]))
+    array([14.])
+    """
+    if not valid.any():
+        return np.zeros(obs.shape[0])
+    seen = obs[:, valid, 0].astype(np.float64).mean(axis=1)
+    return seen - float(np.asarray(ref)[valid, 0].astype(np.float64).mean())
+
+
 def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
     """``ref`` as it looks when limited-range levels are shown as full range, and back."""
     expand = np.array([255 / 219, 255 / 224, 255 / 224], dtype=np.float32)
@@ -85,6 +106,29 @@ def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32
     expanded = np.clip((ref - base) * expand + mid, 0, 255)
     compressed = (ref - mid) / expand + base
     return (expanded.astype(np.float32), compressed.astype(np.float32))
+
+
+def range_variant(ref: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
+    """``ref`` as the recording shows it under ``mixup`` (one of :data:`RANGE_MIXUPS`), or
+    ``ref`` itself for None.
+
+    >>> range_variant(np.array([[16.0, 128, 128]], np.float32), "compressed").round(1)
+    array([[ 29.7, 128. , 128. ]], dtype=float32)
+    """
+    if mixup is None:
+        return ref
+    return range_variants(ref)[RANGE_MIXUPS.index(mixup)]
+
+
+def range_undone(seen: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
+    """What was drawn, from levels ``seen`` in a recording with ``mixup`` (to name colours).
+
+    >>> range_undone(np.array([16.0, 128, 128], np.float32), "expanded").round(1)
+    array([ 29.7, 128. , 128. ], dtype=float32)
+    """
+    if mixup is None:
+        return seen
+    return range_variant(seen, RANGE_MIXUPS[1 - RANGE_MIXUPS.index(mixup)])
 
 
 def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: float) -> npt.NDArray[np.int64]:
@@ -105,7 +149,8 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
              joins: Mapping[str, float], uid_names: Sequence[str],
              tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
              shifts: Mapping[str, int] | None = None,
-             rates: Mapping[str, float] | None = None) -> list[RegionObservation]:
+             rates: Mapping[str, float] | None = None,
+             range_mixup: str | None = None) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
 
     Parameters
@@ -132,6 +177,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
     rates : mapping, optional
         uid -> the rate its test stream's frame numbers advance at (its publisher's; see
         :func:`~layoutkit.comparison.rates.publisher_rates`); the canvas fps by default.
+    range_mixup : {None, 'expanded', 'compressed'}
+        The limited/full range mix-up the whole recording shows (see
+        :func:`~layoutkit.comparison.levels.recording_range`): still pictures are expected
+        with it, everywhere.  None (default): as drawn.
     """
     fps = exp.fps
     shifts = dict(shifts or {})
@@ -181,16 +230,17 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             elif reg.kind == "desc" and reg.expected is not None:
                 obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
                 valid = probe.valid(reg.desc_key)
-                mean, worst = desc_distance(obs, reg.expected, valid)
-                refs = [*range_variants(reg.expected)]  # limited <-> full range mix-ups
+                ref = range_variant(reg.expected, range_mixup)
+                mean, worst = desc_distance(obs, ref, valid)
+                shift = luma_shift(obs, ref, valid)
                 if reg.flash is not None:  # blended over a test stream: its flash shows
-                    refs += [reg.flash, *range_variants(reg.flash)]
-                for ref in refs:
+                    ref = range_variant(reg.flash, range_mixup)
                     m2, w2 = desc_distance(obs, ref, valid)
                     better = m2 < mean
                     mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
+                    shift = np.where(better, luma_shift(obs, ref, valid), shift)
                 distance = mean
-                match = (mean <= DESC_MEAN) & (worst <= DESC_MAX)
+                match = (mean <= DESC_MEAN) & (worst <= DESC_MAX) & (np.abs(shift) <= DESC_LUMA)
                 if match.any() and rect_keys.get((*reg.rect, reg.mode)):
                     # a test stream's code where none is expected is never a match
                     ks = rect_keys[(*reg.rect, reg.mode)]
@@ -258,8 +308,7 @@ def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
 
 
 def _cell_slice(probe: Probe, key: int) -> slice:
-    probe._freeze()
-    return slice(int(probe._offsets[key]), int(probe._offsets[key + 1]))
+    return probe.cell_slice(key)
 
 
 def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],

@@ -36,12 +36,14 @@ from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
 from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
-from .classify import (DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
-                       desc_distance, range_variants, user_shifts)
+from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
+                       desc_distance, luma_shift, range_undone, range_variant,
+                       user_shifts)
 from .expect import Expectation, Label, build_expectation, source_kind
 from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
 from .observe import Observations, Probe
+from .levels import recording_range
 from .rates import flash_times, publisher_rates
 
 __all__ = ["ContentResult", "check_content", "PICTURE_KEYS"]
@@ -505,13 +507,17 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         offset = offset_from_pictures(exp, times, canvas)
         offsets = np.full(len(times), offset)
         stats.update(alignment="pictures", votes=0)
+    levels = recording_range(obs.code_levels, exp, probe, times, cells, offset=offsets)
+    stats["video_range"] = levels.describe()
+    mixup = levels.mixup
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
-                          joins=prep.joins, uid_names=uid_names, tol=tol, rates=rates)
+                          joins=prep.joins, uid_names=uid_names, tol=tol, rates=rates,
+                          range_mixup=mixup)
     shifts = user_shifts(region_obs, tol=tol)
     if shifts:  # test streams whose clocks start elsewhere than their joins
         region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                               joins=prep.joins, uid_names=uid_names, tol=tol, shifts=shifts,
-                              rates=rates)
+                              rates=rates, range_mixup=mixup)
     stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
@@ -550,11 +556,11 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
             continue
         got = cells[rows][:, _slice(probe, period.bg_key)]
         valid = probe.valid(period.bg_key)
-        mean, _ = desc_distance(got, period.bg_expected, valid)
-        for ref in range_variants(period.bg_expected):
-            mean = np.minimum(mean, desc_distance(got, ref, valid)[0])
-        if (mean > DESC_MEAN).mean() > 0.5 and valid.any():
-            seen = _yuv_rgb(got[:, valid].reshape(-1, 3).mean(axis=0))
+        ref = range_variant(period.bg_expected, mixup)
+        mean, _ = desc_distance(got, ref, valid)
+        bad = (mean > DESC_MEAN) | (np.abs(luma_shift(got, ref, valid)) > DESC_LUMA)
+        if bad.mean() > 0.5 and valid.any():
+            seen = _yuv_rgb(range_undone(got[:, valid].reshape(-1, 3).mean(axis=0), mixup))
             want = _yuv_rgb(period.bg_expected[valid].mean(axis=0))
             if not any(d.kind == "wrong_background" for d in differences):
                 differences.append(Difference(
@@ -643,7 +649,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     tracks = _tracks(prep, region_obs, tracks_data, step)
     evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
     infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol,
-                          shifts, rates) \
+                          shifts, rates, mixup) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
                          evidence=evidence, stats=stats, infer=infer_result)
@@ -718,13 +724,13 @@ def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[n
            code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
            offset: npt.NDArray[np.float64],
            uid_names: list[str], tol: int, shifts: dict[str, int],
-           rates: dict[str, float] | None = None) -> dict[str, str]:
+           rates: dict[str, float] | None = None, mixup: str | None = None) -> dict[str, str]:
     """Per picture key: the value whose expectation the frames match best."""
 
     def misses(exp: Expectation) -> int:
         ros = classify(exp, prep.probe, times, cells, code_uids, code_frames, offset=offset,
                        joins=prep.joins, uid_names=uid_names, tol=tol, name=False,
-                       shifts=shifts, rates=rates)
+                       shifts=shifts, rates=rates, range_mixup=mixup)
         return int(sum((~ro.match).sum() for ro in ros))
 
     # the alternatives are built without candidate looks; judge the base the same way, or

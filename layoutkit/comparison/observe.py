@@ -155,6 +155,11 @@ class Probe:
                  - sat[self._y1, self._x0] + sat[self._y0, self._x0])
         return (total / self._area[:, None]).astype(np.float32)
 
+    def cell_slice(self, key: int) -> slice:
+        """Where descriptor ``key``'s cells lie in :meth:`describe`'s result (axis -2)."""
+        self._freeze()
+        return slice(int(self._offsets[key]), int(self._offsets[key + 1]))
+
     def split(self, cells: F32, key: int) -> F32:
         """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result."""
         return cells[self._offsets[key]:self._offsets[key + 1]]
