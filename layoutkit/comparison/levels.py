@@ -15,7 +15,7 @@ The evidence, in this order:
    30 / 218).  Codes read but near no model: no mix-up.
 2. **pictures** (:func:`range_from_pictures`), when no code was read: every cell of every
    region expected to show a still picture (canvas colour, black, user image, colour
-   source), its expected luma against what was recorded at the aligned time.  A mix-up
+   source) and of the canvas outside every region, its expected luma against what was recorded at the aligned time.  A mix-up
    needs both dark (expected luma < 64) and bright (> 176) cells, each shifted as the model
    says (median error at most 5 levels, at least 6 levels better than as expected): one
    level alone (a black canvas) cannot tell a mix-up from another colour.
@@ -117,14 +117,17 @@ def _still_cells(exp: Expectation, probe: Probe, t: npt.NDArray[np.float64],
         rows = np.nonzero(inside & (pidx == p))[0]
         if rows.size == 0:
             continue
-        for reg in period.regions:
-            valid = probe.valid(reg.desc_key)
-            if reg.kind != "desc" or reg.expected is None or reg.flash is not None \
-                    or not valid.any():
+        still = [(reg.desc_key, reg.expected) for reg in period.regions
+                 if reg.kind == "desc" and reg.flash is None]
+        if period.bg_key is not None:  # the canvas outside every region
+            still.append((period.bg_key, period.bg_expected))
+        for key, expected in still:
+            valid = probe.valid(key)
+            if expected is None or not valid.any():
                 continue
-            seen = cells[rows][:, probe.cell_slice(reg.desc_key)][:, valid]  # (n, c, 3)
+            seen = cells[rows][:, probe.cell_slice(key)][:, valid]  # (n, c, 3)
             got.append(seen.reshape(-1, 3).astype(np.float32))
-            want.append(np.broadcast_to(reg.expected[valid], seen.shape).reshape(-1, 3))
+            want.append(np.broadcast_to(expected[valid], seen.shape).reshape(-1, 3))
     if not got:
         empty = np.zeros((0, 3), np.float32)
         return empty, empty
