@@ -40,8 +40,9 @@ from .align import CODE_PERIOD_FRAMES
 from .expect import Expectation, Label, RegionExpect
 from .observe import Probe
 
-__all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "DESC_LUMA", "RANGE_MIXUPS", "RegionObservation",
-           "classify", "desc_distance", "luma_shift", "range_undone", "range_variant", "range_variants", "user_shifts"]
+__all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "LIVE_TOLERANCE_FRAMES", "RANGE_MIXUPS",
+           "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
+           "range_variant", "range_variants", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
@@ -206,19 +207,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             who, _state = reg.label
             if reg.kind in ("code_live", "code_frozen"):
                 assert reg.code_key is not None and who is not None
-                u = code_uids[frames, reg.code_key]
-                f = code_frames[frames, reg.code_key].astype(np.int64)
-                right = u == uid_of.get(who, -2)
-                shift = shifts.get(who, 0)
-                rate = rate_of.get(who, float(fps))
-                if reg.kind == "code_live":
-                    d = _wrap(f - _expected_frame(t, reg.join - shift / rate, rate)
-                              % CODE_PERIOD_FRAMES)
-                    deviation = np.where(right, d, np.nan)
-                    match = right & (np.abs(d) <= tol)
-                else:
-                    d = _wrap(f - (_frozen_frame(reg, rate, fps) + shift))
-                    match = right & (np.abs(d) <= 1)
+                right = code_uids[frames, reg.code_key] == uid_of.get(who, -2)
+                match, deviation = _code_match(
+                    reg, code_frames[frames, reg.code_key], right, t, shift=shifts.get(who, 0),
+                    rate=rate_of.get(who, float(fps)), fps=fps, tol=tol)
                 ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
                 unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
                 if unread.any() and reg.candidates:
@@ -228,19 +220,7 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                                             for b in nearest]) | bright
             elif reg.kind == "desc" and reg.expected is not None:
-                obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
-                valid = probe.valid(reg.desc_key)
-                ref = range_variant(reg.expected, range_mixup)
-                mean, worst = desc_distance(obs, ref, valid)
-                shift = luma_shift(obs, ref, valid)
-                if reg.flash is not None:  # blended over a test stream: its flash shows
-                    ref = range_variant(reg.flash, range_mixup)
-                    m2, w2 = desc_distance(obs, ref, valid)
-                    better = m2 < mean
-                    mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
-                    shift = np.where(better, luma_shift(obs, ref, valid), shift)
-                distance = mean
-                match = (mean <= DESC_MEAN) & (worst <= DESC_MAX) & (np.abs(shift) <= DESC_LUMA)
+                match, distance = _still_match(reg, probe, cells[frames], range_mixup)
                 if match.any() and rect_keys.get((*reg.rect, reg.mode)):
                     # a test stream's code where none is expected is never a match
                     ks = rect_keys[(*reg.rect, reg.mode)]
@@ -262,6 +242,38 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
     return out
+
+
+def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDArray[np.bool_],
+                t: npt.NDArray[np.float64], *, shift: int, rate: float, fps: int,
+                tol: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Per frame: does a test stream's code (read as the right uid where ``right``) show the
+    expected frame number, and the live deviation (NaN for frozen or unread codes)."""
+    f = frames.astype(np.int64)
+    if reg.kind == "code_live":
+        d = _wrap(f - _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES)
+        return right & (np.abs(d) <= tol), np.where(right, d, np.nan)
+    d = _wrap(f - (_frozen_frame(reg, rate, fps) + shift))
+    return right & (np.abs(d) <= 1), np.full(len(t), np.nan)
+
+
+def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+                 range_mixup: str | None) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Per frame: does a still region show its expected picture (under the recording's range
+    mix-up), and the mean descriptor distance."""
+    obs = cells[:, _cell_slice(probe, reg.desc_key)]
+    valid = probe.valid(reg.desc_key)
+    assert reg.expected is not None
+    ref = range_variant(reg.expected, range_mixup)
+    mean, worst = desc_distance(obs, ref, valid)
+    shift = luma_shift(obs, ref, valid)
+    if reg.flash is not None:  # blended over a test stream: its flash shows
+        ref = range_variant(reg.flash, range_mixup)
+        m2, w2 = desc_distance(obs, ref, valid)
+        better = m2 < mean
+        mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
+        shift = np.where(better, luma_shift(obs, ref, valid), shift)
+    return (mean <= DESC_MEAN) & (worst <= DESC_MAX) & (np.abs(shift) <= DESC_LUMA), mean
 
 
 def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TOLERANCE_FRAMES,

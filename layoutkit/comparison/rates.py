@@ -185,7 +185,7 @@ def flash_times(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
     >>> flash_times(t, np.arange(30), rate=15, fps=15)
     array([0., 1.])
     """
-    whole = max(1, int(round(rate)))
+    whole = max(1, round(rate))
     f = np.asarray(frames, dtype=np.int64)
     phase = f % whole
     hit = phase < max(1.0, whole / fps)
