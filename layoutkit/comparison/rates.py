@@ -181,7 +181,7 @@ def flash_times(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
     --------
     >>> t = np.arange(30) / 15                    # 2 s of a 15 fps canvas
     >>> flash_times(t, 2 * np.arange(30) + 1, rate=30, fps=15)  # a 30 fps publisher, odd frames
-    array([0.96666667])
+    array([-0.03333333,  0.96666667])
     >>> flash_times(t, np.arange(30), rate=15, fps=15)
     array([0., 1.])
     """
