@@ -131,6 +131,9 @@ def test_rate_estimate_keeps_an_uncommon_rate_and_needs_enough_readings():
     # the majority frozen, a short live start: still the live rate (not ~0)
     frames = np.minimum(np.floor(t * 15), 9).astype(np.int64)
     assert estimate_rate(t, frames) == 15.0
+    # a recording clock 1.5 % slow keeps the common rate (its frame numbers drift: reported)
+    t = np.arange(600) / 15
+    assert estimate_rate(t, np.floor(t * 15 * 1.015).astype(np.int64)) == 15.0
 
 
 def test_publisher_rates_per_uid_and_flash_times_at_the_publishers_rate():

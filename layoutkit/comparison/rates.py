@@ -14,8 +14,11 @@ rate is estimated from the codes themselves:
    numbers advanced (a frozen picture's pairs do not advance and do not vote);
 3. a robust line fit: least squares on the readings within 2 frames of the line, three
    rounds (a frozen stretch, a misread or a jump falls out);
-4. the rate is snapped to a common rate (:data:`COMMON_RATES`) when that rate moves no
-   reading's expected frame number by more than half a frame over the readings' span.
+4. the rate is snapped to a common rate (:data:`COMMON_RATES` and the canvas rate) when
+   within 2 % of it (:data:`SNAP_SHARE`: a recording whose clock runs a little fast or slow
+   keeps its publishers' rates, and the drift of its frame numbers is reported) or when
+   that rate moves no reading's expected frame number by more than half a frame over the
+   readings' span; else to the nearest whole rate under that same half-frame rule.
 
 Too few readings (fewer than :data:`MIN_READINGS`, or less than half a second of them)
 give no estimate: the caller keeps the canvas rate.
@@ -28,10 +31,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COMMON_RATES", "MIN_READINGS", "estimate_rate", "publisher_rates"]
+__all__ = ["COMMON_RATES", "MIN_READINGS", "SNAP_SHARE", "estimate_rate", "flash_times",
+           "publisher_rates"]
 
 #: Publisher rates a fitted rate is snapped to when it is indistinguishable from one.
 COMMON_RATES: tuple[int, ...] = (15, 24, 25, 30, 60)
+#: A fitted rate this close (relative) to a common rate is taken as that rate.
+SNAP_SHARE = 0.02
 #: Fewest readings of a uid that give an estimate.
 MIN_READINGS = 8
 #: The frame number in a code wraps at this (as :data:`align.CODE_PERIOD_FRAMES`).
@@ -66,9 +72,20 @@ def _fit(t: F64, f: F64, rate: float) -> float:
 
 
 def _snap(rate: float, span_s: float, common: Sequence[int]) -> float:
-    """The nearest common rate when it is within half a frame over ``span_s``, else ``rate``."""
+    """The nearest common rate when within :data:`SNAP_SHARE` of it or half a frame over
+    ``span_s``; else the nearest whole rate within half a frame; else ``rate``.
+
+    A recording whose clock runs 1 % fast still gets its publishers' common rates (and
+    its frame numbers then drift, which compare reports); a 20 fps publisher stays at 20.
+
+    >>> _snap(14.8, 60, COMMON_RATES), _snap(20.004, 60, COMMON_RATES), _snap(20.3, 60, COMMON_RATES)
+    (15.0, 20.0, 20.3)
+    """
     best = min(common, key=lambda c: abs(c - rate))
-    return float(best) if abs(best - rate) * span_s <= 0.5 else rate
+    if abs(best - rate) <= SNAP_SHARE * best or abs(best - rate) * span_s <= 0.5:
+        return float(best)
+    whole = round(rate)
+    return float(whole) if abs(whole - rate) * span_s <= 0.5 else rate
 
 
 def estimate_rate(times: F64, frames: npt.NDArray[np.integer], *,
