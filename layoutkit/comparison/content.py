@@ -74,7 +74,10 @@ class ContentResult:
     stats : dict
         ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``pictures``), ``votes``,
         ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``av_offset_s``,
-        ``glitches`` (short mismatches within tolerance), ``tolerance_s``.
+        ``glitches`` (short mismatches within tolerance), ``tolerance_s``,
+        ``publisher_fps`` (uid -> the rate its test stream's frame numbers advance at,
+        :mod:`~layoutkit.comparison.rates`), ``video_range`` (the limited/full range
+        mix-up the whole recording shows, if any, :mod:`~layoutkit.comparison.levels`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     """
