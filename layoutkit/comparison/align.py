@@ -5,7 +5,9 @@ Two ways, both on the compact observations of :mod:`layoutkit.comparison.observe
 * **codes** (:func:`offset_from_codes`): every test-stream code read at recording time
   ``r`` with uid ``u`` and frame number ``F`` votes for ``offset = r - (join_u + F / fps)``
   (the frame number counts frames since the user first joined, modulo 4096, so the vote is
-  taken modulo ``4096 / fps`` nearest to 0).  The most common vote wins (frozen codes vote
+  taken modulo ``4096 / fps`` nearest to 0).  ``fps`` is the publisher's rate: each uid's
+  own when ``rates`` gives one (:func:`~layoutkit.comparison.rates.publisher_rates`), else
+  the canvas rate.  The most common vote wins (frozen codes vote
   elsewhere and lose); the result is the median of the votes within 1.5 frames of it.
 * **pictures** (:func:`offset_from_pictures`), when no code is readable (colour or file
   sources): the whole-canvas 8 x 8 descriptor of each recorded frame against the expected
@@ -37,10 +39,18 @@ CODE_PERIOD_FRAMES = 4096
 F64 = npt.NDArray[np.float64]
 
 
+def _uid_rates(uid_names: Sequence[str], rates: Mapping[str, float] | None,
+               fps: float) -> F64:
+    """Per uid index (plus one for "unread"): the publisher's rate, the canvas ``fps`` by default."""
+    rates = rates or {}
+    return np.array([rates.get(u, fps) for u in uid_names] + [fps], dtype=np.float64)
+
+
 def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
                       code_frames: npt.NDArray[np.int32], uid_names: Sequence[str], *,
                       joins: Mapping[str, float], fps: int,
-                      min_votes: int = 3) -> tuple[float, int] | None:
+                      min_votes: int = 3,
+                      rates: Mapping[str, float] | None = None) -> tuple[float, int] | None:
     """The offset voted by the test-stream codes, and how many votes agreed.
 
     Parameters
@@ -53,6 +63,9 @@ def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
     joins : mapping
         uid -> first join time (scenario seconds); uids not in it do not vote.
     fps : int
+        The canvas rate (the vote's resolution, and every uid's rate by default).
+    rates : mapping, optional
+        uid -> the rate its frame numbers advance at (its publisher's).
 
     Returns
     -------
@@ -68,8 +81,9 @@ def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
     rows, cols, join = rows[keep], cols[keep], join[keep]
     if rows.size < min_votes:
         return None
-    period = CODE_PERIOD_FRAMES / fps
-    raw = times[rows] - (join + code_frames[rows, cols] / fps)
+    rate = _uid_rates(uid_names, rates, fps)[code_uids[rows, cols]]
+    period = CODE_PERIOD_FRAMES / rate
+    raw = times[rows] - (join + code_frames[rows, cols] / rate)
     votes = raw - np.round(raw / period) * period
     bins = np.round(votes * fps * 2).astype(np.int64)
     values, counts = np.unique(bins, return_counts=True)
@@ -137,13 +151,17 @@ def offset_from_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray
 
 def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
                   uid_names: Sequence[str], *, joins: Mapping[str, float], fps: int,
-                  offset: float, settle_frames: int = 15) -> tuple[F64, int, int]:
+                  offset: float, settle_frames: int = 15,
+                  rates: Mapping[str, float] | None = None) -> tuple[F64, int, int]:
     """Per-frame offset: ``offset`` until the codes agree on another one for a while.
 
     A recording that loses (or repeats) frames without a gap in its timestamps shifts its
     content against its clock: from then on the codes vote for another offset.  A new offset
     is taken when the frames' votes agree on it (within half a frame) for ``settle_frames``
     consecutive frames (a frozen code's vote moves every frame, so it never settles).
+
+    ``rates`` (uid -> publisher rate) as in :func:`offset_from_codes`; offsets are kept on
+    the canvas rate's grid.
 
     Returns
     -------
@@ -155,9 +173,10 @@ def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt
     if n == 0:
         return out, 0, 0
     join_of = np.array([joins.get(u, np.nan) for u in uid_names] + [np.nan], dtype=np.float64)
-    period = CODE_PERIOD_FRAMES / fps
     idx = np.where(code_uids >= 0, code_uids, len(uid_names))
-    raw = times[:, None] - (join_of[idx] + code_frames / fps)
+    rate = _uid_rates(uid_names, rates, fps)[idx]
+    period = CODE_PERIOD_FRAMES / rate
+    raw = times[:, None] - (join_of[idx] + code_frames / rate)
     votes = raw - np.round((raw - offset) / period) * period  # nearest to the offset
     per_frame = np.full(n, np.nan)
     for f in range(n):

@@ -4,16 +4,19 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 
 * a region expected **live** with a test stream matches when its code reads the expected
   uid with a frame number within ``tol`` frames of the expected one
-  (``floor((t - first join) * fps)`` modulo 4096);
+  (``floor((t - first join) * rate)`` modulo 4096, ``rate`` the user's publisher rate from
+  ``rates``, by default the canvas fps);
 * **frozen last frame** of a test stream: the expected uid, frame number within 1 of the
-  frame shown when the video stopped; when no code at all is readable in the region (a
+  frame shown when the video stopped (at the publisher's rate); when no code at all is readable in the region (a
   poor encode), the region's nearest candidate look must be the expected user's;
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
-  canvas's (or of the same picture with limited and full range levels mixed up: a player
-  or re-encoder that gets the range wrong does not count as a difference; a region blended
-  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame);
+  canvas's, its mean luma within :data:`DESC_LUMA` (a canvas ``#101010`` is not black); when the recording *as a whole* shows a limited/full range mix-up
+  (``range_mixup``, found by :mod:`~layoutkit.comparison.levels`), of the expected canvas
+  with that mix-up instead, in every region and frame alike (never a mix-up per region or
+  frame: a canvas ``#101010`` where black is expected is a difference); a region blended
+  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame;
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
@@ -37,14 +40,20 @@ from .align import CODE_PERIOD_FRAMES
 from .expect import Expectation, Label, RegionExpect
 from .observe import Probe
 
-__all__ = ["LIVE_TOLERANCE_FRAMES", "DESC_MEAN", "DESC_MAX", "RegionObservation",
-           "classify", "desc_distance", "range_variants", "user_shifts"]
+__all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "LIVE_TOLERANCE_FRAMES", "RANGE_MIXUPS",
+           "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
+           "range_variant", "range_variants", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
 #: Descriptor match thresholds (8-bit levels).
 DESC_MEAN = 6.0
 DESC_MAX = 24.0
+#: Most a still region's mean luma may differ from the expected (8-bit levels): black is
+#: Y 16, ``#101010`` Y 30 and ``#080808`` Y 23.
+DESC_LUMA = 8.0
+#: The limited/full range mix-ups, in :func:`range_variants`' order.
+RANGE_MIXUPS = ("expanded", "compressed")
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,20 @@ def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
 
 
+def luma_shift(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
+               valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Mean luma of observed ``(n, c, 3)`` minus that of the reference ``(c, 3)``, per frame.
+
+    >>> ref = np.array([[16, 128, 128]] * 2, np.float32)
+    >>> luma_shift(ref[None] + [14, 0, 0], ref, np.array([True, True]))
+    array([14.])
+    """
+    if not valid.any():
+        return np.zeros(obs.shape[0])
+    seen = obs[:, valid, 0].astype(np.float64).mean(axis=1)
+    return seen - float(np.asarray(ref)[valid, 0].astype(np.float64).mean())
+
+
 def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
     """``ref`` as it looks when limited-range levels are shown as full range, and back."""
     expand = np.array([255 / 219, 255 / 224, 255 / 224], dtype=np.float32)
@@ -86,8 +109,39 @@ def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32
     return (expanded.astype(np.float32), compressed.astype(np.float32))
 
 
-def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: int) -> npt.NDArray[np.int64]:
+def range_variant(ref: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
+    """``ref`` as the recording shows it under ``mixup`` (one of :data:`RANGE_MIXUPS`), or
+    ``ref`` itself for None.
+
+    >>> range_variant(np.array([[16.0, 128, 128]], np.float32), "compressed").round(1)
+    array([[ 29.7, 128. , 128. ]], dtype=float32)
+    """
+    if mixup is None:
+        return ref
+    return range_variants(ref)[RANGE_MIXUPS.index(mixup)]
+
+
+def range_undone(seen: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
+    """What was drawn, from levels ``seen`` in a recording with ``mixup`` (to name colours).
+
+    >>> range_undone(np.array([16.0, 128, 128], np.float32), "expanded").round(1)
+    array([ 29.7, 128. , 128. ], dtype=float32)
+    """
+    if mixup is None:
+        return seen
+    return range_variant(seen, RANGE_MIXUPS[1 - RANGE_MIXUPS.index(mixup)])
+
+
+def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: float) -> npt.NDArray[np.int64]:
     return np.floor(np.maximum(0.0, t - join) * fps + 0.5).astype(np.int64)
+
+
+def _frozen_frame(reg: RegionExpect, rate: float, fps: int) -> int:
+    """The frame number a frozen test stream shows: ``reg.frozen_frame`` at the canvas rate,
+    else the publisher's frame at the last live canvas frame."""
+    if rate == fps or reg.frozen_t is None:
+        return int(reg.frozen_frame or 0)
+    return int(np.floor(max(0.0, reg.frozen_t - reg.join) * rate + 1e-9)) % CODE_PERIOD_FRAMES
 
 
 def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
@@ -95,7 +149,9 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
              code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
              joins: Mapping[str, float], uid_names: Sequence[str],
              tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
-             shifts: Mapping[str, int] | None = None) -> list[RegionObservation]:
+             shifts: Mapping[str, int] | None = None,
+             rates: Mapping[str, float] | None = None,
+             range_mixup: str | None = None) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
 
     Parameters
@@ -119,10 +175,18 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
         uid -> frames by which that user's test stream runs ahead of its scenario clock
         (its frame numbers are ``shift`` higher than the join time predicts; see
         :func:`user_shifts`).
+    rates : mapping, optional
+        uid -> the rate its test stream's frame numbers advance at (its publisher's; see
+        :func:`~layoutkit.comparison.rates.publisher_rates`); the canvas fps by default.
+    range_mixup : {None, 'expanded', 'compressed'}
+        The limited/full range mix-up the whole recording shows (see
+        :func:`~layoutkit.comparison.levels.recording_range`): still pictures are expected
+        with it, everywhere.  None (default): as drawn.
     """
     fps = exp.fps
     shifts = dict(shifts or {})
-    joins = {u: j - shifts.get(u, 0) / fps for u, j in joins.items()}
+    rate_of = {u: float((rates or {}).get(u, fps)) for u in joins}
+    joins = {u: j - shifts.get(u, 0) / rate_of[u] for u, j in joins.items()}
     t_all = times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -143,18 +207,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             who, _state = reg.label
             if reg.kind in ("code_live", "code_frozen"):
                 assert reg.code_key is not None and who is not None
-                u = code_uids[frames, reg.code_key]
-                f = code_frames[frames, reg.code_key].astype(np.int64)
-                right = u == uid_of.get(who, -2)
-                shift = shifts.get(who, 0)
-                if reg.kind == "code_live":
-                    d = _wrap(f - _expected_frame(t, reg.join - shift / fps, fps)
-                              % CODE_PERIOD_FRAMES)
-                    deviation = np.where(right, d, np.nan)
-                    match = right & (np.abs(d) <= tol)
-                else:
-                    d = _wrap(f - (int(reg.frozen_frame or 0) + shift))
-                    match = right & (np.abs(d) <= 1)
+                right = code_uids[frames, reg.code_key] == uid_of.get(who, -2)
+                match, deviation = _code_match(
+                    reg, code_frames[frames, reg.code_key], right, t, shift=shifts.get(who, 0),
+                    rate=rate_of.get(who, float(fps)), fps=fps, tol=tol)
                 ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
                 unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
                 if unread.any() and reg.candidates:
@@ -164,18 +220,7 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                     match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                                             for b in nearest]) | bright
             elif reg.kind == "desc" and reg.expected is not None:
-                obs = cells[frames][:, _cell_slice(probe, reg.desc_key)]
-                valid = probe.valid(reg.desc_key)
-                mean, worst = desc_distance(obs, reg.expected, valid)
-                refs = [*range_variants(reg.expected)]  # limited <-> full range mix-ups
-                if reg.flash is not None:  # blended over a test stream: its flash shows
-                    refs += [reg.flash, *range_variants(reg.flash)]
-                for ref in refs:
-                    m2, w2 = desc_distance(obs, ref, valid)
-                    better = m2 < mean
-                    mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
-                distance = mean
-                match = (mean <= DESC_MEAN) & (worst <= DESC_MAX)
+                match, distance = _still_match(reg, probe, cells[frames], range_mixup)
                 if match.any() and rect_keys.get((*reg.rect, reg.mode)):
                     # a test stream's code where none is expected is never a match
                     ks = rect_keys[(*reg.rect, reg.mode)]
@@ -190,12 +235,45 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             if name and not match.all():
                 bad = np.nonzero(~match)[0]
                 named = _name(reg, probe, frames[bad], t[bad], cells, code_uids, code_frames,
-                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names, fps, tol)
+                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names,
+                              rate_of, tol)
                 for i, label in zip(bad, named):
                     labels[i] = label
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
     return out
+
+
+def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDArray[np.bool_],
+                t: npt.NDArray[np.float64], *, shift: int, rate: float, fps: int,
+                tol: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Per frame: does a test stream's code (read as the right uid where ``right``) show the
+    expected frame number, and the live deviation (NaN for frozen or unread codes)."""
+    f = frames.astype(np.int64)
+    if reg.kind == "code_live":
+        d = _wrap(f - _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES)
+        return right & (np.abs(d) <= tol), np.where(right, d, np.nan)
+    d = _wrap(f - (_frozen_frame(reg, rate, fps) + shift))
+    return right & (np.abs(d) <= 1), np.full(len(t), np.nan)
+
+
+def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+                 range_mixup: str | None) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Per frame: does a still region show its expected picture (under the recording's range
+    mix-up), and the mean descriptor distance."""
+    obs = cells[:, _cell_slice(probe, reg.desc_key)]
+    valid = probe.valid(reg.desc_key)
+    assert reg.expected is not None
+    ref = range_variant(reg.expected, range_mixup)
+    mean, worst = desc_distance(obs, ref, valid)
+    shift = luma_shift(obs, ref, valid)
+    if reg.flash is not None:  # blended over a test stream: its flash shows
+        ref = range_variant(reg.flash, range_mixup)
+        m2, w2 = desc_distance(obs, ref, valid)
+        better = m2 < mean
+        mean, worst = np.where(better, m2, mean), np.where(better, w2, worst)
+        shift = np.where(better, luma_shift(obs, ref, valid), shift)
+    return (mean <= DESC_MEAN) & (worst <= DESC_MAX) & (np.abs(shift) <= DESC_LUMA), mean
 
 
 def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TOLERANCE_FRAMES,
@@ -242,15 +320,14 @@ def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
 
 
 def _cell_slice(probe: Probe, key: int) -> slice:
-    probe._freeze()
-    return slice(int(probe._offsets[key]), int(probe._offsets[key + 1]))
+    return probe.cell_slice(key)
 
 
 def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
           t: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
           code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
           keys: list[int], joins: Mapping[str, float], uid_names: Sequence[str],
-          fps: int, tol: int) -> list[Label]:
+          rates: Mapping[str, float], tol: int) -> list[Label]:
     """What mismatching frames of a region show."""
     labels: list[Label] = [(None, "unknown")] * len(frames)
     named = np.zeros(len(frames), dtype=bool)
@@ -262,7 +339,8 @@ def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
             join = joins.get(uid)
             state = "live"
             if join is not None:
-                d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, fps) % CODE_PERIOD_FRAMES)
+                d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, rates[uid])
+                          % CODE_PERIOD_FRAMES)
                 state = "live" if abs(int(d[0])) <= tol else "last_frame"
             labels[i] = (uid, state)
             named[i] = True

@@ -57,11 +57,22 @@ class CodeSpot:
         self.area = ((self.x1 - self.x0) * (self.y1 - self.y0)).astype(np.float64)
         self.readable = True
 
-    def read(self, luma: npt.NDArray[np.uint8]) -> CodeReading | None:
-        """The code in ``luma`` (the canvas' Y plane) at this spot, or None."""
+    def read(self, luma: npt.NDArray[np.uint8], *,
+             levels: npt.NDArray[np.int64] | None = None) -> CodeReading | None:
+        """The code in ``luma`` (the canvas' Y plane) at this spot, or None.
+
+        ``levels`` (a ``(2, 256)`` count array), when given, counts the black and the white
+        calibration cell's mean level (rounded) of a successful reading: the recording's
+        own black and white (see :mod:`~layoutkit.comparison.levels`).
+        """
         if not self.readable:
             return None
         sat = cv2.integral(luma[self.by0:self.by1, self.bx0:self.bx1], sdepth=cv2.CV_32S)
         sums = (sat[self.y1, self.x1] - sat[self.y0, self.x1]
                 - sat[self.y1, self.x0] + sat[self.y0, self.x0])
-        return reading_from_means(sums / self.area)
+        means = sums / self.area
+        reading = reading_from_means(means)
+        if reading is not None and levels is not None:
+            levels[0, int(np.clip(round(float(means[0])), 0, 255))] += 1
+            levels[1, int(np.clip(round(float(means[-1])), 0, 255))] += 1
+        return reading

@@ -36,12 +36,15 @@ from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
 from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
-from .classify import (DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
-                       desc_distance, range_variants, user_shifts)
+from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
+                       desc_distance, luma_shift, range_undone, range_variant,
+                       user_shifts)
 from .expect import Expectation, Label, build_expectation, source_kind
 from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
 from .observe import Observations, Probe
+from .levels import recording_range
+from .rates import flash_times, publisher_rates
 
 __all__ = ["ContentResult", "check_content", "PICTURE_KEYS"]
 
@@ -71,7 +74,10 @@ class ContentResult:
     stats : dict
         ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``pictures``), ``votes``,
         ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``av_offset_s``,
-        ``glitches`` (short mismatches within tolerance), ``tolerance_s``.
+        ``glitches`` (short mismatches within tolerance), ``tolerance_s``,
+        ``publisher_fps`` (uid -> the rate its test stream's frame numbers advance at,
+        :mod:`~layoutkit.comparison.rates`), ``video_range`` (the limited/full range
+        mix-up the whole recording shows, if any, :mod:`~layoutkit.comparison.levels`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     """
@@ -487,13 +493,16 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     uid_names = list(probe.uids)
     stats: dict[str, Any] = {"frames": len(times), "codes_read": int((code_uids >= 0).sum()),
                              "tolerance_s": round(tol_s, 3), "fps": fps or exp.fps}
+    rates = publisher_rates(times, code_uids, code_frames, uid_names, fps=exp.fps)
+    stats["publisher_fps"] = {u: round(r, 3) for u, r in rates.items() if u in prep.joins}
     coded = offset_from_codes(times, code_uids, code_frames, uid_names, joins=prep.joins,
-                              fps=exp.fps)
+                              fps=exp.fps, rates=rates)
     jumps = (0, 0)
     if coded is not None:
         offset, votes = coded
         offsets, *jump_counts = local_offsets(times, code_uids, code_frames, uid_names,
-                                              joins=prep.joins, fps=exp.fps, offset=offset)
+                                              joins=prep.joins, fps=exp.fps, offset=offset,
+                                              rates=rates)
         jumps = (jump_counts[0], jump_counts[1])
         stats.update(alignment="codes", votes=votes)
     else:
@@ -501,12 +510,17 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         offset = offset_from_pictures(exp, times, canvas)
         offsets = np.full(len(times), offset)
         stats.update(alignment="pictures", votes=0)
+    levels = recording_range(obs.code_levels, exp, probe, times, cells, offset=offsets)
+    stats["video_range"] = levels.describe()
+    mixup = levels.mixup
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
-                          joins=prep.joins, uid_names=uid_names, tol=tol)
+                          joins=prep.joins, uid_names=uid_names, tol=tol, rates=rates,
+                          range_mixup=mixup)
     shifts = user_shifts(region_obs, tol=tol)
     if shifts:  # test streams whose clocks start elsewhere than their joins
         region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
-                              joins=prep.joins, uid_names=uid_names, tol=tol, shifts=shifts)
+                              joins=prep.joins, uid_names=uid_names, tol=tol, shifts=shifts,
+                              rates=rates, range_mixup=mixup)
     stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
@@ -545,11 +559,11 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
             continue
         got = cells[rows][:, _slice(probe, period.bg_key)]
         valid = probe.valid(period.bg_key)
-        mean, _ = desc_distance(got, period.bg_expected, valid)
-        for ref in range_variants(period.bg_expected):
-            mean = np.minimum(mean, desc_distance(got, ref, valid)[0])
-        if (mean > DESC_MEAN).mean() > 0.5 and valid.any():
-            seen = _yuv_rgb(got[:, valid].reshape(-1, 3).mean(axis=0))
+        ref = range_variant(period.bg_expected, mixup)
+        mean, _ = desc_distance(got, ref, valid)
+        bad = (mean > DESC_MEAN) | (np.abs(luma_shift(got, ref, valid)) > DESC_LUMA)
+        if bad.mean() > 0.5 and valid.any():
+            seen = _yuv_rgb(range_undone(got[:, valid].reshape(-1, 3).mean(axis=0), mixup))
             want = _yuv_rgb(period.bg_expected[valid].mean(axis=0))
             if not any(d.kind == "wrong_background" for d in differences):
                 differences.append(Difference(
@@ -574,7 +588,9 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
             drift = float(np.median(series[-tenth:]) - np.median(series[:tenth]))
         live_keys: dict[int, list[tuple[int, int]]] = {}
         for ro in region_obs:
-            if ro.expect.kind == "code_live" and ro.expect.code_key is not None:
+            # a publisher slower than the canvas repeats its frames by itself: not counted
+            if ro.expect.kind == "code_live" and ro.expect.code_key is not None and \
+                    rates.get(ro.expect.label[0] or "", exp.fps) >= exp.fps * 0.99:
                 read = code_uids[ro.frames, ro.expect.code_key] >= 0
                 for f in ro.frames[ro.match & read]:
                     live_keys.setdefault(int(f), []).append(
@@ -608,12 +624,15 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         for ro in region_obs:
             if ro.expect.kind == "code_live" and ro.expect.code_key is not None:
                 f = code_frames[ro.frames, ro.expect.code_key]
-                # a flash frame is one whose code was read, as this user's, at frame 0 of a
-                # second (an unread code's frame number is 0 too: it is no flash)
-                who = uid_of.get(ro.expect.label[0] or "", -2)
+                # a flash is dated from the frames whose code was read, as this user's, at
+                # (or just after) frame 0 of a second, at the user's own rate (an unread
+                # code's frame number is 0 too: it is no flash)
+                who_uid = ro.expect.label[0] or ""
+                who = uid_of.get(who_uid, -2)
                 read = code_uids[ro.frames, ro.expect.code_key] == who
-                hit = ro.match & read & (f % exp.fps == 0)
-                flashes.append(times[ro.frames[hit]])
+                hit = ro.match & read
+                flashes.append(flash_times(times[ro.frames[hit]], f[hit], fps=exp.fps,
+                                           rate=rates.get(who_uid, exp.fps)))
         beeps = beep_onsets(audio, origin=origin)
         flash_t = np.unique(np.concatenate(flashes)) if flashes else np.zeros(0)
         found = av_offset(flash_t, beeps)
@@ -633,7 +652,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     tracks = _tracks(prep, region_obs, tracks_data, step)
     evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
     infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol,
-                          shifts) \
+                          shifts, rates, mixup) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
                          evidence=evidence, stats=stats, infer=infer_result)
@@ -707,13 +726,14 @@ def _without_looks(exp: Expectation) -> Expectation:
 def _infer(prep: _Prepared, times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
            code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
            offset: npt.NDArray[np.float64],
-           uid_names: list[str], tol: int, shifts: dict[str, int]) -> dict[str, str]:
+           uid_names: list[str], tol: int, shifts: dict[str, int],
+           rates: dict[str, float] | None = None, mixup: str | None = None) -> dict[str, str]:
     """Per picture key: the value whose expectation the frames match best."""
 
     def misses(exp: Expectation) -> int:
         ros = classify(exp, prep.probe, times, cells, code_uids, code_frames, offset=offset,
                        joins=prep.joins, uid_names=uid_names, tol=tol, name=False,
-                       shifts=shifts)
+                       shifts=shifts, rates=rates, range_mixup=mixup)
         return int(sum((~ro.match).sum() for ro in ros))
 
     # the alternatives are built without candidate looks; judge the base the same way, or

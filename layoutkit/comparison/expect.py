@@ -65,6 +65,7 @@ class RegionExpect:
     code_key: int | None = None
     join: float = 0.0
     frozen_frame: int | None = None
+    frozen_t: float | None = None  # scenario time of the last live canvas frame (code_frozen)
     expected: F32 | None = None
     looks: _Looks | None = None
     flash: F32 | None = None  # a region blended over a live test stream, at its flash
@@ -306,6 +307,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                         k = math.ceil(view.frozen_at * fps) - 1
                         item["kind"] = "code_frozen"
                         item["frozen_frame"] = _src_index(Fraction(k, fps), joins[uid], fps) % 4096  # type: ignore[index]
+                        item["frozen_t"] = float(Fraction(k, fps))
                 elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
                     item["kind"] = "look"  # the code is covered: tell users by their colours
                 elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "file":

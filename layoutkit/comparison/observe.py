@@ -155,18 +155,26 @@ class Probe:
                  - sat[self._y1, self._x0] + sat[self._y0, self._x0])
         return (total / self._area[:, None]).astype(np.float32)
 
+    def cell_slice(self, key: int) -> slice:
+        """Where descriptor ``key``'s cells lie in :meth:`describe`'s result (axis -2)."""
+        self._freeze()
+        return slice(int(self._offsets[key]), int(self._offsets[key + 1]))
+
     def split(self, cells: F32, key: int) -> F32:
         """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result."""
         return cells[self._offsets[key]:self._offsets[key + 1]]
 
-    def read_codes(self, luma: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-        """Per code key: uid index (-1 when unread) and frame number."""
+    def read_codes(self, luma: npt.NDArray[np.uint8], *,
+                   levels: npt.NDArray[np.int64] | None = None
+                   ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Per code key: uid index (-1 when unread) and frame number (``levels``: see
+        :meth:`CodeSpot.read`)."""
         self._freeze()
         n = len(self._code_list)
         uids = np.full(n, -1, dtype=np.int32)
         frames = np.zeros(n, dtype=np.int32)
         for i, spot in enumerate(self._spots):
-            reading = spot.read(luma)
+            reading = spot.read(luma, levels=levels)
             if reading is not None:
                 uids[i] = self.uid_index(reading.uid)
                 frames[i] = reading.frame
@@ -186,12 +194,16 @@ class Observations:
     _cells: list[npt.NDArray[np.uint8]] = field(default_factory=list)
     _uids: list[npt.NDArray[np.int32]] = field(default_factory=list)
     _frames: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    #: How often each level was the black (row 0) and the white (row 1) calibration cell
+    #: of a code read (the recording's own black and white).
+    code_levels: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros((2, 256), dtype=np.int64))
 
     def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
         """Observe one frame."""
         cells = self.probe.describe(i420)
         h = self.probe.canvas_wh[1]
-        uids, frames = self.probe.read_codes(i420[:h])
+        uids, frames = self.probe.read_codes(i420[:h], levels=self.code_levels)
         self.times.append(float(t))
         self._cells.append(np.clip(np.rint(cells), 0, 255).astype(np.uint8))
         self._uids.append(uids)
