@@ -35,7 +35,7 @@ from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
-from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
+from .avsync import AV_TOLERANCE_S, Flashes, check_av, heard_spans
 from .classify import (DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
                        desc_distance, range_variants, user_shifts)
 from .expect import Expectation, Label, build_expectation, source_kind
@@ -613,23 +613,12 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                 who = uid_of.get(ro.expect.label[0] or "", -2)
                 read = code_uids[ro.frames, ro.expect.code_key] == who
                 hit = ro.match & read & (f % exp.fps == 0)
-                flashes.append(times[ro.frames[hit]])
-        beeps = beep_onsets(audio, origin=origin)
-        flash_t = np.unique(np.concatenate(flashes)) if flashes else np.zeros(0)
-        found = av_offset(flash_t, beeps)
-        stats["beeps"] = int(beeps.size)
-        if found is not None:
-            av, n = found
-            stats["av_offset_s"] = round(av, 4)
-            ahead, behind = av_tol
-            if av > ahead or av < behind:
-                side = "ahead of" if av > 0 else "behind"
-                differences.append(Difference(
-                    "av_offset",
-                    f"sound is {abs(av) * 1000:.0f} ms {side} the picture (tolerance "
-                    f"+{ahead * 1000:.0f} / {behind * 1000:.0f} ms, positive = sound ahead; "
-                    f"{n} flashes)", expected=[ahead, behind], observed=round(av, 4)))
-                run_of.append(None)
+                flashes.append((times[ro.frames[hit]], f[hit] // exp.fps, ro.expect.label[0] or ""))
+        av = check_av(Flashes.of(flashes), audio, origin=origin, offset=offset, tolerance=av_tol,
+                      spans=heard_spans(prep.scenario, profile=prep.profile))
+        stats.update(av.stats)
+        differences += av.differences
+        run_of += [None] * len(av.differences)
     tracks = _tracks(prep, region_obs, tracks_data, step)
     evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
     infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol,
