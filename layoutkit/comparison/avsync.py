@@ -78,6 +78,7 @@ _OVERLAP_BLOCKS = 20  # the next piece starts 0.2 s before this one's end
 _VOTE_S = 0.05
 _CLUSTER_S = 0.1
 _HEARD_MIN_S = 1.5
+_SAME_S = 0.02  # one beep read in two pieces
 
 
 @dataclass(frozen=True)
@@ -258,10 +259,10 @@ def _pieces(chunks: Iterable[AudioChunk]) -> Iterator[tuple[float, npt.NDArray[n
 
 
 def _one_per_beep(found: list[tuple[float, int, float]]) -> list[tuple[float, int, float]]:
-    """Beeps read twice (in two overlapping pieces) once: same code within 0.1 s."""
+    """Beeps read twice (in two overlapping pieces) once: same code within 20 ms."""
     kept: list[tuple[float, int, float]] = []
     for item in sorted(found, key=lambda b: (b[1], b[0])):
-        if kept and kept[-1][1] == item[1] and item[0] - kept[-1][0] < 0.1:
+        if kept and kept[-1][1] == item[1] and item[0] - kept[-1][0] < _SAME_S:
             continue
         kept.append(item)
     return sorted(kept)

@@ -1,0 +1,221 @@
+"""The test stream's numbered beep and compare's A/V offset beyond +-0.5 s (issue 19 item 5).
+
+Unit tests read the marker from synthetic sound (pure numpy: one user, noise, 17 users'
+tones mixed and clipped, an AAC round trip); end-to-end tests shift the sound of a recording
+composed by FFmpeg's own filters (and one made by our recorder) with FFmpeg and check that
+``compare`` reports the offset with its sign and size, a missing beep, and still reads an
+older test stream's plain 1 kHz beeps (modulo 1 s).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import layoutkit as lk
+from layoutkit.comparison.avsync import (PLAIN, Beeps, Flashes, check_av, heard_spans,
+                                         marked_offset, read_beeps)
+from layoutkit.io.frames import AudioChunk
+from layoutkit.io.recorded import iter_audio
+from layoutkit.scenario import parse_scenario
+from layoutkit.signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency, tone
+from layoutkit.teststream import write_testsrc
+
+SR = 48000
+FRAME = 1 / 15
+
+
+def _chunks(signal: np.ndarray, *, t0: float = 0.0, size: int = SR) -> list[AudioChunk]:
+    """``signal`` as 1 s chunks, as :func:`iter_audio` yields them."""
+    return [AudioChunk(t0 + i / SR, signal[i:i + size].astype(np.float32), SR)
+            for i in range(0, signal.size, size)]
+
+
+def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
+    """The recorder's mix of ``uid -> join time`` tone users: summed, clipped to [-1, 1]."""
+    n = int(seconds * SR)
+    total = np.zeros(n)
+    for uid, join in joins.items():
+        first = int(round(join * SR))
+        total[first:] += tone(uid, 0, n - first)
+    return np.clip(total, -1, 1)
+
+
+def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]:
+    """``(onset, code)`` of every beep after the sound's start (second 0 at a join is kept
+    only when the sound started before it)."""
+    out = set()
+    for join in joins.values():
+        for k in range(int(seconds) + 1):
+            t = join + k
+            if 0 < t < seconds - 0.06:
+                out.add((round(t, 4), k % MARK_PERIOD))
+    return out
+
+
+def _assert_found(beeps: Beeps, expected: set[tuple[float, int]], *, tol: float = 0.003):
+    found = list(zip(beeps.t.tolist(), beeps.code.tolist()))
+    for t, code in expected:
+        assert any(abs(t - ft) <= tol and code == fc for ft, fc in found), \
+            (t, code, sorted(found))
+    for ft, fc in found:  # nothing made up
+        assert any(abs(t - ft) <= tol and code == fc for t, code in expected), (ft, fc)
+
+
+# --- the marker -------------------------------------------------------------------------
+def test_each_second_beeps_its_own_number_and_repeats_only_after_16_s():
+    freqs = [beep_frequency(k) for k in range(40)]
+    assert len(set(freqs[:MARK_PERIOD])) == MARK_PERIOD
+    assert freqs[MARK_PERIOD:2 * MARK_PERIOD] == freqs[:MARK_PERIOD]
+    assert BEEP_HZ not in freqs  # an older stream's plain beep is told apart
+    assert min(freqs) > 940 and 3 * min(freqs) > max(freqs)  # above the tones, below harmonics
+    signal = tone("7", 20 * SR, 3 * SR)  # a stream read from its second 20
+    for k, second in enumerate((20, 21, 22)):
+        spectrum = np.abs(np.fft.rfft(signal[k * SR:k * SR + 2400]))  # its first 50 ms
+        assert np.argmax(spectrum) * SR / 2400 == beep_frequency(second)
+
+
+def test_one_stream_decodes_every_numbered_beep_to_1_ms():
+    joins = {"1001": 0.0}
+    beeps = read_beeps(_chunks(_mix(joins, 20)), origin=0.0)
+    _assert_found(beeps, _expected(joins, 20), tol=0.0015)
+    assert beeps.marked and beeps.span == (0.0, 20.0)
+    # a chunk clock that does not start at 0 moves the onsets, origin moves them back
+    shifted = read_beeps(_chunks(_mix(joins, 5), t0=10.25), origin=10.0)
+    np.testing.assert_allclose(shifted.t, [1.25, 2.25, 3.25, 4.25], atol=0.0015)
+
+
+@pytest.mark.parametrize("noise_dbfs", [-40, -26])
+def test_numbered_beeps_survive_noise(noise_dbfs):
+    joins = {"5": 0.3, "6": 1.75}
+    rng = np.random.default_rng(19)
+    signal = _mix(joins, 12) + rng.normal(0, 10 ** (noise_dbfs / 20), 12 * SR)
+    _assert_found(read_beeps(_chunks(signal)), _expected(joins, 12))
+
+
+def test_seventeen_users_mixed_and_clipped_all_beeps_read():
+    # 17 users, every tone frequency; joins whole seconds apart (beeps at once, different
+    # numbers), fractions of a second apart (interleaved) and together (the same number)
+    uids = [str(1000 + i) for i in range(17)]
+    joins = {uid: j for uid, j in zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
+                                             0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9])}
+    signal = _mix(joins, 10)
+    assert np.abs(signal).max() == 1.0  # really clipped
+    # clipping moves an onset by up to 3 ms
+    _assert_found(read_beeps(_chunks(signal)), _expected(joins, 10), tol=0.005)
+
+
+def test_numbered_beeps_survive_aac_at_the_lowest_profile_bitrate(tmp_path):
+    import imageio_ffmpeg
+
+    joins = {"11": 0.0, "22": 2.0, "33": 0.5}
+    signal = _mix(joins, 8)
+    raw = tmp_path / "mix.f32"
+    signal.astype("<f4").tofile(raw)
+    out = tmp_path / "mix.m4a"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "f32le",
+                    "-ar", str(SR), "-ac", "1", "-i", str(raw), "-c:a", "aac", "-b:a", "48k",
+                    str(out)], check=True)
+    beeps = read_beeps(iter_audio([out]))
+    _assert_found(beeps, _expected(joins, 8), tol=0.004)
+
+
+def test_a_steady_tone_or_silence_has_no_beep():
+    n = 6 * SR
+    ramp = np.arange(n)
+    for freq in (940, 1000, 1100, 1530):  # even right on a beep frequency
+        steady = 0.5 * np.sin(2 * np.pi * freq * ramp / SR)
+        assert read_beeps(_chunks(steady)).t.size == 0, freq
+    assert read_beeps(_chunks(np.zeros(n))).t.size == 0
+    assert read_beeps([]).span is None
+
+
+def test_plain_1khz_beeps_of_an_older_stream_read_as_plain():
+    ramp = np.arange(6 * SR)
+    older = 0.126 * np.sin(2 * np.pi * 500 * ramp / SR)
+    within = ramp % SR
+    older[within < 2400] += 0.5 * np.sin(2 * np.pi * BEEP_HZ * within[within < 2400] / SR)
+    beeps = read_beeps(_chunks(older))
+    assert not beeps.marked
+    assert beeps.code.tolist() == [PLAIN] * 5
+    np.testing.assert_allclose(beeps.t, [1, 2, 3, 4, 5], atol=0.0015)
+
+
+# --- pairing ------------------------------------------------------------------------------
+def _flashes(joins: dict[str, float], seconds: float) -> Flashes:
+    parts = []
+    for uid, join in joins.items():
+        ks = np.arange(int(seconds - join) + 1)
+        ks = ks[join + ks < seconds]
+        parts.append((join + ks, ks, uid))
+    return Flashes.of(parts)
+
+
+@pytest.mark.parametrize("delay", [-5.0, -2.0, -1.0, -0.7, -0.5, 0.0, 0.5, 0.7, 1.0, 2.0, 5.0])
+def test_offsets_to_5_s_are_measured_with_sign_and_size(delay):
+    joins = {"11": 0.0, "22": 3.0, "33": 1.4}  # 22's clock is 3 whole seconds after 11's
+    seconds = 14
+    signal = _mix(joins, seconds)
+    shift = int(round(abs(delay) * SR))
+    if delay > 0:  # the sound is late
+        signal = np.concatenate([np.zeros(shift), signal[:-shift]])
+    elif delay < 0:
+        signal = np.concatenate([signal[shift:], np.zeros(shift)])
+    found = marked_offset(*_pair(_flashes(joins, seconds)), read_beeps(_chunks(signal)))
+    assert found is not None
+    assert found[0] == pytest.approx(-delay, abs=0.003)
+    assert found[1] >= 10
+
+
+def _pair(flashes: Flashes):
+    return flashes.t, flashes.second
+
+
+def test_a_seen_but_unheard_user_does_not_pull_the_offset():
+    # 22 is seen all along but not heard (its audio is silence): its flashes would pair with
+    # 11's beeps 2 s away; only heard users' flashes are paired
+    doc = {"cname": "c", "duration": 12, "start": {"cname": "c", "uid": "9", "clientRequest": {
+        "recordingConfig": {}}}, "users": [{"uid": "11", "join": 2}, {"uid": "22",
+                                                                      "audio": "silence"}]}
+    scenario = parse_scenario(doc)
+    spans = heard_spans(scenario, profile=lk.Profile())
+    assert spans == {"11": ((2.0, 12.0),)}
+    late = 0.4
+    signal = _mix({"11": 2.0 + late}, 12)
+    flashes = _flashes({"11": 2.0, "22": 0.0}, 12)
+    check = check_av(flashes, _chunks(signal), origin=0.0, offset=0.0, spans=spans)
+    assert check.stats["av_offset_s"] == pytest.approx(-late, abs=0.003)
+    assert [d.kind for d in check.differences] == ["av_offset"]
+    assert "400 ms behind" in check.differences[0].message
+    assert "numbered beeps" in check.differences[0].message
+
+
+def test_no_beep_where_a_tone_is_heard_is_a_difference_naming_the_span():
+    doc = {"cname": "c", "duration": 6, "start": {"cname": "c", "uid": "9", "clientRequest": {
+        "recordingConfig": {}}}, "users": [{"uid": "11"}, {"uid": "22"}]}
+    spans = heard_spans(parse_scenario(doc), profile=lk.Profile())
+    flashes = _flashes({"11": 0.0, "22": 0.0}, 6)
+    check = check_av(flashes, _chunks(np.zeros(6 * SR)), origin=0.0, offset=0.5, spans=spans)
+    (diff,) = check.differences
+    assert diff.kind == "no_beep" and check.stats == {"beeps": 0}
+    assert "from -0.50 to 5.50 s" in diff.message and "uid 11, 22" in diff.message
+    assert diff.observed == {"beeps": 0, "searched_s": [-0.5, 5.5]}
+    # nobody sends the tone (or nobody is heard): silence is no difference
+    assert check_av(flashes, _chunks(np.zeros(6 * SR)), origin=0.0, offset=0.0,
+                    spans={}).differences == ()
+
+
+def test_an_older_stream_falls_back_to_modulo_1_s_and_says_so():
+    ramp = np.arange(8 * SR)
+    within = (ramp - int(0.3 * SR)) % SR  # plain beeps 0.3 s late
+    older = 0.126 * np.sin(2 * np.pi * 500 * ramp / SR)
+    older[within < 2400] += 0.5 * np.sin(2 * np.pi * BEEP_HZ * within[within < 2400] / SR)
+    flashes = _flashes({"11": 0.0}, 8)
+    check = check_av(flashes, _chunks(older), origin=0.0, offset=0.0,
+                     spans={"11": ((0.0, 8.0),)})
+    assert check.stats["av_method"] == "plain beeps, modulo 1 s"
+    assert check.stats["av_offset_s"] == pytest.approx(-0.3, abs=0.003)
+    assert "modulo 1 s" in check.differences[0].message
