@@ -219,3 +219,121 @@ def test_an_older_stream_falls_back_to_modulo_1_s_and_says_so():
     assert check.stats["av_method"] == "plain beeps, modulo 1 s"
     assert check.stats["av_offset_s"] == pytest.approx(-0.3, abs=0.003)
     assert "modulo 1 s" in check.differences[0].message
+
+
+# --- end to end: FFmpeg shifts the sound of a recording ---------------------------------------
+SID = "0123456789abcdef0123456789abcdef"
+
+
+def _ffmpeg(*args: str) -> None:
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
+
+
+def _e2e_doc(seconds: int = 6) -> dict:
+    from .test_compare_e2e import _doc, _users
+
+    return _doc(_users(11, 22, source="testsrc"), duration=seconds)
+
+
+@pytest.fixture(scope="module")
+def composed(tmp_path_factory) -> Path:
+    """A 6 s best-fit recording of two test streams composed by FFmpeg's own filters."""
+    pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
+    from .test_compare_e2e import ffmpeg_composite
+
+    tmp = tmp_path_factory.mktemp("composed")
+    doc = _e2e_doc()
+    sources = {}
+    for user in doc["users"]:
+        path = sources[user["uid"]] = tmp / f"testsrc_{user['uid']}.mp4"
+        write_testsrc(path, uid=user["uid"], duration=doc["duration"], size_wh=(320, 180))
+    return ffmpeg_composite(doc, sources, tmp / "composed.mp4")
+
+
+def _shift_audio(src: Path, out_dir: Path, delay: float, *, audio: list[str] | None = None,
+                 seconds: int = 6) -> Path:
+    """``src`` with its sound ``delay`` s late (early when negative), re-encoded AAC 48 kHz;
+    ``audio``: FFmpeg input arguments of another sound to use instead."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{SID}_demo_0.mp4"
+    if delay > 0:
+        shift = f"adelay={round(delay * 1000)}:all=1,"
+    elif delay < 0:
+        shift = f"atrim=start={-delay},asetpts=PTS-STARTPTS,"
+    else:
+        shift = ""
+    sound = audio or ["-i", str(src)]
+    _ffmpeg("-i", str(src), *sound, "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+            "-af", f"{shift}apad", "-t", str(seconds), "-c:a", "aac", "-b:a", "48k",
+            "-ar", "48000", "-ac", "1", str(out))
+    return out
+
+
+def _av(result: lk.CompareResult) -> list[str]:
+    return [d.kind for d in result.differences]
+
+
+DELAYS = [-2.0, -0.7, 0.5, 1.0] + [pytest.param(d, marks=pytest.mark.slow)
+                                   for d in (-1.0, -0.5, 0.7, 2.0)]
+
+
+@pytest.mark.parametrize("delay", DELAYS)
+def test_compare_measures_a_shifted_sound_with_sign_and_size(composed, tmp_path, delay):
+    shifted = _shift_audio(composed, tmp_path / "rec", delay)
+    result = lk.compare(_e2e_doc(), shifted)
+    content = result.streams["content"]
+    assert content["av_method"] == "numbered beeps"
+    assert content["av_offset_s"] == pytest.approx(-delay, abs=FRAME)  # late = sound behind
+    assert result.verdict == "differ" and _av(result) == ["av_offset"], result.differences
+    (diff,) = result.differences
+    assert diff.observed == content["av_offset_s"]
+    assert f" ms {'behind' if delay > 0 else 'ahead of'} the picture" in diff.message
+    assert "numbered beeps" in diff.message
+
+
+def test_compare_of_an_unshifted_sound_matches(composed, tmp_path):
+    result = lk.compare(_e2e_doc(), _shift_audio(composed, tmp_path / "rec", 0.0))
+    assert result.verdict == "match", [d.message for d in result.differences]
+    assert abs(result.streams["content"]["av_offset_s"]) < 0.045
+
+
+def test_compare_of_a_silent_sound_is_no_beep(composed, tmp_path):
+    silent = ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
+    result = lk.compare(_e2e_doc(), _shift_audio(composed, tmp_path / "rec", 0.0, audio=silent))
+    assert _av(result) == ["no_beep"], [d.message for d in result.differences]
+    (diff,) = result.differences
+    assert "no test-stream beep in the sound searched from 0.00 to 6.0" in diff.message
+    assert "uid 11, 22" in diff.message
+
+
+@pytest.mark.parametrize("delay", [0.3, -0.4])
+def test_an_older_stream_with_plain_beeps_still_aligns_within_half_a_second(
+        composed, tmp_path, delay):
+    # FFmpeg's own sine source: 500 Hz with a 1 kHz beep at the start of every second, the
+    # older test stream's sound
+    older = ["-f", "lavfi", "-i", "sine=frequency=500:beep_factor=2:sample_rate=48000"]
+    result = lk.compare(_e2e_doc(), _shift_audio(composed, tmp_path / "rec", delay,
+                                                 audio=older))
+    content = result.streams["content"]
+    assert content["av_method"] == "plain beeps, modulo 1 s"
+    assert content["av_offset_s"] == pytest.approx(-delay, abs=FRAME)
+    assert _av(result) == ["av_offset"]
+    assert "modulo 1 s" in result.differences[0].message
+
+
+def test_our_recorder_one_second_late_is_no_longer_a_match(tmp_path):
+    from .test_compare_e2e import _doc, _users
+
+    doc = _doc(_users(11), duration=5)
+    folder = tmp_path / "rec"
+    lk.mix(doc, folder)
+    (mp4,) = sorted(folder.rglob("*.mp4"))
+    late = tmp_path / "late" / f"{SID}_demo_0.mp4"
+    late.parent.mkdir()
+    _ffmpeg("-i", str(mp4), "-itsoffset", "1.0", "-i", str(mp4), "-map", "0:v", "-map", "1:a",
+            "-c", "copy", "-t", "5", str(late))
+    result = lk.compare(doc, late)
+    assert result.streams["content"]["av_offset_s"] == pytest.approx(-1.0, abs=FRAME)
+    assert _av(result) == ["av_offset"], [d.message for d in result.differences]
