@@ -29,7 +29,11 @@ Pairing (:func:`marked_offset`): every flash of second ``k`` against every beep 
 within 50 ms; a tie goes to the smaller offset), the median of that cluster within 100 ms.
 Flashes of users the scenario does not have heard at that moment are left out (their beeps
 are not in the sound).  Two heard users whose clocks are whole seconds apart pair across
-too, but at an offset that only one of them votes for: the true offset gets both.
+too, but at an offset that only one of them votes for: the true offset gets both.  The one
+case this cannot tell apart: a heard ``tone`` user with no test-stream picture (a file
+source, video muted) whose clock is whole seconds from a seen user's; its beeps fit the seen
+user's flashes as well as that user's own.  The smaller offset is taken and the other is
+named (``av_rival_s``, and in the message).
 
 Older test streams (every beep plain 1 kHz) are read as before (:func:`av_offset`): each
 flash's nearest beep within 0.5 s, so their offset is known modulo 1 s only, and the result
@@ -56,8 +60,8 @@ from ..signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency
 from ..timeline import Timeline
 from .model import Difference
 
-__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "Beeps", "Flashes",
-           "av_offset", "beep_onsets", "check_av", "heard_spans", "marked_offset",
+__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "AvMeasure", "Beeps",
+           "Flashes", "av_offset", "beep_onsets", "check_av", "heard_spans", "marked_offset",
            "read_beeps"]
 
 #: (most sound-ahead, most sound-behind) offsets accepted, seconds.
@@ -344,9 +348,31 @@ def _pair_diffs(flash_t: npt.NDArray[np.float64], beep_t: npt.NDArray[np.float64
     return np.repeat(flash_t, counts) - beep_t[index]
 
 
+@dataclass(frozen=True)
+class AvMeasure:
+    """An A/V offset measured from numbered beeps.
+
+    Attributes
+    ----------
+    offset : float
+        ``t_flash - t_beep``, seconds (positive: sound ahead).
+    votes : int
+        Flash-beep pairs that agree on it (within 100 ms).
+    rival : float or None
+        Another offset at least 0.5 s away that nearly as many pairs (80 %) agree on: a heard
+        tone user who shows no test-stream picture, with a clock a whole number of seconds
+        from a seen user's, pairs with the seen user's flashes as well as that user's own
+        beeps do (the smaller offset is taken).
+    """
+
+    offset: float
+    votes: int
+    rival: float | None = None
+
+
 def marked_offset(flash_t: npt.NDArray[np.float64], flash_second: npt.NDArray[np.int64],
-                  beeps: Beeps, *, reach: float = MARK_REACH_S) -> tuple[float, int] | None:
-    """The A/V offset from flashes and numbered beeps, and how many pairs agree on it.
+                  beeps: Beeps, *, reach: float = MARK_REACH_S) -> AvMeasure | None:
+    """The A/V offset from flashes and numbered beeps.
 
     Parameters
     ----------
@@ -359,14 +385,14 @@ def marked_offset(flash_t: npt.NDArray[np.float64], flash_second: npt.NDArray[np
 
     Returns
     -------
-    (float, int) or None
-        ``t_flash - t_beep`` (positive: sound ahead) and the votes; None without a pair.
+    AvMeasure or None
+        None without a pair.
 
     Examples
     --------
     >>> beeps = Beeps(np.array([2.7, 3.7, 4.7]), np.array([2, 3, 4]), np.ones(3))
     >>> marked_offset(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 2, 3, 4]), beeps)
-    (-0.7, 3)
+    AvMeasure(offset=-0.7, votes=3, rival=None)
     """
     codes = np.asarray(flash_second, dtype=np.int64) % MARK_PERIOD
     parts = []
@@ -378,9 +404,15 @@ def marked_offset(flash_t: npt.NDArray[np.float64], flash_second: npt.NDArray[np
         return None
     votes = np.searchsorted(diffs, diffs + _VOTE_S, side="right") - \
         np.searchsorted(diffs, diffs - _VOTE_S, side="left")
-    centre = diffs[np.lexsort((np.abs(diffs), -votes))[0]]
-    near = diffs[np.abs(diffs - centre) <= _CLUSTER_S]
-    return round(float(np.median(near)), 6), int(near.size)
+    best = np.lexsort((np.abs(diffs), -votes))[0]
+    near = diffs[np.abs(diffs - diffs[best]) <= _CLUSTER_S]
+    far = np.nonzero(np.abs(diffs - diffs[best]) >= 0.5)[0]
+    rival = None
+    if far.size:
+        other = far[np.lexsort((np.abs(diffs[far]), -votes[far]))[0]]
+        if votes[other] >= 0.8 * votes[best]:
+            rival = round(float(diffs[other]), 6)
+    return AvMeasure(round(float(np.median(near)), 6), int(near.size), rival)
 
 
 # --- who is heard -----------------------------------------------------------------------------
@@ -441,14 +473,18 @@ def _no_beep(span: tuple[float, float], spans: Mapping[str, Sequence[tuple[float
         observed={"beeps": 0, "searched_s": [round(a, 3), round(b, 3)]})
 
 
-def _offset_difference(av: float, n: int, tolerance: tuple[float, float],
+def _offset_difference(measure: AvMeasure, tolerance: tuple[float, float],
                        marked: bool) -> Difference | None:
+    av, n = measure.offset, measure.votes
     ahead, behind = tolerance
     if behind <= av <= ahead:
         return None
     side = "ahead of" if av > 0 else "behind"
     how = "numbered beeps" if marked else \
         "plain 1 kHz beeps of an older test stream: measured modulo 1 s"
+    if measure.rival is not None:
+        how += (f"; {measure.rival * 1000:+.0f} ms fits nearly as well: a heard user "
+                "without a test-stream picture beeps whole seconds from a seen one")
     return Difference(
         "av_offset",
         f"sound is {abs(av) * 1000:.0f} ms {side} the picture (tolerance "
@@ -490,13 +526,15 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float, of
     heard = _heard(flashes, spans, offset)
     use = heard if heard.any() else np.ones(flashes.t.size, dtype=bool)
     if beeps.marked:
-        found = marked_offset(flashes.t[use], flashes.second[use], beeps)
+        measure = marked_offset(flashes.t[use], flashes.second[use], beeps)
     else:
-        found = av_offset(np.unique(flashes.t[use]), beeps.t[beeps.code == PLAIN])
+        plain = av_offset(np.unique(flashes.t[use]), beeps.t[beeps.code == PLAIN])
+        measure = AvMeasure(*plain) if plain else None
     stats["av_method"] = "numbered beeps" if beeps.marked else "plain beeps, modulo 1 s"
-    if found is None:
+    if measure is None:
         return AvCheck(stats)
-    av, n = found
-    stats["av_offset_s"] = round(av, 4)
-    diff = _offset_difference(av, n, tolerance, beeps.marked)
+    stats["av_offset_s"] = round(measure.offset, 4)
+    if measure.rival is not None:
+        stats["av_rival_s"] = round(measure.rival, 4)
+    diff = _offset_difference(measure, tolerance, beeps.marked)
     return AvCheck(stats, (diff,) if diff else ())
