@@ -271,7 +271,7 @@ def _ffmpeg(*args: str) -> None:
 def _e2e_doc(seconds: int = 6) -> dict:
     from .test_compare_e2e import _doc, _users
 
-    return _doc(_users(11, 22, source="testsrc"), duration=seconds)
+    return _doc(_users(11, 22, source="testsrc", size="320x180"), duration=seconds)
 
 
 @pytest.fixture(scope="module")

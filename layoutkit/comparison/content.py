@@ -70,8 +70,9 @@ class ContentResult:
     evidence : tuple of Evidence
     stats : dict
         ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``pictures``), ``votes``,
-        ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``av_offset_s``,
-        ``glitches`` (short mismatches within tolerance), ``tolerance_s``.
+        ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``glitches`` (short
+        mismatches within tolerance), ``tolerance_s``; with sound ``beeps``, ``av_offset_s``,
+        ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     """
