@@ -230,6 +230,20 @@ def test_a_heard_unseen_user_whole_seconds_away_is_named_as_a_rival(late, unseen
         assert "fits nearly as well" in check.differences[0].message
 
 
+def test_flashes_past_the_codes_4096_frame_wrap_are_left_out():
+    # at 15 fps the code's frame number wraps after 273.07 s: frame 4096 reads 0, so the
+    # frames read as whole seconds are one frame after the real flash, numbered 273 s less.
+    # Here the wrap is put at 8 s (22 flashes after it, 8 before) to keep the sound short.
+    late = 0.3
+    signal = _mix({"11": late}, 30)
+    before = np.arange(0, 8)
+    after = np.arange(8, 30)
+    flashes = Flashes.of([(before, before, "11"), (after + FRAME, after - 273, "11")])
+    check = check_av(flashes, _chunks(signal), origin=0.0, offset=0.0,
+                     spans={"11": ((0.0, 30.0),)})
+    assert check.stats["av_offset_s"] == pytest.approx(-late, abs=0.003)
+
+
 def test_no_beep_where_a_tone_is_heard_is_a_difference_naming_the_span():
     doc = {"cname": "c", "duration": 6, "start": {"cname": "c", "uid": "9", "clientRequest": {
         "recordingConfig": {}}}, "users": [{"uid": "11"}, {"uid": "22"}]}

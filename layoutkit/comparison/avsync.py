@@ -40,8 +40,12 @@ flash's nearest beep within 0.5 s, so their offset is known modulo 1 s only, and
 says so.  When the scenario has a ``tone`` user heard for at least 1.5 s of the sound and
 no beep at all is found, that is a ``no_beep`` difference naming the span searched.
 
-Limits: the flash's second is its code's frame number over the frame rate; the code counts
-frames modulo 4096 (273 s at 15 fps), so later flashes are not found (as before).
+Limits: a flash is a frame whose code's frame number is a multiple of the frame rate, and
+its second that number over the rate; the code counts frames modulo 4096 (273 s at 15 fps).
+After a wrap those frames are no flashes (4096 is no multiple of 15): each user's flashes
+whose clock start (``t - second``) lies later than the earliest are left out, so a recording
+longer than 4096 frames is measured from its first 4096.  A stream that had already wrapped
+when the recording started is not told apart (as before the marker).
 """
 
 from __future__ import annotations
@@ -453,6 +457,25 @@ def _heard(flashes: Flashes, spans: Mapping[str, Sequence[tuple[float, float]]],
     return keep
 
 
+def _first_cycle(flashes: Flashes) -> npt.NDArray[np.bool_]:
+    """Per user, the flashes whose clock start ``t - second`` is within 0.5 s of the earliest.
+
+    A frame number past its code's 4096 wraps round: its "flash" frames start the clock
+    about 4096 / fps seconds later.
+
+    >>> f = Flashes(np.array([1.0, 2.0, 275.07]), np.array([1, 2, 1]), ("5", "5", "5"))
+    >>> _first_cycle(f).tolist()
+    [True, True, False]
+    """
+    uids = np.array(flashes.uid, dtype=object)
+    start = flashes.t - flashes.second
+    keep = np.zeros(flashes.t.size, dtype=bool)
+    for uid in set(flashes.uid):
+        mine = uids == uid
+        keep |= mine & (start <= start[mine].min() + 0.5)
+    return keep
+
+
 # --- the check ----------------------------------------------------------------------------------
 def _no_beep(span: tuple[float, float], spans: Mapping[str, Sequence[tuple[float, float]]],
              offset: float) -> Difference | None:
@@ -524,7 +547,8 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float, of
         missing = _no_beep(beeps.span, spans, offset) if beeps.span else None
         return AvCheck(stats, (missing,) if missing else ())
     heard = _heard(flashes, spans, offset)
-    use = heard if heard.any() else np.ones(flashes.t.size, dtype=bool)
+    use = (heard if heard.any() else np.ones(flashes.t.size, dtype=bool)) & \
+        _first_cycle(flashes)
     if beeps.marked:
         measure = marked_offset(flashes.t[use], flashes.second[use], beeps)
     else:
