@@ -388,3 +388,25 @@ def test_our_recorder_one_second_late_is_no_longer_a_match(tmp_path):
     result = lk.compare(doc, late)
     assert result.streams["content"]["av_offset_s"] == pytest.approx(-1.0, abs=FRAME)
     assert _av(result) == ["av_offset"], [d.message for d in result.differences]
+
+
+def test_seventeen_users_joined_whole_and_part_seconds_apart_measure_through_our_recorder(
+        tmp_path):
+    from .test_compare_e2e import _doc
+
+    joins = [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75, 0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9]
+    doc = _doc([{"uid": str(100 + i), "join": j} for i, j in enumerate(joins)], duration=6,
+               size=(640, 360), bitrate=600)
+    folder = tmp_path / "rec"
+    lk.mix(doc, folder)
+    (mp4,) = sorted(folder.rglob("*.mp4"))
+    result = lk.compare(doc, folder)
+    content = result.streams["content"]
+    assert result.verdict == "match", [d.message for d in result.differences]
+    assert content["av_method"] == "numbered beeps" and "av_rival_s" not in content
+    # flashes of users who joined between frames show on the next frame: within one frame
+    assert abs(content["av_offset_s"]) < FRAME
+    late = _shift_audio(mp4, tmp_path / "late", 1.0)
+    result = lk.compare(doc, late)
+    assert result.streams["content"]["av_offset_s"] == pytest.approx(-1.0, abs=FRAME)
+    assert "av_offset" in _av(result)
