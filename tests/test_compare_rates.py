@@ -26,7 +26,7 @@ import pytest
 
 import layoutkit as lk
 from layoutkit.comparison.levels import range_from_code_levels
-from layoutkit.comparison.rates import estimate_rate, flash_times, publisher_rates
+from layoutkit.comparison.rates import estimate_rate, flashes_at_rate, publisher_rates
 from layoutkit.teststream import write_testsrc
 from layoutkit.timeline import Timeline
 
@@ -144,7 +144,7 @@ def test_publisher_rates_per_uid_and_flash_times_at_the_publishers_rate():
         "11": 25.0, "22": 60.0, "33": 15.0}
     # a 60 fps flash (frames 60, 120, ...) that the mix skipped (it shows frames 59, 63, ...,
     # each a 60th late) is dated back from frame 63: 1 s + 1/60 s
-    assert flash_times(t, frames[:, 1], rate=60, fps=15) == pytest.approx(
+    assert flashes_at_rate(t, frames[:, 1], rate=60, fps=15)[0] == pytest.approx(
         [1 / 60, 1 + 1 / 60, 2 + 1 / 60, 3 + 1 / 60], abs=1e-9)
 
 

@@ -30,7 +30,7 @@ from layoutkit.signals.idcode import (
     quiet_zone,
     read_code,
 )
-from layoutkit.signals.tone import BEEP_HZ, SAMPLE_RATE, TONE_DBFS, tone, tone_frequency
+from layoutkit.signals.tone import SAMPLE_RATE, TONE_DBFS, tone, tone_frequency
 from layoutkit.teststream import read_testsrc_ids, write_testsrc
 from layoutkit.signals.testsrc import test_frame, test_frame_i420
 from layoutkit.request.model import LayoutSettings
@@ -334,12 +334,13 @@ def test_beep_is_at_whole_seconds_sample_exact():
     for second in range(4):
         at = second * SAMPLE_RATE
         assert np.abs(beep[at - 200 if at else 0:at + 1]).max() < 1e-5  # silent up to it
-        assert abs(beep[at + 1]) > 0.01  # sin(2 pi 1000 / 48000) * 0.5
+        assert abs(beep[at + 1]) > 0.01  # sin(2 pi 1100 / 48000) * 0.5
         window = beep[at:at + 2400]
         assert np.sqrt(np.mean(window**2)) == pytest.approx(0.5012 / np.sqrt(2), rel=1e-3)
         assert np.abs(beep[at + 2400:at + 2600]).max() < 1e-5  # ends after 50 ms
         spectrum = np.abs(np.fft.rfft(window))
-        assert np.argmax(spectrum) * SAMPLE_RATE / window.size == BEEP_HZ
+        # the beep is numbered: second k at 1100 + 100 * (k % 16) Hz
+        assert np.argmax(spectrum) * SAMPLE_RATE / window.size == 1100 + 100 * second
 
 
 @pytest.mark.parametrize("uid", ["1", "16", "17", "1001", "4294967295"])

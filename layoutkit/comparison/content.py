@@ -35,7 +35,7 @@ from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .align import local_offsets, offset_from_codes, offset_from_pictures
-from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
+from .avsync import AV_TOLERANCE_S, Flashes, check_av, heard_spans
 from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
                        desc_distance, luma_shift, range_undone, range_variant,
                        user_shifts)
@@ -44,7 +44,7 @@ from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
 from .observe import Observations, Probe
 from .levels import recording_range
-from .rates import flash_times, publisher_rates
+from .rates import flashes_at_rate, publisher_rates
 
 __all__ = ["ContentResult", "check_content", "PICTURE_KEYS"]
 
@@ -73,11 +73,12 @@ class ContentResult:
     evidence : tuple of Evidence
     stats : dict
         ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``pictures``), ``votes``,
-        ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``av_offset_s``,
-        ``glitches`` (short mismatches within tolerance), ``tolerance_s``,
-        ``publisher_fps`` (uid -> the rate its test stream's frame numbers advance at,
-        :mod:`~layoutkit.comparison.rates`), ``video_range`` (the limited/full range
-        mix-up the whole recording shows, if any, :mod:`~layoutkit.comparison.levels`).
+        ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``glitches`` (short
+        mismatches within tolerance), ``tolerance_s``, ``publisher_fps`` (uid -> the rate its
+        test stream's frame numbers advance at, :mod:`~layoutkit.comparison.rates`),
+        ``video_range`` (the limited/full range mix-up the whole recording shows, if any,
+        :mod:`~layoutkit.comparison.levels`); with sound ``beeps``, ``av_offset_s``,
+        ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     """
@@ -631,24 +632,13 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                 who = uid_of.get(who_uid, -2)
                 read = code_uids[ro.frames, ro.expect.code_key] == who
                 hit = ro.match & read
-                flashes.append(flash_times(times[ro.frames[hit]], f[hit], fps=exp.fps,
-                                           rate=rates.get(who_uid, exp.fps)))
-        beeps = beep_onsets(audio, origin=origin)
-        flash_t = np.unique(np.concatenate(flashes)) if flashes else np.zeros(0)
-        found = av_offset(flash_t, beeps)
-        stats["beeps"] = int(beeps.size)
-        if found is not None:
-            av, n = found
-            stats["av_offset_s"] = round(av, 4)
-            ahead, behind = av_tol
-            if av > ahead or av < behind:
-                side = "ahead of" if av > 0 else "behind"
-                differences.append(Difference(
-                    "av_offset",
-                    f"sound is {abs(av) * 1000:.0f} ms {side} the picture (tolerance "
-                    f"+{ahead * 1000:.0f} / {behind * 1000:.0f} ms, positive = sound ahead; "
-                    f"{n} flashes)", expected=[ahead, behind], observed=round(av, 4)))
-                run_of.append(None)
+                flashes.append((*flashes_at_rate(times[ro.frames[hit]], f[hit], fps=exp.fps,
+                                                 rate=rates.get(who_uid, exp.fps)), who_uid))
+        av = check_av(Flashes.of(flashes), audio, origin=origin, offset=offset, tolerance=av_tol,
+                      spans=heard_spans(prep.scenario, profile=prep.profile))
+        stats.update(av.stats)
+        differences += av.differences
+        run_of += [None] * len(av.differences)
     tracks = _tracks(prep, region_obs, tracks_data, step)
     evidence = _evidence(prep, differences, run_of, factory, offsets, origin, cap=evidence_cap)
     infer_result = _infer(prep, times, cells, code_uids, code_frames, offsets, uid_names, tol,

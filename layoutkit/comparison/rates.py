@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COMMON_RATES", "MIN_READINGS", "SNAP_SHARE", "estimate_rate", "flash_times",
+__all__ = ["COMMON_RATES", "MIN_READINGS", "SNAP_SHARE", "estimate_rate", "flashes_at_rate",
            "publisher_rates"]
 
 #: Publisher rates a fitted rate is snapped to when it is indistinguishable from one.
@@ -174,9 +174,9 @@ def publisher_rates(times: F64, code_uids: npt.NDArray[np.int32],
     return out
 
 
-def flash_times(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
-                fps: float) -> F64:
-    """When a test stream's whole-second flashes were shown, from the frames that show it live.
+def flashes_at_rate(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
+                    fps: float) -> tuple[F64, npt.NDArray[np.int64]]:
+    """When a test stream's whole-second flashes were shown, and which second each starts.
 
     A publisher faster than the canvas may have its flash frame (frame numbers ``0, rate,
     2 rate, ...``) skipped by the mix: a canvas frame showing frame ``f`` within one canvas
@@ -194,12 +194,21 @@ def flash_times(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
     fps : float
         The canvas rate.
 
+    Returns
+    -------
+    t : ndarray of float64
+        The flashes' recording times.
+    second : ndarray of int64
+        The second of the stream's own clock each flash starts (its frame number // rate),
+        which the numbered beep of :mod:`layoutkit.signals.tone` carries too.
+
     Examples
     --------
     >>> t = np.arange(30) / 15                    # 2 s of a 15 fps canvas
-    >>> flash_times(t, 2 * np.arange(30) + 1, rate=30, fps=15)  # a 30 fps publisher, odd frames
-    array([-0.03333333,  0.96666667])
-    >>> flash_times(t, np.arange(30), rate=15, fps=15)
+    >>> when, second = flashes_at_rate(t, 2 * np.arange(30) + 1, rate=30, fps=15)
+    >>> when, second                              # a 30 fps publisher, odd frames
+    (array([-0.03333333,  0.96666667]), array([0, 1]))
+    >>> flashes_at_rate(t, np.arange(30), rate=15, fps=15)[0]
     array([0., 1.])
     """
     whole = max(1, round(rate))
@@ -210,4 +219,4 @@ def flash_times(times: F64, frames: npt.NDArray[np.integer], *, rate: float,
     ids = (f - phase)[hit]
     first = np.ones(t.size, dtype=bool)
     first[1:] = (ids[1:] != ids[:-1]) | (np.diff(t) > 0.5)
-    return t[first]
+    return t[first], ids[first] // whole

@@ -11,8 +11,10 @@ Every frame shows, on the uid's own colour (:func:`~layoutkit.signals.testcard.u
 * a flash on every whole second (``index % fps == 0``): everything outside the code's
   quiet zone is white for that one frame, the code stays readable.
 
-Its audio is :func:`layoutkit.signals.tone.tone`: a per-uid sine with a 1 kHz beep at the start
-of every whole second.  :mod:`layoutkit.teststream` writes both into an MP4.
+Its audio is :func:`layoutkit.signals.tone.tone`: a per-uid sine with a beep at the start
+of every whole second whose frequency numbers the second (modulo 16), so the flash of second
+``k`` (its code's frame number) pairs with the beep of second ``k`` only.
+:mod:`layoutkit.teststream` writes both into an MP4.
 
 Colours: pictures are RGB; :func:`test_frame_i420` converts them
 with BT.601 limited range ("studio swing", Y 16..235), the matrix and range of OpenCV's
