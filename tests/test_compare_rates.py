@@ -40,7 +40,9 @@ SECONDS = 4
 
 
 def _doc(uids, *, fps=15, bg="#000000", events=(), size=(320, 180), sources=None) -> dict:
-    users = [{"uid": str(u), "source": (sources or {}).get(str(u), "testsrc")} for u in uids]
+    # a colour user's clip sends a plain sine, not the test tone (whose beeps compare seeks)
+    users = [{"uid": str(u), "source": (sources or {}).get(str(u), "testsrc"),
+              **({"audio": "silence"} if str(u) in (sources or {}) else {})} for u in uids]
     tc = {"width": size[0], "height": size[1], "fps": fps, "bitrate": 500,
           "mixedVideoLayout": 1, "backgroundColor": bg}
     return scenario_doc(users, list(events), duration=SECONDS, transcoding=tc,
