@@ -503,7 +503,7 @@ class Alignment:
         if self.method == "codes" and self.codes is not None:
             parts.append(f"{self.codes.votes} code votes, spread {self.codes.spread_s:.3f} s")
         if self.method == "clock" and self.clock is not None:
-            parts.append(f"{self.clock.source} {self.clock.readings[0][2]}")
+            parts.append(_clock_words(self.clock))
         if self.method != "codes" and self.pictures is not None:
             parts.append(_picture_words(self.pictures, self.offset_s, self.method))
         if self.method == "codes" and self.clock is not None:
@@ -538,6 +538,17 @@ class Alignment:
         if self.note:
             doc["note"] = self.note
         return doc
+
+
+_SOURCE_WORDS = {"ts_name": "TS name", "track_event": "playlist", "slice_start": "stop response"}
+
+
+def _clock_words(clock: RecordingClock) -> str:
+    """``TS name x_20260304100000000.ts, 3 readings within 0.000 s``."""
+    words = f"{_SOURCE_WORDS.get(clock.source, clock.source)} {clock.readings[0][2]}"
+    if len(clock.readings) > 1:
+        words += f", {len(clock.readings)} readings within {clock.spread_s:.3f} s"
+    return words
 
 
 def _picture_words(fit: PictureFit, offset: float, method: str) -> str:
