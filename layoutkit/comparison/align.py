@@ -1,21 +1,36 @@
 """Where the scenario's t = 0 lies in the recording (``offset_s``), and frame drift.
 
-Two ways, both on the compact observations of :mod:`layoutkit.comparison.observe`:
+:func:`align_recording` takes the first method that can say, and reports it with a
+confidence (:class:`Alignment`; the ``alignment`` of compare's JSON, text and report):
 
-* **codes** (:func:`offset_from_codes`): every test-stream code read at recording time
-  ``r`` with uid ``u`` and frame number ``F`` votes for ``offset = r - (join_u + F / fps)``
-  (the frame number counts frames since the user first joined, modulo 4096, so the vote is
-  taken modulo ``4096 / fps`` nearest to 0).  ``fps`` is the publisher's rate: each uid's
-  own when ``rates`` gives one (:func:`~layoutkit.comparison.rates.publisher_rates`), else
-  the canvas rate.  The most common vote wins (frozen codes vote
-  elsewhere and lose); the result is the median of the votes within 1.5 frames of it.
-* **pictures** (:func:`offset_from_pictures`), when no code is readable (colour or file
-  sources): the whole-canvas 8 x 8 descriptor of each recorded frame against the expected
-  canvas of each period; the offset minimising the mean distance over the overlap wins.
-  The times where the picture changes are what pin it; a scenario whose picture never
-  changes cannot be aligned and gives 0 (the recording is assumed to start at t = 0).
-  With a single change, a change that comes late is indistinguishable from a recording
-  that starts early: the offset absorbs it (test streams do not have this limit).
+* **codes** (:func:`offset_from_codes`, :func:`code_fit`): every test-stream code read at
+  recording time ``r`` with uid ``u`` and frame number ``F`` votes for
+  ``offset = r - (join_u + F / fps)`` (the frame number counts frames since the user first
+  joined, modulo 4096, so the vote is taken modulo ``4096 / fps`` nearest to the
+  recording's clock, else to 0).  ``fps`` is the publisher's rate: each uid's own when
+  ``rates`` gives one (:func:`~layoutkit.comparison.rates.publisher_rates`), else the canvas
+  rate.  The most common vote wins (frozen codes vote elsewhere and lose); the result is the
+  median of the votes within 1.5 frames of it, its confidence their spread.  Codes are the
+  per-frame truth of what the publishers sent: they align whenever they are readable, and
+  the clock only picks the wrap and is reported beside them.
+* **clock** (:mod:`~layoutkit.comparison.clock`): without readable codes, the recording's
+  own clock (TS names, the playlist's ``TIME``, the stop response's ``sliceStartTime``)
+  against the scenario's ``start_utc``.  Live content cannot pull it.  The pictures are
+  fitted too, only to say whether they agree (a decisive fit more than
+  :data:`CLOCK_AGREE_S` away lowers the confidence and is named; it never moves the offset).
+  A clock that puts the whole scenario outside the recording (a ``start_utc`` left at its
+  default) is not used.
+* **pictures** (:func:`fit_pictures`), with no code and no clock: the whole-canvas 8 x 8
+  descriptor of each recorded frame against the expected canvas of each period, each cell
+  weighted by :func:`still_weights` (still regions 1, live video files and test streams
+  :data:`LIVE_WEIGHT`: a camera-like picture resembles another moment as often as not); a
+  frame the scenario does not cover at an offset counts as an ordinary mismatch; the offset
+  minimising the mean distance wins, its confidence the margin to the best rival
+  :data:`RIVAL_S` or more away.  The times where the still picture changes are what pin it;
+  a scenario whose picture never changes cannot be aligned and gives 0 (the recording is
+  assumed to start at t = 0, confidence ``none``).  With a single change, a change that
+  comes late is indistinguishable from a recording that starts early: the offset absorbs it
+  (test streams do not have this limit).
 * :func:`local_offsets` follows content that jumps against the clock (frames lost or
   repeated without a gap in the timestamps) frame by frame.
 
@@ -36,7 +51,10 @@ from .expect import Expectation, RegionExpect
 if TYPE_CHECKING:
     from .clock import RecordingClock
 
-__all__ = ["offset_from_codes", "offset_from_pictures", "CODE_PERIOD_FRAMES"]
+__all__ = ["CLOCK_AGREE_S", "CLOCK_SPREAD_S", "CODE_PERIOD_FRAMES", "LIVE_WEIGHT", "MARGIN_HIGH",
+           "RIVAL_S", "Alignment", "CodeFit", "CodeInputs", "PictureFit", "align_recording",
+           "clock_plausible", "code_fit", "fit_pictures", "offset_from_codes",
+           "offset_from_pictures", "still_weights", "METHODS"]
 
 #: The frame number in a code wraps at this.
 CODE_PERIOD_FRAMES = 4096

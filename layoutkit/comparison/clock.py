@@ -150,6 +150,7 @@ def clock_readings(rec: Recording, *, lead_s: float = 0.0) -> tuple[ClockReading
     tuple of ClockReading
         In :data:`CLOCK_SOURCES` order; empty when nothing carries a time (a lone MP4).
     """
+    found: tuple[ClockReading | None, ...]
     if rec.segments:
         found = (_ts_reading(rec), _track_reading(rec.playlist, lead_s),
                  _slice_reading(rec, lead_s))
