@@ -277,14 +277,20 @@ class PictureFit:
 
 def _distances(exp: Expectation, canvas_cells: npt.NDArray[np.uint8],
                weights: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
-    """(frames, periods): the weighted mean distance of each frame to each period's canvas."""
-    expected = np.stack([p.canvas_desc for p in exp.periods]).astype(np.float32)  # (P, c, 3)
-    obs = canvas_cells.astype(np.float32)
-    per_cell = np.abs(obs[:, None] - expected[None]).mean(axis=3)  # (n, P, c)
+    """(frames, periods): the weighted mean distance of each frame to each period's canvas
+    (one period at a time: no (frames, periods, cells, 3) temporary)."""
+    n, c = canvas_cells.shape[0], canvas_cells.shape[1]
+    obs = canvas_cells.reshape(n, -1).astype(np.float32)
     if weights is None:
-        return np.asarray(per_cell.mean(axis=2), dtype=np.float32)
+        weights = np.ones((len(exp.periods), c), dtype=np.float32)
     norm = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-6)
-    return np.asarray(np.einsum("npc,pc->np", per_cell, norm), dtype=np.float32)
+    out = np.empty((n, len(exp.periods)), dtype=np.float32)
+    for p, period in enumerate(exp.periods):
+        per_value = np.repeat(norm[p] / 3.0, 3).astype(np.float32)  # cells x (Y, U, V)
+        # einsum, not a BLAS product: no thread pool fighting the decoder for the cores
+        out[:, p] = np.einsum("nv,v->n", np.abs(obs - period.canvas_desc.reshape(-1)),
+                              per_value)
+    return out
 
 
 def _rival(grid: F64, scores: F64, best: float) -> tuple[float | None, float | None]:
@@ -325,19 +331,20 @@ def fit_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray[np.uint
     steps = int((hi - lo) * fps) + 1
     stride = max(1, int(np.ceil(steps * n / max_evaluations)))
     need = 0.3 * min(n, exp.end * fps)
-    rows = np.arange(n)
+    order = np.argsort(times, kind="stable")  # decoded in order: a no-op but for odd files
+    times, dist = times[order], dist[order]
     # a frame the scenario does not cover at an offset counts as an ordinary mismatch (its
     # median distance over the periods): else a short overlap that matches well wins
-    unmatched = np.median(dist, axis=1)
+    unmatched = np.concatenate([[0.0], np.cumsum(np.median(dist, axis=1), dtype=np.float64)])
 
     def score(offset: float) -> float:
-        t = times - offset
-        ok = (t >= 0) & (t < exp.end)
-        if ok.sum() < need:
+        first, stop = np.searchsorted(times, [offset, offset + exp.end], side="left")
+        if stop - first < need or stop <= first:
             return np.inf
-        p = _period_index(exp, t[ok])
-        total = float(dist[rows[ok], p].sum()) + float(unmatched[~ok].sum())
-        return total / n + 1e-4 * abs(offset)
+        p = _period_index(exp, times[first:stop] - offset)
+        inside = float(dist[np.arange(first, stop), p].sum())
+        outside = float(unmatched[-1] - (unmatched[stop] - unmatched[first]))
+        return (inside + outside) / n + 1e-4 * abs(offset)
 
     grid = lo + np.arange(0, steps, stride) / fps
     scores = np.array([score(o) for o in grid])
