@@ -369,3 +369,25 @@ def test_lk_compare_reports_the_alignment(made):
     root, folders = made
     result = lk.compare(_scenario(root, MANDEL), folders["mandelbrot"])
     assert result.alignment["method"] == "clock"
+
+
+def test_a_hostile_ts_name_in_the_alignment_summary_is_escaped(made, tmp_path):
+    """The clock's reading names a file of the recording: the text, JSON and report show it
+    escaped (no terminal control reaches the screen)."""
+    root, folders = made
+    hostile = tmp_path / "hostile"
+    shutil.copytree(folders["freezing"], hostile)
+    ts = next(hostile.glob("*.ts"))
+    time_text = ts.stem.rsplit("_", 1)[1]
+    evil = f"s_\x1b]0;TITLE\x07_{time_text}.ts"
+    ts.rename(hostile / evil)
+    playlist = next(hostile.glob("*.m3u8"))
+    playlist.write_text(playlist.read_text().replace(ts.name, evil))
+    result = compare(_scenario(root, FREEZE), hostile)
+    assert result.alignment["method"] == "clock" and result.offset_s == 0.0
+    out = io.StringIO()
+    print_compare(result, out)
+    line = out.getvalue().splitlines()[1]
+    assert "\x1b" not in line and "\x07" not in line and "TS name s_" in line
+    assert "\x1b" not in result.to_json()["alignment"]["summary"]
+    assert "\x1b" not in render_report(result, title="t")
