@@ -68,12 +68,15 @@ def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
 
 
 def print_compare(result: Any, out: IO[str]) -> None:
-    """The verdict line (:func:`verdict_line`) first, then the differences grouped by
+    """The verdict line (:func:`verdict_line`) first, how the offset was found (the
+    alignment's method, confidence and measure), then the differences grouped by
     category (``files``, ``streams``, ``content``), then the file differences that were
     not judged, then what --infer found.  Every text passes through
     :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
     the cursor, retitle the terminal or fake a line."""
     print(verdict_line(result), file=out)
+    if getattr(result, "alignment", None):
+        print(f"  aligned by {printable(result.alignment['summary'])}", file=out)
     if result.error:
         print(f"  cannot analyse: {printable(result.error)}", file=out)
     for category in CATEGORIES:

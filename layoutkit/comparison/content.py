@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ from ..errors import MediaError
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
-from .align import local_offsets, offset_from_codes, offset_from_pictures
+from .align import Alignment, CodeInputs, align_recording, still_weights
 from .avsync import AV_TOLERANCE_S, Flashes, check_av, heard_spans
 from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
                        desc_distance, luma_shift, range_undone, range_variant,
@@ -45,6 +45,9 @@ from .model import Difference, Evidence, Interval, RegionTrack
 from .observe import Observations, Probe
 from .levels import recording_range
 from .rates import flashes_at_rate, publisher_rates
+
+if TYPE_CHECKING:
+    from .clock import RecordingClock
 
 __all__ = ["ContentResult", "check_content", "PICTURE_KEYS"]
 
@@ -72,7 +75,8 @@ class ContentResult:
     tracks : tuple of RegionTrack
     evidence : tuple of Evidence
     stats : dict
-        ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``pictures``), ``votes``,
+        ``frames``, ``codes_read``, ``alignment`` (``codes`` | ``clock`` | ``pictures``),
+        ``alignment_confidence`` (``high`` | ``low`` | ``none``), ``votes``,
         ``drift_frames``, ``dropped_frames``, ``duplicated_frames``, ``glitches`` (short
         mismatches within tolerance), ``tolerance_s``, ``publisher_fps`` (uid -> the rate its
         test stream's frame numbers advance at, :mod:`~layoutkit.comparison.rates`),
@@ -81,6 +85,9 @@ class ContentResult:
         ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
+    alignment : Alignment or None
+        How ``offset_s`` was found, and how sure that is
+        (:func:`~layoutkit.comparison.align.align_recording`).
     """
 
     offset_s: float | None
@@ -89,6 +96,7 @@ class ContentResult:
     evidence: tuple[Evidence, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
     infer: dict[str, str] | None = None
+    alignment: Alignment | None = None
 
 
 class _Reservoir:
@@ -432,7 +440,8 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
                   audio: Iterable[AudioChunk] | None = None,
                   tolerance_frames: int = LIVE_TOLERANCE_FRAMES,
                   av_tolerance_s: tuple[float, float] = AV_TOLERANCE_S,
-                  evidence_cap: int = 12, infer: bool = False) -> ContentResult:
+                  evidence_cap: int = 12, infer: bool = False,
+                  clock: RecordingClock | None = None) -> ContentResult:
     """Compare the decoded pictures of a recording with what ``scenario`` predicts.
 
     Parameters
@@ -459,6 +468,10 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     infer : bool
         Also evaluate each single-key profile alternative in the same pass
         (:attr:`ContentResult.infer`).
+    clock : RecordingClock, optional
+        Where the recording's own clock puts the scenario's t = 0
+        (:func:`~layoutkit.comparison.clock.clock_offset`): used when no code is readable
+        (:func:`~layoutkit.comparison.align.align_recording`).
 
     Returns
     -------
@@ -472,14 +485,14 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     prep = _prepare(scenario, profile=profile, infer=infer)
     try:
         return _check(prep, frames, fps=fps, audio=audio, tol=tolerance_frames,
-                      av_tol=av_tolerance_s, evidence_cap=evidence_cap)
+                      av_tol=av_tolerance_s, evidence_cap=evidence_cap, clock=clock)
     finally:
         prep.renderer.close()
 
 
 def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
            audio: Iterable[AudioChunk] | None, tol: int, av_tol: tuple[float, float],
-           evidence_cap: int) -> ContentResult:
+           evidence_cap: int, clock: RecordingClock | None = None) -> ContentResult:
     exp = prep.expectation
     probe = prep.probe
     step = 1.0 / exp.fps
@@ -496,21 +509,17 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                              "tolerance_s": round(tol_s, 3), "fps": fps or exp.fps}
     rates = publisher_rates(times, code_uids, code_frames, uid_names, fps=exp.fps)
     stats["publisher_fps"] = {u: round(r, 3) for u, r in rates.items() if u in prep.joins}
-    coded = offset_from_codes(times, code_uids, code_frames, uid_names, joins=prep.joins,
-                              fps=exp.fps, rates=rates)
-    jumps = (0, 0)
-    if coded is not None:
-        offset, votes = coded
-        offsets, *jump_counts = local_offsets(times, code_uids, code_frames, uid_names,
-                                              joins=prep.joins, fps=exp.fps, offset=offset,
-                                              rates=rates)
-        jumps = (jump_counts[0], jump_counts[1])
-        stats.update(alignment="codes", votes=votes)
-    else:
-        canvas = cells[:, _slice(probe, probe.canvas_key)]
-        offset = offset_from_pictures(exp, times, canvas)
-        offsets = np.full(len(times), offset)
-        stats.update(alignment="pictures", votes=0)
+    # --- alignment (align.align_recording): codes, else the recording's clock, else the
+    # pictures with still regions weighted above moving ones
+    alignment, offsets, jumps = align_recording(
+        exp, times, cells[:, _slice(probe, probe.canvas_key)],
+        CodeInputs(code_uids, code_frames, tuple(uid_names), prep.joins, exp.fps, rates),
+        clock=clock, weights=still_weights(exp, probe.cell_rects(probe.canvas_key),
+                                           probe.factor))
+    offset = alignment.offset_s
+    stats.update(alignment=alignment.method, alignment_confidence=alignment.confidence,
+                 votes=alignment.codes.votes if alignment.codes else 0)
+    # --- end of alignment
     levels = recording_range(obs.code_levels, exp, probe, times, cells, offset=offsets)
     stats["video_range"] = levels.describe()
     mixup = levels.mixup
@@ -645,7 +654,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                           shifts, rates, mixup) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
-                         evidence=evidence, stats=stats, infer=infer_result)
+                         evidence=evidence, stats=stats, infer=infer_result,
+                         alignment=alignment)
 
 
 def _slice(probe: Probe, key: int) -> slice:

@@ -254,6 +254,10 @@ class CompareResult:
         single file given by path.
     not_judged : tuple of Difference
         What the file checks found when ``files`` is not judged (shown, never counted).
+    alignment : dict or None
+        How ``offset_s`` was found (``method``: ``codes``, ``clock`` or ``pictures``), its
+        ``confidence`` and the measures behind it (:meth:`.align.Alignment.to_json`);
+        None when the pictures were not analysed.
     """
 
     verdict: str
@@ -267,6 +271,7 @@ class CompareResult:
     error: str | None = None
     judged: tuple[str, ...] = CATEGORIES
     not_judged: tuple[Difference, ...] = ()
+    alignment: dict[str, Any] | None = None
 
     @property
     def matches(self) -> bool:
@@ -305,6 +310,8 @@ class CompareResult:
             doc["not_judged"], left = _capped(self.not_judged)
             if left:
                 doc["omitted_not_judged"] = left
+        if self.alignment is not None:
+            doc["alignment"] = self.alignment
         if self.infer is not None:
             doc["infer"] = dict(self.infer)
         if self.error is not None:

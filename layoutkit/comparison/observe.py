@@ -112,6 +112,11 @@ class Probe:
         """Which cells of descriptor ``key`` are looked at."""
         return self._valid[key]
 
+    def cell_rects(self, key: int) -> npt.NDArray[np.int32]:
+        """The ``(n, 4)`` cells ``x0, y0, x1, y1`` of descriptor ``key``, in small pixels
+        (canvas pixels divided by :attr:`factor`)."""
+        return self._cells[key]
+
     @property
     def canvas_key(self) -> int:
         """The whole-canvas descriptor key (8 x 8 cells)."""

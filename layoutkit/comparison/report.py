@@ -313,6 +313,7 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         "headline": _headline(result),
         "error": result.error,
         "offset": _offset_text(result.offset_s),
+        "alignment": result.alignment,
         "n_differences": len(result.differences),
         "categories": [(c, result.counts().get(c, "not judged")) for c in CATEGORIES],
         "not_judged": [{"kind": d.kind, "category": d.category, "message": d.message,

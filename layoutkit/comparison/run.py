@@ -30,13 +30,15 @@ from ..io.frames import DecodedFrame, DecodeStats
 from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
+from .clock import RecordingClock, clock_offset, clock_readings
 from .content import check_content, frame_loss_allowed
 from .files import check_files, user_named
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
 from .streams import check_streams
 
-__all__ = ["compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames"]
+__all__ = ["compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames",
+           "recording_clock"]
 
 
 def media_paths(recording: Recording) -> list[Path]:
@@ -77,6 +79,14 @@ def lost_inside_frames(recording: Recording, fps: float) -> int:
     lost = sum(float(playlist.segments[i].duration) for i in range(first, last + 1)
                if not present[i])
     return int(round(lost * fps))
+
+
+def recording_clock(recording: Recording, scenario: Scenario) -> RecordingClock | None:
+    """Where the recording's own clock (TS names, the playlist's ``TIME``, the stop
+    response's ``sliceStartTime``) puts the scenario's ``start_utc``, on the frames' clock
+    (:mod:`~layoutkit.comparison.clock`); None when its files carry no time."""
+    readings = clock_readings(recording, lead_s=lead_lost_s(recording))
+    return clock_offset(readings, scenario.start_utc)
 
 
 def _discount_lost(differences: tuple[Difference, ...], lost: int,
@@ -176,7 +186,7 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         try:
             content = check_content(frames, scenario, profile=profile,
                                     audio=iter_audio(paths) if records_audio else None,
-                                    infer=infer)
+                                    infer=infer, clock=recording_clock(rec, scenario))
         except LayoutkitError as exc:
             error = str(exc)
     # the pictures are decoded once: by the content check, whose errors the file check counts
@@ -211,7 +221,10 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         inferred.update({k: v for k, v in _file_infer(files).items()
                          if v != "undetermined"})
     verdict = "error" if error else ("differ" if differences else "match")
+    alignment = (content.alignment.to_json(shift_s=lead_lost_s(rec))
+                 if content is not None and content.alignment is not None else None)
     return CompareResult(verdict=verdict, offset_s=offset, differences=tuple(differences),
+                         alignment=alignment,
                          files=files, streams=streams,
                          tracks=content.tracks if content else (),
                          infer=inferred, evidence=evidence,
