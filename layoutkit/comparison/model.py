@@ -7,13 +7,20 @@ these frozen dataclasses; :meth:`CompareResult.to_json` is the ``--json`` docume
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 from ..cloudfiles.parse import printable
 
 __all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
-           "MAX_JSON_PER_KIND", "shown"]
+           "MAX_JSON_PER_KIND", "shown", "JSON"]
+
+#: A JSON-able value: what a difference expected and observed, the file and stream facts.
+JSON: TypeAlias = "None | bool | int | float | str | Sequence[JSON] | Mapping[str, JSON]"
 
 #: Differences of one kind in the JSON document (the rest are counted in
 #: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
@@ -65,7 +72,7 @@ class Difference:
         The user it concerns, where one does.
     t : float or None
         Scenario time in seconds (recording time minus ``offset_s``) where it starts.
-    expected, observed : Any
+    expected, observed : JSON
         JSON-able values that were expected and seen.
     region : int or None
         Index of the region (paint order) it concerns, where one does.
@@ -77,8 +84,8 @@ class Difference:
     message: str
     uid: str | None = None
     t: float | None = None
-    expected: Any = None
-    observed: Any = None
+    expected: JSON = None
+    observed: JSON = None
     region: int | None = None
     file: str | None = None
 
@@ -133,8 +140,8 @@ class Evidence:
 
     difference: int
     t: float
-    expected: Any  # ndarray (H, W, 3) uint8
-    observed: Any  # ndarray (H, W, 3) uint8
+    expected: npt.NDArray[np.uint8]  # (H, W, 3)
+    observed: npt.NDArray[np.uint8]  # (H, W, 3)
 
 
 @dataclass(frozen=True)
@@ -165,8 +172,8 @@ class CompareResult:
     verdict: str
     offset_s: float | None = None
     differences: tuple[Difference, ...] = ()
-    files: dict[str, Any] = field(default_factory=dict)
-    streams: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, JSON] = field(default_factory=dict)
+    streams: dict[str, JSON] = field(default_factory=dict)
     tracks: tuple[RegionTrack, ...] = ()
     infer: dict[str, str] | None = None
     evidence: tuple[Evidence, ...] = ()
