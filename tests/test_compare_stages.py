@@ -361,3 +361,31 @@ def test_inference_picks_a_clear_winner_only():
     assert pick({"a": 0, "b": 10}, 100) == "a"
     assert pick({"a": 0, "b": 2}, 100) == "undetermined"  # fewer than 3 apart
     assert pick({"a": 0, "b": 10}, 1000) == "undetermined"  # under 2 % of the frames
+
+
+# ------------------------------------------------------------------ the shape of the package
+
+#: Functions still over the limits: their modules are being changed by other work of issue
+#: 19 (per-publisher rates in align.py, colour range in classify.py); to be split there.
+KNOWN_OVER = {("align.py", "offset_from_codes"), ("align.py", "local_offsets"),
+              ("classify.py", "classify"), ("classify.py", "_name")}
+
+
+def test_no_function_in_comparison_is_over_complexity_12_or_6_parameters():
+    pytest.importorskip("ruff")
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "layoutkit" / "comparison"
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "C901,PLR0913",
+         "--config", "lint.mccabe.max-complexity = 12", "--config", "lint.pylint.max-args = 6",
+         "--output-format", "json", str(package)], capture_output=True, text=True, check=False)
+    over = set()
+    for item in json.loads(done.stdout):
+        path = Path(item["filename"])
+        line = path.read_text().splitlines()[item["location"]["row"] - 1]
+        over.add((path.name, line.split("def ", 1)[1].split("(", 1)[0]))
+    assert over <= KNOWN_OVER, sorted(over - KNOWN_OVER)
