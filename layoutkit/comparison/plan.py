@@ -57,7 +57,7 @@ class ContentOptions:
 
     def tolerance_s(self, fps: int) -> float:
         """Transition tolerance in seconds: ``tolerance_frames`` plus half a frame."""
-        return (self.tolerance_frames + 0.5) / fps
+        return (self.tolerance_frames + 0.5) * (1.0 / fps)  # as the frame step is computed
 
 
 @dataclass(frozen=True)
