@@ -168,21 +168,20 @@ def find_runs(observations: Sequence[RegionObservation], exp: Expectation,
     tracks = build_tracks(observations, exp)
     runs: list[Run] = []
     for track in tracks.values():
-        i, n = 0, len(track.t)
-        while i < n:
-            if track.match[i]:
-                i += 1
+        after = 0  # the first frame not yet in a run
+        for i in np.flatnonzero(~track.match).tolist():
+            if i < after:
                 continue
             j = _run_end(track, i, step)
             runs.append(_run(track, i, j, step, brightness))
-            i = j + 1
+            after = j + 1
     return Runs(tracks, tuple(runs))
 
 
 def observed_intervals(track: Track, step: float) -> list[Interval]:
     """The track's observed labels as intervals (gaps up to 1.5 frames joined)."""
     out: list[Interval] = []
-    t = track.t
+    t = track.t.tolist()  # Python floats: the same sums, without numpy scalars
     for i, label in enumerate(track.labels):
         if out and out[-1].who == label[0] and out[-1].state == label[1] and \
                 t[i] - out[-1].end <= 1.5 * step:
