@@ -7,13 +7,16 @@ The facade (``import layoutkit as lk``)::
     scenario = lk.load_scenario("scenario.json")     # remembers its folder
     frame = lk.frame_at(scenario, 12.5)              # the recorder's exact frame
     result = lk.mix(scenario, "out")                 # HLS + MP4 + serverResponse.json
-    check = lk.compare(scenario, "out")              # a (cloud) recording vs the rules
+    check = lk.compare(scenario, "out")              # a (cloud) recording vs the rules:
+    check.verdict, check.differences                 # lk.CompareResult, lk.Difference items
     lk.upload("out", "s3://bucket/prefix")           # a finished recording to S3 (retry)
 
 Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
 ``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
 ``preview`` compose them.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .api import (
     RequestWarning,
@@ -43,10 +46,30 @@ from .errors import (
 from .layout import Regions, compute_regions
 from .profile import DEFAULT_PROFILE, Profile
 
+if TYPE_CHECKING:
+    from .comparison.model import CompareResult, Difference
+
 __version__ = "0.1.0"
+
+#: Names imported on first use (compare's model pulls in the playlist parser).
+_LAZY = {"CompareResult": "comparison.model", "Difference": "comparison.model"}
+
+
+def __getattr__(name: str) -> Any:
+    """``lk.CompareResult`` and ``lk.Difference``, imported when first asked for."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "CompareResult",
+    "Difference",
     "EncodeError",
     "LayoutMode",
     "LayoutkitError",

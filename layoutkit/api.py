@@ -20,7 +20,7 @@ import warnings
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from .inputs import background_image_of
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings, RecordingConfig, StartRequest, UpdateLayoutRequest
 from .scenario import Scenario
+
+if TYPE_CHECKING:  # imported when compare runs (the playlist parser is not light)
+    from .comparison.model import CompareResult
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
            "frame_at", "mix", "upload", "compare"]
@@ -423,7 +426,7 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
             profile: Profile = DEFAULT_PROFILE, infer: bool = False,
             server_response: str | os.PathLike[str] | None = None,
             report: str | os.PathLike[str] | None = None, overwrite: bool = False,
-            content_only: bool = False) -> Any:
+            content_only: bool = False) -> CompareResult:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters
@@ -452,7 +455,7 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
 
     Returns
     -------
-    CompareResult
+    lk.CompareResult
         ``verdict`` (``match`` | ``differ`` | ``error``), ``offset_s``, ``differences``
         (each with ``kind``, ``category`` (``files``, ``streams`` or ``content``), ``uid``,
         ``t``, ``expected``, ``observed``, ``message``), ``counts()`` per category, file

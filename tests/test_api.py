@@ -142,3 +142,25 @@ def test_the_readme_python_snippet_runs(tmp_path):
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "out" / "serverResponse.json").exists()
+
+
+def test_compare_result_and_difference_are_exported_and_typed():
+    import typing
+
+    from layoutkit.comparison import model
+
+    assert {"CompareResult", "Difference"} <= set(lk.__all__)
+    assert lk.CompareResult is model.CompareResult and lk.Difference is model.Difference
+    for cls in (lk.CompareResult, lk.Difference, model.Evidence):
+        hints = typing.get_type_hints(cls, vars(model))
+        loose = [name for name, hint in hints.items() if hint is typing.Any]
+        assert not loose, f"{cls.__name__}: {loose} typed Any"
+    d = lk.Difference("drift", "the codes drift", expected=0, observed=[1.5, {"a": None}])
+    assert lk.CompareResult("differ", differences=(d,)).to_json()["differences"][0][
+        "observed"] == [1.5, {"a": None}]
+
+
+def test_import_layoutkit_does_not_load_compare():
+    code = ("import sys, layoutkit as lk; assert 'layoutkit.comparison.model' not in sys.modules;"
+            " lk.Difference; assert 'layoutkit.comparison.model' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,42 @@
+"""compare: a recording against what the rules predict for a scenario.
+
+:func:`~layoutkit.comparison.run.compare` opens the recording
+(:mod:`~layoutkit.comparison.read`), checks its files (:mod:`~layoutkit.comparison.files`),
+runs the content checks (:mod:`~layoutkit.comparison.content`), checks its streams
+(:mod:`~layoutkit.comparison.streams`) and returns a
+:class:`~layoutkit.comparison.model.CompareResult` (:mod:`~layoutkit.comparison.report`
+draws it).
+
+The content checks are a pipeline of stages; each is a function from frozen dataclasses to
+a frozen dataclass, in its own module of this package:
+
+0. **plan** -- ``plan.prepare`` (with ``expect.build_expectation``) -> ``Plan``: the
+   ``observe.Probe``, the ``expect.Expectation`` of every period, the users' joins; the
+   tolerances travel in ``plan.ContentOptions``.
+1. **observe** -- ``frames.observe_frames`` (with ``observe.Probe``) -> ``Observed``: per
+   frame its time, descriptor cells and test-stream code readings, and the codes'
+   calibration levels (the frames stream through once).
+2. **align** -- ``alignment.align_observed`` (with ``rates.publisher_rates`` and
+   ``align.align_recording``: codes, else the recording's clock (``clock``), else
+   still-weighted pictures) -> ``Alignment``: the offset per frame, the method and its
+   confidence (``align.Alignment``), votes, frames lost at jumps, each publisher's rate.
+3. **fit events** -- ``events.fit_events`` -> ``FittedEvents``: the expectation at the
+   events' fitted times.  Today every event stays at its scenario time; this is the seam
+   for event windows, and every later stage judges against ``FittedEvents.expectation``.
+4. **classify** -- ``regions.classify_observed`` (with ``levels.recording_range`` and
+   ``classify.classify``) -> ``Classified``: a ``classify.RegionObservation`` per region
+   and period, user shifts, the recording's range mix-up.
+5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
+   mismatching frames in it.
+6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,
+   ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
+   (with ``avsync.check_av``) -> ``findings.Finding`` items (a ``model.Difference`` and the
+   ``Anchor`` frame it is seen on), gathered in ``content.Checked``.
+7. **evidence** -- ``evidence.collect_evidence`` -> ``model.Evidence``: expected and
+   recorded frames of the longest findings (a second decoding pass).
+8. **infer** (``infer=True``) -- ``inference.infer_keys`` -> profile key -> value.
+
+:func:`~layoutkit.comparison.content.check_content` runs stages 0-8
+(``content.analyse`` is 1-5, ``content.run_checks`` is 6) and returns a
+:class:`~layoutkit.comparison.content.ContentResult`.
+"""

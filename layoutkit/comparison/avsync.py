@@ -486,13 +486,14 @@ def _no_beep(span: tuple[float, float], spans: Mapping[str, Sequence[tuple[float
     heard = {uid: s for uid, s in heard.items() if s > 0}
     if sum(heard.values()) < _HEARD_MIN_S:
         return None
-    who = ", ".join(sorted(heard, key=int))
+    uids: list[str] = sorted(heard, key=int)
+    who = ", ".join(uids)
     return Difference(
         "no_beep",
         f"no test-stream beep in the sound searched from {a:.2f} to {b:.2f} s, though "
         f"uid {who} send{'s' if len(heard) == 1 else ''} the test tone, heard for "
         f"{max(heard.values()):.1f} s of it", t=round(a, 3),
-        expected={"beeps_from": sorted(heard, key=int)},
+        expected={"beeps_from": uids},
         observed={"beeps": 0, "searched_s": [round(a, 3), round(b, 3)]})
 
 

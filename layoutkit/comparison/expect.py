@@ -26,8 +26,8 @@ from ..layout import Regions, compute_regions
 from ..signals.testsrc import test_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
-from ..scenario import Scenario, first_join_times
-from ..timeline import DisplayState, Timeline
+from ..scenario import Scenario, UserSpec, first_join_times
+from ..timeline import DisplayState, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
@@ -239,6 +239,42 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
     return None
 
 
+def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
+               above: Sequence[tuple[int, ...]], probe: Probe,
+               clock: tuple[Fraction, int]) -> None:
+    """Label, join and check kind of a region showing ``view`` (``clock``: the user's first
+    join and the canvas fps); registers the code key a readable test stream uses."""
+    join, fps = clock
+    rect: Rect = item["rect"]  # type: ignore[assignment]
+    mode = int(item["mode"])  # type: ignore[call-overload]
+    kind = source_kind(user.source)
+    shown = view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME)
+    item["label"] = (user.uid, view.state.value)
+    item["join"] = float(join)
+    if shown and kind == "testsrc" and not _code_hidden(user.size_wh, rect, mode, above,
+                                                        probe.canvas_wh):
+        item["code_key"] = probe.code_key(rect, mode, user.size_wh)
+        if view.state is DisplayState.LIVE:
+            item["kind"] = "code_live"
+        else:
+            assert view.frozen_at is not None
+            k = math.ceil(view.frozen_at * fps) - 1
+            item["kind"] = "code_frozen"
+            item["frozen_frame"] = _src_index(Fraction(k, fps), join, fps) % 4096
+            item["frozen_t"] = float(Fraction(k, fps))
+    elif shown and kind == "testsrc":
+        item["kind"] = "look"  # the code is covered: tell users by their colours
+    elif shown and kind == "file":
+        item["kind"] = "unchecked"
+    else:
+        item["kind"] = "desc"
+
+
+def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
+    """Descriptor ``key`` out of ``cells`` (a copy), or None when either is missing."""
+    return probe.split(cells, key).copy() if cells is not None and key is not None else None
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True) -> Expectation:
@@ -292,28 +328,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             if view is None:
                 item.update(label=(None, "empty"), kind="desc")
             else:
-                user = users[uid]  # type: ignore[index]
-                kind = source_kind(user.source)
-                state = view.state.value
-                item["label"] = (uid, state)
-                item["join"] = float(joins[uid])  # type: ignore[index]
-                if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc" \
-                        and not _code_hidden(user.size_wh, rect, mode, rects[j + 1:], probe.canvas_wh):
-                    item["code_key"] = probe.code_key(rect, mode, user.size_wh)
-                    if view.state is DisplayState.LIVE:
-                        item["kind"] = "code_live"
-                    else:
-                        assert view.frozen_at is not None
-                        k = math.ceil(view.frozen_at * fps) - 1
-                        item["kind"] = "code_frozen"
-                        item["frozen_frame"] = _src_index(Fraction(k, fps), joins[uid], fps) % 4096  # type: ignore[index]
-                        item["frozen_t"] = float(Fraction(k, fps))
-                elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
-                    item["kind"] = "look"  # the code is covered: tell users by their colours
-                elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "file":
-                    item["kind"] = "unchecked"
-                else:
-                    item["kind"] = "desc"
+                _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
+                           (joins[uid], fps))  # type: ignore[index]
             if mode_override is not None and item["kind"] in ("desc", "look"):
                 item["kind"] = "unchecked"
             pending.append(item)
@@ -327,7 +343,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         looks = _Looks(cands, regions, keys, layout) if cands is not None and mode_override is None else None
         region_list = []
         for j, item in enumerate(pending):
-            expected = probe.split(cells, keys[j]).copy() if cells is not None else None
+            expected = _cut(probe, cells, keys[j])
             flash = (probe.split(flash_cells, keys[j]).copy()
                      if flash_cells is not None and regions.alphas[j] < 1 else None)
             region_list.append(RegionExpect(
@@ -339,7 +355,6 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             canvas_desc=(probe.split(cells, probe.canvas_key).copy() if cells is not None
                          else np.zeros((0, 3), np.float32)),
             bg_key=bg_key,
-            bg_expected=(probe.split(cells, bg_key).copy()
-                         if cells is not None and bg_key is not None else None)))
+            bg_expected=_cut(probe, cells, bg_key)))
     return Expectation(profile=profile, periods=tuple(periods), end=float(timeline.end_time),
                        fps=fps)

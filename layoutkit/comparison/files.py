@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -45,11 +45,13 @@ from ..cloudfiles.server_response import TRACK_TYPES
 from ..cloudfiles.naming import MP4_MAX_BYTES, rollover_seconds
 from ..profile import DEFAULT_PROFILE, Profile
 from ..record.segmenter import SEGMENT_SECONDS
+from ..request.model import RecordingConfig
 from ..scenario import Scenario
 from ..io import probe as _probe_av
 from .model import FILE_KINDS, Difference
 from ..cloudfiles.parse import (
     ListedFile,
+    Playlist,
     PlaylistSegment,
     RecordingName,
     StopResponse,
@@ -110,6 +112,37 @@ def user_named(recording: Recording) -> bool:
     return recording.kind in ("ts", "mp4")
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every part of the file check reads, and the facts and sids it gathers."""
+
+    recording: Recording
+    scenario: Scenario
+    profile: Profile
+    decode: bool
+    video_errors: Mapping[str, tuple[int, str | None]]
+    facts: dict[str, Any]
+    seen_sids: set[str] = field(default_factory=set)
+
+    @property
+    def sid(self) -> str | None:
+        return self.scenario.sid
+
+    @property
+    def cname(self) -> str:
+        return self.scenario.cname
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A playlist entry: its position, storage key, playlist line and lost time span."""
+
+    n: int
+    key: str
+    line: int
+    span: str
+
+
 def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: str,
                 seen_sids: set[str], lone: bool = False) -> RecordingName | None:
     """The parsed name; one that does not follow the cloud's pattern is a ``bad_name``,
@@ -155,10 +188,8 @@ def _probe(path: Path, *, decode: bool,
     return replace(probe, errors=probe.errors + errors, first_error=probe.first_error or first)
 
 
-def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
-                    sid: str | None, cname: str, seen_sids: set[str],
-                    facts: dict[str, Any], decode: bool,
-                    video_errors: Mapping[str, tuple[int, str | None]]) -> None:
+def _check_segments(found: _Found, ctx: _Context) -> None:
+    recording, scenario, facts = ctx.recording, ctx.scenario, ctx.facts
     playlist = recording.playlist
     config = scenario.start.recording_config
     fps = scenario.start.transcoding.fps
@@ -180,11 +211,10 @@ def _check_segments(found: _Found, recording: Recording, scenario: Scenario, *,
                 if n < len(spans) else "")
         line = playlist.segments[n].line if playlist is not None else 0
         names.append(None if file.problem else _check_name(
-            found, file.path.name, "ts", sid=sid, cname=cname, seen_sids=seen_sids,
-            lone=user_named(recording)))
-        probes.append(_listed_segment(found, file, n, key=key, span=span, line=line,
-                                      first_at=first_at, entry=entry, decode=decode,
-                                      video_errors=video_errors))
+            found, file.path.name, "ts", sid=ctx.sid, cname=ctx.cname,
+            seen_sids=ctx.seen_sids, lone=user_named(ctx.recording)))
+        probes.append(_listed_segment(found, ctx, file, _Slot(n, key, line, span),
+                                      first_at=first_at, entry=entry))
         seg_facts.append(entry)
     facts["segments"] = seg_facts[:MAX_SEGMENT_FACTS]
     facts["segments_total"] = len(seg_facts)
@@ -257,11 +287,11 @@ def _check_name_times(found: _Found, segs: tuple[PlaylistSegment, ...],
         previous = (name, seg.duration)
 
 
-def _listed_segment(found: _Found, file: SegmentFile, n: int, *, key: str, span: str,
-                    line: int, first_at: dict[Path, int], entry: dict[str, Any],
-                    decode: bool, video_errors: Mapping[str, tuple[int, str | None]]
+def _listed_segment(found: _Found, ctx: _Context, file: SegmentFile, slot: _Slot, *,
+                    first_at: dict[Path, int], entry: dict[str, Any]
                     ) -> _probe_av.MediaProbe | None:
     """One playlist entry: refused, repeated, missing, or probed (its probe)."""
+    n, key, line, span = slot.n, slot.key, slot.line, slot.span
     if file.problem is not None:
         kind, rule = file.problem
         found.add(kind, f"playlist line {line}: segment URI '{key}' {rule}; not read{span}",
@@ -277,8 +307,7 @@ def _listed_segment(found: _Found, file: SegmentFile, n: int, *, key: str, span:
                   expected="listed once", observed=f"segment {n + 1}")
     else:
         first_at[file.real] = n
-    return _segment_probe(found, file.real, key, file.size, decode=decode,
-                          video_errors=video_errors, entry=entry)
+    return _segment_probe(found, ctx, file.real, key, size=file.size, entry=entry)
 
 
 def _segment_key(recording: Recording, file: SegmentFile) -> str:
@@ -289,13 +318,12 @@ def _segment_key(recording: Recording, file: SegmentFile) -> str:
     return uri if len(uri) <= URI_SHOWN else f"{uri[:URI_SHOWN]}... ({len(uri)} characters)"
 
 
-def _segment_probe(found: _Found, real: Path, key: str, size: int | None, *, decode: bool,
-                   video_errors: Mapping[str, tuple[int, str | None]],
+def _segment_probe(found: _Found, ctx: _Context, real: Path, key: str, *, size: int | None,
                    entry: dict[str, Any]) -> _probe_av.MediaProbe | None:
     """Probe one present segment (cached per file) and report what is wrong with it."""
     probe = None
     try:
-        probe = _probe(real, decode=decode, video_errors=video_errors)
+        probe = _probe(real, decode=ctx.decode, video_errors=ctx.video_errors)
     except MediaError as exc:
         found.add("undecodable_segment", str(exc), file=key, expected="decodable",
                   observed="unreadable")
@@ -376,34 +404,39 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
                       f"{playlist.target_duration}, expected {want_td} "
                       f"(max(18, ceil(longest #EXTINF {float(longest):.3f})))", file=key,
                       expected=want_td, observed=playlist.target_duration)
-        # track events on the first segment
-        first = playlist.segments[0]
-        audio_tag, video_tag = EVENT_TRACK_TYPES
-        want_tracks = [k for k, on in ((audio_tag, config.records_audio()),
-                                       (video_tag, config.records_video())) if on]
-        events = [e for e in first.track_events if (e.event or "").upper() == "START"]
-        got = sorted({(e.track_type or "").upper() for e in events})
-        if got != sorted(want_tracks):
-            found.add("track_events", f"{key}: the first segment's START track events are "
-                      f"{got or 'none'}, expected {want_tracks}", file=key,
-                      expected=want_tracks, observed=got)
-        first_name = parse_ts_name(first.file_name)
-        for e in playlist.track_events:
-            if e.time is None:
-                found.add("track_events", f"{key}: line {e.line}: TIME {e.time_text!r} is "
-                          "neither 17-digit UTC nor 13-digit epoch ms", file=key,
-                          expected="yyyyMMddHHmmssSSS or epoch ms", observed=e.time_text)
-        for e in events:
-            if e.time is not None and first_name is not None and first_name.time is not None:
-                gap = _ms(e.time, first_name.time)
-                if abs(gap) > NAME_TIME_TOLERANCE_S:
-                    found.add("track_events", f"{key}: {e.track_type} START TIME {e.time_text} "
-                              f"differs from the first segment's name time "
-                              f"{first_name.time_text} by {gap:.3f} s", file=key,
-                              expected=first_name.time_text, observed=e.time_text)
+        _check_track_events(found, key, playlist, config)
         facts["playlist"]["track_events"] = [
             {"track": e.track_type, "event": e.event, "time": e.time_text,
              "format": e.time_format} for e in playlist.track_events]
+
+
+def _check_track_events(found: _Found, key: str, playlist: Playlist,
+                        config: RecordingConfig) -> None:
+    """The first segment's START track events: one per recorded track, at its name time."""
+    first = playlist.segments[0]
+    audio_tag, video_tag = EVENT_TRACK_TYPES
+    want_tracks = [k for k, on in ((audio_tag, config.records_audio()),
+                                   (video_tag, config.records_video())) if on]
+    events = [e for e in first.track_events if (e.event or "").upper() == "START"]
+    got = sorted({(e.track_type or "").upper() for e in events})
+    if got != sorted(want_tracks):
+        found.add("track_events", f"{key}: the first segment's START track events are "
+                  f"{got or 'none'}, expected {want_tracks}", file=key,
+                  expected=want_tracks, observed=got)
+    first_name = parse_ts_name(first.file_name)
+    for e in playlist.track_events:
+        if e.time is None:
+            found.add("track_events", f"{key}: line {e.line}: TIME {e.time_text!r} is "
+                      "neither 17-digit UTC nor 13-digit epoch ms", file=key,
+                      expected="yyyyMMddHHmmssSSS or epoch ms", observed=e.time_text)
+    for e in events:
+        if e.time is not None and first_name is not None and first_name.time is not None:
+            gap = _ms(e.time, first_name.time)
+            if abs(gap) > NAME_TIME_TOLERANCE_S:
+                found.add("track_events", f"{key}: {e.track_type} START TIME {e.time_text} "
+                          f"differs from the first segment's name time "
+                          f"{first_name.time_text} by {gap:.3f} s", file=key,
+                          expected=first_name.time_text, observed=e.time_text)
 
 
 def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]], *,
@@ -426,9 +459,9 @@ def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]],
                       observed=_round(length))
 
 
-def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid: str | None,
-                cname: str, seen_sids: set[str], facts: dict[str, Any], decode: bool,
-                profile: Profile, video_errors: Mapping[str, tuple[int, str | None]]) -> None:
+def _check_mp4s(found: _Found, ctx: _Context, *, decode: bool) -> None:
+    recording, scenario, facts = ctx.recording, ctx.scenario, ctx.facts
+    sid, cname = ctx.sid, ctx.cname
     wants_mp4 = "mp4" in scenario.start.recording_file_config.av_file_type
     mp4_facts = []
     indexes = []
@@ -436,12 +469,12 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
     for path in recording.mp4s:
         key = recording.relative(path)
         parsed = _check_name(found, path.name, "mp4", sid=sid, cname=cname,
-                             seen_sids=seen_sids, lone=user_named(recording))
+                             seen_sids=ctx.seen_sids, lone=user_named(ctx.recording))
         if parsed is not None and parsed.index is not None:
             indexes.append(parsed.index)
         entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}
         try:
-            probe = _probe(path, decode=decode, video_errors=video_errors)
+            probe = _probe(path, decode=decode, video_errors=ctx.video_errors)
         except MediaError as exc:
             found.add("undecodable_mp4", str(exc), file=key, expected="decodable",
                       observed="unreadable")
@@ -465,7 +498,7 @@ def _check_mp4s(found: _Found, recording: Recording, scenario: Scenario, *, sid:
                   f"{list(scenario.start.recording_file_config.av_file_type)}",
                   file=recording.relative(recording.mp4s[0]), expected=None,
                   observed=[recording.relative(p) for p in recording.mp4s])
-    _check_rollover(found, lengths, profile=profile)
+    _check_rollover(found, lengths, profile=ctx.profile)
     if indexes and sorted(indexes) != list(range(len(indexes))):
         found.add("mp4_index", f"MP4 parts are numbered {sorted(indexes)}, expected "
                   f"{list(range(len(indexes)))}", expected=list(range(len(indexes))),
@@ -603,13 +636,10 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         key = recording.relative(path)
         found.add(kind, f"{key}: {rule}; not read", file=key,
                   expected="a regular file of the folder", observed=rule)
-    video_errors = video_errors or {}
-    _check_segments(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                    facts=facts, decode=decode, video_errors=video_errors)
+    ctx = _Context(recording, scenario, profile, decode, video_errors or {}, facts, seen_sids)
+    _check_segments(found, ctx)
     # the MP4 holds the segments' packets again: decoded only when it is all there is
-    _check_mp4s(found, recording, scenario, sid=sid, cname=cname, seen_sids=seen_sids,
-                facts=facts, decode=decode and not recording.segments, profile=profile,
-                video_errors=video_errors)
+    _check_mp4s(found, ctx, decode=decode and not recording.segments)
     if sid is None and len(seen_sids) > 1:
         found.add("name_mismatch", f"the files carry {len(seen_sids)} different sids: "
                   f"{sorted(seen_sids)}", expected="one sid", observed=sorted(seen_sids))

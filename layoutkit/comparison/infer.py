@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..errors import ParameterError
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
-from .content import PICTURE_KEYS, ContentResult, Frames, check_content
+from .content import PICTURE_KEYS, ContentOptions, ContentResult, Frames, check_content
 
 __all__ = ["infer_profile", "PICTURE_KEYS"]
 
@@ -47,7 +47,7 @@ def infer_profile(frames: Frames | ContentResult, scenario: Scenario, *,
             msg = "infer_profile: the ContentResult was made without infer=True"
             raise ParameterError(msg)
         return dict(frames.infer)
-    result = check_content(frames, scenario, profile=profile, fps=fps,
-                           infer=True, evidence_cap=0)
+    result = check_content(frames, scenario, profile=profile,
+                           options=ContentOptions(fps=fps, evidence_cap=0), infer=True)
     assert result.infer is not None
     return dict(result.infer)

@@ -11,15 +11,21 @@ Every difference kind has one category (:data:`KIND_CATEGORY`, the one home of t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 from ..cloudfiles.parse import printable
 
 __all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
-           "MAX_JSON_PER_KIND", "shown", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
+           "MAX_JSON_PER_KIND", "shown", "JSON", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
            "CONTENT_KINDS", "KIND_CATEGORY", "category_of", "category_counts"]
+
+#: A JSON-able value: what a difference expected and observed, the file and stream facts.
+JSON: TypeAlias = "None | bool | int | float | str | Sequence[JSON] | Mapping[str, JSON]"
 
 #: Differences of one kind in the JSON document (the rest are counted in
 #: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
@@ -134,7 +140,7 @@ class Difference:
         The user it concerns, where one does.
     t : float or None
         Scenario time in seconds (recording time minus ``offset_s``) where it starts.
-    expected, observed : Any
+    expected, observed : JSON
         JSON-able values that were expected and seen.
     region : int or None
         Index of the region (paint order) it concerns, where one does.
@@ -146,8 +152,8 @@ class Difference:
     message: str
     uid: str | None = None
     t: float | None = None
-    expected: Any = None
-    observed: Any = None
+    expected: JSON = None
+    observed: JSON = None
     region: int | None = None
     file: str | None = None
 
@@ -209,8 +215,8 @@ class Evidence:
 
     difference: int
     t: float
-    expected: Any  # ndarray (H, W, 3) uint8
-    observed: Any  # ndarray (H, W, 3) uint8
+    expected: npt.NDArray[np.uint8]  # (H, W, 3)
+    observed: npt.NDArray[np.uint8]  # (H, W, 3)
 
 
 def _capped(differences: Iterable[Difference]) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -263,8 +269,8 @@ class CompareResult:
     verdict: str
     offset_s: float | None = None
     differences: tuple[Difference, ...] = ()
-    files: dict[str, Any] = field(default_factory=dict)
-    streams: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, JSON] = field(default_factory=dict)
+    streams: dict[str, JSON] = field(default_factory=dict)
     tracks: tuple[RegionTrack, ...] = ()
     infer: dict[str, str] | None = None
     evidence: tuple[Evidence, ...] = ()

@@ -256,9 +256,11 @@ def _unlisted(refused: list[tuple[str, Path, str]], segments: tuple[SegmentFile,
     return [r for r in refused if r[1] not in named]
 
 
-def _around_playlist(kind: str, location: str, root: Path, playlist_path: Path,
-                     playlist: Playlist, response: tuple[dict[str, Any], Path | None] | None,
+def _around_playlist(kind: str, location: str, root: Path, found: tuple[Path, Playlist],
+                     response: tuple[dict[str, Any], Path | None] | None,
                      others: tuple[Path, ...] = ()) -> Recording:
+    """The recording of a playlist (``found``: its path and content) and its folder."""
+    playlist_path, playlist = found
     folder = playlist_path.parent
     segments = _segment_files(playlist, folder, root)
     listed = {s.real for s in segments if s.real is not None}
@@ -335,7 +337,7 @@ def _open_folder(location: str, root: Path,
                          mp4s=mp4s, server_response=doc, server_response_path=doc_path,
                          refused=tuple(refused))
     chosen, playlist, others = _choose(playlists, root, response)
-    found = _around_playlist("folder", location, root, chosen, playlist, response, others)
+    found = _around_playlist("folder", location, root, (chosen, playlist), response, others)
     refused = _unlisted([*refused, *found.refused], found.segments)
     return replace(found, refused=tuple(dict.fromkeys(refused)))
 
@@ -378,7 +380,7 @@ def _open_local(location: str, path: Path,
         playlist = _read_playlist(path, follow=True)
         if response is None:
             response = _response_above(path)
-        return _around_playlist("m3u8", location, root, path, playlist, response)
+        return _around_playlist("m3u8", location, root, (path, playlist), response)
     doc, doc_path = response if response else (None, None)
     if suffix == ".ts":
         size = path.stat().st_size

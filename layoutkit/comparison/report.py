@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import jinja2
 import markupsafe
@@ -336,11 +336,21 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
     return _environment().get_template("report.html.j2").render(**context)
 
 
+class PageOptions(TypedDict, total=False):
+    """:func:`render_report`'s optional keywords, as :func:`write_report` passes them on."""
+
+    scenario_name: str | None
+    recording_name: str | None
+    max_evidence: int
+    max_entries: int
+
+
 def write_report(result: CompareResult, path: str | os.PathLike[str], *,
-                 overwrite: bool = False, title: str, scenario_name: str | None = None,
-                 recording_name: str | None = None, max_evidence: int = MAX_EVIDENCE,
-                 max_entries: int = MAX_ENTRIES) -> Path:
+                 overwrite: bool = False, title: str, **page: Unpack[PageOptions]) -> Path:
     """Write :func:`render_report`'s page to ``path`` (temporary name, renamed when whole).
+
+    ``title`` and the ``page`` keywords (``scenario_name``, ``recording_name``,
+    ``max_evidence``, ``max_entries``) are :func:`render_report`'s.
 
     Raises
     ------
@@ -349,9 +359,7 @@ def write_report(result: CompareResult, path: str | os.PathLike[str], *,
     StorageError
         When the file cannot be written.
     """
-    html = render_report(result, title=title, scenario_name=scenario_name,
-                         recording_name=recording_name, max_evidence=max_evidence,
-                         max_entries=max_entries)
+    html = render_report(result, title=title, **page)
     dest = Path(path)
     with atomic_output(dest, overwrite=overwrite) as tmp:
         try:

@@ -33,6 +33,7 @@ Expected values and tolerances
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,19 +112,14 @@ def _probe_all(paths: list[Path], recording: Recording,
     return probes
 
 
-def _check_group(name: str, probes: list[_probe_av.MediaProbe], scenario: Scenario, *,
-                 end_s: float | None, file: str | None,
-                 tolerance_s: float) -> tuple[list[Difference], dict[str, Any]]:
-    out: list[Difference] = []
+#: Reports one difference of a group: kind, message, expected, observed.
+_Add = Callable[[str, str, Any, Any], None]
+
+
+def _check_presence(add: _Add, scenario: Scenario, video: dict[str, Any] | None,
+                    audio: dict[str, Any] | None) -> None:
+    """Each stream the ``streamTypes`` asks for, and no other."""
     config = scenario.start.recording_config
-    tc = scenario.start.transcoding
-    video, audio = _merge(probes, "video"), _merge(probes, "audio")
-    facts: dict[str, Any] = {"video": video, "audio": audio}
-
-    def add(kind: str, message: str, expected: Any, observed: Any) -> None:
-        out.append(Difference(kind=kind, message=f"{name}: {message}", expected=expected,
-                              observed=observed, file=file))
-
     for kind, wanted, got in (("video", config.records_video(), video),
                               ("audio", config.records_audio(), audio)):
         if wanted and got is None:
@@ -132,52 +128,79 @@ def _check_group(name: str, probes: list[_probe_av.MediaProbe], scenario: Scenar
         elif not wanted and got is not None:
             add("unexpected_stream", f"a {kind} stream, but streamTypes is "
                 f"{config.stream_types}", None, kind)
+
+
+def _check_video(add: _Add, scenario: Scenario, video: dict[str, Any]) -> None:
+    """Codec, size, frame rate and bit rate (adds ``bitrate_ratio`` to the facts)."""
+    tc = scenario.start.transcoding
+    if video["codecs"] != [VIDEO_CODEC]:
+        add("wrong_codec", f"video codec {video['codecs']}, expected {VIDEO_CODEC}",
+            VIDEO_CODEC, video["codecs"])
+    want = list(canvas_size(scenario))
+    if video["sizes"] != [want]:
+        shown = ", ".join(f"{w}x{h}" for w, h in video["sizes"])
+        add("wrong_resolution", f"video is {shown}, expected {want[0]}x{want[1]} "
+            "(transcodingConfig, even sides)", want,
+            video["sizes"][0] if len(video["sizes"]) == 1 else video["sizes"])
+    rates = video["fps"] if isinstance(video["fps"], list) else [video["fps"]]
+    measured = video["measured_fps"]
+    bad = [r for r in [*rates, measured] if r is not None
+           and abs(r - tc.fps) > FPS_TOLERANCE * tc.fps]
+    if bad:
+        add("wrong_fps", f"{rates} fps in the header, {measured} fps measured, expected "
+            f"{tc.fps}", tc.fps, measured if measured is not None else rates)
+    rate = video["bitrate_kbps"]
+    if rate is not None:
+        video["bitrate_ratio"] = _r(rate / tc.bitrate)
+        if rate > VIDEO_BITRATE_MAX * tc.bitrate:
+            add("video_bitrate", f"video {rate:.0f} Kbps over the recording, expected at "
+                f"most {VIDEO_BITRATE_MAX} x {tc.bitrate} Kbps", tc.bitrate, rate)
+
+
+def _check_audio(add: _Add, scenario: Scenario, audio: dict[str, Any]) -> None:
+    """Codec, sample rate, channels and bit rate against the ``audioProfile``."""
+    config = scenario.start.recording_config
+    channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
+    if audio["codecs"] != [AUDIO_CODEC]:
+        add("wrong_codec", f"audio codec {audio['codecs']}, expected {AUDIO_CODEC}",
+            AUDIO_CODEC, audio["codecs"])
+    if audio["sample_rates"] != [SAMPLE_RATE]:
+        add("audio_sample_rate", f"audio at {audio['sample_rates']} Hz, expected "
+            f"{SAMPLE_RATE}", SAMPLE_RATE, audio["sample_rates"])
+    if audio["channel_counts"] != [channels]:
+        add("audio_channels", f"audio has {audio['channel_counts']} channel(s), expected "
+            f"{channels} (audioProfile {config.audio_profile})", channels,
+            audio["channel_counts"][0] if len(audio["channel_counts"]) == 1
+            else audio["channel_counts"])
+    rate, peak = audio["bitrate_kbps"], audio["peak_kbps"]
+    low, high = AUDIO_BITRATE_RANGE
+    want_k = bit_rate / 1000
+    if rate is not None and rate > high * want_k:
+        add("audio_bitrate", f"audio {rate:.0f} Kbps, expected ~{want_k:.0f} Kbps "
+            f"(at most {high}x; audioProfile {config.audio_profile})", want_k, rate)
+    elif peak is not None and AUDIO_SILENT * want_k <= peak < low * want_k:
+        add("audio_bitrate", f"audio peaks at {peak:.0f} Kbps in its busiest second, "
+            f"expected ~{want_k:.0f} Kbps (at least {low}x; audioProfile "
+            f"{config.audio_profile})", want_k, peak)
+
+
+def _check_group(name: str, probes: list[_probe_av.MediaProbe], scenario: Scenario, *,
+                 end_s: float | None, file: str | None,
+                 tolerance_s: float) -> tuple[list[Difference], dict[str, Any]]:
+    out: list[Difference] = []
+    config = scenario.start.recording_config
+    video, audio = _merge(probes, "video"), _merge(probes, "audio")
+    facts: dict[str, Any] = {"video": video, "audio": audio}
+
+    def add(kind: str, message: str, expected: Any, observed: Any) -> None:
+        out.append(Difference(kind=kind, message=f"{name}: {message}", expected=expected,
+                              observed=observed, file=file))
+
+    _check_presence(add, scenario, video, audio)
     if video is not None and config.records_video():
-        if video["codecs"] != [VIDEO_CODEC]:
-            add("wrong_codec", f"video codec {video['codecs']}, expected {VIDEO_CODEC}",
-                VIDEO_CODEC, video["codecs"])
-        want = list(canvas_size(scenario))
-        if video["sizes"] != [want]:
-            shown = ", ".join(f"{w}x{h}" for w, h in video["sizes"])
-            add("wrong_resolution", f"video is {shown}, expected {want[0]}x{want[1]} "
-                "(transcodingConfig, even sides)", want,
-                video["sizes"][0] if len(video["sizes"]) == 1 else video["sizes"])
-        rates = video["fps"] if isinstance(video["fps"], list) else [video["fps"]]
-        measured = video["measured_fps"]
-        bad = [r for r in [*rates, measured] if r is not None
-               and abs(r - tc.fps) > FPS_TOLERANCE * tc.fps]
-        if bad:
-            add("wrong_fps", f"{rates} fps in the header, {measured} fps measured, expected "
-                f"{tc.fps}", tc.fps, measured if measured is not None else rates)
-        rate = video["bitrate_kbps"]
-        if rate is not None:
-            video["bitrate_ratio"] = _r(rate / tc.bitrate)
-            if rate > VIDEO_BITRATE_MAX * tc.bitrate:
-                add("video_bitrate", f"video {rate:.0f} Kbps over the recording, expected at "
-                    f"most {VIDEO_BITRATE_MAX} x {tc.bitrate} Kbps", tc.bitrate, rate)
+        _check_video(add, scenario, video)
     if audio is not None and config.records_audio():
-        channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
-        if audio["codecs"] != [AUDIO_CODEC]:
-            add("wrong_codec", f"audio codec {audio['codecs']}, expected {AUDIO_CODEC}",
-                AUDIO_CODEC, audio["codecs"])
-        if audio["sample_rates"] != [SAMPLE_RATE]:
-            add("audio_sample_rate", f"audio at {audio['sample_rates']} Hz, expected "
-                f"{SAMPLE_RATE}", SAMPLE_RATE, audio["sample_rates"])
-        if audio["channel_counts"] != [channels]:
-            add("audio_channels", f"audio has {audio['channel_counts']} channel(s), expected "
-                f"{channels} (audioProfile {config.audio_profile})", channels,
-                audio["channel_counts"][0] if len(audio["channel_counts"]) == 1
-                else audio["channel_counts"])
-        rate, peak = audio["bitrate_kbps"], audio["peak_kbps"]
-        low, high = AUDIO_BITRATE_RANGE
-        want_k = bit_rate / 1000
-        if rate is not None and rate > high * want_k:
-            add("audio_bitrate", f"audio {rate:.0f} Kbps, expected ~{want_k:.0f} Kbps "
-                f"(at most {high}x; audioProfile {config.audio_profile})", want_k, rate)
-        elif peak is not None and AUDIO_SILENT * want_k <= peak < low * want_k:
-            add("audio_bitrate", f"audio peaks at {peak:.0f} Kbps in its busiest second, "
-                f"expected ~{want_k:.0f} Kbps (at least {low}x; audioProfile "
-                f"{config.audio_profile})", want_k, peak)
+        _check_audio(add, scenario, audio)
     # the video's span when there is video (audio may carry encoder priming or, after a cut,
     # pre-roll packets before the first picture that players drop)
     main = video if video is not None and video["duration_s"] else audio

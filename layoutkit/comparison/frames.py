@@ -1,0 +1,173 @@
+"""Stage 1, observe: the decoded frames, streamed once, become :class:`Observed`.
+
+Every frame is fitted to the canvas size (:func:`fit_frame`) and turned into compact
+observations by the :class:`~layoutkit.comparison.observe.Probe` (region descriptors and
+test-stream code readings, and how often each level was a read code's black and white
+calibration cell); a few luma planes spread over the recording are kept for the
+wrong-layout check (:class:`Reservoir`).  Memory grows by a few KiB per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import MediaError
+from ..io.frames import DecodedFrame
+from .observe import Observations, Probe
+
+__all__ = ["Observed", "Reservoir", "canvas_luma", "fit_frame", "observe_frames"]
+
+U8 = npt.NDArray[np.uint8]
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+def _no_levels() -> I64:
+    return np.zeros((2, 256), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the observe stage saw: one row per decoded frame.
+
+    Attributes
+    ----------
+    times : ndarray (n,) float64
+        Recording time of each frame (seconds from the first frame).
+    cells : ndarray (n, n_cells, 3) uint8
+        Every descriptor cell's mean Y, U, V (:meth:`Probe.describe`).
+    code_uids, code_frames : ndarray (n, k) int32
+        Per frame and code key: uid index into ``uid_names`` (-1 unread) and frame number.
+    uid_names : tuple of str
+        Code uid index -> uid.
+    origin : float
+        Decoder time of the first frame (the recording clock's zero).
+    samples : tuple of (float, ndarray)
+        A few ``(recording time, luma plane)`` spread over the recording.
+    code_levels : ndarray (2, 256) int64
+        How often each level was the black (row 0) and the white (row 1) calibration cell
+        of a code read (:attr:`~layoutkit.comparison.observe.Observations.code_levels`).
+    """
+
+    times: F64
+    cells: U8
+    code_uids: I32
+    code_frames: I32
+    uid_names: tuple[str, ...]
+    origin: float
+    samples: tuple[tuple[float, U8], ...] = ()
+    code_levels: I64 = field(default_factory=_no_levels)
+
+    @property
+    def codes_read(self) -> int:
+        """How many code readings (frame x code key) found a uid.
+
+        >>> import numpy as np
+        >>> o = Observed(np.zeros(2), np.zeros((2, 1, 3), np.uint8),
+        ...              np.array([[0, -1], [-1, -1]], np.int32), np.zeros((2, 2), np.int32),
+        ...              ("22",), 0.0)
+        >>> o.codes_read
+        1
+        """
+        return int((self.code_uids >= 0).sum())
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+class Reservoir:
+    """A few luma planes spread over the recording (at most ``cap``, thinned by halves).
+
+    >>> import numpy as np
+    >>> r = Reservoir(cap=2, spacing=1.0)
+    >>> for t in (0.0, 0.5, 1.0, 2.0, 3.0):
+    ...     r.offer(t, np.zeros((2, 2), np.uint8))
+    >>> [t for t, _ in r.items]
+    [0.0, 2.0]
+    """
+
+    def __init__(self, cap: int = 16, spacing: float = 1.0) -> None:
+        self.cap, self.spacing = cap, spacing
+        self.items: list[tuple[float, U8]] = []
+
+    def offer(self, t: float, luma: U8) -> None:
+        if self.items and t - self.items[-1][0] < self.spacing:
+            return
+        if len(self.items) >= self.cap:
+            self.items = self.items[::2]
+            self.spacing *= 2
+            if t - self.items[-1][0] < self.spacing:
+                return
+        self.items.append((t, luma.copy()))
+
+
+def fit_frame(i420: U8, canvas_wh: tuple[int, int]) -> U8:
+    """The ``(H*3/2, W)`` I420 frame resized to the canvas when the recording has another size."""
+    w, h = canvas_wh
+    if i420.shape == (h * 3 // 2, w):
+        return i420
+    sh, sw = i420.shape[0] * 2 // 3, i420.shape[1]
+    flat = i420.reshape(-1)
+    y = i420[:sh]
+    u = flat[sw * sh: sw * sh + (sw // 2) * (sh // 2)].reshape(sh // 2, sw // 2)
+    v = flat[sw * sh + (sw // 2) * (sh // 2):].reshape(sh // 2, sw // 2)
+    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
+    oflat = out.reshape(-1)
+    out[:h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA)
+    q = (w // 2) * (h // 2)
+    oflat[w * h:w * h + q] = cv2.resize(u, (w // 2, h // 2), interpolation=cv2.INTER_AREA).reshape(-1)
+    oflat[w * h + q:] = cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_AREA).reshape(-1)
+    return out
+
+
+def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
+                   reservoir: Reservoir | None = None) -> Observed:
+    """Observe every frame once (stage 1).
+
+    Parameters
+    ----------
+    frames : iterable of DecodedFrame
+        The recording's frames in order.
+    probe : Probe
+        Where to look (every key registered).
+    reservoir : Reservoir, optional
+        Where the luma samples are kept (default 16, one a second or sparser).
+
+    Returns
+    -------
+    Observed
+
+    Raises
+    ------
+    MediaError
+        When there is no frame.
+    """
+    keep = reservoir if reservoir is not None else Reservoir()
+    obs = Observations(probe)
+    origin: float | None = None
+    h = probe.canvas_wh[1]
+    for frame in frames:
+        if origin is None:
+            origin = frame.t
+        picture = fit_frame(frame.i420, probe.canvas_wh)
+        r = frame.t - origin
+        obs.add(r, picture)
+        keep.offer(r, picture[:h])
+    if origin is None:
+        msg = "recording: no video frame could be decoded"
+        raise MediaError(msg)
+    times, cells, code_uids, code_frames = obs.arrays()
+    return Observed(times, cells, code_uids, code_frames, tuple(probe.uids), origin,
+                    tuple(keep.items), obs.code_levels)
+
+
+def canvas_luma(observed: Observed, probe: Probe) -> F64:
+    """Each frame's mean luma over the whole-canvas descriptor (flash frames are bright)."""
+    cells = observed.cells[:, probe.cell_slice(probe.canvas_key), 0]
+    return cells.mean(axis=1).astype(np.float64)

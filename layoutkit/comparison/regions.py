@@ -1,0 +1,91 @@
+"""Stage 4, classify: every region of every frame matched against what was expected.
+
+:func:`classify_observed` runs :func:`~layoutkit.comparison.classify.classify` on the
+aligned observations, each test stream at its publisher's rate (:attr:`Alignment.rates`)
+and with the limited/full range mix-up the whole recording shows, if any
+(:func:`~layoutkit.comparison.levels.recording_range`: the codes' calibration cells, else
+dark and bright still cells); when some users' test streams run a constant number of frames
+off their join (:func:`~layoutkit.comparison.classify.user_shifts`), it classifies again
+with those shifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .alignment import Alignment
+from .classify import RegionObservation, classify, user_shifts
+from .expect import Expectation
+from .frames import Observed
+from .levels import RangeFinding, recording_range
+from .observe import Probe
+
+__all__ = ["Classified", "classify_observed"]
+
+
+@dataclass(frozen=True)
+class Classified:
+    """Per region and period: which frames matched and what the others showed.
+
+    Attributes
+    ----------
+    regions : tuple of RegionObservation
+    shifts : mapping
+        uid -> frames by which that user's test stream runs ahead of its scenario clock.
+    video_range : RangeFinding or None
+        The range mix-up the whole recording shows (None: not looked for).
+    """
+
+    regions: tuple[RegionObservation, ...]
+    shifts: Mapping[str, int] = field(default_factory=dict)
+    video_range: RangeFinding | None = None
+
+    @property
+    def mixup(self) -> str | None:
+        """The range mix-up every picture is judged with (None: none)."""
+        return self.video_range.mixup if self.video_range is not None else None
+
+    def bad_share(self) -> dict[int, float]:
+        """Per period (that has frames): the share of region-frames that mismatch.
+
+        >>> import numpy as np
+        >>> from layoutkit.comparison.classify import RegionObservation
+        >>> ro = RegionObservation(0, None, np.arange(4), np.zeros(4),  # type: ignore[arg-type]
+        ...                        np.array([True, False, False, True]), (), np.zeros(4),
+        ...                        np.zeros(4))
+        >>> Classified((ro,)).bad_share()
+        {0: 0.5}
+        """
+        counts: dict[int, list[int]] = {}
+        for ro in self.regions:
+            share = counts.setdefault(ro.period, [0, 0])
+            share[0] += int((~ro.match).sum())
+            share[1] += len(ro.match)
+        return {p: b / n for p, (b, n) in counts.items() if n}
+
+    def misses(self) -> int:
+        """Mismatching region-frames in all."""
+        return int(sum(int(np.count_nonzero(~ro.match)) for ro in self.regions))
+
+
+def classify_observed(observed: Observed, alignment: Alignment, exp: Expectation,
+                      probe: Probe, *, joins: Mapping[str, float], tol: int) -> Classified:
+    """Classify every region of every frame (stage 4), with the recording's range and the
+    users' shifts found."""
+    levels = recording_range(observed.code_levels, exp, probe, observed.times, observed.cells,
+                             offset=alignment.offsets)
+
+    def run(shifts: Mapping[str, int] | None) -> list[RegionObservation]:
+        return classify(exp, probe, observed.times, observed.cells, observed.code_uids,
+                        observed.code_frames, offset=alignment.offsets, joins=joins,
+                        uid_names=list(observed.uid_names), tol=tol, shifts=shifts,
+                        rates=alignment.rates, range_mixup=levels.mixup)
+
+    region_obs = run(None)
+    shifts = user_shifts(region_obs, tol=tol)
+    if shifts:  # test streams whose clocks start elsewhere than their joins
+        region_obs = run(shifts)
+    return Classified(tuple(region_obs), shifts, levels)

@@ -1,0 +1,144 @@
+"""Check stage, runs: each run of mismatching frames becomes a difference, or is tolerated.
+
+* A run next to an expected change whose region shows the old state (or already the new
+  one), and then (before) the expected one, is a ``late_transition`` / ``early_transition``
+  when it lasts more than the transition tolerance, else nothing.
+* Any other run is a difference when it lasts more than ``min_frames`` frames, named by
+  what was expected and what was seen (:func:`difference_kind`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .expect import Label
+from .findings import Anchor, Finding
+from .model import Difference
+from .runs import Run, Runs, Track, TrackKey
+
+__all__ = ["JudgedRuns", "describe", "difference_kind", "judge_runs", "state_name"]
+
+_STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
+                "canvas_color": "canvas colour", "canvas_background": "canvas background",
+                "user_image": "user image", "empty": "empty", "unknown": "an unrecognised picture"}
+_BACKGROUNDISH = ("canvas_color", "canvas_background", "empty")
+
+
+@dataclass(frozen=True)
+class JudgedRuns:
+    """The runs that are differences (in run order), and how many were tolerated."""
+
+    findings: tuple[Finding, ...]
+    glitches: int
+
+
+def state_name(label: Label) -> str:
+    """A label's state in words.
+
+    >>> state_name(("22", "last_frame")), state_name((None, "canvas_color"))
+    ('last frame', 'canvas colour')
+    """
+    return _STATE_NAMES.get(label[1], label[1])
+
+
+def describe(label: Label) -> str:
+    """A label in words.
+
+    >>> describe(("22", "live")), describe((None, "black"))
+    ('uid 22 live', 'black')
+    """
+    who = label[0]
+    return state_name(label) if who is None else f"uid {who} {state_name(label)}"
+
+
+def difference_kind(expected: Label, observed: Label) -> str:
+    """The kind of difference a region showing ``observed`` instead of ``expected`` is.
+
+    >>> difference_kind(("1", "live"), ("2", "live"))
+    'wrong_user'
+    >>> difference_kind(("1", "live"), (None, "black"))
+    'missing_user'
+    >>> difference_kind((None, "canvas_color"), (None, "unknown"))
+    'wrong_background'
+    """
+    ew, es = expected
+    ow, os_ = observed
+    if os_ == "unknown":
+        return "wrong_background" if es in _BACKGROUNDISH else "wrong_state"
+    if ew is None:
+        return "extra_user" if ow is not None else "wrong_state"
+    if ow is not None and ow != ew:
+        return "wrong_user"
+    if ow is None and es in ("live", "last_frame"):
+        return "missing_user"
+    return "wrong_state"
+
+
+def _transition(kind: str, run: Run, expected_t: float, seen_t: float,
+                change: tuple[Label, Label]) -> Difference:
+    """A ``late_transition`` / ``early_transition``: the change from ``before`` to ``after``
+    seen at ``seen_t`` instead of ``expected_t``."""
+    before, after = change
+    uid = after[0] or before[0]
+    return Difference(kind,
+                      f"uid {uid}: {state_name(before)} -> {state_name(after)} at "
+                      f"{seen_t:.2f} s, expected {expected_t:.2f} s", uid=uid, t=expected_t,
+                      expected={"t": round(expected_t, 3), "from": before[1], "to": after[1]},
+                      observed={"t": round(seen_t, 3)}, region=run.region)
+
+
+def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference | None]:
+    """Whether the run lies at one of the track's expected changes, and then its transition
+    difference (None: on time, tolerated)."""
+    t = track.t
+    ends_right = track.follows(run.i1, 2.5 * tol_s)
+    starts_right = run.i0 > 0 and bool(track.match[run.i0 - 1]) and \
+        t[run.i0] - t[run.i0 - 1] <= 2.5 * tol_s
+    for change in track.changes:
+        c, after = change.t, change.after
+        before = change.before
+        if before is None:  # the region appears: what it showed first stands for "before"
+            before = run.observed if abs(run.t0 - c) <= tol_s else None
+        if before is None:
+            continue
+        if abs(run.t0 - c) <= tol_s and run.observed == before and ends_right:
+            seen = float(t[run.i1 + 1])
+            return True, None if seen - c <= tol_s else \
+                _transition("late_transition", run, c, seen, (before, after))
+        if abs(run.t1 - c) <= tol_s and run.observed == after and starts_right:
+            return True, None if c - run.t0 <= tol_s else \
+                _transition("early_transition", run, c, run.t0, (before, after))
+    return False, None
+
+
+def run_difference(run: Run, track: Track, tol_s: float, min_frames: int) -> Difference | None:
+    """The difference a mismatching run stands for, or None when within tolerance."""
+    at_change, timed = _at_change(run, track, tol_s)
+    if at_change:
+        return timed
+    if run.i1 - run.i0 + 1 <= min_frames:
+        return None
+    kind = difference_kind(run.expected, run.observed)
+    msg = (f"region {run.region}: {describe(run.observed)} from {run.t0:.2f} s to "
+           f"{run.t1:.2f} s, expected {describe(run.expected)}")
+    uid = run.expected[0] if run.expected[0] is not None else run.observed[0]
+    return Difference(kind, msg, uid=uid, t=run.t0,
+                      expected={"uid": run.expected[0], "state": run.expected[1]},
+                      observed={"uid": run.observed[0], "state": run.observed[1],
+                                "until": round(run.t1, 3)},
+                      region=run.region)
+
+
+def judge_runs(runs: Runs, *, tol_s: float, min_frames: int) -> JudgedRuns:
+    """Differences of the runs (a check stage), anchored on each run's frame."""
+    tracks: Mapping[TrackKey, Track] = runs.tracks
+    found: list[Finding] = []
+    glitches = 0
+    for run in runs.runs:
+        diff = run_difference(run, tracks[run.track], tol_s, min_frames)
+        if diff is None:
+            glitches += 1
+            continue
+        found.append(Finding(diff, Anchor(run.frame, run.t0, run.t1)))
+    return JudgedRuns(tuple(found), glitches)
