@@ -352,9 +352,9 @@ def test_the_clock_picks_the_codes_wrap():
     period = 4096 / FPS
     frames = (np.round((times - (period + 1.0)) * FPS).astype(np.int32) % 4096)[:, None]
     uids = np.zeros((30, 1), np.int32)
-    assert code_fit(times, uids, frames, ["1"], joins={"1": 0.0}, fps=FPS).offset_s == \
-        pytest.approx(1.0)
-    near = code_fit(times, uids, frames, ["1"], joins={"1": 0.0}, fps=FPS, near=period)
+    codes = CodeInputs(uids, frames, ("1",), {"1": 0.0}, FPS)
+    assert code_fit(times, codes).offset_s == pytest.approx(1.0)
+    near = code_fit(times, codes, near=period)
     assert near.offset_s == pytest.approx(period + 1.0)
 
 

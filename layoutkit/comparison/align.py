@@ -62,6 +62,31 @@ CODE_PERIOD_FRAMES = 4096
 F64 = npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class CodeInputs:
+    """What the codes' vote needs besides the frame times (see :func:`offset_from_codes`).
+
+    Attributes
+    ----------
+    code_uids, code_frames : ndarray (n, k)
+        Per frame and code key: uid index into ``uid_names`` (-1 unread) and frame number.
+    uid_names : tuple of str
+    joins : mapping
+        uid -> first join time (scenario seconds); uids not in it do not vote.
+    fps : int
+        The canvas rate (the vote's resolution, and every uid's rate by default).
+    rates : mapping, optional
+        uid -> the rate its frame numbers advance at (its publisher's).
+    """
+
+    code_uids: npt.NDArray[np.int32]
+    code_frames: npt.NDArray[np.int32]
+    uid_names: tuple[str, ...]
+    joins: Mapping[str, float]
+    fps: int
+    rates: Mapping[str, float] | None = None
+
+
 def _uid_rates(uid_names: Sequence[str], rates: Mapping[str, float] | None,
                fps: float) -> F64:
     """Per uid index (plus one for "unread"): the publisher's rate, the canvas ``fps`` by default."""
@@ -69,11 +94,10 @@ def _uid_rates(uid_names: Sequence[str], rates: Mapping[str, float] | None,
     return np.array([rates.get(u, fps) for u in uid_names] + [fps], dtype=np.float64)
 
 
-def _code_votes(times: F64, code_uids: npt.NDArray[np.int32],
-                code_frames: npt.NDArray[np.int32], uid_names: Sequence[str], *,
-                joins: Mapping[str, float], fps: int, rates: Mapping[str, float] | None,
-                near: float) -> F64:
+def _code_votes(times: F64, codes: CodeInputs, *, near: float) -> F64:
     """Every read code's vote for the offset, wrapped to the code period nearest ``near``."""
+    code_uids, code_frames, uid_names = codes.code_uids, codes.code_frames, codes.uid_names
+    joins = codes.joins
     rows, cols = np.nonzero(code_uids >= 0)
     if rows.size == 0:
         return np.zeros(0)
@@ -81,7 +105,7 @@ def _code_votes(times: F64, code_uids: npt.NDArray[np.int32],
     join = join_of[code_uids[rows, cols]]
     keep = ~np.isnan(join)
     rows, cols, join = rows[keep], cols[keep], join[keep]
-    rate = _uid_rates(uid_names, rates, fps)[code_uids[rows, cols]]
+    rate = _uid_rates(uid_names, codes.rates, codes.fps)[code_uids[rows, cols]]
     period = CODE_PERIOD_FRAMES / rate
     raw = times[rows] - (join + code_frames[rows, cols] / rate)
     return np.asarray(raw - np.round((raw - near) / period) * period, dtype=np.float64)
@@ -97,11 +121,7 @@ def _agreeing_votes(votes: F64, fps: int) -> F64:
     return votes[np.abs(votes - best) <= 1.5 / fps]
 
 
-def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
-                      code_frames: npt.NDArray[np.int32], uid_names: Sequence[str], *,
-                      joins: Mapping[str, float], fps: int,
-                      min_votes: int = 3,
-                      rates: Mapping[str, float] | None = None,
+def offset_from_codes(times: F64, codes: CodeInputs, *, min_votes: int = 3,
                       near: float = 0.0) -> tuple[float, int] | None:
     """The offset voted by the test-stream codes, and how many votes agreed.
 
@@ -109,15 +129,11 @@ def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
     ----------
     times : ndarray (n,)
         Recording time of each frame (seconds from the first frame).
-    code_uids, code_frames : ndarray (n, k)
-        Per frame and code key: uid index into ``uid_names`` (-1 unread) and frame number.
-    uid_names : sequence of str
-    joins : mapping
-        uid -> first join time (scenario seconds); uids not in it do not vote.
-    fps : int
-        The canvas rate (the vote's resolution, and every uid's rate by default).
-    rates : mapping, optional
-        uid -> the rate its frame numbers advance at (its publisher's).
+    codes : CodeInputs
+        The codes read (uid index and frame number per frame and code key), the users'
+        joins, the canvas rate and each publisher's rate.
+    min_votes : int
+        Fewest agreeing votes for an offset.
     near : float
         The frame number wraps every ``4096 / rate`` seconds: each vote is taken in the
         wrap nearest this offset (the recording's clock when it has one, else 0).
@@ -127,8 +143,7 @@ def offset_from_codes(times: F64, code_uids: npt.NDArray[np.int32],
     (offset_s, votes) or None
         None with fewer than ``min_votes`` agreeing votes.
     """
-    found = code_fit(times, code_uids, code_frames, uid_names, joins=joins, fps=fps,
-                     min_votes=min_votes, rates=rates, near=near)
+    found = code_fit(times, codes, min_votes=min_votes, near=near)
     return None if found is None else (found.offset_s, found.votes)
 
 
@@ -145,9 +160,7 @@ class CodeFit:
     spread_s: float
 
 
-def code_fit(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
-             uid_names: Sequence[str], *, joins: Mapping[str, float], fps: int,
-             min_votes: int = 3, rates: Mapping[str, float] | None = None,
+def code_fit(times: F64, codes: CodeInputs, *, min_votes: int = 3,
              near: float = 0.0) -> CodeFit | None:
     """:func:`offset_from_codes` with the spread of the agreeing votes (its confidence).
 
@@ -156,13 +169,12 @@ def code_fit(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt.NDAr
     >>> times = np.arange(6) / 15
     >>> uids = np.zeros((6, 1), np.int32)
     >>> frames = (np.arange(6) - 3).astype(np.int32)[:, None] % 4096   # t = 0 at frame 3
-    >>> fit = code_fit(times, uids, frames, ["7"], joins={"7": 0.0}, fps=15)
+    >>> fit = code_fit(times, CodeInputs(uids, frames, ("7",), {"7": 0.0}, 15))
     >>> round(fit.offset_s, 3), fit.votes, fit.spread_s
     (0.2, 6, 0.0)
     """
-    votes = _code_votes(times, code_uids, code_frames, uid_names, joins=joins, fps=fps,
-                        rates=rates, near=near)
-    near_votes = _agreeing_votes(votes, fps)
+    votes = _code_votes(times, codes, near=near)
+    near_votes = _agreeing_votes(votes, codes.fps)
     if near_votes.size < min_votes:
         return None
     q1, q3 = np.percentile(near_votes, [25, 75])
@@ -388,10 +400,8 @@ def offset_from_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray
                         max_evaluations=max_evaluations).offset_s
 
 
-def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
-                  uid_names: Sequence[str], *, joins: Mapping[str, float], fps: int,
-                  offset: float, settle_frames: int = 15,
-                  rates: Mapping[str, float] | None = None) -> tuple[F64, int, int]:
+def local_offsets(times: F64, codes: CodeInputs, *, offset: float,
+                  settle_frames: int = 15) -> tuple[F64, int, int]:
     """Per-frame offset: ``offset`` until the codes agree on another one for a while.
 
     A recording that loses (or repeats) frames without a gap in its timestamps shifts its
@@ -399,8 +409,8 @@ def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt
     is taken when the frames' votes agree on it (within half a frame) for ``settle_frames``
     consecutive frames (a frozen code's vote moves every frame, so it never settles).
 
-    ``rates`` (uid -> publisher rate) as in :func:`offset_from_codes`; offsets are kept on
-    the canvas rate's grid.
+    ``codes`` as in :func:`offset_from_codes` (each publisher at its rate); offsets are kept
+    on the canvas rate's grid.
 
     Returns
     -------
@@ -411,9 +421,12 @@ def local_offsets(times: F64, code_uids: npt.NDArray[np.int32], code_frames: npt
     out = np.full(n, offset, dtype=np.float64)
     if n == 0:
         return out, 0, 0
-    join_of = np.array([joins.get(u, np.nan) for u in uid_names] + [np.nan], dtype=np.float64)
+    uid_names, code_uids, code_frames, fps = (codes.uid_names, codes.code_uids,
+                                              codes.code_frames, codes.fps)
+    join_of = np.array([codes.joins.get(u, np.nan) for u in uid_names] + [np.nan],
+                       dtype=np.float64)
     idx = np.where(code_uids >= 0, code_uids, len(uid_names))
-    rate = _uid_rates(uid_names, rates, fps)[idx]
+    rate = _uid_rates(uid_names, codes.rates, fps)[idx]
     period = CODE_PERIOD_FRAMES / rate
     raw = times[:, None] - (join_of[idx] + code_frames / rate)
     votes = raw - np.round((raw - offset) / period) * period  # nearest to the offset
@@ -472,18 +485,6 @@ MARGIN_HIGH = 2.0
 #: Alignment methods, in the order they are tried when codes are readable (see
 #: :func:`align_recording` for the rule).
 METHODS: tuple[str, ...] = ("codes", "clock", "pictures")
-
-
-@dataclass(frozen=True)
-class CodeInputs:
-    """What the codes' vote needs besides the frame times (see :func:`offset_from_codes`)."""
-
-    code_uids: npt.NDArray[np.int32]
-    code_frames: npt.NDArray[np.int32]
-    uid_names: tuple[str, ...]
-    joins: Mapping[str, float]
-    fps: int
-    rates: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -649,13 +650,9 @@ def align_recording(exp: Expectation, times: F64, canvas_cells: npt.NDArray[np.u
         The per-frame offsets and the frames lost / repeated at the code offset's jumps.
     """
     usable = clock if clock is not None and clock_plausible(clock, times, exp.end) else None
-    fit = code_fit(times, codes.code_uids, codes.code_frames, codes.uid_names,
-                   joins=codes.joins, fps=codes.fps, rates=codes.rates,
-                   near=usable.offset_s if usable else 0.0)
+    fit = code_fit(times, codes, near=usable.offset_s if usable else 0.0)
     if fit is not None:
-        offsets, dropped, repeated = local_offsets(
-            times, codes.code_uids, codes.code_frames, codes.uid_names, joins=codes.joins,
-            fps=codes.fps, offset=fit.offset_s, rates=codes.rates)
+        offsets, dropped, repeated = local_offsets(times, codes, offset=fit.offset_s)
         sure = "high" if fit.votes >= 10 and fit.spread_s <= 1.0 / codes.fps else "low"
         return (Alignment("codes", fit.offset_s, sure, clock=clock, codes=fit),
                 offsets, (dropped, repeated))

@@ -208,10 +208,10 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 
 
 def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
-              options: ContentOptions, clock: RecordingClock | None) -> ContentResult:
+              options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
     analysis = analyse(plan, frames() if callable(frames) else frames,
-                       tol=options.tolerance_frames, clock=clock)
+                       tol=options.tolerance_frames, clock=options.clock)
     checked = run_checks(plan, analysis, audio=audio, options=options)
     evidence = collect_evidence(plan, checked.findings, source, analysis.observed,
                                 analysis.alignment, cap=options.evidence_cap)
@@ -227,7 +227,7 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
 def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
                   audio: Iterable[AudioChunk] | None = None,
                   options: ContentOptions | None = None,
-                  infer: bool = False, clock: RecordingClock | None = None) -> ContentResult:
+                  infer: bool = False) -> ContentResult:
     """Compare the decoded pictures of a recording with what ``scenario`` predicts.
 
     Parameters
@@ -243,15 +243,11 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     audio : iterable of AudioChunk, optional
         The recording's audio (same clock as the frames), for the A/V offset.
     options : ContentOptions, optional
-        The recording's frame rate, the transition and A/V tolerances, the evidence cap
-        (default :class:`ContentOptions`).
+        The recording's frame rate and own clock (used when no code is readable), the
+        transition and A/V tolerances, the evidence cap (default :class:`ContentOptions`).
     infer : bool
         Also evaluate each single-key profile alternative in the same pass
         (:attr:`ContentResult.infer`).
-    clock : RecordingClock, optional
-        Where the recording's own clock puts the scenario's t = 0
-        (:func:`~layoutkit.comparison.clock.clock_offset`): used when no code is readable
-        (:func:`~layoutkit.comparison.align.align_recording`).
 
     Returns
     -------
@@ -264,7 +260,6 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     """
     plan = prepare(scenario, profile=profile, infer=infer)
     try:
-        return _pipeline(plan, frames, audio=audio, options=options or ContentOptions(),
-                         clock=clock)
+        return _pipeline(plan, frames, audio=audio, options=options or ContentOptions())
     finally:
         plan.renderer.close()

@@ -143,13 +143,14 @@ class _Slot:
     span: str
 
 
-def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: str,
-                seen_sids: set[str], lone: bool = False) -> RecordingName | None:
-    """The parsed name; one that does not follow the cloud's pattern is a ``bad_name``,
-    except a ``lone`` file's (:func:`user_named`), whose name is not judged at all."""
+def _check_name(found: _Found, ctx: _Context, name: str, kind: str) -> RecordingName | None:
+    """The parsed name (its sid joins ``ctx.seen_sids``); one that does not follow the
+    cloud's pattern for the scenario's sid and cname is a ``bad_name``, except a lone file's
+    (:func:`user_named`), whose name is not judged at all."""
     parser = _NAME_PARSERS[kind]
-    if lone:
+    if user_named(ctx.recording):
         return None
+    sid, cname = ctx.sid, ctx.cname
     parsed = parser(name, sid=sid, cname=cname)
     pattern = {"m3u8": "<sid>_<cname>.m3u8", "ts": "<sid>_<cname>_<utc>.ts",
                "mp4": "<sid>_<cname>_<n>.mp4"}[kind]
@@ -165,7 +166,7 @@ def _check_name(found: _Found, name: str, kind: str, *, sid: str | None, cname: 
                       file=name, expected=pattern.replace("<sid>_<cname>", shown),
                       observed=name)
         return None
-    seen_sids.add(parsed.sid)
+    ctx.seen_sids.add(parsed.sid)
     return parsed
 
 
@@ -210,9 +211,7 @@ def _check_segments(found: _Found, ctx: _Context) -> None:
         span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
                 if n < len(spans) else "")
         line = playlist.segments[n].line if playlist is not None else 0
-        names.append(None if file.problem else _check_name(
-            found, file.path.name, "ts", sid=ctx.sid, cname=ctx.cname,
-            seen_sids=ctx.seen_sids, lone=user_named(ctx.recording)))
+        names.append(None if file.problem else _check_name(found, ctx, file.path.name, "ts"))
         probes.append(_listed_segment(found, ctx, file, _Slot(n, key, line, span),
                                       first_at=first_at, entry=entry))
         seg_facts.append(entry)
@@ -468,8 +467,7 @@ def _check_mp4s(found: _Found, ctx: _Context, *, decode: bool) -> None:
     lengths: list[tuple[str, float | None, int]] = []
     for path in recording.mp4s:
         key = recording.relative(path)
-        parsed = _check_name(found, path.name, "mp4", sid=sid, cname=cname,
-                             seen_sids=ctx.seen_sids, lone=user_named(ctx.recording))
+        parsed = _check_name(found, ctx, path.name, "mp4")
         if parsed is not None and parsed.index is not None:
             indexes.append(parsed.index)
         entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}
@@ -620,13 +618,13 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         The differences (kinds in :data:`KINDS`) and the JSON-able file facts.
     """
     found = _Found()
-    sid, cname = scenario.sid, scenario.cname
+    sid = scenario.sid
     seen_sids: set[str] = set()
     facts: dict[str, Any] = {"kind": recording.kind, "location": recording.location}
+    ctx = _Context(recording, scenario, profile, decode, video_errors or {}, facts, seen_sids)
     if recording.playlist is not None and recording.playlist_path is not None:
         key = recording.relative(recording.playlist_path)
-        _check_name(found, recording.playlist_path.name, "m3u8", sid=sid, cname=cname,
-                    seen_sids=seen_sids)
+        _check_name(found, ctx, recording.playlist_path.name, "m3u8")
         _check_playlist(found, recording, scenario, facts)
         facts["playlist"]["file"] = key
     elif recording.kind == "folder" and recording.unlisted_segments:
@@ -636,7 +634,6 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         key = recording.relative(path)
         found.add(kind, f"{key}: {rule}; not read", file=key,
                   expected="a regular file of the folder", observed=rule)
-    ctx = _Context(recording, scenario, profile, decode, video_errors or {}, facts, seen_sids)
     _check_segments(found, ctx)
     # the MP4 holds the segments' packets again: decoded only when it is all there is
     _check_mp4s(found, ctx, decode=decode and not recording.segments)

@@ -4,13 +4,15 @@
 scenario's :class:`~layoutkit.comparison.expect.Expectation` under the profile (and, for
 ``infer``, under each single-key alternative, registered in the same probe so one decoding
 pass serves them all) and each user's first join time.  :class:`ContentOptions` carries the
-tolerances.
+tolerances and what is known of the recording besides its pictures (its frame rate, its
+own clock).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..profile import PROFILE_CHOICES, Profile
 from ..render import SceneRenderer, canvas_size
@@ -19,6 +21,9 @@ from .avsync import AV_TOLERANCE_S
 from .classify import LIVE_TOLERANCE_FRAMES
 from .expect import Expectation, build_expectation
 from .observe import Probe
+
+if TYPE_CHECKING:
+    from .clock import RecordingClock
 
 __all__ = ["PICTURE_KEYS", "ContentOptions", "Plan", "prepare"]
 
@@ -29,7 +34,7 @@ PICTURE_KEYS = ("vertical_column_order", "vertical_without_large", "floating_ren
 
 @dataclass(frozen=True)
 class ContentOptions:
-    """Tolerances and limits of the content checks.
+    """Tolerances and limits of the content checks, and the recording's frame rate and clock.
 
     Attributes
     ----------
@@ -42,6 +47,10 @@ class ContentOptions:
         Most sound-ahead (positive) and most sound-behind (negative) A/V offset accepted.
     evidence_cap : int
         At most this many evidence frame pairs.
+    clock : RecordingClock or None
+        Where the recording's own clock puts the scenario's t = 0
+        (:func:`~layoutkit.comparison.clock.clock_offset`): used when no code is readable
+        (:func:`~layoutkit.comparison.align.align_recording`).
 
     Examples
     --------
@@ -54,6 +63,7 @@ class ContentOptions:
     tolerance_frames: int = LIVE_TOLERANCE_FRAMES
     av_tolerance_s: tuple[float, float] = AV_TOLERANCE_S
     evidence_cap: int = 12
+    clock: RecordingClock | None = None
 
     def tolerance_s(self, fps: int) -> float:
         """Transition tolerance in seconds: ``tolerance_frames`` plus half a frame."""

@@ -31,7 +31,7 @@ from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
 from .clock import RecordingClock, clock_offset, clock_readings
-from .content import check_content, frame_loss_allowed
+from .content import ContentOptions, check_content, frame_loss_allowed
 from .files import check_files, user_named
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
@@ -186,7 +186,8 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         try:
             content = check_content(frames, scenario, profile=profile,
                                     audio=iter_audio(paths) if records_audio else None,
-                                    infer=infer, clock=recording_clock(rec, scenario))
+                                    infer=infer,
+                                    options=ContentOptions(clock=recording_clock(rec, scenario)))
         except LayoutkitError as exc:
             error = str(exc)
     # the pictures are decoded once: by the content check, whose errors the file check counts
