@@ -31,17 +31,18 @@ user's picture), or ``(None, "unknown")`` when none is within 3 x :data:`DESC_ME
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from .align import CODE_PERIOD_FRAMES
 from .expect import Expectation, Label, RegionExpect
+from .frames import Observed
 from .observe import Probe
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "LIVE_TOLERANCE_FRAMES", "RANGE_MIXUPS",
-           "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
+           "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
            "range_variant", "range_variants", "user_shifts"]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
@@ -144,38 +145,21 @@ def _frozen_frame(reg: RegionExpect, rate: float, fps: int) -> int:
     return int(np.floor(max(0.0, reg.frozen_t - reg.join) * rate + 1e-9)) % CODE_PERIOD_FRAMES
 
 
-def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
-             cells: npt.NDArray[np.uint8], code_uids: npt.NDArray[np.int32],
-             code_frames: npt.NDArray[np.int32], *, offset: float | npt.NDArray[np.float64],
-             joins: Mapping[str, float], uid_names: Sequence[str],
-             tol: int = LIVE_TOLERANCE_FRAMES, name: bool = True,
-             shifts: Mapping[str, int] | None = None,
-             rates: Mapping[str, float] | None = None,
-             range_mixup: str | None = None) -> list[RegionObservation]:
-    """Classify every region of every period over the frames that fall in it.
+@dataclass(frozen=True)
+class Judging:
+    """How :func:`classify` judges the frames.
 
-    Parameters
+    Attributes
     ----------
-    exp : Expectation
-    probe : Probe
-        The probe the observations were made with.
-    times, cells, code_uids, code_frames : ndarray
-        :meth:`Observations.arrays`.
-    offset : float or ndarray (n,)
-        ``offset_s`` (or one per frame): scenario time = recording time - offset.
-    joins : mapping
-        uid -> first join time.
-    uid_names : sequence of str
-        Code uid index -> uid.
     tol : int
         Live tolerance in frames.
     name : bool
         Name what mismatching regions show (False: only match / no match, for inference).
-    shifts : mapping, optional
+    shifts : mapping
         uid -> frames by which that user's test stream runs ahead of its scenario clock
         (its frame numbers are ``shift`` higher than the join time predicts; see
         :func:`user_shifts`).
-    rates : mapping, optional
+    rates : mapping
         uid -> the rate its test stream's frame numbers advance at (its publisher's; see
         :func:`~layoutkit.comparison.rates.publisher_rates`); the canvas fps by default.
     range_mixup : {None, 'expanded', 'compressed'}
@@ -183,10 +167,54 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
         :func:`~layoutkit.comparison.levels.recording_range`): still pictures are expected
         with it, everywhere.  None (default): as drawn.
     """
+
+    tol: int = LIVE_TOLERANCE_FRAMES
+    name: bool = True
+    shifts: Mapping[str, int] = field(default_factory=dict)
+    rates: Mapping[str, float] = field(default_factory=dict)
+    range_mixup: str | None = None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What :func:`_name` reads: the observations, the users' (shifted) joins and rates."""
+
+    probe: Probe
+    observed: Observed
+    joins: Mapping[str, float]
+    rates: Mapping[str, float]
+    tol: int
+
+
+def classify(exp: Expectation, probe: Probe, observed: Observed, *,
+             offset: float | npt.NDArray[np.float64], joins: Mapping[str, float],
+             judging: Judging = Judging()) -> list[RegionObservation]:
+    """Classify every region of every period over the frames that fall in it.
+
+    Parameters
+    ----------
+    exp : Expectation
+    probe : Probe
+        The probe the observations were made with.
+    observed : Observed
+        The frames' times, descriptor cells and code readings
+        (:func:`~layoutkit.comparison.frames.observe_frames`).
+    offset : float or ndarray (n,)
+        ``offset_s`` (or one per frame): scenario time = recording time - offset.
+    joins : mapping
+        uid -> first join time.
+    judging : Judging
+        The live tolerance, whether to name mismatches, the users' shifts and rates, the
+        recording's range mix-up.
+    """
     fps = exp.fps
-    shifts = dict(shifts or {})
-    rate_of = {u: float((rates or {}).get(u, fps)) for u in joins}
+    times, cells = observed.times, observed.cells
+    code_uids, code_frames = observed.code_uids, observed.code_frames
+    uid_names, tol, range_mixup = observed.uid_names, judging.tol, judging.range_mixup
+    shifts = dict(judging.shifts)
+    rate_of = {u: float(judging.rates.get(u, fps)) for u in joins}
     joins = {u: j - shifts.get(u, 0) / rate_of[u] for u, j in joins.items()}
+    seen = _Seen(probe, observed, joins, rate_of, tol)
     t_all = times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -208,9 +236,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             if reg.kind in ("code_live", "code_frozen"):
                 assert reg.code_key is not None and who is not None
                 right = code_uids[frames, reg.code_key] == uid_of.get(who, -2)
-                match, deviation = _code_match(
-                    reg, code_frames[frames, reg.code_key], right, t, shift=shifts.get(who, 0),
-                    rate=rate_of.get(who, float(fps)), fps=fps, tol=tol)
+                expected = _expected_code(reg, t, shift=shifts.get(who, 0),
+                                          rate=rate_of.get(who, float(fps)), fps=fps)
+                match, deviation = _code_match(reg, code_frames[frames, reg.code_key], right,
+                                               expected, tol=tol)
                 ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
                 unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
                 if unread.any() and reg.candidates:
@@ -232,11 +261,10 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
             else:
                 match = np.ones(n, dtype=bool)
             labels: list[Label] = [reg.label] * n
-            if name and not match.all():
+            if judging.name and not match.all():
                 bad = np.nonzero(~match)[0]
-                named = _name(reg, probe, frames[bad], t[bad], cells, code_uids, code_frames,
-                              rect_keys.get((*reg.rect, reg.mode), []), joins, uid_names,
-                              rate_of, tol)
+                named = _name(reg, seen, frames[bad], t[bad],
+                              rect_keys.get((*reg.rect, reg.mode), []))
                 for i, label in zip(bad, named):
                     labels[i] = label
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
@@ -244,17 +272,25 @@ def classify(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
     return out
 
 
+def _expected_code(reg: RegionExpect, t: npt.NDArray[np.float64], *, shift: int, rate: float,
+                   fps: int) -> npt.NDArray[np.int64] | int:
+    """The frame number a test stream's code should show at scenario times ``t``: per frame
+    when live, the one frozen frame's otherwise."""
+    if reg.kind == "code_live":
+        return _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES
+    return _frozen_frame(reg, rate, fps) + shift
+
+
 def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDArray[np.bool_],
-                t: npt.NDArray[np.float64], *, shift: int, rate: float, fps: int,
+                expected: npt.NDArray[np.int64] | int, *,
                 tol: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """Per frame: does a test stream's code (read as the right uid where ``right``) show the
-    expected frame number, and the live deviation (NaN for frozen or unread codes)."""
-    f = frames.astype(np.int64)
+    ``expected`` frame number (:func:`_expected_code`), and the live deviation (NaN for
+    frozen or unread codes)."""
+    d = _wrap(frames.astype(np.int64) - expected)
     if reg.kind == "code_live":
-        d = _wrap(f - _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES)
         return right & (np.abs(d) <= tol), np.where(right, d, np.nan)
-    d = _wrap(f - (_frozen_frame(reg, rate, fps) + shift))
-    return right & (np.abs(d) <= 1), np.full(len(t), np.nan)
+    return right & (np.abs(d) <= 1), np.full(len(frames), np.nan)
 
 
 def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
@@ -323,12 +359,12 @@ def _cell_slice(probe: Probe, key: int) -> slice:
     return probe.cell_slice(key)
 
 
-def _name(reg: RegionExpect, probe: Probe, frames: npt.NDArray[np.intp],
-          t: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8],
-          code_uids: npt.NDArray[np.int32], code_frames: npt.NDArray[np.int32],
-          keys: list[int], joins: Mapping[str, float], uid_names: Sequence[str],
-          rates: Mapping[str, float], tol: int) -> list[Label]:
-    """What mismatching frames of a region show."""
+def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
+          t: npt.NDArray[np.float64], keys: list[int]) -> list[Label]:
+    """What mismatching frames of a region show (``keys``: the code keys of its rect)."""
+    probe, joins, rates, tol = seen.probe, seen.joins, seen.rates, seen.tol
+    cells, uid_names = seen.observed.cells, seen.observed.uid_names
+    code_uids, code_frames = seen.observed.code_uids, seen.observed.code_frames
     labels: list[Label] = [(None, "unknown")] * len(frames)
     named = np.zeros(len(frames), dtype=bool)
     for k in ([reg.code_key] if reg.code_key is not None else []) + [k for k in keys if k != reg.code_key]:

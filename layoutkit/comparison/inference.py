@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ..profile import PROFILE_CHOICES
 from .alignment import Alignment
-from .classify import classify
+from .classify import Judging, classify
 from .expect import Expectation
 from .frames import Observed
 from .plan import PICTURE_KEYS, Plan
@@ -43,12 +43,12 @@ def infer_keys(plan: Plan, observed: Observed, alignment: Alignment,
                classified: Classified, *, tol: int) -> dict[str, str]:
     """Per profile key: the value the frames agree with, or ``"undetermined"``."""
 
+    judging = Judging(tol, name=False, shifts=classified.shifts, rates=alignment.rates,
+                      range_mixup=classified.mixup)
+
     def misses(exp: Expectation) -> int:
-        ros = classify(exp, plan.probe, observed.times, observed.cells, observed.code_uids,
-                       observed.code_frames, offset=alignment.offsets, joins=plan.joins,
-                       uid_names=list(observed.uid_names), tol=tol, name=False,
-                       shifts=classified.shifts, rates=alignment.rates,
-                       range_mixup=classified.mixup)
+        ros = classify(exp, plan.probe, observed, offset=alignment.offsets, joins=plan.joins,
+                       judging=judging)
         return Classified(tuple(ros)).misses()
 
     # the alternatives are built without candidate looks; judge the base the same way, or

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .alignment import Alignment
-from .classify import RegionObservation, classify, user_shifts
+from .classify import Judging, RegionObservation, classify, user_shifts
 from .expect import Expectation
 from .frames import Observed
 from .levels import RangeFinding, recording_range
@@ -79,10 +79,9 @@ def classify_observed(observed: Observed, alignment: Alignment, exp: Expectation
                              offset=alignment.offsets)
 
     def run(shifts: Mapping[str, int] | None) -> list[RegionObservation]:
-        return classify(exp, probe, observed.times, observed.cells, observed.code_uids,
-                        observed.code_frames, offset=alignment.offsets, joins=joins,
-                        uid_names=list(observed.uid_names), tol=tol, shifts=shifts,
-                        rates=alignment.rates, range_mixup=levels.mixup)
+        return classify(exp, probe, observed, offset=alignment.offsets, joins=joins,
+                        judging=Judging(tol, shifts=shifts or {}, rates=alignment.rates,
+                                        range_mixup=levels.mixup))
 
     region_obs = run(None)
     shifts = user_shifts(region_obs, tol=tol)
