@@ -39,6 +39,8 @@ from .avsync import AV_TOLERANCE_S, av_offset, beep_onsets
 from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
                        desc_distance, luma_shift, range_undone, range_variant,
                        user_shifts)
+from .events import (DEFAULT_EVENT_TOLERANCE, EventFit, FrameData, classify_cost,
+                     event_difference, fit_events)
 from .expect import Expectation, Label, build_expectation, source_kind
 from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
@@ -80,6 +82,8 @@ class ContentResult:
         mix-up the whole recording shows, if any, :mod:`~layoutkit.comparison.levels`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
+    events : tuple of EventFit
+        Each picture event's fitted time in its window (:mod:`~layoutkit.comparison.events`).
     """
 
     offset_s: float | None
@@ -88,6 +92,7 @@ class ContentResult:
     evidence: tuple[Evidence, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
     infer: dict[str, str] | None = None
+    events: tuple[EventFit, ...] = ()
 
 
 class _Reservoir:
@@ -316,8 +321,9 @@ class _Prepared:
     joins: dict[str, float]
 
 
-def _prepare(scenario: Scenario, *, profile: Profile, infer: bool) -> _Prepared:
-    probe = Probe(canvas_size(scenario))
+def _prepare(scenario: Scenario, *, profile: Profile, infer: bool,
+             probe: Probe | None = None) -> _Prepared:
+    probe = Probe(canvas_size(scenario)) if probe is None else probe
     renderer = SceneRenderer(scenario, profile=profile)
     exp = build_expectation(scenario, probe, profile=profile, renderer=renderer)
     alternatives: dict[tuple[str, str], Expectation] = {}
@@ -431,7 +437,8 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
                   audio: Iterable[AudioChunk] | None = None,
                   tolerance_frames: int = LIVE_TOLERANCE_FRAMES,
                   av_tolerance_s: tuple[float, float] = AV_TOLERANCE_S,
-                  evidence_cap: int = 12, infer: bool = False) -> ContentResult:
+                  evidence_cap: int = 12, infer: bool = False,
+                  event_tolerance: Fraction = DEFAULT_EVENT_TOLERANCE) -> ContentResult:
     """Compare the decoded pictures of a recording with what ``scenario`` predicts.
 
     Parameters
@@ -458,6 +465,9 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     infer : bool
         Also evaluate each single-key profile alternative in the same pass
         (:attr:`ContentResult.infer`).
+    event_tolerance : Fraction
+        Seconds each event (without its own ``tolerance``) may really have happened before
+        or after its scenario time (:mod:`~layoutkit.comparison.events`).
 
     Returns
     -------
@@ -471,14 +481,15 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     prep = _prepare(scenario, profile=profile, infer=infer)
     try:
         return _check(prep, frames, fps=fps, audio=audio, tol=tolerance_frames,
-                      av_tol=av_tolerance_s, evidence_cap=evidence_cap)
+                      av_tol=av_tolerance_s, evidence_cap=evidence_cap,
+                      event_tolerance=Fraction(event_tolerance))
     finally:
         prep.renderer.close()
 
 
 def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
            audio: Iterable[AudioChunk] | None, tol: int, av_tol: tuple[float, float],
-           evidence_cap: int) -> ContentResult:
+           evidence_cap: int, event_tolerance: Fraction) -> ContentResult:
     exp = prep.expectation
     probe = prep.probe
     step = 1.0 / exp.fps
@@ -513,6 +524,13 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     levels = recording_range(obs.code_levels, exp, probe, times, cells, offset=offsets)
     stats["video_range"] = levels.describe()
     mixup = levels.mixup
+    # --- event windows (comparison/events.py): each event's time fitted in its window; ---
+    # --- the expectation is rebuilt for the fitted times and judged from them          ---
+    fits = _fit_windows(prep, FrameData(times, cells, code_uids, code_frames, offsets,
+                                        dict(prep.joins), tuple(uid_names), rates, mixup),
+                        tol=tol, tolerance=event_tolerance)
+    exp = prep.expectation
+    # ------------------------------------------------------------------------------------
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                           joins=prep.joins, uid_names=uid_names, tol=tol, rates=rates,
                           range_mixup=mixup)
@@ -524,8 +542,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
-    differences: list[Difference] = []
-    run_of: list[_Run | None] = []
+    differences = [d for d in map(event_difference, fits) if d is not None]
+    run_of: list[_Run | None] = [None] * len(differences)
     glitches = 0
     bad_by_period: dict[int, list[int]] = {}
     for ro in region_obs:
@@ -655,7 +673,24 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                           shifts, rates, mixup) \
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
-                         evidence=evidence, stats=stats, infer=infer_result)
+                         evidence=evidence, stats=stats, infer=infer_result, events=fits)
+
+
+def _fit_windows(prep: _Prepared, data: FrameData, *, tol: int,
+                 tolerance: Fraction) -> tuple[EventFit, ...]:
+    """Fit each event's time in its window (:func:`~layoutkit.comparison.events.fit_events`);
+    when one moved, ``prep`` is rebuilt in place for the fitted scenario (its renderer
+    replaced and the old one closed; the probe and its keys kept)."""
+    cost = classify_cost(data, prep.probe, prep.renderer, tol=tol)
+    step = Fraction(1, prep.expectation.fps)
+    fitted, fits = fit_events(prep.scenario, cost, step=step, tolerance=tolerance)
+    if fitted != prep.scenario:
+        new = _prepare(fitted, profile=prep.profile, infer=bool(prep.alternatives),
+                       probe=prep.probe)
+        prep.renderer.close()
+        prep.scenario, prep.expectation, prep.renderer = new.scenario, new.expectation, new.renderer
+        prep.alternatives, prep.joins = new.alternatives, new.joins
+    return fits
 
 
 def _slice(probe: Probe, key: int) -> slice:

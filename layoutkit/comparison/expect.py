@@ -11,7 +11,7 @@ when it does not show what was expected.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -241,7 +241,8 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
 
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
-                      candidates: bool = True) -> Expectation:
+                      candidates: bool = True,
+                      drawn: dict[Hashable, F32] | None = None) -> Expectation:
     """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
@@ -257,6 +258,11 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         only test-stream codes are checked.
     candidates : bool
         Also prepare candidate looks (to name what a mismatching region shows).
+    drawn : dict, optional
+        A cache of the described canvas of each scene (its layout and every view's state,
+        not its time) shared by expectations of one scenario with other event times
+        (compare's event windows): a scene seen before is not drawn again.  Only still
+        regions' pictures are then exact (a live test stream's is of another time).
     """
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
@@ -274,8 +280,10 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
         live = [joins[v.uid] for v in scene.views if v.uid in joins
                 and source_kind(users[v.uid].source) == "testsrc"]
+        scene_key = (layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
+        cached = drawn.get(scene_key) if drawn is not None and mode_override is None else None
         frame = (renderer.frame_at(_still_time(start, end, live, fps))
-                 if mode_override is None else None)
+                 if mode_override is None and cached is None else None)
         rects = [tuple(int(v) for v in r) for r in regions.rects]
         views = {v.uid: v for v in scene.views}
         keys: list[int] = []
@@ -318,7 +326,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 item["kind"] = "unchecked"
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
-        cells = probe.describe(frame.canvas) if frame is not None else None
+        cells = probe.describe(frame.canvas) if frame is not None else cached
+        if drawn is not None and cells is not None:
+            drawn.setdefault(scene_key, cells)
         flash_cells = None
         blended = bool((np.asarray(regions.alphas) < 1).any())
         flash_t = _flash_time(start, end, live, fps) if blended and cells is not None else None

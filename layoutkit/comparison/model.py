@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cloudfiles.parse import printable
+
+if TYPE_CHECKING:
+    from .events import EventFit
 
 __all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
            "MAX_JSON_PER_KIND", "shown", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
@@ -74,7 +77,7 @@ STREAM_KINDS: tuple[str, ...] = (
 CONTENT_KINDS: tuple[str, ...] = (
     "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
     "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
-    "av_offset",
+    "av_offset", "event_time",
 )
 #: The category of every difference kind compare reports: the one home of that rule.
 KIND_CATEGORY: dict[str, str] = {
@@ -254,6 +257,9 @@ class CompareResult:
         single file given by path.
     not_judged : tuple of Difference
         What the file checks found when ``files`` is not judged (shown, never counted).
+    events : tuple of EventFit
+        Each picture event of the scenario with the time fitted inside its window
+        (:mod:`~layoutkit.comparison.events`); ``events`` in the JSON document.
     """
 
     verdict: str
@@ -267,6 +273,7 @@ class CompareResult:
     error: str | None = None
     judged: tuple[str, ...] = CATEGORIES
     not_judged: tuple[Difference, ...] = ()
+    events: tuple[EventFit, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -298,6 +305,7 @@ class CompareResult:
             "files": self.files,
             "streams": self.streams,
             "regions": [t.to_json() for t in self.tracks],
+            "events": [e.to_json() for e in self.events],
         }
         if omitted:
             doc["omitted_differences"] = omitted
