@@ -33,7 +33,6 @@ the user's frame at the fitted stop, reflow and ``updateLayout`` happen at the f
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -257,17 +256,29 @@ def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
 
 
 def _costs(scenario: Scenario, index: int, shifts: Sequence[Fraction],
-           span: tuple[Fraction, Fraction], cost: Cost, end: Fraction) -> dict[Fraction, int]:
-    """Cost of each shift of event ``index`` that keeps it inside the recording."""
+           span: tuple[Fraction, Fraction], cost: Cost, end: Fraction, *,
+           walk: bool = False) -> dict[Fraction, int]:
+    """Cost of each shift (nearest to 0 first) of event ``index`` that keeps it inside the
+    recording.
+
+    With ``walk``, when the scenario's own time explains every frame (cost 0, the least
+    there is), each side is followed only until a shift costs more: the least-cost run
+    nearest to 0 is the one around 0, as when every shift is scored (and it is cheaper).
+    """
     event = scenario.events[index]
     out: dict[Fraction, int] = {}
+    done: set[int] = set()  # sides (-1, +1) walked to their end
     for d in shifts:
         t = event.t + d
-        if t < 0 or t >= end or (event.action == "join" and t <= 0):
+        side = (d > 0) - (d < 0)
+        if side in done or t < 0 or t >= end or (event.action == "join" and t <= 0):
             continue
         value = cost(shift_event(scenario, index, t), span)
-        if value is not None:
-            out[d] = value
+        if value is None:
+            continue
+        out[d] = value
+        if walk and value > 0 and out.get(Fraction(0)) == 0:
+            done.add(side)
     return out
 
 
@@ -277,7 +288,7 @@ def _fit_one(scenario: Scenario, index: int, window: Fraction, step: Fraction,
     event = scenario.events[index]
     end = scenario.duration
     costs = _costs(scenario, index, candidate_shifts(window, step), _span(event, window),
-                   cost, end)
+                   cost, end, walk=True)
     d, seen = best_shift(costs)
     if not seen or costs[d] <= RESIDUAL_FRAMES:
         return d, seen, True
@@ -385,6 +396,15 @@ class FrameData:
     range_mixup: str | None = None
 
 
+def _scratch(probe: Probe) -> Probe:
+    """A copy of ``probe`` whose new keys do not reach ``probe`` (the arrays are shared)."""
+    scratch = replace(probe, desc_keys=dict(probe.desc_keys), code_keys=dict(probe.code_keys),
+                      uids=dict(probe.uids), _cells=list(probe._cells),
+                      _valid=list(probe._valid), _frozen=False)
+    scratch.cell_slice(scratch.canvas_key)  # its cell offsets, as observed
+    return scratch
+
+
 def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol: int) -> Cost:
     """A :data:`Cost`: rebuild the expectation of the candidate scenario and count the
     region-frames of the span that :func:`~layoutkit.comparison.classify.classify` finds
@@ -404,11 +424,11 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         rows = np.nonzero((scenario_t >= float(span[0])) & (scenario_t < float(span[1])))[0]
         if rows.size == 0:
             return 0
-        scratch = copy.deepcopy(probe)
+        scratch = _scratch(probe)
         try:
             exp = build_expectation(candidate, scratch, profile=renderer.profile,
                                     renderer=renderer.retimed(candidate), candidates=False,
-                                    drawn=drawn)
+                                    drawn=drawn, span=span)
         except ScenarioError:
             return None
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:

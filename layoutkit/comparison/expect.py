@@ -10,6 +10,7 @@ when it does not show what was expected.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -183,6 +184,7 @@ class _Looks:
         return self._value
 
 
+@functools.lru_cache(maxsize=4096)
 def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
                  canvas_wh: tuple[int, int]) -> bool:
     """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
@@ -242,7 +244,8 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True,
-                      drawn: dict[Hashable, F32] | None = None) -> Expectation:
+                      drawn: dict[Hashable, F32] | None = None,
+                      span: tuple[Fraction, Fraction] | None = None) -> Expectation:
     """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
@@ -263,6 +266,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         not its time) shared by expectations of one scenario with other event times
         (compare's event windows): a scene seen before is not drawn again.  Only still
         regions' pictures are then exact (a live test stream's is of another time).
+    span : (Fraction, Fraction), optional
+        Only the periods that overlap ``[span[0], span[1])`` get regions (the others are
+        placeholders: no frame of theirs is to be classified).
     """
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
@@ -273,6 +279,11 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
+        if span is not None and (end <= span[0] or start >= span[1]):
+            periods.append(Period(start=float(start), end=float(end), start_exact=start,
+                                  layout_mode=0, regions=(),
+                                  canvas_desc=np.zeros((0, 3), np.float32)))
+            continue
         scene = timeline.scene_at(start)
         layout = scene.layout
         if mode_override is not None and mode_override != layout.mixed_video_layout:
@@ -306,7 +317,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 item["label"] = (uid, state)
                 item["join"] = float(joins[uid])  # type: ignore[index]
                 if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc" \
-                        and not _code_hidden(user.size_wh, rect, mode, rects[j + 1:], probe.canvas_wh):
+                        and not _code_hidden(user.size_wh, rect, mode, tuple(rects[j + 1:]), probe.canvas_wh):
                     item["code_key"] = probe.code_key(rect, mode, user.size_wh)
                     if view.state is DisplayState.LIVE:
                         item["kind"] = "code_live"
