@@ -423,7 +423,7 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
             profile: Profile = DEFAULT_PROFILE, infer: bool = False,
             server_response: str | os.PathLike[str] | None = None,
             report: str | os.PathLike[str] | None = None, overwrite: bool = False,
-            content_only: bool = False, event_tolerance: float | Fraction = 1.0) -> Any:
+            content_only: bool = False, event_tolerance: float = 1.0) -> Any:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters

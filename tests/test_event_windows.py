@@ -25,8 +25,16 @@ import pytest
 
 import layoutkit as lk
 from layoutkit.cli import main
-from layoutkit.comparison.events import (EventFit, as_tolerance, best_shift, candidate_shifts,
-                                         event_difference, fit_events, label_cost, shift_event)
+from layoutkit.comparison.events import (
+    EventFit,
+    as_tolerance,
+    best_shift,
+    candidate_shifts,
+    event_difference,
+    fit_events,
+    label_cost,
+    shift_event,
+)
 from layoutkit.errors import ParameterError, ScenarioError
 from layoutkit.scenario import first_join_times
 from layoutkit.timeline import Timeline

@@ -15,11 +15,13 @@ to the scenario before the next event is fitted:
    (:func:`classify_cost`: :func:`~layoutkit.comparison.expect.build_expectation` +
    :func:`~layoutkit.comparison.classify.classify` over the frames from ``tolerance + 0.5 s``
    before the event to ``tolerance + 0.5 s`` after it, plus the 3.5 s of last frame when the
-   event stops a video);
+   event stops a video); a frozen test stream (at the canvas rate) must show exactly the
+   frame live at the candidate's stop, not one frame off as the rules accept, so the frozen
+   code pins a stop to one canvas frame;
 2. the fitted shift is the middle of the run of least-cost shifts nearest to 0
-   (:func:`best_shift`): a freeze's frozen frame is accepted within one frame, so a few
-   neighbouring shifts explain it equally; when every shift costs the same the recording
-   does not show the event and it keeps its scenario time (``seen`` False);
+   (:func:`best_shift`: a change seen between two canvas frames is explained equally by
+   the shifts around it); when every shift costs the same the recording does not show the
+   event and it keeps its scenario time (``seen`` False);
 3. when even the best shift leaves more than :data:`RESIDUAL_FRAMES` region-frames
    unexplained, shifts up to :data:`SEARCH_BEYOND_S` beyond the window are scored on the
    same frames; one that explains clearly more (by :data:`RESIDUAL_FRAMES`) makes the event
@@ -46,7 +48,8 @@ from ..errors import ParameterError, ScenarioError, format_value
 from ..render import SceneRenderer
 from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
-from .classify import classify
+from .align import CODE_PERIOD_FRAMES
+from .classify import RegionObservation, classify
 from .expect import Label, build_expectation
 from .model import Difference
 from .observe import Probe
@@ -437,6 +440,24 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
                          data.code_frames[rows], offset=data.offsets[rows], joins=data.joins,
                          uid_names=data.uid_names, tol=tol, name=False, rates=data.rates,
                          range_mixup=data.range_mixup)
-        return int(sum(int((~ro.match).sum()) for ro in found))
+        return int(sum(int((~ro.match).sum()) for ro in found)) + sum(
+            _inexact_freeze(ro, data.code_uids[rows], data.code_frames[rows], data.rates,
+                            exp.fps) for ro in found)
 
     return cost
+
+
+def _inexact_freeze(ro: RegionObservation, code_uids: npt.NDArray[np.int32],
+                    code_frames: npt.NDArray[np.int32], rates: Mapping[str, float],
+                    fps: int) -> int:
+    """Frames of a frozen test stream (at the canvas rate) whose code is read one frame off
+    the expected frozen frame: a match for the rules (within one frame), but not for
+    fitting: the frozen frame pins the stop to one canvas frame, so a fault after the event
+    (e.g. no canvas after the 3.5 s) cannot pull the fit by a frame."""
+    reg = ro.expect
+    who = reg.label[0] or ""
+    if reg.kind != "code_frozen" or reg.code_key is None or rates.get(who, fps) != fps:
+        return 0
+    read = code_uids[ro.frames, reg.code_key] >= 0
+    off = code_frames[ro.frames, reg.code_key] % CODE_PERIOD_FRAMES != (reg.frozen_frame or 0)
+    return int((ro.match & read & off).sum())

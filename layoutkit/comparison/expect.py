@@ -28,7 +28,7 @@ from ..signals.testsrc import test_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
 from ..scenario import Scenario, first_join_times
-from ..timeline import DisplayState, Timeline
+from ..timeline import DisplayState, Scene, Timeline
 from .codereader import CodeSpot
 from .observe import Probe
 
@@ -241,6 +241,43 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
     return None
 
 
+def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fraction,
+                 drawn: dict[Hashable, F32] | None) -> F32:
+    """The described canvas of ``scene`` drawn at ``t``; from ``drawn`` when a scene of the
+    same layout and views was drawn before (see :func:`build_expectation`)."""
+    key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
+    if drawn is not None and key in drawn:
+        return drawn[key]
+    cells = probe.describe(renderer.frame_at(t).canvas)
+    if drawn is not None:
+        drawn[key] = cells
+    return cells
+
+
+def _frozen_fields(frozen_at: Fraction | None, join: Fraction, fps: int) -> dict[str, object]:
+    """A frozen test stream's region: the frame number and time of the last live canvas
+    frame before ``frozen_at`` (the stop).
+
+    >>> _frozen_fields(Fraction(3), Fraction(1), 15)
+    {'kind': 'code_frozen', 'frozen_frame': 29, 'frozen_t': 2.933333333333333}
+    """
+    assert frozen_at is not None
+    k = Fraction(math.ceil(frozen_at * fps) - 1, fps)
+    return {"kind": "code_frozen", "frozen_frame": _src_index(k, join, fps) % 4096,
+            "frozen_t": float(k)}
+
+
+def _outside(span: tuple[Fraction, Fraction] | None, start: Fraction, end: Fraction) -> bool:
+    """The period ``[start, end)`` does not overlap ``span`` (None: everything)."""
+    return span is not None and (end <= span[0] or start >= span[1])
+
+
+def _placeholder(start: Fraction, end: Fraction) -> Period:
+    """A period whose frames are not classified (outside a span): no regions."""
+    return Period(start=float(start), end=float(end), start_exact=start, layout_mode=0,
+                  regions=(), canvas_desc=np.zeros((0, 3), np.float32))
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True,
@@ -279,10 +316,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
-        if span is not None and (end <= span[0] or start >= span[1]):
-            periods.append(Period(start=float(start), end=float(end), start_exact=start,
-                                  layout_mode=0, regions=(),
-                                  canvas_desc=np.zeros((0, 3), np.float32)))
+        if _outside(span, start, end):
+            periods.append(_placeholder(start, end))
             continue
         scene = timeline.scene_at(start)
         layout = scene.layout
@@ -291,10 +326,6 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
         live = [joins[v.uid] for v in scene.views if v.uid in joins
                 and source_kind(users[v.uid].source) == "testsrc"]
-        scene_key = (layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
-        cached = drawn.get(scene_key) if drawn is not None and mode_override is None else None
-        frame = (renderer.frame_at(_still_time(start, end, live, fps))
-                 if mode_override is None and cached is None else None)
         rects = [tuple(int(v) for v in r) for r in regions.rects]
         views = {v.uid: v for v in scene.views}
         keys: list[int] = []
@@ -319,27 +350,20 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 if view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc" \
                         and not _code_hidden(user.size_wh, rect, mode, tuple(rects[j + 1:]), probe.canvas_wh):
                     item["code_key"] = probe.code_key(rect, mode, user.size_wh)
-                    if view.state is DisplayState.LIVE:
-                        item["kind"] = "code_live"
-                    else:
-                        assert view.frozen_at is not None
-                        k = math.ceil(view.frozen_at * fps) - 1
-                        item["kind"] = "code_frozen"
-                        item["frozen_frame"] = _src_index(Fraction(k, fps), joins[uid], fps) % 4096  # type: ignore[index]
-                        item["frozen_t"] = float(Fraction(k, fps))
+                    item.update({"kind": "code_live"} if view.state is DisplayState.LIVE
+                                else _frozen_fields(view.frozen_at, joins[uid], fps))  # type: ignore[index]
                 elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "testsrc":
                     item["kind"] = "look"  # the code is covered: tell users by their colours
                 elif view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME) and kind == "file":
                     item["kind"] = "unchecked"
                 else:
                     item["kind"] = "desc"
-            if mode_override is not None and item["kind"] in ("desc", "look"):
-                item["kind"] = "unchecked"
+            item["kind"] = ("unchecked" if mode_override is not None
+                            and item["kind"] in ("desc", "look") else item["kind"])
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
-        cells = probe.describe(frame.canvas) if frame is not None else cached
-        if drawn is not None and cells is not None:
-            drawn.setdefault(scene_key, cells)
+        cells = (_scene_cells(renderer, probe, scene, _still_time(start, end, live, fps), drawn)
+                 if mode_override is None else None)
         flash_cells = None
         blended = bool((np.asarray(regions.alphas) < 1).any())
         flash_t = _flash_time(start, end, live, fps) if blended and cells is not None else None

@@ -129,7 +129,7 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
             server_response: str | os.PathLike[str] | None = None,
             infer: bool = False, work_dir: str | os.PathLike[str] | None = None,
             content_only: bool = False,
-            event_tolerance: Fraction = DEFAULT_EVENT_TOLERANCE) -> CompareResult:
+            event_tolerance: float | Fraction = DEFAULT_EVENT_TOLERANCE) -> CompareResult:
     """Check a recording against what ``scenario`` predicts under ``profile``.
 
     Parameters
@@ -152,7 +152,7 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         e.g. FFmpeg's HLS muxer): the file checks still run, but what they find is in
         :attr:`CompareResult.not_judged`, not in the verdict. A single ``.ts`` or ``.mp4``
         given by path is always judged so.
-    event_tolerance : Fraction
+    event_tolerance : float or Fraction
         Seconds an event without its own ``tolerance`` may really have happened before or
         after its scenario time: compare fits each event's time in that window
         (:mod:`~layoutkit.comparison.events`).
