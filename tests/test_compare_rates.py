@@ -28,7 +28,6 @@ import layoutkit as lk
 from layoutkit.comparison.levels import range_from_code_levels
 from layoutkit.comparison.rates import estimate_rate, flash_times, publisher_rates
 from layoutkit.teststream import write_testsrc
-from layoutkit.timeline import Timeline
 
 from .helpers import compose_first_scene, scenario_doc
 

@@ -192,7 +192,7 @@ def test_an_impossible_shift_is_no_candidate():
             Timeline(candidate)
         except ScenarioError:
             return None
-        mute = [e.t for e in candidate.events if e.action == "mute_video"][0]
+        mute = next(e.t for e in candidate.events if e.action == "mute_video")
         tried.append(mute)
         return 0 if mute == Fraction(3, 2) else 5  # the best would be before the join
 
