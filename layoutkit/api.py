@@ -461,7 +461,8 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
         ``verdict`` (``match`` | ``differ`` | ``error``), ``offset_s``, ``differences``
         (each with ``kind``, ``category`` (``files``, ``streams`` or ``content``), ``uid``,
         ``t``, ``expected``, ``observed``, ``message``), ``counts()`` per category, file
-        and stream facts, per-region tracks, ``infer``; ``to_json()`` gives the document.
+        and stream facts, per-region tracks, ``infer``, ``events`` (each picture event's
+        scenario time, fitted time and window); ``to_json()`` gives the document.
 
     Examples
     --------
