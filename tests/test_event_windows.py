@@ -303,6 +303,9 @@ def test_event_tolerance_of_compare_and_the_cli_lines(recorded, tmp_path, capsys
     assert doc["events"] == [{"index": 0, "kind": "mute_video", "uid": "22", "scenario_t": 3.0,
                               "fitted_t": 4.0, "window": 0.5, "seen": True,
                               "explained": False}]
+    assert main(["compare", str(scenario_file), str(recording), "--event-tolerance", "0.5"]) == 1
+    assert "  uid 22 stopped video at 4.00 s; scenario 3.00 s, outside its window ± 0.50 s\n" \
+        in capsys.readouterr().out
     assert doc["differences"][0]["message"].startswith(
         "uid 22's mute_video at 3.00 s ± 0.50 s: no time in the window explains")
 

@@ -128,11 +128,15 @@ class EventFit:
         'uid 22 stopped video at 6.25 s; scenario 6.00 s'
         >>> EventFit(1, "update_layout", None, Fraction(3), Fraction(3), Fraction(1)).line()
         'the layout changed at 3.00 s; scenario 3.00 s'
+        >>> EventFit(2, "leave", "4", Fraction(8), Fraction(10), Fraction(1), explained=False
+        ...          ).line()
+        'uid 4 left at 10.00 s; scenario 8.00 s, outside its window ± 1.00 s'
         """
         verb = _VERBS.get(self.kind, self.kind)
         subject = "" if self.uid is None else f"uid {self.uid} "
+        outside = "" if self.explained else f", outside its window ± {float(self.window):.2f} s"
         return (f"{subject}{verb} at {float(self.fitted_t):.2f} s; "
-                f"scenario {float(self.scenario_t):.2f} s")
+                f"scenario {float(self.scenario_t):.2f} s{outside}")
 
     def to_json(self) -> dict[str, Any]:
         """The ``events`` item of compare's JSON document (times in seconds)."""
