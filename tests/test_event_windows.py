@@ -21,17 +21,20 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import layoutkit as lk
 from layoutkit.cli import main
 from layoutkit.comparison.events import (
     EventFit,
+    Freeze,
     as_tolerance,
     best_shift,
     candidate_shifts,
     event_difference,
     fit_events,
+    freeze_onset,
     label_cost,
     shift_event,
 )
@@ -348,3 +351,59 @@ def test_a_freeze_composed_by_ffmpeg_beyond_the_window_differs(clips, tmp_path):
     assert "uid 22's mute_video at 3.00 s ± 1.00 s: no time in the window explains" in \
         result.differences[0].message
     assert "video froze at 4.5" in result.differences[0].message
+
+
+# --- the frozen picture: the user's last live frame, checked against the code read before ---
+def test_freeze_onset_on_synthetic_codes():
+    t = np.arange(20) / 15
+    live = np.arange(100, 120)
+    right = np.where(np.arange(20) < 8, live, live[7])  # live to frame 107, then frozen on it
+    found = freeze_onset(t, right)
+    assert found == Freeze(t=t[8], frame=107, before=107, before_t=t[7])
+    older = np.where(np.arange(20) < 8, live, 90)  # frozen on an older frame (90)
+    assert freeze_onset(t, older) == Freeze(t=t[8], frame=90, before=107, before_t=t[7])
+    # a slow publisher repeats frames (10 fps at 15): no freeze; a gap breaks a run
+    assert freeze_onset(t, np.repeat(np.arange(10), 2)) is None
+    assert freeze_onset(np.r_[t[:8], t[8:] + 5], older) is None
+    assert freeze_onset(t[:5], right[:5]) is None
+
+
+def _frozen_on(clips, tmp_path: Path, at: float, picture: float) -> Path:
+    """uid 22 live until ``at``, then frozen on its frame at ``picture`` for 3.5 s."""
+    import ffmpeg
+    import imageio_ffmpeg
+
+    scenario = lk.load_scenario(_doc("mute_video", at))
+    scene = Timeline(scenario).scene_at(0)
+    regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(320, 180))
+    video = ffmpeg.input(f"color=c=0x000000:s=320x180:r={FPS}:d={SECONDS}", f="lavfi")
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+        tile = ffmpeg.input(str(clips[uid])).video
+        if uid == "22":
+            parts = tile.filter_multi_output("split")
+            live = parts[0].filter("trim", end=at).filter("setpts", "PTS-STARTPTS")
+            still = parts[1].filter("trim", start=picture, end=picture + FRAME) \
+                .filter("setpts", "PTS-STARTPTS") \
+                .filter("tpad", stop_mode="clone", stop_duration=3.5)
+            tile = ffmpeg.concat(live, still, v=1, a=0)
+        tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
+            .filter("crop", w, h)
+        video = ffmpeg.overlay(video, tile, x=x, y=y, eof_action="pass")
+    out = tmp_path / f"{SID}_demo_0.mp4"
+    ffmpeg.output(video.filter("format", "yuv420p"), str(out), vcodec="libx264", r=FPS,
+                  t=SECONDS, preset="veryfast", **{"x264-params": "bframes=0"}) \
+        .overwrite_output().global_args("-v", "error").run(cmd=imageio_ffmpeg.get_ffmpeg_exe(),
+                                                           capture_stderr=True)
+    return out
+
+
+def test_a_freeze_on_another_picture_than_the_last_live_frame_is_named(clips, tmp_path):
+    recording = _frozen_on(clips, tmp_path, 3.25, 2.0)  # 0.25 s late, on a 1.25 s old frame
+    result = lk.compare(lk.load_scenario(_doc("mute_video", 3)), recording)
+    content = [d for d in result.differences if d.category == "content"]
+    assert [d.message for d in content] == [
+        "uid 22 froze at 3.27 s on frame 30, not on its last live frame 48 (read at 3.20 s)"]
+    assert content[0].expected == {"state": "last_frame", "frame": 48}
+    assert content[0].observed == {"state": "last_frame", "frame": 30}
+    assert _event(result, "mute_video").line() == \
+        "uid 22 stopped video at 3.27 s; scenario 3.00 s"

@@ -40,7 +40,8 @@ from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObserv
                        desc_distance, luma_shift, range_undone, range_variant,
                        user_shifts)
 from .events import (DEFAULT_EVENT_TOLERANCE, EventFit, FrameData, classify_cost,
-                     event_difference, fit_events)
+                     event_difference, fit_events, frozen_picture_difference, named_by,
+                     observed_freezes)
 from .expect import Expectation, Label, build_expectation, source_kind
 from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
@@ -526,9 +527,10 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     mixup = levels.mixup
     # --- event windows (comparison/events.py): each event's time fitted in its window; ---
     # --- the expectation is rebuilt for the fitted times and judged from them          ---
-    fits = _fit_windows(prep, FrameData(times, cells, code_uids, code_frames, offsets,
-                                        dict(prep.joins), tuple(uid_names), rates, mixup),
-                        tol=tol, tolerance=event_tolerance)
+    fits, fit_diffs = _fit_windows(prep, FrameData(times, cells, code_uids, code_frames,
+                                                   offsets, dict(prep.joins), tuple(uid_names),
+                                                   rates, mixup),
+                                   tol=tol, tolerance=event_tolerance)
     exp = prep.expectation
     # ------------------------------------------------------------------------------------
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
@@ -542,7 +544,7 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
-    differences = [d for d in map(event_difference, fits) if d is not None]
+    differences = list(fit_diffs)
     run_of: list[_Run | None] = [None] * len(differences)
     glitches = 0
     bad_by_period: dict[int, list[int]] = {}
@@ -554,6 +556,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         diff = _run_difference(run, tracks_data[run.track], tol_s, tol)
         if diff is None:
             glitches += 1
+            continue
+        if named_by(diff, fit_diffs):  # event windows: a wrong frozen picture, named once
             continue
         differences.append(diff)
         run_of.append(run)
@@ -676,21 +680,28 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
                          evidence=evidence, stats=stats, infer=infer_result, events=fits)
 
 
-def _fit_windows(prep: _Prepared, data: FrameData, *, tol: int,
-                 tolerance: Fraction) -> tuple[EventFit, ...]:
-    """Fit each event's time in its window (:func:`~layoutkit.comparison.events.fit_events`);
-    when one moved, ``prep`` is rebuilt in place for the fitted scenario (its renderer
-    replaced and the old one closed; the probe and its keys kept)."""
+def _fit_windows(prep: _Prepared, data: FrameData, *, tol: int, tolerance: Fraction
+                 ) -> tuple[tuple[EventFit, ...], tuple[Difference, ...]]:
+    """Fit each event's time in its window (:func:`~layoutkit.comparison.events.fit_events`,
+    a test stream's observed freeze first); when one moved, ``prep`` is rebuilt in place
+    for the fitted scenario (its renderer replaced and the old one closed; the probe and
+    its keys kept).  Returns the fits and their differences: events no time in the window
+    explains, freezes on another picture than the last live frame."""
     cost = classify_cost(data, prep.probe, prep.renderer, tol=tol)
     step = Fraction(1, prep.expectation.fps)
-    fitted, fits = fit_events(prep.scenario, cost, step=step, tolerance=tolerance)
+    freezes = observed_freezes(prep.scenario, prep.expectation, data, tolerance=tolerance)
+    fitted, fits = fit_events(prep.scenario, cost, step=step, tolerance=tolerance,
+                              seen_at={i: Fraction(f.t) for i, f in freezes.items()})
     if fitted != prep.scenario:
         new = _prepare(fitted, profile=prep.profile, infer=bool(prep.alternatives),
                        probe=prep.probe)
         prep.renderer.close()
         prep.scenario, prep.expectation, prep.renderer = new.scenario, new.expectation, new.renderer
         prep.alternatives, prep.joins = new.alternatives, new.joins
-    return fits
+    found = [event_difference(fit) for fit in fits]
+    found += [frozen_picture_difference(fit, freezes[fit.index]) for fit in fits
+              if fit.index in freezes]
+    return fits, tuple(d for d in found if d is not None)
 
 
 def _slice(probe: Probe, key: int) -> slice:

@@ -9,6 +9,13 @@ hundred milliseconds at best.  Every picture event of a scenario (``mute_video``
 Fitting (:func:`fit_events`), events one at a time in time order, each fitted shift applied
 to the scenario before the next event is fitted:
 
+0. a stop (``mute_video``, ``unpublish_video``) of a test stream whose code is read just
+   before it is seen directly: its code stops advancing (:func:`observed_freezes`,
+   :func:`freeze_onset`); the fitted time is the first frame of the freeze, and the frozen
+   picture must be the last live frame, the code read just before it
+   (:func:`frozen_picture_difference` names both frame numbers otherwise).  Other events
+   (and stops not seen so) are fitted by cost:
+
 1. every shift ``d`` of the event in ``[-tolerance, +tolerance]`` on the canvas frame grid
    (:func:`candidate_shifts`) is scored by a cost: how many region-frames near the event
    disagree with the expectation rebuilt for the scenario with the event at ``t + d``
@@ -50,12 +57,13 @@ from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
 from .classify import RegionObservation, classify
-from .expect import Label, build_expectation
+from .expect import Expectation, Label, build_expectation
 from .model import Difference
 from .observe import Probe
 
 __all__ = ["DEFAULT_EVENT_TOLERANCE", "RESIDUAL_FRAMES", "SEARCH_BEYOND_S", "EventFit",
-           "FrameData", "as_tolerance", "best_shift", "candidate_shifts", "classify_cost", "event_difference",
+           "FrameData", "Freeze", "as_tolerance", "freeze_onset", "frozen_picture_difference",
+           "named_by", "observed_freezes", "best_shift", "candidate_shifts", "classify_cost", "event_difference",
            "fit_events", "label_cost", "shift_event"]
 
 #: Seconds an event may really have happened before or after its scenario time.
@@ -316,7 +324,8 @@ def _tolerance(event: Event, default: Fraction) -> Fraction:
 
 
 def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
-               tolerance: Fraction = DEFAULT_EVENT_TOLERANCE
+               tolerance: Fraction = DEFAULT_EVENT_TOLERANCE,
+               seen_at: Mapping[int, Fraction] | None = None
                ) -> tuple[Scenario, tuple[EventFit, ...]]:
     """Fit every picture event's time inside its window, in time order.
 
@@ -331,6 +340,10 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
         The shift grid (the canvas frame step).
     tolerance : Fraction
         The window of events without their own ``tolerance``.
+    seen_at : mapping, optional
+        Event index -> the time the recording shows it directly (a test stream's observed
+        freeze, :func:`freeze_onset`): that is the event's fitted time, on the ``step``
+        grid (unexplained when outside its window); no cost is scored.
 
     Returns
     -------
@@ -362,13 +375,149 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
         if event.action not in FITTED_ACTIONS:
             continue
         window = _tolerance(event, tolerance)
-        d, seen, explained = _fit_one(current, order.index(given), window, step, cost)
+        if seen_at is not None and given in seen_at:
+            d = round((seen_at[given] - event.t) / step) * step
+            seen, explained = True, abs(d) <= window
+        else:
+            d, seen, explained = _fit_one(current, order.index(given), window, step, cost)
         fits.append(EventFit(given, event.action, event.uid, event.t, event.t + d, window,
                              seen, explained))
         if d:
             times[given] = event.t + d
             current, order = _with_times(scenario, times)
     return current, tuple(fits)
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A test stream's code seen to stop advancing.
+
+    Parameters
+    ----------
+    t : float
+        Scenario time of the first frame showing the frozen code.
+    frame : int
+        The frozen code's frame number.
+    before : int
+        The code read in the frame just before (the last live frame).
+    before_t : float
+        That frame's scenario time.
+    """
+
+    t: float
+    frame: int
+    before: int
+    before_t: float
+
+
+def freeze_onset(t: npt.NDArray[np.float64], frames: npt.NDArray[np.int64], *,
+                 hold: int = 4) -> Freeze | None:
+    """The first freeze in readings of one user's code: the first run of more than
+    ``hold`` equal frame numbers (over no gap) after a different reading.
+
+    When the run's first reading continues the live count (1 to 3 frames on), it is the
+    last live frame and the freeze shows from the next frame on; otherwise the frozen
+    picture is another frame, shown from the run's start (``frame`` != ``before``).
+
+    Parameters
+    ----------
+    t : ndarray
+        Scenario times of the frames whose code was read as the user's, increasing.
+    frames : ndarray
+        The frame numbers read.
+    hold : int
+        Repeats a frozen code shows at least (more than a slow publisher repeats a frame
+        at the canvas rate).
+
+    >>> t = np.arange(10) / 10
+    >>> freeze_onset(t, np.array([5, 6, 7, 8, 8, 8, 8, 8, 8, 8]))
+    Freeze(t=0.4, frame=8, before=8, before_t=0.3)
+    >>> freeze_onset(t, np.array([5, 6, 7, 2, 2, 2, 2, 2, 2, 2]))
+    Freeze(t=0.3, frame=2, before=7, before_t=0.2)
+    >>> freeze_onset(t, np.arange(10)) is None
+    True
+    """
+    if t.size <= hold + 1:
+        return None
+    step = float(np.median(np.diff(t)))
+    for j in range(1, t.size - hold):
+        run = frames[j:j + hold + 1]
+        if frames[j - 1] == frames[j] or not (run == frames[j]).all() or \
+                (np.diff(t[j - 1:j + hold + 1]) > 1.5 * step + 1e-9).any():
+            continue
+        if 1 <= (int(frames[j]) - int(frames[j - 1])) % CODE_PERIOD_FRAMES <= 3:
+            return Freeze(float(t[j + 1]), int(frames[j]), int(frames[j]), float(t[j]))
+        return Freeze(float(t[j]), int(frames[j]), int(frames[j - 1]), float(t[j - 1]))
+    return None
+
+
+def observed_freezes(scenario: Scenario, exp: Expectation, data: FrameData, *,
+                     tolerance: Fraction) -> dict[int, Freeze]:
+    """Event index -> the freeze a stop event's test stream shows (its code, read where
+    the user was live just before the event, stops advancing), looked for from
+    :data:`SEARCH_BEYOND_S` before to after the event's window."""
+    scenario_t = data.times - data.offsets
+    out: dict[int, Freeze] = {}
+    for i, event in enumerate(scenario.events):
+        key = _live_code_key(exp, event) if event.action in _STOPS else None
+        if key is None or event.uid not in data.uid_names:
+            continue
+        reach = float(_tolerance(event, tolerance) + SEARCH_BEYOND_S)
+        rows = np.nonzero((np.abs(scenario_t - float(event.t)) <= reach)
+                          & (data.code_uids[:, key] == data.uid_names.index(event.uid)))[0]
+        found = freeze_onset(scenario_t[rows], data.code_frames[rows, key].astype(np.int64))
+        if found is not None:
+            out[i] = found
+    return out
+
+
+def _live_code_key(exp: Expectation, event: Event) -> int | None:
+    """The code key of the event's user, live just before the event, if readable."""
+    p = int(np.searchsorted(exp.starts, float(event.t), side="left")) - 1
+    if p < 0:
+        return None
+    for reg in exp.periods[p].regions:
+        if reg.label == (event.uid, "live") and reg.kind == "code_live":
+            return reg.code_key
+    return None
+
+
+def frozen_picture_difference(fit: EventFit, freeze: Freeze) -> Difference | None:
+    """A freeze whose picture is not the user's last live frame (the code read just
+    before it), with both frame numbers.
+
+    >>> fit = EventFit(0, "mute_video", "22", Fraction(3), Fraction(3), Fraction(1))
+    >>> frozen_picture_difference(fit, Freeze(3.0, 30, 44, 2.933)).message
+    'uid 22 froze at 3.00 s on frame 30, not on its last live frame 44 (read at 2.93 s)'
+    """
+    off = (freeze.frame - freeze.before) % CODE_PERIOD_FRAMES
+    if min(off, CODE_PERIOD_FRAMES - off) <= 1:
+        return None
+    msg = (f"uid {fit.uid} froze at {freeze.t:.2f} s on frame {freeze.frame}, not on its "
+           f"last live frame {freeze.before} (read at {freeze.before_t:.2f} s)")
+    return Difference("wrong_state", msg, uid=fit.uid, t=freeze.t,
+                      expected={"state": "last_frame", "frame": freeze.before},
+                      observed={"state": "last_frame", "frame": freeze.frame})
+
+
+def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
+    """``diff`` is a run of a frozen picture that :func:`frozen_picture_difference` already
+    named (the user's last frame, another frame than expected, within 3.5 s of the freeze).
+
+    >>> frozen = Difference("wrong_state", "", uid="22", t=3.0, observed={"frame": 30})
+    >>> run = Difference("wrong_state", "", uid="22", t=3.0,
+    ...                  expected={"uid": "22", "state": "last_frame"},
+    ...                  observed={"uid": "22", "state": "last_frame", "until": 6.6})
+    >>> named_by(run, [frozen]), named_by(run, [])
+    (True, False)
+    """
+    seen = diff.observed if isinstance(diff.observed, dict) else {}
+    if diff.kind != "wrong_state" or diff.t is None or seen.get("state") != "last_frame" or \
+            diff.expected != {"uid": diff.uid, "state": "last_frame"}:
+        return False
+    return any(n.uid == diff.uid and n.t is not None and isinstance(n.observed, dict)
+               and "frame" in n.observed and -0.2 <= diff.t - n.t <= float(VIDEO_STOP_GRACE)
+               for n in named)
 
 
 def _with_times(scenario: Scenario, times: Sequence[Fraction]) -> tuple[Scenario, list[int]]:
