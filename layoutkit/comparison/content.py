@@ -39,6 +39,9 @@ from .avsync import AV_TOLERANCE_S, Flashes, check_av, heard_spans
 from .classify import (DESC_LUMA, DESC_MEAN, LIVE_TOLERANCE_FRAMES, RegionObservation, classify,
                        desc_distance, luma_shift, range_undone, range_variant,
                        user_shifts)
+from .events import (DEFAULT_EVENT_TOLERANCE, EventFit, FrameData, classify_cost,
+                     event_difference, fit_events, frozen_picture_difference, named_by,
+                     observed_freezes)
 from .expect import Expectation, Label, build_expectation, source_kind
 from ..io.frames import AudioChunk, DecodedFrame
 from .model import Difference, Evidence, Interval, RegionTrack
@@ -88,6 +91,8 @@ class ContentResult:
     alignment : Alignment or None
         How ``offset_s`` was found, and how sure that is
         (:func:`~layoutkit.comparison.align.align_recording`).
+    events : tuple of EventFit
+        Each picture event's fitted time in its window (:mod:`~layoutkit.comparison.events`).
     """
 
     offset_s: float | None
@@ -97,6 +102,7 @@ class ContentResult:
     stats: dict[str, Any] = field(default_factory=dict)
     infer: dict[str, str] | None = None
     alignment: Alignment | None = None
+    events: tuple[EventFit, ...] = ()
 
 
 class _Reservoir:
@@ -325,8 +331,9 @@ class _Prepared:
     joins: dict[str, float]
 
 
-def _prepare(scenario: Scenario, *, profile: Profile, infer: bool) -> _Prepared:
-    probe = Probe(canvas_size(scenario))
+def _prepare(scenario: Scenario, *, profile: Profile, infer: bool,
+             probe: Probe | None = None) -> _Prepared:
+    probe = Probe(canvas_size(scenario)) if probe is None else probe
     renderer = SceneRenderer(scenario, profile=profile)
     exp = build_expectation(scenario, probe, profile=profile, renderer=renderer)
     alternatives: dict[tuple[str, str], Expectation] = {}
@@ -441,7 +448,8 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
                   tolerance_frames: int = LIVE_TOLERANCE_FRAMES,
                   av_tolerance_s: tuple[float, float] = AV_TOLERANCE_S,
                   evidence_cap: int = 12, infer: bool = False,
-                  clock: RecordingClock | None = None) -> ContentResult:
+                  clock: RecordingClock | None = None,
+                  event_tolerance: Fraction = DEFAULT_EVENT_TOLERANCE) -> ContentResult:
     """Compare the decoded pictures of a recording with what ``scenario`` predicts.
 
     Parameters
@@ -472,6 +480,9 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
         Where the recording's own clock puts the scenario's t = 0
         (:func:`~layoutkit.comparison.clock.clock_offset`): used when no code is readable
         (:func:`~layoutkit.comparison.align.align_recording`).
+    event_tolerance : Fraction
+        Seconds each event (without its own ``tolerance``) may really have happened before
+        or after its scenario time (:mod:`~layoutkit.comparison.events`).
 
     Returns
     -------
@@ -485,14 +496,16 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     prep = _prepare(scenario, profile=profile, infer=infer)
     try:
         return _check(prep, frames, fps=fps, audio=audio, tol=tolerance_frames,
-                      av_tol=av_tolerance_s, evidence_cap=evidence_cap, clock=clock)
+                      av_tol=av_tolerance_s, evidence_cap=evidence_cap, clock=clock,
+                      event_tolerance=Fraction(event_tolerance))
     finally:
         prep.renderer.close()
 
 
 def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
            audio: Iterable[AudioChunk] | None, tol: int, av_tol: tuple[float, float],
-           evidence_cap: int, clock: RecordingClock | None = None) -> ContentResult:
+           evidence_cap: int, event_tolerance: Fraction,
+           clock: RecordingClock | None = None) -> ContentResult:
     exp = prep.expectation
     probe = prep.probe
     step = 1.0 / exp.fps
@@ -523,6 +536,14 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     levels = recording_range(obs.code_levels, exp, probe, times, cells, offset=offsets)
     stats["video_range"] = levels.describe()
     mixup = levels.mixup
+    # --- event windows (comparison/events.py): each event's time fitted in its window; ---
+    # --- the expectation is rebuilt for the fitted times and judged from them          ---
+    fits, fit_diffs = _fit_windows(prep, FrameData(times, cells, code_uids, code_frames,
+                                                   offsets, dict(prep.joins), tuple(uid_names),
+                                                   rates, mixup),
+                                   tol=tol, tolerance=event_tolerance)
+    exp = prep.expectation
+    # ------------------------------------------------------------------------------------
     region_obs = classify(exp, probe, times, cells, code_uids, code_frames, offset=offsets,
                           joins=prep.joins, uid_names=uid_names, tol=tol, rates=rates,
                           range_mixup=mixup)
@@ -534,8 +555,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
     stats["user_shift_frames"] = shifts
     brightness = cells[:, _slice(probe, probe.canvas_key), 0].mean(axis=1).astype(np.float64)
     tracks_data, runs = _track_runs(region_obs, exp, step, brightness)
-    differences: list[Difference] = []
-    run_of: list[_Run | None] = []
+    differences = list(fit_diffs)
+    run_of: list[_Run | None] = [None] * len(differences)
     glitches = 0
     bad_by_period: dict[int, list[int]] = {}
     for ro in region_obs:
@@ -546,6 +567,8 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         diff = _run_difference(run, tracks_data[run.track], tol_s, tol)
         if diff is None:
             glitches += 1
+            continue
+        if named_by(diff, fit_diffs):  # event windows: a wrong frozen picture, named once
             continue
         differences.append(diff)
         run_of.append(run)
@@ -655,7 +678,31 @@ def _check(prep: _Prepared, frames: Frames, *, fps: float | None,
         if prep.alternatives else None
     return ContentResult(offset_s=offset, differences=tuple(differences), tracks=tracks,
                          evidence=evidence, stats=stats, infer=infer_result,
-                         alignment=alignment)
+                         alignment=alignment, events=fits)
+
+
+def _fit_windows(prep: _Prepared, data: FrameData, *, tol: int, tolerance: Fraction
+                 ) -> tuple[tuple[EventFit, ...], tuple[Difference, ...]]:
+    """Fit each event's time in its window (:func:`~layoutkit.comparison.events.fit_events`,
+    a test stream's observed freeze first); when one moved, ``prep`` is rebuilt in place
+    for the fitted scenario (its renderer replaced and the old one closed; the probe and
+    its keys kept).  Returns the fits and their differences: events no time in the window
+    explains, freezes on another picture than the last live frame."""
+    cost = classify_cost(data, prep.probe, prep.renderer, tol=tol)
+    step = Fraction(1, prep.expectation.fps)
+    freezes = observed_freezes(prep.scenario, prep.expectation, data, tolerance=tolerance)
+    fitted, fits = fit_events(prep.scenario, cost, step=step, tolerance=tolerance,
+                              seen_at={i: Fraction(f.t) for i, f in freezes.items()})
+    if fitted != prep.scenario:
+        new = _prepare(fitted, profile=prep.profile, infer=bool(prep.alternatives),
+                       probe=prep.probe)
+        prep.renderer.close()
+        prep.scenario, prep.expectation, prep.renderer = new.scenario, new.expectation, new.renderer
+        prep.alternatives, prep.joins = new.alternatives, new.joins
+    found = [event_difference(fit) for fit in fits]
+    found += [frozen_picture_difference(fit, freezes[fit.index]) for fit in fits
+              if fit.index in freezes]
+    return fits, tuple(d for d in found if d is not None)
 
 
 def _slice(probe: Probe, key: int) -> slice:
