@@ -426,7 +426,7 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
             profile: Profile = DEFAULT_PROFILE, infer: bool = False,
             server_response: str | os.PathLike[str] | None = None,
             report: str | os.PathLike[str] | None = None, overwrite: bool = False,
-            content_only: bool = False) -> CompareResult:
+            content_only: bool = False, event_tolerance: float = 1.0) -> CompareResult:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters
@@ -452,6 +452,11 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
         tags, segments, stop response): for a download re-packaged by another tool. What
         the file checks find is then in ``not_judged``. A single ``.ts`` or ``.mp4`` given
         by path is always judged so (its name is the user's).
+    event_tolerance : float
+        Seconds an event may really have happened before or after its scenario time (an
+        event's own ``"tolerance"`` wins): compare fits each event's time inside that
+        window from what the recording shows, judges the rules from the fitted time and
+        lists the fits in ``events``.  Only what no time in the window explains differs.
 
     Returns
     -------
@@ -459,7 +464,8 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
         ``verdict`` (``match`` | ``differ`` | ``error``), ``offset_s``, ``differences``
         (each with ``kind``, ``category`` (``files``, ``streams`` or ``content``), ``uid``,
         ``t``, ``expected``, ``observed``, ``message``), ``counts()`` per category, file
-        and stream facts, per-region tracks, ``infer``; ``to_json()`` gives the document.
+        and stream facts, per-region tracks, ``infer``, ``events`` (each picture event's
+        scenario time, fitted time and window); ``to_json()`` gives the document.
 
     Examples
     --------
@@ -479,7 +485,8 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
 
     scenario = load_scenario(scenario)
     result = run(scenario, recording, profile=profile, infer=infer,
-                 server_response=server_response, content_only=content_only)
+                 server_response=server_response, content_only=content_only,
+                 event_tolerance=event_tolerance)
     if report is not None:
         write_report(result, report, overwrite=overwrite,
                      title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",

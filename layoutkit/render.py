@@ -9,6 +9,7 @@ next.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Hashable, Iterator
@@ -199,6 +200,24 @@ class SceneRenderer:
         rate = fps or self.fps
         for index, t in enumerate(self.timeline.frame_times(rate)):
             yield self.frame_at(t, index=index)
+
+    def retimed(self, scenario: Scenario) -> SceneRenderer:
+        """A renderer of ``scenario``, the same users and sources with other event times
+        (compare's event windows try many), sharing this renderer's sources and image
+        caches: close this one, not the result.
+
+        Raises
+        ------
+        ScenarioError
+            When an event of ``scenario`` does not fit who is in the channel.
+        """
+        other = copy.copy(self)
+        other.scenario = scenario
+        other.timeline = Timeline(scenario, profile=self.profile)
+        other._joined = first_join_times(scenario)
+        other._last_frames = {}
+        other._canvas, other._plan, other._drawn = None, None, {}
+        return other
 
     def close(self) -> None:
         """Close every source."""

@@ -91,3 +91,49 @@ def assert_frames_close(actual: np.ndarray, expected: np.ndarray, *,
                   ("diff", np.clip(diff * 4, 0, 255).astype(np.uint8)))]
         pytest.fail(f"{name}: {'; '.join(problems)}; images saved: "
                     + ", ".join(str(p) for p in paths))
+
+
+def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds: float,
+                        canvas: str | None = None, freeze: dict[str, float] | None = None,
+                        hold: float | None = None) -> Path:
+    """``doc``'s first scene composed by FFmpeg's filters (no layoutkit drawing).
+
+    Regions from :func:`lk.compute_regions` (the scenario's geometry); each clip scaled and
+    cropped into its region (best fit crops), overlaid on a ``color`` source of the canvas
+    colour (``canvas`` overrides the scenario's), written at the canvas fps for ``seconds``.
+    ``freeze``: uid -> time from which that tile shows its last frame (``trim`` + ``tpad``),
+    for ``hold`` seconds (then the canvas shows through; default: to the end).  Audio: the
+    clips' ``amix`` (AAC 48 kHz).  Needs ffmpeg-python (tests skip without it).
+    """
+    import ffmpeg
+    import imageio_ffmpeg
+
+    import layoutkit as lk
+    from layoutkit.timeline import Timeline
+
+    scenario = lk.load_scenario(doc)
+    tc = scenario.start.transcoding
+    scene = Timeline(scenario).scene_at(0)
+    regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(tc.width, tc.height))
+    colour = (canvas or scene.layout.background_color).lstrip("#")
+    video = ffmpeg.input(f"color=c=0x{colour}:s={tc.width}x{tc.height}:r={tc.fps}:d={seconds}",
+                         f="lavfi")
+    inputs = {uid: ffmpeg.input(str(path)) for uid, path in clips.items()}
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+        tile = inputs[uid].video
+        if freeze and uid in freeze:
+            tile = tile.filter("trim", end=freeze[uid]).filter(
+                "tpad", stop_mode="clone", stop_duration=seconds if hold is None else hold)
+        tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
+            .filter("crop", w, h)
+        video = ffmpeg.overlay(video, tile, x=x, y=y, eof_action="pass")
+    audio = ffmpeg.filter([inputs[u].audio for u in clips], "amix", inputs=len(clips),
+                          normalize=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
+                           vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
+                           acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=seconds,
+                           preset="veryfast", **{"x264-params": "bframes=0"})
+    stream.overwrite_output().global_args("-v", "error").run(
+        cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    return out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from layoutkit.io.recorded import iter_audio, iter_video
-from layoutkit.comparison.content import check_content
+from layoutkit.comparison.content import ContentOptions, check_content
 from layoutkit.io.frames import DecodeStats
 from layoutkit.comparison.infer import infer_profile
 from layoutkit.profile import Profile
@@ -47,11 +47,12 @@ def _mp4(folder: Path) -> Path:
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
-def _compare(paths, doc, *, profile=Profile(), audio=True, infer=False, base_dir=None):
+def _compare(paths, doc, *, profile=Profile(), audio=True, infer=False, base_dir=None,
+             **options):
     paths = [Path(p) for p in paths]
     return check_content(lambda: iter_video(paths), parse_scenario(doc, base_dir=base_dir),
                          profile=profile, audio=iter_audio(paths) if audio else None,
-                         infer=infer)
+                         infer=infer, options=ContentOptions(**options))
 
 
 def _kinds(result):
@@ -312,10 +313,16 @@ def test_late_join_one_second_late_is_timed(tmp_path):
     users = _users("11", "22", "33") + [{"uid": "44", "join": 3}]
     doc = _doc(users=users)
     late = _doc(users=_users("11", "22", "33") + [{"uid": "44", "join": 4}])
-    result = _compare([_mp4(_record(tmp_path, late))], doc, audio=False)
+    mp4 = _mp4(_record(tmp_path, late))
+    # no window (event_tolerance 0): the join is judged at the scenario's time
+    result = _compare([mp4], doc, audio=False, event_tolerance=0)
     assert "late_transition" in _kinds(result), [d.message for d in result.differences]
     times = {round(d.observed["t"], 1) for d in result.differences if d.kind == "late_transition"}
     assert times == {4.0}
+    # the default 1 s window: the join is fitted at 4 s and the reflow judged from there
+    result = _compare([mp4], doc, audio=False)
+    assert result.differences == (), [d.message for d in result.differences]
+    assert [(e.kind, e.uid, float(e.fitted_t)) for e in result.events] == [("join", "44", 4.0)]
     del events
 
 

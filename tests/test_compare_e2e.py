@@ -259,11 +259,18 @@ def test_display_rule_switch_one_second_late_is_timed(tmp_path):
     users = _users(11, 22, 33, 44, platform="web3")
     doc = _doc(users, [{"t": 2, "uid": "22", "action": "unpublish_video"}], duration=5)
     late = _doc(users, [{"t": 3, "uid": "22", "action": "unpublish_video"}], duration=5)
-    result = lk.compare(doc, _mix(late, tmp_path / "rec"))
+    folder = _mix(late, tmp_path / "rec")
+    # no window (event_tolerance 0): judged at the scenario's time
+    result = lk.compare(doc, folder, event_tolerance=0)
     assert _kinds(result) == ["late_transition"], _messages(result)
     diff = _find(result, "late_transition",
                  "uid 22: live -> canvas colour at 3.00 s, expected 2.00 s")[0]
     assert diff.uid == "22" and diff.t == pytest.approx(2.0)
+    # the default 1 s window explains it: the unpublish is fitted at 3 s
+    result = lk.compare(doc, folder)
+    assert result.verdict == "match", _messages(result)
+    assert [e.line() for e in result.events] == ["uid 22 unpublished video at 3.00 s; "
+                                                 "scenario 2.00 s"]
 
 
 @pytest.mark.parametrize("duration, lost, span", [

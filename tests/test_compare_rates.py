@@ -28,9 +28,8 @@ import layoutkit as lk
 from layoutkit.comparison.levels import range_from_code_levels
 from layoutkit.comparison.rates import estimate_rate, flashes_at_rate, publisher_rates
 from layoutkit.teststream import write_testsrc
-from layoutkit.timeline import Timeline
 
-from .helpers import scenario_doc
+from .helpers import compose_first_scene, scenario_doc
 
 ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -59,40 +58,8 @@ def _run(*args: str) -> None:
 
 def compose(doc: dict, clips: dict[str, Path], out: Path, *, canvas: str | None = None,
             freeze: dict[str, float] | None = None) -> Path:
-    """``doc``'s first scene composed by FFmpeg's filters (no layoutkit drawing).
-
-    Regions from :func:`lk.compute_regions` (the scenario's geometry); each clip scaled and
-    cropped into its region (best fit crops), overlaid on a ``color`` source of the canvas
-    colour (``canvas`` overrides the scenario's), written at the canvas fps.  ``freeze``:
-    uid -> time from which that tile shows its last frame (``trim`` + ``tpad``).  Audio: the
-    clips' ``amix`` (AAC 48 kHz).
-    """
-    scenario = lk.load_scenario(doc)
-    tc = scenario.start.transcoding
-    scene = Timeline(scenario).scene_at(0)
-    regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(tc.width, tc.height))
-    colour = (canvas or scene.layout.background_color).lstrip("#")
-    video = ffmpeg.input(f"color=c=0x{colour}:s={tc.width}x{tc.height}:r={tc.fps}:d={SECONDS}",
-                         f="lavfi")
-    inputs = {uid: ffmpeg.input(str(path)) for uid, path in clips.items()}
-    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
-        tile = inputs[uid].video
-        if freeze and uid in freeze:
-            tile = tile.filter("trim", end=freeze[uid]).filter(
-                "tpad", stop_mode="clone", stop_duration=SECONDS)
-        tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
-            .filter("crop", w, h)
-        video = ffmpeg.overlay(video, tile, x=x, y=y, eof_action="pass")
-    audio = ffmpeg.filter([inputs[u].audio for u in clips], "amix", inputs=len(clips),
-                          normalize=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
-                           vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
-                           acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=SECONDS, preset="veryfast",
-                           **{"x264-params": "bframes=0"})
-    stream.overwrite_output().global_args("-v", "error").run(
-        cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
-    return out
+    """``doc``'s first scene composed by FFmpeg's filters (:func:`helpers.compose`)."""
+    return compose_first_scene(doc, clips, out, seconds=SECONDS, canvas=canvas, freeze=freeze)
 
 
 @pytest.fixture(scope="module")

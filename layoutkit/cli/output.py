@@ -69,8 +69,9 @@ def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
 
 def print_compare(result: Any, out: IO[str]) -> None:
     """The verdict line (:func:`verdict_line`) first, how the offset was found (the
-    alignment's method, confidence and measure), then the differences grouped by
-    category (``files``, ``streams``, ``content``), then the file differences that were
+    alignment's method, confidence and measure), then the events the recording shows, each
+    with its fitted time beside the scenario's, then the differences grouped by category
+    (``files``, ``streams``, ``content``), then the file differences that were
     not judged, then what --infer found.  Every text passes through
     :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
     the cursor, retitle the terminal or fake a line."""
@@ -79,6 +80,11 @@ def print_compare(result: Any, out: IO[str]) -> None:
         print(f"  aligned by {printable(result.alignment['summary'])}", file=out)
     if result.error:
         print(f"  cannot analyse: {printable(result.error)}", file=out)
+    seen = [e for e in result.events if e.seen]
+    if seen:
+        print("events:", file=out)
+        for event in seen:
+            print(f"  {printable(event.line())}", file=out)
     for category in CATEGORIES:
         _print_group(category, [d for d in result.differences if d.category == category], out)
     _print_group("files, not judged", result.not_judged, out)

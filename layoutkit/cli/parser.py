@@ -28,6 +28,20 @@ def _size(text: str) -> tuple[int, int]:
     return (int(w), int(h))
 
 
+def _seconds_window(text: str) -> float:
+    """A window in seconds, >= 0 (``--event-tolerance``)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        msg = f"must be a number of seconds >= 0, e.g. 0.5 (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _users(text: str) -> list[str]:
     from ..request.parse import uid_problem
 
@@ -187,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge only streams and content (pictures, sound), not the files' "
                         "names, playlist tags and segments: for a download re-packaged by "
                         "another tool (a single .ts or .mp4 is always judged so)")
+    p.add_argument("--event-tolerance", type=_seconds_window, default=1.0, metavar="S",
+                   help="seconds each scenario event may really have happened before or after "
+                        "its time (1.0; an event's own \"tolerance\" wins): compare fits the "
+                        "event's time in that window and judges the rules from it")
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
 

@@ -28,7 +28,8 @@ def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     print_problems(scenario.warnings, err, source=args.scenario)
     result = compare(scenario, args.recording, profile=profile, infer=args.infer,
                      server_response=args.server_response, report=args.report,
-                     overwrite=args.force, content_only=args.content_only)
+                     overwrite=args.force, content_only=args.content_only,
+                     event_tolerance=args.event_tolerance)
     if args.json:
         json.dump(result.to_json(), out, indent=2, ensure_ascii=False, default=str)
         out.write("\n")

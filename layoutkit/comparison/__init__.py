@@ -18,14 +18,15 @@ a frozen dataclass, in its own module of this package:
    calibration levels (the frames stream through once).
 2. **align** -- ``alignment.align_observed`` (with ``rates.publisher_rates`` and
    ``align.align_recording``: codes, else the recording's clock (``clock``), else
-   still-weighted pictures) -> ``Alignment``: the offset per frame, the method and its
-   confidence (``align.Alignment``), votes, frames lost at jumps, each publisher's rate.
-3. **fit events** -- ``events.fit_events`` -> ``FittedEvents``: the expectation at the
-   events' fitted times.  Today every event stays at its scenario time; this is the seam
-   for event windows, and every later stage judges against ``FittedEvents.expectation``.
-4. **classify** -- ``regions.classify_observed`` (with ``levels.recording_range`` and
-   ``classify.classify``) -> ``Classified``: a ``classify.RegionObservation`` per region
-   and period, user shifts, the recording's range mix-up.
+   still-weighted pictures), then ``levels.recording_range`` -> ``Alignment``: the offset
+   per frame, the method and its confidence (``align.Alignment``), votes, frames lost at
+   jumps, each publisher's rate, the recording's range mix-up.
+3. **fit events** -- ``events.fit_observed`` (with ``events.fit_events``: each event's
+   time fitted in its window) -> ``FittedEvents``: the plan at the events' fitted times
+   (rebuilt when one moved), the fits and their differences; every later stage judges
+   against ``FittedEvents.plan``.
+4. **classify** -- ``regions.classify_observed`` (with ``classify.classify``) ->
+   ``Classified``: a ``classify.RegionObservation`` per region and period, user shifts.
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
    mismatching frames in it.
 6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,

@@ -6,7 +6,10 @@ advance at (:func:`~layoutkit.comparison.rates.publisher_rates`), then asks
 :func:`~layoutkit.comparison.align.local_offsets` for content that jumps against the clock),
 else the recording's own clock (:mod:`~layoutkit.comparison.clock`), else the whole-canvas
 descriptors lined up with the expected periods, still regions weighted above moving ones
-(:func:`~layoutkit.comparison.align.still_weights`).
+(:func:`~layoutkit.comparison.align.still_weights`).  With the offsets known, it also
+finds the limited/full range mix-up the whole recording shows, if any
+(:func:`~layoutkit.comparison.levels.recording_range`: the codes' calibration cells, else
+dark and bright still cells): every later stage judges still pictures with it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from . import align
 from .align import CodeInputs, align_recording, still_weights
 from .expect import Expectation
 from .frames import Observed
+from .levels import RangeFinding, recording_range
 from .observe import Probe
 from .rates import publisher_rates
 
@@ -53,6 +57,8 @@ class Alignment:
     rates : mapping
         uid -> the rate its test stream's frame numbers advance at (the canvas fps for a
         uid with no estimate).
+    video_range : RangeFinding or None
+        The range mix-up the whole recording shows (None: not looked for).
     """
 
     offset: float
@@ -63,6 +69,12 @@ class Alignment:
     repeated: int = 0
     found: align.Alignment | None = None
     rates: Mapping[str, float] = field(default_factory=dict)
+    video_range: RangeFinding | None = None
+
+    @property
+    def mixup(self) -> str | None:
+        """The range mix-up every still picture is judged with (None: none)."""
+        return self.video_range.mixup if self.video_range is not None else None
 
     @property
     def confidence(self) -> str:
@@ -89,7 +101,8 @@ def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
                    joins: Mapping[str, float],
                    clock: RecordingClock | None = None) -> Alignment:
     """Align the observations (stage 2): by codes, else the recording's ``clock``, else
-    the pictures (:func:`~layoutkit.comparison.align.align_recording`)."""
+    the pictures (:func:`~layoutkit.comparison.align.align_recording`); then the
+    recording's range."""
     rates = publisher_rates(observed.times, observed.code_uids, observed.code_frames,
                             list(observed.uid_names), fps=exp.fps)
     codes = CodeInputs(observed.code_uids, observed.code_frames, tuple(observed.uid_names),
@@ -99,5 +112,7 @@ def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
         exp, observed.times, observed.cells[:, probe.cell_slice(probe.canvas_key)], codes,
         clock=clock, weights=weights)
     votes = found.codes.votes if found.codes else 0
+    levels = recording_range(observed.code_levels, exp, probe, observed.times, observed.cells,
+                             offset=offsets)
     return Alignment(found.offset_s, offsets, found.method, votes, dropped, repeated,
-                     found=found, rates=rates)
+                     found=found, rates=rates, video_range=levels)

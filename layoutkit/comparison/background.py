@@ -5,7 +5,7 @@ wrong when more than half of its frames (at least 3) are farther than
 :data:`~layoutkit.comparison.classify.DESC_MEAN` from the expected one, or their mean luma
 is more than :data:`~layoutkit.comparison.classify.DESC_LUMA` off (#101010 is not black);
 the expected one is taken in the limited/full range mix-up the whole recording shows, if
-any (:attr:`~layoutkit.comparison.regions.Classified.mixup`).  The first wrong period is
+any (:attr:`~layoutkit.comparison.alignment.Alignment.mixup`).  The first wrong period is
 reported, with both colours in RGB (the one seen with the mix-up undone).
 """
 
@@ -63,7 +63,7 @@ def _period_finding(observed: Observed, rows: npt.NDArray[np.intp], period: Peri
 def check_background(observed: Observed, alignment: Alignment, exp: Expectation,
                      probe: Probe, *, mixup: str | None = None) -> Finding | None:
     """The first period whose background is wrong (a check stage), or None (``mixup``:
-    the recording's range mix-up, :attr:`~layoutkit.comparison.regions.Classified.mixup`)."""
+    the recording's range mix-up, :attr:`~layoutkit.comparison.alignment.Alignment.mixup`)."""
     t_all = alignment.scenario_times(observed.times)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
     inside = (t_all >= 0) & (t_all < exp.end)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from fractions import Fraction
+from typing import Any
 
 from ..io.frames import AudioChunk, DecodedFrame
 from ..profile import DEFAULT_PROFILE, Profile
@@ -31,7 +32,7 @@ from .alignment import Alignment, align_observed
 from .avcheck import av_findings, measure_av
 from .avsync import AvCheck
 from .background import check_background
-from .events import FittedEvents, fit_events
+from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
 from .expect import Expectation
 from .findings import Finding, differences_of
@@ -44,9 +45,6 @@ from .regions import Classified, classify_observed
 from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
-
-if TYPE_CHECKING:
-    from .clock import RecordingClock
 
 __all__ = [
     "PICTURE_KEYS",
@@ -88,6 +86,8 @@ class ContentResult:
     alignment : Alignment or None
         How ``offset_s`` was found, and how sure that is
         (:func:`~layoutkit.comparison.align.align_recording`).
+    events : tuple of EventFit
+        Each picture event's fitted time in its window (:mod:`~layoutkit.comparison.events`).
     """
 
     offset_s: float | None
@@ -97,11 +97,15 @@ class ContentResult:
     stats: dict[str, Any] = field(default_factory=dict)
     infer: dict[str, str] | None = None
     alignment: align.Alignment | None = None
+    events: tuple[EventFit, ...] = ()
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """The outputs of the stages before the checks (observe, align, fit, classify, runs)."""
+    """The outputs of the stages before the checks (observe, align, fit, classify, runs).
+
+    The checks, the evidence and the inference judge against :attr:`plan`: the scenario's
+    at the fitted event times."""
 
     observed: Observed
     alignment: Alignment
@@ -114,6 +118,11 @@ class Analysis:
         """The expectation judged against (at the fitted event times)."""
         return self.events.expectation
 
+    @property
+    def plan(self) -> Plan:
+        """The plan judged against (the given one, or one at the fitted event times)."""
+        return self.events.plan
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -125,35 +134,49 @@ class Checked:
     av: AvCheck | None = None
 
 
-def analyse(plan: Plan, frames: Iterable[DecodedFrame], *, tol: int,
-            clock: RecordingClock | None = None) -> Analysis:
-    """Observe, align (``clock``: the recording's own, used when no code is readable), fit
-    events, classify and find the runs (stages 1-5)."""
+def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
+            options: ContentOptions) -> Analysis:
+    """Observe, align (by codes, else the recording's clock, else pictures), fit events
+    (in their windows), classify and find the runs (stages 1-5).  When an event moved,
+    :attr:`Analysis.plan` is a new plan whose renderer the caller closes."""
+    tol = options.tolerance_frames
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
-                               clock=clock)
-    events = fit_events(observed, alignment, plan.expectation)
-    exp = events.expectation
-    classified = classify_observed(observed, alignment, exp, plan.probe, joins=plan.joins,
+                               clock=options.clock)
+    events = fit_observed(plan, observed, alignment, tol=tol,
+                          tolerance=Fraction(options.event_tolerance))
+    exp, fitted = events.expectation, events.plan
+    classified = classify_observed(observed, alignment, exp, plan.probe, joins=fitted.joins,
                                    tol=tol)
     runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.probe),
                      step=plan.step)
     return Analysis(observed, alignment, events, classified, runs)
 
 
-def run_checks(plan: Plan, analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
+def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
+                            ) -> tuple[Finding, ...]:
+    """The fitted events' differences first, then the runs' (a run of a frozen picture that
+    an event's difference already names is left out, :func:`~.events.named_by`)."""
+    named = analysis.events.differences
+    return tuple(Finding(d) for d in named) + tuple(
+        f for f in judged if not named_by(f.difference, named))
+
+
+def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
-    """Every check (stage 6), findings in report order: runs (a period in another layout
-    replaces its runs), background, frame timing, A/V."""
-    exp = analysis.expectation
+    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: the
+    fitted events', runs (a period in another layout replaces its runs), background, frame
+    timing, A/V."""
+    plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol)
     wrong = find_wrong_layouts(plan, analysis.classified.bad_share(),
                                analysis.observed.samples, analysis.alignment.offset)
-    findings = apply_wrong_layouts(judged.findings, wrong, exp)
+    findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
+                                   exp)
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
-                                      mixup=analysis.classified.mixup)
+                                      mixup=analysis.alignment.mixup)
         findings += (background,) if background is not None else ()
     regions = analysis.classified.regions
     timing = measure_timing(analysis.observed, regions, analysis.alignment, fps=exp.fps)
@@ -166,11 +189,11 @@ def run_checks(plan: Plan, analysis: Analysis, *, audio: Iterable[AudioChunk] | 
     return Checked(findings, judged.glitches, timing, av)
 
 
-def _stats(plan: Plan, analysis: Analysis, checked: Checked,
-           options: ContentOptions) -> dict[str, Any]:
+def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dict[str, Any]:
     """The content facts of the JSON document (``streams.content``)."""
+    plan = analysis.plan
     exp, observed, alignment = analysis.expectation, analysis.observed, analysis.alignment
-    video_range = analysis.classified.video_range
+    video_range = alignment.video_range
     stats: dict[str, Any] = {
         "frames": len(observed), "codes_read": observed.codes_read,
         "tolerance_s": round(options.tolerance_s(exp.fps), 3), "fps": options.fps or exp.fps,
@@ -207,12 +230,11 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
     return tuple(out)
 
 
-def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
-              options: ContentOptions) -> ContentResult:
-    source = frames if callable(frames) else None
-    analysis = analyse(plan, frames() if callable(frames) else frames,
-                       tol=options.tolerance_frames, clock=options.clock)
-    checked = run_checks(plan, analysis, audio=audio, options=options)
+def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
+            audio: Iterable[AudioChunk] | None, options: ContentOptions) -> ContentResult:
+    """Stages 6-8 against the fitted plan."""
+    plan = analysis.plan
+    checked = run_checks(analysis, audio=audio, options=options)
     evidence = collect_evidence(plan, checked.findings, source, analysis.observed,
                                 analysis.alignment, cap=options.evidence_cap)
     inferred = infer_keys(plan, analysis.observed, analysis.alignment, analysis.classified,
@@ -220,8 +242,19 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
     return ContentResult(offset_s=analysis.alignment.offset,
                          differences=differences_of(checked.findings),
                          tracks=_tracks(analysis, plan.step), evidence=evidence,
-                         stats=_stats(plan, analysis, checked, options), infer=inferred,
-                         alignment=analysis.alignment.found)
+                         stats=_stats(analysis, checked, options), infer=inferred,
+                         alignment=analysis.alignment.found, events=analysis.events.fits)
+
+
+def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
+              options: ContentOptions) -> ContentResult:
+    source = frames if callable(frames) else None
+    analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
+    try:
+        return _judged(analysis, source, audio=audio, options=options)
+    finally:
+        if analysis.plan is not plan:  # rebuilt at the fitted event times
+            analysis.plan.renderer.close()
 
 
 def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,

@@ -10,8 +10,9 @@ when it does not show what was expected.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -27,7 +28,7 @@ from ..signals.testsrc import test_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
 from ..scenario import Scenario, UserSpec, first_join_times
-from ..timeline import DisplayState, Timeline, UserView
+from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
@@ -183,6 +184,7 @@ class _Looks:
         return self._value
 
 
+@functools.lru_cache(maxsize=4096)
 def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
                  canvas_wh: tuple[int, int]) -> bool:
     """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
@@ -251,17 +253,11 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
     shown = view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME)
     item["label"] = (user.uid, view.state.value)
     item["join"] = float(join)
-    if shown and kind == "testsrc" and not _code_hidden(user.size_wh, rect, mode, above,
+    if shown and kind == "testsrc" and not _code_hidden(user.size_wh, rect, mode, tuple(above),
                                                         probe.canvas_wh):
         item["code_key"] = probe.code_key(rect, mode, user.size_wh)
-        if view.state is DisplayState.LIVE:
-            item["kind"] = "code_live"
-        else:
-            assert view.frozen_at is not None
-            k = math.ceil(view.frozen_at * fps) - 1
-            item["kind"] = "code_frozen"
-            item["frozen_frame"] = _src_index(Fraction(k, fps), join, fps) % 4096
-            item["frozen_t"] = float(Fraction(k, fps))
+        item.update({"kind": "code_live"} if view.state is DisplayState.LIVE
+                    else _frozen_fields(view.frozen_at, join, fps))
     elif shown and kind == "testsrc":
         item["kind"] = "look"  # the code is covered: tell users by their colours
     elif shown and kind == "file":
@@ -275,9 +271,48 @@ def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
     return probe.split(cells, key).copy() if cells is not None and key is not None else None
 
 
+def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fraction,
+                 drawn: dict[Hashable, F32] | None) -> F32:
+    """The described canvas of ``scene`` drawn at ``t``; from ``drawn`` when a scene of the
+    same layout and views was drawn before (see :func:`build_expectation`)."""
+    key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
+    if drawn is not None and key in drawn:
+        return drawn[key]
+    cells = probe.describe(renderer.frame_at(t).canvas)
+    if drawn is not None:
+        drawn[key] = cells
+    return cells
+
+
+def _frozen_fields(frozen_at: Fraction | None, join: Fraction, fps: int) -> dict[str, object]:
+    """A frozen test stream's region: the frame number and time of the last live canvas
+    frame before ``frozen_at`` (the stop).
+
+    >>> _frozen_fields(Fraction(3), Fraction(1), 15)
+    {'kind': 'code_frozen', 'frozen_frame': 29, 'frozen_t': 2.933333333333333}
+    """
+    assert frozen_at is not None
+    k = Fraction(math.ceil(frozen_at * fps) - 1, fps)
+    return {"kind": "code_frozen", "frozen_frame": _src_index(k, join, fps) % 4096,
+            "frozen_t": float(k)}
+
+
+def _outside(span: tuple[Fraction, Fraction] | None, start: Fraction, end: Fraction) -> bool:
+    """The period ``[start, end)`` does not overlap ``span`` (None: everything)."""
+    return span is not None and (end <= span[0] or start >= span[1])
+
+
+def _placeholder(start: Fraction, end: Fraction) -> Period:
+    """A period whose frames are not classified (outside a span): no regions."""
+    return Period(start=float(start), end=float(end), start_exact=start, layout_mode=0,
+                  regions=(), canvas_desc=np.zeros((0, 3), np.float32))
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
-                      candidates: bool = True) -> Expectation:
+                      candidates: bool = True,
+                      drawn: dict[Hashable, F32] | None = None,
+                      span: tuple[Fraction, Fraction] | None = None) -> Expectation:
     """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
@@ -293,6 +328,14 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         only test-stream codes are checked.
     candidates : bool
         Also prepare candidate looks (to name what a mismatching region shows).
+    drawn : dict, optional
+        A cache of the described canvas of each scene (its layout and every view's state,
+        not its time) shared by expectations of one scenario with other event times
+        (compare's event windows): a scene seen before is not drawn again.  Only still
+        regions' pictures are then exact (a live test stream's is of another time).
+    span : (Fraction, Fraction), optional
+        Only the periods that overlap ``[span[0], span[1])`` get regions (the others are
+        placeholders: no frame of theirs is to be classified).
     """
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
@@ -303,6 +346,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
+        if _outside(span, start, end):
+            periods.append(_placeholder(start, end))
+            continue
         scene = timeline.scene_at(start)
         layout = scene.layout
         if mode_override is not None and mode_override != layout.mixed_video_layout:
@@ -310,8 +356,6 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
         live = [joins[v.uid] for v in scene.views if v.uid in joins
                 and source_kind(users[v.uid].source) == "testsrc"]
-        frame = (renderer.frame_at(_still_time(start, end, live, fps))
-                 if mode_override is None else None)
         rects = [tuple(int(v) for v in r) for r in regions.rects]
         views = {v.uid: v for v in scene.views}
         keys: list[int] = []
@@ -334,7 +378,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 item["kind"] = "unchecked"
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None
-        cells = probe.describe(frame.canvas) if frame is not None else None
+        cells = (_scene_cells(renderer, probe, scene, _still_time(start, end, live, fps), drawn)
+                 if mode_override is None else None)
         flash_cells = None
         blended = bool((np.asarray(regions.alphas) < 1).any())
         flash_t = _flash_time(start, end, live, fps) if blended and cells is not None else None

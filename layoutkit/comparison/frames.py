@@ -80,6 +80,19 @@ class Observed:
     def __len__(self) -> int:
         return len(self.times)
 
+    def take(self, rows: npt.NDArray[np.intp]) -> Observed:
+        """The observations of the frames ``rows`` only (no luma samples).
+
+        >>> import numpy as np
+        >>> o = Observed(np.arange(3.0), np.zeros((3, 1, 3), np.uint8),
+        ...              np.zeros((3, 1), np.int32), np.zeros((3, 1), np.int32), (), 0.0)
+        >>> o.take(np.array([2])).times.tolist()
+        [2.0]
+        """
+        return Observed(self.times[rows], self.cells[rows], self.code_uids[rows],
+                        self.code_frames[rows], self.uid_names, self.origin, (),
+                        self.code_levels)
+
 
 class Reservoir:
     """A few luma planes spread over the recording (at most ``cap``, thinned by halves).

@@ -44,7 +44,7 @@ def infer_keys(plan: Plan, observed: Observed, alignment: Alignment,
     """Per profile key: the value the frames agree with, or ``"undetermined"``."""
 
     judging = Judging(tol, name=False, shifts=classified.shifts, rates=alignment.rates,
-                      range_mixup=classified.mixup)
+                      range_mixup=alignment.mixup)
 
     def misses(exp: Expectation) -> int:
         ros = classify(exp, plan.probe, observed, offset=alignment.offsets, joins=plan.joins,

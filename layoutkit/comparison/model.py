@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ..cloudfiles.parse import printable
+
+if TYPE_CHECKING:
+    from .events import EventFit
 
 __all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
            "MAX_JSON_PER_KIND", "shown", "JSON", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
@@ -80,7 +83,7 @@ STREAM_KINDS: tuple[str, ...] = (
 CONTENT_KINDS: tuple[str, ...] = (
     "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
     "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
-    "av_offset", "no_beep",
+    "av_offset", "no_beep", "event_time",
 )
 #: The category of every difference kind compare reports: the one home of that rule.
 KIND_CATEGORY: dict[str, str] = {
@@ -264,6 +267,9 @@ class CompareResult:
         How ``offset_s`` was found (``method``: ``codes``, ``clock`` or ``pictures``), its
         ``confidence`` and the measures behind it (:meth:`.align.Alignment.to_json`);
         None when the pictures were not analysed.
+    events : tuple of EventFit
+        Each picture event of the scenario with the time fitted inside its window
+        (:mod:`~layoutkit.comparison.events`); ``events`` in the JSON document.
     """
 
     verdict: str
@@ -278,6 +284,7 @@ class CompareResult:
     judged: tuple[str, ...] = CATEGORIES
     not_judged: tuple[Difference, ...] = ()
     alignment: dict[str, Any] | None = None
+    events: tuple[EventFit, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -309,6 +316,7 @@ class CompareResult:
             "files": self.files,
             "streams": self.streams,
             "regions": [t.to_json() for t in self.tracks],
+            "events": [e.to_json() for e in self.events],
         }
         if omitted:
             doc["omitted_differences"] = omitted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ..profile import PROFILE_CHOICES, Profile
@@ -19,6 +20,7 @@ from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario, first_join_times
 from .avsync import AV_TOLERANCE_S
 from .classify import LIVE_TOLERANCE_FRAMES
+from .events import DEFAULT_EVENT_TOLERANCE
 from .expect import Expectation, build_expectation
 from .observe import Probe
 
@@ -47,6 +49,9 @@ class ContentOptions:
         Most sound-ahead (positive) and most sound-behind (negative) A/V offset accepted.
     evidence_cap : int
         At most this many evidence frame pairs.
+    event_tolerance : Fraction
+        Seconds each event (without its own ``tolerance``) may really have happened before
+        or after its scenario time (:mod:`~layoutkit.comparison.events`).
     clock : RecordingClock or None
         Where the recording's own clock puts the scenario's t = 0
         (:func:`~layoutkit.comparison.clock.clock_offset`): used when no code is readable
@@ -63,6 +68,7 @@ class ContentOptions:
     tolerance_frames: int = LIVE_TOLERANCE_FRAMES
     av_tolerance_s: tuple[float, float] = AV_TOLERANCE_S
     evidence_cap: int = 12
+    event_tolerance: Fraction = DEFAULT_EVENT_TOLERANCE
     clock: RecordingClock | None = None
 
     def tolerance_s(self, fps: int) -> float:
@@ -91,6 +97,13 @@ class Plan:
         """One frame of the scenario's canvas, in seconds."""
         return 1.0 / self.expectation.fps
 
+    def retimed(self, scenario: Scenario) -> Plan:
+        """The plan of ``scenario`` (this one's with its events at other times) under the
+        same profile, with the same probe (its keys kept) and alternatives when this one
+        has them; its renderer is a new one, to be closed by the caller."""
+        return prepare(scenario, profile=self.profile, infer=bool(self.alternatives),
+                       probe=self.probe)
+
 
 def _alternatives(scenario: Scenario, probe: Probe,
                   profile: Profile) -> dict[tuple[str, str], Expectation]:
@@ -106,9 +119,11 @@ def _alternatives(scenario: Scenario, probe: Probe,
     return out
 
 
-def prepare(scenario: Scenario, *, profile: Profile, infer: bool) -> Plan:
-    """The plan of ``scenario`` under ``profile`` (with every alternative when ``infer``)."""
-    probe = Probe(canvas_size(scenario))
+def prepare(scenario: Scenario, *, profile: Profile, infer: bool,
+            probe: Probe | None = None) -> Plan:
+    """The plan of ``scenario`` under ``profile`` (with every alternative when ``infer``),
+    its keys registered in ``probe`` (default a new one)."""
+    probe = Probe(canvas_size(scenario)) if probe is None else probe
     renderer = SceneRenderer(scenario, profile=profile)
     exp = build_expectation(scenario, probe, profile=profile, renderer=renderer)
     alternatives = _alternatives(scenario, probe, profile) if infer else {}

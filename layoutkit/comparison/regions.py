@@ -1,10 +1,8 @@
 """Stage 4, classify: every region of every frame matched against what was expected.
 
 :func:`classify_observed` runs :func:`~layoutkit.comparison.classify.classify` on the
-aligned observations, each test stream at its publisher's rate (:attr:`Alignment.rates`)
-and with the limited/full range mix-up the whole recording shows, if any
-(:func:`~layoutkit.comparison.levels.recording_range`: the codes' calibration cells, else
-dark and bright still cells); when some users' test streams run a constant number of frames
+aligned observations, each test stream at its publisher's rate and still pictures with the
+recording's range mix-up, if any (:attr:`Alignment.rates`, :attr:`Alignment.mixup`); when some users' test streams run a constant number of frames
 off their join (:func:`~layoutkit.comparison.classify.user_shifts`), it classifies again
 with those shifts.
 """
@@ -20,7 +18,6 @@ from .alignment import Alignment
 from .classify import Judging, RegionObservation, classify, user_shifts
 from .expect import Expectation
 from .frames import Observed
-from .levels import RangeFinding, recording_range
 from .observe import Probe
 
 __all__ = ["Classified", "classify_observed"]
@@ -35,18 +32,10 @@ class Classified:
     regions : tuple of RegionObservation
     shifts : mapping
         uid -> frames by which that user's test stream runs ahead of its scenario clock.
-    video_range : RangeFinding or None
-        The range mix-up the whole recording shows (None: not looked for).
     """
 
     regions: tuple[RegionObservation, ...]
     shifts: Mapping[str, int] = field(default_factory=dict)
-    video_range: RangeFinding | None = None
-
-    @property
-    def mixup(self) -> str | None:
-        """The range mix-up every picture is judged with (None: none)."""
-        return self.video_range.mixup if self.video_range is not None else None
 
     def bad_share(self) -> dict[int, float]:
         """Per period (that has frames): the share of region-frames that mismatch.
@@ -73,18 +62,15 @@ class Classified:
 
 def classify_observed(observed: Observed, alignment: Alignment, exp: Expectation,
                       probe: Probe, *, joins: Mapping[str, float], tol: int) -> Classified:
-    """Classify every region of every frame (stage 4), with the recording's range and the
-    users' shifts found."""
-    levels = recording_range(observed.code_levels, exp, probe, observed.times, observed.cells,
-                             offset=alignment.offsets)
+    """Classify every region of every frame (stage 4), with the users' shifts found."""
 
     def run(shifts: Mapping[str, int] | None) -> list[RegionObservation]:
         return classify(exp, probe, observed, offset=alignment.offsets, joins=joins,
                         judging=Judging(tol, shifts=shifts or {}, rates=alignment.rates,
-                                        range_mixup=levels.mixup))
+                                        range_mixup=alignment.mixup))
 
     region_obs = run(None)
     shifts = user_shifts(region_obs, tol=tol)
     if shifts:  # test streams whose clocks start elsewhere than their joins
         region_obs = run(shifts)
-    return Classified(tuple(region_obs), shifts, levels)
+    return Classified(tuple(region_obs), shifts)

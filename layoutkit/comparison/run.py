@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
 from .clock import RecordingClock, clock_offset, clock_readings
 from .content import ContentOptions, check_content, frame_loss_allowed
+from .events import DEFAULT_EVENT_TOLERANCE, as_tolerance
 from .files import check_files, user_named
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
@@ -136,7 +138,8 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
             profile: Profile = DEFAULT_PROFILE,
             server_response: str | os.PathLike[str] | None = None,
             infer: bool = False, work_dir: str | os.PathLike[str] | None = None,
-            content_only: bool = False) -> CompareResult:
+            content_only: bool = False,
+            event_tolerance: float | Fraction = DEFAULT_EVENT_TOLERANCE) -> CompareResult:
     """Check a recording against what ``scenario`` predicts under ``profile``.
 
     Parameters
@@ -159,12 +162,22 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         e.g. FFmpeg's HLS muxer): the file checks still run, but what they find is in
         :attr:`CompareResult.not_judged`, not in the verdict. A single ``.ts`` or ``.mp4``
         given by path is always judged so.
+    event_tolerance : float or Fraction
+        Seconds an event without its own ``tolerance`` may really have happened before or
+        after its scenario time: compare fits each event's time in that window
+        (:mod:`~layoutkit.comparison.events`).
 
     Returns
     -------
     CompareResult
         Never raises for a bad recording: the verdict is ``error`` with the reason.
+
+    Raises
+    ------
+    ParameterError
+        For an ``event_tolerance`` that is not a number >= 0.
     """
+    window = as_tolerance(event_tolerance)
     try:
         rec = open_recording(recording, server_response=server_response, work_dir=work_dir)
     except LayoutkitError as exc:
@@ -187,7 +200,8 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
             content = check_content(frames, scenario, profile=profile,
                                     audio=iter_audio(paths) if records_audio else None,
                                     infer=infer,
-                                    options=ContentOptions(clock=recording_clock(rec, scenario)))
+                                    options=ContentOptions(clock=recording_clock(rec, scenario),
+                                                           event_tolerance=window))
         except LayoutkitError as exc:
             error = str(exc)
     # the pictures are decoded once: by the content check, whose errors the file check counts
@@ -230,4 +244,5 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
                          tracks=content.tracks if content else (),
                          infer=inferred, evidence=evidence,
                          error=error, judged=judged,
-                         not_judged=() if "files" in judged else tuple(file_diffs))
+                         not_judged=() if "files" in judged else tuple(file_diffs),
+                         events=content.events if content else ())

@@ -82,12 +82,16 @@ class Event:
         The user it applies to (None for ``update_layout``).
     layout : LayoutSettings or None
         The new layout of an ``update_layout`` event (it replaces the whole layout).
+    tolerance : Fraction or None
+        Seconds the event may really have happened before or after ``t`` (its time
+        window, ``"tolerance"`` in the file); None: compare's default window.
     """
 
     t: Fraction
     action: str
     uid: str | None = None
     layout: LayoutSettings | None = None
+    tolerance: Fraction | None = None
 
 
 @dataclass(frozen=True)

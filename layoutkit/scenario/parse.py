@@ -36,7 +36,9 @@ duration, default 0; > 0 becomes a ``join`` event at that time).
 Event: ``t`` (seconds, 0 <= t < duration), ``action`` (:data:`ACTIONS`), ``uid`` (required
 for every action but ``update_layout``, which takes none; must be a declared user),
 ``body`` (``update_layout`` only, required there: a whole ``updateLayout`` body or just its
-``clientRequest``; it replaces the whole layout).  Audience members only ``join`` and
+``clientRequest``; it replaces the whole layout), ``tolerance`` (seconds >= 0, optional:
+how far the event's real time may be from ``t``, its window for compare; default compare's
+``event_tolerance``).  Audience members only ``join`` and
 ``leave``.  Events are then checked in time order (a user's ``join`` > 0 first among events
 at the same time, then the file order): ``join`` needs the user absent, every other user
 action needs the user present.
@@ -99,7 +101,7 @@ _LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
 
 SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events")
 USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join")
-EVENT_KEYS = ("t", "action", "uid", "body")
+EVENT_KEYS = ("t", "action", "uid", "body", "tolerance")
 
 # A local recording needs no bucket: keys the cloud requires in storageConfig get these
 # stand-ins for the check and are then put back to the model's defaults.
@@ -354,9 +356,10 @@ def _read_event(e: Reader, duration: Fraction | None, users: _Users,
                 None, *AUDIENCE_ACTIONS):
             e.error("action", f"user {uid} is audience and publishes nothing; "
                               "audience members only join and leave", action)
+    tolerance = e.field("tolerance", _as_time, None)
     if e.bad or not e.present:
         return BAD
-    return Event(t=t, action=action, uid=uid, layout=layout)
+    return Event(t=t, action=action, uid=uid, layout=layout, tolerance=tolerance)
 
 
 def _read_events(r: Reader, duration: Fraction | None, users: _Users,
@@ -412,7 +415,7 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     ...     "start": {"cname": "demo", "uid": "999", "clientRequest": {"recordingConfig": {}}},
     ...     "events": [{"t": 2.5, "uid": "1", "action": "mute_video"}]})
     >>> s.events[0]
-    Event(t=Fraction(5, 2), action='mute_video', uid='1', layout=None)
+    Event(t=Fraction(5, 2), action='mute_video', uid='1', layout=None, tolerance=None)
     """
     out = Problems()
     r = Reader(doc, "", out, SCENARIO_KEYS)
