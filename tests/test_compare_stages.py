@@ -433,7 +433,6 @@ KNOWN_OVER = {("run.py", "compare"), ("expect.py", "build_expectation"),
 
 
 def test_no_function_in_comparison_is_over_complexity_12_or_6_parameters():
-    pytest.importorskip("ruff")
     import json
     import subprocess
     import sys
