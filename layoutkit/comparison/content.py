@@ -32,6 +32,7 @@ from .alignment import Alignment, align_observed
 from .avcheck import av_findings, measure_av
 from .avsync import AvCheck
 from .background import check_background
+from .displacement import check_codes
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
 from .expect import Expectation
@@ -174,6 +175,8 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                                analysis.observed.samples, analysis.alignment.offset)
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
                                    exp)
+    displaced = check_codes(plan, analysis.observed, analysis.alignment)
+    findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
                                       mixup=analysis.alignment.mixup)
