@@ -138,13 +138,14 @@ def spiral(reach: int, step: int) -> list[tuple[int, int]]:
 
 
 def _search_step(spot: CodeSpot) -> int:
-    """A grid step under the reader's tolerance: half the smallest sampled cell box.
+    """A grid step under the reader's tolerance: the smallest sampled cell box (a cell's
+    central half, so a code moved by that much still has every box inside its cell).
 
     >>> _search_step(CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360)))
     4
     """
     sizes = np.minimum(spot.x1 - spot.x0, spot.y1 - spot.y0)
-    return max(1, int(np.min(sizes)) // 2)
+    return max(1, int(np.min(sizes)))
 
 
 def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int) -> float:
