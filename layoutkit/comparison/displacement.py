@@ -9,9 +9,9 @@ observe stage's code readings in the regions where a live code is expected
   (:class:`~.codereader.CodeSpot`) displaced by up to :data:`REACH` px in steps smaller than
   the reader's tolerance (:func:`find_code`).  Codes found displaced mean the whole layout
   is: ``wrong_layout`` with the offset in pixels; none found is ``unreadable_codes``.
-* read: a cheap centring check on one sample (each read code read again :data:`NUDGE` px
-  left, right, above and below); only when one of those fails is the code's centre measured
-  (:func:`code_centre`: the middle of the span of positions where it reads), so a layout
+* read: a cheap centring check on one sample: each code read in place has its centre
+  measured (:func:`code_centre`: the middle of the span of positions where it reads, its
+  edges found by galloping and halving, about two dozen readings a code), so a layout
   shifted by a few pixels, whose codes the reader's tolerance still reads, is found too.
 
 A displacement is reported from :data:`MIN_SHIFT` px (the centre of a clean recording's
@@ -34,7 +34,7 @@ from .frames import Observed
 from .model import Difference
 from .plan import Plan
 
-__all__ = ["MIN_SHARE", "MIN_SHIFT", "NUDGE", "REACH", "LiveSpot", "Shift", "check_codes",
+__all__ = ["MIN_SHARE", "MIN_SHIFT", "REACH", "LiveSpot", "Shift", "check_codes",
            "code_centre", "code_share", "describe_shift", "find_code", "find_shift",
            "live_spots", "spiral"]
 
@@ -44,8 +44,6 @@ U8 = npt.NDArray[np.uint8]
 MIN_SHARE = 0.5
 #: How far (px) a missing code is searched for, each way.
 REACH = 48
-#: The centring check reads a read code again this far (px) each way.
-NUDGE = 3
 #: The smallest displacement (px, either axis) reported.
 MIN_SHIFT = 3
 #: Luma samples searched (spread over the recording).
@@ -148,17 +146,30 @@ def _search_step(spot: CodeSpot) -> int:
     return max(1, int(np.min(sizes)))
 
 
+def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tuple[int, int]
+          ) -> int:
+    """How many ``step`` s from ``start`` (where the code reads) it still reads: galloping,
+    then halving (a dozen readings, not one per pixel)."""
+    def reads(n: int) -> bool:
+        return _reads(spot, luma, uid, start[0] + n * step[0], start[1] + n * step[1])
+
+    good, bad = 0, 1
+    while bad <= REACH and reads(bad):
+        good, bad = bad, bad * 2
+    bad = min(bad, REACH + 1)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if reads(mid) else (good, mid)
+    return good
+
+
 def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int) -> float:
     """The middle of the positions along ``axis`` (0: x, 1: y) where the code reads, from
     ``start`` (where it reads) outwards."""
-    ends = []
-    for sign in (-1, 1):
-        d = 0
-        while d < REACH and _reads(spot, luma, uid, start[0] + sign * (d + 1) * (axis == 0),
-                                   start[1] + sign * (d + 1) * (axis == 1)):
-            d += 1
-        ends.append(sign * d)
-    return start[axis] + (ends[0] + ends[1]) / 2
+    unit = (1, 0) if axis == 0 else (0, 1)
+    ahead = _edge(spot, luma, uid, start, unit)
+    behind = _edge(spot, luma, uid, start, (-unit[0], -unit[1]))
+    return start[axis] + (ahead - behind) / 2
 
 
 def code_centre(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int]
@@ -179,12 +190,6 @@ def find_code(spot: CodeSpot, luma: U8, uid: str) -> tuple[float, float] | None:
     return None
 
 
-def _nudged(spot: CodeSpot, luma: U8, uid: str) -> bool:
-    """Whether a code read in place also reads :data:`NUDGE` px away every way."""
-    return all(_reads(spot, luma, uid, dx, dy)
-               for dx, dy in ((-NUDGE, 0), (NUDGE, 0), (0, -NUDGE), (0, NUDGE)))
-
-
 def _spread(samples: Sequence[tuple[float, U8]], k: int) -> list[tuple[float, U8]]:
     """At most ``k`` of ``samples``, spread evenly."""
     if len(samples) <= k:
@@ -197,16 +202,16 @@ def find_shift(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float, *
                search: bool) -> list[Shift]:
     """Each expected live code's displacement on a few samples.
 
-    ``search``: the codes are missing, look around (:func:`find_code`); otherwise only the
-    codes that fail the centring check are measured (:func:`code_centre`).
+    ``search``: the codes are missing, look around (:func:`find_code`) on a few samples;
+    otherwise the centre of each code read in place is measured on one sample
+    (:func:`code_centre`).
     """
     shifts: list[Shift] = []
     for r, luma in _spread(samples, SEARCH_SAMPLES if search else 1):
         for live in live_spots(plan, r - offset):
             if search:
                 found = find_code(live.spot, luma, live.uid)
-            elif _reads(live.spot, luma, live.uid, 0, 0) and not _nudged(live.spot, luma,
-                                                                           live.uid):
+            elif _reads(live.spot, luma, live.uid, 0, 0):
                 found = code_centre(live.spot, luma, live.uid, (0, 0))
             else:
                 continue
@@ -268,7 +273,7 @@ def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding
     """The displacement check (a check stage): ``wrong_layout`` with the offset in pixels,
     ``unreadable_codes`` when the expected codes are missing and found nowhere near, or
     None.  Searches only when the codes are missing; a recording whose codes read pays
-    for four readings per code on one sample."""
+    for about two dozen readings per code on one sample."""
     read, expected = code_share(observed, alignment, plan.expectation)
     if expected < MIN_EXPECTED:
         return None
