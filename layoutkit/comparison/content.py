@@ -175,7 +175,8 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                                analysis.observed.samples, analysis.alignment.offset)
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
                                    exp)
-    displaced = check_codes(plan, analysis.observed, analysis.alignment)
+    # a period in another layout explains its missing codes
+    displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,

@@ -32,11 +32,12 @@ from .expect import Expectation
 from .findings import Finding
 from .frames import Observed
 from .model import Difference
+from .observe import Probe
 from .plan import Plan
 
 __all__ = ["MIN_SHARE", "MIN_SHIFT", "REACH", "LiveSpot", "Shift", "check_codes",
-           "code_centre", "code_share", "describe_shift", "find_code", "find_shift",
-           "live_spots", "spiral"]
+           "box_size", "code_centre", "code_share", "describe_shift", "find_code", "find_shift",
+           "legible_keys", "live_spots", "spiral"]
 
 U8 = npt.NDArray[np.uint8]
 
@@ -50,6 +51,9 @@ MIN_SHIFT = 3
 SEARCH_SAMPLES = 3
 #: Fewer expected live-code region-frames than this are not judged.
 MIN_EXPECTED = 10
+#: A code whose sampled cell boxes are smaller than this (px) is not expected to be read
+#: back (its cells are a pixel or two: compression blurs them away).
+MIN_BOX = 2
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,29 @@ class Shift:
     dy: float
 
 
-def code_share(observed: Observed, alignment: Alignment, exp: Expectation
-               ) -> tuple[int, int]:
-    """``(read, expected)``: region-frames where a live code is expected, and those read.
+def box_size(spot: CodeSpot) -> int:
+    """The smallest sampled cell box of a readable spot, in px (0: unreadable).
+
+    >>> box_size(CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360)))
+    4
+    >>> box_size(CodeSpot((320, 180), (0, 0, 64, 36), 1, (640, 360)))
+    1
+    """
+    if not spot.readable:
+        return 0
+    return int(np.min(np.minimum(spot.x1 - spot.x0, spot.y1 - spot.y0)))
+
+
+def legible_keys(probe: Probe) -> frozenset[int]:
+    """The code keys whose codes are big enough to be read back (:data:`MIN_BOX`)."""
+    return frozenset(k for (rect, mode, src_wh), k in probe.code_keys.items()
+                     if box_size(CodeSpot(src_wh, rect, mode, probe.canvas_wh)) >= MIN_BOX)
+
+
+def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
+               legible: frozenset[int]) -> tuple[int, int]:
+    """``(read, expected)``: region-frames where a live code (of a ``legible`` key) is
+    expected, and those read.
 
     >>> import numpy as np
     >>> from layoutkit.comparison.expect import Period, RegionExpect
@@ -82,14 +106,16 @@ def code_share(observed: Observed, alignment: Alignment, exp: Expectation
     >>> o = Observed(np.arange(4.0), np.zeros((4, 1, 3), np.uint8),
     ...              np.array([[-1, 0], [-1, -1], [-1, 0], [0, -1]], np.int32),
     ...              np.zeros((4, 2), np.int32), ("11",), 0.0)
-    >>> code_share(o, Alignment(0.0, np.zeros(4), "codes"), exp)
+    >>> code_share(o, Alignment(0.0, np.zeros(4), "codes"), exp, frozenset({1}))
     (2, 4)
+    >>> code_share(o, Alignment(0.0, np.zeros(4), "codes"), exp, frozenset())
+    (0, 0)
     """
     t = alignment.scenario_times(observed.times)
     period = np.searchsorted(exp.starts, t, side="right") - 1
     read = expected = 0
     for p, per in enumerate(exp.periods):
-        keys = [r.code_key for r in per.regions if r.kind == "code_live" and r.code_key is not None]
+        keys = [r.code_key for r in per.regions if r.kind == "code_live" and r.code_key in legible]
         rows = np.flatnonzero((period == p) & (t < per.end))
         if not keys or not len(rows):
             continue
@@ -98,8 +124,9 @@ def code_share(observed: Observed, alignment: Alignment, exp: Expectation
     return read, expected
 
 
-def live_spots(plan: Plan, t: float) -> list[LiveSpot]:
-    """The live codes expected at scenario time ``t`` (none outside the scenario)."""
+def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
+    """The live codes (of ``legible`` keys) expected at scenario time ``t`` (none outside
+    the scenario)."""
     exp, probe = plan.expectation, plan.probe
     p = int(np.searchsorted(exp.starts, t, side="right")) - 1
     if p < 0 or t >= exp.periods[p].end:
@@ -107,7 +134,7 @@ def live_spots(plan: Plan, t: float) -> list[LiveSpot]:
     by_key = {k: v for v, k in probe.code_keys.items()}
     out = []
     for reg in exp.periods[p].regions:
-        if reg.kind != "code_live" or reg.code_key is None:
+        if reg.kind != "code_live" or reg.code_key not in legible:
             continue
         rect, mode, src_wh = by_key[reg.code_key]
         uid = reg.label[0]
@@ -142,8 +169,7 @@ def _search_step(spot: CodeSpot) -> int:
     >>> _search_step(CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360)))
     4
     """
-    sizes = np.minimum(spot.x1 - spot.x0, spot.y1 - spot.y0)
-    return max(1, int(np.min(sizes)))
+    return max(1, box_size(spot))
 
 
 def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tuple[int, int]
@@ -199,7 +225,7 @@ def _spread(samples: Sequence[tuple[float, U8]], k: int) -> list[tuple[float, U8
 
 
 def find_shift(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float, *,
-               search: bool) -> list[Shift]:
+               search: bool, legible: frozenset[int]) -> list[Shift]:
     """Each expected live code's displacement on a few samples.
 
     ``search``: the codes are missing, look around (:func:`find_code`) on a few samples;
@@ -208,7 +234,7 @@ def find_shift(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float, *
     """
     shifts: list[Shift] = []
     for r, luma in _spread(samples, SEARCH_SAMPLES if search else 1):
-        for live in live_spots(plan, r - offset):
+        for live in live_spots(plan, r - offset, legible):
             if search:
                 found = find_code(live.spot, luma, live.uid)
             elif _reads(live.spot, luma, live.uid, 0, 0):
@@ -274,11 +300,13 @@ def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding
     ``unreadable_codes`` when the expected codes are missing and found nowhere near, or
     None.  Searches only when the codes are missing; a recording whose codes read pays
     for about two dozen readings per code on one sample."""
-    read, expected = code_share(observed, alignment, plan.expectation)
+    legible = legible_keys(plan.probe)
+    read, expected = code_share(observed, alignment, plan.expectation, legible)
     if expected < MIN_EXPECTED:
         return None
     missing = read < MIN_SHARE * expected
-    shifts = find_shift(plan, observed.samples, alignment.offset, search=missing)
+    shifts = find_shift(plan, observed.samples, alignment.offset, search=missing,
+                        legible=legible)
     shifted = _shift_finding(shifts)
     if shifted is not None or not missing:
         return shifted
