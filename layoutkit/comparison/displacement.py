@@ -35,9 +35,23 @@ from .model import Difference
 from .observe import Probe
 from .plan import Plan
 
-__all__ = ["MIN_SHARE", "MIN_SHIFT", "REACH", "LiveSpot", "Shift", "check_codes",
-           "box_size", "code_centre", "code_share", "describe_shift", "find_code", "find_shift",
-           "legible_keys", "live_spots", "spiral"]
+__all__ = [
+    "MIN_SHARE",
+    "MIN_SHIFT",
+    "REACH",
+    "LiveSpot",
+    "Shift",
+    "box_size",
+    "check_codes",
+    "code_centre",
+    "code_share",
+    "describe_shift",
+    "find_code",
+    "find_shift",
+    "legible_keys",
+    "live_spots",
+    "spiral",
+]
 
 U8 = npt.NDArray[np.uint8]
 
@@ -120,7 +134,7 @@ def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
         if not keys or not len(rows):
             continue
         expected += len(rows) * len(keys)
-        read += int((observed.code_uids[np.ix_(rows, keys)] >= 0).sum())
+        read += int((observed.code_uids[np.ix_(rows, np.array(keys, np.intp))] >= 0).sum())
     return read, expected
 
 
@@ -137,7 +151,7 @@ def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
         if reg.kind != "code_live" or reg.code_key not in legible:
             continue
         rect, mode, src_wh = by_key[reg.code_key]
-        uid = reg.label[0]
+        uid = str(reg.label[0])
         out.append(LiveSpot(uid, probe.uid_index(uid), CodeSpot(src_wh, rect, mode,
                                                                 probe.canvas_wh)))
     return out
@@ -270,8 +284,8 @@ def _shift_finding(shifts: list[Shift]) -> Finding | None:
     (the median over the codes found)."""
     if not shifts:
         return None
-    dx = int(round(float(np.median([s.dx for s in shifts]))))
-    dy = int(round(float(np.median([s.dy for s in shifts]))))
+    dx = round(float(np.median([s.dx for s in shifts])))
+    dy = round(float(np.median([s.dy for s in shifts])))
     if max(abs(dx), abs(dy)) < MIN_SHIFT:
         return None
     near = min(shifts, key=lambda s: abs(s.dx - dx) + abs(s.dy - dy))
