@@ -165,9 +165,10 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
 
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
-    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: the
-    fitted events', runs (a period in another layout replaces its runs), background, frame
-    timing, A/V."""
+    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
+    displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
+    events', runs (a period in another layout replaces its runs), background, frame timing,
+    A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol)
