@@ -138,12 +138,30 @@ def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
     return read, expected
 
 
+def _period_at(exp: Expectation, t: float) -> int | None:
+    """The period at scenario time ``t`` (None outside the scenario)."""
+    p = int(np.searchsorted(exp.starts, t, side="right")) - 1
+    return None if p < 0 or t >= exp.periods[p].end else p
+
+
+def _live_samples(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float,
+                  legible: frozenset[int]) -> list[tuple[float, U8]]:
+    """The samples taken while a live code (of a ``legible`` key) is expected."""
+    out = []
+    for r, luma in samples:
+        p = _period_at(plan.expectation, r - offset)
+        if p is not None and any(reg.kind == "code_live" and reg.code_key in legible
+                                 for reg in plan.expectation.periods[p].regions):
+            out.append((r, luma))
+    return out
+
+
 def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
     """The live codes (of ``legible`` keys) expected at scenario time ``t`` (none outside
     the scenario)."""
     exp, probe = plan.expectation, plan.probe
-    p = int(np.searchsorted(exp.starts, t, side="right")) - 1
-    if p < 0 or t >= exp.periods[p].end:
+    p = _period_at(exp, t)
+    if p is None:
         return []
     by_key = {k: v for v, k in probe.code_keys.items()}
     out = []
@@ -247,16 +265,17 @@ def find_shift(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float, *
     (:func:`code_centre`).
     """
     shifts: list[Shift] = []
-    for r, luma in _spread(samples, SEARCH_SAMPLES if search else 1):
-        for live in live_spots(plan, r - offset, legible):
+    live = _live_samples(plan, samples, offset, legible)
+    for r, luma in _spread(live, SEARCH_SAMPLES if search else 1):
+        for spot in live_spots(plan, r - offset, legible):
             if search:
-                found = find_code(live.spot, luma, live.uid)
-            elif _reads(live.spot, luma, live.uid, 0, 0):
-                found = code_centre(live.spot, luma, live.uid, (0, 0))
+                found = find_code(spot.spot, luma, spot.uid)
+            elif _reads(spot.spot, luma, spot.uid, 0, 0):
+                found = code_centre(spot.spot, luma, spot.uid, (0, 0))
             else:
                 continue
             if found is not None:
-                shifts.append(Shift(live.uid, *found))
+                shifts.append(Shift(spot.uid, *found))
     return shifts
 
 
