@@ -30,7 +30,9 @@ a frozen dataclass, in its own module of this package:
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
    mismatching frames in it.
 6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,
-   ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
+   ``displacement.check_codes`` (expected test-stream codes missing: searched for around
+   their regions, a displaced layout is ``wrong_layout`` with the offset in pixels, none
+   found ``unreadable_codes``), ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
    (with ``avsync.check_av``) -> ``findings.Finding`` items (a ``model.Difference`` and the
    ``Anchor`` frame it is seen on), gathered in ``content.Checked``.
 7. **evidence** -- ``evidence.collect_evidence`` -> ``model.Evidence``: expected and

@@ -32,6 +32,7 @@ from .alignment import Alignment, align_observed
 from .avcheck import av_findings, measure_av
 from .avsync import AvCheck
 from .background import check_background
+from .displacement import check_codes
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
 from .expect import Expectation
@@ -164,9 +165,10 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
 
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
-    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: the
-    fitted events', runs (a period in another layout replaces its runs), background, frame
-    timing, A/V."""
+    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
+    displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
+    events', runs (a period in another layout replaces its runs), background, frame timing,
+    A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol)
@@ -174,6 +176,9 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                                analysis.observed.samples, analysis.alignment.offset)
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
                                    exp)
+    # a period in another layout explains its missing codes
+    displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
+    findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
                                       mixup=analysis.alignment.mixup)
