@@ -32,12 +32,17 @@ from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
-__all__ = ["Label", "RegionExpect", "Period", "Expectation", "build_expectation", "source_kind"]
+__all__ = ["FILE_WINDOW_S", "FileFrames", "Label", "RegionExpect", "Period", "Expectation",
+           "build_expectation", "source_kind"]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
 Rect = tuple[int, int, int, int]
 F32 = npt.NDArray[np.float32]
+
+#: A video file's region is compared with the file's frames this many seconds either side
+#: of the source time the scenario expects (a publisher that starts its file a little late).
+FILE_WINDOW_S = 0.5
 
 
 def source_kind(source: str) -> str:
@@ -54,7 +59,8 @@ class RegionExpect:
     ``kind`` says how it is checked: ``code_live`` / ``code_frozen`` (a test stream's code,
     live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor),
     ``look`` (a test stream whose code is covered by another region: the nearest candidate
-    look must be the expected user's) or ``unchecked`` (a video file's changing picture).
+    look must be the expected user's), ``file`` (a live video file: compared with the
+    file's own frames near its source time, from ``files``) or ``unchecked``.
     """
 
     index: int
@@ -70,6 +76,8 @@ class RegionExpect:
     expected: F32 | None = None
     looks: _Looks | None = None
     flash: F32 | None = None  # a region blended over a live test stream, at its flash
+    files: FileFrames | None = None  # the file users' frames as this region shows them (file)
+    place: int = -1  # this region's place in ``files``
 
     @property
     def candidates(self) -> tuple[tuple[Label, F32], ...]:
@@ -184,6 +192,73 @@ class _Looks:
         return self._value
 
 
+class FileFrames:
+    """Every video-file user's frames as each file region shows them, described.
+
+    Regions register first (:meth:`register`, while the expectation is built); the first
+    :meth:`cells` call of a user decodes its file once, forward, on the canvas's frame grid
+    (source time ``k / fps - join``, looping as the recorder does) up to the frame asked for,
+    drawing every frame into every registered place and keeping only the place's descriptor
+    (``(cells, 3)`` per frame), never the pictures.
+    """
+
+    def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
+        self.renderer, self.probe, self.fps = renderer, probe, renderer.fps
+        self._joins = first_join_times(renderer.scenario)
+        self.uids = tuple(u.uid for u in renderer.scenario.users if source_kind(u.source) == "file")
+        self.sources = {u.uid: u.source for u in renderer.scenario.users}
+        self._places: list[tuple[Regions, int, int, object]] = []
+        self._ids: dict[tuple[Regions, int, int], int] = {}
+        self._cells: dict[tuple[str, int], list[F32]] = {}
+        self._plans: dict[tuple[str, int], tuple[object, npt.NDArray[np.uint8]]] = {}
+        self._tables: dict[tuple[str, int], F32] = {}
+
+    def register(self, regions: Regions, j: int, key: int, layout: object) -> int:
+        """The place id of region ``j`` of ``regions`` (descriptor ``key``), new or known."""
+        ident = (regions, j, key)
+        if ident not in self._ids:
+            self._ids[ident] = len(self._places)
+            self._places.append((regions, j, key, layout))
+        return self._ids[ident]
+
+    def _draw(self, uid: str, place: int, picture: npt.NDArray[np.uint8]) -> F32:
+        regions, j, key, layout = self._places[place]
+        if (uid, place) not in self._plans:
+            size = (picture.shape[1], picture.shape[0] * 2 // 3)
+            contents: list[Content] = [CANVAS] * len(regions)
+            contents[j] = Picture(("file", uid), size)
+            plan = build_plan(regions, contents,
+                              background=self.renderer._background(layout))  # type: ignore[arg-type]
+            self._plans[(uid, place)] = (plan, plan.start())
+        plan, canvas = self._plans[(uid, place)]
+        plan.draw(canvas, {("file", uid): picture})  # type: ignore[attr-defined]
+        return self.probe.split(self.probe.describe(canvas), key).copy()
+
+    def _decode_to(self, uid: str, last: int) -> None:
+        """Describe ``uid``'s frames up to canvas frame ``last`` in every place."""
+        done = len(self._cells.get((uid, 0), []))
+        if done > last:
+            return
+        self._tables = {k: v for k, v in self._tables.items() if k[0] != uid}
+        source = self.renderer.sources[uid]
+        join = self._joins.get(uid, Fraction(0))
+        for k in range(done, last + 1):
+            picture = source.frame_i420(max(Fraction(0), Fraction(k, self.fps) - join))
+            for place in range(len(self._places)):
+                self._cells.setdefault((uid, place), []).append(self._draw(uid, place, picture))
+
+    def cells(self, uid: str, place: int, ks: npt.NDArray[np.int64]) -> F32:
+        """``uid``'s descriptors in ``place`` at canvas frames ``ks`` (any shape; clipped at 0)."""
+        ks = np.maximum(ks, 0)
+        if ks.size:
+            self._decode_to(uid, int(ks.max()))
+        if not ks.size:
+            return np.zeros((*ks.shape, 0, 3), np.float32)
+        if (uid, place) not in self._tables:
+            self._tables[(uid, place)] = np.stack(self._cells[(uid, place)])
+        return self._tables[(uid, place)][ks]
+
+
 @functools.lru_cache(maxsize=4096)
 def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
                  canvas_wh: tuple[int, int]) -> bool:
@@ -266,6 +341,15 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
         item["kind"] = "desc"
 
 
+def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regions,
+               layout: object) -> None:
+    """A live video file's region is checked against the file's frames (``files``)."""
+    if files is None or item["kind"] != "unchecked" or item["label"][1] != "live":  # type: ignore[index]
+        return
+    j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
+    item.update(kind="file", files=files, place=files.register(regions, j, key, layout))
+
+
 def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
     """Descriptor ``key`` out of ``cells`` (a copy), or None when either is missing."""
     return probe.split(cells, key).copy() if cells is not None and key is not None else None
@@ -343,6 +427,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     joins = first_join_times(scenario)
     testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
     cands = _Candidates(renderer, probe) if candidates else None
+    files = FileFrames(renderer, probe) if candidates and mode_override is None else None
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
@@ -374,6 +459,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             else:
                 _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
                            (joins[uid], fps))  # type: ignore[index]
+                _file_item(item, files, regions, layout)
             if mode_override is not None and item["kind"] in ("desc", "look"):
                 item["kind"] = "unchecked"
             pending.append(item)
