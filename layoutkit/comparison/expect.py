@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.contents import BLACK, CANVAS, Content, Picture, Solid
+from ..compose.plan import Plan as DrawPlan
 from ..compose.plan import build_plan
 from ..compose.yuv import solid_i420
 from ..enums import LayoutMode
@@ -210,7 +211,7 @@ class FileFrames:
         self._places: list[tuple[Regions, int, int, object]] = []
         self._ids: dict[tuple[Regions, int, int], int] = {}
         self._cells: dict[tuple[str, int], list[F32]] = {}
-        self._plans: dict[tuple[str, int], tuple[object, npt.NDArray[np.uint8]]] = {}
+        self._plans: dict[tuple[str, int], tuple[DrawPlan, npt.NDArray[np.uint8]]] = {}
         self._tables: dict[tuple[str, int], F32] = {}
 
     def register(self, regions: Regions, j: int, key: int, layout: object) -> int:
@@ -230,8 +231,8 @@ class FileFrames:
             plan = build_plan(regions, contents,
                               background=self.renderer._background(layout))  # type: ignore[arg-type]
             self._plans[(uid, place)] = (plan, plan.start())
-        plan, canvas = self._plans[(uid, place)]
-        plan.draw(canvas, {("file", uid): picture})  # type: ignore[attr-defined]
+        drawing, canvas = self._plans[(uid, place)]
+        drawing.draw(canvas, {("file", uid): picture})
         return self.probe.split(self.probe.describe(canvas), key).copy()
 
     def _decode_to(self, uid: str, last: int) -> None:
