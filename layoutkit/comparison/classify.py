@@ -198,6 +198,7 @@ class _Seen:
     shifts: Mapping[str, int] = field(default_factory=dict)
     range_mixup: str | None = None
     rect_keys: Mapping[tuple[int, ...], list[int]] = field(default_factory=dict)
+    uid_of: Mapping[str, int] = field(default_factory=dict)  # uid -> its index in code readings
 
     def keys(self, reg: RegionExpect) -> list[int]:
         """The code keys of ``reg``'s rect and mode."""
@@ -233,7 +234,7 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
     for (rect, mode, _size), k in probe.code_keys.items():
         rect_keys.setdefault((*rect, mode), []).append(k)
     seen = _Seen(probe, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
-                 rect_keys)
+                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)})
     t_all = observed.times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -289,9 +290,8 @@ def _code_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     who = reg.label[0]
     assert reg.code_key is not None and who is not None
     observed, fps = seen.observed, seen.fps
-    uid_of = {u: i for i, u in enumerate(observed.uid_names)}
     code_uids = observed.code_uids
-    right = code_uids[frames, reg.code_key] == uid_of.get(who, -2)
+    right = code_uids[frames, reg.code_key] == seen.uid_of.get(who, -2)
     expected = _expected_code(reg, t, shift=seen.shifts.get(who, 0),
                               rate=seen.rates.get(who, float(fps)), fps=fps)
     match, deviation = _code_match(reg, observed.code_frames[frames, reg.code_key], right,
