@@ -134,3 +134,25 @@ def test_window_distance_takes_the_nearest_frame_of_the_window():
     assert mean[2] > FILE_MEAN  # no frame of the window: the region is not the file
     # nothing to compare with (an empty window) is no evidence either way
     assert window_distance(obs, refs[:, :0], valid)[0].tolist() == [0, 0, 0]
+
+
+def test_a_checked_file_region_predicts_what_an_unchecked_one_does(clips):
+    """Inference compares expectations by their signature: whether a file's frames are
+    checked (the main expectation) or not (the alternatives) is no difference."""
+    from layoutkit.comparison.expect import build_expectation
+    from layoutkit.comparison.inference import without_looks
+    from layoutkit.comparison.observe import Probe
+    from layoutkit.profile import DEFAULT_PROFILE
+    from layoutkit.render import SceneRenderer
+
+    scenario = lk.load_scenario(_doc({"44": clips["testsrc2"]}))
+    with SceneRenderer(scenario) as renderer:
+        checked = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
+                                    renderer=renderer)
+        plain = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
+                                  renderer=renderer, candidates=False)
+    kinds = [r.kind for p in checked.periods for r in p.regions if r.label[0] == "44"]
+    assert kinds and set(kinds) == {"file"}
+    assert checked.signature() == plain.signature()
+    assert {r.kind for p in without_looks(checked).periods for r in p.regions
+            if r.label[0] == "44"} == {"unchecked"}

@@ -114,8 +114,11 @@ class Expectation:
         return np.array([p.start for p in self.periods], dtype=np.float64)
 
     def signature(self) -> tuple[object, ...]:
-        """What the expectation predicts, comparable between profiles."""
-        return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label, r.kind, r.frozen_frame)
+        """What the expectation predicts, comparable between profiles (a video file's
+        region alike whether its frames are checked or not)."""
+        return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label,
+                                                "unchecked" if r.kind == "file" else r.kind,
+                                                r.frozen_frame)
                                                for r in p.regions)) for p in self.periods)
 
 
