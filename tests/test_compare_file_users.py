@@ -29,11 +29,12 @@ SECONDS = 4
 CANVAS = "#203040"
 
 
-def _lavfi_clip(path: Path, source: str) -> Path:
-    """A 320x180 clip of FFmpeg's ``source`` (a lavfi graph) with a sine (compose mixes audio)."""
+def _lavfi_clip(path: Path, source: str, *, ahead: float = 0.0) -> Path:
+    """A 320x180 clip of FFmpeg's ``source`` (a lavfi graph) with a sine (compose mixes
+    audio); ``ahead``: starting that many seconds into the source."""
     sep = ":" if "=" in source else "="
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
-                    "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
+                    "-ss", str(ahead), "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
                     "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
                     "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-t", str(SECONDS), str(path)], check=True)
@@ -49,6 +50,7 @@ def clips(tmp_path_factory):
         "11": t11,
         "testsrc2": _lavfi_clip(root / "clip.mp4", "testsrc2"),
         "mandelbrot": _lavfi_clip(root / "mandel.mp4", "mandelbrot"),
+        "ahead": _lavfi_clip(root / "ahead.mp4", "testsrc2", ahead=0.3),
         "canvas": _lavfi_clip(root / "canvas.mp4", f"color=c=0x{CANVAS[1:]}"),
     }
 
@@ -82,6 +84,14 @@ def test_file_user_shown_matches(tmp_path, clips):
     doc = _doc({"44": clips["testsrc2"]})
     result = lk.compare(doc, _compose(doc, {"11": clips["11"], "44": clips["testsrc2"]},
                                       tmp_path))
+    assert result.verdict == "match", [d.message for d in result.differences]
+
+
+def test_file_user_playing_0_3_s_ahead_of_its_join_still_matches(tmp_path, clips):
+    """The file's frames are looked for within FILE_WINDOW_S of the expected source time (a
+    publisher that starts its file a little early or late)."""
+    doc = _doc({"44": clips["testsrc2"]})
+    result = lk.compare(doc, _compose(doc, {"11": clips["11"], "44": clips["ahead"]}, tmp_path))
     assert result.verdict == "match", [d.message for d in result.differences]
 
 
