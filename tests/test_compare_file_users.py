@@ -103,7 +103,8 @@ def test_file_user_missing_canvas_colour_differs_naming_the_user(tmp_path, clips
     assert found, [d.message for d in result.differences]
     assert found[0].kind == "missing_user", found[0].message
     assert found[0].observed["state"] == "canvas_color", found[0].message
-    assert "uid 44" in found[0].message and "canvas colour" in found[0].message
+    assert found[0].message.startswith("region 1: canvas colour from 0.00 s"), found[0].message
+    assert found[0].message.endswith("expected uid 44 live (video file clip.mp4)")
 
 
 def test_file_user_showing_another_file_users_clip_names_both(tmp_path, clips):
@@ -115,7 +116,8 @@ def test_file_user_showing_another_file_users_clip_names_both(tmp_path, clips):
     assert found, [d.message for d in result.differences]
     assert found[0].kind == "wrong_user", found[0].message
     assert found[0].observed["uid"] == "33", found[0].message
-    assert "uid 33" in found[0].message and "uid 44" in found[0].message
+    assert "uid 33 live (video file mandel.mp4) from 0.00 s" in found[0].message
+    assert found[0].message.endswith("expected uid 44 live (video file clip.mp4)")
     assert not [d for d in result.differences if d.expected and d.expected.get("uid") == "33"]
 
 

@@ -33,7 +33,7 @@ from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
-__all__ = ["FILE_WINDOW_S", "FileFrames", "Label", "RegionExpect", "Period", "Expectation",
+__all__ = ["FILE_WINDOW_S", "FileFrames", "Label", "file_names", "RegionExpect", "Period", "Expectation",
            "build_expectation", "source_kind"]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
@@ -51,6 +51,23 @@ def source_kind(source: str) -> str:
     if source == "testsrc":
         return "testsrc"
     return "solid" if source.startswith("#") else "file"
+
+
+def file_names(scenario: Scenario) -> dict[str, str]:
+    """uid -> the file name (last path part, no URL query: it may hold a signature) of every
+    user whose source is a video file.
+
+    >>> from types import SimpleNamespace as U
+    >>> file_names(U(users=[U(uid="1", source="testsrc"), U(uid="2", source="/a/b/clip.mp4"),
+    ...                     U(uid="3", source="https://h/v/x.mp4?X-Amz-Signature=s")]))
+    {'2': 'clip.mp4', '3': 'x.mp4'}
+    """
+    return {u.uid: _file_name(u.source) for u in scenario.users if source_kind(u.source) == "file"}
+
+
+def _file_name(source: str) -> str:
+    path = source.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rstrip("/")
+    return path.rsplit("/", 1)[-1] or path
 
 
 @dataclass(frozen=True)
