@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -216,34 +216,38 @@ class _Looks:
 class FileFrames:
     """Every video-file user's frames as each file region shows them, described.
 
-    Regions register first (:meth:`register`, while the expectation is built); the first
-    :meth:`cells` call of a user decodes its file once, forward, on the canvas's frame grid
-    (source time ``k / fps - join``, looping as the recorder does) up to the frame asked for,
-    drawing every frame into every registered place and keeping only the place's descriptor
-    (``(cells, 3)`` per frame), never the pictures.
+    Regions register (:meth:`register`, while an expectation is built) with their users'
+    join times; :meth:`cells` draws a user's frame ``k`` of the canvas's frame grid (source
+    time ``k / fps - join``, looping as the recorder does) into a registered place on first
+    use and keeps only the place's descriptor (``(cells, 3)`` per frame), never the
+    pictures.  The frames asked for in one call are decoded in time order (a file source
+    rewinds only when asked for an earlier time).  One instance may serve expectations of
+    one scenario with other event times (compare's event windows): a place is known by its
+    regions, index, descriptor key and the users' join times.
     """
 
     def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
         self.renderer, self.probe, self.fps = renderer, probe, renderer.fps
-        self._joins = first_join_times(renderer.scenario)
         self.uids = tuple(u.uid for u in renderer.scenario.users if source_kind(u.source) == "file")
         self.sources = {u.uid: u.source for u in renderer.scenario.users}
-        self._places: list[tuple[Regions, int, int, object]] = []
-        self._ids: dict[tuple[Regions, int, int], int] = {}
-        self._cells: dict[tuple[str, int], list[F32]] = {}
+        self._places: list[tuple[Regions, int, int, object, dict[str, Fraction]]] = []
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._cells: dict[tuple[str, int, int], F32] = {}
         self._plans: dict[tuple[str, int], tuple[DrawPlan, npt.NDArray[np.uint8]]] = {}
-        self._tables: dict[tuple[str, int], F32] = {}
 
-    def register(self, regions: Regions, j: int, key: int, layout: object) -> int:
-        """The place id of region ``j`` of ``regions`` (descriptor ``key``), new or known."""
-        ident = (regions, j, key)
+    def register(self, regions: Regions, j: int, key: int, layout: object,
+                 joins: Mapping[str, Fraction] | None = None) -> int:
+        """The place id of region ``j`` of ``regions`` (descriptor ``key``; the users'
+        first ``joins``, default the renderer's scenario's), new or known."""
+        joins = dict(first_join_times(self.renderer.scenario) if joins is None else joins)
+        ident = (regions, j, key, tuple(sorted((u, joins[u]) for u in self.uids if u in joins)))
         if ident not in self._ids:
             self._ids[ident] = len(self._places)
-            self._places.append((regions, j, key, layout))
+            self._places.append((regions, j, key, layout, joins))
         return self._ids[ident]
 
     def _draw(self, uid: str, place: int, picture: npt.NDArray[np.uint8]) -> F32:
-        regions, j, key, layout = self._places[place]
+        regions, j, key, layout, _joins = self._places[place]
         if (uid, place) not in self._plans:
             size = (picture.shape[1], picture.shape[0] * 2 // 3)
             contents: list[Content] = [CANVAS] * len(regions)
@@ -255,29 +259,20 @@ class FileFrames:
         drawing.draw(canvas, {("file", uid): picture})
         return self.probe.split(self.probe.describe(canvas), key).copy()
 
-    def _decode_to(self, uid: str, last: int) -> None:
-        """Describe ``uid``'s frames up to canvas frame ``last`` in every place."""
-        done = len(self._cells.get((uid, 0), []))
-        if done > last:
-            return
-        self._tables = {k: v for k, v in self._tables.items() if k[0] != uid}
-        source = self.renderer.sources[uid]
-        join = self._joins.get(uid, Fraction(0))
-        for k in range(done, last + 1):
-            picture = source.frame_i420(max(Fraction(0), Fraction(k, self.fps) - join))
-            for place in range(len(self._places)):
-                self._cells.setdefault((uid, place), []).append(self._draw(uid, place, picture))
-
     def cells(self, uid: str, place: int, ks: npt.NDArray[np.int64]) -> F32:
         """``uid``'s descriptors in ``place`` at canvas frames ``ks`` (any shape; clipped at 0)."""
         ks = np.maximum(ks, 0)
-        if ks.size:
-            self._decode_to(uid, int(ks.max()))
         if not ks.size:
             return np.zeros((*ks.shape, 0, 3), np.float32)
-        if (uid, place) not in self._tables:
-            self._tables[(uid, place)] = np.stack(self._cells[(uid, place)])
-        return self._tables[(uid, place)][ks]
+        join = self._places[place][4].get(uid, Fraction(0))
+        source = self.renderer.sources[uid]
+        wanted = np.unique(ks)
+        for k in wanted:
+            if (uid, place, int(k)) not in self._cells:
+                picture = source.frame_i420(max(Fraction(0), Fraction(int(k), self.fps) - join))
+                self._cells[(uid, place, int(k))] = self._draw(uid, place, picture)
+        table = np.stack([self._cells[(uid, place, int(k))] for k in wanted])
+        return table[np.searchsorted(wanted, ks)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -363,12 +358,12 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
 
 
 def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regions,
-               layout: object) -> None:
+               layout: object, joins: Mapping[str, Fraction]) -> None:
     """A live video file's region is checked against the file's frames (``files``)."""
     if files is None or item["kind"] != "unchecked" or item["label"][1] != "live":  # type: ignore[index]
         return
     j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
-    item.update(kind="file", files=files, place=files.register(regions, j, key, layout))
+    item.update(kind="file", files=files, place=files.register(regions, j, key, layout, joins))
 
 
 def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
@@ -417,7 +412,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True,
                       drawn: dict[Hashable, F32] | None = None,
-                      span: tuple[Fraction, Fraction] | None = None) -> Expectation:
+                      span: tuple[Fraction, Fraction] | None = None,
+                      files: FileFrames | None = None) -> Expectation:
     """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
@@ -441,6 +437,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     span : (Fraction, Fraction), optional
         Only the periods that overlap ``[span[0], span[1])`` get regions (the others are
         placeholders: no frame of theirs is to be classified).
+    files : FileFrames, optional
+        Check live video files' regions against these frames (shared by expectations of
+        one scenario with other event times); by default a new one when ``candidates``.
     """
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
@@ -448,7 +447,10 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     joins = first_join_times(scenario)
     testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
     cands = _Candidates(renderer, probe) if candidates else None
-    files = FileFrames(renderer, probe) if candidates and mode_override is None else None
+    if files is None and candidates and mode_override is None:
+        files = FileFrames(renderer, probe)
+    if mode_override is not None:
+        files = None
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
@@ -480,7 +482,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             else:
                 _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
                            (joins[uid], fps))  # type: ignore[index]
-                _file_item(item, files, regions, layout)
+                _file_item(item, files, regions, layout, joins)
             if mode_override is not None and item["kind"] in ("desc", "look"):
                 item["kind"] = "unchecked"
             pending.append(item)
