@@ -26,7 +26,10 @@ a frozen dataclass, in its own module of this package:
    (rebuilt when one moved), the fits and their differences; every later stage judges
    against ``FittedEvents.plan``.
 4. **classify** -- ``regions.classify_observed`` (with ``classify.classify``) ->
-   ``Classified``: a ``classify.RegionObservation`` per region and period, user shifts.
+   ``Classified``: a ``classify.RegionObservation`` per region and period, user shifts;
+   a live video file's region is compared with the file's own frames near its source time
+   (``expect.FileFrames``, each frame drawn once, on first use; the event fit checks
+   them alike).
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
    mismatching frames in it.
 6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,

@@ -190,7 +190,7 @@ def _period_index(exp: Expectation, t: F64) -> npt.NDArray[np.intp]:
 #: stream): their cells count this much against a still cell's 1 when aligning by pictures.
 LIVE_WEIGHT = 0.05
 #: Region kinds (:class:`~layoutkit.comparison.expect.RegionExpect`) whose live picture moves.
-_MOVING_KINDS = ("unchecked", "code_live", "look")
+_MOVING_KINDS = ("unchecked", "file", "code_live", "look")
 #: A rival alignment lies at least this far from the best one (seconds).
 RIVAL_S = 0.5
 

@@ -20,7 +20,10 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
-* a video file's live picture is not checked (``unchecked``).
+* a live video file (``file``): the region's descriptor within :data:`FILE_MEAN` (mean)
+  and :data:`FILE_MAX` (worst cell) of the file's own frame nearest to it among those
+  within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source time the
+  scenario expects (the file drawn into the region, :class:`~layoutkit.comparison.expect.FileFrames`).
 
 A region that does not match is named: a readable code gives ``(uid, live)`` when its
 frame number is within ``tol`` of that user's expected one, else ``(uid, last_frame)``;
@@ -37,11 +40,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .align import CODE_PERIOD_FRAMES
-from .expect import Expectation, Label, RegionExpect
+from .expect import FILE_WINDOW_S, Expectation, Label, RegionExpect
 from .frames import Observed
 from .observe import Probe
 
-__all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "LIVE_TOLERANCE_FRAMES", "RANGE_MIXUPS",
+__all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
+           "RANGE_MIXUPS", "file_distance", "window_distance",
            "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
            "range_variant", "range_variants", "user_shifts"]
 
@@ -53,6 +57,11 @@ DESC_MAX = 24.0
 #: Most a still region's mean luma may differ from the expected (8-bit levels): black is
 #: Y 16, ``#101010`` Y 30 and ``#080808`` Y 23.
 DESC_LUMA = 8.0
+#: A live video file's region matches the file's nearest frame (within the window) when
+#: its mean and worst cell distance are within these (8-bit levels: an encoded moving
+#: picture at another frame than drawn).
+FILE_MEAN = 12.0
+FILE_MAX = 48.0
 #: The limited/full range mix-ups, in :func:`range_variants`' order.
 RANGE_MIXUPS = ("expanded", "compressed")
 
@@ -177,13 +186,23 @@ class Judging:
 
 @dataclass(frozen=True)
 class _Seen:
-    """What :func:`_name` reads: the observations, the users' (shifted) joins and rates."""
+    """What the matching and :func:`_name` read: the observations, the users' (shifted) joins
+    and rates, and how to judge."""
 
     probe: Probe
     observed: Observed
     joins: Mapping[str, float]
     rates: Mapping[str, float]
     tol: int
+    fps: int = 15
+    shifts: Mapping[str, int] = field(default_factory=dict)
+    range_mixup: str | None = None
+    rect_keys: Mapping[tuple[int, ...], list[int]] = field(default_factory=dict)
+    uid_of: Mapping[str, int] = field(default_factory=dict)  # uid -> its index in code readings
+
+    def keys(self, reg: RegionExpect) -> list[int]:
+        """The code keys of ``reg``'s rect and mode."""
+        return list(self.rect_keys.get((*reg.rect, reg.mode), []))
 
 
 def classify(exp: Expectation, probe: Probe, observed: Observed, *,
@@ -208,68 +227,121 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
         recording's range mix-up.
     """
     fps = exp.fps
-    times, cells = observed.times, observed.cells
-    code_uids, code_frames = observed.code_uids, observed.code_frames
-    uid_names, tol, range_mixup = observed.uid_names, judging.tol, judging.range_mixup
     shifts = dict(judging.shifts)
     rate_of = {u: float(judging.rates.get(u, fps)) for u in joins}
     joins = {u: j - shifts.get(u, 0) / rate_of[u] for u, j in joins.items()}
-    seen = _Seen(probe, observed, joins, rate_of, tol)
-    t_all = times - offset
-    inside = (t_all >= 0) & (t_all < exp.end)
-    pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
-    uid_of = {u: i for i, u in enumerate(uid_names)}
-    out: list[RegionObservation] = []
     rect_keys: dict[tuple[int, ...], list[int]] = {}
     for (rect, mode, _size), k in probe.code_keys.items():
         rect_keys.setdefault((*rect, mode), []).append(k)
+    seen = _Seen(probe, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
+                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)})
+    t_all = observed.times - offset
+    inside = (t_all >= 0) & (t_all < exp.end)
+    pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
+    out: list[RegionObservation] = []
     for p, period in enumerate(exp.periods):
         frames = np.nonzero(inside & (pidx == p))[0]
         if frames.size == 0:
             continue
         t = t_all[frames]
         for reg in period.regions:
-            n = frames.size
-            deviation = np.full(n, np.nan)
-            distance = np.full(n, np.nan)
-            who, _state = reg.label
-            if reg.kind in ("code_live", "code_frozen"):
-                assert reg.code_key is not None and who is not None
-                right = code_uids[frames, reg.code_key] == uid_of.get(who, -2)
-                expected = _expected_code(reg, t, shift=shifts.get(who, 0),
-                                          rate=rate_of.get(who, float(fps)), fps=fps)
-                match, deviation = _code_match(reg, code_frames[frames, reg.code_key], right,
-                                               expected, tol=tol)
-                ks = rect_keys.get((*reg.rect, reg.mode), [reg.code_key])
-                unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
-                if unread.any() and reg.candidates:
-                    # no code readable (a poor encode): the user's look must still be right
-                    rows = np.nonzero(unread)[0]
-                    nearest, bright = _nearest_look(reg, probe, cells[frames[rows]])
-                    match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
-                                            for b in nearest]) | bright
-            elif reg.kind == "desc" and reg.expected is not None:
-                match, distance = _still_match(reg, probe, cells[frames], range_mixup)
-                if match.any() and rect_keys.get((*reg.rect, reg.mode)):
-                    # a test stream's code where none is expected is never a match
-                    ks = rect_keys[(*reg.rect, reg.mode)]
-                    match &= ~(code_uids[frames][:, ks] >= 0).any(axis=1)
-            elif reg.kind == "look" and reg.candidates:
-                nearest, bright = _nearest_look(reg, probe, cells[frames])
-                match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
-                                  for b in nearest], dtype=bool) | bright
-            else:
-                match = np.ones(n, dtype=bool)
-            labels: list[Label] = [reg.label] * n
+            match, deviation, distance = _match_region(reg, seen, frames, t)
+            labels: list[Label] = [reg.label] * frames.size
             if judging.name and not match.all():
                 bad = np.nonzero(~match)[0]
-                named = _name(reg, seen, frames[bad], t[bad],
-                              rect_keys.get((*reg.rect, reg.mode), []))
-                for i, label in zip(bad, named):
+                for i, label in zip(bad, _name(reg, seen, frames[bad], t[bad], seen.keys(reg))):
                     labels[i] = label
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
     return out
+
+
+def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
+                  t: npt.NDArray[np.float64]
+                  ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per frame of one region: matched, the live code deviation, the descriptor distance."""
+    n = frames.size
+    deviation = np.full(n, np.nan)
+    distance = np.full(n, np.nan)
+    probe, cells = seen.probe, seen.observed.cells
+    who = reg.label[0]
+    if reg.kind in ("code_live", "code_frozen"):
+        match, deviation = _code_region(reg, seen, frames, t)
+    elif reg.kind == "desc" and reg.expected is not None:
+        match, distance = _still_match(reg, probe, cells[frames], seen.range_mixup)
+        ks = seen.keys(reg)
+        if match.any() and ks:  # a test stream's code where none is expected is never a match
+            match &= ~(seen.observed.code_uids[frames][:, ks] >= 0).any(axis=1)
+    elif reg.kind == "look" and reg.candidates:
+        nearest, bright = _nearest_look(reg, probe, cells[frames])
+        match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
+                          for b in nearest], dtype=bool) | bright
+    elif reg.kind == "file" and reg.files is not None and who is not None:
+        distance, worst = file_distance(reg, who, seen, frames, t)
+        match = (distance <= FILE_MEAN) & (worst <= FILE_MAX)
+    else:
+        match = np.ones(n, dtype=bool)
+    return match, deviation, distance
+
+
+def _code_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
+                 t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """A test stream's region: its code matched, else (no code readable) its look."""
+    who = reg.label[0]
+    assert reg.code_key is not None and who is not None
+    observed, fps = seen.observed, seen.fps
+    code_uids = observed.code_uids
+    right = code_uids[frames, reg.code_key] == seen.uid_of.get(who, -2)
+    expected = _expected_code(reg, t, shift=seen.shifts.get(who, 0),
+                              rate=seen.rates.get(who, float(fps)), fps=fps)
+    match, deviation = _code_match(reg, observed.code_frames[frames, reg.code_key], right,
+                                   expected, tol=seen.tol)
+    ks = seen.keys(reg) or [reg.code_key]
+    unread = ~(code_uids[frames][:, ks] >= 0).any(axis=1) & ~match
+    if unread.any() and reg.candidates:
+        # no code readable (a poor encode): the user's look must still be right
+        rows = np.nonzero(unread)[0]
+        nearest, bright = _nearest_look(reg, seen.probe, observed.cells[frames[rows]])
+        match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
+                                for b in nearest]) | bright
+    return match, deviation
+
+
+def file_distance(reg: RegionExpect, uid: str, seen: _Seen, frames: npt.NDArray[np.intp],
+                  t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per frame: the mean and worst cell distance of the region to video file ``uid``'s
+    nearest frame within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source
+    time the scenario expects (``uid``'s frames as drawn in this region's place)."""
+    assert reg.files is not None
+    fps = seen.fps
+    half = int(round(FILE_WINDOW_S * fps))
+    ks = np.rint(t * fps).astype(np.int64)[:, None] + np.arange(-half, half + 1)[None]
+    refs = range_variant(reg.files.cells(uid, reg.place, ks), seen.range_mixup)
+    return window_distance(seen.observed.cells[frames][:, seen.probe.cell_slice(reg.desc_key)],
+                           refs, seen.probe.valid(reg.desc_key))
+
+
+def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
+                    valid: npt.NDArray[np.bool_]
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean and worst cell distance of observed ``(n, c, 3)`` to the nearest (by mean) of
+    each frame's references ``(n, w, c, 3)``.
+
+    >>> obs = np.full((2, 2, 3), 100, np.uint8)
+    >>> refs = np.stack([np.full((3, 2, 3), v, np.float32) for v in (90, 40)])
+    >>> refs[0, 1] = 101
+    >>> window_distance(obs, refs, np.array([True, True]))
+    (array([ 1., 60.]), array([ 1., 60.]))
+    """
+    if not valid.any() or refs.shape[1] == 0:
+        zeros = np.zeros(obs.shape[0])
+        return zeros, zeros
+    diff = np.abs(obs[:, None][:, :, valid].astype(np.float32) - refs[:, :, valid].astype(np.float32))
+    cell = diff.mean(axis=3)  # (n, w, c)
+    mean = cell.mean(axis=2)
+    best = np.argmin(mean, axis=1)
+    rows = np.arange(len(best))
+    return mean[rows, best].astype(np.float64), cell.max(axis=2)[rows, best].astype(np.float64)
 
 
 def _expected_code(reg: RegionExpect, t: npt.NDArray[np.float64], *, shift: int, rate: float,
@@ -389,4 +461,23 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
         for row, (i, b) in enumerate(zip(rest, best)):
             if dists[row, b] <= 3 * DESC_MEAN:
                 labels[i] = reg.candidates[int(b)][0]
-    return labels
+    return _name_files(reg, seen, frames, t, labels)
+
+
+def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
+                t: npt.NDArray[np.float64], labels: list[Label]) -> list[Label]:
+    """``labels`` with the frames still unknown named after another video file user whose
+    frames (near its expected source time) the region shows, if any."""
+    unknown = np.array([label == (None, "unknown") for label in labels], dtype=bool)
+    others = [u for u in (reg.files.uids if reg.files is not None else ()) if u != reg.label[0]]
+    if not unknown.any() or not others:
+        return labels
+    rows = np.nonzero(unknown)[0]
+    dists = np.stack([file_distance(reg, u, seen, frames[rows], t[rows])[0] for u in others],
+                     axis=1)
+    best = np.argmin(dists, axis=1)
+    out = list(labels)
+    for row, (i, b) in enumerate(zip(rows, best)):
+        if dists[row, b] <= FILE_MEAN:
+            out[i] = (others[int(b)], "live")
+    return out

@@ -35,7 +35,7 @@ from .background import check_background
 from .displacement import check_codes
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
-from .expect import Expectation
+from .expect import Expectation, file_names
 from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .inference import infer_keys
@@ -171,7 +171,8 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
-    judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol)
+    judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,
+                        files=file_names(plan.scenario))
     wrong = find_wrong_layouts(plan, analysis.classified.bad_share(),
                                analysis.observed.samples, analysis.alignment.offset)
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,

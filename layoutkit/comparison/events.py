@@ -22,7 +22,9 @@ to the scenario before the next event is fitted:
    (:func:`classify_cost`: :func:`~layoutkit.comparison.expect.build_expectation` +
    :func:`~layoutkit.comparison.classify.classify` over the frames from ``tolerance + 0.5 s``
    before the event to ``tolerance + 0.5 s`` after it, plus the 3.5 s of last frame when the
-   event stops a video); a frozen test stream (at the canvas rate) must show exactly the
+   event stops a video; a live video file's region is checked against the file's frames as
+   the rules check it, so a reflow only a file region shows is fitted where it is seen);
+   a frozen test stream (at the canvas rate) must show exactly the
    frame live at the candidate's stop, not one frame off as the rules accept, so the frozen
    code pins a stop to one canvas frame;
 2. the fitted shift is the middle of the run of least-cost shifts nearest to 0
@@ -61,7 +63,7 @@ from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
 from .classify import Judging, RegionObservation, classify
-from .expect import Expectation, Label, build_expectation
+from .expect import Expectation, FileFrames, Label, build_expectation
 from .frames import Observed
 from .model import Difference
 from .observe import Probe
@@ -599,6 +601,9 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
     size = (len(probe.desc_keys), len(probe.code_keys))
     drawn: dict[Hashable, Any] = {}
     judging = Judging(tol, name=False, rates=data.rates, range_mixup=data.range_mixup)
+    # video files' regions are checked as the rules check them (their frames drawn once for
+    # all candidates): a reflow only a file region shows is fitted where it is seen
+    files = FileFrames(renderer, probe)
 
     def cost(candidate: Scenario, span: tuple[Fraction, Fraction]) -> int | None:
         rows = np.nonzero((scenario_t >= float(span[0])) & (scenario_t < float(span[1])))[0]
@@ -608,7 +613,7 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         try:
             exp = build_expectation(candidate, scratch, profile=renderer.profile,
                                     renderer=renderer.retimed(candidate), candidates=False,
-                                    drawn=drawn, span=span)
+                                    drawn=drawn, span=span, files=files)
         except ScenarioError:
             return None
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.contents import BLACK, CANVAS, Content, Picture, Solid
+from ..compose.plan import Plan as DrawPlan
 from ..compose.plan import build_plan
 from ..compose.yuv import solid_i420
 from ..enums import LayoutMode
@@ -32,12 +33,17 @@ from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
-__all__ = ["Label", "RegionExpect", "Period", "Expectation", "build_expectation", "source_kind"]
+__all__ = ["FILE_WINDOW_S", "FileFrames", "Label", "file_names", "RegionExpect", "Period", "Expectation",
+           "build_expectation", "source_kind"]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
 Rect = tuple[int, int, int, int]
 F32 = npt.NDArray[np.float32]
+
+#: A video file's region is compared with the file's frames this many seconds either side
+#: of the source time the scenario expects (a publisher that starts its file a little late).
+FILE_WINDOW_S = 0.5
 
 
 def source_kind(source: str) -> str:
@@ -47,6 +53,23 @@ def source_kind(source: str) -> str:
     return "solid" if source.startswith("#") else "file"
 
 
+def file_names(scenario: Scenario) -> dict[str, str]:
+    """uid -> the file name (last path part, no URL query: it may hold a signature) of every
+    user whose source is a video file.
+
+    >>> from types import SimpleNamespace as U
+    >>> file_names(U(users=[U(uid="1", source="testsrc"), U(uid="2", source="/a/b/clip.mp4"),
+    ...                     U(uid="3", source="https://h/v/x.mp4?X-Amz-Signature=s")]))
+    {'2': 'clip.mp4', '3': 'x.mp4'}
+    """
+    return {u.uid: _file_name(u.source) for u in scenario.users if source_kind(u.source) == "file"}
+
+
+def _file_name(source: str) -> str:
+    path = source.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rstrip("/")
+    return path.rsplit("/", 1)[-1] or path
+
+
 @dataclass(frozen=True)
 class RegionExpect:
     """What one region should show during one period.
@@ -54,7 +77,8 @@ class RegionExpect:
     ``kind`` says how it is checked: ``code_live`` / ``code_frozen`` (a test stream's code,
     live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor),
     ``look`` (a test stream whose code is covered by another region: the nearest candidate
-    look must be the expected user's) or ``unchecked`` (a video file's changing picture).
+    look must be the expected user's), ``file`` (a live video file: compared with the
+    file's own frames near its source time, from ``files``) or ``unchecked``.
     """
 
     index: int
@@ -70,6 +94,8 @@ class RegionExpect:
     expected: F32 | None = None
     looks: _Looks | None = None
     flash: F32 | None = None  # a region blended over a live test stream, at its flash
+    files: FileFrames | None = None  # the file users' frames as this region shows them (file)
+    place: int = -1  # this region's place in ``files``
 
     @property
     def candidates(self) -> tuple[tuple[Label, F32], ...]:
@@ -105,8 +131,11 @@ class Expectation:
         return np.array([p.start for p in self.periods], dtype=np.float64)
 
     def signature(self) -> tuple[object, ...]:
-        """What the expectation predicts, comparable between profiles."""
-        return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label, r.kind, r.frozen_frame)
+        """What the expectation predicts, comparable between profiles (a video file's
+        region alike whether its frames are checked or not)."""
+        return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label,
+                                                "unchecked" if r.kind == "file" else r.kind,
+                                                r.frozen_frame)
                                                for r in p.regions)) for p in self.periods)
 
 
@@ -182,6 +211,68 @@ class _Looks:
             cands, regions, keys, layout = self._args
             self._value = [tuple(c) for c in cands.get(regions, keys, layout)]
         return self._value
+
+
+class FileFrames:
+    """Every video-file user's frames as each file region shows them, described.
+
+    Regions register (:meth:`register`, while an expectation is built) with their users'
+    join times; :meth:`cells` draws a user's frame ``k`` of the canvas's frame grid (source
+    time ``k / fps - join``, looping as the recorder does) into a registered place on first
+    use and keeps only the place's descriptor (``(cells, 3)`` per frame), never the
+    pictures.  The frames asked for in one call are decoded in time order (a file source
+    rewinds only when asked for an earlier time).  One instance may serve expectations of
+    one scenario with other event times (compare's event windows): a place is known by its
+    regions, index, descriptor key and the users' join times.
+    """
+
+    def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
+        self.renderer, self.probe, self.fps = renderer, probe, renderer.fps
+        self.uids = tuple(u.uid for u in renderer.scenario.users if source_kind(u.source) == "file")
+        self.sources = {u.uid: u.source for u in renderer.scenario.users}
+        self._places: list[tuple[Regions, int, int, object, dict[str, Fraction]]] = []
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._cells: dict[tuple[str, int, int], F32] = {}
+        self._plans: dict[tuple[str, int], tuple[DrawPlan, npt.NDArray[np.uint8]]] = {}
+
+    def register(self, regions: Regions, j: int, key: int, layout: object,
+                 joins: Mapping[str, Fraction] | None = None) -> int:
+        """The place id of region ``j`` of ``regions`` (descriptor ``key``; the users'
+        first ``joins``, default the renderer's scenario's), new or known."""
+        joins = dict(first_join_times(self.renderer.scenario) if joins is None else joins)
+        ident = (regions, j, key, tuple(sorted((u, joins[u]) for u in self.uids if u in joins)))
+        if ident not in self._ids:
+            self._ids[ident] = len(self._places)
+            self._places.append((regions, j, key, layout, joins))
+        return self._ids[ident]
+
+    def _draw(self, uid: str, place: int, picture: npt.NDArray[np.uint8]) -> F32:
+        regions, j, key, layout, _joins = self._places[place]
+        if (uid, place) not in self._plans:
+            size = (picture.shape[1], picture.shape[0] * 2 // 3)
+            contents: list[Content] = [CANVAS] * len(regions)
+            contents[j] = Picture(("file", uid), size)
+            plan = build_plan(regions, contents,
+                              background=self.renderer._background(layout))  # type: ignore[arg-type]
+            self._plans[(uid, place)] = (plan, plan.start())
+        drawing, canvas = self._plans[(uid, place)]
+        drawing.draw(canvas, {("file", uid): picture})
+        return self.probe.split(self.probe.describe(canvas), key).copy()
+
+    def cells(self, uid: str, place: int, ks: npt.NDArray[np.int64]) -> F32:
+        """``uid``'s descriptors in ``place`` at canvas frames ``ks`` (any shape; clipped at 0)."""
+        ks = np.maximum(ks, 0)
+        if not ks.size:
+            return np.zeros((*ks.shape, 0, 3), np.float32)
+        join = self._places[place][4].get(uid, Fraction(0))
+        source = self.renderer.sources[uid]
+        wanted = np.unique(ks)
+        for k in wanted:
+            if (uid, place, int(k)) not in self._cells:
+                picture = source.frame_i420(max(Fraction(0), Fraction(int(k), self.fps) - join))
+                self._cells[(uid, place, int(k))] = self._draw(uid, place, picture)
+        table = np.stack([self._cells[(uid, place, int(k))] for k in wanted])
+        return table[np.searchsorted(wanted, ks)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -266,6 +357,15 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
         item["kind"] = "desc"
 
 
+def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regions,
+               layout: object, joins: Mapping[str, Fraction]) -> None:
+    """A live video file's region is checked against the file's frames (``files``)."""
+    if files is None or item["kind"] != "unchecked" or item["label"][1] != "live":  # type: ignore[index]
+        return
+    j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
+    item.update(kind="file", files=files, place=files.register(regions, j, key, layout, joins))
+
+
 def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
     """Descriptor ``key`` out of ``cells`` (a copy), or None when either is missing."""
     return probe.split(cells, key).copy() if cells is not None and key is not None else None
@@ -312,7 +412,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer, mode_override: int | None = None,
                       candidates: bool = True,
                       drawn: dict[Hashable, F32] | None = None,
-                      span: tuple[Fraction, Fraction] | None = None) -> Expectation:
+                      span: tuple[Fraction, Fraction] | None = None,
+                      files: FileFrames | None = None) -> Expectation:
     """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
@@ -336,6 +437,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     span : (Fraction, Fraction), optional
         Only the periods that overlap ``[span[0], span[1])`` get regions (the others are
         placeholders: no frame of theirs is to be classified).
+    files : FileFrames, optional
+        Check live video files' regions against these frames (shared by expectations of
+        one scenario with other event times); by default a new one when ``candidates``.
     """
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
@@ -343,6 +447,10 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     joins = first_join_times(scenario)
     testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
     cands = _Candidates(renderer, probe) if candidates else None
+    if files is None and candidates and mode_override is None:
+        files = FileFrames(renderer, probe)
+    if mode_override is not None:
+        files = None
     times = timeline.change_times()
     periods: list[Period] = []
     for start, end in zip(times[:-1], times[1:]):
@@ -374,6 +482,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
             else:
                 _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
                            (joins[uid], fps))  # type: ignore[index]
+                _file_item(item, files, regions, layout, joins)
             if mode_override is not None and item["kind"] in ("desc", "look"):
                 item["kind"] = "unchecked"
             pending.append(item)

@@ -21,9 +21,12 @@ __all__ = ["infer_keys", "pick", "without_looks"]
 
 
 def without_looks(exp: Expectation) -> Expectation:
-    """``exp`` with no candidate looks (as the inference alternatives are built)."""
+    """``exp`` with no candidate looks and video files unchecked (as the inference
+    alternatives are built)."""
     return replace(exp, periods=tuple(
-        replace(p, regions=tuple(replace(r, looks=None) for r in p.regions))
+        replace(p, regions=tuple(replace(r, looks=None, files=None,
+                                         kind="unchecked" if r.kind == "file" else r.kind)
+                                 for r in p.regions))
         for p in exp.periods))
 
 

@@ -17,7 +17,8 @@ from .findings import Anchor, Finding
 from .model import Difference
 from .runs import Run, Runs, Track, TrackKey
 
-__all__ = ["JudgedRuns", "describe", "difference_kind", "judge_runs", "state_name"]
+__all__ = ["JudgedRuns", "describe", "describe_user", "difference_kind", "judge_runs",
+           "state_name"]
 
 _STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
                 "canvas_color": "canvas colour", "canvas_background": "canvas background",
@@ -50,6 +51,17 @@ def describe(label: Label) -> str:
     """
     who = label[0]
     return state_name(label) if who is None else f"uid {who} {state_name(label)}"
+
+
+def describe_user(label: Label, files: Mapping[str, str]) -> str:
+    """:func:`describe`, a video-file user (``files``: uid -> file name) with its file.
+
+    >>> describe_user(("44", "live"), {"44": "clip.mp4"}), describe_user((None, "black"), {})
+    ('uid 44 live (video file clip.mp4)', 'black')
+    """
+    who = label[0]
+    return describe(label) + (f" (video file {files[who]})" if who is not None and who in files
+                              else "")
 
 
 def difference_kind(expected: Label, observed: Label) -> str:
@@ -112,16 +124,19 @@ def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference |
     return False, None
 
 
-def run_difference(run: Run, track: Track, tol_s: float, min_frames: int) -> Difference | None:
-    """The difference a mismatching run stands for, or None when within tolerance."""
+def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
+                   files: Mapping[str, str] | None = None) -> Difference | None:
+    """The difference a mismatching run stands for, or None when within tolerance
+    (``files``: uid -> file name of the video-file users, named with them)."""
     at_change, timed = _at_change(run, track, tol_s)
     if at_change:
         return timed
     if run.i1 - run.i0 + 1 <= min_frames:
         return None
     kind = difference_kind(run.expected, run.observed)
-    msg = (f"region {run.region}: {describe(run.observed)} from {run.t0:.2f} s to "
-           f"{run.t1:.2f} s, expected {describe(run.expected)}")
+    files = files or {}
+    msg = (f"region {run.region}: {describe_user(run.observed, files)} from {run.t0:.2f} s to "
+           f"{run.t1:.2f} s, expected {describe_user(run.expected, files)}")
     uid = run.expected[0] if run.expected[0] is not None else run.observed[0]
     return Difference(kind, msg, uid=uid, t=run.t0,
                       expected={"uid": run.expected[0], "state": run.expected[1]},
@@ -130,13 +145,15 @@ def run_difference(run: Run, track: Track, tol_s: float, min_frames: int) -> Dif
                       region=run.region)
 
 
-def judge_runs(runs: Runs, *, tol_s: float, min_frames: int) -> JudgedRuns:
-    """Differences of the runs (a check stage), anchored on each run's frame."""
+def judge_runs(runs: Runs, *, tol_s: float, min_frames: int,
+               files: Mapping[str, str] | None = None) -> JudgedRuns:
+    """Differences of the runs (a check stage), anchored on each run's frame (``files``:
+    uid -> file name of the video-file users, named in the messages)."""
     tracks: Mapping[TrackKey, Track] = runs.tracks
     found: list[Finding] = []
     glitches = 0
     for run in runs.runs:
-        diff = run_difference(run, tracks[run.track], tol_s, min_frames)
+        diff = run_difference(run, tracks[run.track], tol_s, min_frames, files=files)
         if diff is None:
             glitches += 1
             continue
