@@ -520,3 +520,28 @@ def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, t
             assert driver.current_url == server.url  # the page stayed
         finally:
             driver.quit()
+
+
+def test_a_link_out_of_the_folder_is_refused_without_looking_outside(tmp_path, monkeypatch):
+    """The designer follows links only inside its folders (the rule compare follows):
+    nothing below the outside target is looked up (``os.path.realpath`` did)."""
+    import os
+
+    from layoutkit.design.files import FileRoots
+
+    base, outside, uploads = tmp_path / "base", tmp_path / "secret", tmp_path / "up"
+    for folder in (base, outside, uploads):
+        folder.mkdir()
+    (outside / "key.jpg").write_bytes(b"x")
+    os.symlink(outside, base / "link")
+    (base / "inner").mkdir()
+    os.symlink("inner", base / "ok")
+    looked: list[str] = []
+    real_lstat = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda p, *a, **k: (looked.append(os.fspath(p)),
+                                                          real_lstat(p, *a, **k))[1])
+    roots = FileRoots(base, uploads)
+    assert not roots.inside("link/key.jpg")
+    assert not roots.inside("link/../secret/key.jpg")
+    assert roots.inside("ok/a.jpg")
+    assert not [p for p in looked if p.startswith(str(outside))], looked

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import format_value
 from ..io.images import resolve_location
+from ..io.limited import resolve_inside
 from ..request.checks import join_path
 
 __all__ = ["IMAGE_KEYS", "Refusal", "FileRoots", "named_locations"]
@@ -83,6 +84,17 @@ def _is_url(location: str) -> bool:
     return "://" in location and not location.startswith("file:")
 
 
+def _within(root: Path, target: str) -> bool:
+    """``target`` (an absolute path as written) lies in ``root`` once its links are followed,
+    each looked up only inside ``root`` (:func:`~layoutkit.io.limited.resolve_inside`, the
+    rule compare follows for a recording's files): a ``..`` above ``root`` or a link out of it
+    is outside, and nothing outside is looked at."""
+    top = os.path.abspath(root).rstrip("/") + "/"
+    if not target.startswith(top):
+        return False
+    return not resolve_inside(os.path.realpath(top), target[len(top):]).outside
+
+
 @dataclass(frozen=True)
 class FileRoots:
     """The folders the page may name files in, and whether http(s) images are fetched.
@@ -103,7 +115,7 @@ class FileRoots:
 
     def inside(self, location: str) -> bool:
         """Whether a local path or ``file://`` URL is in one of the folders (symbolic links
-        followed, nothing opened).
+        followed inside them only, nothing opened).
 
         Examples
         --------
@@ -111,9 +123,8 @@ class FileRoots:
         >>> roots.inside("a/b.jpg"), roots.inside("../x.jpg"), roots.inside("/etc/passwd")
         (True, False, False)
         """
-        real = Path(os.path.realpath(resolve_location(location, base_dir=self.base_dir)))
-        return any(real.is_relative_to(os.path.realpath(root))
-                   for root in (self.base_dir, self.upload_dir))
+        target = resolve_location(location, base_dir=Path(os.path.abspath(self.base_dir)))
+        return any(_within(root, target) for root in (self.base_dir, self.upload_dir))
 
     def refusal(self, path: str, kind: str, location: str) -> Refusal | None:
         """Why the page may not have the server read ``location`` (None: it may)."""
