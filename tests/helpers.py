@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +123,9 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
     for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
         tile = inputs[uid].video
         if freeze and uid in freeze:
-            tile = tile.filter("trim", end=freeze[uid]).filter(
+            # a frozen tile reads its own copy of the file: an input whose video is trimmed
+            # while its audio feeds amix can stall FFmpeg's threaded demuxer (seen: a CI hang)
+            tile = ffmpeg.input(str(clips[uid])).video.filter("trim", end=freeze[uid]).filter(
                 "tpad", stop_mode="clone", stop_duration=seconds if hold is None else hold)
         tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
             .filter("crop", w, h)
@@ -134,6 +137,7 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
                            vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
                            acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=seconds,
                            preset="veryfast", **{"x264-params": "bframes=0"})
-    stream.overwrite_output().global_args("-v", "error").run(
-        cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    command = stream.overwrite_output().global_args("-v", "error").compile(
+        cmd=imageio_ffmpeg.get_ffmpeg_exe())
+    subprocess.run(command, check=True, capture_output=True, timeout=120)  # never hang the run
     return out
