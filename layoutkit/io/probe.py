@@ -111,6 +111,23 @@ def inspect_media(path: str | os.PathLike[str], *,
     return _inspect(str(p), st.st_size, st.st_mtime_ns, decode)
 
 
+def _count(packet: Any, st: _Acc) -> None:
+    """Add a packet with data to its stream's counts: bytes, span, key frames, bytes per
+    second."""
+    st.packets += 1
+    st.bytes += packet.size
+    if packet.pts is None or packet.time_base is None:
+        return
+    t = float(packet.pts * packet.time_base)
+    d = float((packet.duration or 0) * packet.time_base)
+    st.start = t if st.start is None else min(st.start, t)
+    st.end = t + d if st.end is None else max(st.end, t + d)
+    if packet.is_keyframe and packet.stream.type == "video":
+        st.keys.append(t)
+    second = int(t // 1)
+    st.buckets[second] = st.buckets.get(second, 0) + packet.size
+
+
 @lru_cache(maxsize=256)
 def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"]
              ) -> MediaProbe:
@@ -135,17 +152,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"
                     if st is not None and stream.type in kinds:  # flush
                         _decode(packet, st)
                     continue
-                st.packets += 1
-                st.bytes += packet.size
-                if packet.pts is not None and packet.time_base is not None:
-                    t = float(packet.pts * packet.time_base)
-                    d = float((packet.duration or 0) * packet.time_base)
-                    st.start = t if st.start is None else min(st.start, t)
-                    st.end = t + d if st.end is None else max(st.end, t + d)
-                    if packet.is_keyframe and stream.type == "video":
-                        st.keys.append(t)
-                    second = int(t // 1)
-                    st.buckets[second] = st.buckets.get(second, 0) + packet.size
+                _count(packet, st)
                 if packet.is_corrupt:
                     st.errors += 1
                     first_error = first_error or f"corrupt packet in stream {stream.index}"
