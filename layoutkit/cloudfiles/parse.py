@@ -223,6 +223,42 @@ def _decimal_fraction(text: str, *, what: str, lineno: int, source: str) -> Frac
     return Fraction(value)
 
 
+def _parse_tag(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any], *,
+               source: str) -> bool:
+    """The ``custom_tags_parser`` of :func:`parse_playlist` for one tag line: Agora's tags,
+    ``#EXTINF`` (exact durations, the comma), and the numeric tags read leniently.  True when
+    the line was taken."""
+    if line.startswith(_AGORA):
+        tag, _, rest = line[len(_AGORA):].partition(":")
+        attrs = _attributes(rest)
+        segment = state.setdefault("segment", {})
+        if tag == "TRACK-EVENT":
+            segment.setdefault("lk_events", []).append(_track_event(attrs, lineno))
+        else:
+            segment.setdefault("lk_tags", []).append(AgoraTag(tag, attrs, lineno))
+        return True
+    if line.startswith("#EXTINF:"):
+        value, comma, _title = line[len("#EXTINF:"):].partition(",")
+        duration = _decimal_fraction(value, what="#EXTINF", lineno=lineno, source=source)
+        segment = state.setdefault("segment", {})
+        segment.update(lk_duration=duration, lk_text=value.strip(), lk_comma=bool(comma),
+                       lk_line=lineno, duration=float(duration), title=_title)
+        state["expect_segment"] = True
+        return True
+    if line.startswith("#EXT-X-TARGETDURATION:"):
+        value = line.partition(":")[2]
+        number = _decimal_fraction(value, what="#EXT-X-TARGETDURATION", lineno=lineno,
+                                   source=source)
+        data["targetduration"] = int(number) if number.denominator == 1 else float(number)
+        return True
+    if line.startswith(("#EXT-X-VERSION:", "#EXT-X-MEDIA-SEQUENCE:")):
+        value = line.partition(":")[2].strip()
+        key = "version" if line.startswith("#EXT-X-VERSION") else "media_sequence"
+        data[key] = int(value) if value.isascii() and value.isdigit() else None
+        return True
+    return False
+
+
 def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
     """Parse M3U8 text leniently (see the module docstring).
 
@@ -255,35 +291,7 @@ def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
         name = line[1:].partition(":")[0]
         if name not in tags:
             tags.append(name)
-        if line.startswith(_AGORA):
-            tag, _, rest = line[len(_AGORA):].partition(":")
-            attrs = _attributes(rest)
-            segment = state.setdefault("segment", {})
-            if tag == "TRACK-EVENT":
-                segment.setdefault("lk_events", []).append(_track_event(attrs, lineno))
-            else:
-                segment.setdefault("lk_tags", []).append(AgoraTag(tag, attrs, lineno))
-            return True
-        if line.startswith("#EXTINF:"):
-            value, comma, _title = line[len("#EXTINF:"):].partition(",")
-            duration = _decimal_fraction(value, what="#EXTINF", lineno=lineno, source=source)
-            segment = state.setdefault("segment", {})
-            segment.update(lk_duration=duration, lk_text=value.strip(), lk_comma=bool(comma),
-                           lk_line=lineno, duration=float(duration), title=_title)
-            state["expect_segment"] = True
-            return True
-        if line.startswith("#EXT-X-TARGETDURATION:"):
-            value = line.partition(":")[2]
-            number = _decimal_fraction(value, what="#EXT-X-TARGETDURATION", lineno=lineno,
-                                       source=source)
-            data["targetduration"] = int(number) if number.denominator == 1 else float(number)
-            return True
-        if line.startswith(("#EXT-X-VERSION:", "#EXT-X-MEDIA-SEQUENCE:")):
-            value = line.partition(":")[2].strip()
-            key = "version" if line.startswith("#EXT-X-VERSION") else "media_sequence"
-            data[key] = int(value) if value.isascii() and value.isdigit() else None
-            return True
-        return False
+        return _parse_tag(line, lineno, data, state, source=source)
 
     try:
         data = m3u8.parse(text, strict=False, custom_tags_parser=custom)
