@@ -354,6 +354,51 @@ def write_server_response(root: Path, response: dict[str, Any]) -> None:
         raise StorageError(msg) from exc
 
 
+def _prepare_folder(scenario: Scenario, root: Path, *, sid: str,
+                    overwrite: bool) -> tuple[Path, tuple[Path, ...]]:
+    """The recording's folder, checked and made (under the lock), and the files removed from
+    it: a killed run's temporaries and, with ``overwrite``, the older recording."""
+    folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)
+    removed = _remove(_leftovers(root, folder))
+    if overwrite:
+        removed += _remove(_old_recording(root, folder, sid=sid, cname=scenario.cname))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"{folder}: cannot create folder ({exc.strerror or exc})"
+        raise StorageError(msg) from exc
+    return folder, removed
+
+
+def _encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
+                  audio_worker: ThreadPoolExecutor | None) -> int:
+    """Encode one frame's picture and sound into the sinks (AAC in its worker thread,
+    overlapping x264; its packets after the frame's video packets); 1 when a picture was
+    encoded."""
+    pending = None
+    if audio is not None:
+        assert audio_worker is not None
+        start_sample, samples = audio
+        pending = audio_worker.submit(encoders.encode_audio, samples, start_sample=start_sample)
+    if picture is not None:
+        for packet in encoders.encode_video(picture):
+            sinks.video(packet)
+    if pending is not None:
+        for packet in pending.result():
+            sinks.audio(packet)
+    return int(picture is not None)
+
+
+def _flush(encoders: Encoders, sinks: Sinks, frames: int) -> None:
+    """Drain both encoders into the sinks at the end."""
+    if encoders.video is not None:
+        for packet in encoders.encode_video(None, frames):
+            sinks.video(packet)
+    if encoders.audio is not None:
+        for packet in encoders.encode_audio(None):
+            sinks.audio(packet)
+
+
 def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
             overwrite: bool, quiet: bool, stop: threading.Event | None) -> RecordingResult:
     """:func:`record` with the output folder locked."""
@@ -363,15 +408,7 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     fps = tc.fps
     storage = start.storage_config
     prefix = tuple(storage.file_name_prefix) if storage else ()
-    folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # now under the lock
-    removed = _remove(_leftovers(root, folder))
-    if overwrite:
-        removed += _remove(_old_recording(root, folder, sid=sid, cname=scenario.cname))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"{folder}: cannot create folder ({exc.strerror or exc})"
-        raise StorageError(msg) from exc
+    folder, removed = _prepare_folder(scenario, root, sid=sid, overwrite=overwrite)
 
     records_video, records_audio = config.records_video(), config.records_audio()
     canvas = canvas_size(scenario)
@@ -403,26 +440,9 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
                 interrupted = True
                 break
             done += 1
-            pending = None
-            if audio is not None:
-                assert audio_worker is not None
-                start_sample, samples = audio
-                pending = audio_worker.submit(encoders.encode_audio, samples,
-                                              start_sample=start_sample)
-            if picture is not None:
-                for packet in encoders.encode_video(picture):
-                    sinks.video(packet)
-                frames += 1
-            if pending is not None:
-                for packet in pending.result():
-                    sinks.audio(packet)
+            frames += _encode_frame(picture, audio, encoders, sinks, audio_worker)
             bar.update(1)
-        if encoders.video is not None:
-            for packet in encoders.encode_video(None, frames):
-                sinks.video(packet)
-        if encoders.audio is not None:
-            for packet in encoders.encode_audio(None):
-                sinks.audio(packet)
+        _flush(encoders, sinks, frames)
         if interrupted:
             end = Fraction(done, fps)
         sinks.finish(end)
