@@ -20,6 +20,7 @@ import warnings
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # imported when compare runs (the playlist parser is not ligh
     from .comparison.model import CompareResult
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
-           "frame_at", "mix", "upload", "compare"]
+           "frame_at", "mix", "upload", "compare", "scenario_from_events"]
 
 RGB = npt.NDArray[np.uint8]
 PathOrDoc = str | os.PathLike[str] | dict[str, Any]
@@ -261,6 +262,64 @@ def load_scenario(source: PathOrDoc | Scenario, *,
 
     scenario = load_scenario_file(source)
     return scenario if folder is None else replace(scenario, base_dir=folder)
+
+
+Records = str | os.PathLike[str] | Iterable[Any]
+
+
+def _records(source: Records, what: str) -> tuple[Any, str | None]:
+    """Decoded lines of a JSON-lines file (bounded read), or the records as given."""
+    if isinstance(source, str | os.PathLike):
+        from .inputs import read_json_lines
+
+        return read_json_lines(source, what=what), os.fspath(source)
+    return source, None
+
+
+def scenario_from_events(events: Records, requests: Records, *, web_sdk: int = 4,
+                         cname: str | None = None, sid: str | None = None) -> dict[str, Any]:
+    """The scenario of a production recording, rebuilt from Agora's notifications (NCS) and
+    the app's log of the requests it sent.
+
+    Parameters
+    ----------
+    events : path or iterable
+        A JSON-lines file of NCS callback bodies as received (RTC channel and cloud
+        recording mixed; duplicates and any order allowed), or the decoded bodies.
+    requests : path or iterable
+        A JSON-lines file, or the decoded lines, ``{"ts_ms": <epoch ms>, "kind": "start" |
+        "updateLayout", "body": {...}}``.
+    web_sdk : {4, 3}
+        The Web SDK major version of Web users (NCS does not say; default 4).
+    cname : str, optional
+        The channel (default: the only one with a recording in the events).
+    sid : str, optional
+        The recording session (default: the channel's first).
+
+    Returns
+    -------
+    dict
+        The scenario document (JSON-ready; :func:`load_scenario` reads it): users with
+        ``source`` ``"unknown"``, joins and leaves as events with a ``tolerance``,
+        ``update_layout`` events, every assumption in ``"notes"`` and ``"confidence":
+        "partial"`` when events were lost.  The rules: :mod:`layoutkit.scenario.fromevents`.
+
+    Raises
+    ------
+    ScenarioError
+        A bad line (file, ``line N: path``, rule and value), no start request for the
+        channel, or a request body the scenario refuses (named by its line).
+    ParameterError
+        Several channels and no ``cname``; an unknown ``sid``; ``web_sdk`` not 3 or 4.
+    MediaError
+        A file that cannot be read (not a regular file, too big, not UTF-8).
+    """
+    from .scenario.fromevents import rebuild
+
+    event_lines, event_source = _records(events, "NCS event log")
+    request_lines, request_source = _records(requests, "request log")
+    return rebuild(event_lines, request_lines, web_sdk=web_sdk, cname=cname, sid=sid,
+                   events_source=event_source, requests_source=request_source).doc
 
 
 def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,

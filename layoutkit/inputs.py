@@ -13,11 +13,12 @@ from typing import Any
 from .errors import MediaError, Problem, RequestError, ScenarioError
 from .io.limited import file_type, read_limited
 from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
-from .request.jsontext import load_json_document
+from .request.jsontext import load_json, load_json_document
 from .request.parse import parse_request
 from .scenario import Scenario, parse_scenario
+from .scenario.ncs import Line
 
-__all__ = ["LoadedRequest", "read_text", "load_request_file", "load_scenario_file", "is_scenario",
+__all__ = ["LoadedRequest", "read_text", "read_json_lines", "MAX_JSONL_BYTES", "load_request_file", "load_scenario_file", "is_scenario",
            "is_scenario_file", "check_scenario_sources", "scenario_lint", "image_lint"]
 
 
@@ -181,6 +182,63 @@ def _read_text(p: Path) -> str:
     return _decode(read_limited(p, limit=MAX_TEXT_BYTES, what=_WHAT), str(p))
 
 
+#: The largest JSON-lines file read (a night of one busy app's notifications).
+MAX_JSONL_BYTES = 256 * 2**20
+#: Bad lines reported before the rest are only counted.
+MAX_LINE_PROBLEMS = 50
+
+
+def _json_line(text: str, number: int) -> Any:
+    """One line's JSON value; a :class:`RequestError` whose problem names the line."""
+    try:
+        return load_json(text, source=f"line {number}")
+    except RequestError as exc:
+        rule = exc.problems[0].rule.replace("at line 1, column", "at column")
+        raise RequestError([Problem(f"line {number}: <root>", rule)]) from None
+
+
+def read_json_lines(path: str | os.PathLike[str], *, what: str) -> list[Line]:
+    """The JSON value of every non-blank line of a JSON-lines file, with its line number.
+
+    The file is read with :func:`~layoutkit.io.limited.read_limited` (a regular file of at
+    most :data:`MAX_JSONL_BYTES`; a FIFO, device or folder is refused at once).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What it is, for messages (``"NCS event log"``).
+
+    Raises
+    ------
+    MediaError
+        The file cannot be read, is not a regular file, is too big or is not UTF-8.
+    ScenarioError
+        With one problem per line that is not JSON (``line 3: <root>: malformed JSON at
+        column 5: ...``), the file named as its source.
+    """
+    p = Path(path)
+    text = _decode(read_limited(p, limit=MAX_JSONL_BYTES, what=what), str(p))
+    lines: list[Line] = []
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is text
+        raw = raw.removesuffix("\r")
+        if not raw.strip():
+            continue
+        try:
+            lines.append(Line(number, _json_line(raw, number)))
+        except RequestError as exc:
+            problems += exc.problems
+    if problems:
+        shown = problems[:MAX_LINE_PROBLEMS]
+        if len(problems) > len(shown):
+            shown.append(Problem("", f"and {len(problems) - len(shown)} more lines that are "
+                                     "not JSON"))
+        raise ScenarioError(shown, source=str(p))
+    return lines
+
+
 def _load_document(p: Path) -> tuple[Any, list[Problem]]:
     """:func:`load_json_document` of the file; a malformed one's error names the file."""
     text = read_text(p)
@@ -272,7 +330,7 @@ def scenario_lint(scenario: Scenario) -> list[Problem]:
     for i, user in enumerate(scenario.users):
         if user.role == "audience":
             continue
-        if user.source == "testsrc" or user.source.startswith("#"):
+        if user.source in ("testsrc", "unknown") or user.source.startswith("#"):
             sizes.append(user.size_wh)
             continue
         try:

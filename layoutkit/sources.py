@@ -1,11 +1,12 @@
 """Scenario users -> their video and audio sources (signals and files, opened here).
 
-Video: ``testsrc``, ``#RRGGBB`` colours and video files.  Every source answers ``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture
+Video: ``testsrc``, ``#RRGGBB`` colours, ``unknown`` (a real person whose picture is not
+known: :class:`PlaceholderSource`) and video files.  Every source answers ``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture
 the user publishes ``t`` seconds after they first joined.  ``testsrc`` runs at the
 recording's frame rate, so the frame number in its code is the number of output frames since
 the user joined.  Files are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
 
-Audio: ``tone`` (the per-uid test tone), ``silence`` or a file, mono 48 kHz on the user's
+Audio: ``tone`` (the per-uid test tone), ``silence``, ``unknown`` (mixed as silence) or a file, mono 48 kHz on the user's
 own clock (see :mod:`layoutkit.signals.audio`).
 
 Relative file paths resolve against the scenario's folder (:attr:`Scenario.base_dir`).
@@ -25,12 +26,12 @@ from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
 from .io.decode import FileAudio, FileVideo
 from .io.images import resolve_location
-from .scenario import Scenario, UserSpec
+from .scenario import UNKNOWN, Scenario, UserSpec
 from .signals.audio import SAMPLE_RATE, AudioSource, Samples, check_span
 from .signals.testsrc import test_frame_i420
 from .signals.tone import tone
 
-__all__ = ["VideoSource", "SolidSource", "TestSource", "FileSource", "ToneAudio",
+__all__ = ["VideoSource", "SolidSource", "PlaceholderSource", "TestSource", "FileSource", "ToneAudio",
            "SilentAudio", "open_source", "open_sources", "open_audio", "open_audio_sources",
            "open_for_users", "media_problem", "source_problems", "check_sources"]
 
@@ -59,6 +60,42 @@ class SolidSource:
     def __init__(self, rgb: tuple[int, int, int], size_wh: tuple[int, int]) -> None:
         self.size_wh = size_wh
         self._frame = solid_i420(size_wh, rgb)
+
+    def frame_i420(self, t: Fraction) -> I420:
+        """The same picture at every time."""
+        return self._frame
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class PlaceholderSource:
+    """The picture of a user whose video is not known (``source: "unknown"``, e.g. a real
+    person in a scenario rebuilt from Agora's notifications): grey diagonal stripes, the same
+    in every frame.
+
+    It claims nothing about the person: no test code (compare reads none from it), no colour a
+    layout rule gives meaning to (black, a background), no motion.
+
+    Examples
+    --------
+    >>> frame = PlaceholderSource((64, 36)).frame_i420(Fraction(0))
+    >>> frame.shape, sorted(set(frame[:36].ravel().tolist())), set(frame[36:].ravel().tolist())
+    ((54, 64), [112, 144], {128})
+    """
+
+    #: Luma of the two stripes and the width of one stripe in pixels.
+    LEVELS = (112, 144)
+    STRIPE = 16
+
+    def __init__(self, size_wh: tuple[int, int]) -> None:
+        self.size_wh = size_wh
+        w, h = size_wh
+        rows, cols = np.indices((h, w))
+        stripes = ((rows + cols) // self.STRIPE) % 2
+        frame = np.full((h * 3 // 2, w), 128, dtype=np.uint8)
+        frame[:h] = np.where(stripes == 0, self.LEVELS[0], self.LEVELS[1])
+        self._frame = frame
 
     def frame_i420(self, t: Fraction) -> I420:
         """The same picture at every time."""
@@ -142,6 +179,8 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
         return TestSource(user.uid, user.size_wh, fps=fps, flash=flash)
     if user.source.startswith("#"):
         return SolidSource(_hex_rgb(user.source), user.size_wh)
+    if user.source == UNKNOWN:
+        return PlaceholderSource(user.size_wh)
     return FileSource(resolve_location(user.source, base_dir=base_dir),
                       label=label or user.source)
 
@@ -213,7 +252,7 @@ def open_audio(user: UserSpec, *, base_dir: Path | None = None) -> AudioSource:
     """
     if user.audio == "tone":
         return ToneAudio(user.uid)
-    if user.audio == "silence":
+    if user.audio in ("silence", UNKNOWN):  # a sound not known is not invented
         return SilentAudio()
     return FileAudio(resolve_location(user.audio, base_dir=base_dir))
 

@@ -4,7 +4,7 @@ Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usa
 The package: :mod:`.parser` (subcommands, options, examples), :mod:`.output` (what is
 printed), and the commands by what they work on: :mod:`.stills` (validate, layout, preview,
 profiles), :mod:`.recording` (mix, upload), :mod:`.tools` (compare, ffmpeg, testsrc, demo,
-design).  Only this package knows flags and exit codes and raises ``UsageError``.
+design), :mod:`.events` (scenario from-events, events listen).  Only this package knows flags and exit codes and raises ``UsageError``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .output import print_problems, print_request_error
 from .parser import EXAMPLES, build_parser
 from .recording import cmd_mix, cmd_upload
 from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
+from .events import cmd_events, cmd_scenario
 from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_testsrc
 
 __all__ = ["main", "build_parser", "EXAMPLES"]
@@ -38,6 +39,8 @@ _COMMANDS = {
     "demo": cmd_demo,
     "profiles": cmd_profiles,
     "design": cmd_design,
+    "scenario": cmd_scenario,
+    "events": cmd_events,
 }
 
 

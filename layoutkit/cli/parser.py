@@ -108,6 +108,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
+    "scenario": ("layoutkit scenario from-events samples/ncs-events.jsonl "
+                 "--requests samples/ncs-requests.jsonl -o rebuilt.json",
+                 "layoutkit scenario from-events samples/ncs-events.jsonl "
+                 "--requests samples/ncs-requests.jsonl --web-sdk 3 -o rebuilt-web3.json"),
+    "events": ("layoutkit events listen --port 8080 --secret S -o events.jsonl",
+               "LAYOUTKIT_NCS_SECRET=S layoutkit events listen --port 8080 "
+               "--public-name ncs.example.com -o events.jsonl"),
 }
 
 
@@ -118,6 +125,65 @@ def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
         name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
         epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
+
+
+def _action(sub: Any, parent: str, name: str, help_text: str) -> argparse.ArgumentParser:
+    """The one action of a two-word command (``scenario from-events``), with the examples."""
+    actions = sub.add_subparsers(dest=f"{parent}_command", required=True, metavar="ACTION",
+                                 parser_class=_Parser, help=f"what to do: {name}")
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[parent])
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def _web_sdk(text: str) -> int:
+    if text not in ("3", "4"):
+        msg = f"must be 3 or 4 (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
+def _add_events_commands(sub: Any) -> None:
+    """``scenario from-events`` and ``events listen``."""
+    p = _sub(sub, "scenario", "build a scenario from what the cloud reported (from-events)")
+    p = _action(p, "scenario", "from-events",
+                "rebuild a production recording's scenario from Agora's notifications (NCS "
+                "callback bodies, one a line) and the app's log of the start / updateLayout "
+                "requests it sent")
+    p.add_argument("events", help="EVENTS.jsonl: NCS bodies as received (RTC and cloud "
+                                  "recording mixed; duplicates and any order allowed)")
+    p.add_argument("--requests", required=True, metavar="REQUESTS.jsonl",
+                   help='the app\'s log, one line each {"ts_ms": <epoch ms>, "kind": "start" | '
+                        '"updateLayout", "body": {...}}')
+    p.add_argument("-o", "--output", required=True, metavar="SCENARIO.json",
+                   help="the scenario file to write")
+    p.add_argument("--web-sdk", type=_web_sdk, default=4, metavar="3|4",
+                   help="the Web SDK major version of Web users (platform 7); NCS does not "
+                        "report it (default 4)")
+    p.add_argument("--cname", default=None, metavar="C",
+                   help="the channel (default: the only one with a recording in the events)")
+    p.add_argument("--sid", default=None,
+                   help="the recording session (default: the channel's first)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+
+    p = _sub(sub, "events", "collect Agora's notification callbacks (listen)")
+    p = _action(p, "events", "listen",
+                "answer Agora's notification callbacks (NCS webhooks) with 200 and append "
+                "each body to a JSON-lines file, whole")
+    p.add_argument("--port", type=int, required=True, help="the port (0: a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (127.0.0.1; put a TLS proxy or tunnel in "
+                        "front for Agora to reach it)")
+    p.add_argument("--secret", default=None, metavar="S",
+                   help="the NCS secret: refuse bodies without a good Agora-Signature-V2 "
+                        "(default: $LAYOUTKIT_NCS_SECRET; never printed)")
+    p.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host is NAME (the proxy's or tunnel's "
+                        "public name, when it passes the caller's Host on; repeatable)")
+    p.add_argument("-o", "--output", required=True, metavar="EVENTS.jsonl",
+                   help="the file each body is appended to (never truncated)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "demo", "run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo",
                    help="folder for everything it makes (layoutkit-demo)")
+
+    _add_events_commands(sub)
 
     p = _sub(sub, "profiles", "list the behaviour choices (--profile KEY=VALUE) and their "
                               "values")

@@ -27,7 +27,7 @@ __all__ = ["IMAGE_KEYS", "Refusal", "FileRoots", "named_locations"]
 #: Keys whose string value is an image location, wherever they are in a body or scenario.
 IMAGE_KEYS = frozenset({"backgroundImage", "defaultUserBackgroundImage", "image_url"})
 #: Scenario user keys naming a file, with the words that are not files.
-_USER_FILES = {"source": ("testsrc",), "audio": ("tone", "silence")}
+_USER_FILES = {"source": ("testsrc", "unknown"), "audio": ("tone", "silence", "unknown")}
 
 
 def named_locations(doc: Any, *, scenario: bool, at: str = "") -> Iterator[tuple[str, str, str]]:

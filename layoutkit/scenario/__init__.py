@@ -7,10 +7,12 @@ is in the channel).
 from .model import (
     ACTIONS,
     AUDIENCE_ACTIONS,
+    CONFIDENCES,
     DEFAULT_SIZE_WH,
     DEFAULT_START_UTC,
     PLATFORMS,
     ROLES,
+    UNKNOWN,
     UPDATE_LAYOUT,
     USER_ACTIONS,
     Event,
@@ -22,6 +24,6 @@ from .model import (
 from .parse import parse_scenario
 from .presence import presence_problems
 
-__all__ = ["ACTIONS", "AUDIENCE_ACTIONS", "DEFAULT_SIZE_WH", "DEFAULT_START_UTC", "PLATFORMS",
-           "ROLES", "UPDATE_LAYOUT", "USER_ACTIONS", "Event", "Scenario", "UserSpec", "as_time",
+__all__ = ["ACTIONS", "AUDIENCE_ACTIONS", "CONFIDENCES", "DEFAULT_SIZE_WH", "DEFAULT_START_UTC",
+           "PLATFORMS", "ROLES", "UNKNOWN", "UPDATE_LAYOUT", "USER_ACTIONS", "Event", "Scenario", "UserSpec", "as_time",
            "first_join_times", "parse_scenario", "presence_problems"]

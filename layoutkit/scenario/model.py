@@ -14,9 +14,9 @@ from typing import Literal
 from ..errors import Problem
 from ..request.model import LayoutSettings, StartRequest
 
-__all__ = ["ACTIONS", "AUDIENCE_ACTIONS", "DEFAULT_SIZE_WH", "DEFAULT_START_UTC", "PLATFORMS",
-           "ROLES", "UPDATE_LAYOUT", "USER_ACTIONS", "Event", "Scenario", "UserSpec",
-           "as_time", "first_join_times", "format_seconds"]
+__all__ = ["ACTIONS", "AUDIENCE_ACTIONS", "CONFIDENCES", "DEFAULT_SIZE_WH", "DEFAULT_START_UTC",
+           "PLATFORMS", "ROLES", "UNKNOWN", "UPDATE_LAYOUT", "USER_ACTIONS", "Event", "Scenario",
+           "UserSpec", "as_time", "first_join_times", "format_seconds"]
 
 Platform = Literal["native", "web3", "web4"]
 Role = Literal["host", "audience"]
@@ -33,6 +33,13 @@ ACTIONS: tuple[str, ...] = (*USER_ACTIONS, UPDATE_LAYOUT)
 AUDIENCE_ACTIONS: tuple[str, ...] = ("join", "leave")
 
 DEFAULT_START_UTC = "2026-01-01T00:00:00Z"
+#: The ``source`` (and ``audio``) of a user whose picture (sound) is not known: a real person
+#: in a production recording.  ``mix`` and ``preview`` draw a neutral placeholder (and mix
+#: silence); a file really named ``unknown`` is written ``./unknown``.
+UNKNOWN = "unknown"
+#: ``"full"``: every event the scenario was built from was there; ``"partial"``: some were
+#: missing (a leave without a join, a gap in the recorder's ``sequence``), see ``notes``.
+CONFIDENCES: tuple[str, ...] = ("full", "partial")
 DEFAULT_SIZE_WH = (640, 360)
 MAX_SOURCE_SIDE = 4096
 
@@ -57,6 +64,9 @@ class UserSpec:
         Seconds from the start of recording; 0 = in the channel at the start.
     role : {'host', 'audience'}
         Audience members (live channels only) publish nothing and are never drawn.
+    join_tolerance : Fraction or None
+        Seconds the join at ``join`` > 0 may really have happened before or after it (its
+        window for compare, like an event's ``tolerance``); None: compare's default.
     """
 
     uid: str
@@ -66,6 +76,7 @@ class UserSpec:
     audio: str = "tone"
     join: Fraction = Fraction(0)
     role: Role = "host"
+    join_tolerance: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,11 @@ class Scenario:
     base_dir : Path or None
         The scenario file's folder: relative source, audio and image paths resolve against
         it (None: the current directory).
+    notes : tuple of str
+        What the scenario's author (e.g. :func:`~layoutkit.scenario.fromevents.scenario_from_events`)
+        assumed, one sentence each.
+    confidence : {'full', 'partial'}
+        ``'partial'`` when the scenario was rebuilt from incomplete reports.
     """
 
     cname: str
@@ -132,6 +148,8 @@ class Scenario:
     events: tuple[Event, ...] = ()
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
     base_dir: Path | None = field(default=None, compare=False)
+    notes: tuple[str, ...] = ()
+    confidence: str = "full"
 
     def user(self, uid: str) -> UserSpec:
         """The declared user ``uid`` (``KeyError`` if there is none)."""

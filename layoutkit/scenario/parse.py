@@ -23,15 +23,20 @@ start       yes       a whole ``start`` body ``{cname, uid, clientRequest}``, ch
 duration    yes       seconds, a number > 0
 users       yes       non-empty array of users (below)
 events      no        array of events (below)
+notes       no        array of strings: what the scenario's author assumed (``scenario
+                      from-events`` lists every assumption it made here)
+confidence  no        ``"full"`` (default) or ``"partial"``: built from incomplete reports
 ==========  ========  ===================================================================
 
 User: ``uid`` (required; string of an integer 1..2^32-1, unique, not the recorder's
 ``start.uid``), ``platform`` (``native`` | ``web3`` | ``web4``, default native), ``role``
 (``host`` | ``audience``, default host; audience only in live channels, ``channelType`` 1),
-``source`` (``testsrc`` | ``#RRGGBB`` | any other string is a file path; default testsrc),
+``source`` (``testsrc`` | ``#RRGGBB`` | ``unknown``, a real person whose picture is not known
+and is drawn as a neutral placeholder | any other string is a file path; default testsrc),
 ``size`` (``"WxH"``, even positive integers up to 4096, default ``640x360``), ``audio``
-(``tone`` | ``silence`` | a file path, default tone), ``join`` (seconds, 0 <= join <
-duration, default 0; > 0 becomes a ``join`` event at that time).
+(``tone`` | ``silence`` | ``unknown``, mixed as silence | a file path, default tone), ``join``
+(seconds, 0 <= join < duration, default 0; > 0 becomes a ``join`` event at that time),
+``join_tolerance`` (seconds >= 0, optional: that join event's ``tolerance``).
 
 Event: ``t`` (seconds, 0 <= t < duration), ``action`` (:data:`ACTIONS`), ``uid`` (required
 for every action but ``update_layout``, which takes none; must be a declared user),
@@ -63,6 +68,7 @@ from ..request.checks import (  # the request checkers, so both files speak alik
     MISSING,
     Problems,
     as_cname,
+    as_list,
     as_number,
     as_str,
     as_uid,
@@ -77,6 +83,7 @@ from ..request.suggest import did_you_mean
 from .model import (
     ACTIONS,
     AUDIENCE_ACTIONS,
+    CONFIDENCES,
     DEFAULT_SIZE_WH,
     DEFAULT_START_UTC,
     PLATFORMS,
@@ -99,8 +106,10 @@ MAX_USERS = 1000
 MAX_EVENTS = 100_000
 _LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
 
-SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events")
-USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join")
+SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events", "notes",
+                 "confidence")
+USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join", "join_tolerance")
+MAX_NOTES = 10_000
 EVENT_KEYS = ("t", "action", "uid", "body", "tolerance")
 
 # A local recording needs no bucket: keys the cloud requires in storageConfig get these
@@ -304,6 +313,7 @@ def _read_user(u: Reader, duration: Fraction | None, start: StartRequest | None)
         audio=u.text("audio", "tone", nonempty=True),
         join=u.field("join", _as_time, Fraction(0)),
         role=role,
+        join_tolerance=u.field("join_tolerance", _as_time, None),
     )
     if duration is not None and u.ok("join") and spec.join >= duration:
         u.error("join", f"must be before the end of the recording "
@@ -380,11 +390,20 @@ def _read_events(r: Reader, duration: Fraction | None, users: _Users,
 def _timed(users: Sequence[UserSpec], events: Sequence[Event], paths: Sequence[str]
            ) -> tuple[tuple[Event, ...], tuple[str, ...]]:
     """Late joins plus file events, sorted by time (joins first at equal times), with paths."""
-    entries = [((u.join, 0, i), Event(u.join, "join", u.uid), f"users[{i}].join")
+    entries = [((u.join, 0, i), Event(u.join, "join", u.uid, tolerance=u.join_tolerance),
+                f"users[{i}].join")
                for i, u in enumerate(users) if u.join > 0]
     entries += [((e.t, 1, i), e, path) for i, (e, path) in enumerate(zip(events, paths))]
     entries.sort(key=lambda entry: entry[0])
     return tuple(e for _, e, _ in entries), tuple(p for _, _, p in entries)
+
+
+def _as_notes(value: Any, path: str, out: Problems) -> Any:
+    items = as_list(value, path, out, max_items=MAX_NOTES)
+    if items is BAD:
+        return BAD
+    notes = [as_str(item, f"{path}[{i}]", out) for i, item in enumerate(items)]
+    return BAD if BAD in notes else tuple(notes)
 
 
 # --- the document -------------------------------------------------------------------------
@@ -432,6 +451,8 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     users = _read_users(r, duration, start)
     read = _read_events(r, duration, users, start, cname)
     events, paths = _timed(users.specs, *read) if read is not None else ((), ())
+    notes = r.field("notes", _as_notes, ())
+    confidence = r.text("confidence", "full", choices=CONFIDENCES)
     if not out.of("error") and users.complete:
         out.items.extend(presence_problems(users.specs, events, paths=paths))
     errors, warnings = out.of("error"), out.of("warning")
@@ -439,6 +460,7 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
         raise ScenarioError(errors, warnings=warnings)
     return Scenario(cname=cname, sid=sid, start_utc=start_utc, start=start, duration=duration,
                     users=users.specs, events=events, warnings=tuple(warnings),
-                    base_dir=None if base_dir is None else Path(base_dir))
+                    base_dir=None if base_dir is None else Path(base_dir), notes=notes,
+                    confidence=confidence)
 
 
