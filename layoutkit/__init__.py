@@ -27,6 +27,7 @@ from .api import (
     load_scenario,
     mix,
     preview,
+    scenario_from_events,
     upload,
 )
 from .enums import LayoutMode, RenderMode
@@ -95,5 +96,6 @@ __all__ = [
     "load_scenario",
     "mix",
     "preview",
+    "scenario_from_events",
     "upload",
 ]

@@ -313,6 +313,27 @@ def scenario_from_events(events: Records, requests: Records, *, web_sdk: int = 4
         Several channels and no ``cname``; an unknown ``sid``; ``web_sdk`` not 3 or 4.
     MediaError
         A file that cannot be read (not a regular file, too big, not UTF-8).
+
+    Examples
+    --------
+    >>> import layoutkit as lk
+    >>> t0 = 1796560000000  # the recorder's first slice, ms
+    >>> def recorder(n, kind, sendts, **details):
+    ...     return {"noticeId": f"r{n}", "productId": 3, "eventType": kind, "notifyMs": sendts,
+    ...             "payload": {"cname": "room", "uid": "999", "sid": "0" * 32, "sequence": n,
+    ...                         "sendts": sendts, "details": details}}
+    >>> events = [recorder(0, 42, t0, startUtcMs=t0), recorder(1, 41, t0 + 20000),
+    ...           {"noticeId": "j", "productId": 1, "eventType": 103, "notifyMs": t0 + 5400,
+    ...            "payload": {"channelName": "room", "uid": 1001, "platform": 7,
+    ...                        "clientSeq": 1, "ts": t0 // 1000 + 5}}]
+    >>> requests = [{"ts_ms": t0 - 1500, "kind": "start", "body": {
+    ...     "cname": "room", "uid": "999", "clientRequest": {"recordingConfig": {}}}}]
+    >>> doc = lk.scenario_from_events(events, requests)
+    >>> doc["users"], doc["duration"], doc["confidence"]
+    ([{'uid': '1001', 'platform': 'web4', 'role': 'host', 'source': 'unknown', \
+'audio': 'unknown', 'join': 5, 'join_tolerance': 1}], 20, 'full')
+    >>> lk.load_scenario(doc).events[0]
+    Event(t=Fraction(5, 1), action='join', uid='1001', layout=None, tolerance=Fraction(1, 1))
     """
     from .scenario.fromevents import rebuild
 

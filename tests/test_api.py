@@ -19,7 +19,7 @@ from layoutkit import api
 from .helpers import assert_frames_close, scenario_doc
 
 FACADE = ("load_request", "preview", "contact_sheet", "load_scenario", "frame_at", "mix",
-          "compare")
+          "compare", "scenario_from_events")
 
 
 def test_every_public_name_resolves_and_is_documented():
