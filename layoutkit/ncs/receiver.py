@@ -249,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a burst of callbacks waits to be accepted, not refused (5)
 
     def __init__(self, address: tuple[str, int], *, log: EventLog, secret: str | None,
                  extra_hosts: Iterable[str], max_body: int, notes: IO[str] | None) -> None:
