@@ -9,7 +9,7 @@ from typing import IO
 
 from ..errors import ParameterError, UsageError
 
-__all__ = ["cmd_scenario", "cmd_events", "SECRET_ENV"]
+__all__ = ["SECRET_ENV", "cmd_events", "cmd_scenario"]
 
 #: The environment variable ``events listen`` reads the NCS secret from when ``--secret`` is
 #: not given (a secret on the command line is visible to other users in ``ps``).
@@ -44,7 +44,7 @@ def cmd_scenario(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_events(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from ..ncs.receiver import EventReceiver, SIGNATURE_HEADER
+    from ..ncs.receiver import SIGNATURE_HEADER, EventReceiver
 
     secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV) or None
     if args.secret == "":

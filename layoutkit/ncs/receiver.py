@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from ..design.guard import PageGuard
 from ..errors import ParameterError, StorageError
@@ -211,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
         except StorageError as exc:
             raise _Answer(500, str(exc)) from None
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         """Accept one callback (200) or say why not."""
         try:
             self._accept()
@@ -223,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse_method(self) -> None:
         self._send(405, "only POST (Agora's callbacks)", allow=True)
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _refuse_method  # noqa: N815
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _refuse_method
 
     def _send(self, status: int, text: str, *, allow: bool = False) -> None:
         data = (json.dumps({"ok": status == 200, "message": text}) + "\n").encode("ascii")
@@ -241,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0][:200]
         self.server.note(f"{self.command} {path} {code}")
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_error(self, format: str, *args: Any) -> None:
         """Protocol errors, shortened (they quote no header)."""
         self.server.note((format % args)[:200])
 
@@ -329,7 +329,8 @@ class EventReceiver:
     @property
     def url(self) -> str:
         """``http://HOST:PORT/``."""
-        return f"http://{self._server.server_address[0]}:{self.port}/"
+        host = self._server.server_address[0]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{self.port}/"
 
     def serve_forever(self) -> None:
         """Answer callbacks until :meth:`shutdown` (or Ctrl-C in the caller)."""
@@ -344,7 +345,7 @@ class EventReceiver:
         self._server.server_close()
         self.log.close()
 
-    def __enter__(self) -> EventReceiver:
+    def __enter__(self) -> Self:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self

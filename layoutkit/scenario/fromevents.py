@@ -47,7 +47,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -64,8 +64,14 @@ from .ncs import (
 )
 from .parse import parse_scenario
 
-__all__ = ["Rebuilt", "rebuild", "scenario_from_events", "PLATFORM_NAMES", "JOIN_TOLERANCE_S",
-           "TEST_CNAME"]
+__all__ = [
+    "JOIN_TOLERANCE_S",
+    "PLATFORM_NAMES",
+    "TEST_CNAME",
+    "Rebuilt",
+    "rebuild",
+    "scenario_from_events",
+]
 
 #: NCS ``platform`` codes and what they are.
 PLATFORM_NAMES = {0: "other", 1: "Android", 2: "iOS", 5: "Windows", 6: "Linux", 7: "Web",
@@ -133,7 +139,7 @@ def _listed(items: Iterable[Any]) -> str:
 
 def _utc(ms: int) -> str:
     """``2026-12-06T14:00:00.250Z``."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -490,24 +496,25 @@ def _users(rtc: Sequence[RtcEvent], *, recorder_uid: str, t0_ms: int, end_ms: in
 def _standing_notes(web_sdk: int, notes: _Notes) -> None:
     sdk = "3.x (as told)" if web_sdk == 3 else "4.x (NCS does not say; web_sdk=3 says 3.x)"
     for text in (
-            "bodies with the same noticeId and notifyMs are one; a resend of an event (a "
-            "later notifyMs) is read once",
-            "users are real people: their pictures and sounds are unknown (source and audio "
-            '"unknown", drawn by mix and preview as a grey striped placeholder, mixed as '
-            "silence); their picture size is taken as 640x360",
-            f"platform from the NCS code: 7 (Web) is Web SDK {sdk}; every other code is a "
-            "native SDK",
-            "a user's events are read in clientSeq order; changes within one second are read "
-            "as the last of them",
-            f"joins and leaves are at the RTC ts (whole seconds, Agora's server clock) with a "
-            f"window (tolerance) of {JOIN_TOLERANCE_S} s",
-            "broadcasters are drawn, audience members are not: a role change to audience (112) "
-            "is a leave of the picture, to broadcaster (111) a join",
-            "video mute and unmute times are unknown (NCS reports none): the scenario has no "
-            "mute events",
-            "the start body's token and storageConfig are left out (secrets; a local recording "
-            "needs no bucket)",
-            "updateLayout events are at the time the app logged sending them (the app's clock)"):
+            ("bodies with the same noticeId and notifyMs are one; a resend of an event (a "
+             "later notifyMs) is read once"),
+            ("users are real people: their pictures and sounds are unknown (source and audio "
+             '"unknown", drawn by mix and preview as a grey striped placeholder, mixed as '
+             "silence); their picture size is taken as 640x360"),
+            (f"platform from the NCS code: 7 (Web) is Web SDK {sdk}; every other code is a "
+             "native SDK"),
+            ("a user's events are read in clientSeq order; changes within one second are read "
+             "as the last of them"),
+            (f"joins and leaves are at the RTC ts (whole seconds, Agora's server clock) with a "
+             f"window (tolerance) of {JOIN_TOLERANCE_S} s"),
+            ("broadcasters are drawn, audience members are not: a role change to audience (112) "
+             "is a leave of the picture, to broadcaster (111) a join"),
+            ("video mute and unmute times are unknown (NCS reports none): the scenario has no "
+             "mute events"),
+            ("the start body's token and storageConfig are left out (secrets; a local recording "
+             "needs no bucket)"),
+            "updateLayout events are at the time the app logged sending them (the app's clock)",
+    ):
         notes.add(text)
 
 

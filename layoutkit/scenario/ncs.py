@@ -30,9 +30,20 @@ from ..errors import Problem, ScenarioError
 from ..request.checks import BAD, MISSING, Problems, as_int, as_str, join_path
 from ..request.reader import Reader
 
-__all__ = ["Line", "Notice", "RtcEvent", "RecorderEvent", "LoggedRequest", "numbered",
-           "check_notices", "check_requests", "RTC", "RECORDING", "RTC_EVENTS",
-           "MAX_EPOCH_MS"]
+__all__ = [
+    "MAX_EPOCH_MS",
+    "RECORDING",
+    "RTC",
+    "RTC_EVENTS",
+    "Line",
+    "LoggedRequest",
+    "Notice",
+    "RecorderEvent",
+    "RtcEvent",
+    "check_notices",
+    "check_requests",
+    "numbered",
+]
 
 RTC = 1
 RECORDING = 3
