@@ -357,3 +357,35 @@ def test_a_placeholder_source_frame_is_the_same_at_every_time():
 
     source = PlaceholderSource((320, 180))
     assert np.array_equal(source.frame_i420(Fraction(0)), source.frame_i420(Fraction(7)))
+
+
+def test_rebuilding_opens_only_the_two_logs_and_an_unknown_source_is_never_a_file(tmp_path):
+    from layoutkit.sources import source_problems
+
+    events = write_jsonl(tmp_path / "events.jsonl", session_events())
+    requests = write_jsonl(tmp_path / "requests.jsonl", REQUESTS)
+    (tmp_path / "unknown").write_text("not a video")  # what the old code opened as a source
+    opened: list[str] = []
+
+    def hook(event, args):
+        if event == "open" and isinstance(args[0], str | Path) and \
+                str(args[0]).startswith(str(tmp_path)):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(hook)
+    doc = lk.scenario_from_events(events, requests)
+    scenario = lk.load_scenario(doc, base_dir=tmp_path)
+    assert source_problems(scenario) == []
+    lk.frame_at(scenario, 1)
+    assert sorted(set(opened)) == [str(events), str(requests)]
+
+
+def test_a_start_body_the_scenario_refuses_is_named_by_its_log_line():
+    requests = copy.deepcopy(REQUESTS)
+    requests[0]["body"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["mixedVideoLayout"] = 9
+    with pytest.raises(ScenarioError) as caught:
+        rebuild(session_events(), [requests[2], requests[1], requests[0]],
+                requests_source="requests.jsonl")
+    assert caught.value.source == "requests.jsonl"
+    assert str(caught.value).startswith(
+        "code 2: line 3: body.clientRequest.recordingConfig.transcodingConfig.mixedVideoLayout: ")

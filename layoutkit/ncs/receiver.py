@@ -39,6 +39,7 @@ import hmac
 import json
 import os
 import stat
+import sys
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,7 +131,8 @@ class EventLog:
 
     def append(self, doc: Any) -> None:
         """Append ``doc`` as one whole line of ASCII JSON (threads are serialized)."""
-        data = (json.dumps(doc, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+        data = (json.dumps(doc, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+                + "\n").encode("ascii")
         with self._lock:
             self._write(data)
 
@@ -138,6 +140,11 @@ class EventLog:
         """Close the file."""
         with self._lock, contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+def _not_json(name: str) -> Any:
+    """``json.loads`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+    raise ValueError(f"{name} is not JSON")
 
 
 class _Answer(Exception):
@@ -201,9 +208,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         self._check_signature(body)
         try:
-            doc = json.loads(body)
+            doc = json.loads(body, parse_constant=_not_json)
         except (ValueError, RecursionError):
-            raise _Answer(400, "the body is not JSON") from None
+            raise _Answer(400, "the body is not JSON (NaN and Infinity are not JSON either)") \
+                from None
         if not isinstance(doc, dict):
             raise _Answer(400, "the body is not a JSON object")
         try:
@@ -217,6 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._accept()
         except _Answer as answer:
             self._send(answer.status, answer.reason)
+            return
+        except Exception as exc:  # never a traceback; the caller retries on a 500
+            self._send(500, f"internal error: {type(exc).__name__}")
             return
         self._send(200, "ok")
 
@@ -264,6 +275,10 @@ class _Server(ThreadingHTTPServer):
         for name in extra_hosts:
             names |= {name.lower(), f"{name.lower()}:{port}"}
         self.hosts = frozenset(names)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed outside the handler (a reset): one line, no traceback."""
+        self.note(f"connection from {client_address[0]} failed: {sys.exc_info()[1]!r}"[:200])
 
     def note(self, text: str) -> None:
         if self._notes is not None:
