@@ -7,8 +7,8 @@ change at all, except that the recording's own encoder re-codes it at each key f
 of up to about one luma level on the ~160-pixel canvas the observations use).  So a region is
 *still* from frame to frame when the mean absolute difference of its luma
 (:func:`key_motion`, from :attr:`Observed.motion
-<layoutkit.comparison.frames.Observed.motion>`) stays at or under :data:`STILL` levels, a burst of at most
-:data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between still frames (a key
+<layoutkit.comparison.frames.Observed.motion>`) stays at or under :data:`STILL` levels, a
+burst of at most :data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between still frames (a key
 frame and the encoder's refinement after it), and it is *frozen* over a
 stretch of such frames that lasts at least ``min_s`` seconds (:func:`still_spans`).
 
