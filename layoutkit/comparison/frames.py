@@ -53,6 +53,10 @@ class Observed:
     code_levels : ndarray (2, 256) int64
         How often each level was the black (row 0) and the white (row 1) calibration cell
         of a code read (:attr:`~layoutkit.comparison.observe.Observations.code_levels`).
+    motion : ndarray (n, n_cells) uint8, optional
+        Every descriptor cell's mean absolute luma change from the frame before, in steps
+        of ``1 / observe.MOTION_SCALE`` levels (255 on the first frame); None when not
+        observed.
     """
 
     times: F64
@@ -63,6 +67,7 @@ class Observed:
     origin: float
     samples: tuple[tuple[float, U8], ...] = ()
     code_levels: I64 = field(default_factory=_no_levels)
+    motion: U8 | None = None
 
     @property
     def codes_read(self) -> int:
@@ -91,7 +96,7 @@ class Observed:
         """
         return Observed(self.times[rows], self.cells[rows], self.code_uids[rows],
                         self.code_frames[rows], self.uid_names, self.origin, (),
-                        self.code_levels)
+                        self.code_levels, None if self.motion is None else self.motion[rows])
 
 
 class Reservoir:
@@ -177,7 +182,7 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
         raise MediaError(msg)
     times, cells, code_uids, code_frames = obs.arrays()
     return Observed(times, cells, code_uids, code_frames, tuple(probe.uids), origin,
-                    tuple(keep.items), obs.code_levels)
+                    tuple(keep.items), obs.code_levels, obs.motion())
 
 
 def canvas_luma(observed: Observed, probe: Probe) -> F64:

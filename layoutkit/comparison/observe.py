@@ -19,12 +19,15 @@ import numpy.typing as npt
 
 from .codereader import CodeSpot
 
-__all__ = ["GRID", "Probe", "Observations"]
+__all__ = ["GRID", "MOTION_SCALE", "Observations", "Probe"]
 
 #: Cells per side of a region descriptor.
 GRID = 4
 #: Cells per side of the whole-canvas descriptor used to align colour-only recordings.
 CANVAS_GRID = 8
+#: Motion (a cell's mean absolute luma change from one frame to the next) is kept in steps
+#: of ``1 / MOTION_SCALE`` levels, up to ``255 / MOTION_SCALE`` (one byte per cell).
+MOTION_SCALE = 32
 
 Rect = tuple[int, int, int, int]
 F32 = npt.NDArray[np.float32]
@@ -153,9 +156,14 @@ class Probe:
 
     def describe(self, i420: npt.NDArray[np.uint8]) -> F32:
         """Every descriptor cell's mean ``(n_cells_total, 3)`` (use :meth:`split`)."""
+        return self.cell_means(self.small_planes(i420))
+
+    def cell_means(self, small: F32) -> F32:
+        """Every descriptor cell's mean of ``small`` (``(small_h, small_w, c)``):
+        ``(n_cells_total, c)``."""
         self._freeze()
-        small = self.small_planes(i420)
-        sat = cv2.integral(small, sdepth=cv2.CV_32F)  # (h+1, w+1, 3)
+        sat = cv2.integral(small, sdepth=cv2.CV_32F).reshape(small.shape[0] + 1,
+                                                              small.shape[1] + 1, -1)
         total = (sat[self._y1, self._x1] - sat[self._y0, self._x1]
                  - sat[self._y1, self._x0] + sat[self._y0, self._x0])
         return (total / self._area[:, None]).astype(np.float32)
@@ -199,6 +207,8 @@ class Observations:
     _cells: list[npt.NDArray[np.uint8]] = field(default_factory=list)
     _uids: list[npt.NDArray[np.int32]] = field(default_factory=list)
     _frames: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    _motion: list[npt.NDArray[np.uint8]] = field(default_factory=list)
+    _previous_luma: F32 | None = None
     #: How often each level was the black (row 0) and the white (row 1) calibration cell
     #: of a code read (the recording's own black and white).
     code_levels: npt.NDArray[np.int64] = field(
@@ -206,13 +216,30 @@ class Observations:
 
     def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
         """Observe one frame."""
-        cells = self.probe.describe(i420)
+        small = self.probe.small_planes(i420)
+        cells = self.probe.cell_means(small)
         h = self.probe.canvas_wh[1]
         uids, frames = self.probe.read_codes(i420[:h], levels=self.code_levels)
         self.times.append(float(t))
         self._cells.append(np.clip(np.rint(cells), 0, 255).astype(np.uint8))
+        self._motion.append(self._cell_motion(np.ascontiguousarray(small[:, :, 0])))
         self._uids.append(uids)
         self._frames.append(frames)
+
+    def _cell_motion(self, luma: F32) -> npt.NDArray[np.uint8]:
+        """Each cell's mean absolute luma change since the previous frame, in
+        :data:`MOTION_SCALE` steps (255: the first frame, or more)."""
+        previous, self._previous_luma = self._previous_luma, luma
+        if previous is None:
+            return np.full(self.probe.n_cells(), 255, np.uint8)
+        change = self.probe.cell_means(np.abs(luma - previous)[:, :, None])[:, 0]
+        return np.clip(np.rint(change * MOTION_SCALE), 0, 255).astype(np.uint8)
+
+    def motion(self) -> npt.NDArray[np.uint8]:
+        """``(n, n_cells)``: each frame's cell motion (:meth:`_cell_motion`)."""
+        if not self._motion:
+            return np.zeros((0, self.probe.n_cells()), np.uint8)
+        return np.stack(self._motion)
 
     def __len__(self) -> int:
         return len(self.times)

@@ -1,0 +1,136 @@
+"""Frozen pictures: when a region's picture stops changing beyond coding noise.
+
+A user whose camera is live changes its region from frame to frame (a person sitting still
+breathes, blinks and carries sensor noise; FFmpeg's ``testsrc2``, ``mandelbrot`` and
+``life`` move); a frozen tile (the cloud's last frame after a user stops video) does not
+change at all, except that the recording's own encoder re-codes it at each key frame (a jump
+of up to about one luma level on the ~160-pixel canvas the observations use).  So a region is
+*still* from frame to frame when the mean absolute difference of its luma
+(:func:`key_motion`, from :attr:`Observed.motion
+<layoutkit.comparison.frames.Observed.motion>`) stays at or under :data:`STILL` levels, a
+burst of at most :data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between still frames (a key
+frame and the encoder's refinement after it), and it is *frozen* over a
+stretch of such frames that lasts at least ``min_s`` seconds (:func:`still_spans`).
+
+Measured (``tests/test_stillness.py``: 640x360 composites by FFmpeg's x264, 250-1000 kb/s,
+15 and 30 fps, GOP 2 s, six minutes each, as compare observes them): a frozen tile moves
+0.000 levels between frames (90th percentile 0.03) and up to 3 at key frames, and is found
+from the frame it freezes to the end in every case; ``testsrc2`` and ``mandelbrot`` move
+0.2-8 levels a frame and are never frozen; ``life`` is frozen 7.6 s of 1080 tile-seconds at
+30 fps / 400 kb/s (one board that has nearly died out, under 0.03 levels a frame) and never
+at 15 fps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["MIN_FROZEN_S", "SPIKE", "STILL", "StillSpan", "key_motion", "still_spans"]
+
+#: Mean absolute luma change (levels, on the observations' small canvas) under which two
+#: consecutive frames of a region show the same picture.
+STILL = 0.07
+#: The largest change allowed once between still frames (the encoder's key-frame refresh).
+SPIKE = 4.0
+#: The longest burst of such changes (frames) inside a frozen stretch.
+SPIKE_FRAMES = 3
+#: The shortest stretch of still frames called frozen, in seconds.
+MIN_FROZEN_S = 1.0
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class StillSpan:
+    """A region shows one unchanging picture from ``start`` until ``end`` (recording seconds;
+    ``end`` is the time of the first frame that differs, or just after the last frame)."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        """How long the picture stays."""
+        return self.end - self.start
+
+
+def _still_frames(motion: F32, *, still: float, spike: float) -> npt.NDArray[np.bool_]:
+    """Which frames (from the second) repeat the picture of the frame before them: motion
+    at most ``still``, or a short burst (at most :data:`SPIKE_FRAMES` frames) up to
+    ``spike`` between two such frames (a key frame and the encoder's refinement after it).
+
+    >>> m = np.array([9, 0, 1, 1, 0, 1, 1, 1, 1, 0], np.float32)
+    >>> _still_frames(m, still=0.1, spike=2).astype(int).tolist()
+    [0, 1, 1, 1, 1, 0, 0, 0, 0, 1]
+    """
+    calm = motion <= still
+    out = calm.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], calm.astype(np.int8), [1]])))
+    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        inside = 0 < first and stop < len(motion)  # calm frames on both sides
+        if inside and stop - first <= SPIKE_FRAMES and bool((motion[first:stop] <= spike).all()):
+            out[first:stop] = True
+    out[0] = False  # the first frame has nothing before it
+    return out
+
+
+def still_spans(motion: F32, times: F64, *, still: float = STILL, spike: float = SPIKE,
+                min_s: float = MIN_FROZEN_S) -> tuple[StillSpan, ...]:
+    """The stretches in which a region's picture does not change.
+
+    Parameters
+    ----------
+    motion : ndarray (n,)
+        ``motion[i]``: the region's change from frame ``i - 1`` to frame ``i``
+        (:func:`key_motion`; ``motion[0]`` is ignored).
+    times : ndarray (n,)
+        Each frame's time, increasing.
+    still, spike, min_s : float
+        See :data:`STILL`, :data:`SPIKE`, :data:`MIN_FROZEN_S`.
+
+    Returns
+    -------
+    tuple of StillSpan
+        In time order; a span starts at the first frame showing the picture.
+
+    Examples
+    --------
+    >>> t = np.arange(10) / 2  # 2 frames a second
+    >>> m = np.array([9, 3, 0, 0, 0.9, 0, 0, 5, 4, 3], np.float32)
+    >>> still_spans(m, t)
+    (StillSpan(start=0.5, end=3.5),)
+    >>> still_spans(m, t, min_s=4)
+    ()
+    """
+    flags = _still_frames(np.asarray(motion, np.float32), still=still, spike=spike)
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    spans = []
+    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        start = float(times[first - 1])  # the picture first appears one frame before
+        end = float(times[stop]) if stop < len(times) else float(times[-1]) + step
+        if end - start >= min_s:
+            spans.append(StillSpan(start, end))
+    return tuple(spans)
+
+
+def key_motion(motion: npt.NDArray[np.uint8], cells: slice, valid: npt.NDArray[np.bool_],
+               *, scale: int) -> F32:
+    """A descriptor's motion per frame (levels): the mean of its looked-at cells'.
+
+    ``motion`` is :attr:`Observed.motion <layoutkit.comparison.frames.Observed.motion>`,
+    ``cells`` and ``valid`` the descriptor's (``Probe.cell_slice``, ``Probe.valid``),
+    ``scale`` ``observe.MOTION_SCALE``.
+
+    >>> m = np.array([[255, 255, 255], [0, 64, 9]], np.uint8)
+    >>> key_motion(m, slice(0, 2), np.array([True, True]), scale=32).tolist()
+    [7.96875, 1.0]
+    """
+    part = motion[:, cells][:, valid] if valid.any() else motion[:, cells]
+    if part.shape[1] == 0:
+        return np.zeros(len(motion), np.float32)
+    return (part.astype(np.float32).mean(axis=1) / scale).astype(np.float32)
