@@ -138,11 +138,10 @@ def test_swapped_users_are_named_as_swapped(clips, tmp_path):
     recording = _compose(doc, clips, _out(tmp_path), [("22", 0, 0, SECONDS),
                                                       ("11", 1, 0, SECONDS)])
     result = lk.compare(doc, recording)
+    swapped = "(uid 11 and uid 22 swapped)"
     assert _messages(result) == [
-        "region 0: uid 22 where uid 11 should be, from 0.00 s to 6.00 s "
-        "(uid 11 and uid 22 swapped)",
-        "region 1: uid 11 where uid 22 should be, from 0.00 s to 6.00 s "
-        "(uid 11 and uid 22 swapped)"]
+        f"region 0: uid 22 where uid 11 should be, from 0.00 s to 6.00 s {swapped}",
+        f"region 1: uid 11 where uid 22 should be, from 0.00 s to 6.00 s {swapped}"]
     assert [d.kind for d in result.differences] == ["wrong_user", "wrong_user"]
     assert [(d.expected["uid"], d.observed["uid"]) for d in result.differences] == [
         ("11", "22"), ("22", "11")]
@@ -172,9 +171,9 @@ def test_no_reflow_after_a_leave_is_one_wrong_layout_at_the_fitted_time(clips, t
     recording = compose_first_scene(doc, clips, _out(tmp_path), seconds=SECONDS,
                                     freeze={"44": went}, hold=hold, canvas="#000000")
     result = lk.compare(doc, recording)
-    assert _messages(result) == [
+    assert _messages(result) == [(
         f"layout not reflowed after uid 44 left at {went:.2f} s (fitted; scenario 3.00 s): "
-        f"{went:.2f}-6.00 s shows the 4-user layout from before the leave{tail}"]
+        f"{went:.2f}-6.00 s shows the 4-user layout from before the leave{tail}")]
     (diff,) = result.differences
     assert diff.kind == "wrong_layout" and diff.uid == "44" and diff.t == pytest.approx(went)
     assert diff.observed["reflow"] is False and diff.observed["users"] == 4
@@ -198,9 +197,9 @@ def test_unchanged_picture_after_a_leave_is_the_layout_error_naming_the_user(cli
     recording = compose_first_scene(doc, clips, _out(tmp_path), seconds=SECONDS,
                                     canvas="#000000")
     result = lk.compare(doc, recording)
-    assert _messages(result) == [
+    assert _messages(result) == [(
         "layout not reflowed after uid 44 left at 3.00 s (scenario time; not seen): "
-        "3.00-6.00 s shows the 4-user layout from before the leave, uid 44 still shown"]
+        "3.00-6.00 s shows the 4-user layout from before the leave, uid 44 still shown")]
     assert not [d for d in result.differences if d.kind == "event_time"]
 
 
@@ -210,9 +209,9 @@ def test_a_user_still_shown_where_no_region_is_any_more(clips, tmp_path):
     recording = compose_first_scene(doc, clips, _out(tmp_path), seconds=SECONDS,
                                     canvas="#000000")
     result = lk.compare(doc, recording)
-    assert _messages(result) == [
+    assert _messages(result) == [(
         "uid 44 still shown 3.00-6.00 s after leaving at 3.00 s, in its place from before "
-        "the leave"]
+        "the leave")]
     (diff,) = result.differences
     assert diff.kind == "extra_user" and diff.uid == "44"
     assert diff.observed == {"uid": "44", "from": 3.0, "until": 6.0,
@@ -225,9 +224,9 @@ def test_a_user_still_shown_in_place_of_another_after_the_reflow(clips, tmp_path
     tiles = [("44", 0, 0, SECONDS), ("11", 1, 0, 3), ("22", 2, 0, 3), ("33", 3, 0, 3),
              ("22", 1, 3, SECONDS), ("33", 2, 3, SECONDS)]
     result = lk.compare(doc, _compose(doc, clips, _out(tmp_path), tiles))
-    assert _messages(result) == [
+    assert _messages(result) == [(
         "uid 44 still shown 3.00-6.00 s after leaving at 3.00 s, in region 0 where uid 11 "
-        "should be"]
+        "should be")]
     (diff,) = result.differences
     assert diff.kind == "wrong_user" and diff.observed["uid"] == "44"
 

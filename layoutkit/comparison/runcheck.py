@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .expect import Label
@@ -157,8 +157,9 @@ def _who(label: Label, files: Mapping[str, str]) -> str:
     >>> _who(("22", "live"), {}), _who(("22", "last_frame"), {"22": "a.mp4"})
     ('uid 22', 'uid 22 last frame (video file a.mp4)')
     """
-    text = f"uid {label[0]}" if label[1] == "live" else describe(label)
-    return text + (f" (video file {files[label[0]]})" if label[0] in files else "")
+    who = label[0]
+    text = f"uid {who}" if label[1] == "live" else describe(label)
+    return text + (f" (video file {files[who]})" if who is not None and who in files else "")
 
 
 def _departure(run: Run, away: Sequence[Departure], tol_s: float) -> Departure | None:
@@ -194,19 +195,17 @@ def run_message(run: Run, files: Mapping[str, str], left: Departure | None = Non
 
 
 def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
-                   files: Mapping[str, str] | None = None, away: Sequence[Departure] = (),
-                   swapped: bool = False) -> Difference | None:
+                   words: Callable[[Run], str] | None = None) -> Difference | None:
     """The difference a mismatching run stands for, or None when within tolerance
-    (``files``: uid -> file name of the video-file users, named with them; ``away``: the
-    users who left, named as still shown; ``swapped``: its users swapped with another
-    region's, :func:`swapped_runs`)."""
+    (``words``: the run's message, default :func:`run_message` without names of files,
+    departures or swaps)."""
     at_change, timed = _at_change(run, track, tol_s)
     if at_change:
         return timed
     if run.i1 - run.i0 + 1 <= min_frames:
         return None
     kind = difference_kind(run.expected, run.observed)
-    msg = run_message(run, files or {}, _departure(run, away, tol_s), swapped=swapped)
+    msg = (words or (lambda r: run_message(r, {})))(run)
     uid = run.expected[0] if run.expected[0] is not None else run.observed[0]
     return Difference(kind, msg, uid=uid, t=run.t0,
                       expected={"uid": run.expected[0], "state": run.expected[1]},
@@ -245,8 +244,10 @@ def judge_runs(runs: Runs, *, tol_s: float, min_frames: int,
     glitches = 0
     swapped = swapped_runs(runs.runs)
     for i, run in enumerate(runs.runs):
-        diff = run_difference(run, tracks[run.track], tol_s, min_frames, files=files,
-                              away=away, swapped=i in swapped)
+        def words(r: Run, i: int = i) -> str:
+            return run_message(r, files or {}, _departure(r, away, tol_s), swapped=i in swapped)
+
+        diff = run_difference(run, tracks[run.track], tol_s, min_frames, words=words)
         if diff is None:
             glitches += 1
             continue
