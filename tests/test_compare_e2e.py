@@ -461,7 +461,7 @@ def test_cli_exit_codes_json_and_report(recorded, tmp_path):
     first = doc["differences"][0]
     assert (first["kind"], first["uid"], first["t"]) == ("wrong_user", "11", 0.0)
     assert first["expected"] == {"uid": "11", "state": "live"}
-    assert first["observed"]["uid"] == "22" and "expected uid 11 live" in first["message"]
+    assert first["observed"]["uid"] == "22" and "where uid 11 should be" in first["message"]
 
     report = tmp_path / "r.html"
     code, out, _ = _run_cli("compare", str(scenario), str(bad), "--report", str(report))
