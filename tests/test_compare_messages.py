@@ -20,8 +20,10 @@ nobody moves and its cell becomes the canvas background).
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import layoutkit as lk
@@ -234,3 +236,64 @@ def test_a_user_still_shown_in_place_of_another_after_the_reflow(clips, tmp_path
 def test_still_shown_cites_the_fitted_leave_and_the_scenarios():
     assert Departure("44", 3.4, 3.0).at() == "at 3.40 s (scenario 3.00 s)"
     assert Departure("44", 3.0, 3.0).at() == "at 3.00 s"
+
+
+# --- the leaves stage on small synthetic arrays (no encoding) -------------------------------
+A, B = (0, 0, 160, 180), (160, 0, 160, 180)
+
+
+def _exp(before: dict[str, tuple], after: dict[str, tuple]):
+    from layoutkit.comparison.expect import Expectation, Period, RegionExpect
+    from layoutkit.profile import DEFAULT_PROFILE
+
+    keys = {A: 0, B: 1}
+
+    def period(start, end, users):
+        regions = tuple(RegionExpect(i, rect, 1, (uid, "live"), "code_live", 0,
+                                     code_key=keys[rect])
+                        for i, (uid, rect) in enumerate(users.items()))
+        return Period(start, end, Fraction(start), 1, regions, np.zeros((64, 3), np.float32))
+
+    return Expectation(DEFAULT_PROFILE, (period(0, 2, before), period(2, 4, after)), 4.0, FPS)
+
+
+def _codes(rows_a: list[int], rows_b: list[int]):
+    """60 frames (4 s): the uid index read at each frame in region A and in region B."""
+    from layoutkit.comparison.frames import Observed
+
+    n = 60
+    uids = np.stack([np.array(rows_a, np.int32), np.array(rows_b, np.int32)], axis=1)
+    frames = np.tile(np.arange(n, dtype=np.int32)[:, None], (1, 2))
+    return Observed(np.arange(n) / FPS, np.zeros((n, 1, 3), np.uint8), uids, frames,
+                    ("11", "44"), 0.0)
+
+
+def test_kept_layout_found_on_synthetic_codes_and_dated_where_the_user_went():
+    from layoutkit.comparison.events import EventFit
+    from layoutkit.comparison.leaves import _kept
+
+    exp = _exp({"44": A, "11": B}, {"11": A})
+    fit = EventFit(0, "leave", "44", Fraction(2), Fraction(3), Fraction(1), explained=False)
+    # 44 read in A until 2.2 s (frame 33), then nothing; 11 stays in B all along
+    observed = _codes([1] * 33 + [-1] * 27, [0] * 60)
+    kept = _kept(exp, observed, observed.times, fit, step=Fraction(1, FPS))
+    assert kept is not None and (kept.users, kept.shown, kept.until) == (2, "gone", 4.0)
+    assert kept.fit.fitted_t == Fraction(33, FPS) and kept.fit.seen and kept.fit.explained
+    # reflowed: 11 read in A from 2 s on: no kept layout
+    reflowed = _codes([1] * 30 + [0] * 30, [0] * 30 + [-1] * 30)
+    assert _kept(exp, reflowed, reflowed.times, fit, step=Fraction(1, FPS)) is None
+
+
+def test_still_shown_on_synthetic_codes():
+    from layoutkit.comparison.events import EventFit
+    from layoutkit.comparison.leaves import departures, still_shown
+
+    exp = _exp({"11": A, "44": B}, {"11": A})
+    away = departures((EventFit(0, "leave", "44", Fraction(2), Fraction(2), Fraction(1)),))
+    shown = _codes([0] * 60, [1] * 60)
+    (found,) = still_shown(exp, shown, np.zeros(60), away)
+    assert found.difference.kind == "extra_user"
+    assert found.difference.message == ("uid 44 still shown 2.00-4.00 s after leaving at "
+                                        "2.00 s, in its place from before the leave")
+    gone = _codes([0] * 60, [1] * 30 + [-1] * 30)
+    assert still_shown(exp, gone, np.zeros(60), away) == ()
