@@ -297,3 +297,14 @@ def test_still_shown_on_synthetic_codes():
                                         "2.00 s, in its place from before the leave")
     gone = _codes([0] * 60, [1] * 30 + [-1] * 30)
     assert still_shown(exp, gone, np.zeros(60), away) == ()
+
+
+def test_a_kept_layout_has_evidence_pictures_at_its_time(clips, tmp_path):
+    doc = _doc(LEAVER_FIRST, [LEAVE])
+    recording = compose_first_scene(doc, clips, _out(tmp_path), seconds=SECONDS,
+                                    freeze={"44": 3.0}, hold=0)
+    result = lk.compare(doc, recording)
+    (diff,) = result.differences
+    assert diff.kind == "wrong_layout"
+    (evidence,) = result.evidence
+    assert evidence.difference == 0 and 3.0 <= evidence.t < 6.0

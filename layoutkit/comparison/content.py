@@ -178,7 +178,7 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     away = departures(analysis.events.fits)
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,
                         files=file_names(plan.scenario), away=away)
-    kept = kept_wrong_layouts(analysis.events)
+    kept = kept_wrong_layouts(analysis.events, analysis.observed, analysis.alignment.offsets)
     wrong = tuple(w for w in find_wrong_layouts(plan, analysis.classified.bad_share(),
                                                 analysis.observed.samples,
                                                 analysis.alignment.offset)

@@ -220,15 +220,21 @@ def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
     return FittedEvents(new_plan, fits, differences, tuple(kept))
 
 
-def kept_wrong_layouts(events: FittedEvents) -> tuple[WrongLayout, ...]:
+def kept_wrong_layouts(events: FittedEvents, observed: Observed,
+                       offsets: F64) -> tuple[WrongLayout, ...]:
     """The kept layouts as wrong layouts of the fitted expectation's periods (each
-    replaces the runs of its period, :func:`~.layoutcheck.apply_wrong_layouts`)."""
+    replaces the runs of its period, :func:`~.layoutcheck.apply_wrong_layouts`), anchored
+    on a frame in the middle of the span."""
     exp = events.expectation
+    t = observed.times - offsets
     out = []
     for k in events.kept:
         p = _period_at(exp, float(k.fit.fitted_t))
+        rows = _rows(t, float(k.fit.fitted_t), k.until)
         if p is not None:
-            out.append(WrongLayout(p, k.difference()))
+            anchor = Anchor(int(rows[rows.size // 2]), float(k.fit.fitted_t), k.until) \
+                if rows.size else None
+            out.append(WrongLayout(p, k.difference(), anchor))
     return tuple(out)
 
 
