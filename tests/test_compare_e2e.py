@@ -204,7 +204,8 @@ def test_two_users_swapped_are_named(tmp_path):
     assert result.verdict == "differ" and _kinds(result) == ["wrong_user"]
     pairs = {(d.uid, d.expected["uid"], d.observed["uid"]) for d in result.differences}
     assert pairs == {("11", "11", "22"), ("22", "22", "11")}
-    _find(result, "wrong_user", "region 0: uid 22 live from 0.00 s to 4.00 s, expected uid 11")
+    _find(result, "wrong_user", "region 0: uid 22 where uid 11 should be, from 0.00 s to 4.00 s "
+                                "(uid 11 and uid 22 swapped)")
 
 
 def test_wrong_layout_mode_is_named(tmp_path):
@@ -460,7 +461,7 @@ def test_cli_exit_codes_json_and_report(recorded, tmp_path):
     first = doc["differences"][0]
     assert (first["kind"], first["uid"], first["t"]) == ("wrong_user", "11", 0.0)
     assert first["expected"] == {"uid": "11", "state": "live"}
-    assert first["observed"]["uid"] == "22" and "expected uid 11 live" in first["message"]
+    assert first["observed"]["uid"] == "22" and "where uid 11 should be" in first["message"]
 
     report = tmp_path / "r.html"
     code, out, _ = _run_cli("compare", str(scenario), str(bad), "--report", str(report))

@@ -23,16 +23,21 @@ a frozen dataclass, in its own module of this package:
    jumps, each publisher's rate, the recording's range mix-up.
 3. **fit events** -- ``events.fit_observed`` (with ``events.fit_events``: each event's
    time fitted in its window) -> ``FittedEvents``: the plan at the events' fitted times
-   (rebuilt when one moved), the fits and their differences; every later stage judges
-   against ``FittedEvents.plan``.
+   (rebuilt when one moved), the fits and their differences; then ``leaves.keep_layouts``:
+   a leave after which the recording kept the layout from before (the old regions' codes
+   read after it) is dated where the user's picture went (``FittedEvents.kept``); every
+   later stage judges against ``FittedEvents.plan``.
 4. **classify** -- ``regions.classify_observed`` (with ``classify.classify``) ->
    ``Classified``: a ``classify.RegionObservation`` per region and period, user shifts;
    a live video file's region is compared with the file's own frames near its source time
    (``expect.FileFrames``, each frame drawn once, on first use; the event fit checks
    them alike).
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
-   mismatching frames in it.
-6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,
+   mismatching frames in it, with the ``Part`` items it showed in time order.
+6. **checks** -- ``runcheck.judge_runs`` (users who left, ``leaves.departures``, named
+   where still shown; swaps named), ``leaves.kept_wrong_layouts`` (a layout kept after a
+   leave: one ``wrong_layout`` replacing its period's runs), ``leaves.still_shown`` (a user
+   still in its place from before the leave where no region is), ``layoutcheck.find_wrong_layouts``,
    ``displacement.check_codes`` (expected test-stream codes missing: searched for around
    their regions, a displaced layout is ``wrong_layout`` with the offset in pixels, none
    found ``unreadable_codes``), ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``

@@ -40,6 +40,7 @@ from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .inference import infer_keys
 from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
+from .leaves import departures, keep_layouts, kept_wrong_layouts, still_shown
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
@@ -144,8 +145,11 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
                                clock=options.clock)
-    events = fit_observed(plan, observed, alignment, tol=tol,
-                          tolerance=Fraction(options.event_tolerance))
+    fitted_events = fit_observed(plan, observed, alignment, tol=tol,
+                                 tolerance=Fraction(options.event_tolerance))
+    events = keep_layouts(plan, fitted_events, observed, alignment.offsets)
+    if events.plan is not fitted_events.plan and fitted_events.plan is not plan:
+        fitted_events.plan.renderer.close()  # replaced: a leave's layout was kept
     exp, fitted = events.expectation, events.plan
     classified = classify_observed(observed, alignment, exp, plan.probe, joins=fitted.joins,
                                    tol=tol)
@@ -171,19 +175,25 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
+    away = departures(analysis.events.fits)
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,
-                        files=file_names(plan.scenario))
-    wrong = find_wrong_layouts(plan, analysis.classified.bad_share(),
-                               analysis.observed.samples, analysis.alignment.offset)
-    findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
-                                   exp)
+                        files=file_names(plan.scenario), away=away)
+    kept = kept_wrong_layouts(analysis.events, analysis.observed, analysis.alignment.offsets)
+    wrong = tuple(w for w in find_wrong_layouts(plan, analysis.classified.bad_share(),
+                                                analysis.observed.samples,
+                                                analysis.alignment.offset)
+                  if w.period not in {k.period for k in kept}) + kept
+    shown = still_shown(exp, analysis.observed, analysis.alignment.offsets, away)
+    findings = apply_wrong_layouts(
+        _event_and_run_findings(analysis, judged.findings) + shown, wrong, exp)
     # a period in another layout explains its missing codes
     displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
-        background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
-                                      mixup=analysis.alignment.mixup)
-        findings += (background,) if background is not None else ()
+        findings += _background(analysis, [(s.anchor.t0, s.anchor.t1) for s in shown
+                                           if s.anchor is not None] +
+                                [(float(k.fit.fitted_t), k.until)
+                                 for k in analysis.events.kept])
     regions = analysis.classified.regions
     timing = measure_timing(analysis.observed, regions, analysis.alignment, fps=exp.fps)
     findings += timing_findings(timing, len(analysis.observed), tol=tol)
@@ -193,6 +203,18 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                         tolerance_s=options.av_tolerance_s)
         findings += av_findings(av)
     return Checked(findings, judged.glitches, timing, av)
+
+
+def _background(analysis: Analysis, explained: list[tuple[float, float]]
+                ) -> tuple[Finding, ...]:
+    """The background check's finding, unless it lies in a span another finding explains
+    (``explained``: a user still shown after leaving, a layout kept after a leave)."""
+    found = check_background(analysis.observed, analysis.alignment, analysis.expectation,
+                             analysis.plan.probe, mixup=analysis.alignment.mixup)
+    if found is None or found.anchor is None or any(
+            t0 < found.anchor.t1 and found.anchor.t0 < t1 for t0, t1 in explained):
+        return ()
+    return (found,)
 
 
 def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dict[str, Any]:

@@ -70,12 +70,14 @@ from .observe import Probe
 
 if TYPE_CHECKING:
     from .alignment import Alignment
+    from .leaves import KeptLayout
     from .plan import Plan
 
 __all__ = ["DEFAULT_EVENT_TOLERANCE", "RESIDUAL_FRAMES", "SEARCH_BEYOND_S", "EventFit",
            "FrameData", "Freeze", "as_tolerance", "freeze_onset", "frozen_picture_difference",
            "named_by", "observed_freezes", "best_shift", "candidate_shifts", "classify_cost", "event_difference",
-           "fit_events", "label_cost", "shift_event", "FittedEvents", "fit_observed"]
+           "fit_events", "label_cost", "scenario_at", "shift_event", "FittedEvents",
+           "fit_observed"]
 
 #: Seconds an event may really have happened before or after its scenario time.
 DEFAULT_EVENT_TOLERANCE = Fraction(1)
@@ -272,6 +274,24 @@ def shift_event(scenario: Scenario, index: int, t: Fraction) -> Scenario:
     """
     times = [e.t for e in scenario.events]
     times[index] = t
+    return _with_times(scenario, times)[0]
+
+
+def scenario_at(scenario: Scenario, fits: Sequence[EventFit]) -> Scenario:
+    """``scenario`` with each fitted event at its fitted time (as :func:`fit_events` builds
+    it).
+
+    >>> from layoutkit.scenario import parse_scenario
+    >>> s = parse_scenario({"cname": "c", "duration": 9, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {}}},
+    ...     "events": [{"t": 2, "uid": "1", "action": "mute_video"}]})
+    >>> fit = EventFit(0, "mute_video", "1", Fraction(2), Fraction(5, 2), Fraction(1))
+    >>> float(scenario_at(s, [fit]).events[0].t)
+    2.5
+    """
+    times = [e.t for e in scenario.events]
+    for fit in fits:
+        times[fit.index] = fit.fitted_t
     return _with_times(scenario, times)[0]
 
 
@@ -658,11 +678,16 @@ class FittedEvents:
     differences : tuple of Difference
         Events no time in their window explains, freezes on another picture than the last
         live frame (:func:`event_difference`, :func:`frozen_picture_difference`).
+    kept : tuple of KeptLayout
+        Leaves after which the recording kept the layout from before
+        (:func:`~layoutkit.comparison.leaves.keep_layouts`; their fits dated where the
+        user's picture went).
     """
 
     plan: Plan
     fits: tuple[EventFit, ...] = ()
     differences: tuple[Difference, ...] = ()
+    kept: tuple[KeptLayout, ...] = ()
 
     @property
     def expectation(self) -> Expectation:
