@@ -32,7 +32,8 @@ from .alignment import Alignment, align_observed
 from .avcheck import av_findings, measure_av
 from .avsync import AvCheck
 from .background import check_background
-from .displacement import check_codes
+from .displacement import check_codes, expects_codes
+from .edges import check_edges
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
 from .expect import Expectation, file_names
@@ -43,6 +44,7 @@ from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
+from .reread import moved_frames, shift_of
 from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
@@ -102,6 +104,15 @@ class ContentResult:
 
 
 @dataclass(frozen=True)
+class Displacement:
+    """A displaced layout's finding (None: in place), and the offset the frames were
+    moved back by before they were analysed again (:mod:`~.reread`; None: they were not)."""
+
+    finding: Finding | None
+    moved: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The outputs of the stages before the checks (observe, align, fit, classify, runs).
 
@@ -113,6 +124,7 @@ class Analysis:
     events: FittedEvents
     classified: Classified
     runs: Runs
+    displacement: Displacement | None = None
 
     @property
     def expectation(self) -> Expectation:
@@ -163,6 +175,41 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
         f for f in judged if not named_by(f.difference, named))
 
 
+def find_displacement(analysis: Analysis) -> Finding | None:
+    """A displaced layout (a check stage): by the test-stream codes where they are
+    expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
+    tiles' edges against the canvas (:func:`~.edges.check_edges`)."""
+    plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
+    if expects_codes(plan, observed, alignment):
+        return check_codes(plan, observed, alignment)
+    return check_edges(plan, observed.samples, alignment.offset)
+
+
+def _displaced(analysis: Analysis) -> Finding | None:
+    """The displacement found before (:func:`moved_back`), else found now."""
+    if analysis.displacement is not None:
+        return analysis.displacement.finding
+    return find_displacement(analysis)
+
+
+def moved_back(plan: Plan, analysis: Analysis,
+               source: Callable[[], Iterable[DecodedFrame]] | None, *,
+               options: ContentOptions) -> Analysis:
+    """``analysis`` with its displacement found; when the layout is displaced (and the
+    frames can be decoded again), the analysis of the frames moved back by the offset
+    (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
+    any) closed."""
+    found = find_displacement(analysis)
+    shift = shift_of(found)
+    if shift is None or source is None:
+        return replace(analysis, displacement=Displacement(found))
+    again = analyse(plan, moved_frames(source(), shift, plan.probe.canvas_wh),
+                    options=options)
+    if analysis.plan is not plan:
+        analysis.plan.renderer.close()
+    return replace(again, displacement=Displacement(found, shift))
+
+
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
     """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
@@ -178,7 +225,7 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
                                    exp)
     # a period in another layout explains its missing codes
-    displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
+    displaced = None if wrong else _displaced(analysis)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
@@ -256,6 +303,7 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
               options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
     analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
+    analysis = moved_back(plan, analysis, source, options=options)
     try:
         return _judged(analysis, source, audio=audio, options=options)
     finally:
