@@ -1,0 +1,238 @@
+"""Issue 19, items 9 and 3: render modes, tile edges against the canvas, codes re-read.
+
+Every recording here is composed by FFmpeg's own filters (an ffmpeg-python graph built in
+:func:`_compose`: ``scale`` + ``pad`` for fit, ``scale`` + ``crop`` for crop, ``overlay`` on a
+``color`` source or a background image), at 640x360 for a few seconds:
+
+* **render mode** -- a custom-layout (``mixedVideoLayout`` 3) user drawn cropped where its
+  region asks fit (or the reverse) is one ``wrong_render_mode`` difference (category
+  ``content``) per user, for test streams (their codes read through the other mode's cells)
+  and for video files (the fit bars); not "an unrecognised picture" or a run swarm.
+* **tile edges** -- tiles shifted 4+ px over the canvas are found without any test-stream
+  code (users are video files): ``wrong_layout`` with the offset in pixels; clean 2/3/4-user
+  recordings (also over a background image) match.
+* **codes re-read** -- after a shift found by the codes, the codes are read again at the
+  shifted place, so a user also missing is named (``missing_user``) beside ``wrong_layout``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import layoutkit as lk
+from layoutkit.comparison.model import KIND_CATEGORY
+from layoutkit.teststream import write_testsrc
+from layoutkit.timeline import Timeline
+
+from .helpers import scenario_doc
+
+ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
+imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+
+SID = "0123456789abcdef0123456789abcdef"
+SECONDS = 4
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _lavfi_clip(path: Path, source: str) -> Path:
+    """A 320x180 clip of FFmpeg's lavfi ``source`` (25 fps) with a sine."""
+    sep = ":" if "=" in source else "="
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
+                    "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
+                    "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-t", str(SECONDS), str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """uid -> a 320x180 clip: test streams for 11..44, lavfi pictures for 51..54."""
+    root = tmp_path_factory.mktemp("renderclips")
+    out = {}
+    for uid in ("11", "22", "33", "44"):
+        out[uid] = root / f"testsrc_{uid}.mp4"
+        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 180),
+                      bitrate_kbps=300)
+    for uid, source in (("51", "testsrc2"), ("52", "mandelbrot"), ("53", "smptebars"),
+                        ("54", "rgbtestsrc")):
+        out[uid] = _lavfi_clip(root / f"clip_{uid}.mp4", source)
+    return out
+
+
+def _compose(doc: dict, clips: dict[str, Path], out: Path, *,
+             modes: dict[str, int] | None = None, shift: tuple[int, int] = (0, 0),
+             omit: tuple[str, ...] = (), freeze: dict[str, float] | None = None) -> Path:
+    """``doc``'s first scene composed by FFmpeg's filters (no layoutkit drawing).
+
+    Each region's user scaled and cropped (render mode 0) or scaled and padded with black
+    (1; ``modes`` overrides a user's), overlaid ``shift`` px away from its region on the
+    canvas colour (or the ``backgroundImage``, scaled to cover); ``omit``: users not drawn;
+    ``freeze``: uid -> time from which its tile shows its last frame (``trim`` + ``tpad``, read
+    from its own input: a trimmed video sharing its demuxer with amix's audio can stall).
+    """
+    scenario = lk.load_scenario(doc, base_dir=SAMPLES)
+    tc = scenario.start.transcoding
+    w0, h0 = tc.width, tc.height
+    scene = Timeline(scenario).scene_at(0)
+    regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(w0, h0))
+    image = scene.layout.background_image
+    if image:
+        video = ffmpeg.input(str(SAMPLES / image), loop=1, framerate=tc.fps, t=SECONDS).video \
+            .filter("scale", w0, h0, force_original_aspect_ratio="increase") \
+            .filter("crop", w0, h0).filter("setsar", 1)
+    else:
+        colour = scene.layout.background_color.lstrip("#")
+        video = ffmpeg.input(f"color=c=0x{colour}:s={w0}x{h0}:r={tc.fps}:d={SECONDS}",
+                             f="lavfi")
+    shown = [u for u in regions.uids if u is not None and u not in omit]
+    inputs = {uid: ffmpeg.input(str(clips[uid])) for uid in shown}
+    for uid, (x, y, w, h), mode in zip(regions.uids, regions.rects.tolist(),
+                                       regions.render_modes.tolist()):
+        if uid not in inputs:
+            continue
+        mode = (modes or {}).get(uid, mode)
+        tile = inputs[uid].video
+        if freeze and uid in freeze:
+            tile = ffmpeg.input(str(clips[uid]), t=SECONDS).video.filter(
+                "trim", end=freeze[uid]).filter("tpad", stop_mode="clone",
+                                                stop_duration=SECONDS)
+        if mode == 0:
+            tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
+                .filter("crop", w, h)
+        else:
+            tile = tile.filter("scale", w, h, force_original_aspect_ratio="decrease") \
+                .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
+        video = ffmpeg.overlay(video, tile, x=x + shift[0], y=y + shift[1], eof_action="pass")
+    audio = ffmpeg.filter([inputs[u].audio for u in shown], "amix", inputs=len(shown),
+                          normalize=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
+                           vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
+                           acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=SECONDS,
+                           preset="veryfast", **{"x264-params": "bframes=0"})
+    command = stream.overwrite_output().global_args("-v", "error").compile(
+        cmd=imageio_ffmpeg.get_ffmpeg_exe())
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    return out
+
+
+def _doc(users: list[dict], **transcoding: object) -> dict:
+    tc = {"width": 640, "height": 360, "fps": 15, "bitrate": 800, "mixedVideoLayout": 1,
+          "backgroundColor": "#203040", **transcoding}
+    return scenario_doc(users, [], duration=SECONDS, transcoding=tc,
+                        file_config={"avFileType": ["hls", "mp4"]})
+
+
+def _files(clips: dict[str, Path], uids) -> list[dict]:
+    return [{"uid": u, "source": str(clips[u]), "audio": "silence"} for u in uids]
+
+
+def _messages(result) -> list[str]:
+    return [f"{d.kind}: {d.message}" for d in result.differences]
+
+
+def _compare(doc: dict, path: Path):
+    return lk.compare(lk.load_scenario(doc, base_dir=SAMPLES), path)
+
+
+# --- 1. render mode ----------------------------------------------------------------------------
+CUSTOM = [{"uid": "11", "x_axis": 0, "y_axis": 0, "width": 0.5, "height": 1, "render_mode": 0},
+          {"uid": "22", "x_axis": 0.5, "y_axis": 0, "width": 0.5, "height": 1,
+           "render_mode": 1}]
+
+
+# --- 2. tile edges against the canvas (no test-stream code) -----------------------------------
+EDGE_USERS = ("51", "52", "53", "54")
+
+
+def _edge_doc(clips, n: int, **transcoding: object) -> dict:
+    return _doc(_files(clips, EDGE_USERS[:n]), **transcoding)
+
+
+@pytest.fixture(scope="module")
+def edge_recordings(tmp_path_factory, clips):
+    """``recording(n, shift, background)``: ``n`` video-file users in best fit, composed
+    by FFmpeg with the tiles ``shift`` px away from their regions (made once)."""
+    root = tmp_path_factory.mktemp("edges")
+    made: dict[tuple, tuple[dict, Path]] = {}
+
+    def recording(n: int, shift=(0, 0), background: str | None = None):
+        key = (n, shift, background)
+        if key not in made:
+            extra = {"backgroundImage": background} if background else {}
+            doc = _edge_doc(clips, n, **extra)
+            out = root / f"r{len(made)}" / f"{SID}_demo_0.mp4"
+            made[key] = doc, _compose(doc, clips, out, shift=shift)
+        return made[key]
+
+    return recording
+
+
+def _layout_offset(result) -> tuple[int, int]:
+    (diff,) = [d for d in result.differences if d.kind == "wrong_layout"]
+    match = re.match(r"layout shifted by \(([+-]\d+), ([+-]\d+)\) px: the tiles' edges "
+                     r"against the canvas found", diff.message)
+    assert match, diff.message
+    assert diff.observed == [int(match[1]), int(match[2])] and diff.expected == [0, 0]
+    return int(match[1]), int(match[2])
+
+
+@pytest.mark.parametrize("n, background", [(2, None), (3, None), (4, None),
+                                           (3, "background.jpg")])
+def test_clean_video_file_layouts_composed_by_ffmpeg_match(edge_recordings, n, background):
+    result = _compare(*edge_recordings(n, background=background))
+    assert result.verdict == "match", _messages(result)
+    assert result.streams["content"]["codes_read"] == 0
+
+
+@pytest.mark.parametrize("n, dx, dy, background", [
+    (2, 4, 0, None), (3, 8, 0, None), (4, 0, -4, None), (3, -16, 8, None),
+    (3, 0, 8, "background.jpg"),
+])
+def test_tiles_shifted_without_codes_are_a_wrong_layout_with_the_offset(
+        edge_recordings, n, dx, dy, background):
+    """Before: every one matched (no code expected, nothing searched)."""
+    result = _compare(*edge_recordings(n, (dx, dy), background))
+    assert result.verdict == "differ", _messages(result)
+    got = _layout_offset(result)
+    assert abs(got[0] - dx) <= 1 and abs(got[1] - dy) <= 1, (got, _messages(result))
+    # judged again on the frames moved back: the users are where they belong
+    assert [d.kind for d in result.differences] == ["wrong_layout"], _messages(result)
+
+
+# --- 3. codes re-read at the shifted place ----------------------------------------------------
+TS3 = [{"uid": u} for u in ("11", "22", "33")]
+
+
+def test_shifted_layout_with_a_missing_user_names_both_judged_by_codes(tmp_path, clips):
+    doc = _doc(TS3)
+    out = _compose(doc, clips, tmp_path / "rec" / f"{SID}_demo_0.mp4", shift=(8, 0),
+                   omit=("33",))
+    result = _compare(doc, out)
+    kinds = sorted((d.kind, d.uid or (d.expected or {}).get("uid") if isinstance(
+        d.expected, dict) else d.uid) for d in result.differences)
+    assert ("wrong_layout", None) in kinds and ("missing_user", "33") in kinds, \
+        _messages(result)
+    assert len(result.differences) == 2, _messages(result)
+    # before: aligned by pictures (no code read where it was looked for)
+    assert result.streams["content"]["alignment"] == "codes"
+    assert result.streams["content"]["codes_read"] > 0
+
+
+def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clips):
+    """Colours cannot tell a frozen test stream from a live one: before, only the shift
+    was reported; the codes re-read at the shifted place name the frozen user."""
+    doc = _doc(TS3)
+    out = _compose(doc, clips, tmp_path / "rec" / f"{SID}_demo_0.mp4", shift=(-8, 4),
+                   freeze={"33": 1.0})
+    result = _compare(doc, out)
+    assert result.verdict == "differ", _messages(result)
+    assert result.differences[0].kind == "wrong_layout", _messages(result)
+    frozen = [d for d in result.differences[1:] if "33" in d.message]
+    assert frozen, _messages(result)
+    assert all(d.kind == "wrong_state" for d in frozen), _messages(result)
