@@ -105,7 +105,8 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path, *,
             tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
                 .filter("crop", w, h)
         else:
-            tile = tile.filter("scale", w, h, force_original_aspect_ratio="decrease") \
+            tile = tile.filter("scale", w, h, force_original_aspect_ratio="decrease",
+                               force_divisible_by=2) \
                 .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
         video = ffmpeg.overlay(video, tile, x=x + shift[0], y=y + shift[1], eof_action="pass")
     audio = ffmpeg.filter([inputs[u].audio for u in shown], "amix", inputs=len(shown),
@@ -144,6 +145,102 @@ def _compare(doc: dict, path: Path):
 CUSTOM = [{"uid": "11", "x_axis": 0, "y_axis": 0, "width": 0.5, "height": 1, "render_mode": 0},
           {"uid": "22", "x_axis": 0.5, "y_axis": 0, "width": 0.5, "height": 1,
            "render_mode": 1}]
+MODE_WORDS = {0: "cropped", 1: "fitted"}
+
+
+def _custom(users: list[dict], uids=("11", "22")) -> dict:
+    config = [dict(region, uid=uid) for region, uid in zip(CUSTOM, uids)]
+    return _doc(users, mixedVideoLayout=3, layoutConfig=config)
+
+
+def _render_fault(result, uid: str, asked: int):
+    (diff,) = [d for d in result.differences if d.kind == "wrong_render_mode"]
+    drawn = 1 - asked
+    assert diff.message.startswith(
+        f"uid {uid} drawn {MODE_WORDS[drawn]} where the request asks "
+        f"{('crop', 'fit')[asked]} (renderMode {asked}), 0.00-4.00 s"), diff.message
+    assert diff.uid == uid and diff.category == "content"
+    assert diff.expected == {"render_mode": asked} and diff.observed == {"render_mode": drawn}
+    assert KIND_CATEGORY["wrong_render_mode"] == "content"
+    return diff
+
+
+@pytest.fixture(scope="module")
+def custom_recordings(tmp_path_factory, clips):
+    """``recording(kind, modes)``: two users (``ts``: test streams 11, 22; ``files``:
+    video files 51, 52) in the custom layout ``CUSTOM``, drawn with ``modes``."""
+    root = tmp_path_factory.mktemp("custom")
+    made: dict[tuple, tuple[dict, Path]] = {}
+
+    def recording(kind: str, modes: dict[str, int] | None = None):
+        key = (kind, tuple(sorted((modes or {}).items())))
+        if key not in made:
+            uids = ("11", "22") if kind == "ts" else ("51", "52")
+            users = [{"uid": u} for u in uids] if kind == "ts" else _files(clips, uids)
+            doc = _custom(users, uids)
+            out = root / f"r{len(made)}" / f"{SID}_demo_0.mp4"
+            made[key] = doc, _compose(doc, clips, out, modes=modes)
+        return made[key]
+
+    return recording
+
+
+@pytest.mark.parametrize("kind", ["ts", "files"])
+def test_custom_layout_drawn_as_asked_matches(custom_recordings, kind):
+    result = _compare(*custom_recordings(kind))
+    assert result.verdict == "match", _messages(result)
+
+
+@pytest.mark.parametrize("kind, uid, asked", [
+    ("ts", "22", 1), ("ts", "11", 0), ("files", "52", 1), ("files", "51", 0)])
+def test_custom_region_drawn_the_other_way_is_one_render_mode_difference(
+        custom_recordings, kind, uid, asked):
+    """Before: "region 1: an unrecognised picture from 0.07 s to 4.00 s, expected uid 22
+    live" (a wrong_state run)."""
+    result = _compare(*custom_recordings(kind, {uid: 1 - asked}))
+    assert result.verdict == "differ", _messages(result)
+    _render_fault(result, uid, asked)
+    assert len(result.differences) == 1, _messages(result)
+
+
+def test_both_custom_regions_drawn_the_other_way_are_one_difference_each(custom_recordings):
+    result = _compare(*custom_recordings("ts", {"11": 1, "22": 0}))
+    assert sorted((d.kind, d.uid) for d in result.differences) == [
+        ("wrong_render_mode", "11"), ("wrong_render_mode", "22")], _messages(result)
+
+
+@pytest.fixture(scope="module")
+def clips43(tmp_path_factory):
+    """uid -> a 4:3 (320x240) test stream: crop and fit differ in 16:9 regions."""
+    root = tmp_path_factory.mktemp("clips43")
+    out = {}
+    for uid in ("11", "22", "33", "44"):
+        out[uid] = root / f"testsrc_{uid}.mp4"
+        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 240),
+                      bitrate_kbps=300)
+    return out
+
+
+@pytest.mark.parametrize("mode, key, value", [
+    (2, "vertical_render", "fit"),
+    (0, "floating_render", "fit"),
+])
+def test_floating_and_vertical_render_profile_keys_are_named_by_the_layout_check(
+        tmp_path, clips43, mode, key, value):
+    """These layouts take their render modes from the profile, not from the request: a
+    recording drawn the other way (every region fitted) is a ``wrong_layout`` naming the
+    profile key, not a ``wrong_render_mode``."""
+    uids = ("11", "22", "33", "44")
+    extra = {"maxResolutionUid": "11"} if mode == 2 else {}
+    users = [{"uid": u, "size": "320x240"} for u in uids]
+    doc = _doc(users, mixedVideoLayout=mode, **extra)
+    out = _compose(doc, clips43, tmp_path / "rec" / f"{SID}_demo_0.mp4",
+                   modes=dict.fromkeys(uids, 1))
+    result = _compare(doc, out)
+    assert result.verdict == "differ", _messages(result)
+    layouts = [d for d in result.differences if d.kind == "wrong_layout"]
+    assert layouts and f"profile {key}={value}" in layouts[0].message, _messages(result)
+    assert not [d for d in result.differences if d.kind == "wrong_render_mode"]
 
 
 # --- 2. tile edges against the canvas (no test-stream code) -----------------------------------

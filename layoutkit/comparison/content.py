@@ -44,6 +44,7 @@ from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
+from .rendermode import apply_render_modes, check_render_modes
 from .reread import moved_frames, shift_of
 from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
@@ -224,8 +225,12 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                                analysis.observed.samples, analysis.alignment.offset)
     findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
                                    exp)
+    modes = check_render_modes(plan, analysis.observed, analysis.alignment)
+    findings = apply_render_modes(findings, modes)
     # a period in another layout explains its missing codes
     displaced = None if wrong else _displaced(analysis)
+    if modes and displaced is not None and displaced.difference.kind == "unreadable_codes":
+        displaced = None  # the codes are drawn the other way (read through those cells)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,

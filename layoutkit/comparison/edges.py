@@ -38,7 +38,7 @@ from .findings import Finding
 from .model import Difference
 from .plan import Plan
 
-__all__ = ["LEVELS", "MIN_EVIDENCE", "check_edges", "expected_mask", "mask_offset"]
+__all__ = ["LEVELS", "MIN_EVIDENCE", "background_luma", "check_edges", "expected_mask", "mask_offset"]
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -104,7 +104,7 @@ def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int 
     return (reach - int(u), reach - int(v)), float(total[v, u]), float(total[reach, reach])
 
 
-def _canvas_luma(plan: Plan, t: float) -> U8:
+def background_luma(plan: Plan, t: float) -> U8:
     """The expected canvas background's luma at scenario time ``t`` (colour or image)."""
     layout = plan.renderer.timeline.scene_at(Fraction(t)).layout
     h = plan.probe.canvas_wh[1]
@@ -130,7 +130,7 @@ def _masks(plan: Plan, tiled: Sequence[tuple[float, U8, Period]]
     sizes = {uid: s.size_wh for uid, s in plan.renderer.sources.items()}
     observed, expected = [], []
     for t, luma, period in tiled:
-        canvas = _canvas_luma(plan, t)
+        canvas = background_luma(plan, t)
         black = abs(float(np.median(canvas)) - 16.0) <= LEVELS
         observed.append((cv2.absdiff(luma, canvas) <= LEVELS).astype(np.float32))
         expected.append(expected_mask(period, sizes, plan.probe.canvas_wh,
