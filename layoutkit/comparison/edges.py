@@ -91,15 +91,14 @@ def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int 
     >>> mask_offset([o], [e], reach=8)
     ((-5, 4), 0.0, 480.0)
     """
-    total: F32 | None = None
+    if not observed:
+        return (0, 0), 0.0, 0.0
+    total = np.zeros((2 * reach + 1, 2 * reach + 1), np.float64)
     for obs, exp in zip(observed, expected):
         padded = cv2.copyMakeBorder(exp, reach, reach, reach, reach, cv2.BORDER_CONSTANT,
                                     value=1.0)
-        scores = cv2.matchTemplate(padded, obs, cv2.TM_SQDIFF)
-        total = scores if total is None else total + scores
-    if total is None:
-        return (0, 0), 0.0, 0.0
-    total = total / len(observed)
+        total += cv2.matchTemplate(padded, obs, cv2.TM_SQDIFF)
+    total /= len(observed)
     v, u = np.unravel_index(int(np.argmin(total)), total.shape)
     return (reach - int(u), reach - int(v)), float(total[v, u]), float(total[reach, reach])
 
@@ -108,7 +107,7 @@ def background_luma(plan: Plan, t: float) -> U8:
     """The expected canvas background's luma at scenario time ``t`` (colour or image)."""
     layout = plan.renderer.timeline.scene_at(Fraction(t)).layout
     h = plan.probe.canvas_wh[1]
-    return plan.renderer._background(layout)[:h]  # noqa: SLF001 (the recorder's own drawing)
+    return plan.renderer._background(layout)[:h]  # the recorder's own drawing
 
 
 def _tiled(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float

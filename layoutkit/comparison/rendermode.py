@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.fit import CROP, FIT, place
+from ..profile import Profile
 from .alignment import Alignment
 from .codereader import CodeSpot
 from .edges import background_luma
@@ -41,7 +42,6 @@ from .findings import Anchor, Finding
 from .frames import Observed
 from .model import Difference
 from .plan import Plan
-from ..profile import Profile
 
 __all__ = ["MIN_BAR", "RenderModeFault", "apply_render_modes", "bars_of", "check_render_modes",
            "drawn_mode"]

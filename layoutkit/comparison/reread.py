@@ -69,7 +69,7 @@ def _move_i420(i420: U8, dx: int, dy: int) -> U8:
     for k in range(2):
         plane = flat[w * h + k * q:w * h + (k + 1) * q].reshape(h // 2, w // 2)
         oflat[w * h + k * q:w * h + (k + 1) * q] = move_plane(
-            plane, int(round(dx / 2)), int(round(dy / 2))).reshape(-1)
+            plane, round(dx / 2), round(dy / 2)).reshape(-1)
     return out
 
 
