@@ -2,7 +2,8 @@
 
 :func:`check_content` runs the stages of :mod:`layoutkit.comparison` in order (see that
 package's docstring for the flow): plan, observe (the decoded frames stream through once),
-align, fit events, classify, runs, checks (runs, layout, background, timing, A/V),
+align, fit events, classify, runs, displacement (a displaced layout's frames moved back
+and analysed again), checks (runs, layout, render modes, background, timing, A/V),
 evidence (a second decoding pass) and, with ``infer``, the profile alternatives.
 
 Tolerances
@@ -56,9 +57,12 @@ __all__ = [
     "Checked",
     "ContentOptions",
     "ContentResult",
+    "Displacement",
     "analyse",
     "check_content",
+    "find_displacement",
     "frame_loss_allowed",
+    "moved_back",
     "run_checks",
 ]
 
@@ -214,9 +218,10 @@ def moved_back(plan: Plan, analysis: Analysis,
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
     """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
-    displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
-    events', runs (a period in another layout replaces its runs), background, frame timing,
-    A/V."""
+    displaced layout or unreadable codes (:func:`find_displacement`, found before when
+    :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
+    each replacing the runs it explains), the fitted events', runs (a period in another
+    layout replaces its runs), background, frame timing, A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,

@@ -11,8 +11,9 @@ canvas still say where the layout is.  On a few luma samples
   canvas (nobody, ``canvas_color``, ``canvas_background``), and fit bars when black is
   close to the canvas (:func:`expected_mask`);
 * the observed mask is matched against the expected one moved by up to :data:`REACH` px
-  each way (``cv2.matchTemplate``, squared differences, summed over the samples; outside
-  the canvas counts as canvas, where a moved layout uncovers it).
+  each way (``cv2.matchTemplate``, squared differences, summed over the samples, on masks
+  halved; then to the pixel around the best; outside the canvas counts as canvas, where a
+  moved layout uncovers it).
 
 The best offset is a ``wrong_layout`` (offset in pixels, as the code search reports) when
 it is :data:`~.displacement.MIN_SHIFT` px or more away and explains at least
@@ -80,11 +81,34 @@ def expected_mask(period: Period, sizes: dict[str, tuple[int, int]], canvas_wh: 
     return mask
 
 
+def _ssd(padded: F32, obs: F32, reach: int, d: tuple[int, int]) -> float:
+    """Squared differences of ``obs`` and the expected mask moved by ``d`` (``padded``: the
+    expected mask with ``reach`` px of canvas around it)."""
+    h, w = obs.shape
+    v, u = reach - d[1], reach - d[0]
+    return float(np.square(padded[v:v + h, u:u + w] - obs).sum())
+
+
+def _coarse(observed: Sequence[F32], expected: Sequence[F32], reach: int) -> tuple[int, int]:
+    """The best offset on masks halved (``cv2.matchTemplate``, squared differences), in
+    full-size pixels."""
+    half = reach // 2
+    total = np.zeros((2 * half + 1, 2 * half + 1), np.float64)
+    for obs, exp in zip(observed, expected):
+        small = [cv2.resize(m, (m.shape[1] // 2, m.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                 for m in (obs, exp)]
+        padded = cv2.copyMakeBorder(small[1], half, half, half, half, cv2.BORDER_CONSTANT,
+                                    value=1.0)
+        total += cv2.matchTemplate(padded, small[0], cv2.TM_SQDIFF)
+    v, u = np.unravel_index(int(np.argmin(total)), total.shape)
+    return 2 * (half - int(u)), 2 * (half - int(v))
+
+
 def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int = REACH
                 ) -> tuple[tuple[int, int], float, float]:
     """The offset ``(dx, dy)`` (positive: right, down) that best moves the ``expected``
     masks onto the ``observed`` ones, and the mismatching pixels a sample at that offset
-    and at none.
+    and at none: searched on masks halved, then to the pixel around the best.
 
     >>> e = np.ones((40, 60), np.float32); e[10:30, 10:50] = 0
     >>> o = np.ones((40, 60), np.float32); o[14:34, 5:45] = 0
@@ -93,14 +117,16 @@ def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int 
     """
     if not observed:
         return (0, 0), 0.0, 0.0
-    total = np.zeros((2 * reach + 1, 2 * reach + 1), np.float64)
-    for obs, exp in zip(observed, expected):
-        padded = cv2.copyMakeBorder(exp, reach, reach, reach, reach, cv2.BORDER_CONSTANT,
-                                    value=1.0)
-        total += cv2.matchTemplate(padded, obs, cv2.TM_SQDIFF)
-    total /= len(observed)
-    v, u = np.unravel_index(int(np.argmin(total)), total.shape)
-    return (reach - int(u), reach - int(v)), float(total[v, u]), float(total[reach, reach])
+    cx, cy = _coarse(observed, expected, reach)
+    padded: list[F32] = [np.asarray(cv2.copyMakeBorder(e, reach, reach, reach, reach,
+                                                       cv2.BORDER_CONSTANT, value=1.0),
+                                    np.float32) for e in expected]
+    near = [(0, 0)] + [(cx + i, cy + j) for j in (-1, 0, 1) for i in (-1, 0, 1)
+                       if max(abs(cx + i), abs(cy + j)) <= reach]
+    scores = {d: float(np.mean([_ssd(p, o, reach, d) for p, o in zip(padded, observed)]))
+              for d in near}
+    best = min(scores, key=lambda d: (scores[d], d != (0, 0)))
+    return best, scores[best], scores[(0, 0)]
 
 
 def background_luma(plan: Plan, t: float) -> U8:
