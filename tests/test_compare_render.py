@@ -21,10 +21,16 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import layoutkit as lk
+from layoutkit.comparison.edges import MIN_EVIDENCE, expected_mask, mask_offset
+from layoutkit.comparison.expect import Period, RegionExpect
 from layoutkit.comparison.model import KIND_CATEGORY
+from layoutkit.comparison.rendermode import drawn_mode
+from layoutkit.comparison.reread import move_plane, moved_frames
+from layoutkit.io.frames import DecodedFrame
 from layoutkit.teststream import write_testsrc
 from layoutkit.timeline import Timeline
 
@@ -333,3 +339,60 @@ def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clip
     frozen = [d for d in result.differences[1:] if "33" in d.message]
     assert frozen, _messages(result)
     assert all(d.kind == "wrong_state" for d in frozen), _messages(result)
+
+
+# --- the stages on small synthetic arrays (no encoding) ---------------------------------------
+def _layout_masks(dx: int, dy: int, noise: float = 0.0, seed: int = 0):
+    """A 640x360 expected canvas mask with two 320x180 tiles, and an observed one with the
+    tiles moved by ``(dx, dy)`` and a share ``noise`` of tile pixels that look like canvas."""
+    rng = np.random.default_rng(seed)
+    expected = np.ones((360, 640), np.float32)
+    observed = np.ones((360, 640), np.float32)
+    for x in (0, 320):
+        expected[90:270, x:x + 320] = 0
+        observed[max(0, 90 + dy):270 + dy, max(0, x + dx):x + 320 + dx] = 0
+    observed[(observed == 0) & (rng.random(observed.shape) < noise)] = 1
+    return observed, expected
+
+
+@pytest.mark.parametrize("dx, dy", [(4, 0), (0, -4), (-8, 12), (33, -20), (0, 0)])
+def test_mask_offset_finds_the_tiles_offset_despite_canvas_coloured_content(dx, dy):
+    observed, expected = _layout_masks(dx, dy, noise=0.2)
+    (gx, gy), best, none = mask_offset([observed], [expected])
+    assert (gx, gy) == (dx, dy)
+    assert none - best >= (MIN_EVIDENCE if (dx, dy) != (0, 0) else 0)
+
+
+def test_expected_mask_counts_black_fit_bars_as_canvas_only_on_a_black_canvas():
+    reg = RegionExpect(0, (0, 0, 320, 360), 1, ("51", "live"), "file", 0)
+    period = Period(0, 4, 0, 3, (reg,), None)
+    black = expected_mask(period, {"51": (320, 180)}, (640, 360), black_is_canvas=True)
+    other = expected_mask(period, {"51": (320, 180)}, (640, 360), black_is_canvas=False)
+    assert black[:90, :320].min() == 1 and black[90:270, :320].max() == 0
+    assert other[:, :320].max() == 0 and other[:, 320:].min() == 1
+
+
+def test_drawn_mode_tells_fit_bars_from_a_cropped_picture_and_the_canvas():
+    reg = RegionExpect(0, (0, 0, 320, 360), 1, ("51", "live"), "file", 0)
+    fitted = np.full((360, 640), 16, np.uint8)
+    fitted[90:270, :320] = np.linspace(40, 220, 320, dtype=np.uint8)
+    cropped = np.broadcast_to(np.linspace(40, 220, 640, dtype=np.uint8), (360, 640)).copy()
+    canvas = np.full((360, 640), 60, np.uint8)
+    assert drawn_mode(fitted, reg, (320, 180), canvas=60) == 1
+    assert drawn_mode(cropped, reg, (320, 180), canvas=60) == 0
+    assert drawn_mode(canvas, reg, (320, 180), canvas=60) is None
+    # a region painted over the bars is left out of them
+    covered = fitted.copy()
+    covered[:90, :320] = 200
+    assert drawn_mode(covered, reg, (320, 180), canvas=60, above=[(0, 0, 320, 90)]) == 1
+
+
+def test_moved_frames_put_a_shifted_picture_back_in_place():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 255, (36, 64), dtype=np.uint8)
+    u = rng.integers(0, 255, (18, 32), dtype=np.uint8)
+    i420 = np.concatenate([y.reshape(-1), u.reshape(-1), u.reshape(-1)]).reshape(54, 64)
+    shifted = i420.copy()
+    shifted[:36] = move_plane(y, 8, 4)
+    (frame,) = moved_frames([DecodedFrame(0.0, shifted)], (8, 4), (64, 36))
+    assert np.array_equal(frame.i420[:28, :56], y[:28, :56])
