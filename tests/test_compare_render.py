@@ -381,6 +381,11 @@ def test_drawn_mode_tells_fit_bars_from_a_cropped_picture_and_the_canvas():
     assert drawn_mode(fitted, reg, (320, 180), canvas=60) == 1
     assert drawn_mode(cropped, reg, (320, 180), canvas=60) == 0
     assert drawn_mode(canvas, reg, (320, 180), canvas=60) is None
+    # a cropped picture that is dark at its edges is no fit (dark just inside the bars too)
+    dark_edges = cropped.copy()
+    dark_edges[:120] = 16
+    dark_edges[240:] = 16
+    assert drawn_mode(dark_edges, reg, (320, 180), canvas=60) is None
     # a region painted over the bars is left out of them
     covered = fitted.copy()
     covered[:90, :320] = 200

@@ -96,9 +96,20 @@ def bars_of(src_wh: tuple[int, int], rect: Rect) -> list[Rect]:
             if min(bw, bh) >= MIN_BAR]
 
 
-def _level(luma: U8, rect: Rect) -> U8:
+def _edges_inside(src_wh: tuple[int, int], rect: Rect) -> list[Rect]:
+    """The 4 px strips of the fitted picture along its bars (where fit's picture starts).
+
+    >>> _edges_inside((320, 180), (0, 0, 320, 360))
+    [(0, 90, 320, 4), (0, 266, 320, 4)]
+    """
     x, y, w, h = rect
-    return luma[y:y + h, x:x + w]
+    dx, dy, dw, dh = place(src_wh, rect, FIT).dst
+    strips = []
+    if min(dy - y, y + h - dy - dh) >= MIN_BAR:
+        strips += [(dx, dy, dw, 4), (dx, dy + dh - 4, dw, 4)]
+    if min(dx - x, x + w - dx - dw) >= MIN_BAR:
+        strips += [(dx, dy, 4, dh), (dx + dw - 4, dy, 4, dh)]
+    return strips
 
 
 def _is_black(pixels: U8, black: float) -> bool:
@@ -134,8 +145,12 @@ def drawn_mode(luma: U8, reg: RegionExpect, src_wh: tuple[int, int], *,
     if pixels.size < MIN_BAR * MIN_BAR:
         return None
     if _is_black(pixels, black):
-        inside = _level(luma, place(src_wh, reg.rect, FIT).dst)
-        return None if _is_black(inside, black) else int(FIT)
+        # fit: the picture starts right at the bars (a cropped picture dark at its edges
+        # stays dark just inside them)
+        edge = _bar_pixels(luma, _edges_inside(src_wh, reg.rect), above)
+        dark = edge.size == 0 or float(np.median(np.abs(edge.astype(np.int16) - black))) \
+            <= LEVELS
+        return None if dark else int(FIT)
     if _is_black(pixels, canvas):
         return None  # the canvas: nobody there (the runs say so)
     return int(CROP)
