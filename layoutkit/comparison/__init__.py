@@ -34,13 +34,22 @@ a frozen dataclass, in its own module of this package:
    them alike).
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
    mismatching frames in it, with the ``Part`` items it showed in time order.
+5b. **displacement** -- ``content.moved_back`` (with ``content.find_displacement``:
+   ``displacement.check_codes`` where test-stream codes are expected -- searched for
+   around their regions when missing, a displaced layout is ``wrong_layout`` with the
+   offset in pixels, none found ``unreadable_codes`` -- else ``edges.check_edges``, the
+   tiles' edges against the canvas) -> ``Analysis`` with its ``content.Displacement``;
+   a displaced layout's frames are moved back by the offset and stages 1-5 run again on
+   them (``reread.moved_frames``: the codes re-read at the shifted place).
 6. **checks** -- ``runcheck.judge_runs`` (users who left, ``leaves.departures``, named
    where still shown; swaps named), ``leaves.kept_wrong_layouts`` (a layout kept after a
    leave: one ``wrong_layout`` replacing its period's runs), ``leaves.still_shown`` (a user
-   still in its place from before the leave where no region is), ``layoutcheck.find_wrong_layouts``,
-   ``displacement.check_codes`` (expected test-stream codes missing: searched for around
-   their regions, a displaced layout is ``wrong_layout`` with the offset in pixels, none
-   found ``unreadable_codes``), ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
+   still in its place from before the leave where no region is),
+   ``layoutcheck.find_wrong_layouts``, ``rendermode.check_render_modes`` (a custom-layout
+   user drawn cropped where fit is asked, or the reverse: ``wrong_render_mode``;
+   floating/vertical regions drawn as the other ``floating_render`` / ``vertical_render``
+   value: ``wrong_layout`` naming the key), the displacement found in 5b,
+   ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
    (with ``avsync.check_av``) -> ``findings.Finding`` items (a ``model.Difference`` and the
    ``Anchor`` frame it is seen on), gathered in ``content.Checked``.
 7. **evidence** -- ``evidence.collect_evidence`` -> ``model.Evidence``: expected and

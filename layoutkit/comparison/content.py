@@ -2,7 +2,8 @@
 
 :func:`check_content` runs the stages of :mod:`layoutkit.comparison` in order (see that
 package's docstring for the flow): plan, observe (the decoded frames stream through once),
-align, fit events, classify, runs, checks (runs, layout, background, timing, A/V),
+align, fit events, classify, runs, displacement (a displaced layout's frames moved back
+and analysed again), checks (runs, layout, render modes, background, timing, A/V),
 evidence (a second decoding pass) and, with ``infer``, the profile alternatives.
 
 Tolerances
@@ -32,7 +33,8 @@ from .alignment import Alignment, align_observed
 from .avcheck import av_findings, measure_av
 from .avsync import AvCheck
 from .background import check_background
-from .displacement import check_codes
+from .displacement import check_codes, expects_codes
+from .edges import check_edges
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .evidence import collect_evidence
 from .expect import Expectation, file_names
@@ -44,6 +46,8 @@ from .leaves import departures, keep_layouts, kept_wrong_layouts, still_shown
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
+from .rendermode import apply_render_modes, check_render_modes
+from .reread import moved_frames, shift_of
 from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
@@ -54,9 +58,12 @@ __all__ = [
     "Checked",
     "ContentOptions",
     "ContentResult",
+    "Displacement",
     "analyse",
     "check_content",
+    "find_displacement",
     "frame_loss_allowed",
+    "moved_back",
     "run_checks",
 ]
 
@@ -103,6 +110,15 @@ class ContentResult:
 
 
 @dataclass(frozen=True)
+class Displacement:
+    """A displaced layout's finding (None: in place), and the offset the frames were
+    moved back by before they were analysed again (:mod:`~.reread`; None: they were not)."""
+
+    finding: Finding | None
+    moved: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The outputs of the stages before the checks (observe, align, fit, classify, runs).
 
@@ -114,6 +130,7 @@ class Analysis:
     events: FittedEvents
     classified: Classified
     runs: Runs
+    displacement: Displacement | None = None
 
     @property
     def expectation(self) -> Expectation:
@@ -167,12 +184,48 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
         f for f in judged if not named_by(f.difference, named))
 
 
+def find_displacement(analysis: Analysis) -> Finding | None:
+    """A displaced layout (a check stage): by the test-stream codes where they are
+    expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
+    tiles' edges against the canvas (:func:`~.edges.check_edges`)."""
+    plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
+    if expects_codes(plan, observed, alignment):
+        return check_codes(plan, observed, alignment)
+    return check_edges(plan, observed.samples, alignment.offset)
+
+
+def _displaced(analysis: Analysis) -> Finding | None:
+    """The displacement found before (:func:`moved_back`), else found now."""
+    if analysis.displacement is not None:
+        return analysis.displacement.finding
+    return find_displacement(analysis)
+
+
+def moved_back(plan: Plan, analysis: Analysis,
+               source: Callable[[], Iterable[DecodedFrame]] | None, *,
+               options: ContentOptions) -> Analysis:
+    """``analysis`` with its displacement found; when the layout is displaced (and the
+    frames can be decoded again), the analysis of the frames moved back by the offset
+    (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
+    any) closed."""
+    found = find_displacement(analysis)
+    shift = shift_of(found)
+    if shift is None or source is None:
+        return replace(analysis, displacement=Displacement(found))
+    again = analyse(plan, moved_frames(source(), shift, plan.probe.canvas_wh),
+                    options=options)
+    if analysis.plan is not plan:
+        analysis.plan.renderer.close()
+    return replace(again, displacement=Displacement(found, shift))
+
+
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
     """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
-    displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
-    events', runs (a period in another layout replaces its runs), background, frame timing,
-    A/V."""
+    displaced layout or unreadable codes (:func:`find_displacement`, found before when
+    :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
+    each replacing the runs it explains), the fitted events', runs (a period in another
+    layout replaces its runs), background, frame timing, A/V."""
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     away = departures(analysis.events.fits)
@@ -186,8 +239,12 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     shown = still_shown(exp, analysis.observed, analysis.alignment.offsets, away)
     findings = apply_wrong_layouts(
         _event_and_run_findings(analysis, judged.findings) + shown, wrong, exp)
+    modes = check_render_modes(plan, analysis.observed, analysis.alignment)
+    findings = apply_render_modes(findings, modes)
     # a period in another layout explains its missing codes
-    displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
+    displaced = None if wrong else _displaced(analysis)
+    if modes and displaced is not None and displaced.difference.kind == "unreadable_codes":
+        displaced = None  # the codes are drawn the other way (read through those cells)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
         findings += _background(analysis, [(s.anchor.t0, s.anchor.t1) for s in shown
@@ -278,6 +335,7 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
               options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
     analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
+    analysis = moved_back(plan, analysis, source, options=options)
     try:
         return _judged(analysis, source, audio=audio, options=options)
     finally:
