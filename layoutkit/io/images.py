@@ -6,7 +6,6 @@ import io
 import os
 import stat
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ def resolve_location(location: str, *, base_dir: Path | None = None) -> str:
     """Turn a local path (relative to ``base_dir``) or ``file://`` URL into a path; keep http(s)."""
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme == "file" and location.startswith("file:"):
+        import urllib.request  # here: it pulls in ssl and http.client (compare's start-up)
+
         return urllib.request.url2pathname(parsed.path)
     if "://" in location and parsed.scheme:  # http(s) kept; other schemes refused by readers
         return location
@@ -76,6 +77,8 @@ def _read_bytes(location: str) -> bytes:
     if location.startswith(("http://", "https://")):
         if not _NETWORK.get():
             raise OSError("not fetched: network reads are off here")
+        import urllib.request
+
         with urllib.request.urlopen(location, timeout=10) as response:  # noqa: S310
             return bytes(response.read(MAX_IMAGE_BYTES + 1))
     if "://" in location:
