@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import metadata, parse_args, write_result  # noqa: E402
+from benchmarks._common import metadata, parse_args, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 20
@@ -93,7 +93,7 @@ def make_recording(folder: Path) -> tuple[Path, Path]:
     scenario_path = folder / "scenario.json"
     scenario_path.write_text(json.dumps(doc))
     result = record(parse_scenario(doc), folder / "rec", quiet=True)
-    return scenario_path, sorted(result.folder.glob("*.mp4"))[0]
+    return scenario_path, min(result.folder.glob("*.mp4"))
 
 
 def _env(tree: Path, cache: Path | None) -> dict[str, str]:
@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{tree[-50:]:50s} {cells[0]:>22s} {cells[1]:>26s}")
     payload = {"benchmark": "startup",
                "metadata": metadata(settings=asdict(settings), bytecode=not known.no_bytecode),
-               "notes": [f"a {SECONDS} s 640x360 recording; seconds from spawning python to "
-                         "the import's end and to the first frame at the observe stage"],
+               "notes": [(f"a {SECONDS} s 640x360 recording; seconds from spawning python to "
+                          "the import's end and to the first frame at the observe stage")],
                "cases": {"startup-360p-20s": results}}
     path = write_result("startup", payload)
     print(f"wrote {path}")

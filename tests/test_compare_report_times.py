@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from layoutkit.comparison.evidence import clear_frame, flash_frames, region_rect
 from layoutkit.comparison.events import EventFit
+from layoutkit.comparison.evidence import clear_frame, flash_frames, region_rect
 from layoutkit.comparison.model import Difference, Interval, RegionTrack
 from layoutkit.comparison.report import render_report
 from layoutkit.comparison.run import compare
@@ -56,8 +56,8 @@ def late(tmp_path_factory):
     """The scenario says uid 2002 stops video at 2.00 s and uid 3003 leaves at 4.00 s; the
     recording has them at 3.60 s (outside the 1 s window) and 4.40 s (inside)."""
     folder = tmp_path_factory.mktemp("late")
-    mp4 = sorted(record(parse_scenario(_doc(3.6, 4.4)), folder / "rec",
-                        quiet=True).folder.glob("*.mp4"))[0]
+    mp4 = min(record(parse_scenario(_doc(3.6, 4.4)), folder / "rec",
+                     quiet=True).folder.glob("*.mp4"))
     scenario = parse_scenario(_doc(2.0, 4.0))
     return scenario, compare(scenario, mp4)
 
@@ -141,9 +141,7 @@ def test_clear_frame_and_flash_frames_on_synthetic_observations():
 
 
 def test_region_rect_follows_the_difference_region_or_user(late):
-    _, result = late
     from layoutkit.comparison.plan import prepare
-
     from layoutkit.profile import DEFAULT_PROFILE
 
     plan = prepare(late[0], profile=DEFAULT_PROFILE, infer=False)
@@ -172,7 +170,7 @@ def test_timeline_labels_do_not_overlap():
     fits = [EventFit(i, "mute_video", str(10 + i), Fraction(6), Fraction(6) + Fraction(i, 4),
                      Fraction(1)) for i in range(4)]
     plot = plot_timeline(tracks, (), fits)
-    assert [e.label for e in plot.events][0] == "uid 10 stopped video 6.00 s"
+    assert plot.events[0].label == "uid 10 stopped video 6.00 s"
     assert plot.events[1].label == "uid 11 stopped video 6.25 s (scenario 6.00 s)"
     boxes = []
     for e in plot.events:
