@@ -3,20 +3,30 @@
 Case
 ----
 ``startup-360p-20s``
-    A 20 s 640x360 @ 15 fps recording of 4 test-stream users (the recorder's MP4, made once
-    before timing, with the scenario of ``benchmarks/compare.py``'s first case).
+    A 20 s 640x360 @ 15 fps recording of 4 test-stream users (the local recorder's, made once
+    before timing, with the scenario of ``benchmarks/compare.py``'s first case), compared as
+    the folder (``--input folder``, the default: its playlist is parsed first) or as its
+    MP4 (``--input mp4``).
 
 Subject
 -------
 A fresh ``python`` process (``python -c``, ``PYTHONPATH`` = the tree measured) that imports
-``layoutkit.comparison.run``, loads the scenario file and calls ``compare`` on the MP4; a
+``layoutkit.comparison.run``, loads the scenario file and calls ``compare`` on it; a
 hook on the observe stage (``layoutkit.comparison.content.observe_frames``) notes the time
-its first frame arrives and stops the compare there.  Times are wall clock from just before
-the process is spawned (``time.time()`` in the parent, passed in the environment):
+its first frame arrives and stops the compare there.  Wall-clock seconds:
 
-* ``import_s``: until ``import layoutkit.comparison.run`` returned;
-* ``first_frame_s``: until the first decoded frame reached the observe stage (includes
-  the import, reading the scenario, opening the recording and the plan).
+* ``interpreter_s``: from just before the process is spawned (``time.time()`` in the parent,
+  passed in the environment) to the first line of the script: Python's own start, with the
+  ``.pth`` files of the installation (not layoutkit's);
+* ``import_s``: from the script's first line until ``import layoutkit.comparison.run``
+  returned;
+* ``first_frame_s``: from the script's first line until the first decoded frame reached the
+  observe stage (the import, reading the scenario, opening the recording, the plan): the
+  start-up of issue 19 ("import to first frame");
+* ``spawn_to_first_frame_s``: the two together;
+* ``import_cpu_s``, ``first_frame_cpu_s``: the process's CPU time (user + system) over the
+  same spans as ``import_s`` and ``first_frame_s``: less sensitive to other load on the
+  machine than wall time.
 
 Bytecode: every tree gets its own ``PYTHONPYCACHEPREFIX`` (written by one untimed run), as
 an installed package has its ``.pyc`` files; ``--no-bytecode`` measures with
@@ -51,14 +61,15 @@ from benchmarks._common import metadata, parse_args, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 20
-KEYS = ("import_s", "first_frame_s")
+KEYS = ("interpreter_s", "import_s", "first_frame_s", "spawn_to_first_frame_s", "import_cpu_s",
+        "first_frame_cpu_s")
 
 #: The measured process: prints one JSON line of seconds since the parent's spawn time.
 CHILD = r"""
 import json, os, sys, time
-t0 = float(os.environ["LK_STARTUP_T0"])
+t0, t_start, c_start = float(os.environ["LK_STARTUP_T0"]), time.time(), time.process_time()
 import layoutkit.comparison.run as run
-t_import = time.time() - t0
+t_import, c_import = time.time(), time.process_time()
 import layoutkit.comparison.content as content
 from layoutkit.inputs import load_scenario_file
 
@@ -69,7 +80,7 @@ seen = {}
 
 def observe(frames, probe, **kw):
     for _ in frames:
-        seen["first_frame_s"] = time.time() - t0
+        seen["t"], seen["cpu"] = time.time(), time.process_time()
         raise FirstFrame
     raise SystemExit("no frame")
 
@@ -78,13 +89,15 @@ try:
     run.compare(load_scenario_file(sys.argv[1]), sys.argv[2])
 except FirstFrame:
     pass
-print(json.dumps({"import_s": t_import, "first_frame_s": seen["first_frame_s"],
+print(json.dumps({"interpreter_s": t_start - t0, "import_s": t_import - t_start,
+                  "first_frame_s": seen["t"] - t_start, "spawn_to_first_frame_s": seen["t"] - t0,
+                  "import_cpu_s": c_import - c_start, "first_frame_cpu_s": seen["cpu"] - c_start,
                   "modules": len(sys.modules)}))
 """
 
 
 def make_recording(folder: Path) -> tuple[Path, Path]:
-    """The case's scenario file and MP4 (the local recorder's), in ``folder``."""
+    """The case's scenario file and recording folder (the local recorder's), in ``folder``."""
     from benchmarks.compare import CASES, scenario_doc
     from layoutkit.record import record
     from layoutkit.scenario import parse_scenario
@@ -93,7 +106,7 @@ def make_recording(folder: Path) -> tuple[Path, Path]:
     scenario_path = folder / "scenario.json"
     scenario_path.write_text(json.dumps(doc))
     result = record(parse_scenario(doc), folder / "rec", quiet=True)
-    return scenario_path, min(result.folder.glob("*.mp4"))
+    return scenario_path, result.folder
 
 
 def _env(tree: Path, cache: Path | None) -> dict[str, str]:
@@ -107,11 +120,11 @@ def _env(tree: Path, cache: Path | None) -> dict[str, str]:
     return env
 
 
-def measure_once(tree: Path, scenario: Path, mp4: Path, cache: Path | None) -> dict[str, Any]:
+def measure_once(tree: Path, scenario: Path, recording: Path, cache: Path | None) -> dict[str, Any]:
     """One fresh process's times (seconds since just before it was spawned)."""
     env = _env(tree, cache)
     env["LK_STARTUP_T0"] = repr(time.time())
-    out = subprocess.run([sys.executable, "-c", CHILD, str(scenario), str(mp4)], env=env,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(scenario), str(recording)], env=env,
                          cwd=tree, check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -130,6 +143,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tree", action="append", type=Path,
                         help="a checkout whose layoutkit is measured (repeatable; default this "
                              "one); several are run interleaved")
+    parser.add_argument("--input", choices=("folder", "mp4"), default="folder",
+                        help="compare the recording's folder (default) or its MP4")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="no .pyc cache: every module compiled on every start")
 
@@ -142,18 +157,19 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, dict[str, list[float]]] = {str(t): {k: [] for k in KEYS} for t in trees}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        scenario, mp4 = make_recording(folder)
+        scenario, rec = make_recording(folder)
+        target = rec if known.input == "folder" else min(rec.glob("*.mp4"))
         caches = {t: None if known.no_bytecode else folder / f"pyc-{i}"
                   for i, t in enumerate(trees)}
         for tree in trees:  # warm-up: writes the bytecode cache
             for _ in range(max(1, settings.warmup)):
-                measure_once(tree, scenario, mp4, caches[tree])
+                measure_once(tree, scenario, target, caches[tree])
         for _ in range(settings.repeats):
             for tree in trees:
-                got = measure_once(tree, scenario, mp4, caches[tree])
+                got = measure_once(tree, scenario, target, caches[tree])
                 for k in KEYS:
                     times[str(tree)][k].append(got[k])
-    header = f"{'tree':50s} {'import s (min-max)':>22s} {'first frame s (min-max)':>26s}"
+    header = f"{'tree':24s}" + "".join(f"{k:>24s}" for k in KEYS)
     print(header)
     print("-" * len(header))
     results = {}
@@ -161,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
         results[tree] = {k: summary(v) for k, v in got.items()}
         cells = [f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f})"
                  for s in results[tree].values()]
-        print(f"{tree[-50:]:50s} {cells[0]:>22s} {cells[1]:>26s}")
+        print(f"{tree[-24:]:24s}" + "".join(f"{c:>24s}" for c in cells))
     payload = {"benchmark": "startup",
-               "metadata": metadata(settings=asdict(settings), bytecode=not known.no_bytecode),
-               "notes": [(f"a {SECONDS} s 640x360 recording; seconds from spawning python to "
-                          "the import's end and to the first frame at the observe stage")],
+               "metadata": metadata(settings=asdict(settings), bytecode=not known.no_bytecode,
+                                    input=known.input),
+               "notes": [(f"a {SECONDS} s 640x360 recording ({known.input}); seconds from the "
+                          "script's start to the import's end and to the first frame at the "
+                          "observe stage (median, min-max)")],
                "cases": {"startup-360p-20s": results}}
     path = write_result("startup", payload)
     print(f"wrote {path}")
