@@ -214,8 +214,12 @@ def test_report_timeline_shows_fitted_times_in_browser(browser, late, tmp_path):
 
 # --- start-up ---------------------------------------------------------------------------------
 #: Modules the first frame does not need: imported on first use only.
-LAZY = ("jinja2", "m3u8", "ssl", "urllib.request", "http.client", "layoutkit.record.pipeline",
-        "layoutkit.comparison.report", "boto3", "flask")
+LAZY = ("jinja2", "m3u8", "ssl", "urllib.request", "http.client", "boto3", "flask",
+        "layoutkit.record.pipeline", "layoutkit.io.probe", "layoutkit.comparison.report",
+        "layoutkit.comparison.files", "layoutkit.comparison.streams",
+        "layoutkit.comparison.evidence", "layoutkit.comparison.inference",
+        "layoutkit.comparison.layoutcheck", "layoutkit.comparison.displacement",
+        "layoutkit.comparison.avcheck")
 
 
 def test_compare_import_leaves_out_what_the_first_frame_does_not_need():

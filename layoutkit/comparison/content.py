@@ -22,30 +22,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.frames import AudioChunk, DecodedFrame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from . import align
 from .alignment import Alignment, align_observed
-from .avcheck import av_findings, measure_av
-from .avsync import AvCheck
-from .background import check_background
-from .displacement import check_codes
 from .events import EventFit, FittedEvents, fit_observed, named_by
-from .evidence import collect_evidence
 from .expect import Expectation, file_names
 from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
-from .inference import infer_keys
-from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
-from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
+
+if TYPE_CHECKING:
+    from .avsync import AvCheck
+
+# The check, evidence and inference stages (6-8) are imported where they run, after the
+# frames are observed: a compare's first frame does not wait for them.
 
 __all__ = [
     "PICTURE_KEYS",
@@ -169,6 +167,12 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
     events', runs (a period in another layout replaces its runs), background, frame timing,
     A/V."""
+    from .avcheck import av_findings, measure_av
+    from .background import check_background
+    from .displacement import check_codes
+    from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
+    from .runcheck import judge_runs
+
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,
@@ -239,6 +243,9 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
             audio: Iterable[AudioChunk] | None, options: ContentOptions) -> ContentResult:
     """Stages 6-8 against the fitted plan."""
+    from .evidence import collect_evidence
+    from .inference import infer_keys
+
     plan = analysis.plan
     checked = run_checks(analysis, audio=audio, options=options)
     evidence = collect_evidence(plan, checked.findings, source, analysis.observed,
