@@ -53,7 +53,10 @@ a frozen dataclass, in its own module of this package:
    (with ``avsync.check_av``) -> ``findings.Finding`` items (a ``model.Difference`` and the
    ``Anchor`` frame it is seen on), gathered in ``content.Checked``.
 7. **evidence** -- ``evidence.collect_evidence`` -> ``model.Evidence``: expected and
-   recorded frames of the longest findings (a second decoding pass).
+   recorded frames of the longest findings (a second decoding pass), each at its anchor or,
+   without one, at its difference's time, moved to the nearest frame without a test-stream
+   flash (``evidence.flash_frames``), with its region's rectangle for the report to mark.
+   Stages 6-8 are imported when they run: the first frame does not wait for them.
 8. **infer** (``infer=True``) -- ``inference.infer_keys`` -> profile key -> value.
 
 :func:`~layoutkit.comparison.content.check_content` runs stages 0-8

@@ -23,34 +23,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.frames import AudioChunk, DecodedFrame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from . import align
 from .alignment import Alignment, align_observed
-from .avcheck import av_findings, measure_av
-from .avsync import AvCheck
-from .background import check_background
-from .displacement import check_codes, expects_codes
-from .edges import check_edges
 from .events import EventFit, FittedEvents, fit_observed, named_by
-from .evidence import collect_evidence
 from .expect import Expectation, file_names
 from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
-from .inference import infer_keys
-from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
-from .leaves import departures, keep_layouts, kept_wrong_layouts, still_shown
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
-from .rendermode import apply_render_modes, check_render_modes
-from .reread import moved_frames, shift_of
-from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
+
+if TYPE_CHECKING:
+    from .avsync import AvCheck
+
+# The check, evidence and inference stages (6-8) are imported where they run, after the
+# frames are observed: a compare's first frame does not wait for them.
 
 __all__ = [
     "PICTURE_KEYS",
@@ -158,6 +152,8 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
     """Observe, align (by codes, else the recording's clock, else pictures), fit events
     (in their windows), classify and find the runs (stages 1-5).  When an event moved,
     :attr:`Analysis.plan` is a new plan whose renderer the caller closes."""
+    from .leaves import keep_layouts
+
     tol = options.tolerance_frames
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
@@ -189,6 +185,9 @@ def find_displacement(analysis: Analysis) -> Finding | None:
     expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
     tiles' edges against the canvas (:func:`~.edges.check_edges`)."""
     plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
+    from .displacement import check_codes, expects_codes
+    from .edges import check_edges
+
     if expects_codes(plan, observed, alignment):
         return check_codes(plan, observed, alignment)
     return check_edges(plan, observed.samples, alignment.offset)
@@ -208,6 +207,8 @@ def moved_back(plan: Plan, analysis: Analysis,
     frames can be decoded again), the analysis of the frames moved back by the offset
     (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
     any) closed."""
+    from .reread import moved_frames, shift_of
+
     found = find_displacement(analysis)
     shift = shift_of(found)
     if shift is None or source is None:
@@ -226,6 +227,12 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
     each replacing the runs it explains), the fitted events', runs (a period in another
     layout replaces its runs), background, frame timing, A/V."""
+    from .avcheck import av_findings, measure_av
+    from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
+    from .leaves import departures, kept_wrong_layouts, still_shown
+    from .rendermode import apply_render_modes, check_render_modes
+    from .runcheck import judge_runs
+
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
     away = departures(analysis.events.fits)
@@ -266,6 +273,8 @@ def _background(analysis: Analysis, explained: list[tuple[float, float]]
                 ) -> tuple[Finding, ...]:
     """The background check's finding, unless it lies in a span another finding explains
     (``explained``: a user still shown after leaving, a layout kept after a leave)."""
+    from .background import check_background
+
     found = check_background(analysis.observed, analysis.alignment, analysis.expectation,
                              analysis.plan.probe, mixup=analysis.alignment.mixup)
     if found is None or found.anchor is None or any(
@@ -318,6 +327,9 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
             audio: Iterable[AudioChunk] | None, options: ContentOptions) -> ContentResult:
     """Stages 6-8 against the fitted plan."""
+    from .evidence import collect_evidence
+    from .inference import infer_keys
+
     plan = analysis.plan
     checked = run_checks(analysis, audio=audio, options=options)
     evidence = collect_evidence(plan, checked.findings, source, analysis.observed,

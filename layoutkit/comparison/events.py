@@ -159,6 +159,21 @@ class EventFit:
         return (f"{subject}{verb} at {float(self.fitted_t):.2f} s; "
                 f"scenario {float(self.scenario_t):.2f} s{outside}")
 
+    def label(self) -> str:
+        """A short label for the report's timeline: the fitted time, and the scenario's
+        beside it when they differ.
+
+        >>> EventFit(0, "mute_video", "22", Fraction(6), Fraction(25, 4), Fraction(1)).label()
+        'uid 22 stopped video 6.25 s (scenario 6.00 s)'
+        >>> EventFit(1, "update_layout", None, Fraction(3), Fraction(3), Fraction(1)).label()
+        'the layout changed 3.00 s'
+        """
+        verb = _VERBS.get(self.kind, self.kind)
+        subject = "" if self.uid is None else f"uid {self.uid} "
+        fitted, scenario = f"{float(self.fitted_t):.2f}", f"{float(self.scenario_t):.2f}"
+        also = "" if fitted == scenario else f" (scenario {scenario} s)"
+        return f"{subject}{verb} {fitted} s{also}"
+
     def to_json(self) -> dict[str, Any]:
         """The ``events`` item of compare's JSON document (times in seconds)."""
         return {"index": self.index, "kind": self.kind, "uid": self.uid,

@@ -34,10 +34,8 @@ from ..scenario import Scenario
 from .clock import RecordingClock, clock_offset, clock_readings
 from .content import ContentOptions, check_content, frame_loss_allowed
 from .events import DEFAULT_EVENT_TOLERANCE, as_tolerance
-from .files import check_files, user_named
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
-from .streams import check_streams
 
 __all__ = ["compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames",
            "recording_clock"]
@@ -129,6 +127,8 @@ def judged_categories(recording: Recording, *, content_only: bool = False) -> tu
     or only ``streams`` and ``content`` for a re-packaged download (``content_only``) and
     for a single file given by path (:func:`~.files.user_named`), whose files are not the
     cloud's."""
+    from .files import user_named
+
     if content_only or user_named(recording):
         return tuple(c for c in CATEGORIES if c != "files")
     return CATEGORIES
@@ -205,6 +205,10 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         except LayoutkitError as exc:
             error = str(exc)
     # the pictures are decoded once: by the content check, whose errors the file check counts
+    # (the file and stream checks are imported here: the first frame does not wait for them)
+    from .files import check_files
+    from .streams import check_streams
+
     file_diffs, files = check_files(rec, scenario, profile=profile,
                                     video_errors=decoded.video_errors if content else None)
     judged = judged_categories(rec, content_only=content_only)
