@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,8 +99,12 @@ def _resolve(root: Path, value: str, *, where: str, s3: bool) -> str:
         except LayoutkitError as exc:
             raise ManifestError(f"{where}: {exc}") from None
         return value
-    found = resolve_inside(root, value.replace(os.sep, "/"))
-    if found.outside:
+    relative = value.replace(os.sep, "/")
+    # ".." past the folder is refused as written too: a missing folder on the way would
+    # stop resolve_inside before it reaches the ".."
+    lexical = posixpath.normpath(relative)
+    found = resolve_inside(root, relative)
+    if found.outside or lexical == ".." or lexical.startswith("../"):
         raise ManifestError(f"{where}: {format_value(value)} leads outside the manifest's "
                             f"folder {root}; paths are relative to it and stay inside")
     return str(found.path)
