@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import LayoutkitError
 from .manifest import Row, fingerprint, read_manifest
 from .output import RowResult, previous_result, write_row, write_summary
 from .task import RowOutcome, check_row, error_outcome
@@ -27,6 +28,8 @@ __all__ = ["BatchResult", "run_batch", "KEY_PREFIX"]
 
 #: Every task's key starts so: ``layoutkit-row-<manifest line>-<random>``.
 KEY_PREFIX = "layoutkit-row-"
+#: How long to try to reach a given scheduler.
+CONNECT_TIMEOUT = "20s"
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,12 @@ def _client(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError, TypeError) as exc:
+            msg = f"cannot reach the Dask scheduler at {scheduler} ({exc})"
+            raise LayoutkitError(msg) from None
+        with client:
             yield client
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}), \

@@ -16,7 +16,11 @@ def cmd_batch(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     Exit 0 when every row matches, 1 otherwise.
     """
     from ..batches import batch
+    from ..errors import UsageError
 
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers sizes the local cluster; with --scheduler the cluster's "
+                         "own workers run the rows (start more of them there)")
     result = batch(args.manifest, args.output, scheduler=args.scheduler,
                    workers=args.workers, force=args.force,
                    progress=not args.quiet and err.isatty())
