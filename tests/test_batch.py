@@ -289,3 +289,40 @@ def test_a_row_whose_worker_dies_every_time_is_that_rows_error(
     assert {r["row"]: r["verdict"] for r in listed if r["row"] != 3} == \
         {k: v for k, v in EXPECTED.items() if k != 3}
     assert "row 3 (recordings/b): error: the worker running this row died" in out
+
+
+def test_workers_with_a_scheduler_is_a_usage_error(rows: Path, tmp_path: Path) -> None:
+    code, _, err = _batch(str(rows / "m.csv"), "-o", str(tmp_path), "--workers", "2",
+                          "--scheduler", "tcp://127.0.0.1:8786")
+    assert code == 2 and "--workers sizes the local cluster" in err
+    code, _, err = _batch(str(rows / "m.csv"), "-o", str(tmp_path), "--workers", "0")
+    assert code == 2 and "--workers: must be a whole number >= 1" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("always", [False, True])
+def test_on_a_local_cluster_a_killed_worker_is_retried(
+        rows: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always: bool) -> None:
+    """tests/batch_kill_preload.py kills the worker that starts row 3: once (the row still
+    matches, on a new worker) or every time (after the local cluster's 2 retries, the row's
+    error; the rows the other worker ran are not blamed)."""
+    import dask
+    import distributed  # noqa: F401 - its defaults in dask.config before the set below
+
+    marker = tmp_path / "died"
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("LAYOUTKIT_TEST_KILL_ROW", "3")
+    monkeypatch.setenv("LAYOUTKIT_TEST_KILL_MARKER", str(marker))
+    if always:
+        monkeypatch.setenv("LAYOUTKIT_TEST_KILL_ALWAYS", "1")
+    with dask.config.set({"distributed.worker.preload": ["tests.batch_kill_preload"]}):
+        result = lk.batch(rows / "m.csv", tmp_path / "out", workers=2)
+    verdicts = {r.row: r.verdict for r in result.rows}
+    if always:
+        assert marker.read_text() == "died\n" * 3  # the first run and 2 retries
+        assert verdicts == {**EXPECTED, 3: "error"}
+        assert "died each time it ran it" in str(result.rows[1].error)
+    else:
+        assert marker.read_text() == "died\n"
+        assert verdicts == EXPECTED
+        _check_verdicts(tmp_path / "out")

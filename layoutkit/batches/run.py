@@ -88,8 +88,8 @@ def _lost(row: Row, exc: BaseException) -> RowOutcome:
     from distributed import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        message = (f"the worker running this row died each time it ran it ({exc}); the "
-                   "recording may need more memory than a worker has")
+        message = (f"the worker running this row died each time it ran it ({exc}); a "
+                   "recording that needs more memory than a worker has does this")
     else:
         message = f"the row's task failed: {type(exc).__name__}: {exc}"
     return error_outcome(row, message)
@@ -101,18 +101,39 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="row", disable=not enabled, leave=False)
 
 
+def _slots(client: Any) -> int:
+    """Rows to keep submitted: one per thread of the cluster's workers (as they are now)."""
+    return max(1, sum(client.nthreads().values()))
+
+
 def _run_rows(client: Any, todo: list[tuple[Row, str | None]], out_dir: Path, *,
               version: str, progress: bool) -> dict[int, RowResult]:
-    """Submit one task per row, write each row's files as it finishes."""
+    """Run one task per row, writing each row's files as it finishes.
+
+    Only as many rows as the cluster has threads are submitted at a time: a worker then
+    holds only the row it runs, so when it dies no other row is blamed for its death
+    (Dask counts a death against every task the worker held).
+    """
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    futures = {client.submit(check_row, row, key=f"{KEY_PREFIX}{row.line}-{token}",
-                             pure=False): (row, fp) for row, fp in todo}
+    waiting = list(reversed(todo))
+    running: dict[Any, tuple[Row, str | None]] = {}
+    pending = as_completed()
+
+    def submit(count: int) -> None:
+        for _ in range(min(count, len(waiting))):
+            row, fp = waiting.pop()
+            future = client.submit(check_row, row, key=f"{KEY_PREFIX}{row.line}-{token}",
+                                   pure=False)
+            running[future] = (row, fp)
+            pending.add(future)
+
+    submit(_slots(client))
     done: dict[int, RowResult] = {}
-    with _progress(len(futures), progress) as bar:
-        for future in as_completed(futures):
-            row, fp = futures[future]
+    with _progress(len(todo), progress) as bar:
+        for future in pending:
+            row, fp = running.pop(future)
             try:
                 outcome = future.result()
             except Exception as exc:  # a dead worker, or a bug: the row's error, not lost
@@ -121,6 +142,7 @@ def _run_rows(client: Any, todo: list[tuple[Row, str | None]], out_dir: Path, *,
                                        version=version)
             future.release()
             bar.update(1)
+            submit(_slots(client) - len(running))
     return done
 
 
