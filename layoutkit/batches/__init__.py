@@ -63,6 +63,12 @@ def batch(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     StorageError
         When ``out_dir`` cannot be made or written.
 
+    Notes
+    -----
+    The local cluster starts its workers as new Python processes that import the calling
+    script's module again: a script calling ``batch`` without ``scheduler`` keeps that call
+    under ``if __name__ == "__main__":``.
+
     Examples
     --------
     >>> import layoutkit as lk
