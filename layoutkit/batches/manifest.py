@@ -126,7 +126,7 @@ def _header(rows: list[list[str]], manifest: Path) -> dict[str, int]:
 
 def _parse(text: str, manifest: Path) -> list[tuple[int, list[str]]]:
     """(line, cells) of every non-blank row, the header first."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
         for cells in reader:
