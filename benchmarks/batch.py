@@ -17,11 +17,14 @@ worker processes (one thread each, 127.0.0.1, no dashboard) is started, then tim
 output folder, nothing skipped), the reports, summary and index written.  The cluster's
 start is timed apart (``start_s``): it is paid once per batch, not per row.
 
-Reported per worker count: wall seconds, rows per minute (with and without the cluster's
-start), the median seconds of one row on its worker, and each worker's peak resident memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` read in the worker after the batch: the
-largest it ever was, imports included).  ``speedup`` is rows/min of the largest worker count
-over one worker.
+Reported per worker count: the 1-minute load average before the batch (other processes
+on the machine make the wall times meaningless when it exceeds the cores), the workers'
+CPU seconds per row and rows per CPU-minute (insensitive to that load), wall seconds, rows
+per minute (with and without the cluster's start), the median seconds of one row on its
+worker, and each worker's peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``
+read in the worker after the batch: the largest it ever was, imports included).  A worker
+count given twice (``--workers 1,2,1,2``) is timed twice, interleaved; ``speedup`` is the
+median rows/min of the largest worker count over that of the smallest.
 
 Run ``python benchmarks/batch.py`` (``--quick`` for CI, ``--rows 20`` to shorten); results
 go to ``benchmarks/results/batch.json`` (``batch-quick.json``).
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -52,6 +56,14 @@ def _peak_rss_mib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    """This process's CPU seconds (user + system)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def make_rows(folder: Path, *, rows: int, distinct: int, seconds: int,
@@ -82,9 +94,12 @@ def run_workers(manifest: Path, out_dir: Path, workers: int) -> dict[str, Any]:
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
         started = time.perf_counter() - start
+        cpu0 = sum(client.run(_cpu_s).values())
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         result = lk.batch(manifest, out_dir, scheduler=cluster.scheduler_address)
         wall = time.perf_counter() - t0
+        cpu = sum(client.run(_cpu_s).values()) - cpu0
         peaks = client.run(_peak_rss_mib)
     if not result.matches:
         msg = f"a row did not match: {[r for r in result.rows if r.verdict != 'match'][:3]}"
@@ -94,6 +109,9 @@ def run_workers(manifest: Path, out_dir: Path, workers: int) -> dict[str, Any]:
             "wall_s": round(wall, 2), "rows_per_min": round(n / wall * 60, 1),
             "rows_per_min_with_start": round(n / (wall + started) * 60, 1),
             "row_median_s": round(statistics.median(r.seconds for r in result.rows), 3),
+            "worker_cpu_s_per_row": round(cpu / n, 3),
+            "rows_per_cpu_min": round(n / cpu * 60, 1) if cpu else None,
+            "load_average_before": round(load, 2),
             "peak_rss_mib_per_worker": sorted(round(v, 1) for v in peaks.values())}
 
 
@@ -136,8 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"workers {workers}: {res['wall_s']:7.1f} s  {res['rows_per_min']:6.1f} "
                   f"rows/min ({res['rows_per_min_with_start']:.1f} with the cluster's "
                   f"{res['start_s']:.1f} s start)  row median {res['row_median_s']:.2f} s  "
-                  f"peak RSS/worker {res['peak_rss_mib_per_worker']} MiB", flush=True)
-    speedup = results[-1]["rows_per_min"] / results[0]["rows_per_min"] if results else None
+                  f"peak RSS/worker {res['peak_rss_mib_per_worker']} MiB  "
+                  f"{res['worker_cpu_s_per_row']:.2f} worker CPU s/row "
+                  f"(load {res['load_average_before']})", flush=True)
+    by_workers: dict[int, list[float]] = {}
+    for res in results:
+        by_workers.setdefault(res["workers"], []).append(res["rows_per_min"])
+    low, high = min(by_workers), max(by_workers)
+    speedup = statistics.median(by_workers[high]) / statistics.median(by_workers[low])
     payload = metadata(case={"rows": args.rows, "seconds": args.seconds,
                              "distinct_recordings": args.distinct,
                              "size": f"{args.size[0]}x{args.size[1]}", "fps": FPS,
@@ -145,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                        results=results,
                        speedup=round(speedup, 2) if speedup else None)
     path = write_result("batch-quick" if args.quick else "batch", payload)
-    print(f"speedup {results[-1]['workers']} vs {results[0]['workers']} workers: "
-          f"{speedup:.2f}x; wrote {path}")
+    print(f"speedup {high} vs {low} workers: {speedup:.2f}x; wrote {path}")
     return 0
 
 
