@@ -97,7 +97,7 @@ def run_workers(manifest: Path, out_dir: Path, workers: int) -> dict[str, Any]:
         cpu0 = sum(client.run(_cpu_s).values())
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
-        result = lk.batch(manifest, out_dir, scheduler=cluster.scheduler_address)
+        result = lk.batch(manifest, out_dir, scheduler=cluster.scheduler_address, force=True)
         wall = time.perf_counter() - t0
         cpu = sum(client.run(_cpu_s).values()) - cpu0
         peaks = client.run(_peak_rss_mib)
@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.size[0]}x{args.size[1]}@{FPS} made in {made:.1f} s; "
               f"{args.rows} rows", flush=True)
         results = []
-        for workers in args.workers:
-            res = run_workers(manifest, folder / f"out-{workers}", workers)
+        for i, workers in enumerate(args.workers):
+            res = run_workers(manifest, folder / f"out-{i}-{workers}", workers)
             results.append(res)
             print(f"workers {workers}: {res['wall_s']:7.1f} s  {res['rows_per_min']:6.1f} "
                   f"rows/min ({res['rows_per_min_with_start']:.1f} with the cluster's "
