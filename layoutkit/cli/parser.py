@@ -42,6 +42,14 @@ def _seconds_window(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number >= 1 (``--workers``)."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        msg = f"must be a whole number >= 1 (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def _users(text: str) -> list[str]:
     from ..request.parse import uid_problem
 
@@ -105,6 +113,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "testsrc": ("layoutkit testsrc --uid 1001 --duration 10 -o 1001.mp4",
                 "layoutkit testsrc --uid 5005 --duration 4 --size 320x180 --bitrate 100 "
                 "--no-flash -o 5005.mp4"),
+    "batch": ("layoutkit batch nightly.csv -o checked",
+              "layoutkit batch nightly.csv -o checked --workers 2 --force",
+              "layoutkit batch nightly.csv -o checked --scheduler tcp://10.0.0.5:8786"),
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
@@ -273,6 +284,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "event's time in that window and judges the rules from it")
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
+
+    p = _sub(sub, "batch", "compare many recordings with their scenarios, on Dask")
+    p.add_argument("manifest", help="CSV with the header recording,scenario; paths relative "
+                                    "to its folder (recordings also s3://BUCKET/PREFIX)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="folder for summary.csv, summary.json, index.html and each row's "
+                        "reports (rows/)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="a running Dask scheduler (default: a local cluster on 127.0.0.1)")
+    p.add_argument("--workers", type=_count, default=None, metavar="N",
+                   help="worker processes of the local cluster (default: the cores)")
+    p.add_argument("--force", action="store_true",
+                   help="check every row again, also those unchanged since the last run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = _sub(sub, "ffmpeg", "the FFmpeg command composing per-user files in a layout")
     p.add_argument("request", help="start or updateLayout JSON: the layout")
