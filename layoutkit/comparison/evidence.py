@@ -19,8 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compose.yuv import i420_to_rgb
+from ..errors import ScenarioError
 from ..io.frames import DecodedFrame
+from ..render import SceneRenderer
 from .alignment import Alignment
+from .events import EventFit, scenario_at
 from .expect import Expectation, Rect
 from .findings import Anchor, Finding
 from .frames import Observed, canvas_luma, fit_frame
@@ -28,7 +31,7 @@ from .model import Difference, Evidence
 from .plan import Plan
 
 __all__ = ["FLASH_JUMP", "Shot", "clear_frame", "collect_evidence", "finding_anchors",
-           "flash_frames", "region_rect", "wanted_frames"]
+           "flash_frames", "region_rect", "scheduled_renderer", "wanted_frames"]
 
 FrameSource = Callable[[], Iterable[DecodedFrame]]
 BoolArray = npt.NDArray[np.bool_]
@@ -66,12 +69,15 @@ def wanted_frames(anchors: Sequence[Anchor | None], *, cap: int) -> dict[int, li
 def finding_anchors(findings: Sequence[Finding], scenario_t: npt.NDArray[np.float64], *,
                     step: float) -> list[Anchor | None]:
     """Each finding's anchor; a finding without one but with a time is anchored on the
-    frame nearest that scenario time (when one lies within a frame of it).
+    frame nearest that scenario time (when one lies within a frame of it), or, when it also
+    says where it was seen (``observed["t"]``, e.g. an event outside its window), on the
+    frame halfway between the two: where expected and recorded pictures disagree.
 
     >>> import numpy as np
-    >>> found = [Finding(Difference("event_time", "x", t=1.0)), Finding(Difference("drift", "y"))]
+    >>> found = [Finding(Difference("event_time", "x", t=1.0)), Finding(Difference("drift", "y")),
+    ...          Finding(Difference("event_time", "z", t=0.4, observed={"t": 1.2}))]
     >>> finding_anchors(found, np.arange(30) / 15, step=1 / 15)
-    [Anchor(frame=15, t0=1.0, t1=1.0), None]
+    [Anchor(frame=15, t0=1.0, t1=1.0), None, Anchor(frame=12, t0=0.4, t1=1.2)]
     """
     out: list[Anchor | None] = []
     for f in findings:
@@ -79,9 +85,34 @@ def finding_anchors(findings: Sequence[Finding], scenario_t: npt.NDArray[np.floa
         if f.anchor is not None or t is None or not np.isfinite(t) or not len(scenario_t):
             out.append(f.anchor)
             continue
-        n = int(np.argmin(np.abs(scenario_t - t)))
-        out.append(Anchor(n, float(t), float(t)) if abs(scenario_t[n] - t) <= step else None)
+        t0, t1 = _fault_span(f.difference, float(t))
+        n = int(np.argmin(np.abs(scenario_t - (t0 + t1) / 2)))
+        out.append(Anchor(n, float(t0), float(t1))
+                   if abs(scenario_t[n] - (t0 + t1) / 2) <= step else None)
     return out
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+
+def _fault_span(difference: Difference, t: float) -> tuple[float, float]:
+    """The scenario times over which a difference with time ``t`` shows: ``t`` alone, or up
+    to where it was seen (``observed["t"]``), from the edge of its window when it has one
+    (``expected["window"]``: inside the window the judged plan agrees with the recording).
+
+    >>> _fault_span(Difference("event_time", "x", t=2.0, expected={"window": 1.0},
+    ...                        observed={"t": 3.6}), 2.0)
+    (3.0, 3.6)
+    """
+    observed = difference.observed if isinstance(difference.observed, dict) else {}
+    expected = difference.expected if isinstance(difference.expected, dict) else {}
+    seen = _number(observed.get("t"))
+    if seen is None:
+        return t, t
+    window = _number(expected.get("window")) or 0.0
+    edge = t + float(np.copysign(min(window, abs(seen - t)), seen - t))
+    return min(edge, seen), max(edge, seen)
 
 
 def _code_flashes(observed: Observed, rates: Mapping[str, float], fps: int) -> BoolArray:
@@ -129,8 +160,8 @@ def clear_frame(frame: int, flash: BoolArray, *, reach: int) -> tuple[int, bool]
 
     >>> import numpy as np
     >>> flash = np.array([False, False, True, True, False])
-    >>> clear_frame(2, flash, reach=3), clear_frame(3, flash, reach=3), clear_frame(0, flash, reach=3)
-    ((1, True), (4, True), (0, False))
+    >>> [clear_frame(n, flash, reach=3) for n in (2, 3, 0)]
+    [(1, True), (4, True), (0, False)]
     >>> clear_frame(2, np.ones(5, bool), reach=3)
     (2, False)
     """
@@ -203,15 +234,38 @@ def collect_evidence(plan: Plan, findings: Sequence[Finding], source: FrameSourc
         return ()
     got = _decode(source, (s.frame for s in shots), observed, plan.probe.canvas_wh)
     fps = plan.expectation.fps
-    expected: dict[Fraction, npt.NDArray[np.uint8]] = {}
+    expected: dict[tuple[int, Fraction], npt.NDArray[np.uint8]] = {}
     out = []
     for shot in shots:
         if shot.frame not in got:
             continue
         r, rgb = got[shot.frame]
         t = max(Fraction(0), Fraction(round((r - alignment.offsets[shot.frame]) * fps), fps))
-        if t not in expected:
-            expected[t] = plan.renderer.frame_at(t).rgb()
-        out.append(Evidence(shot.finding, float(t), expected[t], rgb, rect=shot.rect,
-                            moved_off_flash=shot.moved))
+        renderer = scheduled_renderer(plan, findings[shot.finding].difference)
+        if (id(renderer), t) not in expected:
+            expected[(id(renderer), t)] = renderer.frame_at(t).rgb()
+        out.append(Evidence(shot.finding, float(t), expected[(id(renderer), t)], rgb,
+                            rect=shot.rect, moved_off_flash=shot.moved))
     return tuple(sorted(out, key=lambda e: e.difference))
+
+
+def scheduled_renderer(plan: Plan, difference: Difference) -> SceneRenderer:
+    """What draws a difference's expected picture: for an event no time in its window
+    explains (``event_time``), the plan's scenario with that event back at the scenario's
+    time (the plan judges the rest from where it was seen, so its own pictures agree with
+    the recording there); the plan's renderer otherwise."""
+    expected = difference.expected if isinstance(difference.expected, dict) else {}
+    t = _number(expected.get("t"))
+    events = [i for i, e in enumerate(plan.scenario.events)
+              if e.uid == difference.uid and e.action == expected.get("event")]
+    if difference.kind != "event_time" or t is None or not events:
+        return plan.renderer
+    observed = difference.observed if isinstance(difference.observed, dict) else {}
+    seen = _number(observed.get("t"))
+    index = min(events, key=lambda i: abs(float(plan.scenario.events[i].t) - (seen or t)))
+    when = Fraction(str(t))
+    back = EventFit(index, str(expected["event"]), difference.uid, when, when, Fraction(0))
+    try:
+        return plan.renderer.retimed(scenario_at(plan.scenario, [back]))
+    except ScenarioError:
+        return plan.renderer
