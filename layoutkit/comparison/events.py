@@ -75,7 +75,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_EVENT_TOLERANCE", "RESIDUAL_FRAMES", "SEARCH_BEYOND_S", "EventFit",
            "FrameData", "Freeze", "as_tolerance", "freeze_onset", "frozen_picture_difference",
-           "named_by", "observed_freezes", "best_shift", "candidate_shifts", "classify_cost", "event_difference",
+           "named_by", "observed_freezes", "best_shift", "seen_shift", "candidate_shifts",
+           "classify_cost", "event_difference",
            "fit_events", "label_cost", "scenario_at", "shift_event", "FittedEvents",
            "fit_observed"]
 
@@ -365,6 +366,27 @@ def _fit_one(scenario: Scenario, index: int, window: Fraction, step: Fraction,
     return d, True, True
 
 
+def seen_shift(seen: Fraction, t: Fraction, step: Fraction) -> Fraction:
+    """The shift of an event at ``t`` (on the grid ``t + k * step``) to the last grid time
+    not after ``seen``, the first frame that shows it.
+
+    A stop happened after the last live frame and at or before the first frozen one, a
+    span one frame long: the grid time in it (the scenario's own time when that is in it,
+    even off the frame grid) explains both frames.
+
+    >>> step = Fraction(1, 15)
+    >>> seen_shift(Fraction(23, 15), Fraction(3, 2), step)  # 1.5 s: frame 23 is the first after
+    Fraction(0, 1)
+    >>> seen_shift(Fraction(23, 15), Fraction(1), step)
+    Fraction(8, 15)
+    >>> seen_shift(Fraction(1.5333333333333334), Fraction(1), step)  # a float's noise
+    Fraction(8, 15)
+    >>> seen_shift(Fraction(1), Fraction(2), step)
+    Fraction(-1, 1)
+    """
+    return math.floor((seen - t) / step + Fraction(1, 1000)) * step
+
+
 def _tolerance(event: Event, default: Fraction) -> Fraction:
     return default if event.tolerance is None else event.tolerance
 
@@ -388,8 +410,9 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
         The window of events without their own ``tolerance``.
     seen_at : mapping, optional
         Event index -> the time the recording shows it directly (a test stream's observed
-        freeze, :func:`freeze_onset`): that is the event's fitted time, on the ``step``
-        grid (unexplained when outside its window); no cost is scored.
+        freeze, :func:`freeze_onset`): the event's fitted time is the last one on the
+        ``step`` grid through its scenario time not after it (:func:`seen_shift`;
+        unexplained when outside its window); no cost is scored.
 
     Returns
     -------
@@ -422,7 +445,7 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
             continue
         window = _tolerance(event, tolerance)
         if seen_at is not None and given in seen_at:
-            d = round((seen_at[given] - event.t) / step) * step
+            d = seen_shift(seen_at[given], event.t, step)
             seen, explained = True, abs(d) <= window
         else:
             d, seen, explained = _fit_one(current, order.index(given), window, step, cost)
