@@ -63,7 +63,7 @@ from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
 from .classify import Judging, RegionObservation, classify
-from .expect import Expectation, FileFrames, Label, build_expectation
+from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation
 from .frames import Observed
 from .model import Difference
 from .observe import Probe
@@ -318,16 +318,16 @@ def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
 
 
 def _costs(scenario: Scenario, index: int, shifts: Sequence[Fraction],
-           span: tuple[Fraction, Fraction], cost: Cost, end: Fraction, *,
+           span: tuple[Fraction, Fraction], cost: Cost, *,
            walk: bool = False) -> dict[Fraction, int]:
     """Cost of each shift (nearest to 0 first) of event ``index`` that keeps it inside the
-    recording.
+    recording (``[0, scenario.duration)``).
 
     With ``walk``, when the scenario's own time explains every frame (cost 0, the least
     there is), each side is followed only until a shift costs more: the least-cost run
     nearest to 0 is the one around 0, as when every shift is scored (and it is cheaper).
     """
-    event = scenario.events[index]
+    event, end = scenario.events[index], scenario.duration
     out: dict[Fraction, int] = {}
     done: set[int] = set()  # sides (-1, +1) walked to their end
     for d in shifts:
@@ -348,16 +348,15 @@ def _fit_one(scenario: Scenario, index: int, window: Fraction, step: Fraction,
              cost: Cost) -> tuple[Fraction, bool, bool]:
     """(shift, seen, explained) of event ``index``."""
     event = scenario.events[index]
-    end = scenario.duration
     costs = _costs(scenario, index, candidate_shifts(window, step), _span(event, window),
-                   cost, end, walk=True)
+                   cost, walk=True)
     d, seen = best_shift(costs)
     if not seen or costs[d] <= RESIDUAL_FRAMES:
         return d, seen, True
     wide = window + SEARCH_BEYOND_S
     span = _span(event, wide)
     every = _costs(scenario, index, candidate_shifts(window, step, beyond=SEARCH_BEYOND_S),
-                   span, cost, end)
+                   span, cost)
     inside = {k: v for k, v in every.items() if abs(k) <= window}
     d, _ = best_shift(inside)
     d_all, _ = best_shift(every)
@@ -670,8 +669,9 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         scratch = _scratch(probe)
         try:
             exp = build_expectation(candidate, scratch, profile=renderer.profile,
-                                    renderer=renderer.retimed(candidate), candidates=False,
-                                    drawn=drawn, span=span, files=files)
+                                    renderer=renderer.retimed(candidate),
+                                    options=ExpectOptions(candidates=False, drawn=drawn,
+                                                          span=span, files=files))
         except ScenarioError:
             return None
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:
