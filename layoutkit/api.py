@@ -561,12 +561,13 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
     ('match', 0.0, ())
     """
     from .comparison.report import write_report
+    from .comparison.run import CompareOptions
     from .comparison.run import compare as run
 
     scenario = load_scenario(scenario)
-    result = run(scenario, recording, profile=profile, infer=infer,
-                 server_response=server_response, content_only=content_only,
-                 event_tolerance=event_tolerance)
+    result = run(scenario, recording, options=CompareOptions(
+        profile=profile, infer=infer, server_response=server_response,
+        content_only=content_only, event_tolerance=event_tolerance))
     if report is not None:
         write_report(result, report, overwrite=overwrite,
                      title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",

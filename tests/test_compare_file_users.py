@@ -156,7 +156,7 @@ def test_window_distance_takes_the_nearest_frame_of_the_window():
 def test_a_checked_file_region_predicts_what_an_unchecked_one_does(clips):
     """Inference compares expectations by their signature: whether a file's frames are
     checked (the main expectation) or not (the alternatives) is no difference."""
-    from layoutkit.comparison.expect import build_expectation
+    from layoutkit.comparison.expect import ExpectOptions, build_expectation
     from layoutkit.comparison.inference import without_looks
     from layoutkit.comparison.observe import Probe
     from layoutkit.profile import DEFAULT_PROFILE
@@ -167,7 +167,7 @@ def test_a_checked_file_region_predicts_what_an_unchecked_one_does(clips):
         checked = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
                                     renderer=renderer)
         plain = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
-                                  renderer=renderer, candidates=False)
+                                  renderer=renderer, options=ExpectOptions(candidates=False))
     kinds = [r.kind for p in checked.periods for r in p.regions if r.label[0] == "44"]
     assert kinds and set(kinds) == {"file"}
     assert checked.signature() == plain.signature()

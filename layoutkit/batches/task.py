@@ -82,13 +82,14 @@ def check_row(row: Row) -> RowOutcome:
     is removed when the row is done.
     """
     from ..api import load_scenario
-    from ..comparison.run import compare
+    from ..comparison.run import CompareOptions, compare
 
     start = time.perf_counter()
     try:
         scenario = load_scenario(row.scenario_path)
         with tempfile.TemporaryDirectory(prefix="layoutkit-batch-") as work:
-            result = compare(scenario, row.recording_path, work_dir=Path(work))
+            result = compare(scenario, row.recording_path,
+                             options=CompareOptions(work_dir=Path(work)))
             html, doc = _reports(result, row)
     except LayoutkitError as exc:
         source = getattr(exc, "source", None)

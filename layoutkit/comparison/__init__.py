@@ -1,6 +1,7 @@
 """compare: a recording against what the rules predict for a scenario.
 
-:func:`~layoutkit.comparison.run.compare` opens the recording
+:func:`~layoutkit.comparison.run.compare` (its options in one frozen
+:class:`~layoutkit.comparison.run.CompareOptions`) opens the recording
 (:mod:`~layoutkit.comparison.read`), checks its files (:mod:`~layoutkit.comparison.files`),
 runs the content checks (:mod:`~layoutkit.comparison.content`), checks its streams
 (:mod:`~layoutkit.comparison.streams`) and returns a

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..profile import PROFILE_CHOICES, Profile
-from .expect import Expectation, RegionExpect, build_expectation, source_kind
+from .expect import Expectation, ExpectOptions, RegionExpect, build_expectation, source_kind
 from .findings import Anchor, Finding
 from .model import Difference
 from .observe import Probe
@@ -101,8 +101,9 @@ def _period_scores(plan: Plan, p: int, samples: Sequence[npt.NDArray[np.uint8]]
     for attempt in layout_tries(plan.profile, own_mode):
         probe = Probe(plan.probe.canvas_wh)
         alt = build_expectation(plan.scenario, probe, profile=attempt.profile,
-                                renderer=plan.renderer, mode_override=attempt.mode,
-                                candidates=False)
+                                renderer=plan.renderer,
+                                options=ExpectOptions(mode_override=attempt.mode,
+                                                      candidates=False))
         if p >= len(alt.periods):
             continue
         regs = [r for r in alt.periods[p].regions if r.kind == "code_live"]
