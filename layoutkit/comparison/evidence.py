@@ -256,9 +256,11 @@ def scheduled_renderer(plan: Plan, difference: Difference) -> SceneRenderer:
     the recording there); the plan's renderer otherwise."""
     expected = difference.expected if isinstance(difference.expected, dict) else {}
     t = _number(expected.get("t"))
+    if difference.kind != "event_time" or t is None:
+        return plan.renderer
     events = [i for i, e in enumerate(plan.scenario.events)
               if e.uid == difference.uid and e.action == expected.get("event")]
-    if difference.kind != "event_time" or t is None or not events:
+    if not events:
         return plan.renderer
     observed = difference.observed if isinstance(difference.observed, dict) else {}
     seen = _number(observed.get("t"))
