@@ -1,0 +1,211 @@
+"""The local service's REST routes: the cloud's six mix-mode paths, its JSON and its codes.
+
+``POST /v1/apps/{appid}/cloud_recording/acquire``, then under
+``/v1/apps/{appid}/cloud_recording/resourceid/{resourceid}``: ``POST mode/mix/start``,
+``GET sid/{sid}/mode/mix/query``, ``POST sid/{sid}/mode/mix/updateLayout``,
+``POST sid/{sid}/mode/mix/update``, ``POST sid/{sid}/mode/mix/stop``.
+
+Before any route: the ``Host`` must be the address the service listens on (a page under
+another name pointed at this machine is refused) and a request carrying ``Origin`` or
+``Sec-Fetch-Site`` (sent by browsers, never by a backend) is refused with 403, so a web page
+cannot drive the service; then, with credentials configured, HTTP Basic authorization
+(401 ``{"message": "Unauthorized"}`` / ``"Invalid authentication credentials"``, with
+``code`` and ``reason`` too).  Bodies are checked with ``validate``'s rules (400, code 2,
+``reason`` = every problem, ``; ``-separated); a body that is not JSON is code 8.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import RequestError
+from ..request.jsontext import JsonTextError, loads
+from .state import CloudAnswer, Registry, canonical
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+#: The largest request body read (a start body with 17 regions is a few KiB).
+MAX_BODY_BYTES = 1 * 2**20
+_BASE = "/v1/apps/<appid>/cloud_recording"
+_SESSION = _BASE + "/resourceid/<resource_id>/sid/<sid>/mode/<mode>"
+
+
+def _reason(exc: RequestError) -> str:
+    """``validate``'s problems as one line (without the ``code 2:`` of each)."""
+    return "; ".join(str(p).removeprefix("code 2: ") for p in exc.problems)
+
+
+def parse_body(raw: bytes, kind: str) -> Any:
+    """The model of a request body, or the cloud's 400 (code 8 not JSON, code 2 invalid).
+
+    Examples
+    --------
+    >>> parse_body(b'{"cname": "c", "uid": "1", "clientRequest": {"async_stop": false}}',
+    ...            "stop").async_stop
+    False
+    >>> try:
+    ...     parse_body(b'{"cname": "c", "uid": "1", "clientRequest": {"async_stop": 1}}', "stop")
+    ... except CloudAnswer as answer:
+    ...     print(answer.status, answer.body)
+    400 {'code': 2, 'reason': 'clientRequest.async_stop: must be true or false (got 1)'}
+    """
+    from ..request.parse import parse_request
+
+    try:
+        doc = loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, JsonTextError, ValueError) as exc:
+        raise CloudAnswer(400, 8, f"the body is not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise CloudAnswer(400, 8, "the body is not a JSON object")
+    try:
+        model, _ = parse_request(doc, kind=kind)
+    except RequestError as exc:
+        raise CloudAnswer(400, 2, _reason(exc)) from None
+    return model
+
+
+class Guard:
+    """Who may call: Host, browsers, Basic credentials (``KEY:SECRET`` or None)."""
+
+    def __init__(self, hosts: set[str], credentials: str | None) -> None:
+        self.hosts = {h.lower() for h in hosts}
+        self._expected = (base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+                          if credentials else None)
+
+    def __repr__(self) -> str:
+        return f"Guard(hosts={sorted(self.hosts)!r}, credentials={'***' if self._expected else None})"
+
+    def refusal(self, headers: Any) -> CloudAnswer | None:
+        """The first rule a request breaks (None: served)."""
+        host = headers.get("Host")
+        if (host or "").lower() not in self.hosts:
+            wanted = " or ".join(sorted(self.hosts))
+            return CloudAnswer(403, 403, f"Host {host or '(none)'} refused: this service "
+                               f"answers only requests addressed to {wanted}")
+        for header in ("Origin", "Sec-Fetch-Site"):
+            if headers.get(header) is not None:
+                return CloudAnswer(403, 403, f"a request with an {header} header comes from a "
+                                   "web page, not from a backend: refused")
+        return self._auth(headers.get("Authorization"))
+
+    def _auth(self, sent: str | None) -> CloudAnswer | None:
+        if self._expected is None:
+            return None
+        if not sent:
+            return CloudAnswer(401, 401, "Unauthorized", message="Unauthorized")
+        scheme, _, value = sent.partition(" ")
+        ok = scheme.lower() == "basic" and _same(value.strip(), self._expected)
+        if ok:
+            return None
+        return CloudAnswer(401, 401, "Invalid authentication credentials",
+                           message="Invalid authentication credentials")
+
+
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time comparison of the sent credentials (decoded, so padding is free)."""
+    try:
+        decoded = base64.b64decode(sent.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
+    return hmac.compare_digest(decoded, base64.b64decode(expected))
+
+
+def create_app(service: Any, guard: Guard) -> Any:
+    """The Flask app of ``service`` (a :class:`~.server.Service`)."""
+    from flask import Flask, Response, request
+
+    app = Flask("layoutkit.service")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    def answer(status: int, body: dict[str, Any]) -> Any:
+        import json
+
+        return Response(json.dumps(body), status=status,
+                        content_type="application/json;charset=utf-8")
+
+    @app.before_request
+    def check() -> Any:
+        refused = guard.refusal(request.headers)
+        return answer(refused.status, refused.body) if refused else None
+
+    def handle(call: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+        def run(**args: Any) -> Any:
+            try:
+                return answer(200, call(**args))
+            except CloudAnswer as refused:
+                return answer(refused.status, refused.body)
+        run.__name__ = call.__name__
+        return run
+
+    def body() -> bytes:
+        return request.get_data(cache=False)
+
+    def mix_only(mode: str) -> None:
+        if mode != "mix":
+            raise CloudAnswer(400, 2, f"mode: this local service records mode mix only "
+                              f"(got {mode!r})")
+
+    @handle
+    def acquire(appid: str) -> dict[str, Any]:
+        return service.acquire(appid, parse_body(body(), "acquire"))
+
+    @handle
+    def start(appid: str, resource_id: str, mode: str) -> dict[str, Any]:
+        mix_only(mode)
+        raw = body()
+        return service.start(appid, resource_id, parse_body(raw, "start"),
+                             canonical(loads(raw.decode("utf-8"))))
+
+    @handle
+    def query(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
+        mix_only(mode)
+        return service.session(appid, resource_id, sid).query()
+
+    @handle
+    def update_layout(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
+        mix_only(mode)
+        request_ = parse_body(body(), "updateLayout")
+        return service.session(appid, resource_id, sid).update_layout(
+            request_.cname, request_.uid, request_.layout)
+
+    @handle
+    def update(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
+        mix_only(mode)
+        return service.session(appid, resource_id, sid).update(parse_body(body(), "update"))
+
+    @handle
+    def stop(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
+        mix_only(mode)
+        request_ = parse_body(body(), "stop")
+        return service.session(appid, resource_id, sid).stop(
+            request_.cname, request_.uid, async_stop=request_.async_stop)
+
+    app.add_url_rule(_BASE + "/acquire", view_func=acquire, methods=["POST"])
+    app.add_url_rule(_BASE + "/resourceid/<resource_id>/mode/<mode>/start", view_func=start,
+                     methods=["POST"])
+    app.add_url_rule(_SESSION + "/query", view_func=query, methods=["GET"])
+    app.add_url_rule(_SESSION + "/updateLayout", view_func=update_layout, methods=["POST"])
+    app.add_url_rule(_SESSION + "/update", view_func=update, methods=["POST"])
+    app.add_url_rule(_SESSION + "/stop", view_func=stop, methods=["POST"])
+    _add_errors(app, answer)
+    return app
+
+
+def _add_errors(app: Any, answer: Callable[[int, dict[str, Any]], Any]) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if status == 404:
+            text = "no Route matched with those values"
+            return answer(404, {"message": text, "code": 404, "reason": text})
+        return answer(status, {"code": 8, "reason": f"{exc.name}: {exc.description}"})
+
+    @app.errorhandler(Exception)
+    def internal(exc: Exception) -> Any:  # never a traceback in an answer
+        return answer(500, {"code": 500, "reason": f"internal error ({type(exc).__name__})"})
