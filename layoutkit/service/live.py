@@ -148,6 +148,7 @@ class LiveRecording:
         self._lock = threading.Lock()
         self._changed = False
         self._stop = threading.Event()
+        self._stop_at: int | None = None
         self.done = threading.Event()
         self.started = threading.Event()
         self.t0 = time.monotonic()
@@ -179,7 +180,12 @@ class LiveRecording:
             return t
 
     def stop(self) -> None:
-        """End the recording at the next frame (returns at once; see :attr:`done`)."""
+        """End the recording now: the frames already due are still drawn (a recorder
+        running late catches up), no later one (returns at once; see :attr:`done`)."""
+        with self._lock:
+            if self._stop_at is None:
+                fps = self.scenario.start.transcoding.fps
+                self._stop_at = math.ceil((time.monotonic() - self.t0) * fps)
         self._stop.set()
 
     @property
@@ -201,7 +207,7 @@ class LiveRecording:
     def _run(self) -> None:
         try:
             self._record()
-        except Exception as exc:  # a broken source or a full disk: the recording ends
+        except Exception as exc:  # noqa: BLE001 - a broken source, a full disk: it ends
             self.error = str(exc)
             self.end_reason = "error"
         finally:
@@ -215,9 +221,11 @@ class LiveRecording:
         media.use(scenario)
 
     def _wait_for(self, index: int, fps: int) -> bool:
-        """Wait until frame ``index`` is due; True when stopped first."""
+        """Wait until frame ``index`` is due; True when the recording ends before it."""
         due = self.t0 + index / fps
-        return self._stop.wait(max(0.0, due - time.monotonic()))
+        self._stop.wait(max(0.0, due - time.monotonic()))
+        with self._lock:
+            return self._stop_at is not None and index >= self._stop_at
 
     def _record(self) -> None:
         folder = self.root.joinpath(*self.prefix)
@@ -233,6 +241,8 @@ class LiveRecording:
                 self._next_change(media)
                 if self.index >= media.frames():
                     self.end_reason = "idle"
+                    with self._lock:  # as mix: the recording ends at the idle exit
+                        self.duration = media.timeline.end_time
                     break
                 if self._wait_for(self.index, media.fps):
                     self.end_reason = "stop"

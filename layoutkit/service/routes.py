@@ -24,14 +24,14 @@ from typing import Any
 
 from ..errors import RequestError
 from ..request.jsontext import JsonTextError, loads
-from .state import CloudAnswer, Registry, canonical
+from .state import CloudAnswer, canonical
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 #: The largest request body read (a start body with 17 regions is a few KiB).
 MAX_BODY_BYTES = 1 * 2**20
 _BASE = "/v1/apps/<appid>/cloud_recording"
-_SESSION = _BASE + "/resourceid/<resource_id>/sid/<sid>/mode/<mode>"
+_SESSION = "/resourceid/<resource_id>/sid/<sid>/mode/<mode>"
 
 
 def _reason(exc: RequestError) -> str:
@@ -114,84 +114,100 @@ def _same(sent: str, expected: str) -> bool:
     return hmac.compare_digest(decoded, base64.b64decode(expected))
 
 
+def _mix_only(mode: str) -> None:
+    if mode != "mix":
+        raise CloudAnswer(400, 2, f"mode: this local service records mode mix only "
+                          f"(got {mode!r})")
+
+
+class _Calls:
+    """The six calls on a :class:`~.server.Service`: path parameters and body in, the
+    answer's JSON out (or a :class:`CloudAnswer`)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def acquire(self, raw: bytes, appid: str) -> dict[str, Any]:
+        return dict(self.service.acquire(appid, parse_body(raw, "acquire")))
+
+    def start(self, raw: bytes, appid: str, resource_id: str, mode: str) -> dict[str, Any]:
+        _mix_only(mode)
+        model = parse_body(raw, "start")
+        return dict(self.service.start(appid, resource_id, model,
+                                       canonical(loads(raw.decode("utf-8")))))
+
+    def query(self, raw: bytes, appid: str, resource_id: str, sid: str,
+              mode: str) -> dict[str, Any]:
+        _mix_only(mode)
+        return dict(self.service.session(appid, resource_id, sid).query())
+
+    def update_layout(self, raw: bytes, appid: str, resource_id: str, sid: str,
+                      mode: str) -> dict[str, Any]:
+        _mix_only(mode)
+        model = parse_body(raw, "updateLayout")
+        return dict(self.service.session(appid, resource_id, sid).update_layout(
+            model.cname, model.uid, model.layout))
+
+    def update(self, raw: bytes, appid: str, resource_id: str, sid: str,
+               mode: str) -> dict[str, Any]:
+        _mix_only(mode)
+        model = parse_body(raw, "update")
+        return dict(self.service.session(appid, resource_id, sid).update(model))
+
+    def stop(self, raw: bytes, appid: str, resource_id: str, sid: str,
+             mode: str) -> dict[str, Any]:
+        _mix_only(mode)
+        model = parse_body(raw, "stop")
+        return dict(self.service.session(appid, resource_id, sid).stop(
+            model.cname, model.uid, async_stop=model.async_stop))
+
+
+_ROUTES = (
+    ("/acquire", "acquire", "POST"),
+    ("/resourceid/<resource_id>/mode/<mode>/start", "start", "POST"),
+    (_SESSION + "/query", "query", "GET"),
+    (_SESSION + "/updateLayout", "update_layout", "POST"),
+    (_SESSION + "/update", "update", "POST"),
+    (_SESSION + "/stop", "stop", "POST"),
+)
+
+
+def _answer(status: int, body: dict[str, Any]) -> Any:
+    import json
+
+    from flask import Response
+
+    return Response(json.dumps(body), status=status,
+                    content_type="application/json;charset=utf-8")
+
+
 def create_app(service: Any, guard: Guard) -> Any:
     """The Flask app of ``service`` (a :class:`~.server.Service`)."""
-    from flask import Flask, Response, request
+    from flask import Flask, request
 
     app = Flask("layoutkit.service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-
-    def answer(status: int, body: dict[str, Any]) -> Any:
-        import json
-
-        return Response(json.dumps(body), status=status,
-                        content_type="application/json;charset=utf-8")
+    calls = _Calls(service)
 
     @app.before_request
     def check() -> Any:
         refused = guard.refusal(request.headers)
-        return answer(refused.status, refused.body) if refused else None
+        return _answer(refused.status, refused.body) if refused else None
 
-    def handle(call: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+    def route(name: str) -> Callable[..., Any]:
+        call = getattr(calls, name)
+
         def run(**args: Any) -> Any:
             try:
-                return answer(200, call(**args))
+                return _answer(200, call(request.get_data(cache=False), **args))
             except CloudAnswer as refused:
-                return answer(refused.status, refused.body)
-        run.__name__ = call.__name__
+                return _answer(refused.status, refused.body)
+        run.__name__ = name
         return run
 
-    def body() -> bytes:
-        return request.get_data(cache=False)
-
-    def mix_only(mode: str) -> None:
-        if mode != "mix":
-            raise CloudAnswer(400, 2, f"mode: this local service records mode mix only "
-                              f"(got {mode!r})")
-
-    @handle
-    def acquire(appid: str) -> dict[str, Any]:
-        return service.acquire(appid, parse_body(body(), "acquire"))
-
-    @handle
-    def start(appid: str, resource_id: str, mode: str) -> dict[str, Any]:
-        mix_only(mode)
-        raw = body()
-        return service.start(appid, resource_id, parse_body(raw, "start"),
-                             canonical(loads(raw.decode("utf-8"))))
-
-    @handle
-    def query(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
-        mix_only(mode)
-        return service.session(appid, resource_id, sid).query()
-
-    @handle
-    def update_layout(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
-        mix_only(mode)
-        request_ = parse_body(body(), "updateLayout")
-        return service.session(appid, resource_id, sid).update_layout(
-            request_.cname, request_.uid, request_.layout)
-
-    @handle
-    def update(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
-        mix_only(mode)
-        return service.session(appid, resource_id, sid).update(parse_body(body(), "update"))
-
-    @handle
-    def stop(appid: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
-        mix_only(mode)
-        request_ = parse_body(body(), "stop")
-        return service.session(appid, resource_id, sid).stop(
-            request_.cname, request_.uid, async_stop=request_.async_stop)
-
-    app.add_url_rule(_BASE + "/acquire", view_func=acquire, methods=["POST"])
-    app.add_url_rule(_BASE + "/resourceid/<resource_id>/mode/<mode>/start", view_func=start,
-                     methods=["POST"])
-    app.add_url_rule(_SESSION + "/query", view_func=query, methods=["GET"])
-    app.add_url_rule(_SESSION + "/updateLayout", view_func=update_layout, methods=["POST"])
-    app.add_url_rule(_SESSION + "/update", view_func=update, methods=["POST"])
-    app.add_url_rule(_SESSION + "/stop", view_func=stop, methods=["POST"])
-    _add_errors(app, answer)
+    for path, name, method in _ROUTES:
+        app.add_url_rule(_BASE + path, view_func=route(name), methods=[method])
+    _add_errors(app, _answer)
     return app
 
 

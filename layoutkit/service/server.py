@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ..errors import ParameterError, StorageError
 from ..profile import DEFAULT_PROFILE, Profile
@@ -135,7 +136,7 @@ class ServiceServer:
     def __init__(self, scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0,
                  s3_endpoint: str | None = None, credentials: str | None = None,
                  notify_url: str | None = None, notify_secret: str | None = None,
-                 folder: str | Path | None = None,
+                 folder: str | os.PathLike[str] | None = None,
                  notify_retry_waits: tuple[float, ...] = RETRY_WAITS_S,
                  profile: Profile = DEFAULT_PROFILE) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
@@ -206,8 +207,10 @@ class ServiceServer:
                 return session.recorded_scenario()
         raise KeyError(sid)
 
-    def __enter__(self) -> ServiceServer:
-        return self if self._thread is not None else self.start()
+    def __enter__(self) -> Self:
+        if self._thread is None:
+            self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

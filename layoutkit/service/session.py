@@ -82,6 +82,8 @@ class Session:
                                        hand_over=self.uploads.put if self.uploads else None,
                                        notify=self._event)
         self._event(40, {"status": 0})
+        if self.uploads is not None:
+            self._event(30, {"status": 0})
         self.recording.start()
         threading.Thread(target=self._watch, daemon=True,
                          name=f"layoutkit-session-{self.sid}").start()
@@ -92,9 +94,9 @@ class Session:
 
         if endpoint is None or start.storage_config is None:
             return None
-        uploader = uploader_from_storage_config(start.storage_config, endpoint_url=endpoint,
-                                                retries=2)
-        return SegmentUploads(root, uploader, on_first=lambda: self._event(30, {"status": 0}))
+        storage = start.storage_config
+        return SegmentUploads(root, lambda: uploader_from_storage_config(
+            storage, endpoint_url=endpoint, retries=2))
 
     def _event(self, event_type: int, details: dict[str, Any]) -> None:
         if self.notifier is not None:
@@ -116,8 +118,9 @@ class Session:
         self._event(41, {"leaveCode": self._leave_code()})
         if self.uploads is not None:
             self.uploads.wait(UPLOAD_WAIT_S)
+            uploaded = self.uploads.status == "uploaded"
             self.uploads.close()
-            if self.uploads.status == "uploaded" and self.recording.server_response:
+            if uploaded and self.recording.server_response:
                 self._event(31, {"status": 0, "fileList": self._uploaded_list()})
         self._event(11, {"exitStatus": 0 if self.recording.error is None else 1})
         self.finished.set()

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CloudAnswer", "Resource", "Registry", "RESOURCE_WINDOW_S"]
+__all__ = ["RESOURCE_WINDOW_S", "CloudAnswer", "Registry", "Resource"]
 
 #: Seconds a resource may wait for its ``start`` (the cloud's five minutes).
 RESOURCE_WINDOW_S = 300.0

@@ -31,19 +31,18 @@ class SegmentUploads:
     ----------
     root : Path
         The folder the keys are relative to.
-    uploader : S3Uploader
-        Where they go (its prefix is empty: the keys hold ``fileNamePrefix``).
-    on_first : callable, optional
-        Called once, before the first file is sent (the ``uploader_started`` event).
+    make_uploader : callable
+        Makes the :class:`~layoutkit.io.s3.S3Uploader` the files go to (its prefix empty:
+        the keys hold ``fileNamePrefix``); called in the thread, before the first file, so
+        ``start`` does not wait for boto3.
     """
 
-    def __init__(self, root: Path, uploader: Any, *,
-                 on_first: Callable[[], None] | None = None) -> None:
+    def __init__(self, root: Path, make_uploader: Callable[[], Any]) -> None:
         self.root = root
-        self.uploader = uploader
+        self._make_uploader = make_uploader
+        self.uploader: Any = None
         self.sent: list[str] = []
         self.error: str | None = None
-        self._on_first = on_first
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="layoutkit-upload")
@@ -57,10 +56,9 @@ class SegmentUploads:
     def _send(self, key: str) -> None:
         if self.error is not None:
             return  # after a failure nothing more is sent: the bucket stays consistent
-        if self._on_first is not None:
-            self._on_first()
-            self._on_first = None
         try:
+            if self.uploader is None:
+                self.uploader = self._make_uploader()
             self.uploader.upload_file(self.root / key, key)
         except (LayoutkitError, OSError) as exc:
             self.error = str(exc)

@@ -1,0 +1,322 @@
+"""The local Cloud Recording service (issue 21): REST paths, codes, real-time recording,
+uploads as files finish, signed callbacks (``layoutkit serve`` / ``lk.serve``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+import layoutkit as lk
+from layoutkit.ncs.receiver import EventReceiver, signature_v2
+from layoutkit.service import state
+from layoutkit.service.notify import Notifier
+
+APP = "0123456789abcdef0123456789abcdef"
+CNAME, UID = "room1", "999"
+CREDENTIALS = "customer:secret"
+NCS_SECRET = "ncs-secret"
+
+SCENARIO = {
+    "cname": CNAME, "duration": 60,
+    "users": [{"uid": "1"}, {"uid": "2", "source": "#FF8000"}],
+    "start": {"cname": CNAME, "uid": UID, "clientRequest": {"recordingConfig": {}}},
+}
+
+
+def start_body(bucket="bucket", prefix=("rec", "one"), *, width=320, max_idle=30,
+               files=("hls", "mp4"), cname=CNAME, uid=UID):
+    return {"cname": cname, "uid": uid, "clientRequest": {
+        "token": "t",
+        "recordingConfig": {"channelType": 0, "maxIdleTime": max_idle, "transcodingConfig": {
+            "width": width, "height": 180, "fps": 15, "bitrate": 200, "mixedVideoLayout": 1}},
+        "recordingFileConfig": {"avFileType": list(files)},
+        "storageConfig": {"vendor": 1, "region": 0, "bucket": bucket, "accessKey": "testing",
+                          "secretKey": "testing", "fileNamePrefix": list(prefix)}}}
+
+
+def call(server, method, path, body=None, *, auth=CREDENTIALS, headers=None, raw=None):
+    """(status, JSON answer) of one request to the service."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(server.url + path, data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
+    if auth:
+        request.add_header("Authorization",
+                           "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=12) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+BASE = f"/v1/apps/{APP}/cloud_recording"
+
+
+def acquire(server, cname=CNAME, uid=UID, **client):
+    status, answer = call(server, "POST", BASE + "/acquire",
+                          {"cname": cname, "uid": uid, "clientRequest": client})
+    assert status == 200, answer
+    return answer["resourceId"]
+
+
+def session_path(rid, sid, what):
+    return f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/{what}"
+
+
+def start(server, rid, body):
+    return call(server, "POST", f"{BASE}/resourceid/{rid}/mode/mix/start", body)
+
+
+@pytest.fixture
+def server(tmp_path):
+    with lk.serve(SCENARIO, credentials=CREDENTIALS, folder=tmp_path / "svc") as running:
+        yield running
+
+
+# ------------------------------------------------------------------ the whole flow
+def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tmp_path):
+    """acquire, start (and its retry), query while recording, updateLayout, stop: the
+    bucket holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches,
+    the receiver got 40, 30, 42, 41, 31, 11 in order, signed."""
+    events = tmp_path / "events.jsonl"
+    with EventReceiver(events, secret=NCS_SECRET) as receiver, \
+            lk.serve(SCENARIO, credentials=CREDENTIALS, s3_endpoint=s3_endpoint,
+                     notify=receiver.url + "ncs", notify_secret=NCS_SECRET,
+                     folder=tmp_path / "svc") as server:
+        rid = acquire(server)
+        body = start_body(bucket)
+        status, started = start(server, rid, body)
+        began = time.monotonic()
+        assert status == 200 and set(started) == {"cname", "uid", "resourceId", "sid"}
+        sid = started["sid"]
+        assert start(server, rid, body) == (200, started)  # a retry starts nothing new
+        status, answer = call(server, "GET", session_path(rid, sid, "query"))
+        assert status == 200 and answer["serverResponse"]["status"] in (4, 5)
+        assert answer["serverResponse"]["fileListMode"] == "json"
+        time.sleep(1.0)
+        status, answer = call(server, "POST", session_path(rid, sid, "updateLayout"),
+                              {"cname": CNAME, "uid": UID, "clientRequest": {
+                                  "mixedVideoLayout": 0, "backgroundColor": "#FF0000"}})
+        assert status == 200 and answer["sid"] == sid
+        time.sleep(max(0.0, 3.0 - (time.monotonic() - began)))
+        asked = time.monotonic()
+        status, stopped = call(server, "POST", session_path(rid, sid, "stop"),
+                               {"cname": CNAME, "uid": UID, "clientRequest": {}})
+        assert time.monotonic() - asked < 10
+        assert status == 200, stopped
+        recorded_s = time.monotonic() - began
+        response = stopped["serverResponse"]
+        assert response["uploadingStatus"] == "uploaded"
+        names = [f["fileName"] for f in response["fileList"]]
+        assert names == [f"rec/one/{sid}_{CNAME}.m3u8", f"rec/one/{sid}_{CNAME}_0.mp4"]
+        # the stop after stop: the cloud's 49
+        status, again = call(server, "POST", session_path(rid, sid, "stop"),
+                             {"cname": CNAME, "uid": UID, "clientRequest": {}})
+        assert (status, again["code"]) == (400, 49)
+        assert call(server, "GET", session_path(rid, sid, "query"))[0] == 404
+        scenario = server.scenario_of(sid)
+    assert 2.9 <= float(scenario.duration) <= recorded_s + 0.3  # real time
+    assert [e.action for e in scenario.events] == ["update_layout"]
+    keys = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert f"rec/one/{sid}_{CNAME}.m3u8" in keys and f"rec/one/{sid}_{CNAME}_0.mp4" in keys
+    assert any(k.startswith(f"rec/one/{sid}_{CNAME}_") and k.endswith(".ts") for k in keys)
+    result = lk.compare(scenario, f"s3://{bucket}/rec/one")
+    assert result.verdict == "match", [d.message for d in result.differences]
+    bodies = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [b["eventType"] for b in bodies] == [40, 30, 42, 41, 31, 11]
+    assert [b["payload"]["sequence"] for b in bodies] == list(range(6))
+    assert {b["payload"]["sid"] for b in bodies} == {sid}
+    assert bodies[3]["payload"]["details"]["leaveCode"] == 2
+    uploaded = [f["fileName"] for f in bodies[4]["payload"]["details"]["fileList"]]
+    assert uploaded == names[::-1]  # MP4 first, then the playlist
+
+
+# ------------------------------------------------------------------ refusals
+def test_invalid_body_gets_code_2_with_validates_reason(server):
+    rid = acquire(server)
+    status, answer = start(server, rid, start_body(width=5000))
+    assert status == 400 and answer["code"] == 2
+    assert "clientRequest.recordingConfig.transcodingConfig.width" in answer["reason"]
+    assert "5000" in answer["reason"]
+
+
+def test_credentials_missing_or_wrong_get_401(server):
+    path = BASE + "/acquire"
+    body = {"cname": CNAME, "uid": UID, "clientRequest": {}}
+    status, answer = call(server, "POST", path, body, auth=None)
+    assert (status, answer["code"], answer["message"]) == (401, 401, "Unauthorized")
+    status, answer = call(server, "POST", path, body, auth="customer:wrong")
+    assert (status, answer["reason"]) == (401, "Invalid authentication credentials")
+    assert call(server, "POST", path, body)[0] == 200
+
+
+def test_unknown_resource_or_sid_gets_404(server):
+    rid = acquire(server)
+    status, answer = call(server, "GET", session_path(rid, "0" * 32, "query"))
+    assert (status, answer["code"], answer["reason"]) == (404, 404, "failed to find worker")
+    status, answer = call(server, "POST", session_path("nope", "0" * 32, "stop"),
+                          {"cname": CNAME, "uid": UID, "clientRequest": {}})
+    assert status == 404
+    assert call(server, "GET", BASE + "/nothing")[0] == 404
+
+
+def test_not_json_gets_code_8(server):
+    status, answer = call(server, "POST", BASE + "/acquire", raw=b"{not json")
+    assert (status, answer["code"]) == (400, 8)
+
+
+def test_a_web_page_or_another_host_is_refused(server):
+    body = {"cname": CNAME, "uid": UID, "clientRequest": {}}
+    status, _ = call(server, "POST", BASE + "/acquire", body,
+                     headers={"Origin": "https://evil.example"})
+    assert status == 403
+    status, _ = call(server, "POST", BASE + "/acquire", body,
+                     headers={"Host": f"evil.example:{server.port}"})
+    assert status == 403
+
+
+def test_start_for_another_task_or_too_late(server, monkeypatch):
+    rid = acquire(server)
+    status, answer = start(server, rid, start_body(uid="12345"))
+    assert (status, answer["code"]) == (400, 432)
+    monkeypatch.setattr(state, "RESOURCE_WINDOW_S", -1.0)  # the 5 minutes have passed
+    status, answer = start(server, rid, start_body())
+    assert (status, answer["code"]) == (400, 433)
+
+
+def test_a_second_start_with_another_body_is_already_started(server):
+    rid = acquire(server)
+    status, first = start(server, rid, start_body(files=("hls",)))
+    assert status == 200
+    status, answer = start(server, rid, start_body(files=("hls", "mp4")))
+    assert (status, answer["code"], answer["sid"]) == (201, 7, first["sid"])
+    status, answer = call(server, "GET", session_path(rid, first["sid"], "query"))
+    assert answer["serverResponse"]["fileListMode"] == "string"
+    assert call(server, "POST", session_path(rid, first["sid"], "stop"),
+                {"cname": CNAME, "uid": UID, "clientRequest": {}})[0] == 200
+
+
+# ------------------------------------------------------------------ callbacks
+class _Flaky(BaseHTTPRequestHandler):
+    """Refuses the first ``fail`` posts with 500, then answers 200; keeps what it got."""
+
+    got: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
+    fail = 2
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).got.append((body, dict(self.headers)))
+        status = 500 if len(type(self).got) <= type(self).fail else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_callbacks_are_signed_and_resent_until_taken():
+    _Flaky.got = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        notifier = Notifier(f"http://127.0.0.1:{httpd.server_port}/", "s3cr3t",
+                            retry_waits=(0.05, 0.1, 0.2))
+        notifier.send(40, cname="c", uid="9", sid="a" * 32, status=0)
+        notifier.send(41, cname="c", uid="9", sid="a" * 32, leaveCode=2)
+        assert notifier.drain(5)
+        notifier.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert len(_Flaky.got) == 4  # two refusals, then each body once
+    docs = [json.loads(body) for body, _ in _Flaky.got]
+    assert [d["eventType"] for d in docs] == [40, 40, 40, 41]
+    assert docs[0]["noticeId"] == docs[2]["noticeId"]
+    assert docs[2]["notifyMs"] >= docs[0]["notifyMs"]
+    for body, headers in _Flaky.got:
+        assert headers["Agora-Signature-V2"] == signature_v2(body, "s3cr3t")
+        assert headers["Agora-Signature"] == hmac.new(b"s3cr3t", body, hashlib.sha1).hexdigest()
+    payload = docs[3]["payload"]
+    assert set(payload) == {"cname", "uid", "sid", "sequence", "sendts", "serviceType",
+                            "details"}
+    assert payload["details"] == {"msgName": "recorder_leave", "leaveCode": 2}
+    assert (payload["sequence"], payload["serviceType"], docs[3]["productId"]) == (1, 1, 3)
+    assert "s3cr3t" not in repr(notifier)
+
+
+def test_a_receiver_that_never_takes_gets_three_resends(capsys):
+    _Flaky.got = []
+    _Flaky.fail = 100
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        notifier = Notifier(f"http://127.0.0.1:{httpd.server_port}/", "s3cr3t",
+                            retry_waits=(0.05, 0.1, 0.2))
+        notifier.send(40, cname="c", uid="9", sid="a" * 32, status=0)
+        assert notifier.drain(5)
+        notifier.close()
+    finally:
+        _Flaky.fail = 2
+        httpd.shutdown()
+        httpd.server_close()
+    assert len(_Flaky.got) == 4
+    err = capsys.readouterr().err
+    assert "not taken" in err and "s3cr3t" not in err
+
+
+# ------------------------------------------------------------------ longer runs
+@pytest.mark.slow
+def test_idle_channel_ends_the_recording_by_itself(tmp_path):
+    scenario = {**SCENARIO, "events": [{"t": 0.5, "action": "leave", "uid": "1"},
+                                       {"t": 0.5, "action": "leave", "uid": "2"}]}
+    events = tmp_path / "events.jsonl"
+    with EventReceiver(events, secret=NCS_SECRET) as receiver, \
+            lk.serve(scenario, credentials=CREDENTIALS, folder=tmp_path / "svc",
+                     notify=receiver.url, notify_secret=NCS_SECRET) as server:
+        rid = acquire(server)
+        status, started = start(server, rid, start_body(max_idle=5))
+        sid = started["sid"]
+        time.sleep(4.0)
+        assert call(server, "GET", session_path(rid, sid, "query"))[0] == 200
+        time.sleep(2.5)  # idle since 0.5 s, maxIdleTime 5
+        assert call(server, "GET", session_path(rid, sid, "query"))[0] == 404
+        status, answer = call(server, "POST", session_path(rid, sid, "stop"),
+                              {"cname": CNAME, "uid": UID, "clientRequest": {}})
+        assert (status, answer["code"]) == (400, 49)
+        assert server.scenario_of(sid).duration == 11 / 2
+    bodies = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [b["eventType"] for b in bodies] == [40, 42, 41, 11]
+    assert bodies[2]["payload"]["details"]["leaveCode"] == 4
+
+
+@pytest.mark.slow
+def test_two_recordings_at_once(s3_endpoint, bucket, raw, tmp_path):
+    with lk.serve(SCENARIO, credentials=CREDENTIALS, s3_endpoint=s3_endpoint,
+                  folder=tmp_path / "svc") as server:
+        first, second = acquire(server), acquire(server, cname="room2", uid="998")
+        s1 = start(server, first, start_body(bucket, ("a",)))[1]["sid"]
+        s2 = start(server, second, start_body(bucket, ("b",), cname="room2", uid="998"))[1]
+        assert s1 != s2["sid"]
+        time.sleep(10.0)  # a 10 s recording takes 10 s
+        a = call(server, "POST", session_path(first, s1, "stop"),
+                 {"cname": CNAME, "uid": UID, "clientRequest": {}})
+        b = call(server, "POST", session_path(second, s2["sid"], "stop"),
+                 {"cname": "room2", "uid": "998", "clientRequest": {}})
+        assert a[0] == b[0] == 200
+        assert a[1]["serverResponse"]["uploadingStatus"] == "uploaded"
+        scenarios = server.scenario_of(s1), server.scenario_of(s2["sid"])
+    assert all(lk.compare(sc, f"s3://{bucket}/{p}").verdict == "match"
+               for sc, p in zip(scenarios, "ab", strict=True))
+    assert 10 <= float(scenarios[0].duration) <= 11
