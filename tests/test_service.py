@@ -126,12 +126,19 @@ def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tm
         assert (status, again["code"]) == (400, 49)
         assert call(server, "GET", session_path(rid, sid, "query"))[0] == 404
         scenario = server.scenario_of(sid)
+        written = server.folder / "000" / "scenario.json"  # what the user compares with
+        deadline = time.monotonic() + 5
+        while not written.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert lk.load_scenario(written).sid == sid
+    assert lk.load_scenario(written).events == scenario.events
+    assert "testing" not in written.read_text()  # the storage keys are masked
     assert 2.9 <= float(scenario.duration) <= recorded_s + 0.3  # real time
     assert [e.action for e in scenario.events] == ["update_layout"]
     keys = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]]
     assert f"rec/one/{sid}_{CNAME}.m3u8" in keys and f"rec/one/{sid}_{CNAME}_0.mp4" in keys
     assert any(k.startswith(f"rec/one/{sid}_{CNAME}_") and k.endswith(".ts") for k in keys)
-    result = lk.compare(scenario, f"s3://{bucket}/rec/one")
+    result = lk.compare(written, f"s3://{bucket}/rec/one")
     assert result.verdict == "match", [d.message for d in result.differences]
     bodies = [json.loads(line) for line in events.read_text().splitlines()]
     assert [b["eventType"] for b in bodies] == [40, 30, 42, 41, 31, 11]
@@ -320,3 +327,13 @@ def test_two_recordings_at_once(s3_endpoint, bucket, raw, tmp_path):
     assert all(lk.compare(sc, f"s3://{bucket}/{p}").verdict == "match"
                for sc, p in zip(scenarios, "ab", strict=True))
     assert 10 <= float(scenarios[0].duration) <= 11
+
+
+def test_an_image_outside_the_scenarios_folder_is_refused(server):
+    rid = acquire(server)
+    body = start_body()
+    body["clientRequest"]["recordingConfig"]["transcodingConfig"]["backgroundImage"] = \
+        "/etc/passwd.jpg"
+    status, answer = start(server, rid, body)
+    assert (status, answer["code"]) == (400, 2)
+    assert "backgroundImage: the local service reads only image files in" in answer["reason"]

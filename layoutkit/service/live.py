@@ -33,7 +33,10 @@ from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from .channel import recorded
 
-__all__ = ["LiveRecording"]
+__all__ = ["SCENARIO_FILE", "LiveRecording", "write_scenario"]
+
+#: Beside ``serverResponse.json``: what the recording recorded, for ``compare``.
+SCENARIO_FILE = "scenario.json"
 
 Hook = Callable[[int, dict[str, Any]], None]
 
@@ -173,8 +176,10 @@ class LiveRecording:
         """Apply ``how(scenario, t)`` from the next frame still to be drawn; returns ``t``."""
         with self._lock:
             fps = self.scenario.start.transcoding.fps
-            elapsed = Fraction(round((time.monotonic() - self.t0) * 1000), 1000)
-            t = max(elapsed, Fraction(self.index + 1, fps))
+            # after the frame being drawn now; whole milliseconds, so the scenario file
+            # written at the end says exactly what was drawn
+            t = max(Fraction(time.monotonic() - self.t0), Fraction(self.index + 1, fps))
+            t = Fraction(math.ceil(t * 1000), 1000)
             self.scenario = how(self.scenario, t)
             self._changed = True
             return t
@@ -205,8 +210,11 @@ class LiveRecording:
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
+        from ..io.images import network_reads
+
         try:
-            self._record()
+            with network_reads(False):  # an http(s) image is drawn without, never fetched
+                self._record()
         except Exception as exc:  # noqa: BLE001 - a broken source, a full disk: it ends
             self.error = str(exc)
             self.end_reason = "error"
@@ -291,3 +299,21 @@ class LiveRecording:
                               for _, t in media.sinks.mp4_parts],
             track_type=self.track_type, uploading_status=LOCAL_UPLOADING_STATUS)
         write_server_response(self.root, self.server_response)
+        write_scenario(self.root / SCENARIO_FILE, self.recorded_scenario())
+
+
+def write_scenario(path: Path, scenario: Scenario) -> None:
+    """Write ``scenario`` as JSON to ``path`` atomically (its secrets masked)."""
+    import json
+
+    from ..errors import StorageError
+    from ..io.atomic import atomic_output
+    from ..scenario.dump import scenario_to_json
+
+    try:
+        with atomic_output(path, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(scenario_to_json(scenario), indent=2) + "\n",
+                           encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot write the scenario ({exc.strerror or exc})") \
+            from None

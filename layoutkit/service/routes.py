@@ -26,7 +26,7 @@ from ..errors import RequestError
 from ..request.jsontext import JsonTextError, loads
 from .state import CloudAnswer, canonical
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "check_files", "create_app", "parse_body"]
 
 #: The largest request body read (a start body with 17 regions is a few KiB).
 MAX_BODY_BYTES = 1 * 2**20
@@ -66,6 +66,21 @@ def parse_body(raw: bytes, kind: str) -> Any:
     except RequestError as exc:
         raise CloudAnswer(400, 2, _reason(exc)) from None
     return model
+
+
+def check_files(raw: bytes, roots: Any) -> None:
+    """Refuse (400, code 2) a body naming a local image outside the scenario's folder: the
+    service opens no other file (an http(s) image is not fetched: drawn without it, as the
+    cloud does when a download fails).
+
+    ``roots`` is a :class:`~layoutkit.design.files.FileRoots`.
+    """
+    refused = [r for r in roots.refusals(loads(raw.decode("utf-8")), scenario=False)
+               if r.severity == "error"]
+    if refused:
+        raise CloudAnswer(400, 2, "; ".join(
+            f"{r.path}: the local service reads only image files in {roots.base_dir} (the "
+            f"scenario's folder) (got {r.value!r})" for r in refused))
 
 
 class Guard:
@@ -133,6 +148,7 @@ class _Calls:
     def start(self, raw: bytes, appid: str, resource_id: str, mode: str) -> dict[str, Any]:
         _mix_only(mode)
         model = parse_body(raw, "start")
+        check_files(raw, self.service.roots)
         return dict(self.service.start(appid, resource_id, model,
                                        canonical(loads(raw.decode("utf-8")))))
 
@@ -145,6 +161,7 @@ class _Calls:
                       mode: str) -> dict[str, Any]:
         _mix_only(mode)
         model = parse_body(raw, "updateLayout")
+        check_files(raw, self.service.roots)
         return dict(self.service.session(appid, resource_id, sid).update_layout(
             model.cname, model.uid, model.layout))
 

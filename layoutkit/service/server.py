@@ -48,6 +48,11 @@ class Service:
         self.notifier = notifier
         self.profile = profile
         self.registry = Registry()
+        from ..design.files import FileRoots
+
+        base = scenario.base_dir or Path.cwd()
+        #: The only folder images named by the calls are read from; nothing from the network.
+        self.roots = FileRoots(base, base, allow_network=False)
 
     def acquire(self, appid: str, request: AcquireRequest) -> dict[str, Any]:
         """``acquire``: a new resource for ``cname`` and ``uid``."""
@@ -170,11 +175,8 @@ class ServiceServer:
         return f"ServiceServer({self.url!r})"
 
     def serve_forever(self) -> None:
-        """Serve until :meth:`shutdown` or Ctrl-C (then the recordings are stopped)."""
-        try:
-            self._server.serve_forever(poll_interval=0.2)
-        finally:
-            self.close()
+        """Serve in this thread until Ctrl-C (KeyboardInterrupt); then call :meth:`close`."""
+        self._server.serve_forever(poll_interval=0.2)
 
     def start(self) -> ServiceServer:
         """Serve in a daemon thread; returns self."""

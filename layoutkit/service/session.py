@@ -70,7 +70,8 @@ class Session:
         self.resource = resource
         self.sid = new_sid()
         self.cname, self.uid = start.cname, start.uid
-        self.start_utc = datetime.now(UTC)
+        now = datetime.now(UTC)  # to the millisecond, as the file names and callbacks
+        self.start_utc = now.replace(microsecond=now.microsecond // 1000 * 1000)
         self.notifier = notifier
         self.stop_requested = False
         self.finished = threading.Event()
