@@ -85,6 +85,7 @@ def server(tmp_path):
 
 
 # ------------------------------------------------------------------ the whole flow
+@pytest.mark.slow  # the default run's end-to-end test: tests/test_service_agora_client.py
 def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tmp_path):
     """acquire, start (and its retry), query while recording, updateLayout, stop: the
     bucket holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches,
