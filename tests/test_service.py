@@ -338,3 +338,60 @@ def test_an_image_outside_the_scenarios_folder_is_refused(server):
     status, answer = start(server, rid, body)
     assert (status, answer["code"]) == (400, 2)
     assert "backgroundImage: the local service reads only image files in" in answer["reason"]
+
+
+# ------------------------------------------------------------------ the command line
+def test_layoutkit_serve_runs_until_ctrl_c_and_never_prints_its_secrets(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(SCENARIO))
+    env = {**os.environ, "LAYOUTKIT_SERVE_CREDENTIALS": CREDENTIALS,
+           "LAYOUTKIT_NCS_SECRET": NCS_SECRET}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "layoutkit", "serve", "--scenario", str(scenario),
+         "--port", "0", "--notify", "http://127.0.0.1:9/", "-o", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = process.stdout.readline()
+        url = first.split(" at ", 1)[1].split(" ", 1)[0]
+
+        class _At:
+            pass
+
+        at = _At()
+        at.url = url
+        status, answer = call(at, "POST", BASE + "/acquire",
+                              {"cname": CNAME, "uid": UID, "clientRequest": {}})
+        assert status == 200 and answer["resourceId"]
+        assert call(at, "POST", BASE + "/acquire",
+                    {"cname": CNAME, "uid": UID, "clientRequest": {}}, auth=None)[0] == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    text = first + out + err
+    assert "Basic authorization required" in text and "stopped" in out
+    assert "Traceback" not in err
+    assert CREDENTIALS.split(":")[1] not in text and NCS_SECRET not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--credentials", "nocolon"], "--credentials must be KEY:SECRET"),
+    (["--notify", "http://127.0.0.1:9/"], "--notify needs --notify-secret"),
+    (["--notify-secret", "S"], "--notify-secret needs --notify URL"),
+])
+def test_serve_usage_errors(tmp_path, monkeypatch, argv, message):
+    import io
+
+    from layoutkit.cli import main
+
+    monkeypatch.delenv("LAYOUTKIT_NCS_SECRET", raising=False)
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(SCENARIO))
+    err = io.StringIO()
+    assert main(["serve", "--scenario", str(scenario), *argv], out=io.StringIO(), err=err) == 2
+    assert message in err.getvalue()

@@ -17,9 +17,6 @@ import time
 
 import pytest
 
-import layoutkit as lk
-from layoutkit.ncs.receiver import EventReceiver
-
 # a test dependency (pyproject's [test] extras): missing, these tests fail, never skip
 from agora_rest_client.core import client as agora_client
 from agora_rest_client.core import domain as agora_domain
@@ -31,6 +28,9 @@ from agora_rest_client.services.cloud_recording.v1.mix_recording import (
 from agora_rest_client.services.cloud_recording.v1.mix_recording.mix_recording_client import (
     MixRecordingClient,
 )
+
+import layoutkit as lk
+from layoutkit.ncs.receiver import EventReceiver
 
 APP = "0123456789abcdef0123456789abcdef"
 KEY, SECRET = "customer", "secret"
