@@ -395,3 +395,25 @@ def test_serve_usage_errors(tmp_path, monkeypatch, argv, message):
     err = io.StringIO()
     assert main(["serve", "--scenario", str(scenario), *argv], out=io.StringIO(), err=err) == 2
     assert message in err.getvalue()
+
+
+def test_update_changes_the_subscriptions_from_its_arrival(server):
+    rid = acquire(server)
+    sid = start(server, rid, start_body(files=("hls",)))[1]["sid"]
+    path = session_path(rid, sid, "update")
+    status, answer = call(server, "POST", path, {"cname": CNAME, "uid": UID, "clientRequest": {
+        "streamSubscribe": {"videoUidList": {"unSubscribeVideoUids": ["2"]}}}})
+    assert (status, answer["sid"]) == (200, sid)
+    config = server.service.registry.sessions()[0].recording.scenario.start.recording_config
+    assert config.unsubscribe_video_uids == ("2",)
+    status, answer = call(server, "POST", path, {"cname": CNAME, "uid": UID, "clientRequest": {
+        "streamSubscribe": {"videoUidList": {"unSubscribeVideoUids": "2"}}}})
+    assert (status, answer["code"]) == (400, 2)
+    assert call(server, "POST", session_path(rid, sid, "stop"),
+                {"cname": CNAME, "uid": UID, "clientRequest": {}})[0] == 200
+
+
+def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
+    scenario = {**SCENARIO, "users": [{"uid": "1", "source": "missing.mp4"}]}
+    with pytest.raises(lk.ScenarioError, match="missing.mp4"):
+        lk.serve(scenario, folder=tmp_path / "svc")

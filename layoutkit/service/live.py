@@ -247,8 +247,8 @@ class LiveRecording:
                               "trackType": self.track_type})
             while True:
                 self._next_change(media)
-                if self.index >= media.frames():
-                    self.end_reason = "idle"
+                if self.index >= media.frames():  # idle, or the resource's lifetime is over
+                    self.end_reason = "idle" if media.timeline.idle_exit else "expired"
                     with self._lock:  # as mix: the recording ends at the idle exit
                         self.duration = media.timeline.end_time
                     break

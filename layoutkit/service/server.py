@@ -134,6 +134,8 @@ class ServiceServer:
     ------
     ParameterError
         For credentials without ``:``, a notify URL without secret (or the reverse).
+    ScenarioError
+        When a source file of the scenario is missing or unusable.
     StorageError
         When the port cannot be bound.
     """
@@ -146,7 +148,10 @@ class ServiceServer:
                  profile: Profile = DEFAULT_PROFILE) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
+        from ..sources import check_sources
+
         _check_options(credentials, notify_url, notify_secret)
+        check_sources(scenario)  # a missing source file: refused now, not at each start
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="layoutkit-serve-"))
         self.folder.mkdir(parents=True, exist_ok=True)
         notifier = Notifier(notify_url, notify_secret, retry_waits=notify_retry_waits) \

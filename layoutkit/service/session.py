@@ -10,6 +10,7 @@ within the client's 10 s; ``uploadingStatus`` then says whether everything is in
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -111,7 +112,7 @@ class Session:
         return not self.stop_requested and not self.recording.done.is_set()
 
     def _leave_code(self) -> int:
-        return {"stop": LEAVE_STOPPED, "idle": LEAVE_NO_USERS}.get(
+        return {"stop": LEAVE_STOPPED, "expired": LEAVE_STOPPED, "idle": LEAVE_NO_USERS}.get(
             self.recording.end_reason or "", LEAVE_INIT_FAILED)
 
     def _watch(self) -> None:
@@ -123,6 +124,9 @@ class Session:
             self.uploads.close()
             if uploaded and self.recording.server_response:
                 self._event(31, {"status": 0, "fileList": self._uploaded_list()})
+        for problem in (self.recording.error, self.uploads.error if self.uploads else None):
+            if problem:  # the service's log: the answers only say uploadingStatus "unknown"
+                print(f"layoutkit serve: recording {self.sid}: {problem}", file=sys.stderr)
         self._event(11, {"exitStatus": 0 if self.recording.error is None else 1})
         self.finished.set()
 
