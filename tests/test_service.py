@@ -417,3 +417,55 @@ def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
     scenario = {**SCENARIO, "users": [{"uid": "1", "source": "missing.mp4"}]}
     with pytest.raises(lk.ScenarioError, match="missing.mp4"):
         lk.serve(scenario, folder=tmp_path / "svc")
+
+
+@pytest.mark.slow
+def test_the_help_session_runs_as_written(s3_endpoint, raw, tmp_path):
+    """``layoutkit serve --help``'s example session, run line by line (ports and endpoint
+    replaced; the ids the answers give kept in RID and SID, as the comments say)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from layoutkit.cli import EXAMPLES
+    from layoutkit.demo import samples_dir
+
+    raw.create_bucket(Bucket="recordings")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def fit(line):
+        return (line.replace("samples/", f"{samples_dir()}/").replace("8088", str(port))
+                .replace("http://127.0.0.1:9000", s3_endpoint))
+
+    serve, *session = [EXAMPLES["serve"][0], *EXAMPLES["serve"][3:]]
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    argv = [sys.executable, "-m", "layoutkit", *fit(serve).split()[1:]]
+    process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    pick = "| python -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
+    script = []
+    for line in map(fit, session):
+        command = line.split("   #")[0].split("          #")[0]
+        if "/acquire" in line:
+            command = f"RID=$({command} {pick} resourceId)"
+        elif "/start" in line:
+            command = f"SID=$({command} {pick} sid); sleep 3"
+        elif line.startswith("layoutkit compare"):
+            command = "sleep 0; python -m " + command
+        elif "/updateLayout" in line:
+            command += "; sleep 2"
+        script.append(command)
+    try:
+        process.stdout.readline()  # serving ...
+        run = subprocess.run(["bash", "-e", "-c", "\n".join(script)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    print(run.stdout[-600:])
+    assert "match" in run.stdout and "differ" not in run.stdout
