@@ -469,3 +469,20 @@ def test_the_help_session_runs_as_written(s3_endpoint, raw, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     print(run.stdout[-600:])
     assert "match" in run.stdout and "differ" not in run.stdout
+
+
+def test_a_second_task_with_the_same_cname_and_uid_is_a_conflict(server):
+    first, second = acquire(server), acquire(server)
+    status, started = start(server, first, start_body(files=("hls",)))
+    assert status == 200
+    status, answer = start(server, second, start_body(files=("hls",)))
+    assert (status, answer["code"]) == (400, 53)
+    other = acquire(server, uid="998")  # the same channel, another recorder uid: allowed
+    status, third = start(server, other, start_body(files=("hls",), uid="998"))
+    assert status == 200 and third["sid"] != started["sid"]
+    assert call(server, "POST", session_path(other, third["sid"], "stop"),
+                {"cname": CNAME, "uid": "998", "clientRequest": {}})[0] == 200
+    status, answer = call(server, "POST", session_path(first, started["sid"], "stop"),
+                          {"cname": CNAME, "uid": UID, "clientRequest": {"async_stop": True}})
+    assert status == 200 and answer["serverResponse"]["uploadingStatus"] == "unknown"
+    assert answer["serverResponse"]["fileListMode"] == "string"

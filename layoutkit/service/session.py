@@ -201,8 +201,10 @@ class Session:
 
     def _stop_response(self) -> dict[str, Any]:
         response = self.recording.server_response
-        if response is None:
-            return {"fileListMode": "string", "fileList": "", "uploadingStatus": "unknown"}
+        if response is None:  # async_stop, or the last files not yet whole
+            json_mode = "mp4" in self.recording.scenario.start.recording_file_config.av_file_type
+            return {"fileListMode": "json" if json_mode else "string",
+                    "fileList": [] if json_mode else "", "uploadingStatus": "unknown"}
         status = self.uploads.status if self.uploads is not None else "unknown"
         return {**response, "uploadingStatus": status}
 
