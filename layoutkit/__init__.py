@@ -11,6 +11,7 @@ The facade (``import layoutkit as lk``)::
     check.verdict, check.differences                 # lk.CompareResult, lk.Difference items
     lk.upload("out", "s3://bucket/prefix")           # a finished recording to S3 (retry)
     lk.batch("nightly.csv", "checked")               # many recordings at once, on Dask
+    server = lk.serve(scenario, s3_endpoint=URL)     # the cloud's REST API, locally
 
 Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
 ``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
@@ -29,6 +30,7 @@ from .api import (
     mix,
     preview,
     scenario_from_events,
+    serve,
     upload,
 )
 from .batches import batch
@@ -102,5 +104,6 @@ __all__ = [
     "mix",
     "preview",
     "scenario_from_events",
+    "serve",
     "upload",
 ]

@@ -57,7 +57,7 @@ def test_the_examples_run(in_tmp, monkeypatch, s3_endpoint, raw):
     assert (in_tmp / "1001.mp4").exists() and (in_tmp / "scenario.gif").exists()
     assert (in_tmp / "report.html").exists() and (in_tmp / "mixed.mp4").exists() is False
     # servers run till stopped; batch: tests/test_batch.py
-    assert set(ran) == set(EXAMPLES) - {"design", "demo", "events", "batch"}
+    assert set(ran) == set(EXAMPLES) - {"design", "demo", "events", "batch", "serve"}
 
 
 @pytest.mark.slow
