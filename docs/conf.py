@@ -17,7 +17,7 @@ import layoutkit  # noqa: E402
 
 project = "layoutkit"
 author = "the layoutkit authors"
-copyright = "2026, the layoutkit authors"  # noqa: A001 (Sphinx's name)
+copyright = "2026, the layoutkit authors"
 release = layoutkit.__version__
 version = release
 
