@@ -37,6 +37,11 @@ myst_heading_anchors = 3
 
 # API pages: numpydoc renders the docstrings' sections; autodoc takes them from the code.
 autodoc_member_order = "bysource"
+# Signatures show defaults as written (``profile=DEFAULT_PROFILE``), not their long repr.
+autodoc_preserve_defaults = True
+# Types are in the numpydoc "Parameters" / "Returns" sections; the signatures' annotations
+# would link to NumPy's and the standard library's types, which need intersphinx (a network
+# fetch at build time), so signatures are shown without them.
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -47,4 +52,3 @@ html_title = f"layoutkit {release}"
 html_static_path: list[str] = []
 html_theme_options = {"description": "Agora Cloud Recording's mix mode, on your laptop"}
 
-nitpick_ignore: list[tuple[str, str]] = []
