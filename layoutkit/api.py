@@ -231,8 +231,9 @@ def load_scenario(source: PathOrDoc | Scenario, *,
     Returns
     -------
     Scenario
-        With :attr:`Scenario.base_dir` set to an absolute folder, so nothing downstream
-        needs it again, whatever the current directory is then.
+        With :attr:`~layoutkit.scenario.model.Scenario.base_dir` set to an absolute
+        folder, so nothing downstream needs it again, whatever the current directory is
+        then.
 
     Raises
     ------

@@ -53,8 +53,8 @@ def batch(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     Returns
     -------
     BatchResult
-        ``rows`` (one :class:`RowResult` per manifest row, in its order), ``skipped``,
-        ``matches`` (every row matched), ``counts()``.
+        ``rows`` (one :class:`~layoutkit.batches.RowResult` per manifest row, in its
+        order), ``skipped``, ``matches`` (every row matched), ``counts()``.
 
     Raises
     ------
