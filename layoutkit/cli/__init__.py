@@ -20,12 +20,12 @@ from typing import IO
 
 from ..errors import LayoutkitError, OutputExistsError, RequestError, UsageError
 from .batch import cmd_batch
+from .events import cmd_events, cmd_scenario
 from .output import print_problems, print_request_error
 from .parser import EXAMPLES, build_parser
 from .recording import cmd_mix, cmd_upload
 from .serve import cmd_serve
 from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
-from .events import cmd_events, cmd_scenario
 from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_testsrc
 
 __all__ = ["main", "build_parser", "EXAMPLES"]
@@ -53,37 +53,11 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
          err: IO[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises for bad input)."""
-    for given, stream in ((out, sys.stdout), (err, sys.stderr)):
-        if given is None:  # file names with undecodable bytes print escaped, never fail
-            with contextlib.suppress(AttributeError, ValueError):
-                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    _escape_undecodable(out, err)
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        parser = build_parser()
-        argv = list(argv) if argv is not None else sys.argv[1:]
-        for i, arg in enumerate(argv):
-            try:
-                os.fsencode(arg)
-            except UnicodeError:
-                msg = (f"argument {i + 1} is not valid text "
-                       f"({arg.encode('utf-8', 'backslashreplace').decode()})")
-                raise UsageError(msg) from None
-        args = parser.parse_args(argv)
-        if args.version:
-            from .. import __version__
-
-            print(f"layoutkit {__version__}", file=out)
-            return 0
-        if not args.command:
-            parser.print_help(out)
-            return 2
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            code = _COMMANDS[args.command](args, out, err)
-        for w in caught:
-            print(f"warning: {w.message}", file=err)
-        return code
+        return _run(list(argv) if argv is not None else sys.argv[1:], out, err)
     except OutputExistsError as exc:  # the library speaks Python; the command line adds its flag
         print(f"{exc}; pass --force to replace it", file=err)
         return 2
@@ -107,3 +81,43 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
         print(f"internal error: {type(exc).__name__}: {exc} "
               "(please report it; set LAYOUTKIT_DEBUG=1 for details)", file=err)
         return 1
+
+
+def _escape_undecodable(out: IO[str] | None, err: IO[str] | None) -> None:
+    """File names with undecodable bytes print escaped on the standard streams, never fail."""
+    for given, stream in ((out, sys.stdout), (err, sys.stderr)):
+        if given is None:
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+def _check_text(argv: Sequence[str]) -> None:
+    """Refuse an argument that is not valid text (naming it, escaped)."""
+    for i, arg in enumerate(argv):
+        try:
+            os.fsencode(arg)
+        except UnicodeError:
+            msg = (f"argument {i + 1} is not valid text "
+                   f"({arg.encode('utf-8', 'backslashreplace').decode()})")
+            raise UsageError(msg) from None
+
+
+def _run(argv: list[str], out: IO[str], err: IO[str]) -> int:
+    """Parse ``argv`` and run its subcommand; its warnings printed after it."""
+    parser = build_parser()
+    _check_text(argv)
+    args = parser.parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(f"layoutkit {__version__}", file=out)
+        return 0
+    if not args.command:
+        parser.print_help(out)
+        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code: int = _COMMANDS[args.command](args, out, err)
+    for w in caught:
+        print(f"warning: {w.message}", file=err)
+    return code
