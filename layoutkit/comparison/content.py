@@ -40,6 +40,7 @@ from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .inference import infer_keys
 from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
+from .people import People, explain_stops, read_people
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
@@ -89,6 +90,10 @@ class ContentResult:
         (:func:`~layoutkit.comparison.align.align_recording`).
     events : tuple of EventFit
         Each picture event's fitted time in its window (:mod:`~layoutkit.comparison.events`).
+    warnings : tuple of Difference
+        What the pictures cannot decide and the verdict does not count (a recording that
+        shows only the canvas where real people should be, with no report that the recorder
+        received video: :func:`~layoutkit.comparison.people.canvas_only`).
     """
 
     offset_s: float | None
@@ -99,6 +104,7 @@ class ContentResult:
     infer: dict[str, str] | None = None
     alignment: align.Alignment | None = None
     events: tuple[EventFit, ...] = ()
+    warnings: tuple[Difference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class Analysis:
     events: FittedEvents
     classified: Classified
     runs: Runs
+    people: People | None = None
 
     @property
     def expectation(self) -> Expectation:
@@ -146,12 +153,17 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
                                clock=options.clock)
     events = fit_observed(plan, observed, alignment, tol=tol,
                           tolerance=Fraction(options.event_tolerance))
+    people = read_people(events.plan, observed, alignment)
+    if people.plan is not events.plan:  # real people's stops read from the pictures
+        if events.plan is not plan:
+            events.plan.renderer.close()
+        events = replace(events, plan=people.plan)
     exp, fitted = events.expectation, events.plan
     classified = classify_observed(observed, alignment, exp, plan.probe, joins=fitted.joins,
                                    tol=tol)
     runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.probe),
                      step=plan.step)
-    return Analysis(observed, alignment, events, classified, runs)
+    return Analysis(observed, alignment, events, classified, runs, people)
 
 
 def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
@@ -175,8 +187,10 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                         files=file_names(plan.scenario))
     wrong = find_wrong_layouts(plan, analysis.classified.bad_share(),
                                analysis.observed.samples, analysis.alignment.offset)
-    findings = apply_wrong_layouts(_event_and_run_findings(analysis, judged.findings), wrong,
-                                   exp)
+    people = analysis.people
+    found = tuple(Finding(d) for d in (people.differences if people is not None else ()))
+    found += explain_stops(_event_and_run_findings(analysis, judged.findings), people)
+    findings = apply_wrong_layouts(found, wrong, exp)
     # a period in another layout explains its missing codes
     displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
     findings = ((displaced,) if displaced is not None else ()) + findings
@@ -249,7 +263,8 @@ def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | N
                          differences=differences_of(checked.findings),
                          tracks=_tracks(analysis, plan.step), evidence=evidence,
                          stats=_stats(analysis, checked, options), infer=inferred,
-                         alignment=analysis.alignment.found, events=analysis.events.fits)
+                         alignment=analysis.alignment.found, events=analysis.events.fits,
+                         warnings=analysis.people.warnings if analysis.people else ())
 
 
 def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,

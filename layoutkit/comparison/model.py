@@ -270,6 +270,10 @@ class CompareResult:
     events : tuple of EventFit
         Each picture event of the scenario with the time fitted inside its window
         (:mod:`~layoutkit.comparison.events`); ``events`` in the JSON document.
+    warnings : tuple of Difference
+        What compare cannot decide from the recording and does not count in the verdict
+        (e.g. ``canvas_only``: real people's regions show only the canvas and nothing says
+        whether the recorder received video); ``warnings`` in the JSON document.
     """
 
     verdict: str
@@ -285,6 +289,7 @@ class CompareResult:
     not_judged: tuple[Difference, ...] = ()
     alignment: dict[str, Any] | None = None
     events: tuple[EventFit, ...] = ()
+    warnings: tuple[Difference, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -320,6 +325,8 @@ class CompareResult:
         }
         if omitted:
             doc["omitted_differences"] = omitted
+        if self.warnings:
+            doc["warnings"] = [d.to_json() for d in self.warnings]
         if self.not_judged:
             doc["not_judged"], left = _capped(self.not_judged)
             if left:
