@@ -80,18 +80,22 @@ def ncs_log(*, video_report=True):
     return [*reversed(events), events[3], events[6], resent]
 
 
-def requests():
+def requests(image=None):
+    """The app's log: the start request (with a user image for 1001 when ``image``)."""
+    tc = {"width": 640, "height": 360, "fps": 15, "bitrate": 500, "mixedVideoLayout": 1,
+          "backgroundColor": "#203040"}
+    if image is not None:
+        tc["backgroundConfig"] = [{"uid": "1001", "image_url": str(image)}]
     body = {"cname": "room", "uid": RECORDER, "clientRequest": {
-        "token": "T", "recordingConfig": {"channelType": 1, "streamTypes": 1, "transcodingConfig": {
-            "width": 640, "height": 360, "fps": 15, "bitrate": 500, "mixedVideoLayout": 1,
-            "backgroundColor": "#203040"}},
+        "token": "T", "recordingConfig": {"channelType": 1, "streamTypes": 1,
+                                          "transcodingConfig": tc},
         "storageConfig": {"vendor": 1, "region": 0, "bucket": "b", "accessKey": "a",
                           "secretKey": "s"}}}
     return [{"ts_ms": T0 - 1500, "kind": "start", "body": body}]
 
 
-def scenario_doc(**options):
-    return lk.scenario_from_events(ncs_log(**options), requests())
+def scenario_doc(*, image=None, **options):
+    return lk.scenario_from_events(ncs_log(**options), requests(image))
 
 
 def drawn_doc(doc, *, leave=Fraction(42, 5), stop=Fraction(4), keep_leave=True):
@@ -276,3 +280,37 @@ def test_canvas_only_without_a_video_report_is_a_warning_never_a_silent_match(tm
     assert "either every camera was off, or the known layout failure (a string user " \
            "account where layoutConfig wants integer uids" in warning.message
     assert result.to_json()["warnings"][0]["kind"] == "canvas_only"
+
+
+def test_a_background_at_once_where_the_last_frame_should_stay_differs(tmp_path, clips):
+    """1001 (Android: native) shows the canvas colour from its stop on (as a Web 3.x user
+    who unpublished would): the 3.5 s of last frame are missing."""
+    doc = scenario_doc()
+    drawn = drawn_doc(doc, stop=None)
+    drawn["users"][0]["platform"] = "web3"
+    drawn["events"] = sorted([*drawn["events"], {"t": 4, "uid": "1001",
+                                                 "action": "unpublish_video"}],
+                             key=lambda e: e["t"])
+    result = session(tmp_path, clips, doc, drawn)
+    assert result.verdict == "differ"
+    [diff] = result.differences
+    assert diff.uid == "1001" and abs(diff.t - 4) <= 0.1, _messages(result)
+    assert "uid 1001's region shows the canvas colour 4.00-7.5" in diff.message
+    assert "from when its video stopped at 4.00 s: its last frame should stay 3.5 s first " \
+           "(until 7.50 s)" in diff.message
+
+
+def test_a_wrong_background_after_the_freeze_is_wrong_background(tmp_path, clips):
+    """The layout gives 1001 a user image: after the 3.5 s of last frame the image is due,
+    the recording shows the canvas colour."""
+    from PIL import Image
+
+    image = tmp_path / "face.jpg"
+    Image.new("RGB", (320, 180), (230, 200, 40)).save(image)
+    doc = scenario_doc(image=image)
+    result = session(tmp_path, clips, doc, drawn_doc(doc))
+    assert result.verdict == "differ"
+    [diff] = result.differences
+    assert (diff.kind, diff.uid) == ("wrong_background", "1001"), _messages(result)
+    assert diff.expected == {"uid": "1001", "state": "user_image"}
+    assert diff.observed["state"] == "canvas_color" and abs(diff.t - 7.5) <= 0.1

@@ -290,21 +290,29 @@ def _stop_before(inferred: Sequence[Event], uid: str, t: float) -> Fraction | No
 
 
 def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
-    """A person's last frame that stays past the 3.5 s, worded after the rule."""
+    """A person's last frame that stays past the 3.5 s, or a background where the last
+    frame should stay, worded after the rule (the stop read from the pictures)."""
     seen = diff.observed if isinstance(diff.observed, dict) else {}
     wanted = diff.expected if isinstance(diff.expected, dict) else {}
-    if diff.uid is None or diff.t is None or seen.get("state") != "last_frame" or \
-            wanted.get("state") not in _BACKGROUNDS:
+    stop = _stop_before(inferred, diff.uid, diff.t) if diff.uid is not None and \
+        diff.t is not None else None
+    if stop is None or diff.t is None:
         return diff
-    stop = _stop_before(inferred, diff.uid, diff.t)
-    if stop is None:
-        return diff
-    until = seen.get("until", diff.t)
-    what = state_name((None, str(wanted.get("state"))))
+    until = float(seen.get("until", diff.t))  # type: ignore[arg-type]
     grace = float(VIDEO_STOP_GRACE)
-    return replace(diff, message=(
-        f"uid {diff.uid}'s last frame stays {diff.t:.2f}-{float(until):.2f} s: it should give "  # type: ignore[arg-type]
-        f"way to the {what} {grace:g} s after the video stopped at {float(stop):.2f} s"))
+    if seen.get("state") == "last_frame" and wanted.get("state") in _BACKGROUNDS:
+        what = state_name((None, str(wanted.get("state"))))
+        return replace(diff, message=(
+            f"uid {diff.uid}'s last frame stays {diff.t:.2f}-{until:.2f} s: it should give "
+            f"way to the {what} {grace:g} s after the video stopped at {float(stop):.2f} s"))
+    if wanted.get("state") == "last_frame" and seen.get("state") in _BACKGROUNDS and \
+            abs(diff.t - float(stop)) <= 0.2:
+        what = state_name((None, str(seen.get("state"))))
+        return replace(diff, message=(
+            f"uid {diff.uid}'s region shows the {what} {diff.t:.2f}-{until:.2f} s, from when "
+            f"its video stopped at {float(stop):.2f} s: its last frame should stay {grace:g} "
+            f"s first (until {float(stop) + grace:.2f} s)"))
+    return diff
 
 
 def explain_stops(findings: Sequence[Finding], people: People | None) -> tuple[Finding, ...]:
