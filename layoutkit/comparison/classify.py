@@ -54,7 +54,8 @@ from .stillness import key_motion, still_spans
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
            "RANGE_MIXUPS", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
-           "background_frames", "background_misses", "file_distance", "picture_states", "region_motion",
+           "background_frames", "background_misses", "file_distance", "picture_states",
+           "region_motion",
            "window_distance",
            "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
            "range_variant", "range_variants", "user_shifts"]

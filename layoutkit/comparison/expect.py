@@ -222,19 +222,22 @@ class _Candidates:
         colour, canvas background and its user's image when ``layout`` has one for it
         (``drawn``: a cache shared by expectations of one scenario with other event times)."""
         uid = regions.uids[j]
-        image = layout.user_background(uid) if uid is not None else None  # type: ignore[attr-defined]
+        image = (layout.user_background(uid)  # type: ignore[attr-defined]
+                 if uid is not None else None)
         ck = ("backgrounds", regions, getattr(layout, "background_color", None),
               getattr(layout, "background_image", None), keys[j], image)
-        cache: dict[Hashable, object] = drawn if drawn is not None else self._cache  # type: ignore[assignment]
+        cache: dict[Hashable, object] = (drawn if drawn is not None  # type: ignore[assignment]
+                                         else self._cache)
         if ck not in cache:
+            rgb = layout.background_rgb  # type: ignore[attr-defined]
             looks: list[tuple[Label, Content, dict[object, npt.NDArray[np.uint8]]]] = [
-                ((None, "black"), BLACK, {}),
-                ((None, "canvas_color"), Solid(layout.background_rgb), {}),  # type: ignore[attr-defined]
+                ((None, "black"), BLACK, {}), ((None, "canvas_color"), Solid(rgb), {}),
                 ((None, "canvas_background"), CANVAS, {})]
             picture = self.renderer._image(image.image_url) if image is not None else None
             if picture is not None:
                 looks.append(((uid, "user_image"),
-                              Picture(("image", uid), (picture.shape[1], picture.shape[0] * 2 // 3),
+                              Picture(("image", uid),
+                                      (picture.shape[1], picture.shape[0] * 2 // 3),
                                       render_mode=image.render_mode),  # type: ignore[union-attr]
                               {("image", uid): picture}))
             cache[ck] = tuple((label, self.probe.split(self._draw(regions, content, layout, pics),
@@ -412,6 +415,13 @@ def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regio
     item.update(kind="file", files=files, place=files.register(regions, j, key, layout, joins))
 
 
+def _no_picture(looks: _Candidates | None, regions: Regions, keys: list[int], layout: object,
+                at: tuple[int, dict[Hashable, F32] | None]) -> tuple[tuple[Label, F32], ...]:
+    """Region ``at[0]``'s looks without a picture (none without ``looks``: not a real
+    person's region), drawn once per layout (``at[1]``: the shared cache, if any)."""
+    return () if looks is None else looks.backgrounds(regions, keys, layout, *at)
+
+
 def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
     """Descriptor ``key`` out of ``cells`` (a copy), or None when either is missing."""
     return probe.split(cells, key).copy() if cells is not None and key is not None else None
@@ -494,7 +504,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
     cands = _Candidates(renderer, probe) if candidates else None
     people = set(person_uids(scenario))
-    bg_looks = cands or (_Candidates(renderer, probe) if people else None)
+    bg_looks = (cands or (_Candidates(renderer, probe) if people else None)
+                if mode_override is None else None)
     if files is None and candidates and mode_override is None:
         files = FileFrames(renderer, probe)
     if mode_override is not None:
@@ -531,8 +542,8 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
                            (joins[uid], fps))  # type: ignore[index]
                 _file_item(item, files, regions, layout, joins)
-            if uid in people and bg_looks is not None and mode_override is None:
-                item["backgrounds"] = bg_looks.backgrounds(regions, keys, layout, j, drawn)
+                item["backgrounds"] = _no_picture(bg_looks if uid in people else None,
+                                                  regions, keys, layout, (j, drawn))
             if mode_override is not None and item["kind"] in ("desc", "look", "person"):
                 item["kind"] = "unchecked"
             pending.append(item)

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,8 +45,14 @@ import numpy.typing as npt
 from ..errors import ScenarioError
 from ..scenario import Event, Scenario, VideoReport, presence_problems
 from ..timeline import VIDEO_STOP_GRACE
-from .classify import (PICTURE_BACKGROUND, PICTURE_FROZEN, PICTURE_LIVE, background_frames,
-                       picture_states, region_motion)
+from .classify import (
+    PICTURE_BACKGROUND,
+    PICTURE_FROZEN,
+    PICTURE_LIVE,
+    background_frames,
+    picture_states,
+    region_motion,
+)
 from .expect import person_uids
 from .findings import Finding
 from .frames import Observed
@@ -150,12 +157,12 @@ def _segments(frames: npt.NDArray[np.intp]) -> list[slice]:
     """Stretches of consecutive observations (a person who left and came back: two)."""
     cuts = (np.flatnonzero(np.diff(frames) > 1) + 1).tolist()
     bounds = [0, *cuts, len(frames)]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return [slice(a, b) for a, b in pairwise(bounds) if b > a]
 
 
 def _grid(t: float, fps: int, *, later: int = 0) -> Fraction:
     """``t`` on the canvas frame grid, ``later`` frames on."""
-    return Fraction(int(round(t * fps)) + later, fps)
+    return Fraction(round(t * fps) + later, fps)
 
 
 def video_events(track: PersonTrack, fps: int) -> list[Event]:
@@ -176,10 +183,8 @@ def video_events(track: PersonTrack, fps: int) -> list[Event]:
             long = last - first + 1 >= MIN_RUN_FRAMES
             if flowing and state == PICTURE_FROZEN:
                 at = _grid(float(t[first]), fps, later=1)
-            elif flowing and state == PICTURE_BACKGROUND and long:
-                at = _grid(float(t[first]), fps)
-            elif not flowing and state == PICTURE_LIVE and long:
-                at = _grid(float(t[first]), fps)
+            elif long and state == (PICTURE_BACKGROUND if flowing else PICTURE_LIVE):
+                at = _grid(float(t[first]), fps)  # a background stops, a live picture restarts
             else:
                 continue
             flowing = not flowing
@@ -246,7 +251,7 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
             observed={"state": Counter(tr.looks).most_common(1)[0][0],
                       "until": round(float(tr.t[-1]), 3),
                       "video_report_t": round(float(report.t), 3)}))
-    warnings = ()
+    warnings: tuple[Difference, ...] = ()
     if unreported:
         uids = ", ".join(tr.uid for tr in unreported)
         words = _looks_words([k for tr in unreported for k in tr.looks])
@@ -298,7 +303,7 @@ def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
         diff.t is not None else None
     if stop is None or diff.t is None:
         return diff
-    until = float(seen.get("until", diff.t))  # type: ignore[arg-type]
+    until = float(seen.get("until", diff.t))
     grace = float(VIDEO_STOP_GRACE)
     if seen.get("state") == "last_frame" and wanted.get("state") in _BACKGROUNDS:
         what = state_name((None, str(wanted.get("state"))))
