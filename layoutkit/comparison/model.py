@@ -84,6 +84,7 @@ CONTENT_KINDS: tuple[str, ...] = (
     "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
     "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
     "av_offset", "no_beep", "event_time", "unreadable_codes",
+    "canvas_only",  # a warning (CompareResult.warnings), never a difference
 )
 #: The category of every difference kind compare reports: the one home of that rule.
 KIND_CATEGORY: dict[str, str] = {
