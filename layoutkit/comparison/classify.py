@@ -53,7 +53,7 @@ from .observe import MOTION_SCALE, Probe
 from .stillness import key_motion, still_spans
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
-           "RANGE_MIXUPS", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
+           "RANGE_MIXUPS", "BackgroundMemo", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
            "background_frames", "background_misses", "file_distance", "picture_states",
            "region_motion",
            "window_distance",
@@ -188,6 +188,9 @@ class Judging:
         The limited/full range mix-up the whole recording shows (see
         :func:`~layoutkit.comparison.levels.recording_range`): still pictures are expected
         with it, everywhere.  None (default): as drawn.
+    memo : BackgroundMemo or None
+        Reuse real people's background tests across calls on the same observations (event
+        fitting: one per span, shared by the candidates).
     """
 
     tol: int = LIVE_TOLERANCE_FRAMES
@@ -195,6 +198,26 @@ class Judging:
     shifts: Mapping[str, int] = field(default_factory=dict)
     rates: Mapping[str, float] = field(default_factory=dict)
     range_mixup: str | None = None
+    memo: BackgroundMemo | None = None
+
+
+class BackgroundMemo:
+    """:func:`background_frames` of every frame of one set of observations, once per region
+    place and looks (event fitting classifies the same frames under many candidates)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, bytes], tuple[npt.NDArray[np.bool_],
+                                                    npt.NDArray[np.intp]]] = {}
+
+    def lookup(self, reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
+               ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+        """:func:`background_frames` of ``reg`` at ``frames`` of ``seen.observed``."""
+        key = (reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
+        if key not in self._found:
+            self._found[key] = background_frames(reg, seen.probe, seen.observed.cells,
+                                                 seen.range_mixup)
+        hit, nearest = self._found[key]
+        return hit[frames], nearest[frames]
 
 
 @dataclass(frozen=True)
@@ -212,6 +235,7 @@ class _Seen:
     range_mixup: str | None = None
     rect_keys: Mapping[tuple[int, ...], list[int]] = field(default_factory=dict)
     uid_of: Mapping[str, int] = field(default_factory=dict)  # uid -> its index in code readings
+    memo: BackgroundMemo | None = None
 
     def keys(self, reg: RegionExpect) -> list[int]:
         """The code keys of ``reg``'s rect and mode."""
@@ -247,7 +271,7 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
     for (rect, mode, _size), k in probe.code_keys.items():
         rect_keys.setdefault((*rect, mode), []).append(k)
     seen = _Seen(probe, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
-                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)})
+                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)}, judging.memo)
     t_all = observed.times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -288,8 +312,8 @@ def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
         match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                           for b in nearest], dtype=bool) | bright
     elif reg.kind == "person" and reg.backgrounds:
-        background, _ = background_frames(reg, probe, cells[frames], seen.range_mixup)
-        match = ~background
+        match = ~(seen.memo.lookup(reg, seen, frames)[0] if seen.memo is not None else
+                  background_frames(reg, probe, cells[frames], seen.range_mixup)[0])
     elif reg.kind == "file" and reg.files is not None and who is not None:
         distance, worst = file_distance(reg, who, seen, frames, t)
         match = (distance <= FILE_MEAN) & (worst <= FILE_MAX)

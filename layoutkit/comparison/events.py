@@ -62,7 +62,7 @@ from ..render import SceneRenderer
 from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
-from .classify import Judging, RegionObservation, background_misses, classify
+from .classify import BackgroundMemo, Judging, RegionObservation, background_misses, classify
 from .expect import Expectation, FileFrames, Label, build_expectation, person_uids
 from .frames import Observed
 from .model import Difference
@@ -607,6 +607,7 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
     # a real person's region matches any picture: its joins and leaves are seen on the
     # canvas outside the regions
     people = bool(person_uids(renderer.scenario))
+    memos: dict[tuple[Fraction, Fraction], Judging] = {}  # per span: the same frames
 
     def cost(candidate: Scenario, span: tuple[Fraction, Fraction]) -> int | None:
         rows = np.nonzero((scenario_t >= float(span[0])) & (scenario_t < float(span[1])))[0]
@@ -622,8 +623,8 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:
             return None  # a region the frames were not observed in: not a candidate
         taken = data.observed.take(rows)
-        found = classify(exp, scratch, taken, offset=data.offsets[rows],
-                         joins=data.joins, judging=judging)
+        found = classify(exp, scratch, taken, offset=data.offsets[rows], joins=data.joins,
+                         judging=memos.setdefault(span, replace(judging, memo=BackgroundMemo())))
         around = background_misses(exp, scratch, taken, data.offsets[rows],
                                    data.range_mixup) if people else 0
         return around + int(sum(int((~ro.match).sum()) for ro in found)) + sum(

@@ -224,8 +224,11 @@ class _Candidates:
         uid = regions.uids[j]
         image = (layout.user_background(uid)  # type: ignore[attr-defined]
                  if uid is not None else None)
-        ck = ("backgrounds", regions, getattr(layout, "background_color", None),
-              getattr(layout, "background_image", None), keys[j], image)
+        # the looks depend on the region's place (its rect and what covers it: the key) and
+        # opacity, the canvas and the image, not on the other regions
+        ck = ("backgrounds", tuple(regions.rects[j].tolist()), keys[j], float(regions.alphas[j]),
+              getattr(layout, "background_color", None),
+              getattr(layout, "background_image", None), image)
         cache: dict[Hashable, object] = (drawn if drawn is not None  # type: ignore[assignment]
                                          else self._cache)
         if ck not in cache:
