@@ -314,3 +314,44 @@ def test_a_wrong_background_after_the_freeze_is_wrong_background(tmp_path, clips
     assert (diff.kind, diff.uid) == ("wrong_background", "1001"), _messages(result)
     assert diff.expected == {"uid": "1001", "state": "user_image"}
     assert diff.observed["state"] == "canvas_color" and abs(diff.t - 7.5) <= 0.1
+
+
+# --- alignment, scenario file, output -------------------------------------------------------
+def test_real_peoples_regions_do_not_pull_the_picture_alignment_live_or_frozen():
+    from layoutkit.comparison.align import still_weights
+    from layoutkit.comparison.expect import Expectation, Period, RegionExpect
+
+    live = RegionExpect(0, (0, 0, 20, 20), 0, ("1", "live"), "person", 0)
+    frozen = RegionExpect(1, (20, 0, 20, 20), 0, ("2", "last_frame"), "person", 0)
+    period = Period(0.0, 1.0, Fraction(0), 1, (live, frozen), np.zeros((4, 3), np.float32))
+    cells = np.array([[0, 0, 10, 10], [10, 0, 20, 10], [20, 10, 30, 20], [0, 10, 10, 20]])
+    weights = still_weights(Expectation(None, (period,), 1.0, 15), cells, 2, live_weight=0.0)
+    assert weights.tolist() == [[0.0, 0.0, 1.0, 1.0]]  # only the canvas beside them counts
+
+
+def test_video_reports_are_checked_like_every_scenario_field():
+    doc = scenario_doc()
+    doc["video_reports"] = [{"t": -1, "stream": "x", "state": 3, "why": 1},
+                            {"t": 99, "stream": "0", "state": 0}]
+    with pytest.raises(lk.ScenarioError) as caught:
+        lk.load_scenario(doc)
+    text = str(caught.value)
+    for words in ("video_reports[0].why: unknown key", "video_reports[0].t: must be >= 0",
+                  'video_reports[0].stream: must be "0" (the mixed stream) or a uid',
+                  "video_reports[0].state: must be one of 0, 1",
+                  "video_reports[1].t: must be at most the duration (12 s)"):
+        assert words in text, text
+
+
+def test_the_text_output_lists_warnings_apart_and_they_do_not_change_the_verdict():
+    import io
+
+    from layoutkit.cli.output import print_compare
+    from layoutkit.comparison.model import CompareResult, Difference
+
+    result = CompareResult("match", 0.0, warnings=(Difference("canvas_only", "only canvas"),))
+    out = io.StringIO()
+    print_compare(result, out)
+    assert out.getvalue().startswith("verdict: match")
+    assert "warnings (not counted): 1\n  canvas_only: only canvas" in out.getvalue()
+    assert result.to_json()["warnings"][0]["message"] == "only canvas"
