@@ -40,7 +40,7 @@ from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .inference import infer_keys
 from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
-from .people import People, explain_stops, read_people
+from .people import People, explain_stops, read_people, shows_only_canvas
 from .model import Difference, Evidence, Interval, RegionTrack
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
@@ -151,8 +151,11 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
                                clock=options.clock)
-    events = fit_observed(plan, observed, alignment, tol=tol,
-                          tolerance=Fraction(options.event_tolerance))
+    if shows_only_canvas(plan, observed, alignment):  # no join or leave to see: not fitted
+        events = FittedEvents(plan)
+    else:
+        events = fit_observed(plan, observed, alignment, tol=tol,
+                              tolerance=Fraction(options.event_tolerance))
     people = read_people(events.plan, observed, alignment)
     if people.plan is not events.plan:  # real people's stops read from the pictures
         if events.plan is not plan:

@@ -25,7 +25,8 @@ from the known layout failure (a string user account where ``layoutConfig`` want
 uids, a misplaced ``transcodingConfig``).  The recorder's report that it received video
 (``video_reports``: NCS event 44, ``state`` 0, for the mixed stream ``"0"`` or the user)
 decides: with one each such user is ``missing_user``; without one a warning names both
-readings.
+readings.  Such a recording shows none of their joins and leaves: the events keep their
+scenario times (:func:`shows_only_canvas`, before fitting).
 
 :func:`explain_stops` words the differences of a stop's aftermath after the 3.5 s rule.
 """
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 __all__ = ["CANVAS_ONLY_SHARE", "MIN_RUN_FRAMES", "People", "PersonTrack", "canvas_only",
-           "explain_stops", "person_tracks", "read_people", "video_events"]
+           "explain_stops", "person_tracks", "read_people", "shows_only_canvas", "video_events"]
 
 #: A background or a live picture counts as a stop or a restart when it lasts this many
 #: frames (a shorter one is a glitch, which the runs tolerate too).
@@ -224,6 +225,21 @@ def _looks_words(looks: Sequence[str]) -> str:
     return " and ".join(state_name((None, k)) for k, _ in Counter(looks).most_common(2))
 
 
+def _only_backgrounds(tracks: Mapping[str, PersonTrack]) -> list[PersonTrack]:
+    """The displayed people's tracks when every one shows only backgrounds, else none."""
+    shown = [tr for tr in tracks.values() if tr.frames.size]
+    if any(tr.background_share() < CANVAS_ONLY_SHARE for tr in shown):
+        return []
+    return shown
+
+
+def shows_only_canvas(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
+    """Every real person's region shows only backgrounds (:func:`canvas_only`'s test): the
+    recording shows none of their joins and leaves, so no event is fitted on it."""
+    return bool(person_uids(plan.scenario)) and \
+        bool(_only_backgrounds(person_tracks(plan, observed, alignment)))
+
+
 def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
                 ) -> tuple[tuple[Difference, ...], tuple[Difference, ...]]:
     """``(differences, warnings)`` when every displayed person's region shows only
@@ -232,8 +248,8 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
     With a video report for the user (:func:`_report`), a ``missing_user`` per person;
     without, one ``canvas_only`` warning naming both readings.
     """
-    shown = [tr for tr in tracks.values() if tr.frames.size]
-    if not shown or any(tr.background_share() < CANVAS_ONLY_SHARE for tr in shown):
+    shown = _only_backgrounds(tracks)
+    if not shown:
         return (), ()
     missing, unreported = [], []
     for tr in shown:
