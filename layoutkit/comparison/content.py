@@ -40,8 +40,8 @@ from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .inference import infer_keys
 from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
-from .people import People, explain_stops, read_people, shows_only_canvas
 from .model import Difference, Evidence, Interval, RegionTrack
+from .people import People, explain_stops, read_people, shows_only_canvas
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
 from .runcheck import judge_runs
