@@ -81,7 +81,8 @@ class ContentResult:
         mismatches within tolerance), ``tolerance_s``, ``publisher_fps`` (uid -> the rate its
         test stream's frame numbers advance at, :mod:`~layoutkit.comparison.rates`),
         ``video_range`` (the limited/full range mix-up the whole recording shows, if any,
-        :mod:`~layoutkit.comparison.levels`); with sound ``beeps``, ``av_offset_s``,
+        :mod:`~layoutkit.comparison.levels`), ``video_read`` (real people's video stops and
+        restarts read from the pictures, :mod:`~layoutkit.comparison.people`); with sound ``beeps``, ``av_offset_s``,
         ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
@@ -229,6 +230,9 @@ def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dic
         "drift_frames": round(checked.timing.drift, 2),
         "dropped_frames": checked.timing.dropped,
         "duplicated_frames": checked.timing.duplicated, "glitches": checked.glitches}
+    if analysis.people is not None and analysis.people.inferred:  # read from the pictures
+        stats["video_read"] = [{"uid": e.uid, "action": e.action, "t": round(float(e.t), 4)}
+                               for e in analysis.people.inferred]
     if checked.av is not None:
         stats.update(checked.av.stats)
     return stats
