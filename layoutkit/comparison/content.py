@@ -82,8 +82,9 @@ class ContentResult:
         test stream's frame numbers advance at, :mod:`~layoutkit.comparison.rates`),
         ``video_range`` (the limited/full range mix-up the whole recording shows, if any,
         :mod:`~layoutkit.comparison.levels`), ``video_read`` (real people's video stops and
-        restarts read from the pictures, :mod:`~layoutkit.comparison.people`); with sound ``beeps``, ``av_offset_s``,
-        ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
+        restarts read from the pictures, :mod:`~layoutkit.comparison.people`); with sound
+        ``beeps``, ``av_offset_s``, ``av_method``, ``av_rival_s``
+        (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     alignment : Alignment or None
