@@ -232,6 +232,7 @@ def test_a_clean_session_with_a_join_a_leave_and_a_stopped_video_matches(tmp_pat
     fits = {(e.kind, e.uid): float(e.fitted_t) for e in result.events}
     assert abs(fits[("leave", "1003")] - 8.4) <= 0.1, fits  # reflow seen within the window
     assert abs(fits[("join", "1004")] - 5) <= 0.1, fits  # the role change to broadcaster
+    assert abs(fits[("join", "1002")] - 2) <= 0.1, fits  # seen where a region is part canvas
     [read] = result.streams["content"]["video_read"]  # 1001's stop, from the pictures
     assert (read["uid"], read["action"]) == ("1001", "mute_video")
     assert abs(read["t"] - 4) <= 1 / 15 + 0.01, read

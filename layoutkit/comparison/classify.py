@@ -54,7 +54,7 @@ from .stillness import key_motion, still_spans
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
            "RANGE_MIXUPS", "BackgroundMemo", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
-           "background_frames", "background_misses", "file_distance", "picture_states",
+           "background_frames", "background_misses", "file_distance", "partly_canvas", "picture_states",
            "region_motion",
            "window_distance",
            "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
@@ -491,21 +491,64 @@ def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uin
     return hit, np.argmin(np.stack(means, axis=1), axis=1)
 
 
+#: Looks of the canvas itself (not black: a fit-mode picture has black bars of its own).
+_CANVAS_LOOKS = ("canvas_color", "canvas_background")
+
+
+def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+                  range_mixup: str | None) -> npt.NDArray[np.bool_]:
+    """Per frame: a real person's region shows the canvas in at least a quarter of its cells
+    (at least 2) but not in all: a picture that does not fill the region, i.e. a region of
+    another layout (a reflow early, late or missing).
+
+    >>> from layoutkit.comparison.observe import Probe
+    >>> probe = Probe((64, 64))
+    >>> key = probe.desc_key((0, 0, 32, 64))
+    >>> canvas = np.full((16, 3), (40, 140, 120), np.float32)
+    >>> reg = RegionExpect(0, (0, 0, 32, 64), 0, ("1", "live"), "person", key,
+    ...                    backgrounds=(((None, "canvas_color"), canvas),))
+    >>> frames = np.zeros((2, probe.n_cells(), 3), np.uint8)
+    >>> frames[:, probe.cell_slice(key)] = canvas
+    >>> frames[0, probe.cell_slice(key).start:probe.cell_slice(key).start + 8] = 200
+    >>> partly_canvas(reg, probe, frames, None).tolist()
+    [True, False]
+    """
+    valid = probe.valid(reg.desc_key)
+    looks = [look for label, look in reg.backgrounds if label[1] in _CANVAS_LOOKS]
+    out = np.zeros(len(cells), dtype=bool)
+    if not looks or valid.sum() < 4:
+        return out
+    obs = cells[:, _cell_slice(probe, reg.desc_key)][:, valid].astype(np.float32)
+    need = max(2, int(valid.sum()) // 4)
+    for look in looks:
+        ref = range_variant(look, range_mixup)[valid]
+        same = (np.abs(obs - ref[None]).mean(axis=2) <= DESC_MEAN).sum(axis=1)
+        out |= (same >= need) & (same < valid.sum())
+    return out
+
+
 def background_misses(exp: Expectation, probe: Probe, observed: Observed,
                       offset: npt.NDArray[np.float64], range_mixup: str | None) -> int:
     """Frames whose canvas outside every region (a period's ``bg_key``) is not the expected
-    background: where a region appears or goes away when no region's own check can see it
-    (a real person's region matches any picture, so a join or a leave shows here)."""
+    background, plus frames of a real person's region that show the canvas in part
+    (:func:`partly_canvas`): where a region appears, goes away or moves when no region's own
+    check can see it (a real person's region matches any picture, so a join, a leave or a
+    reflow shows here)."""
     t = observed.times - offset
     period = np.searchsorted(exp.starts, t, side="right") - 1
     period[(t < 0) | (t >= exp.end)] = -1
     total = 0
     for p, expected in enumerate(exp.periods):
         rows = np.nonzero(period == p)[0]
-        if expected.bg_key is None or expected.bg_expected is None or not rows.size:
+        if not rows.size:
+            continue
+        cells = observed.cells[rows]
+        total += sum(int(partly_canvas(reg, probe, cells, range_mixup).sum())
+                     for reg in expected.regions if reg.kind == "person")
+        if expected.bg_key is None or expected.bg_expected is None:
             continue
         ref = range_variant(expected.bg_expected, range_mixup)
-        mean, worst = desc_distance(observed.cells[rows][:, probe.cell_slice(expected.bg_key)],
+        mean, worst = desc_distance(cells[:, probe.cell_slice(expected.bg_key)],
                                     ref, probe.valid(expected.bg_key))
         total += int(((mean > DESC_MEAN) | (worst > DESC_MAX)).sum())
     return total
