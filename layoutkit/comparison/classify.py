@@ -54,7 +54,8 @@ from .stillness import key_motion, still_spans
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
            "RANGE_MIXUPS", "BackgroundMemo", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
-           "background_frames", "background_misses", "file_distance", "partly_canvas", "picture_states",
+           "background_frames", "background_misses", "file_distance", "partly_canvas",
+           "picture_states",
            "region_motion",
            "window_distance",
            "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
@@ -218,6 +219,15 @@ class BackgroundMemo:
                                                  seen.range_mixup)
         hit, nearest = self._found[key]
         return hit[frames], nearest[frames]
+
+    def in_part(self, reg: RegionExpect, probe: Probe, observed: Observed,
+                frames: npt.NDArray[np.intp], range_mixup: str | None) -> int:
+        """How many of ``frames`` show :func:`partly_canvas`."""
+        key = (-1 - reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
+        if key not in self._found:
+            part = partly_canvas(reg, probe, observed.cells, range_mixup)
+            self._found[key] = (part, np.zeros(0, np.intp))
+        return int(self._found[key][0][frames].sum())
 
 
 @dataclass(frozen=True)
@@ -528,12 +538,14 @@ def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
 
 
 def background_misses(exp: Expectation, probe: Probe, observed: Observed,
-                      offset: npt.NDArray[np.float64], range_mixup: str | None) -> int:
+                      offset: npt.NDArray[np.float64], range_mixup: str | None,
+                      memo: BackgroundMemo | None = None) -> int:
     """Frames whose canvas outside every region (a period's ``bg_key``) is not the expected
     background, plus frames of a real person's region that show the canvas in part
     (:func:`partly_canvas`): where a region appears, goes away or moves when no region's own
     check can see it (a real person's region matches any picture, so a join, a leave or a
-    reflow shows here)."""
+    reflow shows here; ``memo``: one for these observations, to reuse)."""
+    memo = BackgroundMemo() if memo is None else memo
     t = observed.times - offset
     period = np.searchsorted(exp.starts, t, side="right") - 1
     period[(t < 0) | (t >= exp.end)] = -1
@@ -542,9 +554,9 @@ def background_misses(exp: Expectation, probe: Probe, observed: Observed,
         rows = np.nonzero(period == p)[0]
         if not rows.size:
             continue
-        cells = observed.cells[rows]
-        total += sum(int(partly_canvas(reg, probe, cells, range_mixup).sum())
+        total += sum(memo.in_part(reg, probe, observed, rows, range_mixup)
                      for reg in expected.regions if reg.kind == "person")
+        cells = observed.cells[rows]
         if expected.bg_key is None or expected.bg_expected is None:
             continue
         ref = range_variant(expected.bg_expected, range_mixup)

@@ -623,10 +623,11 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:
             return None  # a region the frames were not observed in: not a candidate
         taken = data.observed.take(rows)
+        judged = memos.setdefault(span, replace(judging, memo=BackgroundMemo()))
         found = classify(exp, scratch, taken, offset=data.offsets[rows], joins=data.joins,
-                         judging=memos.setdefault(span, replace(judging, memo=BackgroundMemo())))
-        around = background_misses(exp, scratch, taken, data.offsets[rows],
-                                   data.range_mixup) if people else 0
+                         judging=judged)
+        around = background_misses(exp, scratch, taken, data.offsets[rows], data.range_mixup,
+                                   judged.memo) if people else 0
         return around + int(sum(int((~ro.match).sum()) for ro in found)) + sum(
             _inexact_freeze(ro, data.code_uids[rows], data.code_frames[rows], data.rates,
                             exp.fps) for ro in found)
