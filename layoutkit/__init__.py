@@ -10,6 +10,8 @@ The facade (``import layoutkit as lk``)::
     check = lk.compare(scenario, "out")              # a (cloud) recording vs the rules:
     check.verdict, check.differences                 # lk.CompareResult, lk.Difference items
     lk.upload("out", "s3://bucket/prefix")           # a finished recording to S3 (retry)
+    lk.batch("nightly.csv", "checked")               # many recordings at once, on Dask
+    server = lk.serve(scenario, s3_endpoint=URL)     # the cloud's REST API, locally
 
 Pure rooms (``request``, ``scenario``, ``timeline``, ``layout``, ``compose``, ``signals``,
 ``cloudfiles``) never touch files; ``io`` is the one I/O edge; ``record``, ``render`` and
@@ -28,12 +30,15 @@ from .api import (
     mix,
     preview,
     scenario_from_events,
+    serve,
     upload,
 )
+from .batches import batch
 from .enums import LayoutMode, RenderMode
 from .errors import (
     EncodeError,
     LayoutkitError,
+    ManifestError,
     MediaError,
     OutputExistsError,
     ParameterError,
@@ -74,6 +79,7 @@ __all__ = [
     "EncodeError",
     "LayoutMode",
     "LayoutkitError",
+    "ManifestError",
     "MediaError",
     "OutputExistsError",
     "ParameterError",
@@ -88,6 +94,7 @@ __all__ = [
     "StorageError",
     "UsageError",
     "__version__",
+    "batch",
     "compare",
     "compute_regions",
     "contact_sheet",
@@ -97,5 +104,6 @@ __all__ = [
     "mix",
     "preview",
     "scenario_from_events",
+    "serve",
     "upload",
 ]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # imported when compare runs (the playlist parser is not ligh
     from .comparison.model import CompareResult
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
-           "frame_at", "mix", "upload", "compare", "scenario_from_events"]
+           "frame_at", "mix", "upload", "compare", "scenario_from_events", "serve"]
 
 RGB = npt.NDArray[np.uint8]
 PathOrDoc = str | os.PathLike[str] | dict[str, Any]
@@ -231,8 +231,9 @@ def load_scenario(source: PathOrDoc | Scenario, *,
     Returns
     -------
     Scenario
-        With :attr:`Scenario.base_dir` set to an absolute folder, so nothing downstream
-        needs it again, whatever the current directory is then.
+        With :attr:`~layoutkit.scenario.model.Scenario.base_dir` set to an absolute
+        folder, so nothing downstream needs it again, whatever the current directory is
+        then.
 
     Raises
     ------
@@ -476,6 +477,67 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
     return result
 
 
+def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int = 0,
+          s3_endpoint: str | None = None, credentials: str | None = None,
+          notify: str | None = None, notify_secret: str | None = None,
+          folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
+          notify_retry_waits: tuple[float, ...] | None = None) -> Any:
+    """Start the local Cloud Recording service in this process (in a thread) and return it.
+
+    The cloud's six mix-mode REST paths (``acquire``, ``start``, ``query``,
+    ``updateLayout``, ``update``, ``stop``) under ``server.url``, with the cloud's JSON and
+    error codes; each ``start`` records the scenario's channel in real time (time 0 at the
+    call) until ``stop`` or ``maxIdleTime``; files upload as they are finished to
+    ``storageConfig.bucket`` on ``s3_endpoint``; callbacks go to ``notify``.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or dict
+        The channel: its users and events (its ``start`` body is replaced by each call's).
+    host, port : str, int
+        Where it listens (default 127.0.0.1 and a free port).
+    s3_endpoint : str, optional
+        S3-compatible endpoint (MinIO, moto, ...); None: files stay in ``folder``.
+    credentials : str, optional
+        ``KEY:SECRET``: clients must send them with HTTP Basic (else 401).
+    notify, notify_secret : str, optional
+        The callback receiver's URL and the secret the callbacks are signed with.
+    folder : path, optional
+        Where recordings are written (default a new temporary folder).
+    profile : Profile
+        Behaviour choices, as for :func:`mix`.
+    notify_retry_waits : tuple of float, optional
+        Seconds before each of the three resends of a refused callback (default 1, 2, 4).
+
+    Returns
+    -------
+    ServiceServer
+        ``url``, ``port``, ``folder``, ``stop()`` (also a context manager),
+        ``scenario_of(sid)`` (what a recording recorded, for :func:`compare`).
+
+    Examples
+    --------
+    >>> import layoutkit as lk, json, urllib.request
+    >>> s = lk.load_scenario({"cname": "c", "duration": 5, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {}}}})
+    >>> with lk.serve(s) as server:
+    ...     body = json.dumps({"cname": "c", "uid": "9", "clientRequest": {}}).encode()
+    ...     url = server.url + "/v1/apps/app/cloud_recording/acquire"
+    ...     answer = json.load(urllib.request.urlopen(urllib.request.Request(url, body)))
+    >>> sorted(answer)
+    ['cname', 'resourceId', 'uid']
+    """
+    from .service.notify import RETRY_WAITS_S
+    from .service.server import ServiceServer
+
+    server = ServiceServer(load_scenario(scenario), host=host, port=port,
+                           s3_endpoint=s3_endpoint, credentials=credentials,
+                           notify_url=notify, notify_secret=notify_secret, folder=folder,
+                           notify_retry_waits=notify_retry_waits or RETRY_WAITS_S,
+                           profile=profile)
+    return server.start()
+
+
 def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
     """Upload a finished local recording to S3-compatible storage, as ``mix(upload=...)``
     would have (e.g. to retry after a failed upload, without recording again).
@@ -561,12 +623,13 @@ def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *
     ('match', 0.0, ())
     """
     from .comparison.report import write_report
+    from .comparison.run import CompareOptions
     from .comparison.run import compare as run
 
     scenario = load_scenario(scenario)
-    result = run(scenario, recording, profile=profile, infer=infer,
-                 server_response=server_response, content_only=content_only,
-                 event_tolerance=event_tolerance)
+    result = run(scenario, recording, options=CompareOptions(
+        profile=profile, infer=infer, server_response=server_response,
+        content_only=content_only, event_tolerance=event_tolerance))
     if report is not None:
         write_report(result, report, overwrite=overwrite,
                      title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",

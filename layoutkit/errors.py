@@ -22,6 +22,7 @@ __all__ = [
     "MediaError",
     "EncodeError",
     "StorageError",
+    "ManifestError",
 ]
 
 
@@ -179,3 +180,8 @@ class EncodeError(LayoutkitError, RuntimeError):
 
 class StorageError(LayoutkitError, OSError):
     """Writing to local or S3 storage failed."""
+
+
+class ManifestError(LayoutkitError, ValueError):
+    """A batch manifest (CSV) cannot be used: its header, or a row's value, named by row
+    and column."""

@@ -169,6 +169,13 @@ class SceneRenderer:
         return CANVAS
 
     # ------------------------------------------------------------------ frames
+    def use_scenario(self, scenario: Scenario) -> None:
+        """Draw from now on by ``scenario``: the same users and sources, other events or
+        request (the local service's ``updateLayout`` and ``update`` calls, applied from
+        their arrival; the sources and last frames are kept)."""
+        self.scenario = scenario
+        self.timeline = Timeline(scenario, profile=self.profile)
+
     def frame_at(self, t: Fraction, *, index: int = -1) -> RenderedFrame:
         """Draw the canvas at time ``t`` (seconds from the start of recording)."""
         scene = self.timeline.scene_at(Fraction(t))

@@ -56,7 +56,8 @@ def test_the_examples_run(in_tmp, monkeypatch, s3_endpoint, raw):
             ran.append(name)
     assert (in_tmp / "1001.mp4").exists() and (in_tmp / "scenario.gif").exists()
     assert (in_tmp / "report.html").exists() and (in_tmp / "mixed.mp4").exists() is False
-    assert set(ran) == set(EXAMPLES) - {"design", "demo", "events"}  # servers run till stopped
+    # servers run till stopped; batch: tests/test_batch.py
+    assert set(ran) == set(EXAMPLES) - {"design", "demo", "events", "batch", "serve"}
 
 
 @pytest.mark.slow

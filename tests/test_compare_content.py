@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -204,13 +205,20 @@ def test_display_rule_switch_one_second_late_is_timed(tmp_path):
     users = _users("11", "22", "33", "44", platform="web3")
     doc = _doc(users=users, events=[{"t": 4, "uid": "22", "action": "unpublish_video"}])
     late = _doc(users=users, events=[{"t": 5, "uid": "22", "action": "unpublish_video"}])
-    result = _compare([_mp4(_record(tmp_path, late))], doc, audio=False)
+    mp4 = _mp4(_record(tmp_path, late))
+    # no window (event_tolerance 0): the switch is judged, and timed, at the scenario's time
+    result = _compare([mp4], doc, audio=False, event_tolerance=Fraction(0))
     assert _kinds(result) == ["late_transition"]
     diff = result.differences[0]
     assert diff.uid == "22"
     assert diff.t == pytest.approx(4.0)
     assert diff.observed["t"] == pytest.approx(5.0, abs=1 / 15)
     assert "live -> canvas colour at 5.00 s, expected 4.00 s" in diff.message
+    # the default 1 s window explains it: the unpublish is fitted where it was seen
+    result = _compare([mp4], doc, audio=False)
+    assert result.differences == (), [d.message for d in result.differences]
+    assert [e.line() for e in result.events] == [("uid 22 unpublished video at 5.00 s; "
+                                                  "scenario 4.00 s")]
 
 
 def test_after_stop_last_frame_recording_differs_and_is_inferred(tmp_path):

@@ -204,7 +204,8 @@ def test_two_users_swapped_are_named(tmp_path):
     assert result.verdict == "differ" and _kinds(result) == ["wrong_user"]
     pairs = {(d.uid, d.expected["uid"], d.observed["uid"]) for d in result.differences}
     assert pairs == {("11", "11", "22"), ("22", "22", "11")}
-    _find(result, "wrong_user", "region 0: uid 22 live from 0.00 s to 4.00 s, expected uid 11")
+    _find(result, "wrong_user", "region 0: uid 22 where uid 11 should be, from 0.00 s to 4.00 s "
+                                "(uid 11 and uid 22 swapped)")
 
 
 def test_wrong_layout_mode_is_named(tmp_path):
@@ -460,7 +461,7 @@ def test_cli_exit_codes_json_and_report(recorded, tmp_path):
     first = doc["differences"][0]
     assert (first["kind"], first["uid"], first["t"]) == ("wrong_user", "11", 0.0)
     assert first["expected"] == {"uid": "11", "state": "live"}
-    assert first["observed"]["uid"] == "22" and "expected uid 11 live" in first["message"]
+    assert first["observed"]["uid"] == "22" and "where uid 11 should be" in first["message"]
 
     report = tmp_path / "r.html"
     code, out, _ = _run_cli("compare", str(scenario), str(bad), "--report", str(report))
@@ -522,12 +523,15 @@ def test_differ_report_in_headless_chromium(browser, tmp_path):
     users = _users(11, 22, 33, 44, platform="web3")
     doc = _doc(users, [{"t": 2, "uid": "22", "action": "unpublish_video"}], size=(640, 360),
                bitrate=600, duration=6)
+    # two users swapped, and the unpublish 2 s late: outside its default 1 s window
     late = _doc(_users(33, 22, 11, 44, platform="web3"),
-                [{"t": 3, "uid": "22", "action": "unpublish_video"}], size=(640, 360),
+                [{"t": 4, "uid": "22", "action": "unpublish_video"}], size=(640, 360),
                 bitrate=600, duration=6)
     report = tmp_path / "report.html"
     result = lk.compare(doc, _mix(late, tmp_path / "rec"), report=report)
-    assert result.verdict == "differ" and {"wrong_user", "late_transition"} <= set(_kinds(result))
+    assert result.verdict == "differ" and {"wrong_user", "event_time"} <= set(_kinds(result))
+    _find(result, "event_time", "uid 22's unpublish_video at 2.00 s ± 1.00 s: no time in the "
+                                "window explains what the recording shows (video froze at 4.00 s)")
     assert result.evidence
     open_file(browser, report)
     dom = browser.execute_script("""
@@ -541,7 +545,7 @@ def test_differ_report_in_headless_chromium(browser, tmp_path):
                   return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })() : null,
               banner: [v.left + scrollX, v.top + scrollY, v.width, v.height]};""")
     assert dom["word"] == "DIFFER"
-    assert "wrong_user" in dom["kinds"] and "late_transition" in dom["kinds"]
+    assert "wrong_user" in dom["kinds"] and "event_time" in dom["kinds"]
     assert dom["images"] >= 3 and dom["loaded"] == dom["images"]
     FAILURES.mkdir(exist_ok=True)
     shot = save_full_page_screenshot(browser, FAILURES / "compare_e2e_differ_report.png")

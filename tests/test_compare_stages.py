@@ -425,13 +425,6 @@ def test_inference_picks_a_clear_winner_only():
 
 # ------------------------------------------------------------------ the shape of the package
 
-#: Functions still over the limits: compare's public entry, whose keyword-only options are
-#: each a documented argument of ``lk.compare`` and a ``layoutkit compare`` flag; the event
-#: windows' expectation builder (its ``drawn`` cache and ``span``) and cost scorer.
-KNOWN_OVER = {("run.py", "compare"), ("expect.py", "build_expectation"),
-              ("events.py", "_costs")}
-
-
 def test_no_function_in_comparison_is_over_complexity_12_or_6_parameters():
     import json
     import subprocess
@@ -448,4 +441,4 @@ def test_no_function_in_comparison_is_over_complexity_12_or_6_parameters():
         path = Path(item["filename"])
         line = path.read_text().splitlines()[item["location"]["row"] - 1]
         over.add((path.name, line.split("def ", 1)[1].split("(", 1)[0]))
-    assert over <= KNOWN_OVER, sorted(over - KNOWN_OVER)
+    assert over == set(), sorted(over)

@@ -4,7 +4,9 @@ Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usa
 The package: :mod:`.parser` (subcommands, options, examples), :mod:`.output` (what is
 printed), and the commands by what they work on: :mod:`.stills` (validate, layout, preview,
 profiles), :mod:`.recording` (mix, upload), :mod:`.tools` (compare, ffmpeg, testsrc, demo,
-design), :mod:`.events` (scenario from-events, events listen).  Only this package knows flags and exit codes and raises ``UsageError``.
+design), :mod:`.events` (scenario from-events, events listen), :mod:`.batch` (batch),
+:mod:`.serve` (serve).
+Only this package knows flags and exit codes and raises ``UsageError``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections.abc import Sequence
 from typing import IO
 
 from ..errors import LayoutkitError, OutputExistsError, RequestError, UsageError
+from .batch import cmd_batch
 from .output import print_problems, print_request_error
 from .parser import EXAMPLES, build_parser
 from .recording import cmd_mix, cmd_upload
+from .serve import cmd_serve
 from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
 from .events import cmd_events, cmd_scenario
 from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_testsrc
@@ -34,6 +38,7 @@ _COMMANDS = {
     "mix": cmd_mix,
     "upload": cmd_upload,
     "compare": cmd_compare,
+    "batch": cmd_batch,
     "ffmpeg": cmd_ffmpeg,
     "testsrc": cmd_testsrc,
     "demo": cmd_demo,
@@ -41,6 +46,7 @@ _COMMANDS = {
     "design": cmd_design,
     "scenario": cmd_scenario,
     "events": cmd_events,
+    "serve": cmd_serve,
 }
 
 

@@ -42,6 +42,14 @@ def _seconds_window(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number >= 1 (``--workers``)."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        msg = f"must be a whole number >= 1 (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def _users(text: str) -> list[str]:
     from ..request.parse import uid_problem
 
@@ -105,6 +113,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "testsrc": ("layoutkit testsrc --uid 1001 --duration 10 -o 1001.mp4",
                 "layoutkit testsrc --uid 5005 --duration 4 --size 320x180 --bitrate 100 "
                 "--no-flash -o 5005.mp4"),
+    "batch": ("layoutkit batch nightly.csv -o checked",
+              "layoutkit batch nightly.csv -o checked --workers 2 --force",
+              "layoutkit batch nightly.csv -o checked --scheduler tcp://10.0.0.5:8786"),
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
@@ -115,6 +126,26 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "events": ("layoutkit events listen --port 8080 --secret S -o events.jsonl",
                "LAYOUTKIT_NCS_SECRET=S layoutkit events listen --port 8080 "
                "--public-name ncs.example.com -o events.jsonl"),
+    "serve": (
+        "layoutkit serve --scenario samples/scenario-demo.json --port 8088 "
+        "--credentials KEY:SECRET --s3-endpoint http://127.0.0.1:9000 -o served",
+        "LAYOUTKIT_NCS_SECRET=S layoutkit serve --scenario samples/scenario-demo.json "
+        "--port 8088 --notify http://127.0.0.1:8080/ --s3-endpoint http://127.0.0.1:9000",
+        "# then, from another shell (the files go to storageConfig.bucket on the endpoint):",
+        "B=http://127.0.0.1:8088/v1/apps/APPID/cloud_recording; A=(-s -u KEY:SECRET "
+        "-H 'Content-Type: application/json')",
+        "curl \"${A[@]}\" $B/acquire -d '{\"cname\":\"demo\",\"uid\":\"999\","
+        "\"clientRequest\":{}}'          # -> resourceId: RID=...",
+        "python -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[\"start\"]))' "
+        "< samples/scenario-demo.json > start.json",
+        "curl \"${A[@]}\" $B/resourceid/$RID/mode/mix/start -d @start.json   # -> sid: SID=...",
+        "curl \"${A[@]}\" $B/resourceid/$RID/sid/$SID/mode/mix/query",
+        "curl \"${A[@]}\" $B/resourceid/$RID/sid/$SID/mode/mix/updateLayout "
+        "-d '{\"cname\":\"demo\",\"uid\":\"999\",\"clientRequest\":{\"mixedVideoLayout\":2}}'",
+        "curl \"${A[@]}\" $B/resourceid/$RID/sid/$SID/mode/mix/stop "
+        "-d '{\"cname\":\"demo\",\"uid\":\"999\",\"clientRequest\":{}}'",
+        "layoutkit compare served/000/scenario.json s3://recordings/layoutkit/demo",
+    ),
 }
 
 
@@ -184,6 +215,38 @@ def _add_events_commands(sub: Any) -> None:
                         "public name, when it passes the caller's Host on; repeatable)")
     p.add_argument("-o", "--output", required=True, metavar="EVENTS.jsonl",
                    help="the file each body is appended to (never truncated)")
+
+
+def _add_serve_command(sub: Any) -> None:
+    """``serve``: the local Cloud Recording service."""
+    p = _sub(sub, "serve", "serve Cloud Recording's REST API (mix mode) locally: recordings "
+                           "of the scenario's channel in real time, uploads, callbacks")
+    p.add_argument("--scenario", required=True, metavar="SCENARIO.json",
+                   help="the channel: its users and events (time 0 at each start call; the "
+                        "calls' start / updateLayout / update bodies replace its own)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="the port (default: a free one, printed)")
+    p.add_argument("--s3-endpoint", default=None, metavar="URL",
+                   help="S3-compatible endpoint (MinIO, moto, ...) the files are uploaded to, "
+                        "into storageConfig.bucket under fileNamePrefix, as they are finished "
+                        "(vendor and region are ignored; keys from the AWS environment, else "
+                        "storageConfig's); default: no upload, files stay local")
+    p.add_argument("--credentials", default=None, metavar="KEY:SECRET",
+                   help="customer ID and secret the clients must send (HTTP Basic; 401 "
+                        "otherwise); default: $LAYOUTKIT_SERVE_CREDENTIALS, else none needed; "
+                        "never printed")
+    p.add_argument("--notify", default=None, metavar="URL",
+                   help="POST the notification callbacks (40, 30, 42, 41, 31, 11) there, "
+                        "signed, resent three times when refused")
+    p.add_argument("--notify-secret", default=None, metavar="SECRET",
+                   help="the secret the callbacks are signed with (Agora-Signature-V2, "
+                        "Agora-Signature); default: $LAYOUTKIT_NCS_SECRET; never printed")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="where each recording is written (DIR/000, DIR/001, ... with "
+                        "serverResponse.json and scenario.json); default: a new temporary "
+                        "folder")
+    _add_profile(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,6 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing report file")
     _add_profile(p)
 
+    p = _sub(sub, "batch", "compare many recordings with their scenarios, on Dask")
+    p.add_argument("manifest", help="CSV with the header recording,scenario; paths relative "
+                                    "to its folder (recordings also s3://BUCKET/PREFIX)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="folder for summary.csv, summary.json, index.html and each row's "
+                        "reports (rows/)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="a running Dask scheduler (default: a local cluster on 127.0.0.1)")
+    p.add_argument("--workers", type=_count, default=None, metavar="N",
+                   help="worker processes of the local cluster (default: the cores)")
+    p.add_argument("--force", action="store_true",
+                   help="check every row again, also those unchanged since the last run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = _sub(sub, "ffmpeg", "the FFmpeg command composing per-user files in a layout")
     p.add_argument("request", help="start or updateLayout JSON: the layout")
     p.add_argument("--input", action="append", default=[], metavar="UID=FILE", required=True,
@@ -315,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for everything it makes (layoutkit-demo)")
 
     _add_events_commands(sub)
+    _add_serve_command(sub)
 
     p = _sub(sub, "profiles", "list the behaviour choices (--profile KEY=VALUE) and their "
                               "values")

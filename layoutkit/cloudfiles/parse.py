@@ -27,8 +27,6 @@ from fractions import Fraction
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import m3u8
-
 from ..errors import MediaError
 from .naming import TAG_TIMES, format_utc
 
@@ -292,6 +290,8 @@ def parse_playlist(text: str, *, source: str = "playlist") -> Playlist:
         if name not in tags:
             tags.append(name)
         return _parse_tag(line, lineno, data, state, source=source)
+
+    import m3u8  # here, not at import: it pulls in ssl and urllib.request (compare's start-up)
 
     try:
         data = m3u8.parse(text, strict=False, custom_tags_parser=custom)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .naming import epoch_ms
 
-__all__ = ["TRACK_TYPES", "UPLOADING_STATUSES", "track_type_of", "server_response"]
+__all__ = ["TRACK_TYPES", "UPLOADING_STATUSES", "file_entry", "track_type_of", "server_response"]
 
 TRACK_TYPES: dict[int, str] = {0: "audio", 1: "video", 2: "audio_and_video"}
 """``serverResponse`` ``trackType`` by ``recordingConfig.streamTypes``."""
@@ -32,7 +32,8 @@ def track_type_of(stream_types: int) -> str:
         raise ValueError(msg) from None
 
 
-def _entry(name: str, track_type: str, start: datetime) -> dict[str, Any]:
+def file_entry(name: str, track_type: str, start: datetime) -> dict[str, Any]:
+    """One ``fileList`` entry of ``fileListMode`` ``"json"`` (mix: uid ``"0"``, all users)."""
     return {
         "fileName": name,
         "trackType": track_type,
@@ -100,6 +101,7 @@ def server_response(*, m3u8_key: str, mp4_keys: Sequence[str], slice_start: date
         epoch_ms(slice_start)  # same checks as the json mode
         return {"fileListMode": "string", "fileList": m3u8_key,
                 "uploadingStatus": uploading_status}
-    entries = [_entry(m3u8_key, track_type, slice_start)]
-    entries += [_entry(k, track_type, t) for k, t in zip(mp4_keys, mp4_slice_starts, strict=True)]
+    entries = [file_entry(m3u8_key, track_type, slice_start)]
+    entries += [file_entry(k, track_type, t)
+                for k, t in zip(mp4_keys, mp4_slice_starts, strict=True)]
     return {"fileListMode": "json", "fileList": entries, "uploadingStatus": uploading_status}

@@ -1,6 +1,7 @@
 """compare: a recording against what the rules predict for a scenario.
 
-:func:`~layoutkit.comparison.run.compare` opens the recording
+:func:`~layoutkit.comparison.run.compare` (its options in one frozen
+:class:`~layoutkit.comparison.run.CompareOptions`) opens the recording
 (:mod:`~layoutkit.comparison.read`), checks its files (:mod:`~layoutkit.comparison.files`),
 runs the content checks (:mod:`~layoutkit.comparison.content`), checks its streams
 (:mod:`~layoutkit.comparison.streams`) and returns a
@@ -23,8 +24,10 @@ a frozen dataclass, in its own module of this package:
    jumps, each publisher's rate, the recording's range mix-up.
 3. **fit events** -- ``events.fit_observed`` (with ``events.fit_events``: each event's
    time fitted in its window) -> ``FittedEvents``: the plan at the events' fitted times
-   (rebuilt when one moved), the fits and their differences; every later stage judges
-   against ``FittedEvents.plan``.
+   (rebuilt when one moved), the fits and their differences; then ``leaves.keep_layouts``:
+   a leave after which the recording kept the layout from before (the old regions' codes
+   read after it) is dated where the user's picture went (``FittedEvents.kept``); every
+   later stage judges against ``FittedEvents.plan``.
 3b. **people** -- ``people.read_people`` -> ``People``: real people's (``source:
    "unknown"``) video stops and restarts read from their regions (a freeze, a background,
    motion again: ``classify.picture_states`` with ``stillness.still_spans``) and added to
@@ -38,15 +41,30 @@ a frozen dataclass, in its own module of this package:
    (``expect.FileFrames``, each frame drawn once, on first use; the event fit checks
    them alike).
 5. **runs** -- ``runs.find_runs`` -> ``Runs``: a ``Track`` per region and the ``Run`` of
-   mismatching frames in it.
-6. **checks** -- ``runcheck.judge_runs``, ``layoutcheck.find_wrong_layouts``,
-   ``displacement.check_codes`` (expected test-stream codes missing: searched for around
-   their regions, a displaced layout is ``wrong_layout`` with the offset in pixels, none
-   found ``unreadable_codes``), ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
+   mismatching frames in it, with the ``Part`` items it showed in time order.
+5b. **displacement** -- ``content.moved_back`` (with ``content.find_displacement``:
+   ``displacement.check_codes`` where test-stream codes are expected -- searched for
+   around their regions when missing, a displaced layout is ``wrong_layout`` with the
+   offset in pixels, none found ``unreadable_codes`` -- else ``edges.check_edges``, the
+   tiles' edges against the canvas) -> ``Analysis`` with its ``content.Displacement``;
+   a displaced layout's frames are moved back by the offset and stages 1-5 run again on
+   them (``reread.moved_frames``: the codes re-read at the shifted place).
+6. **checks** -- ``runcheck.judge_runs`` (users who left, ``leaves.departures``, named
+   where still shown; swaps named), ``leaves.kept_wrong_layouts`` (a layout kept after a
+   leave: one ``wrong_layout`` replacing its period's runs), ``leaves.still_shown`` (a user
+   still in its place from before the leave where no region is),
+   ``layoutcheck.find_wrong_layouts``, ``rendermode.check_render_modes`` (a custom-layout
+   user drawn cropped where fit is asked, or the reverse: ``wrong_render_mode``;
+   floating/vertical regions drawn as the other ``floating_render`` / ``vertical_render``
+   value: ``wrong_layout`` naming the key), the displacement found in 5b,
+   ``background.check_background``, ``timing.measure_timing``, ``avcheck.measure_av``
    (with ``avsync.check_av``) -> ``findings.Finding`` items (a ``model.Difference`` and the
    ``Anchor`` frame it is seen on), gathered in ``content.Checked``.
 7. **evidence** -- ``evidence.collect_evidence`` -> ``model.Evidence``: expected and
-   recorded frames of the longest findings (a second decoding pass).
+   recorded frames of the longest findings (a second decoding pass), each at its anchor or,
+   without one, at its difference's time, moved to the nearest frame without a test-stream
+   flash (``evidence.flash_frames``), with its region's rectangle for the report to mark.
+   Stages 6-8 are imported when they run: the first frame does not wait for them.
 8. **infer** (``infer=True``) -- ``inference.infer_keys`` -> profile key -> value.
 
 :func:`~layoutkit.comparison.content.check_content` runs stages 0-8

@@ -2,7 +2,8 @@
 
 :func:`check_content` runs the stages of :mod:`layoutkit.comparison` in order (see that
 package's docstring for the flow): plan, observe (the decoded frames stream through once),
-align, fit events, classify, runs, checks (runs, layout, background, timing, A/V),
+align, fit events, classify, runs, displacement (a displaced layout's frames moved back
+and analysed again), checks (runs, layout, render modes, background, timing, A/V),
 evidence (a second decoding pass) and, with ``infer``, the profile alternatives.
 
 Tolerances
@@ -22,31 +23,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.frames import AudioChunk, DecodedFrame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from . import align
 from .alignment import Alignment, align_observed
-from .avcheck import av_findings, measure_av
-from .avsync import AvCheck
-from .background import check_background
-from .displacement import check_codes
 from .events import EventFit, FittedEvents, fit_observed, named_by
-from .evidence import collect_evidence
 from .expect import Expectation, file_names
 from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
-from .inference import infer_keys
-from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
 from .model import Difference, Evidence, Interval, RegionTrack
 from .people import People, explain_stops, read_people, shows_only_canvas
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
-from .runcheck import judge_runs
 from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
+
+if TYPE_CHECKING:
+    from .avsync import AvCheck
+
+# The check, evidence and inference stages (6-8) are imported where they run, after the
+# frames are observed: a compare's first frame does not wait for them.
 
 __all__ = [
     "PICTURE_KEYS",
@@ -54,9 +53,12 @@ __all__ = [
     "Checked",
     "ContentOptions",
     "ContentResult",
+    "Displacement",
     "analyse",
     "check_content",
+    "find_displacement",
     "frame_loss_allowed",
+    "moved_back",
     "run_checks",
 ]
 
@@ -110,6 +112,15 @@ class ContentResult:
 
 
 @dataclass(frozen=True)
+class Displacement:
+    """A displaced layout's finding (None: in place), and the offset the frames were
+    moved back by before they were analysed again (:mod:`~.reread`; None: they were not)."""
+
+    finding: Finding | None
+    moved: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The outputs of the stages before the checks (observe, align, fit, classify, runs).
 
@@ -121,6 +132,7 @@ class Analysis:
     events: FittedEvents
     classified: Classified
     runs: Runs
+    displacement: Displacement | None = None
     people: People | None = None
 
     @property
@@ -144,6 +156,23 @@ class Checked:
     av: AvCheck | None = None
 
 
+def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
+            options: ContentOptions) -> FittedEvents:
+    """Stage 3: the events fitted in their windows, then a leave's kept layout dated
+    (:func:`~.leaves.keep_layouts`); none fitted when real people's regions show only
+    backgrounds (:func:`~.people.shows_only_canvas`: no join or leave to see)."""
+    from .leaves import keep_layouts
+
+    if shows_only_canvas(plan, observed, alignment):
+        return FittedEvents(plan)
+    fitted_events = fit_observed(plan, observed, alignment, tol=options.tolerance_frames,
+                                 tolerance=Fraction(options.event_tolerance))
+    events = keep_layouts(plan, fitted_events, observed, alignment.offsets)
+    if events.plan is not fitted_events.plan and fitted_events.plan is not plan:
+        fitted_events.plan.renderer.close()  # replaced: a leave's layout was kept
+    return events
+
+
 def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
             options: ContentOptions) -> Analysis:
     """Observe, align (by codes, else the recording's clock, else pictures), fit events
@@ -153,11 +182,7 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
                                clock=options.clock)
-    if shows_only_canvas(plan, observed, alignment):  # no join or leave to see: not fitted
-        events = FittedEvents(plan)
-    else:
-        events = fit_observed(plan, observed, alignment, tol=tol,
-                              tolerance=Fraction(options.event_tolerance))
+    events = _fitted(plan, observed, alignment, options)
     people = read_people(events.plan, observed, alignment)
     if people.plan is not events.plan:  # real people's stops read from the pictures
         if events.plan is not plan:
@@ -168,7 +193,7 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
                                    tol=tol)
     runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.probe),
                      step=plan.step)
-    return Analysis(observed, alignment, events, classified, runs, people)
+    return Analysis(observed, alignment, events, classified, runs, people=people)
 
 
 def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
@@ -180,29 +205,86 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
         f for f in judged if not named_by(f.difference, named))
 
 
+def find_displacement(analysis: Analysis) -> Finding | None:
+    """A displaced layout (a check stage): by the test-stream codes where they are
+    expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
+    tiles' edges against the canvas (:func:`~.edges.check_edges`)."""
+    plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
+    from .displacement import check_codes, expects_codes
+    from .edges import check_edges
+
+    if expects_codes(plan, observed, alignment):
+        return check_codes(plan, observed, alignment)
+    return check_edges(plan, observed.samples, alignment.offset)
+
+
+def _displaced(analysis: Analysis) -> Finding | None:
+    """The displacement found before (:func:`moved_back`), else found now."""
+    if analysis.displacement is not None:
+        return analysis.displacement.finding
+    return find_displacement(analysis)
+
+
+def moved_back(plan: Plan, analysis: Analysis,
+               source: Callable[[], Iterable[DecodedFrame]] | None, *,
+               options: ContentOptions) -> Analysis:
+    """``analysis`` with its displacement found; when the layout is displaced (and the
+    frames can be decoded again), the analysis of the frames moved back by the offset
+    (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
+    any) closed."""
+    from .reread import moved_frames, shift_of
+
+    found = find_displacement(analysis)
+    shift = shift_of(found)
+    if shift is None or source is None:
+        return replace(analysis, displacement=Displacement(found))
+    again = analyse(plan, moved_frames(source(), shift, plan.probe.canvas_wh),
+                    options=options)
+    if analysis.plan is not plan:
+        analysis.plan.renderer.close()
+    return replace(again, displacement=Displacement(found, shift))
+
+
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
     """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
-    displaced layout or unreadable codes (:func:`~.displacement.check_codes`), the fitted
-    events', runs (a period in another layout replaces its runs), background, frame timing,
-    A/V."""
+    displaced layout or unreadable codes (:func:`find_displacement`, found before when
+    :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
+    each replacing the runs it explains), the fitted events', runs (a period in another
+    layout replaces its runs), background, frame timing, A/V."""
+    from .avcheck import av_findings, measure_av
+    from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
+    from .leaves import departures, kept_wrong_layouts, still_shown
+    from .rendermode import apply_render_modes, check_render_modes
+    from .runcheck import judge_runs
+
     plan, exp = analysis.plan, analysis.expectation
     tol = options.tolerance_frames
+    away = departures(analysis.events.fits)
     judged = judge_runs(analysis.runs, tol_s=options.tolerance_s(exp.fps), min_frames=tol,
-                        files=file_names(plan.scenario))
-    wrong = find_wrong_layouts(plan, analysis.classified.bad_share(),
-                               analysis.observed.samples, analysis.alignment.offset)
+                        files=file_names(plan.scenario), away=away)
+    kept = kept_wrong_layouts(analysis.events, analysis.observed, analysis.alignment.offsets)
+    wrong = tuple(w for w in find_wrong_layouts(plan, analysis.classified.bad_share(),
+                                                analysis.observed.samples,
+                                                analysis.alignment.offset)
+                  if w.period not in {k.period for k in kept}) + kept
+    shown = still_shown(exp, analysis.observed, analysis.alignment.offsets, away)
     people = analysis.people
     found = tuple(Finding(d) for d in (people.differences if people is not None else ()))
-    found += explain_stops(_event_and_run_findings(analysis, judged.findings), people)
+    found += explain_stops(_event_and_run_findings(analysis, judged.findings) + shown, people)
     findings = apply_wrong_layouts(found, wrong, exp)
+    modes = check_render_modes(plan, analysis.observed, analysis.alignment)
+    findings = apply_render_modes(findings, modes)
     # a period in another layout explains its missing codes
-    displaced = None if wrong else check_codes(plan, analysis.observed, analysis.alignment)
+    displaced = None if wrong else _displaced(analysis)
+    if modes and displaced is not None and displaced.difference.kind == "unreadable_codes":
+        displaced = None  # the codes are drawn the other way (read through those cells)
     findings = ((displaced,) if displaced is not None else ()) + findings
     if not any(f.difference.kind == "wrong_background" for f in findings):
-        background = check_background(analysis.observed, analysis.alignment, exp, plan.probe,
-                                      mixup=analysis.alignment.mixup)
-        findings += (background,) if background is not None else ()
+        findings += _background(analysis, [(s.anchor.t0, s.anchor.t1) for s in shown
+                                           if s.anchor is not None] +
+                                [(float(k.fit.fitted_t), k.until)
+                                 for k in analysis.events.kept])
     regions = analysis.classified.regions
     timing = measure_timing(analysis.observed, regions, analysis.alignment, fps=exp.fps)
     findings += timing_findings(timing, len(analysis.observed), tol=tol)
@@ -212,6 +294,20 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                         tolerance_s=options.av_tolerance_s)
         findings += av_findings(av)
     return Checked(findings, judged.glitches, timing, av)
+
+
+def _background(analysis: Analysis, explained: list[tuple[float, float]]
+                ) -> tuple[Finding, ...]:
+    """The background check's finding, unless it lies in a span another finding explains
+    (``explained``: a user still shown after leaving, a layout kept after a leave)."""
+    from .background import check_background
+
+    found = check_background(analysis.observed, analysis.alignment, analysis.expectation,
+                             analysis.plan.probe, mixup=analysis.alignment.mixup)
+    if found is None or found.anchor is None or any(
+            t0 < found.anchor.t1 and found.anchor.t0 < t1 for t0, t1 in explained):
+        return ()
+    return (found,)
 
 
 def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dict[str, Any]:
@@ -261,6 +357,9 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
             audio: Iterable[AudioChunk] | None, options: ContentOptions) -> ContentResult:
     """Stages 6-8 against the fitted plan."""
+    from .evidence import collect_evidence
+    from .inference import infer_keys
+
     plan = analysis.plan
     checked = run_checks(analysis, audio=audio, options=options)
     evidence = collect_evidence(plan, checked.findings, source, analysis.observed,
@@ -279,6 +378,7 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
               options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
     analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
+    analysis = moved_back(plan, analysis, source, options=options)
     try:
         return _judged(analysis, source, audio=audio, options=options)
     finally:

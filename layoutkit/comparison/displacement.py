@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,7 @@ __all__ = [
     "code_centre",
     "code_share",
     "describe_shift",
+    "expects_codes",
     "find_code",
     "find_shift",
     "legible_keys",
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 U8 = npt.NDArray[np.uint8]
+T = TypeVar("T")
 
 #: Below this share of the expected live-code region-frames read, the codes are missing.
 MIN_SHARE = 0.5
@@ -248,7 +251,7 @@ def find_code(spot: CodeSpot, luma: U8, uid: str) -> tuple[float, float] | None:
     return None
 
 
-def _spread(samples: Sequence[tuple[float, U8]], k: int) -> list[tuple[float, U8]]:
+def _spread(samples: Sequence[T], k: int) -> list[T]:
     """At most ``k`` of ``samples``, spread evenly."""
     if len(samples) <= k:
         return list(samples)
@@ -326,6 +329,12 @@ def _unreadable(plan: Plan, read: int, expected: int, found: int) -> Finding:
         f"regions on a few samples: {found} found, none displaced; the content is judged "
         f"by colours only",
         expected=expected, observed=read))
+
+
+def expects_codes(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
+    """Whether enough live test-stream codes are expected (and legible) to be judged."""
+    legible = legible_keys(plan.probe)
+    return code_share(observed, alignment, plan.expectation, legible)[1] >= MIN_EXPECTED
 
 
 def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding | None:

@@ -63,19 +63,22 @@ from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
 from .classify import BackgroundMemo, Judging, RegionObservation, background_misses, classify
-from .expect import Expectation, FileFrames, Label, build_expectation, person_uids
+from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation, person_uids
 from .frames import Observed
 from .model import Difference
 from .observe import Probe
 
 if TYPE_CHECKING:
     from .alignment import Alignment
+    from .leaves import KeptLayout
     from .plan import Plan
 
 __all__ = ["DEFAULT_EVENT_TOLERANCE", "RESIDUAL_FRAMES", "SEARCH_BEYOND_S", "EventFit",
            "FrameData", "Freeze", "as_tolerance", "freeze_onset", "frozen_picture_difference",
-           "named_by", "observed_freezes", "best_shift", "candidate_shifts", "classify_cost", "event_difference",
-           "fit_events", "label_cost", "shift_event", "FittedEvents", "fit_observed"]
+           "named_by", "observed_freezes", "best_shift", "seen_shift", "candidate_shifts",
+           "classify_cost", "event_difference",
+           "fit_events", "label_cost", "scenario_at", "shift_event", "FittedEvents",
+           "fit_observed"]
 
 #: Seconds an event may really have happened before or after its scenario time.
 DEFAULT_EVENT_TOLERANCE = Fraction(1)
@@ -156,6 +159,21 @@ class EventFit:
         outside = "" if self.explained else f", outside its window ± {float(self.window):.2f} s"
         return (f"{subject}{verb} at {float(self.fitted_t):.2f} s; "
                 f"scenario {float(self.scenario_t):.2f} s{outside}")
+
+    def label(self) -> str:
+        """A short label for the report's timeline: the fitted time, and the scenario's
+        beside it when they differ.
+
+        >>> EventFit(0, "mute_video", "22", Fraction(6), Fraction(25, 4), Fraction(1)).label()
+        'uid 22 stopped video 6.25 s (scenario 6.00 s)'
+        >>> EventFit(1, "update_layout", None, Fraction(3), Fraction(3), Fraction(1)).label()
+        'the layout changed 3.00 s'
+        """
+        verb = _VERBS.get(self.kind, self.kind)
+        subject = "" if self.uid is None else f"uid {self.uid} "
+        fitted, scenario = f"{float(self.fitted_t):.2f}", f"{float(self.scenario_t):.2f}"
+        also = "" if fitted == scenario else f" (scenario {scenario} s)"
+        return f"{subject}{verb} {fitted} s{also}"
 
     def to_json(self) -> dict[str, Any]:
         """The ``events`` item of compare's JSON document (times in seconds)."""
@@ -275,6 +293,24 @@ def shift_event(scenario: Scenario, index: int, t: Fraction) -> Scenario:
     return _with_times(scenario, times)[0]
 
 
+def scenario_at(scenario: Scenario, fits: Sequence[EventFit]) -> Scenario:
+    """``scenario`` with each fitted event at its fitted time (as :func:`fit_events` builds
+    it).
+
+    >>> from layoutkit.scenario import parse_scenario
+    >>> s = parse_scenario({"cname": "c", "duration": 9, "users": [{"uid": "1"}],
+    ...     "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {}}},
+    ...     "events": [{"t": 2, "uid": "1", "action": "mute_video"}]})
+    >>> fit = EventFit(0, "mute_video", "1", Fraction(2), Fraction(5, 2), Fraction(1))
+    >>> float(scenario_at(s, [fit]).events[0].t)
+    2.5
+    """
+    times = [e.t for e in scenario.events]
+    for fit in fits:
+        times[fit.index] = fit.fitted_t
+    return _with_times(scenario, times)[0]
+
+
 def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
     """The scenario-time span whose frames score a shift of ``event`` within ``window``."""
     after = VIDEO_STOP_GRACE if event.action in _STOPS else Fraction(0)
@@ -282,16 +318,16 @@ def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
 
 
 def _costs(scenario: Scenario, index: int, shifts: Sequence[Fraction],
-           span: tuple[Fraction, Fraction], cost: Cost, end: Fraction, *,
+           span: tuple[Fraction, Fraction], cost: Cost, *,
            walk: bool = False) -> dict[Fraction, int]:
     """Cost of each shift (nearest to 0 first) of event ``index`` that keeps it inside the
-    recording.
+    recording (``[0, scenario.duration)``).
 
     With ``walk``, when the scenario's own time explains every frame (cost 0, the least
     there is), each side is followed only until a shift costs more: the least-cost run
     nearest to 0 is the one around 0, as when every shift is scored (and it is cheaper).
     """
-    event = scenario.events[index]
+    event, end = scenario.events[index], scenario.duration
     out: dict[Fraction, int] = {}
     done: set[int] = set()  # sides (-1, +1) walked to their end
     for d in shifts:
@@ -312,22 +348,42 @@ def _fit_one(scenario: Scenario, index: int, window: Fraction, step: Fraction,
              cost: Cost) -> tuple[Fraction, bool, bool]:
     """(shift, seen, explained) of event ``index``."""
     event = scenario.events[index]
-    end = scenario.duration
     costs = _costs(scenario, index, candidate_shifts(window, step), _span(event, window),
-                   cost, end, walk=True)
+                   cost, walk=True)
     d, seen = best_shift(costs)
     if not seen or costs[d] <= RESIDUAL_FRAMES:
         return d, seen, True
     wide = window + SEARCH_BEYOND_S
     span = _span(event, wide)
     every = _costs(scenario, index, candidate_shifts(window, step, beyond=SEARCH_BEYOND_S),
-                   span, cost, end)
+                   span, cost)
     inside = {k: v for k, v in every.items() if abs(k) <= window}
     d, _ = best_shift(inside)
     d_all, _ = best_shift(every)
     if abs(d_all) > window and every[d_all] + RESIDUAL_FRAMES < every.get(d, 0):
         return d_all, True, False
     return d, True, True
+
+
+def seen_shift(seen: Fraction, t: Fraction, step: Fraction) -> Fraction:
+    """The shift of an event at ``t`` (on the grid ``t + k * step``) to the last grid time
+    not after ``seen``, the first frame that shows it.
+
+    A stop happened after the last live frame and at or before the first frozen one, a
+    span one frame long: the grid time in it (the scenario's own time when that is in it,
+    even off the frame grid) explains both frames.
+
+    >>> step = Fraction(1, 15)
+    >>> seen_shift(Fraction(23, 15), Fraction(3, 2), step)  # 1.5 s: frame 23 is the first after
+    Fraction(0, 1)
+    >>> seen_shift(Fraction(23, 15), Fraction(1), step)
+    Fraction(8, 15)
+    >>> seen_shift(Fraction(1.5333333333333334), Fraction(1), step)  # a float's noise
+    Fraction(8, 15)
+    >>> seen_shift(Fraction(1), Fraction(2), step)
+    Fraction(-1, 1)
+    """
+    return math.floor((seen - t) / step + Fraction(1, 1000)) * step
 
 
 def _tolerance(event: Event, default: Fraction) -> Fraction:
@@ -353,8 +409,9 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
         The window of events without their own ``tolerance``.
     seen_at : mapping, optional
         Event index -> the time the recording shows it directly (a test stream's observed
-        freeze, :func:`freeze_onset`): that is the event's fitted time, on the ``step``
-        grid (unexplained when outside its window); no cost is scored.
+        freeze, :func:`freeze_onset`): the event's fitted time is the last one on the
+        ``step`` grid through its scenario time not after it (:func:`seen_shift`;
+        unexplained when outside its window); no cost is scored.
 
     Returns
     -------
@@ -387,7 +444,7 @@ def fit_events(scenario: Scenario, cost: Cost, *, step: Fraction,
             continue
         window = _tolerance(event, tolerance)
         if seen_at is not None and given in seen_at:
-            d = round((seen_at[given] - event.t) / step) * step
+            d = seen_shift(seen_at[given], event.t, step)
             seen, explained = True, abs(d) <= window
         else:
             d, seen, explained = _fit_one(current, order.index(given), window, step, cost)
@@ -616,8 +673,9 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         scratch = _scratch(probe)
         try:
             exp = build_expectation(candidate, scratch, profile=renderer.profile,
-                                    renderer=renderer.retimed(candidate), candidates=False,
-                                    drawn=drawn, span=span, files=files)
+                                    renderer=renderer.retimed(candidate),
+                                    options=ExpectOptions(candidates=False, drawn=drawn,
+                                                          span=span, files=files))
         except ScenarioError:
             return None
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:
@@ -666,11 +724,16 @@ class FittedEvents:
     differences : tuple of Difference
         Events no time in their window explains, freezes on another picture than the last
         live frame (:func:`event_difference`, :func:`frozen_picture_difference`).
+    kept : tuple of KeptLayout
+        Leaves after which the recording kept the layout from before
+        (:func:`~layoutkit.comparison.leaves.keep_layouts`; their fits dated where the
+        user's picture went).
     """
 
     plan: Plan
     fits: tuple[EventFit, ...] = ()
     differences: tuple[Difference, ...] = ()
+    kept: tuple[KeptLayout, ...] = ()
 
     @property
     def expectation(self) -> Expectation:

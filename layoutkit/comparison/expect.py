@@ -33,8 +33,8 @@ from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
-__all__ = ["FILE_WINDOW_S", "FileFrames", "Label", "file_names", "RegionExpect", "Period", "Expectation",
-           "build_expectation", "person_uids", "source_kind"]
+__all__ = ["FILE_WINDOW_S", "ExpectOptions", "FileFrames", "Label", "file_names", "RegionExpect",
+           "Period", "Expectation", "build_expectation", "person_uids", "source_kind"]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
@@ -467,22 +467,12 @@ def _placeholder(start: Fraction, end: Fraction) -> Period:
                   regions=(), canvas_desc=np.zeros((0, 3), np.float32))
 
 
-def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
-                      renderer: SceneRenderer, mode_override: int | None = None,
-                      candidates: bool = True,
-                      drawn: dict[Hashable, F32] | None = None,
-                      span: tuple[Fraction, Fraction] | None = None,
-                      files: FileFrames | None = None) -> Expectation:
-    """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
+@dataclass(frozen=True)
+class ExpectOptions:
+    """The optional knobs of :func:`build_expectation`.
 
-    Parameters
+    Attributes
     ----------
-    scenario : Scenario
-    probe : Probe
-        Receives the descriptor and code keys the periods use.
-    profile : Profile
-    renderer : SceneRenderer
-        Draws the expected canvas of each period (built with the same profile).
     mode_override : int, optional
         Pretend every layout had this ``mixedVideoLayout`` (to test "wrong layout"); then
         only test-stream codes are checked.
@@ -499,7 +489,40 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     files : FileFrames, optional
         Check live video files' regions against these frames (shared by expectations of
         one scenario with other event times); by default a new one when ``candidates``.
+
+    Examples
+    --------
+    >>> ExpectOptions(candidates=False).mode_override is None
+    True
     """
+
+    mode_override: int | None = None
+    candidates: bool = True
+    drawn: dict[Hashable, F32] | None = None
+    span: tuple[Fraction, Fraction] | None = None
+    files: FileFrames | None = None
+
+
+def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
+                      renderer: SceneRenderer,
+                      options: ExpectOptions | None = None) -> Expectation:
+    """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    probe : Probe
+        Receives the descriptor and code keys the periods use.
+    profile : Profile
+    renderer : SceneRenderer
+        Draws the expected canvas of each period (built with the same profile).
+    options : ExpectOptions, optional
+        A layout mode to pretend, candidate looks, a cache of drawn scenes, the span to
+        classify, the video files' frames (default :class:`ExpectOptions`'s).
+    """
+    opts = ExpectOptions() if options is None else options
+    mode_override, candidates, files = opts.mode_override, opts.candidates, opts.files
+    drawn, span = opts.drawn, opts.span
     timeline = Timeline(scenario, profile=profile)
     fps = scenario.start.transcoding.fps
     users = {u.uid: u for u in scenario.users}

@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..profile import PROFILE_CHOICES, Profile
-from .expect import Expectation, RegionExpect, build_expectation, source_kind
-from .findings import Finding
+from .expect import Expectation, ExpectOptions, RegionExpect, build_expectation, source_kind
+from .findings import Anchor, Finding
 from .model import Difference
 from .observe import Probe
 from .plan import Plan
@@ -53,10 +53,12 @@ class LayoutTry:
 
 @dataclass(frozen=True)
 class WrongLayout:
-    """A period (index) whose frames fit another layout, and its difference."""
+    """A period (index) whose frames fit another layout, and its difference (``anchor``:
+    a frame it is seen on, if known)."""
 
     period: int
     difference: Difference
+    anchor: Anchor | None = None
 
 
 def layout_tries(profile: Profile, own_mode: int) -> list[LayoutTry]:
@@ -99,8 +101,9 @@ def _period_scores(plan: Plan, p: int, samples: Sequence[npt.NDArray[np.uint8]]
     for attempt in layout_tries(plan.profile, own_mode):
         probe = Probe(plan.probe.canvas_wh)
         alt = build_expectation(plan.scenario, probe, profile=attempt.profile,
-                                renderer=plan.renderer, mode_override=attempt.mode,
-                                candidates=False)
+                                renderer=plan.renderer,
+                                options=ExpectOptions(mode_override=attempt.mode,
+                                                      candidates=False))
         if p >= len(alt.periods):
             continue
         regs = [r for r in alt.periods[p].regions if r.kind == "code_live"]
@@ -186,5 +189,5 @@ def apply_wrong_layouts(findings: tuple[Finding, ...], wrong: Sequence[WrongLayo
         period = exp.periods[wl.period]
         findings = tuple(f for f in findings if f.anchor is None
                          or not period.start <= f.anchor.t0 < period.end) + (
-            Finding(wl.difference),)
+            Finding(wl.difference, wl.anchor),)
     return findings

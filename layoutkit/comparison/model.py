@@ -83,7 +83,7 @@ STREAM_KINDS: tuple[str, ...] = (
 CONTENT_KINDS: tuple[str, ...] = (
     "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
     "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
-    "av_offset", "no_beep", "event_time", "unreadable_codes",
+    "av_offset", "no_beep", "event_time", "unreadable_codes", "wrong_render_mode",
     "canvas_only",  # a warning (CompareResult.warnings), never a difference
 )
 #: The category of every difference kind compare reports: the one home of that rule.
@@ -214,13 +214,19 @@ class Evidence:
     """The pictures behind one difference: expected and recorded frame (RGB uint8 arrays).
 
     ``difference`` is the index into :attr:`CompareResult.differences`. Not part of the
-    JSON document; the HTML report draws them with a difference heat map.
+    JSON document; the HTML report draws them with a difference heat map.  ``t`` is the
+    scenario time of the frames shown; ``rect`` the difference's region on the canvas
+    (``(x, y, w, h)`` px, None: the whole canvas), which the report marks;
+    ``moved_off_flash``: the frame the difference was seen on showed a test stream's
+    whole-second flash, so the nearest frame without one is shown.
     """
 
     difference: int
     t: float
     expected: npt.NDArray[np.uint8]  # (H, W, 3)
     observed: npt.NDArray[np.uint8]  # (H, W, 3)
+    rect: tuple[int, int, int, int] | None = None
+    moved_off_flash: bool = False
 
 
 def _capped(differences: Iterable[Difference]) -> tuple[list[dict[str, Any]], dict[str, int]]:

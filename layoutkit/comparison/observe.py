@@ -174,7 +174,9 @@ class Probe:
         return slice(int(self._offsets[key]), int(self._offsets[key + 1]))
 
     def split(self, cells: F32, key: int) -> F32:
-        """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result."""
+        """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result
+        (``cells`` described after ``key`` was registered)."""
+        self._freeze()  # a key registered since the last describe has its offsets too
         return cells[self._offsets[key]:self._offsets[key + 1]]
 
     def read_codes(self, luma: npt.NDArray[np.uint8], *,

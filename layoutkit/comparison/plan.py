@@ -21,7 +21,7 @@ from ..scenario import Scenario, first_join_times
 from .avsync import AV_TOLERANCE_S
 from .classify import LIVE_TOLERANCE_FRAMES
 from .events import DEFAULT_EVENT_TOLERANCE
-from .expect import Expectation, build_expectation
+from .expect import Expectation, ExpectOptions, build_expectation
 from .observe import Probe
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ def _alternatives(scenario: Scenario, probe: Probe,
             alt = replace(profile, **{key: value})  # type: ignore[arg-type]
             with SceneRenderer(scenario, profile=alt) as r2:
                 out[(key, value)] = build_expectation(scenario, probe, profile=alt,
-                                                      renderer=r2, candidates=False)
+                                                      renderer=r2,
+                                                      options=ExpectOptions(candidates=False))
     return out
 
 

@@ -168,6 +168,29 @@ class _Pictures:
     mean_abs: str
     psnr: str
     note: str | None
+    mark: tuple[str, str, str, str] | None  # the region: left, top, width, height in %
+    moved: bool  # shown on the nearest frame without a test-stream flash
+
+
+def region_mark(rect: tuple[int, int, int, int] | None,
+                size_wh: tuple[int, int]) -> tuple[str, str, str, str] | None:
+    """A region ``(x, y, w, h)`` of a ``size_wh`` canvas as CSS percentages (left, top,
+    width, height), clipped to the canvas; None without a region or when it is the canvas.
+
+    >>> region_mark((320, 0, 320, 180), (640, 360))
+    ('50.00%', '0.00%', '50.00%', '50.00%')
+    >>> region_mark((0, 0, 640, 360), (640, 360)) is None
+    True
+    """
+    w, h = size_wh
+    if rect is None or w <= 0 or h <= 0:
+        return None
+    x0, y0 = max(0, rect[0]), max(0, rect[1])
+    x1, y1 = min(w, rect[0] + rect[2]), min(h, rect[1] + rect[3])
+    if x1 <= x0 or y1 <= y0 or (x0, y0, x1, y1) == (0, 0, w, h):
+        return None
+    return (f"{100 * x0 / w:.2f}%", f"{100 * y0 / h:.2f}%", f"{100 * (x1 - x0) / w:.2f}%",
+            f"{100 * (y1 - y0) / h:.2f}%")
 
 
 def _pictures(ev: Evidence) -> _Pictures | None:
@@ -188,7 +211,8 @@ def _pictures(ev: Evidence) -> _Pictures | None:
     return _Pictures(t=float(ev.t), expected=png_data_uri(expected, size=(w, h)),
                      observed=png_data_uri(observed, size=(w, h)),
                      heatmap=png_data_uri(heat), width=w, height=h, max_abs=stats.max_abs,
-                     mean_abs=f"{stats.mean_abs:.1f}", psnr=stats.psnr_text(), note=note)
+                     mean_abs=f"{stats.mean_abs:.1f}", psnr=stats.psnr_text(), note=note,
+                     mark=region_mark(ev.rect, (ew, eh)), moved=ev.moved_off_flash)
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -299,7 +323,7 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
                  "region": d.region, "figures": _figures(d), "pictures": pictures}
         (entries if i < max_evidence or pictures is not None else rows).append(entry)
     summary = _summary(result.differences)
-    plot = (plot_timeline(result.tracks, result.differences[:max_entries])
+    plot = (plot_timeline(result.tracks, result.differences[:max_entries], result.events)
             if result.tracks else None)
     infer = (sorted(result.infer.items()) if result.infer is not None else None)
     context = {

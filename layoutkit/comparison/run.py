@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,10 @@ from ..scenario import Scenario
 from .clock import RecordingClock, clock_offset, clock_readings
 from .content import ContentOptions, check_content, frame_loss_allowed
 from .events import DEFAULT_EVENT_TOLERANCE, as_tolerance
-from .files import check_files, user_named
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
-from .streams import check_streams
 
-__all__ = ["compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames",
+__all__ = ["CompareOptions", "compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames",
            "recording_clock"]
 
 
@@ -129,26 +127,19 @@ def judged_categories(recording: Recording, *, content_only: bool = False) -> tu
     or only ``streams`` and ``content`` for a re-packaged download (``content_only``) and
     for a single file given by path (:func:`~.files.user_named`), whose files are not the
     cloud's."""
+    from .files import user_named
+
     if content_only or user_named(recording):
         return tuple(c for c in CATEGORIES if c != "files")
     return CATEGORIES
 
 
-def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
-            profile: Profile = DEFAULT_PROFILE,
-            server_response: str | os.PathLike[str] | None = None,
-            infer: bool = False, work_dir: str | os.PathLike[str] | None = None,
-            content_only: bool = False,
-            event_tolerance: float | Fraction = DEFAULT_EVENT_TOLERANCE) -> CompareResult:
-    """Check a recording against what ``scenario`` predicts under ``profile``.
+@dataclass(frozen=True)
+class CompareOptions:
+    """How :func:`compare` judges a recording (the keywords of :func:`layoutkit.compare`).
 
-    Parameters
+    Attributes
     ----------
-    scenario : Scenario
-        What happened in the channel (relative paths resolve against its ``base_dir``).
-    recording : path or str
-        A folder as downloaded from the bucket, an ``.m3u8``, a ``.ts`` or an ``.mp4``;
-        local or ``s3://bucket/prefix``.
     profile : Profile
         The behaviour variant the expectations follow.
     server_response : path, optional
@@ -167,6 +158,35 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         after its scenario time: compare fits each event's time in that window
         (:mod:`~layoutkit.comparison.events`).
 
+    Examples
+    --------
+    >>> CompareOptions(event_tolerance=0).infer
+    False
+    """
+
+    profile: Profile = DEFAULT_PROFILE
+    server_response: str | os.PathLike[str] | None = None
+    infer: bool = False
+    work_dir: str | os.PathLike[str] | None = None
+    content_only: bool = False
+    event_tolerance: float | Fraction = DEFAULT_EVENT_TOLERANCE
+
+
+def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
+            options: CompareOptions | None = None) -> CompareResult:
+    """Check a recording against what ``scenario`` predicts under ``options.profile``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        What happened in the channel (relative paths resolve against its ``base_dir``).
+    recording : path or str
+        A folder as downloaded from the bucket, an ``.m3u8``, a ``.ts`` or an ``.mp4``;
+        local or ``s3://bucket/prefix``.
+    options : CompareOptions, optional
+        The profile, stop response, inference, work folder, what is judged and the event
+        window (default :class:`CompareOptions`'s).
+
     Returns
     -------
     CompareResult
@@ -177,9 +197,12 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     ParameterError
         For an ``event_tolerance`` that is not a number >= 0.
     """
-    window = as_tolerance(event_tolerance)
+    opts = CompareOptions() if options is None else options
+    profile, infer, content_only = opts.profile, opts.infer, opts.content_only
+    window = as_tolerance(opts.event_tolerance)
     try:
-        rec = open_recording(recording, server_response=server_response, work_dir=work_dir)
+        rec = open_recording(recording, server_response=opts.server_response,
+                             work_dir=opts.work_dir)
     except LayoutkitError as exc:
         return CompareResult(verdict="error", error=str(exc))
     paths = media_paths(rec)
@@ -205,6 +228,10 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
         except LayoutkitError as exc:
             error = str(exc)
     # the pictures are decoded once: by the content check, whose errors the file check counts
+    # (the file and stream checks are imported here: the first frame does not wait for them)
+    from .files import check_files
+    from .streams import check_streams
+
     file_diffs, files = check_files(rec, scenario, profile=profile,
                                     video_errors=decoded.video_errors if content else None)
     judged = judged_categories(rec, content_only=content_only)

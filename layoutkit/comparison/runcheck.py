@@ -4,12 +4,18 @@
   one), and then (before) the expected one, is a ``late_transition`` / ``early_transition``
   when it lasts more than the transition tolerance, else nothing.
 * Any other run is a difference when it lasts more than ``min_frames`` frames, named by
-  what was expected and what was seen (:func:`difference_kind`).
+  what was expected and what was seen (:func:`difference_kind`): each part of the run that
+  showed one thing, in time order (``observed["parts"]``, :func:`~.runs.run_parts`), another
+  user as "uid 22 where uid 11 should be" (two regions showing each other's users at
+  overlapping times: "uid 11 and uid 22 swapped", :func:`swapped_runs`), a user who left
+  (:class:`Departure`, from the fitted events) as "uid 44 still shown ... after leaving at
+  ...".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .expect import Label
@@ -17,8 +23,8 @@ from .findings import Anchor, Finding
 from .model import Difference
 from .runs import Run, Runs, Track, TrackKey
 
-__all__ = ["JudgedRuns", "describe", "describe_user", "difference_kind", "judge_runs",
-           "state_name"]
+__all__ = ["Departure", "JudgedRuns", "describe", "describe_user", "difference_kind",
+           "judge_runs", "run_message", "state_name", "swapped_runs"]
 
 _STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
                 "canvas_color": "canvas colour", "canvas_background": "canvas background",
@@ -26,6 +32,27 @@ _STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
 _BACKGROUNDISH = ("canvas_color", "canvas_background", "empty")
 #: What a region without a picture shows.
 _NO_PICTURE = ("black", "canvas_color", "canvas_background", "user_image")
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A user who left at (fitted) time ``t`` (the scenario's ``scenario_t``) and is away
+    until ``until`` (a later join, or infinity)."""
+
+    uid: str
+    t: float
+    scenario_t: float
+    until: float = math.inf
+
+    def at(self) -> str:
+        """``at 8.00 s``, with the scenario's time when the fitted one differs.
+
+        >>> Departure("44", 8.0, 8.0).at(), Departure("44", 8.2, 8.0).at()
+        ('at 8.00 s', 'at 8.20 s (scenario 8.00 s)')
+        """
+        scenario = "" if abs(self.t - self.scenario_t) < 0.005 else \
+            f" (scenario {self.scenario_t:.2f} s)"
+        return f"at {self.t:.2f} s{scenario}"
 
 
 @dataclass(frozen=True)
@@ -130,36 +157,103 @@ def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference |
     return False, None
 
 
+def _who(label: Label, files: Mapping[str, str]) -> str:
+    """A user by uid, with its state when not live (and its video file).
+
+    >>> _who(("22", "live"), {}), _who(("22", "last_frame"), {"22": "a.mp4"})
+    ('uid 22', 'uid 22 last frame (video file a.mp4)')
+    """
+    who = label[0]
+    text = f"uid {who}" if label[1] == "live" else describe(label)
+    return text + (f" (video file {files[who]})" if who is not None and who in files else "")
+
+
+def _departure(run: Run, away: Sequence[Departure], tol_s: float) -> Departure | None:
+    """The departure of the user the run shows, when it shows one who had left."""
+    return next((d for d in away if d.uid == run.observed[0] and d.t <= run.t0 + tol_s
+                 and run.t0 < d.until), None)
+
+
+def run_message(run: Run, files: Mapping[str, str], left: Departure | None = None, *,
+                swapped: bool = False) -> str:
+    """What a run showed in words: a user who had left, each of its parts, or the one
+    thing it showed (another user: "uid 22 where uid 11 should be", ``swapped``: with
+    "(uid 11 and uid 22 swapped)")."""
+    times = f"from {run.t0:.2f} s to {run.t1:.2f} s"
+    if left is not None:
+        subject = f"uid {left.uid}" if run.observed[1] == "live" else \
+            f"uid {left.uid}'s {state_name(run.observed)}"
+        where = f"region {run.region}" + ("" if run.expected[0] is None else
+                                          f" where {_who(run.expected, files)} should be")
+        return (f"{subject} still shown {run.t0:.2f}-{run.t1:.2f} s after leaving "
+                f"{left.at()}, in {where}")
+    if len(run.parts) > 1:
+        seen = ", ".join(f"{describe_user(p.label, files)} {p.t0:.2f}-{p.t1:.2f} s"
+                         for p in run.parts)
+        return f"region {run.region}: {seen}; expected {describe_user(run.expected, files)}"
+    if difference_kind(run.expected, run.observed) != "wrong_user":
+        return (f"region {run.region}: {describe_user(run.observed, files)} {times}, "
+                f"expected {describe_user(run.expected, files)}")
+    pair = " and ".join(sorted(f"uid {u}" for u in (run.expected[0], run.observed[0])))
+    return (f"region {run.region}: {_who(run.observed, files)} where "
+            f"{_who(run.expected, files)} should be, {times}" +
+            (f" ({pair} swapped)" if swapped else ""))
+
+
 def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
-                   files: Mapping[str, str] | None = None) -> Difference | None:
+                   words: Callable[[Run], str] | None = None) -> Difference | None:
     """The difference a mismatching run stands for, or None when within tolerance
-    (``files``: uid -> file name of the video-file users, named with them)."""
+    (``words``: the run's message, default :func:`run_message` without names of files,
+    departures or swaps)."""
     at_change, timed = _at_change(run, track, tol_s)
     if at_change:
         return timed
     if run.i1 - run.i0 + 1 <= min_frames:
         return None
     kind = difference_kind(run.expected, run.observed)
-    files = files or {}
-    msg = (f"region {run.region}: {describe_user(run.observed, files)} from {run.t0:.2f} s to "
-           f"{run.t1:.2f} s, expected {describe_user(run.expected, files)}")
+    msg = (words or (lambda r: run_message(r, {})))(run)
     uid = run.expected[0] if run.expected[0] is not None else run.observed[0]
     return Difference(kind, msg, uid=uid, t=run.t0,
                       expected={"uid": run.expected[0], "state": run.expected[1]},
                       observed={"uid": run.observed[0], "state": run.observed[1],
-                                "until": round(run.t1, 3)},
+                                "until": round(run.t1, 3),
+                                "parts": [p.to_json() for p in run.parts]},
                       region=run.region)
 
 
+def swapped_runs(runs: Sequence[Run]) -> set[int]:
+    """Indices of the runs of one part that show another user where a run of another region
+    shows this one's expected user the other way round, at an overlapping time.
+
+    >>> from layoutkit.comparison.runs import Part
+    >>> def run(r, e, o):
+    ...     return Run((r, (0, 0, 1, 1)), 0, 9, 0.0, 4.0, (o, "live"), (e, "live"), 0, r, e,
+    ...                (Part((o, "live"), 0.0, 4.0),))
+    >>> sorted(swapped_runs([run(0, "11", "22"), run(1, "22", "11"), run(2, "33", "11")]))
+    [0, 1]
+    """
+    users = [(r.expected[0], r.observed[0]) if len(r.parts) <= 1 and
+             difference_kind(r.expected, r.observed) == "wrong_user" else None for r in runs]
+    return {i for i, (a, pair) in enumerate(zip(runs, users)) if pair is not None and any(
+        other == pair[::-1] and b.region != a.region and b.t0 < a.t1 and a.t0 < b.t1
+        for b, other in zip(runs, users))}
+
+
 def judge_runs(runs: Runs, *, tol_s: float, min_frames: int,
-               files: Mapping[str, str] | None = None) -> JudgedRuns:
+               files: Mapping[str, str] | None = None,
+               away: Sequence[Departure] = ()) -> JudgedRuns:
     """Differences of the runs (a check stage), anchored on each run's frame (``files``:
-    uid -> file name of the video-file users, named in the messages)."""
+    uid -> file name of the video-file users, named in the messages; ``away``: users who
+    left, named as still shown where they still are; swaps named, :func:`swapped_runs`)."""
     tracks: Mapping[TrackKey, Track] = runs.tracks
     found: list[Finding] = []
     glitches = 0
-    for run in runs.runs:
-        diff = run_difference(run, tracks[run.track], tol_s, min_frames, files=files)
+    swapped = swapped_runs(runs.runs)
+    for i, run in enumerate(runs.runs):
+        def words(r: Run, i: int = i) -> str:
+            return run_message(r, files or {}, _departure(r, away, tol_s), swapped=i in swapped)
+
+        diff = run_difference(run, tracks[run.track], tol_s, min_frames, words=words)
         if diff is None:
             glitches += 1
             continue

@@ -3,8 +3,10 @@
 A run is a stretch of consecutive mismatching frames of one region (gaps up to 2.5 frames
 joined; one matching frame between two mismatching ones with the same labels, e.g. a test
 stream's flash frame, does not break it).  A run's observed and expected labels are the
-most common in it; its representative frame is the darkest near its middle (never a
-flash).  :func:`observed_intervals` gives the per-region intervals of the report.
+most common in it; its :class:`Part` items say what was really seen, in time order
+(:func:`run_parts`: parts of :data:`FOLDED_FRAMES` frames or fewer, coding glitches and
+flash frames, are folded into their neighbours); its representative frame is the darkest
+near its middle (never a flash).  :func:`observed_intervals` gives the per-region intervals of the report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from .expect import Expectation, Label
 from .model import Interval
 
 __all__ = [
+    "FOLDED_FRAMES",
     "Change",
+    "Part",
     "Run",
     "Runs",
     "Track",
@@ -29,11 +33,14 @@ __all__ = [
     "build_tracks",
     "find_runs",
     "observed_intervals",
+    "run_parts",
 ]
 
 #: A region across periods: (paint index, rect).
 TrackKey = tuple[int, tuple[int, int, int, int]]
 F64 = npt.NDArray[np.float64]
+#: A stretch of a run this many frames long or shorter is folded into its neighbours.
+FOLDED_FRAMES = 2
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,24 @@ class Track:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A stretch of a run that showed one label, scenario times ``t0..t1``."""
+
+    label: Label
+    t0: float
+    t1: float
+
+    def to_json(self) -> dict[str, str | float | None]:
+        """``{"uid", "state", "from", "until"}`` (times in seconds, 3 decimals).
+
+        >>> Part(("22", "live"), 2.0, 4.0).to_json()
+        {'uid': '22', 'state': 'live', 'from': 2.0, 'until': 4.0}
+        """
+        return {"uid": self.label[0], "state": self.label[1], "from": round(self.t0, 3),
+                "until": round(self.t1, 3)}
+
+
+@dataclass(frozen=True)
 class Run:
     """Consecutive mismatching frames ``i0..i1`` of a track (scenario times ``t0..t1``)."""
 
@@ -82,6 +107,7 @@ class Run:
     frame: int  # observation index of a representative frame
     region: int
     uid: str | None
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,44 @@ def _run_end(track: Track, i: int, step: float) -> int:
     return j
 
 
+def _stretches(labels: Sequence[Label]) -> list[tuple[Label, int, int]]:
+    """``(label, first, last)`` of each stretch of equal labels: stretches of
+    :data:`FOLDED_FRAMES` frames or fewer belong to the one before (the first ones to the
+    one after), equal neighbours are joined."""
+    raw: list[tuple[Label, int, int]] = []
+    for k, label in enumerate(labels):
+        if raw and raw[-1][0] == label:
+            raw[-1] = (label, raw[-1][1], k)
+        else:
+            raw.append((label, k, k))
+    joined: list[tuple[Label, int]] = []  # (label, first frame)
+    for label, first, last in raw:
+        if last - first + 1 > FOLDED_FRAMES and (not joined or joined[-1][0] != label):
+            joined.append((label, first))
+    if not joined:
+        return [(Counter(labels).most_common(1)[0][0], 0, len(labels) - 1)]
+    starts = [0] + [first for _, first in joined[1:]]
+    ends = [first - 1 for first in starts[1:]] + [len(labels) - 1]
+    return [(label, a, b) for (label, _), a, b in zip(joined, starts, ends)]
+
+
+def run_parts(labels: Sequence[Label], t: Sequence[float], step: float) -> tuple[Part, ...]:
+    """What a run showed, in time order: one :class:`Part` per stretch of one label, parts
+    of :data:`FOLDED_FRAMES` frames or fewer folded into their neighbours.
+
+    >>> black, b = (None, "black"), ("22", "live")
+    >>> [p.label for p in run_parts([black] * 4 + [b] + [black] * 3 + [b] * 5,
+    ...                             [k / 10 for k in range(13)], 0.1)]
+    [(None, 'black'), ('22', 'live')]
+    >>> run_parts([black] * 3 + [b] * 3, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], 0.1)[1]
+    Part(label=('22', 'live'), t0=0.3, t1=0.6)
+    """
+    stretches = _stretches(labels)
+    ends = [float(t[first]) for _, first, _ in stretches[1:]] + [float(t[-1]) + step]
+    return tuple(Part(label, float(t[first]), end)
+                 for (label, first, _), end in zip(stretches, ends))
+
+
 def _run(track: Track, i: int, j: int, step: float, brightness: F64) -> Run:
     observed = Counter(track.labels[i:j + 1]).most_common(1)[0][0]
     expected = Counter(track.expected[i:j + 1]).most_common(1)[0][0]
@@ -146,8 +210,9 @@ def _run(track: Track, i: int, j: int, step: float, brightness: F64) -> Run:
     near = [int(track.frames[k]) for k in range(max(i, mid - 3), min(j, mid + 3) + 1)]
     frame = min(near, key=lambda f: brightness[f])
     key = track.key
+    parts = run_parts(track.labels[i:j + 1], track.t[i:j + 1].tolist(), step)
     return Run(key, i, j, float(track.t[i]), float(track.t[j] + step), observed, expected,
-               frame, key[0], expected[0] or observed[0])
+               frame, key[0], expected[0] or observed[0], parts)
 
 
 def find_runs(observations: Sequence[RegionObservation], exp: Expectation,

@@ -2,7 +2,10 @@
 
 One row pair per region (expected above observed), one bar per :class:`Interval`, coloured by
 state, the uid written in bars wide enough for it; a time axis in seconds; a numbered marker
-per difference with a time.  The HTML template only draws what this computes.
+per difference with a time; a dashed line per scenario event at its fitted time
+(:class:`~layoutkit.comparison.events.EventFit`), labelled in a band above the rows (labels
+that would overlap go to further lines), with the scenario's time beside the fitted one when
+they differ and a dotted line there.  The HTML template only draws what this computes.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .model import Difference, Interval, RegionTrack
 
-__all__ = ["STATE_STYLE", "Bar", "Marker", "Row", "Tick", "TimelinePlot", "nice_step",
-           "plot_timeline", "state_style"]
+if TYPE_CHECKING:
+    from .events import EventFit
+
+__all__ = ["STATE_STYLE", "Bar", "EventMark", "Marker", "Row", "Tick", "TimelinePlot",
+           "nice_step", "place_labels", "plot_timeline", "state_style"]
 
 #: state -> (fill colour, text colour, label for people)
 STATE_STYLE: dict[str, tuple[str, str, str]] = {
@@ -40,6 +47,8 @@ AXIS_H = 28
 CHAR_W = 6.4  # average glyph width of the 11 px label font
 MAX_NUMBERED = 40  # more markers than this are all drawn as dots
 MIN_GAP = 18.0  # numbered markers on one line at least this far apart
+LANE_H = 15.0  # one line of event labels
+LABEL_GAP = 12.0  # event labels on one line at least this far apart
 _STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
@@ -104,6 +113,23 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class EventMark:
+    """A scenario event at its fitted time ``x``; ``scenario_x`` where the scenario puts it
+    when that differs; its label at ``(label_x, label_y)`` (SVG ``text-anchor`` ``anchor``)."""
+
+    x: float
+    scenario_x: float | None
+    y0: float
+    y1: float
+    label: str
+    label_x: float
+    label_y: float
+    anchor: str  # "start" or "end"
+    title: str
+    explained: bool
+
+
+@dataclass(frozen=True)
 class TimelinePlot:
     width: float
     height: float
@@ -117,6 +143,43 @@ class TimelinePlot:
     legend: tuple[tuple[str, str, str], ...]  # (state, fill, label) of the states drawn
     row_h: float
     row_gap: float
+    events: tuple[EventMark, ...] = ()
+
+
+def place_labels(xs: Sequence[float], widths: Sequence[float], *, x1: float
+                 ) -> list[tuple[float, str, int]]:
+    """Each label's x, text anchor and line: right of its mark (left when it would pass
+    ``x1``), on the first line where it keeps :data:`LABEL_GAP` from the labels already
+    there (marks taken left to right).
+
+    >>> place_labels([100.0, 110.0, 400.0], [120.0, 60.0, 50.0], x1=1000.0)
+    [(104.0, 'start', 0), (114.0, 'start', 1), (404.0, 'start', 0)]
+    >>> place_labels([990.0], [80.0], x1=1000.0)
+    [(986.0, 'end', 0)]
+    """
+    ends: list[float] = []  # per line: the right end of its last label
+    out: list[tuple[float, str, int]] = [(0.0, "start", 0)] * len(xs)
+    for i in sorted(range(len(xs)), key=lambda k: xs[k]):
+        x, w = xs[i], widths[i]
+        at, anchor, left = (x + 4, "start", x + 4) if x + 4 + w <= x1 else (x - 4, "end", x - 4 - w)
+        lane = next((k for k, end in enumerate(ends) if end + LABEL_GAP <= left), len(ends))
+        if lane == len(ends):
+            ends.append(0.0)
+        ends[lane] = left + w
+        out[i] = (at, anchor, lane)
+    return out
+
+
+def _event_marks(events: Sequence[EventFit], placed: Sequence[tuple[float, str, int]],
+                 x_of: Callable[[float], float], axis_y: float) -> tuple[EventMark, ...]:
+    marks = []
+    for ev, (at, anchor, lane) in zip(events, placed, strict=True):
+        x, sx = x_of(float(ev.fitted_t)), x_of(float(ev.scenario_t))
+        y = 12 + lane * LANE_H
+        marks.append(EventMark(x=x, scenario_x=sx if abs(sx - x) >= 0.5 else None, y0=y + 3,
+                               y1=axis_y, label=ev.label(), label_x=at, label_y=y,
+                               anchor=anchor, title=ev.line(), explained=ev.explained))
+    return tuple(marks)
 
 
 def _seconds_label(t: float, step: float) -> str:
@@ -128,9 +191,11 @@ def _seconds_label(t: float, step: float) -> str:
     return f"{t:g}"
 
 
-def _span(tracks: Sequence[RegionTrack], differences: Sequence[Difference]) -> float:
+def _span(tracks: Sequence[RegionTrack], differences: Sequence[Difference],
+          events: Sequence[EventFit] = ()) -> float:
     ends = [i.end for tr in tracks for i in (*tr.expected, *tr.observed)]
     ends += [d.t for d in differences if d.t is not None]
+    ends += [float(max(e.fitted_t, e.scenario_t)) for e in events]
     return max([1.0, *[float(e) for e in ends if e is not None and math.isfinite(e)]])
 
 
@@ -177,12 +242,14 @@ def _row_of(rows: Sequence[Row], tracks: Sequence[RegionTrack], region: int,
 
 
 def plot_timeline(tracks: Sequence[RegionTrack],
-                  differences: Sequence[Difference] = ()) -> TimelinePlot:
-    """Lay out the timeline of ``tracks`` with a marker per timed difference.
+                  differences: Sequence[Difference] = (),
+                  events: Sequence[EventFit] = ()) -> TimelinePlot:
+    """Lay out the timeline of ``tracks`` with a marker per timed difference and a line
+    per event at its fitted time (labelled above the rows).
 
     Markers of a difference with a ``region`` span that region's rows; others span all rows.
     """
-    span = _span(tracks, differences)
+    span = _span(tracks, differences, events)
     step = nice_step(span)
     end = math.ceil(span / step - 1e-9) * step
     x0, x1 = float(LABEL_W), float(WIDTH - RIGHT_PAD)
@@ -190,9 +257,13 @@ def plot_timeline(tracks: Sequence[RegionTrack],
     def x_of(t: float) -> float:
         return x0 + (x1 - x0) * min(max(t, 0.0), end) / end
 
+    placed = place_labels([x_of(float(e.fitted_t)) for e in events],
+                          [len(e.label()) * CHAR_W for e in events], x1=x1)
+    lanes = 1 + max((lane for _, _, lane in placed), default=-1)
+    top = TOP + lanes * LANE_H
     rows: list[Row] = []
     seen: dict[str, tuple[str, str]] = {}
-    y = float(TOP)
+    y = float(top)
     for tr in tracks:
         bars = [_bar(iv, y, x_of, "expected", tr.region) for iv in tr.expected]
         bars += [_bar(iv, y + ROW_H + ROW_GAP, x_of, "observed", tr.region)
@@ -213,7 +284,7 @@ def plot_timeline(tracks: Sequence[RegionTrack],
             continue
         row = _row_of(rows, tracks, d.region, float(d.t)) if d.region is not None else None
         y0, y1 = ((row.y - 4, row.y + row.height + 4) if row is not None
-                  else (TOP - 4.0, axis_y))
+                  else (top - 4.0, axis_y))
         raw.append((number, x_of(float(d.t)), y0, y1,
                     f"#{number} {d.kind} at {d.t:.2f} s: {d.message}"))
     markers = _place_markers(raw)
@@ -223,4 +294,5 @@ def plot_timeline(tracks: Sequence[RegionTrack],
                                                         else len(order), kv[0])))
     return TimelinePlot(width=WIDTH, height=axis_y + AXIS_H, label_w=LABEL_W, plot_x0=x0,
                         plot_x1=x1, axis_y=axis_y, rows=tuple(rows), ticks=ticks,
-                        markers=tuple(markers), legend=legend, row_h=ROW_H, row_gap=ROW_GAP)
+                        markers=tuple(markers), legend=legend, row_h=ROW_H, row_gap=ROW_GAP,
+                        events=_event_marks(events, placed, x_of, axis_y))

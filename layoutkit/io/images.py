@@ -6,7 +6,6 @@ import io
 import os
 import stat
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,9 @@ def resolve_location(location: str, *, base_dir: Path | None = None) -> str:
     """Turn a local path (relative to ``base_dir``) or ``file://`` URL into a path; keep http(s)."""
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme == "file" and location.startswith("file:"):
-        return urllib.request.url2pathname(parsed.path)
+        from urllib.request import url2pathname  # here: it pulls in ssl and http.client
+
+        return url2pathname(parsed.path)
     if "://" in location and parsed.scheme:  # http(s) kept; other schemes refused by readers
         return location
     path = Path(location)
@@ -76,7 +77,9 @@ def _read_bytes(location: str) -> bytes:
     if location.startswith(("http://", "https://")):
         if not _NETWORK.get():
             raise OSError("not fetched: network reads are off here")
-        with urllib.request.urlopen(location, timeout=10) as response:  # noqa: S310
+        from urllib.request import urlopen
+
+        with urlopen(location, timeout=10) as response:  # noqa: S310
             return bytes(response.read(MAX_IMAGE_BYTES + 1))
     if "://" in location:
         msg = "only http:// and https:// URLs (and local files) are read"

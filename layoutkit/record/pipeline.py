@@ -49,7 +49,8 @@ from ..timeline import Timeline
 from .segmenter import SEGMENT_SECONDS
 from .sinks import Sinks
 
-__all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "record", "write_server_response"]
+__all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "encode_frame", "flush_encoders",
+           "media_frame", "record", "write_server_response"]
 
 
 @dataclass(frozen=True)
@@ -113,17 +114,23 @@ def _media_frames(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, t
     The video frame holds a copy of the canvas (the renderer reuses its buffer; this runs
     ahead in a thread); a key frame is forced at every 15 s boundary.
     """
-    key_every = SEGMENT_SECONDS * fps
     for index in range(total):
-        canvas = samples = None
-        if renderer is not None:
-            canvas = video_frame(renderer.frame_at(Fraction(index, fps), index=index).canvas,
-                                 index, key=index % key_every == 0)
-        if mixer is not None:
-            lo, hi = frame_sample_range(index, fps)
-            hi = min(hi, mixer.end_sample)  # the audio ends with the recording, not the frame
-            samples = (lo, to_channels(mixer.mix(lo, hi - lo), channels))
-        yield canvas, samples
+        yield media_frame(renderer, mixer, index=index, fps=fps, channels=channels)
+
+
+def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, index: int,
+                fps: int, channels: int) -> tuple[Any, Any]:
+    """``(video frame or None, (first sample, planar samples) or None)`` of output frame
+    ``index`` (see :func:`_media_frames`; the local service draws frame by frame with it)."""
+    canvas = samples = None
+    if renderer is not None:
+        canvas = video_frame(renderer.frame_at(Fraction(index, fps), index=index).canvas,
+                             index, key=index % (SEGMENT_SECONDS * fps) == 0)
+    if mixer is not None:
+        lo, hi = frame_sample_range(index, fps)
+        hi = min(hi, mixer.end_sample)  # the audio ends with the recording, not the frame
+        samples = (lo, to_channels(mixer.mix(lo, hi - lo), channels))
+    return canvas, samples
 
 
 class _prefetch:  # noqa: N801 - used like a function
@@ -370,7 +377,7 @@ def _prepare_folder(scenario: Scenario, root: Path, *, sid: str,
     return folder, removed
 
 
-def _encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
+def encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
                   audio_worker: ThreadPoolExecutor | None) -> int:
     """Encode one frame's picture and sound into the sinks (AAC in its worker thread,
     overlapping x264; its packets after the frame's video packets); 1 when a picture was
@@ -389,7 +396,7 @@ def _encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
     return int(picture is not None)
 
 
-def _flush(encoders: Encoders, sinks: Sinks, frames: int) -> None:
+def flush_encoders(encoders: Encoders, sinks: Sinks, frames: int) -> None:
     """Drain both encoders into the sinks at the end."""
     if encoders.video is not None:
         for packet in encoders.encode_video(None, frames):
@@ -440,9 +447,9 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
                 interrupted = True
                 break
             done += 1
-            frames += _encode_frame(picture, audio, encoders, sinks, audio_worker)
+            frames += encode_frame(picture, audio, encoders, sinks, audio_worker)
             bar.update(1)
-        _flush(encoders, sinks, frames)
+        flush_encoders(encoders, sinks, frames)
         if interrupted:
             end = Fraction(done, fps)
         sinks.finish(end)
