@@ -370,5 +370,6 @@ def test_user_image_states_are_checked(tmp_path, clean_recording):
     del plain["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["backgroundConfig"]
     folder = _record(tmp_path / "plain", plain, base_dir=SAMPLES)
     result = _compare([_mp4(folder)], doc, base_dir=SAMPLES, audio=False)
-    assert [(d.kind, d.uid) for d in result.differences] == [("wrong_state", "11")]
+    # one background where another is due (issue 20): wrong_background
+    assert [(d.kind, d.uid) for d in result.differences] == [("wrong_background", "11")]
     assert result.differences[0].t == pytest.approx(4.5, abs=0.1)

@@ -88,6 +88,7 @@ def print_compare(result: Any, out: IO[str]) -> None:
     for category in CATEGORIES:
         _print_group(category, [d for d in result.differences if d.category == category], out)
     _print_group("files, not judged", result.not_judged, out)
+    _print_group("warnings (not counted)", getattr(result, "warnings", ()), out)
     if result.infer:
         print("infer:", file=out)
         for key, value in result.infer.items():

@@ -28,6 +28,13 @@ a frozen dataclass, in its own module of this package:
    a leave after which the recording kept the layout from before (the old regions' codes
    read after it) is dated where the user's picture went (``FittedEvents.kept``); every
    later stage judges against ``FittedEvents.plan``.
+3b. **people** -- ``people.read_people`` -> ``People``: real people's (``source:
+   "unknown"``) video stops and restarts read from their regions (a freeze, a background,
+   motion again: ``classify.picture_states`` with ``stillness.still_spans``) and added to
+   the scenario as exact events, the plan rebuilt so the 3.5 s rules judge what follows;
+   a recording whose people's regions show only backgrounds (checked before fitting: no
+   event is fitted on it) gives ``missing_user`` with a video report (NCS event 44), else a
+   ``canvas_only`` warning (``ContentResult.warnings``).
 4. **classify** -- ``regions.classify_observed`` (with ``classify.classify``) ->
    ``Classified``: a ``classify.RegionObservation`` per region and period, user shifts;
    a live video file's region is compared with the file's own frames near its source time

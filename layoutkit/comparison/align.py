@@ -196,7 +196,8 @@ RIVAL_S = 0.5
 
 
 def _moving(region: RegionExpect) -> bool:
-    return region.label[1] == "live" and region.kind in _MOVING_KINDS
+    """A region whose picture moves, or is not known (a real person, live or frozen)."""
+    return region.kind == "person" or (region.label[1] == "live" and region.kind in _MOVING_KINDS)
 
 
 def still_weights(exp: Expectation, cell_rects: npt.NDArray[np.int32], factor: int, *,
@@ -205,7 +206,8 @@ def still_weights(exp: Expectation, cell_rects: npt.NDArray[np.int32], factor: i
 
     A cell counts 1 where the expected picture is still during the period (the canvas,
     images, colour users, frozen tiles, placeholders) and ``live_weight`` where a region
-    whose picture moves is drawn on top (a live video file or test stream: a camera-like
+    whose picture moves or is not known is drawn on top (a live video file or test stream,
+    a real person's region whether live or frozen: a camera-like
     picture that resembles another moment as often as not); a cell partly covered counts
     in proportion.
 

@@ -20,6 +20,10 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
+* a real person (``person``, a ``source: "unknown"`` user live or on its last frame): the
+  picture is not predicted; the region matches when it is none of its looks without a
+  picture (black, canvas colour, canvas background, the user's image:
+  :func:`background_frames`, within the still-picture thresholds);
 * a live video file (``file``): the region's descriptor within :data:`FILE_MEAN` (mean)
   and :data:`FILE_MAX` (worst cell) of the file's own frame nearest to it among those
   within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source time the
@@ -28,7 +32,10 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 A region that does not match is named: a readable code gives ``(uid, live)`` when its
 frame number is within ``tol`` of that user's expected one, else ``(uid, last_frame)``;
 otherwise the nearest candidate look (black, canvas colour, canvas background, each
-user's picture), or ``(None, "unknown")`` when none is within 3 x :data:`DESC_MEAN`.
+user's picture), or ``(None, "unknown")`` when none is within 3 x :data:`DESC_MEAN`.  A real
+person's region (expected showing the person or a background) that shows a picture is
+``(uid, "live")`` when it moves and ``(uid, "last_frame")`` when it stands still
+(:func:`picture_states`: :func:`~layoutkit.comparison.stillness.still_spans`).
 """
 
 from __future__ import annotations
@@ -42,10 +49,15 @@ import numpy.typing as npt
 from .align import CODE_PERIOD_FRAMES
 from .expect import FILE_WINDOW_S, Expectation, Label, RegionExpect
 from .frames import Observed
-from .observe import Probe
+from .observe import MOTION_SCALE, Probe
+from .stillness import key_motion, still_spans
 
 __all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
-           "RANGE_MIXUPS", "file_distance", "window_distance",
+           "RANGE_MIXUPS", "BackgroundMemo", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
+           "background_frames", "background_misses", "file_distance", "partly_canvas",
+           "picture_states",
+           "region_motion",
+           "window_distance",
            "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
            "range_variant", "range_variants", "user_shifts"]
 
@@ -62,6 +74,8 @@ DESC_LUMA = 8.0
 #: picture at another frame than drawn).
 FILE_MEAN = 12.0
 FILE_MAX = 48.0
+#: What a real person's region shows per frame (:func:`picture_states`).
+PICTURE_BACKGROUND, PICTURE_LIVE, PICTURE_FROZEN = 0, 1, 2
 #: The limited/full range mix-ups, in :func:`range_variants`' order.
 RANGE_MIXUPS = ("expanded", "compressed")
 
@@ -175,6 +189,9 @@ class Judging:
         The limited/full range mix-up the whole recording shows (see
         :func:`~layoutkit.comparison.levels.recording_range`): still pictures are expected
         with it, everywhere.  None (default): as drawn.
+    memo : BackgroundMemo or None
+        Reuse real people's background tests across calls on the same observations (event
+        fitting: one per span, shared by the candidates).
     """
 
     tol: int = LIVE_TOLERANCE_FRAMES
@@ -182,6 +199,35 @@ class Judging:
     shifts: Mapping[str, int] = field(default_factory=dict)
     rates: Mapping[str, float] = field(default_factory=dict)
     range_mixup: str | None = None
+    memo: BackgroundMemo | None = None
+
+
+class BackgroundMemo:
+    """:func:`background_frames` of every frame of one set of observations, once per region
+    place and looks (event fitting classifies the same frames under many candidates)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, bytes], tuple[npt.NDArray[np.bool_],
+                                                    npt.NDArray[np.intp]]] = {}
+
+    def lookup(self, reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
+               ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+        """:func:`background_frames` of ``reg`` at ``frames`` of ``seen.observed``."""
+        key = (reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
+        if key not in self._found:
+            self._found[key] = background_frames(reg, seen.probe, seen.observed.cells,
+                                                 seen.range_mixup)
+        hit, nearest = self._found[key]
+        return hit[frames], nearest[frames]
+
+    def in_part(self, reg: RegionExpect, probe: Probe, observed: Observed,
+                frames: npt.NDArray[np.intp], range_mixup: str | None) -> int:
+        """How many of ``frames`` show :func:`partly_canvas`."""
+        key = (-1 - reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
+        if key not in self._found:
+            part = partly_canvas(reg, probe, observed.cells, range_mixup)
+            self._found[key] = (part, np.zeros(0, np.intp))
+        return int(self._found[key][0][frames].sum())
 
 
 @dataclass(frozen=True)
@@ -199,6 +245,7 @@ class _Seen:
     range_mixup: str | None = None
     rect_keys: Mapping[tuple[int, ...], list[int]] = field(default_factory=dict)
     uid_of: Mapping[str, int] = field(default_factory=dict)  # uid -> its index in code readings
+    memo: BackgroundMemo | None = None
 
     def keys(self, reg: RegionExpect) -> list[int]:
         """The code keys of ``reg``'s rect and mode."""
@@ -234,7 +281,7 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
     for (rect, mode, _size), k in probe.code_keys.items():
         rect_keys.setdefault((*rect, mode), []).append(k)
     seen = _Seen(probe, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
-                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)})
+                 rect_keys, {u: i for i, u in enumerate(observed.uid_names)}, judging.memo)
     t_all = observed.times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -248,9 +295,7 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
             match, deviation, distance = _match_region(reg, seen, frames, t)
             labels: list[Label] = [reg.label] * frames.size
             if judging.name and not match.all():
-                bad = np.nonzero(~match)[0]
-                for i, label in zip(bad, _name(reg, seen, frames[bad], t[bad], seen.keys(reg))):
-                    labels[i] = label
+                labels = _labels(reg, seen, frames, t, match)
             out.append(RegionObservation(p, reg, frames, t, match, tuple(labels), deviation,
                                          distance))
     return out
@@ -276,6 +321,9 @@ def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
         nearest, bright = _nearest_look(reg, probe, cells[frames])
         match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                           for b in nearest], dtype=bool) | bright
+    elif reg.kind == "person" and reg.backgrounds:
+        match = ~(seen.memo.lookup(reg, seen, frames)[0] if seen.memo is not None else
+                  background_frames(reg, probe, cells[frames], seen.range_mixup)[0])
     elif reg.kind == "file" and reg.files is not None and who is not None:
         distance, worst = file_distance(reg, who, seen, frames, t)
         match = (distance <= FILE_MEAN) & (worst <= FILE_MAX)
@@ -429,6 +477,148 @@ def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
 
 def _cell_slice(probe: Probe, key: int) -> slice:
     return probe.cell_slice(key)
+
+
+def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+                      range_mixup: str | None
+                      ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Per frame: does the region show one of ``reg.backgrounds`` (within
+    :data:`DESC_MEAN`, :data:`DESC_MAX`, :data:`DESC_LUMA`, under the range mix-up), and the
+    index of the nearest (by mean distance) in ``reg.backgrounds``."""
+    n = len(cells)
+    if not reg.backgrounds:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
+    obs = cells[:, _cell_slice(probe, reg.desc_key)]
+    valid = probe.valid(reg.desc_key)
+    hit = np.zeros(n, dtype=bool)
+    means = []
+    for _, look in reg.backgrounds:
+        ref = range_variant(look, range_mixup)
+        mean, worst = desc_distance(obs, ref, valid)
+        hit |= (mean <= DESC_MEAN) & (worst <= DESC_MAX) & \
+            (np.abs(luma_shift(obs, ref, valid)) <= DESC_LUMA)
+        means.append(mean)
+    return hit, np.argmin(np.stack(means, axis=1), axis=1)
+
+
+#: Looks of the canvas itself (not black: a fit-mode picture has black bars of its own).
+_CANVAS_LOOKS = ("canvas_color", "canvas_background")
+
+
+def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+                  range_mixup: str | None) -> npt.NDArray[np.bool_]:
+    """Per frame: a real person's region shows the canvas in at least a quarter of its cells
+    (at least 2) but not in all: a picture that does not fill the region, i.e. a region of
+    another layout (a reflow early, late or missing).
+
+    >>> from layoutkit.comparison.observe import Probe
+    >>> probe = Probe((64, 64))
+    >>> key = probe.desc_key((0, 0, 32, 64))
+    >>> canvas = np.full((16, 3), (40, 140, 120), np.float32)
+    >>> reg = RegionExpect(0, (0, 0, 32, 64), 0, ("1", "live"), "person", key,
+    ...                    backgrounds=(((None, "canvas_color"), canvas),))
+    >>> frames = np.zeros((2, probe.n_cells(), 3), np.uint8)
+    >>> frames[:, probe.cell_slice(key)] = canvas
+    >>> frames[0, probe.cell_slice(key).start:probe.cell_slice(key).start + 8] = 200
+    >>> partly_canvas(reg, probe, frames, None).tolist()
+    [True, False]
+    """
+    valid = probe.valid(reg.desc_key)
+    looks = [look for label, look in reg.backgrounds if label[1] in _CANVAS_LOOKS]
+    out = np.zeros(len(cells), dtype=bool)
+    if not looks or valid.sum() < 4:
+        return out
+    obs = cells[:, _cell_slice(probe, reg.desc_key)][:, valid].astype(np.float32)
+    need = max(2, int(valid.sum()) // 4)
+    for look in looks:
+        ref = range_variant(look, range_mixup)[valid]
+        same = (np.abs(obs - ref[None]).mean(axis=2) <= DESC_MEAN).sum(axis=1)
+        out |= (same >= need) & (same < valid.sum())
+    return out
+
+
+def background_misses(exp: Expectation, probe: Probe, observed: Observed,
+                      offset: npt.NDArray[np.float64], range_mixup: str | None,
+                      memo: BackgroundMemo | None = None) -> int:
+    """Frames whose canvas outside every region (a period's ``bg_key``) is not the expected
+    background, plus frames of a real person's region that show the canvas in part
+    (:func:`partly_canvas`): where a region appears, goes away or moves when no region's own
+    check can see it (a real person's region matches any picture, so a join, a leave or a
+    reflow shows here; ``memo``: one for these observations, to reuse)."""
+    memo = BackgroundMemo() if memo is None else memo
+    t = observed.times - offset
+    period = np.searchsorted(exp.starts, t, side="right") - 1
+    period[(t < 0) | (t >= exp.end)] = -1
+    total = 0
+    for p, expected in enumerate(exp.periods):
+        rows = np.nonzero(period == p)[0]
+        if not rows.size:
+            continue
+        total += sum(memo.in_part(reg, probe, observed, rows, range_mixup)
+                     for reg in expected.regions if reg.kind == "person")
+        cells = observed.cells[rows]
+        if expected.bg_key is None or expected.bg_expected is None:
+            continue
+        ref = range_variant(expected.bg_expected, range_mixup)
+        mean, worst = desc_distance(cells[:, probe.cell_slice(expected.bg_key)],
+                                    ref, probe.valid(expected.bg_key))
+        total += int(((mean > DESC_MEAN) | (worst > DESC_MAX)).sum())
+    return total
+
+
+def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
+                  frames: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+    """The region's motion at ``frames`` (levels from the decoded frame before each; zeros
+    when the observations carry none)."""
+    if observed.motion is None:
+        return np.zeros(len(frames), np.float32)
+    return key_motion(observed.motion[frames], probe.cell_slice(reg.desc_key),
+                      probe.valid(reg.desc_key), scale=MOTION_SCALE)
+
+
+def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.float32],
+                   times: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+    """Per frame of a region: :data:`PICTURE_BACKGROUND`, :data:`PICTURE_FROZEN` (a picture
+    inside a :func:`~layoutkit.comparison.stillness.still_spans` span of the pictures; a
+    background breaks a span) or :data:`PICTURE_LIVE`.
+
+    >>> t = np.arange(8) / 2
+    >>> bg = np.array([0, 0, 0, 0, 0, 1, 1, 0], bool)
+    >>> picture_states(bg, np.array([5, 5, 0, 0, 0, 0, 0, 9], np.float32), t).tolist()
+    [1, 2, 2, 2, 2, 0, 0, 1]
+    """
+    masked = np.where(background, np.float32(255), motion).astype(np.float32)
+    states = np.where(background, PICTURE_BACKGROUND, PICTURE_LIVE).astype(np.int8)
+    for span in still_spans(masked, times):
+        inside = (times >= span.start) & (times < span.end) & ~background
+        states[inside] = PICTURE_FROZEN
+    return states
+
+
+def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
+                   ) -> list[Label | None]:
+    """What a real person's region shows per frame: ``(uid, live)``, ``(uid, last_frame)``,
+    the nearest background look, or None (a background-like picture none is near)."""
+    cells = seen.observed.cells[frames]
+    background, nearest = background_frames(reg, seen.probe, cells, seen.range_mixup)
+    states = picture_states(background, region_motion(reg, seen.probe, seen.observed, frames),
+                            seen.observed.times[frames])
+    who = reg.label[0]
+    words = {PICTURE_LIVE: (who, "live"), PICTURE_FROZEN: (who, "last_frame")}
+    return [reg.backgrounds[int(b)][0] if s == PICTURE_BACKGROUND else words[int(s)]
+            for s, b in zip(states.tolist(), nearest)]
+
+
+def _labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
+            t: npt.NDArray[np.float64], match: npt.NDArray[np.bool_]) -> list[Label]:
+    """Per frame of a region: the expected label where it matched, else what it shows."""
+    labels: list[Label] = [reg.label] * frames.size
+    bad = np.nonzero(~match)[0]
+    named = _name(reg, seen, frames[bad], t[bad], seen.keys(reg))
+    person = _person_labels(reg, seen, frames) if reg.backgrounds else None
+    for i, label in zip(bad, named):
+        labels[i] = person[i] or label if person is not None else label
+    return labels
 
 
 def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],

@@ -35,6 +35,7 @@ from .expect import Expectation, file_names
 from .findings import Finding, differences_of
 from .frames import Observed, canvas_luma, observe_frames
 from .model import Difference, Evidence, Interval, RegionTrack
+from .people import People, explain_stops, read_people, shows_only_canvas
 from .plan import PICTURE_KEYS, ContentOptions, Plan, prepare
 from .regions import Classified, classify_observed
 from .runs import Runs, find_runs, observed_intervals
@@ -82,8 +83,10 @@ class ContentResult:
         mismatches within tolerance), ``tolerance_s``, ``publisher_fps`` (uid -> the rate its
         test stream's frame numbers advance at, :mod:`~layoutkit.comparison.rates`),
         ``video_range`` (the limited/full range mix-up the whole recording shows, if any,
-        :mod:`~layoutkit.comparison.levels`); with sound ``beeps``, ``av_offset_s``,
-        ``av_method``, ``av_rival_s`` (:func:`~layoutkit.comparison.avsync.check_av`).
+        :mod:`~layoutkit.comparison.levels`), ``video_read`` (real people's video stops and
+        restarts read from the pictures, :mod:`~layoutkit.comparison.people`); with sound
+        ``beeps``, ``av_offset_s``, ``av_method``, ``av_rival_s``
+        (:func:`~layoutkit.comparison.avsync.check_av`).
     infer : dict or None
         With ``infer=True``: profile key -> value, or ``"undetermined"``.
     alignment : Alignment or None
@@ -91,6 +94,10 @@ class ContentResult:
         (:func:`~layoutkit.comparison.align.align_recording`).
     events : tuple of EventFit
         Each picture event's fitted time in its window (:mod:`~layoutkit.comparison.events`).
+    warnings : tuple of Difference
+        What the pictures cannot decide and the verdict does not count (a recording that
+        shows only the canvas where real people should be, with no report that the recorder
+        received video: :func:`~layoutkit.comparison.people.canvas_only`).
     """
 
     offset_s: float | None
@@ -101,6 +108,7 @@ class ContentResult:
     infer: dict[str, str] | None = None
     alignment: align.Alignment | None = None
     events: tuple[EventFit, ...] = ()
+    warnings: tuple[Difference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ class Analysis:
     classified: Classified
     runs: Runs
     displacement: Displacement | None = None
+    people: People | None = None
 
     @property
     def expectation(self) -> Expectation:
@@ -147,28 +156,44 @@ class Checked:
     av: AvCheck | None = None
 
 
+def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
+            options: ContentOptions) -> FittedEvents:
+    """Stage 3: the events fitted in their windows, then a leave's kept layout dated
+    (:func:`~.leaves.keep_layouts`); none fitted when real people's regions show only
+    backgrounds (:func:`~.people.shows_only_canvas`: no join or leave to see)."""
+    from .leaves import keep_layouts
+
+    if shows_only_canvas(plan, observed, alignment):
+        return FittedEvents(plan)
+    fitted_events = fit_observed(plan, observed, alignment, tol=options.tolerance_frames,
+                                 tolerance=Fraction(options.event_tolerance))
+    events = keep_layouts(plan, fitted_events, observed, alignment.offsets)
+    if events.plan is not fitted_events.plan and fitted_events.plan is not plan:
+        fitted_events.plan.renderer.close()  # replaced: a leave's layout was kept
+    return events
+
+
 def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
             options: ContentOptions) -> Analysis:
     """Observe, align (by codes, else the recording's clock, else pictures), fit events
     (in their windows), classify and find the runs (stages 1-5).  When an event moved,
     :attr:`Analysis.plan` is a new plan whose renderer the caller closes."""
-    from .leaves import keep_layouts
-
     tol = options.tolerance_frames
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
                                clock=options.clock)
-    fitted_events = fit_observed(plan, observed, alignment, tol=tol,
-                                 tolerance=Fraction(options.event_tolerance))
-    events = keep_layouts(plan, fitted_events, observed, alignment.offsets)
-    if events.plan is not fitted_events.plan and fitted_events.plan is not plan:
-        fitted_events.plan.renderer.close()  # replaced: a leave's layout was kept
+    events = _fitted(plan, observed, alignment, options)
+    people = read_people(events.plan, observed, alignment)
+    if people.plan is not events.plan:  # real people's stops read from the pictures
+        if events.plan is not plan:
+            events.plan.renderer.close()
+        events = replace(events, plan=people.plan)
     exp, fitted = events.expectation, events.plan
     classified = classify_observed(observed, alignment, exp, plan.probe, joins=fitted.joins,
                                    tol=tol)
     runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.probe),
                      step=plan.step)
-    return Analysis(observed, alignment, events, classified, runs)
+    return Analysis(observed, alignment, events, classified, runs, people=people)
 
 
 def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
@@ -244,8 +269,10 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                                                 analysis.alignment.offset)
                   if w.period not in {k.period for k in kept}) + kept
     shown = still_shown(exp, analysis.observed, analysis.alignment.offsets, away)
-    findings = apply_wrong_layouts(
-        _event_and_run_findings(analysis, judged.findings) + shown, wrong, exp)
+    people = analysis.people
+    found = tuple(Finding(d) for d in (people.differences if people is not None else ()))
+    found += explain_stops(_event_and_run_findings(analysis, judged.findings) + shown, people)
+    findings = apply_wrong_layouts(found, wrong, exp)
     modes = check_render_modes(plan, analysis.observed, analysis.alignment)
     findings = apply_render_modes(findings, modes)
     # a period in another layout explains its missing codes
@@ -300,6 +327,9 @@ def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dic
         "drift_frames": round(checked.timing.drift, 2),
         "dropped_frames": checked.timing.dropped,
         "duplicated_frames": checked.timing.duplicated, "glitches": checked.glitches}
+    if analysis.people is not None and analysis.people.inferred:  # read from the pictures
+        stats["video_read"] = [{"uid": e.uid, "action": e.action, "t": round(float(e.t), 4)}
+                               for e in analysis.people.inferred]
     if checked.av is not None:
         stats.update(checked.av.stats)
     return stats
@@ -340,7 +370,8 @@ def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | N
                          differences=differences_of(checked.findings),
                          tracks=_tracks(analysis, plan.step), evidence=evidence,
                          stats=_stats(analysis, checked, options), infer=inferred,
-                         alignment=analysis.alignment.found, events=analysis.events.fits)
+                         alignment=analysis.alignment.found, events=analysis.events.fits,
+                         warnings=analysis.people.warnings if analysis.people else ())
 
 
 def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,

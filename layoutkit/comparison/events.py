@@ -62,8 +62,8 @@ from ..render import SceneRenderer
 from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
 from ..timeline import VIDEO_STOP_GRACE
 from .align import CODE_PERIOD_FRAMES
-from .classify import Judging, RegionObservation, classify
-from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation
+from .classify import BackgroundMemo, Judging, RegionObservation, background_misses, classify
+from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation, person_uids
 from .frames import Observed
 from .model import Difference
 from .observe import Probe
@@ -661,6 +661,10 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
     # video files' regions are checked as the rules check them (their frames drawn once for
     # all candidates): a reflow only a file region shows is fitted where it is seen
     files = FileFrames(renderer, probe)
+    # a real person's region matches any picture: its joins and leaves are seen on the
+    # canvas outside the regions
+    people = bool(person_uids(renderer.scenario))
+    memos: dict[tuple[Fraction, Fraction], Judging] = {}  # per span: the same frames
 
     def cost(candidate: Scenario, span: tuple[Fraction, Fraction]) -> int | None:
         rows = np.nonzero((scenario_t >= float(span[0])) & (scenario_t < float(span[1])))[0]
@@ -676,9 +680,13 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
             return None
         if (len(scratch.desc_keys), len(scratch.code_keys)) != size:
             return None  # a region the frames were not observed in: not a candidate
-        found = classify(exp, scratch, data.observed.take(rows), offset=data.offsets[rows],
-                         joins=data.joins, judging=judging)
-        return int(sum(int((~ro.match).sum()) for ro in found)) + sum(
+        taken = data.observed.take(rows)
+        judged = memos.setdefault(span, replace(judging, memo=BackgroundMemo()))
+        found = classify(exp, scratch, taken, offset=data.offsets[rows], joins=data.joins,
+                         judging=judged)
+        around = background_misses(exp, scratch, taken, data.offsets[rows], data.range_mixup,
+                                   judged.memo) if people else 0
+        return around + int(sum(int((~ro.match).sum()) for ro in found)) + sum(
             _inexact_freeze(ro, data.code_uids[rows], data.code_frames[rows], data.rates,
                             exp.fps) for ro in found)
 

@@ -28,13 +28,13 @@ from ..layout import Regions, compute_regions
 from ..signals.testsrc import test_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
-from ..scenario import Scenario, UserSpec, first_join_times
+from ..scenario import UNKNOWN, Scenario, UserSpec, first_join_times
 from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
 
 __all__ = ["FILE_WINDOW_S", "ExpectOptions", "FileFrames", "Label", "file_names", "RegionExpect",
-           "Period", "Expectation", "build_expectation", "source_kind"]
+           "Period", "Expectation", "build_expectation", "person_uids", "source_kind"]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
@@ -47,10 +47,22 @@ FILE_WINDOW_S = 0.5
 
 
 def source_kind(source: str) -> str:
-    """``testsrc``, ``solid`` or ``file``."""
+    """``testsrc``, ``solid``, ``person`` (``"unknown"``: a real person, picture not known)
+    or ``file``.
+
+    >>> [source_kind(s) for s in ("testsrc", "#FF0000", "unknown", "./unknown", "a.mp4")]
+    ['testsrc', 'solid', 'person', 'file', 'file']
+    """
     if source == "testsrc":
         return "testsrc"
+    if source == UNKNOWN:
+        return "person"
     return "solid" if source.startswith("#") else "file"
+
+
+def person_uids(scenario: Scenario) -> tuple[str, ...]:
+    """The users whose picture is not known (``source: "unknown"``: real people)."""
+    return tuple(u.uid for u in scenario.users if source_kind(u.source) == "person")
 
 
 def file_names(scenario: Scenario) -> dict[str, str]:
@@ -78,7 +90,9 @@ class RegionExpect:
     live or frozen at ``frozen_frame``), ``desc`` (the expected picture's descriptor),
     ``look`` (a test stream whose code is covered by another region: the nearest candidate
     look must be the expected user's), ``file`` (a live video file: compared with the
-    file's own frames near its source time, from ``files``) or ``unchecked``.
+    file's own frames near its source time, from ``files``), ``person`` (a real person's
+    region, live or last frame: its picture is not predicted, it must just not be one of
+    ``backgrounds``, the looks of a region without a picture) or ``unchecked``.
     """
 
     index: int
@@ -96,6 +110,9 @@ class RegionExpect:
     flash: F32 | None = None  # a region blended over a live test stream, at its flash
     files: FileFrames | None = None  # the file users' frames as this region shows them (file)
     place: int = -1  # this region's place in ``files``
+    #: (label, descriptor) of every look of this region without a picture (``person``):
+    #: black, canvas colour, canvas background, the user's image when the layout has one
+    backgrounds: tuple[tuple[Label, F32], ...] = ()
 
     @property
     def candidates(self) -> tuple[tuple[Label, F32], ...]:
@@ -197,6 +214,39 @@ class _Candidates:
                     per_region[j].append((label, self.probe.split(cells, key).copy()))
             self._cache[ck] = per_region  # type: ignore[assignment]
         return self._cache[ck]  # type: ignore[return-value]
+
+
+    def backgrounds(self, regions: Regions, keys: list[int], layout: object,
+                    j: int, drawn: dict[Hashable, F32] | None) -> tuple[tuple[Label, F32], ...]:
+        """(label, descriptor) of region ``j``'s looks without a picture: black, canvas
+        colour, canvas background and its user's image when ``layout`` has one for it
+        (``drawn``: a cache shared by expectations of one scenario with other event times)."""
+        uid = regions.uids[j]
+        image = (layout.user_background(uid)  # type: ignore[attr-defined]
+                 if uid is not None else None)
+        # the looks depend on the region's place (its rect and what covers it: the key) and
+        # opacity, the canvas and the image, not on the other regions
+        ck = ("backgrounds", tuple(regions.rects[j].tolist()), keys[j], float(regions.alphas[j]),
+              getattr(layout, "background_color", None),
+              getattr(layout, "background_image", None), image)
+        cache: dict[Hashable, object] = (drawn if drawn is not None  # type: ignore[assignment]
+                                         else self._cache)
+        if ck not in cache:
+            rgb = layout.background_rgb  # type: ignore[attr-defined]
+            looks: list[tuple[Label, Content, dict[object, npt.NDArray[np.uint8]]]] = [
+                ((None, "black"), BLACK, {}), ((None, "canvas_color"), Solid(rgb), {}),
+                ((None, "canvas_background"), CANVAS, {})]
+            picture = self.renderer._image(image.image_url) if image is not None else None
+            if picture is not None:
+                looks.append(((uid, "user_image"),
+                              Picture(("image", uid),
+                                      (picture.shape[1], picture.shape[0] * 2 // 3),
+                                      render_mode=image.render_mode),  # type: ignore[union-attr]
+                              {("image", uid): picture}))
+            cache[ck] = tuple((label, self.probe.split(self._draw(regions, content, layout, pics),
+                                                       keys[j]).copy())
+                              for label, content, pics in looks)
+        return cache[ck]  # type: ignore[return-value]
 
 
 class _Looks:
@@ -353,6 +403,8 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
         item["kind"] = "look"  # the code is covered: tell users by their colours
     elif shown and kind == "file":
         item["kind"] = "unchecked"
+    elif shown and kind == "person":
+        item["kind"] = "person"
     else:
         item["kind"] = "desc"
 
@@ -364,6 +416,13 @@ def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regio
         return
     j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
     item.update(kind="file", files=files, place=files.register(regions, j, key, layout, joins))
+
+
+def _no_picture(looks: _Candidates | None, regions: Regions, keys: list[int], layout: object,
+                at: tuple[int, dict[Hashable, F32] | None]) -> tuple[tuple[Label, F32], ...]:
+    """Region ``at[0]``'s looks without a picture (none without ``looks``: not a real
+    person's region), drawn once per layout (``at[1]``: the shared cache, if any)."""
+    return () if looks is None else looks.backgrounds(regions, keys, layout, *at)
 
 
 def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
@@ -470,6 +529,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     joins = first_join_times(scenario)
     testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
     cands = _Candidates(renderer, probe) if candidates else None
+    people = set(person_uids(scenario))
+    bg_looks = (cands or (_Candidates(renderer, probe) if people else None)
+                if mode_override is None else None)
     if files is None and candidates and mode_override is None:
         files = FileFrames(renderer, probe)
     if mode_override is not None:
@@ -506,7 +568,9 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                 _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
                            (joins[uid], fps))  # type: ignore[index]
                 _file_item(item, files, regions, layout, joins)
-            if mode_override is not None and item["kind"] in ("desc", "look"):
+                item["backgrounds"] = _no_picture(bg_looks if uid in people else None,
+                                                  regions, keys, layout, (j, drawn))
+            if mode_override is not None and item["kind"] in ("desc", "look", "person"):
                 item["kind"] = "unchecked"
             pending.append(item)
         bg_key = _background_key(probe, regions) if mode_override is None else None

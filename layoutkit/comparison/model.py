@@ -84,6 +84,7 @@ CONTENT_KINDS: tuple[str, ...] = (
     "wrong_user", "missing_user", "extra_user", "wrong_state", "wrong_background",
     "late_transition", "early_transition", "wrong_layout", "dropped_frames", "drift",
     "av_offset", "no_beep", "event_time", "unreadable_codes", "wrong_render_mode",
+    "canvas_only",  # a warning (CompareResult.warnings), never a difference
 )
 #: The category of every difference kind compare reports: the one home of that rule.
 KIND_CATEGORY: dict[str, str] = {
@@ -276,6 +277,10 @@ class CompareResult:
     events : tuple of EventFit
         Each picture event of the scenario with the time fitted inside its window
         (:mod:`~layoutkit.comparison.events`); ``events`` in the JSON document.
+    warnings : tuple of Difference
+        What compare cannot decide from the recording and does not count in the verdict
+        (e.g. ``canvas_only``: real people's regions show only the canvas and nothing says
+        whether the recorder received video); ``warnings`` in the JSON document.
     """
 
     verdict: str
@@ -291,6 +296,7 @@ class CompareResult:
     not_judged: tuple[Difference, ...] = ()
     alignment: dict[str, Any] | None = None
     events: tuple[EventFit, ...] = ()
+    warnings: tuple[Difference, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -326,6 +332,8 @@ class CompareResult:
         }
         if omitted:
             doc["omitted_differences"] = omitted
+        if self.warnings:
+            doc["warnings"] = [d.to_json() for d in self.warnings]
         if self.not_judged:
             doc["not_judged"], left = _capped(self.not_judged)
             if left:

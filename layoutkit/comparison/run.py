@@ -272,4 +272,5 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
                          infer=inferred, evidence=evidence,
                          error=error, judged=judged,
                          not_judged=() if "files" in judged else tuple(file_diffs),
-                         events=content.events if content else ())
+                         events=content.events if content else (),
+                         warnings=content.warnings if content else ())

@@ -30,6 +30,8 @@ _STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
                 "canvas_color": "canvas colour", "canvas_background": "canvas background",
                 "user_image": "user image", "empty": "empty", "unknown": "an unrecognised picture"}
 _BACKGROUNDISH = ("canvas_color", "canvas_background", "empty")
+#: What a region without a picture shows.
+_NO_PICTURE = ("black", "canvas_color", "canvas_background", "user_image")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ def difference_kind(expected: Label, observed: Label) -> str:
     'missing_user'
     >>> difference_kind((None, "canvas_color"), (None, "unknown"))
     'wrong_background'
+    >>> difference_kind(("1", "canvas_background"), (None, "black"))
+    'wrong_background'
     """
     ew, es = expected
     ow, os_ = observed
@@ -111,6 +115,8 @@ def difference_kind(expected: Label, observed: Label) -> str:
         return "wrong_user"
     if ow is None and es in ("live", "last_frame"):
         return "missing_user"
+    if ow is None and es in (*_BACKGROUNDISH, "user_image") and os_ in _NO_PICTURE:
+        return "wrong_background"  # one background where another was due
     return "wrong_state"
 
 

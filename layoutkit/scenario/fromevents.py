@@ -33,6 +33,10 @@ The rules it applies (each is also written into the scenario's notes):
   needs no bucket); each later ``updateLayout`` of the channel is an ``update_layout`` event at
   the time the app logged sending it (its own clock).
 * **Video mutes** are not reported by NCS: the scenario has none.
+* **Video reports.** Each ``recorder_video_stream_state_changed`` (44) of the session is a
+  ``video_reports`` item ``{"t", "stream", "state"}`` (``t`` from ``utcMs``, else ``sendts``;
+  a report before t = 0 is put at 0, one after the end at the end), for compare to tell a
+  recording that shows only the canvas while the recorder received video.
 * **Sequence.** The recorder numbers a session's events from 0; a missing number is a lost
   event (partial).
 
@@ -282,6 +286,19 @@ def _stream_states(recs: Sequence[RecorderEvent], t0_ms: int | None, notes: _Not
                                                                             f"{r.detail('state')}")
         notes.add(f'the recorder reported {state} {kind} of stream "{r.detail("streamUid")}" '
                   f"at {when} (event {r.notice.event_type})")
+
+
+def _video_reports(recs: Sequence[RecorderEvent], t0_ms: int, end_ms: int
+                   ) -> list[dict[str, Any]]:
+    """The session's event 44 reports as ``video_reports`` items, in time order."""
+    out = []
+    for r in sorted((r for r in recs if r.notice.event_type == 44 and r.detail("state") in (0, 1)),
+                    key=lambda r: (r.detail("utcMs") or r.sendts, r.sequence)):
+        at = min(max(int(r.detail("utcMs") or r.sendts), t0_ms), end_ms)
+        stream = r.detail("streamUid")
+        out.append({"t": _seconds(at - t0_ms), "stream": "0" if stream is None else str(stream),
+                    "state": r.detail("state")})
+    return out
 
 
 def _session(recs: Sequence[RecorderEvent], *, cname: str, sid: str | None,
@@ -651,6 +668,10 @@ def rebuild(events: Iterable[Any], requests: Iterable[Any], *, web_sdk: int = 4,
                      key=lambda p: p.order)
     doc = _document(cname=channel, session=session, t0_ms=t0_ms, end_ms=end_ms, start=start,
                     users=users, planned=planned, notes=notes)
+    reports = _video_reports([r for r in recs if r.cname == channel and r.sid == session.sid],
+                             t0_ms, end_ms)
+    if reports:
+        doc["video_reports"] = reports
     _checked(doc, start, planned, events_source=events_source, requests_source=requests_source)
     ignored: dict[str, int] = defaultdict(int)
     for r in unique:

@@ -16,7 +16,7 @@ from ..request.model import LayoutSettings, StartRequest
 
 __all__ = ["ACTIONS", "AUDIENCE_ACTIONS", "CONFIDENCES", "DEFAULT_SIZE_WH", "DEFAULT_START_UTC",
            "PLATFORMS", "ROLES", "UNKNOWN", "UPDATE_LAYOUT", "USER_ACTIONS", "Event", "Scenario",
-           "UserSpec", "as_time", "first_join_times", "format_seconds"]
+           "UserSpec", "VideoReport", "as_time", "first_join_times", "format_seconds"]
 
 Platform = Literal["native", "web3", "web4"]
 Role = Literal["host", "audience"]
@@ -106,6 +106,26 @@ class Event:
 
 
 @dataclass(frozen=True)
+class VideoReport:
+    """The recorder reported the state of a video stream (Agora NCS event 44,
+    ``recorder_video_stream_state_changed``).
+
+    Parameters
+    ----------
+    t : Fraction
+        Seconds from the start of recording (a report before t = 0 is at 0).
+    stream : str
+        ``"0"`` for the mixed stream (what mix mode reports), else the user's uid.
+    state : int
+        0: the recorder receives the stream's video; 1: it does not.
+    """
+
+    t: Fraction
+    stream: str
+    state: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A checked scenario.
 
@@ -137,6 +157,9 @@ class Scenario:
         assumed, one sentence each.
     confidence : {'full', 'partial'}
         ``'partial'`` when the scenario was rebuilt from incomplete reports.
+    video_reports : tuple of VideoReport
+        What the recorder reported of the video it received (NCS event 44), in time order;
+        compare reads them when the recording shows only the canvas.
     """
 
     cname: str
@@ -150,6 +173,7 @@ class Scenario:
     base_dir: Path | None = field(default=None, compare=False)
     notes: tuple[str, ...] = ()
     confidence: str = "full"
+    video_reports: tuple[VideoReport, ...] = ()
 
     def user(self, uid: str) -> UserSpec:
         """The declared user ``uid`` (``KeyError`` if there is none)."""

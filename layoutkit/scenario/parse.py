@@ -26,6 +26,11 @@ events      no        array of events (below)
 notes       no        array of strings: what the scenario's author assumed (``scenario
                       from-events`` lists every assumption it made here)
 confidence  no        ``"full"`` (default) or ``"partial"``: built from incomplete reports
+video_      no        array of ``{"t", "stream", "state"}``: what the recorder reported of
+reports               the video it received (NCS event 44): ``t`` seconds (0 <= t <=
+                      duration), ``stream`` ``"0"`` (the mixed stream) or a uid (digits in
+                      a string), ``state`` 0 (receiving) or 1 (not); ``scenario
+                      from-events`` writes them, compare reads them
 ==========  ========  ===================================================================
 
 User: ``uid`` (required; string of an integer 1..2^32-1, unique, not the recorder's
@@ -92,6 +97,7 @@ from .model import (
     Event,
     Scenario,
     UserSpec,
+    VideoReport,
     as_time,
     format_seconds,
 )
@@ -107,7 +113,8 @@ MAX_EVENTS = 100_000
 _LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
 
 SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events", "notes",
-                 "confidence")
+                 "confidence", "video_reports")
+REPORT_KEYS = ("t", "stream", "state")
 USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join", "join_tolerance")
 MAX_NOTES = 10_000
 EVENT_KEYS = ("t", "action", "uid", "body", "tolerance")
@@ -406,6 +413,30 @@ def _as_notes(value: Any, path: str, out: Problems) -> Any:
     return BAD if BAD in notes else tuple(notes)
 
 
+def _as_stream(value: Any, path: str, out: Problems) -> Any:
+    text = as_str(value, path, out)
+    if text is not BAD and not re.fullmatch(r"[0-9]{1,10}", text):
+        out.error(path, 'must be "0" (the mixed stream) or a uid: digits in a string', text)
+        return BAD
+    return text
+
+
+def _read_reports(r: Reader, duration: Fraction | None) -> tuple[VideoReport, ...]:
+    """``video_reports``, sorted by time (stable)."""
+    reports = []
+    for e in r.entries("video_reports", REPORT_KEYS, max_items=MAX_EVENTS):
+        t = e.field("t", _as_time, None, required=True)
+        if t is not None and duration is not None and t > duration:
+            e.error("t", f"must be at most the duration ({format_seconds(duration)} s)",
+                    e.data.get("t"))
+            t = None
+        stream = e.field("stream", _as_stream, None, required=True)
+        state = e.integer("state", None, required=True, choices=(0, 1))
+        if t is not None and stream is not None and state is not None:
+            reports.append(VideoReport(t, stream, state))
+    return tuple(sorted(reports, key=lambda v: v.t))
+
+
 # --- the document -------------------------------------------------------------------------
 def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     """Check a decoded scenario document and build the :class:`Scenario`.
@@ -453,6 +484,7 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     events, paths = _timed(users.specs, *read) if read is not None else ((), ())
     notes = r.field("notes", _as_notes, ())
     confidence = r.text("confidence", "full", choices=CONFIDENCES)
+    reports = _read_reports(r, duration)
     if not out.of("error") and users.complete:
         out.items.extend(presence_problems(users.specs, events, paths=paths))
     errors, warnings = out.of("error"), out.of("warning")
@@ -461,6 +493,6 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
     return Scenario(cname=cname, sid=sid, start_utc=start_utc, start=start, duration=duration,
                     users=users.specs, events=events, warnings=tuple(warnings),
                     base_dir=None if base_dir is None else Path(base_dir), notes=notes,
-                    confidence=confidence)
+                    confidence=confidence, video_reports=reports)
 
 
