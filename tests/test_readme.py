@@ -1,5 +1,6 @@
-"""The README: its first block is the two set-up commands, its other command blocks run as
-written (the compare walkthrough, the designer commands), its commands and pictures exist."""
+"""The README: short and for users; its first block is the two set-up commands, its other
+command block (the compare walkthrough) runs as written, its commands and pictures exist.
+The designer commands it points to (docs/previews.md) serve their page as written."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from layoutkit.cli import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+PREVIEWS = (ROOT / "docs" / "previews.md").read_text()
+COMPARE = (ROOT / "docs" / "compare.md").read_text()
 
 
 def test_the_first_block_is_the_two_set_up_commands():
@@ -36,12 +39,21 @@ def test_every_subcommand_is_in_the_commands_table():
         assert f"`layoutkit {name}" in README, name
 
 
-def test_every_profile_key_is_documented():
-    from layoutkit.profile import PROFILE_CHOICES
+def test_the_readme_is_short_and_for_users():
+    """At most 150 lines; no history, no internal references (the profile's keys, the
+    speed tables and the reference are in docs/, checked by tests/test_docs.py)."""
+    assert len(README.splitlines()) <= 150
+    for pattern in (r"\bissue \d", r"\bcontract\b", r"\bspec\b", r"§", r"\bwas\b",
+                    r"\bpytest-xdist\b|--dist\b|\bplugin"):
+        assert not re.search(pattern, README, flags=re.IGNORECASE), pattern
 
-    for key, values in PROFILE_CHOICES.items():
-        row = next(line for line in README.splitlines() if line.startswith(f"| `{key}` |"))
-        assert all(f"`{v}" in row for v in values), row
+
+def test_every_docs_page_the_readme_links_is_in_the_site():
+    pages = set(re.findall(r"\]\(docs/([\w-]+)\.md\)", README))
+    assert {"getting-started", "compare", "production", "service", "previews"} <= pages
+    index = (ROOT / "docs" / "index.md").read_text()
+    toctree = index[index.index("```{toctree}"):].split("```", 2)[1].split()
+    assert pages <= set(toctree), sorted(pages - set(toctree))
 
 
 # --- the README's command blocks, run as they are ------------------------------------------
@@ -50,8 +62,8 @@ def _bash_blocks() -> list[str]:
     return re.findall(r"```bash\n(.*?)```", README, flags=re.S)[1:]
 
 
-def _block_after(heading: str) -> str:
-    section = README[README.index(heading):]
+def _block_after(heading: str, text: str = README) -> str:
+    section = text[text.index(heading):]
     return section[section.index("```bash\n") + len("```bash\n"):].split("```", 1)[0]
 
 
@@ -62,9 +74,9 @@ def _run_dir(tmp_path: Path) -> Path:
 
 
 def test_every_bash_block_is_run_by_a_test():
-    assert len(_bash_blocks()) == 2  # design (below) and compare (below)
-    assert _block_after("## Layout designer") in _bash_blocks()
-    assert _block_after("## Checking a real cloud recording") in _bash_blocks()
+    assert _bash_blocks() == [_block_after("## Checking a real cloud recording")]  # below
+    # docs/compare.md shows the same walkthrough, so it runs as written too
+    assert _block_after("## Step by step", COMPARE) == _bash_blocks()[0]
 
 
 def test_the_compare_walkthrough_runs_as_written(tmp_path):
@@ -90,8 +102,8 @@ def test_the_compare_walkthrough_runs_as_written(tmp_path):
     assert report.startswith("<!DOCTYPE html>") and "verdict-match" in report
 
 
-@pytest.mark.parametrize("line", [ln for ln in _block_after("## Layout designer").splitlines()
-                                  if ln.strip()])
+@pytest.mark.parametrize("line", [ln for ln in _block_after("## The layout designer", PREVIEWS)
+                                  .splitlines() if ln.strip()])
 def test_the_designer_commands_serve_their_page(tmp_path, line):
     command = shlex.split(line.split("#", 1)[0])
     assert command[:2] == ["layoutkit", "design"]
