@@ -217,7 +217,7 @@ def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
 
 def load_scenario(source: PathOrDoc | Scenario, *,
                   base_dir: str | os.PathLike[str] | None = None) -> Scenario:
-    """Read and validate a scenario (contract 3.3); it remembers its folder.
+    """Read and validate a scenario (docs/scenarios.md); it remembers its folder.
 
     Parameters
     ----------

@@ -5,8 +5,11 @@ of recording.  :class:`Timeline` replays the scenario's events once, keeping one
 per distinct event time; :meth:`Timeline.scene_at` then finds the snapshot by bisection
 and only works out the 3.5 s rules, so it is cheap enough to call for every output frame.
 
-Rules (contract 2.1, spec sections 1.1, 1.6, 3, 4, 6)
-------------------------------------------------------
+Rules
+-----
+From docs/cloud.md#cloud-layout, #cloud-join-order, #cloud-recording-config,
+#cloud-display-rules and #cloud-update-layout.
+
 State at ``t`` = every event with time <= ``t`` applied; events of one time apply in
 scenario order (a user's late ``join`` first, then the file's events).
 

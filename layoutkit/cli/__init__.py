@@ -1,6 +1,6 @@
 """``layoutkit`` command line: each subcommand parses its arguments and calls the library.
 
-Exit codes (contract 3.2): 0 success / match, 1 invalid input or mismatch, 2 usage error.
+Exit codes (docs/getting-started.md): 0 success / match, 1 invalid input or mismatch, 2 usage error.
 The package: :mod:`.parser` (subcommands, options, examples), :mod:`.output` (what is
 printed), and the commands by what they work on: :mod:`.stills` (validate, layout, preview,
 profiles), :mod:`.recording` (mix, upload), :mod:`.tools` (compare, ffmpeg, testsrc, demo,

@@ -1,4 +1,6 @@
-"""Names of recorded files, shaped like Agora Cloud Recording's composite mode (spec 5.2).
+"""Names of recorded files, shaped like Agora Cloud Recording's composite mode.
+
+The cloud's rules: docs/cloud.md#cloud-file-names.
 
 Pure: no I/O, no clock. Every name is built from the session id (``sid``), the channel name
 (``cname``) and, for TS segments, the segment's start time.
@@ -21,8 +23,9 @@ later than the real one and a name never rolls over into the next second, minute
 Channel names are used **as they are**. The request validator restricts ``cname`` to
 a-z A-Z 0-9, space and ``! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,`` (no ``/``),
 all of which are legal in POSIX file names and S3 keys. The documented replacement of
-special characters by ``-`` is written for web-page recording only (spec 5.2, open question
-10.16), so it is not applied here. Names still refuse ``/``, NUL and line breaks, which
+special characters by ``-`` is written for web-page recording only
+(docs/cloud.md#cloud-file-names, open question 10.16), so it is not applied here. Names
+still refuse ``/``, NUL and line breaks, which
 would change the folder a file lands in or break the playlist's one-name-per-line format.
 """
 
@@ -53,10 +56,12 @@ TAG_TIMES: tuple[str, ...] = ("date17", "epoch_ms")
 """Accepted values of ``tag_time`` (same as :attr:`layoutkit.profile.Profile.tag_time`)."""
 
 MP4_MAX_BYTES = 2 * 1024**3
-"""A new MP4 part starts when the current one would exceed about 2 GB (spec 5.1)."""
+"""A new MP4 part starts when the current one would exceed about 2 GB
+(docs/cloud.md#cloud-segments)."""
 
 ROLLOVER_SECONDS: dict[str, int] = {"2h": 2 * 3600, "3h": 3 * 3600}
-"""A new MP4 part starts after this duration, by profile ``mp4_rollover`` (spec 5.1)."""
+"""A new MP4 part starts after this duration, by profile ``mp4_rollover``
+(docs/cloud.md#cloud-segments)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)

@@ -1,7 +1,7 @@
 """Read what the cloud wrote: HLS playlists, file names and ``stop`` responses (pure).
 
 No file system and no media library: text and dicts in, frozen dataclasses out. Parsing is
-lenient where the real service is looser than its docs (spec section 11):
+lenient where the real service is looser than its docs (docs/cloud.md#cloud-real-artefacts):
 
 * ``#EXT-X-DISCONTINUITY`` before the first ``#EXT-X-AGORA-TRACK-EVENT`` or not;
 * ``TIME`` (and the ``<utc>`` of TS names) as 17-digit UTC ``yyyyMMddHHmmssSSS`` or 13-digit
@@ -457,7 +457,8 @@ class RecordingName:
     """The parts of a recording file's name.
 
     ``kind`` is ``'m3u8'``, ``'ts'`` or ``'mp4'``; ``time`` / ``time_format`` are set for TS
-    names, ``index`` for MP4 names; ``failover`` is ``n`` of a ``bak<n>_`` prefix (spec 5.2).
+    names, ``index`` for MP4 names; ``failover`` is ``n`` of a ``bak<n>_`` prefix
+    (docs/cloud.md#cloud-file-names).
     """
 
     name: str

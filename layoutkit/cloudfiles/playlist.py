@@ -1,6 +1,6 @@
 """HLS playlist text, shaped like Agora's composite output (pure).
 
-Playlist text (spec 5.3, manage-files samples)::
+Playlist text (docs/cloud.md#cloud-playlist, manage-files samples)::
 
     #EXTM3U
     #EXT-X-VERSION:3

@@ -1,4 +1,5 @@
-"""The ``serverResponse`` of a composite-mode ``stop`` response (spec 5.5), pure."""
+"""The ``serverResponse`` of a composite-mode ``stop`` response, pure
+(docs/cloud.md#cloud-file-list)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def server_response(*, m3u8_key: str, mp4_keys: Sequence[str], slice_start: date
                     mp4_slice_starts: Sequence[datetime] | None = None,
                     track_type: str = "audio_and_video",
                     uploading_status: str = "uploaded") -> dict[str, Any]:
-    """The ``serverResponse`` of a composite-mode ``stop`` response (spec 5.5).
+    """The ``serverResponse`` of a composite-mode ``stop`` response (docs/cloud.md#cloud-file-list).
 
     Parameters
     ----------

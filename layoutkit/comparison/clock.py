@@ -1,6 +1,7 @@
 """The recording's own clock: the UTC time of its first decoded frame, as its files say.
 
-Agora's files carry wall-clock times (spec 5.2): each TS segment's name ends with its start
+Agora's files carry wall-clock times (docs/cloud.md#cloud-file-names): each TS segment's name
+ends with its start
 in UTC, the playlist's first segment carries ``#EXT-X-AGORA-TRACK-EVENT:...,TIME=<utc>``
 per track, and the ``stop`` response lists ``sliceStartTime`` (epoch ms) per file.  Against
 the scenario's ``start_utc`` (its t = 0) they say where t = 0 lies in the recording, without

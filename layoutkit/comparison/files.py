@@ -4,7 +4,8 @@
 what the cloud (and our recorder, which copies it) writes for a scenario. Every problem is a
 :class:`~layoutkit.comparison.model.Difference` with one of the stable kinds of :data:`KINDS`.
 
-Tolerances and what is accepted (spec 5.2-5.5 and section 11):
+Tolerances and what is accepted (docs/cloud.md#cloud-file-names to #cloud-file-list,
+#cloud-real-artefacts):
 
 * A single ``.ts`` or ``.mp4`` given by path (:func:`user_named`) keeps the name the user
   gave it: only the cloud's own files (a folder, a playlist's) are held to its patterns.

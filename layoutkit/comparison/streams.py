@@ -5,7 +5,7 @@ stream, and each MP4 part on its own) and compares them with the scenario's ``st
 
 Expected values and tolerances
 ------------------------------
-* codecs: video ``h264``, audio ``aac`` (spec 8).
+* codecs: video ``h264``, audio ``aac`` (docs/cloud.md#cloud-output-codec).
 * size: the canvas of ``transcodingConfig`` rounded down to even sides
   (:func:`layoutkit.render.canvas_size`), exactly.
 * fps: ``transcodingConfig.fps`` within :data:`FPS_TOLERANCE` (relative), from the stream

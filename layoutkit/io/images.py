@@ -147,7 +147,7 @@ def load_image(location: str, *, base_dir: Path | None = None,
         None (with an :class:`ImageIgnoredWarning`) when the file cannot be read, is not
         JPG or BMP, is larger than 6 MB, or would decode to more than
         :data:`MAX_IMAGE_PIXELS` pixels (a 9000x9000 RLE BMP of 0.7 MB would take 243 MB):
-        "a failed download means the setting is ignored" (spec 2.1).
+        "a failed download means the setting is ignored" (docs/cloud.md#cloud-transcoding).
     """
     from PIL import Image, UnidentifiedImageError
 

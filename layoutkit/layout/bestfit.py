@@ -1,4 +1,4 @@
-"""Best-fit layout (``mixedVideoLayout`` 1), spec section 1.3."""
+"""Best-fit layout (``mixedVideoLayout`` 1), docs/cloud.md#cloud-layout-bestfit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Custom layout (``mixedVideoLayout`` 3, ``layoutConfig``), spec section 1.5."""
+"""Custom layout (``mixedVideoLayout`` 3, ``layoutConfig``), docs/cloud.md#cloud-layout-custom."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Floating layout (``mixedVideoLayout`` 0), spec section 1.2."""
+"""Floating layout (``mixedVideoLayout`` 0), docs/cloud.md#cloud-layout-floating."""
 
 from __future__ import annotations
 

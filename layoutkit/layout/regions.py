@@ -12,7 +12,7 @@ from ..errors import ShapeError
 
 __all__ = ["Regions", "MAX_DISPLAYED", "to_pixels", "displayed_users", "make_regions"]
 
-#: At most this many users are drawn on the canvas (spec 1.1.2).
+#: At most this many users are drawn on the canvas (docs/cloud.md#cloud-layout).
 MAX_DISPLAYED = 17
 
 # Tolerance that keeps float error from flipping an exact .5 (or exact integer) the wrong
@@ -49,7 +49,7 @@ def to_pixels(fractions: npt.ArrayLike, canvas_wh: tuple[int, int]) -> npt.NDArr
 
 
 def displayed_users(join_order: Sequence[str]) -> tuple[str, ...]:
-    """The users that get a region: the first 17 of the join order (spec 1.1.6).
+    """The users that get a region: the first 17 of the join order (docs/cloud.md#cloud-join-order).
 
     When one of the first 17 leaves, the caller removes it from ``join_order`` and the
     18th joiner is promoted automatically.

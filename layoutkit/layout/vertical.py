@@ -1,4 +1,4 @@
-"""Vertical layout (``mixedVideoLayout`` 2), spec section 1.4."""
+"""Vertical layout (``mixedVideoLayout`` 2), docs/cloud.md#cloud-layout-vertical."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ __all__ = [
     "fps_factor",
 ]
 
-# --- transcodingConfig (spec 2.1) -------------------------------------------------------
+# --- transcodingConfig (docs/cloud.md#cloud-transcoding) ------------------------------------------
 ALLOWED_FPS: frozenset[int] = frozenset({1, 7, 10, 15, 24, 30, 60})
 DEFAULT_FPS = 15
 DEFAULT_WIDTH = 360
@@ -78,12 +78,12 @@ LAYOUT_MODES: tuple[int, ...] = tuple(LayoutMode)
 VERTICAL_LAYOUT = LayoutMode.VERTICAL
 CUSTOM_LAYOUT = LayoutMode.CUSTOM
 
-# --- layoutConfig / backgroundConfig (spec 2.2, 2.3) ---------------------------------------
+# --- layoutConfig / backgroundConfig (docs/cloud.md#cloud-layout-custom, #cloud-transcoding) ------
 MAX_REGIONS = 17
 FRACTION_DECIMALS = 6
 RENDER_MODES: tuple[int, ...] = tuple(RenderMode)
 
-# --- uids and channel names (spec 7) ------------------------------------------------------
+# --- uids and channel names (docs/cloud.md#cloud-endpoints) ---------------------------------------
 MAX_UID = 2**32 - 1
 MAX_UID_LIST = 32
 CNAME_CHARS_TEXT = "a-z A-Z 0-9, space and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,"
@@ -95,7 +95,7 @@ CNAME_CHARS: frozenset[str] = frozenset(
 )
 CNAME_MAX_BYTES = 63  # "< 64 bytes"
 
-# --- recordingConfig (spec 3) -------------------------------------------------------------
+# --- recordingConfig (docs/cloud.md#cloud-recording-config) ---------------------------------------
 CHANNEL_TYPES: tuple[int, ...] = (0, 1)
 LIVE_CHANNEL = 1
 STREAM_TYPES: tuple[int, ...] = (0, 1, 2)
@@ -110,10 +110,10 @@ AUDIO_PROFILES: tuple[int, ...] = (0, 1, 2)
 VIDEO_STREAM_TYPES: tuple[int, ...] = (0, 1)  # videoStreamType: 0 high, 1 low stream
 SUBSCRIBE_UID_GROUPS: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
 
-# --- recordingFileConfig (spec 5.1) -------------------------------------------------------
+# --- recordingFileConfig (docs/cloud.md#cloud-segments) -------------------------------------------
 AV_FILE_TYPES: tuple[str, ...] = ("hls", "mp4")
 
-# --- storageConfig (spec 5.6) -------------------------------------------------------------
+# --- storageConfig (docs/cloud.md#cloud-storage) --------------------------------------------------
 VENDORS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 11)
 LEGACY_VENDORS: dict[int, str] = {0: "Qiniu", 4: "Kingsoft"}
 S3_VENDOR = 1
@@ -121,17 +121,18 @@ S3_COMPATIBLE_VENDOR = 11
 SSE_VALUES: tuple[str, ...] = ("kms", "aes256")
 PREFIX_MAX_CHARS = 128
 
-# --- acquire (spec 7) ---------------------------------------------------------------------
+# --- acquire (docs/cloud.md#cloud-endpoints) ------------------------------------------------------
 SCENES: tuple[int, ...] = (0, 1, 2)
 RESOURCE_EXPIRED_HOUR: tuple[int, int] = (1, 720)
 DEFAULT_RESOURCE_EXPIRED_HOUR = 72
 ACQUIRE_REGIONS: tuple[str, ...] = ("CN", "AP", "EU", "NA")
 
-# --- images (spec 2.1, contract 2.1) -------------------------------------------------------
+# --- images (docs/cloud.md#cloud-transcoding, #cloud-backgrounds) ---------------------------------
 IMAGE_SCHEMES: tuple[str, ...] = ("http", "https", "file")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".bmp")
 
-# --- recommended bitrate (spec 2.1): (width, height, fps) -> communication base, Kbps -------
+# --- recommended bitrate (docs/cloud.md#cloud-transcoding) ---------------------------------------
+# (width, height, fps) -> communication base, Kbps
 RECOMMENDED_BITRATE: dict[tuple[int, int, int], int] = {
     (160, 120, 15): 65,
     (120, 120, 15): 50,
@@ -215,7 +216,7 @@ def _base_for_area(area: int) -> float:
 
 
 def recommended_bitrate(width: int, height: int, fps: int, *, live: bool = False) -> int:
-    """Recommended encoder bitrate in Kbps for a canvas (spec 2.1 table).
+    """Recommended encoder bitrate in Kbps for a canvas (docs/cloud.md#cloud-transcoding).
 
     An exact ``(width, height, fps)`` row of the table (either orientation) is used as
     is.  Otherwise the 15-fps base is interpolated linearly by area between the table's sizes

@@ -70,7 +70,8 @@ def lint_start(req: StartRequest, *, path: str | None = None) -> list[Problem]:
     """Warnings for a valid ``start`` request.
 
     Checks that the bitrate is within a factor of :data:`BITRATE_TOLERANCE` of the
-    recommended one (spec 2.1 table, interpolated by area and scaled by fps; twice the
+    recommended one (docs/cloud.md#cloud-transcoding, interpolated by area and scaled by fps;
+    twice the
     base, capped at 6500 Kbps, in a live channel), and that every uid the layout names
     (``maxResolutionUid``, ``layoutConfig[].uid``) has its video subscribed.
 

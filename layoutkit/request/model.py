@@ -1,7 +1,8 @@
 """Frozen, typed model of the cloud-recording request bodies (composite mode).
 
 Field names are the snake_case forms of the cloud's JSON keys; every default is the
-cloud's default (spec sections 2, 3 and 5).  ``parse`` builds these objects; nothing
+cloud's default (docs/cloud.md#cloud-transcoding, #cloud-recording-config, #cloud-files).
+``parse`` builds these objects; nothing
 here validates or does I/O.
 """
 
@@ -92,7 +93,7 @@ class LayoutSettings:
     def user_background(self, uid: str) -> UserBackground | None:
         """The image a region of ``uid`` shows after its video stopped, or None.
 
-        Priority (spec 4.3): ``backgroundConfig`` for the uid, then
+        Priority (docs/cloud.md#cloud-backgrounds): ``backgroundConfig`` for the uid, then
         ``defaultUserBackgroundImage`` (render mode 0, crop).
         """
         for entry in self.background_config:
@@ -160,13 +161,15 @@ class RecordingConfig:
         return self.stream_types in (0, 2)
 
     def subscribes_video(self, uid: str) -> bool:
-        """Whether the recorder subscribes to ``uid``'s video (spec 3, subscription)."""
+        """Whether the recorder subscribes to ``uid``'s video (subscriptions:
+        docs/cloud.md#cloud-recording-config)."""
         return _subscribed(uid, self.subscribe_video_uids, self.unsubscribe_video_uids,
                            other_set=self.subscribe_audio_uids is not None
                            or self.unsubscribe_audio_uids is not None) and self.records_video()
 
     def subscribes_audio(self, uid: str) -> bool:
-        """Whether the recorder subscribes to ``uid``'s audio (spec 3, subscription)."""
+        """Whether the recorder subscribes to ``uid``'s audio (subscriptions:
+        docs/cloud.md#cloud-recording-config)."""
         return _subscribed(uid, self.subscribe_audio_uids, self.unsubscribe_audio_uids,
                            other_set=self.subscribe_video_uids is not None
                            or self.unsubscribe_video_uids is not None) and self.records_audio()

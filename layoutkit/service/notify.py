@@ -68,7 +68,8 @@ def envelope(event_type: int, *, cname: str, uid: str, sid: str, sequence: int,
     """
     name, service_type = EVENT_NAMES[event_type]
     return {"noticeId": notice_id, "productId": 3, "eventType": event_type, "notifyMs": sendts,
-            "sid": sid,  # real bodies carry it here too (spec 12, the observed sample)
+            # real bodies carry it here too (docs/cloud.md#cloud-notifications, the sample)
+            "sid": sid,
             "payload": {"cname": cname, "uid": uid, "sid": sid, "sequence": sequence,
                         "sendts": sendts, "serviceType": service_type,
                         "details": {"msgName": name, **details}}}

@@ -1,4 +1,6 @@
-"""Resources and sessions of the local service, with the cloud's answers (spec section 7).
+"""Resources and sessions of the local service, with the cloud's answers.
+
+The cloud's endpoints and codes: docs/cloud.md#cloud-endpoints.
 
 A resource comes from ``acquire`` and lives five minutes unless ``start`` uses it; used,
 it is the recording's for ``resourceExpiredHour`` hours.  Every refusal is a

@@ -1,5 +1,5 @@
-"""The recorder's audio mix (pure): sample arithmetic and the composite mix (contract 2,
-spec 3 and 8).
+"""The recorder's audio mix (pure): sample arithmetic and the composite mix (docs/profile.md,
+docs/cloud.md#cloud-recording-config, #cloud-output-codec).
 
 Every user publishes a mono 48 kHz signal on their own clock: sample 0 is the moment the
 user first joined, and the clock keeps running while the user is muted or away (like the
@@ -50,7 +50,8 @@ __all__ = [
 
 #: Output sample rate (Hz) of every profile.
 SAMPLE_RATE = 48000
-#: ``audioProfile`` -> (channels, AAC bit rate in bit/s) (spec 3, contract 2).
+#: ``audioProfile`` -> (channels, AAC bit rate in bit/s) (docs/cloud.md#cloud-recording-config,
+#: docs/profile.md).
 AUDIO_PROFILES: dict[int, tuple[int, int]] = {0: (1, 48_000), 1: (1, 128_000), 2: (2, 192_000)}
 
 Samples = npt.NDArray[np.float32]
