@@ -15,9 +15,10 @@ reflow; a mute left in with ``hold``: a tile frozen to the end).
 
 from __future__ import annotations
 
-import subprocess
 from fractions import Fraction
 from pathlib import Path
+
+from .helpers import encode_composite
 
 __all__ = ["compose_session"]
 
@@ -58,7 +59,6 @@ def compose_session(doc: dict, clips: dict[str, Path], out: Path, *, seconds: fl
     scenario compared says otherwise).
     """
     import ffmpeg
-    import imageio_ffmpeg
 
     import layoutkit as lk
     from layoutkit.scenario.model import first_join_times
@@ -88,22 +88,12 @@ def compose_session(doc: dict, clips: dict[str, Path], out: Path, *, seconds: fl
                 tile = _tile(ffmpeg, clips[view.uid], view, joins[view.uid], (w, h), seconds,
                              uses)
                 video = ffmpeg.overlay(video, tile, x=x, y=y, eof_action="pass", enable=enable)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    streams = [video.filter("format", "yuv420p")]
     audio = [ffmpeg.input(str(p), vn=None).audio.filter("adelay", f"{int(joins[u] * 1000)}", all=1)
              for u, p in clips.items() if _has_audio(p)]
-    if audio:
-        streams.append(ffmpeg.filter(audio, "amix", inputs=len(audio), normalize=0)
-                       if len(audio) > 1 else audio[0])
-    rate = bitrate or tc.bitrate
-    stream = ffmpeg.output(*streams, str(out), vcodec="libx264", video_bitrate=f"{rate}k",
-                           r=tc.fps, acodec="aac", audio_bitrate="48k", ar=48000, ac=1,
-                           t=seconds, g=2 * tc.fps, preset="veryfast",
-                           **{"x264-params": "bframes=0"})
-    command = stream.overwrite_output().global_args("-v", "error").compile(
-        cmd=imageio_ffmpeg.get_ffmpeg_exe())
-    subprocess.run(command, check=True, capture_output=True, timeout=180)  # never hang the run
-    return out
+    mixed = (ffmpeg.filter(audio, "amix", inputs=len(audio), normalize=0) if len(audio) > 1
+             else audio[0] if audio else None)
+    return encode_composite(video, mixed, out, fps=tc.fps, bitrate=bitrate or tc.bitrate,
+                            seconds=seconds, gop=2 * tc.fps)
 
 
 def _has_audio(path: Path) -> bool:

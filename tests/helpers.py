@@ -107,7 +107,6 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
     clips' ``amix`` (AAC 48 kHz).  Needs ffmpeg-python (tests skip without it).
     """
     import ffmpeg
-    import imageio_ffmpeg
 
     import layoutkit as lk
     from layoutkit.timeline import Timeline
@@ -132,12 +131,24 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
         video = ffmpeg.overlay(video, tile, x=x, y=y, eof_action="pass")
     audio = ffmpeg.filter([inputs[u].audio for u in clips], "amix", inputs=len(clips),
                           normalize=0)
+    return encode_composite(video, audio, out, fps=tc.fps, bitrate=tc.bitrate, seconds=seconds)
+
+
+def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds: float,
+                     gop: int | None = None) -> Path:
+    """An ffmpeg-python ``video`` graph (and ``audio``, or None) encoded as the cloud's
+    recorder would: x264 without B-frames at ``bitrate`` Kbps, AAC 48 kHz mono; FFmpeg never
+    runs longer than 120 s (a stall fails the test instead of hanging the run)."""
+    import ffmpeg
+    import imageio_ffmpeg
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
-                           vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
-                           acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=seconds,
-                           preset="veryfast", **{"x264-params": "bframes=0"})
+    streams = [video.filter("format", "yuv420p")] + ([audio] if audio is not None else [])
+    options = {"g": gop} if gop else {}
+    stream = ffmpeg.output(*streams, str(out), vcodec="libx264", video_bitrate=f"{bitrate}k",
+                           r=fps, acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=seconds,
+                           preset="veryfast", **options, **{"x264-params": "bframes=0"})
     command = stream.overwrite_output().global_args("-v", "error").compile(
         cmd=imageio_ffmpeg.get_ffmpeg_exe())
-    subprocess.run(command, check=True, capture_output=True, timeout=120)  # never hang the run
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
     return out

@@ -34,7 +34,7 @@ from layoutkit.io.frames import DecodedFrame
 from layoutkit.teststream import write_testsrc
 from layoutkit.timeline import Timeline
 
-from .helpers import scenario_doc
+from .helpers import encode_composite, scenario_doc
 
 ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -117,15 +117,7 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path, *,
         video = ffmpeg.overlay(video, tile, x=x + shift[0], y=y + shift[1], eof_action="pass")
     audio = ffmpeg.filter([inputs[u].audio for u in shown], "amix", inputs=len(shown),
                           normalize=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stream = ffmpeg.output(video.filter("format", "yuv420p"), audio, str(out),
-                           vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=tc.fps,
-                           acodec="aac", audio_bitrate="48k", ar=48000, ac=1, t=SECONDS,
-                           preset="veryfast", **{"x264-params": "bframes=0"})
-    command = stream.overwrite_output().global_args("-v", "error").compile(
-        cmd=imageio_ffmpeg.get_ffmpeg_exe())
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    return out
+    return encode_composite(video, audio, out, fps=tc.fps, bitrate=tc.bitrate, seconds=SECONDS)
 
 
 def _doc(users: list[dict], **transcoding: object) -> dict:
