@@ -168,7 +168,8 @@ def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpec
         return "gone"
     bg = background_frames(region, plan.probe, observed.cells[rows], mixup)[0]
     states = picture_states(bg, region_motion(region, plan.probe, observed, rows),
-                            observed.times[rows])
+                            observed.times[rows],
+                            None if observed.keys is None else observed.keys[rows])
     words = {PICTURE_BACKGROUND: "gone", PICTURE_LIVE: "live", PICTURE_FROZEN: "last_frame"}
     return words[int(np.argmax(np.bincount(states, minlength=3)))]
 
