@@ -93,6 +93,11 @@ def test_false_freeze_rate_on_minutes_of_moving_content_is_under_one_percent(tmp
             assert _frozen_share(times, motion[name], keys) == 0.0, (name, seed)
         frozen_life += _frozen_share(times, motion["life"], keys) / 6
         spans = still_spans(motion["frozen"], times, keys=keys)
-        assert [(s.start, s.end) for s in spans] == [(pytest.approx(20, abs=1 / fps),
-                                                      pytest.approx(60, abs=1 / fps))], seed
+        # the freeze is on a key frame (20 s): the last live frame (a frame before) shows
+        # from its own time; at 30 fps the re-codes (2-3 levels) can outweigh live motion
+        # and leave it a frame late (stillness._key_burst_before)
+        late = 1 if fps == 30 else 0
+        assert len(spans) == 1 and spans[0].end == pytest.approx(60, abs=1e-6), (seed, spans)
+        assert 20 - 1 / fps - 1e-6 <= spans[0].start <= 20 - (1 - late) / fps + 1e-6, \
+            (seed, spans)
     assert frozen_life < 0.01 * 3  # of the three sources' time

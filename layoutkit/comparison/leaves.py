@@ -16,7 +16,13 @@ of its window and a swarm of per-region runs.
   code no longer read, or frozen: :func:`~layoutkit.comparison.events.freeze_onset`), or
   at the scenario's time when it stayed, and the period after it is one ``wrong_layout``
   difference (:meth:`KeptLayout.difference`, replacing the period's runs as a wrong
-  layout does).
+  layout does).  Real people (``source: "unknown"``, no code to read) are judged by their
+  regions instead (:func:`_kept_people`): after the leave's window the staying users'
+  regions from before still show pictures, not backgrounds (:data:`KEPT_SHARE` of the
+  frames), and as many frames do not show the new layout (its canvas covered by a
+  picture, or one of its regions part canvas); the leave keeps its scenario time (the
+  pictures cannot say when a person went) and its user's old region says ``live``,
+  ``last_frame`` or ``gone``.
 * :func:`departures` gives each user who left (at the fitted time) to the run check, which
   names the user where it is still shown (:mod:`~layoutkit.comparison.runcheck`);
   :func:`still_shown` finds a user's picture still in its place from before the leave
@@ -83,7 +89,8 @@ class KeptLayout:
     shown : str
         What the leaving user's old region showed: ``gone``, ``live`` or ``last_frame``.
     share : float
-        Share of the staying users' codes read in their regions from before.
+        Share of the staying users' codes read in their regions from before (real people:
+        of their regions from before showing a picture, not a background).
     """
 
     fit: EventFit
