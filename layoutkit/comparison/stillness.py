@@ -10,7 +10,10 @@ of up to about one luma level on the ~160-pixel canvas the observations use).  S
 <layoutkit.comparison.frames.Observed.motion>`) stays at or under :data:`STILL` levels, a
 burst of at most :data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between still frames (a key
 frame and the encoder's refinement after it), and it is *frozen* over a
-stretch of such frames that lasts at least ``min_s`` seconds (:func:`still_spans`).
+stretch of such frames that lasts at least ``min_s`` seconds (:func:`still_spans`).  A
+picture that froze on a key frame has no calm frame before its first re-code: with the
+recording's key frames (``keys``) that burst is taken in when it is smaller than live
+motion plus a re-code (:func:`_key_burst_before`), so such a freeze starts on its frame too.
 
 Measured (``tests/test_stillness.py``: 640x360 composites by FFmpeg's x264, 250-1000 kb/s,
 15 and 30 fps, GOP 2 s, six minutes each, as compare observes them): a frozen tile moves
@@ -18,7 +21,7 @@ Measured (``tests/test_stillness.py``: 640x360 composites by FFmpeg's x264, 250-
 from the frame it freezes to the end in every case; ``testsrc2`` and ``mandelbrot`` move
 0.2-8 levels a frame and are never frozen; ``life`` is frozen 7.6 s of 1080 tile-seconds at
 30 fps / 400 kb/s (one board that has nearly died out, under 0.03 levels a frame) and never
-at 15 fps.
+at 15 fps (unchanged with the key-frame rule: measured again on the same six seeds).
 """
 
 from __future__ import annotations
