@@ -31,7 +31,8 @@ __all__ = ["ROWS", "SUMMARY_FIELDS", "RowResult", "previous_result", "write_row"
 ROWS = "rows"
 #: The columns of ``summary.csv`` (the keys of each row of ``summary.json``).
 SUMMARY_FIELDS = ("row", "recording", "scenario", "verdict", "differences", "kinds",
-                  "seconds", "error", "skipped", "report_html", "report_json")
+                  "warnings", "warning_kinds", "seconds", "error", "skipped", "report_html",
+                  "report_json")
 #: The size limit of a row's JSON report read back to see whether it can be skipped.
 MAX_ROW_JSON = 64 * 2**20
 
@@ -57,6 +58,10 @@ class RowResult:
         True when the row's inputs were unchanged since the run that wrote its reports.
     report_html, report_json : str
         The reports' paths relative to the output folder.
+    warnings : int
+        Warnings compare gave (not counted in the verdict: a match may carry one).
+    warning_kinds : dict
+        Warning kind -> count (e.g. ``{"canvas_only": 1}``).
     """
 
     row: int
@@ -70,6 +75,8 @@ class RowResult:
     skipped: bool = False
     report_html: str = ""
     report_json: str = ""
+    warnings: int = 0
+    warning_kinds: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The row as ``summary.json`` lists it."""
@@ -102,7 +109,10 @@ def _result(row: Row, batch: dict[str, Any], *, skipped: bool, names: tuple[str,
                      verdict=str(batch["verdict"]), differences=int(batch["differences"]),
                      kinds={str(k): int(v) for k, v in dict(batch["kinds"]).items()},
                      seconds=float(batch["seconds"]), error=batch.get("error"),
-                     skipped=skipped, report_html=names[0], report_json=names[1])
+                     skipped=skipped, report_html=names[0], report_json=names[1],
+                     warnings=int(batch.get("warnings", 0)),
+                     warning_kinds={str(k): int(v) for k, v in
+                                    dict(batch.get("warning_kinds", {})).items()})
 
 
 def previous_result(out_dir: Path, row: Row, fingerprint: str | None) -> RowResult | None:
@@ -141,7 +151,9 @@ def write_row(out_dir: Path, row: Row, outcome: RowOutcome, *, fingerprint: str 
     batch = {"recording": row.recording, "scenario": row.scenario,
              "verdict": outcome.verdict, "differences": outcome.differences,
              "kinds": outcome.kinds, "seconds": round(outcome.seconds, 3),
-             "error": outcome.error, "fingerprint": fingerprint, "layoutkit": version}
+             "error": outcome.error, "warnings": outcome.warnings,
+             "warning_kinds": outcome.warning_kinds, "fingerprint": fingerprint,
+             "layoutkit": version}
     doc = {**(outcome.report_json or {"verdict": outcome.verdict}), "batch": batch}
     _write_text(out_dir / names[0], outcome.report_html or "")
     _write_text(out_dir / names[1], json.dumps(doc, indent=2, ensure_ascii=False,
@@ -158,10 +170,13 @@ def render_index(results: Sequence[RowResult], *, title: str) -> str:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     verdicts = [r.verdict for r in results]
-    totals = (f"{len(results)} rows: {verdicts.count('match')} match, "
+    warned = sum(1 for r in results if r.verdict == "match" and r.warnings)
+    totals = (f"{len(results)} rows: {verdicts.count('match')} match"
+              f"{f' ({warned} with warnings)' if warned else ''}, "
               f"{verdicts.count('differ')} differ, {verdicts.count('error')} error "
               f"({sum(r.skipped for r in results)} unchanged since the last run)")
-    rows = [{**r.to_json(), "kinds_text": kinds_text(r.kinds)} for r in results]
+    rows = [{**r.to_json(), "kinds_text": kinds_text(r.kinds),
+             "warning_text": kinds_text(r.warning_kinds)} for r in results]
     return env.get_template("index.html.j2").render(title=title, totals=totals, rows=rows)
 
 
@@ -173,6 +188,7 @@ def write_summary(out_dir: Path, results: Sequence[RowResult], *, title: str) ->
     for r in results:
         line = r.to_json()
         line["kinds"] = kinds_text(r.kinds)
+        line["warning_kinds"] = kinds_text(r.warning_kinds)
         line["error"] = r.error or ""
         writer.writerow([line[k] for k in SUMMARY_FIELDS])
     _write_text(out_dir / "summary.csv", buffer.getvalue())

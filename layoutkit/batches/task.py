@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import LayoutkitError
 from .manifest import Row
 
-__all__ = ["RowOutcome", "check_row", "error_outcome", "summary_of"]
+__all__ = ["RowOutcome", "check_row", "error_outcome", "summary_of", "warnings_of"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,10 @@ class RowOutcome:
         that died every time it ran the row).
     report_html, report_json : str or None
         The row's reports (compare's HTML page and JSON document), written by the client.
+    warnings : int
+        How many warnings compare gave (not counted in the verdict, e.g. ``canvas_only``).
+    warning_kinds : dict
+        Warning kind -> count.
     """
 
     verdict: str
@@ -49,11 +53,19 @@ class RowOutcome:
     error: str | None = None
     report_html: str | None = None
     report_json: dict[str, Any] | None = None
+    warnings: int = 0
+    warning_kinds: dict[str, int] = field(default_factory=dict)
 
 
 def summary_of(result: Any) -> tuple[int, dict[str, int]]:
     """The number of differences of a :class:`~layoutkit.CompareResult` and their kinds."""
     kinds = Counter(d.kind for d in result.differences if d.category in result.judged)
+    return sum(kinds.values()), dict(sorted(kinds.items()))
+
+
+def warnings_of(result: Any) -> tuple[int, dict[str, int]]:
+    """The number of warnings of a :class:`~layoutkit.CompareResult` and their kinds."""
+    kinds = Counter(w.kind for w in result.warnings)
     return sum(kinds.values()), dict(sorted(kinds.items()))
 
 
@@ -96,6 +108,8 @@ def check_row(row: Row) -> RowOutcome:
         message = f"{source}: {exc}" if source else str(exc)
         return error_outcome(row, message, seconds=time.perf_counter() - start)
     count, kinds = summary_of(result)
+    warned, warning_kinds = warnings_of(result)
     return RowOutcome(verdict=result.verdict, differences=count, kinds=kinds,
                       seconds=time.perf_counter() - start, error=result.error,
-                      report_html=html, report_json=doc)
+                      report_html=html, report_json=doc, warnings=warned,
+                      warning_kinds=warning_kinds)

@@ -577,10 +577,12 @@ def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
 
 
 def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.float32],
-                   times: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+                   times: npt.NDArray[np.float64], keys: npt.NDArray[np.bool_] | None = None
+                   ) -> npt.NDArray[np.int8]:
     """Per frame of a region: :data:`PICTURE_BACKGROUND`, :data:`PICTURE_FROZEN` (a picture
     inside a :func:`~layoutkit.comparison.stillness.still_spans` span of the pictures; a
-    background breaks a span) or :data:`PICTURE_LIVE`.
+    background breaks a span) or :data:`PICTURE_LIVE`; ``keys``: the recording's key frames
+    (a picture that froze on one is frozen from there).
 
     >>> t = np.arange(8) / 2
     >>> bg = np.array([0, 0, 0, 0, 0, 1, 1, 0], bool)
@@ -589,7 +591,7 @@ def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.flo
     """
     masked = np.where(background, np.float32(255), motion).astype(np.float32)
     states = np.where(background, PICTURE_BACKGROUND, PICTURE_LIVE).astype(np.int8)
-    for span in still_spans(masked, times):
+    for span in still_spans(masked, times, keys=keys):
         inside = (times >= span.start) & (times < span.end) & ~background
         states[inside] = PICTURE_FROZEN
     return states

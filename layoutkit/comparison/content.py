@@ -167,7 +167,8 @@ def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
         return FittedEvents(plan)
     fitted_events = fit_observed(plan, observed, alignment, tol=options.tolerance_frames,
                                  tolerance=Fraction(options.event_tolerance))
-    events = keep_layouts(plan, fitted_events, observed, alignment.offsets)
+    events = keep_layouts(plan, fitted_events, observed, alignment.offsets,
+                          mixup=alignment.mixup)
     if events.plan is not fitted_events.plan and fitted_events.plan is not plan:
         fitted_events.plan.renderer.close()  # replaced: a leave's layout was kept
     return events

@@ -57,6 +57,9 @@ class Observed:
         Every descriptor cell's mean absolute luma change from the frame before, in steps
         of ``1 / observe.MOTION_SCALE`` levels (255 on the first frame); None when not
         observed.
+    keys : ndarray (n,) bool, optional
+        Which frames the recording coded as key frames (``DecodedFrame.key``); None when
+        not observed.
     """
 
     times: F64
@@ -68,6 +71,7 @@ class Observed:
     samples: tuple[tuple[float, U8], ...] = ()
     code_levels: I64 = field(default_factory=_no_levels)
     motion: U8 | None = None
+    keys: npt.NDArray[np.bool_] | None = None
 
     @property
     def codes_read(self) -> int:
@@ -96,7 +100,8 @@ class Observed:
         """
         return Observed(self.times[rows], self.cells[rows], self.code_uids[rows],
                         self.code_frames[rows], self.uid_names, self.origin, (),
-                        self.code_levels, None if self.motion is None else self.motion[rows])
+                        self.code_levels, None if self.motion is None else self.motion[rows],
+                        None if self.keys is None else self.keys[rows])
 
 
 class Reservoir:
@@ -170,9 +175,11 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
     obs = Observations(probe)
     origin: float | None = None
     h = probe.canvas_wh[1]
+    keys: list[bool] = []
     for frame in frames:
         if origin is None:
             origin = frame.t
+        keys.append(frame.key)
         picture = fit_frame(frame.i420, probe.canvas_wh)
         r = frame.t - origin
         obs.add(r, picture)
@@ -182,7 +189,7 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
         raise MediaError(msg)
     times, cells, code_uids, code_frames = obs.arrays()
     return Observed(times, cells, code_uids, code_frames, tuple(probe.uids), origin,
-                    tuple(keep.items), obs.code_levels, obs.motion())
+                    tuple(keep.items), obs.code_levels, obs.motion(), np.array(keys, bool))
 
 
 def canvas_luma(observed: Observed, probe: Probe) -> F64:

@@ -16,7 +16,13 @@ of its window and a swarm of per-region runs.
   code no longer read, or frozen: :func:`~layoutkit.comparison.events.freeze_onset`), or
   at the scenario's time when it stayed, and the period after it is one ``wrong_layout``
   difference (:meth:`KeptLayout.difference`, replacing the period's runs as a wrong
-  layout does).
+  layout does).  Real people (``source: "unknown"``, no code to read) are judged by their
+  regions instead (:func:`_kept_people`): after the leave's window the staying users'
+  regions from before still show pictures, not backgrounds (:data:`KEPT_SHARE` of the
+  frames), and as many frames do not show the new layout (its canvas covered by a
+  picture, or one of its regions part canvas); the leave keeps its scenario time (the
+  pictures cannot say when a person went) and its user's old region says ``live``,
+  ``last_frame`` or ``gone``.
 * :func:`departures` gives each user who left (at the fitted time) to the run check, which
   names the user where it is still shown (:mod:`~layoutkit.comparison.runcheck`);
   :func:`still_shown` finds a user's picture still in its place from before the leave
@@ -33,6 +39,19 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from .classify import (
+    DESC_MAX,
+    DESC_MEAN,
+    PICTURE_BACKGROUND,
+    PICTURE_FROZEN,
+    PICTURE_LIVE,
+    background_frames,
+    desc_distance,
+    partly_canvas,
+    picture_states,
+    range_variant,
+    region_motion,
+)
 from .events import EventFit, FittedEvents, freeze_onset, scenario_at
 from .expect import Expectation, Period, RegionExpect
 from .findings import Anchor, Finding
@@ -70,7 +89,8 @@ class KeptLayout:
     shown : str
         What the leaving user's old region showed: ``gone``, ``live`` or ``last_frame``.
     share : float
-        Share of the staying users' codes read in their regions from before.
+        Share of the staying users' codes read in their regions from before (real people:
+        of their regions from before showing a picture, not a background).
     """
 
     fit: EventFit
@@ -116,6 +136,90 @@ def _period_at(exp: Expectation, t: float) -> int | None:
 def _live_regions(period: Period) -> dict[str, RegionExpect]:
     return {r.label[0]: r for r in period.regions
             if r.kind == "code_live" and r.label[0] is not None and r.code_key is not None}
+
+
+def _person_regions(period: Period) -> dict[str, RegionExpect]:
+    return {r.label[0]: r for r in period.regions
+            if r.kind == "person" and r.label[0] is not None}
+
+
+def _picture_share(plan: Plan, observed: Observed, rows: IDX,
+                   regions: dict[str, RegionExpect], mixup: str | None) -> float:
+    """Share of (frame, user) pairs whose region shows a picture (none of its backgrounds:
+    :func:`~.classify.background_frames`)."""
+    if not regions or not rows.size:
+        return 0.0
+    cells = observed.cells[rows]
+    return float(np.mean([~background_frames(r, plan.probe, cells, mixup)[0]
+                          for r in regions.values()]))
+
+
+def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
+                  mixup: str | None) -> float | None:
+    """Share of frames whose canvas outside every region of ``period`` (its ``bg_key``) is
+    not the expected background (None: the period shows no canvas to look at)."""
+    if period.bg_key is None or period.bg_expected is None or not rows.size:
+        return None
+    probe = plan.probe
+    mean, worst = desc_distance(observed.cells[rows][:, probe.cell_slice(period.bg_key)],
+                                range_variant(period.bg_expected, mixup),
+                                probe.valid(period.bg_key))
+    return float(np.mean((mean > DESC_MEAN) | (worst > DESC_MAX)))
+
+
+def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpect | None,
+                  mixup: str | None) -> str:
+    """What a leaving person's old region showed (``gone``: mostly a background,
+    ``last_frame``: mostly a frozen picture, else ``live``)."""
+    if region is None or rows.size < 3:
+        return "gone"
+    bg = background_frames(region, plan.probe, observed.cells[rows], mixup)[0]
+    states = picture_states(bg, region_motion(region, plan.probe, observed, rows),
+                            observed.times[rows],
+                            None if observed.keys is None else observed.keys[rows])
+    words = {PICTURE_BACKGROUND: "gone", PICTURE_LIVE: "live", PICTURE_FROZEN: "last_frame"}
+    return words[int(np.argmax(np.bincount(states, minlength=3)))]
+
+
+def _new_layout_misses(plan: Plan, observed: Observed, rows: IDX, period: Period,
+                       mixup: str | None) -> float:
+    """Share of frames that do not show ``period``'s layout: its canvas covered by a
+    picture (:func:`_canvas_share`) or, when it has no canvas to see, one of its people's
+    regions showing the canvas in part (:func:`~.classify.partly_canvas`)."""
+    covered = _canvas_share(plan, observed, rows, period, mixup)
+    if covered is not None:
+        return covered
+    regions = _person_regions(period).values()
+    if not regions or not rows.size:
+        return 0.0
+    cells = observed.cells[rows]
+    return float(np.mean(np.any([partly_canvas(r, plan.probe, cells, mixup)
+                                 for r in regions], axis=0)))
+
+
+def _kept_people(plan: Plan, observed: Observed, t: F64, fit: EventFit,
+                 mixup: str | None) -> KeptLayout | None:
+    """The layout kept after one leave, judged by real people's regions (no codes): after
+    the leave's window the staying users' regions from before still show pictures (not
+    backgrounds) in at least :data:`KEPT_SHARE` of the (frame, user) pairs, and as many
+    frames do not show the new layout (:func:`_new_layout_misses`)."""
+    exp = plan.expectation
+    p = _period_at(exp, float(fit.scenario_t))
+    if p is None:
+        return None
+    before, after = exp.periods[p - 1], exp.periods[p]
+    old, new = _person_regions(before), _person_regions(after)
+    moved = {u: r for u, r in old.items() if u != fit.uid and u in new and new[u].rect != r.rect}
+    rows = _rows(t, float(fit.scenario_t + fit.window), after.end)
+    if not moved or rows.size < 3:
+        return None
+    was = _picture_share(plan, observed, rows, moved, mixup)
+    if was < KEPT_SHARE or _new_layout_misses(plan, observed, rows, after, mixup) < KEPT_SHARE:
+        return None
+    shown = _person_shown(plan, observed, rows, old.get(fit.uid or ""), mixup)
+    unseen = replace(fit, fitted_t=fit.scenario_t, seen=False, explained=True)
+    users = sum(1 for r in before.regions if r.label[0] is not None)
+    return KeptLayout(unseen, after.end, users, shown, was)
 
 
 def kept_share(observed: Observed, rows: IDX, regions: dict[str, RegionExpect]) -> float:
@@ -198,8 +302,16 @@ def _kept(exp: Expectation, observed: Observed, t: F64, fit: EventFit, *,
     return KeptLayout(dated, until, users, shown, was)
 
 
+def _kept_any(plan: Plan, observed: Observed, t: F64, fit: EventFit, *, step: Fraction,
+              mixup: str | None) -> KeptLayout | None:
+    """The layout kept after one leave, by the codes (:func:`_kept`), else by the people's
+    regions (:func:`_kept_people`)."""
+    found = _kept(plan.expectation, observed, t, fit, step=step)
+    return found if found is not None else _kept_people(plan, observed, t, fit, mixup)
+
+
 def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
-                 offsets: F64) -> FittedEvents:
+                 offsets: F64, *, mixup: str | None = None) -> FittedEvents:
     """The fitted events with each leave after which the recording kept the layout from
     before dated where its user's picture went (:class:`KeptLayout`, in
     :attr:`FittedEvents.kept`; its ``event_time`` difference dropped); the plan rebuilt
@@ -207,7 +319,8 @@ def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
     t = observed.times - offsets
     step = Fraction(1, plan.expectation.fps)
     kept = [k for fit in events.fits if fit.kind == "leave"
-            for k in [_kept(plan.expectation, observed, t, fit, step=step)] if k is not None]
+            for k in [_kept_any(plan, observed, t, fit, step=step, mixup=mixup)]
+            if k is not None]
     if not kept:
         return events
     dated = {k.fit.index: k.fit for k in kept}

@@ -136,7 +136,8 @@ def person_tracks(plan: Plan, observed: Observed, alignment: Alignment
         bg = np.concatenate([i[1] for i in items])[order]
         motion = np.concatenate([i[2] for i in items])[order]
         looks = [look for i in items for look in i[3]]
-        states = picture_states(bg, motion, observed.times[frames])
+        keys = None if observed.keys is None else observed.keys[frames]
+        states = picture_states(bg, motion, observed.times[frames], keys)
         tracks[uid] = PersonTrack(uid, frames, t_all[frames], states,
                                   tuple(looks[int(k)] for k in order))
     return tracks

@@ -343,6 +343,9 @@ def render_report(result: CompareResult, *, title: str, scenario_name: str | Non
         "not_judged": [{"kind": d.kind, "category": d.category, "message": d.message,
                         "file": d.file} for d in result.not_judged[:max_entries]],
         "n_not_judged": len(result.not_judged),
+        "warnings": [{"kind": w.kind, "message": w.message,
+                      "t": None if w.t is None else f"{w.t:.2f} s"}
+                     for w in result.warnings[:max_entries]],
         "n_regions": len(result.tracks),
         "summary": summary,
         "plot": plot,

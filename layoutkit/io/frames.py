@@ -26,11 +26,15 @@ class DecodedFrame:
         The picture, yuv420p as :mod:`layoutkit.compose.yuv` lays it out.
     index : int
         Position in decoding output order, from 0.
+    key : bool
+        The encoder coded it as a key frame (its whole picture is coded again: a frozen
+        picture jumps by its coding noise there).
     """
 
     t: float
     i420: npt.NDArray[np.uint8]
     index: int = 0
+    key: bool = False
 
     @property
     def size_wh(self) -> tuple[int, int]:

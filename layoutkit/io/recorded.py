@@ -167,7 +167,7 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
             t = clock(float(frame.pts * base), step)
             picture = frame.to_ndarray()
             stats.frames += 1
-            yield DecodedFrame(t, picture, index)
+            yield DecodedFrame(t, picture, index, key=bool(frame.key_frame))
             index += 1
         stats.video_errors[str(path)] = count.result()
 
