@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import RGB
 from ..errors import LayoutkitError, Problem, RequestError
 from ..request.limits import FRACTION_DECIMALS
 from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
@@ -35,7 +35,6 @@ __all__ = ["Message", "Checked", "check_text", "export_text", "encode_png", "Des
            "DEFAULT_BODY", "MAX_PREVIEW_USERS", "MAX_UPLOAD_FILES", "MAX_UPLOAD_TOTAL",
            "upload_name"]
 
-RGB = npt.NDArray[np.uint8]
 #: How many users the page can preview (the cloud draws at most 17).
 MAX_PREVIEW_USERS = 17
 #: The upload folder keeps at most this many files, of at most this many bytes in all
