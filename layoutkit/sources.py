@@ -22,12 +22,13 @@ from typing import Literal, Protocol, TypeVar
 import numpy as np
 
 from ._typing import I420, Samples
+from .cloudfiles.constants import SAMPLE_RATE
 from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
 from .io.decode import FileAudio, FileVideo
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
-from .signals.audio import SAMPLE_RATE, AudioSource, check_span
+from .signals.audio import AudioSource, check_span
 from .signals.testsrc import test_frame_i420
 from .signals.tone import tone
 

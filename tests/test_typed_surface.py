@@ -7,6 +7,7 @@ never ``Any``.  The rest: the exported names, the lazy imports, the one version 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -121,3 +122,59 @@ def test_version_is_pyproject_version() -> None:
 
     assert __version__ == declared
     assert "__version__" in lk.__all__
+
+
+# One home per rule (issue 22, item 5): the cloud's numbers, the PNG encoder, the JSON reader.
+
+PACKAGE = ROOT / "layoutkit"
+CLOUD_NUMBERS = {"SAMPLE_RATE": 48000, "SEGMENT_SECONDS": 15, "MIN_TARGET_DURATION": 18,
+                 "MP4_MAX_BYTES": 2 * 1024**3,
+                 "ROLLOVER_SECONDS": {"2h": 2 * 3600, "3h": 3 * 3600}}
+
+
+def _modules() -> dict[str, ast.Module]:
+    return {str(path.relative_to(ROOT)): ast.parse(path.read_text(encoding="utf-8"))
+            for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _assigned_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _imported_modules(tree: ast.Module, package: str) -> set[str]:
+    """Absolute names of the modules a module of ``package`` imports from."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1]
+            found.add(".".join([*base, node.module or ""]) if node.level else node.module or "")
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_the_clouds_numbers_have_one_home() -> None:
+    from layoutkit.cloudfiles import constants
+
+    homes = {name: [path for path, tree in _modules().items() if name in _assigned_names(tree)]
+             for name in CLOUD_NUMBERS}
+    assert homes == {name: ["layoutkit/cloudfiles/constants.py"] for name in CLOUD_NUMBERS}
+    assert {name: getattr(constants, name) for name in CLOUD_NUMBERS} == CLOUD_NUMBERS
+
+
+def test_compare_takes_the_segment_rule_from_cloudfiles_not_the_recorder() -> None:
+    comparison = {path: tree for path, tree in _modules().items()
+                  if path.startswith("layoutkit/comparison/")}
+    recorder = {path: sorted(m for m in _imported_modules(tree, "layoutkit.comparison")
+                             if m.startswith("layoutkit.record"))
+                for path, tree in comparison.items()}
+    assert {path: found for path, found in recorder.items() if found} == {}
+    users = [path for path, tree in comparison.items()
+             if "layoutkit.cloudfiles.constants" in _imported_modules(tree, "layoutkit.comparison")]
+    assert "layoutkit/comparison/files.py" in users

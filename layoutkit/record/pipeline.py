@@ -46,8 +46,8 @@ from ..scenario import Scenario
 from ..signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range, to_channels
 from ..sources import check_sources, open_audio_sources
 from ..timeline import Timeline
-from .segmenter import SEGMENT_SECONDS
 from .sinks import Sinks
+from ..cloudfiles.constants import SEGMENT_SECONDS
 
 __all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "encode_frame", "flush_encoders",
            "media_frame", "record", "write_server_response"]
