@@ -178,3 +178,55 @@ def test_compare_takes_the_segment_rule_from_cloudfiles_not_the_recorder() -> No
     users = [path for path, tree in comparison.items()
              if "layoutkit.cloudfiles.constants" in _imported_modules(tree, "layoutkit.comparison")]
     assert "layoutkit/comparison/files.py" in users
+
+
+#: Left to their owners this session (another helper edits them); see the report.
+PNG_LEFT = {"layoutkit/comparison/report.py"}
+#: Modules that parse JSON near a file read but are not file readers (the designer's masking
+#: and the NCS receiver parse text they were given); batches/ is left to its owner.
+JSON_LEFT = {"layoutkit/comparison/report.py", "layoutkit/design/masking.py",
+             "layoutkit/ncs/receiver.py"}
+
+
+def test_one_png_encoder() -> None:
+    encoders = sorted(
+        str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
+        if any(mark in path.read_text(encoding="utf-8")
+               for mark in ('format="PNG"', "format='PNG'", 'b"IHDR"', "imencode(\".png\"")))
+    assert set(encoders) - PNG_LEFT == {"layoutkit/io/png.py"}
+
+
+def test_written_png_is_pixel_exact_and_design_uses_the_same_encoder(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from layoutkit.design import session
+    from layoutkit.io import png
+
+    picture = lk.preview({"mixedVideoLayout": 1}, users=3, canvas_wh=(320, 180))
+    png.write_png(picture, tmp_path / "p.png")
+    with Image.open(tmp_path / "p.png") as image:
+        assert np.array_equal(np.asarray(image.convert("RGB")), picture)
+    assert session.encode_png is png.encode_png
+    with pytest.raises(lk.ShapeError):
+        png.write_png(picture[:, :, 0], tmp_path / "gray.png")
+    assert not (tmp_path / "gray.png").exists()
+
+
+def test_stop_response_readers_share_the_hardened_json_reader(tmp_path: Path) -> None:
+    """compare's and upload's stop-response readers: one reader, NaN refused, the file named."""
+    from layoutkit.comparison.read import _load_response
+    from layoutkit.record.upload import mark_uploaded
+
+    response = tmp_path / "serverResponse.json"
+    response.write_text('{"serverResponse": {"fileList": [], "uploadingStatus": NaN}}')
+    with pytest.raises(lk.MediaError, match=r"serverResponse\.json: the stop response is not "
+                                            r"valid JSON \(malformed JSON at line 1"):
+        _load_response(response)
+    with pytest.raises(lk.StorageError, match=r"serverResponse\.json: the stop response is not "
+                                              r"valid JSON"):
+        mark_uploaded(tmp_path)
+    readers = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
+                     if "batches" not in path.parts and "json.loads(" in (text := path.read_text(encoding="utf-8"))
+                     and ("read_text(" in text or "read_limited(" in text))
+    assert set(readers) <= JSON_LEFT, readers
