@@ -226,7 +226,8 @@ def test_stop_response_readers_share_the_hardened_json_reader(tmp_path: Path) ->
     with pytest.raises(lk.StorageError, match=r"serverResponse\.json: the stop response is not "
                                               r"valid JSON"):
         mark_uploaded(tmp_path)
-    readers = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
-                     if "batches" not in path.parts and "json.loads(" in (text := path.read_text(encoding="utf-8"))
+    texts = {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+             for path in PACKAGE.rglob("*.py") if "batches" not in path.parts}
+    readers = sorted(name for name, text in texts.items() if "json.loads(" in text
                      and ("read_text(" in text or "read_limited(" in text))
     assert set(readers) <= JSON_LEFT, readers
