@@ -33,7 +33,7 @@ from .api import (
     serve,
     upload,
 )
-from .batches import batch
+from .batches import BatchResult, batch
 from .enums import LayoutMode, RenderMode
 from .errors import (
     EncodeError,
@@ -53,38 +53,69 @@ from .layout import Regions, compute_regions
 from .profile import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
+    from .annotate import PreviewWarning
     from .comparison.model import CompareResult, Difference
+    from .io.decode import DamagedMediaWarning
+    from .io.images import ImageIgnoredWarning
+    from .record.pipeline import RecordingResult
 
-__version__ = "0.1.0"
+    __version__: str
 
-#: Names imported on first use (compare's model pulls in the playlist parser).
-_LAZY = {"CompareResult": "comparison.model", "Difference": "comparison.model"}
+#: Names imported on first use: their modules pull in the playlist parser, the encoders,
+#: Pillow or PyAV, which ``import layoutkit`` does not need.
+_LAZY = {"CompareResult": "comparison.model", "Difference": "comparison.model",
+         "RecordingResult": "record.pipeline", "PreviewWarning": "annotate",
+         "ImageIgnoredWarning": "io.images", "DamagedMediaWarning": "io.decode"}
+#: The distribution whose metadata holds the version (pyproject.toml's ``version``).
+_DISTRIBUTION = "layoutkit"
+
+
+def _version() -> str:
+    """The installed distribution's version: pyproject.toml's ``version``, its one source.
+
+    ``"0+unknown"`` when the package runs from a source tree that was never installed.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(_DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    """``lk.CompareResult`` and ``lk.Difference``, imported when first asked for."""
-    if name in _LAZY:
+    """The names of ``_LAZY`` and ``__version__``, computed when first asked for."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
         import importlib
 
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
+    else:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "BatchResult",
     "CompareResult",
+    "DamagedMediaWarning",
     "Difference",
     "EncodeError",
+    "ImageIgnoredWarning",
     "LayoutMode",
     "LayoutkitError",
     "ManifestError",
     "MediaError",
     "OutputExistsError",
     "ParameterError",
+    "PreviewWarning",
     "Problem",
     "Profile",
+    "RecordingResult",
     "Regions",
     "RenderMode",
     "RequestError",

@@ -14,18 +14,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import numpy.typing as npt
 
 from .compose.yuv import rgb_to_i420
 from .signals.testcard import label_font
 from .render import SceneRenderer
 from .scenario import Scenario
+from ._typing import RGB
 
 __all__ = ["timeline_strip", "strip_height", "strip_events", "readable_events", "SHORT_ACTIONS", "place_labels", "crossings", "LabelBox",
            "StripLayout", "layout_strip", "label_top",
            "Cue", "scenario_cues", "draw_cues", "write_gif", "write_mp4"]
 
-RGB = npt.NDArray[np.uint8]
 STRIP_BG = (24, 24, 28)
 
 

@@ -21,25 +21,38 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 
-import numpy as np
-import numpy.typing as npt
-
+from ._typing import RGB
 from .errors import Problem, RequestError, ScenarioError
 from .inputs import background_image_of
 from .profile import DEFAULT_PROFILE, Profile
-from .request.model import LayoutSettings, RecordingConfig, StartRequest, UpdateLayoutRequest
+from .request.model import (
+    AcquireRequest,
+    LayoutSettings,
+    RecordingConfig,
+    StartRequest,
+    StopRequest,
+    UpdateLayoutRequest,
+    UpdateRequest,
+)
 from .scenario import Scenario
 
-if TYPE_CHECKING:  # imported when compare runs (the playlist parser is not light)
+if TYPE_CHECKING:  # imported when they run (the playlist parser, encoders, a server: not light)
     from .comparison.model import CompareResult
+    from .record.pipeline import RecordingResult
+    from .service.server import ServiceServer
 
 __all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
            "frame_at", "mix", "upload", "compare", "scenario_from_events", "serve"]
 
-RGB = npt.NDArray[np.uint8]
-PathOrDoc = str | os.PathLike[str] | dict[str, Any]
+PathOrDoc: TypeAlias = str | os.PathLike[str] | dict[str, Any]
+#: What :func:`load_request` returns: the model of the body's kind.
+RequestModel: TypeAlias = (StartRequest | UpdateLayoutRequest | AcquireRequest | UpdateRequest
+                           | StopRequest)
+#: What :func:`preview` and :func:`contact_sheet` take: a body (one without a layout is
+#: refused with :class:`RequestError`), its layout, or what :func:`load_request` reads.
+Previewable: TypeAlias = RequestModel | LayoutSettings | PathOrDoc
 #: Users a request preview draws when none are given.
 DEFAULT_PREVIEW_USERS = 4
 #: The canvas of a request that has none (an ``updateLayout`` body): the docs' 360x640.
@@ -55,7 +68,21 @@ def _warn(problems: tuple[Problem, ...] | list[Problem]) -> None:
         warnings.warn(str(problem), RequestWarning, stacklevel=3)
 
 
-def load_request(source: PathOrDoc, *, kind: str | None = None) -> Any:
+@overload
+def load_request(source: PathOrDoc, *, kind: Literal["start"]) -> StartRequest: ...
+@overload
+def load_request(source: PathOrDoc, *, kind: Literal["updateLayout"]) -> UpdateLayoutRequest: ...
+@overload
+def load_request(source: PathOrDoc, *, kind: Literal["acquire"]) -> AcquireRequest: ...
+@overload
+def load_request(source: PathOrDoc, *, kind: Literal["update"]) -> UpdateRequest: ...
+@overload
+def load_request(source: PathOrDoc, *, kind: Literal["stop"]) -> StopRequest: ...
+@overload
+def load_request(source: PathOrDoc, *, kind: str | None = None) -> RequestModel: ...
+
+
+def load_request(source: PathOrDoc, *, kind: str | None = None) -> RequestModel:
     """Read and validate a request body with the cloud's rules.
 
     Parameters
@@ -96,15 +123,15 @@ def load_request(source: PathOrDoc, *, kind: str | None = None) -> Any:
 
         model, found = parse_request(source, kind=kind)
         _warn(found)
-        return model
+        return cast(RequestModel, model)
     from .inputs import load_request_file
 
     loaded = load_request_file(source, kind=kind)
     _warn(loaded.warnings)
-    return loaded.model
+    return cast(RequestModel, loaded.model)
 
 
-def _layout_of(request: Any) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None,
+def _layout_of(request: Previewable) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None,
                                       RecordingConfig | None]:
     """Layout settings, canvas (None for updateLayout), image folder and recording config
     (None but for a start body: its subscribe lists) of a request, model, path or dict."""
@@ -128,7 +155,7 @@ def _users(users: int | list[str] | tuple[str, ...] | None) -> list[str]:
     return [str(u) for u in users]
 
 
-def preview(request: Any, *, users: int | list[str] | None = None,
+def preview(request: Previewable, *, users: int | list[str] | None = None,
             canvas_wh: tuple[int, int] | None = None, profile: Profile = DEFAULT_PROFILE,
             source_wh: tuple[int, int] = (640, 360), annotate: bool = False) -> RGB:
     """The canvas of a request with a labelled test card per user.
@@ -182,7 +209,7 @@ def preview(request: Any, *, users: int | list[str] | None = None,
                              annotate=annotate)
 
 
-def contact_sheet(request: Any, *, canvas_wh: tuple[int, int] | None = None,
+def contact_sheet(request: Previewable, *, canvas_wh: tuple[int, int] | None = None,
                   profile: Profile = DEFAULT_PROFILE,
                   source_wh: tuple[int, int] = (640, 360)) -> RGB:
     """One image of the request's layout for every user count 1..17, labelled.
@@ -409,7 +436,7 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
 
 def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
         overwrite: bool = False, upload: str | None = None, profile: Profile = DEFAULT_PROFILE,
-        progress: bool = False) -> Any:
+        progress: bool = False) -> RecordingResult:
     """Record a scenario the way the cloud's composite mode would: HLS + MP4 + serverResponse.
 
     Parameters
@@ -481,7 +508,7 @@ def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int 
           s3_endpoint: str | None = None, credentials: str | None = None,
           notify: str | None = None, notify_secret: str | None = None,
           folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
-          notify_retry_waits: tuple[float, ...] | None = None) -> Any:
+          notify_retry_waits: tuple[float, ...] | None = None) -> ServiceServer:
     """Start the local Cloud Recording service in this process (in a thread) and return it.
 
     The cloud's six mix-mode REST paths (``acquire``, ``start``, ``query``,

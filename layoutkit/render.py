@@ -30,10 +30,9 @@ from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .scenario import Scenario, first_join_times
 from .timeline import DisplayState, Scene, Timeline, UserView
+from ._typing import I420
 
 __all__ = ["RenderedFrame", "SceneRenderer", "canvas_size"]
-
-I420 = npt.NDArray[np.uint8]
 
 
 def canvas_size(scenario: Scenario) -> tuple[int, int]:

@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
+from ._typing import I420, Samples
+from .cloudfiles.constants import SAMPLE_RATE
 from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
 from .io.decode import FileAudio, FileVideo
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
-from .signals.audio import SAMPLE_RATE, AudioSource, Samples, check_span
+from .signals.audio import AudioSource, check_span
 from .signals.testsrc import test_frame_i420
 from .signals.tone import tone
 
@@ -36,8 +37,6 @@ __all__ = ["VideoSource", "SolidSource", "PlaceholderSource", "TestSource", "Fil
            "open_for_users", "media_problem", "source_problems", "check_sources"]
 
 T = TypeVar("T")
-
-I420 = npt.NDArray[np.uint8]
 
 
 class VideoSource(Protocol):

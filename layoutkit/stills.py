@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import numpy.typing as npt
 
 from .compose.rgb import cover_image, draw_rgb, solid_canvas
 from .enums import LayoutMode
@@ -18,10 +17,10 @@ from .layout import MAX_DISPLAYED, compute_regions
 from .signals.testcard import label_font, test_card
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
+from ._typing import RGB
 
 __all__ = ["DEFAULT_SOURCE_WH", "canvas_background", "preview_canvas", "contact_sheet"]
 
-RGB = npt.NDArray[np.uint8]
 DEFAULT_SOURCE_WH = (640, 360)
 
 

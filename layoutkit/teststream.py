@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 
+from .cloudfiles.constants import SAMPLE_RATE
 from .errors import ParameterError
 from .io.decode import iter_luma
 from .io.encode import MediaFileWriter
 from .signals.idcode import CodeReading, read_code, uid_number
 from .signals.testsrc import even_size, test_frame_i420
-from .signals.tone import SAMPLE_RATE, tone
+from .signals.tone import tone
 
 MAX_SIDE = 4096  # as a scenario user's source size
 

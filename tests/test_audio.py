@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from layoutkit.errors import ShapeError, MediaError, ScenarioError, ParameterError
+from layoutkit.cloudfiles.constants import SAMPLE_RATE
 from layoutkit.signals.audio import (
     AUDIO_PROFILES,
-    SAMPLE_RATE,
     AudioMixer,
     frame_sample_range,
     to_channels,

@@ -34,8 +34,8 @@ from layoutkit.record import sinks
 from layoutkit.record.sinks import PlaylistWriter
 from layoutkit.cloudfiles.playlist import Segment, render_playlist
 from layoutkit.cloudfiles.server_response import server_response
+from layoutkit.cloudfiles.constants import MP4_MAX_BYTES
 from layoutkit.cloudfiles.naming import (
-    MP4_MAX_BYTES,
     epoch_ms,
     format_utc,
     m3u8_name,

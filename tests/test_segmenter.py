@@ -7,8 +7,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layoutkit.record.segmenter import MP4_SIZE_MARGIN, SEGMENT_SECONDS, Segmenter
-from layoutkit.cloudfiles.naming import MP4_MAX_BYTES
+from layoutkit.cloudfiles.constants import MP4_MAX_BYTES, SEGMENT_SECONDS
+from layoutkit.record.segmenter import MP4_SIZE_MARGIN, Segmenter
 
 
 def _run(times_keys, **options):

@@ -30,7 +30,8 @@ from layoutkit.signals.idcode import (
     quiet_zone,
     read_code,
 )
-from layoutkit.signals.tone import SAMPLE_RATE, TONE_DBFS, tone, tone_frequency
+from layoutkit.cloudfiles.constants import SAMPLE_RATE
+from layoutkit.signals.tone import TONE_DBFS, tone, tone_frequency
 from layoutkit.teststream import read_testsrc_ids, write_testsrc
 from layoutkit.signals.testsrc import test_frame, test_frame_i420
 from layoutkit.request.model import LayoutSettings

@@ -37,11 +37,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from ..profile import Profile
+from .constants import ROLLOVER_SECONDS
 
 __all__ = [
     "TAG_TIMES",
-    "MP4_MAX_BYTES",
-    "ROLLOVER_SECONDS",
     "epoch_ms",
     "format_utc",
     "m3u8_name",
@@ -54,14 +53,6 @@ __all__ = [
 
 TAG_TIMES: tuple[str, ...] = ("date17", "epoch_ms")
 """Accepted values of ``tag_time`` (same as :attr:`layoutkit.profile.Profile.tag_time`)."""
-
-MP4_MAX_BYTES = 2 * 1024**3
-"""A new MP4 part starts when the current one would exceed about 2 GB
-(docs/cloud.md#cloud-segments)."""
-
-ROLLOVER_SECONDS: dict[str, int] = {"2h": 2 * 3600, "3h": 3 * 3600}
-"""A new MP4 part starts after this duration, by profile ``mp4_rollover``
-(docs/cloud.md#cloud-segments)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)

@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
+from .constants import MIN_TARGET_DURATION
 from .naming import TAG_TIMES, format_utc
 
 __all__ = [
-    "MIN_TARGET_DURATION",
     "EVENT_TRACK_TYPES",
     "Segment",
     "extinf_value",
@@ -55,9 +55,6 @@ __all__ = [
     "check_tag_time",
     "segment_uri",
 ]
-
-MIN_TARGET_DURATION = 18
-"""``#EXT-X-TARGETDURATION`` of Agora's samples with 15 s segments."""
 
 EVENT_TRACK_TYPES: tuple[str, ...] = ("AUDIO", "VIDEO")
 """``TRACK_TYPE`` values of ``#EXT-X-AGORA-TRACK-EVENT``."""

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F64
 from .expect import Expectation, RegionExpect
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ __all__ = ["CLOCK_AGREE_S", "CLOCK_SPREAD_S", "CODE_PERIOD_FRAMES", "LIVE_WEIGHT
 
 #: The frame number in a code wraps at this.
 CODE_PERIOD_FRAMES = 4096
-
-F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import U8
 from .alignment import Alignment
 from .codereader import CodeSpot
 from .expect import Expectation
@@ -55,7 +55,6 @@ __all__ = [
     "spiral",
 ]
 
-U8 = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 #: Below this share of the expected live-code region-frames read, the codes are missing.

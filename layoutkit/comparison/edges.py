@@ -30,8 +30,8 @@ from fractions import Fraction
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import F32, U8
 from ..compose.fit import FIT, place
 from .displacement import MIN_SHIFT, REACH, _spread
 from .expect import Period
@@ -40,9 +40,6 @@ from .model import Difference
 from .plan import Plan
 
 __all__ = ["LEVELS", "MIN_EVIDENCE", "background_luma", "check_edges", "expected_mask", "mask_offset"]
-
-U8 = npt.NDArray[np.uint8]
-F32 = npt.NDArray[np.float32]
 
 #: Luma levels within which a pixel is the canvas.
 LEVELS = 14

@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import BoolArray
 from ..compose.yuv import i420_to_rgb
 from ..errors import ScenarioError
 from ..io.frames import DecodedFrame
@@ -34,7 +35,6 @@ __all__ = ["FLASH_JUMP", "Shot", "clear_frame", "collect_evidence", "finding_anc
            "flash_frames", "region_rect", "scheduled_renderer", "wanted_frames"]
 
 FrameSource = Callable[[], Iterable[DecodedFrame]]
-BoolArray = npt.NDArray[np.bool_]
 
 #: Mean canvas luma a frame must exceed its neighbours' (3 on each side) by to be taken
 #: for a flash when no code on it says so (one 640x360 tile of 17 flashing: ~7).

@@ -32,6 +32,7 @@ from ..scenario import UNKNOWN, Scenario, UserSpec, first_join_times
 from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
 from .observe import Probe
+from .._typing import F32
 
 __all__ = ["FILE_WINDOW_S", "ExpectOptions", "FileFrames", "Label", "file_names", "RegionExpect",
            "Period", "Expectation", "build_expectation", "person_uids", "source_kind"]
@@ -39,7 +40,6 @@ __all__ = ["FILE_WINDOW_S", "ExpectOptions", "FileFrames", "Label", "file_names"
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
 Rect = tuple[int, int, int, int]
-F32 = npt.NDArray[np.float32]
 
 #: A video file's region is compared with the file's frames this many seconds either side
 #: of the source time the scenario expects (a publisher that starts its file a little late).

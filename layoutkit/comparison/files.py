@@ -41,11 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..cloudfiles.playlist import EVENT_TRACK_TYPES, MIN_TARGET_DURATION
+from ..cloudfiles.playlist import EVENT_TRACK_TYPES
 from ..cloudfiles.server_response import TRACK_TYPES
-from ..cloudfiles.naming import MP4_MAX_BYTES, rollover_seconds
+from ..cloudfiles.naming import rollover_seconds
 from ..profile import DEFAULT_PROFILE, Profile
-from ..record.segmenter import SEGMENT_SECONDS
 from ..request.model import RecordingConfig
 from ..scenario import Scenario
 from ..io import probe as _probe_av
@@ -62,9 +61,10 @@ from ..cloudfiles.parse import (
     parse_ts_name,
 )
 from .read import Recording, SegmentFile
+from ..cloudfiles.constants import MIN_TARGET_DURATION, MP4_MAX_BYTES, SEGMENT_SECONDS
 
-__all__ = ["KINDS", "user_named", "SEGMENT_SECONDS", "NAME_TIME_TOLERANCE_S",
-           "SEGMENT_SHORT_TOLERANCE_S", "EXTINF_TOLERANCE_S", "MIN_TARGET_DURATION", "check_files"]
+__all__ = ["KINDS", "user_named", "NAME_TIME_TOLERANCE_S", "SEGMENT_SHORT_TOLERANCE_S",
+           "EXTINF_TOLERANCE_S", "check_files"]
 
 #: Difference kinds this module reports (all in the ``files`` category,
 #: :data:`~layoutkit.comparison.model.KIND_CATEGORY`).

@@ -16,16 +16,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F64, I32, I64, U8
 from ..errors import MediaError
 from ..io.frames import DecodedFrame
 from .observe import Observations, Probe
 
 __all__ = ["Observed", "Reservoir", "canvas_luma", "fit_frame", "observe_frames"]
-
-U8 = npt.NDArray[np.uint8]
-F64 = npt.NDArray[np.float64]
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 
 
 def _no_levels() -> I64:

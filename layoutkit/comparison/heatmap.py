@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import RGB
+
 __all__ = ["DiffStats", "colormap_stops", "cubehelix_lut", "difference_heatmap", "difference_stats",
            "match_size"]
-
-RGB = npt.NDArray[np.uint8]
 
 
 def cubehelix_lut(*, start: float = 3.0, rotations: float = 0.6, hue: float = 2.0,

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F32
 from .codereader import CodeSpot
 
 __all__ = ["GRID", "MOTION_SCALE", "Observations", "Probe"]
@@ -30,7 +31,6 @@ CANVAS_GRID = 8
 MOTION_SCALE = 32
 
 Rect = tuple[int, int, int, int]
-F32 = npt.NDArray[np.float32]
 
 
 def _small_size(canvas_wh: tuple[int, int]) -> tuple[int, int, int]:

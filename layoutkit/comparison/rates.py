@@ -31,6 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F64
+
 __all__ = ["COMMON_RATES", "MIN_READINGS", "SNAP_SHARE", "estimate_rate", "flashes_at_rate",
            "publisher_rates"]
 
@@ -44,8 +46,6 @@ MIN_READINGS = 8
 _PERIOD = 4096
 _MIN_SPAN_S = 0.5
 _INLIER_FRAMES = 2.0
-
-F64 = npt.NDArray[np.float64]
 
 
 def _coarse_rate(t: F64, f: F64) -> float | None:

@@ -35,7 +35,6 @@ A recording is untrusted input (:mod:`layoutkit.io.limited`):
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import tempfile
@@ -45,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..io.limited import MAX_TEXT_FILE, Resolved, file_type, read_limited, resolve_inside, \
-    walk_files
+from ..io.limited import MAX_TEXT_FILE, Resolved, file_type, read_json_file, read_limited, \
+    resolve_inside, walk_files
 from ..io.s3 import download_tree, parse_s3_url
 from ..cloudfiles.parse import (
     Playlist,
@@ -143,9 +142,8 @@ _WATCHED = (".m3u8", ".ts", ".mp4", ".json")
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(read_limited(path, limit=MAX_TEXT_FILE, what="stop response",
-                                       follow=False).decode("utf-8-sig"))
-    except (OSError, ValueError):
+        return read_json_file(path, what="stop response", follow=False)
+    except OSError:
         return None
 
 
@@ -156,11 +154,7 @@ def _load_response(source: str | os.PathLike[str] | Mapping[str, Any]
         path = None
     else:
         path = Path(source)
-        data = read_limited(path, limit=MAX_TEXT_FILE, what="stop response")
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except ValueError as exc:
-            raise MediaError(f"{path}: the stop response is not valid JSON ({exc})") from None
+        doc = read_json_file(path, what="stop response")
     if not looks_like_stop_response(doc):
         where = path or "server_response"
         raise MediaError(f"{where}: not a stop response (no serverResponse / fileList)")

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import U8
 from ..compose.fit import CROP, FIT, place
 from ..profile import Profile
 from .alignment import Alignment
@@ -46,7 +46,6 @@ from .plan import Plan
 __all__ = ["MIN_BAR", "RenderModeFault", "apply_render_modes", "bars_of", "check_render_modes",
            "drawn_mode"]
 
-U8 = npt.NDArray[np.uint8]
 Rect = tuple[int, int, int, int]
 
 #: Fit bars narrower than this (px) are not judged.

@@ -16,15 +16,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import U8
 from ..io.frames import DecodedFrame
 from .findings import Finding
 from .frames import fit_frame
 
 __all__ = ["move_plane", "moved_frames", "shift_of"]
-
-U8 = npt.NDArray[np.uint8]
 
 
 def shift_of(finding: Finding | None) -> tuple[int, int] | None:

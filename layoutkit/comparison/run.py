@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ..cloudfiles.constants import ROLLOVER_SECONDS
 from ..errors import LayoutkitError
 from ..io.frames import DecodedFrame, DecodeStats
 from ..io.recorded import iter_audio, iter_video
@@ -116,7 +117,7 @@ def _file_infer(files: dict[str, Any]) -> dict[str, str]:
     found["mp4_rollover"] = "undetermined"
     first = parts[0].get("duration_s") if len(parts) > 1 else None
     if isinstance(first, int | float):  # a part ends at the first key frame after its limit
-        for value, seconds in (("2h", 7200), ("3h", 10800)):
+        for value, seconds in ROLLOVER_SECONDS.items():
             if 0 <= first - seconds < 60:
                 found["mp4_rollover"] = value
     return found

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F64
 from .classify import RegionObservation
 from .expect import Expectation, Label
 from .model import Interval
@@ -38,7 +39,6 @@ __all__ = [
 
 #: A region across periods: (paint index, rect).
 TrackKey = tuple[int, tuple[int, int, int, int]]
-F64 = npt.NDArray[np.float64]
 #: A stretch of a run this many frames long or shorter is folded into its neighbours.
 FOLDED_FRAMES = 2
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
-from ..signals.audio import AUDIO_PROFILES, SAMPLE_RATE
+from ..signals.audio import AUDIO_PROFILES
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import canvas_size
 from ..scenario import Scenario
@@ -46,6 +46,7 @@ from ..timeline import Timeline
 from ..io import probe as _probe_av
 from .model import STREAM_KINDS, Difference
 from .read import Recording
+from ..cloudfiles.constants import SAMPLE_RATE
 
 __all__ = ["KINDS", "FPS_TOLERANCE", "VIDEO_BITRATE_MAX", "AUDIO_BITRATE_RANGE",
            "DURATION_TOLERANCE_S", "UNALIGNED_TOLERANCE_S", "check_streams"]

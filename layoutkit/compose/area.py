@@ -55,11 +55,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import U8
 from ..errors import ShapeError
 
 __all__ = ["AreaScratch", "area_pair_scaler", "area_scaler", "area_weights"]
 
-U8 = npt.NDArray[np.uint8]
 Rect = tuple[int, int, int, int]
 
 #: Scale of the 16-bit scratch between the passes (8 fractional bits; 255 * 256 < 2 ** 16).

@@ -75,6 +75,7 @@ from .yuv import (
     rgb_to_yuv,
     solid_i420,
 )
+from .._typing import U8
 
 __all__ = [
     "Plan",
@@ -85,7 +86,6 @@ __all__ = [
     "prepare_background",
 ]
 
-U8 = npt.NDArray[np.uint8]
 Rect = tuple[int, int, int, int]
 Planes = tuple[U8, U8, U8]
 _Slices = tuple[slice, slice]

@@ -6,14 +6,12 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import RGB
 from ..layout.regions import Regions
 from .fit import FIT, place
 
 __all__ = ["solid_canvas", "cover_image", "paste", "draw_rgb"]
-
-RGB = npt.NDArray[np.uint8]
 
 
 def solid_canvas(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> RGB:

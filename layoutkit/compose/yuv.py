@@ -51,6 +51,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import U8
 from ..errors import ParameterError, ShapeError
 
 __all__ = [
@@ -64,8 +65,6 @@ __all__ = [
     "rgb_to_yuv",
     "solid_i420",
 ]
-
-U8 = npt.NDArray[np.uint8]
 
 _KR, _KB = 0.299, 0.114
 _KG = 1.0 - _KR - _KB

@@ -27,15 +27,14 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import I420, Samples
+from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import MediaError, ParameterError
 
 __all__ = ["media_location", "open_input", "has_stream", "DamagedMediaWarning", "FileVideo",
            "FileAudio", "probe_video_size", "iter_luma", "SINGLE_THREAD_DECODE_MAX_PIXELS",
            "set_decoder_threads"]
 
-I420 = npt.NDArray[np.uint8]
-Samples = npt.NDArray[np.float32]
-SAMPLE_RATE = 48000
 URL_TIMEOUT_S = 10.0
 
 

@@ -18,10 +18,11 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import MediaError
 
-__all__ = ["MAX_LINKS", "MAX_TEXT_FILE", "Resolved", "file_type", "read_limited",
+__all__ = ["MAX_LINKS", "MAX_TEXT_FILE", "Resolved", "file_type", "read_json_file", "read_limited",
            "resolve_inside", "walk_files"]
 
 #: The size limit of a playlist or a stop response (the real ones are a few KiB).
@@ -120,6 +121,59 @@ def read_limited(path: str | os.PathLike[str], *, limit: int, what: str,
     if len(data) > limit:  # it grew while being read
         raise MediaError(too_big)
     return data
+
+
+
+def read_json_file(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TEXT_FILE,
+                   follow: bool = True) -> Any:
+    """The JSON value of a file read by :func:`read_limited`: the one hardened JSON reader.
+
+    UTF-8 (a leading byte order mark is skipped), strict JSON: ``NaN`` and ``Infinity``,
+    which Python's ``json`` accepts, are refused.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is meant to be, for messages (``"stop response"``).
+    limit : int
+        Most bytes accepted (default 4 MiB).
+    follow : bool
+        As for :func:`read_limited`.
+
+    Raises
+    ------
+    MediaError
+        What :func:`read_limited` raises; ``<path>: the <what> is not UTF-8 text (...)``;
+        ``<path>: the <what> is not valid JSON (malformed JSON at line L, column C: ...)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.json"
+    >>> _ = p.write_text('\ufeff{"a": [1, 2]}', encoding="utf-8")
+    >>> read_json_file(p, what="note")
+    {'a': [1, 2]}
+    >>> _ = p.write_text('{"a": NaN}')
+    >>> read_json_file(p, what="note")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    layoutkit.errors.MediaError: /.../r.json: the note is not valid JSON (malformed JSON at \
+line 1, column 7: NaN is not valid JSON)
+    """
+    from ..request.jsontext import JsonTextError, loads
+
+    data = read_limited(path, limit=limit, what=what, follow=follow)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise MediaError(msg) from None
+    try:
+        return loads(text)
+    except JsonTextError as exc:
+        raise MediaError(f"{path}: the {what} is not valid JSON ({exc.rule})") from None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .segmenter import SEGMENT_SECONDS, Cut, Segmenter
+from ..cloudfiles.constants import SEGMENT_SECONDS
+from .segmenter import Cut, Segmenter
 
 if TYPE_CHECKING:
     from .pipeline import RecordingResult, record

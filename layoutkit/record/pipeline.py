@@ -38,6 +38,7 @@ from ..cloudfiles.parse import parse_name, parse_playlist, parse_stop_response
 from ..cloudfiles.server_response import server_response
 from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
+from ..io.limited import read_json_file
 from ..io.lock import folder_lock
 from ..io.encode import Encoders, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
@@ -46,8 +47,8 @@ from ..scenario import Scenario
 from ..signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range, to_channels
 from ..sources import check_sources, open_audio_sources
 from ..timeline import Timeline
-from .segmenter import SEGMENT_SECONDS
 from .sinks import Sinks
+from ..cloudfiles.constants import SEGMENT_SECONDS
 
 __all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "encode_frame", "flush_encoders",
            "media_frame", "record", "write_server_response"]
@@ -291,7 +292,7 @@ def _old_recording(root: Path, folder: Path, *, sid: str, cname: str) -> list[Pa
     if response.is_file():
         try:
             listed = [f.file_name for f in
-                      parse_stop_response(json.loads(response.read_text("utf-8"))).files]
+                      parse_stop_response(read_json_file(response, what="stop response")).files]
         except (OSError, ValueError, LayoutkitError):
             listed = []
     for name in listed:

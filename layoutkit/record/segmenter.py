@@ -23,12 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..cloudfiles.naming import MP4_MAX_BYTES
+from ..cloudfiles.constants import MP4_MAX_BYTES, ROLLOVER_SECONDS, SEGMENT_SECONDS
 
-__all__ = ["SEGMENT_SECONDS", "MP4_SIZE_MARGIN", "Cut", "Segmenter"]
+__all__ = ["MP4_SIZE_MARGIN", "Cut", "Segmenter"]
 
-#: Target length of a TS segment; a key frame is forced at each multiple.
-SEGMENT_SECONDS = 15
 #: A new part starts at the first key frame once a part is this close to the limit.
 MP4_SIZE_MARGIN = 64 * 1024**2
 
@@ -62,7 +60,7 @@ class Segmenter:
     """
 
     def __init__(self, *, segment_seconds: int = SEGMENT_SECONDS, mp4: bool = True,
-                 mp4_seconds: int = 2 * 3600, mp4_max_bytes: int = MP4_MAX_BYTES) -> None:
+                 mp4_seconds: int = ROLLOVER_SECONDS["2h"], mp4_max_bytes: int = MP4_MAX_BYTES) -> None:
         self.segment_seconds = segment_seconds
         self.mp4_enabled = mp4
         self.mp4_limit = Fraction(mp4_seconds)

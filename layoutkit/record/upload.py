@@ -10,13 +10,13 @@ After a complete upload ``serverResponse.json`` says ``uploadingStatus: "uploade
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..cloudfiles.parse import parse_playlist, parse_stop_response
-from ..errors import LayoutkitError, StorageError
+from ..errors import LayoutkitError, MediaError, StorageError
+from ..io.limited import read_json_file
 from ..io.lock import folder_lock
 
 __all__ = ["mark_uploaded", "recording_keys", "upload_recording"]
@@ -36,13 +36,15 @@ def recording_keys(root: str | os.PathLike[str]) -> list[str]:
     """
     folder = Path(root)
     response = folder / "serverResponse.json"
-    try:
-        doc = json.loads(response.read_text(encoding="utf-8-sig"))
-        files = parse_stop_response(doc, source=str(response)).files
-    except FileNotFoundError:
+    if not os.path.lexists(response):
         msg = (f"{response}: not found; only a finished recording can be uploaded (the "
                "recorder writes this file last)")
-        raise StorageError(msg) from None
+        raise StorageError(msg)
+    try:
+        doc = read_json_file(response, what="stop response")
+        files = parse_stop_response(doc, source=str(response)).files
+    except MediaError as exc:
+        raise StorageError(str(exc)) from None
     except (OSError, ValueError, LayoutkitError) as exc:
         msg = f"{response}: cannot read the stop response ({exc})"
         raise StorageError(msg) from None
@@ -127,10 +129,9 @@ def mark_uploaded(root: str | os.PathLike[str]) -> None:
 
     response = Path(root) / "serverResponse.json"
     try:
-        doc = json.loads(response.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
-        msg = f"{response}: cannot read the stop response ({exc})"
-        raise StorageError(msg) from None
+        doc = read_json_file(response, what="stop response")
+    except MediaError as exc:
+        raise StorageError(str(exc)) from None
     if not isinstance(doc, dict):
         msg = f"{response}: not a JSON object"
         raise StorageError(msg)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import Samples
+from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import ParameterError
 from ..scenario import Scenario, first_join_times
 
@@ -38,7 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..timeline import Timeline
 
 __all__ = [
-    "SAMPLE_RATE",
     "AUDIO_PROFILES",
     "AudioSource",
     "AudioMixer",
@@ -48,13 +49,9 @@ __all__ = [
     "to_sample",
 ]
 
-#: Output sample rate (Hz) of every profile.
-SAMPLE_RATE = 48000
 #: ``audioProfile`` -> (channels, AAC bit rate in bit/s) (docs/cloud.md#cloud-recording-config,
 #: docs/profile.md).
 AUDIO_PROFILES: dict[int, tuple[int, int]] = {0: (1, 48_000), 1: (1, 128_000), 2: (2, 192_000)}
-
-Samples = npt.NDArray[np.float32]
 
 
 # --- sample arithmetic ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import RGB
 from ..compose.yuv import i420_planes
 from ..errors import ParameterError
 from .idcode import code_geometry, draw_code, paint_code_luma, quiet_zone, uid_number
@@ -46,7 +47,6 @@ _SWEEP_SECONDS = 2  # a bar goes across its band and back in this time
 _COUNTER_DIGITS = 6
 
 _WHITE = (255, 255, 255)
-RGB = npt.NDArray[np.uint8]
 Span = tuple[int, int]
 
 

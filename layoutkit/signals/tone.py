@@ -26,14 +26,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import ParameterError
 from .idcode import uid_number
 
-__all__ = ["SAMPLE_RATE", "TONE_DBFS", "BEEP_DBFS", "BEEP_HZ", "BEEP_SECONDS", "MARK_PERIOD",
+__all__ = ["TONE_DBFS", "BEEP_DBFS", "BEEP_HZ", "BEEP_SECONDS", "MARK_PERIOD",
            "MARK_BASE_HZ", "MARK_STEP_HZ", "beep_frequency", "tone", "tone_frequency"]
 
-#: Audio sample rate of the test stream (Hz).
-SAMPLE_RATE = 48000
 #: Level of the per-uid tone.
 TONE_DBFS = -18.0
 #: Level and length of the beep at every whole second.
