@@ -56,7 +56,7 @@ __all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "encode_frame", "flush_e
 
 @dataclass(frozen=True)
 class RecordingResult:
-    """What :func:`record` wrote.
+    """What the recorder wrote (:func:`layoutkit.mix`).
 
     Attributes
     ----------
