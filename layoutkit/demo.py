@@ -123,7 +123,7 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
     from .render import SceneRenderer
 
     scenario = load_scenario_file(path)
-    with SceneRenderer(scenario) as renderer:
+    with SceneRenderer(scenario, flash=False) as renderer:
         write_png(annotate_frame(renderer.frame_at(Fraction(21, 2)), notes=False),
                   folder / "scenario-at-10.5s.png", overwrite=True)
     with SceneRenderer(scenario, flash=False) as renderer:

@@ -278,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "preview", "PNG of a request's canvas, or a scenario's frames")
     p.add_argument("request", help="start / updateLayout JSON, or a scenario JSON")
     p.add_argument("--at", type=float, default=None, metavar="SECONDS",
-                   help="scenario: the exact frame the recorder writes at this time")
+                   help="scenario: the frame the recorder writes at this time (without the "
+                        "test streams' white flash unless --keep-flash)")
     p.add_argument("--gif", action="store_true",
                    help="scenario: animated GIF of it all (same as -o NAME.gif)")
     p.add_argument("--mp4", action="store_true",
@@ -298,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="outline and label every region (index, uid, x,y,w,h, crop/fit, "
                         "state) and list what is not drawn in a margin")
     p.add_argument("--keep-flash", action="store_true",
-                   help="--gif / --mp4: keep the test streams' once-a-second white flash")
+                   help="scenario: keep the test streams' once-a-second white flash (as "
+                        "recorded; hidden by default, so --at 6 shows the users' pictures)")
     _add_profile(p)
 
     p = _sub(sub, "mix", "record a scenario: HLS + MP4 named like the cloud's files")
