@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import IO
@@ -10,7 +11,7 @@ from typing import IO
 from .enums import LayoutMode
 from .errors import OutputExistsError
 
-__all__ = ["run_demo", "samples_dir"]
+__all__ = ["copy_samples", "run_demo", "samples_dir"]
 
 _MARKER = ".layoutkit-demo"
 
@@ -18,6 +19,66 @@ _MARKER = ".layoutkit-demo"
 def samples_dir() -> Path:
     """Folder of the bundled sample requests and scenarios."""
     return Path(str(importlib.resources.files("layoutkit") / "samples"))
+
+
+def _sample_files() -> list[Path]:
+    """The bundled samples, relative to :func:`samples_dir` (no hidden or cache files)."""
+    root = samples_dir()
+    return sorted(p.relative_to(root) for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith((".", "__"))
+                                             for part in p.relative_to(root).parts))
+
+
+def copy_samples(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+    """Copy the bundled samples into ``folder/samples/``, so that paths such as
+    ``samples/scenario-demo.json`` (the ``--help`` examples') work from ``folder``.
+
+    Every file is checked before any is written: an existing one that differs from the
+    bundled one is replaced only with ``overwrite`` (one already equal is left as it is).
+    Each is written under a temporary name and renamed when whole.
+
+    Returns
+    -------
+    list of Path
+        The files written (none when every one was already there, unchanged).
+
+    Raises
+    ------
+    OutputExistsError
+        For the first sample file that exists and differs (nothing written), unless
+        ``overwrite``.
+    StorageError
+        When ``folder`` cannot be a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> made = copy_samples(tempfile.mkdtemp())
+    >>> sorted(p.name for p in made if p.name.startswith("scenario-demo"))
+    ['scenario-demo.json']
+    """
+    from .io.atomic import atomic_output, check_writable
+    from .io.paths import output_folder
+
+    target = output_folder(Path(folder) / "samples")
+    root = samples_dir()
+    files = [name for name in _sample_files() if not _same_file(target / name, root / name)]
+    for name in files:
+        check_writable(target / name, overwrite=overwrite)
+    for name in files:
+        with atomic_output(target / name, overwrite=overwrite) as tmp:
+            tmp.write_bytes((root / name).read_bytes())
+    return [target / name for name in files]
+
+
+def _same_file(path: Path, bundled: Path) -> bool:
+    """``path`` is a regular file with the bundled file's bytes (copying it changes nothing)."""
+    try:
+        return (path.is_file() and not path.is_symlink()
+                and path.stat().st_size == bundled.stat().st_size
+                and path.read_bytes() == bundled.read_bytes())
+    except OSError:
+        return False
 
 
 def _prepare(folder: Path) -> None:

@@ -119,6 +119,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
+    "samples": ("layoutkit samples -o .", "layoutkit samples -o elsewhere --force"),
     "scenario": ("layoutkit scenario from-events samples/ncs-events.jsonl "
                  "--requests samples/ncs-requests.jsonl -o rebuilt.json",
                  "layoutkit scenario from-events samples/ncs-events.jsonl "
@@ -392,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "demo", "run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo",
                    help="folder for everything it makes (layoutkit-demo)")
+
+    p = _sub(sub, "samples", "copy the bundled samples into DIR/samples/ (the --help "
+                             "examples' samples/... paths)")
+    p.add_argument("-o", "--output", default=".",
+                   help="folder to put samples/ in (the current one)")
+    p.add_argument("--force", action="store_true", help="replace sample files already there")
 
     _add_events_commands(sub)
     _add_serve_command(sub)

@@ -13,7 +13,7 @@ from ..errors import OutputExistsError, UsageError
 from .output import print_compare, print_problems
 from .parser import profile_of
 
-__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design"]
+__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design", "cmd_samples"]
 
 
 def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -134,6 +134,18 @@ def cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except OutputExistsError as exc:
         msg = f"{exc.path}: exists and was not made by layoutkit demo; choose another -o folder"
         raise UsageError(msg) from exc
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..demo import copy_samples
+
+    made = copy_samples(args.output, overwrite=args.force)
+    folder = Path(args.output) / "samples"
+    done = f"wrote {len(made)} sample files to" if made else "the samples are already in"
+    print(f"{done} {folder}/; from {args.output}, every --help "
+          f"example runs as written, e.g.\n  layoutkit preview samples/scenario-demo.json "
+          f"--at 6 -o frame.png", file=out)
     return 0
 
 
