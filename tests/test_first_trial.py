@@ -52,3 +52,48 @@ def test_frame_at_keeps_the_recorders_flash_and_hides_it_on_request():
     white = (lk.frame_at(doc, 2.0) > 225).all(axis=-1).mean()
     calm = (lk.frame_at(doc, 2.0, flash=False) > 225).all(axis=-1).mean()
     assert white > 0.5 and calm < 0.3
+
+
+# --- layoutkit samples -o DIR ---------------------------------------------------------------
+def test_samples_writes_the_bundled_samples_and_the_examples_paths_work(tmp_path):
+    from layoutkit.demo import samples_dir
+
+    run = _cli("samples", "-o", ".", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    bundled = samples_dir()
+    for name in ("scenario-demo.json", "start-custom.json", "media/5005.mp4", "background.jpg"):
+        assert (tmp_path / "samples" / name).read_bytes() == (bundled / name).read_bytes()
+    run = _cli("preview", "samples/scenario-video-files.json", "--at", "1", "-o", "f.png",
+               cwd=tmp_path)  # its relative media/ sources came along
+    assert run.returncode == 0, run.stderr
+    (tmp_path / "samples" / "start-custom.json").write_text("mine")
+    run = _cli("samples", "-o", ".", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "samples/start-custom.json: exists; pass --force to replace it" in run.stderr
+    assert (tmp_path / "samples" / "start-custom.json").read_text() == "mine"
+    assert _cli("samples", "--force", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "samples" / "start-custom.json").read_bytes() == \
+        (bundled / "start-custom.json").read_bytes()
+
+
+# --- a scenario's start.cname and start.uid default to the top-level ones --------------------
+def test_start_cname_and_uid_default_to_the_scenarios():
+    import pytest
+
+    import layoutkit as lk
+    from layoutkit.errors import ScenarioError
+
+    doc = {"cname": "demo", "uid": "999", "duration": 2, "users": [{"uid": "1"}],
+           "start": {"clientRequest": {"recordingConfig": {
+               "transcodingConfig": {"width": 320, "height": 180}}}}}
+    scenario = lk.load_scenario(doc)
+    assert (scenario.start.cname, scenario.start.uid) == ("demo", "999")
+    assert lk.frame_at(doc, 0.5).shape == (180, 320, 3)
+    with pytest.raises(ScenarioError) as info:
+        lk.load_scenario({**doc, "start": {**doc["start"], "uid": "998"}})
+    assert [str(p) for p in info.value.problems] == [
+        "code 2: start.uid: must be the scenario's uid '999' (got \"998\")"]
+    without_uid = {k: v for k, v in doc.items() if k != "uid"}
+    with pytest.raises(ScenarioError) as info:
+        lk.load_scenario(without_uid)
+    assert [str(p) for p in info.value.problems] == ["code 2: start.uid: is required"]
