@@ -97,3 +97,32 @@ def test_start_cname_and_uid_default_to_the_scenarios():
     with pytest.raises(ScenarioError) as info:
         lk.load_scenario(without_uid)
     assert [str(p) for p in info.value.problems] == ["code 2: start.uid: is required"]
+
+
+# --- compare with its arguments swapped, or a request body where the scenario belongs -------
+def test_compare_with_swapped_arguments_says_so_naming_both(tmp_path):
+    from layoutkit.demo import samples_dir
+
+    scenario = str(samples_dir() / "scenario-demo.json")
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "x.m3u8").write_text("#EXTM3U\n")
+    for recording, what in (("rec", "a folder"), ("x.m3u8", "a .m3u8 file")):
+        run = _cli("compare", recording, scenario, cwd=tmp_path)
+        assert run.returncode == 2
+        assert run.stderr.splitlines() == [
+            f"the arguments are swapped: {recording} is a recording ({what}) and {scenario} a "
+            f"scenario; compare takes the scenario first: layoutkit compare {scenario} "
+            f"{recording}"]
+
+
+def test_compare_with_a_request_body_for_the_scenario_says_so_naming_both(tmp_path):
+    from layoutkit.demo import samples_dir
+
+    request = str(samples_dir() / "start-custom.json")
+    (tmp_path / "rec").mkdir()
+    run = _cli("compare", request, "rec", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        f"{request}: is a request body, not a scenario; compare checks the recording rec "
+        "against a scenario: the start body with the duration, users and events (see "
+        "samples/scenario-demo.json)"]
