@@ -126,3 +126,21 @@ def test_compare_with_a_request_body_for_the_scenario_says_so_naming_both(tmp_pa
         f"{request}: is a request body, not a scenario; compare checks the recording rec "
         "against a scenario: the start body with the duration, users and events (see "
         "samples/scenario-demo.json)"]
+
+
+# --- RequestError.problems shows no sentinel object ------------------------------------------
+def test_request_error_problems_show_no_sentinel_object():
+    import pickle
+
+    import pytest
+
+    from layoutkit.errors import Problem, RequestError
+    from layoutkit.request.parse import parse_request
+
+    with pytest.raises(RequestError) as info:
+        parse_request({"cname": "c"}, kind="start")
+    shown = repr(info.value.problems)
+    assert "object at 0x" not in shown
+    assert "Problem(path='uid', rule='is required', value=Problem.MISSING" in shown
+    again = pickle.loads(pickle.dumps(info.value.problems[0]))  # e.g. from a batch worker
+    assert again.value is Problem.MISSING and str(again) == "code 2: uid: is required"
