@@ -81,7 +81,8 @@ def _same_file(path: Path, bundled: Path) -> bool:
         return False
 
 
-def _prepare(folder: Path) -> None:
+def _prepare(folder: Path) -> list[Path]:
+    """Make ``folder`` (or reuse one an earlier demo made); returns what it holds already."""
     from .io.paths import output_folder
 
     if folder.exists() and not folder.is_dir():
@@ -89,7 +90,19 @@ def _prepare(folder: Path) -> None:
     if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
         raise OutputExistsError(str(folder))
     output_folder(folder)
+    earlier = sorted(p for p in folder.iterdir() if p.name != _MARKER)
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
+    return earlier
+
+
+def _say_replaced(folder: Path, earlier: list[Path], *, out: IO[str]) -> None:
+    """Name what an earlier demo run left in ``folder`` (this run replaces it)."""
+    if not earlier:
+        return
+    names = [p.name + ("/" if p.is_dir() else "") for p in earlier]
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    print(f"{folder}/ holds an earlier demo run: replacing its {len(names)} "
+          f"entr{'y' if len(names) == 1 else 'ies'} ({shown})", file=out)
 
 
 #: Users of each sample request's preview (default: its subscribed uids, else 4 users).
@@ -111,7 +124,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
     from .io.png import write_png
     from .stills import contact_sheet
 
-    _prepare(folder)
+    _say_replaced(folder, _prepare(folder), out=out)
     samples = samples_dir()
     made: list[Path] = []
     for request in sorted(samples.glob("*.json")):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.helpers import scenario_doc
@@ -144,3 +145,18 @@ def test_request_error_problems_show_no_sentinel_object():
     assert "Problem(path='uid', rule='is required', value=Problem.MISSING" in shown
     again = pickle.loads(pickle.dumps(info.value.problems[0]))  # e.g. from a batch worker
     assert again.value is Problem.MISSING and str(again) == "code 2: uid: is required"
+
+
+# --- layoutkit demo run again says what it replaces -----------------------------------------
+@pytest.mark.slow  # a whole demo run (the 24 s sample scenario recorded and compared)
+def test_demo_run_again_says_what_it_replaces(tmp_path):
+    folder = tmp_path / "layoutkit-demo"  # as an earlier run left it
+    (folder / "recording").mkdir(parents=True)
+    (folder / ".layoutkit-demo").write_text("made by layoutkit demo\n")
+    (folder / "scenario.gif").write_bytes(b"GIF89a")
+    run = _cli("demo", cwd=tmp_path, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == (
+        "layoutkit-demo/ holds an earlier demo run: replacing its 2 entries "
+        "(recording/, scenario.gif)")
+    assert (folder / "scenario.gif").stat().st_size > 6
