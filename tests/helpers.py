@@ -141,3 +141,16 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
         cmd=imageio_ffmpeg.get_ffmpeg_exe())
     subprocess.run(command, check=True, capture_output=True, timeout=120)  # never hang the run
     return out
+
+
+def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with this interpreter's folder first on ``PATH``:
+    a command line such as ``layoutkit validate ...`` (in a shell block) runs the console
+    script next to ``sys.executable``, the one of this venv, never another on ``PATH``."""
+    import os
+    import sys
+
+    base = dict(os.environ if env is None else env)
+    base["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                    *filter(None, [base.get("PATH")])])
+    return base
