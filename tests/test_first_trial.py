@@ -160,3 +160,30 @@ def test_demo_run_again_says_what_it_replaces(tmp_path):
         "layoutkit-demo/ holds an earlier demo run: replacing its 2 entries "
         "(recording/, scenario.gif)")
     assert (folder / "scenario.gif").stat().st_size > 6
+
+
+# --- benchmarks/run.py: competitor on every row, "floor" explained, --check -----------------
+def test_benchmark_table_names_competitors_explains_floor_and_check_fails_a_miss(tmp_path):
+    rows = [{"case": "compose-a", "metric": "frames/s, 1 thread", "layoutkit": 531.0,
+             "competitor": 210.8, "ratio": 2.519, "target": 1.0, "meets_target": True,
+             "x_floor": 5.38, "competitor_is": "FFmpeg filter graph"},
+            {"case": "stills-c", "metric": "s per call (median)", "layoutkit": 1.5,
+             "competitor": None, "ratio": None, "target": "< 1 s", "meets_target": False}]
+    doc = {"machine": {}, "results": rows}
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    script = str(ROOT / "benchmarks" / "run.py")
+    run = subprocess.run([sys.executable, script, "--from", "run.json", "--check"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split(" | ")[-1].strip() == "competitor is"
+    assert [ln.split(" | ")[-1].strip() for ln in lines[2:4]] == [
+        "FFmpeg filter graph", "none: a target only"]
+    assert "copy floor 5.4x" in lines[2]
+    assert lines[4].startswith("floor: the memory-copy floor")
+    assert lines[-1] == "--check: 1 target(s) missed: stills-c (s per call (median))"
+    rows[1]["meets_target"] = True
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    run = subprocess.run([sys.executable, script, "--from", "run.json", "--check"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.splitlines()[-1] == "--check: every target met"
