@@ -277,26 +277,15 @@ def main(argv: list[str] | None = None) -> int:
                              "file written by --json")
     known, rest = parser.parse_known_args(argv)
     if known.from_json:
-        doc = json.loads(known.from_json.read_text())
-        for line in table(doc["results"]):
-            print(line)
-        if known.markdown:
-            write_markdown(known.markdown, doc["results"], doc["machine"])
-        return _checked(doc["results"]) if known.check else 0
+        return _from_json(known)
     modules = known.only.split(",") if known.only else list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)} (known: {', '.join(MODULES)})")
     load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    outcomes = []
     t0 = time.perf_counter()
-    for name in modules:
-        if known.collect:
-            path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
-            outcomes.append((name, 0 if path.is_file() else 1, 0.0, path))
-            continue
-        rc, seconds, path = run_module(name, rest, verbose=known.verbose)
-        outcomes.append((name, rc, seconds, path))
+    outcomes = [_outcome(name, rest, collect=known.collect, verbose=known.verbose)
+                for name in modules]
     rows: list[Row] = []
     meta = None
     for name, rc, seconds, path in outcomes:
@@ -336,6 +325,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed: {', '.join(failed)}")
     checked = _checked(rows) if known.check else 0
     return 1 if failed else checked
+
+
+def _outcome(name: str, rest: list[str], *, collect: bool,
+             verbose: bool) -> tuple[str, int, float, Path | None]:
+    """Run one module (or, ``collect``, take its latest result file): name, exit status,
+    seconds, result file."""
+    if collect:
+        path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
+        return name, 0 if path.is_file() else 1, 0.0, path
+    return (name, *run_module(name, rest, verbose=verbose))
+
+
+def _from_json(known: argparse.Namespace) -> int:
+    """``--from FILE``: the table of a file written by ``--json`` (nothing run)."""
+    doc = json.loads(known.from_json.read_text())
+    for line in table(doc["results"]):
+        print(line)
+    if known.markdown:
+        write_markdown(known.markdown, doc["results"], doc["machine"])
+    return _checked(doc["results"]) if known.check else 0
 
 
 def _checked(rows: list[Row]) -> int:
