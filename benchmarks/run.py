@@ -187,7 +187,7 @@ def missed(rows: list[Row]) -> list[str]:
 
 def cells(rows: list[Row]) -> list[tuple[str, ...]]:
     """The table's cells, a tuple per row (columns :data:`HEAD`)."""
-    lines = []
+    lines: list[tuple[str, ...]] = []
     for r in rows:
         notes = []
         if r.get("kernels"):
