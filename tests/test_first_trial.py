@@ -187,3 +187,46 @@ def test_benchmark_table_names_competitors_explains_floor_and_check_fails_a_miss
     run = subprocess.run([sys.executable, script, "--from", "run.json", "--check"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.splitlines()[-1] == "--check: every target met"
+
+
+# --- the designer's number fields accept delete-then-type ------------------------------------
+def _poll(driver, script: str, want, timeout: float = 15):
+    import time
+
+    end = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < end:
+        got = driver.execute_script(script)
+        if got == want:
+            return got
+        time.sleep(0.05)
+    return got
+
+
+def test_designer_number_fields_accept_delete_then_type():
+    from selenium.webdriver.common.keys import Keys
+
+    from layoutkit.demo import samples_dir
+    from layoutkit.design import DesignServer, create_app
+    from tests.browser import start_browser
+
+    server = DesignServer(create_app(samples_dir() / "start-custom.json",
+                                     base_dir=samples_dir())).start()
+    driver = start_browser()
+    try:
+        driver.get(server.url)
+        assert _poll(driver, "return typeof S === 'object' && S.seq > 0", True)
+        width = "return JSON.parse(document.getElementById('json').value).clientRequest" \
+                ".recordingConfig.transcodingConfig.width"
+        for field, typed, state in (("canvas-w", "1920", width),
+                                    ("users-count", "6", "return S.usersCount")):
+            element = driver.find_element("id", field)
+            element.clear()  # WebDriver's clear: emptied, with a change event
+            element.send_keys(typed)
+            assert element.get_attribute("value") == typed
+            element.send_keys(Keys.TAB)
+            assert _poll(driver, state, int(typed)) == int(typed)
+            assert element.get_attribute("value") == typed
+    finally:
+        driver.quit()
+        server.close()
