@@ -230,3 +230,19 @@ def test_designer_number_fields_accept_delete_then_type():
     finally:
         driver.quit()
         server.close()
+
+
+# --- annotation labels never cover the uid they describe -------------------------------------
+def test_annotation_labels_leave_the_uid_in_the_middle_of_each_tile_uncovered():
+    import layoutkit as lk
+    from layoutkit.demo import samples_dir
+
+    request = samples_dir() / "start-vertical.json"
+    plain = lk.preview(request, users=11)
+    annotated = lk.preview(request, users=11, annotate=True)[:plain.shape[0]]
+    regions = lk.compute_regions(lk.load_request(request).recording_config.transcoding_config
+                                 .layout, [str(i) for i in range(1, 12)],
+                                 canvas_wh=(plain.shape[1], plain.shape[0]))
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
+        band = (slice(y + int(0.35 * h), y + int(0.65 * h)), slice(x + 3, x + w - 3))
+        assert np.array_equal(annotated[band], plain[band]), f"the label covers uid {uid}"
