@@ -246,3 +246,26 @@ def test_annotation_labels_leave_the_uid_in_the_middle_of_each_tile_uncovered():
     for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
         band = (slice(y + int(0.35 * h), y + int(0.65 * h)), slice(x + 3, x + w - 3))
         assert np.array_equal(annotated[band], plain[band]), f"the label covers uid {uid}"
+
+
+# --- a uid stays legible in narrow tiles -----------------------------------------------------
+def test_a_uid_stays_whole_in_narrow_cropped_tiles():
+    import layoutkit as lk
+
+    def region(uid, x, w, h):
+        return {"uid": uid, "x_axis": x, "y_axis": 0.0, "width": w, "height": h,
+                "render_mode": 0}
+
+    request = {"mixedVideoLayout": 3, "layoutConfig": [
+        region("1001", 0.0, 0.1, 1.0), region("2002", 0.2, 0.05, 0.5),
+        region("4004", 0.6, 0.4, 0.1)]}
+    image = lk.preview(request, users=["1001", "2002", "4004"], canvas_wh=(640, 360))
+    regions = lk.compute_regions(lk.load_request(request).layout, ["1001", "2002", "4004"],
+                                 canvas_wh=(640, 360))
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
+        tile = image[y:y + h, x:x + w]
+        white = (tile > 245).all(axis=-1)
+        columns = np.flatnonzero(white.any(axis=0))
+        assert columns.size, f"no uid text in the tile of {uid}"
+        # the text is whole: it does not run into the tile's left or right edge
+        assert columns[0] >= 1 and columns[-1] <= w - 2, (uid, columns[0], columns[-1], w)
