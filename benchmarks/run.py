@@ -9,7 +9,10 @@ through).  At the end one table is printed, a row per case and metric, from the 
 each module reports (``wrote <path>``); ``--json FILE`` writes ``{"machine": {...},
 "results": [{"case", "metric", "layoutkit", "competitor", "ratio", ...}]}``.  The ratio is
 always "greater than 1: layoutkit faster" (competitor fps / ours for time metrics, ours fps /
-competitor fps for rates).  The exit status is non-zero when any module failed.
+competitor fps for rates).  Every row names its competitor (column "competitor is"; "none"
+with why for rows measured against a target only); the line under the table explains
+"floor".  The exit status is non-zero when any module failed, and with ``--check`` when a
+row misses its target.
 
 ``--only compose,mix`` picks modules; every other argument is passed to each module, so
 give only flags that all the chosen modules know (``--quick``, ``--repeats N``, ...).
@@ -158,18 +161,39 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-HEAD = ("case", "metric", "layoutkit", "competitor", "ratio", "target", "met", "notes")
+HEAD = ("case", "metric", "layoutkit", "competitor", "ratio", "target", "met", "notes",
+        "competitor is")
+
+#: What "floor" means in the notes and competitor names: printed under every table.
+FLOOR_NOTE = ("floor: the memory-copy floor, one copy of the canvas plus one read of every "
+              "source (np.copyto), the fastest any compositor could be; \"copy floor Nx\" = "
+              "that floor runs N times as many frames/s as layoutkit (compare's \"floor\": "
+              "ffmpeg decoding the recording, with no analysis)")
+
+
+def competitor_is(row: Row) -> str:
+    """The competitor a row measures against, named (``none`` with why, for targets only)."""
+    if row.get("competitor_is"):
+        return str(row["competitor_is"])
+    if row.get("reference") is not None:
+        return "none: the shorter run is the reference"
+    return "none: a target only"
+
+
+def missed(rows: list[Row]) -> list[str]:
+    """``case (metric)`` of every row whose target is missed (``meets_target`` False)."""
+    return [f"{r['case']} ({r['metric']})" for r in rows if r.get("meets_target") is False]
 
 
 def cells(rows: list[Row]) -> list[tuple[str, ...]]:
     """The table's cells, a tuple per row (columns :data:`HEAD`)."""
-    lines = []
+    lines: list[tuple[str, ...]] = []
     for r in rows:
         notes = []
         if r.get("kernels"):
             notes.append(r["kernels"])
         if r.get("x_floor") is not None:
-            notes.append(f"{r['x_floor']:.1f}x floor")
+            notes.append(f"copy floor {r['x_floor']:.1f}x")
         ps = r.get("psnr_y_db")
         if ps:
             notes.append("PSNR " + "/".join(f"{v:.1f}" for v in ps.values()) + " dB")
@@ -182,7 +206,7 @@ def cells(rows: list[Row]) -> list[tuple[str, ...]]:
                       "-" if target is None else (f">= {target:.2f}x" if isinstance(
                           target, float) else str(target)),
                       {True: "yes", False: "NO", None: "-"}[r.get("meets_target")],
-                      "; ".join(notes)))
+                      "; ".join(notes), competitor_is(r)))
     return lines
 
 
@@ -192,7 +216,7 @@ def table(rows: list[Row]) -> list[str]:
     widths = [max(len(str(x[i])) for x in [HEAD, *lines]) for i in range(len(HEAD))]
     fmt = " | ".join(f"{{:{w}s}}" for w in widths)
     return [fmt.format(*HEAD), "-+-".join("-" * w for w in widths),
-            *(fmt.format(*line) for line in lines)]
+            *(fmt.format(*line) for line in lines), FLOOR_NOTE]
 
 
 def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
@@ -211,8 +235,8 @@ def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
     for c in cells(rows):
         case, *rest = c
         met = "**no**" if rest[5] == "NO" else rest[5]
-        out.append("| " + " | ".join([f"`{case}`", *rest[:5], met, rest[6]]) + " |")
-    return out
+        out.append("| " + " | ".join([f"`{case}`", *rest[:5], met, *rest[6:]]) + " |")
+    return [*out, "", FLOOR_NOTE]
 
 
 def write_markdown(path: Path, rows: list[Row], info: dict[str, Any]) -> None:
@@ -246,31 +270,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--collect", action="store_true",
                         help="run nothing: make the table from the modules' latest result "
                              "files (benchmarks/results/<module>[-quick].json)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit status 1 when a row misses its target (met: NO)")
     parser.add_argument("--from", dest="from_json", type=Path,
                         help="run nothing: print (and with --markdown write) the table of a "
                              "file written by --json")
     known, rest = parser.parse_known_args(argv)
     if known.from_json:
-        doc = json.loads(known.from_json.read_text())
-        for line in table(doc["results"]):
-            print(line)
-        if known.markdown:
-            write_markdown(known.markdown, doc["results"], doc["machine"])
-        return 0
+        return _from_json(known)
     modules = known.only.split(",") if known.only else list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)} (known: {', '.join(MODULES)})")
     load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    outcomes = []
     t0 = time.perf_counter()
-    for name in modules:
-        if known.collect:
-            path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
-            outcomes.append((name, 0 if path.is_file() else 1, 0.0, path))
-            continue
-        rc, seconds, path = run_module(name, rest, verbose=known.verbose)
-        outcomes.append((name, rc, seconds, path))
+    outcomes = [_outcome(name, rest, collect=known.collect, verbose=known.verbose)
+                for name in modules]
     rows: list[Row] = []
     meta = None
     for name, rc, seconds, path in outcomes:
@@ -308,7 +323,38 @@ def main(argv: list[str] | None = None) -> int:
     failed = [name for name, rc, _, _ in outcomes if rc != 0]
     if failed:
         print(f"failed: {', '.join(failed)}")
-    return 1 if failed else 0
+    checked = _checked(rows) if known.check else 0
+    return 1 if failed else checked
+
+
+def _outcome(name: str, rest: list[str], *, collect: bool,
+             verbose: bool) -> tuple[str, int, float, Path | None]:
+    """Run one module (or, ``collect``, take its latest result file): name, exit status,
+    seconds, result file."""
+    if collect:
+        path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
+        return name, 0 if path.is_file() else 1, 0.0, path
+    return (name, *run_module(name, rest, verbose=verbose))
+
+
+def _from_json(known: argparse.Namespace) -> int:
+    """``--from FILE``: the table of a file written by ``--json`` (nothing run)."""
+    doc = json.loads(known.from_json.read_text())
+    for line in table(doc["results"]):
+        print(line)
+    if known.markdown:
+        write_markdown(known.markdown, doc["results"], doc["machine"])
+    return _checked(doc["results"]) if known.check else 0
+
+
+def _checked(rows: list[Row]) -> int:
+    """``--check``: 1 (and the rows named) when a target is missed, else 0."""
+    misses = missed(rows)
+    if misses:
+        print(f"--check: {len(misses)} target(s) missed: {', '.join(misses)}")
+        return 1
+    print("--check: every target met")
+    return 0
 
 
 def _load(values: list[float] | None) -> str:

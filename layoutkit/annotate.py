@@ -225,11 +225,18 @@ def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:  #
         draw.line([(x1, y), (x1, min(y + dash, y1))], fill=color, width=width)
 
 
+#: An annotation label stays in the top part of its region: the test card's uid, in the
+#: middle (from 35 % of the height down), stays uncovered.
+LABEL_BAND = 0.33
+
+
 def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],  # noqa: ANN001
-               font_px: int) -> None:
-    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner)."""
+               font_px: int, *, band: float = 1.0) -> None:
+    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner), within
+    its top ``band`` (a fraction of its height)."""
     x0, y0, x1, y1 = box
-    avail_w, avail_h = x1 - x0 - 2 * _PAD, y1 - y0 - 2 * _PAD
+    avail_w = x1 - x0 - 2 * _PAD
+    avail_h = min(y1 - y0 - 2 * _PAD, int((y1 - y0 + 1) * band) - _PAD)
     for size in (font_px, 11, 9):
         font = label_font(size)
         line_h = size + 2
@@ -307,7 +314,7 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
         elif outline:
             draw.rectangle(box, outline=OUTLINE, width=thick)
         label = region_label(regions, i, state=states.get(uid) if uid else None)
-        _label_box(draw, box, label_lines(label), font_px)
+        _label_box(draw, box, label_lines(label), font_px, band=LABEL_BAND)
     if not notes:
         return np.asarray(img)
     font = label_font(max(12, font_px))

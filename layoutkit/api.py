@@ -373,8 +373,13 @@ def scenario_from_events(events: Records, requests: Records, *, web_sdk: int = 4
 
 def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
              profile: Profile = DEFAULT_PROFILE, i420: bool = False,
-             annotate: bool = False) -> RGB:
+             annotate: bool = False, flash: bool = True) -> RGB:
     """The frame the recorder writes at time ``t`` of a scenario.
+
+    By default this is exactly the recorder's frame: on every whole second a test stream
+    user (no ``source``) shows its white flash, which compare's A/V check reads.
+    ``flash=False`` draws those frames like the others, as ``layoutkit preview --at`` and
+    the animated previews do, for a picture a person looks at.
 
     Parameters
     ----------
@@ -391,6 +396,9 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
         Outline and label every region with its index, uid, ``x,y,w,h``, crop/fit and
         display state; warnings (see :func:`preview`) in a margin and issued as
         :class:`~layoutkit.annotate.PreviewWarning` (not with ``i420``).
+    flash : bool
+        Keep the test streams' once-a-second white flash (True, as recorded); False hides
+        it.
 
     Returns
     -------
@@ -418,7 +426,7 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
 
     scenario = load_scenario(scenario)
     when = Fraction(t) if isinstance(t, Fraction) else Fraction(repr(float(t)))
-    with SceneRenderer(scenario, profile=profile) as renderer:
+    with SceneRenderer(scenario, profile=profile, flash=flash) as renderer:
         end = renderer.timeline.end_time
         if not 0 <= when < end:
             msg = f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"

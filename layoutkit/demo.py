@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import IO
@@ -10,7 +11,7 @@ from typing import IO
 from .enums import LayoutMode
 from .errors import OutputExistsError
 
-__all__ = ["run_demo", "samples_dir"]
+__all__ = ["copy_samples", "run_demo", "samples_dir"]
 
 _MARKER = ".layoutkit-demo"
 
@@ -20,7 +21,68 @@ def samples_dir() -> Path:
     return Path(str(importlib.resources.files("layoutkit") / "samples"))
 
 
-def _prepare(folder: Path) -> None:
+def _sample_files() -> list[Path]:
+    """The bundled samples, relative to :func:`samples_dir` (no hidden or cache files)."""
+    root = samples_dir()
+    return sorted(p.relative_to(root) for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith((".", "__"))
+                                             for part in p.relative_to(root).parts))
+
+
+def copy_samples(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+    """Copy the bundled samples into ``folder/samples/``, so that paths such as
+    ``samples/scenario-demo.json`` (the ``--help`` examples') work from ``folder``.
+
+    Every file is checked before any is written: an existing one that differs from the
+    bundled one is replaced only with ``overwrite`` (one already equal is left as it is).
+    Each is written under a temporary name and renamed when whole.
+
+    Returns
+    -------
+    list of Path
+        The files written (none when every one was already there, unchanged).
+
+    Raises
+    ------
+    OutputExistsError
+        For the first sample file that exists and differs (nothing written), unless
+        ``overwrite``.
+    StorageError
+        When ``folder`` cannot be a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> made = copy_samples(tempfile.mkdtemp())
+    >>> sorted(p.name for p in made if p.name.startswith("scenario-demo"))
+    ['scenario-demo.json']
+    """
+    from .io.atomic import atomic_output, check_writable
+    from .io.paths import output_folder
+
+    target = output_folder(Path(folder) / "samples")
+    root = samples_dir()
+    files = [name for name in _sample_files() if not _same_file(target / name, root / name)]
+    for name in files:
+        check_writable(target / name, overwrite=overwrite)
+    for name in files:
+        with atomic_output(target / name, overwrite=overwrite) as tmp:
+            tmp.write_bytes((root / name).read_bytes())
+    return [target / name for name in files]
+
+
+def _same_file(path: Path, bundled: Path) -> bool:
+    """``path`` is a regular file with the bundled file's bytes (copying it changes nothing)."""
+    try:
+        return (path.is_file() and not path.is_symlink()
+                and path.stat().st_size == bundled.stat().st_size
+                and path.read_bytes() == bundled.read_bytes())
+    except OSError:
+        return False
+
+
+def _prepare(folder: Path) -> list[Path]:
+    """Make ``folder`` (or reuse one an earlier demo made); returns what it holds already."""
     from .io.paths import output_folder
 
     if folder.exists() and not folder.is_dir():
@@ -28,7 +90,19 @@ def _prepare(folder: Path) -> None:
     if folder.exists() and any(folder.iterdir()) and not (folder / _MARKER).exists():
         raise OutputExistsError(str(folder))
     output_folder(folder)
+    earlier = sorted(p for p in folder.iterdir() if p.name != _MARKER)
     (folder / _MARKER).write_text("made by layoutkit demo; its files may be replaced\n")
+    return earlier
+
+
+def _say_replaced(folder: Path, earlier: list[Path], *, out: IO[str]) -> None:
+    """Name what an earlier demo run left in ``folder`` (this run replaces it)."""
+    if not earlier:
+        return
+    names = [p.name + ("/" if p.is_dir() else "") for p in earlier]
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    print(f"{folder}/ holds an earlier demo run: replacing its {len(names)} "
+          f"entr{'y' if len(names) == 1 else 'ies'} ({shown})", file=out)
 
 
 #: Users of each sample request's preview (default: its subscribed uids, else 4 users).
@@ -50,7 +124,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
     from .io.png import write_png
     from .stills import contact_sheet
 
-    _prepare(folder)
+    _say_replaced(folder, _prepare(folder), out=out)
     samples = samples_dir()
     made: list[Path] = []
     for request in sorted(samples.glob("*.json")):
@@ -123,7 +197,7 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
     from .render import SceneRenderer
 
     scenario = load_scenario_file(path)
-    with SceneRenderer(scenario) as renderer:
+    with SceneRenderer(scenario, flash=False) as renderer:
         write_png(annotate_frame(renderer.frame_at(Fraction(21, 2)), notes=False),
                   folder / "scenario-at-10.5s.png", overwrite=True)
     with SceneRenderer(scenario, flash=False) as renderer:

@@ -39,7 +39,20 @@ def format_value(value: Any) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
 
 
-_MISSING = object()
+class _Missing:
+    """The marker of a :class:`Problem` without a value: its repr names it (never
+    ``<object object at 0x...>``) and it stays itself through pickling."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Problem.MISSING"
+
+    def __reduce__(self) -> str:
+        return "_MISSING"
+
+
+_MISSING: Any = _Missing()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from .scenario import Scenario, parse_scenario
 from .scenario.ncs import Line
 
 __all__ = ["LoadedRequest", "read_text", "read_json_lines", "MAX_JSONL_BYTES", "load_request_file", "load_scenario_file", "is_scenario",
-           "is_scenario_file", "check_scenario_sources", "scenario_lint", "image_lint"]
+           "is_scenario_file", "is_request_body", "is_request_body_file",
+           "check_scenario_sources", "scenario_lint", "image_lint"]
 
 
 @dataclass(frozen=True)
@@ -276,12 +277,22 @@ def is_scenario_file(path: str | Path) -> bool:
     return is_scenario(_load_document(Path(path))[0])
 
 
+def is_request_body(doc: Any) -> bool:
+    """A request body has ``clientRequest`` at its top and no ``users`` (not a scenario)."""
+    return isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc
+
+
+def is_request_body_file(path: str | Path) -> bool:
+    """Whether the JSON file at ``path`` is a request body (:func:`is_request_body`)."""
+    return is_request_body(_load_document(Path(path))[0])
+
+
 def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; the scenario remembers the file's folder
     (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
     p = Path(path)
     doc, repeated = _load_document(p)
-    if isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc:
+    if is_request_body(doc):
         raise ScenarioError([Problem("", "this is a request body (it has clientRequest), not a "
                                          "scenario; a scenario has start, duration, users and "
                                          "events (see samples/scenario-demo.json)")],

@@ -14,7 +14,7 @@ import numpy as np
 from .compose.rgb import cover_image, draw_rgb, solid_canvas
 from .enums import LayoutMode
 from .layout import MAX_DISPLAYED, compute_regions
-from .signals.testcard import label_font, test_card
+from .signals.testcard import label_font, test_card, uid_color
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from ._typing import RGB
@@ -67,7 +67,45 @@ def preview_canvas(
     pictures = [None if uid is None else test_card(uid, sizes.get(uid, DEFAULT_SOURCE_WH))
                 for uid in regions.uids]
     background = canvas_background(settings, canvas_wh, background_image=background_image)
-    return draw_rgb(background, regions, pictures)
+    image = draw_rgb(background, regions, pictures)
+    for i, uid in enumerate(regions.uids):
+        if uid is not None and int(regions.render_modes[i]) == 0:  # crop: may cut the uid
+            x, y, w, h = (int(v) for v in regions.rects[i])
+            _keep_uid_legible(image, uid, sizes.get(uid, DEFAULT_SOURCE_WH), (x, y, w, h))
+    return image
+
+
+def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
+    """Width in source pixels of the uid as :func:`~layoutkit.signals.testcard.test_card`
+    draws it."""
+    w, h = source_wh
+    return float(label_font(int(min(h * 0.30, w * 0.9 / max(3, len(uid)) * 1.45)))
+                 .getlength(uid))
+
+
+def _keep_uid_legible(image: RGB, uid: str, source_wh: tuple[int, int],
+                      rect: tuple[int, int, int, int]) -> None:
+    """Where cropping into a narrow region cuts the card's uid, write it again across the
+    region's middle, sized to its width (in place)."""
+    from PIL import Image, ImageDraw
+
+    x, y, w, h = rect
+    sw, sh = source_wh
+    scale = max(w / sw, h / sh)
+    if w <= 0 or h <= 0 or _card_uid_width(uid, source_wh) <= 0.95 * w / scale:
+        return
+    size = max(6, int(min(h * 0.30, w * 0.9 / max(1, len(uid)) * 1.6)))
+    font = label_font(size)
+    while size > 6 and font.getlength(uid) > w * 0.92:
+        size -= 1
+        font = label_font(size)
+    tile = Image.fromarray(np.ascontiguousarray(image[y:y + h, x:x + w]))
+    draw = ImageDraw.Draw(tile)
+    band = min(h, int(sh * 0.30 * scale) + 4)
+    dark = tuple(int(c * 0.45) for c in uid_color(uid))
+    draw.rectangle([0, (h - band) // 2, w - 1, (h + band) // 2], fill=dark)
+    draw.text((w / 2, h / 2), uid, fill=(255, 255, 255), font=font, anchor="mm")
+    image[y:y + h, x:x + w] = np.asarray(tile)
 
 
 def _thumbnail(image: RGB, max_side: int) -> RGB:

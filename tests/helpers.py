@@ -152,3 +152,16 @@ def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds
         cmd=imageio_ffmpeg.get_ffmpeg_exe())
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     return out
+
+
+def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with this interpreter's folder first on ``PATH``:
+    a command line such as ``layoutkit validate ...`` (in a shell block) runs the console
+    script next to ``sys.executable``, the one of this venv, never another on ``PATH``."""
+    import os
+    import sys
+
+    base = dict(os.environ if env is None else env)
+    base["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                    *filter(None, [base.get("PATH")])])
+    return base

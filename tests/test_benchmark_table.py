@@ -37,9 +37,11 @@ def test_markdown_table_of_a_run():
     lines = _run_module().markdown(ROWS, MACHINE)
     assert lines[0].startswith("Machine: AMD EPYC, 2 CPUs, Linux; Python 3.11.7, NumPy 2.4.6")
     assert "load average 0.5 at the start, 1.2 at the end; commit 0123456;" in lines[0]
-    assert lines[2] == "| case | metric | layoutkit | competitor | ratio | target | met | notes |"
+    assert lines[2] == ("| case | metric | layoutkit | competitor | ratio | target | met | notes "
+                        "| competitor is |")
     assert lines[4] == ("| `compose-a` | frames/s, 1 thread | 531.0 | 210.8 | 2.52x | >= 1.00x "
-                        "| yes | area / area; 5.4x floor; PSNR 44.3/44.3 dB |")
+                        "| yes | area / area; copy floor 5.4x; PSNR 44.3/44.3 dB "
+                        "| none: a target only |")
     assert lines[5].split(" | ")[4:7] == ["0.88x", ">= 1.00x", "**no**"]
     assert lines[6].split(" | ")[2:7] == ["0.178", "-", "-", "< 1 s", "yes"]
 

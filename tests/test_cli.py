@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -163,15 +164,18 @@ def test_an_existing_output_is_refused_with_the_flag_named(tmp_path):
 def test_validate_and_preview_read_a_pipe_and_standard_input(tmp_path):
     """A file looked at twice (scenario or request?) is read once: pipes work as files do."""
     sample = Path(__file__).resolve().parents[1] / "samples" / "start-bestfit.json"
-    run = subprocess.run(["bash", "-c", f"layoutkit validate <(cat '{sample}') && "
-                                        f"layoutkit preview <(cat '{sample}') -o p.png"],
+    cli = f"{shlex.quote(sys.executable)} -m layoutkit"  # this venv's, not PATH's
+    run = subprocess.run(["bash", "-c", f"{cli} validate <(cat '{sample}') && "
+                                        f"{cli} preview <(cat '{sample}') -o p.png"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert re.search(r"^/dev/fd/\d+: valid StartRequest$", run.stdout, flags=re.M), run.stdout
     assert (tmp_path / "p.png").stat().st_size > 1000
-    run = subprocess.run(["layoutkit", "validate", "-"], input=sample.read_text(),
+    run = subprocess.run([sys.executable, "-m", "layoutkit", "validate", "-"],
+                         input=sample.read_text(),
                          capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (0, "-: valid StartRequest\n"), run.stderr
-    run = subprocess.run(["layoutkit", "validate", "-"], input='{"clientRequest": {"x": 1}}',
+    run = subprocess.run([sys.executable, "-m", "layoutkit", "validate", "-"],
+                         input='{"clientRequest": {"x": 1}}',
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("-: code 2: "), run.stderr

@@ -12,8 +12,8 @@ from layoutkit.cli import EXAMPLES, build_parser, main
 from layoutkit.demo import samples_dir
 
 # the order the examples run in: each may use what an earlier one made
-ORDER = ("testsrc", "validate", "layout", "preview", "mix", "upload", "compare", "ffmpeg",
-         "profiles", "scenario")
+ORDER = ("samples", "testsrc", "validate", "layout", "preview", "mix", "upload", "compare",
+         "ffmpeg", "profiles", "scenario")
 
 
 def _subparsers():
@@ -34,8 +34,12 @@ def test_every_subcommand_has_examples_and_every_option_a_help_text():
         assert "contract section" not in text
 
 
-def _run(line, monkeypatch):
-    argv = shlex.split(line.replace("samples/", f"{samples_dir()}/"))[1:]
+def _run(line, monkeypatch, *, bundled=True):
+    """Run one command line; ``bundled``: its ``samples/`` paths read the package's samples
+    (False: as written, from the current folder)."""
+    if bundled:
+        line = line.replace("samples/", f"{samples_dir()}/")
+    argv = shlex.split(line)[1:]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(argv, out=out, err=err)
@@ -44,6 +48,7 @@ def _run(line, monkeypatch):
 
 @pytest.mark.slow  # the 24 s sample scenario, whole
 def test_the_examples_run(in_tmp, monkeypatch, s3_endpoint, raw):
+    """As written, from an empty folder, after ``layoutkit samples -o .`` (the first one)."""
     raw.create_bucket(Bucket="my-bucket")
     for uid in ("1", "2"):  # the per-user files of the ffmpeg example
         assert main(["testsrc", "--uid", uid, "--duration", "1", "--size", "320x180",
@@ -51,9 +56,11 @@ def test_the_examples_run(in_tmp, monkeypatch, s3_endpoint, raw):
     ran = []
     for name in ORDER:
         for line in EXAMPLES[name]:
-            code, out, err = _run(line, monkeypatch)
+            code, out, err = _run(line, monkeypatch, bundled=False)
             assert code == 0, f"{line}\n{out}\n{err}"
             ran.append(name)
+    assert (in_tmp / "samples" / "scenario-demo.json").is_file()
+    assert (in_tmp / "elsewhere" / "samples" / "media" / "5005.mp4").is_file()
     assert (in_tmp / "1001.mp4").exists() and (in_tmp / "scenario.gif").exists()
     assert (in_tmp / "report.html").exists() and (in_tmp / "mixed.mp4").exists() is False
     # servers run till stopped; batch: tests/test_batch.py

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from layoutkit.cli import EXAMPLES
+from tests.helpers import venv_cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -85,7 +86,7 @@ def test_the_compare_walkthrough_runs_as_written(tmp_path):
     block = _block_after("## Checking a real cloud recording")
     cwd = _run_dir(tmp_path)
     run = subprocess.run(["bash", "-e", "-c", block], cwd=cwd, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, env=venv_cli_env())  # this venv's layoutkit
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     out = run.stdout
@@ -108,7 +109,7 @@ def test_the_designer_commands_serve_their_page(tmp_path, line):
     command = shlex.split(line.split("#", 1)[0])
     assert command[:2] == ["layoutkit", "design"]
     # BROWSER=true: the browser the command opens is the program `true`
-    env = dict(os.environ, BROWSER="true")
+    env = venv_cli_env(dict(os.environ, BROWSER="true"))  # this venv's layoutkit
     proc = subprocess.Popen(command, cwd=_run_dir(tmp_path), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

@@ -368,8 +368,12 @@ def test_rule(base, patches, path, words):
 
 
 def test_every_base_body_is_valid():
-    for body in (START, ACQUIRE, UPDATE, STOP, UPDATE_LAYOUT):
-        parse_request(body)
+    for body, model_type in ((START, StartRequest), (ACQUIRE, AcquireRequest),
+                             (UPDATE, UpdateRequest), (STOP, StopRequest),
+                             (UPDATE_LAYOUT, UpdateLayoutRequest)):
+        model, warnings = parse_request(body)
+        assert type(model) is model_type and list(warnings) == []
+        assert (model.cname, model.uid) == (body["cname"], body["uid"])
 
 
 # --- exact lines ------------------------------------------------------------------------
@@ -529,7 +533,9 @@ def test_warnings_ride_along_with_errors():
     {f"{CR}.recordingFileConfig": DELETE, f"{CR}.token": DELETE},
 ])
 def test_accepted(patches):
-    parse_request(patched(START, patches))
+    model, warnings = parse_request(patched(START, patches))
+    assert type(model) is StartRequest and list(warnings) == []
+    assert parse_request(to_json(model, mask_secrets=False), kind="start")[0] == model
 
 
 def test_cname_charset_has_89_characters():

@@ -26,7 +26,7 @@ from .parser import EXAMPLES, build_parser
 from .recording import cmd_mix, cmd_upload
 from .serve import cmd_serve
 from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
-from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_testsrc
+from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_samples, cmd_testsrc
 
 __all__ = ["main", "build_parser", "EXAMPLES"]
 
@@ -42,6 +42,7 @@ _COMMANDS = {
     "ffmpeg": cmd_ffmpeg,
     "testsrc": cmd_testsrc,
     "demo": cmd_demo,
+    "samples": cmd_samples,
     "profiles": cmd_profiles,
     "design": cmd_design,
     "scenario": cmd_scenario,

@@ -119,6 +119,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "design": ("layoutkit design", "layoutkit design samples/start-custom.json --port 8765"),
     "profiles": ("layoutkit profiles", "layoutkit profiles --json"),
     "demo": ("layoutkit demo", "layoutkit demo -o my-demo"),
+    "samples": ("layoutkit samples -o .", "layoutkit samples -o elsewhere --force"),
     "scenario": ("layoutkit scenario from-events samples/ncs-events.jsonl "
                  "--requests samples/ncs-requests.jsonl -o rebuilt.json",
                  "layoutkit scenario from-events samples/ncs-events.jsonl "
@@ -278,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "preview", "PNG of a request's canvas, or a scenario's frames")
     p.add_argument("request", help="start / updateLayout JSON, or a scenario JSON")
     p.add_argument("--at", type=float, default=None, metavar="SECONDS",
-                   help="scenario: the exact frame the recorder writes at this time")
+                   help="scenario: the frame the recorder writes at this time (without the "
+                        "test streams' white flash unless --keep-flash)")
     p.add_argument("--gif", action="store_true",
                    help="scenario: animated GIF of it all (same as -o NAME.gif)")
     p.add_argument("--mp4", action="store_true",
@@ -298,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="outline and label every region (index, uid, x,y,w,h, crop/fit, "
                         "state) and list what is not drawn in a margin")
     p.add_argument("--keep-flash", action="store_true",
-                   help="--gif / --mp4: keep the test streams' once-a-second white flash")
+                   help="scenario: keep the test streams' once-a-second white flash (as "
+                        "recorded; hidden by default, so --at 6 shows the users' pictures)")
     _add_profile(p)
 
     p = _sub(sub, "mix", "record a scenario: HLS + MP4 named like the cloud's files")
@@ -390,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "demo", "run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo",
                    help="folder for everything it makes (layoutkit-demo)")
+
+    p = _sub(sub, "samples", "copy the bundled samples into DIR/samples/ (the --help "
+                             "examples' samples/... paths)")
+    p.add_argument("-o", "--output", default=".",
+                   help="folder to put samples/ in (the current one)")
+    p.add_argument("--force", action="store_true", help="replace sample files already there")
 
     _add_events_commands(sub)
     _add_serve_command(sub)

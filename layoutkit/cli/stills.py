@@ -214,8 +214,7 @@ def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
     check_writable(output, overwrite=args.force)
     scenario = load_scenario_file(args.request)
     print_problems(scenario.warnings, err, source=args.request)
-    with SceneRenderer(scenario, profile=profile,
-                       flash=kind == "png" or args.keep_flash) as renderer:
+    with SceneRenderer(scenario, profile=profile, flash=args.keep_flash) as renderer:
         if kind == "png":
             if not math.isfinite(args.at):
                 msg = f"--at {args.at}: must be a finite number of seconds"

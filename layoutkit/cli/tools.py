@@ -1,19 +1,20 @@
-"""``compare``, ``ffmpeg``, ``testsrc``, ``demo`` and ``design``."""
+"""``compare``, ``ffmpeg``, ``testsrc``, ``demo``, ``samples`` and ``design``."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from ..errors import OutputExistsError, UsageError
+from ..errors import LayoutkitError, OutputExistsError, UsageError
 from .output import print_compare, print_problems
 from .parser import profile_of
 
-__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design"]
+__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design", "cmd_samples"]
 
 
 def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -24,7 +25,13 @@ def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     profile = profile_of(args)
     if args.report:
         check_writable(args.report, overwrite=args.force)
-    scenario = load_scenario_file(args.scenario)
+    try:
+        scenario = load_scenario_file(args.scenario)
+    except LayoutkitError as exc:
+        misplaced = _misplaced_scenario(args.scenario, args.recording)
+        if misplaced is None:
+            raise
+        raise UsageError(misplaced) from exc
     print_problems(scenario.warnings, err, source=args.scenario)
     result = compare(scenario, args.recording, profile=profile, infer=args.infer,
                      server_response=args.server_response, report=args.report,
@@ -38,6 +45,47 @@ def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.report:
         print(f"wrote {args.report}", file=err if args.json else out)
     return 0 if result.verdict == "match" else 1
+
+
+def _recording_kind(arg: str) -> str | None:
+    """What recording ``arg`` names by its form (a folder, an s3:// URL, a media file)."""
+    if arg.startswith("s3://"):
+        return "an s3:// location"
+    suffix = Path(arg).suffix.lower()
+    if suffix in (".m3u8", ".ts", ".mp4"):
+        return f"a {suffix} file"
+    return "a folder" if Path(arg).is_dir() else None
+
+
+def _json_kind(arg: str) -> str | None:
+    """"scenario" or "request" for such a JSON file, else None (unreadable: None)."""
+    from ..inputs import is_request_body_file, is_scenario_file
+
+    if _recording_kind(arg) is not None:
+        return None
+    try:
+        if is_scenario_file(arg):
+            return "scenario"
+        return "request" if is_request_body_file(arg) else None
+    except LayoutkitError:
+        return None
+
+
+def _misplaced_scenario(scenario: str, recording: str) -> str | None:
+    """The message for a recording or a request body given where the scenario belongs."""
+    what = _recording_kind(scenario)
+    if what is not None and _json_kind(recording) == "scenario":
+        return (f"the arguments are swapped: {scenario} is a recording ({what}) and "
+                f"{recording} a scenario; compare takes the scenario first: "
+                f"layoutkit compare {shlex.quote(recording)} {shlex.quote(scenario)}")
+    if what is not None:
+        return (f"{scenario}: is a recording ({what}) where the scenario belongs; compare "
+                f"takes SCENARIO.json first, then the recording ({recording} given)")
+    if _json_kind(scenario) == "request":
+        return (f"{scenario}: is a request body, not a scenario; compare checks the "
+                f"recording {recording} against a scenario: the start body with the "
+                f"duration, users and events (see samples/scenario-demo.json)")
+    return None
 
 
 def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -134,6 +182,18 @@ def cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except OutputExistsError as exc:
         msg = f"{exc.path}: exists and was not made by layoutkit demo; choose another -o folder"
         raise UsageError(msg) from exc
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from ..demo import copy_samples
+
+    made = copy_samples(args.output, overwrite=args.force)
+    folder = Path(args.output) / "samples"
+    done = f"wrote {len(made)} sample files to" if made else "the samples are already in"
+    print(f"{done} {folder}/; from {args.output}, every --help "
+          f"example runs as written, e.g.\n  layoutkit preview samples/scenario-demo.json "
+          f"--at 6 -o frame.png", file=out)
     return 0
 
 

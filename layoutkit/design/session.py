@@ -436,7 +436,8 @@ class DesignSession:
         if too_much is not None:
             return None, Checked(checked.doc, None, (*checked.messages, too_much), True)
         with network_reads(self.roots.allow_network):
-            renderer = SceneRenderer(checked.model, profile=self.profile)
+            # a picture to look at: without the test streams' once-a-second white flash
+            renderer = SceneRenderer(checked.model, profile=self.profile, flash=False)
         new = _ScenarioState(key, checked.model, renderer)
         with self._lock:
             old, self._scenario = self._scenario, new
@@ -473,8 +474,8 @@ class DesignSession:
         return answer
 
     def scenario_frame(self, text: str, t: float) -> dict[str, Any]:
-        """The frame the recorder writes at ``t`` (``lk.frame_at``'s code path) and each
-        region's display state."""
+        """The frame the recorder writes at ``t`` (``lk.frame_at``'s code path, without the
+        test streams' white flash) and each region's display state."""
         import time
 
         from ..io.images import network_reads

@@ -16,8 +16,12 @@ cname       yes       channel name, the request rules (< 64 bytes, 89 allowed ch
 sid         no        32 lowercase hex characters (the recorder generates one if absent)
 start_utc   no        ISO 8601 date-time with ``Z`` or an offset; default
                       ``2026-01-01T00:00:00Z`` (:data:`DEFAULT_START_UTC`)
-start       yes       a whole ``start`` body ``{cname, uid, clientRequest}``, checked like
-                      ``layoutkit validate``; its cname must be the scenario's.
+uid         no        the recorder's uid (string of an integer 1..2^32-1): the default of
+                      ``start.uid``
+start       yes       the ``start`` body ``{cname, uid, clientRequest}``, checked like
+                      ``layoutkit validate``; its cname (and uid) default to the
+                      scenario's and, when given, must be the scenario's; a uid is needed
+                      in one of the two places.
                       ``storageConfig`` may be absent or incomplete (a local recording
                       does not need a bucket); what is given is checked
 duration    yes       seconds, a number > 0
@@ -112,8 +116,8 @@ MAX_USERS = 1000
 MAX_EVENTS = 100_000
 _LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
 
-SCENARIO_KEYS = ("cname", "sid", "start_utc", "start", "duration", "users", "events", "notes",
-                 "confidence", "video_reports")
+SCENARIO_KEYS = ("cname", "uid", "sid", "start_utc", "start", "duration", "users", "events",
+                 "notes", "confidence", "video_reports")
 REPORT_KEYS = ("t", "stream", "state")
 USER_KEYS = ("uid", "platform", "role", "source", "size", "audio", "join", "join_tolerance")
 MAX_NOTES = 10_000
@@ -225,11 +229,12 @@ def _parse_body(value: Any, path: str, out: Problems, kind: str) -> Any:
 
 
 def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: Problems,
-                    cname: str | None, uid: str | None) -> bool:
+                    cname: str | None, uid: str | None, *,
+                    uid_name: str = "the recorder's uid (start.uid)") -> bool:
     """A whole body must name the scenario's channel (and the recorder's uid)."""
     ok = True
     for key, got, want, whose in (("cname", model.cname, cname, "the scenario's cname"),
-                                  ("uid", model.uid, uid, "the recorder's uid (start.uid)")):
+                                  ("uid", model.uid, uid, uid_name)):
         if want is not None and got != want:
             out.error(join_path(path, key), f"must be {whose} {want!r}", got)
             ok = False
@@ -266,15 +271,34 @@ def _without_stand_ins(model: StartRequest, added: set[str] | None) -> StartRequ
                                                  **{name: defaults[name] for name in names}))
 
 
-def _as_start(value: Any, path: str, out: Problems, *, cname: str | None) -> Any:
-    body, added = _with_stand_ins(value)
+def _with_envelope(value: Any, *, cname: str | None, uid: str | None) -> Any:
+    """A start body given as ``{clientRequest}`` (no cname or uid) gets the scenario's.
+
+    Examples
+    --------
+    >>> _with_envelope({"clientRequest": {}}, cname="demo", uid="999")
+    {'cname': 'demo', 'uid': '999', 'clientRequest': {}}
+    >>> _with_envelope({"cname": "x", "clientRequest": {}}, cname="demo", uid=None)
+    {'cname': 'x', 'clientRequest': {}}
+    """
+    if not isinstance(value, dict) or "clientRequest" not in value:
+        return value
+    given = {"cname": cname, "uid": uid}
+    defaults = {k: v for k, v in given.items() if isinstance(v, str) and k not in value}
+    return {**defaults, **value}
+
+
+def _as_start(value: Any, path: str, out: Problems, *, cname: str | None,
+              uid: str | None) -> Any:
+    body, added = _with_stand_ins(_with_envelope(value, cname=cname, uid=uid))
     model = _parse_body(body, path, out, "start")
     if model is BAD:
         return BAD
     if not model.cname:
-        out.error(path, "must be a whole start body {cname, uid, clientRequest}")
+        out.error(path, "must be a start body {clientRequest} (its cname and uid default "
+                        "to the scenario's)")
         return BAD
-    if not _check_envelope(model, path, out, cname, None):
+    if not _check_envelope(model, path, out, cname, uid, uid_name="the scenario's uid"):
         return BAD
     return _without_stand_ins(model, added)
 
@@ -478,7 +502,8 @@ def parse_scenario(doc: Any, *, base_dir: Path | None = None) -> Scenario:
         out.error("start_utc", "the recording would end after the year 9999 "
                                f"(start_utc + duration {format_seconds(duration)} s)",
                   r.data.get("start_utc"))
-    start = r.field("start", _as_start, None, required=True, cname=cname)
+    recorder_uid = r.field("uid", as_uid, None)
+    start = r.field("start", _as_start, None, required=True, cname=cname, uid=recorder_uid)
     users = _read_users(r, duration, start)
     read = _read_events(r, duration, users, start, cname)
     events, paths = _timed(users.specs, *read) if read is not None else ((), ())

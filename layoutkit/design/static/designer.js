@@ -188,12 +188,20 @@ function applyRender(answer, seq) {
 }
 
 // ------------------------------------------------------------------ controls <-> body
+// A field the user is typing in is left as it is (a render answer arriving meanwhile must
+// not put a value back under the caret: delete-then-type gives what was typed); an emptied
+// field shows the body's value greyed (its placeholder).
+function setField(id, value) {
+  $(id).placeholder = String(value);
+  if (document.activeElement !== $(id)) $(id).value = value;
+}
+
 function syncControls() {
   const h = holder();
   const [w, hh] = canvasWH();
-  $("canvas-w").value = w;
-  $("canvas-h").value = hh;
-  $("fps").value = isStart() ? (h.fps ?? 15) : "";
+  setField("canvas-w", w);
+  setField("canvas-h", hh);
+  setField("fps", isStart() ? (h.fps ?? 15) : "");
   $("fps").disabled = !isStart();
   $("canvas-note").textContent = isStart() ? "" :
     "updateLayout cannot change the canvas: this size is for the preview only.";
@@ -204,7 +212,7 @@ function syncControls() {
   if (/^#[0-9a-fA-F]{6}$/.test(colour)) $("bg-color").value = colour.toLowerCase();
   $("bg-image").value = h.backgroundImage ?? "";
   $("default-user-image").value = h.defaultUserBackgroundImage ?? "";
-  $("users-count").value = S.usersCount;
+  setField("users-count", S.usersCount);
   $("users-list").value = S.usersList;
   if (document.activeElement !== $("json")) $("json").value = bodyText();
   $("json").dataset.raw = S.rawText !== null && S.rawText !== undefined ? "1" : "";
@@ -218,17 +226,24 @@ function setOrDelete(obj, key, value) {
   else obj[key] = value;
 }
 
+// A whole-number field: an edit only when it holds a number (an emptied field, on its way
+// to the next value, changes nothing and shows the body's value as its placeholder).
+function onInteger(id, fn) {
+  $(id).addEventListener("change", () => {
+    const v = parseInt($(id).value, 10);
+    if (Number.isFinite(v)) edit(() => fn(v));
+  });
+}
+
 function bindControls() {
   const onChange = (id, fn) => $(id).addEventListener("change", () => edit(fn));
-  onChange("canvas-w", () => {
-    const v = parseInt($("canvas-w").value, 10);
+  onInteger("canvas-w", (v) => {
     if (isStart()) holder(true).width = v; else S.previewCanvas = [v, S.previewCanvas[1]];
   });
-  onChange("canvas-h", () => {
-    const v = parseInt($("canvas-h").value, 10);
+  onInteger("canvas-h", (v) => {
     if (isStart()) holder(true).height = v; else S.previewCanvas = [S.previewCanvas[0], v];
   });
-  onChange("fps", () => { holder(true).fps = parseInt($("fps").value, 10); });
+  onInteger("fps", (v) => { holder(true).fps = v; });
   onChange("layout-mode", () => {
     const mode = parseInt($("layout-mode").value, 10);
     const h = holder(true);
@@ -244,7 +259,7 @@ function bindControls() {
   onChange("bg-image", () => setOrDelete(holder(true), "backgroundImage", $("bg-image").value.trim()));
   onChange("default-user-image", () =>
     setOrDelete(holder(true), "defaultUserBackgroundImage", $("default-user-image").value.trim()));
-  onChange("users-count", () => { S.usersCount = parseInt($("users-count").value, 10) || 1; });
+  onInteger("users-count", (v) => { S.usersCount = Math.max(1, v); });
   onChange("users-list", () => { S.usersList = $("users-list").value; });
   $("bg-upload").addEventListener("change", () =>
     upload($("bg-upload"), (path) => setOrDelete(holder(true), "backgroundImage", path)));
