@@ -33,7 +33,6 @@ from .api import (
     serve,
     upload,
 )
-from .batches import BatchResult, batch
 from .enums import LayoutMode, RenderMode
 from .errors import (
     EncodeError,
@@ -54,6 +53,7 @@ from .profile import DEFAULT_PROFILE, Profile
 
 if TYPE_CHECKING:
     from .annotate import PreviewWarning
+    from .batches import BatchResult, batch
     from .comparison.model import CompareResult, Difference
     from .io.decode import DamagedMediaWarning
     from .io.images import ImageIgnoredWarning
@@ -65,7 +65,8 @@ if TYPE_CHECKING:
 #: Pillow or PyAV, which ``import layoutkit`` does not need.
 _LAZY = {"CompareResult": "comparison.model", "Difference": "comparison.model",
          "RecordingResult": "record.pipeline", "PreviewWarning": "annotate",
-         "ImageIgnoredWarning": "io.images", "DamagedMediaWarning": "io.decode"}
+         "ImageIgnoredWarning": "io.images", "DamagedMediaWarning": "io.decode",
+         "BatchResult": "batches", "batch": "batches"}
 #: The distribution whose metadata holds the version (pyproject.toml's ``version``).
 _DISTRIBUTION = "layoutkit"
 

@@ -8,7 +8,7 @@ import stat
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import MediaError, Problem, RequestError, ScenarioError
 from .io.limited import file_type, read_limited
@@ -16,7 +16,9 @@ from .request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .request.jsontext import load_json, load_json_document
 from .request.parse import parse_request
 from .scenario import Scenario, parse_scenario
-from .scenario.ncs import Line
+
+if TYPE_CHECKING:
+    from .scenario.ncs import Line
 
 __all__ = ["LoadedRequest", "read_text", "read_json_lines", "MAX_JSONL_BYTES", "load_request_file", "load_scenario_file", "is_scenario",
            "is_scenario_file", "is_request_body", "is_request_body_file",
@@ -219,6 +221,8 @@ def read_json_lines(path: str | os.PathLike[str], *, what: str) -> list[Line]:
         With one problem per line that is not JSON (``line 3: <root>: malformed JSON at
         column 5: ...``), the file named as its source.
     """
+    from .scenario.ncs import Line  # only the event logs need it
+
     p = Path(path)
     text = _decode(read_limited(p, limit=MAX_JSONL_BYTES, what=what), str(p))
     lines: list[Line] = []
