@@ -105,66 +105,91 @@ def place_labels(markers: Sequence[tuple[float, float]], *, width: float,
     [(1, 13.0), (0, 33.0), (0, 203.0)]
     """
     n = len(markers)
-    def covered(lo: float, hi: float) -> int:
-        return sum(lo - gap <= mx <= hi + gap for mx, _ in markers)
-
-    # the side that fits and covers fewer other markers (right on a tie)
-    right = [x + gap + w <= width
-             and (x - gap - w < 0 or covered(x + gap, x + gap + w) <= covered(x - gap - w,
-                                                                                 x - gap))
-             or x - gap - w < 0 for x, w in markers]
-    spans: list[tuple[float, float]] = []
-    below: list[set[int]] = []
-    order: list[int] | None = None
+    right = _initial_sides(markers, width=width, gap=gap)
     seen: set[tuple[bool, ...]] = set()
-
-    def can_flip(i: int) -> bool:
-        x, w = markers[i]
-        return x - gap - w >= 0 if right[i] else x + gap + w <= width
-
     for _ in range(4 * n + 1):
-        spans = [(x + gap, min(width, x + gap + w)) if r else (x - gap - w, x - gap)
-                 for (x, w), r in zip(markers, right, strict=True)]
-        below = [{j for j in range(n) if j != i
-                  and spans[i][0] - gap <= markers[j][0] <= spans[i][1] + gap}
-                 for i in range(n)]
+        spans, below = _spans_below(markers, right, width=width, gap=gap)
         order, left = _topological(below)
         seen.add(tuple(right))
         if order is not None:
             break
-        cycle = _cycle(below, left)
-        flips = [i for i in cycle if can_flip(i)]
-        tried = None
-        for i in sorted(flips, key=lambda i: -markers[i][0]):
-            trial = list(right)
-            trial[i] = not trial[i]
-            if tuple(trial) not in seen:
-                tried = trial
-                break
+        tried = _flip_one(markers, right, _cycle(below, left), seen, width=width, gap=gap)
         if tried is None:
             break
         right = tried
     if order is None:  # no placement avoids every crossing: right to left, best effort
         order = sorted(range(n), key=lambda i: -markers[i][0])
+    return _stack(markers, order, spans, below, gap=gap)
+
+
+def _initial_sides(markers: Sequence[tuple[float, float]], *, width: float,
+                   gap: float) -> list[bool]:
+    """Per label: right of its marker (True) when that fits and covers no more other markers
+    than the left side (right on a tie), or when the left does not fit."""
+    def covered(lo: float, hi: float) -> int:
+        return sum(lo - gap <= mx <= hi + gap for mx, _ in markers)
+
+    return [x + gap + w <= width
+            and (x - gap - w < 0 or covered(x + gap, x + gap + w) <= covered(x - gap - w,
+                                                                                x - gap))
+            or x - gap - w < 0 for x, w in markers]
+
+
+def _spans_below(markers: Sequence[tuple[float, float]], right: Sequence[bool], *,
+                 width: float, gap: float
+                 ) -> tuple[list[tuple[float, float]], list[set[int]]]:
+    """Each label's span on its side, and the other markers inside it (labels to sit above)."""
+    spans = [(x + gap, min(width, x + gap + w)) if r else (x - gap - w, x - gap)
+             for (x, w), r in zip(markers, right, strict=True)]
+    below = [{j for j in range(len(markers)) if j != i
+              and spans[i][0] - gap <= markers[j][0] <= spans[i][1] + gap}
+             for i in range(len(markers))]
+    return spans, below
+
+
+def _flip_one(markers: Sequence[tuple[float, float]], right: Sequence[bool],
+              cycle: Sequence[int], seen: set[tuple[bool, ...]], *, width: float,
+              gap: float) -> list[bool] | None:
+    """``right`` with one label of ``cycle`` flipped to its other side (the rightmost that
+    fits there and gives sides not tried before), or None."""
+    def can_flip(i: int) -> bool:
+        x, w = markers[i]
+        return x - gap - w >= 0 if right[i] else x + gap + w <= width
+
+    for i in sorted((i for i in cycle if can_flip(i)), key=lambda i: -markers[i][0]):
+        trial = list(right)
+        trial[i] = not trial[i]
+        if tuple(trial) not in seen:
+            return trial
+    return None
+
+
+def _fits(box: LabelBox, placed: Sequence[LabelBox], *, gap: float) -> bool:
+    """``box`` shares no pixel with a label of its row, and no marker line crosses a label."""
+    for other in placed:
+        if other.row == box.row and box.x0 - gap < other.x1 and other.x0 < box.x1 + gap:
+            return False
+        # the other's marker line crosses this row: not through this label
+        if other.row > box.row and box.x0 - gap <= other.marker_x <= box.x1 + gap:
+            return False
+        # this marker line crosses the other's row (or reaches it): not through it
+        if other.row <= box.row and other.x0 - gap <= box.marker_x <= other.x1 + gap:
+            return False
+    return True
+
+
+def _stack(markers: Sequence[tuple[float, float]], order: Sequence[int],
+           spans: Sequence[tuple[float, float]], below: Sequence[set[int]], *,
+           gap: float) -> list[LabelBox]:
+    """The labels placed in ``order``, each in the lowest row above the labels of the markers
+    it spans that it fits in; returned in input order."""
+    n = len(markers)
     placed: list[LabelBox] = []
-
-    def fits(box: LabelBox) -> bool:
-        for other in placed:
-            if other.row == box.row and box.x0 - gap < other.x1 and other.x0 < box.x1 + gap:
-                return False
-            # the other's marker line crosses this row: not through this label
-            if other.row > box.row and box.x0 - gap <= other.marker_x <= box.x1 + gap:
-                return False
-            # this marker line crosses the other's row (or reaches it): not through it
-            if other.row <= box.row and other.x0 - gap <= box.marker_x <= other.x1 + gap:
-                return False
-        return True
-
     result: dict[int, LabelBox] = {}
     for i in order:
         row = max((result[j].row + 1 for j in below[i] if j in result), default=0)
         box = LabelBox(markers[i][0], *spans[i], row)
-        while not fits(box) and box.row <= 2 * n:
+        while not _fits(box, placed, gap=gap) and box.row <= 2 * n:
             box = LabelBox(box.marker_x, box.x0, box.x1, box.row + 1)
         placed.append(box)
         result[i] = box
