@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from fractions import Fraction
 from typing import Any
 
@@ -49,7 +49,7 @@ def test_valid_document_builds_the_model():
         sid="0123456789abcdef0123456789abcdef", start_utc="2026-03-01T10:00:00+02:00")
     s = parse_scenario(doc)
     assert (s.cname, s.sid, s.duration) == ("demo", "0123456789abcdef0123456789abcdef", 60)
-    assert s.start_utc == datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
+    assert s.start_utc == datetime(2026, 3, 1, 8, tzinfo=UTC)
     assert s.users == (
         UserSpec("1", platform="web3", source="#FF0000", size_wh=(320, 240), audio="silence"),
         UserSpec("2", source="clips/a.mp4", audio="clips/a.wav", join=Fraction(5, 2)))
@@ -63,7 +63,7 @@ def test_valid_document_builds_the_model():
 def test_defaults():
     s = parse_scenario(make_doc(users=[{"uid": "1"}]))
     assert s.sid is None
-    assert s.start_utc == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert s.start_utc == datetime(2026, 1, 1, tzinfo=UTC)
     assert s.users == (UserSpec("1", "native", "testsrc", (640, 360), "tone", Fraction(0), "host"),)
     assert s.events == ()
     assert s.start.storage_config is None

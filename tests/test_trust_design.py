@@ -323,7 +323,7 @@ def test_numbers_the_page_sends_are_checked_with_the_clouds_limits(client):
     assert _texts(many)[0].startswith("users: give a count 1..17 or a list of 1..17 uids (got")
     scenario = (SAMPLES / "scenario-demo.json").read_text(encoding="utf-8")
     for t in ("Infinity", "NaN", "1e400"):
-        raw = '{"text": %s, "t": %s}' % (json.dumps(scenario), t)
+        raw = f'{{"text": {json.dumps(scenario)}, "t": {t}}}'
         response = client.post("/api/frame", data=raw, content_type="application/json")
         assert response.status_code == 400, (t, response.status_code)
         assert _texts(response)[0].startswith("t must be a number of seconds"), t

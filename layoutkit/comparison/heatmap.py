@@ -141,4 +141,4 @@ def difference_heatmap(expected: RGB, observed: RGB, *, max_width: int | None = 
 def colormap_stops(n: int = 9) -> tuple[str, ...]:
     """``n`` evenly spaced colours of the colormap as ``#rrggbb`` (for a CSS colour bar)."""
     idx = np.linspace(0, len(_LUT) - 1, n).round().astype(int)
-    return tuple("#%02x%02x%02x" % tuple(int(c) for c in _LUT[i]) for i in idx)
+    return tuple("#{:02x}{:02x}{:02x}".format(*(int(c) for c in _LUT[i])) for i in idx)

@@ -66,7 +66,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ MAX_SOURCE_SIDE = 4096
 MAX_DURATION_S = 30 * 24 * 3600  # the cloud's longest resource life (resourceExpiredHour 720)
 MAX_USERS = 1000
 MAX_EVENTS = 100_000
-_LAST_MOMENT = datetime.max.replace(tzinfo=timezone.utc)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
 
 SCENARIO_KEYS = ("cname", "uid", "sid", "start_utc", "start", "duration", "users", "events",
                  "notes", "confidence", "video_reports")
@@ -168,7 +168,7 @@ def _as_utc(value: Any, path: str, out: Problems) -> Any:
         out.error(path, "must say its time zone (Z or an offset like +02:00)", text, example)
         return BAD
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (OverflowError, ValueError):
         out.error(path, "is out of the range of dates", text)
         return BAD
