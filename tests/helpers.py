@@ -165,3 +165,18 @@ def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     base["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
                                     *filter(None, [base.get("PATH")])])
     return base
+
+
+def lavfi_clip(path: Path, source: str, *, seconds: float, ahead: float = 0.0) -> Path:
+    """A 320x180 25 fps clip of FFmpeg's lavfi ``source`` with a sine (compositions mix the
+    clips' audio), ``seconds`` long; ``ahead``: starting that many seconds into the source."""
+    import imageio_ffmpeg
+
+    sep = ":" if "=" in source else "="
+    seek = ["-ss", str(ahead)] if ahead else []  # (even "-ss 0" changes the clip's start)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
+                    *seek, "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
+                    "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-t", str(seconds), str(path)], check=True, timeout=120)
+    return path

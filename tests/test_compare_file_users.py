@@ -10,7 +10,6 @@ descriptor cells still pictures use).  Recordings are composed by FFmpeg's own f
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import pytest
 import layoutkit as lk
 from layoutkit.teststream import write_testsrc
 
-from .helpers import compose_first_scene, scenario_doc
+from .helpers import compose_first_scene, lavfi_clip, scenario_doc
 
 ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -29,16 +28,8 @@ SECONDS = 4
 CANVAS = "#203040"
 
 
-def _lavfi_clip(path: Path, source: str, *, ahead: float = 0.0) -> Path:
-    """A 320x180 clip of FFmpeg's ``source`` (a lavfi graph) with a sine (compose mixes
-    audio); ``ahead``: starting that many seconds into the source."""
-    sep = ":" if "=" in source else "="
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
-                    "-ss", str(ahead), "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
-                    "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
-                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-t", str(SECONDS), str(path)], check=True)
-    return path
+def _lavfi_clip(path: Path, source: str, **options: float) -> Path:
+    return lavfi_clip(path, source, seconds=SECONDS, **options)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ Every recording here is composed by FFmpeg's own filters (an ffmpeg-python graph
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ from layoutkit.io.frames import DecodedFrame
 from layoutkit.teststream import write_testsrc
 from layoutkit.timeline import Timeline
 
-from .helpers import encode_composite, scenario_doc
+from .helpers import encode_composite, lavfi_clip, scenario_doc
 
 ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -44,15 +43,8 @@ SECONDS = 4
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
-def _lavfi_clip(path: Path, source: str) -> Path:
-    """A 320x180 clip of FFmpeg's lavfi ``source`` (25 fps) with a sine."""
-    sep = ":" if "=" in source else "="
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
-                    "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
-                    "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
-                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-t", str(SECONDS), str(path)], check=True)
-    return path
+def _lavfi_clip(path: Path, source: str, **options: float) -> Path:
+    return lavfi_clip(path, source, seconds=SECONDS, **options)
 
 
 @pytest.fixture(scope="module")
