@@ -20,8 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "Timing", "parse_args", "metadata", "time_interleaved",
-           "write_result", "RESULTS"]
+__all__ = [
+    "RESULTS",
+    "Settings",
+    "Timing",
+    "metadata",
+    "parse_args",
+    "time_interleaved",
+    "write_result",
+]
 
 #: Where result files go (ignored by git).
 RESULTS = Path(__file__).resolve().parent / "results"

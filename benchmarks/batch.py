@@ -45,10 +45,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import metadata, write_result  # noqa: E402
-from benchmarks.compare import FPS, Case, scenario_doc  # noqa: E402
+from benchmarks._common import metadata, write_result
+from benchmarks.compare import FPS, Case, scenario_doc
 
-import layoutkit as lk  # noqa: E402
+import layoutkit as lk
 
 
 def _peak_rss_mib() -> float:
@@ -69,7 +69,8 @@ def _cpu_s() -> float:
 def make_rows(folder: Path, *, rows: int, distinct: int, seconds: int,
               size: tuple[int, int]) -> tuple[Path, float]:
     """``distinct`` recordings and their scenarios, and a manifest of ``rows`` rows naming
-    them in turn; returns (manifest, seconds spent recording)."""
+    them in turn; returns (manifest, seconds spent recording).
+    """
     case = Case("batch", size, 4, seconds, seconds)
     start = time.perf_counter()
     for i in range(distinct):

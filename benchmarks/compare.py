@@ -50,12 +50,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Settings, metadata, parse_args, write_result  # noqa: E402
+from benchmarks._common import Settings, metadata, parse_args, write_result
 from layoutkit.io.recorded import iter_audio, iter_video
 from layoutkit.comparison.content import check_content
-from layoutkit.record import record  # noqa: E402
-from layoutkit.request.limits import recommended_bitrate  # noqa: E402
-from layoutkit.scenario import Scenario, parse_scenario  # noqa: E402
+from layoutkit.record import record
+from layoutkit.request.limits import recommended_bitrate
+from layoutkit.scenario import Scenario, parse_scenario
 
 FPS = 15
 

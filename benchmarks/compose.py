@@ -137,7 +137,8 @@ CASES = all_cases()
 
 def custom_layout(n: int) -> LayoutSettings:
     """A custom layout of ``n`` regions: a grid, cells 15 % larger (overlapping their
-    right/bottom neighbours), every odd region at alpha 0.6."""
+    right/bottom neighbours), every odd region at alpha 0.6.
+    """
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     regions = []
@@ -179,7 +180,7 @@ def source_frames(uids: list[str], *, count: int = FRAMES_PER_SOURCE,
 
 # --------------------------------------------------------------------------- FFmpeg
 def ffmpeg_graph(regions: Regions, *, flags: str | None,
-                 src_wh: tuple[int, int] = SOURCE_WH):  # noqa: ANN201 - av types
+                 src_wh: tuple[int, int] = SOURCE_WH):
     """FFmpeg's graph drawing ``regions`` like the plan does (see the module docstring).
 
     Returns

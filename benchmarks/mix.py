@@ -255,7 +255,8 @@ def decoded_frame(path: Path, index: int) -> np.ndarray:
 def reference_psnr(case: Case, files: dict[str, Path], outputs: dict[str, Path],
                    index: int) -> dict[str, float]:
     """Luma PSNR of output frame ``index`` of each side against the Lanczos reference of
-    the same decoded source frames (our geometry; ``compose.reference_luma``)."""
+    the same decoded source frames (our geometry; ``compose.reference_luma``).
+    """
     from layoutkit.compose.contents import Picture
     from layoutkit.compose.plan import build_plan, prepare_background
     from layoutkit.compose.yuv import i420_planes
@@ -417,7 +418,7 @@ def tee_target(tmp: Path) -> str:
     return f"{hls}|[f=mp4:movflags=+faststart]{tmp}/ffmpeg.mp4"
 
 
-def open_output(tmp: Path, *, tee: bool):  # noqa: ANN201 - av types
+def open_output(tmp: Path, *, tee: bool):
     """The competitor's output container (tee: HLS + MP4; else HLS only)."""
     import av
 
@@ -522,7 +523,7 @@ def tee_works() -> tuple[bool, str | None]:
             missing = [f for f in ("ffmpeg.m3u8", "ffmpeg.mp4") if not (tmp / f).is_file()]
             if missing or not list(tmp.glob("seg*.ts")):
                 return False, f"tee wrote no {missing or 'segments'}"
-    except Exception as exc:  # noqa: BLE001 - any failure means: fall back to HLS only
+    except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"
     return True, None
 
@@ -552,7 +553,8 @@ def _timed_runs(subjects: dict[str, Callable[[Path], Any]], repeats: int, *,
                 ) -> tuple[dict[str, list[Run]], dict[str, dict[str, Any]]]:
     """Wall and CPU time of ``repeats`` interleaved runs of each subject, each into a fresh
     folder; after the last run of a subject its outputs are described and ``last(subject,
-    folder, description)`` may keep what it needs from the folder before it is removed."""
+    folder, description)`` may keep what it needs from the folder before it is removed.
+    """
     runs: dict[str, list[Run]] = {k: [] for k in subjects}
     outputs: dict[str, dict[str, Any]] = {}
     for r in range(repeats):
@@ -637,7 +639,8 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
 
 def x264_threading() -> dict[str, object]:
     """PyAV's default threading of a libx264 stream (both subjects then apply
-    :func:`layoutkit.io.encode.x264_options`, which pins small canvases to one thread)."""
+    :func:`layoutkit.io.encode.x264_options`, which pins small canvases to one thread).
+    """
     import io
 
     import av

@@ -330,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
 def _outcome(name: str, rest: list[str], *, collect: bool,
              verbose: bool) -> tuple[str, int, float, Path | None]:
     """Run one module (or, ``collect``, take its latest result file): name, exit status,
-    seconds, result file."""
+    seconds, result file.
+    """
     if collect:
         path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
         return name, 0 if path.is_file() else 1, 0.0, path

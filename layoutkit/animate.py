@@ -21,9 +21,24 @@ from .render import SceneRenderer
 from .scenario import Scenario
 from ._typing import RGB
 
-__all__ = ["timeline_strip", "strip_height", "strip_events", "readable_events", "SHORT_ACTIONS", "place_labels", "crossings", "LabelBox",
-           "StripLayout", "layout_strip", "label_top",
-           "Cue", "scenario_cues", "draw_cues", "write_gif", "write_mp4"]
+__all__ = [
+    "SHORT_ACTIONS",
+    "Cue",
+    "LabelBox",
+    "StripLayout",
+    "crossings",
+    "draw_cues",
+    "label_top",
+    "layout_strip",
+    "place_labels",
+    "readable_events",
+    "scenario_cues",
+    "strip_events",
+    "strip_height",
+    "timeline_strip",
+    "write_gif",
+    "write_mp4",
+]
 
 STRIP_BG = (24, 24, 28)
 
@@ -37,7 +52,8 @@ SHORT_ACTIONS = {"mute_video": "mute", "unmute_video": "unmute", "unpublish_vide
 def strip_events(scenario: Scenario, *, short: bool = False) -> list[tuple[Fraction, str]]:
     """``(time, label)`` per event time, e.g. ``(6, '6s 3003 mute_video')``; the events of
     one time share a label (the time is part of it, so no label reads as another time's).
-    ``short`` uses :data:`SHORT_ACTIONS` (``'6s 3003 mute'``)."""
+    ``short`` uses :data:`SHORT_ACTIONS` (``'6s 3003 mute'``).
+    """
     by_time: dict[Fraction, list[str]] = {}
     for event in scenario.events:  # a user's "join" > 0 is one of these events already
         action = SHORT_ACTIONS.get(event.action, event.action) if short else event.action
@@ -51,7 +67,8 @@ def readable_events(scenario: Scenario, width: int, *,
                     duration: Fraction) -> list[tuple[Fraction, str]]:
     """:func:`strip_events` with full action names when they fit in at most 3 label rows
     at ``width`` with no crossing and none cut at the edge, else the short ones in at most
-    5, else the times alone (else whichever crosses nothing in the fewest rows)."""
+    5, else the times alone (else whichever crosses nothing in the fewest rows).
+    """
     best = None
     full = strip_events(scenario)
     tiers = [full, strip_events(scenario, short=True),
@@ -81,7 +98,8 @@ def _seconds(when: Fraction) -> str:
 @dataclass(frozen=True)
 class LabelBox:
     """Where a strip label goes: row 0 is next to the axis; ``x0..x1`` its horizontal span;
-    ``marker_x`` its event's marker line (from the axis up to this row)."""
+    ``marker_x`` its event's marker line (from the axis up to this row).
+    """
 
     marker_x: float
     x0: float
@@ -125,13 +143,14 @@ def place_labels(markers: Sequence[tuple[float, float]], *, width: float,
 def _initial_sides(markers: Sequence[tuple[float, float]], *, width: float,
                    gap: float) -> list[bool]:
     """Per label: right of its marker (True) when that fits and covers no more other markers
-    than the left side (right on a tie), or when the left does not fit."""
+    than the left side (right on a tie), or when the left does not fit.
+    """
     def covered(lo: float, hi: float) -> int:
         return sum(lo - gap <= mx <= hi + gap for mx, _ in markers)
 
-    return [x + gap + w <= width
+    return [(x + gap + w <= width
             and (x - gap - w < 0 or covered(x + gap, x + gap + w) <= covered(x - gap - w,
-                                                                                x - gap))
+                                                                                x - gap)))
             or x - gap - w < 0 for x, w in markers]
 
 
@@ -151,7 +170,8 @@ def _flip_one(markers: Sequence[tuple[float, float]], right: Sequence[bool],
               cycle: Sequence[int], seen: set[tuple[bool, ...]], *, width: float,
               gap: float) -> list[bool] | None:
     """``right`` with one label of ``cycle`` flipped to its other side (the rightmost that
-    fits there and gives sides not tried before), or None."""
+    fits there and gives sides not tried before), or None.
+    """
     def can_flip(i: int) -> bool:
         x, w = markers[i]
         return x - gap - w >= 0 if right[i] else x + gap + w <= width
@@ -182,7 +202,8 @@ def _stack(markers: Sequence[tuple[float, float]], order: Sequence[int],
            spans: Sequence[tuple[float, float]], below: Sequence[set[int]], *,
            gap: float) -> list[LabelBox]:
     """The labels placed in ``order``, each in the lowest row above the labels of the markers
-    it spans that it fits in; returned in input order."""
+    it spans that it fits in; returned in input order.
+    """
     n = len(markers)
     placed: list[LabelBox] = []
     result: dict[int, LabelBox] = {}
@@ -255,7 +276,8 @@ _TICKS_H = 16
 @dataclass(frozen=True)
 class StripLayout:
     """Label boxes of a strip: ``upper[k]`` / ``lower[k]`` for the events of each half
-    (``halves[i]`` is 0 for upper, 1 for lower; ``boxes[i]`` event ``i``'s box)."""
+    (``halves[i]`` is 0 for upper, 1 for lower; ``boxes[i]`` event ``i``'s box).
+    """
 
     halves: tuple[int, ...]
     boxes: tuple[LabelBox, ...]
@@ -278,7 +300,8 @@ class StripLayout:
 def layout_strip(width: int, *, duration: Fraction,
                  events: Sequence[tuple[Fraction, str]]) -> StripLayout:
     """Where each event label of a strip of ``width`` goes: events alternate above and
-    below the axis (in time order), each half placed by :func:`place_labels`."""
+    below the axis (in time order), each half placed by :func:`place_labels`.
+    """
     font = label_font(_LABEL_PX)
     span = max(1, width - 2 * _PAD)
     markers = [(_PAD + span * float(min(when, duration) / duration), font.getlength(label))
@@ -422,7 +445,8 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
             annotate: bool = False):
     """RGB frames (canvas + strip) at ``fps``: non-live tiles labelled with uid and state
     (every region outlined and labelled with ``annotate``), cues after leaves and layout
-    changes."""
+    changes.
+    """
     import cv2
 
     from .annotate import annotate_frame, frame_states, frame_warnings, tile_labels, warn_all

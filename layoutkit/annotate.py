@@ -37,9 +37,24 @@ from .signals.testcard import label_font
 if TYPE_CHECKING:
     from .render import RenderedFrame
 
-__all__ = ["PreviewWarning", "warn_all", "default_users", "subscribed_split", "OUTLINE", "EMPTY_OUTLINE", "Label", "region_label", "label_lines",
-           "layout_warnings", "annotate", "annotated_preview", "tile_labels",
-           "frame_states", "frame_warnings", "annotate_frame"]
+__all__ = [
+    "EMPTY_OUTLINE",
+    "OUTLINE",
+    "Label",
+    "PreviewWarning",
+    "annotate",
+    "annotate_frame",
+    "annotated_preview",
+    "default_users",
+    "frame_states",
+    "frame_warnings",
+    "label_lines",
+    "layout_warnings",
+    "region_label",
+    "subscribed_split",
+    "tile_labels",
+    "warn_all",
+]
 
 RGB = npt.NDArray[np.uint8]
 #: Outline of a region with a user (a saturated yellow, visible on every test card colour).
@@ -214,7 +229,7 @@ def _font_px(canvas_wh: tuple[int, int]) -> int:
     return max(11, min(16, round(min(canvas_wh) / 45)))
 
 
-def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:  # noqa: ANN001
+def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:
     x0, y0, x1, y1 = box
     dash = 6
     for x in range(x0, x1 + 1, 2 * dash):
@@ -230,10 +245,11 @@ def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:  #
 LABEL_BAND = 0.33
 
 
-def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],  # noqa: ANN001
+def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],
                font_px: int, *, band: float = 1.0) -> None:
     """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner), within
-    its top ``band`` (a fraction of its height)."""
+    its top ``band`` (a fraction of its height).
+    """
     x0, y0, x1, y1 = box
     avail_w = x1 - x0 - 2 * _PAD
     avail_h = min(y1 - y0 - 2 * _PAD, int((y1 - y0 + 1) * band) - _PAD)
@@ -258,7 +274,7 @@ def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],  # no
         draw.text((bx + 2, by + 1 + k * line_h), line, fill=LABEL_FG, font=font)
 
 
-def _wrap(text: str, font, width: int) -> list[str]:  # noqa: ANN001
+def _wrap(text: str, font, width: int) -> list[str]:
     words, lines, line = text.split(), [], ""
     for word in words:
         trial = f"{line} {word}".strip()
@@ -331,7 +347,8 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
 def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
                 scale: float = 1.0) -> RGB:
     """A small ``uid state`` label on the tiles of ``states`` only (e.g. frozen or background
-    tiles of an animated preview, whose picture no longer names the user); a new array."""
+    tiles of an animated preview, whose picture no longer names the user); a new array.
+    """
     from PIL import Image, ImageDraw
 
     if not states:

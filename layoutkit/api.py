@@ -43,8 +43,19 @@ if TYPE_CHECKING:  # imported when they run (the playlist parser, encoders, a se
     from .record.pipeline import RecordingResult
     from .service.server import ServiceServer
 
-__all__ = ["RequestWarning", "load_request", "preview", "contact_sheet", "load_scenario",
-           "frame_at", "mix", "upload", "compare", "scenario_from_events", "serve"]
+__all__ = [
+    "RequestWarning",
+    "compare",
+    "contact_sheet",
+    "frame_at",
+    "load_request",
+    "load_scenario",
+    "mix",
+    "preview",
+    "scenario_from_events",
+    "serve",
+    "upload",
+]
 
 PathOrDoc: TypeAlias = str | os.PathLike[str] | dict[str, Any]
 #: What :func:`load_request` returns: the model of the body's kind.
@@ -134,7 +145,8 @@ def load_request(source: PathOrDoc, *, kind: str | None = None) -> RequestModel:
 def _layout_of(request: Previewable) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None,
                                       RecordingConfig | None]:
     """Layout settings, canvas (None for updateLayout), image folder and recording config
-    (None but for a start body: its subscribe lists) of a request, model, path or dict."""
+    (None but for a start body: its subscribe lists) of a request, model, path or dict.
+    """
     if isinstance(request, dict | str | os.PathLike):
         return _layout_of(load_request(request))
     if isinstance(request, StartRequest):

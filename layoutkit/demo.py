@@ -118,7 +118,8 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
     """Preview every bundled sample request (each layout mode, a contact sheet of 1..17 users
     each, one annotated preview), then preview (a frame and the animated GIF), record and
     compare the sample scenario.  Prints each file as it is made and, at the end, what to
-    open first; returns the files made."""
+    open first; returns the files made.
+    """
     from .annotate import annotated_preview, default_users
     from .inputs import background_image_of, load_request_file
     from .io.png import write_png
@@ -186,7 +187,8 @@ def _summary(folder: Path, made: list[Path], *, out: IO[str]) -> None:
 
 def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
     """A frame, an animated GIF, the local recording of the sample scenario and the compare
-    report of that recording."""
+    report of that recording.
+    """
     import shutil
 
     from .animate import write_gif

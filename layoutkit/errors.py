@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "EncodeError",
     "LayoutkitError",
+    "ManifestError",
+    "MediaError",
+    "OutputExistsError",
+    "ParameterError",
     "Problem",
     "RequestError",
     "ScenarioError",
-    "ParameterError",
     "ShapeError",
-    "OutputExistsError",
-    "UsageError",
-    "MediaError",
-    "EncodeError",
     "StorageError",
-    "ManifestError",
+    "UsageError",
 ]
 
 
@@ -41,7 +41,8 @@ def format_value(value: Any) -> str:
 
 class _Missing:
     """The marker of a :class:`Problem` without a value: its repr names it (never
-    ``<object object at 0x...>``) and it stays itself through pickling."""
+    ``<object object at 0x...>``) and it stays itself through pickling.
+    """
 
     __slots__ = ()
 
@@ -197,4 +198,5 @@ class StorageError(LayoutkitError, OSError):
 
 class ManifestError(LayoutkitError, ValueError):
     """A batch manifest (CSV) cannot be used: its header, or a row's value, named by row
-    and column."""
+    and column.
+    """

@@ -20,9 +20,21 @@ from .scenario import Scenario, parse_scenario
 if TYPE_CHECKING:
     from .scenario.ncs import Line
 
-__all__ = ["LoadedRequest", "read_text", "read_json_lines", "MAX_JSONL_BYTES", "load_request_file", "load_scenario_file", "is_scenario",
-           "is_scenario_file", "is_request_body", "is_request_body_file",
-           "check_scenario_sources", "scenario_lint", "image_lint"]
+__all__ = [
+    "MAX_JSONL_BYTES",
+    "LoadedRequest",
+    "check_scenario_sources",
+    "image_lint",
+    "is_request_body",
+    "is_request_body_file",
+    "is_scenario",
+    "is_scenario_file",
+    "load_request_file",
+    "load_scenario_file",
+    "read_json_lines",
+    "read_text",
+    "scenario_lint",
+]
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,7 @@ def _read_stdin() -> bytes:
     except (OSError, ValueError, AttributeError) as exc:  # closed, or not a real file
         msg = f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc})"
         raise MediaError(msg) from None
-    if stat.S_ISCHR(mode) and not os.isatty(fd) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
+    if (stat.S_ISCHR(mode) and not os.isatty(fd)) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
         msg = f"{name}: is {file_type(mode)}, not text; give a {_WHAT} or a pipe"
         raise MediaError(msg)
     try:
@@ -168,7 +180,8 @@ def _read_descriptor(p: Path) -> bytes:
 def _read_text(p: Path) -> str:
     """The text of ``p``: a regular file of at most 64 MiB (:func:`read_limited`), standard
     input for ``-``, or a pipe named by a descriptor path (``<(...)``); a FIFO, device or
-    folder is refused at once with its path."""
+    folder is refused at once with its path.
+    """
     if str(p) == "-":
         return _decode(_read_stdin(), "standard input")
     try:
@@ -293,7 +306,8 @@ def is_request_body_file(path: str | Path) -> bool:
 
 def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; the scenario remembers the file's folder
-    (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs."""
+    (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs.
+    """
     p = Path(path)
     doc, repeated = _load_document(p)
     if is_request_body(doc):
@@ -430,7 +444,8 @@ def image_lint(item: Any) -> list[Problem]:
 def background_image_of(settings: LayoutSettings, *, base_dir: Path | None,
                         canvas_wh: tuple[int, int]) -> Any:
     """The decoded ``backgroundImage`` of a layout (RGB, decoded at about the canvas size),
-    or None when there is none or the cloud would ignore it (with a warning)."""
+    or None when there is none or the cloud would ignore it (with a warning).
+    """
     if not settings.background_image:
         return None
     from .io.images import load_image

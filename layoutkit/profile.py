@@ -7,8 +7,13 @@ from typing import Any, Literal
 
 from .errors import ParameterError
 
-__all__ = ["Profile", "DEFAULT_PROFILE", "parse_profile_options", "PROFILE_CHOICES",
-           "PROFILE_MEANINGS"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILE_CHOICES",
+    "PROFILE_MEANINGS",
+    "Profile",
+    "parse_profile_options",
+]
 
 PROFILE_CHOICES: dict[str, tuple[str, ...]] = {
     "vertical_column_order": ("figure", "sample"),

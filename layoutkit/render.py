@@ -171,7 +171,8 @@ class SceneRenderer:
     def use_scenario(self, scenario: Scenario) -> None:
         """Draw from now on by ``scenario``: the same users and sources, other events or
         request (the local service's ``updateLayout`` and ``update`` calls, applied from
-        their arrival; the sources and last frames are kept)."""
+        their arrival; the sources and last frames are kept).
+        """
         self.scenario = scenario
         self.timeline = Timeline(scenario, profile=self.profile)
 

@@ -32,9 +32,23 @@ from .signals.audio import AudioSource, check_span
 from .signals.testsrc import test_frame_i420
 from .signals.tone import tone
 
-__all__ = ["VideoSource", "SolidSource", "PlaceholderSource", "TestSource", "FileSource", "ToneAudio",
-           "SilentAudio", "open_source", "open_sources", "open_audio", "open_audio_sources",
-           "open_for_users", "media_problem", "source_problems", "check_sources"]
+__all__ = [
+    "FileSource",
+    "PlaceholderSource",
+    "SilentAudio",
+    "SolidSource",
+    "TestSource",
+    "ToneAudio",
+    "VideoSource",
+    "check_sources",
+    "media_problem",
+    "open_audio",
+    "open_audio_sources",
+    "open_for_users",
+    "open_source",
+    "open_sources",
+    "source_problems",
+]
 
 T = TypeVar("T")
 
@@ -106,7 +120,8 @@ class PlaceholderSource:
 
 class TestSource:
     """The identifying test stream of ``uid`` at ``fps`` (``flash=False``: without the
-    once-a-second white flash, for previews)."""
+    once-a-second white flash, for previews).
+    """
 
     __test__ = False  # not a pytest class
 

@@ -19,7 +19,7 @@ from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from ._typing import RGB
 
-__all__ = ["DEFAULT_SOURCE_WH", "canvas_background", "preview_canvas", "contact_sheet"]
+__all__ = ["DEFAULT_SOURCE_WH", "canvas_background", "contact_sheet", "preview_canvas"]
 
 DEFAULT_SOURCE_WH = (640, 360)
 
@@ -77,7 +77,8 @@ def preview_canvas(
 
 def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
     """Width in source pixels of the uid as :func:`~layoutkit.signals.testcard.test_card`
-    draws it."""
+    draws it.
+    """
     w, h = source_wh
     return float(label_font(int(min(h * 0.30, w * 0.9 / max(3, len(uid)) * 1.45)))
                  .getlength(uid))
@@ -86,7 +87,8 @@ def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
 def _keep_uid_legible(image: RGB, uid: str, source_wh: tuple[int, int],
                       rect: tuple[int, int, int, int]) -> None:
     """Where cropping into a narrow region cuts the card's uid, write it again across the
-    region's middle, sized to its width (in place)."""
+    region's middle, sized to its width (in place).
+    """
     from PIL import Image, ImageDraw
 
     x, y, w, h = rect

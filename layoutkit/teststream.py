@@ -19,7 +19,7 @@ from .signals.tone import tone
 
 MAX_SIDE = 4096  # as a scenario user's source size
 
-__all__ = ["write_testsrc", "read_testsrc_ids"]
+__all__ = ["read_testsrc_ids", "write_testsrc"]
 
 _AAC_FRAME = 1024
 

@@ -28,7 +28,8 @@ def _tile(ffmpeg, path: Path, view, join: Fraction, size: tuple[int, int], secon
     """One user's clip for one stretch: on the session's clock, frozen when the view says.
 
     Each use reads its own input (``use`` varies a queue size: ffmpeg-python merges identical
-    inputs into one, and one demuxer feeding a trimmed and an untrimmed branch can stall)."""
+    inputs into one, and one demuxer feeding a trimmed and an untrimmed branch can stall).
+    """
     from layoutkit.timeline import DisplayState
 
     video = ffmpeg.input(str(path), an=None, thread_queue_size=64 + use).video

@@ -46,8 +46,9 @@ _CLEARED_ENV = (
 
 
 def _moto_server():
-    """moto's ThreadedMotoServer on a free loopback port, whose stop() returns within 50 ms
-    (moto's thread polls for shutdown every 0.5 s, werkzeug's default)."""
+    """Moto's ThreadedMotoServer on a free loopback port, whose stop() returns within 50 ms
+    (moto's thread polls for shutdown every 0.5 s, werkzeug's default).
+    """
     from moto.moto_server import threaded_moto_server as moto_server
 
     class _Server(moto_server.ThreadedMotoServer):

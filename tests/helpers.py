@@ -73,7 +73,8 @@ def assert_frames_close(actual: np.ndarray, expected: np.ndarray, *,
                         max_mean_abs: float | None = None, min_psnr: float | None = None,
                         name: str = "frame") -> None:
     """Assert two images agree (mean absolute error and/or PSNR); on failure save the actual,
-    expected and difference images under tests/_failures/ (as Pillow's test helper does)."""
+    expected and difference images under tests/_failures/ (as Pillow's test helper does).
+    """
     if actual.shape != expected.shape:
         save_failure(f"{name}-actual", actual)
         save_failure(f"{name}-expected", expected)
@@ -138,7 +139,8 @@ def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds
                      gop: int | None = None) -> Path:
     """An ffmpeg-python ``video`` graph (and ``audio``, or None) encoded as the cloud's
     recorder would: x264 without B-frames at ``bitrate`` Kbps, AAC 48 kHz mono; FFmpeg never
-    runs longer than 120 s (a stall fails the test instead of hanging the run)."""
+    runs longer than 120 s (a stall fails the test instead of hanging the run).
+    """
     import ffmpeg
     import imageio_ffmpeg
 
@@ -157,7 +159,8 @@ def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds
 def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """``env`` (default: this process's) with this interpreter's folder first on ``PATH``:
     a command line such as ``layoutkit validate ...`` (in a shell block) runs the console
-    script next to ``sys.executable``, the one of this venv, never another on ``PATH``."""
+    script next to ``sys.executable``, the one of this venv, never another on ``PATH``.
+    """
     import os
     import sys
 
@@ -169,7 +172,8 @@ def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 def lavfi_clip(path: Path, source: str, *, seconds: float, ahead: float = 0.0) -> Path:
     """A 320x180 25 fps clip of FFmpeg's lavfi ``source`` with a sine (compositions mix the
-    clips' audio), ``seconds`` long; ``ahead``: starting that many seconds into the source."""
+    clips' audio), ``seconds`` long; ``ahead``: starting that many seconds into the source.
+    """
     import imageio_ffmpeg
 
     sep = ":" if "=" in source else "="

@@ -123,7 +123,7 @@ def test_strip_labels_of_the_demo_never_cross(width):
     for half in (0, 1):
         boxes = [b for b, h in zip(layout.boxes, layout.halves, strict=True) if h == half]
         assert _violations(boxes) == []
-        assert all(0 <= b.x0 and b.x1 <= width for b in boxes)
+        assert all(b.x0 >= 0 and b.x1 <= width for b in boxes)
     # every label carries its own time: a 21 s event never reads as 16 s
     assert [label.split(" ", 1)[0].rstrip("s") for _, label in events] == [
         "4", "6", "8", "12", "14", "16", "19", "21"]

@@ -46,7 +46,8 @@ def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
 
 def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]:
     """``(onset, code)`` of every beep after the sound's start (second 0 at a join is kept
-    only when the sound started before it)."""
+    only when the sound started before it).
+    """
     out = set()
     for join in joins.values():
         for k in range(int(seconds) + 1):
@@ -306,7 +307,8 @@ def composed(tmp_path_factory) -> Path:
 def _shift_audio(src: Path, out_dir: Path, delay: float, *, audio: list[str] | None = None,
                  seconds: int = 6) -> Path:
     """``src`` with its sound ``delay`` s late (early when negative), re-encoded AAC 48 kHz;
-    ``audio``: FFmpeg input arguments of another sound to use instead."""
+    ``audio``: FFmpeg input arguments of another sound to use instead.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{SID}_demo_0.mp4"
     if delay > 0:

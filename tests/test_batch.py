@@ -43,7 +43,8 @@ def _scenario(users: list[str]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with two recordings, their scenarios, a scenario with a user the recording
-    lacks, an invalid scenario, and ``m.csv`` naming them (lines 2..5, see EXPECTED)."""
+    lacks, an invalid scenario, and ``m.csv`` naming them (lines 2..5, see EXPECTED).
+    """
     folder = tmp_path_factory.mktemp("batch")
     for name, users in (("a", ["1", "2"]), ("b", ["1"])):
         (folder / f"{name}.json").write_text(json.dumps(_scenario(users)))
@@ -195,7 +196,8 @@ def _dask(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 @pytest.fixture
 def scheduler() -> Iterator[str]:
     """A ``dask scheduler`` and a ``dask worker`` (2 processes, 1 thread each) on
-    127.0.0.1; a row may be given to a worker twice (allowed-failures 1)."""
+    127.0.0.1; a row may be given to a worker twice (allowed-failures 1).
+    """
     from distributed import Client
 
     port = _free_port()
@@ -241,7 +243,8 @@ def test_a_running_scheduler_gives_the_same_verdicts_and_force_checks_again(
 def _kill_in_row(address: str, line: int, marker: Path, *, always: bool = False) -> None:
     """Register a worker plugin on the cluster: the worker that starts running manifest row
     ``line`` dies at once (``os._exit``), once (until ``marker`` exists) or ``always``;
-    ``marker`` gets a line per death.  The class is local, so it travels by value."""
+    ``marker`` gets a line per death.  The class is local, so it travels by value.
+    """
     from distributed import Client
     from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -305,7 +308,8 @@ def test_on_a_local_cluster_a_killed_worker_is_retried(
         rows: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always: bool) -> None:
     """tests/batch_kill_preload.py kills the worker that starts row 3: once (the row still
     matches, on a new worker) or every time (after the local cluster's 2 retries, the row's
-    error; the rows the other worker ran are not blamed)."""
+    error; the rows the other worker ran are not blamed).
+    """
     import dask
     import distributed  # noqa: F401 - its defaults in dask.config before the set below
 

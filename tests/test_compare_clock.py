@@ -99,7 +99,8 @@ def _summary(result) -> list[str]:
 
 def _shift_clock(folder: Path, dest: Path, seconds: float) -> Path:
     """A copy of ``folder`` whose TS names, playlist TIME tags and stop response say the
-    recording started ``seconds`` later (the content unchanged)."""
+    recording started ``seconds`` later (the content unchanged).
+    """
     shutil.copytree(folder, dest)
     playlist = next(dest.glob("*.m3u8"))
     text = playlist.read_text()
@@ -159,7 +160,8 @@ def test_a_clock_0_4_s_off_still_aligns_and_the_pictures_disagreement_is_reporte
     """Rule: the clock aligns whenever it puts the scenario inside the recording; the
     pictures only report where they would put t = 0.  A start 0.4 s off is event timing:
     whatever differs lies in the 0.4 s after an event (event windows, issue 19 item 1,
-    are what absorb it), never all along the recording as a pulled offset makes it."""
+    are what absorb it), never all along the recording as a pulled offset makes it.
+    """
     root, folders = made
     late = _shift_clock(folders["freezing"], tmp_path / "late", 0.4)
     result = compare(_scenario(root, FREEZE), late)
@@ -292,7 +294,8 @@ def test_still_weights_count_moving_regions_less():
 
 def _live_pull():
     """The still cells step at r = 2 s (truth: offset 0); the live cells' camera picture
-    changes at r = 2.5 s, like the period's first frame would 0.5 s later."""
+    changes at r = 2.5 s, like the period's first frame would 0.5 s later.
+    """
     exp = _exp([_period(0.0, 2.0, 50, 0), _period(2.0, 4.0, 100, 200)], 4.0)
     times = np.arange(4 * FPS) / FPS
     cells = np.zeros((len(times), 4, 3), np.uint8)
@@ -312,7 +315,8 @@ def test_live_content_pulls_equal_weights_but_not_still_weights():
 
 def test_frames_outside_the_scenario_count_as_mismatches():
     """Periods A B A: a recording whose last part alone matches A perfectly must not
-    align there (a short overlap used to win on its mean)."""
+    align there (a short overlap used to win on its mean).
+    """
     a, b = 50, 150
     exp = _exp([_period(0.0, 3.0, a, a), _period(3.0, 5.0, b, b), _period(5.0, 8.0, a, a)], 8.0)
     times = np.arange(8 * FPS) / FPS
@@ -373,7 +377,8 @@ def test_lk_compare_reports_the_alignment(made):
 
 def test_a_hostile_ts_name_in_the_alignment_summary_is_escaped(made, tmp_path):
     """The clock's reading names a file of the recording: the text, JSON and report show it
-    escaped (no terminal control reaches the screen)."""
+    escaped (no terminal control reaches the screen).
+    """
     root, folders = made
     hostile = tmp_path / "hostile"
     shutil.copytree(folders["freezing"], hostile)

@@ -194,7 +194,7 @@ def _find(result, kind: str, fragment: str):
 
 
 def test_two_users_swapped_are_named(tmp_path):
-    """uid 11 publishes 22's test stream and 22 publishes 11's (file sources)."""
+    """Uid 11 publishes 22's test stream and 22 publishes 11's (file sources)."""
     for uid in ("11", "22"):
         write_testsrc(tmp_path / f"{uid}.mp4", uid=uid, duration=4, fps=15)
     recorded = _doc([{"uid": "11", "source": str(tmp_path / "22.mp4")},

@@ -1,5 +1,6 @@
 """compare's inputs, file checks and stream checks: the recorder's own output is clean,
-every injected fault is found with its kind, the loose shapes real files have are accepted."""
+every injected fault is found with its kind, the loose shapes real files have are accepted.
+"""
 
 from __future__ import annotations
 
@@ -316,7 +317,8 @@ def _ffmpeg_segments(folder: Path, cut: int) -> Path:
 
 def test_segments_cut_at_the_first_key_frame_after_15_s(tmp_path):
     """FFmpeg-made segments, key frame every 2 s: a cut at 16 s is the rule (15 s + the wait
-    for a key frame); a cut at 18 s skipped the key frame at 16 s."""
+    for a key frame); a cut at 18 s skipped the key frame at 16 s.
+    """
     doc = _doc(duration=24, av_types=("hls",), stream_types=1)
     fd, ff, sd, _ = _check(_ffmpeg_segments(tmp_path / "ok", 16), doc)
     _assert_clean(fd + sd)
@@ -351,7 +353,8 @@ def test_missing_mp4(copy_av):
 
 def test_mp4_rollover(tmp_path, monkeypatch):
     """Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long
-    for 10 s."""
+    for 10 s.
+    """
     import layoutkit.comparison.files as files
     import layoutkit.record.sinks as recorder
 
@@ -435,8 +438,9 @@ def test_damaged_segment_is_undecodable(copy_av):
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
 def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
-    """compare decodes the pictures once: the file check takes their errors from the
-    content pass (``video_errors``) and finds what decoding them itself finds."""
+    """Compare decodes the pictures once: the file check takes their errors from the
+    content pass (``video_errors``) and finds what decoding them itself finds.
+    """
     import layoutkit as lk
 
     segments = _segments(copy_av)

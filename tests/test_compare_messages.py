@@ -64,7 +64,8 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path,
              tiles: list[tuple[str, int, float, float]]) -> Path:
     """FFmpeg's composite of ``tiles``: (clip uid, region of the first scene, from, until);
     each clip scaled and cropped into the region, shown from ``from`` to ``until`` (its own
-    time running with the canvas's), on black; audio: the clips' ``amix``."""
+    time running with the canvas's), on black; audio: the clips' ``amix``.
+    """
     import ffmpeg
     import imageio_ffmpeg
 
@@ -120,7 +121,7 @@ def test_run_parts_in_time_order_with_short_parts_folded():
 
 
 def test_a_run_whose_picture_changes_lists_its_parts(clips, tmp_path):
-    """uid 11's region shows the canvas (black) for 3 s, then uid 22's test stream."""
+    """Uid 11's region shows the canvas (black) for 3 s, then uid 22's test stream."""
     doc = _doc(["11", "22"])
     recording = _compose(doc, clips, _out(tmp_path), [("22", 0, 3, SECONDS),
                                                       ("22", 1, 0, SECONDS)])

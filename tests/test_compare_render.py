@@ -49,7 +49,7 @@ def _lavfi_clip(path: Path, source: str, **options: float) -> Path:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    """uid -> a 320x180 clip: test streams for 11..44, lavfi pictures for 51..54."""
+    """Uid -> a 320x180 clip: test streams for 11..44, lavfi pictures for 51..54."""
     root = tmp_path_factory.mktemp("renderclips")
     out = {}
     for uid in ("11", "22", "33", "44"):
@@ -158,7 +158,8 @@ def _render_fault(result, uid: str, asked: int):
 @pytest.fixture(scope="module")
 def custom_recordings(tmp_path_factory, clips):
     """``recording(kind, modes)``: two users (``ts``: test streams 11, 22; ``files``:
-    video files 51, 52) in the custom layout ``CUSTOM``, drawn with ``modes``."""
+    video files 51, 52) in the custom layout ``CUSTOM``, drawn with ``modes``.
+    """
     root = tmp_path_factory.mktemp("custom")
     made: dict[tuple, tuple[dict, Path]] = {}
 
@@ -186,7 +187,8 @@ def test_custom_layout_drawn_as_asked_matches(custom_recordings, kind):
 def test_custom_region_drawn_the_other_way_is_one_render_mode_difference(
         custom_recordings, kind, uid, asked):
     """Before: "region 1: an unrecognised picture from 0.07 s to 4.00 s, expected uid 22
-    live" (a wrong_state run)."""
+    live" (a wrong_state run).
+    """
     result = _compare(*custom_recordings(kind, {uid: 1 - asked}))
     assert result.verdict == "differ", _messages(result)
     _render_fault(result, uid, asked)
@@ -201,7 +203,7 @@ def test_both_custom_regions_drawn_the_other_way_are_one_difference_each(custom_
 
 @pytest.fixture(scope="module")
 def clips43(tmp_path_factory):
-    """uid -> a 4:3 (320x240) test stream: crop and fit differ in 16:9 regions."""
+    """Uid -> a 4:3 (320x240) test stream: crop and fit differ in 16:9 regions."""
     root = tmp_path_factory.mktemp("clips43")
     out = {}
     for uid in ("11", "22", "33", "44"):
@@ -219,7 +221,8 @@ def test_floating_and_vertical_render_profile_keys_are_named_by_the_layout_check
         tmp_path, clips43, mode, key, value):
     """These layouts take their render modes from the profile, not from the request: a
     recording drawn the other way (every region fitted) is a ``wrong_layout`` naming the
-    profile key, not a ``wrong_render_mode``."""
+    profile key, not a ``wrong_render_mode``.
+    """
     uids = ("11", "22", "33", "44")
     extra = {"maxResolutionUid": "11"} if mode == 2 else {}
     users = [{"uid": u, "size": "320x240"} for u in uids]
@@ -244,7 +247,8 @@ def _edge_doc(clips, n: int, **transcoding: object) -> dict:
 @pytest.fixture(scope="module")
 def edge_recordings(tmp_path_factory, clips):
     """``recording(n, shift, background)``: ``n`` video-file users in best fit, composed
-    by FFmpeg with the tiles ``shift`` px away from their regions (made once)."""
+    by FFmpeg with the tiles ``shift`` px away from their regions (made once).
+    """
     root = tmp_path_factory.mktemp("edges")
     made: dict[tuple, tuple[dict, Path]] = {}
 
@@ -313,7 +317,8 @@ def test_shifted_layout_with_a_missing_user_names_both_judged_by_codes(tmp_path,
 
 def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clips):
     """Colours cannot tell a frozen test stream from a live one: before, only the shift
-    was reported; the codes re-read at the shifted place name the frozen user."""
+    was reported; the codes re-read at the shifted place name the frozen user.
+    """
     doc = _doc(TS3)
     out = _compose(doc, clips, tmp_path / "rec" / f"{SID}_demo_0.mp4", shift=(-8, 4),
                    freeze={"33": 1.0})
@@ -328,7 +333,8 @@ def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clip
 # --- the stages on small synthetic arrays (no encoding) ---------------------------------------
 def _layout_masks(dx: int, dy: int, noise: float = 0.0, seed: int = 0):
     """A 640x360 expected canvas mask with two 320x180 tiles, and an observed one with the
-    tiles moved by ``(dx, dy)`` and a share ``noise`` of tile pixels that look like canvas."""
+    tiles moved by ``(dx, dy)`` and a share ``noise`` of tile pixels that look like canvas.
+    """
     rng = np.random.default_rng(seed)
     expected = np.ones((360, 640), np.float32)
     observed = np.ones((360, 640), np.float32)

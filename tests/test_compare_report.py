@@ -336,7 +336,8 @@ def test_timeline_plot_rows_ticks_and_markers():
 
 def test_timeline_markers_sit_on_the_track_of_their_layout():
     """After an update_layout region 2 has two tracks; a difference marks the one whose
-    stretch of time holds it (the report once marked the later layout's row)."""
+    stretch of time holds it (the report once marked the later layout's row).
+    """
     from layoutkit.comparison.model import Interval, RegionTrack
     from layoutkit.comparison.timeline_plot import plot_timeline
 

@@ -54,7 +54,8 @@ def _doc(mute_at: float, leave_at: float) -> dict:
 @pytest.fixture(scope="module")
 def late(tmp_path_factory):
     """The scenario says uid 2002 stops video at 2.00 s and uid 3003 leaves at 4.00 s; the
-    recording has them at 3.60 s (outside the 1 s window) and 4.40 s (inside)."""
+    recording has them at 3.60 s (outside the 1 s window) and 4.40 s (inside).
+    """
     folder = tmp_path_factory.mktemp("late")
     mp4 = min(record(parse_scenario(_doc(3.6, 4.4)), folder / "rec",
                      quiet=True).folder.glob("*.mp4"))
@@ -82,7 +83,8 @@ def test_event_difference_pictures_show_the_fault_between_its_times(late):
     """The event's pictures lie between the scenario's time (2.00 s, a flash frame of the
     15 fps streams) and where the recording showed it (3.60 s): there expected (frozen) and
     recorded (still live) disagree in uid 2002's region; before, they were taken at the
-    frame next to 2.00 s, where both still showed the same live picture."""
+    frame next to 2.00 s, where both still showed the same live picture.
+    """
     scenario, result = late
     kinds = [d.kind for d in result.differences]
     assert "event_time" in kinds, [d.message for d in result.differences]

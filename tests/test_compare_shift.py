@@ -52,7 +52,8 @@ def _messages(result) -> list[str]:
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
     """``recording(n_users, vf)``: ``n_users`` test streams composed by FFmpeg at 640x360,
-    then passed through the FFmpeg filter ``vf`` (None: as composed)."""
+    then passed through the FFmpeg filter ``vf`` (None: as composed).
+    """
     root = tmp_path_factory.mktemp("shift")
     clips = {}
     for u in UIDS[4]:
@@ -84,7 +85,8 @@ def recordings(tmp_path_factory):
 
 def _shift_filter(dx: int, dy: int) -> str:
     """The whole picture moved ``dx`` px right and ``dy`` px down (the canvas colour,
-    black, comes in at the edges), by FFmpeg ``pad`` then ``crop``."""
+    black, comes in at the edges), by FFmpeg ``pad`` then ``crop``.
+    """
     return (f"pad=w=iw+{abs(dx)}:h=ih+{abs(dy)}:x={max(dx, 0)}:y={max(dy, 0)}:color=black,"
             f"crop=640:360:{max(-dx, 0)}:{max(-dy, 0)}")
 
@@ -129,7 +131,8 @@ def test_codes_made_unreadable_by_a_heavy_blur_are_a_difference_not_a_match(reco
 # --- the search on synthetic arrays ----------------------------------------------------------
 def _canvas_with_code(dx: int, dy: int, uid: str = "22") -> np.ndarray:
     """A 640x360 luma plane: uid's 320x180 test-stream picture (code drawn) in the region
-    ``(320, 0, 320, 180)`` moved by ``(dx, dy)``."""
+    ``(320, 0, 320, 180)`` moved by ``(dx, dy)``.
+    """
     rgb = np.full((180, 320, 3), 90, np.uint8)
     draw_code(rgb, uid, 7)
     tile = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)

@@ -59,7 +59,8 @@ def rec(notice, event_type, seq, sendts, **details):
 def ncs_log(*, video_report=True):
     """A 12 s session: 1001 (Android) and 1003 (iOS) in from before the start, 1003 leaves at
     8 s; 1002 (Web) joins at 2 s; 1004 joins as audience at 1 s and becomes a broadcaster at
-    5 s (a role change).  Reversed, with copies and a resend."""
+    5 s (a role change).  Reversed, with copies and a resend.
+    """
     events = [
         rec("r0", 40, 0, T0 - 400, status=0),
         rec("r1", 42, 1, T0 + 40, startUtcMs=T0, discontinueUtcMs=0, streamUid="0",
@@ -101,7 +102,8 @@ def scenario_doc(*, image=None, **options):
 def drawn_doc(doc, *, leave=Fraction(42, 5), stop=Fraction(4), keep_leave=True):
     """What really happened (what the composer draws): 1003's leave at ``leave`` (NCS says
     8 s), 1001's video stopped at ``stop`` (NCS says nothing); ``keep_leave`` False leaves
-    the leave out (no reflow)."""
+    the leave out (no reflow).
+    """
     drawn = copy.deepcopy(doc)
     events = []
     for e in drawn["events"]:
@@ -134,7 +136,8 @@ def clips(tmp_path_factory):
 def agora_ts(mp4: Path) -> Path:
     """The composed MP4 as a lone TS segment named as Agora names them: its name dates its
     first frame at the scenario's t = 0 (the first slice's ``startUtcMs``), so compare aligns
-    by the recording's clock, as it does on a real download."""
+    by the recording's clock, as it does on a real download.
+    """
     import imageio_ffmpeg
 
     from layoutkit.cloudfiles.naming import ts_name
@@ -295,7 +298,8 @@ def test_canvas_only_without_a_video_report_is_a_warning_never_a_silent_match(tm
 
 def test_a_background_at_once_where_the_last_frame_should_stay_differs(tmp_path, clips):
     """1001 (Android: native) shows the canvas colour from its stop on (as a Web 3.x user
-    who unpublished would): the 3.5 s of last frame are missing."""
+    who unpublished would): the 3.5 s of last frame are missing.
+    """
     doc = scenario_doc()
     drawn = drawn_doc(doc, stop=None)
     drawn["users"][0]["platform"] = "web3"
@@ -313,7 +317,8 @@ def test_a_background_at_once_where_the_last_frame_should_stay_differs(tmp_path,
 
 def test_a_wrong_background_after_the_freeze_is_wrong_background(tmp_path, clips):
     """The layout gives 1001 a user image: after the 3.5 s of last frame the image is due,
-    the recording shows the canvas colour."""
+    the recording shows the canvas colour.
+    """
     from PIL import Image
 
     image = tmp_path / "face.jpg"

@@ -1,5 +1,6 @@
 """Warnings (not counted in the verdict) where people read results: compare's HTML report and
-batch's summary and index, each checked in headless Chromium with a screenshot."""
+batch's summary and index, each checked in headless Chromium with a screenshot.
+"""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ def test_fit_size_matches_pillow_contain(src, dst):
     expected = (max(1, expected[0]), max(1, expected[1]))  # we never round a side to 0
     assert p.dst[2:] == expected
     # centred, inside the region
-    assert 0 <= p.dst[0] and p.dst[0] + p.dst[2] <= dst[0]
-    assert 0 <= p.dst[1] and p.dst[1] + p.dst[3] <= dst[1]
+    assert p.dst[0] >= 0 and p.dst[0] + p.dst[2] <= dst[0]
+    assert p.dst[1] >= 0 and p.dst[1] + p.dst[3] <= dst[1]
 
 
 @settings(max_examples=200, deadline=None)
@@ -35,7 +35,7 @@ def test_crop_window_has_region_aspect_and_is_centred(src, dst):
     p = place(src, (0, 0, *dst), 0)
     sx, sy, sw, sh = p.src
     assert p.dst == (0, 0, *dst)
-    assert 0 <= sx and sx + sw <= src[0] and 0 <= sy and sy + sh <= src[1]
+    assert sx >= 0 and sx + sw <= src[0] and sy >= 0 and sy + sh <= src[1]
     assert sw == src[0] or sh == src[1]  # one side kept whole
     # the kept window has the region's aspect, to half a source pixel (or is 1 px wide)
     if sw < src[0]:

@@ -347,7 +347,8 @@ def random_pictures(seed: int) -> dict[str, np.ndarray]:
 def painted_naively(plan, pictures):
     """Oracle for the scheduling: every step of every region, in paint order, over a copy of
     the background (no restores, nothing done only at start).  White-box: uses the plan's
-    own per-region steps, whose pixels the RGB reference tests check."""
+    own per-region steps, whose pixels the RGB reference tests check.
+    """
     from layoutkit.compose import plan as plan_module
 
     canvas = plan.background.copy()

@@ -47,7 +47,8 @@ def _cli(*argv: str) -> tuple[int, list[str]]:
 def _validate_lines(tmp_path: Path, text: str, name: str = "body.json", *,
                     path: Path | None = None) -> list[str]:
     """What ``layoutkit validate`` prints on stderr for this text (or the file ``path``),
-    without the file name it starts every line with and its final count line."""
+    without the file name it starts every line with and its final count line.
+    """
     if path is None:
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
@@ -194,7 +195,8 @@ def test_a_render_seen_before_comes_back_at_once(tmp_path):
 @pytest.mark.slow
 def test_render_of_1080p_with_17_users_takes_under_100_ms(tmp_path):
     """The render endpoint's work (check, draw, PNG) for a 1080p best-fit canvas of 17 users;
-    timed, so it runs with the slow tests (a loaded machine would fail it)."""
+    timed, so it runs with the slow tests (a loaded machine would fail it).
+    """
     session = DesignSession(base_dir=SAMPLES, upload_dir=tmp_path)
     times = [_render_1080p_17(session, i)["ms"] for i in range(10)]
     assert min(times) < 100, times

@@ -82,7 +82,8 @@ def test_cloud_page_keeps_its_anchors() -> None:
 
 def api_targets(name: str) -> set[str]:
     """The ids under which the API page may document ``layoutkit.<name>``: that name, or
-    the object's home (``lk.CompareResult`` is ``layoutkit.comparison.model.CompareResult``)."""
+    the object's home (``lk.CompareResult`` is ``layoutkit.comparison.model.CompareResult``).
+    """
     targets = {f"layoutkit.{name}"}
     value = getattr(layoutkit, name)
     if hasattr(value, "__qualname__"):

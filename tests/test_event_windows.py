@@ -81,7 +81,8 @@ def _doc(kind: str, t: float, *, tolerance: float | None = None) -> dict:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """``recorded(kind, jitter)``: our recorder's recording of the scenario with the event
-    ``jitter`` seconds off its time (made once)."""
+    ``jitter`` seconds off its time (made once).
+    """
     root = tmp_path_factory.mktemp("windows")
     made: dict[tuple[str, float], Path] = {}
 
@@ -121,7 +122,8 @@ def _scenario(events: list[dict], *, duration: int = 8) -> lk.Scenario:
 
 def _label_cost(observed: dict[str, list[str]]):
     """A cost: per user, frames whose label differs from the candidate's (video stops at
-    its mute_video, if any)."""
+    its mute_video, if any).
+    """
     def cost(candidate, span):
         total = 0
         for uid, seen in observed.items():
@@ -329,7 +331,7 @@ def clips(tmp_path_factory):
 
 
 def _frozen(clips, tmp_path: Path, at: float) -> Path:
-    """uid 22's tile frozen at ``at`` (its last frame before it) for 3.5 s, then the canvas."""
+    """Uid 22's tile frozen at ``at`` (its last frame before it) for 3.5 s, then the canvas."""
     return compose_first_scene(_doc("mute_video", at), clips, tmp_path / f"{SID}_demo_0.mp4",
                                seconds=SECONDS, freeze={"22": at}, hold=3.5)
 
@@ -369,7 +371,7 @@ def test_freeze_onset_on_synthetic_codes():
 
 
 def _frozen_on(clips, tmp_path: Path, at: float, picture: float) -> Path:
-    """uid 22 live until ``at``, then frozen on its frame at ``picture`` for 3.5 s."""
+    """Uid 22 live until ``at``, then frozen on its frame at ``picture`` for 3.5 s."""
     import ffmpeg
     import imageio_ffmpeg
 

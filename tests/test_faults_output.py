@@ -1,6 +1,7 @@
 """Hostile output (issue 9): disk full, a second run into the same folder, signals, leftovers,
 --force over a longer recording, HLS over HTTP (continuity counters, percent-encoded URIs),
-MP4 parts after a rollover, and `layoutkit upload` after a failed upload."""
+MP4 parts after a rollover, and `layoutkit upload` after a failed upload.
+"""
 
 from __future__ import annotations
 
@@ -149,7 +150,8 @@ def test_disk_full_is_an_error_and_nothing_listed_is_missing(tmp_path, whole_kib
 @pytest.mark.slow
 def test_disk_full_at_every_size(tmp_path, whole_kib):
     """From 20 % to 110 % of the space needed in 40 KiB steps: an error, or a whole
-    recording, never less."""
+    recording, never less.
+    """
     ffmpeg = _ffmpeg()
     for kib in range(whole_kib // 5, whole_kib * 11 // 10, 40):
         case = tmp_path / str(kib)
@@ -200,7 +202,8 @@ def _wait_for_segment(proc: subprocess.Popen, folder: Path, timeout: float = 60)
 
 def _second_run_is_refused(first: subprocess.Popen, scenario: Path, out: Path) -> None:
     """While ``first`` records into ``out``, another ``mix --force`` into it is refused and
-    touches nothing."""
+    touches nothing.
+    """
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts")}
     err = io.StringIO()
     code = main(["mix", str(scenario), "-o", str(out), "--quiet", "--force"],
@@ -357,7 +360,8 @@ def _http_server(folder: Path):
 @pytest.fixture(scope="module")
 def recorded_32s(tmp_path_factory):
     """32 s at 160x96 and 10 fps (three segments) by cname, each recorded once for the
-    module's tests (which only read it)."""
+    module's tests (which only read it).
+    """
     made: dict[str, Any] = {}
 
     def get(cname: str) -> Any:
@@ -472,9 +476,8 @@ def test_upload_refuses_an_unfinished_recording(tmp_path, s3_endpoint, bucket):
     err = io.StringIO()
     assert main(["upload", str(tmp_path), f"s3://{bucket}"], out=io.StringIO(), err=err) == 1
     assert "only a finished recording can be uploaded" in err.getvalue()
-    with folder_lock(tmp_path):
-        with pytest.raises(FolderBusyError):
-            lk.upload(tmp_path, f"s3://{bucket}")
+    with folder_lock(tmp_path), pytest.raises(FolderBusyError):
+        lk.upload(tmp_path, f"s3://{bucket}")
 
 
 def test_stop_event_ends_a_library_recording_with_whole_files(tmp_path, monkeypatch):
@@ -503,7 +506,8 @@ def test_stop_event_ends_a_library_recording_with_whole_files(tmp_path, monkeypa
 
 def test_keyboard_interrupt_in_the_library_ends_the_playlist(tmp_path, monkeypatch):
     """Without a stop event a KeyboardInterrupt discards the open files, keeps the whole
-    segments and still ends the playlist (players do not wait on it as live)."""
+    segments and still ends the playlist (players do not wait on it as live).
+    """
     import layoutkit.record.sinks as sinks
 
     real = sinks.Sinks._open_segment

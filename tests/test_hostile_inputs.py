@@ -245,7 +245,8 @@ def test_a_small_bmp_is_still_drawn(tmp_path):
 def _run(tmp_path: Path, *sources: str, command: str = "mix",
          timeout: float = 60) -> subprocess.CompletedProcess:
     """``layoutkit validate`` or ``mix`` of a scenario with a user per source; stdin is an
-    open pipe nobody writes (reading it would wait forever)."""
+    open pipe nobody writes (reading it would wait forever).
+    """
     doc = scenario_doc([{"uid": str(i + 1), "source": s} for i, s in enumerate(sources)],
                        duration=1, transcoding={"width": 64, "height": 64, "fps": 5})
     (tmp_path / "s.json").write_text(json.dumps(doc))

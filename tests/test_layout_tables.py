@@ -780,7 +780,7 @@ def test_vertical_without_large_tables_differ_where_expected():
 
 
 def test_vertical_large_is_not_first_joiner():
-    """maxResolutionUid = 3rd joiner: it gets the large region; the others fill smalls in order."""
+    """MaxResolutionUid = 3rd joiner: it gets the large region; the others fill smalls in order."""
     regions = _compute(VERTICAL, _uids(5), PORTRAIT, max_uid="3")
     _check_shape(regions, PORTRAIT, 5)
     assert regions.rects.tolist() == _as_lists(VERTICAL_P[5])
@@ -820,7 +820,7 @@ def test_floating_render_fit(n, canvas):
 
 @pytest.mark.parametrize("mode", [FLOATING, BESTFIT], ids=["floating", "bestfit"])
 def test_max_resolution_uid_ignored_outside_vertical(mode):
-    """maxResolutionUid only matters in vertical layout (spec 1.1 rule 4)."""
+    """MaxResolutionUid only matters in vertical layout (spec 1.1 rule 4)."""
     regions = _compute(mode, _uids(6), LANDSCAPE, max_uid="3")
     assert regions.rects.tolist() == _as_lists(TABLES[(mode, LANDSCAPE)][6])
     assert regions.uids == tuple(_uids(6))
@@ -880,7 +880,7 @@ def test_bestfit_tiles_share_edges(n, canvas):
     cover = np.zeros((h_canvas, w_canvas), dtype=np.int32)
     for x, y, w, h in rects:
         assert w > 0 and h > 0
-        assert 0 <= x and x + w <= w_canvas and 0 <= y and y + h <= h_canvas
+        assert x >= 0 and x + w <= w_canvas and y >= 0 and y + h <= h_canvas
         cover[y : y + h, x : x + w] += 1
     assert cover.max() == 1
     assert int(cover.sum()) == sum(w * h for _, _, w, h in rects)

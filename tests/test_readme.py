@@ -1,6 +1,7 @@
 """The README: short and for users; its first block is the two set-up commands, its other
 command block (the compare walkthrough) runs as written, its commands and pictures exist.
-The designer commands it points to (docs/previews.md) serve their page as written."""
+The designer commands it points to (docs/previews.md) serve their page as written.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_every_subcommand_is_in_the_commands_table():
 
 def test_the_readme_is_short_and_for_users():
     """At most 150 lines; no history, no internal references (the profile's keys, the
-    speed tables and the reference are in docs/, checked by tests/test_docs.py)."""
+    speed tables and the reference are in docs/, checked by tests/test_docs.py).
+    """
     assert len(README.splitlines()) <= 150
     for pattern in (r"\bissue \d", r"\bcontract\b", r"\bspec\b", r"§", r"\bwas\b",
                     r"\bpytest-xdist\b|--dist\b|\bplugin"):

@@ -260,7 +260,8 @@ def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay
         tmp_path):
     """A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm
     renderer skips their tiles between their frames and still draws every frame exactly as a
-    fresh renderer does."""
+    fresh renderer does.
+    """
     from fractions import Fraction
 
     from layoutkit.compose import plan as plan_module
@@ -279,7 +280,7 @@ def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay
     skipped: list[set] = []
     original = plan_module.Plan.draw
 
-    def spy(self, canvas, pictures, *, unchanged=()):  # noqa: ANN001, ANN202
+    def spy(self, canvas, pictures, *, unchanged=()):
         skipped.append(set(unchanged))
         return original(self, canvas, pictures, unchanged=unchanged)
 

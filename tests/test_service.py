@@ -1,5 +1,6 @@
 """The local Cloud Recording service (issue 21): REST paths, codes, real-time recording,
-uploads as files finish, signed callbacks (``layoutkit serve`` / ``lk.serve``)."""
+uploads as files finish, signed callbacks (``layoutkit serve`` / ``lk.serve``).
+"""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def server(tmp_path):
 def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tmp_path):
     """acquire, start (and its retry), query while recording, updateLayout, stop: the
     bucket holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches,
-    the receiver got 40, 30, 42, 41, 31, 11 in order, signed."""
+    the receiver got 40, 30, 42, 41, 31, 11 in order, signed.
+    """
     events = tmp_path / "events.jsonl"
     with EventReceiver(events, secret=NCS_SECRET) as receiver, \
             lk.serve(SCENARIO, credentials=CREDENTIALS, s3_endpoint=s3_endpoint,
@@ -422,7 +424,8 @@ def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
 @pytest.mark.slow
 def test_the_help_session_runs_as_written(s3_endpoint, raw, tmp_path):
     """``layoutkit serve --help``'s example session, run line by line (ports and endpoint
-    replaced; the ids the answers give kept in RID and SID, as the comments say)."""
+    replaced; the ids the answers give kept in RID and SID, as the comments say).
+    """
     import os
     import signal
     import socket

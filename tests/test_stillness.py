@@ -43,7 +43,8 @@ def _composite(out: Path, *, seconds: float, fps: int, freeze_at: float, bitrate
 
 def _motions(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Each tile's motion per frame, as compare observes it (one descriptor per tile), and
-    the key frames."""
+    the key frames.
+    """
     probe = Probe((640, 360))
     keys = {name: probe.desc_key((x, y, 320, 180)) for name, (x, y) in TILES.items()}
     observed = observe_frames(iter_video([path]), probe)
@@ -83,7 +84,8 @@ def test_false_freeze_rate_on_minutes_of_moving_content_is_under_one_percent(tmp
                                                                               bitrate):
     """Six minutes of each source (six seeds of ``life``); measured: 0 s of 1080 tile-seconds
     at 15 fps, 7.6 s at 30 fps / 400k (seed 3: a ``life`` board that has nearly died out
-    after 50 s, under 0.03 levels a frame)."""
+    after 50 s, under 0.03 levels a frame).
+    """
     frozen_life = 0.0
     for seed in range(1, 7):
         path = _composite(tmp_path / f"grid{seed}.mp4", seconds=60, fps=fps, freeze_at=20,

@@ -63,7 +63,8 @@ def compose(tiles: list[Tile], canvas_wh: tuple[int, int], index: int) -> np.nda
 
 def h264_round_trip(pictures: list[np.ndarray], *, kbps: int) -> list[np.ndarray]:
     """Encode RGB pictures with libx264 as the recorder does (its ``X264_OPTIONS``, yuv420p,
-    15 fps) into an MP4 in memory, decode, and return the decoded Y planes."""
+    15 fps) into an MP4 in memory, decode, and return the decoded Y planes.
+    """
     height, width = pictures[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:

@@ -306,7 +306,7 @@ def _within(seconds: float, call) -> BaseException | None:
         try:
             call()
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -471,7 +471,8 @@ def fuzz_case(tmp_path_factory) -> tuple[Path, Path]:
 
 def _check_uri(fuzz_case: tuple[Path, Path], uri: str) -> None:
     """open_recording and the file check (packets walked, not decoded) look at nothing in
-    the secret folder beside the recording, whatever the URI."""
+    the secret folder beside the recording, whatever the URI.
+    """
     folder, secret = fuzz_case
     uri = uri.replace("\n", "").replace("\r", "")
     _playlist(folder, [uri, f"../secret/{uri}", f"%2E%2E%2Fsecret%2F{quote(uri, safe='')}"])

@@ -242,7 +242,7 @@ def test_a_scenario_source_outside_the_folder_is_refused_before_any_probe(client
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).hits.append(self.path)
         data = io.BytesIO()
         from PIL import Image
@@ -491,7 +491,8 @@ def test_the_preview_of_an_allowed_image_still_draws_it(client, opened):
 # ---------------------------------------------------------------------- the page itself
 def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, tmp_path):
     """Real headless Chromium: the page opens the file (token on every call), its JSON panel
-    shows "***", and Download (a form post the browser saves) writes the real keys."""
+    shows "***", and Download (a form post the browser saves) writes the real keys.
+    """
     from .browser import save_full_page_screenshot, start_browser
     from .helpers import FAILURES
 
@@ -524,7 +525,8 @@ def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, t
 
 def test_a_link_out_of_the_folder_is_refused_without_looking_outside(tmp_path, monkeypatch):
     """The designer follows links only inside its folders (the rule compare follows):
-    nothing below the outside target is looked up (``os.path.realpath`` did)."""
+    nothing below the outside target is looked up (``os.path.realpath`` did).
+    """
     import os
 
     from layoutkit.design.files import FileRoots

@@ -1,7 +1,8 @@
 """Issue 18 (trust boundaries), paths and files: FFmpeg gets local files as ``file:`` paths
 (item 8), a run leaves no lock and a refused mix no folder, validate and mix agree on source
 files (item 9), a secret's value is never printed (item 10), request and scenario files are
-read only when regular and bounded (item 11)."""
+read only when regular and bounded (item 11).
+"""
 
 from __future__ import annotations
 
@@ -340,7 +341,8 @@ def test_a_garbage_source_is_an_error_for_validate_as_for_mix(tmp_path):
 def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_busy(
         tmp_path, monkeypatch):
     """The race removing the lock file opens: run B opened A's lock file; A ends (removing
-    it) and C locks a new one; B's lock of the old file must not count."""
+    it) and C locks a new one; B's lock of the old file must not count.
+    """
     import fcntl
 
     from layoutkit.io.lock import FolderBusyError, folder_lock
@@ -361,9 +363,8 @@ def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_
         return real(fd, operation)
 
     monkeypatch.setattr(fcntl, "flock", flock)
-    with pytest.raises(FolderBusyError):
-        with folder_lock(tmp_path):  # B
-            pass
+    with pytest.raises(FolderBusyError), folder_lock(tmp_path):  # B
+        pass
     monkeypatch.setattr(fcntl, "flock", real)
     holders[0].__exit__(None, None, None)
     with folder_lock(tmp_path):  # free again once C ended
@@ -380,7 +381,6 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / ".layoutkit.lock").symlink_to(victim)
-    with pytest.raises(StorageError, match="lock file"):
-        with folder_lock(out):
-            pass
+    with pytest.raises(StorageError, match="lock file"), folder_lock(out):
+        pass
     assert victim.read_text() == "keep me"  # was truncated to the pid

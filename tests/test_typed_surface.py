@@ -58,7 +58,7 @@ REVEALS: dict[str, str | re.Pattern[str]] = {
 
 
 def _revealed(tmp_path: Path) -> tuple[list[str], str]:
-    """mypy's revealed types, one per snippet line, in order; and its whole output."""
+    """Mypy's revealed types, one per snippet line, in order; and its whole output."""
     body = "\n".join(f"reveal_type({expression})" for expression in REVEALS)
     snippet = tmp_path / "typing_snippet.py"
     snippet.write_text(f"import layoutkit as lk\n\n{body}\n", encoding="utf-8")
@@ -214,7 +214,7 @@ def test_written_png_is_pixel_exact_and_design_uses_the_same_encoder(tmp_path: P
 
 
 def test_stop_response_readers_share_the_hardened_json_reader(tmp_path: Path) -> None:
-    """compare's and upload's stop-response readers: one reader, NaN refused, the file named."""
+    """Compare's and upload's stop-response readers: one reader, NaN refused, the file named."""
     from layoutkit.comparison.read import _load_response
     from layoutkit.record.upload import mark_uploaded
 

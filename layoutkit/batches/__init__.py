@@ -12,7 +12,7 @@ import os
 from .output import RowResult
 from .run import BatchResult, run_batch
 
-__all__ = ["batch", "BatchResult", "RowResult"]
+__all__ = ["BatchResult", "RowResult", "batch"]
 
 
 def batch(manifest: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import LayoutkitError, ManifestError, format_value
 from ..io.limited import read_limited, resolve_inside, walk_files
 
-__all__ = ["COLUMNS", "MAX_MANIFEST", "Row", "read_manifest", "row_name", "fingerprint"]
+__all__ = ["COLUMNS", "MAX_MANIFEST", "Row", "fingerprint", "read_manifest", "row_name"]
 
 #: The columns a manifest's header names (in any order; other columns are ignored).
 COLUMNS = ("recording", "scenario")
@@ -198,7 +198,8 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
 
 def _recording_files(path: Path) -> list[Path]:
     """The files a local recording is made of: a folder's files, an ``.m3u8``'s folder's
-    files (its segments are beside it), or the one ``.ts`` / ``.mp4``."""
+    files (its segments are beside it), or the one ``.ts`` / ``.mp4``.
+    """
     if path.is_dir():
         return list(walk_files(path))
     if path.suffix.lower() == ".m3u8":

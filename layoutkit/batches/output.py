@@ -24,8 +24,16 @@ from ..io.limited import read_limited, resolve_inside
 from .manifest import Row
 from .task import RowOutcome
 
-__all__ = ["ROWS", "SUMMARY_FIELDS", "RowResult", "previous_result", "write_row",
-           "write_summary", "render_index", "kinds_text"]
+__all__ = [
+    "ROWS",
+    "SUMMARY_FIELDS",
+    "RowResult",
+    "kinds_text",
+    "previous_result",
+    "render_index",
+    "write_row",
+    "write_summary",
+]
 
 #: The subfolder of the output folder holding every row's reports.
 ROWS = "rows"
@@ -146,7 +154,8 @@ def _write_text(path: Path, text: str) -> None:
 def write_row(out_dir: Path, row: Row, outcome: RowOutcome, *, fingerprint: str | None,
               version: str) -> RowResult:
     """Write the row's HTML and JSON reports (the JSON last: it is what marks the row
-    done) and return its summary line."""
+    done) and return its summary line.
+    """
     names = _paths(out_dir, row)
     batch = {"recording": row.recording, "scenario": row.scenario,
              "verdict": outcome.verdict, "differences": outcome.differences,
@@ -163,7 +172,8 @@ def write_row(out_dir: Path, row: Row, outcome: RowOutcome, *, fingerprint: str 
 
 def render_index(results: Sequence[RowResult], *, title: str) -> str:
     """``index.html``: a table of every row linking its reports; a click on a heading sorts
-    the rows by that column (again: the other way)."""
+    the rows by that column (again: the other way).
+    """
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("layoutkit.batches", "templates"),

@@ -24,7 +24,7 @@ from .manifest import Row, fingerprint, read_manifest
 from .output import RowResult, previous_result, write_row, write_summary
 from .task import RowOutcome, check_row, error_outcome
 
-__all__ = ["BatchResult", "run_batch", "KEY_PREFIX"]
+__all__ = ["KEY_PREFIX", "BatchResult", "run_batch"]
 
 #: Every task's key starts so: ``layoutkit-row-<manifest line>-<random>``.
 KEY_PREFIX = "layoutkit-row-"
@@ -63,7 +63,8 @@ class BatchResult:
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
     """A Dask client: of the cluster at ``scheduler``, or of a new local cluster of
-    ``workers`` processes (one thread each, on 127.0.0.1, no dashboard)."""
+    ``workers`` processes (one thread each, on 127.0.0.1, no dashboard).
+    """
     import dask
     from distributed import Client, LocalCluster
 

@@ -28,7 +28,7 @@ from .serve import cmd_serve
 from .stills import cmd_layout, cmd_preview, cmd_profiles, cmd_validate
 from .tools import cmd_compare, cmd_demo, cmd_design, cmd_ffmpeg, cmd_samples, cmd_testsrc
 
-__all__ = ["main", "build_parser", "EXAMPLES"]
+__all__ = ["EXAMPLES", "build_parser", "main"]
 
 
 _COMMANDS = {

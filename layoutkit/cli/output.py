@@ -9,8 +9,13 @@ from typing import IO, Any
 from ..cloudfiles.parse import printable
 from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND, CompareResult
 
-__all__ = ["print_problems", "print_request_error", "print_compare", "verdict_line",
-           "TEXT_PER_KIND"]
+__all__ = [
+    "TEXT_PER_KIND",
+    "print_compare",
+    "print_problems",
+    "print_request_error",
+    "verdict_line",
+]
 
 #: Differences of one kind printed by ``compare`` (the rest are counted on one line).
 TEXT_PER_KIND = 10
@@ -34,7 +39,8 @@ def print_request_error(exc: Any, err: IO[str]) -> None:
 def verdict_line(result: CompareResult) -> str:
     """``verdict: differ: 2 files, 0 streams, 1 content (offset +0.000 s)``: the verdict,
     the differences per judged category when there are any, the offset; when the files are not judged
-    (``--content-only``, a single file), how many file differences were left aside."""
+    (``--content-only``, a single file), how many file differences were left aside.
+    """
     offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
     counts = result.counts()
     listed = ", ".join(f"{n} {printable(c)}" for c, n in counts.items())
@@ -50,7 +56,8 @@ def verdict_line(result: CompareResult) -> str:
 
 def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
     """A category's heading, then its differences one a line (at most
-    :data:`TEXT_PER_KIND` of each kind, the rest counted)."""
+    :data:`TEXT_PER_KIND` of each kind, the rest counted).
+    """
     if not differences:
         return
     print(f"{title}: {len(differences)}", file=out)
@@ -74,7 +81,8 @@ def print_compare(result: Any, out: IO[str]) -> None:
     (``files``, ``streams``, ``content``), then the file differences that were
     not judged, then what --infer found.  Every text passes through
     :func:`~layoutkit.cloudfiles.parse.printable`: a name from the recording cannot move
-    the cursor, retitle the terminal or fake a line."""
+    the cursor, retitle the terminal or fake a line.
+    """
     print(verdict_line(result), file=out)
     if getattr(result, "alignment", None):
         print(f"  aligned by {printable(result.alignment['summary'])}", file=out)

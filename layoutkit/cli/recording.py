@@ -84,7 +84,8 @@ def _signal_name(signum: int) -> str:
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
     """While recording, SIGINT, SIGTERM and SIGHUP set ``stop`` (the recorder then finishes
-    its files); a second signal interrupts at once. Yields the signals caught."""
+    its files); a second signal interrupts at once. Yields the signals caught.
+    """
     import signal
 
     caught: list[int] = []

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from .output import print_problems
 from .parser import profile_of
 
-__all__ = ["cmd_validate", "cmd_layout", "cmd_preview", "cmd_profiles"]
+__all__ = ["cmd_layout", "cmd_preview", "cmd_profiles", "cmd_validate"]
 
 
 def cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -94,7 +94,7 @@ def cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     items: list[dict[str, Any]] = regions.to_json()["regions"]  # type: ignore[assignment]
     for item in items:
         mode = RenderMode(item["render_mode"]).label
-        print(f"{item['z']:>3} {str(item['uid'] or '-'):>12} {item['x']:>6} {item['y']:>6} "
+        print(f"{item['z']:>3} {item['uid'] or '-'!s:>12} {item['x']:>6} {item['y']:>6} "
               f"{item['width']:>6} {item['height']:>6} {mode:>5} {item['alpha']:>6}", file=out)
     return 0
 
@@ -104,7 +104,8 @@ _FORMATS = {".png": "png", ".gif": "gif", ".mp4": "mp4"}
 
 def _preview_format(args: argparse.Namespace, *, scenario: bool) -> tuple[str, str]:
     """``(format, output)`` of a preview: the output's extension is the format; the flags
-    must agree with it (a mismatch is refused, never written under the wrong name)."""
+    must agree with it (a mismatch is refused, never written under the wrong name).
+    """
     flags = [f for f, on in (("png", args.at is not None), ("gif", args.gif),
                              ("mp4", args.mp4)) if on]
     if len(flags) > 1:

@@ -14,7 +14,7 @@ from ..errors import LayoutkitError, OutputExistsError, UsageError
 from .output import print_compare, print_problems
 from .parser import profile_of
 
-__all__ = ["cmd_compare", "cmd_ffmpeg", "cmd_testsrc", "cmd_demo", "cmd_design", "cmd_samples"]
+__all__ = ["cmd_compare", "cmd_demo", "cmd_design", "cmd_ffmpeg", "cmd_samples", "cmd_testsrc"]
 
 
 def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -227,7 +227,8 @@ def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def _sigterm_as_ctrl_c() -> Iterator[None]:
     """SIGTERM and SIGHUP stop a server as Ctrl-C does (its ``finally`` removes its
     temporary files); a signal the caller ignores stays ignored; the previous handlers are
-    put back after."""
+    put back after.
+    """
     import signal
     import threading
 

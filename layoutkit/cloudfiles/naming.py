@@ -44,11 +44,11 @@ __all__ = [
     "epoch_ms",
     "format_utc",
     "m3u8_name",
-    "ts_name",
     "mp4_name",
-    "prefix_key",
     "new_sid",
+    "prefix_key",
     "rollover_seconds",
+    "ts_name",
 ]
 
 TAG_TIMES: tuple[str, ...] = ("date17", "epoch_ms")

@@ -32,23 +32,23 @@ from .naming import TAG_TIMES, format_utc
 
 __all__ = [
     "AgoraTag",
-    "TrackEvent",
-    "PlaylistSegment",
-    "Playlist",
-    "RecordingName",
     "ListedFile",
+    "Playlist",
+    "PlaylistSegment",
+    "RecordingName",
     "StopResponse",
-    "parse_time",
+    "TrackEvent",
+    "looks_like_stop_response",
+    "parse_m3u8_name",
+    "parse_mp4_name",
+    "parse_name",
     "parse_playlist",
+    "parse_stop_response",
+    "parse_time",
+    "parse_ts_name",
+    "printable",
     "segment_file_name",
     "segment_uri_problem",
-    "printable",
-    "parse_name",
-    "parse_m3u8_name",
-    "parse_ts_name",
-    "parse_mp4_name",
-    "parse_stop_response",
-    "looks_like_stop_response",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -225,7 +225,8 @@ def _parse_tag(line: str, lineno: int, data: dict[str, Any], state: dict[str, An
                source: str) -> bool:
     """The ``custom_tags_parser`` of :func:`parse_playlist` for one tag line: Agora's tags,
     ``#EXTINF`` (exact durations, the comma), and the numeric tags read leniently.  True when
-    the line was taken."""
+    the line was taken.
+    """
     if line.startswith(_AGORA):
         tag, _, rest = line[len(_AGORA):].partition(":")
         attrs = _attributes(rest)
@@ -639,9 +640,7 @@ def _slice_start(value: Any) -> tuple[datetime | None, str | None]:
     if isinstance(value, bool):
         return None, None
     number: float | None = None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip())):
         number = float(value)
     if number is None or not number > 0:  # NaN too
         return None, None

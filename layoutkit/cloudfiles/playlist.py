@@ -49,11 +49,11 @@ from .naming import TAG_TIMES, format_utc
 __all__ = [
     "EVENT_TRACK_TYPES",
     "Segment",
-    "extinf_value",
-    "target_duration",
-    "render_playlist",
     "check_tag_time",
+    "extinf_value",
+    "render_playlist",
     "segment_uri",
+    "target_duration",
 ]
 
 EVENT_TRACK_TYPES: tuple[str, ...] = ("AUDIO", "VIDEO")

@@ -1,5 +1,6 @@
 """The ``serverResponse`` of a composite-mode ``stop`` response, pure
-(docs/cloud.md#cloud-file-list)."""
+(docs/cloud.md#cloud-file-list).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from .naming import epoch_ms
 
-__all__ = ["TRACK_TYPES", "UPLOADING_STATUSES", "file_entry", "track_type_of", "server_response"]
+__all__ = ["TRACK_TYPES", "UPLOADING_STATUSES", "file_entry", "server_response", "track_type_of"]
 
 TRACK_TYPES: dict[int, str] = {0: "audio", 1: "video", 2: "audio_and_video"}
 """``serverResponse`` ``trackType`` by ``recordingConfig.streamTypes``."""

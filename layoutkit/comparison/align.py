@@ -52,10 +52,26 @@ from .expect import Expectation, RegionExpect
 if TYPE_CHECKING:
     from .clock import RecordingClock
 
-__all__ = ["CLOCK_AGREE_S", "CLOCK_SPREAD_S", "CODE_PERIOD_FRAMES", "LIVE_WEIGHT", "MARGIN_HIGH",
-           "RIVAL_S", "Alignment", "CodeFit", "CodeInputs", "PictureFit", "align_recording",
-           "clock_plausible", "code_fit", "fit_pictures", "offset_from_codes",
-           "offset_from_pictures", "still_weights", "METHODS"]
+__all__ = [
+    "CLOCK_AGREE_S",
+    "CLOCK_SPREAD_S",
+    "CODE_PERIOD_FRAMES",
+    "LIVE_WEIGHT",
+    "MARGIN_HIGH",
+    "METHODS",
+    "RIVAL_S",
+    "Alignment",
+    "CodeFit",
+    "CodeInputs",
+    "PictureFit",
+    "align_recording",
+    "clock_plausible",
+    "code_fit",
+    "fit_pictures",
+    "offset_from_codes",
+    "offset_from_pictures",
+    "still_weights",
+]
 
 #: The frame number in a code wraps at this.
 CODE_PERIOD_FRAMES = 4096
@@ -291,7 +307,8 @@ class PictureFit:
 def _distances(exp: Expectation, canvas_cells: npt.NDArray[np.uint8],
                weights: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
     """(frames, periods): the weighted mean distance of each frame to each period's canvas
-    (one period at a time: no (frames, periods, cells, 3) temporary)."""
+    (one period at a time: no (frames, periods, cells, 3) temporary).
+    """
     n, c = canvas_cells.shape[0], canvas_cells.shape[1]
     obs = canvas_cells.reshape(n, -1).astype(np.float32)
     if weights is None:
@@ -543,7 +560,8 @@ class Alignment:
 
     def to_json(self, *, shift_s: float = 0.0) -> dict[str, Any]:
         """The ``alignment`` fact of the JSON document; offsets moved by ``shift_s`` (onto
-        the recording's clock when its first segments are lost)."""
+        the recording's clock when its first segments are lost).
+        """
         def at(value: float | None) -> float | None:
             return None if value is None else round(value + shift_s, 4)
 

@@ -102,7 +102,8 @@ def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
                    clock: RecordingClock | None = None) -> Alignment:
     """Align the observations (stage 2): by codes, else the recording's ``clock``, else
     the pictures (:func:`~layoutkit.comparison.align.align_recording`); then the
-    recording's range."""
+    recording's range.
+    """
     rates = publisher_rates(observed.times, observed.code_uids, observed.code_frames,
                             list(observed.uid_names), fps=exp.fps)
     codes = CodeInputs(observed.code_uids, observed.code_frames, tuple(observed.uid_names),

@@ -45,7 +45,8 @@ def _flash_part(observed: Observed, ro: RegionObservation, rates: Mapping[str, f
 def flashes_of(observed: Observed, regions: Sequence[RegionObservation],
                rates: Mapping[str, float], *, fps: int) -> Flashes:
     """The test streams' flashes (recording times, seconds, uids), each publisher at its
-    own rate (``rates``, the canvas ``fps`` by default)."""
+    own rate (``rates``, the canvas ``fps`` by default).
+    """
     return Flashes.of(_flash_part(observed, ro, rates, fps) for ro in regions
                       if ro.expect.kind == "code_live" and ro.expect.code_key is not None)
 

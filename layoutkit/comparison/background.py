@@ -63,7 +63,8 @@ def _period_finding(observed: Observed, rows: npt.NDArray[np.intp], period: Peri
 def check_background(observed: Observed, alignment: Alignment, exp: Expectation,
                      probe: Probe, *, mixup: str | None = None) -> Finding | None:
     """The first period whose background is wrong (a check stage), or None (``mixup``:
-    the recording's range mix-up, :attr:`~layoutkit.comparison.alignment.Alignment.mixup`)."""
+    the recording's range mix-up, :attr:`~layoutkit.comparison.alignment.Alignment.mixup`).
+    """
     t_all = alignment.scenario_times(observed.times)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1
     inside = (t_all >= 0) & (t_all < exp.end)

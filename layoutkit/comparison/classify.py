@@ -52,14 +52,35 @@ from .frames import Observed
 from .observe import MOTION_SCALE, Probe
 from .stillness import key_motion, still_spans
 
-__all__ = ["DESC_LUMA", "DESC_MAX", "DESC_MEAN", "FILE_MAX", "FILE_MEAN", "LIVE_TOLERANCE_FRAMES",
-           "RANGE_MIXUPS", "BackgroundMemo", "PICTURE_BACKGROUND", "PICTURE_FROZEN", "PICTURE_LIVE",
-           "background_frames", "background_misses", "file_distance", "partly_canvas",
-           "picture_states",
-           "region_motion",
-           "window_distance",
-           "Judging", "RegionObservation", "classify", "desc_distance", "luma_shift", "range_undone",
-           "range_variant", "range_variants", "user_shifts"]
+__all__ = [
+    "DESC_LUMA",
+    "DESC_MAX",
+    "DESC_MEAN",
+    "FILE_MAX",
+    "FILE_MEAN",
+    "LIVE_TOLERANCE_FRAMES",
+    "PICTURE_BACKGROUND",
+    "PICTURE_FROZEN",
+    "PICTURE_LIVE",
+    "RANGE_MIXUPS",
+    "BackgroundMemo",
+    "Judging",
+    "RegionObservation",
+    "background_frames",
+    "background_misses",
+    "classify",
+    "desc_distance",
+    "file_distance",
+    "luma_shift",
+    "partly_canvas",
+    "picture_states",
+    "range_undone",
+    "range_variant",
+    "range_variants",
+    "region_motion",
+    "user_shifts",
+    "window_distance",
+]
 
 #: A live code's frame number may differ by this many frames (duplicates, jitter).
 LIVE_TOLERANCE_FRAMES = 2
@@ -162,7 +183,8 @@ def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: float) -> npt.
 
 def _frozen_frame(reg: RegionExpect, rate: float, fps: int) -> int:
     """The frame number a frozen test stream shows: ``reg.frozen_frame`` at the canvas rate,
-    else the publisher's frame at the last live canvas frame."""
+    else the publisher's frame at the last live canvas frame.
+    """
     if rate == fps or reg.frozen_t is None:
         return int(reg.frozen_frame or 0)
     return int(np.floor(max(0.0, reg.frozen_t - reg.join) * rate + 1e-9)) % CODE_PERIOD_FRAMES
@@ -204,7 +226,8 @@ class Judging:
 
 class BackgroundMemo:
     """:func:`background_frames` of every frame of one set of observations, once per region
-    place and looks (event fitting classifies the same frames under many candidates)."""
+    place and looks (event fitting classifies the same frames under many candidates).
+    """
 
     def __init__(self) -> None:
         self._found: dict[tuple[int, bytes], tuple[npt.NDArray[np.bool_],
@@ -233,7 +256,8 @@ class BackgroundMemo:
 @dataclass(frozen=True)
 class _Seen:
     """What the matching and :func:`_name` read: the observations, the users' (shifted) joins
-    and rates, and how to judge."""
+    and rates, and how to judge.
+    """
 
     probe: Probe
     observed: Observed
@@ -359,7 +383,8 @@ def file_distance(reg: RegionExpect, uid: str, seen: _Seen, frames: npt.NDArray[
                   t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per frame: the mean and worst cell distance of the region to video file ``uid``'s
     nearest frame within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source
-    time the scenario expects (``uid``'s frames as drawn in this region's place)."""
+    time the scenario expects (``uid``'s frames as drawn in this region's place).
+    """
     assert reg.files is not None
     fps = seen.fps
     half = int(round(FILE_WINDOW_S * fps))
@@ -395,7 +420,8 @@ def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
 def _expected_code(reg: RegionExpect, t: npt.NDArray[np.float64], *, shift: int, rate: float,
                    fps: int) -> npt.NDArray[np.int64] | int:
     """The frame number a test stream's code should show at scenario times ``t``: per frame
-    when live, the one frozen frame's otherwise."""
+    when live, the one frozen frame's otherwise.
+    """
     if reg.kind == "code_live":
         return _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES
     return _frozen_frame(reg, rate, fps) + shift
@@ -406,7 +432,8 @@ def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDA
                 tol: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """Per frame: does a test stream's code (read as the right uid where ``right``) show the
     ``expected`` frame number (:func:`_expected_code`), and the live deviation (NaN for
-    frozen or unread codes)."""
+    frozen or unread codes).
+    """
     d = _wrap(frames.astype(np.int64) - expected)
     if reg.kind == "code_live":
         return right & (np.abs(d) <= tol), np.where(right, d, np.nan)
@@ -416,7 +443,8 @@ def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDA
 def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
                  range_mixup: str | None) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """Per frame: does a still region show its expected picture (under the recording's range
-    mix-up), and the mean descriptor distance."""
+    mix-up), and the mean descriptor distance.
+    """
     obs = cells[:, _cell_slice(probe, reg.desc_key)]
     valid = probe.valid(reg.desc_key)
     assert reg.expected is not None
@@ -462,7 +490,8 @@ def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TO
 def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
                   ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
     """Per frame: the candidate look nearest by median cell distance (-1 when none is within
-    2 x DESC_MEAN); and the flash frames."""
+    2 x DESC_MEAN); and the flash frames.
+    """
     obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
     valid = probe.valid(reg.desc_key)
     if not valid.any():
@@ -484,7 +513,8 @@ def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uin
                       ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
     """Per frame: does the region show one of ``reg.backgrounds`` (within
     :data:`DESC_MEAN`, :data:`DESC_MAX`, :data:`DESC_LUMA`, under the range mix-up), and the
-    index of the nearest (by mean distance) in ``reg.backgrounds``."""
+    index of the nearest (by mean distance) in ``reg.backgrounds``.
+    """
     n = len(cells)
     if not reg.backgrounds:
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
@@ -544,7 +574,8 @@ def background_misses(exp: Expectation, probe: Probe, observed: Observed,
     background, plus frames of a real person's region that show the canvas in part
     (:func:`partly_canvas`): where a region appears, goes away or moves when no region's own
     check can see it (a real person's region matches any picture, so a join, a leave or a
-    reflow shows here; ``memo``: one for these observations, to reuse)."""
+    reflow shows here; ``memo``: one for these observations, to reuse).
+    """
     memo = BackgroundMemo() if memo is None else memo
     t = observed.times - offset
     period = np.searchsorted(exp.starts, t, side="right") - 1
@@ -569,7 +600,8 @@ def background_misses(exp: Expectation, probe: Probe, observed: Observed,
 def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
                   frames: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
     """The region's motion at ``frames`` (levels from the decoded frame before each; zeros
-    when the observations carry none)."""
+    when the observations carry none).
+    """
     if observed.motion is None:
         return np.zeros(len(frames), np.float32)
     return key_motion(observed.motion[frames], probe.cell_slice(reg.desc_key),
@@ -600,7 +632,8 @@ def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.flo
 def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
                    ) -> list[Label | None]:
     """What a real person's region shows per frame: ``(uid, live)``, ``(uid, last_frame)``,
-    the nearest background look, or None (a background-like picture none is near)."""
+    the nearest background look, or None (a background-like picture none is near).
+    """
     cells = seen.observed.cells[frames]
     background, nearest = background_frames(reg, seen.probe, cells, seen.range_mixup)
     states = picture_states(background, region_motion(reg, seen.probe, seen.observed, frames),
@@ -659,7 +692,8 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
 def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
                 t: npt.NDArray[np.float64], labels: list[Label]) -> list[Label]:
     """``labels`` with the frames still unknown named after another video file user whose
-    frames (near its expected source time) the region shows, if any."""
+    frames (near its expected source time) the region shows, if any.
+    """
     unknown = np.array([label == (None, "unknown") for label in labels], dtype=bool)
     others = [u for u in (reg.files.uids if reg.files is not None else ()) if u != reg.label[0]]
     if not unknown.any() or not others:

@@ -38,7 +38,7 @@ from ..cloudfiles.parse import Playlist, parse_stop_response, parse_ts_name
 from ..errors import MediaError
 from .read import Recording
 
-__all__ = ["CLOCK_SOURCES", "ClockReading", "RecordingClock", "clock_readings", "clock_offset"]
+__all__ = ["CLOCK_SOURCES", "ClockReading", "RecordingClock", "clock_offset", "clock_readings"]
 
 #: Where a clock reading comes from, most specific first (the first one found is used).
 CLOCK_SOURCES: tuple[str, ...] = ("ts_name", "track_event", "slice_start")

@@ -114,7 +114,8 @@ class ContentResult:
 @dataclass(frozen=True)
 class Displacement:
     """A displaced layout's finding (None: in place), and the offset the frames were
-    moved back by before they were analysed again (:mod:`~.reread`; None: they were not)."""
+    moved back by before they were analysed again (:mod:`~.reread`; None: they were not).
+    """
 
     finding: Finding | None
     moved: tuple[int, int] | None = None
@@ -125,7 +126,8 @@ class Analysis:
     """The outputs of the stages before the checks (observe, align, fit, classify, runs).
 
     The checks, the evidence and the inference judge against :attr:`plan`: the scenario's
-    at the fitted event times."""
+    at the fitted event times.
+    """
 
     observed: Observed
     alignment: Alignment
@@ -160,7 +162,8 @@ def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
             options: ContentOptions) -> FittedEvents:
     """Stage 3: the events fitted in their windows, then a leave's kept layout dated
     (:func:`~.leaves.keep_layouts`); none fitted when real people's regions show only
-    backgrounds (:func:`~.people.shows_only_canvas`: no join or leave to see)."""
+    backgrounds (:func:`~.people.shows_only_canvas`: no join or leave to see).
+    """
     from .leaves import keep_layouts
 
     if shows_only_canvas(plan, observed, alignment):
@@ -178,7 +181,8 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
             options: ContentOptions) -> Analysis:
     """Observe, align (by codes, else the recording's clock, else pictures), fit events
     (in their windows), classify and find the runs (stages 1-5).  When an event moved,
-    :attr:`Analysis.plan` is a new plan whose renderer the caller closes."""
+    :attr:`Analysis.plan` is a new plan whose renderer the caller closes.
+    """
     tol = options.tolerance_frames
     observed = observe_frames(frames, plan.probe)
     alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
@@ -200,7 +204,8 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
 def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
                             ) -> tuple[Finding, ...]:
     """The fitted events' differences first, then the runs' (a run of a frozen picture that
-    an event's difference already names is left out, :func:`~.events.named_by`)."""
+    an event's difference already names is left out, :func:`~.events.named_by`).
+    """
     named = analysis.events.differences
     return tuple(Finding(d) for d in named) + tuple(
         f for f in judged if not named_by(f.difference, named))
@@ -209,7 +214,8 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
 def find_displacement(analysis: Analysis) -> Finding | None:
     """A displaced layout (a check stage): by the test-stream codes where they are
     expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
-    tiles' edges against the canvas (:func:`~.edges.check_edges`)."""
+    tiles' edges against the canvas (:func:`~.edges.check_edges`).
+    """
     plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
     from .displacement import check_codes, expects_codes
     from .edges import check_edges
@@ -232,7 +238,8 @@ def moved_back(plan: Plan, analysis: Analysis,
     """``analysis`` with its displacement found; when the layout is displaced (and the
     frames can be decoded again), the analysis of the frames moved back by the offset
     (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
-    any) closed."""
+    any) closed.
+    """
     from .reread import moved_frames, shift_of
 
     found = find_displacement(analysis)
@@ -252,7 +259,8 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
     displaced layout or unreadable codes (:func:`find_displacement`, found before when
     :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
     each replacing the runs it explains), the fitted events', runs (a period in another
-    layout replaces its runs), background, frame timing, A/V."""
+    layout replaces its runs), background, frame timing, A/V.
+    """
     from .avcheck import av_findings, measure_av
     from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
     from .leaves import departures, kept_wrong_layouts, still_shown
@@ -300,7 +308,8 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
 def _background(analysis: Analysis, explained: list[tuple[float, float]]
                 ) -> tuple[Finding, ...]:
     """The background check's finding, unless it lies in a span another finding explains
-    (``explained``: a user still shown after leaving, a layout kept after a leave)."""
+    (``explained``: a user still shown after leaving, a layout kept after a leave).
+    """
     from .background import check_background
 
     found = check_background(analysis.observed, analysis.alignment, analysis.expectation,

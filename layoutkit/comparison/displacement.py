@@ -160,7 +160,8 @@ def _live_samples(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
 
 def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
     """The live codes (of ``legible`` keys) expected at scenario time ``t`` (none outside
-    the scenario)."""
+    the scenario).
+    """
     exp, probe = plan.expectation, plan.probe
     p = _period_at(exp, t)
     if p is None:
@@ -209,7 +210,8 @@ def _search_step(spot: CodeSpot) -> int:
 def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tuple[int, int]
           ) -> int:
     """How many ``step`` s from ``start`` (where the code reads) it still reads: galloping,
-    then halving (a dozen readings, not one per pixel)."""
+    then halving (a dozen readings, not one per pixel).
+    """
     def reads(n: int) -> bool:
         return _reads(spot, luma, uid, start[0] + n * step[0], start[1] + n * step[1])
 
@@ -225,7 +227,8 @@ def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tupl
 
 def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int) -> float:
     """The middle of the positions along ``axis`` (0: x, 1: y) where the code reads, from
-    ``start`` (where it reads) outwards."""
+    ``start`` (where it reads) outwards.
+    """
     unit = (1, 0) if axis == 0 else (0, 1)
     ahead = _edge(spot, luma, uid, start, unit)
     behind = _edge(spot, luma, uid, start, (-unit[0], -unit[1]))
@@ -235,13 +238,15 @@ def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int)
 def code_centre(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int]
                 ) -> tuple[float, float]:
     """Where ``uid``'s code, read at ``start``, is centred (the middle of the span of
-    positions where it reads, along x at ``start``'s y and along y at ``start``'s x)."""
+    positions where it reads, along x at ``start``'s y and along y at ``start``'s x).
+    """
     return _span(spot, luma, uid, start, 0), _span(spot, luma, uid, start, 1)
 
 
 def find_code(spot: CodeSpot, luma: U8, uid: str) -> tuple[float, float] | None:
     """``uid``'s code searched for around ``spot`` (up to :data:`REACH` px): its centre's
-    offset, or None when it reads nowhere."""
+    offset, or None when it reads nowhere.
+    """
     if not spot.readable:
         return None
     for d in [(0, 0), *spiral(REACH, _search_step(spot))]:
@@ -302,7 +307,8 @@ def describe_shift(shift: Shift) -> str:
 
 def _shift_finding(shifts: list[Shift]) -> Finding | None:
     """``wrong_layout`` when the codes found are displaced by :data:`MIN_SHIFT` px or more
-    (the median over the codes found)."""
+    (the median over the codes found).
+    """
     if not shifts:
         return None
     dx = round(float(np.median([s.dx for s in shifts])))
@@ -340,7 +346,8 @@ def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding
     """The displacement check (a check stage): ``wrong_layout`` with the offset in pixels,
     ``unreadable_codes`` when the expected codes are missing and found nowhere near, or
     None.  Searches only when the codes are missing; a recording whose codes read pays
-    for about two dozen readings per code on one sample."""
+    for about two dozen readings per code on one sample.
+    """
     legible = legible_keys(plan.probe)
     read, expected = code_share(observed, alignment, plan.expectation, legible)
     if expected < MIN_EXPECTED:

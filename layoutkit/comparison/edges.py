@@ -80,7 +80,8 @@ def expected_mask(period: Period, sizes: dict[str, tuple[int, int]], canvas_wh: 
 
 def _ssd(padded: F32, obs: F32, reach: int, d: tuple[int, int]) -> float:
     """Squared differences of ``obs`` and the expected mask moved by ``d`` (``padded``: the
-    expected mask with ``reach`` px of canvas around it)."""
+    expected mask with ``reach`` px of canvas around it).
+    """
     h, w = obs.shape
     v, u = reach - d[1], reach - d[0]
     return float(np.square(padded[v:v + h, u:u + w] - obs).sum())
@@ -88,7 +89,8 @@ def _ssd(padded: F32, obs: F32, reach: int, d: tuple[int, int]) -> float:
 
 def _coarse(observed: Sequence[F32], expected: Sequence[F32], reach: int) -> tuple[int, int]:
     """The best offset on masks halved (``cv2.matchTemplate``, squared differences), in
-    full-size pixels."""
+    full-size pixels.
+    """
     half = reach // 2
     total = np.zeros((2 * half + 1, 2 * half + 1), np.float64)
     for obs, exp in zip(observed, expected):
@@ -164,7 +166,8 @@ def check_edges(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
                 ) -> Finding | None:
     """``wrong_layout`` with the offset in pixels when the tiles' edges against the canvas
     sit :data:`~.displacement.MIN_SHIFT` px or more from their place, else None (a check
-    stage, for recordings without readable test-stream codes)."""
+    stage, for recordings without readable test-stream codes).
+    """
     observed, expected = _masks(plan, _spread(_tiled(plan, samples, offset), SAMPLES))
     if not observed or all(float(e.min()) == 1.0 for e in expected):  # no tile to see
         return None

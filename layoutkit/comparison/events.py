@@ -73,12 +73,30 @@ if TYPE_CHECKING:
     from .leaves import KeptLayout
     from .plan import Plan
 
-__all__ = ["DEFAULT_EVENT_TOLERANCE", "RESIDUAL_FRAMES", "SEARCH_BEYOND_S", "EventFit",
-           "FrameData", "Freeze", "as_tolerance", "freeze_onset", "frozen_picture_difference",
-           "named_by", "observed_freezes", "best_shift", "seen_shift", "candidate_shifts",
-           "classify_cost", "event_difference",
-           "fit_events", "label_cost", "scenario_at", "shift_event", "FittedEvents",
-           "fit_observed"]
+__all__ = [
+    "DEFAULT_EVENT_TOLERANCE",
+    "RESIDUAL_FRAMES",
+    "SEARCH_BEYOND_S",
+    "EventFit",
+    "FittedEvents",
+    "FrameData",
+    "Freeze",
+    "as_tolerance",
+    "best_shift",
+    "candidate_shifts",
+    "classify_cost",
+    "event_difference",
+    "fit_events",
+    "fit_observed",
+    "freeze_onset",
+    "frozen_picture_difference",
+    "label_cost",
+    "named_by",
+    "observed_freezes",
+    "scenario_at",
+    "seen_shift",
+    "shift_event",
+]
 
 #: Seconds an event may really have happened before or after its scenario time.
 DEFAULT_EVENT_TOLERANCE = Fraction(1)
@@ -523,7 +541,8 @@ def observed_freezes(scenario: Scenario, exp: Expectation, data: FrameData, *,
                      tolerance: Fraction) -> dict[int, Freeze]:
     """Event index -> the freeze a stop event's test stream shows (its code, read where
     the user was live just before the event, stops advancing), looked for from
-    :data:`SEARCH_BEYOND_S` before to after the event's window."""
+    :data:`SEARCH_BEYOND_S` before to after the event's window.
+    """
     scenario_t = data.times - data.offsets
     out: dict[int, Freeze] = {}
     for i, event in enumerate(scenario.events):
@@ -590,7 +609,8 @@ def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
 
 def _with_times(scenario: Scenario, times: Sequence[Fraction]) -> tuple[Scenario, list[int]]:
     """``scenario`` with its events at ``times`` (re-sorted stably), and the given index of
-    each event of the result; a user's late join (``users[i].join``) moves with its event."""
+    each event of the result; a user's late join (``users[i].join``) moves with its event.
+    """
     order = sorted(range(len(times)), key=lambda i: times[i])
     events = tuple(replace(scenario.events[i], t=times[i]) for i in order)
     moved = {e.uid: times[i] for i, e in enumerate(scenario.events)
@@ -699,7 +719,8 @@ def _inexact_freeze(ro: RegionObservation, code_uids: npt.NDArray[np.int32],
     """Frames of a frozen test stream (at the canvas rate) whose code is read one frame off
     the expected frozen frame: a match for the rules (within one frame), but not for
     fitting: the frozen frame pins the stop to one canvas frame, so a fault after the event
-    (e.g. no canvas after the 3.5 s) cannot pull the fit by a frame."""
+    (e.g. no canvas after the 3.5 s) cannot pull the fit by a frame.
+    """
     reg = ro.expect
     who = reg.label[0] or ""
     if reg.kind != "code_frozen" or reg.code_key is None or rates.get(who, fps) != fps:
@@ -746,7 +767,8 @@ def fit_observed(plan: Plan, observed: Observed, alignment: Alignment, *, tol: i
     """Fit each event's time in its window (stage 3; :func:`fit_events`, a test stream's
     observed freeze first) on the aligned observations; when one moved, the plan is
     rebuilt for the fitted scenario (:meth:`~layoutkit.comparison.plan.Plan.retimed`: the
-    probe and its keys kept)."""
+    probe and its keys kept).
+    """
     data = FrameData(observed, alignment.offsets, dict(plan.joins), alignment.rates,
                      alignment.mixup)
     cost = classify_cost(data, plan.probe, plan.renderer, tol=tol)

@@ -44,7 +44,8 @@ FLASH_JUMP = 3.0
 @dataclass(frozen=True)
 class Shot:
     """Where one finding's pictures are taken: the frame (index into the observations),
-    whether it was moved off a test-stream flash, and the region to mark (canvas pixels)."""
+    whether it was moved off a test-stream flash, and the region to mark (canvas pixels).
+    """
 
     finding: int
     frame: int
@@ -117,7 +118,8 @@ def _fault_span(difference: Difference, t: float) -> tuple[float, float]:
 
 def _code_flashes(observed: Observed, rates: Mapping[str, float], fps: int) -> BoolArray:
     """Frames on which a code read shows a whole-second frame number of its publisher
-    (``frame % rate == 0``: the test stream's flash)."""
+    (``frame % rate == 0``: the test stream's flash).
+    """
     if not observed.code_uids.size:
         return np.zeros(len(observed), dtype=bool)
     rate = np.array([max(1, round(rates.get(u, fps))) for u in observed.uid_names] or [fps],
@@ -148,7 +150,8 @@ def _bright_flashes(luma: npt.NDArray[np.float64]) -> BoolArray:
 def flash_frames(observed: Observed, plan: Plan, rates: Mapping[str, float]) -> BoolArray:
     """Per frame: a test stream's whole-second flash shows on it, by its codes (each
     publisher at its own rate, ``rates``) or, where no code says so, by a jump of the
-    canvas's mean luma (:data:`FLASH_JUMP`)."""
+    canvas's mean luma (:data:`FLASH_JUMP`).
+    """
     codes = _code_flashes(observed, rates, plan.expectation.fps)
     return codes | _bright_flashes(canvas_luma(observed, plan.probe))
 
@@ -175,7 +178,8 @@ def clear_frame(frame: int, flash: BoolArray, *, reach: int) -> tuple[int, bool]
 
 def region_rect(difference: Difference, exp: Expectation, t: float) -> Rect | None:
     """The canvas rectangle ``(x, y, w, h)`` of the difference's region at scenario time
-    ``t`` (by its ``region`` index, else its user's region); None for the whole canvas."""
+    ``t`` (by its ``region`` index, else its user's region); None for the whole canvas.
+    """
     if not exp.periods:
         return None
     p = int(np.clip(np.searchsorted(exp.starts, t, side="right") - 1, 0, len(exp.periods) - 1))
@@ -253,7 +257,8 @@ def scheduled_renderer(plan: Plan, difference: Difference) -> SceneRenderer:
     """What draws a difference's expected picture: for an event no time in its window
     explains (``event_time``), the plan's scenario with that event back at the scenario's
     time (the plan judges the rest from where it was seen, so its own pictures agree with
-    the recording there); the plan's renderer otherwise."""
+    the recording there); the plan's renderer otherwise.
+    """
     expected = difference.expected if isinstance(difference.expected, dict) else {}
     t = _number(expected.get("t"))
     if difference.kind != "event_time" or t is None:

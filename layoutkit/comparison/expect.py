@@ -34,8 +34,19 @@ from .codereader import CodeSpot
 from .observe import Probe
 from .._typing import F32
 
-__all__ = ["FILE_WINDOW_S", "ExpectOptions", "FileFrames", "Label", "file_names", "RegionExpect",
-           "Period", "Expectation", "build_expectation", "person_uids", "source_kind"]
+__all__ = [
+    "FILE_WINDOW_S",
+    "ExpectOptions",
+    "Expectation",
+    "FileFrames",
+    "Label",
+    "Period",
+    "RegionExpect",
+    "build_expectation",
+    "file_names",
+    "person_uids",
+    "source_kind",
+]
 
 #: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
 Label = tuple[str | None, str]
@@ -66,7 +77,7 @@ def person_uids(scenario: Scenario) -> tuple[str, ...]:
 
 
 def file_names(scenario: Scenario) -> dict[str, str]:
-    """uid -> the file name (last path part, no URL query: it may hold a signature) of every
+    """Uid -> the file name (last path part, no URL query: it may hold a signature) of every
     user whose source is a video file.
 
     >>> from types import SimpleNamespace as U
@@ -149,7 +160,8 @@ class Expectation:
 
     def signature(self) -> tuple[object, ...]:
         """What the expectation predicts, comparable between profiles (a video file's
-        region alike whether its frames are checked or not)."""
+        region alike whether its frames are checked or not).
+        """
         return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label,
                                                 "unchecked" if r.kind == "file" else r.kind,
                                                 r.frozen_frame)
@@ -220,7 +232,8 @@ class _Candidates:
                     j: int, drawn: dict[Hashable, F32] | None) -> tuple[tuple[Label, F32], ...]:
         """(label, descriptor) of region ``j``'s looks without a picture: black, canvas
         colour, canvas background and its user's image when ``layout`` has one for it
-        (``drawn``: a cache shared by expectations of one scenario with other event times)."""
+        (``drawn``: a cache shared by expectations of one scenario with other event times).
+        """
         uid = regions.uids[j]
         image = (layout.user_background(uid)  # type: ignore[attr-defined]
                  if uid is not None else None)
@@ -288,7 +301,8 @@ class FileFrames:
     def register(self, regions: Regions, j: int, key: int, layout: object,
                  joins: Mapping[str, Fraction] | None = None) -> int:
         """The place id of region ``j`` of ``regions`` (descriptor ``key``; the users'
-        first ``joins``, default the renderer's scenario's), new or known."""
+        first ``joins``, default the renderer's scenario's), new or known.
+        """
         joins = dict(first_join_times(self.renderer.scenario) if joins is None else joins)
         ident = (regions, j, key, tuple(sorted((u, joins[u]) for u in self.uids if u in joins)))
         if ident not in self._ids:
@@ -386,7 +400,8 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
                above: Sequence[tuple[int, ...]], probe: Probe,
                clock: tuple[Fraction, int]) -> None:
     """Label, join and check kind of a region showing ``view`` (``clock``: the user's first
-    join and the canvas fps); registers the code key a readable test stream uses."""
+    join and the canvas fps); registers the code key a readable test stream uses.
+    """
     join, fps = clock
     rect: Rect = item["rect"]  # type: ignore[assignment]
     mode = int(item["mode"])  # type: ignore[call-overload]
@@ -421,7 +436,8 @@ def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regio
 def _no_picture(looks: _Candidates | None, regions: Regions, keys: list[int], layout: object,
                 at: tuple[int, dict[Hashable, F32] | None]) -> tuple[tuple[Label, F32], ...]:
     """Region ``at[0]``'s looks without a picture (none without ``looks``: not a real
-    person's region), drawn once per layout (``at[1]``: the shared cache, if any)."""
+    person's region), drawn once per layout (``at[1]``: the shared cache, if any).
+    """
     return () if looks is None else looks.backgrounds(regions, keys, layout, *at)
 
 
@@ -433,7 +449,8 @@ def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
 def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fraction,
                  drawn: dict[Hashable, F32] | None) -> F32:
     """The described canvas of ``scene`` drawn at ``t``; from ``drawn`` when a scene of the
-    same layout and views was drawn before (see :func:`build_expectation`)."""
+    same layout and views was drawn before (see :func:`build_expectation`).
+    """
     key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
     if drawn is not None and key in drawn:
         return drawn[key]

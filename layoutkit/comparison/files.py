@@ -63,8 +63,14 @@ from ..cloudfiles.parse import (
 from .read import Recording, SegmentFile
 from ..cloudfiles.constants import MIN_TARGET_DURATION, MP4_MAX_BYTES, SEGMENT_SECONDS
 
-__all__ = ["KINDS", "user_named", "NAME_TIME_TOLERANCE_S", "SEGMENT_SHORT_TOLERANCE_S",
-           "EXTINF_TOLERANCE_S", "check_files"]
+__all__ = [
+    "EXTINF_TOLERANCE_S",
+    "KINDS",
+    "NAME_TIME_TOLERANCE_S",
+    "SEGMENT_SHORT_TOLERANCE_S",
+    "check_files",
+    "user_named",
+]
 
 #: Difference kinds this module reports (all in the ``files`` category,
 #: :data:`~layoutkit.comparison.model.KIND_CATEGORY`).
@@ -147,7 +153,8 @@ class _Slot:
 def _check_name(found: _Found, ctx: _Context, name: str, kind: str) -> RecordingName | None:
     """The parsed name (its sid joins ``ctx.seen_sids``); one that does not follow the
     cloud's pattern for the scenario's sid and cname is a ``bad_name``, except a lone file's
-    (:func:`user_named`), whose name is not judged at all."""
+    (:func:`user_named`), whose name is not judged at all.
+    """
     parser = _NAME_PARSERS[kind]
     if user_named(ctx.recording):
         return None
@@ -180,7 +187,8 @@ def _media_seconds(probe: _probe_av.MediaProbe) -> float | None:
 def _probe(path: Path, *, decode: bool,
            video_errors: Mapping[str, tuple[int, str | None]]) -> _probe_av.MediaProbe:
     """The file's probe; with ``decode``, its pictures' decoding errors are taken from
-    ``video_errors`` when the content check decoded them (only the audio is decoded here)."""
+    ``video_errors`` when the content check decoded them (only the audio is decoded here).
+    """
     if not decode or str(path) not in video_errors:
         return _probe_av.inspect_media(path, decode=decode)
     probe = _probe_av.inspect_media(path, decode="audio")

@@ -16,7 +16,8 @@ __all__ = ["Anchor", "Finding", "differences_of"]
 @dataclass(frozen=True)
 class Anchor:
     """Where a difference is seen: a representative frame (index into the observations)
-    and the scenario times it spans (the longest get evidence first)."""
+    and the scenario times it spans (the longest get evidence first).
+    """
 
     frame: int
     t0: float

@@ -18,7 +18,7 @@ from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from .content import PICTURE_KEYS, ContentOptions, ContentResult, Frames, check_content
 
-__all__ = ["infer_profile", "PICTURE_KEYS"]
+__all__ = ["PICTURE_KEYS", "infer_profile"]
 
 
 def infer_profile(frames: Frames | ContentResult, scenario: Scenario, *,

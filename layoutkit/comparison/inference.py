@@ -22,7 +22,8 @@ __all__ = ["infer_keys", "pick", "without_looks"]
 
 def without_looks(exp: Expectation) -> Expectation:
     """``exp`` with no candidate looks and video files unchecked (as the inference
-    alternatives are built)."""
+    alternatives are built).
+    """
     return replace(exp, periods=tuple(
         replace(p, regions=tuple(replace(r, looks=None, files=None,
                                          kind="unchecked" if r.kind == "file" else r.kind)
@@ -45,7 +46,6 @@ def pick(scores: dict[str, int], frames: int) -> str:
 def infer_keys(plan: Plan, observed: Observed, alignment: Alignment,
                classified: Classified, *, tol: int) -> dict[str, str]:
     """Per profile key: the value the frames agree with, or ``"undetermined"``."""
-
     judging = Judging(tol, name=False, shifts=classified.shifts, rates=alignment.rates,
                       range_mixup=alignment.mixup)
 

@@ -42,7 +42,8 @@ JSONish = int | dict[str, str]
 @dataclass(frozen=True)
 class LayoutTry:
     """One alternative tried: its label, what the difference reports as expected and
-    observed, and the layout mode and profile that draw it."""
+    observed, and the layout mode and profile that draw it.
+    """
 
     label: str
     expected: JSONish
@@ -54,7 +55,8 @@ class LayoutTry:
 @dataclass(frozen=True)
 class WrongLayout:
     """A period (index) whose frames fit another layout, and its difference (``anchor``:
-    a frame it is seen on, if known)."""
+    a frame it is seen on, if known).
+    """
 
     period: int
     difference: Difference

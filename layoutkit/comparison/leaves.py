@@ -146,7 +146,8 @@ def _person_regions(period: Period) -> dict[str, RegionExpect]:
 def _picture_share(plan: Plan, observed: Observed, rows: IDX,
                    regions: dict[str, RegionExpect], mixup: str | None) -> float:
     """Share of (frame, user) pairs whose region shows a picture (none of its backgrounds:
-    :func:`~.classify.background_frames`)."""
+    :func:`~.classify.background_frames`).
+    """
     if not regions or not rows.size:
         return 0.0
     cells = observed.cells[rows]
@@ -157,7 +158,8 @@ def _picture_share(plan: Plan, observed: Observed, rows: IDX,
 def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
                   mixup: str | None) -> float | None:
     """Share of frames whose canvas outside every region of ``period`` (its ``bg_key``) is
-    not the expected background (None: the period shows no canvas to look at)."""
+    not the expected background (None: the period shows no canvas to look at).
+    """
     if period.bg_key is None or period.bg_expected is None or not rows.size:
         return None
     probe = plan.probe
@@ -170,7 +172,8 @@ def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
 def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpect | None,
                   mixup: str | None) -> str:
     """What a leaving person's old region showed (``gone``: mostly a background,
-    ``last_frame``: mostly a frozen picture, else ``live``)."""
+    ``last_frame``: mostly a frozen picture, else ``live``).
+    """
     if region is None or rows.size < 3:
         return "gone"
     bg = background_frames(region, plan.probe, observed.cells[rows], mixup)[0]
@@ -185,7 +188,8 @@ def _new_layout_misses(plan: Plan, observed: Observed, rows: IDX, period: Period
                        mixup: str | None) -> float:
     """Share of frames that do not show ``period``'s layout: its canvas covered by a
     picture (:func:`_canvas_share`) or, when it has no canvas to see, one of its people's
-    regions showing the canvas in part (:func:`~.classify.partly_canvas`)."""
+    regions showing the canvas in part (:func:`~.classify.partly_canvas`).
+    """
     covered = _canvas_share(plan, observed, rows, period, mixup)
     if covered is not None:
         return covered
@@ -202,7 +206,8 @@ def _kept_people(plan: Plan, observed: Observed, t: F64, fit: EventFit,
     """The layout kept after one leave, judged by real people's regions (no codes): after
     the leave's window the staying users' regions from before still show pictures (not
     backgrounds) in at least :data:`KEPT_SHARE` of the (frame, user) pairs, and as many
-    frames do not show the new layout (:func:`_new_layout_misses`)."""
+    frames do not show the new layout (:func:`_new_layout_misses`).
+    """
     exp = plan.expectation
     p = _period_at(exp, float(fit.scenario_t))
     if p is None:
@@ -252,7 +257,8 @@ def _on_grid(t: float, fit: EventFit, step: Fraction) -> Fraction:
 def _went(observed: Observed, t: F64, fit: EventFit, region: RegionExpect | None, *,
           until: float, step: Fraction) -> tuple[EventFit, str]:
     """The leave dated where its user's picture went from its old region, and what that
-    region showed after the window (``gone``, ``live``, ``last_frame``)."""
+    region showed after the window (``gone``, ``live``, ``last_frame``).
+    """
     s, w = float(fit.scenario_t), float(fit.window)
     unseen = replace(fit, fitted_t=fit.scenario_t, seen=False, explained=True)
     names = observed.uid_names
@@ -305,7 +311,8 @@ def _kept(exp: Expectation, observed: Observed, t: F64, fit: EventFit, *,
 def _kept_any(plan: Plan, observed: Observed, t: F64, fit: EventFit, *, step: Fraction,
               mixup: str | None) -> KeptLayout | None:
     """The layout kept after one leave, by the codes (:func:`_kept`), else by the people's
-    regions (:func:`_kept_people`)."""
+    regions (:func:`_kept_people`).
+    """
     found = _kept(plan.expectation, observed, t, fit, step=step)
     return found if found is not None else _kept_people(plan, observed, t, fit, mixup)
 
@@ -315,7 +322,8 @@ def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
     """The fitted events with each leave after which the recording kept the layout from
     before dated where its user's picture went (:class:`KeptLayout`, in
     :attr:`FittedEvents.kept`; its ``event_time`` difference dropped); the plan rebuilt
-    when a leave moved (the caller closes the renderer of a plan it no longer uses)."""
+    when a leave moved (the caller closes the renderer of a plan it no longer uses).
+    """
     t = observed.times - offsets
     step = Fraction(1, plan.expectation.fps)
     kept = [k for fit in events.fits if fit.kind == "leave"
@@ -337,7 +345,8 @@ def kept_wrong_layouts(events: FittedEvents, observed: Observed,
                        offsets: F64) -> tuple[WrongLayout, ...]:
     """The kept layouts as wrong layouts of the fitted expectation's periods (each
     replaces the runs of its period, :func:`~.layoutcheck.apply_wrong_layouts`), anchored
-    on a frame in the middle of the span."""
+    on a frame in the middle of the span.
+    """
     exp = events.expectation
     t = observed.times - offsets
     out = []
@@ -396,7 +405,8 @@ def _shown_at(exp: Expectation, observed: Observed, t: F64, away: Departure,
 def still_shown(exp: Expectation, observed: Observed, offsets: F64,
                 away: tuple[Departure, ...]) -> tuple[Finding, ...]:
     """Users still shown after leaving in their place from before the leave, where no
-    region is any more (``extra_user``; in a region, the run check names them)."""
+    region is any more (``extra_user``; in a region, the run check names them).
+    """
     t = observed.times - offsets
     step = 1.0 / exp.fps
     found = (_shown_at(exp, observed, t, a, step) for a in away)

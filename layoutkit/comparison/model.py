@@ -23,9 +23,24 @@ from ..cloudfiles.parse import printable
 if TYPE_CHECKING:
     from .events import EventFit
 
-__all__ = ["Difference", "Interval", "RegionTrack", "Evidence", "CompareResult", "VERDICTS",
-           "MAX_JSON_PER_KIND", "shown", "JSON", "CATEGORIES", "FILE_KINDS", "STREAM_KINDS",
-           "CONTENT_KINDS", "KIND_CATEGORY", "category_of", "category_counts"]
+__all__ = [
+    "CATEGORIES",
+    "CONTENT_KINDS",
+    "FILE_KINDS",
+    "JSON",
+    "KIND_CATEGORY",
+    "MAX_JSON_PER_KIND",
+    "STREAM_KINDS",
+    "VERDICTS",
+    "CompareResult",
+    "Difference",
+    "Evidence",
+    "Interval",
+    "RegionTrack",
+    "category_counts",
+    "category_of",
+    "shown",
+]
 
 #: A JSON-able value: what a difference expected and observed, the file and stream facts.
 JSON: TypeAlias = "None | bool | int | float | str | Sequence[JSON] | Mapping[str, JSON]"
@@ -164,7 +179,8 @@ class Difference:
     @property
     def category(self) -> str:
         """``files``, ``streams`` or ``content``: what the difference is about (from its
-        kind, :func:`category_of`)."""
+        kind, :func:`category_of`).
+        """
         return category_of(self.kind)
 
     def to_json(self) -> dict[str, Any]:
@@ -231,7 +247,8 @@ class Evidence:
 
 def _capped(differences: Iterable[Difference]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The JSON objects of at most :data:`MAX_JSON_PER_KIND` differences of each kind, and
-    how many of each kind were left out."""
+    how many of each kind were left out.
+    """
     seen: Counter[str] = Counter()
     kept = []
     for d in differences:
@@ -305,7 +322,8 @@ class CompareResult:
 
     def counts(self) -> dict[str, int]:
         """Differences per judged category, e.g. ``{"files": 2, "streams": 0,
-        "content": 1}`` (a category not judged is left out)."""
+        "content": 1}`` (a category not judged is left out).
+        """
         return {c: n for c, n in category_counts(self.differences).items()
                 if c in self.judged}
 

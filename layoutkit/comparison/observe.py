@@ -117,7 +117,8 @@ class Probe:
 
     def cell_rects(self, key: int) -> npt.NDArray[np.int32]:
         """The ``(n, 4)`` cells ``x0, y0, x1, y1`` of descriptor ``key``, in small pixels
-        (canvas pixels divided by :attr:`factor`)."""
+        (canvas pixels divided by :attr:`factor`).
+        """
         return self._cells[key]
 
     @property
@@ -160,7 +161,8 @@ class Probe:
 
     def cell_means(self, small: F32) -> F32:
         """Every descriptor cell's mean of ``small`` (``(small_h, small_w, c)``):
-        ``(n_cells_total, c)``."""
+        ``(n_cells_total, c)``.
+        """
         self._freeze()
         sat = cv2.integral(small, sdepth=cv2.CV_32F).reshape(small.shape[0] + 1,
                                                               small.shape[1] + 1, -1)
@@ -175,7 +177,8 @@ class Probe:
 
     def split(self, cells: F32, key: int) -> F32:
         """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result
-        (``cells`` described after ``key`` was registered)."""
+        (``cells`` described after ``key`` was registered).
+        """
         self._freeze()  # a key registered since the last describe has its offsets too
         return cells[self._offsets[key]:self._offsets[key + 1]]
 
@@ -183,7 +186,8 @@ class Probe:
                    levels: npt.NDArray[np.int64] | None = None
                    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """Per code key: uid index (-1 when unread) and frame number (``levels``: see
-        :meth:`CodeSpot.read`)."""
+        :meth:`CodeSpot.read`).
+        """
         self._freeze()
         n = len(self._code_list)
         uids = np.full(n, -1, dtype=np.int32)
@@ -230,7 +234,8 @@ class Observations:
 
     def _cell_motion(self, luma: F32) -> npt.NDArray[np.uint8]:
         """Each cell's mean absolute luma change since the previous frame, in
-        :data:`MOTION_SCALE` steps (255: the first frame, or more)."""
+        :data:`MOTION_SCALE` steps (255: the first frame, or more).
+        """
         previous, self._previous_luma = self._previous_luma, luma
         if previous is None:
             return np.full(self.probe.n_cells(), 255, np.uint8)

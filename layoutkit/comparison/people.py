@@ -99,7 +99,8 @@ class PersonTrack:
 @dataclass(frozen=True)
 class People:
     """What stage 3b read: the plan judged from here on, the events it added, the tracks,
-    and the canvas-only findings (differences and warnings)."""
+    and the canvas-only findings (differences and warnings).
+    """
 
     plan: Plan
     inferred: tuple[Event, ...] = ()
@@ -112,7 +113,8 @@ def person_tracks(plan: Plan, observed: Observed, alignment: Alignment
                   ) -> dict[str, PersonTrack]:
     """Per person displayed somewhere: the states of its region over the frames that show
     it (:func:`~layoutkit.comparison.classify.picture_states` over all of them at once, so a
-    freeze runs across period changes)."""
+    freeze runs across period changes).
+    """
     exp, probe = plan.expectation, plan.probe
     t_all = observed.times - alignment.offsets
     period = np.searchsorted(exp.starts, t_all, side="right") - 1
@@ -203,7 +205,8 @@ def _with_events(scenario: Scenario, added: Sequence[Event]) -> Scenario:
 
 def _inferred(scenario: Scenario, tracks: Mapping[str, PersonTrack], fps: int) -> list[Event]:
     """Every person's read stops and restarts that fit who is in the channel (a person whose
-    scenario has video events keeps them)."""
+    scenario has video events keeps them).
+    """
     given = {e.uid for e in scenario.events if e.action in _VIDEO_ACTIONS}
     added: list[Event] = []
     for uid in person_uids(scenario):
@@ -236,7 +239,8 @@ def _only_backgrounds(tracks: Mapping[str, PersonTrack]) -> list[PersonTrack]:
 
 def shows_only_canvas(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
     """Every real person's region shows only backgrounds (:func:`canvas_only`'s test): the
-    recording shows none of their joins and leaves, so no event is fitted on it."""
+    recording shows none of their joins and leaves, so no event is fitted on it.
+    """
     return bool(person_uids(plan.scenario)) and \
         bool(_only_backgrounds(person_tracks(plan, observed, alignment)))
 
@@ -289,7 +293,8 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
 def read_people(plan: Plan, observed: Observed, alignment: Alignment) -> People:
     """Stage 3b: the people's tracks, their read stops and restarts added to the plan's
     scenario (a new plan, its renderer to be closed by the caller, when any was read), the
-    canvas-only findings."""
+    canvas-only findings.
+    """
     if not person_uids(plan.scenario):
         return People(plan)
     tracks = person_tracks(plan, observed, alignment)
@@ -313,7 +318,8 @@ def _stop_before(inferred: Sequence[Event], uid: str, t: float) -> Fraction | No
 
 def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
     """A person's last frame that stays past the 3.5 s, or a background where the last
-    frame should stay, worded after the rule (the stop read from the pictures)."""
+    frame should stay, worded after the rule (the stop read from the pictures).
+    """
     seen = diff.observed if isinstance(diff.observed, dict) else {}
     wanted = diff.expected if isinstance(diff.expected, dict) else {}
     stop = _stop_before(inferred, diff.uid, diff.t) if diff.uid is not None and \
@@ -339,7 +345,8 @@ def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
 
 def explain_stops(findings: Sequence[Finding], people: People | None) -> tuple[Finding, ...]:
     """``findings`` with a person's last frame that outstays the 3.5 s rule worded after it
-    (the stop read from the recording, :func:`read_people`)."""
+    (the stop read from the recording, :func:`read_people`).
+    """
     if people is None or not people.inferred:
         return tuple(findings)
     return tuple(replace(f, difference=_explained(f.difference, people.inferred))

@@ -100,7 +100,8 @@ class Plan:
     def retimed(self, scenario: Scenario) -> Plan:
         """The plan of ``scenario`` (this one's with its events at other times) under the
         same profile, with the same probe (its keys kept) and alternatives when this one
-        has them; its renderer is a new one, to be closed by the caller."""
+        has them; its renderer is a new one, to be closed by the caller.
+        """
         return prepare(scenario, profile=self.profile, infer=bool(self.alternatives),
                        probe=self.probe)
 
@@ -123,7 +124,8 @@ def _alternatives(scenario: Scenario, probe: Probe,
 def prepare(scenario: Scenario, *, profile: Profile, infer: bool,
             probe: Probe | None = None) -> Plan:
     """The plan of ``scenario`` under ``profile`` (with every alternative when ``infer``),
-    its keys registered in ``probe`` (default a new one)."""
+    its keys registered in ``probe`` (default a new one).
+    """
     probe = Probe(canvas_size(scenario)) if probe is None else probe
     renderer = SceneRenderer(scenario, profile=profile)
     exp = build_expectation(scenario, probe, profile=profile, renderer=renderer)

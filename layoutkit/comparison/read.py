@@ -56,7 +56,7 @@ from ..cloudfiles.parse import (
     segment_uri_problem,
 )
 
-__all__ = ["KINDS", "SegmentFile", "Recording", "open_recording"]
+__all__ = ["KINDS", "Recording", "SegmentFile", "open_recording"]
 
 #: What a recording was given as.
 KINDS: tuple[str, ...] = ("folder", "m3u8", "ts", "mp4")
@@ -127,7 +127,8 @@ class Recording:
 
     def media_segments(self) -> list[Path]:
         """The files of the segments that exist, each file once, in playlist order (a URI
-        listed again, or two names of one file, are decoded once)."""
+        listed again, or two names of one file, are decoded once).
+        """
         return list(dict.fromkeys(s.real for s in self.segments if s.real is not None))
 
     def relative(self, path: Path) -> str:
@@ -177,7 +178,8 @@ def _key(path: Path, root: Path) -> str:
 
 def _segment(uri: str, name: str, folder: Path, root: Path, below: str) -> SegmentFile:
     """One URI's file in ``folder`` (``below`` is its key under ``root``), refused when it is
-    not a regular file of the folder; nothing outside ``root`` is looked at."""
+    not a regular file of the folder; nothing outside ``root`` is looked at.
+    """
     problem = segment_uri_problem(uri)
     if problem is not None:
         return SegmentFile(uri=uri, path=folder, exists=False, size=None, problem=problem)
@@ -220,7 +222,8 @@ def _refusal(path: Path, found: Resolved) -> tuple[str, Path, str] | None:
 def _sort_files(paths: list[Path], root: Path
                 ) -> tuple[list[tuple[Path, Path]], list[tuple[str, Path, str]]]:
     """(path, real path) of the regular files among ``paths`` (inside ``root``) and the
-    refusals of the others that are named like recording files."""
+    refusals of the others that are named like recording files.
+    """
     files, refused = [], []
     for path in sorted(paths):
         found = resolve_inside(root, _key(path, root))
@@ -292,7 +295,8 @@ def _choose(playlists: list[tuple[Path, Path]], root: Path,
             response: tuple[dict[str, Any], Path | None] | None
             ) -> tuple[Path, Playlist, tuple[Path, ...]]:
     """The playlist the stop response names, else the one listing the most segments (each
-    is parsed in turn; only the chosen one is kept)."""
+    is parsed in turn; only the chosen one is kept).
+    """
     if len(playlists) > MAX_PLAYLISTS:
         raise MediaError(f"{root}: {len(playlists)} .m3u8 files, more than {MAX_PLAYLISTS}; "
                          "not one recording (give the recording's own folder or playlist)")
@@ -346,7 +350,8 @@ def _regular(path: Path, location: str) -> None:
 
 def _response_above(path: Path) -> tuple[dict[str, Any], Path] | None:
     """A ``serverResponse.json`` in the playlist's folder or up to three above that names
-    the playlist (links out of each folder not followed)."""
+    the playlist (links out of each folder not followed).
+    """
     for folder in [path.parent, *list(path.parent.parents)[:3]]:
         found = resolve_inside(folder, "serverResponse.json")
         if not found.is_file:

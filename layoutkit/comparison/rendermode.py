@@ -66,7 +66,8 @@ _MODE_NAMES = {int(CROP): "crop", int(FIT): "fit"}
 @dataclass(frozen=True)
 class RenderModeFault:
     """``uid`` in region ``region`` drawn in ``mode`` (the other one than asked) over
-    ``[t0, t1)`` scenario seconds; ``seen`` of ``samples`` samples showed it."""
+    ``[t0, t1)`` scenario seconds; ``seen`` of ``samples`` samples showed it.
+    """
 
     uid: str
     region: int
@@ -273,7 +274,8 @@ def _finding(fault: RenderModeFault, observed: Observed, alignment: Alignment,
 def check_render_modes(plan: Plan, observed: Observed, alignment: Alignment
                        ) -> tuple[Finding, ...]:
     """One ``wrong_render_mode`` finding per custom-layout user drawn the other way (a
-    check stage)."""
+    check stage).
+    """
     if not len(observed) or not any(p.layout_mode in RENDERED for p in plan.expectation.periods):
         return ()
     ctx = _Context(plan, observed, alignment)
@@ -317,7 +319,8 @@ def _profile_finding(key: str, value: str, faults: list[RenderModeFault], profil
                      seen: tuple[Observed, Alignment, float]) -> Finding:
     """A floating or vertical period drawn as another value of its render key draws it:
     ``wrong_layout`` naming the key (as :mod:`~.layoutcheck` does), over the faults'
-    regions (which it explains, :func:`apply_render_modes`)."""
+    regions (which it explains, :func:`apply_render_modes`).
+    """
     observed, alignment, end = seen
     t0, t1 = faults[0].t0, min(faults[0].t1, end)
     uids = ", ".join(f.uid for f in faults)
@@ -355,7 +358,8 @@ def apply_render_modes(findings: tuple[Finding, ...], modes: tuple[Finding, ...]
 
 def _explains(mode: Finding, finding: Finding) -> bool:
     """A render-mode finding explains the run findings of its region and user in its time;
-    a floating or vertical layout drawn as another profile value, every one in its time."""
+    a floating or vertical layout drawn as another profile value, every one in its time.
+    """
     d, m = finding.difference, mode.difference
     expected = d.expected if isinstance(d.expected, dict) else {}
     if finding.anchor is None or mode.anchor is None:

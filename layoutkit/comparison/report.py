@@ -36,7 +36,7 @@ from .heatmap import colormap_stops, difference_heatmap, difference_stats
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .timeline_plot import plot_timeline
 
-__all__ = ["MAX_EVIDENCE", "MAX_ENTRIES", "IMAGE_MAX_WIDTH", "render_report", "write_report"]
+__all__ = ["IMAGE_MAX_WIDTH", "MAX_ENTRIES", "MAX_EVIDENCE", "render_report", "write_report"]
 
 #: Differences drawn with their pictures, and listed as cards at least (the rest are one
 #: line each in a table).
@@ -96,7 +96,8 @@ def _is_scalar(value: Any) -> bool:
 
 def fact_tree(value: Any, *, depth: int = 0) -> dict[str, Any]:
     """A JSON-able value as nodes the template draws: dicts as key/value tables, lists of
-    objects as tables with a column per key, lists of scalars inline, long lists cut."""
+    objects as tables with a column per key, lists of scalars inline, long lists cut.
+    """
     if _is_scalar(value):
         return {"kind": "scalar", "text": _text(value), "cls": _scalar_class(value)}
     if depth >= 5:
@@ -143,7 +144,8 @@ def _as_rgb(image: Any) -> npt.NDArray[np.uint8] | None:
 
 def png_data_uri(image: npt.NDArray[np.uint8], *, size: tuple[int, int] | None = None) -> str:
     """``image`` (RGB uint8) as a ``data:image/png;base64,...`` URI, resized to ``size``
-    (width, height) when given."""
+    (width, height) when given.
+    """
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(image))
@@ -241,7 +243,8 @@ def _evidence_by_difference(result: CompareResult) -> dict[int, Evidence]:
 
 def _summary(differences: tuple[Difference, ...]) -> list[tuple[str, list[tuple[str, int]]]]:
     """(category, [(kind, count), ...] most frequent first) for each category that has
-    differences, in :data:`~.model.CATEGORIES` order."""
+    differences, in :data:`~.model.CATEGORIES` order.
+    """
     out = []
     for category in CATEGORIES:
         kinds = Counter(d.kind for d in differences if d.category == category)
@@ -265,7 +268,8 @@ def _offset_text(offset: float | None) -> str:
 
 def _finalize(value: Any) -> Any:
     """Every text the page shows, escaped of control and bidi characters (names from the
-    recording); HTML escaping follows.  Markup (a macro's output) was made of such texts."""
+    recording); HTML escaping follows.  Markup (a macro's output) was made of such texts.
+    """
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
         return printable(value)
     return value

@@ -74,7 +74,8 @@ def _move_i420(i420: U8, dx: int, dy: int) -> U8:
 def moved_frames(frames: Iterable[DecodedFrame], shift: tuple[int, int],
                  canvas_wh: tuple[int, int]) -> Iterator[DecodedFrame]:
     """The frames (fitted to the canvas) moved back by ``shift``: a layout displaced by
-    ``shift`` lands on its place again."""
+    ``shift`` lands on its place again.
+    """
     dx, dy = shift
     for frame in frames:
         picture = fit_frame(frame.i420, canvas_wh)

@@ -38,13 +38,21 @@ from .events import DEFAULT_EVENT_TOLERANCE, as_tolerance
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .read import Recording, open_recording
 
-__all__ = ["CompareOptions", "compare", "judged_categories", "media_paths", "lead_lost_s", "lost_inside_frames",
-           "recording_clock"]
+__all__ = [
+    "CompareOptions",
+    "compare",
+    "judged_categories",
+    "lead_lost_s",
+    "lost_inside_frames",
+    "media_paths",
+    "recording_clock",
+]
 
 
 def media_paths(recording: Recording) -> list[Path]:
     """The files whose pictures and sound are analysed: the playlist's segments that exist
-    (one continuous stream; each file once), else the MP4 parts."""
+    (one continuous stream; each file once), else the MP4 parts.
+    """
     return recording.media_segments() or list(recording.mp4s)
 
 
@@ -85,7 +93,8 @@ def lost_inside_frames(recording: Recording, fps: float) -> int:
 def recording_clock(recording: Recording, scenario: Scenario) -> RecordingClock | None:
     """Where the recording's own clock (TS names, the playlist's ``TIME``, the stop
     response's ``sliceStartTime``) puts the scenario's ``start_utc``, on the frames' clock
-    (:mod:`~layoutkit.comparison.clock`); None when its files carry no time."""
+    (:mod:`~layoutkit.comparison.clock`); None when its files carry no time.
+    """
     readings = clock_readings(recording, lead_s=lead_lost_s(recording))
     return clock_offset(readings, scenario.start_utc)
 
@@ -127,7 +136,8 @@ def judged_categories(recording: Recording, *, content_only: bool = False) -> tu
     """The categories a recording's verdict stands on: all of :data:`~.model.CATEGORIES`,
     or only ``streams`` and ``content`` for a re-packaged download (``content_only``) and
     for a single file given by path (:func:`~.files.user_named`), whose files are not the
-    cloud's."""
+    cloud's.
+    """
     from .files import user_named
 
     if content_only or user_named(recording):

@@ -37,7 +37,8 @@ _NO_PICTURE = ("black", "canvas_color", "canvas_background", "user_image")
 @dataclass(frozen=True)
 class Departure:
     """A user who left at (fitted) time ``t`` (the scenario's ``scenario_t``) and is away
-    until ``until`` (a later join, or infinity)."""
+    until ``until`` (a later join, or infinity).
+    """
 
     uid: str
     t: float
@@ -123,7 +124,8 @@ def difference_kind(expected: Label, observed: Label) -> str:
 def _transition(kind: str, run: Run, expected_t: float, seen_t: float,
                 change: tuple[Label, Label]) -> Difference:
     """A ``late_transition`` / ``early_transition``: the change from ``before`` to ``after``
-    seen at ``seen_t`` instead of ``expected_t``."""
+    seen at ``seen_t`` instead of ``expected_t``.
+    """
     before, after = change
     uid = after[0] or before[0]
     return Difference(kind,
@@ -135,7 +137,8 @@ def _transition(kind: str, run: Run, expected_t: float, seen_t: float,
 
 def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference | None]:
     """Whether the run lies at one of the track's expected changes, and then its transition
-    difference (None: on time, tolerated)."""
+    difference (None: on time, tolerated).
+    """
     t = track.t
     ends_right = track.follows(run.i1, 2.5 * tol_s)
     starts_right = run.i0 > 0 and bool(track.match[run.i0 - 1]) and \
@@ -178,7 +181,8 @@ def run_message(run: Run, files: Mapping[str, str], left: Departure | None = Non
                 swapped: bool = False) -> str:
     """What a run showed in words: a user who had left, each of its parts, or the one
     thing it showed (another user: "uid 22 where uid 11 should be", ``swapped``: with
-    "(uid 11 and uid 22 swapped)")."""
+    "(uid 11 and uid 22 swapped)").
+    """
     times = f"from {run.t0:.2f} s to {run.t1:.2f} s"
     if left is not None:
         subject = f"uid {left.uid}" if run.observed[1] == "live" else \
@@ -204,7 +208,8 @@ def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
                    words: Callable[[Run], str] | None = None) -> Difference | None:
     """The difference a mismatching run stands for, or None when within tolerance
     (``words``: the run's message, default :func:`run_message` without names of files,
-    departures or swaps)."""
+    departures or swaps).
+    """
     at_change, timed = _at_change(run, track, tol_s)
     if at_change:
         return timed
@@ -244,7 +249,8 @@ def judge_runs(runs: Runs, *, tol_s: float, min_frames: int,
                away: Sequence[Departure] = ()) -> JudgedRuns:
     """Differences of the runs (a check stage), anchored on each run's frame (``files``:
     uid -> file name of the video-file users, named in the messages; ``away``: users who
-    left, named as still shown where they still are; swaps named, :func:`swapped_runs`)."""
+    left, named as still shown where they still are; swaps named, :func:`swapped_runs`).
+    """
     tracks: Mapping[TrackKey, Track] = runs.tracks
     found: list[Finding] = []
     glitches = 0

@@ -46,7 +46,8 @@ FOLDED_FRAMES = 2
 @dataclass(frozen=True)
 class Change:
     """The expected label of a region changes at scenario time ``t`` (``before`` None: the
-    region appears)."""
+    region appears).
+    """
 
     t: float
     before: Label | None
@@ -167,7 +168,8 @@ def _run_end(track: Track, i: int, step: float) -> int:
 def _stretches(labels: Sequence[Label]) -> list[tuple[Label, int, int]]:
     """``(label, first, last)`` of each stretch of equal labels: stretches of
     :data:`FOLDED_FRAMES` frames or fewer belong to the one before (the first ones to the
-    one after), equal neighbours are joined."""
+    one after), equal neighbours are joined.
+    """
     raw: list[tuple[Label, int, int]] = []
     for k, label in enumerate(labels):
         if raw and raw[-1][0] == label:

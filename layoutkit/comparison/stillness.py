@@ -50,7 +50,8 @@ F64 = npt.NDArray[np.float64]
 @dataclass(frozen=True)
 class StillSpan:
     """A region shows one unchanging picture from ``start`` until ``end`` (recording seconds;
-    ``end`` is the time of the first frame that differs, or just after the last frame)."""
+    ``end`` is the time of the first frame that differs, or just after the last frame).
+    """
 
     start: float
     end: float
@@ -74,7 +75,7 @@ def _still_frames(motion: F32, *, still: float, spike: float) -> npt.NDArray[np.
     out = calm.copy()
     edges = np.flatnonzero(np.diff(np.concatenate([[1], calm.astype(np.int8), [1]])))
     for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        inside = 0 < first and stop < len(motion)  # calm frames on both sides
+        inside = first > 0 and stop < len(motion)  # calm frames on both sides
         if inside and stop - first <= SPIKE_FRAMES and bool((motion[first:stop] <= spike).all()):
             out[first:stop] = True
     out[0] = False  # the first frame has nothing before it

@@ -48,8 +48,15 @@ from .model import STREAM_KINDS, Difference
 from .read import Recording
 from ..cloudfiles.constants import SAMPLE_RATE
 
-__all__ = ["KINDS", "FPS_TOLERANCE", "VIDEO_BITRATE_MAX", "AUDIO_BITRATE_RANGE",
-           "DURATION_TOLERANCE_S", "UNALIGNED_TOLERANCE_S", "check_streams"]
+__all__ = [
+    "AUDIO_BITRATE_RANGE",
+    "DURATION_TOLERANCE_S",
+    "FPS_TOLERANCE",
+    "KINDS",
+    "UNALIGNED_TOLERANCE_S",
+    "VIDEO_BITRATE_MAX",
+    "check_streams",
+]
 
 #: Difference kinds this module reports (all in the ``streams`` category,
 #: :data:`~layoutkit.comparison.model.KIND_CATEGORY`).

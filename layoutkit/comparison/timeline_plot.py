@@ -115,7 +115,8 @@ class Marker:
 @dataclass(frozen=True)
 class EventMark:
     """A scenario event at its fitted time ``x``; ``scenario_x`` where the scenario puts it
-    when that differs; its label at ``(label_x, label_y)`` (SVG ``text-anchor`` ``anchor``)."""
+    when that differs; its label at ``(label_x, label_y)`` (SVG ``text-anchor`` ``anchor``).
+    """
 
     x: float
     scenario_x: float | None
@@ -216,7 +217,8 @@ def _bar(iv: Interval, y: float, x_of: Callable[[float], float], which: str,
 def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[Marker]:
     """Numbered markers, or small dots where a number would not fit: more than
     MAX_NUMBERED markers, numbers over 99, or closer than MIN_GAP to a numbered one on the
-    same line."""
+    same line.
+    """
     many = len(raw) > MAX_NUMBERED
     last_x: dict[float, float] = {}  # y0 -> x of the last numbered marker on that line
     out: list[Marker] = []
@@ -232,7 +234,8 @@ def _row_of(rows: Sequence[Row], tracks: Sequence[RegionTrack], region: int,
             t: float) -> Row | None:
     """The row of ``region`` at time ``t``: after an ``update_layout`` a region index has a
     track per layout, each covering its own stretch of time (the first one if none covers
-    ``t``)."""
+    ``t``).
+    """
     candidates = [(row, tr) for row, tr in zip(rows, tracks, strict=True)
                   if tr.region == region]
     for row, tr in candidates:

@@ -94,7 +94,8 @@ def duplicated_frames(regions: Sequence[RegionObservation], code_uids: npt.NDArr
                       code_frames: npt.NDArray[np.int32], *, rates: Mapping[str, float],
                       fps: int) -> int:
     """Frames whose matched live codes (same keys) all repeat the previous frame's; codes of
-    a publisher slower than the canvas (``rates``) are left out."""
+    a publisher slower than the canvas (``rates``) are left out.
+    """
     live_keys: dict[int, list[tuple[int, int]]] = {}
     for ro in _live(regions):
         key = ro.expect.code_key

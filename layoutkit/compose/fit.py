@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..enums import RenderMode
 
-__all__ = ["Placement", "place", "CROP", "FIT"]
+__all__ = ["CROP", "FIT", "Placement", "place"]
 
 CROP = RenderMode.CROP
 FIT = RenderMode.FIT

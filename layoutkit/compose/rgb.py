@@ -11,7 +11,7 @@ from .._typing import RGB
 from ..layout.regions import Regions
 from .fit import FIT, place
 
-__all__ = ["solid_canvas", "cover_image", "paste", "draw_rgb"]
+__all__ = ["cover_image", "draw_rgb", "paste", "solid_canvas"]
 
 
 def solid_canvas(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> RGB:

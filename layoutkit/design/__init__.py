@@ -12,5 +12,11 @@ from __future__ import annotations
 from .server import STATIC_DIR, DesignServer, create_app
 from .session import DesignSession, check_text, export_text
 
-__all__ = ["create_app", "DesignServer", "DesignSession", "check_text", "export_text",
-           "STATIC_DIR"]
+__all__ = [
+           "STATIC_DIR",
+           "DesignServer",
+           "DesignSession",
+           "check_text",
+           "create_app",
+           "export_text",
+]

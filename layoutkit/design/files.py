@@ -22,7 +22,7 @@ from ..io.images import resolve_location
 from ..io.limited import resolve_inside
 from ..request.checks import join_path
 
-__all__ = ["IMAGE_KEYS", "Refusal", "FileRoots", "named_locations"]
+__all__ = ["IMAGE_KEYS", "FileRoots", "Refusal", "named_locations"]
 
 #: Keys whose string value is an image location, wherever they are in a body or scenario.
 IMAGE_KEYS = frozenset({"backgroundImage", "defaultUserBackgroundImage", "image_url"})
@@ -68,7 +68,8 @@ def _images(value: Any, at: str) -> Iterator[tuple[str, str, str]]:
 @dataclass(frozen=True)
 class Refusal:
     """A location the designer does not read: ``severity`` ``"error"`` (refused) or
-    ``"warning"`` (an image drawn without it)."""
+    ``"warning"`` (an image drawn without it).
+    """
 
     path: str
     rule: str
@@ -88,7 +89,8 @@ def _within(root: Path, target: str) -> bool:
     """``target`` (an absolute path as written) lies in ``root`` once its links are followed,
     each looked up only inside ``root`` (:func:`~layoutkit.io.limited.resolve_inside`, the
     rule compare follows for a recording's files): a ``..`` above ``root`` or a link out of it
-    is outside, and nothing outside is looked at."""
+    is outside, and nothing outside is looked at.
+    """
     top = os.path.abspath(root).rstrip("/") + "/"
     if not target.startswith(top):
         return False

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..request.dump import MASK, SECRET_KEYS, masked
 
-__all__ = ["JsonPath", "secrets_of", "masked_text", "restored"]
+__all__ = ["JsonPath", "masked_text", "restored", "secrets_of"]
 
 #: A JSON path as keys and indices, e.g. ``("clientRequest", "storageConfig", "secretKey")``.
 JsonPath = tuple[str | int, ...]

@@ -33,7 +33,7 @@ from .guard import TOKEN_HEADER, PageGuard
 from .masking import JsonPath, masked_text, restored
 from .session import DEFAULT_BODY, MAX_PREVIEW_USERS, DesignSession, export_text
 
-__all__ = ["create_app", "DesignServer", "STATIC_DIR", "MAX_JSON_BYTES", "MAX_WORKERS"]
+__all__ = ["MAX_JSON_BYTES", "MAX_WORKERS", "STATIC_DIR", "DesignServer", "create_app"]
 
 #: The page's files (HTML, JS, CSS), package data: no build step, no CDN.
 STATIC_DIR = Path(str(resources.files("layoutkit") / "design" / "static"))
@@ -54,7 +54,8 @@ _TOKEN_MARK = "{{LAYOUTKIT_TOKEN}}"
 
 def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
     """What the page opens with: the file given on the command line (its secrets masked,
-    kept in ``session.opened_secrets``), else a fresh body."""
+    kept in ``session.opened_secrets``), else a fresh body.
+    """
     if path is None:
         return {"name": "", "text": json.dumps(DEFAULT_BODY, indent=2), "scenario": False}
     from ..inputs import read_text
@@ -70,7 +71,8 @@ def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
 
 def _canvas(value: Any) -> tuple[int, int] | None:
     """The preview canvas of an updateLayout body: null, or [width, height] within the
-    cloud's limits (``transcodingConfig`` width and height rules)."""
+    cloud's limits (``transcodingConfig`` width and height rules).
+    """
     from ..errors import Problem
     from ..request.parse import canvas_problems
 
@@ -176,7 +178,8 @@ def _refused(status: int, text: str) -> Any:
 
 def _sent_token() -> str | None:
     """The token the request carries: the header, else a GET's ``token`` parameter, else
-    the download form's ``token`` field."""
+    the download form's ``token`` field.
+    """
     from flask import request
 
     sent = request.headers.get(TOKEN_HEADER)
@@ -189,7 +192,8 @@ def _sent_token() -> str | None:
 
 def _add_guard(app: Any) -> None:
     """Every request: the size limit of its route, then :class:`~.guard.PageGuard`'s rules
-    (403 naming the rule); every answer: headers that keep other sites out."""
+    (403 naming the rule); every answer: headers that keep other sites out.
+    """
     from flask import request
 
     @app.before_request
@@ -314,7 +318,8 @@ def _add_drawing(app: Any, session: DesignSession) -> None:
 def _exported(session: DesignSession, text: str,
               secrets: dict[JsonPath, str]) -> tuple[str | None, dict[str, Any]]:
     """The body as exported (fractions rounded; masked secrets put back from ``secrets``)
-    and the page's answer (its text with the secrets masked, validated)."""
+    and the page's answer (its text with the secrets masked, validated).
+    """
     checked = session.check(text)
     if checked.doc is None:
         return None, {"ok": False, "messages": [m.to_json() for m in checked.messages]}
@@ -327,7 +332,8 @@ def _exported(session: DesignSession, text: str,
 
 def _add_export(app: Any, session: DesignSession) -> None:
     """``/api/export`` (for the page: secrets masked) and ``/api/download`` (a form post the
-    browser saves: the opened file's secrets put back where the page has ``"***"``)."""
+    browser saves: the opened file's secrets put back where the page has ``"***"``).
+    """
     from flask import Response, jsonify, request
 
     @app.post("/api/export")

@@ -30,9 +30,18 @@ from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .files import FileRoots
 from .masking import JsonPath
 
-__all__ = ["Message", "Checked", "check_text", "export_text", "DesignSession",
-           "DEFAULT_BODY", "MAX_PREVIEW_USERS", "MAX_UPLOAD_FILES", "MAX_UPLOAD_TOTAL",
-           "upload_name"]
+__all__ = [
+    "DEFAULT_BODY",
+    "MAX_PREVIEW_USERS",
+    "MAX_UPLOAD_FILES",
+    "MAX_UPLOAD_TOTAL",
+    "Checked",
+    "DesignSession",
+    "Message",
+    "check_text",
+    "export_text",
+    "upload_name",
+]
 
 #: How many users the page can preview (the cloud draws at most 17).
 MAX_PREVIEW_USERS = 17
@@ -80,7 +89,8 @@ class Message:
 @dataclass(frozen=True)
 class Checked:
     """A JSON text, checked: the decoded document, the model (None when refused) and the
-    messages ``layoutkit validate`` prints for it, in the same order."""
+    messages ``layoutkit validate`` prints for it, in the same order.
+    """
 
     doc: Any
     model: Any
@@ -295,7 +305,8 @@ class DesignSession:
         """An image as the cloud uses it (JPG/BMP, at most 6 MB) and the warning when it is
         ignored; cached by path, modification time and size.  Only a file of the page's
         folders is read (:meth:`check` refused the others); an http(s) image only when
-        network reads are allowed (else None: :meth:`check` noted it)."""
+        network reads are allowed (else None: :meth:`check` noted it).
+        """
         from ..io.images import load_image, network_reads, resolve_location
 
         if self.roots.refusal("", "image", location) is not None:
@@ -475,7 +486,8 @@ class DesignSession:
 
     def scenario_frame(self, text: str, t: float) -> dict[str, Any]:
         """The frame the recorder writes at ``t`` (``lk.frame_at``'s code path, without the
-        test streams' white flash) and each region's display state."""
+        test streams' white flash) and each region's display state.
+        """
         import time
 
         from ..io.images import network_reads

@@ -31,9 +31,18 @@ from .._typing import I420, Samples
 from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import MediaError, ParameterError
 
-__all__ = ["media_location", "open_input", "has_stream", "DamagedMediaWarning", "FileVideo",
-           "FileAudio", "probe_video_size", "iter_luma", "SINGLE_THREAD_DECODE_MAX_PIXELS",
-           "set_decoder_threads"]
+__all__ = [
+    "SINGLE_THREAD_DECODE_MAX_PIXELS",
+    "DamagedMediaWarning",
+    "FileAudio",
+    "FileVideo",
+    "has_stream",
+    "iter_luma",
+    "media_location",
+    "open_input",
+    "probe_video_size",
+    "set_decoder_threads",
+]
 
 URL_TIMEOUT_S = 10.0
 
@@ -52,7 +61,8 @@ SINGLE_THREAD_DECODE_MAX_PIXELS = 320 * 240
 
 def set_decoder_threads(stream: Any) -> None:
     """Turn on FFmpeg's frame threads (``thread_type = "AUTO"``) for a PyAV video stream
-    larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`; leave others on one thread."""
+    larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`; leave others on one thread.
+    """
     context = stream.codec_context
     if stream.type == "video" and \
             (context.width or 0) * (context.height or 0) > SINGLE_THREAD_DECODE_MAX_PIXELS:
@@ -260,7 +270,7 @@ class FileVideo:
             return Fraction(self._count) / self._rate
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
-    def _convert(self, frame) -> I420:  # noqa: ANN001 - av.VideoFrame
+    def _convert(self, frame) -> I420:
         rotation = int(round((frame.rotation or 0) / 90)) % 4
         width, height = frame.width, frame.height
         if rotation % 2:

@@ -28,8 +28,18 @@ from ..errors import EncodeError, MediaError, StorageError
 from .atomic import atomic_output
 from .mpegts import TS_PACKET, ContinuityCounters
 
-__all__ = ["X264_OPTIONS", "SINGLE_THREAD_MAX_PIXELS", "AUDIO_RATE", "VIDEO", "AUDIO",
-           "x264_options", "Encoders", "ContainerFile", "MediaFileWriter", "check_mp4_boxes"]
+__all__ = [
+    "AUDIO",
+    "AUDIO_RATE",
+    "SINGLE_THREAD_MAX_PIXELS",
+    "VIDEO",
+    "X264_OPTIONS",
+    "ContainerFile",
+    "Encoders",
+    "MediaFileWriter",
+    "check_mp4_boxes",
+    "x264_options",
+]
 
 #: x264 settings: fast enough for > 20x real time at 640x360@15 on 2 cores, no B-frames
 #: (a live recorder's low-latency encode), IDR at forced key frames, SPS/PPS repeated in-band,
@@ -154,7 +164,8 @@ class Encoders:
 
     def encode_audio(self, samples: npt.ArrayLike | None, *, start_sample: int = 0) -> list[Any]:
         """Encode planar ``(channels, n)`` float samples starting at ``start_sample`` (None
-        flushes)."""
+        flushes).
+        """
         import av
 
         frame = None
@@ -170,7 +181,7 @@ class Encoders:
         """Release the encoders."""
         try:
             self._holder.close()
-        except Exception:  # noqa: BLE001 - the holder is never written; closing may complain
+        except Exception:
             pass
 
 
@@ -224,7 +235,8 @@ def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> 
 
 def _clone(packet: Any, stream: Any, offset: Fraction = Fraction(0)) -> Any:
     """A copy of ``packet`` for another container (muxing takes ownership of a packet),
-    ``offset`` seconds earlier."""
+    ``offset`` seconds earlier.
+    """
     import av
 
     copy = av.Packet(bytes(packet))
@@ -333,7 +345,7 @@ class ContainerFile:
             self._container.close()
             if exc is None:
                 self._finish_file()
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             close_error = error
         if exc is None and close_error is None:
             self._atomic.__exit__(None, None, None)
@@ -363,7 +375,8 @@ class ContainerFile:
 
 def check_mp4_boxes(path: Path) -> None:
     """Raise :class:`MediaError` unless the top-level boxes of an MP4 fill the file exactly
-    and include ``ftyp``, ``moov`` and ``mdat`` (a truncated or unfinished file fails)."""
+    and include ``ftyp``, ``moov`` and ``mdat`` (a truncated or unfinished file fails).
+    """
     import struct
 
     size = path.stat().st_size

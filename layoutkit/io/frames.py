@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DecodedFrame", "AudioChunk", "DecodeStats", "missing_pictures"]
+__all__ = ["AudioChunk", "DecodeStats", "DecodedFrame", "missing_pictures"]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageIgnoredWarning", "resolve_location",
-           "load_image", "network_reads", "ignored_text", "TOO_LARGE"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "TOO_LARGE",
+    "ImageIgnoredWarning",
+    "ignored_text",
+    "load_image",
+    "network_reads",
+    "resolve_location",
+]
 
 MAX_IMAGE_BYTES = 6 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # decoded (after draft); ~ 7700x5200, 120 MB of RGB
@@ -79,7 +87,7 @@ def _read_bytes(location: str) -> bytes:
             raise OSError("not fetched: network reads are off here")
         from urllib.request import urlopen
 
-        with urlopen(location, timeout=10) as response:  # noqa: S310
+        with urlopen(location, timeout=10) as response:
             return bytes(response.read(MAX_IMAGE_BYTES + 1))
     if "://" in location:
         msg = "only http:// and https:// URLs (and local files) are read"

@@ -264,13 +264,15 @@ def resolve_inside(root: str | os.PathLike[str], relative: str) -> Resolved:
 
 def _below(target: str, base: str) -> bool:
     """``target`` is ``base`` or below it, as text (a ``..`` after that is walked by the
-    caller, which goes up real folders only)."""
+    caller, which goes up real folders only).
+    """
     return target == base or target.startswith(base.rstrip("/") + "/")
 
 
 def walk_files(root: str | os.PathLike[str], *, limit: int = 100_000) -> Iterator[Path]:
     """Every entry below ``root`` that is not a folder (links included, not followed),
-    recursively, skipping hidden names and linked folders; at most ``limit`` entries."""
+    recursively, skipping hidden names and linked folders; at most ``limit`` entries.
+    """
     count = 0
     stack = [Path(root)]
     while stack:

@@ -23,7 +23,7 @@ from ..errors import MediaError
 from .decode import set_decoder_threads
 from .frames import missing_pictures
 
-__all__ = ["StreamProbe", "MediaProbe", "inspect_media"]
+__all__ = ["MediaProbe", "StreamProbe", "inspect_media"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def inspect_media(path: str | os.PathLike[str], *,
 
 def _count(packet: Any, st: _Acc) -> None:
     """Add a packet with data to its stream's counts: bytes, span, key frames, bytes per
-    second."""
+    second.
+    """
     st.packets += 1
     st.bytes += packet.size
     if packet.pts is None or packet.time_base is None:

@@ -21,7 +21,7 @@ from ..errors import MediaError
 from .decode import set_decoder_threads
 from .frames import AudioChunk, DecodedFrame, DecodeStats, missing_pictures
 
-__all__ = ["iter_video", "iter_audio", "AUDIO_RATE"]
+__all__ = ["AUDIO_RATE", "iter_audio", "iter_video"]
 
 #: Sample rate of :func:`iter_audio`'s chunks.
 AUDIO_RATE = 48000
@@ -29,7 +29,7 @@ AUDIO_RATE = 48000
 _DECODE_ERRORS = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError)
 
 
-def _open(path: Path):  # noqa: ANN202 - av.container.InputContainer
+def _open(path: Path):
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError as exc:
@@ -66,7 +66,8 @@ class _Clock:
 
 class _FileErrors:
     """One file's video packets and pictures: the decoding errors the probe would count
-    beyond those its packet walk sees anyway (packets flagged corrupt)."""
+    beyond those its packet walk sees anyway (packets flagged corrupt).
+    """
 
     def __init__(self) -> None:
         self.packets = self.frames = self.flagged = self.failures = 0
@@ -82,7 +83,8 @@ class _FileErrors:
 def _decoded(container: Any, stream: Any, stats: DecodeStats,
              count: _FileErrors | None = None) -> Iterator[Any]:
     """Every frame of ``stream``: a packet that does not decode is skipped and counted, a
-    file that ends mid-packet (truncated) ends the stream and is counted."""
+    file that ends mid-packet (truncated) ends the stream and is counted.
+    """
     count = count or _FileErrors()
     packets = container.demux(stream)
     while True:
@@ -111,7 +113,8 @@ def _first_streams(paths: Sequence[str | Path], kind: str,
                    stats: DecodeStats) -> Iterator[tuple[Path, Any, Any]]:
     """``(path, container, stream)``: each file's first ``kind`` ("video" / "audio") stream, the
     file open while the caller reads it (closed after, or when the caller stops); files
-    without such a stream are counted and skipped."""
+    without such a stream are counted and skipped.
+    """
     for path in paths:
         stats.files += 1
         container = _open(Path(path))

@@ -171,8 +171,9 @@ def _env_has_credentials(environ: Mapping[str, str]) -> bool:
 
 @functools.cache
 def _data_loader() -> Any:
-    """botocore's loader of service models, shared by every client this process makes: a
-    client then takes ~20 ms instead of ~150 ms (the S3 model is read and parsed once)."""
+    """Botocore's loader of service models, shared by every client this process makes: a
+    client then takes ~20 ms instead of ~150 ms (the S3 model is read and parsed once).
+    """
     import botocore.loaders
 
     return botocore.loaders.create_loader()
@@ -507,7 +508,8 @@ def _remote_files(client: Any, bucket: str, prefix: str) -> tuple[list[str], str
 def _download_plan(bucket: str, keys: list[str], root: str,
                    target: Path) -> list[tuple[str, Path]]:
     """(key, local path) of each key below ``root``; refused as a whole when a key would
-    land outside ``target`` or where another key needs a folder."""
+    land outside ``target`` or where another key needs a folder.
+    """
     plan = []
     for key in keys:
         try:

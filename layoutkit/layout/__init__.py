@@ -20,16 +20,16 @@ from .vertical import vertical_fractions, vertical_tier
 __all__ = [
     "MAX_DISPLAYED",
     "Regions",
-    "compute_regions",
-    "displayed_users",
-    "to_pixels",
+    "assign_custom_regions",
     "bestfit_fractions",
     "bestfit_grid",
+    "compute_regions",
+    "custom_fractions",
+    "displayed_users",
     "floating_fractions",
+    "to_pixels",
     "vertical_fractions",
     "vertical_tier",
-    "custom_fractions",
-    "assign_custom_regions",
 ]
 
 def compute_regions(

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from ..errors import ShapeError
 
-__all__ = ["Regions", "MAX_DISPLAYED", "to_pixels", "displayed_users", "make_regions"]
+__all__ = ["MAX_DISPLAYED", "Regions", "displayed_users", "make_regions", "to_pixels"]
 
 #: At most this many users are drawn on the canvas (docs/cloud.md#cloud-layout).
 MAX_DISPLAYED = 17

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VerticalTier", "vertical_tier", "vertical_fractions"]
+__all__ = ["VerticalTier", "vertical_fractions", "vertical_tier"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,7 @@ def vertical_fractions(
     smalls : ndarray of shape (M, 4)
         ``M <= n_small``: smalls beyond the tier's slots are not drawn.
     """
-    if with_large:
-        tier = vertical_tier(n_small + 1)
-    elif without_large == "sample":
+    if with_large or without_large == "sample":
         tier = vertical_tier(n_small + 1)
     else:
         tier = vertical_tier(n_small)

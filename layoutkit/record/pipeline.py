@@ -122,7 +122,8 @@ def _media_frames(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, t
 def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, index: int,
                 fps: int, channels: int) -> tuple[Any, Any]:
     """``(video frame or None, (first sample, planar samples) or None)`` of output frame
-    ``index`` (see :func:`_media_frames`; the local service draws frame by frame with it)."""
+    ``index`` (see :func:`_media_frames`; the local service draws frame by frame with it).
+    """
     canvas = samples = None
     if renderer is not None:
         canvas = video_frame(renderer.frame_at(Fraction(index, fps), index=index).canvas,
@@ -134,7 +135,7 @@ def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, ind
     return canvas, samples
 
 
-class _prefetch:  # noqa: N801 - used like a function
+class _prefetch:
     """Run a generator in a background thread, ``depth`` items ahead (bounded memory).
 
     Drawing (NumPy/OpenCV) and encoding (x264/AAC) both release the GIL, so the recorder
@@ -316,7 +317,8 @@ def _old_recording(root: Path, folder: Path, *, sid: str, cname: str) -> list[Pa
 
 def _leftovers(root: Path, folder: Path) -> list[Path]:
     """Temporary files killed runs left: of recording files in ``folder``, of
-    ``serverResponse.json`` in ``root`` (the folder is locked: nobody else writes them)."""
+    ``serverResponse.json`` in ``root`` (the folder is locked: nobody else writes them).
+    """
     found = [p for p in stale_temporaries(folder)
              if parse_name(temporary_target(p.name) or "") is not None]
     found += [p for p in stale_temporaries(root)
@@ -365,7 +367,8 @@ def write_server_response(root: Path, response: dict[str, Any]) -> None:
 def _prepare_folder(scenario: Scenario, root: Path, *, sid: str,
                     overwrite: bool) -> tuple[Path, tuple[Path, ...]]:
     """The recording's folder, checked and made (under the lock), and the files removed from
-    it: a killed run's temporaries and, with ``overwrite``, the older recording."""
+    it: a killed run's temporaries and, with ``overwrite``, the older recording.
+    """
     folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)
     removed = _remove(_leftovers(root, folder))
     if overwrite:
@@ -382,7 +385,8 @@ def encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
                   audio_worker: ThreadPoolExecutor | None) -> int:
     """Encode one frame's picture and sound into the sinks (AAC in its worker thread,
     overlapping x264; its packets after the frame's video packets); 1 when a picture was
-    encoded."""
+    encoded.
+    """
     pending = None
     if audio is not None:
         assert audio_worker is not None

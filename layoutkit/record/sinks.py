@@ -296,7 +296,8 @@ class Sinks:
 
     def abort(self, exc: BaseException) -> None:
         """Discard the files being written; the whole segments stay, and the playlist is
-        ended (``#EXT-X-ENDLIST``: the recording is over) when it can still be written."""
+        ended (``#EXT-X-ENDLIST``: the recording is over) when it can still be written.
+        """
         for output in (self.segment, self.mp4):
             if output is not None:
                 output.close(exc)

@@ -29,7 +29,7 @@ from .model import (
 )
 from .masking import MASK, SECRET_KEYS
 
-__all__ = ["to_json", "masked", "MASK", "SECRET_KEYS"]
+__all__ = ["MASK", "SECRET_KEYS", "masked", "to_json"]
 
 
 
@@ -224,7 +224,7 @@ def to_json(obj: object, *, mask_secrets: bool = True) -> dict[str, Any]:
     body_of = _BODIES.get(type(obj))
     if body_of is not None:
         client = body_of(obj)
-        cname, uid = getattr(obj, "cname"), getattr(obj, "uid")
+        cname, uid = obj.cname, obj.uid
         result = {"cname": cname, "uid": uid, "clientRequest": client} if cname or uid else client
     elif type(obj) in _PARTS:
         result = _PARTS[type(obj)](obj)

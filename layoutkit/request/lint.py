@@ -12,7 +12,7 @@ from ..errors import Problem
 from . import limits as lim
 from .model import AcquireRequest, StartRequest
 
-__all__ = ["lint", "lint_start", "lint_canvas_vs_sources", "BITRATE_TOLERANCE"]
+__all__ = ["BITRATE_TOLERANCE", "lint", "lint_canvas_vs_sources", "lint_start"]
 
 # Bitrates below 1/x or above x times the recommended one are reported.
 BITRATE_TOLERANCE = 2.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["MASK", "SECRET_KEYS", "is_secret_path", "json_kind", "hide_secret"]
+__all__ = ["MASK", "SECRET_KEYS", "hide_secret", "is_secret_path", "json_kind"]
 
 MASK = "***"
 SECRET_KEYS = frozenset({"secretKey", "accessKey", "token", "secret", "stsToken"})

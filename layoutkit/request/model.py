@@ -23,19 +23,19 @@ def _as_enum(obj: Any, name: str, enum_type: type[LayoutMode] | type[RenderMode]
         object.__setattr__(obj, name, enum_type(value))
 
 __all__ = [
+    "ALL_STREAMS",
+    "AcquireRequest",
     "LayoutRegion",
-    "UserBackground",
     "LayoutSettings",
-    "TranscodingConfig",
     "RecordingConfig",
     "RecordingFileConfig",
-    "StorageConfig",
     "StartRequest",
-    "UpdateLayoutRequest",
-    "AcquireRequest",
-    "UpdateRequest",
     "StopRequest",
-    "ALL_STREAMS",
+    "StorageConfig",
+    "TranscodingConfig",
+    "UpdateLayoutRequest",
+    "UpdateRequest",
+    "UserBackground",
 ]
 
 ALL_STREAMS = "#allstream#"
@@ -162,14 +162,16 @@ class RecordingConfig:
 
     def subscribes_video(self, uid: str) -> bool:
         """Whether the recorder subscribes to ``uid``'s video (subscriptions:
-        docs/cloud.md#cloud-recording-config)."""
+        docs/cloud.md#cloud-recording-config).
+        """
         return _subscribed(uid, self.subscribe_video_uids, self.unsubscribe_video_uids,
                            other_set=self.subscribe_audio_uids is not None
                            or self.unsubscribe_audio_uids is not None) and self.records_video()
 
     def subscribes_audio(self, uid: str) -> bool:
         """Whether the recorder subscribes to ``uid``'s audio (subscriptions:
-        docs/cloud.md#cloud-recording-config)."""
+        docs/cloud.md#cloud-recording-config).
+        """
         return _subscribed(uid, self.subscribe_audio_uids, self.unsubscribe_audio_uids,
                            other_set=self.subscribe_video_uids is not None
                            or self.unsubscribe_video_uids is not None) and self.records_audio()

@@ -56,11 +56,11 @@ from .suggest import did_you_mean
 
 __all__ = [
     "KINDS",
-    "load_json",
-    "parse_request",
-    "parse_layout_settings",
     "canvas_problems",
     "detect_kind",
+    "load_json",
+    "parse_layout_settings",
+    "parse_request",
     "uid_problem",
 ]
 
@@ -383,7 +383,8 @@ def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool,
                 bare: bool = False) -> StartRequest:
     """A ``start`` clientRequest; ``storageConfig`` is required in a whole body (the
     cloud's rule) and a warning when missing from a ``bare`` one (checked for its layout
-    and recording settings, e.g. for a local recording, which writes to disk)."""
+    and recording settings, e.g. for a local recording, which writes to disk).
+    """
     token = r.text("token")
     recording = _read_recording(r.child("recordingConfig", RECORDING_KEYS, required=True))
     files = _read_file_config(r.child("recordingFileConfig", FILE_CONFIG_KEYS))
@@ -548,7 +549,8 @@ def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
 def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
                        kind: str | None, whole: bool) -> list[Problem]:
     """Replace the "unknown key" errors an inner object given at the top of a body causes by
-    one problem saying where it belongs (the envelope and the ``clientRequest`` level)."""
+    one problem saying where it belongs (the envelope and the ``clientRequest`` level).
+    """
     levels: list[tuple[str, Any, Collection[str], str]] = (
         [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])
     client_keys = CLIENT_KEYS[kind] if kind else ()

@@ -407,7 +407,8 @@ def _changes(uid: str, events: Sequence[RtcEvent], notes: _Notes) -> list[_Chang
 
 def _on_off(changes: Sequence[_Change], *, host: bool) -> list[_Change]:
     """When the user is in the picture (host) or in the channel (audience): the last change
-    of each second counts, repeats dropped; ``state`` is ``"on"`` or ``"off"``."""
+    of each second counts, repeats dropped; ``state`` is ``"on"`` or ``"off"``.
+    """
     by_time: dict[int, _Change] = {}
     for change in changes:
         by_time[change.at_ms] = change
@@ -538,7 +539,7 @@ def _standing_notes(web_sdk: int, notes: _Notes) -> None:
 # --- the document -----------------------------------------------------------------------------
 def _fallback_times(session: _Session, start: LoggedRequest, rtc: Sequence[RtcEvent],
                     recs: Sequence[RecorderEvent], notes: _Notes) -> tuple[int, int]:
-    """t = 0 and the end in epoch ms, from the next best report when the recorder's are lost."""
+    """T = 0 and the end in epoch ms, from the next best report when the recorder's are lost."""
     t0 = session.t0_ms
     if t0 is None:
         t0 = start.ts_ms

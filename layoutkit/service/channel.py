@@ -60,7 +60,8 @@ def live_scenario(base: Scenario, start: StartRequest, *, sid: str, start_utc: d
 
 def with_layout(scenario: Scenario, t: Fraction, layout: LayoutSettings) -> Scenario:
     """``scenario`` with an ``updateLayout`` body arriving at ``t`` (it replaces the whole
-    layout from ``t`` on)."""
+    layout from ``t`` on).
+    """
     event = Event(t=t, action=UPDATE_LAYOUT, layout=layout)
     events = sorted((*scenario.events, event), key=lambda e: e.t)  # stable: after equals
     return replace(scenario, events=tuple(events))
@@ -68,7 +69,8 @@ def with_layout(scenario: Scenario, t: Fraction, layout: LayoutSettings) -> Scen
 
 def with_subscriptions(scenario: Scenario, update: UpdateRequest) -> Scenario:
     """``scenario`` with the subscriptions of an ``update`` body (they replace the previous
-    ones; the recorder draws forward, so they apply from their arrival)."""
+    ones; the recorder draws forward, so they apply from their arrival).
+    """
     config = replace(scenario.start.recording_config,
                      subscribe_audio_uids=update.subscribe_audio_uids,
                      unsubscribe_audio_uids=update.unsubscribe_audio_uids,
@@ -79,5 +81,6 @@ def with_subscriptions(scenario: Scenario, update: UpdateRequest) -> Scenario:
 
 def recorded(scenario: Scenario, end: Fraction) -> Scenario:
     """The scenario of what was recorded: ``duration`` = ``end``, events before it (what
-    ``compare`` checks the files against)."""
+    ``compare`` checks the files against).
+    """
     return replace(scenario, duration=end, events=tuple(e for e in scenario.events if e.t < end))

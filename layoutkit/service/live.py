@@ -186,7 +186,8 @@ class LiveRecording:
 
     def stop(self) -> None:
         """End the recording now: the frames already due are still drawn (a recorder
-        running late catches up), no later one (returns at once; see :attr:`done`)."""
+        running late catches up), no later one (returns at once; see :attr:`done`).
+        """
         with self._lock:
             if self._stop_at is None:
                 fps = self.scenario.start.transcoding.fps
@@ -215,7 +216,7 @@ class LiveRecording:
         try:
             with network_reads(False):  # an http(s) image is drawn without, never fetched
                 self._record()
-        except Exception as exc:  # noqa: BLE001 - a broken source, a full disk: it ends
+        except Exception as exc:
             self.error = str(exc)
             self.end_reason = "error"
         finally:

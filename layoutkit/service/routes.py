@@ -137,7 +137,8 @@ def _mix_only(mode: str) -> None:
 
 class _Calls:
     """The six calls on a :class:`~.server.Service`: path parameters and body in, the
-    answer's JSON out (or a :class:`CloudAnswer`)."""
+    answer's JSON out (or a :class:`CloudAnswer`).
+    """
 
     def __init__(self, service: Any) -> None:
         self.service = service

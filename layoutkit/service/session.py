@@ -132,7 +132,8 @@ class Session:
 
     def _uploaded_list(self) -> list[dict[str, Any]]:
         """``fileList`` of ``uploaded``: MP4 parts first, then the playlist
-        (docs/cloud.md#cloud-file-list)."""
+        (docs/cloud.md#cloud-file-list).
+        """
         response = self.recording.server_response or {}
         listed = response.get("fileList")
         if isinstance(listed, str):

@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "AUDIO_PROFILES",
-    "AudioSource",
     "AudioMixer",
+    "AudioSource",
     "check_span",
     "frame_sample_range",
     "to_channels",

@@ -37,18 +37,18 @@ from ..compose.fit import place
 from ..errors import ParameterError
 
 __all__ = [
-    "CodeReading",
     "COLUMNS",
     "ROWS",
-    "uid_number",
-    "code_cells",
-    "decode_cells",
-    "code_geometry",
-    "quiet_zone",
-    "draw_code",
-    "read_code",
+    "CodeReading",
     "code_boxes",
+    "code_cells",
+    "code_geometry",
+    "decode_cells",
+    "draw_code",
+    "quiet_zone",
+    "read_code",
     "reading_from_means",
+    "uid_number",
 ]
 
 #: Cells along the long axis.

@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["uid_color", "test_card", "label_font"]
+__all__ = ["label_font", "test_card", "uid_color"]
 
 
 def uid_color(uid: str) -> tuple[int, int, int]:
@@ -23,7 +23,7 @@ def uid_color(uid: str) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=64)
-def label_font(size: int):  # noqa: ANN201 - PIL font type
+def label_font(size: int):
     """Pillow's bundled scalable font at ``size`` px (no system fonts needed)."""
     from PIL import ImageFont
 

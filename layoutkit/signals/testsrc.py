@@ -37,7 +37,7 @@ from ..errors import ParameterError
 from .idcode import code_geometry, draw_code, paint_code_luma, quiet_zone, uid_number
 from .testcard import label_font, uid_color
 
-__all__ = ["test_frame", "test_frame_i420", "even_size"]
+__all__ = ["even_size", "test_frame", "test_frame_i420"]
 
 # Layout along the (long, short) axes, as fractions.
 _CODE_LONG = (0.35, 0.65)  # the centre third the code and the uid share
@@ -128,7 +128,7 @@ def _wrappings(uid: str) -> list[str]:
     return [uid, f"{uid[:half]}\n{uid[half:]}"]
 
 
-def _fit_font(draw, text: str, box_wh: tuple[int, int], stroke: int) -> int:  # noqa: ANN001
+def _fit_font(draw, text: str, box_wh: tuple[int, int], stroke: int) -> int:
     """The largest font size (down to 6) at which ``text`` fits in ``box_wh``."""
     size = max(6, box_wh[1])
     for _ in range(6):  # shrink until the text fits the box

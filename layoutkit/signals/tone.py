@@ -30,8 +30,18 @@ from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import ParameterError
 from .idcode import uid_number
 
-__all__ = ["TONE_DBFS", "BEEP_DBFS", "BEEP_HZ", "BEEP_SECONDS", "MARK_PERIOD",
-           "MARK_BASE_HZ", "MARK_STEP_HZ", "beep_frequency", "tone", "tone_frequency"]
+__all__ = [
+    "BEEP_DBFS",
+    "BEEP_HZ",
+    "BEEP_SECONDS",
+    "MARK_BASE_HZ",
+    "MARK_PERIOD",
+    "MARK_STEP_HZ",
+    "TONE_DBFS",
+    "beep_frequency",
+    "tone",
+    "tone_frequency",
+]
 
 #: Level of the per-uid tone.
 TONE_DBFS = -18.0
