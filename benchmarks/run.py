@@ -31,7 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from benchmarks.aggregate import combine, disagreeing, machines  # noqa: E402 -- path above
 #: Benchmark modules, in running order.
 MODULES = ("compose", "mix", "compare", "stills")
 _WROTE = re.compile(r"^wrote (?P<path>\S.*\.json)\s*$")
@@ -146,7 +149,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
 
 
 def rows_of(name: str, path: Path | None) -> tuple[list[Row], dict[str, Any] | None]:
-    """The table rows of one module's result file, and its metadata."""
+    """Return the table rows of one module's result file, and its metadata."""
     if path is None:
         return [], None
     data = json.loads(path.read_text())
@@ -172,7 +175,7 @@ FLOOR_NOTE = ("floor: the memory-copy floor, one copy of the canvas plus one rea
 
 
 def competitor_is(row: Row) -> str:
-    """The competitor a row measures against, named (``none`` with why, for targets only)."""
+    """Name the competitor a row measures against (``none`` with why, for targets only)."""
     if row.get("competitor_is"):
         return str(row["competitor_is"])
     if row.get("reference") is not None:
@@ -186,7 +189,7 @@ def missed(rows: list[Row]) -> list[str]:
 
 
 def cells(rows: list[Row]) -> list[tuple[str, ...]]:
-    """The table's cells, a tuple per row (columns :data:`HEAD`)."""
+    """Return the table's cells, a tuple per row (columns :data:`HEAD`)."""
     lines: list[tuple[str, ...]] = []
     for r in rows:
         notes = []
@@ -199,10 +202,9 @@ def cells(rows: list[Row]) -> list[tuple[str, ...]]:
             notes.append("PSNR " + "/".join(f"{v:.1f}" for v in ps.values()) + " dB")
         if r.get("reference") is not None:
             notes.append(f"short run {r['reference']} MiB, {r['growth'] * 100:+.1f} %")
-        ratio = r.get("ratio")
         target = r.get("target")
         lines.append((r["case"], r["metric"], _fmt(r["layoutkit"]), _fmt(r["competitor"]),
-                      "-" if ratio is None else f"{ratio:.2f}x",
+                      _ratio_cell(r),
                       "-" if target is None else (f">= {target:.2f}x" if isinstance(
                           target, float) else str(target)),
                       {True: "yes", False: "NO", None: "-"}[r.get("meets_target")],
@@ -210,8 +212,18 @@ def cells(rows: list[Row]) -> list[tuple[str, ...]]:
     return lines
 
 
+def _ratio_cell(row: Row) -> str:
+    """Return the ratio, with its min-max over runs when the row combines several."""
+    ratio = row.get("ratio")
+    if ratio is None:
+        return "-"
+    if row.get("runs", 1) > 1 and row.get("ratio_min") is not None:
+        return f"{ratio:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+    return f"{ratio:.2f}x"
+
+
 def table(rows: list[Row]) -> list[str]:
-    """The one table: a line per row."""
+    """Return the one table: a line per row."""
     lines = cells(rows)
     widths = [max(len(str(x[i])) for x in [HEAD, *lines]) for i in range(len(HEAD))]
     fmt = " | ".join(f"{{:{w}s}}" for w in widths)
@@ -220,23 +232,29 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
-    """The machine line and the table in Markdown (the README's speed section)."""
-    versions = info.get("versions") or {}
-    libs = versions.get("ffmpeg_libs") or {}
-    line = (f"Machine: {info.get('cpu')}, {info.get('cpu_count')} CPUs, {info.get('platform')}; "
-            f"Python {versions.get('python')}, NumPy {versions.get('numpy')}, OpenCV "
-            f"{versions.get('opencv')}, PyAV {versions.get('pyav')} (libavfilter "
-            f"{libs.get('libavfilter')}, libavcodec {libs.get('libavcodec')}); load average "
-            f"{_load(info.get('load_average_start'))} at the start, "
-            f"{_load(info.get('load_average_end'))} at the end; commit "
-            f"{str(info.get('git_commit'))[:7]}{' (dirty)' if info.get('git_dirty') else ''}; "
-            f"{info.get('time_utc')}.")
-    out = [line, "", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    """Return the machine line and the table in Markdown (the README's speed section)."""
+    out = [_machine_line(info), "", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     for c in cells(rows):
         case, *rest = c
         met = "**no**" if rest[5] == "NO" else rest[5]
         out.append("| " + " | ".join([f"`{case}`", *rest[:5], met, *rest[6:]]) + " |")
     return [*out, "", FLOOR_NOTE]
+
+
+def _machine_line(info: dict[str, Any]) -> str:
+    """Return the one line that says where and when the table was measured."""
+    versions = info.get("versions") or {}
+    libs = versions.get("ffmpeg_libs") or {}
+    runs = info.get("runs") or [info]
+    loads = ", ".join(f"{_load(r.get('load_average_start'))}-{_load(r.get('load_average_end'))}"
+                      for r in runs)
+    when = ", ".join(str(r.get("time_utc")) for r in runs)
+    return (f"Machine: {info.get('cpu')}, {info.get('cpu_count')} CPUs, {info.get('platform')}; "
+            f"Python {versions.get('python')}, NumPy {versions.get('numpy')}, OpenCV "
+            f"{versions.get('opencv')}, PyAV {versions.get('pyav')} (libavfilter "
+            f"{libs.get('libavfilter')}, libavcodec {libs.get('libavcodec')}); "
+            f"{len(runs)} run(s) at {when}, load average (1 min) at start-end {loads}; commit "
+            f"{str(info.get('git_commit'))[:7]}{' (dirty)' if info.get('git_dirty') else ''}.")
 
 
 def write_markdown(path: Path, rows: list[Row], info: dict[str, Any]) -> None:
@@ -247,7 +265,7 @@ def write_markdown(path: Path, rows: list[Row], info: dict[str, Any]) -> None:
 
 
 def machine(meta: dict[str, Any] | None, *, load_start: list[float] | None) -> dict[str, Any]:
-    """The machine the run happened on (from the first module's metadata)."""
+    """Return the machine the run happened on (from the first module's metadata)."""
     meta = meta or {}
     out = {k: meta.get(k) for k in ("cpu", "cpu_count", "platform", "versions", "git_commit",
                                     "git_dirty")}
@@ -272,9 +290,10 @@ def main(argv: list[str] | None = None) -> int:
                              "files (benchmarks/results/<module>[-quick].json)")
     parser.add_argument("--check", action="store_true",
                         help="exit status 1 when a row misses its target (met: NO)")
-    parser.add_argument("--from", dest="from_json", type=Path,
+    parser.add_argument("--from", dest="from_json", type=Path, action="append",
                         help="run nothing: print (and with --markdown write) the table of a "
-                             "file written by --json")
+                             "file written by --json; given several times, the median of "
+                             "the files and each ratio's min-max (benchmarks/aggregate.py)")
     known, rest = parser.parse_known_args(argv)
     if known.from_json:
         return _from_json(known)
@@ -288,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in modules]
     rows: list[Row] = []
     meta = None
-    for name, rc, seconds, path in outcomes:
+    for name, rc, _seconds, path in outcomes:
         if rc != 0:
             continue
         try:
@@ -329,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _outcome(name: str, rest: list[str], *, collect: bool,
              verbose: bool) -> tuple[str, int, float, Path | None]:
-    """Run one module (or, ``collect``, take its latest result file): name, exit status,
-    seconds, result file.
+    """Run one module, or with ``collect`` take its latest result file.
+
+    Returns the name, exit status, seconds and result file.
     """
     if collect:
         path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"
@@ -339,13 +359,19 @@ def _outcome(name: str, rest: list[str], *, collect: bool,
 
 
 def _from_json(known: argparse.Namespace) -> int:
-    """``--from FILE``: the table of a file written by ``--json`` (nothing run)."""
-    doc = json.loads(known.from_json.read_text())
-    for line in table(doc["results"]):
+    """``--from FILE`` (repeatable): the table of files written by ``--json`` (nothing run)."""
+    docs = [json.loads(path.read_text()) for path in known.from_json]
+    rows = combine([d["results"] for d in docs]) if len(docs) > 1 else docs[0]["results"]
+    info = machines([d["machine"] for d in docs]) if len(docs) > 1 else docs[0]["machine"]
+    for line in table(rows):
         print(line)
+    if len(docs) > 1:
+        apart = disagreeing(rows)
+        print(f"{len(docs)} runs; ratios that differ by more than 15 % of their median: "
+              + ("; ".join(apart) if apart else "none"))
     if known.markdown:
-        write_markdown(known.markdown, doc["results"], doc["machine"])
-    return _checked(doc["results"]) if known.check else 0
+        write_markdown(known.markdown, rows, info)
+    return _checked(rows) if known.check else 0
 
 
 def _checked(rows: list[Row]) -> int:

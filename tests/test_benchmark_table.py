@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -36,7 +37,8 @@ MACHINE = {"cpu": "AMD EPYC", "cpu_count": 2, "platform": "Linux", "git_commit":
 def test_markdown_table_of_a_run():
     lines = _run_module().markdown(ROWS, MACHINE)
     assert lines[0].startswith("Machine: AMD EPYC, 2 CPUs, Linux; Python 3.11.7, NumPy 2.4.6")
-    assert "load average 0.5 at the start, 1.2 at the end; commit 0123456;" in lines[0]
+    assert ("1 run(s) at 2026-12-02T01:12:46Z, load average (1 min) at start-end 0.5-1.2; "
+            "commit 0123456." in lines[0])
     assert lines[2] == ("| case | metric | layoutkit | competitor | ratio | target | met | notes "
                         "| competitor is |")
     assert lines[4] == ("| `compose-a` | frames/s, 1 thread | 531.0 | 210.8 | 2.52x | >= 1.00x "
@@ -44,6 +46,40 @@ def test_markdown_table_of_a_run():
                         "| none: a target only |")
     assert lines[5].split(" | ")[4:7] == ["0.88x", ">= 1.00x", "**no**"]
     assert lines[6].split(" | ")[2:7] == ["0.178", "-", "-", "< 1 s", "yes"]
+
+
+def _three_runs():
+    runs = []
+    for k, (ratio, met) in enumerate([(2.5, True), (2.4, True), (2.6, True)]):
+        rows = [dict(ROWS[0], layoutkit=500.0 + k, ratio=ratio, meets_target=met),
+                dict(ROWS[1], ratio=0.8 + 0.1 * k, meets_target=k == 2)]
+        machine = dict(MACHINE, time_utc=f"2026-12-0{k + 1}T00:00:00Z",
+                       load_average_start=[0.1 * (k + 1)], load_average_end=[0.2])
+        runs.append({"machine": machine, "results": rows})
+    return runs
+
+
+def test_three_runs_make_one_table_of_medians_with_their_range(tmp_path, capsys):
+    paths = []
+    for k, doc in enumerate(_three_runs()):
+        paths.append(tmp_path / f"run-{k}.json")
+        paths[-1].write_text(json.dumps(doc))
+    args = [a for p in paths for a in ("--from", str(p))]
+    status = _run_module().main([*args, "--markdown", str(tmp_path / "t.md"), "--check"])
+    out = capsys.readouterr().out
+    lines = (tmp_path / "t.md").read_text().splitlines()
+    assert ("3 run(s) at 2026-12-01T00:00:00Z, 2026-12-02T00:00:00Z, 2026-12-03T00:00:00Z"
+            in lines[0])
+    assert "at start-end 0.1-0.2, 0.2-0.2, 0.3-0.2" in lines[0]
+    compose = lines[4].split(" | ")
+    assert compose[2:5] == ["501.0", "210.8", "2.50x (2.40-2.60)"]
+    assert compose[6] == "yes"
+    mix = lines[5].split(" | ")
+    assert mix[4] == "0.90x (0.80-1.00)"
+    assert mix[6] == "**no**"  # met in one run of three: not met
+    assert "mix-b (wall s, 40 s recording): ratio 0.80-1.00x, spread 22 %" in out
+    assert "compose-a" not in out.split("ratios that differ")[1]  # 0.2 is 8 % of 2.5: agrees
+    assert status == 1
 
 
 def test_docs_speed_table_says_met_exactly_where_the_ratio_reaches_the_target():
@@ -54,8 +90,8 @@ def test_docs_speed_table_says_met_exactly_where_the_ratio_reaches_the_target():
     checked = 0
     for cells in rows:
         ratio, target, met = cells[4], cells[5], cells[6]
-        if ratio.endswith("x") and target.startswith(">= "):
-            reached = float(ratio[:-1]) >= float(target[3:-1])
+        if "x" in ratio and target.startswith(">= "):
+            reached = float(ratio.split("x")[0]) >= float(target[3:-1])
             assert met == ("yes" if reached else "**no**"), cells[0]
             checked += 1
     assert checked >= 30
