@@ -104,7 +104,7 @@ class CodeInputs:
 
 def _uid_rates(uid_names: Sequence[str], rates: Mapping[str, float] | None,
                fps: float) -> F64:
-    """Per uid index (plus one for "unread"): the publisher's rate, the canvas ``fps`` by default."""
+    """Return each uid index's publisher rate (canvas ``fps`` by default), plus one for "unread"."""
     rates = rates or {}
     return np.array([rates.get(u, fps) for u in uid_names] + [fps], dtype=np.float64)
 
@@ -127,18 +127,18 @@ def _code_votes(times: F64, codes: CodeInputs, *, near: float) -> F64:
 
 
 def _agreeing_votes(votes: F64, fps: int) -> F64:
-    """The votes within 1.5 frames of the most common one."""
+    """Keep the votes within 1.5 frames of the most common one."""
     if votes.size == 0:
         return votes
     bins = np.round(votes * fps * 2).astype(np.int64)
     values, counts = np.unique(bins, return_counts=True)
     best = values[np.argmax(counts)] / (2 * fps)
-    return votes[np.abs(votes - best) <= 1.5 / fps]
+    return np.asarray(votes[np.abs(votes - best) <= 1.5 / fps], dtype=np.float64)
 
 
 def offset_from_codes(times: F64, codes: CodeInputs, *, min_votes: int = 3,
                       near: float = 0.0) -> tuple[float, int] | None:
-    """The offset voted by the test-stream codes, and how many votes agreed.
+    """Return the offset voted by the test-stream codes, and how many votes agreed.
 
     Parameters
     ----------
@@ -211,7 +211,7 @@ RIVAL_S = 0.5
 
 
 def _moving(region: RegionExpect) -> bool:
-    """A region whose picture moves, or is not known (a real person, live or frozen)."""
+    """Tell whether a region's picture moves or is not known (a real person, live or frozen)."""
     return region.kind == "person" or (region.label[1] == "live" and region.kind in _MOVING_KINDS)
 
 
@@ -298,7 +298,7 @@ class PictureFit:
     scores: F64 = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
     def score_at(self, offset: float) -> float | None:
-        """The score of the tried offset nearest ``offset`` (None when nothing was tried)."""
+        """Return the score of the tried offset nearest ``offset`` (None when nothing was tried)."""
         if self.grid.size == 0:
             return None
         return float(self.scores[int(np.argmin(np.abs(self.grid - offset)))])
@@ -306,8 +306,9 @@ class PictureFit:
 
 def _distances(exp: Expectation, canvas_cells: npt.NDArray[np.uint8],
                weights: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
-    """(frames, periods): the weighted mean distance of each frame to each period's canvas
-    (one period at a time: no (frames, periods, cells, 3) temporary).
+    """Return the weighted mean distance of each frame to each period's canvas (frames, periods).
+
+    One period at a time: no (frames, periods, cells, 3) temporary.
     """
     n, c = canvas_cells.shape[0], canvas_cells.shape[1]
     obs = canvas_cells.reshape(n, -1).astype(np.float32)
@@ -334,7 +335,7 @@ def _rival(grid: F64, scores: F64, best: float) -> tuple[float | None, float | N
 def fit_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray[np.uint8], *,
                  weights: npt.NDArray[np.float32] | None = None,
                  max_evaluations: float = 3e7) -> PictureFit:
-    """The offset that best lines the recorded canvases up with the expected periods.
+    """Find the offset that best lines the recorded canvases up with the expected periods.
 
     Parameters
     ----------
@@ -478,7 +479,7 @@ def local_offsets(times: F64, codes: CodeInputs, *, offset: float,
             g += 1
         voted = int(np.sum(~np.isnan(per_frame[f:g + 1])))
         if voted >= settle_frames or (g == n - 1 and voted >= 5 and f > 0):
-            jump = int(round((v - cur) * fps))
+            jump = round((v - cur) * fps)
             if jump < 0:
                 dropped += -jump
             else:
@@ -559,8 +560,10 @@ class Alignment:
         return f"{self.method}, confidence {self.confidence}" + (f" ({inner})" if inner else "")
 
     def to_json(self, *, shift_s: float = 0.0) -> dict[str, Any]:
-        """The ``alignment`` fact of the JSON document; offsets moved by ``shift_s`` (onto
-        the recording's clock when its first segments are lost).
+        """Return the ``alignment`` fact of the JSON document.
+
+        Its offsets are moved by ``shift_s`` (onto the recording's clock when its first
+        segments are lost).
         """
         def at(value: float | None) -> float | None:
             return None if value is None else round(value + shift_s, 4)
@@ -618,7 +621,7 @@ def _decisive(fit: PictureFit | None) -> bool:
 
 
 def _by_clock(clock: RecordingClock, fit: PictureFit) -> Alignment:
-    """The clock aligns; the pictures only say whether they agree."""
+    """Align by the clock; the pictures only say whether they agree."""
     confidence, note = "high", None
     if clock.spread_s > CLOCK_SPREAD_S:
         confidence = "low"
@@ -632,8 +635,10 @@ def _by_clock(clock: RecordingClock, fit: PictureFit) -> Alignment:
 
 
 def clock_plausible(clock: RecordingClock, times: F64, end: float) -> bool:
-    """Whether the clock puts the scenario inside the recording at all (a scenario whose
-    ``start_utc`` was left at its default is months away from a real recording).
+    """Tell whether the clock puts the scenario inside the recording at all.
+
+    A scenario whose ``start_utc`` was left at its default is months away from a real
+    recording.
 
     >>> from layoutkit.comparison.clock import RecordingClock
     >>> clock = RecordingClock(-2.0, "ts_name", ())

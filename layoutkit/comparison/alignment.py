@@ -100,9 +100,10 @@ class Alignment:
 def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
                    joins: Mapping[str, float],
                    clock: RecordingClock | None = None) -> Alignment:
-    """Align the observations (stage 2): by codes, else the recording's ``clock``, else
-    the pictures (:func:`~layoutkit.comparison.align.align_recording`); then the
-    recording's range.
+    """Align the observations (stage 2), then find the recording's range.
+
+    By codes, else the recording's ``clock``, else the pictures
+    (:func:`~layoutkit.comparison.align.align_recording`).
     """
     rates = publisher_rates(observed.times, observed.code_uids, observed.code_frames,
                             list(observed.uid_names), fps=exp.fps)

@@ -44,8 +44,10 @@ def _flash_part(observed: Observed, ro: RegionObservation, rates: Mapping[str, f
 
 def flashes_of(observed: Observed, regions: Sequence[RegionObservation],
                rates: Mapping[str, float], *, fps: int) -> Flashes:
-    """The test streams' flashes (recording times, seconds, uids), each publisher at its
-    own rate (``rates``, the canvas ``fps`` by default).
+    """Return the test streams' flashes (recording times, seconds, uids).
+
+    Each publisher's frames are counted at its own rate (``rates``, the canvas ``fps`` by
+    default).
     """
     return Flashes.of(_flash_part(observed, ro, rates, fps) for ro in regions
                       if ro.expect.kind == "code_live" and ro.expect.code_key is not None)
@@ -54,12 +56,12 @@ def flashes_of(observed: Observed, regions: Sequence[RegionObservation],
 def measure_av(plan: Plan, observed: Observed, regions: Sequence[RegionObservation],
                alignment: Alignment, *, audio: Iterable[AudioChunk],
                tolerance_s: tuple[float, float]) -> AvCheck:
-    """The A/V check of ``audio`` (same clock as the frames): its facts and differences."""
+    """Check A/V sync of ``audio`` (same clock as the frames): its facts and differences."""
     flashes = flashes_of(observed, regions, alignment.rates, fps=plan.expectation.fps)
     return check_av(flashes, audio, origin=observed.origin, offset=alignment.offset,
                     tolerance=tolerance_s, spans=heard_spans(plan.scenario, profile=plan.profile))
 
 
 def av_findings(av: AvCheck) -> tuple[Finding, ...]:
-    """The A/V check's differences as findings (no frame to show: no anchor)."""
+    """Return the A/V check's differences as findings (no frame to show: no anchor)."""
     return tuple(Finding(d) for d in av.differences)

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -162,20 +163,20 @@ class AvCheck:
 
 # --- reading the beeps ---------------------------------------------------------------------------
 def _block(rate: int) -> int:
-    return max(16, int(round(_WINDOW * rate / 48000)))
+    return max(16, round(_WINDOW * rate / 48000))
 
 
 def _envelope(samples: npt.NDArray[np.float32], rate: int, freq: float) -> npt.NDArray[np.float64]:
     """Amplitude at ``freq`` of each 10 ms window (boxcar) starting every 1 ms."""
     window = _block(rate)
-    hop = max(1, int(round(_HOP * rate / 48000)))
+    hop = max(1, round(_HOP * rate / 48000))
     if samples.size < window:
         return np.zeros(0)
     n = np.arange(samples.size)
     z = samples * np.exp(-2j * np.pi * freq * n / rate)
     c = np.concatenate([[0], np.cumsum(z)])
     starts = np.arange(0, samples.size - window + 1, hop)
-    return np.abs(c[starts + window] - c[starts]) * 2 / window
+    return np.asarray(np.abs(c[starts + window] - c[starts]) * 2 / window, dtype=np.float64)
 
 
 def _block_levels(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float64]:
@@ -194,7 +195,8 @@ def _runs(above: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     [(1, 3), (4, 5)]
     """
     edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
-    return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist()))
+    starts, stops = np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist()
+    return list(zip(starts, stops, strict=True))
 
 
 def _onset(samples: npt.NDArray[np.float32], first_block: int, rate: int,
@@ -209,7 +211,7 @@ def _onset(samples: npt.NDArray[np.float32], first_block: int, rate: int,
     rise = np.nonzero(above[1:] & ~above[:-1])[0]
     if above[0] or not rise.size:  # the sound starts inside the beep: no onset to time
         return None
-    hop = max(1, int(round(_HOP * rate / 48000)))
+    hop = max(1, round(_HOP * rate / 48000))
     return lo + (int(rise[0]) + 1) * hop + block / 2
 
 
@@ -277,7 +279,7 @@ def _one_per_beep(found: list[tuple[float, int, float]]) -> list[tuple[float, in
 
 
 def read_beeps(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> Beeps:
-    """The test-stream beeps of a sound: onsets, codes and levels (see the module notes).
+    """Read the test-stream beeps of a sound: onsets, codes and levels (see the module notes).
 
     Parameters
     ----------
@@ -314,7 +316,7 @@ def read_beeps(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> Beeps:
 
 
 def beep_onsets(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> npt.NDArray[np.float64]:
-    """Times (seconds after ``origin``) where a beep (numbered or plain) starts."""
+    """Return the times (seconds after ``origin``) where a beep (numbered or plain) starts."""
     return read_beeps(chunks, origin=origin).t
 
 
@@ -349,7 +351,7 @@ def _pair_diffs(flash_t: npt.NDArray[np.float64], beep_t: npt.NDArray[np.float64
         return np.zeros(0)
     starts = np.cumsum(counts) - counts
     index = np.arange(total) - np.repeat(starts, counts) + np.repeat(lo, counts)
-    return np.repeat(flash_t, counts) - beep_t[index]
+    return np.asarray(np.repeat(flash_t, counts) - beep_t[index], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,7 @@ class AvMeasure:
 
 def marked_offset(flash_t: npt.NDArray[np.float64], flash_second: npt.NDArray[np.int64],
                   beeps: Beeps, *, reach: float = MARK_REACH_S) -> AvMeasure | None:
-    """The A/V offset from flashes and numbered beeps.
+    """Measure the A/V offset from flashes and numbered beeps.
 
     Parameters
     ----------
@@ -436,7 +438,7 @@ def heard_spans(scenario: Scenario, *, profile: Profile) -> dict[str, tuple[tupl
     tones = {u.uid for u in scenario.users if u.audio == "tone"}
     times = timeline.change_times()
     spans: dict[str, list[tuple[float, float]]] = {}
-    for t0, t1 in zip(times, times[1:]):
+    for t0, t1 in pairwise(times):
         for uid in timeline.scene_at(t0).audible:
             if uid not in tones:
                 continue
@@ -452,7 +454,7 @@ def _heard(flashes: Flashes, spans: Mapping[str, Sequence[tuple[float, float]]],
            offset: float) -> npt.NDArray[np.bool_]:
     """Which flashes belong to a user heard at that moment (scenario time ``t - offset``)."""
     keep = np.zeros(flashes.t.size, dtype=bool)
-    for i, (t, uid) in enumerate(zip(flashes.t, flashes.uid)):
+    for i, (t, uid) in enumerate(zip(flashes.t, flashes.uid, strict=True)):
         keep[i] = any(a <= t - offset < b for a, b in spans.get(uid, ()))
     return keep
 
@@ -519,7 +521,7 @@ def _offset_difference(measure: AvMeasure, tolerance: tuple[float, float],
 def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float, offset: float,
              spans: Mapping[str, Sequence[tuple[float, float]]],
              tolerance: tuple[float, float] = AV_TOLERANCE_S) -> AvCheck:
-    """The A/V offset of a recording, or why there is none.
+    """Measure the A/V offset of a recording, or say why there is none.
 
     Parameters
     ----------

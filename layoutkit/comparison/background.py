@@ -62,8 +62,11 @@ def _period_finding(observed: Observed, rows: npt.NDArray[np.intp], period: Peri
 
 def check_background(observed: Observed, alignment: Alignment, exp: Expectation,
                      probe: Probe, *, mixup: str | None = None) -> Finding | None:
-    """The first period whose background is wrong (a check stage), or None (``mixup``:
-    the recording's range mix-up, :attr:`~layoutkit.comparison.alignment.Alignment.mixup`).
+    """Return the first period whose background is wrong (a check stage), or None.
+
+    ``mixup`` is the limited/full range mix-up the whole recording shows
+    (:attr:`~layoutkit.comparison.alignment.Alignment.mixup`): the expected background is
+    taken in it, and the colour seen is reported with it undone.
     """
     t_all = alignment.scenario_times(observed.times)
     pidx = np.searchsorted(exp.starts, t_all, side="right") - 1

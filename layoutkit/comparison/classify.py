@@ -1,4 +1,4 @@
-"""Per region and frame: does the recording show what was expected, and if not, what?
+"""Per region and frame: whether the recording shows what was expected, and if not, what.
 
 Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 
@@ -7,16 +7,18 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
   (``floor((t - first join) * rate)`` modulo 4096, ``rate`` the user's publisher rate from
   ``rates``, by default the canvas fps);
 * **frozen last frame** of a test stream: the expected uid, frame number within 1 of the
-  frame shown when the video stopped (at the publisher's rate); when no code at all is readable in the region (a
-  poor encode), the region's nearest candidate look must be the expected user's;
+  frame shown when the video stopped (at the publisher's rate); when no code at all is
+  readable in the region (a poor encode), the region's nearest candidate look must be the
+  expected user's;
 * anything else (black, canvas colour, canvas background, user image, a colour source, an
   empty region): the region's 4 x 4 descriptor within :data:`DESC_MEAN` (mean over cells of
   the per-cell mean |dY|, |dU|, |dV|) and :data:`DESC_MAX` (worst cell) of the expected
-  canvas's, its mean luma within :data:`DESC_LUMA` (a canvas ``#101010`` is not black); when the recording *as a whole* shows a limited/full range mix-up
-  (``range_mixup``, found by :mod:`~layoutkit.comparison.levels`), of the expected canvas
-  with that mix-up instead, in every region and frame alike (never a mix-up per region or
-  frame: a canvas ``#101010`` where black is expected is a difference); a region blended
-  with ``alpha`` < 1 over a live test stream may also show that stream's flash frame;
+  canvas's, its mean luma within :data:`DESC_LUMA` (a canvas ``#101010`` is not black);
+  when the recording *as a whole* shows a limited/full range mix-up (``range_mixup``,
+  found by :mod:`~layoutkit.comparison.levels`), of the expected canvas with that mix-up
+  instead, in every region and frame alike (never a mix-up per region or frame: a canvas
+  ``#101010`` where black is expected is a difference); a region blended with ``alpha`` < 1
+  over a live test stream may also show that stream's flash frame;
 * a test stream whose code is covered by a region painted over it (floating layouts):
   the nearest candidate look (median cell distance) must be the expected user's, flash
   frames excepted;
@@ -27,7 +29,8 @@ Rules (``tol`` = :data:`LIVE_TOLERANCE_FRAMES`):
 * a live video file (``file``): the region's descriptor within :data:`FILE_MEAN` (mean)
   and :data:`FILE_MAX` (worst cell) of the file's own frame nearest to it among those
   within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source time the
-  scenario expects (the file drawn into the region, :class:`~layoutkit.comparison.expect.FileFrames`).
+  scenario expects (the file drawn into the region,
+  :class:`~layoutkit.comparison.expect.FileFrames`).
 
 A region that does not match is named: a readable code gives ``(uid, live)`` when its
 frame number is within ``tol`` of that user's expected one, else ``(uid, last_frame)``;
@@ -121,12 +124,14 @@ def _wrap(d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def desc_distance(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
-                  valid: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+                  valid: npt.NDArray[np.bool_]
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean and worst cell distance between observed ``(n, c, 3)`` and a reference ``(c, 3)``."""
     if not valid.any():
         zeros = np.zeros(obs.shape[0])
         return zeros, zeros
-    cell = np.abs(obs[:, valid].astype(np.float32) - ref[valid][None].astype(np.float32)).mean(axis=2)
+    diff = obs[:, valid].astype(np.float32) - ref[valid][None].astype(np.float32)
+    cell = np.abs(diff).mean(axis=2)
     return cell.mean(axis=1).astype(np.float64), cell.max(axis=1).astype(np.float64)
 
 
@@ -141,7 +146,8 @@ def luma_shift(obs: npt.NDArray[np.generic], ref: npt.NDArray[np.generic],
     if not valid.any():
         return np.zeros(obs.shape[0])
     seen = obs[:, valid, 0].astype(np.float64).mean(axis=1)
-    return seen - float(np.asarray(ref)[valid, 0].astype(np.float64).mean())
+    return np.asarray(seen - float(np.asarray(ref)[valid, 0].astype(np.float64).mean()),
+                      dtype=np.float64)
 
 
 def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], ...]:
@@ -155,8 +161,9 @@ def range_variants(ref: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32
 
 
 def range_variant(ref: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
-    """``ref`` as the recording shows it under ``mixup`` (one of :data:`RANGE_MIXUPS`), or
-    ``ref`` itself for None.
+    """Return ``ref`` as the recording shows it under ``mixup`` (``ref`` itself for None).
+
+    ``mixup`` is one of :data:`RANGE_MIXUPS`.
 
     >>> range_variant(np.array([[16.0, 128, 128]], np.float32), "compressed").round(1)
     array([[ 29.7, 128. , 128. ]], dtype=float32)
@@ -167,7 +174,7 @@ def range_variant(ref: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArra
 
 
 def range_undone(seen: npt.NDArray[np.float32], mixup: str | None) -> npt.NDArray[np.float32]:
-    """What was drawn, from levels ``seen`` in a recording with ``mixup`` (to name colours).
+    """Undo ``mixup`` on levels ``seen``: what was drawn (to name colours).
 
     >>> range_undone(np.array([16.0, 128, 128], np.float32), "expanded").round(1)
     array([ 29.7, 128. , 128. ], dtype=float32)
@@ -182,8 +189,10 @@ def _expected_frame(t: npt.NDArray[np.float64], join: float, fps: float) -> npt.
 
 
 def _frozen_frame(reg: RegionExpect, rate: float, fps: int) -> int:
-    """The frame number a frozen test stream shows: ``reg.frozen_frame`` at the canvas rate,
-    else the publisher's frame at the last live canvas frame.
+    """Return the frame number a frozen test stream shows.
+
+    That is ``reg.frozen_frame`` at the canvas rate, else the publisher's frame at the last
+    live canvas frame.
     """
     if rate == fps or reg.frozen_t is None:
         return int(reg.frozen_frame or 0)
@@ -225,8 +234,10 @@ class Judging:
 
 
 class BackgroundMemo:
-    """:func:`background_frames` of every frame of one set of observations, once per region
-    place and looks (event fitting classifies the same frames under many candidates).
+    """:func:`background_frames` of every frame of one set of observations.
+
+    Computed once per region place and looks (event fitting classifies the same frames
+    under many candidates).
     """
 
     def __init__(self) -> None:
@@ -255,8 +266,9 @@ class BackgroundMemo:
 
 @dataclass(frozen=True)
 class _Seen:
-    """What the matching and :func:`_name` read: the observations, the users' (shifted) joins
-    and rates, and how to judge.
+    """What the matching and :func:`_name` read.
+
+    The observations, the users' (shifted) joins and rates, and how to judge.
     """
 
     probe: Probe
@@ -272,7 +284,7 @@ class _Seen:
     memo: BackgroundMemo | None = None
 
     def keys(self, reg: RegionExpect) -> list[int]:
-        """The code keys of ``reg``'s rect and mode."""
+        """Return the code keys of ``reg``'s rect and mode."""
         return list(self.rect_keys.get((*reg.rect, reg.mode), []))
 
 
@@ -326,8 +338,9 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
 
 
 def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
-                  t: npt.NDArray[np.float64]
-                  ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+                  t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.bool_],
+                                                        npt.NDArray[np.float64],
+                                                        npt.NDArray[np.float64]]:
     """Per frame of one region: matched, the live code deviation, the descriptor distance."""
     n = frames.size
     deviation = np.full(n, np.nan)
@@ -357,8 +370,9 @@ def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
 
 
 def _code_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
-                 t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """A test stream's region: its code matched, else (no code readable) its look."""
+                 t: npt.NDArray[np.float64]
+                 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Match a test stream's region by its code, else (no code readable) by its look."""
     who = reg.label[0]
     assert reg.code_key is not None and who is not None
     observed, fps = seen.observed, seen.fps
@@ -380,14 +394,17 @@ def _code_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
 
 
 def file_distance(reg: RegionExpect, uid: str, seen: _Seen, frames: npt.NDArray[np.intp],
-                  t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per frame: the mean and worst cell distance of the region to video file ``uid``'s
-    nearest frame within :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source
-    time the scenario expects (``uid``'s frames as drawn in this region's place).
+                  t: npt.NDArray[np.float64]
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return per frame the mean and worst cell distance of the region to file ``uid``.
+
+    The distance is to the video file's nearest frame within
+    :data:`~layoutkit.comparison.expect.FILE_WINDOW_S` of the source time the scenario
+    expects (``uid``'s frames as drawn in this region's place).
     """
     assert reg.files is not None
     fps = seen.fps
-    half = int(round(FILE_WINDOW_S * fps))
+    half = round(FILE_WINDOW_S * fps)
     ks = np.rint(t * fps).astype(np.int64)[:, None] + np.arange(-half, half + 1)[None]
     refs = range_variant(reg.files.cells(uid, reg.place, ks), seen.range_mixup)
     return window_distance(seen.observed.cells[frames][:, seen.probe.cell_slice(reg.desc_key)],
@@ -397,8 +414,9 @@ def file_distance(reg: RegionExpect, uid: str, seen: _Seen, frames: npt.NDArray[
 def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
                     valid: npt.NDArray[np.bool_]
                     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Mean and worst cell distance of observed ``(n, c, 3)`` to the nearest (by mean) of
-    each frame's references ``(n, w, c, 3)``.
+    """Return the mean and worst cell distance of observed ``(n, c, 3)`` to its references.
+
+    Each frame is measured against the nearest (by mean) of its references ``(n, w, c, 3)``.
 
     >>> obs = np.full((2, 2, 3), 100, np.uint8)
     >>> refs = np.stack([np.full((3, 2, 3), v, np.float32) for v in (90, 40)])
@@ -409,7 +427,8 @@ def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
     if not valid.any() or refs.shape[1] == 0:
         zeros = np.zeros(obs.shape[0])
         return zeros, zeros
-    diff = np.abs(obs[:, None][:, :, valid].astype(np.float32) - refs[:, :, valid].astype(np.float32))
+    diff = np.abs(obs[:, None][:, :, valid].astype(np.float32)
+                  - refs[:, :, valid].astype(np.float32))
     cell = diff.mean(axis=3)  # (n, w, c)
     mean = cell.mean(axis=2)
     best = np.argmin(mean, axis=1)
@@ -419,8 +438,9 @@ def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
 
 def _expected_code(reg: RegionExpect, t: npt.NDArray[np.float64], *, shift: int, rate: float,
                    fps: int) -> npt.NDArray[np.int64] | int:
-    """The frame number a test stream's code should show at scenario times ``t``: per frame
-    when live, the one frozen frame's otherwise.
+    """Return the frame number a test stream's code should show at scenario times ``t``.
+
+    Per frame when live, the one frozen frame's otherwise.
     """
     if reg.kind == "code_live":
         return _expected_frame(t, reg.join - shift / rate, rate) % CODE_PERIOD_FRAMES
@@ -430,7 +450,9 @@ def _expected_code(reg: RegionExpect, t: npt.NDArray[np.float64], *, shift: int,
 def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDArray[np.bool_],
                 expected: npt.NDArray[np.int64] | int, *,
                 tol: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """Per frame: does a test stream's code (read as the right uid where ``right``) show the
+    """Match a test stream's code frame numbers against the ``expected`` ones.
+
+    Per frame: whether the code (read as the right uid where ``right``) shows the
     ``expected`` frame number (:func:`_expected_code`), and the live deviation (NaN for
     frozen or unread codes).
     """
@@ -442,8 +464,10 @@ def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDA
 
 def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
                  range_mixup: str | None) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """Per frame: does a still region show its expected picture (under the recording's range
-    mix-up), and the mean descriptor distance.
+    """Match a still region against its expected picture, per frame.
+
+    Whether it shows it (under the recording's range mix-up), and the mean descriptor
+    distance.
     """
     obs = cells[:, _cell_slice(probe, reg.desc_key)]
     valid = probe.valid(reg.desc_key)
@@ -483,14 +507,15 @@ def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TO
             continue
         median = float(np.median(d))
         if abs(median) > tol and np.mean(np.abs(d - median) <= 1) >= agree:
-            out[uid] = int(round(median))
+            out[uid] = round(median)
     return out
 
 
 def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
                   ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """Per frame: the candidate look nearest by median cell distance (-1 when none is within
-    2 x DESC_MEAN); and the flash frames.
+    """Find per frame the candidate look nearest by median cell distance, and the flashes.
+
+    The look is -1 when none is within 2 x DESC_MEAN.
     """
     obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
     valid = probe.valid(reg.desc_key)
@@ -511,9 +536,11 @@ def _cell_slice(probe: Probe, key: int) -> slice:
 def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
                       range_mixup: str | None
                       ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """Per frame: does the region show one of ``reg.backgrounds`` (within
-    :data:`DESC_MEAN`, :data:`DESC_MAX`, :data:`DESC_LUMA`, under the range mix-up), and the
-    index of the nearest (by mean distance) in ``reg.backgrounds``.
+    """Tell per frame whether the region shows one of ``reg.backgrounds``, and which.
+
+    A background is shown within :data:`DESC_MEAN`, :data:`DESC_MAX` and :data:`DESC_LUMA`,
+    under the range mix-up; the second array is the index of the nearest (by mean distance)
+    in ``reg.backgrounds``.
     """
     n = len(cells)
     if not reg.backgrounds:
@@ -537,9 +564,11 @@ _CANVAS_LOOKS = ("canvas_color", "canvas_background")
 
 def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
                   range_mixup: str | None) -> npt.NDArray[np.bool_]:
-    """Per frame: a real person's region shows the canvas in at least a quarter of its cells
-    (at least 2) but not in all: a picture that does not fill the region, i.e. a region of
-    another layout (a reflow early, late or missing).
+    """Tell per frame whether a real person's region shows the canvas in part.
+
+    In part: in at least a quarter of its cells (at least 2) but not in all, a picture that
+    does not fill the region, i.e. a region of another layout (a reflow early, late or
+    missing).
 
     >>> from layoutkit.comparison.observe import Probe
     >>> probe = Probe((64, 64))
@@ -570,7 +599,9 @@ def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
 def background_misses(exp: Expectation, probe: Probe, observed: Observed,
                       offset: npt.NDArray[np.float64], range_mixup: str | None,
                       memo: BackgroundMemo | None = None) -> int:
-    """Frames whose canvas outside every region (a period's ``bg_key``) is not the expected
+    """Count the frames whose background shows a region appear, go away or move.
+
+    Frames whose canvas outside every region (a period's ``bg_key``) is not the expected
     background, plus frames of a real person's region that show the canvas in part
     (:func:`partly_canvas`): where a region appears, goes away or moves when no region's own
     check can see it (a real person's region matches any picture, so a join, a leave or a
@@ -599,8 +630,9 @@ def background_misses(exp: Expectation, probe: Probe, observed: Observed,
 
 def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
                   frames: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
-    """The region's motion at ``frames`` (levels from the decoded frame before each; zeros
-    when the observations carry none).
+    """Return the region's motion at ``frames``.
+
+    Levels from the decoded frame before each; zeros when the observations carry none.
     """
     if observed.motion is None:
         return np.zeros(len(frames), np.float32)
@@ -611,10 +643,12 @@ def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
 def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.float32],
                    times: npt.NDArray[np.float64], keys: npt.NDArray[np.bool_] | None = None
                    ) -> npt.NDArray[np.int8]:
-    """Per frame of a region: :data:`PICTURE_BACKGROUND`, :data:`PICTURE_FROZEN` (a picture
-    inside a :func:`~layoutkit.comparison.stillness.still_spans` span of the pictures; a
-    background breaks a span) or :data:`PICTURE_LIVE`; ``keys``: the recording's key frames
-    (a picture that froze on one is frozen from there).
+    """Tell per frame of a region whether it shows a background, a frozen or a live picture.
+
+    :data:`PICTURE_BACKGROUND`, :data:`PICTURE_FROZEN` (a picture inside a
+    :func:`~layoutkit.comparison.stillness.still_spans` span of the pictures; a background
+    breaks a span) or :data:`PICTURE_LIVE`; ``keys``: the recording's key frames (a picture
+    that froze on one is frozen from there).
 
     >>> t = np.arange(8) / 2
     >>> bg = np.array([0, 0, 0, 0, 0, 1, 1, 0], bool)
@@ -631,8 +665,10 @@ def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.flo
 
 def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
                    ) -> list[Label | None]:
-    """What a real person's region shows per frame: ``(uid, live)``, ``(uid, last_frame)``,
-    the nearest background look, or None (a background-like picture none is near).
+    """Name what a real person's region shows per frame.
+
+    ``(uid, live)``, ``(uid, last_frame)``, the nearest background look, or None (a
+    background-like picture none is near).
     """
     cells = seen.observed.cells[frames]
     background, nearest = background_frames(reg, seen.probe, cells, seen.range_mixup)
@@ -641,7 +677,7 @@ def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
     who = reg.label[0]
     words = {PICTURE_LIVE: (who, "live"), PICTURE_FROZEN: (who, "last_frame")}
     return [reg.backgrounds[int(b)][0] if s == PICTURE_BACKGROUND else words[int(s)]
-            for s, b in zip(states.tolist(), nearest)]
+            for s, b in zip(states.tolist(), nearest, strict=True)]
 
 
 def _labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
@@ -651,20 +687,21 @@ def _labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     bad = np.nonzero(~match)[0]
     named = _name(reg, seen, frames[bad], t[bad], seen.keys(reg))
     person = _person_labels(reg, seen, frames) if reg.backgrounds else None
-    for i, label in zip(bad, named):
+    for i, label in zip(bad, named, strict=True):
         labels[i] = person[i] or label if person is not None else label
     return labels
 
 
 def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
           t: npt.NDArray[np.float64], keys: list[int]) -> list[Label]:
-    """What mismatching frames of a region show (``keys``: the code keys of its rect)."""
+    """Name what mismatching frames of a region show (``keys``: the code keys of its rect)."""
     probe, joins, rates, tol = seen.probe, seen.joins, seen.rates, seen.tol
     cells, uid_names = seen.observed.cells, seen.observed.uid_names
     code_uids, code_frames = seen.observed.code_uids, seen.observed.code_frames
     labels: list[Label] = [(None, "unknown")] * len(frames)
     named = np.zeros(len(frames), dtype=bool)
-    for k in ([reg.code_key] if reg.code_key is not None else []) + [k for k in keys if k != reg.code_key]:
+    own = [reg.code_key] if reg.code_key is not None else []
+    for k in [*own, *(k for k in keys if k != reg.code_key)]:
         u = code_uids[frames, k]
         f = code_frames[frames, k].astype(np.int64)
         for i in np.nonzero((u >= 0) & ~named)[0]:
@@ -683,7 +720,7 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
         valid = probe.valid(reg.desc_key)
         dists = np.stack([desc_distance(obs, ref, valid)[0] for _, ref in reg.candidates], axis=1)
         best = np.argmin(dists, axis=1)
-        for row, (i, b) in enumerate(zip(rest, best)):
+        for row, (i, b) in enumerate(zip(rest, best, strict=True)):
             if dists[row, b] <= 3 * DESC_MEAN:
                 labels[i] = reg.candidates[int(b)][0]
     return _name_files(reg, seen, frames, t, labels)
@@ -691,8 +728,10 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
 
 def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
                 t: npt.NDArray[np.float64], labels: list[Label]) -> list[Label]:
-    """``labels`` with the frames still unknown named after another video file user whose
-    frames (near its expected source time) the region shows, if any.
+    """Name the frames still unknown after another video file user whose frames they show.
+
+    Returns ``labels`` with such frames (showing that user's frames near its expected
+    source time) named ``(uid, "live")``; the others as they were.
     """
     unknown = np.array([label == (None, "unknown") for label in labels], dtype=bool)
     others = [u for u in (reg.files.uids if reg.files is not None else ()) if u != reg.label[0]]
@@ -703,7 +742,7 @@ def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
                      axis=1)
     best = np.argmin(dists, axis=1)
     out = list(labels)
-    for row, (i, b) in enumerate(zip(rows, best)):
+    for row, (i, b) in enumerate(zip(rows, best, strict=True)):
         if dists[row, b] <= FILE_MEAN:
             out[i] = (others[int(b)], "live")
     return out

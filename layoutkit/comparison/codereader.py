@@ -60,8 +60,10 @@ class CodeSpot:
         self.readable = True
 
     def moved(self, dx: int, dy: int) -> CodeSpot:
-        """The same spot ``dx``, ``dy`` canvas pixels away (unreadable when it leaves the
-        canvas): a displaced layout's code, without working the geometry out again.
+        """Return the same spot ``dx``, ``dy`` canvas pixels away.
+
+        It is unreadable when it leaves the canvas: a displaced layout's code, without
+        working the geometry out again.
 
         >>> spot = CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360))
         >>> spot.moved(8, 0).bx0 - spot.bx0, spot.moved(-400, 0).readable
@@ -78,7 +80,7 @@ class CodeSpot:
 
     def read(self, luma: npt.NDArray[np.uint8], *,
              levels: npt.NDArray[np.int64] | None = None) -> CodeReading | None:
-        """The code in ``luma`` (the canvas' Y plane) at this spot, or None.
+        """Read the code in ``luma`` (the canvas' Y plane) at this spot, or return None.
 
         ``levels`` (a ``(2, 256)`` count array), when given, counts the black and the white
         calibration cell's mean level (rounded) of a successful reading: the recording's

@@ -1,4 +1,4 @@
-"""Content checks: does every region of every frame show what the rules predict?
+"""Content checks: whether every region of every frame shows what the rules predict.
 
 :func:`check_content` runs the stages of :mod:`layoutkit.comparison` in order (see that
 package's docstring for the flow): plan, observe (the decoded frames stream through once),
@@ -113,8 +113,11 @@ class ContentResult:
 
 @dataclass(frozen=True)
 class Displacement:
-    """A displaced layout's finding (None: in place), and the offset the frames were
-    moved back by before they were analysed again (:mod:`~.reread`; None: they were not).
+    """A displaced layout's finding, and the offset the frames were moved back by.
+
+    ``finding`` is None when the layout is in place; ``moved`` is the offset the frames
+    were moved back by before they were analysed again (:mod:`~.reread`; None: they were
+    not).
     """
 
     finding: Finding | None
@@ -160,9 +163,11 @@ class Checked:
 
 def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
             options: ContentOptions) -> FittedEvents:
-    """Stage 3: the events fitted in their windows, then a leave's kept layout dated
-    (:func:`~.leaves.keep_layouts`); none fitted when real people's regions show only
-    backgrounds (:func:`~.people.shows_only_canvas`: no join or leave to see).
+    """Fit the events in their windows (stage 3), then date a leave's kept layout.
+
+    The kept layout is dated by :func:`~.leaves.keep_layouts`; no event is fitted when
+    real people's regions show only backgrounds (:func:`~.people.shows_only_canvas`: no
+    join or leave to see).
     """
     from .leaves import keep_layouts
 
@@ -179,9 +184,11 @@ def _fitted(plan: Plan, observed: Observed, alignment: Alignment,
 
 def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
             options: ContentOptions) -> Analysis:
-    """Observe, align (by codes, else the recording's clock, else pictures), fit events
-    (in their windows), classify and find the runs (stages 1-5).  When an event moved,
-    :attr:`Analysis.plan` is a new plan whose renderer the caller closes.
+    """Observe, align, fit events, classify and find the runs (stages 1-5).
+
+    Alignment is by codes, else the recording's clock, else pictures; events are fitted
+    in their windows.  When an event moved, :attr:`Analysis.plan` is a new plan whose
+    renderer the caller closes.
     """
     tol = options.tolerance_frames
     observed = observe_frames(frames, plan.probe)
@@ -203,8 +210,10 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
 
 def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
                             ) -> tuple[Finding, ...]:
-    """The fitted events' differences first, then the runs' (a run of a frozen picture that
-    an event's difference already names is left out, :func:`~.events.named_by`).
+    """Return the fitted events' differences first, then the runs'.
+
+    A run of a frozen picture that an event's difference already names is left out
+    (:func:`~.events.named_by`).
     """
     named = analysis.events.differences
     return tuple(Finding(d) for d in named) + tuple(
@@ -212,9 +221,11 @@ def _event_and_run_findings(analysis: Analysis, judged: tuple[Finding, ...]
 
 
 def find_displacement(analysis: Analysis) -> Finding | None:
-    """A displaced layout (a check stage): by the test-stream codes where they are
-    expected (:func:`~.displacement.check_codes`, also ``unreadable_codes``), else by the
-    tiles' edges against the canvas (:func:`~.edges.check_edges`).
+    """Find a displaced layout (a check stage).
+
+    By the test-stream codes where they are expected (:func:`~.displacement.check_codes`,
+    also ``unreadable_codes``), else by the tiles' edges against the canvas
+    (:func:`~.edges.check_edges`).
     """
     plan, observed, alignment = analysis.plan, analysis.observed, analysis.alignment
     from .displacement import check_codes, expects_codes
@@ -226,7 +237,7 @@ def find_displacement(analysis: Analysis) -> Finding | None:
 
 
 def _displaced(analysis: Analysis) -> Finding | None:
-    """The displacement found before (:func:`moved_back`), else found now."""
+    """Return the displacement found before (:func:`moved_back`), else find it now."""
     if analysis.displacement is not None:
         return analysis.displacement.finding
     return find_displacement(analysis)
@@ -235,10 +246,11 @@ def _displaced(analysis: Analysis) -> Finding | None:
 def moved_back(plan: Plan, analysis: Analysis,
                source: Callable[[], Iterable[DecodedFrame]] | None, *,
                options: ContentOptions) -> Analysis:
-    """``analysis`` with its displacement found; when the layout is displaced (and the
-    frames can be decoded again), the analysis of the frames moved back by the offset
-    (:mod:`~.reread`: the codes read again at the shifted place), its rebuilt plan (if
-    any) closed.
+    """Return ``analysis`` with its displacement found, re-analysed when displaced.
+
+    When the layout is displaced (and the frames can be decoded again), the result is the
+    analysis of the frames moved back by the offset (:mod:`~.reread`: the codes read again
+    at the shifted place), its rebuilt plan (if any) closed.
     """
     from .reread import moved_frames, shift_of
 
@@ -255,11 +267,13 @@ def moved_back(plan: Plan, analysis: Analysis,
 
 def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
-    """Every check (stage 6) against :attr:`Analysis.plan`, findings in report order: a
-    displaced layout or unreadable codes (:func:`find_displacement`, found before when
-    :func:`moved_back` ran), the render modes (:func:`~.rendermode.check_render_modes`,
-    each replacing the runs it explains), the fitted events', runs (a period in another
-    layout replaces its runs), background, frame timing, A/V.
+    """Run every check (stage 6) against :attr:`Analysis.plan`.
+
+    Findings come in report order: a displaced layout or unreadable codes
+    (:func:`find_displacement`, found before when :func:`moved_back` ran), the render modes
+    (:func:`~.rendermode.check_render_modes`, each replacing the runs it explains), the
+    fitted events', runs (a period in another layout replaces its runs), background, frame
+    timing, A/V.
     """
     from .avcheck import av_findings, measure_av
     from .layoutcheck import apply_wrong_layouts, find_wrong_layouts
@@ -307,8 +321,10 @@ def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
 
 def _background(analysis: Analysis, explained: list[tuple[float, float]]
                 ) -> tuple[Finding, ...]:
-    """The background check's finding, unless it lies in a span another finding explains
-    (``explained``: a user still shown after leaving, a layout kept after a leave).
+    """Return the background check's finding, unless another finding explains its span.
+
+    ``explained`` are those spans: a user still shown after leaving, a layout kept after a
+    leave.
     """
     from .background import check_background
 
@@ -321,7 +337,7 @@ def _background(analysis: Analysis, explained: list[tuple[float, float]]
 
 
 def _stats(analysis: Analysis, checked: Checked, options: ContentOptions) -> dict[str, Any]:
-    """The content facts of the JSON document (``streams.content``)."""
+    """Return the content facts of the JSON document (``streams.content``)."""
     plan = analysis.plan
     exp, observed, alignment = analysis.expectation, analysis.observed, analysis.alignment
     video_range = alignment.video_range

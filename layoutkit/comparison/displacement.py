@@ -91,7 +91,7 @@ class Shift:
 
 
 def box_size(spot: CodeSpot) -> int:
-    """The smallest sampled cell box of a readable spot, in px (0: unreadable).
+    """Return the smallest sampled cell box of a readable spot, in px (0: unreadable).
 
     >>> box_size(CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360)))
     4
@@ -104,15 +104,16 @@ def box_size(spot: CodeSpot) -> int:
 
 
 def legible_keys(probe: Probe) -> frozenset[int]:
-    """The code keys whose codes are big enough to be read back (:data:`MIN_BOX`)."""
+    """Return the code keys whose codes are big enough to be read back (:data:`MIN_BOX`)."""
     return frozenset(k for (rect, mode, src_wh), k in probe.code_keys.items()
                      if box_size(CodeSpot(src_wh, rect, mode, probe.canvas_wh)) >= MIN_BOX)
 
 
 def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
                legible: frozenset[int]) -> tuple[int, int]:
-    """``(read, expected)``: region-frames where a live code (of a ``legible`` key) is
-    expected, and those read.
+    """Count the region-frames where a live code is expected, and those read.
+
+    Returns ``(read, expected)``; only codes of ``legible`` keys count.
 
     >>> import numpy as np
     >>> from layoutkit.comparison.expect import Period, RegionExpect
@@ -141,14 +142,14 @@ def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
 
 
 def _period_at(exp: Expectation, t: float) -> int | None:
-    """The period at scenario time ``t`` (None outside the scenario)."""
+    """Return the period at scenario time ``t`` (None outside the scenario)."""
     p = int(np.searchsorted(exp.starts, t, side="right")) - 1
     return None if p < 0 or t >= exp.periods[p].end else p
 
 
 def _live_samples(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float,
                   legible: frozenset[int]) -> list[tuple[float, U8]]:
-    """The samples taken while a live code (of a ``legible`` key) is expected."""
+    """Keep the samples taken while a live code (of a ``legible`` key) is expected."""
     out = []
     for r, luma in samples:
         p = _period_at(plan.expectation, r - offset)
@@ -159,8 +160,9 @@ def _live_samples(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
 
 
 def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
-    """The live codes (of ``legible`` keys) expected at scenario time ``t`` (none outside
-    the scenario).
+    """Return the live codes (of ``legible`` keys) expected at scenario time ``t``.
+
+    Empty outside the scenario.
     """
     exp, probe = plan.expectation, plan.probe
     p = _period_at(exp, t)
@@ -198,8 +200,10 @@ def spiral(reach: int, step: int) -> list[tuple[int, int]]:
 
 
 def _search_step(spot: CodeSpot) -> int:
-    """A grid step under the reader's tolerance: the smallest sampled cell box (a cell's
-    central half, so a code moved by that much still has every box inside its cell).
+    """Return a grid step under the reader's tolerance: the smallest sampled cell box.
+
+    A box is a cell's central half, so a code moved by that much still has every box inside
+    its cell.
 
     >>> _search_step(CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360)))
     4
@@ -209,8 +213,9 @@ def _search_step(spot: CodeSpot) -> int:
 
 def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tuple[int, int]
           ) -> int:
-    """How many ``step`` s from ``start`` (where the code reads) it still reads: galloping,
-    then halving (a dozen readings, not one per pixel).
+    """Count how many ``step`` s from ``start`` (where the code reads) it still reads.
+
+    Galloping, then halving: a dozen readings, not one per pixel.
     """
     def reads(n: int) -> bool:
         return _reads(spot, luma, uid, start[0] + n * step[0], start[1] + n * step[1])
@@ -226,8 +231,9 @@ def _edge(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], step: tupl
 
 
 def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int) -> float:
-    """The middle of the positions along ``axis`` (0: x, 1: y) where the code reads, from
-    ``start`` (where it reads) outwards.
+    """Return the middle of the positions along ``axis`` (0: x, 1: y) where the code reads.
+
+    Searched from ``start`` (where it reads) outwards.
     """
     unit = (1, 0) if axis == 0 else (0, 1)
     ahead = _edge(spot, luma, uid, start, unit)
@@ -237,15 +243,18 @@ def _span(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int], axis: int)
 
 def code_centre(spot: CodeSpot, luma: U8, uid: str, start: tuple[int, int]
                 ) -> tuple[float, float]:
-    """Where ``uid``'s code, read at ``start``, is centred (the middle of the span of
-    positions where it reads, along x at ``start``'s y and along y at ``start``'s x).
+    """Find where ``uid``'s code, read at ``start``, is centred.
+
+    The centre is the middle of the span of positions where it reads, along x at
+    ``start``'s y and along y at ``start``'s x.
     """
     return _span(spot, luma, uid, start, 0), _span(spot, luma, uid, start, 1)
 
 
 def find_code(spot: CodeSpot, luma: U8, uid: str) -> tuple[float, float] | None:
-    """``uid``'s code searched for around ``spot`` (up to :data:`REACH` px): its centre's
-    offset, or None when it reads nowhere.
+    """Search for ``uid``'s code around ``spot`` (up to :data:`REACH` px).
+
+    Returns its centre's offset, or None when it reads nowhere.
     """
     if not spot.readable:
         return None
@@ -306,8 +315,9 @@ def describe_shift(shift: Shift) -> str:
 
 
 def _shift_finding(shifts: list[Shift]) -> Finding | None:
-    """``wrong_layout`` when the codes found are displaced by :data:`MIN_SHIFT` px or more
-    (the median over the codes found).
+    """Return ``wrong_layout`` when the codes found are displaced, else None.
+
+    Displaced: by :data:`MIN_SHIFT` px or more (the median over the codes found).
     """
     if not shifts:
         return None
@@ -343,10 +353,12 @@ def expects_codes(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
 
 
 def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding | None:
-    """The displacement check (a check stage): ``wrong_layout`` with the offset in pixels,
-    ``unreadable_codes`` when the expected codes are missing and found nowhere near, or
-    None.  Searches only when the codes are missing; a recording whose codes read pays
-    for about two dozen readings per code on one sample.
+    """Check the layout's place by its codes (a check stage).
+
+    Returns ``wrong_layout`` with the offset in pixels, ``unreadable_codes`` when the
+    expected codes are missing and found nowhere near, or None.  Searches only when the
+    codes are missing; a recording whose codes read pays for about two dozen readings per
+    code on one sample.
     """
     legible = legible_keys(plan.probe)
     read, expected = code_share(observed, alignment, plan.expectation, legible)

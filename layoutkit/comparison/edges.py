@@ -39,7 +39,14 @@ from .findings import Finding
 from .model import Difference
 from .plan import Plan
 
-__all__ = ["LEVELS", "MIN_EVIDENCE", "background_luma", "check_edges", "expected_mask", "mask_offset"]
+__all__ = [
+    "LEVELS",
+    "MIN_EVIDENCE",
+    "background_luma",
+    "check_edges",
+    "expected_mask",
+    "mask_offset",
+]
 
 #: Luma levels within which a pixel is the canvas.
 LEVELS = 14
@@ -53,8 +60,10 @@ _CANVAS_STATES = ("empty", "canvas_color", "canvas_background")
 
 def expected_mask(period: Period, sizes: dict[str, tuple[int, int]], canvas_wh: tuple[int, int],
                   *, black_is_canvas: bool) -> F32:
-    """1 where the canvas should show in ``period`` (``sizes``: uid -> picture size, for
-    the fit bars), 0 where a tile covers it.
+    """Draw the mask of where the canvas should show in ``period``: 1 there, 0 under tiles.
+
+    ``sizes`` (uid -> picture size) places the fit bars, which show the canvas when
+    ``black_is_canvas``.
 
     >>> from layoutkit.comparison.expect import RegionExpect
     >>> reg = RegionExpect(0, (2, 0, 4, 4), 1, ("11", "live"), "file", 0)
@@ -79,8 +88,9 @@ def expected_mask(period: Period, sizes: dict[str, tuple[int, int]], canvas_wh: 
 
 
 def _ssd(padded: F32, obs: F32, reach: int, d: tuple[int, int]) -> float:
-    """Squared differences of ``obs`` and the expected mask moved by ``d`` (``padded``: the
-    expected mask with ``reach`` px of canvas around it).
+    """Sum the squared differences of ``obs`` and the expected mask moved by ``d``.
+
+    ``padded`` is the expected mask with ``reach`` px of canvas around it.
     """
     h, w = obs.shape
     v, u = reach - d[1], reach - d[0]
@@ -88,12 +98,14 @@ def _ssd(padded: F32, obs: F32, reach: int, d: tuple[int, int]) -> float:
 
 
 def _coarse(observed: Sequence[F32], expected: Sequence[F32], reach: int) -> tuple[int, int]:
-    """The best offset on masks halved (``cv2.matchTemplate``, squared differences), in
-    full-size pixels.
+    """Find the best offset on masks halved, in full-size pixels.
+
+    Each pair of masks is matched with ``cv2.matchTemplate`` (squared differences), summed
+    over the pairs.
     """
     half = reach // 2
     total = np.zeros((2 * half + 1, 2 * half + 1), np.float64)
-    for obs, exp in zip(observed, expected):
+    for obs, exp in zip(observed, expected, strict=True):
         small = [cv2.resize(m, (m.shape[1] // 2, m.shape[0] // 2), interpolation=cv2.INTER_AREA)
                  for m in (obs, exp)]
         padded = cv2.copyMakeBorder(small[1], half, half, half, half, cv2.BORDER_CONSTANT,
@@ -105,9 +117,11 @@ def _coarse(observed: Sequence[F32], expected: Sequence[F32], reach: int) -> tup
 
 def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int = REACH
                 ) -> tuple[tuple[int, int], float, float]:
-    """The offset ``(dx, dy)`` (positive: right, down) that best moves the ``expected``
-    masks onto the ``observed`` ones, and the mismatching pixels a sample at that offset
-    and at none: searched on masks halved, then to the pixel around the best.
+    """Find the offset ``(dx, dy)`` that best moves the ``expected`` masks onto the ``observed``.
+
+    Positive offsets are right and down.  Returns the offset and the mismatching pixels a
+    sample at that offset and at none: searched on masks halved, then to the pixel around
+    the best.
 
     >>> e = np.ones((40, 60), np.float32); e[10:30, 10:50] = 0
     >>> o = np.ones((40, 60), np.float32); o[14:34, 5:45] = 0
@@ -122,14 +136,14 @@ def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int 
                                     np.float32) for e in expected]
     near = [(0, 0)] + [(cx + i, cy + j) for j in (-1, 0, 1) for i in (-1, 0, 1)
                        if max(abs(cx + i), abs(cy + j)) <= reach]
-    scores = {d: float(np.mean([_ssd(p, o, reach, d) for p, o in zip(padded, observed)]))
-              for d in near}
+    pairs = list(zip(padded, observed, strict=True))
+    scores = {d: float(np.mean([_ssd(p, o, reach, d) for p, o in pairs])) for d in near}
     best = min(scores, key=lambda d: (scores[d], d != (0, 0)))
     return best, scores[best], scores[(0, 0)]
 
 
 def background_luma(plan: Plan, t: float) -> U8:
-    """The expected canvas background's luma at scenario time ``t`` (colour or image)."""
+    """Return the expected canvas background's luma at scenario time ``t`` (colour, image)."""
     layout = plan.renderer.timeline.scene_at(Fraction(t)).layout
     h = plan.probe.canvas_wh[1]
     return plan.renderer._background(layout)[:h]  # the recorder's own drawing
@@ -137,7 +151,7 @@ def background_luma(plan: Plan, t: float) -> U8:
 
 def _tiled(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
            ) -> list[tuple[float, U8, Period]]:
-    """The samples inside a period with regions: ``(scenario time, luma, period)``."""
+    """Keep the samples inside a period with regions: ``(scenario time, luma, period)``."""
     exp = plan.expectation
     out = []
     for r, luma in samples:
@@ -150,7 +164,7 @@ def _tiled(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
 
 def _masks(plan: Plan, tiled: Sequence[tuple[float, U8, Period]]
            ) -> tuple[list[F32], list[F32]]:
-    """The observed and expected canvas masks of the samples."""
+    """Return the observed and expected canvas masks of the samples."""
     sizes = {uid: s.size_wh for uid, s in plan.renderer.sources.items()}
     observed, expected = [], []
     for t, luma, period in tiled:
@@ -164,9 +178,11 @@ def _masks(plan: Plan, tiled: Sequence[tuple[float, U8, Period]]
 
 def check_edges(plan: Plan, samples: Sequence[tuple[float, U8]], offset: float
                 ) -> Finding | None:
-    """``wrong_layout`` with the offset in pixels when the tiles' edges against the canvas
-    sit :data:`~.displacement.MIN_SHIFT` px or more from their place, else None (a check
-    stage, for recordings without readable test-stream codes).
+    """Check the layout's place by the tiles' edges against the canvas (a check stage).
+
+    Returns ``wrong_layout`` with the offset in pixels when the edges sit
+    :data:`~.displacement.MIN_SHIFT` px or more from their place, else None; for recordings
+    without readable test-stream codes.
     """
     observed, expected = _masks(plan, _spread(_tiled(plan, samples, offset), SAMPLES))
     if not observed or all(float(e.min()) == 1.0 for e in expected):  # no tile to see

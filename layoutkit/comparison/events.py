@@ -179,8 +179,9 @@ class EventFit:
                 f"scenario {float(self.scenario_t):.2f} s{outside}")
 
     def label(self) -> str:
-        """A short label for the report's timeline: the fitted time, and the scenario's
-        beside it when they differ.
+        """Return a short label for the report's timeline.
+
+        The fitted time, and the scenario's beside it when they differ.
 
         >>> EventFit(0, "mute_video", "22", Fraction(6), Fraction(25, 4), Fraction(1)).label()
         'uid 22 stopped video 6.25 s (scenario 6.00 s)'
@@ -194,7 +195,7 @@ class EventFit:
         return f"{subject}{verb} {fitted} s{also}"
 
     def to_json(self) -> dict[str, Any]:
-        """The ``events`` item of compare's JSON document (times in seconds)."""
+        """Return the ``events`` item of compare's JSON document (times in seconds)."""
         return {"index": self.index, "kind": self.kind, "uid": self.uid,
                 "scenario_t": round(float(self.scenario_t), 4),
                 "fitted_t": round(float(self.fitted_t), 4),
@@ -203,7 +204,7 @@ class EventFit:
 
 
 def as_tolerance(value: object) -> Fraction:
-    """A window in seconds: a finite number >= 0 (a float read as its decimal text).
+    """Read a window in seconds: a finite number >= 0 (a float read as its decimal text).
 
     >>> as_tolerance(0.25), as_tolerance(1)
     (Fraction(1, 4), Fraction(1, 1))
@@ -221,12 +222,13 @@ def as_tolerance(value: object) -> Fraction:
 
 
 def event_difference(fit: EventFit) -> Difference | None:
-    """The ``event_time`` difference of an event no time in its window explains.
+    """Return the ``event_time`` difference of an event no time in its window explains.
 
     >>> d = event_difference(EventFit(0, "mute_video", "22", Fraction(6), Fraction(38, 5),
     ...                               Fraction(1), explained=False))
-    >>> d.message
-    "uid 22's mute_video at 6.00 s ± 1.00 s: no time in the window explains what the recording shows (video froze at 7.60 s)"
+    >>> d.message  # doctest: +NORMALIZE_WHITESPACE
+    "uid 22's mute_video at 6.00 s ± 1.00 s: no time in the window explains what the
+    recording shows (video froze at 7.60 s)"
     """
     if fit.explained:
         return None
@@ -256,8 +258,9 @@ def candidate_shifts(window: Fraction, step: Fraction, *, beyond: Fraction = Fra
 
 
 def best_shift(costs: Mapping[Fraction, int]) -> tuple[Fraction, bool]:
-    """The shift that best explains the recording, and whether any shift did better than
-    another (the event is seen at all).
+    """Find the shift that best explains the recording, and whether the event is seen at all.
+
+    Seen: some shift did better than another.
 
     Among the least-cost shifts, the contiguous run (on the grid of the given shifts) that
     lies nearest to 0, and its middle shift (the earlier of two middles).
@@ -291,12 +294,14 @@ def label_cost(expected: Sequence[Label], observed: Sequence[Label]) -> int:
     >>> label_cost([("1", "live"), ("1", "last_frame")], [("1", "live"), ("1", "live")])
     1
     """
-    return sum(1 for e, o in zip(expected, observed) if e != o)
+    return sum(1 for e, o in zip(expected, observed, strict=True) if e != o)
 
 
 def shift_event(scenario: Scenario, index: int, t: Fraction) -> Scenario:
-    """``scenario`` with event ``index`` at time ``t`` (events re-sorted by time, stably; a
-    user's late join moves the user's ``join`` too).
+    """Return ``scenario`` with event ``index`` at time ``t``.
+
+    The events are re-sorted by time, stably; a user's late join moves the user's ``join``
+    too.
 
     >>> from layoutkit.scenario import parse_scenario
     >>> s = parse_scenario({"cname": "c", "duration": 9, "users": [{"uid": "1"}],
@@ -312,8 +317,9 @@ def shift_event(scenario: Scenario, index: int, t: Fraction) -> Scenario:
 
 
 def scenario_at(scenario: Scenario, fits: Sequence[EventFit]) -> Scenario:
-    """``scenario`` with each fitted event at its fitted time (as :func:`fit_events` builds
-    it).
+    """Return ``scenario`` with each fitted event at its fitted time.
+
+    As :func:`fit_events` builds it.
 
     >>> from layoutkit.scenario import parse_scenario
     >>> s = parse_scenario({"cname": "c", "duration": 9, "users": [{"uid": "1"}],
@@ -330,7 +336,7 @@ def scenario_at(scenario: Scenario, fits: Sequence[EventFit]) -> Scenario:
 
 
 def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
-    """The scenario-time span whose frames score a shift of ``event`` within ``window``."""
+    """Return the scenario-time span whose frames score a shift of ``event`` in ``window``."""
     after = VIDEO_STOP_GRACE if event.action in _STOPS else Fraction(0)
     return event.t - window - _MARGIN_S, event.t + window + after + _MARGIN_S
 
@@ -338,8 +344,9 @@ def _span(event: Event, window: Fraction) -> tuple[Fraction, Fraction]:
 def _costs(scenario: Scenario, index: int, shifts: Sequence[Fraction],
            span: tuple[Fraction, Fraction], cost: Cost, *,
            walk: bool = False) -> dict[Fraction, int]:
-    """Cost of each shift (nearest to 0 first) of event ``index`` that keeps it inside the
-    recording (``[0, scenario.duration)``).
+    """Score each shift of event ``index`` that keeps it inside the recording.
+
+    Shifts are tried nearest to 0 first; inside is ``[0, scenario.duration)``.
 
     With ``walk``, when the scenario's own time explains every frame (cost 0, the least
     there is), each side is followed only until a shift costs more: the least-cost run
@@ -384,8 +391,9 @@ def _fit_one(scenario: Scenario, index: int, window: Fraction, step: Fraction,
 
 
 def seen_shift(seen: Fraction, t: Fraction, step: Fraction) -> Fraction:
-    """The shift of an event at ``t`` (on the grid ``t + k * step``) to the last grid time
-    not after ``seen``, the first frame that shows it.
+    """Return the shift that moves an event at ``t`` to the last grid time not after ``seen``.
+
+    The grid is ``t + k * step``; ``seen`` is the first frame that shows the event.
 
     A stop happened after the last live frame and at or before the first frozen one, a
     span one frame long: the grid time in it (the scenario's own time when that is in it,
@@ -498,8 +506,10 @@ class Freeze:
 
 def freeze_onset(t: npt.NDArray[np.float64], frames: npt.NDArray[np.int64], *,
                  hold: int = 4) -> Freeze | None:
-    """The first freeze in readings of one user's code: the first run of more than
-    ``hold`` equal frame numbers (over no gap) after a different reading.
+    """Find the first freeze in readings of one user's code.
+
+    A freeze is the first run of more than ``hold`` equal frame numbers (over no gap) after
+    a different reading.
 
     When the run's first reading continues the live count (1 to 3 frames on), it is the
     last live frame and the freeze shows from the next frame on; otherwise the frozen
@@ -539,9 +549,10 @@ def freeze_onset(t: npt.NDArray[np.float64], frames: npt.NDArray[np.int64], *,
 
 def observed_freezes(scenario: Scenario, exp: Expectation, data: FrameData, *,
                      tolerance: Fraction) -> dict[int, Freeze]:
-    """Event index -> the freeze a stop event's test stream shows (its code, read where
-    the user was live just before the event, stops advancing), looked for from
-    :data:`SEARCH_BEYOND_S` before to after the event's window.
+    """Find the freeze each stop event's test stream shows, by event index.
+
+    A freeze: its code, read where the user was live just before the event, stops
+    advancing; looked for from :data:`SEARCH_BEYOND_S` before to after the event's window.
     """
     scenario_t = data.times - data.offsets
     out: dict[int, Freeze] = {}
@@ -559,7 +570,7 @@ def observed_freezes(scenario: Scenario, exp: Expectation, data: FrameData, *,
 
 
 def _live_code_key(exp: Expectation, event: Event) -> int | None:
-    """The code key of the event's user, live just before the event, if readable."""
+    """Return the code key of the event's user, live just before the event, if readable."""
     p = int(np.searchsorted(exp.starts, float(event.t), side="left")) - 1
     if p < 0:
         return None
@@ -570,8 +581,10 @@ def _live_code_key(exp: Expectation, event: Event) -> int | None:
 
 
 def frozen_picture_difference(fit: EventFit, freeze: Freeze) -> Difference | None:
-    """A freeze whose picture is not the user's last live frame (the code read just
-    before it), with both frame numbers.
+    """Return a difference for a freeze on another picture than the last live frame.
+
+    The last live frame is the code read just before the freeze; the difference names both
+    frame numbers.
 
     >>> fit = EventFit(0, "mute_video", "22", Fraction(3), Fraction(3), Fraction(1))
     >>> frozen_picture_difference(fit, Freeze(3.0, 30, 44, 2.933)).message
@@ -588,8 +601,10 @@ def frozen_picture_difference(fit: EventFit, freeze: Freeze) -> Difference | Non
 
 
 def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
-    """``diff`` is a run of a frozen picture that :func:`frozen_picture_difference` already
-    named (the user's last frame, another frame than expected, within 3.5 s of the freeze).
+    """Tell whether ``diff`` is a run of a frozen picture that another difference named.
+
+    Named by :func:`frozen_picture_difference`: the user's last frame, another frame than
+    expected, within 3.5 s of the freeze.
 
     >>> frozen = Difference("wrong_state", "", uid="22", t=3.0, observed={"frame": 30})
     >>> run = Difference("wrong_state", "", uid="22", t=3.0,
@@ -608,8 +623,10 @@ def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
 
 
 def _with_times(scenario: Scenario, times: Sequence[Fraction]) -> tuple[Scenario, list[int]]:
-    """``scenario`` with its events at ``times`` (re-sorted stably), and the given index of
-    each event of the result; a user's late join (``users[i].join``) moves with its event.
+    """Return ``scenario`` with its events at ``times``, and where each event came from.
+
+    The events are re-sorted stably; the list gives the given index of each event of the
+    result.  A user's late join (``users[i].join``) moves with its event.
     """
     order = sorted(range(len(times)), key=lambda i: times[i])
     events = tuple(replace(scenario.events[i], t=times[i]) for i in order)
@@ -639,23 +656,27 @@ class FrameData:
 
     @property
     def times(self) -> npt.NDArray[np.float64]:
+        """Recording time of each frame (seconds from the first frame)."""
         return self.observed.times
 
     @property
     def code_uids(self) -> npt.NDArray[np.int32]:
+        """Per frame and code key: the uid index into :attr:`uid_names` read (-1: unread)."""
         return self.observed.code_uids
 
     @property
     def code_frames(self) -> npt.NDArray[np.int32]:
+        """Per frame and code key: the frame number read."""
         return self.observed.code_frames
 
     @property
     def uid_names(self) -> tuple[str, ...]:
+        """Code uid index -> uid."""
         return self.observed.uid_names
 
 
 def _scratch(probe: Probe) -> Probe:
-    """A copy of ``probe`` whose new keys do not reach ``probe`` (the arrays are shared)."""
+    """Copy ``probe`` so that new keys do not reach ``probe`` (the arrays are shared)."""
     scratch = replace(probe, desc_keys=dict(probe.desc_keys), code_keys=dict(probe.code_keys),
                       uids=dict(probe.uids), _cells=list(probe._cells),
                       _valid=list(probe._valid), _frozen=False)
@@ -664,9 +685,10 @@ def _scratch(probe: Probe) -> Probe:
 
 
 def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol: int) -> Cost:
-    """A :data:`Cost`: rebuild the expectation of the candidate scenario and count the
-    region-frames of the span that :func:`~layoutkit.comparison.classify.classify` finds
-    mismatching.
+    """Make a :data:`Cost` that counts the mismatching region-frames of a candidate.
+
+    It rebuilds the expectation of the candidate scenario and counts the region-frames of
+    the span that :func:`~layoutkit.comparison.classify.classify` finds mismatching.
 
     The candidate is drawn by ``renderer`` retimed (its sources shared), each scene once
     for all candidates; the expectation's keys are registered in a copy of ``probe``.  A
@@ -716,8 +738,9 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
 def _inexact_freeze(ro: RegionObservation, code_uids: npt.NDArray[np.int32],
                     code_frames: npt.NDArray[np.int32], rates: Mapping[str, float],
                     fps: int) -> int:
-    """Frames of a frozen test stream (at the canvas rate) whose code is read one frame off
-    the expected frozen frame: a match for the rules (within one frame), but not for
+    """Count frames of a frozen test stream whose code reads one frame off the frozen frame.
+
+    Only at the canvas rate.  A match for the rules (within one frame), but not for
     fitting: the frozen frame pins the stop to one canvas frame, so a fault after the event
     (e.g. no canvas after the 3.5 s) cannot pull the fit by a frame.
     """
@@ -764,10 +787,11 @@ class FittedEvents:
 
 def fit_observed(plan: Plan, observed: Observed, alignment: Alignment, *, tol: int,
                  tolerance: Fraction) -> FittedEvents:
-    """Fit each event's time in its window (stage 3; :func:`fit_events`, a test stream's
-    observed freeze first) on the aligned observations; when one moved, the plan is
-    rebuilt for the fitted scenario (:meth:`~layoutkit.comparison.plan.Plan.retimed`: the
-    probe and its keys kept).
+    """Fit each event's time in its window on the aligned observations (stage 3).
+
+    By :func:`fit_events`, a test stream's observed freeze first; when one moved, the plan
+    is rebuilt for the fitted scenario (:meth:`~layoutkit.comparison.plan.Plan.retimed`:
+    the probe and its keys kept).
     """
     data = FrameData(observed, alignment.offsets, dict(plan.joins), alignment.rates,
                      alignment.mixup)

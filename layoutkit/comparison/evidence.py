@@ -43,8 +43,10 @@ FLASH_JUMP = 3.0
 
 @dataclass(frozen=True)
 class Shot:
-    """Where one finding's pictures are taken: the frame (index into the observations),
-    whether it was moved off a test-stream flash, and the region to mark (canvas pixels).
+    """Where one finding's pictures are taken.
+
+    The frame (index into the observations), whether it was moved off a test-stream flash,
+    and the region to mark (canvas pixels).
     """
 
     finding: int
@@ -69,10 +71,12 @@ def wanted_frames(anchors: Sequence[Anchor | None], *, cap: int) -> dict[int, li
 
 def finding_anchors(findings: Sequence[Finding], scenario_t: npt.NDArray[np.float64], *,
                     step: float) -> list[Anchor | None]:
-    """Each finding's anchor; a finding without one but with a time is anchored on the
-    frame nearest that scenario time (when one lies within a frame of it), or, when it also
-    says where it was seen (``observed["t"]``, e.g. an event outside its window), on the
-    frame halfway between the two: where expected and recorded pictures disagree.
+    """Return each finding's anchor, anchoring those with a time but no anchor.
+
+    A finding without an anchor but with a time is anchored on the frame nearest that
+    scenario time (when one lies within a frame of it), or, when it also says where it was
+    seen (``observed["t"]``, e.g. an event outside its window), on the frame halfway
+    between the two: where expected and recorded pictures disagree.
 
     >>> import numpy as np
     >>> found = [Finding(Difference("event_time", "x", t=1.0)), Finding(Difference("drift", "y")),
@@ -98,9 +102,11 @@ def _number(value: object) -> float | None:
 
 
 def _fault_span(difference: Difference, t: float) -> tuple[float, float]:
-    """The scenario times over which a difference with time ``t`` shows: ``t`` alone, or up
-    to where it was seen (``observed["t"]``), from the edge of its window when it has one
-    (``expected["window"]``: inside the window the judged plan agrees with the recording).
+    """Return the scenario times over which a difference with time ``t`` shows.
+
+    ``t`` alone, or up to where it was seen (``observed["t"]``), from the edge of its
+    window when it has one (``expected["window"]``: inside the window the judged plan
+    agrees with the recording).
 
     >>> _fault_span(Difference("event_time", "x", t=2.0, expected={"window": 1.0},
     ...                        observed={"t": 3.6}), 2.0)
@@ -117,8 +123,9 @@ def _fault_span(difference: Difference, t: float) -> tuple[float, float]:
 
 
 def _code_flashes(observed: Observed, rates: Mapping[str, float], fps: int) -> BoolArray:
-    """Frames on which a code read shows a whole-second frame number of its publisher
-    (``frame % rate == 0``: the test stream's flash).
+    """Find the frames on which a code read shows a whole-second frame number.
+
+    A whole second of its publisher (``frame % rate == 0``) is the test stream's flash.
     """
     if not observed.code_uids.size:
         return np.zeros(len(observed), dtype=bool)
@@ -130,9 +137,10 @@ def _code_flashes(observed: Observed, rates: Mapping[str, float], fps: int) -> B
 
 
 def _bright_flashes(luma: npt.NDArray[np.float64]) -> BoolArray:
-    """Frames whose mean canvas luma exceeds both the median of the 3 frames before and
-    that of the 3 after by more than :data:`FLASH_JUMP` (a step up, e.g. a user joining,
-    is not brighter than what follows).
+    """Find the frames whose mean canvas luma jumps above their neighbours'.
+
+    Above both the median of the 3 frames before and that of the 3 after by more than
+    :data:`FLASH_JUMP` (a step up, e.g. a user joining, is not brighter than what follows).
 
     >>> import numpy as np
     >>> _bright_flashes(np.array([50.0, 50, 50, 90, 50, 51, 52, 60, 60, 60])).tolist()
@@ -148,18 +156,20 @@ def _bright_flashes(luma: npt.NDArray[np.float64]) -> BoolArray:
 
 
 def flash_frames(observed: Observed, plan: Plan, rates: Mapping[str, float]) -> BoolArray:
-    """Per frame: a test stream's whole-second flash shows on it, by its codes (each
-    publisher at its own rate, ``rates``) or, where no code says so, by a jump of the
-    canvas's mean luma (:data:`FLASH_JUMP`).
+    """Tell per frame whether a test stream's whole-second flash shows on it.
+
+    By its codes (each publisher at its own rate, ``rates``) or, where no code says so, by
+    a jump of the canvas's mean luma (:data:`FLASH_JUMP`).
     """
     codes = _code_flashes(observed, rates, plan.expectation.fps)
     return codes | _bright_flashes(canvas_luma(observed, plan.probe))
 
 
 def clear_frame(frame: int, flash: BoolArray, *, reach: int) -> tuple[int, bool]:
-    """The frame nearest ``frame`` (itself first, then earlier before later) that is no
-    flash, within ``reach`` frames; ``frame`` itself when there is none.  The flag says
-    whether it moved.
+    """Find the frame nearest ``frame`` that is no flash, within ``reach`` frames.
+
+    Itself first, then earlier before later; ``frame`` itself when there is none.  The
+    flag says whether it moved.
 
     >>> import numpy as np
     >>> flash = np.array([False, False, True, True, False])
@@ -177,8 +187,10 @@ def clear_frame(frame: int, flash: BoolArray, *, reach: int) -> tuple[int, bool]
 
 
 def region_rect(difference: Difference, exp: Expectation, t: float) -> Rect | None:
-    """The canvas rectangle ``(x, y, w, h)`` of the difference's region at scenario time
-    ``t`` (by its ``region`` index, else its user's region); None for the whole canvas.
+    """Return the canvas rectangle ``(x, y, w, h)`` of the difference's region at ``t``.
+
+    ``t`` is a scenario time; the region is found by its ``region`` index, else its user's
+    region; None for the whole canvas.
     """
     if not exp.periods:
         return None
@@ -196,7 +208,7 @@ def region_rect(difference: Difference, exp: Expectation, t: float) -> Rect | No
 
 def _decode(source: FrameSource, wanted: Iterable[int], observed: Observed,
             canvas_wh: tuple[int, int]) -> dict[int, tuple[float, npt.NDArray[np.uint8]]]:
-    """Recording time and RGB picture of each wanted frame (decoding up to the last)."""
+    """Decode the recording time and RGB picture of each wanted frame (up to the last)."""
     wanted = set(wanted)
     last = max(wanted)
     got: dict[int, tuple[float, npt.NDArray[np.uint8]]] = {}
@@ -254,10 +266,12 @@ def collect_evidence(plan: Plan, findings: Sequence[Finding], source: FrameSourc
 
 
 def scheduled_renderer(plan: Plan, difference: Difference) -> SceneRenderer:
-    """What draws a difference's expected picture: for an event no time in its window
-    explains (``event_time``), the plan's scenario with that event back at the scenario's
-    time (the plan judges the rest from where it was seen, so its own pictures agree with
-    the recording there); the plan's renderer otherwise.
+    """Return the renderer that draws a difference's expected picture.
+
+    For an event no time in its window explains (``event_time``), the plan's scenario with
+    that event back at the scenario's time (the plan judges the rest from where it was
+    seen, so its own pictures agree with the recording there); the plan's renderer
+    otherwise.
     """
     expected = difference.expected if isinstance(difference.expected, dict) else {}
     t = _number(expected.get("t"))

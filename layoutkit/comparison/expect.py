@@ -15,6 +15,7 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,7 @@ from ..layout import Regions, compute_regions
 from ..signals.testsrc import test_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
+from ..request.model import LayoutSettings
 from ..scenario import UNKNOWN, Scenario, UserSpec, first_join_times
 from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
@@ -58,8 +60,9 @@ FILE_WINDOW_S = 0.5
 
 
 def source_kind(source: str) -> str:
-    """``testsrc``, ``solid``, ``person`` (``"unknown"``: a real person, picture not known)
-    or ``file``.
+    """Return how a user's ``source`` is checked: ``testsrc``, ``solid``, ``person`` or ``file``.
+
+    ``person`` is ``"unknown"``: a real person, picture not known.
 
     >>> [source_kind(s) for s in ("testsrc", "#FF0000", "unknown", "./unknown", "a.mp4")]
     ['testsrc', 'solid', 'person', 'file', 'file']
@@ -72,13 +75,14 @@ def source_kind(source: str) -> str:
 
 
 def person_uids(scenario: Scenario) -> tuple[str, ...]:
-    """The users whose picture is not known (``source: "unknown"``: real people)."""
+    """Return the users whose picture is not known (``source: "unknown"``: real people)."""
     return tuple(u.uid for u in scenario.users if source_kind(u.source) == "person")
 
 
 def file_names(scenario: Scenario) -> dict[str, str]:
-    """Uid -> the file name (last path part, no URL query: it may hold a signature) of every
-    user whose source is a video file.
+    """Return uid -> file name of every user whose source is a video file.
+
+    The name is the last path part, without the URL query (it may hold a signature).
 
     >>> from types import SimpleNamespace as U
     >>> file_names(U(users=[U(uid="1", source="testsrc"), U(uid="2", source="/a/b/clip.mp4"),
@@ -156,11 +160,13 @@ class Expectation:
 
     @property
     def starts(self) -> npt.NDArray[np.float64]:
+        """The periods' start times (scenario seconds), for ``np.searchsorted``."""
         return np.array([p.start for p in self.periods], dtype=np.float64)
 
     def signature(self) -> tuple[object, ...]:
-        """What the expectation predicts, comparable between profiles (a video file's
-        region alike whether its frames are checked or not).
+        """Return what the expectation predicts, comparable between profiles.
+
+        A video file's region is alike whether its frames are checked or not.
         """
         return tuple((round(p.start, 6), tuple((r.rect, r.mode, r.label,
                                                 "unchecked" if r.kind == "file" else r.kind,
@@ -169,7 +175,7 @@ class Expectation:
 
 
 def _background_key(probe: Probe, regions: Regions) -> int | None:
-    """A descriptor over the part of the canvas no region covers, when there is one."""
+    """Register a descriptor over the part of the canvas no region covers, if there is one."""
     w, h = regions.canvas_wh
     rects = [tuple(int(v) for v in r) for r in regions.rects]
     cov = np.zeros((h, w), dtype=bool)
@@ -195,7 +201,8 @@ class _Candidates:
             if kind == "testsrc":
                 pic = test_frame_i420(user.uid, 1, size_wh=user.size_wh, fps=self.fps)
             elif kind == "solid":
-                rgb = (int(user.source[1:3], 16), int(user.source[3:5], 16), int(user.source[5:7], 16))
+                rgb = (int(user.source[1:3], 16), int(user.source[3:5], 16),
+                       int(user.source[5:7], 16))
                 pic = solid_i420(user.size_wh, rgb)
             else:
                 continue
@@ -207,7 +214,8 @@ class _Candidates:
         plan = build_plan(regions, [content] * len(regions), background=background)
         return self.probe.describe(plan.render(pictures))
 
-    def get(self, regions: Regions, keys: list[int], layout: object) -> list[list[tuple[Label, F32]]]:
+    def get(self, regions: Regions, keys: list[int],
+            layout: object) -> list[list[tuple[Label, F32]]]:
         """Per region: (label, descriptor) of every candidate look."""
         ck = (regions, getattr(layout, "background_color", None),
               getattr(layout, "background_image", None), tuple(keys))
@@ -230,9 +238,11 @@ class _Candidates:
 
     def backgrounds(self, regions: Regions, keys: list[int], layout: object,
                     j: int, drawn: dict[Hashable, F32] | None) -> tuple[tuple[Label, F32], ...]:
-        """(label, descriptor) of region ``j``'s looks without a picture: black, canvas
-        colour, canvas background and its user's image when ``layout`` has one for it
-        (``drawn``: a cache shared by expectations of one scenario with other event times).
+        """Draw (label, descriptor) of each of region ``j``'s looks without a picture.
+
+        Black, canvas colour, canvas background and its user's image when ``layout`` has one
+        for it (``drawn``: a cache shared by expectations of one scenario with other event
+        times).
         """
         uid = regions.uids[j]
         image = (layout.user_background(uid)  # type: ignore[attr-defined]
@@ -265,7 +275,8 @@ class _Candidates:
 class _Looks:
     """The candidate looks of one period's regions, drawn when first asked for."""
 
-    def __init__(self, cands: _Candidates, regions: Regions, keys: list[int], layout: object) -> None:
+    def __init__(self, cands: _Candidates, regions: Regions, keys: list[int],
+                 layout: object) -> None:
         self._args = (cands, regions, keys, layout)
         self._value: list[tuple[tuple[Label, F32], ...]] | None = None
 
@@ -300,8 +311,10 @@ class FileFrames:
 
     def register(self, regions: Regions, j: int, key: int, layout: object,
                  joins: Mapping[str, Fraction] | None = None) -> int:
-        """The place id of region ``j`` of ``regions`` (descriptor ``key``; the users'
-        first ``joins``, default the renderer's scenario's), new or known.
+        """Return the place id of region ``j`` of ``regions``, new or known.
+
+        A place is known by the region, its descriptor ``key`` and the users' first
+        ``joins`` (default the renderer's scenario's).
         """
         joins = dict(first_join_times(self.renderer.scenario) if joins is None else joins)
         ident = (regions, j, key, tuple(sorted((u, joins[u]) for u in self.uids if u in joins)))
@@ -342,7 +355,7 @@ class FileFrames:
 @functools.lru_cache(maxsize=4096)
 def _code_hidden(src_wh: tuple[int, int], rect: Rect, mode: int, above: Sequence[tuple[int, ...]],
                  canvas_wh: tuple[int, int]) -> bool:
-    """True when the code of a test stream in ``rect`` cannot be read (covered or too small)."""
+    """Tell whether the code of a test stream in ``rect`` cannot be read (covered, too small)."""
     spot = CodeSpot(src_wh, rect, mode, canvas_wh)
     if not spot.readable:
         return True
@@ -358,7 +371,7 @@ def _src_index(t: Fraction, join: Fraction, fps: int) -> int:
 
 
 def _still_time(start: Fraction, end: Fraction, joins: Sequence[Fraction], fps: int) -> Fraction:
-    """A frame time in ``[start, end)`` at which no test stream shows its flash, else ``start``.
+    """Return a frame time in ``[start, end)`` without a test-stream flash, else ``start``.
 
     The expected picture of a period is drawn once; regions blended over a live test stream
     (``alpha`` < 1) show it through, so that one drawing must not be the frame of the
@@ -381,7 +394,7 @@ def _still_time(start: Fraction, end: Fraction, joins: Sequence[Fraction], fps: 
 
 def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
                 fps: int) -> Fraction | None:
-    """The first frame time in ``[start, end)`` at which a test stream flashes, if any.
+    """Return the first frame time in ``[start, end)`` at which a test stream flashes, if any.
 
     >>> _flash_time(Fraction(31, 15), Fraction(4), [Fraction(0)], 15)
     Fraction(3, 1)
@@ -399,8 +412,10 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
 def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
                above: Sequence[tuple[int, ...]], probe: Probe,
                clock: tuple[Fraction, int]) -> None:
-    """Label, join and check kind of a region showing ``view`` (``clock``: the user's first
-    join and the canvas fps); registers the code key a readable test stream uses.
+    """Set the label, join and check kind of a region showing ``view`` in ``item``.
+
+    ``clock`` is the user's first join and the canvas fps; registers the code key a
+    readable test stream uses.
     """
     join, fps = clock
     rect: Rect = item["rect"]  # type: ignore[assignment]
@@ -426,7 +441,7 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
 
 def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regions,
                layout: object, joins: Mapping[str, Fraction]) -> None:
-    """A live video file's region is checked against the file's frames (``files``)."""
+    """Check a live video file's region against the file's frames (``files``)."""
     if files is None or item["kind"] != "unchecked" or item["label"][1] != "live":  # type: ignore[index]
         return
     j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
@@ -435,8 +450,10 @@ def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regio
 
 def _no_picture(looks: _Candidates | None, regions: Regions, keys: list[int], layout: object,
                 at: tuple[int, dict[Hashable, F32] | None]) -> tuple[tuple[Label, F32], ...]:
-    """Region ``at[0]``'s looks without a picture (none without ``looks``: not a real
-    person's region), drawn once per layout (``at[1]``: the shared cache, if any).
+    """Return region ``at[0]``'s looks without a picture, drawn once per layout.
+
+    Empty without ``looks`` (not a real person's region); ``at[1]`` is the shared cache, if
+    any.
     """
     return () if looks is None else looks.backgrounds(regions, keys, layout, *at)
 
@@ -448,8 +465,10 @@ def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
 
 def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fraction,
                  drawn: dict[Hashable, F32] | None) -> F32:
-    """The described canvas of ``scene`` drawn at ``t``; from ``drawn`` when a scene of the
-    same layout and views was drawn before (see :func:`build_expectation`).
+    """Describe the canvas of ``scene`` drawn at ``t``.
+
+    Taken from ``drawn`` when a scene of the same layout and views was drawn before (see
+    :func:`build_expectation`).
     """
     key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
     if drawn is not None and key in drawn:
@@ -461,8 +480,10 @@ def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fractio
 
 
 def _frozen_fields(frozen_at: Fraction | None, join: Fraction, fps: int) -> dict[str, object]:
-    """A frozen test stream's region: the frame number and time of the last live canvas
-    frame before ``frozen_at`` (the stop).
+    """Return a frozen test stream's region fields.
+
+    The frame number and time of the last live canvas frame before ``frozen_at`` (the
+    stop).
 
     >>> _frozen_fields(Fraction(3), Fraction(1), 15)
     {'kind': 'code_frozen', 'frozen_frame': 29, 'frozen_t': 2.933333333333333}
@@ -474,12 +495,12 @@ def _frozen_fields(frozen_at: Fraction | None, join: Fraction, fps: int) -> dict
 
 
 def _outside(span: tuple[Fraction, Fraction] | None, start: Fraction, end: Fraction) -> bool:
-    """The period ``[start, end)`` does not overlap ``span`` (None: everything)."""
+    """Tell whether the period ``[start, end)`` lies outside ``span`` (None: everything)."""
     return span is not None and (end <= span[0] or start >= span[1])
 
 
 def _placeholder(start: Fraction, end: Fraction) -> Period:
-    """A period whose frames are not classified (outside a span): no regions."""
+    """Return a period whose frames are not classified (outside a span): no regions."""
     return Period(start=float(start), end=float(end), start_exact=start, layout_mode=0,
                   regions=(), canvas_desc=np.zeros((0, 3), np.float32))
 
@@ -520,10 +541,49 @@ class ExpectOptions:
     files: FileFrames | None = None
 
 
+@dataclass(frozen=True)
+class _Build:
+    """What every period of one :func:`build_expectation` call shares."""
+
+    probe: Probe
+    profile: Profile
+    renderer: SceneRenderer
+    fps: int
+    users: Mapping[str, UserSpec]
+    joins: Mapping[str, Fraction]
+    testsizes: Sequence[tuple[int, int]]
+    people: frozenset[str]
+    cands: _Candidates | None
+    bg_looks: _Candidates | None
+    files: FileFrames | None
+    mode_override: int | None
+    drawn: dict[Hashable, F32] | None
+
+
+def _build(scenario: Scenario, probe: Probe, *, profile: Profile, renderer: SceneRenderer,
+           opts: ExpectOptions) -> _Build:
+    """Gather what every period shares: users, joins, candidate looks, the files' frames."""
+    mode_override, candidates, files = opts.mode_override, opts.candidates, opts.files
+    cands = _Candidates(renderer, probe) if candidates else None
+    people = frozenset(person_uids(scenario))
+    bg_looks = (cands or (_Candidates(renderer, probe) if people else None)
+                if mode_override is None else None)
+    if files is None and candidates and mode_override is None:
+        files = FileFrames(renderer, probe)
+    if mode_override is not None:
+        files = None
+    return _Build(
+        probe=probe, profile=profile, renderer=renderer, fps=scenario.start.transcoding.fps,
+        users={u.uid: u for u in scenario.users}, joins=first_join_times(scenario),
+        testsizes=sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"}),
+        people=people, cands=cands, bg_looks=bg_looks, files=files,
+        mode_override=mode_override, drawn=opts.drawn)
+
+
 def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
                       renderer: SceneRenderer,
                       options: ExpectOptions | None = None) -> Expectation:
-    """The periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
+    """Build the periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
 
     Parameters
     ----------
@@ -538,81 +598,95 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
         classify, the video files' frames (default :class:`ExpectOptions`'s).
     """
     opts = ExpectOptions() if options is None else options
-    mode_override, candidates, files = opts.mode_override, opts.candidates, opts.files
-    drawn, span = opts.drawn, opts.span
     timeline = Timeline(scenario, profile=profile)
-    fps = scenario.start.transcoding.fps
-    users = {u.uid: u for u in scenario.users}
-    joins = first_join_times(scenario)
-    testsizes = sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"})
-    cands = _Candidates(renderer, probe) if candidates else None
-    people = set(person_uids(scenario))
-    bg_looks = (cands or (_Candidates(renderer, probe) if people else None)
-                if mode_override is None else None)
-    if files is None and candidates and mode_override is None:
-        files = FileFrames(renderer, probe)
-    if mode_override is not None:
-        files = None
-    times = timeline.change_times()
-    periods: list[Period] = []
-    for start, end in zip(times[:-1], times[1:]):
-        if _outside(span, start, end):
-            periods.append(_placeholder(start, end))
-            continue
-        scene = timeline.scene_at(start)
-        layout = scene.layout
-        if mode_override is not None and mode_override != layout.mixed_video_layout:
-            layout = replace(layout, mixed_video_layout=LayoutMode(mode_override))
-        regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh, profile=profile)
-        live = [joins[v.uid] for v in scene.views if v.uid in joins
-                and source_kind(users[v.uid].source) == "testsrc"]
-        rects = [tuple(int(v) for v in r) for r in regions.rects]
-        views = {v.uid: v for v in scene.views}
-        keys: list[int] = []
-        pending: list[dict[str, object]] = []
-        for j, uid in enumerate(regions.uids):
-            rect: Rect = rects[j]  # type: ignore[assignment]
-            mode = int(regions.render_modes[j])
-            key = probe.desc_key(rect, tuple(rects[j + 1:]))  # type: ignore[arg-type]
-            keys.append(key)
-            for size in testsizes:  # any test stream may turn up here
-                probe.code_key(rect, mode, size)
-            item: dict[str, object] = {"index": j, "rect": rect, "mode": mode, "desc_key": key}
-            view = views.get(uid) if uid is not None else None
-            if view is None:
-                item.update(label=(None, "empty"), kind="desc")
-            else:
-                _user_item(item, view, users[uid], rects[j + 1:], probe,  # type: ignore[index]
-                           (joins[uid], fps))  # type: ignore[index]
-                _file_item(item, files, regions, layout, joins)
-                item["backgrounds"] = _no_picture(bg_looks if uid in people else None,
-                                                  regions, keys, layout, (j, drawn))
-            if mode_override is not None and item["kind"] in ("desc", "look", "person"):
-                item["kind"] = "unchecked"
-            pending.append(item)
-        bg_key = _background_key(probe, regions) if mode_override is None else None
-        cells = (_scene_cells(renderer, probe, scene, _still_time(start, end, live, fps), drawn)
-                 if mode_override is None else None)
-        flash_cells = None
-        blended = bool((np.asarray(regions.alphas) < 1).any())
-        flash_t = _flash_time(start, end, live, fps) if blended and cells is not None else None
-        if flash_t is not None:  # what a blended region shows at a flash of what lies below
-            flash_cells = probe.describe(renderer.frame_at(flash_t).canvas)
-        looks = _Looks(cands, regions, keys, layout) if cands is not None and mode_override is None else None
-        region_list = []
-        for j, item in enumerate(pending):
-            expected = _cut(probe, cells, keys[j])
-            flash = (probe.split(flash_cells, keys[j]).copy()
-                     if flash_cells is not None and regions.alphas[j] < 1 else None)
-            region_list.append(RegionExpect(
-                looks=looks, flash=flash,
-                expected=expected, **item))  # type: ignore[arg-type]
-        periods.append(Period(
-            start=float(start), end=float(end), start_exact=start,
-            layout_mode=layout.mixed_video_layout, regions=tuple(region_list),
-            canvas_desc=(probe.split(cells, probe.canvas_key).copy() if cells is not None
-                         else np.zeros((0, 3), np.float32)),
-            bg_key=bg_key,
-            bg_expected=_cut(probe, cells, bg_key)))
+    build = _build(scenario, probe, profile=profile, renderer=renderer, opts=opts)
+    periods = [_placeholder(start, end) if _outside(opts.span, start, end)
+               else _period(build, timeline.scene_at(start), start, end)
+               for start, end in pairwise(timeline.change_times())]
     return Expectation(profile=profile, periods=tuple(periods), end=float(timeline.end_time),
-                       fps=fps)
+                       fps=build.fps)
+
+
+def _period(build: _Build, scene: Scene, start: Fraction, end: Fraction) -> Period:
+    """Build the period ``[start, end)`` showing ``scene``: its regions and descriptors."""
+    probe, checked = build.probe, build.mode_override is None
+    layout = scene.layout
+    if build.mode_override is not None and build.mode_override != layout.mixed_video_layout:
+        layout = replace(layout, mixed_video_layout=LayoutMode(build.mode_override))
+    regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh,
+                              profile=build.profile)
+    live = [build.joins[v.uid] for v in scene.views if v.uid in build.joins
+            and source_kind(build.users[v.uid].source) == "testsrc"]
+    keys, pending = _region_items(build, scene, layout, regions)
+    bg_key = _background_key(probe, regions) if checked else None
+    cells = (_scene_cells(build.renderer, probe, scene, _still_time(start, end, live, build.fps),
+                          build.drawn)
+             if checked else None)
+    flash_cells = _flash_cells(build, regions, (start, end), live) if cells is not None else None
+    looks = _Looks(build.cands, regions, keys, layout) if build.cands is not None and checked \
+        else None
+    region_list = []
+    for j, item in enumerate(pending):
+        expected = _cut(probe, cells, keys[j])
+        flash = (probe.split(flash_cells, keys[j]).copy()
+                 if flash_cells is not None and regions.alphas[j] < 1 else None)
+        region_list.append(RegionExpect(
+            looks=looks, flash=flash,
+            expected=expected, **item))  # type: ignore[arg-type]
+    return Period(
+        start=float(start), end=float(end), start_exact=start,
+        layout_mode=layout.mixed_video_layout, regions=tuple(region_list),
+        canvas_desc=(probe.split(cells, probe.canvas_key).copy() if cells is not None
+                     else np.zeros((0, 3), np.float32)),
+        bg_key=bg_key,
+        bg_expected=_cut(probe, cells, bg_key))
+
+
+def _region_items(build: _Build, scene: Scene, layout: LayoutSettings, regions: Regions
+                  ) -> tuple[list[int], list[dict[str, object]]]:
+    """Register each region's keys in the probe and say what it should show.
+
+    Returns each region's descriptor key and its :class:`RegionExpect` fields but the
+    pictures (``expected``, ``flash``, ``looks``), in paint order.
+    """
+    probe = build.probe
+    rects = [tuple(int(v) for v in r) for r in regions.rects]
+    views = {v.uid: v for v in scene.views}
+    keys: list[int] = []
+    pending: list[dict[str, object]] = []
+    for j, uid in enumerate(regions.uids):
+        rect: Rect = rects[j]  # type: ignore[assignment]
+        mode = int(regions.render_modes[j])
+        key = probe.desc_key(rect, tuple(rects[j + 1:]))  # type: ignore[arg-type]
+        keys.append(key)
+        for size in build.testsizes:  # any test stream may turn up here
+            probe.code_key(rect, mode, size)
+        item: dict[str, object] = {"index": j, "rect": rect, "mode": mode, "desc_key": key}
+        view = views.get(uid) if uid is not None else None
+        if uid is None or view is None:
+            item.update(label=(None, "empty"), kind="desc")
+        else:
+            _user_item(item, view, build.users[uid], rects[j + 1:], probe,
+                       (build.joins[uid], build.fps))
+            _file_item(item, build.files, regions, layout, build.joins)
+            item["backgrounds"] = _no_picture(build.bg_looks if uid in build.people else None,
+                                              regions, keys, layout, (j, build.drawn))
+        if build.mode_override is not None and item["kind"] in ("desc", "look", "person"):
+            item["kind"] = "unchecked"
+        pending.append(item)
+    return keys, pending
+
+
+def _flash_cells(build: _Build, regions: Regions, span: tuple[Fraction, Fraction],
+                 live: Sequence[Fraction]) -> F32 | None:
+    """Describe the canvas at the period's first test-stream flash, when a region is blended.
+
+    What a region blended over a live test stream (``alpha`` < 1) shows at a flash of
+    what lies below; None without a blended region or a flash in ``span``.
+    """
+    if not bool((np.asarray(regions.alphas) < 1).any()):
+        return None
+    flash_t = _flash_time(span[0], span[1], live, build.fps)
+    if flash_t is None:
+        return None
+    return build.probe.describe(build.renderer.frame_at(flash_t).canvas)
