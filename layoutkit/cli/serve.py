@@ -31,6 +31,7 @@ def _secrets(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``serve``: the local Cloud Recording service until Ctrl-C; 0."""
     from ..api import load_scenario
     from ..service.server import ServiceServer
     from .parser import profile_of
