@@ -575,13 +575,13 @@ def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int 
     ['cname', 'resourceId', 'uid']
     """
     from .service.notify import RETRY_WAITS_S
-    from .service.server import ServiceServer
+    from .service.server import ServeOptions, ServiceServer
 
-    server = ServiceServer(load_scenario(scenario), host=host, port=port,
-                           s3_endpoint=s3_endpoint, credentials=credentials,
-                           notify_url=notify, notify_secret=notify_secret, folder=folder,
+    options = ServeOptions(s3_endpoint=s3_endpoint, credentials=credentials,
+                           notify_url=notify, notify_secret=notify_secret,
                            notify_retry_waits=notify_retry_waits or RETRY_WAITS_S,
-                           profile=profile)
+                           folder=folder, profile=profile)
+    server = ServiceServer(load_scenario(scenario), host=host, port=port, options=options)
     return server.start()
 
 

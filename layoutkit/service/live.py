@@ -185,8 +185,10 @@ class LiveRecording:
             return t
 
     def stop(self) -> None:
-        """End the recording now: the frames already due are still drawn (a recorder
-        running late catches up), no later one (returns at once; see :attr:`done`).
+        """End the recording now; return at once (see :attr:`done`).
+
+        The frames already due are still drawn (a recorder running late catches up), no later
+        one.
         """
         with self._lock:
             if self._stop_at is None:
@@ -205,7 +207,7 @@ class LiveRecording:
         return (self.root / self.key).is_file()
 
     def recorded_scenario(self) -> Scenario:
-        """What was recorded so far (the scenario ``compare`` checks the files against)."""
+        """Return what was recorded so far (the scenario ``compare`` checks the files against)."""
         with self._lock:
             return recorded(self.scenario, self.duration)
 
