@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server import Service, ServiceServer
+    from .server import ServeOptions, Service, ServiceServer
 
-__all__ = ["Service", "ServiceServer"]
+__all__ = ["ServeOptions", "Service", "ServiceServer"]
 
 
 def __getattr__(name: str) -> Any:
