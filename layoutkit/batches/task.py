@@ -58,13 +58,13 @@ class RowOutcome:
 
 
 def summary_of(result: Any) -> tuple[int, dict[str, int]]:
-    """The number of differences of a :class:`~layoutkit.CompareResult` and their kinds."""
+    """Count the differences of a :class:`~layoutkit.CompareResult` and their kinds."""
     kinds = Counter(d.kind for d in result.differences if d.category in result.judged)
     return sum(kinds.values()), dict(sorted(kinds.items()))
 
 
 def warnings_of(result: Any) -> tuple[int, dict[str, int]]:
-    """The number of warnings of a :class:`~layoutkit.CompareResult` and their kinds."""
+    """Count the warnings of a :class:`~layoutkit.CompareResult` and their kinds."""
     kinds = Counter(w.kind for w in result.warnings)
     return sum(kinds.values()), dict(sorted(kinds.items()))
 
@@ -78,7 +78,7 @@ def _reports(result: Any, row: Row) -> tuple[str, dict[str, Any]]:
 
 
 def error_outcome(row: Row, message: str, *, seconds: float = 0.0) -> RowOutcome:
-    """A row that could not be checked: verdict ``error``, its reports saying why."""
+    """Return the outcome of a row that could not be checked: verdict ``error``, and why."""
     from ..comparison.model import CompareResult
 
     html, doc = _reports(CompareResult(verdict="error", error=message), row)
