@@ -46,7 +46,7 @@ class _Media:
 
     def __init__(self, scenario: Scenario, folder: Path, *, profile: Profile) -> None:
         from ..io.encode import Encoders
-        from ..record.sinks import Sinks
+        from ..record.sinks import FileNames, Sinks
         from ..render import SceneRenderer, canvas_size
         from ..signals.audio import AUDIO_PROFILES
         from ..timeline import Timeline
@@ -64,8 +64,8 @@ class _Media:
         self.encoders = Encoders(size_wh=canvas_size(scenario) if self.renderer else None,
                                  fps=self.fps, bitrate_kbps=start.transcoding.bitrate,
                                  audio=(self.channels, bit_rate) if self.mixer else None)
-        self.sinks = Sinks(folder, sid=scenario.sid or "", cname=scenario.cname,
-                           start_utc=scenario.start_utc, templates=self.encoders.templates(),
+        names = FileNames(scenario.sid or "", scenario.cname, scenario.start_utc)
+        self.sinks = Sinks(folder, names=names, templates=self.encoders.templates(),
                            mp4="mp4" in start.recording_file_config.av_file_type,
                            profile=profile,
                            correct_extinf=bool(config.private.get("correctEXTINF")),
