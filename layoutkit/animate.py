@@ -9,7 +9,7 @@ caption (and a fading outline where the user was).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -442,7 +442,7 @@ def draw_cues(rgb: RGB, cues: Sequence[Cue], t: Fraction, *, scale: float = 1.0)
 
 
 def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
-            annotate: bool = False):
+            annotate: bool = False) -> Iterator[RGB]:
     """RGB frames (canvas + strip) at ``fps``: non-live tiles labelled with uid and state
     (every region outlined and labelled with ``annotate``), cues after leaves and layout
     changes.

@@ -35,6 +35,9 @@ from .request.model import ALL_STREAMS, LayoutSettings, RecordingConfig
 from .signals.testcard import label_font
 
 if TYPE_CHECKING:
+    from PIL.ImageDraw import ImageDraw
+    from PIL.ImageFont import FreeTypeFont
+
     from .render import RenderedFrame
 
 __all__ = [
@@ -229,7 +232,9 @@ def _font_px(canvas_wh: tuple[int, int]) -> int:
     return max(11, min(16, round(min(canvas_wh) / 45)))
 
 
-def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:
+def _dashed(draw: ImageDraw, box: tuple[int, int, int, int], color: tuple[int, int, int],
+            width: int) -> None:
+    """Outline ``box`` with a dashed line (an empty region)."""
     x0, y0, x1, y1 = box
     dash = 6
     for x in range(x0, x1 + 1, 2 * dash):
@@ -245,7 +250,7 @@ def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:
 LABEL_BAND = 0.33
 
 
-def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],
+def _label_box(draw: ImageDraw, box: tuple[int, int, int, int], lines: Sequence[str],
                font_px: int, *, band: float = 1.0) -> None:
     """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner), within
     its top ``band`` (a fraction of its height).
@@ -274,7 +279,8 @@ def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],
         draw.text((bx + 2, by + 1 + k * line_h), line, fill=LABEL_FG, font=font)
 
 
-def _wrap(text: str, font, width: int) -> list[str]:
+def _wrap(text: str, font: FreeTypeFont, width: int) -> list[str]:
+    """Break ``text`` into lines at most ``width`` pixels wide in ``font``."""
     words, lines, line = text.split(), [], ""
     for word in words:
         trial = f"{line} {word}".strip()
@@ -318,7 +324,7 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
     states = states or {}
     boxes = []
     for i in range(len(regions)):
-        x, y, w, h = (int(round(v * scale)) for v in regions.rects[i])
+        x, y, w, h = (round(float(v) * scale) for v in regions.rects[i])
         if w <= 0 or h <= 0:
             continue
         box = (x, y, min(img.width, x + w) - 1, min(img.height, y + h) - 1)
@@ -359,7 +365,7 @@ def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
     for i, uid in enumerate(regions.uids):
         if uid is None or uid not in states:
             continue
-        x, y, w, h = (int(round(v * scale)) for v in regions.rects[i])
+        x, y, w, h = (round(float(v) * scale) for v in regions.rects[i])
         box = (x, y, min(img.width, x + w) - 1, min(img.height, y + h) - 1)
         _label_box(draw, box, [f"{uid} {states[uid]}"], font_px)
     return np.asarray(img)

@@ -524,11 +524,12 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
     return result
 
 
-def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int = 0,
-          s3_endpoint: str | None = None, credentials: str | None = None,
-          notify: str | None = None, notify_secret: str | None = None,
-          folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
-          notify_retry_waits: tuple[float, ...] | None = None) -> ServiceServer:
+def serve(  # noqa: PLR0913 -- the public facade: its keywords are `layoutkit serve`'s options
+        scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int = 0,
+        s3_endpoint: str | None = None, credentials: str | None = None,
+        notify: str | None = None, notify_secret: str | None = None,
+        folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
+        notify_retry_waits: tuple[float, ...] | None = None) -> ServiceServer:
     """Start the local Cloud Recording service in this process (in a thread) and return it.
 
     The cloud's six mix-mode REST paths (``acquire``, ``start``, ``query``,
@@ -611,11 +612,12 @@ def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
     return upload_recording(recording, url)
 
 
-def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
-            profile: Profile = DEFAULT_PROFILE, infer: bool = False,
-            server_response: str | os.PathLike[str] | None = None,
-            report: str | os.PathLike[str] | None = None, overwrite: bool = False,
-            content_only: bool = False, event_tolerance: float = 1.0) -> CompareResult:
+def compare(  # noqa: PLR0913 -- the public facade: its keywords are the documented options
+        scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
+        profile: Profile = DEFAULT_PROFILE, infer: bool = False,
+        server_response: str | os.PathLike[str] | None = None,
+        report: str | os.PathLike[str] | None = None, overwrite: bool = False,
+        content_only: bool = False, event_tolerance: float = 1.0) -> CompareResult:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters

@@ -83,6 +83,7 @@ class Problem:
     MISSING = _MISSING
 
     def __str__(self) -> str:
+        """Return ``code 2: PATH: RULE (got VALUE); HINT`` (``warning: ...`` for a warning)."""
         head = "code 2" if self.severity == "error" else "warning"
         text = f"{head}: {self.path or '<root>'}: {self.rule}"
         if self.value is not _MISSING:

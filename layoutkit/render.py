@@ -108,10 +108,8 @@ class SceneRenderer:
             rgb = load_image(location, base_dir=self.base_dir, max_size_wh=self.canvas_wh)
             if rgb is not None:
                 h, w = rgb.shape[:2]
-                if w < 2 or h < 2:
-                    rgb = None
-                else:
-                    rgb = np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2])
+                rgb = None if w < 2 or h < 2 \
+                    else np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2])
             self._images[location] = None if rgb is None else rgb_to_i420(rgb)
         return self._images[location]
 
@@ -232,7 +230,9 @@ class SceneRenderer:
             source.close()
 
     def __enter__(self) -> SceneRenderer:
+        """Return the renderer itself (its sources are open)."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close every source (:meth:`close`)."""
         self.close()

@@ -1,13 +1,14 @@
 """Scenario users -> their video and audio sources (signals and files, opened here).
 
 Video: ``testsrc``, ``#RRGGBB`` colours, ``unknown`` (a real person whose picture is not
-known: :class:`PlaceholderSource`) and video files.  Every source answers ``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture
-the user publishes ``t`` seconds after they first joined.  ``testsrc`` runs at the
-recording's frame rate, so the frame number in its code is the number of output frames since
-the user joined.  Files are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
+known: :class:`PlaceholderSource`) and video files.  Every source answers
+``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture the user publishes
+``t`` seconds after they first joined.  ``testsrc`` runs at the recording's frame rate, so
+the frame number in its code is the number of output frames since the user joined.  Files
+are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
 
-Audio: ``tone`` (the per-uid test tone), ``silence``, ``unknown`` (mixed as silence) or a file, mono 48 kHz on the user's
-own clock (see :mod:`layoutkit.signals.audio`).
+Audio: ``tone`` (the per-uid test tone), ``silence``, ``unknown`` (mixed as silence) or a
+file, mono 48 kHz on the user's own clock (see :mod:`layoutkit.signals.audio`).
 
 Relative file paths resolve against the scenario's folder (:attr:`Scenario.base_dir`).
 """

@@ -374,7 +374,7 @@ class Timeline:
             raise ParameterError(msg)
         snapshot = self._snapshots[bisect_right(self._times, t) - 1]
         views = tuple(self._view(uid, video, snapshot.layout, t)
-                      for uid, video in zip(snapshot.order, snapshot.video))
+                      for uid, video in zip(snapshot.order, snapshot.video, strict=True))
         return Scene(t=t, layout=snapshot.layout, order=snapshot.order, views=views,
                      audible=snapshot.audible, recording=t < self._end)
 

@@ -101,7 +101,7 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import subprocess
 
     from ..errors import ParameterError
-    from ..ffmpeg_graph import ffmpeg_command, ffmpeg_output
+    from ..ffmpeg_graph import OutputOptions, ffmpeg_command, ffmpeg_output
     from ..inputs import load_request_file
     from ..io.atomic import check_writable
     from ..io.decode import has_stream, probe_video_size
@@ -137,13 +137,13 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         import imageio_ffmpeg
 
         program = imageio_ffmpeg.get_ffmpeg_exe()
-    cmd = ffmpeg_command(layout, inputs, args.output, canvas_wh=args.canvas or tc.canvas_wh,
-                         fps=args.fps or tc.fps, bitrate_kbps=args.bitrate or tc.bitrate,
-                         sizes=sizes, profile=profile, audio=audio,
-                         audio_profile=model.recording_config.audio_profile
-                         if isinstance(model, StartRequest) else 0,
-                         duration=args.duration, background_image=image, ffmpeg=program,
-                         overwrite=args.force)
+    options = OutputOptions(canvas_wh=args.canvas or tc.canvas_wh, fps=args.fps or tc.fps,
+                            bitrate_kbps=args.bitrate or tc.bitrate, audio=audio,
+                            audio_profile=model.recording_config.audio_profile
+                            if isinstance(model, StartRequest) else 0,
+                            duration=args.duration, overwrite=args.force)
+    cmd = ffmpeg_command(layout, inputs, args.output, options=options, sizes=sizes,
+                         profile=profile, background_image=image, ffmpeg=program)
     if not args.run:
         print(shlex.join(cmd), file=out)
         print("note: local files are given to FFmpeg as file:/absolute/path, so no file name is "
