@@ -84,8 +84,9 @@ def warn_all(lines: Sequence[str], *, stacklevel: int = 3) -> None:
 
 
 def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
-    """Users a request preview draws when none are given: the uids of an explicit
-    ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
+    """Return the users a request preview draws when none are given.
+
+    They are the uids of an explicit ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
 
     >>> from layoutkit.request.model import RecordingConfig
     >>> default_users(RecordingConfig(subscribe_video_uids=("123", "456")))
@@ -100,7 +101,7 @@ def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
 
 
 def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> list[str]:
-    """The join order of a contact sheet: the users whose video the recorder subscribes to.
+    """Return the join order of a contact sheet: the users whose video the recorder subscribes to.
 
     An explicit ``subscribeVideoUids`` list gives its uids (the sheet then has as many
     cells as it lists, up to ``count``); otherwise ``"1"``, ``"2"``, ... skipping the
@@ -126,8 +127,10 @@ def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> l
 
 def subscribed_split(config: RecordingConfig | None,
                      users: Sequence[str]) -> tuple[list[str], list[str]]:
-    """``(drawn candidates, unsubscribed)``: users whose video the recorder subscribes to
-    (``subscribeVideoUids`` / ``unSubscribeVideoUids``), as scenarios do, and the others.
+    """Split ``users`` into ``(drawn candidates, unsubscribed)``.
+
+    The candidates are the users whose video the recorder subscribes to
+    (``subscribeVideoUids`` / ``unSubscribeVideoUids``), as scenarios do.
 
     >>> from layoutkit.request.model import RecordingConfig
     >>> subscribed_split(RecordingConfig(unsubscribe_video_uids=("2",)), ["1", "2", "3"])
@@ -152,7 +155,7 @@ class Label:
 
 
 def region_label(regions: Regions, i: int, *, state: str | None = None) -> Label:
-    """The :class:`Label` of region ``i``."""
+    """Return the :class:`Label` of region ``i``."""
     x, y, w, h = (int(v) for v in regions.rects[i])
     return Label(i, regions.uids[i], (x, y, w, h),
                  "fit" if int(regions.render_modes[i]) == 1 else "crop",
@@ -177,7 +180,7 @@ def label_lines(label: Label) -> list[str]:
 
 def layout_warnings(settings: LayoutSettings, users: Sequence[str], regions: Regions, *,
                     unsubscribed: Sequence[str] = ()) -> list[str]:
-    """What a preview leaves out without saying so, one sentence each.
+    """List what a preview leaves out without saying so, one sentence each.
 
     Parameters
     ----------
@@ -252,8 +255,9 @@ LABEL_BAND = 0.33
 
 def _label_box(draw: ImageDraw, box: tuple[int, int, int, int], lines: Sequence[str],
                font_px: int, *, band: float = 1.0) -> None:
-    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner), within
-    its top ``band`` (a fraction of its height).
+    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner).
+
+    The box stays within the top ``band`` of ``box`` (a fraction of its height).
     """
     x0, y0, x1, y1 = box
     avail_w = x1 - x0 - 2 * _PAD
@@ -294,7 +298,7 @@ def _wrap(text: str, font: FreeTypeFont, width: int) -> list[str]:
 
 def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = None,
              notes: Sequence[str] = (), scale: float = 1.0, outline: bool = True) -> RGB:
-    """The canvas with every region outlined and labelled, and ``notes`` in a margin below.
+    """Outline and label every region of a canvas, with ``notes`` in a margin below.
 
     Parameters
     ----------
@@ -352,8 +356,10 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
 
 def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
                 scale: float = 1.0) -> RGB:
-    """A small ``uid state`` label on the tiles of ``states`` only (e.g. frozen or background
-    tiles of an animated preview, whose picture no longer names the user); a new array.
+    """Label the tiles of ``states`` only with a small ``uid state``; return a new array.
+
+    These are e.g. frozen or background tiles of an animated preview, whose picture no longer
+    names the user.
     """
     from PIL import Image, ImageDraw
 
@@ -392,9 +398,11 @@ def annotate_frame(frame: RenderedFrame, *, rgb: RGB | None = None, scale: float
 def annotated_preview(settings: LayoutSettings, users: Sequence[str], *,
                       canvas_wh: tuple[int, int], config: RecordingConfig | None = None,
                       annotate: bool = False, **options: Any) -> RGB:
-    """:func:`~layoutkit.stills.preview_canvas` honouring a start body's video subscription
-    (``config``), issuing :func:`layout_warnings` as :class:`PreviewWarning`, and, with
-    ``annotate``, outlined, labelled and with those warnings in a margin.
+    """Draw :func:`~layoutkit.stills.preview_canvas` honouring a start body's video subscription.
+
+    The subscription is ``config``'s; :func:`layout_warnings` are issued as
+    :class:`PreviewWarning`; with ``annotate`` the regions are outlined and labelled and those
+    warnings printed in a margin.
 
     ``options`` are :func:`~layoutkit.stills.preview_canvas`'s (``profile``,
     ``source_sizes``, ``background_image``).

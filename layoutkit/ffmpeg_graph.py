@@ -47,8 +47,10 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def ffmpeg_input(location: str | os.PathLike[str]) -> str:
-    """What the command hands FFmpeg to read: an ``http(s)://`` URL as it is, any other
-    name as ``file:`` + its absolute path.
+    """Return what the command hands FFmpeg to read.
+
+    An ``http(s)://`` URL is kept as it is, any other name becomes ``file:`` + its absolute
+    path.
 
     A local name never goes through FFmpeg's protocol parsing: ``a:b.mp4`` is a file (not
     the protocol ``a``), ``concat:x.mp4|x.mp4`` is the file of that name (not two copies of
@@ -76,7 +78,7 @@ def ffmpeg_input(location: str | os.PathLike[str]) -> str:
 
 
 def ffmpeg_output(path: str | os.PathLike[str]) -> str:
-    """What the command hands FFmpeg to write: ``file:`` + the absolute path; never a URL.
+    """Return what the command hands FFmpeg to write: ``file:`` + the absolute path; never a URL.
 
     Raises
     ------

@@ -349,7 +349,7 @@ class Timeline:
         return self._end < self.scenario.duration
 
     def scene_at(self, t: Fraction | int | float) -> Scene:
-        """The scene at time ``t`` (every event with time <= ``t`` applied).
+        """Return the scene at time ``t`` (every event with time <= ``t`` applied).
 
         Parameters
         ----------
