@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from ..cloudfiles.parse import printable
 from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND, CompareResult
+from ..errors import RequestError
 
 __all__ = [
     "TEXT_PER_KIND",
@@ -28,7 +29,7 @@ def print_problems(problems: Sequence[Any], err: IO[str], *, source: Any = None)
         print(f"{prefix}{problem}", file=err)
 
 
-def print_request_error(exc: Any, err: IO[str]) -> None:
+def print_request_error(exc: RequestError, err: IO[str]) -> None:
     """Print a refused document's problems named by file, then a count saying what "code 2" is."""
     print_problems((*exc.warnings, *exc.problems), err, source=exc.source)
     count = len(exc.problems)
@@ -78,7 +79,7 @@ def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
                   f"{n} shown; --json lists up to {MAX_JSON_PER_KIND} of each kind)", file=out)
 
 
-def print_compare(result: Any, out: IO[str]) -> None:
+def print_compare(result: CompareResult, out: IO[str]) -> None:
     """Print a compare result for people.
 
     The verdict line (:func:`verdict_line`) first, how the offset was found (the
@@ -90,7 +91,7 @@ def print_compare(result: Any, out: IO[str]) -> None:
     the cursor, retitle the terminal or fake a line.
     """
     print(verdict_line(result), file=out)
-    if getattr(result, "alignment", None):
+    if result.alignment:
         print(f"  aligned by {printable(result.alignment['summary'])}", file=out)
     if result.error:
         print(f"  cannot analyse: {printable(result.error)}", file=out)

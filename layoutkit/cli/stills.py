@@ -6,12 +6,15 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..enums import LayoutMode, RenderMode
 from ..errors import UsageError
 from .output import print_problems
 from .parser import profile_of
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 __all__ = ["cmd_layout", "cmd_preview", "cmd_profiles", "cmd_validate"]
 
@@ -203,7 +206,7 @@ def cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
+def _preview_scenario(args: argparse.Namespace, profile: Profile, out: IO[str],
                       err: IO[str]) -> int:
     from fractions import Fraction
 

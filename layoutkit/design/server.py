@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
     from werkzeug.wrappers import Response as WerkzeugResponse
 
+    from ..profile import Profile
+
 __all__ = ["MAX_JSON_BYTES", "MAX_WORKERS", "STATIC_DIR", "DesignServer", "create_app"]
 
 #: The page's files (HTML, JS, CSS), package data: no build step, no CDN.
@@ -134,7 +136,7 @@ def _short(value: Any) -> str:
 
 
 def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None = None,
-               profile: Any = None, allow_network: bool = False) -> Flask:
+               profile: Profile | None = None, allow_network: bool = False) -> Flask:
     """Build the Flask app of the designer page.
 
     Parameters

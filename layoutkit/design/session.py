@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._typing import RGB
 from ..errors import LayoutkitError, Problem, RequestError
@@ -29,6 +29,9 @@ from ..request.limits import FRACTION_DECIMALS
 from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .files import FileRoots
 from .masking import JsonPath
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 __all__ = [
     "DEFAULT_BODY",
@@ -267,7 +270,7 @@ class DesignSession:
     Every file the page names must be in ``base_dir`` or ``upload_dir`` (:class:`FileRoots`).
     """
 
-    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Any = None,
+    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Profile | None = None,
                  allow_network: bool = False) -> None:
         from ..profile import DEFAULT_PROFILE
 
