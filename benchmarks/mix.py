@@ -204,14 +204,14 @@ def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: 
     """
     import imageio_ffmpeg
 
-    from layoutkit.ffmpeg_graph import ffmpeg_command
+    from layoutkit.ffmpeg_graph import OutputOptions, ffmpeg_command
 
     w, h = case.canvas_wh
+    options = OutputOptions(canvas_wh=case.canvas_wh, fps=FPS,
+                            bitrate_kbps=recommended_bitrate(w, h, FPS), audio=True,
+                            audio_profile=AUDIO_PROFILE, duration=seconds)
     cmd = ffmpeg_command(LayoutSettings(mixed_video_layout=BESTFIT), files, tmp / "ffmpeg.mp4",
-                         canvas_wh=case.canvas_wh, fps=FPS,
-                         bitrate_kbps=recommended_bitrate(w, h, FPS),
-                         sizes={uid: SOURCE_WH for uid in files}, audio=True,
-                         audio_profile=AUDIO_PROFILE, duration=seconds,
+                         options=options, sizes={uid: SOURCE_WH for uid in files},
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
     assert cmd[-1] == f"file:{os.path.abspath(tmp / 'ffmpeg.mp4')}"  # the output, as a file
     extra = ["-y", "-forced-idr", "1", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",

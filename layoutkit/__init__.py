@@ -72,7 +72,7 @@ _DISTRIBUTION = "layoutkit"
 
 
 def _version() -> str:
-    """The installed distribution's version: pyproject.toml's ``version``, its one source.
+    """Return the installed distribution's version: pyproject.toml's ``version``, its one source.
 
     ``"0+unknown"`` when the package runs from a source tree that was never installed.
     """
@@ -85,7 +85,7 @@ def _version() -> str:
 
 
 def __getattr__(name: str) -> Any:
-    """The names of ``_LAZY`` and ``__version__``, computed when first asked for."""
+    """Import the names of ``_LAZY`` and compute ``__version__`` when first asked for."""
     if name == "__version__":
         value: Any = _version()
     elif name in _LAZY:

@@ -9,7 +9,7 @@ caption (and a fading outline where the user was).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -50,9 +50,10 @@ SHORT_ACTIONS = {"mute_video": "mute", "unmute_video": "unmute", "unpublish_vide
 
 
 def strip_events(scenario: Scenario, *, short: bool = False) -> list[tuple[Fraction, str]]:
-    """``(time, label)`` per event time, e.g. ``(6, '6s 3003 mute_video')``; the events of
-    one time share a label (the time is part of it, so no label reads as another time's).
-    ``short`` uses :data:`SHORT_ACTIONS` (``'6s 3003 mute'``).
+    """Return ``(time, label)`` per event time, e.g. ``(6, '6s 3003 mute_video')``.
+
+    The events of one time share a label (the time is part of it, so no label reads as another
+    time's).  ``short`` uses :data:`SHORT_ACTIONS` (``'6s 3003 mute'``).
     """
     by_time: dict[Fraction, list[str]] = {}
     for event in scenario.events:  # a user's "join" > 0 is one of these events already
@@ -65,9 +66,11 @@ def strip_events(scenario: Scenario, *, short: bool = False) -> list[tuple[Fract
 
 def readable_events(scenario: Scenario, width: int, *,
                     duration: Fraction) -> list[tuple[Fraction, str]]:
-    """:func:`strip_events` with full action names when they fit in at most 3 label rows
-    at ``width`` with no crossing and none cut at the edge, else the short ones in at most
-    5, else the times alone (else whichever crosses nothing in the fewest rows).
+    """Return the strip's event labels that fit at ``width``.
+
+    They are :func:`strip_events` with full action names when they fit in at most 3 label
+    rows with no crossing and none cut at the edge, else the short ones in at most 5, else
+    the times alone (else whichever crosses nothing in the fewest rows).
     """
     best = None
     full = strip_events(scenario)
@@ -97,8 +100,10 @@ def _seconds(when: Fraction) -> str:
 
 @dataclass(frozen=True)
 class LabelBox:
-    """Where a strip label goes: row 0 is next to the axis; ``x0..x1`` its horizontal span;
-    ``marker_x`` its event's marker line (from the axis up to this row).
+    """Where a strip label goes.
+
+    Row 0 is next to the axis; ``x0..x1`` is its horizontal span; ``marker_x`` its event's
+    marker line (from the axis up to this row).
     """
 
     marker_x: float
@@ -142,8 +147,10 @@ def place_labels(markers: Sequence[tuple[float, float]], *, width: float,
 
 def _initial_sides(markers: Sequence[tuple[float, float]], *, width: float,
                    gap: float) -> list[bool]:
-    """Per label: right of its marker (True) when that fits and covers no more other markers
-    than the left side (right on a tie), or when the left does not fit.
+    """Choose each label's side of its marker: True for right.
+
+    A label goes right when that fits and covers no more other markers than the left side
+    (right on a tie), or when the left does not fit.
     """
     def covered(lo: float, hi: float) -> int:
         return sum(lo - gap <= mx <= hi + gap for mx, _ in markers)
@@ -169,8 +176,9 @@ def _spans_below(markers: Sequence[tuple[float, float]], right: Sequence[bool], 
 def _flip_one(markers: Sequence[tuple[float, float]], right: Sequence[bool],
               cycle: Sequence[int], seen: set[tuple[bool, ...]], *, width: float,
               gap: float) -> list[bool] | None:
-    """``right`` with one label of ``cycle`` flipped to its other side (the rightmost that
-    fits there and gives sides not tried before), or None.
+    """Return ``right`` with one label of ``cycle`` flipped to its other side, or None.
+
+    The label flipped is the rightmost that fits there and gives sides not tried before.
     """
     def can_flip(i: int) -> bool:
         x, w = markers[i]
@@ -201,8 +209,9 @@ def _fits(box: LabelBox, placed: Sequence[LabelBox], *, gap: float) -> bool:
 def _stack(markers: Sequence[tuple[float, float]], order: Sequence[int],
            spans: Sequence[tuple[float, float]], below: Sequence[set[int]], *,
            gap: float) -> list[LabelBox]:
-    """The labels placed in ``order``, each in the lowest row above the labels of the markers
-    it spans that it fits in; returned in input order.
+    """Place the labels in ``order``; return their boxes in input order.
+
+    Each goes in the lowest row, above the labels of the markers it spans, that it fits in.
     """
     n = len(markers)
     placed: list[LabelBox] = []
@@ -218,8 +227,10 @@ def _stack(markers: Sequence[tuple[float, float]], order: Sequence[int],
 
 
 def crossings(boxes: Sequence[LabelBox], *, gap: float = 3.0) -> list[str]:
-    """What breaks the rules of :func:`place_labels` (empty when nothing does): a label not
-    next to its own marker, two labels of a row overlapping, a marker line through a label.
+    """List what breaks the rules of :func:`place_labels` (empty when nothing does).
+
+    That is a label not next to its own marker, two labels of a row overlapping, a marker
+    line through a label.
     """
     bad = []
     for i, a in enumerate(boxes):
@@ -249,7 +260,7 @@ def _cycle(below: list[set[int]], nodes: set[int]) -> list[int]:
 
 
 def _topological(below: list[set[int]]) -> tuple[list[int] | None, set[int]]:
-    """An order placing every ``below[i]`` before ``i``, or None and the nodes left over."""
+    """Order the nodes so every ``below[i]`` comes before ``i``; else None and those left over."""
     waiting = {i: set(deps) for i, deps in enumerate(below)}
     order: list[int] = []
     ready = sorted((i for i, deps in waiting.items() if not deps), reverse=True)
@@ -275,8 +286,10 @@ _TICKS_H = 16
 
 @dataclass(frozen=True)
 class StripLayout:
-    """Label boxes of a strip: ``upper[k]`` / ``lower[k]`` for the events of each half
-    (``halves[i]`` is 0 for upper, 1 for lower; ``boxes[i]`` event ``i``'s box).
+    """Label boxes of a strip.
+
+    ``upper[k]`` / ``lower[k]`` for the events of each half (``halves[i]`` is 0 for upper, 1
+    for lower; ``boxes[i]`` event ``i``'s box).
     """
 
     halves: tuple[int, ...]
@@ -299,8 +312,10 @@ class StripLayout:
 
 def layout_strip(width: int, *, duration: Fraction,
                  events: Sequence[tuple[Fraction, str]]) -> StripLayout:
-    """Where each event label of a strip of ``width`` goes: events alternate above and
-    below the axis (in time order), each half placed by :func:`place_labels`.
+    """Lay out the event labels of a strip of ``width``.
+
+    Events alternate above and below the axis (in time order), each half placed by
+    :func:`place_labels`.
     """
     font = label_font(_LABEL_PX)
     span = max(1, width - 2 * _PAD)
@@ -333,9 +348,11 @@ def label_top(layout: StripLayout, i: int) -> int:
 
 def timeline_strip(width: int, *, duration: Fraction, events: list[tuple[Fraction, str]],
                    t: Fraction, height: int | None = None) -> RGB:
-    """A ``(height, width, 3)`` strip: a time axis with second ticks, one marker per event
-    time with its label (events alternate above and below the axis; placed by
-    :func:`place_labels`, so no marker line crosses a label), and a playhead at ``t``.
+    """Draw a ``(height, width, 3)`` timeline strip.
+
+    It has a time axis with second ticks, one marker per event time with its label (events
+    alternate above and below the axis; placed by :func:`place_labels`, so no marker line
+    crosses a label), and a playhead at ``t``.
 
     ``height`` defaults to the layout's (76 px, more when labels need more rows).
     """
@@ -388,7 +405,7 @@ class Cue:
 
 
 def scenario_cues(renderer: SceneRenderer) -> list[Cue]:
-    """A cue per leave (with the user's last rectangle) and per layout change."""
+    """Return a cue per leave (with the user's last rectangle) and per layout change."""
     from .enums import LayoutMode
     from .layout import compute_regions
 
@@ -442,10 +459,11 @@ def draw_cues(rgb: RGB, cues: Sequence[Cue], t: Fraction, *, scale: float = 1.0)
 
 
 def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
-            annotate: bool = False):
-    """RGB frames (canvas + strip) at ``fps``: non-live tiles labelled with uid and state
-    (every region outlined and labelled with ``annotate``), cues after leaves and layout
-    changes.
+            annotate: bool = False) -> Iterator[RGB]:
+    """Yield the RGB frames (canvas + strip) at ``fps``.
+
+    Non-live tiles are labelled with uid and state (every region outlined and labelled with
+    ``annotate``); cues follow leaves and layout changes.
     """
     import cv2
 

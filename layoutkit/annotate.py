@@ -35,6 +35,9 @@ from .request.model import ALL_STREAMS, LayoutSettings, RecordingConfig
 from .signals.testcard import label_font
 
 if TYPE_CHECKING:
+    from PIL.ImageDraw import ImageDraw
+    from PIL.ImageFont import FreeTypeFont
+
     from .render import RenderedFrame
 
 __all__ = [
@@ -81,8 +84,9 @@ def warn_all(lines: Sequence[str], *, stacklevel: int = 3) -> None:
 
 
 def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
-    """Users a request preview draws when none are given: the uids of an explicit
-    ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
+    """Return the users a request preview draws when none are given.
+
+    They are the uids of an explicit ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
 
     >>> from layoutkit.request.model import RecordingConfig
     >>> default_users(RecordingConfig(subscribe_video_uids=("123", "456")))
@@ -97,7 +101,7 @@ def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
 
 
 def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> list[str]:
-    """The join order of a contact sheet: the users whose video the recorder subscribes to.
+    """Return the join order of a contact sheet: the users whose video the recorder subscribes to.
 
     An explicit ``subscribeVideoUids`` list gives its uids (the sheet then has as many
     cells as it lists, up to ``count``); otherwise ``"1"``, ``"2"``, ... skipping the
@@ -123,8 +127,10 @@ def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> l
 
 def subscribed_split(config: RecordingConfig | None,
                      users: Sequence[str]) -> tuple[list[str], list[str]]:
-    """``(drawn candidates, unsubscribed)``: users whose video the recorder subscribes to
-    (``subscribeVideoUids`` / ``unSubscribeVideoUids``), as scenarios do, and the others.
+    """Split ``users`` into ``(drawn candidates, unsubscribed)``.
+
+    The candidates are the users whose video the recorder subscribes to
+    (``subscribeVideoUids`` / ``unSubscribeVideoUids``), as scenarios do.
 
     >>> from layoutkit.request.model import RecordingConfig
     >>> subscribed_split(RecordingConfig(unsubscribe_video_uids=("2",)), ["1", "2", "3"])
@@ -149,7 +155,7 @@ class Label:
 
 
 def region_label(regions: Regions, i: int, *, state: str | None = None) -> Label:
-    """The :class:`Label` of region ``i``."""
+    """Return the :class:`Label` of region ``i``."""
     x, y, w, h = (int(v) for v in regions.rects[i])
     return Label(i, regions.uids[i], (x, y, w, h),
                  "fit" if int(regions.render_modes[i]) == 1 else "crop",
@@ -174,7 +180,7 @@ def label_lines(label: Label) -> list[str]:
 
 def layout_warnings(settings: LayoutSettings, users: Sequence[str], regions: Regions, *,
                     unsubscribed: Sequence[str] = ()) -> list[str]:
-    """What a preview leaves out without saying so, one sentence each.
+    """List what a preview leaves out without saying so, one sentence each.
 
     Parameters
     ----------
@@ -229,7 +235,9 @@ def _font_px(canvas_wh: tuple[int, int]) -> int:
     return max(11, min(16, round(min(canvas_wh) / 45)))
 
 
-def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:
+def _dashed(draw: ImageDraw, box: tuple[int, int, int, int], color: tuple[int, int, int],
+            width: int) -> None:
+    """Outline ``box`` with a dashed line (an empty region)."""
     x0, y0, x1, y1 = box
     dash = 6
     for x in range(x0, x1 + 1, 2 * dash):
@@ -245,10 +253,11 @@ def _dashed(draw, box: tuple[int, int, int, int], color, width: int) -> None:
 LABEL_BAND = 0.33
 
 
-def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],
+def _label_box(draw: ImageDraw, box: tuple[int, int, int, int], lines: Sequence[str],
                font_px: int, *, band: float = 1.0) -> None:
-    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner), within
-    its top ``band`` (a fraction of its height).
+    """Draw as many ``lines`` as fit, in a dark box inside ``box`` (top-left corner).
+
+    The box stays within the top ``band`` of ``box`` (a fraction of its height).
     """
     x0, y0, x1, y1 = box
     avail_w = x1 - x0 - 2 * _PAD
@@ -274,7 +283,8 @@ def _label_box(draw, box: tuple[int, int, int, int], lines: Sequence[str],
         draw.text((bx + 2, by + 1 + k * line_h), line, fill=LABEL_FG, font=font)
 
 
-def _wrap(text: str, font, width: int) -> list[str]:
+def _wrap(text: str, font: FreeTypeFont, width: int) -> list[str]:
+    """Break ``text`` into lines at most ``width`` pixels wide in ``font``."""
     words, lines, line = text.split(), [], ""
     for word in words:
         trial = f"{line} {word}".strip()
@@ -288,7 +298,7 @@ def _wrap(text: str, font, width: int) -> list[str]:
 
 def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = None,
              notes: Sequence[str] = (), scale: float = 1.0, outline: bool = True) -> RGB:
-    """The canvas with every region outlined and labelled, and ``notes`` in a margin below.
+    """Outline and label every region of a canvas, with ``notes`` in a margin below.
 
     Parameters
     ----------
@@ -318,7 +328,7 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
     states = states or {}
     boxes = []
     for i in range(len(regions)):
-        x, y, w, h = (int(round(v * scale)) for v in regions.rects[i])
+        x, y, w, h = (round(float(v) * scale) for v in regions.rects[i])
         if w <= 0 or h <= 0:
             continue
         box = (x, y, min(img.width, x + w) - 1, min(img.height, y + h) - 1)
@@ -346,8 +356,10 @@ def annotate(rgb: RGB, regions: Regions, *, states: Mapping[str, str] | None = N
 
 def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
                 scale: float = 1.0) -> RGB:
-    """A small ``uid state`` label on the tiles of ``states`` only (e.g. frozen or background
-    tiles of an animated preview, whose picture no longer names the user); a new array.
+    """Label the tiles of ``states`` only with a small ``uid state``; return a new array.
+
+    These are e.g. frozen or background tiles of an animated preview, whose picture no longer
+    names the user.
     """
     from PIL import Image, ImageDraw
 
@@ -359,7 +371,7 @@ def tile_labels(rgb: RGB, regions: Regions, states: Mapping[str, str], *,
     for i, uid in enumerate(regions.uids):
         if uid is None or uid not in states:
             continue
-        x, y, w, h = (int(round(v * scale)) for v in regions.rects[i])
+        x, y, w, h = (round(float(v) * scale) for v in regions.rects[i])
         box = (x, y, min(img.width, x + w) - 1, min(img.height, y + h) - 1)
         _label_box(draw, box, [f"{uid} {states[uid]}"], font_px)
     return np.asarray(img)
@@ -386,9 +398,11 @@ def annotate_frame(frame: RenderedFrame, *, rgb: RGB | None = None, scale: float
 def annotated_preview(settings: LayoutSettings, users: Sequence[str], *,
                       canvas_wh: tuple[int, int], config: RecordingConfig | None = None,
                       annotate: bool = False, **options: Any) -> RGB:
-    """:func:`~layoutkit.stills.preview_canvas` honouring a start body's video subscription
-    (``config``), issuing :func:`layout_warnings` as :class:`PreviewWarning`, and, with
-    ``annotate``, outlined, labelled and with those warnings in a margin.
+    """Draw :func:`~layoutkit.stills.preview_canvas` honouring a start body's video subscription.
+
+    The subscription is ``config``'s; :func:`layout_warnings` are issued as
+    :class:`PreviewWarning`; with ``annotate`` the regions are outlined and labelled and those
+    warnings printed in a margin.
 
     ``options`` are :func:`~layoutkit.stills.preview_canvas`'s (``profile``,
     ``source_sizes``, ``background_image``).

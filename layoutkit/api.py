@@ -144,8 +144,10 @@ def load_request(source: PathOrDoc, *, kind: str | None = None) -> RequestModel:
 
 def _layout_of(request: Previewable) -> tuple[LayoutSettings, tuple[int, int] | None, Path | None,
                                       RecordingConfig | None]:
-    """Layout settings, canvas (None for updateLayout), image folder and recording config
-    (None but for a start body: its subscribe lists) of a request, model, path or dict.
+    """Return the layout settings, canvas, image folder and recording config of a request.
+
+    The request is a model, path or dict; the canvas is None for updateLayout, the recording
+    config None but for a start body (its subscribe lists).
     """
     if isinstance(request, dict | str | os.PathLike):
         return _layout_of(load_request(request))
@@ -170,7 +172,7 @@ def _users(users: int | list[str] | tuple[str, ...] | None) -> list[str]:
 def preview(request: Previewable, *, users: int | list[str] | None = None,
             canvas_wh: tuple[int, int] | None = None, profile: Profile = DEFAULT_PROFILE,
             source_wh: tuple[int, int] = (640, 360), annotate: bool = False) -> RGB:
-    """The canvas of a request with a labelled test card per user.
+    """Draw the canvas of a request with a labelled test card per user.
 
     Users whose video a start body does not subscribe to (``subscribeVideoUids`` /
     ``unSubscribeVideoUids``) are left out, as in a recording.  What the picture leaves out
@@ -308,7 +310,7 @@ Records = str | os.PathLike[str] | Iterable[Any]
 
 
 def _records(source: Records, what: str) -> tuple[Any, str | None]:
-    """Decoded lines of a JSON-lines file (bounded read), or the records as given."""
+    """Return the decoded lines of a JSON-lines file (bounded read), or the records as given."""
     if isinstance(source, str | os.PathLike):
         from .inputs import read_json_lines
 
@@ -318,8 +320,9 @@ def _records(source: Records, what: str) -> tuple[Any, str | None]:
 
 def scenario_from_events(events: Records, requests: Records, *, web_sdk: int = 4,
                          cname: str | None = None, sid: str | None = None) -> dict[str, Any]:
-    """The scenario of a production recording, rebuilt from Agora's notifications (NCS) and
-    the app's log of the requests it sent.
+    """Rebuild the scenario of a production recording from Agora's notifications (NCS).
+
+    The app's log of the requests it sent gives the start and updateLayout bodies.
 
     Parameters
     ----------
@@ -386,7 +389,7 @@ def scenario_from_events(events: Records, requests: Records, *, web_sdk: int = 4
 def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
              profile: Profile = DEFAULT_PROFILE, i420: bool = False,
              annotate: bool = False, flash: bool = True) -> RGB:
-    """The frame the recorder writes at time ``t`` of a scenario.
+    """Return the frame the recorder writes at time ``t`` of a scenario.
 
     By default this is exactly the recorder's frame: on every whole second a test stream
     user (no ``source``) shows its white flash, which compare's A/V check reads.
@@ -524,11 +527,12 @@ def mix(scenario: Scenario | PathOrDoc, out_dir: str | os.PathLike[str], *,
     return result
 
 
-def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int = 0,
-          s3_endpoint: str | None = None, credentials: str | None = None,
-          notify: str | None = None, notify_secret: str | None = None,
-          folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
-          notify_retry_waits: tuple[float, ...] | None = None) -> ServiceServer:
+def serve(  # noqa: PLR0913 -- the public facade: its keywords are `layoutkit serve`'s options
+        scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int = 0,
+        s3_endpoint: str | None = None, credentials: str | None = None,
+        notify: str | None = None, notify_secret: str | None = None,
+        folder: str | os.PathLike[str] | None = None, profile: Profile = DEFAULT_PROFILE,
+        notify_retry_waits: tuple[float, ...] | None = None) -> ServiceServer:
     """Start the local Cloud Recording service in this process (in a thread) and return it.
 
     The cloud's six mix-mode REST paths (``acquire``, ``start``, ``query``,
@@ -575,19 +579,21 @@ def serve(scenario: Scenario | PathOrDoc, *, host: str = "127.0.0.1", port: int 
     ['cname', 'resourceId', 'uid']
     """
     from .service.notify import RETRY_WAITS_S
-    from .service.server import ServiceServer
+    from .service.server import ServeOptions, ServiceServer
 
-    server = ServiceServer(load_scenario(scenario), host=host, port=port,
-                           s3_endpoint=s3_endpoint, credentials=credentials,
-                           notify_url=notify, notify_secret=notify_secret, folder=folder,
+    options = ServeOptions(s3_endpoint=s3_endpoint, credentials=credentials,
+                           notify_url=notify, notify_secret=notify_secret,
                            notify_retry_waits=notify_retry_waits or RETRY_WAITS_S,
-                           profile=profile)
+                           folder=folder, profile=profile)
+    server = ServiceServer(load_scenario(scenario), host=host, port=port, options=options)
     return server.start()
 
 
 def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
-    """Upload a finished local recording to S3-compatible storage, as ``mix(upload=...)``
-    would have (e.g. to retry after a failed upload, without recording again).
+    """Upload a finished local recording to S3-compatible storage.
+
+    It does what ``mix(upload=...)`` would have done (e.g. to retry after a failed upload,
+    without recording again).
 
     Parameters
     ----------
@@ -611,11 +617,12 @@ def upload(recording: str | os.PathLike[str], url: str) -> list[str]:
     return upload_recording(recording, url)
 
 
-def compare(scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
-            profile: Profile = DEFAULT_PROFILE, infer: bool = False,
-            server_response: str | os.PathLike[str] | None = None,
-            report: str | os.PathLike[str] | None = None, overwrite: bool = False,
-            content_only: bool = False, event_tolerance: float = 1.0) -> CompareResult:
+def compare(  # noqa: PLR0913 -- the public facade: its keywords are the documented options
+        scenario: Scenario | PathOrDoc, recording: str | os.PathLike[str], *,
+        profile: Profile = DEFAULT_PROFILE, infer: bool = False,
+        server_response: str | os.PathLike[str] | None = None,
+        report: str | os.PathLike[str] | None = None, overwrite: bool = False,
+        content_only: bool = False, event_tolerance: float = 1.0) -> CompareResult:
     """Check a (real cloud) recording against what the layout rules predict.
 
     Parameters

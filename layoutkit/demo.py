@@ -22,7 +22,7 @@ def samples_dir() -> Path:
 
 
 def _sample_files() -> list[Path]:
-    """The bundled samples, relative to :func:`samples_dir` (no hidden or cache files)."""
+    """List the bundled samples, relative to :func:`samples_dir` (no hidden or cache files)."""
     root = samples_dir()
     return sorted(p.relative_to(root) for p in root.rglob("*")
                   if p.is_file() and not any(part.startswith((".", "__"))
@@ -30,8 +30,10 @@ def _sample_files() -> list[Path]:
 
 
 def copy_samples(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
-    """Copy the bundled samples into ``folder/samples/``, so that paths such as
-    ``samples/scenario-demo.json`` (the ``--help`` examples') work from ``folder``.
+    """Copy the bundled samples into ``folder/samples/``.
+
+    Paths such as ``samples/scenario-demo.json`` (the ``--help`` examples') then work from
+    ``folder``.
 
     Every file is checked before any is written: an existing one that differs from the
     bundled one is replaced only with ``overwrite`` (one already equal is left as it is).
@@ -115,10 +117,12 @@ _ANNOTATED = ("start-screenshare", ["100", "1", "2", "3", "4", "5"])
 
 
 def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
-    """Preview every bundled sample request (each layout mode, a contact sheet of 1..17 users
+    """Run the bundled samples end to end; return the files made.
+
+    Preview every bundled sample request (each layout mode, a contact sheet of 1..17 users
     each, one annotated preview), then preview (a frame and the animated GIF), record and
     compare the sample scenario.  Prints each file as it is made and, at the end, what to
-    open first; returns the files made.
+    open first.
     """
     from .annotate import annotated_preview, default_users
     from .inputs import background_image_of, load_request_file
@@ -186,9 +190,7 @@ def _summary(folder: Path, made: list[Path], *, out: IO[str]) -> None:
 
 
 def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
-    """A frame, an animated GIF, the local recording of the sample scenario and the compare
-    report of that recording.
-    """
+    """Make the sample scenario's frame, animated GIF, local recording and compare report."""
     import shutil
 
     from .animate import write_gif

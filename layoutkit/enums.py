@@ -29,7 +29,7 @@ class _Labelled(enum.IntEnum):
 
     @classmethod
     def from_label(cls: type[_E], label: str) -> _E:
-        """The member named ``label`` (case-insensitive).
+        """Return the member named ``label`` (case-insensitive).
 
         Raises
         ------

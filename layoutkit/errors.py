@@ -40,8 +40,10 @@ def format_value(value: Any) -> str:
 
 
 class _Missing:
-    """The marker of a :class:`Problem` without a value: its repr names it (never
-    ``<object object at 0x...>``) and it stays itself through pickling.
+    """The marker of a :class:`Problem` without a value.
+
+    Its repr names it (never ``<object object at 0x...>``) and it stays itself through
+    pickling.
     """
 
     __slots__ = ()
@@ -83,6 +85,7 @@ class Problem:
     MISSING = _MISSING
 
     def __str__(self) -> str:
+        """Return ``code 2: PATH: RULE (got VALUE); HINT`` (``warning: ...`` for a warning)."""
         head = "code 2" if self.severity == "error" else "warning"
         text = f"{head}: {self.path or '<root>'}: {self.rule}"
         if self.value is not _MISSING:
@@ -197,6 +200,7 @@ class StorageError(LayoutkitError, OSError):
 
 
 class ManifestError(LayoutkitError, ValueError):
-    """A batch manifest (CSV) cannot be used: its header, or a row's value, named by row
-    and column.
+    """A batch manifest (CSV) cannot be used.
+
+    The message names its header, or a row's value by row and column.
     """

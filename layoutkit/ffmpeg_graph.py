@@ -14,8 +14,9 @@ Examples
 --------
 >>> from layoutkit.request.model import LayoutSettings
 >>> cmd = ffmpeg_command(LayoutSettings(mixed_video_layout=1), {"1": "a.mp4", "2": "b.mp4"},
-...                      "out.mp4", canvas_wh=(640, 360), fps=15, bitrate_kbps=500,
-...                      sizes={"1": (640, 360), "2": (640, 360)}, audio=False)
+...                      "out.mp4", sizes={"1": (640, 360), "2": (640, 360)},
+...                      options=OutputOptions(canvas_wh=(640, 360), fps=15,
+...                                            bitrate_kbps=500, audio=False))
 >>> cmd[0], cmd[-1].startswith("file:/"), cmd[-1].endswith("out.mp4")
 ('ffmpeg', True, True)
 >>> any("overlay" in part for part in cmd)
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +41,16 @@ from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .signals.audio import AUDIO_PROFILES
 
-__all__ = ["ffmpeg_command", "ffmpeg_input", "ffmpeg_output"]
+__all__ = ["OutputOptions", "ffmpeg_command", "ffmpeg_input", "ffmpeg_output"]
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def ffmpeg_input(location: str | os.PathLike[str]) -> str:
-    """What the command hands FFmpeg to read: an ``http(s)://`` URL as it is, any other
-    name as ``file:`` + its absolute path.
+    """Return what the command hands FFmpeg to read.
+
+    An ``http(s)://`` URL is kept as it is, any other name becomes ``file:`` + its absolute
+    path.
 
     A local name never goes through FFmpeg's protocol parsing: ``a:b.mp4`` is a file (not
     the protocol ``a``), ``concat:x.mp4|x.mp4`` is the file of that name (not two copies of
@@ -74,7 +78,7 @@ def ffmpeg_input(location: str | os.PathLike[str]) -> str:
 
 
 def ffmpeg_output(path: str | os.PathLike[str]) -> str:
-    """What the command hands FFmpeg to write: ``file:`` + the absolute path; never a URL.
+    """Return what the command hands FFmpeg to write: ``file:`` + the absolute path; never a URL.
 
     Raises
     ------
@@ -120,14 +124,41 @@ def _tile(stream: Any, src_wh: tuple[int, int], rect: tuple[int, int, int, int],
     return stream
 
 
+@dataclass(frozen=True)
+class OutputOptions:
+    """What the FFmpeg command writes: picture, sound, length, and whether it replaces.
+
+    Parameters
+    ----------
+    canvas_wh : tuple of int
+        Canvas size (rounded down to even, as the recorder does).
+    fps, bitrate_kbps : int
+        Output frame rate and H.264 bit rate.
+    audio : bool
+        Mix the inputs' audio (every input must then have an audio stream).
+    audio_profile : {0, 1, 2}
+        AAC channels and bit rate, as ``audioProfile``.
+    duration : float, optional
+        Stop after this many seconds (default: when the shortest input ends).
+    overwrite : bool
+        Pass ``-y`` (else FFmpeg refuses to replace the output).
+    """
+
+    canvas_wh: tuple[int, int]
+    fps: int
+    bitrate_kbps: int
+    audio: bool = True
+    audio_profile: int = 0
+    duration: float | None = None
+    overwrite: bool = False
+
+
 def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLike[str]],
-                   output: str | os.PathLike[str], *, canvas_wh: tuple[int, int], fps: int,
-                   bitrate_kbps: int, sizes: Mapping[str, tuple[int, int]],
-                   profile: Profile = DEFAULT_PROFILE, audio: bool = True,
-                   audio_profile: int = 0, duration: float | None = None,
+                   output: str | os.PathLike[str], *, options: OutputOptions,
+                   sizes: Mapping[str, tuple[int, int]], profile: Profile = DEFAULT_PROFILE,
                    background_image: str | os.PathLike[str] | None = None,
-                   ffmpeg: str = "ffmpeg", overwrite: bool = False) -> list[str]:
-    """The FFmpeg command that composes ``inputs`` in ``layout``.
+                   ffmpeg: str = "ffmpeg") -> list[str]:
+    """Build the FFmpeg command that composes ``inputs`` in ``layout``.
 
     Parameters
     ----------
@@ -140,26 +171,16 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     output : path
         The local file FFmpeg writes (its extension chooses the container), passed as a
         ``file:`` path (:func:`ffmpeg_output`); a URL is refused.
-    canvas_wh : tuple of int
-        Canvas size (rounded down to even, as the recorder does).
-    fps, bitrate_kbps : int
-        Output frame rate and H.264 bit rate.
+    options : OutputOptions
+        Canvas size, frame rate, bit rate, sound, length and ``-y``.
     sizes : mapping of uid to (int, int)
         Each input's displayed picture size (what the crop window is computed for).
     profile : Profile
         Behaviour choices (render modes of floating and vertical layouts, ...).
-    audio : bool
-        Mix the inputs' audio (every input must then have an audio stream).
-    audio_profile : {0, 1, 2}
-        AAC channels and bit rate, as ``audioProfile``.
-    duration : float, optional
-        Stop after this many seconds (default: when the shortest input ends).
     background_image : path, optional
         The canvas image (cropped to cover the canvas); default the colour.
     ffmpeg : str
         The program (e.g. ``imageio_ffmpeg.get_ffmpeg_exe()``).
-    overwrite : bool
-        Pass ``-y`` (else FFmpeg refuses to replace ``output``).
 
     Returns
     -------
@@ -174,12 +195,13 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
     """
     import ffmpeg as ff
 
+    fps, duration = options.fps, options.duration
     if not inputs:
         raise ParameterError("ffmpeg_command: give at least one input file")
     missing = [uid for uid in inputs if uid not in sizes]
     if missing:
         raise ParameterError(f"ffmpeg_command: no picture size for uid(s) {', '.join(missing)}")
-    width, height = _even(canvas_wh[0]), _even(canvas_wh[1])
+    width, height = _even(options.canvas_wh[0]), _even(options.canvas_wh[1])
     uids = list(inputs)
     regions = compute_regions(layout, uids, canvas_wh=(width, height), profile=profile)
     length = {"t": duration} if duration is not None else {}
@@ -208,23 +230,24 @@ def ffmpeg_command(layout: LayoutSettings, inputs: Mapping[str, str | os.PathLik
                              shortest=1)
     picture = picture.filter("format", "yuv420p")  # timing: the canvas runs at fps
     outputs: list[Any] = [picture]
-    channels, audio_bitrate = AUDIO_PROFILES[audio_profile]
-    options: dict[str, Any] = {
-        "c:v": "libx264", "b:v": f"{bitrate_kbps}k", "preset": X264_OPTIONS["preset"],
+    channels, audio_bitrate = AUDIO_PROFILES[options.audio_profile]
+    arguments: dict[str, Any] = {
+        "c:v": "libx264", "b:v": f"{options.bitrate_kbps}k", "preset": X264_OPTIONS["preset"],
         # the FFmpeg program's libx264 refuses x264's own "range=tv": FFmpeg's option says it
         "x264-params": X264_OPTIONS["x264-params"].replace(":range=tv", ""),
         "color_range": "tv", "r": fps,
     }
-    if audio:
+    if options.audio:
         sounds = [streams[uid].audio for uid in uids]
         mixed = sounds[0] if len(sounds) == 1 else ff.filter(
             sounds, "amix", inputs=len(sounds), normalize=0, duration="shortest")
         outputs.append(mixed)
-        options.update({"c:a": "aac", "b:a": str(audio_bitrate), "ac": channels, "ar": 48000})
+        arguments.update({"c:a": "aac", "b:a": str(audio_bitrate), "ac": channels,
+                          "ar": 48000})
     if duration is not None:
-        options["t"] = duration
-    node = ff.output(*outputs, target, **options)
-    if overwrite:
+        arguments["t"] = duration
+    node = ff.output(*outputs, target, **arguments)
+    if options.overwrite:
         node = node.overwrite_output()
     return list(node.compile(cmd=ffmpeg))
 

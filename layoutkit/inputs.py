@@ -78,7 +78,7 @@ _LAST_READ: dict[tuple[Any, ...], str] = {}
 
 
 def _identity(p: Path) -> tuple[Any, ...] | None:
-    """The key of a pipe in :data:`_LAST_READ`; None for a regular file (or none at all)."""
+    """Return the key of a pipe in :data:`_LAST_READ`; None for a regular file (or none at all)."""
     if str(p) == "-":
         return ("-",)
     try:
@@ -122,7 +122,7 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _read_pipe(fd: int, name: str) -> bytes:
-    """A pipe's bytes to its end, refused past :data:`MAX_TEXT_BYTES` (read in chunks)."""
+    """Read a pipe's bytes to its end, refused past :data:`MAX_TEXT_BYTES` (read in chunks)."""
     chunks: list[bytes] = []
     size = 0
     while size <= MAX_TEXT_BYTES:
@@ -136,7 +136,10 @@ def _read_pipe(fd: int, name: str) -> bytes:
 
 
 def _read_stdin() -> bytes:
-    """Standard input (``-``): a pipe, a file or a terminal, never a device (``< /dev/zero``)."""
+    """Read standard input (``-``): a pipe, a file or a terminal.
+
+    Never a device (``< /dev/zero``).
+    """
     name = "standard input"
     if sys.stdin is None:
         raise MediaError(f"{name}: is closed")
@@ -159,7 +162,7 @@ def _read_stdin() -> bytes:
 
 
 def _read_descriptor(p: Path) -> bytes:
-    """A pipe given on purpose (``<(...)``): read to its end, bounded; never waits to open."""
+    """Read a pipe given on purpose (``<(...)``) to its end, bounded; never wait to open it."""
     try:
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -178,9 +181,11 @@ def _read_descriptor(p: Path) -> bytes:
 
 
 def _read_text(p: Path) -> str:
-    """The text of ``p``: a regular file of at most 64 MiB (:func:`read_limited`), standard
-    input for ``-``, or a pipe named by a descriptor path (``<(...)``); a FIFO, device or
-    folder is refused at once with its path.
+    """Read the text of ``p``.
+
+    It is a regular file of at most 64 MiB (:func:`read_limited`), standard input for ``-``,
+    or a pipe named by a descriptor path (``<(...)``); a FIFO, device or folder is refused at
+    once with its path.
     """
     if str(p) == "-":
         return _decode(_read_stdin(), "standard input")
@@ -214,7 +219,7 @@ def _json_line(text: str, number: int) -> Any:
 
 
 def read_json_lines(path: str | os.PathLike[str], *, what: str) -> list[Line]:
-    """The JSON value of every non-blank line of a JSON-lines file, with its line number.
+    """Read the JSON value of every non-blank line of a JSON-lines file, with its line number.
 
     The file is read with :func:`~layoutkit.io.limited.read_limited` (a regular file of at
     most :data:`MAX_JSONL_BYTES`; a FIFO, device or folder is refused at once).
@@ -285,7 +290,7 @@ def load_request_file(path: str | os.PathLike[str], *, kind: str | None = None) 
 
 
 def is_scenario(doc: Any) -> bool:
-    """A scenario has ``users`` (and ``start``) at its top; a request body has not."""
+    """Tell a scenario: it has ``users`` (and ``start``) at its top; a request body has not."""
     return isinstance(doc, dict) and "users" in doc and "clientRequest" not in doc
 
 
@@ -295,7 +300,7 @@ def is_scenario_file(path: str | Path) -> bool:
 
 
 def is_request_body(doc: Any) -> bool:
-    """A request body has ``clientRequest`` at its top and no ``users`` (not a scenario)."""
+    """Tell a request body: ``clientRequest`` at its top and no ``users`` (not a scenario)."""
     return isinstance(doc, dict) and "clientRequest" in doc and "users" not in doc
 
 
@@ -305,8 +310,10 @@ def is_request_body_file(path: str | Path) -> bool:
 
 
 def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
-    """Read and validate a scenario file; the scenario remembers the file's folder
-    (:attr:`Scenario.base_dir`), so relative paths in it resolve wherever the caller runs.
+    """Read and validate a scenario file.
+
+    The scenario remembers the file's folder (:attr:`Scenario.base_dir`), so relative paths in
+    it resolve wherever the caller runs.
     """
     p = Path(path)
     doc, repeated = _load_document(p)
@@ -324,9 +331,10 @@ def load_scenario_file(path: str | os.PathLike[str]) -> Scenario:
 
 
 def check_scenario_sources(scenario: Scenario, path: str | os.PathLike[str]) -> None:
-    """Refuse a scenario file whose recording would fail for a source file
-    (:func:`layoutkit.sources.check_sources`, the rule ``mix`` applies), the problems named by
-    the file and shown with the scenario's warnings.
+    """Refuse a scenario file whose recording would fail for a source file.
+
+    The rule is :func:`layoutkit.sources.check_sources`'s, the one ``mix`` applies; the
+    problems are named by the file and shown with the scenario's warnings.
 
     Raises
     ------
@@ -443,8 +451,9 @@ def image_lint(item: Any) -> list[Problem]:
 
 def background_image_of(settings: LayoutSettings, *, base_dir: Path | None,
                         canvas_wh: tuple[int, int]) -> Any:
-    """The decoded ``backgroundImage`` of a layout (RGB, decoded at about the canvas size),
-    or None when there is none or the cloud would ignore it (with a warning).
+    """Decode the ``backgroundImage`` of a layout (RGB, at about the canvas size).
+
+    None when there is none or the cloud would ignore it (with a warning).
     """
     if not settings.background_image:
         return None

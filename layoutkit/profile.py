@@ -97,6 +97,7 @@ class Profile:
     mp4_rollover: Literal["2h", "3h"] = "2h"
 
     def __post_init__(self) -> None:
+        """Refuse a value that is not one of its key's :data:`PROFILE_CHOICES`."""
         for f in fields(self):
             value = getattr(self, f.name)
             allowed = PROFILE_CHOICES[f.name]
@@ -108,7 +109,8 @@ class Profile:
 DEFAULT_PROFILE = Profile()
 
 
-def parse_profile_options(options: list[str] | tuple[str, ...], *, base: Profile = DEFAULT_PROFILE) -> Profile:
+def parse_profile_options(options: list[str] | tuple[str, ...], *,
+                          base: Profile = DEFAULT_PROFILE) -> Profile:
     """Build a profile from ``KEY=VALUE`` strings (the CLI's ``--profile``).
 
     Raises

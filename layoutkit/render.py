@@ -36,7 +36,7 @@ __all__ = ["RenderedFrame", "SceneRenderer", "canvas_size"]
 
 
 def canvas_size(scenario: Scenario) -> tuple[int, int]:
-    """The recording's canvas, rounded down to even sides (yuv420p needs even sizes)."""
+    """Return the recording's canvas, rounded down to even sides (yuv420p needs even sizes)."""
     tc = scenario.start.transcoding
     return (max(2, tc.width - tc.width % 2), max(2, tc.height - tc.height % 2))
 
@@ -58,7 +58,7 @@ class RenderedFrame:
     canvas: I420
 
     def rgb(self) -> npt.NDArray[np.uint8]:
-        """The canvas as an ``(H, W, 3)`` RGB array (a new array)."""
+        """Return the canvas as an ``(H, W, 3)`` RGB array (a new array)."""
         return i420_to_rgb(self.canvas)
 
 
@@ -103,15 +103,13 @@ class SceneRenderer:
 
     # ------------------------------------------------------------------ images
     def _image(self, location: str) -> I420 | None:
-        """A JPG/BMP image as I420 at even size, or None when the cloud would ignore it."""
+        """Return a JPG/BMP image as I420 at even size, or None when the cloud would ignore it."""
         if location not in self._images:
             rgb = load_image(location, base_dir=self.base_dir, max_size_wh=self.canvas_wh)
             if rgb is not None:
                 h, w = rgb.shape[:2]
-                if w < 2 or h < 2:
-                    rgb = None
-                else:
-                    rgb = np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2])
+                rgb = None if w < 2 or h < 2 \
+                    else np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2])
             self._images[location] = None if rgb is None else rgb_to_i420(rgb)
         return self._images[location]
 
@@ -136,7 +134,7 @@ class SceneRenderer:
         return max(Fraction(0), t - self._joined[uid])
 
     def _last_frame(self, uid: str, frozen_at: Fraction) -> I420:
-        """The last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
+        """Return the last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
         cached = self._last_frames.get(uid)
         if cached is None or cached[0] != frozen_at:
             k = math.ceil(frozen_at * self.fps) - 1
@@ -169,9 +167,10 @@ class SceneRenderer:
 
     # ------------------------------------------------------------------ frames
     def use_scenario(self, scenario: Scenario) -> None:
-        """Draw from now on by ``scenario``: the same users and sources, other events or
-        request (the local service's ``updateLayout`` and ``update`` calls, applied from
-        their arrival; the sources and last frames are kept).
+        """Draw from now on by ``scenario``: the same users and sources, other events or request.
+
+        These are the local service's ``updateLayout`` and ``update`` calls, applied from their
+        arrival; the sources and last frames are kept.
         """
         self.scenario = scenario
         self.timeline = Timeline(scenario, profile=self.profile)
@@ -209,9 +208,10 @@ class SceneRenderer:
             yield self.frame_at(t, index=index)
 
     def retimed(self, scenario: Scenario) -> SceneRenderer:
-        """A renderer of ``scenario``, the same users and sources with other event times
-        (compare's event windows try many), sharing this renderer's sources and image
-        caches: close this one, not the result.
+        """Return a renderer of ``scenario``: the same users and sources, other event times.
+
+        Compare's event windows try many.  It shares this renderer's sources and image caches:
+        close this one, not the result.
 
         Raises
         ------
@@ -232,7 +232,9 @@ class SceneRenderer:
             source.close()
 
     def __enter__(self) -> SceneRenderer:
+        """Return the renderer itself (its sources are open)."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close every source (:meth:`close`)."""
         self.close()

@@ -1,13 +1,14 @@
 """Scenario users -> their video and audio sources (signals and files, opened here).
 
 Video: ``testsrc``, ``#RRGGBB`` colours, ``unknown`` (a real person whose picture is not
-known: :class:`PlaceholderSource`) and video files.  Every source answers ``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture
-the user publishes ``t`` seconds after they first joined.  ``testsrc`` runs at the
-recording's frame rate, so the frame number in its code is the number of output frames since
-the user joined.  Files are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
+known: :class:`PlaceholderSource`) and video files.  Every source answers
+``frame_i420(t)``: the yuv420p (I420, shape ``(H*3//2, W)``) picture the user publishes
+``t`` seconds after they first joined.  ``testsrc`` runs at the recording's frame rate, so
+the frame number in its code is the number of output frames since the user joined.  Files
+are decoded lazily and looped (see :mod:`layoutkit.io.decode`).
 
-Audio: ``tone`` (the per-uid test tone), ``silence``, ``unknown`` (mixed as silence) or a file, mono 48 kHz on the user's
-own clock (see :mod:`layoutkit.signals.audio`).
+Audio: ``tone`` (the per-uid test tone), ``silence``, ``unknown`` (mixed as silence) or a
+file, mono 48 kHz on the user's own clock (see :mod:`layoutkit.signals.audio`).
 
 Relative file paths resolve against the scenario's folder (:attr:`Scenario.base_dir`).
 """
@@ -59,7 +60,7 @@ class VideoSource(Protocol):
     size_wh: tuple[int, int]
 
     def frame_i420(self, t: Fraction) -> I420:
-        """The picture at ``t`` seconds of the user's own clock."""
+        """Return the picture at ``t`` seconds of the user's own clock."""
         ...  # pragma: no cover
 
     def close(self) -> None:
@@ -75,7 +76,7 @@ class SolidSource:
         self._frame = solid_i420(size_wh, rgb)
 
     def frame_i420(self, t: Fraction) -> I420:
-        """The same picture at every time."""
+        """Return the same picture at every time."""
         return self._frame
 
     def close(self) -> None:
@@ -83,9 +84,10 @@ class SolidSource:
 
 
 class PlaceholderSource:
-    """The picture of a user whose video is not known (``source: "unknown"``, e.g. a real
-    person in a scenario rebuilt from Agora's notifications): grey diagonal stripes, the same
-    in every frame.
+    """The picture of a user whose video is not known: grey diagonal stripes.
+
+    That is ``source: "unknown"``, e.g. a real person in a scenario rebuilt from Agora's
+    notifications; the picture is the same in every frame.
 
     It claims nothing about the person: no test code (compare reads none from it), no colour a
     layout rule gives meaning to (black, a background), no motion.
@@ -111,7 +113,7 @@ class PlaceholderSource:
         self._frame = frame
 
     def frame_i420(self, t: Fraction) -> I420:
-        """The same picture at every time."""
+        """Return the same picture at every time."""
         return self._frame
 
     def close(self) -> None:
@@ -119,8 +121,9 @@ class PlaceholderSource:
 
 
 class TestSource:
-    """The identifying test stream of ``uid`` at ``fps`` (``flash=False``: without the
-    once-a-second white flash, for previews).
+    """The identifying test stream of ``uid`` at ``fps``.
+
+    ``flash=False`` draws it without the once-a-second white flash, for previews.
     """
 
     __test__ = False  # not a pytest class
@@ -164,7 +167,7 @@ class FileSource:
         self._video.close()
 
     def frame_i420(self, t: Fraction) -> I420:
-        """The frame shown at file time ``t`` (looping)."""
+        """Return the frame shown at file time ``t`` (looping)."""
         if t < self._last_t:
             self._close_video()
             self._video = FileVideo(self.path, label=self.label)
@@ -182,7 +185,7 @@ def _hex_rgb(text: str) -> tuple[int, int, int]:
 
 def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
                 label: str | None = None, flash: bool = True) -> VideoSource:
-    """The video source of one scenario user (``label`` names a file source in warnings).
+    """Open the video source of one scenario user (``label`` names a file source in warnings).
 
     Raises
     ------
@@ -228,7 +231,7 @@ class ToneAudio:
         self.uid = uid
 
     def samples(self, start: int, n: int) -> Samples:
-        """Samples ``[start, start + n)`` of the tone (any order of requests)."""
+        """Return samples ``[start, start + n)`` of the tone (any order of requests)."""
         check_span(start, n)
         return tone(self.uid, start, n, sample_rate=SAMPLE_RATE)
 
@@ -249,7 +252,7 @@ class SilentAudio:
 
 
 def open_audio(user: UserSpec, *, base_dir: Path | None = None) -> AudioSource:
-    """The audio source of one scenario user.
+    """Open the audio source of one scenario user.
 
     Parameters
     ----------
@@ -287,7 +290,7 @@ def open_audio_sources(scenario: Scenario) -> dict[str, AudioSource]:
 
 def media_problem(index: int, field: str, value: str, exc: MediaError, *,
                   base_dir: Path | None, severity: str = "error", rule_suffix: str = "") -> Problem:
-    """The problem of user ``index``'s ``field`` file that could not be opened.
+    """Return the problem of user ``index``'s ``field`` file that could not be opened.
 
     It names the user's key, the file as written and where it resolved to, then the rule
     (the :class:`MediaError` without the path in front), e.g.
@@ -329,8 +332,9 @@ def _close_all(opened: dict[str, T]) -> None:
 
 
 def source_problems(scenario: Scenario) -> list[Problem]:
-    """Every host's video and audio file a recording of ``scenario`` reads, opened and
-    closed again: one problem per file that is missing or cannot be used.
+    """Open and close again every host's file a recording of ``scenario`` reads; list problems.
+
+    There is one problem per video or audio file that is missing or cannot be used.
 
     Only what the recording reads is opened: video sources when ``streamTypes`` records
     video, audio files when it records audio.  ``validate`` and ``mix`` both ask this, so

@@ -26,7 +26,7 @@ DEFAULT_SOURCE_WH = (640, 360)
 
 def canvas_background(settings: LayoutSettings, canvas_wh: tuple[int, int], *,
                       background_image: RGB | None = None) -> RGB:
-    """The canvas under every region: ``backgroundImage`` (crop) if usable, else the colour."""
+    """Draw the canvas under every region: ``backgroundImage`` (crop) if usable, else the colour."""
     if background_image is not None:
         return cover_image(background_image, canvas_wh)
     return solid_canvas(canvas_wh, settings.background_rgb)
@@ -41,7 +41,7 @@ def preview_canvas(
     source_sizes: Mapping[str, tuple[int, int]] | None = None,
     background_image: RGB | None = None,
 ) -> RGB:
-    """The canvas with every displayed user drawn as a labelled test card.
+    """Draw the canvas with every displayed user as a labelled test card.
 
     Parameters
     ----------
@@ -76,8 +76,9 @@ def preview_canvas(
 
 
 def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
-    """Width in source pixels of the uid as :func:`~layoutkit.signals.testcard.test_card`
-    draws it.
+    """Return the width in source pixels of the uid as the test card draws it.
+
+    The test card is :func:`~layoutkit.signals.testcard.test_card`'s.
     """
     w, h = source_wh
     return float(label_font(int(min(h * 0.30, w * 0.9 / max(3, len(uid)) * 1.45)))
@@ -86,8 +87,9 @@ def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
 
 def _keep_uid_legible(image: RGB, uid: str, source_wh: tuple[int, int],
                       rect: tuple[int, int, int, int]) -> None:
-    """Where cropping into a narrow region cuts the card's uid, write it again across the
-    region's middle, sized to its width (in place).
+    """Write the card's uid again where cropping into a narrow region cuts it (in place).
+
+    It goes across the region's middle, sized to its width.
     """
     from PIL import Image, ImageDraw
 

@@ -349,7 +349,7 @@ class Timeline:
         return self._end < self.scenario.duration
 
     def scene_at(self, t: Fraction | int | float) -> Scene:
-        """The scene at time ``t`` (every event with time <= ``t`` applied).
+        """Return the scene at time ``t`` (every event with time <= ``t`` applied).
 
         Parameters
         ----------
@@ -374,7 +374,7 @@ class Timeline:
             raise ParameterError(msg)
         snapshot = self._snapshots[bisect_right(self._times, t) - 1]
         views = tuple(self._view(uid, video, snapshot.layout, t)
-                      for uid, video in zip(snapshot.order, snapshot.video))
+                      for uid, video in zip(snapshot.order, snapshot.video, strict=True))
         return Scene(t=t, layout=snapshot.layout, order=snapshot.order, views=views,
                      audible=snapshot.audible, recording=t < self._end)
 

@@ -13,7 +13,7 @@ import pytest
 import layoutkit as lk
 from layoutkit.cli import main
 from layoutkit.compose.yuv import rgb_to_i420
-from layoutkit.ffmpeg_graph import ffmpeg_command
+from layoutkit.ffmpeg_graph import OutputOptions, ffmpeg_command
 from layoutkit.io.encode import MediaFileWriter
 from layoutkit.signals import testcard
 
@@ -52,8 +52,10 @@ def test_ffmpeg_composes_what_preview_draws(tmp_path, body, canvas):
     uids = ["1", "2", "3"]
     inputs = _cards(tmp_path, uids)
     layout = lk.load_request(body).layout
-    cmd = ffmpeg_command(layout, inputs, tmp_path / "out.mp4", canvas_wh=canvas, fps=15,
-                         bitrate_kbps=6000, sizes={u: (640, 360) for u in uids}, audio=False,
+    cmd = ffmpeg_command(layout, inputs, tmp_path / "out.mp4",
+                         options=OutputOptions(canvas_wh=canvas, fps=15, bitrate_kbps=6000,
+                                               audio=False),
+                         sizes={u: (640, 360) for u in uids},
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -63,7 +63,7 @@ class Row:
 
 
 def row_name(number: int, recording: str) -> str:
-    """The stem of a row's report files: ``0003-room_a`` (never ``/``, never ``..``).
+    """Return the stem of a row's report files: ``0003-room_a`` (never ``/``, never ``..``).
 
     Examples
     --------
@@ -84,7 +84,7 @@ def _where(manifest: Path, line: int, column: str) -> str:
 
 
 def _resolve(root: Path, value: str, *, where: str, s3: bool) -> str:
-    """The path (or URL) a manifest value names, or :class:`ManifestError`."""
+    """Return the path (or URL) a manifest value names, or raise :class:`ManifestError`."""
     if not value.strip():
         raise ManifestError(f"{where}: is empty; a path relative to the manifest's folder "
                             "is needed")
@@ -138,7 +138,7 @@ def _parse(text: str, manifest: Path) -> list[tuple[int, list[str]]]:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
-    """The rows of a manifest, each path resolved inside the manifest's folder.
+    r"""Read the rows of a manifest, each path resolved inside the manifest's folder.
 
     Parameters
     ----------
@@ -166,10 +166,10 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()).resolve()
-    >>> _ = (d / "m.csv").write_text("recording,scenario\\nrec1,s.json\\n")
+    >>> _ = (d / "m.csv").write_text("recording,scenario\nrec1,s.json\n")
     >>> [(r.line, r.name, r.recording_path == str(d / "rec1")) for r in read_manifest(d / "m.csv")]
     [(2, '0001-rec1', True)]
-    >>> _ = (d / "m.csv").write_text("recording,scenario\\n../rec1,s.json\\n")
+    >>> _ = (d / "m.csv").write_text("recording,scenario\n../rec1,s.json\n")
     >>> read_manifest(d / "m.csv")
     Traceback (most recent call last):
     layoutkit.errors.ManifestError: ...m.csv: row 2, column recording: "../rec1" leads outside ...
@@ -197,8 +197,10 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def _recording_files(path: Path) -> list[Path]:
-    """The files a local recording is made of: a folder's files, an ``.m3u8``'s folder's
-    files (its segments are beside it), or the one ``.ts`` / ``.mp4``.
+    """List the files a local recording is made of.
+
+    They are a folder's files, an ``.m3u8``'s folder's files (its segments are beside it), or
+    the one ``.ts`` / ``.mp4``.
     """
     if path.is_dir():
         return list(walk_files(path))
@@ -208,9 +210,9 @@ def _recording_files(path: Path) -> list[Path]:
 
 
 def fingerprint(row: Row, *, version: str) -> str | None:
-    """What a row's result depends on, as a SHA-256 hex digest; None when unknown.
+    """Digest what a row's result depends on (SHA-256, hex); None when unknown.
 
-    The recording's files (relative name, size and modification time, as ``make`` and
+    It covers the recording's files (relative name, size and modification time, as ``make`` and
     ``rsync`` judge a change), the scenario file's bytes and layoutkit's ``version``.  An
     ``s3://`` recording has no fingerprint (it is checked again on every run), nor has a
     row whose files cannot be listed (its error is reported when it runs).

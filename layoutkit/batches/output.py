@@ -87,7 +87,7 @@ class RowResult:
     warning_kinds: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The row as ``summary.json`` lists it."""
+        """Return the row as ``summary.json`` lists it."""
         return {k: getattr(self, k) for k in SUMMARY_FIELDS}
 
 
@@ -103,7 +103,7 @@ def kinds_text(kinds: dict[str, int]) -> str:
 
 
 def _paths(out_dir: Path, row: Row) -> tuple[str, str]:
-    """The row's report paths relative to ``out_dir`` (checked to stay inside)."""
+    """Return the row's report paths relative to ``out_dir`` (checked to stay inside)."""
     names = (f"{ROWS}/{row.name}.html", f"{ROWS}/{row.name}.json")
     for name in names:
         if resolve_inside(out_dir, name).outside:
@@ -124,7 +124,7 @@ def _result(row: Row, batch: dict[str, Any], *, skipped: bool, names: tuple[str,
 
 
 def previous_result(out_dir: Path, row: Row, fingerprint: str | None) -> RowResult | None:
-    """The row's result from an earlier run when its inputs are unchanged, else None.
+    """Return the row's result from an earlier run when its inputs are unchanged, else None.
 
     Unchanged: the row's JSON report and HTML report exist and the JSON's
     ``batch.fingerprint`` equals ``fingerprint`` (which covers layoutkit's version).
@@ -153,8 +153,9 @@ def _write_text(path: Path, text: str) -> None:
 
 def write_row(out_dir: Path, row: Row, outcome: RowOutcome, *, fingerprint: str | None,
               version: str) -> RowResult:
-    """Write the row's HTML and JSON reports (the JSON last: it is what marks the row
-    done) and return its summary line.
+    """Write the row's HTML and JSON reports and return its summary line.
+
+    The JSON is written last: it is what marks the row done.
     """
     names = _paths(out_dir, row)
     batch = {"recording": row.recording, "scenario": row.scenario,
@@ -171,8 +172,9 @@ def write_row(out_dir: Path, row: Row, outcome: RowOutcome, *, fingerprint: str 
 
 
 def render_index(results: Sequence[RowResult], *, title: str) -> str:
-    """``index.html``: a table of every row linking its reports; a click on a heading sorts
-    the rows by that column (again: the other way).
+    """Render ``index.html``: a table of every row, linking its reports.
+
+    A click on a heading sorts the rows by that column (again: the other way).
     """
     import jinja2
 

@@ -17,7 +17,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 from ..errors import LayoutkitError
 from .manifest import Row, fingerprint, read_manifest
@@ -61,16 +64,19 @@ class BatchResult:
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
-    """A Dask client: of the cluster at ``scheduler``, or of a new local cluster of
-    ``workers`` processes (one thread each, on 127.0.0.1, no dashboard).
+def _client(scheduler: str | None, workers: int, retries: int) -> Iterator[Client]:
+    """Open a Dask client of the cluster at ``scheduler``, else of a new local cluster.
+
+    The local cluster has ``workers`` processes (one thread each, on 127.0.0.1, no
+    dashboard).  distributed does not annotate ``Client`` and ``LocalCluster``: their calls
+    are marked ``no-untyped-call``; what they return is typed.
     """
     import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
         except (OSError, ValueError, TypeError) as exc:
             msg = f"cannot reach the Dask scheduler at {scheduler} ({exc})"
             raise LayoutkitError(msg) from None
@@ -78,14 +84,15 @@ def _client(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
             yield client
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address=None,
-                         silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 
 
 def _lost(row: Row, exc: BaseException) -> RowOutcome:
-    """The outcome of a row whose task failed outside compare (its worker died)."""
+    """Return the outcome of a row whose task failed outside compare (its worker died)."""
     from distributed import KilledWorker
 
     if isinstance(exc, KilledWorker):
@@ -102,12 +109,16 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="row", disable=not enabled, leave=False)
 
 
-def _slots(client: Any) -> int:
-    """Rows to keep submitted: one per thread of the cluster's workers (as they are now)."""
-    return max(1, sum(client.nthreads().values()))
+def _slots(client: Client) -> int:
+    """Count the rows to keep submitted: one per thread of the cluster's workers (now).
+
+    ``Client.nthreads`` is not annotated; it returns ``{worker address: threads}``.
+    """
+    threads: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
+    return max(1, sum(threads.values()))
 
 
-def _run_rows(client: Any, todo: list[tuple[Row, str | None]], out_dir: Path, *,
+def _run_rows(client: Client, todo: list[tuple[Row, str | None]], out_dir: Path, *,
               version: str, progress: bool) -> dict[int, RowResult]:
     """Run one task per row, writing each row's files as it finishes.
 
@@ -119,8 +130,8 @@ def _run_rows(client: Any, todo: list[tuple[Row, str | None]], out_dir: Path, *,
 
     token = uuid.uuid4().hex[:8]
     waiting = list(reversed(todo))
-    running: dict[Any, tuple[Row, str | None]] = {}
-    pending = as_completed()
+    running: dict[Future[RowOutcome], tuple[Row, str | None]] = {}
+    pending = as_completed()  # type: ignore[no-untyped-call]  # not annotated
 
     def submit(count: int) -> None:
         for _ in range(min(count, len(waiting))):
@@ -128,7 +139,7 @@ def _run_rows(client: Any, todo: list[tuple[Row, str | None]], out_dir: Path, *,
             future = client.submit(check_row, row, key=f"{KEY_PREFIX}{row.line}-{token}",
                                    pure=False)
             running[future] = (row, fp)
-            pending.add(future)
+            pending.add(future)  # type: ignore[no-untyped-call]  # not annotated
 
     submit(_slots(client))
     done: dict[int, RowResult] = {}

@@ -14,10 +14,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutkitError
 from .manifest import Row
+
+if TYPE_CHECKING:
+    from ..comparison.model import CompareResult
 
 __all__ = ["RowOutcome", "check_row", "error_outcome", "summary_of", "warnings_of"]
 
@@ -57,19 +60,19 @@ class RowOutcome:
     warning_kinds: dict[str, int] = field(default_factory=dict)
 
 
-def summary_of(result: Any) -> tuple[int, dict[str, int]]:
-    """The number of differences of a :class:`~layoutkit.CompareResult` and their kinds."""
+def summary_of(result: CompareResult) -> tuple[int, dict[str, int]]:
+    """Count the differences of a :class:`~layoutkit.CompareResult` and their kinds."""
     kinds = Counter(d.kind for d in result.differences if d.category in result.judged)
     return sum(kinds.values()), dict(sorted(kinds.items()))
 
 
-def warnings_of(result: Any) -> tuple[int, dict[str, int]]:
-    """The number of warnings of a :class:`~layoutkit.CompareResult` and their kinds."""
+def warnings_of(result: CompareResult) -> tuple[int, dict[str, int]]:
+    """Count the warnings of a :class:`~layoutkit.CompareResult` and their kinds."""
     kinds = Counter(w.kind for w in result.warnings)
     return sum(kinds.values()), dict(sorted(kinds.items()))
 
 
-def _reports(result: Any, row: Row) -> tuple[str, dict[str, Any]]:
+def _reports(result: CompareResult, row: Row) -> tuple[str, dict[str, Any]]:
     from ..comparison.report import render_report
 
     html = render_report(result, title=f"compare: {row.scenario} vs {row.recording}",
@@ -78,7 +81,7 @@ def _reports(result: Any, row: Row) -> tuple[str, dict[str, Any]]:
 
 
 def error_outcome(row: Row, message: str, *, seconds: float = 0.0) -> RowOutcome:
-    """A row that could not be checked: verdict ``error``, its reports saying why."""
+    """Return the outcome of a row that could not be checked: verdict ``error``, and why."""
     from ..comparison.model import CompareResult
 
     html, doc = _reports(CompareResult(verdict="error", error=message), row)

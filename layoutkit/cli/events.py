@@ -17,6 +17,7 @@ SECRET_ENV = "LAYOUTKIT_NCS_SECRET"
 
 
 def cmd_scenario(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``scenario from-events``: rebuild a scenario from NCS bodies and the request log; 0."""
     from ..inputs import read_json_lines
     from ..io.atomic import atomic_output, check_writable
     from ..scenario.fromevents import rebuild
@@ -44,6 +45,10 @@ def cmd_scenario(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_events(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``events listen``: append each NCS callback body to a file until Ctrl-C; 0.
+
+    The signature is checked when a secret is given (``--secret`` or :data:`SECRET_ENV`).
+    """
     from ..ncs.receiver import SIGNATURE_HEADER, EventReceiver
 
     secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV) or None

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from ..cloudfiles.parse import printable
 from ..comparison.model import CATEGORIES, MAX_JSON_PER_KIND, CompareResult
+from ..errors import RequestError
 
 __all__ = [
     "TEXT_PER_KIND",
@@ -28,8 +29,8 @@ def print_problems(problems: Sequence[Any], err: IO[str], *, source: Any = None)
         print(f"{prefix}{problem}", file=err)
 
 
-def print_request_error(exc: Any, err: IO[str]) -> None:
-    """A refused document: its lines named by file, then a count saying what "code 2" is."""
+def print_request_error(exc: RequestError, err: IO[str]) -> None:
+    """Print a refused document's problems named by file, then a count saying what "code 2" is."""
     print_problems((*exc.warnings, *exc.problems), err, source=exc.source)
     count = len(exc.problems)
     print(f"{exc.source}: {count} problem{'s' if count != 1 else ''} "
@@ -37,9 +38,12 @@ def print_request_error(exc: Any, err: IO[str]) -> None:
 
 
 def verdict_line(result: CompareResult) -> str:
-    """``verdict: differ: 2 files, 0 streams, 1 content (offset +0.000 s)``: the verdict,
-    the differences per judged category when there are any, the offset; when the files are not judged
-    (``--content-only``, a single file), how many file differences were left aside.
+    """Return the verdict line of a compare result.
+
+    E.g. ``verdict: differ: 2 files, 0 streams, 1 content (offset +0.000 s)``: the
+    verdict, the differences per judged category when there are any, the offset; when the
+    files are not judged (``--content-only``, a single file), how many file differences
+    were left aside.
     """
     offset = "unknown" if result.offset_s is None else f"{result.offset_s:+.3f} s"
     counts = result.counts()
@@ -55,8 +59,9 @@ def verdict_line(result: CompareResult) -> str:
 
 
 def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
-    """A category's heading, then its differences one a line (at most
-    :data:`TEXT_PER_KIND` of each kind, the rest counted).
+    """Print a category's heading, then its differences one a line.
+
+    At most :data:`TEXT_PER_KIND` of each kind are printed, the rest counted.
     """
     if not differences:
         return
@@ -74,8 +79,10 @@ def _print_group(title: str, differences: Sequence[Any], out: IO[str]) -> None:
                   f"{n} shown; --json lists up to {MAX_JSON_PER_KIND} of each kind)", file=out)
 
 
-def print_compare(result: Any, out: IO[str]) -> None:
-    """The verdict line (:func:`verdict_line`) first, how the offset was found (the
+def print_compare(result: CompareResult, out: IO[str]) -> None:
+    """Print a compare result for people.
+
+    The verdict line (:func:`verdict_line`) first, how the offset was found (the
     alignment's method, confidence and measure), then the events the recording shows, each
     with its fitted time beside the scenario's, then the differences grouped by category
     (``files``, ``streams``, ``content``), then the file differences that were
@@ -84,7 +91,7 @@ def print_compare(result: Any, out: IO[str]) -> None:
     the cursor, retitle the terminal or fake a line.
     """
     print(verdict_line(result), file=out)
-    if getattr(result, "alignment", None):
+    if result.alignment:
         print(f"  aligned by {printable(result.alignment['summary'])}", file=out)
     if result.error:
         print(f"  cannot analyse: {printable(result.error)}", file=out)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..enums import LayoutMode
 from ..errors import ParameterError, UsageError
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 __all__ = ["EXAMPLES", "build_parser", "profile_of"]
 
@@ -29,7 +32,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _seconds_window(text: str) -> float:
-    """A window in seconds, >= 0 (``--event-tolerance``)."""
+    """Parse a window in seconds, >= 0 (``--event-tolerance``)."""
     import math
 
     try:
@@ -43,7 +46,7 @@ def _seconds_window(text: str) -> float:
 
 
 def _count(text: str) -> int:
-    """A whole number >= 1 (``--workers``)."""
+    """Parse a whole number >= 1 (``--workers``)."""
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         msg = f"must be a whole number >= 1 (got {text!r})"
         raise argparse.ArgumentTypeError(msg)
@@ -68,8 +71,8 @@ def _users(text: str) -> list[str]:
     return uids
 
 
-def profile_of(args: argparse.Namespace) -> Any:
-    """The behaviour profile of ``--profile KEY=VALUE`` options."""
+def profile_of(args: argparse.Namespace) -> Profile:
+    """Return the behaviour profile of the ``--profile KEY=VALUE`` options."""
     from ..profile import parse_profile_options
 
 
@@ -151,7 +154,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 
 
 def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    """A subcommand whose --help ends with its examples."""
+    """Add a subcommand whose --help ends with its examples."""
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
     parser: argparse.ArgumentParser = sub.add_parser(
         name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
@@ -160,7 +163,7 @@ def _sub(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 
 
 def _action(sub: Any, parent: str, name: str, help_text: str) -> argparse.ArgumentParser:
-    """The one action of a two-word command (``scenario from-events``), with the examples."""
+    """Add the one action of a two-word command (``scenario from-events``), with the examples."""
     actions = sub.add_subparsers(dest=f"{parent}_command", required=True, metavar="ACTION",
                                  parser_class=_Parser, help=f"what to do: {name}")
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[parent])
@@ -178,7 +181,7 @@ def _web_sdk(text: str) -> int:
 
 
 def _add_events_commands(sub: Any) -> None:
-    """``scenario from-events`` and ``events listen``."""
+    """Add ``scenario from-events`` and ``events listen``."""
     p = _sub(sub, "scenario", "build a scenario from what the cloud reported (from-events)")
     p = _action(p, "scenario", "from-events",
                 "rebuild a production recording's scenario from Agora's notifications (NCS "
@@ -219,7 +222,7 @@ def _add_events_commands(sub: Any) -> None:
 
 
 def _add_serve_command(sub: Any) -> None:
-    """``serve``: the local Cloud Recording service."""
+    """Add ``serve``: the local Cloud Recording service."""
     p = _sub(sub, "serve", "serve Cloud Recording's REST API (mix mode) locally: recordings "
                            "of the scenario's channel in real time, uploads, callbacks")
     p.add_argument("--scenario", required=True, metavar="SCENARIO.json",
@@ -250,15 +253,8 @@ def _add_serve_command(sub: Any) -> None:
     _add_profile(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = _Parser(prog="layoutkit", description=(
-        "Preview, reproduce and check Agora Cloud Recording composite (mix) layouts."),
-        epilog="run 'layoutkit SUBCOMMAND --help' for its options and examples; "
-               "'layoutkit demo' runs everything on the bundled samples")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="SUBCOMMAND")
-
+def _add_request_commands(sub: Any) -> None:
+    """Add ``validate``, ``layout`` and ``preview``: the commands on one request."""
     p = _sub(sub, "validate", "check a start / updateLayout / ... body, or a scenario")
     p.add_argument("request", help="request JSON (whole body or just clientRequest) or scenario")
     p.add_argument("--kind", choices=["start", "updateLayout", "acquire", "update", "stop",
@@ -304,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "recorded; hidden by default, so --at 6 shows the users' pictures)")
     _add_profile(p)
 
+
+def _add_recording_commands(sub: Any) -> None:
+    """Add ``mix``, ``upload``, ``compare`` and ``batch``: make and check recordings."""
     p = _sub(sub, "mix", "record a scenario: HLS + MP4 named like the cloud's files")
     p.add_argument("scenario", help="scenario JSON")
     p.add_argument("-o", "--output", required=True, help="folder for the recording")
@@ -354,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check every row again, also those unchanged since the last run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_tool_commands(sub: Any) -> None:
+    """Add ``ffmpeg``, ``testsrc`` and ``design``: the tools around a layout."""
     p = _sub(sub, "ffmpeg", "the FFmpeg command composing per-user files in a layout")
     p.add_argument("request", help="start or updateLayout JSON: the layout")
     p.add_argument("--input", action="append", default=[], metavar="UID=FILE", required=True,
@@ -390,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "drawn without the image)")
     _add_profile(p)
 
+
+def _add_starter_commands(sub: Any) -> None:
+    """Add ``demo`` and ``samples``: the bundled samples."""
     p = _sub(sub, "demo", "run the bundled samples end to end")
     p.add_argument("-o", "--output", default="layoutkit-demo",
                    help="folder for everything it makes (layoutkit-demo)")
@@ -400,10 +405,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder to put samples/ in (the current one)")
     p.add_argument("--force", action="store_true", help="replace sample files already there")
 
-    _add_events_commands(sub)
-    _add_serve_command(sub)
 
+def _add_profiles_command(sub: Any) -> None:
+    """Add ``profiles``: the behaviour choices."""
     p = _sub(sub, "profiles", "list the behaviour choices (--profile KEY=VALUE) and their "
                               "values")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of every subcommand."""
+    parser = _Parser(prog="layoutkit", description=(
+        "Preview, reproduce and check Agora Cloud Recording composite (mix) layouts."),
+        epilog="run 'layoutkit SUBCOMMAND --help' for its options and examples; "
+               "'layoutkit demo' runs everything on the bundled samples")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="SUBCOMMAND")
+
+    _add_request_commands(sub)
+    _add_recording_commands(sub)
+    _add_tool_commands(sub)
+    _add_starter_commands(sub)
+    _add_events_commands(sub)
+    _add_serve_command(sub)
+    _add_profiles_command(sub)
     return parser

@@ -16,6 +16,11 @@ __all__ = ["cmd_mix", "cmd_upload"]
 
 
 def cmd_mix(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``mix``: record a scenario (and upload it with ``--upload``).
+
+    Returns 0, or 128 + the signal's number when a signal stopped the recording early (the
+    files kept are whole).
+    """
     from ..inputs import check_scenario_sources, load_scenario_file, scenario_lint
     from ..record import record
 
@@ -83,8 +88,10 @@ def _signal_name(signum: int) -> str:
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
-    """While recording, SIGINT, SIGTERM and SIGHUP set ``stop`` (the recorder then finishes
-    its files); a second signal interrupts at once. Yields the signals caught.
+    """Let SIGINT, SIGTERM and SIGHUP set ``stop`` while recording.
+
+    The recorder then finishes its files; a second signal interrupts at once. Yields the
+    signals caught.
     """
     import signal
 
@@ -111,6 +118,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
 
 
 def cmd_upload(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``upload``: put a finished local recording on S3-compatible storage; 0."""
     from ..io.s3 import parse_s3_url
     from ..record.upload import upload_recording
 

@@ -31,17 +31,18 @@ def _secrets(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``serve``: the local Cloud Recording service until Ctrl-C; 0."""
     from ..api import load_scenario
-    from ..service.server import ServiceServer
+    from ..service.server import ServeOptions, ServiceServer
     from .parser import profile_of
 
     credentials, secret = _secrets(args)
     scenario = load_scenario(args.scenario)
     try:
-        server = ServiceServer(scenario, host=args.host, port=args.port,
-                               s3_endpoint=args.s3_endpoint, credentials=credentials,
+        options = ServeOptions(s3_endpoint=args.s3_endpoint, credentials=credentials,
                                notify_url=args.notify, notify_secret=secret,
                                folder=args.output, profile=profile_of(args))
+        server = ServiceServer(scenario, host=args.host, port=args.port, options=options)
     except ParameterError as exc:
         raise UsageError(str(exc)) from None
     auth = "Basic authorization required" if credentials else \

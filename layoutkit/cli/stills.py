@@ -6,17 +6,21 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..enums import LayoutMode, RenderMode
 from ..errors import UsageError
 from .output import print_problems
 from .parser import profile_of
 
+if TYPE_CHECKING:
+    from ..profile import Profile
+
 __all__ = ["cmd_layout", "cmd_preview", "cmd_profiles", "cmd_validate"]
 
 
 def cmd_validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``validate``: check a request body or a scenario, print its problems; 0."""
     from ..inputs import (check_scenario_sources, image_lint, is_scenario_file,
                           load_request_file, load_scenario_file, scenario_lint)
     from ..request.dump import to_json
@@ -75,6 +79,7 @@ def _layout_inputs(args: argparse.Namespace) -> tuple[Any, tuple[int, int], Any]
 
 
 def cmd_layout(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``layout``: print the regions of a layout (a table, or JSON); 0."""
     from ..layout import compute_regions
 
     profile = profile_of(args)
@@ -103,8 +108,10 @@ _FORMATS = {".png": "png", ".gif": "gif", ".mp4": "mp4"}
 
 
 def _preview_format(args: argparse.Namespace, *, scenario: bool) -> tuple[str, str]:
-    """``(format, output)`` of a preview: the output's extension is the format; the flags
-    must agree with it (a mismatch is refused, never written under the wrong name).
+    """Return ``(format, output)`` of a preview.
+
+    The output's extension is the format; the flags must agree with it (a mismatch is
+    refused, never written under the wrong name).
     """
     flags = [f for f, on in (("png", args.at is not None), ("gif", args.gif),
                              ("mp4", args.mp4)) if on]
@@ -130,6 +137,7 @@ def _preview_format(args: argparse.Namespace, *, scenario: bool) -> tuple[str, s
 
 
 def cmd_profiles(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``profiles``: list the behaviour choices, their values and defaults; 0."""
     from ..profile import DEFAULT_PROFILE, PROFILE_MEANINGS
 
     if args.json:
@@ -150,6 +158,7 @@ def cmd_profiles(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``preview``: write a request's canvas (PNG) or a scenario's frames (PNG, GIF, MP4); 0."""
     from ..io.atomic import check_writable
     from ..io.png import write_png
     from ..stills import DEFAULT_SOURCE_WH, contact_sheet
@@ -197,7 +206,7 @@ def cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-def _preview_scenario(args: argparse.Namespace, profile: Any, out: IO[str],
+def _preview_scenario(args: argparse.Namespace, profile: Profile, out: IO[str],
                       err: IO[str]) -> int:
     from fractions import Fraction
 

@@ -18,6 +18,10 @@ __all__ = ["cmd_compare", "cmd_demo", "cmd_design", "cmd_ffmpeg", "cmd_samples",
 
 
 def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``compare``: check a recording against a scenario.
+
+    Returns 0 when the verdict is "match", else 1.
+    """
     from ..api import compare
     from ..inputs import load_scenario_file
     from ..io.atomic import check_writable
@@ -48,7 +52,7 @@ def cmd_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _recording_kind(arg: str) -> str | None:
-    """What recording ``arg`` names by its form (a folder, an s3:// URL, a media file)."""
+    """Name the kind of recording ``arg`` is by its form (a folder, an s3:// URL, a media file)."""
     if arg.startswith("s3://"):
         return "an s3:// location"
     suffix = Path(arg).suffix.lower()
@@ -72,7 +76,7 @@ def _json_kind(arg: str) -> str | None:
 
 
 def _misplaced_scenario(scenario: str, recording: str) -> str | None:
-    """The message for a recording or a request body given where the scenario belongs."""
+    """Explain a recording or a request body given where the scenario belongs (else None)."""
     what = _recording_kind(scenario)
     if what is not None and _json_kind(recording) == "scenario":
         return (f"the arguments are swapped: {scenario} is a recording ({what}) and "
@@ -89,11 +93,15 @@ def _misplaced_scenario(scenario: str, recording: str) -> str | None:
 
 
 def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``ffmpeg``: print the FFmpeg command composing per-user files, or run it.
+
+    Returns 0, or 1 when the FFmpeg run fails.
+    """
     import shlex
     import subprocess
 
     from ..errors import ParameterError
-    from ..ffmpeg_graph import ffmpeg_command, ffmpeg_output
+    from ..ffmpeg_graph import OutputOptions, ffmpeg_command, ffmpeg_output
     from ..inputs import load_request_file
     from ..io.atomic import check_writable
     from ..io.decode import has_stream, probe_video_size
@@ -129,13 +137,13 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         import imageio_ffmpeg
 
         program = imageio_ffmpeg.get_ffmpeg_exe()
-    cmd = ffmpeg_command(layout, inputs, args.output, canvas_wh=args.canvas or tc.canvas_wh,
-                         fps=args.fps or tc.fps, bitrate_kbps=args.bitrate or tc.bitrate,
-                         sizes=sizes, profile=profile, audio=audio,
-                         audio_profile=model.recording_config.audio_profile
-                         if isinstance(model, StartRequest) else 0,
-                         duration=args.duration, background_image=image, ffmpeg=program,
-                         overwrite=args.force)
+    options = OutputOptions(canvas_wh=args.canvas or tc.canvas_wh, fps=args.fps or tc.fps,
+                            bitrate_kbps=args.bitrate or tc.bitrate, audio=audio,
+                            audio_profile=model.recording_config.audio_profile
+                            if isinstance(model, StartRequest) else 0,
+                            duration=args.duration, overwrite=args.force)
+    cmd = ffmpeg_command(layout, inputs, args.output, options=options, sizes=sizes,
+                         profile=profile, background_image=image, ffmpeg=program)
     if not args.run:
         print(shlex.join(cmd), file=out)
         print("note: local files are given to FFmpeg as file:/absolute/path, so no file name is "
@@ -151,6 +159,7 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``testsrc``: write the identifying test stream of a uid as MP4; 0."""
     from ..teststream import write_testsrc
     from ..request.parse import uid_problem
 
@@ -175,6 +184,7 @@ def cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``demo``: the bundled samples end to end into one folder; 0."""
     from ..demo import run_demo
 
     try:
@@ -186,6 +196,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_samples(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``samples``: copy the bundled samples into ``DIR/samples/``; 0."""
     from ..demo import copy_samples
 
     made = copy_samples(args.output, overwrite=args.force)
@@ -198,6 +209,7 @@ def cmd_samples(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``design``: serve the designer page on 127.0.0.1 until Ctrl-C or SIGTERM; 0."""
     from ..design import DesignServer, create_app
 
     if args.request is not None and not Path(args.request).is_file():
@@ -225,9 +237,10 @@ def cmd_design(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 @contextlib.contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop a server as Ctrl-C does (its ``finally`` removes its
-    temporary files); a signal the caller ignores stays ignored; the previous handlers are
-    put back after.
+    """Make SIGTERM and SIGHUP stop a server as Ctrl-C does.
+
+    The server's ``finally`` then removes its temporary files; a signal the caller ignores
+    stays ignored; the previous handlers are put back after.
     """
     import signal
     import threading

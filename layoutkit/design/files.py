@@ -67,8 +67,9 @@ def _images(value: Any, at: str) -> Iterator[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A location the designer does not read: ``severity`` ``"error"`` (refused) or
-    ``"warning"`` (an image drawn without it).
+    """A location the designer does not read.
+
+    ``severity`` is ``"error"`` (refused) or ``"warning"`` (an image drawn without it).
     """
 
     path: str
@@ -77,6 +78,7 @@ class Refusal:
     severity: str = "error"
 
     def __str__(self) -> str:
+        """Return ``[warning: ]PATH: RULE (got VALUE)``."""
         head = "warning: " if self.severity == "warning" else ""
         return f"{head}{self.path or '<root>'}: {self.rule} (got {format_value(self.value)})"
 
@@ -86,10 +88,12 @@ def _is_url(location: str) -> bool:
 
 
 def _within(root: Path, target: str) -> bool:
-    """``target`` (an absolute path as written) lies in ``root`` once its links are followed,
-    each looked up only inside ``root`` (:func:`~layoutkit.io.limited.resolve_inside`, the
-    rule compare follows for a recording's files): a ``..`` above ``root`` or a link out of it
-    is outside, and nothing outside is looked at.
+    """Tell whether ``target`` (an absolute path as written) lies in ``root``.
+
+    Its links are followed, each looked up only inside ``root``
+    (:func:`~layoutkit.io.limited.resolve_inside`, the rule compare follows for a recording's
+    files): a ``..`` above ``root`` or a link out of it is outside, and nothing outside is
+    looked at.
     """
     top = os.path.abspath(root).rstrip("/") + "/"
     if not target.startswith(top):
@@ -116,8 +120,9 @@ class FileRoots:
     allow_network: bool = False
 
     def inside(self, location: str) -> bool:
-        """Whether a local path or ``file://`` URL is in one of the folders (symbolic links
-        followed inside them only, nothing opened).
+        """Tell whether a local path or ``file://`` URL is in one of the folders.
+
+        Symbolic links are followed inside the folders only; nothing is opened.
 
         Examples
         --------

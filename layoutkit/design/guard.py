@@ -110,7 +110,7 @@ class PageGuard:
 
     def refusal(self, *, method: str, path: str, host: str | None, origin: str | None,
                 fetch_site: str | None, sent_token: str | None) -> str | None:
-        """The first rule a request breaks (None: it is served)."""
+        """Return the first rule a request breaks (None: it is served)."""
         problem = self.host_refusal(host)
         guarded = path.startswith(_GUARDED_PREFIXES)
         if problem is None and guarded:

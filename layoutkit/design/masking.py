@@ -48,7 +48,7 @@ def secrets_of(value: Any, at: JsonPath = ()) -> dict[JsonPath, str]:
 
 
 def masked_text(text: str) -> tuple[str, dict[JsonPath, str]]:
-    """The text with every secret value masked, and the secrets by JSON path.
+    r"""Mask every secret value of a text; return the text and the secrets by JSON path.
 
     The rest of the text is kept as it is; when the text cannot be masked in place (a key
     written with escapes, ...) it is written again from the decoded document.  A text
@@ -56,7 +56,7 @@ def masked_text(text: str) -> tuple[str, dict[JsonPath, str]]:
 
     Examples
     --------
-    >>> text, secrets = masked_text('{"storageConfig": {"secretKey": "s3\\\\"x",  "bucket": 1.0}}')
+    >>> text, secrets = masked_text('{"storageConfig": {"secretKey": "s3\\"x",  "bucket": 1.0}}')
     >>> print(text)
     {"storageConfig": {"secretKey": "***",  "bucket": 1.0}}
     >>> secrets
@@ -78,8 +78,10 @@ def masked_text(text: str) -> tuple[str, dict[JsonPath, str]]:
 
 
 def restored(value: Any, secrets: dict[JsonPath, str], at: JsonPath = ()) -> Any:
-    """A copy of ``value`` with each ``"***"`` under a secret key replaced by the secret
-    found at the same JSON path (kept as ``"***"`` where none was).
+    """Return a copy of ``value`` with the masked secrets put back.
+
+    Each ``"***"`` under a secret key is replaced by the secret found at the same JSON path
+    (kept as ``"***"`` where none was).
 
     Examples
     --------

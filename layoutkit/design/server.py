@@ -25,13 +25,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LayoutkitError, ParameterError, RequestError
 from ..io.images import MAX_IMAGE_BYTES
 from .guard import TOKEN_HEADER, PageGuard
 from .masking import JsonPath, masked_text, restored
 from .session import DEFAULT_BODY, MAX_PREVIEW_USERS, DesignSession, export_text
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.typing import ResponseReturnValue
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    from ..profile import Profile
 
 __all__ = ["MAX_JSON_BYTES", "MAX_WORKERS", "STATIC_DIR", "DesignServer", "create_app"]
 
@@ -53,8 +60,10 @@ _TOKEN_MARK = "{{LAYOUTKIT_TOKEN}}"
 
 
 def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
-    """What the page opens with: the file given on the command line (its secrets masked,
-    kept in ``session.opened_secrets``), else a fresh body.
+    """Return what the page opens with.
+
+    That is the file given on the command line (its secrets masked, kept in
+    ``session.opened_secrets``), else a fresh body.
     """
     if path is None:
         return {"name": "", "text": json.dumps(DEFAULT_BODY, indent=2), "scenario": False}
@@ -70,8 +79,9 @@ def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
 
 
 def _canvas(value: Any) -> tuple[int, int] | None:
-    """The preview canvas of an updateLayout body: null, or [width, height] within the
-    cloud's limits (``transcodingConfig`` width and height rules).
+    """Check the preview canvas of an updateLayout body: null, or [width, height].
+
+    Width and height follow the cloud's limits (``transcodingConfig`` width and height rules).
     """
     from ..errors import Problem
     from ..request.parse import canvas_problems
@@ -87,7 +97,7 @@ def _canvas(value: Any) -> tuple[int, int] | None:
 
 
 def _seconds(value: Any) -> float:
-    """The time of a scenario frame: a finite number of seconds."""
+    """Check the time of a scenario frame: a finite number of seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or not math.isfinite(value):
         msg = f"t must be a number of seconds (got {value!r})"
@@ -96,7 +106,7 @@ def _seconds(value: Any) -> float:
 
 
 def _users(value: Any) -> list[str]:
-    """The users a preview draws: a count 1..17 or a list of uids (join order)."""
+    """Check the users a preview draws: a count 1..17 or a list of uids (join order)."""
     from ..request.parse import uid_problem
 
     if isinstance(value, int) and not isinstance(value, bool):
@@ -126,8 +136,8 @@ def _short(value: Any) -> str:
 
 
 def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None = None,
-               profile: Any = None, allow_network: bool = False) -> Any:
-    """The Flask app of the designer page.
+               profile: Profile | None = None, allow_network: bool = False) -> Flask:
+    """Build the Flask app of the designer page.
 
     Parameters
     ----------
@@ -169,16 +179,18 @@ def create_app(initial: str | Path | None = None, *, base_dir: str | Path | None
     return app
 
 
-def _refused(status: int, text: str) -> Any:
-    """A JSON error answer of one message."""
+def _refused(status: int, text: str) -> tuple[WerkzeugResponse, int]:
+    """Answer with a JSON error of one message and ``status``."""
     from flask import jsonify
 
     return jsonify({"ok": False, "messages": [{"severity": "error", "text": text}]}), status
 
 
 def _sent_token() -> str | None:
-    """The token the request carries: the header, else a GET's ``token`` parameter, else
-    the download form's ``token`` field.
+    """Return the token the request carries.
+
+    That is the header, else a GET's ``token`` parameter, else the download form's ``token``
+    field.
     """
     from flask import request
 
@@ -190,14 +202,16 @@ def _sent_token() -> str | None:
     return sent
 
 
-def _add_guard(app: Any) -> None:
-    """Every request: the size limit of its route, then :class:`~.guard.PageGuard`'s rules
-    (403 naming the rule); every answer: headers that keep other sites out.
+def _add_guard(app: Flask) -> None:
+    """Check every request and mark every answer.
+
+    A request gets the size limit of its route, then :class:`~.guard.PageGuard`'s rules (403
+    naming the rule); every answer gets headers that keep other sites out.
     """
     from flask import request
 
     @app.before_request
-    def guard_request() -> Any:
+    def guard_request() -> ResponseReturnValue | None:
         request.max_content_length = (MAX_UPLOAD_REQUEST if request.path == "/api/upload"
                                       else MAX_JSON_BYTES)
         guard: PageGuard = app.config["DESIGN_GUARD"]
@@ -209,7 +223,7 @@ def _add_guard(app: Any) -> None:
         return None if problem is None else _refused(403, problem)
 
     @app.after_request
-    def headers(response: Any) -> Any:
+    def headers(response: WerkzeugResponse) -> WerkzeugResponse:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"  # (no-referrer makes a form
         # post say Origin: null)
@@ -218,7 +232,7 @@ def _add_guard(app: Any) -> None:
 
 
 def _body() -> dict[str, Any]:
-    """The request's JSON object."""
+    """Return the request's JSON object."""
     from flask import request
 
     doc = request.get_json(silent=True)
@@ -236,7 +250,7 @@ def _text_of(doc: dict[str, Any]) -> str:
     return text
 
 
-def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
+def _add_page(app: Flask, session: DesignSession, initial_path: Path | None,
               folder: Path) -> None:
     """``/`` (the page, with its token), ``/api/start`` and ``/picture/<id>.png``."""
     from flask import Response, jsonify, request
@@ -244,7 +258,7 @@ def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
 
     @app.get("/")
-    def index() -> Any:
+    def index() -> ResponseReturnValue:
         token = html.escape(app.config["DESIGN_GUARD"].token, quote=True)
         response = Response(page.replace(_TOKEN_MARK, token), mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
@@ -252,13 +266,13 @@ def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
         return response
 
     @app.get("/api/start")
-    def start() -> Any:
+    def start() -> ResponseReturnValue:
         answer = _initial(None if request.args.get("fresh") else initial_path, session)
         answer.update(base_dir=str(folder), max_users=MAX_PREVIEW_USERS)
         return jsonify(answer)
 
     @app.get("/picture/<token>.png")
-    def picture(token: str) -> Any:
+    def picture(token: str) -> ResponseReturnValue:
         data = session.picture(token)
         if data is None:
             return _refused(404, f"picture {token} is no longer kept")
@@ -267,8 +281,8 @@ def _add_page(app: Any, session: DesignSession, initial_path: Path | None,
         return response
 
 
-def _add_drawing(app: Any, session: DesignSession) -> None:
-    """The routes that draw or decode: at most :data:`MAX_WORKERS` at once."""
+def _add_drawing(app: Flask, session: DesignSession) -> None:
+    """Add the routes that draw or decode: at most :data:`MAX_WORKERS` at once."""
     from flask import jsonify, request
 
     workers = threading.BoundedSemaphore(MAX_WORKERS)
@@ -283,7 +297,7 @@ def _add_drawing(app: Any, session: DesignSession) -> None:
             workers.release()
 
     @app.post("/api/render")
-    def render() -> Any:
+    def render() -> ResponseReturnValue:
         doc = _body()
         text, users, canvas_wh = _text_of(doc), _users(doc.get("users", 4)), \
             _canvas(doc.get("canvas"))
@@ -291,20 +305,20 @@ def _add_drawing(app: Any, session: DesignSession) -> None:
             return jsonify(session.render_request(text, users=users, canvas_wh=canvas_wh))
 
     @app.post("/api/scenario")
-    def scenario() -> Any:
+    def scenario() -> ResponseReturnValue:
         text = _text_of(_body())
         with working():
             return jsonify(session.scenario_info(text))
 
     @app.post("/api/frame")
-    def frame() -> Any:
+    def frame() -> ResponseReturnValue:
         doc = _body()
         text, t = _text_of(doc), _seconds(doc.get("t"))
         with working():
             return jsonify(session.scenario_frame(text, t))
 
     @app.post("/api/upload")
-    def upload() -> Any:
+    def upload() -> ResponseReturnValue:
         item = request.files.get("file")
         if item is None:
             msg = "no file was uploaded"
@@ -317,8 +331,10 @@ def _add_drawing(app: Any, session: DesignSession) -> None:
 
 def _exported(session: DesignSession, text: str,
               secrets: dict[JsonPath, str]) -> tuple[str | None, dict[str, Any]]:
-    """The body as exported (fractions rounded; masked secrets put back from ``secrets``)
-    and the page's answer (its text with the secrets masked, validated).
+    """Export a body; return it and the page's answer.
+
+    The body as exported has its fractions rounded and its masked secrets put back from
+    ``secrets``; the page's answer has its text with the secrets masked, validated.
     """
     checked = session.check(text)
     if checked.doc is None:
@@ -330,18 +346,20 @@ def _exported(session: DesignSession, text: str,
                  "messages": [m.to_json() for m in again.messages]}
 
 
-def _add_export(app: Any, session: DesignSession) -> None:
-    """``/api/export`` (for the page: secrets masked) and ``/api/download`` (a form post the
-    browser saves: the opened file's secrets put back where the page has ``"***"``).
+def _add_export(app: Flask, session: DesignSession) -> None:
+    """Add ``/api/export`` and ``/api/download``.
+
+    ``/api/export`` is for the page (secrets masked); ``/api/download`` is a form post the
+    browser saves (the opened file's secrets put back where the page has ``"***"``).
     """
     from flask import Response, jsonify, request
 
     @app.post("/api/export")
-    def export() -> Any:
+    def export() -> ResponseReturnValue:
         return jsonify(_exported(session, _text_of(_body()), {})[1])
 
     @app.post("/api/download")
-    def download() -> Any:
+    def download() -> ResponseReturnValue:
         text = request.form.get("text")
         if text is None:
             msg = "the page sent no body text"
@@ -356,28 +374,28 @@ def _add_export(app: Any, session: DesignSession) -> None:
         return response
 
 
-def _add_error_handlers(app: Any) -> None:
+def _add_error_handlers(app: Flask) -> None:
     """Every error a JSON answer, never a traceback."""
     from flask import jsonify
     from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(_Busy)
-    def busy(exc: _Busy) -> Any:
+    def busy(exc: _Busy) -> ResponseReturnValue:
         return _refused(503, f"the designer is busy drawing {MAX_WORKERS} pictures; try again")
 
     @app.errorhandler(LayoutkitError)
-    def library_error(exc: LayoutkitError) -> Any:
+    def library_error(exc: LayoutkitError) -> ResponseReturnValue:
         problems = getattr(exc, "problems", None)
         texts = [str(p) for p in problems] if problems else [str(exc)]
         return jsonify({"ok": False, "messages": [{"severity": "error", "text": t}
                                                   for t in texts]}), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Any:
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         return _refused(exc.code or 500, f"{exc.code} {exc.name}: {exc.description}")
 
     @app.errorhandler(Exception)
-    def internal_error(exc: Exception) -> Any:  # never a traceback in the page
+    def internal_error(exc: Exception) -> ResponseReturnValue:  # never a traceback in the page
         return _refused(500, f"internal error: {type(exc).__name__}: {exc} (please report it)")
 
 
@@ -386,7 +404,7 @@ class _Busy(Exception):
 
 
 def _download_name(name: str) -> str:
-    """A file name for the download (letters, digits, ``._-``; ``.json`` added)."""
+    """Return a file name for the download (letters, digits, ``._-``; ``.json`` added)."""
     import re
 
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")[:80] or "body"
@@ -411,7 +429,7 @@ class DesignServer:
         When the port cannot be bound (in use, not allowed).
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Flask, *, host: str = "127.0.0.1", port: int = 0) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class _Quiet(WSGIRequestHandler):
@@ -455,7 +473,9 @@ class DesignServer:
         self.app.config["DESIGN_UPLOADS"].cleanup()
 
     def __enter__(self) -> DesignServer:
+        """Start serving in a thread (:meth:`start`)."""
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
+        """Stop serving and release everything (:meth:`shutdown`)."""
         self.shutdown()

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._typing import RGB
 from ..errors import LayoutkitError, Problem, RequestError
@@ -29,6 +29,9 @@ from ..request.limits import FRACTION_DECIMALS
 from ..request.model import LayoutSettings, StartRequest, UpdateLayoutRequest
 from .files import FileRoots
 from .masking import JsonPath
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 __all__ = [
     "DEFAULT_BODY",
@@ -88,8 +91,10 @@ class Message:
 
 @dataclass(frozen=True)
 class Checked:
-    """A JSON text, checked: the decoded document, the model (None when refused) and the
-    messages ``layoutkit validate`` prints for it, in the same order.
+    """A JSON text, checked.
+
+    Its decoded document, its model (None when refused) and the messages
+    ``layoutkit validate`` prints for it, in the same order.
     """
 
     doc: Any
@@ -188,7 +193,7 @@ def _round_fractions(value: Any, decimals: int) -> Any:
 
 
 def _layout_holder(doc: Any) -> dict[str, Any] | None:
-    """The object holding ``layoutConfig`` in a start / updateLayout body (or None)."""
+    """Return the object holding ``layoutConfig`` in a start / updateLayout body (or None)."""
     if not isinstance(doc, dict):
         return None
     client = doc.get("clientRequest", doc)
@@ -202,8 +207,10 @@ def _layout_holder(doc: Any) -> dict[str, Any] | None:
 
 
 def export_text(doc: Any) -> str:
-    """The body as the page exports it: region fractions rounded to the cloud's six decimals
-    (:data:`~layoutkit.request.limits.FRACTION_DECIMALS`), indented JSON.
+    """Return the body as the page exports it: indented JSON.
+
+    Region fractions are rounded to the cloud's six decimals
+    (:data:`~layoutkit.request.limits.FRACTION_DECIMALS`).
 
     Examples
     --------
@@ -263,7 +270,7 @@ class DesignSession:
     Every file the page names must be in ``base_dir`` or ``upload_dir`` (:class:`FileRoots`).
     """
 
-    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Any = None,
+    def __init__(self, *, base_dir: Path, upload_dir: Path, profile: Profile | None = None,
                  allow_network: bool = False) -> None:
         from ..profile import DEFAULT_PROFILE
 
@@ -292,7 +299,7 @@ class DesignSession:
         return token
 
     def picture(self, token: str) -> bytes | None:
-        """The PNG stored under ``token`` (the last 32 are kept), or None."""
+        """Return the PNG stored under ``token`` (the last 32 are kept), or None."""
         with self._lock:
             return self._pictures.get(token)
 
@@ -302,10 +309,12 @@ class DesignSession:
 
     # ------------------------------------------------------------------ images
     def image(self, location: str) -> tuple[RGB | None, tuple[Message, ...]]:
-        """An image as the cloud uses it (JPG/BMP, at most 6 MB) and the warning when it is
-        ignored; cached by path, modification time and size.  Only a file of the page's
-        folders is read (:meth:`check` refused the others); an http(s) image only when
-        network reads are allowed (else None: :meth:`check` noted it).
+        """Load an image as the cloud uses it (JPG/BMP, at most 6 MB); return it and its warning.
+
+        The warning says when the image is ignored.  Images are cached by path, modification
+        time and size.  Only a file of the page's folders is read (:meth:`check` refused the
+        others); an http(s) image only when network reads are allowed (else None: :meth:`check`
+        noted it).
         """
         from ..io.images import load_image, network_reads, resolve_location
 
@@ -485,8 +494,9 @@ class DesignSession:
         return answer
 
     def scenario_frame(self, text: str, t: float) -> dict[str, Any]:
-        """The frame the recorder writes at ``t`` (``lk.frame_at``'s code path, without the
-        test streams' white flash) and each region's display state.
+        """Draw the frame the recorder writes at ``t``; return it with each region's display state.
+
+        It takes ``lk.frame_at``'s code path, without the test streams' white flash.
         """
         import time
 
@@ -544,8 +554,10 @@ class DesignSession:
 
 
 def scenario_load_problem(scenario: Any) -> Message | None:
-    """The error when a frame of ``scenario`` could draw more than
-    :data:`MAX_SCENARIO_PIXELS` source pixels (its 17 largest video users' sizes), else None.
+    """Return the error when a frame of ``scenario`` could draw too many pixels, else None.
+
+    Too many is more than :data:`MAX_SCENARIO_PIXELS` source pixels (its 17 largest video
+    users' sizes).
 
     Examples
     --------
@@ -566,12 +578,14 @@ def scenario_load_problem(scenario: Any) -> Message | None:
 
 
 def upload_name(name: str) -> str:
-    """The name an upload is kept under: its last path part, letters, digits, ``._-``
-    only, no leading dot, at most 100 characters (``image`` when nothing is left).
+    r"""Return the name an upload is kept under.
+
+    That is its last path part, letters, digits, ``._-`` only, no leading dot, at most 100
+    characters (``image`` when nothing is left).
 
     Examples
     --------
-    >>> upload_name("C:\\\\photos\\\\my logo.jpg"), upload_name(".."), upload_name("../../x.jpg")
+    >>> upload_name("C:\\photos\\my logo.jpg"), upload_name(".."), upload_name("../../x.jpg")
     ('my_logo.jpg', 'image', 'x.jpg')
     """
     last = name.replace("\\", "/").rsplit("/", 1)[-1]

@@ -1,5 +1,4 @@
-"""The recorder's pipeline: a scenario -> HLS (.m3u8 + .ts) and MP4, like the cloud's composite
-mode.
+"""The recorder's pipeline: a scenario -> HLS (.m3u8 + .ts) and MP4, as in composite mode.
 
 timeline -> renderer (video) and mixer (audio) in a drawing thread a few frames ahead ->
 one H.264 encode and one AAC encode (:class:`~layoutkit.io.encode.Encoders`) -> the same
@@ -26,7 +25,7 @@ import queue
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
@@ -47,7 +46,7 @@ from ..scenario import Scenario
 from ..signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range, to_channels
 from ..sources import check_sources, open_audio_sources
 from ..timeline import Timeline
-from .sinks import Sinks
+from .sinks import FileNames, Sinks
 from ..cloudfiles.constants import SEGMENT_SECONDS
 
 __all__ = ["LOCAL_UPLOADING_STATUS", "RecordingResult", "encode_frame", "flush_encoders",
@@ -91,7 +90,7 @@ class RecordingResult:
 
 
 def _progress(total: int, *, quiet: bool) -> Any:
-    """A tqdm bar on a terminal; a no-op object otherwise."""
+    """Return a tqdm bar on a terminal, a no-op object otherwise."""
     enabled = not quiet and sys.stderr.isatty() and not os.environ.get("LAYOUTKIT_NO_PROGRESS")
     if enabled:
         from tqdm import tqdm
@@ -121,8 +120,10 @@ def _media_frames(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, t
 
 def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, index: int,
                 fps: int, channels: int) -> tuple[Any, Any]:
-    """``(video frame or None, (first sample, planar samples) or None)`` of output frame
-    ``index`` (see :func:`_media_frames`; the local service draws frame by frame with it).
+    """Draw and mix output frame ``index``.
+
+    Returns ``(video frame or None, (first sample, planar samples) or None)`` (see
+    :func:`_media_frames`; the local service draws frame by frame with it).
     """
     canvas = samples = None
     if renderer is not None:
@@ -187,7 +188,7 @@ class _prefetch:
 
 
 def _frame_count(fps: int, end: Fraction) -> int:
-    """Number of output frames k with k / fps < end."""
+    """Count the output frames k with k / fps < end."""
     return math.ceil(end * fps)
 
 
@@ -253,7 +254,7 @@ def record(
 
 
 def _check_outputs(scenario: Scenario, root: Path, *, sid: str, overwrite: bool) -> Path:
-    """The recording's folder, after refusing to replace its files unless ``overwrite``."""
+    """Return the recording's folder, after refusing to replace its files unless ``overwrite``."""
     storage = scenario.start.storage_config
     folder = root.joinpath(*(tuple(storage.file_name_prefix) if storage else ()))
     check_writable(folder / m3u8_name(sid, scenario.cname), overwrite=overwrite)
@@ -276,7 +277,7 @@ def _inside(root: Path, relative: str) -> Path | None:
 
 
 def _old_recording(root: Path, folder: Path, *, sid: str, cname: str) -> list[Path]:
-    """The files of the recording ``overwrite`` replaces, in removal order.
+    """List the files of the recording ``overwrite`` replaces, in removal order.
 
     ``serverResponse.json`` first (it lists the others), then playlists, then the media:
     the files named like this recording in its folder, those the old
@@ -316,8 +317,10 @@ def _old_recording(root: Path, folder: Path, *, sid: str, cname: str) -> list[Pa
 
 
 def _leftovers(root: Path, folder: Path) -> list[Path]:
-    """Temporary files killed runs left: of recording files in ``folder``, of
-    ``serverResponse.json`` in ``root`` (the folder is locked: nobody else writes them).
+    """List the temporary files killed runs left.
+
+    They are those of recording files in ``folder`` and of ``serverResponse.json`` in ``root``
+    (the folder is locked: nobody else writes them).
     """
     found = [p for p in stale_temporaries(folder)
              if parse_name(temporary_target(p.name) or "") is not None]
@@ -366,8 +369,10 @@ def write_server_response(root: Path, response: dict[str, Any]) -> None:
 
 def _prepare_folder(scenario: Scenario, root: Path, *, sid: str,
                     overwrite: bool) -> tuple[Path, tuple[Path, ...]]:
-    """The recording's folder, checked and made (under the lock), and the files removed from
-    it: a killed run's temporaries and, with ``overwrite``, the older recording.
+    """Check and make the recording's folder (under the lock); return it and the files removed.
+
+    The files removed from it are a killed run's temporaries and, with ``overwrite``, the
+    older recording.
     """
     folder = _check_outputs(scenario, root, sid=sid, overwrite=overwrite)
     removed = _remove(_leftovers(root, folder))
@@ -383,9 +388,10 @@ def _prepare_folder(scenario: Scenario, root: Path, *, sid: str,
 
 def encode_frame(picture: Any, audio: Any, encoders: Encoders, sinks: Sinks,
                   audio_worker: ThreadPoolExecutor | None) -> int:
-    """Encode one frame's picture and sound into the sinks (AAC in its worker thread,
-    overlapping x264; its packets after the frame's video packets); 1 when a picture was
-    encoded.
+    """Encode one frame's picture and sound into the sinks; return 1 when a picture was encoded.
+
+    AAC runs in its worker thread, overlapping x264; its packets go after the frame's video
+    packets.
     """
     pending = None
     if audio is not None:
@@ -411,6 +417,30 @@ def flush_encoders(encoders: Encoders, sinks: Sinks, frames: int) -> None:
             sinks.audio(packet)
 
 
+def _encode_frames(producer: Iterable[tuple[Any, Any]], encoders: Encoders, sinks: Sinks, *,
+                   audio_worker: ThreadPoolExecutor | None, bar: Any,
+                   stop: threading.Event | None) -> tuple[int, int, bool]:
+    """Encode the produced frames into the sinks until they end or ``stop`` is set.
+
+    Returns
+    -------
+    frames : int
+        Pictures encoded.
+    done : int
+        Output frames taken from ``producer``.
+    interrupted : bool
+        Whether ``stop`` ended it before the last frame.
+    """
+    frames = done = 0
+    for picture, audio in producer:
+        if stop is not None and stop.is_set():
+            return frames, done, True
+        done += 1
+        frames += encode_frame(picture, audio, encoders, sinks, audio_worker)
+        bar.update(1)
+    return frames, done, False
+
+
 def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
             overwrite: bool, quiet: bool, stop: threading.Event | None) -> RecordingResult:
     """:func:`record` with the output folder locked."""
@@ -431,7 +461,7 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         if records_audio else None
     encoders = Encoders(size_wh=canvas if records_video else None, fps=fps,
                         bitrate_kbps=tc.bitrate, audio=(channels, bit_rate) if mixer else None)
-    sinks = Sinks(folder, sid=sid, cname=scenario.cname, start_utc=scenario.start_utc,
+    sinks = Sinks(folder, names=FileNames(sid, scenario.cname, scenario.start_utc),
                   templates=encoders.templates(),
                   mp4="mp4" in start.recording_file_config.av_file_type,
                   profile=profile, correct_extinf=bool(config.private.get("correctEXTINF")),
@@ -439,21 +469,15 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     end = timeline.end_time
     total = _frame_count(fps, end)
     bar = _progress(total, quiet=quiet)
-    frames = done = 0
-    interrupted = False
     producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels))
     # AAC encodes in its own thread, overlapping x264 on the same frame (both release the
     # GIL); its packets are handed to the sinks after the frame's video packets, as before.
     audio_worker = ThreadPoolExecutor(1, thread_name_prefix="layoutkit-aac") \
         if mixer is not None else None
     try:
-        for picture, audio in producer:
-            if stop is not None and stop.is_set():
-                interrupted = True
-                break
-            done += 1
-            frames += encode_frame(picture, audio, encoders, sinks, audio_worker)
-            bar.update(1)
+        frames, done, interrupted = _encode_frames(producer, encoders, sinks,
+                                                   audio_worker=audio_worker, bar=bar,
+                                                   stop=stop)
         flush_encoders(encoders, sinks, frames)
         if interrupted:
             end = Fraction(done, fps)

@@ -60,7 +60,8 @@ class Segmenter:
     """
 
     def __init__(self, *, segment_seconds: int = SEGMENT_SECONDS, mp4: bool = True,
-                 mp4_seconds: int = ROLLOVER_SECONDS["2h"], mp4_max_bytes: int = MP4_MAX_BYTES) -> None:
+                 mp4_seconds: int = ROLLOVER_SECONDS["2h"],
+                 mp4_max_bytes: int = MP4_MAX_BYTES) -> None:
         self.segment_seconds = segment_seconds
         self.mp4_enabled = mp4
         self.mp4_limit = Fraction(mp4_seconds)
@@ -70,7 +71,7 @@ class Segmenter:
         self.mp4_start: Fraction | None = None
 
     def next(self, when: Fraction, *, key: bool, mp4_bytes: int = 0) -> Cut:
-        """The cut before a packet at recording time ``when``.
+        """Return the cut before a packet at recording time ``when``.
 
         Parameters
         ----------

@@ -17,8 +17,10 @@ writes through :class:`~layoutkit.io.encode.ContainerFile`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -33,7 +35,7 @@ from ..io.mpegts import ContinuityCounters
 from ..profile import Profile
 from .segmenter import Segmenter
 
-__all__ = ["PlaylistWriter", "Sinks"]
+__all__ = ["FileNames", "PlaylistWriter", "Sinks"]
 
 
 class PlaylistWriter:
@@ -93,7 +95,7 @@ class PlaylistWriter:
         return self._finished
 
     def render(self) -> str:
-        """The playlist text as it is (or would be) on disk now."""
+        """Return the playlist text as it is (or would be) on disk now."""
         return render_playlist(self._segments, ended=self._finished,
                                correct_extinf=self._correct_extinf, tag_time=self._tag_time)
 
@@ -153,6 +155,23 @@ class PlaylistWriter:
         self._written = True
 
 
+@dataclass(frozen=True)
+class FileNames:
+    """What a recording's file names are made of.
+
+    Parameters
+    ----------
+    sid, cname : str
+        Name parts.
+    start_utc : datetime
+        Wall-clock time of recording time 0 (TS names, playlist tags).
+    """
+
+    sid: str
+    cname: str
+    start_utc: datetime
+
+
 class Sinks:
     """Routes encoded packets to TS segments and MP4 parts, cutting at key frames.
 
@@ -160,10 +179,8 @@ class Sinks:
     ----------
     folder : Path
         Where the files go.
-    sid, cname : str
-        Name parts.
-    start_utc : datetime
-        Wall-clock time of recording time 0 (TS names, playlist tags).
+    names : FileNames
+        The sid, cname and start time the files are named after.
     templates : dict
         Encoder streams by kind (:meth:`~layoutkit.io.encode.Encoders.templates`).
     mp4 : bool
@@ -176,11 +193,11 @@ class Sinks:
         Replace existing files of the same names.
     """
 
-    def __init__(self, folder: Path, *, sid: str, cname: str, start_utc: datetime,
-                 templates: dict[str, Any], mp4: bool, profile: Profile, correct_extinf: bool,
-                 overwrite: bool) -> None:
+    def __init__(self, folder: Path, *, names: FileNames, templates: dict[str, Any], mp4: bool,
+                 profile: Profile, correct_extinf: bool, overwrite: bool) -> None:
         self.folder = folder
-        self.sid, self.cname, self.start_utc = sid, cname, start_utc
+        sid, cname = names.sid, names.cname
+        self.sid, self.cname, self.start_utc = sid, cname, names.start_utc
         self.templates = templates
         self.profile = profile
         self.overwrite = overwrite
@@ -295,15 +312,16 @@ class Sinks:
         self.playlist.finish()
 
     def abort(self, exc: BaseException) -> None:
-        """Discard the files being written; the whole segments stay, and the playlist is
-        ended (``#EXT-X-ENDLIST``: the recording is over) when it can still be written.
+        """Discard the files being written; the whole segments stay.
+
+        The playlist is ended (``#EXT-X-ENDLIST``: the recording is over) when it can still be
+        written.
         """
         for output in (self.segment, self.mp4):
             if output is not None:
                 output.close(exc)
         self.segment = self.mp4 = None
         if self.segment_names and not self.playlist.finished:
-            try:
+            # e.g. the disk is full: the last whole playlist stays as it is
+            with contextlib.suppress(StorageError, OSError):
                 self.playlist.finish()
-            except (StorageError, OSError):
-                pass  # e.g. the disk is full: the last whole playlist stays as it is

@@ -23,7 +23,7 @@ __all__ = ["mark_uploaded", "recording_keys", "upload_recording"]
 
 
 def recording_keys(root: str | os.PathLike[str]) -> list[str]:
-    """The keys (paths below ``root``) of the recording in ``root``, in upload order.
+    """List the keys (paths below ``root``) of the recording in ``root``, in upload order.
 
     Read from ``root/serverResponse.json`` (written when a recording is finished, also after
     an interrupt) and the playlist it lists.

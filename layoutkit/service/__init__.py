@@ -1,6 +1,8 @@
-"""A local Cloud Recording service: the cloud's REST API for mix mode, its files (recorded in
-real time from the scenario's channel, uploaded to S3-compatible storage as they are
-finished) and its notification callbacks, for testing an integration offline.
+"""A local Cloud Recording service, for testing an integration offline.
+
+It gives the cloud's REST API for mix mode, its files (recorded in real time from the
+scenario's channel, uploaded to S3-compatible storage as they are finished) and its
+notification callbacks.
 
 ``channel`` (pure: the channel as the calls change it) -> ``live`` (one recording in real
 time) -> ``uploads`` (files to the bucket as they are finished), ``notify`` (signed
@@ -14,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server import Service, ServiceServer
+    from .server import ServeOptions, Service, ServiceServer
 
-__all__ = ["Service", "ServiceServer"]
+__all__ = ["ServeOptions", "Service", "ServiceServer"]
 
 
 def __getattr__(name: str) -> Any:

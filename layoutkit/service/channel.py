@@ -1,5 +1,6 @@
-"""The channel a local recording sees (pure): the scenario's users and events, as the REST
-calls change it.
+"""The channel a local recording sees (pure).
+
+The scenario's users and events, as the REST calls change them.
 
 The service's scenario file describes the channel: its users and their events, with the
 scenario's time 0 at the ``start`` call.  What the calls send replaces the scenario's own
@@ -36,7 +37,7 @@ __all__ = ["live_scenario", "recorded", "with_layout", "with_subscriptions"]
 
 def live_scenario(base: Scenario, start: StartRequest, *, sid: str, start_utc: datetime,
                   horizon: Fraction) -> Scenario:
-    """The channel of one recording, from its ``start`` call on.
+    """Return the channel of one recording, from its ``start`` call on.
 
     Parameters
     ----------
@@ -59,8 +60,9 @@ def live_scenario(base: Scenario, start: StartRequest, *, sid: str, start_utc: d
 
 
 def with_layout(scenario: Scenario, t: Fraction, layout: LayoutSettings) -> Scenario:
-    """``scenario`` with an ``updateLayout`` body arriving at ``t`` (it replaces the whole
-    layout from ``t`` on).
+    """Return ``scenario`` with an ``updateLayout`` body arriving at ``t``.
+
+    The body replaces the whole layout from ``t`` on.
     """
     event = Event(t=t, action=UPDATE_LAYOUT, layout=layout)
     events = sorted((*scenario.events, event), key=lambda e: e.t)  # stable: after equals
@@ -68,8 +70,10 @@ def with_layout(scenario: Scenario, t: Fraction, layout: LayoutSettings) -> Scen
 
 
 def with_subscriptions(scenario: Scenario, update: UpdateRequest) -> Scenario:
-    """``scenario`` with the subscriptions of an ``update`` body (they replace the previous
-    ones; the recorder draws forward, so they apply from their arrival).
+    """Return ``scenario`` with the subscriptions of an ``update`` body.
+
+    They replace the previous ones; the recorder draws forward, so they apply from their
+    arrival.
     """
     config = replace(scenario.start.recording_config,
                      subscribe_audio_uids=update.subscribe_audio_uids,
@@ -80,7 +84,8 @@ def with_subscriptions(scenario: Scenario, update: UpdateRequest) -> Scenario:
 
 
 def recorded(scenario: Scenario, end: Fraction) -> Scenario:
-    """The scenario of what was recorded: ``duration`` = ``end``, events before it (what
-    ``compare`` checks the files against).
+    """Return the scenario of what was recorded (what ``compare`` checks the files against).
+
+    Its ``duration`` is ``end``; it keeps the events before it.
     """
     return replace(scenario, duration=end, events=tuple(e for e in scenario.events if e.t < end))

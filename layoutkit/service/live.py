@@ -46,7 +46,7 @@ class _Media:
 
     def __init__(self, scenario: Scenario, folder: Path, *, profile: Profile) -> None:
         from ..io.encode import Encoders
-        from ..record.sinks import Sinks
+        from ..record.sinks import FileNames, Sinks
         from ..render import SceneRenderer, canvas_size
         from ..signals.audio import AUDIO_PROFILES
         from ..timeline import Timeline
@@ -64,8 +64,8 @@ class _Media:
         self.encoders = Encoders(size_wh=canvas_size(scenario) if self.renderer else None,
                                  fps=self.fps, bitrate_kbps=start.transcoding.bitrate,
                                  audio=(self.channels, bit_rate) if self.mixer else None)
-        self.sinks = Sinks(folder, sid=scenario.sid or "", cname=scenario.cname,
-                           start_utc=scenario.start_utc, templates=self.encoders.templates(),
+        names = FileNames(scenario.sid or "", scenario.cname, scenario.start_utc)
+        self.sinks = Sinks(folder, names=names, templates=self.encoders.templates(),
                            mp4="mp4" in start.recording_file_config.av_file_type,
                            profile=profile,
                            correct_extinf=bool(config.private.get("correctEXTINF")),
@@ -185,8 +185,10 @@ class LiveRecording:
             return t
 
     def stop(self) -> None:
-        """End the recording now: the frames already due are still drawn (a recorder
-        running late catches up), no later one (returns at once; see :attr:`done`).
+        """End the recording now; return at once (see :attr:`done`).
+
+        The frames already due are still drawn (a recorder running late catches up), no later
+        one.
         """
         with self._lock:
             if self._stop_at is None:
@@ -205,7 +207,7 @@ class LiveRecording:
         return (self.root / self.key).is_file()
 
     def recorded_scenario(self) -> Scenario:
-        """What was recorded so far (the scenario ``compare`` checks the files against)."""
+        """Return what was recorded so far (the scenario ``compare`` checks the files against)."""
         with self._lock:
             return recorded(self.scenario, self.duration)
 

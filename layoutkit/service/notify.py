@@ -45,7 +45,7 @@ ANSWER_TIMEOUT_S = 10.0
 
 
 def signature_v1(body: bytes, secret: str) -> str:
-    """The ``Agora-Signature`` of ``body``: hex HMAC-SHA1 with the NCS secret.
+    """Return the ``Agora-Signature`` of ``body``: hex HMAC-SHA1 with the NCS secret.
 
     Examples
     --------
@@ -118,6 +118,7 @@ class Notifier:
         self._thread.start()
 
     def __repr__(self) -> str:
+        """Show the URL, never the secret."""
         return f"Notifier({self.url!r}, secret=***)"
 
     def send(self, event_type: int, *, cname: str, uid: str, sid: str,

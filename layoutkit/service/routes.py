@@ -20,11 +20,18 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RequestError
 from ..request.jsontext import JsonTextError, loads
 from .state import CloudAnswer, canonical
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+    from flask.typing import ResponseReturnValue
+
+    from ..design.files import FileRoots
+    from .server import Service
 
 __all__ = ["MAX_BODY_BYTES", "check_files", "create_app", "parse_body"]
 
@@ -35,12 +42,14 @@ _SESSION = "/resourceid/<resource_id>/sid/<sid>/mode/<mode>"
 
 
 def _reason(exc: RequestError) -> str:
-    """``validate``'s problems as one line (without the ``code 2:`` of each)."""
+    """Join ``validate``'s problems in one line (without the ``code 2:`` of each)."""
     return "; ".join(str(p).removeprefix("code 2: ") for p in exc.problems)
 
 
 def parse_body(raw: bytes, kind: str) -> Any:
-    """The model of a request body, or the cloud's 400 (code 8 not JSON, code 2 invalid).
+    """Parse a request body into its model, or raise the cloud's 400.
+
+    The code is 8 for a body that is not JSON, 2 for an invalid one.
 
     Examples
     --------
@@ -68,12 +77,11 @@ def parse_body(raw: bytes, kind: str) -> Any:
     return model
 
 
-def check_files(raw: bytes, roots: Any) -> None:
-    """Refuse (400, code 2) a body naming a local image outside the scenario's folder: the
-    service opens no other file (an http(s) image is not fetched: drawn without it, as the
-    cloud does when a download fails).
+def check_files(raw: bytes, roots: FileRoots) -> None:
+    """Refuse (400, code 2) a body naming a local image outside the scenario's folder.
 
-    ``roots`` is a :class:`~layoutkit.design.files.FileRoots`.
+    The service opens no other file (an http(s) image is not fetched: drawn without it, as the
+    cloud does when a download fails).
     """
     refused = [r for r in roots.refusals(loads(raw.decode("utf-8")), scenario=False)
                if r.severity == "error"]
@@ -92,10 +100,12 @@ class Guard:
                           if credentials else None)
 
     def __repr__(self) -> str:
-        return f"Guard(hosts={sorted(self.hosts)!r}, credentials={'***' if self._expected else None})"
+        """Show the hosts and whether credentials are needed, never the credentials."""
+        shown = "***" if self._expected else None
+        return f"Guard(hosts={sorted(self.hosts)!r}, credentials={shown})"
 
     def refusal(self, headers: Any) -> CloudAnswer | None:
-        """The first rule a request breaks (None: served)."""
+        """Return the first rule a request breaks (None: served)."""
         host = headers.get("Host")
         if (host or "").lower() not in self.hosts:
             wanted = " or ".join(sorted(self.hosts))
@@ -136,11 +146,12 @@ def _mix_only(mode: str) -> None:
 
 
 class _Calls:
-    """The six calls on a :class:`~.server.Service`: path parameters and body in, the
-    answer's JSON out (or a :class:`CloudAnswer`).
+    """The six calls on a :class:`~.server.Service`.
+
+    Path parameters and body in, the answer's JSON out (or a :class:`CloudAnswer`).
     """
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
 
     def acquire(self, raw: bytes, appid: str) -> dict[str, Any]:
@@ -190,7 +201,7 @@ _ROUTES = (
 )
 
 
-def _answer(status: int, body: dict[str, Any]) -> Any:
+def _answer(status: int, body: dict[str, Any]) -> Response:
     import json
 
     from flask import Response
@@ -199,8 +210,8 @@ def _answer(status: int, body: dict[str, Any]) -> Any:
                     content_type="application/json;charset=utf-8")
 
 
-def create_app(service: Any, guard: Guard) -> Any:
-    """The Flask app of ``service`` (a :class:`~.server.Service`)."""
+def create_app(service: Service, guard: Guard) -> Flask:
+    """Build the Flask app of ``service``."""
     from flask import Flask, request
 
     app = Flask("layoutkit.service")
@@ -208,14 +219,14 @@ def create_app(service: Any, guard: Guard) -> Any:
     calls = _Calls(service)
 
     @app.before_request
-    def check() -> Any:
+    def check() -> Response | None:
         refused = guard.refusal(request.headers)
         return _answer(refused.status, refused.body) if refused else None
 
-    def route(name: str) -> Callable[..., Any]:
+    def route(name: str) -> Callable[..., Response]:
         call = getattr(calls, name)
 
-        def run(**args: Any) -> Any:
+        def run(**args: str) -> Response:
             try:
                 return _answer(200, call(request.get_data(cache=False), **args))
             except CloudAnswer as refused:
@@ -229,11 +240,11 @@ def create_app(service: Any, guard: Guard) -> Any:
     return app
 
 
-def _add_errors(app: Any, answer: Callable[[int, dict[str, Any]], Any]) -> None:
+def _add_errors(app: Flask, answer: Callable[[int, dict[str, Any]], Response]) -> None:
     from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Any:
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if status == 404:
             text = "no Route matched with those values"
@@ -241,5 +252,5 @@ def _add_errors(app: Any, answer: Callable[[int, dict[str, Any]], Any]) -> None:
         return answer(status, {"code": 8, "reason": f"{exc.name}: {exc.description}"})
 
     @app.errorhandler(Exception)
-    def internal(exc: Exception) -> Any:  # never a traceback in an answer
+    def internal(exc: Exception) -> ResponseReturnValue:  # never a traceback in an answer
         return answer(500, {"code": 500, "reason": f"internal error ({type(exc).__name__})"})

@@ -1,5 +1,7 @@
-"""The local Cloud Recording service: its calls (:class:`Service`) and its HTTP server
-(:class:`ServiceServer`, what ``layoutkit serve`` and :func:`layoutkit.serve` run).
+"""The local Cloud Recording service: its calls and its HTTP server.
+
+:class:`Service` makes the calls; :class:`ServiceServer` serves them (what
+``layoutkit serve`` and :func:`layoutkit.serve` run).
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from ..errors import ParameterError, StorageError
 from ..profile import DEFAULT_PROFILE, Profile
@@ -20,7 +23,36 @@ from .routes import Guard, create_app
 from .session import Session
 from .state import CloudAnswer, Registry
 
-__all__ = ["Service", "ServiceServer"]
+__all__ = ["ServeOptions", "Service", "ServiceServer"]
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where a :class:`ServiceServer` puts the files, whom it lets in and whom it tells.
+
+    Parameters
+    ----------
+    s3_endpoint : str, optional
+        S3-compatible endpoint for the uploads (None: the files stay in ``folder``).
+    credentials : str, optional
+        ``KEY:SECRET`` the clients must send (HTTP Basic); None: no authorization.
+    notify_url, notify_secret : str, optional
+        Where the callbacks go and the secret they are signed with (both or neither).
+    notify_retry_waits : tuple of float
+        Seconds before each resend of a callback.
+    folder : path, optional
+        Where the recordings are written (default: a new temporary folder, kept).
+    profile : Profile
+        Behaviour choices, as for ``mix``.
+    """
+
+    s3_endpoint: str | None = None
+    credentials: str | None = None
+    notify_url: str | None = None
+    notify_secret: str | None = None
+    notify_retry_waits: tuple[float, ...] = RETRY_WAITS_S
+    folder: str | os.PathLike[str] | None = None
+    profile: Profile = DEFAULT_PROFILE
 
 
 class Service:
@@ -88,9 +120,10 @@ class Service:
             return session.ids()
 
     def session(self, appid: str, resource_id: str, sid: str) -> Session:
-        """The session of ``sid`` (404 unknown; past ``resourceExpiredHour``: ended, 404)."""
+        """Return the session of ``sid`` (404 unknown; past ``resourceExpiredHour``: ended, 404)."""
         resource = self.registry.session(appid, resource_id, sid)
-        session: Session = resource.session
+        # Registry.session returns only a started resource: its session is set
+        session = cast("Session", resource.session)
         if resource.expired(time.monotonic()) and session.active:
             session.recording.stop()
             session.stop_requested = True
@@ -119,16 +152,9 @@ class ServiceServer:
         Address to listen on.
     port : int
         Port (0: a free one; :attr:`port` tells which).
-    s3_endpoint : str, optional
-        S3-compatible endpoint for the uploads.
-    credentials : str, optional
-        ``KEY:SECRET`` the clients must send (HTTP Basic); None: no authorization.
-    notify_url, notify_secret : str, optional
-        Where the callbacks go and the secret they are signed with (both or neither).
-    folder : path, optional
-        Where the recordings are written (default: a new temporary folder, kept).
-    notify_retry_waits : sequence of float
-        Seconds before each resend of a callback.
+    options : ServeOptions, optional
+        Uploads, credentials, callbacks, folder and profile (default: none of them, a new
+        temporary folder, the default profile).
 
     Raises
     ------
@@ -141,23 +167,23 @@ class ServiceServer:
     """
 
     def __init__(self, scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0,
-                 s3_endpoint: str | None = None, credentials: str | None = None,
-                 notify_url: str | None = None, notify_secret: str | None = None,
-                 folder: str | os.PathLike[str] | None = None,
-                 notify_retry_waits: tuple[float, ...] = RETRY_WAITS_S,
-                 profile: Profile = DEFAULT_PROFILE) -> None:
+                 options: ServeOptions | None = None) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         from ..sources import check_sources
 
-        _check_options(credentials, notify_url, notify_secret)
+        opts = options or ServeOptions()
+        credentials = opts.credentials
+        _check_options(credentials, opts.notify_url, opts.notify_secret)
         check_sources(scenario)  # a missing source file: refused now, not at each start
-        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="layoutkit-serve-"))
+        self.folder = Path(opts.folder) if opts.folder \
+            else Path(tempfile.mkdtemp(prefix="layoutkit-serve-"))
         self.folder.mkdir(parents=True, exist_ok=True)
-        notifier = Notifier(notify_url, notify_secret, retry_waits=notify_retry_waits) \
-            if notify_url and notify_secret else None
-        self.service = Service(scenario, self.folder, s3_endpoint=s3_endpoint,
-                               notifier=notifier, profile=profile)
+        notifier = Notifier(opts.notify_url, opts.notify_secret,
+                            retry_waits=opts.notify_retry_waits) \
+            if opts.notify_url and opts.notify_secret else None
+        self.service = Service(scenario, self.folder, s3_endpoint=opts.s3_endpoint,
+                               notifier=notifier, profile=opts.profile)
 
         class _Quiet(WSGIRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -177,6 +203,7 @@ class ServiceServer:
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
+        """Show the URL it serves at."""
         return f"ServiceServer({self.url!r})"
 
     def serve_forever(self) -> None:
@@ -208,18 +235,20 @@ class ServiceServer:
             self.service.notifier.close()
 
     def scenario_of(self, sid: str) -> Scenario:
-        """What recording ``sid`` recorded (the scenario to ``compare`` its files with)."""
+        """Return what recording ``sid`` recorded (the scenario to ``compare`` its files with)."""
         for session in self.service.registry.sessions():
             if session.sid == sid:
                 return session.recorded_scenario()
         raise KeyError(sid)
 
     def __enter__(self) -> Self:
+        """Start serving in a thread unless already started (:meth:`start`)."""
         if self._thread is None:
             self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop serving and the recordings (:meth:`stop`)."""
         self.stop()
 
 

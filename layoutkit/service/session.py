@@ -131,8 +131,9 @@ class Session:
         self.finished.set()
 
     def _uploaded_list(self) -> list[dict[str, Any]]:
-        """``fileList`` of ``uploaded``: MP4 parts first, then the playlist
-        (docs/cloud.md#cloud-file-list).
+        """Return ``fileList`` of ``uploaded``: MP4 parts first, then the playlist.
+
+        See docs/cloud.md#cloud-file-list.
         """
         response = self.recording.server_response or {}
         listed = response.get("fileList")
@@ -157,7 +158,7 @@ class Session:
             raise CloudAnswer(404, 404, "failed to find worker", **self.ids())
 
     def query(self) -> dict[str, Any]:
-        """The ``query`` answer while recording (404 once it has ended)."""
+        """Answer ``query`` while recording (404 once it has ended)."""
         self._check_alive()
         written = self.recording.playlist_written
         sent = bool(self.uploads.sent) if self.uploads else written
@@ -211,5 +212,5 @@ class Session:
         return {**response, "uploadingStatus": status}
 
     def recorded_scenario(self) -> Scenario:
-        """What was recorded (with the ``start`` body's secrets as sent)."""
+        """Return what was recorded (with the ``start`` body's secrets as sent)."""
         return replace(self.recording.recorded_scenario())

@@ -29,7 +29,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Session
 
 __all__ = ["RESOURCE_WINDOW_S", "CloudAnswer", "Registry", "Resource"]
 
@@ -47,7 +50,7 @@ class CloudAnswer(Exception):
 
 
 def not_found(**fields: Any) -> CloudAnswer:
-    """The cloud's 404 (its real body also names the command's ``payload.message``)."""
+    """Return the cloud's 404 (its real body also names the command's ``payload.message``)."""
     return CloudAnswer(404, 404, "failed to find worker", **fields)
 
 
@@ -68,7 +71,7 @@ class Resource:
     start_body: str | None = None
     sid: str | None = None
     started: float | None = None
-    session: Any = None
+    session: Session | None = None
 
     def expired(self, now: float) -> bool:
         """Past its window to start, or past ``resourceExpiredHour`` after it started."""
@@ -78,7 +81,7 @@ class Resource:
 
 
 def canonical(doc: Any) -> str:
-    """A body's text for comparing two bodies (key order and spacing ignored)."""
+    """Return a body's text for comparing two bodies (key order and spacing ignored)."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
@@ -95,14 +98,14 @@ class Registry:
         return self._lock
 
     def acquire(self, appid: str, cname: str, uid: str, *, expired_hour: int) -> Resource:
-        """A new resource (its id is opaque, like the cloud's: long URL-safe text)."""
+        """Make a new resource (its id is opaque, like the cloud's: long URL-safe text)."""
         resource = Resource(secrets.token_urlsafe(96), appid, cname, uid, expired_hour)
         with self._lock:
             self._resources[resource.resource_id] = resource
         return resource
 
     def resource(self, appid: str, resource_id: str, *, for_start: bool = False) -> Resource:
-        """The resource, or the cloud's refusal (unknown: 404; too old: 433 at start)."""
+        """Return the resource, or raise the cloud's refusal (unknown: 404; old: 433 at start)."""
         with self._lock:
             resource = self._resources.get(resource_id)
         if resource is None or resource.appid != appid:
@@ -113,14 +116,14 @@ class Registry:
         return resource
 
     def session(self, appid: str, resource_id: str, sid: str) -> Resource:
-        """The started resource whose sid is ``sid`` (404 otherwise)."""
+        """Return the started resource whose sid is ``sid`` (404 otherwise)."""
         resource = self.resource(appid, resource_id)
         if resource.sid != sid or resource.session is None:
             raise not_found(resourceId=resource_id, sid=sid)
         return resource
 
     def running(self, appid: str, cname: str, uid: str) -> Resource | None:
-        """A started resource of the same task (appid, cname, uid) still recording."""
+        """Return a started resource of the same task (appid, cname, uid) still recording."""
         with self._lock:
             for resource in self._resources.values():
                 if (resource.appid, resource.cname, resource.uid) == (appid, cname, uid) \
@@ -128,7 +131,7 @@ class Registry:
                     return resource
         return None
 
-    def sessions(self) -> list[Any]:
+    def sessions(self) -> list[Session]:
         """Every started session."""
         with self._lock:
             return [r.session for r in self._resources.values() if r.session is not None]

@@ -1,5 +1,6 @@
-"""Upload a running recording's files as they are finished, in an order a reader of the
-bucket can trust.
+"""Upload a running recording's files as they are finished.
+
+They go in an order a reader of the bucket can trust.
 
 The recorder hands over each file once it is whole on disk: a segment, then the playlist
 that now lists it (so the bucket's playlist never names a missing segment), and at the end
