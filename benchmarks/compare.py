@@ -76,7 +76,7 @@ CASES = {
 
 
 def scenario_doc(case: Case, seconds: int) -> dict[str, Any]:
-    """The case's scenario: test-stream users, a mute and a leave."""
+    """Return the case's scenario: test-stream users, a mute and a leave."""
     w, h = case.canvas_wh
     uids = [str(1001 + i) for i in range(case.users)]
     return {

@@ -136,8 +136,10 @@ CASES = all_cases()
 
 
 def custom_layout(n: int) -> LayoutSettings:
-    """A custom layout of ``n`` regions: a grid, cells 15 % larger (overlapping their
-    right/bottom neighbours), every odd region at alpha 0.6.
+    """Return a custom layout of ``n`` regions: a grid of overlapping cells.
+
+    The cells are 15 % larger than the grid's (overlapping their right/bottom neighbours);
+    every odd region is at alpha 0.6.
     """
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
@@ -152,7 +154,7 @@ def custom_layout(n: int) -> LayoutSettings:
 
 
 def case_regions(case: Case) -> Regions:
-    """The regions of ``case`` (users ``1000``, ``1001``, ... in join order)."""
+    """Return the regions of ``case`` (users ``1000``, ``1001``, ... in join order)."""
     uids = [str(1000 + i) for i in range(case.users)]
     settings = custom_layout(case.users) if case.layout == "custom" else \
         LayoutSettings(mixed_video_layout=LAYOUTS[case.layout])
@@ -335,7 +337,7 @@ def _lanczos(plane: np.ndarray, window: tuple[int, int, int, int],
 
 
 def reference_luma(plan: Plan, pictures: dict[str, np.ndarray]) -> np.ndarray:
-    """The luma plane drawn with the plan's geometry and a float Lanczos resize."""
+    """Draw the luma plane with the plan's geometry and a float Lanczos resize."""
     canvas = i420_planes(plan.background)[0].astype(np.float64)
     for rp in plan.regions:
         assert isinstance(rp.content, Picture) and rp.dst_y and rp.scale_y

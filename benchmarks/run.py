@@ -146,7 +146,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
 
 
 def rows_of(name: str, path: Path | None) -> tuple[list[Row], dict[str, Any] | None]:
-    """The table rows of one module's result file, and its metadata."""
+    """Return the table rows of one module's result file, and its metadata."""
     if path is None:
         return [], None
     data = json.loads(path.read_text())
@@ -172,7 +172,7 @@ FLOOR_NOTE = ("floor: the memory-copy floor, one copy of the canvas plus one rea
 
 
 def competitor_is(row: Row) -> str:
-    """The competitor a row measures against, named (``none`` with why, for targets only)."""
+    """Name the competitor a row measures against (``none`` with why, for targets only)."""
     if row.get("competitor_is"):
         return str(row["competitor_is"])
     if row.get("reference") is not None:
@@ -186,7 +186,7 @@ def missed(rows: list[Row]) -> list[str]:
 
 
 def cells(rows: list[Row]) -> list[tuple[str, ...]]:
-    """The table's cells, a tuple per row (columns :data:`HEAD`)."""
+    """Return the table's cells, a tuple per row (columns :data:`HEAD`)."""
     lines: list[tuple[str, ...]] = []
     for r in rows:
         notes = []
@@ -211,7 +211,7 @@ def cells(rows: list[Row]) -> list[tuple[str, ...]]:
 
 
 def table(rows: list[Row]) -> list[str]:
-    """The one table: a line per row."""
+    """Return the one table: a line per row."""
     lines = cells(rows)
     widths = [max(len(str(x[i])) for x in [HEAD, *lines]) for i in range(len(HEAD))]
     fmt = " | ".join(f"{{:{w}s}}" for w in widths)
@@ -220,7 +220,7 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def markdown(rows: list[Row], info: dict[str, Any]) -> list[str]:
-    """The machine line and the table in Markdown (the README's speed section)."""
+    """Return the machine line and the table in Markdown (the README's speed section)."""
     versions = info.get("versions") or {}
     libs = versions.get("ffmpeg_libs") or {}
     line = (f"Machine: {info.get('cpu')}, {info.get('cpu_count')} CPUs, {info.get('platform')}; "
@@ -247,7 +247,7 @@ def write_markdown(path: Path, rows: list[Row], info: dict[str, Any]) -> None:
 
 
 def machine(meta: dict[str, Any] | None, *, load_start: list[float] | None) -> dict[str, Any]:
-    """The machine the run happened on (from the first module's metadata)."""
+    """Describe the machine the run happened on (from the first module's metadata)."""
     meta = meta or {}
     out = {k: meta.get(k) for k in ("cpu", "cpu_count", "platform", "versions", "git_commit",
                                     "git_dirty")}
@@ -329,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _outcome(name: str, rest: list[str], *, collect: bool,
              verbose: bool) -> tuple[str, int, float, Path | None]:
-    """Run one module (or, ``collect``, take its latest result file): name, exit status,
-    seconds, result file.
+    """Run one module (or, ``collect``, take its latest result file).
+
+    Returns its name, exit status, seconds and result file.
     """
     if collect:
         path = HERE / "results" / f"{name}{'-quick' if '--quick' in rest else ''}.json"

@@ -45,7 +45,7 @@ FPS = 15
 
 
 def scenario_doc(users: int = 17, seconds: int = 60) -> dict[str, Any]:
-    """A 1080p best-fit scenario of ``users`` testsrc users."""
+    """Return a 1080p best-fit scenario of ``users`` testsrc users."""
     return {"cname": "c", "duration": seconds,
             "users": [{"uid": str(1001 + i), "source": "testsrc"} for i in range(users)],
             "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {
