@@ -42,7 +42,7 @@ def _tile(ffmpeg, path: Path, view, join: Fraction, size: tuple[int, int], secon
 
 
 def _stretches(timeline, seconds: float):
-    """``(a, b, scene)`` for every stretch with one scene, up to ``seconds``."""
+    """Yield ``(a, b, scene)`` for every stretch with one scene, up to ``seconds``."""
     times = [t for t in timeline.change_times() if t < seconds] + [Fraction(str(seconds))]
     for a, b in zip(times[:-1], times[1:], strict=True):
         if b > a:

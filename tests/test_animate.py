@@ -97,7 +97,7 @@ def test_gif_has_no_flash_by_default_and_keeps_it_on_request(in_tmp):
 
 
 def _violations(boxes: list[LabelBox], gap: float = 3.0) -> list[str]:
-    """An independent check of the strip rules."""
+    """Check the strip rules independently; return the violations found."""
     bad = []
     for i, a in enumerate(boxes):
         if not (abs(a.x0 - (a.marker_x + gap)) < 1e-6 or abs(a.x1 - (a.marker_x - gap)) < 1e-6):

@@ -35,7 +35,7 @@ def _chunks(signal: np.ndarray, *, t0: float = 0.0, size: int = SR) -> list[Audi
 
 
 def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
-    """The recorder's mix of ``uid -> join time`` tone users: summed, clipped to [-1, 1]."""
+    """Mix ``uid -> join time`` tone users as the recorder does: summed, clipped to [-1, 1]."""
     n = int(seconds * SR)
     total = np.zeros(n)
     for uid, join in joins.items():
@@ -45,8 +45,9 @@ def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
 
 
 def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]:
-    """``(onset, code)`` of every beep after the sound's start (second 0 at a join is kept
-    only when the sound started before it).
+    """Return ``(onset, code)`` of every beep after the sound's start.
+
+    Second 0 at a join is kept only when the sound started before it.
     """
     out = set()
     for join in joins.values():
@@ -110,7 +111,7 @@ def test_seventeen_users_mixed_and_clipped_all_beeps_read():
 
 
 def _aac(signal: np.ndarray, tmp: Path, bitrate: str) -> Beeps:
-    """The beeps of ``signal`` after an AAC round trip at ``bitrate`` (FFmpeg's encoder)."""
+    """Return the beeps of ``signal`` after an AAC round trip at ``bitrate`` (FFmpeg's encoder)."""
     import imageio_ffmpeg
 
     raw, out = tmp / f"mix{bitrate}.f32", tmp / f"mix{bitrate}.m4a"
@@ -291,7 +292,7 @@ def _e2e_doc(seconds: int = 6) -> dict:
 
 @pytest.fixture(scope="module")
 def composed(tmp_path_factory) -> Path:
-    """A 6 s best-fit recording of two test streams composed by FFmpeg's own filters."""
+    """Make a 6 s best-fit recording of two test streams composed by FFmpeg's own filters."""
     pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
     from .test_compare_e2e import ffmpeg_composite
 
@@ -306,7 +307,8 @@ def composed(tmp_path_factory) -> Path:
 
 def _shift_audio(src: Path, out_dir: Path, delay: float, *, audio: list[str] | None = None,
                  seconds: int = 6) -> Path:
-    """``src`` with its sound ``delay`` s late (early when negative), re-encoded AAC 48 kHz;
+    """Re-encode ``src`` (AAC 48 kHz) with its sound ``delay`` s late (early when negative).
+
     ``audio``: FFmpeg input arguments of another sound to use instead.
     """
     out_dir.mkdir(parents=True, exist_ok=True)

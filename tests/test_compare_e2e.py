@@ -46,7 +46,7 @@ def _users(*uids: object, **fields: object) -> list[dict]:
 
 def _doc(users=None, events=(), *, mode=1, duration=8, size=(320, 180), fps=15, bitrate=400,
          bg=BG, recording=None, **layout) -> dict:
-    """A scenario recorded as HLS + MP4 (``layout``: more transcodingConfig keys)."""
+    """Build a scenario to record as HLS + MP4 (``layout``: more transcodingConfig keys)."""
     tc = {"width": size[0], "height": size[1], "fps": fps, "bitrate": bitrate,
           "mixedVideoLayout": mode, "backgroundColor": bg, **layout}
     return scenario_doc(users if users is not None else _users(11, 22, 33, 44), list(events),
@@ -437,7 +437,7 @@ def test_ffmpeg_composite_of_testsrc_files_compares_match_and_swapped_tiles_do_n
 # --- 4. the command line and the S3 route ---------------------------------------------------
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A scenario file, its own recording and one with two users swapped."""
+    """Make a scenario file, its own recording and one with two users swapped."""
     root = tmp_path_factory.mktemp("cli")
     doc = _doc(_users(11, 22), duration=4)
     scenario = _write_json(root / "scenario.json", doc)

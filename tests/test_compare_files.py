@@ -1,5 +1,7 @@
-"""compare's inputs, file checks and stream checks: the recorder's own output is clean,
-every injected fault is found with its kind, the loose shapes real files have are accepted.
+"""compare's inputs, file checks and stream checks.
+
+The recorder's own output is clean, every injected fault is found with its kind, the loose
+shapes real files have are accepted.
 """
 
 from __future__ import annotations
@@ -287,7 +289,7 @@ def test_segment_time_and_length_faults(copy_av):
 
 
 def _ffmpeg_segments(folder: Path, cut: int) -> Path:
-    """A video-only HLS recording made by FFmpeg: key frames every 2 s, one cut at ``cut``."""
+    """Make a video-only HLS recording with FFmpeg: key frames every 2 s, one cut at ``cut``."""
     import subprocess
     from datetime import timedelta
 
@@ -316,8 +318,10 @@ def _ffmpeg_segments(folder: Path, cut: int) -> Path:
 
 
 def test_segments_cut_at_the_first_key_frame_after_15_s(tmp_path):
-    """FFmpeg-made segments, key frame every 2 s: a cut at 16 s is the rule (15 s + the wait
-    for a key frame); a cut at 18 s skipped the key frame at 16 s.
+    """Segments are cut at the first key frame after 15 s.
+
+    FFmpeg-made segments, key frame every 2 s: a cut at 16 s is the rule (15 s + the wait for
+    a key frame); a cut at 18 s skipped the key frame at 16 s.
     """
     doc = _doc(duration=24, av_types=("hls",), stream_types=1)
     fd, ff, sd, _ = _check(_ffmpeg_segments(tmp_path / "ok", 16), doc)
@@ -352,8 +356,10 @@ def test_missing_mp4(copy_av):
 
 
 def test_mp4_rollover(tmp_path, monkeypatch):
-    """Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long
-    for 10 s.
+    """MP4 parts must match the rollover.
+
+    Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long for
+    10 s.
     """
     import layoutkit.comparison.files as files
     import layoutkit.record.sinks as recorder
@@ -438,8 +444,10 @@ def test_damaged_segment_is_undecodable(copy_av):
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
 def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
-    """Compare decodes the pictures once: the file check takes their errors from the
-    content pass (``video_errors``) and finds what decoding them itself finds.
+    """Compare decodes the pictures once; the file check takes their errors from that pass.
+
+    The file check takes the decoding errors from the content pass (``video_errors``) and
+    finds what decoding them itself finds.
     """
     import layoutkit as lk
 

@@ -150,7 +150,7 @@ def _plan(events):
 
 
 def _frames_of(plan, seconds, leave_at):
-    """The plan's own pictures before ``leave_at`` (scenario s), the canvas after it."""
+    """Return the plan's own pictures before ``leave_at`` (scenario s), the canvas after it."""
     from layoutkit.render import SceneRenderer
 
     scenario = plan.scenario
@@ -265,7 +265,7 @@ def _two_periods(before, after, *, change=2.0):
 
 
 def _judge(frames_late: int, *, n: int = 60, change: float = 2.0):
-    """A region that goes from live to last frame ``frames_late`` frames after 2 s."""
+    """Judge a region that goes from live to last frame ``frames_late`` frames after 2 s."""
     live, frozen = ("22", "live"), ("22", "last_frame")
     r0, r1, exp = _two_periods(live, frozen, change=change)
     k = int(change * FPS)

@@ -38,7 +38,7 @@ BG_COLOR = (30, 60, 90)
 
 
 def gradient(size_wh: tuple[int, int], k: int) -> np.ndarray:
-    """A smooth RGB test picture, different for each ``k``."""
+    """Draw a smooth RGB test picture, different for each ``k``."""
     w, h = size_wh
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     r = 40 + 170 * xx / max(1, w - 1)
@@ -345,9 +345,11 @@ def random_pictures(seed: int) -> dict[str, np.ndarray]:
 
 
 def painted_naively(plan, pictures):
-    """Oracle for the scheduling: every step of every region, in paint order, over a copy of
-    the background (no restores, nothing done only at start).  White-box: uses the plan's
-    own per-region steps, whose pixels the RGB reference tests check.
+    """Paint every step of every region naively: the oracle for the scheduling.
+
+    Every step of every region, in paint order, over a copy of the background (no restores,
+    nothing done only at start).  White-box: uses the plan's own per-region steps, whose
+    pixels the RGB reference tests check.
     """
     from layoutkit.compose import plan as plan_module
 

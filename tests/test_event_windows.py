@@ -80,8 +80,9 @@ def _doc(kind: str, t: float, *, tolerance: float | None = None) -> dict:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """``recorded(kind, jitter)``: our recorder's recording of the scenario with the event
-    ``jitter`` seconds off its time (made once).
+    """Return ``recorded(kind, jitter)``, which records the scenario once per argument.
+
+    Our recorder's recording of the scenario with the event ``jitter`` seconds off its time.
     """
     root = tmp_path_factory.mktemp("windows")
     made: dict[tuple[str, float], Path] = {}
@@ -111,7 +112,7 @@ def _check_fitted(kind: str, jitter: float, result) -> None:
 
 # --- the fitting on synthetic labels (no encoding) ----------------------------------------
 def _labels(stop: Fraction, *, n: int = 80, step: Fraction = Fraction(1, 10)) -> list[str]:
-    """A region's label per frame: live before ``stop``, the last frame from it."""
+    """Return a region's label per frame: live before ``stop``, the last frame from it."""
     return ["live" if k * step < stop else "last_frame" for k in range(n)]
 
 
@@ -121,8 +122,9 @@ def _scenario(events: list[dict], *, duration: int = 8) -> lk.Scenario:
 
 
 def _label_cost(observed: dict[str, list[str]]):
-    """A cost: per user, frames whose label differs from the candidate's (video stops at
-    its mute_video, if any).
+    """Return a cost: per user, the frames whose label differs from the candidate's.
+
+    In the candidate, a user's video stops at its mute_video, if any.
     """
     def cost(candidate, span):
         total = 0

@@ -44,9 +44,11 @@ def rec(notice, event_type, seq, sendts, **details):
 
 
 def session_events(*, lose_join=True):
-    """A 20 s session: 1001 (Android) in from before the start, leaves at 15 s; 1002 (Web)
-    joins at 4 s, becomes audience at 9 s and broadcaster again at 12 s; 1003 (iOS) leaves at
-    7 s, its join lost (``lose_join``); the recorder's own join; a console check.
+    """Return the NCS events of a 20 s session.
+
+    1001 (Android) in from before the start, leaves at 15 s; 1002 (Web) joins at 4 s,
+    becomes audience at 9 s and broadcaster again at 12 s; 1003 (iOS) leaves at 7 s, its
+    join lost (``lose_join``); the recorder's own join; a console check.
     """
     events = [
         rec("u0", 30, 0, T0 - 900, status=0),

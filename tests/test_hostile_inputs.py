@@ -41,7 +41,7 @@ def ffmpeg() -> str:
 
 def _make_video(path: Path, *, size: str = "160x120", seconds: float = 2, fps: int = 15,
                 extra: tuple[str, ...] = (), source: str | None = None) -> Path:
-    """A real H.264 file made by FFmpeg (testsrc2 changes every frame)."""
+    """Make a real H.264 file with FFmpeg (testsrc2 changes every frame)."""
     lavfi = source or f"testsrc2=size={size}:rate={fps}:duration={seconds}"
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", lavfi,
                     "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p",
@@ -51,7 +51,7 @@ def _make_video(path: Path, *, size: str = "160x120", seconds: float = 2, fps: i
 
 
 def _ffmpeg_frames(path: Path, size_wh: tuple[int, int], n: int) -> list[np.ndarray]:
-    """The first ``n`` frames as FFmpeg decodes them (yuv420p planes, the second reader)."""
+    """Return the first ``n`` frames as FFmpeg decodes them (yuv420p planes, the second reader)."""
     w, h = size_wh
     raw = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-frames:v", str(n),
                           "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
@@ -62,7 +62,7 @@ def _ffmpeg_frames(path: Path, size_wh: tuple[int, int], n: int) -> list[np.ndar
 
 
 def _start_time(path: Path) -> float:
-    """The container's first timestamp, read by FFmpeg."""
+    """Return the container's first timestamp, read by FFmpeg."""
     text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True,
                           text=True, timeout=60).stderr
     return float(re.search(r"start: ([0-9.]+)", text)[1])
@@ -162,7 +162,7 @@ _HWM = ("int(next(l.split()[1] for l in open('/proc/self/status') "
 
 
 def _rle8_bmp(path: Path, width: int, height: int) -> Path:
-    """A BMP compressed with RLE8: a 9000x9000 picture in 0.67 MB."""
+    """Return a BMP compressed with RLE8: a 9000x9000 picture in 0.67 MB."""
     row = bytes([250, 1]) * (width // 250) + (bytes([width % 250, 2]) if width % 250 else b"")
     data = (row + b"\x00\x00") * height + b"\x00\x01"
     palette = bytes([40, 40, 200, 0, 40, 200, 40, 0]) + b"\x00" * 4 * 254
@@ -174,7 +174,7 @@ def _rle8_bmp(path: Path, width: int, height: int) -> Path:
 
 
 def _jpeg_claiming(path: Path, width: int, height: int) -> Path:
-    """A real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
+    """Return a real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -244,8 +244,9 @@ def test_a_small_bmp_is_still_drawn(tmp_path):
 # --- items 9 and 10, containment: what a source may be ------------------------------------------
 def _run(tmp_path: Path, *sources: str, command: str = "mix",
          timeout: float = 60) -> subprocess.CompletedProcess:
-    """``layoutkit validate`` or ``mix`` of a scenario with a user per source; stdin is an
-    open pipe nobody writes (reading it would wait forever).
+    """Run ``layoutkit validate`` or ``mix`` of a scenario with a user per source.
+
+    Stdin is an open pipe nobody writes (reading it would wait forever).
     """
     doc = scenario_doc([{"uid": str(i + 1), "source": s} for i, s in enumerate(sources)],
                        duration=1, transcoding={"width": 64, "height": 64, "fps": 5})

@@ -258,9 +258,11 @@ def test_scenario_error_type_for_missing_source(tmp_path):
 
 def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay_exact(
         tmp_path):
-    """A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm
-    renderer skips their tiles between their frames and still draws every frame exactly as a
-    fresh renderer does.
+    """Pictures unchanged since the last frame are not redrawn, and frames stay exact.
+
+    A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm renderer
+    skips their tiles between their frames and still draws every frame exactly as a fresh
+    renderer does.
     """
     from fractions import Fraction
 

@@ -1,5 +1,6 @@
-"""The local Cloud Recording service (issue 21): REST paths, codes, real-time recording,
-uploads as files finish, signed callbacks (``layoutkit serve`` / ``lk.serve``).
+"""The local Cloud Recording service (issue 21), ``layoutkit serve`` / ``lk.serve``.
+
+REST paths, codes, real-time recording, uploads as files finish, signed callbacks.
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def server(tmp_path):
 # ------------------------------------------------------------------ the whole flow
 @pytest.mark.slow  # the default run's end-to-end test: tests/test_service_agora_client.py
 def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tmp_path):
-    """acquire, start (and its retry), query while recording, updateLayout, stop: the
-    bucket holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches,
-    the receiver got 40, 30, 42, 41, 31, 11 in order, signed.
+    """A whole flow records, uploads, notifies and compares.
+
+    acquire, start (and its retry), query while recording, updateLayout, stop: the bucket
+    holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches, the
+    receiver got 40, 30, 42, 41, 31, 11 in order, signed.
     """
     events = tmp_path / "events.jsonl"
     with EventReceiver(events, secret=NCS_SECRET) as receiver, \
@@ -423,8 +426,10 @@ def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
 
 @pytest.mark.slow
 def test_the_help_session_runs_as_written(s3_endpoint, raw, tmp_path):
-    """``layoutkit serve --help``'s example session, run line by line (ports and endpoint
-    replaced; the ids the answers give kept in RID and SID, as the comments say).
+    """``layoutkit serve --help``'s example session runs line by line as written.
+
+    Ports and endpoint replaced; the ids the answers give kept in RID and SID, as the
+    comments say.
     """
     import os
     import signal

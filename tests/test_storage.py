@@ -44,7 +44,7 @@ ORDER = [*SEGMENTS, MP4, PLAYLIST, RESPONSE]
 
 @pytest.fixture
 def tree(tmp_path):
-    """A fake recording folder; returns (root, {key: bytes})."""
+    """Make a fake recording folder; return (root, {key: bytes})."""
     root = tmp_path / "out"
     contents = {key: f"segment {i}\n".encode() * 50 for i, key in enumerate(SEGMENTS)}
     contents[MP4] = b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096)
@@ -63,7 +63,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
+    """Return a loopback port nothing listens on (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -1,7 +1,9 @@
-"""Issue 18 (trust boundaries), paths and files: FFmpeg gets local files as ``file:`` paths
-(item 8), a run leaves no lock and a refused mix no folder, validate and mix agree on source
-files (item 9), a secret's value is never printed (item 10), request and scenario files are
-read only when regular and bounded (item 11).
+"""Issue 18 (trust boundaries), paths and files.
+
+FFmpeg gets local files as ``file:`` paths (item 8), a run leaves no lock and a refused mix
+no folder, validate and mix agree on source files (item 9), a secret's value is never
+printed (item 10), request and scenario files are read only when regular and bounded (item
+11).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _ffmpeg() -> str:
 
 
 def _clip(path: Path, *, color: str, seconds: float = 1) -> Path:
-    """A tiny 160x120 H.264 clip of one colour (``path`` may be any file name)."""
+    """Make a tiny 160x120 H.264 clip of one colour (``path`` may be any file name)."""
     run = subprocess.run([_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
                           f"color=c={color}:s=160x120:r=10:d={seconds}", "-c:v", "libx264",
                           "-pix_fmt", "yuv420p", "-y", f"file:{path}"],
@@ -340,8 +342,10 @@ def test_a_garbage_source_is_an_error_for_validate_as_for_mix(tmp_path):
 
 def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_busy(
         tmp_path, monkeypatch):
-    """The race removing the lock file opens: run B opened A's lock file; A ends (removing
-    it) and C locks a new one; B's lock of the old file must not count.
+    """A lock taken on a removed lock file is retried and finds the folder busy.
+
+    The race removing the lock file opens: run B opened A's lock file; A ends (removing it)
+    and C locks a new one; B's lock of the old file must not count.
     """
     import fcntl
 
