@@ -152,7 +152,7 @@ def scenario_doc(case: Case, seconds: int, *, testsrc: bool) -> dict[str, Any]:
         },
         "duration": seconds,
         "users": [{"uid": uid, "source": src, "size": "{}x{}".format(*SOURCE_WH),
-                   "audio": "tone"} for uid, src in zip(uids, sources)],
+                   "audio": "tone"} for uid, src in zip(uids, sources, strict=True)],
     }
 
 
@@ -214,7 +214,8 @@ def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: 
                          audio_profile=AUDIO_PROFILE, duration=seconds,
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
     assert cmd[-1] == f"file:{os.path.abspath(tmp / 'ffmpeg.mp4')}"  # the output, as a file
-    extra = ["-y", "-forced-idr", "1", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+    extra = ["-y", "-forced-idr", "1",
+             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
              "-flags:v", "+global_header", "-flags:a", "+global_header"]
     threads = x264_options(case.canvas_wh).get("threads")
     if threads:
@@ -478,7 +479,7 @@ def ffmpeg_subject(scenario: Scenario, case: Case, *, tee: bool) -> Callable[[Pa
         out.start_encoding()
         frames = 0
         for i in range(total):
-            for src, frame in zip(sources, inputs):
+            for src, frame in zip(sources, inputs, strict=True):
                 frame.pts, frame.time_base = i, buffer_tb
                 src.push(frame)
             composed = sink.pull()
@@ -611,7 +612,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
         for i in range(frames):
             canvas = renderer.frame_at(Fraction(i, FPS), index=i).canvas
         t1 = time.perf_counter()
-        for i in range(frames):
+        for _ in range(frames):
             av.VideoFrame.from_ndarray(canvas, format="yuv420p")
         t2 = time.perf_counter()
         for i in range(frames):
@@ -632,7 +633,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
     inputs = [pictures[uid] for uid in regions.uids]
     t0 = time.perf_counter()
     for i in range(frames):
-        for src, frame in zip(sources, inputs):
+        for src, frame in zip(sources, inputs, strict=True):
             frame.pts, frame.time_base = i, Fraction(1, 30)
             src.push(frame)
         sink.pull()

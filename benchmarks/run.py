@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in modules]
     rows: list[Row] = []
     meta = None
-    for name, rc, seconds, path in outcomes:
+    for name, rc, _seconds, path in outcomes:
         if rc != 0:
             continue
         try:

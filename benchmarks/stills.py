@@ -74,8 +74,8 @@ def _summary(per_call: list[float], *, unit: str, target: float | None) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     """Run the cases, print a table, write ``benchmarks/results/stills.json``."""
-    known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5,
-                                 warmup=1)
+    _known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5,
+                                  warmup=1)
     runs = settings.repeats
     results: dict[str, Any] = {}
     lk.contact_sheet({"mixedVideoLayout": 1}, canvas_wh=(320, 180))  # imports, fonts
