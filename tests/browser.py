@@ -82,7 +82,7 @@ def save_full_page_screenshot(driver: Any, path: str | os.PathLike[str]) -> Path
     """
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
-    width, height = int(round(size["width"])), int(round(size["height"]))
+    width, height = round(size["width"]), round(size["height"])
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True, "fromSurface": True,
         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})

@@ -26,7 +26,7 @@ def assert_color(image: np.ndarray, xy: tuple[int, int], rgb: tuple[int, int, in
     """Assert the pixel at ``(x, y)`` is ``rgb`` within ``tol`` per channel."""
     x, y = xy
     got = tuple(int(v) for v in image[y, x, :3])
-    if max(abs(a - b) for a, b in zip(got, rgb)) > tol:
+    if max(abs(a - b) for a, b in zip(got, rgb, strict=True)) > tol:
         path = save_failure(name, image)
         pytest.fail(f"pixel {xy} is {got}, expected {rgb} (tol {tol}); image saved to {path}")
 
@@ -122,7 +122,7 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
     video = ffmpeg.input(f"color=c=0x{colour}:s={tc.width}x{tc.height}:r={tc.fps}:d={seconds}",
                          f="lavfi")
     inputs = {uid: ffmpeg.input(str(path)) for uid, path in clips.items()}
-    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
         tile = inputs[uid].video
         if freeze and uid in freeze:
             # a frozen tile reads its own copy of the file: an input whose video is trimmed
