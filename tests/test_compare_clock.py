@@ -116,7 +116,7 @@ def _shift_clock(folder: Path, dest: Path, seconds: float) -> Path:
     response = dest / "serverResponse.json"
     doc = json.loads(response.read_text())
     for entry in doc["fileList"]:
-        entry["sliceStartTime"] += int(round(seconds * 1000))
+        entry["sliceStartTime"] += round(seconds * 1000)
     response.write_text(json.dumps(doc))
     return dest
 

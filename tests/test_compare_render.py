@@ -90,7 +90,7 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path, *,
     shown = [u for u in regions.uids if u is not None and u not in omit]
     inputs = {uid: ffmpeg.input(str(clips[uid])) for uid in shown}
     for uid, (x, y, w, h), mode in zip(regions.uids, regions.rects.tolist(),
-                                       regions.render_modes.tolist()):
+                                       regions.render_modes.tolist(), strict=True):
         if uid not in inputs:
             continue
         mode = (modes or {}).get(uid, mode)
@@ -139,7 +139,7 @@ MODE_WORDS = {0: "cropped", 1: "fitted"}
 
 
 def _custom(users: list[dict], uids=("11", "22")) -> dict:
-    config = [dict(region, uid=uid) for region, uid in zip(CUSTOM, uids)]
+    config = [dict(region, uid=uid) for region, uid in zip(CUSTOM, uids, strict=True)]
     return _doc(users, mixedVideoLayout=3, layoutConfig=config)
 
 

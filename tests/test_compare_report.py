@@ -234,7 +234,7 @@ def _banner_colour(browser, shot: Path) -> tuple[int, int, int]:
 
 
 def _close(rgb, want, tol=6) -> bool:
-    return max(abs(a - b) for a, b in zip(rgb, want)) <= tol
+    return max(abs(a - b) for a, b in zip(rgb, want, strict=True)) <= tol
 
 
 def _not_blank(shot: Path) -> np.ndarray:

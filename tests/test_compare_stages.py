@@ -303,7 +303,8 @@ def test_a_long_run_names_what_was_seen_and_a_short_one_is_tolerated():
                         tol_s=2.5 / FPS, min_frames=2)
     (found,) = judged.findings
     assert found.difference.kind == "missing_user"
-    assert found.difference.message.startswith("region 0: black from 0.33 s to 0.67 s, expected uid 22 live")
+    assert found.difference.message.startswith(
+        "region 0: black from 0.33 s to 0.67 s, expected uid 22 live")
     short = _region_obs(reg, [True] * 5 + [False] * 2 + [True] * 3,
                         [reg.label] * 5 + [(None, "black")] * 2 + [reg.label] * 3)
     judged = judge_runs(find_runs([short], exp, np.zeros(10), step=1 / FPS),
