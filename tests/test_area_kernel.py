@@ -180,7 +180,7 @@ def test_exact_area_plans_with_fit_crop_and_alpha_stay_within_one_level(layout, 
     background = np.random.default_rng(seed + 1).integers(16, 236, (h * 3 // 2, w),
                                                           dtype=np.uint8)
     new, old = _old_and_new(regions, contents, random_pictures(seed), background)
-    for got, was in zip(i420_planes(new), i420_planes(old)):
+    for got, was in zip(i420_planes(new), i420_planes(old), strict=True):
         assert diff(got, was).max() <= MAX_DIFF
 
 

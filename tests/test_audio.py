@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def peak_hz(x: np.ndarray) -> float:
 def test_frames_cover_every_sample_exactly_once(fps):
     ranges = [frame_sample_range(k, fps) for k in range(10 * fps)]
     assert ranges[0][0] == 0
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
     assert ranges[-1][1] == 10 * SR
     assert {hi - lo for lo, hi in ranges} <= {SR // fps, -(-SR // fps)}
 

@@ -39,7 +39,7 @@ def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
     n = int(seconds * SR)
     total = np.zeros(n)
     for uid, join in joins.items():
-        first = int(round(join * SR))
+        first = round(join * SR)
         total[first:] += tone(uid, 0, n - first)
     return np.clip(total, -1, 1)
 
@@ -59,7 +59,7 @@ def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]
 
 
 def _assert_found(beeps: Beeps, expected: set[tuple[float, int]], *, tol: float = 0.003):
-    found = list(zip(beeps.t.tolist(), beeps.code.tolist()))
+    found = list(zip(beeps.t.tolist(), beeps.code.tolist(), strict=True))
     for t, code in expected:
         assert any(abs(t - ft) <= tol and code == fc for ft, fc in found), \
             (t, code, sorted(found))
@@ -102,8 +102,8 @@ def test_seventeen_users_mixed_and_clipped_all_beeps_read():
     # 17 users, every tone frequency; joins whole seconds apart (beeps at once, different
     # numbers), fractions of a second apart (interleaved) and together (the same number)
     uids = [str(1000 + i) for i in range(17)]
-    joins = {uid: j for uid, j in zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
-                                             0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9])}
+    joins = dict(zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
+                            0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9], strict=True))
     signal = _mix(joins, 10)
     assert np.abs(signal).max() == 1.0  # really clipped
     # clipping moves an onset by up to 3 ms
@@ -130,11 +130,11 @@ def test_numbered_beeps_survive_aac_at_the_lowest_profile_bitrate(tmp_path):
 @pytest.mark.parametrize("bitrate", ["48k", "128k"])
 def test_seventeen_clipped_users_through_aac_nearly_all_beeps_read(tmp_path, bitrate):
     uids = [str(1000 + i) for i in range(17)]
-    joins = {uid: j for uid, j in zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
-                                             0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9])}
+    joins = dict(zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
+                            0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9], strict=True))
     expected = _expected(joins, 10)
     beeps = _aac(_mix(joins, 10), tmp_path, bitrate)
-    found = list(zip(beeps.t.tolist(), beeps.code.tolist()))
+    found = list(zip(beeps.t.tolist(), beeps.code.tolist(), strict=True))
     # measured: at 48 kbit/s 137 of 144 within 5 ms, the rest within 10 ms; at 128 all
     near = [(t, c) for t, c in expected if any(abs(t - ft) <= 0.012 and c == fc
                                                for ft, fc in found)]
@@ -179,7 +179,7 @@ def test_offsets_to_5_s_are_measured_with_sign_and_size(delay):
     joins = {"11": 0.0, "22": 3.0, "33": 1.4}  # 22's clock is 3 whole seconds after 11's
     seconds = 14
     signal = _mix(joins, seconds)
-    shift = int(round(abs(delay) * SR))
+    shift = round(abs(delay) * SR)
     if delay > 0:  # the sound is late
         signal = np.concatenate([np.zeros(shift), signal[:-shift]])
     elif delay < 0:

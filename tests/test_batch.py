@@ -275,8 +275,8 @@ def test_a_worker_killed_in_a_row_is_retried_and_the_row_completes(
         rows: Path, tmp_path: Path, scheduler: str) -> None:
     marker = tmp_path / "died"
     _kill_in_row(scheduler, 2, marker)
-    code, out, _ = _batch(str(rows / "m.csv"), "-o", str(tmp_path / "out"), "--scheduler",
-                          scheduler)
+    code, _out, _ = _batch(str(rows / "m.csv"), "-o", str(tmp_path / "out"), "--scheduler",
+                           scheduler)
     assert marker.read_text() == "died\n"  # the worker did die in row 2
     assert code == 1
     _check_verdicts(tmp_path / "out")  # row 2 still matched, on the restarted worker

@@ -366,7 +366,8 @@ def test_change_mode_and_user_count(page, server):
                                  canvas_wh=(1280, 720))
     for i, (x, y, w, h) in enumerate(regions.rects.tolist()):  # SVG text collapses spaces
         mode = "fit" if regions.render_modes[i] else "crop"
-        assert labels[2 * i:2 * i + 2] == [f"#{i} uid {regions.uids[i]}", f"{x},{y} {w}×{h} {mode}"]
+        size = f"{w}\N{MULTIPLICATION SIGN}{h}"
+        assert labels[2 * i:2 * i + 2] == [f"#{i} uid {regions.uids[i]}", f"{x},{y} {size} {mode}"]
     assert page.find_element("id", "json-status").text == "valid"
     _screenshot(page, "mode-users")
 

@@ -210,7 +210,7 @@ def test_an_impossible_shift_is_no_candidate():
 
 def test_best_shift_takes_the_middle_of_the_least_cost_run_nearest_zero():
     tenth = Fraction(1, 10)
-    costs = {k * tenth: c for k, c in zip(range(-4, 5), [0, 0, 5, 5, 5, 0, 0, 0, 5])}
+    costs = {k * tenth: c for k, c in zip(range(-4, 5), [0, 0, 5, 5, 5, 0, 0, 0, 5], strict=True)}
     assert best_shift(costs) == (2 * tenth, True)  # runs -4..-3 and 1..3: 1..3 is nearer
     assert best_shift({}) == (0, False)
     assert candidate_shifts(Fraction(1, 10), Fraction(1, 15)) == (0, Fraction(-1, 15),
@@ -381,7 +381,7 @@ def _frozen_on(clips, tmp_path: Path, at: float, picture: float) -> Path:
     scene = Timeline(scenario).scene_at(0)
     regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(320, 180))
     video = ffmpeg.input(f"color=c=0x000000:s=320x180:r={FPS}:d={SECONDS}", f="lavfi")
-    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
         tile = ffmpeg.input(str(clips[uid])).video
         if uid == "22":
             parts = tile.filter_multi_output("split")

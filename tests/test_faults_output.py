@@ -179,8 +179,8 @@ def test_serverresponse_write_failure_is_a_storage_error(tmp_path, monkeypatch):
         return real(path, **kwargs)
 
     monkeypatch.setattr(pipeline, "atomic_output", failing)
-    with pytest.raises(StorageError, match="serverResponse.json: cannot write the stop "
-                                           "response .No space left on device"):
+    with pytest.raises(StorageError, match=r"serverResponse\.json: cannot write the stop "
+                                           r"response \(No space left on device\)"):
         record(parse_scenario(_doc(duration=2, size=(160, 96))), tmp_path)
 
 
@@ -243,9 +243,9 @@ def test_second_run_into_the_same_folder_is_refused(tmp_path):
 
 
 def test_library_record_refuses_a_locked_folder(tmp_path):
-    with folder_lock(tmp_path / "o"):
-        with pytest.raises(FolderBusyError, match="another recording is writing"):
-            record(parse_scenario(_doc(duration=1, size=(160, 96))), tmp_path / "o")
+    with (folder_lock(tmp_path / "o"),
+          pytest.raises(FolderBusyError, match="another recording is writing")):
+        record(parse_scenario(_doc(duration=1, size=(160, 96))), tmp_path / "o")
 
 
 # --- 8. interrupts and kills ----------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_signal_closes_the_recording(tmp_path, sig):
         _wait_for_segment(proc, out)
         _second_run_is_refused(proc, scenario, out)  # while it records
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=60)
+        _stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -18,6 +18,7 @@ import sys
 import threading
 import warnings
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def _start_time(path: Path) -> float:
 
 
 def _frozen(frames: list[np.ndarray]) -> int:
-    return sum(np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    return sum(np.array_equal(a, b) for a, b in pairwise(frames))
 
 
 # --- item 5: timestamps that do not start at 0 ---------------------------------------------
@@ -197,7 +198,7 @@ def test_a_12000x12000_jpeg_is_decoded_at_the_size_it_is_drawn(tmp_path):
         f"a = load_image({str(path)!r}, max_size_wh=(1920, 1080))\n"
         "print(json.dumps({'shape': a.shape, 'pixel': a[500, 500].tolist()}))")
     assert out["shape"] == [3000, 3000, 3]  # 1/4 scale: the smallest that covers 1920x1080
-    assert max(abs(a - b) for a, b in zip(out["pixel"], (200, 40, 40))) <= 4
+    assert max(abs(a - b) for a, b in zip(out["pixel"], (200, 40, 40), strict=True)) <= 4
     assert peak < 400, f"peak RSS {peak:.0f} MiB"  # was 5 GiB
 
 
@@ -268,7 +269,7 @@ def test_fifos_devices_and_folders_are_refused_as_sources_without_waiting(tmp_pa
     for command in ("validate", "mix"):  # validate waited forever; both refuse the same
         run = _run(tmp_path, *sources, command=command, timeout=30)
         assert run.returncode == 1
-        for i, (rule, source) in enumerate(zip(rules, sources)):
+        for i, (rule, source) in enumerate(zip(rules, sources, strict=True)):
             assert f"code 2: users[{i}].source ({source}): {rule}" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
     with pytest.raises(ScenarioError) as info:

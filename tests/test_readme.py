@@ -133,7 +133,7 @@ def test_the_designer_commands_serve_their_page(tmp_path, line):
         named = command[2:]
         assert bool(body["scenario"]) == any("scenario" in a for a in named)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -133,19 +134,37 @@ def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tm
         assert call(server, "GET", session_path(rid, sid, "query"))[0] == 404
         scenario = server.scenario_of(sid)
         written = server.folder / "000" / "scenario.json"  # what the user compares with
-        deadline = time.monotonic() + 5
-        while not written.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for(written, seconds=5)
     assert lk.load_scenario(written).sid == sid
     assert lk.load_scenario(written).events == scenario.events
     assert "testing" not in written.read_text()  # the storage keys are masked
     assert 2.9 <= float(scenario.duration) <= recorded_s + 0.3  # real time
     assert [e.action for e in scenario.events] == ["update_layout"]
+    _assert_bucket_holds_the_recording(raw, bucket, sid)
+    result = lk.compare(written, f"s3://{bucket}/rec/one")
+    assert result.verdict == "match", [d.message for d in result.differences]
+    _assert_notified_in_order(events, sid, names)
+
+
+def _wait_for(path: Path, *, seconds: float) -> None:
+    """Wait until ``path`` exists, at most ``seconds`` (the caller's asserts then tell)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _assert_bucket_holds_the_recording(raw, bucket: str, sid: str) -> None:
+    """Assert the bucket holds the playlist, the MP4 and segments under fileNamePrefix."""
     keys = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]]
     assert f"rec/one/{sid}_{CNAME}.m3u8" in keys and f"rec/one/{sid}_{CNAME}_0.mp4" in keys
     assert any(k.startswith(f"rec/one/{sid}_{CNAME}_") and k.endswith(".ts") for k in keys)
-    result = lk.compare(written, f"s3://{bucket}/rec/one")
-    assert result.verdict == "match", [d.message for d in result.differences]
+
+
+def _assert_notified_in_order(events: Path, sid: str, names: list[str]) -> None:
+    """Assert the receiver got 40, 30, 42, 41, 31, 11 for ``sid`` in order.
+
+    The 31's file list is ``names`` in upload order (MP4 first, then the playlist).
+    """
     bodies = [json.loads(line) for line in events.read_text().splitlines()]
     assert [b["eventType"] for b in bodies] == [40, 30, 42, 41, 31, 11]
     assert [b["payload"]["sequence"] for b in bodies] == list(range(6))
@@ -420,7 +439,7 @@ def test_update_changes_the_subscriptions_from_its_arrival(server):
 
 def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
     scenario = {**SCENARIO, "users": [{"uid": "1", "source": "missing.mp4"}]}
-    with pytest.raises(lk.ScenarioError, match="missing.mp4"):
+    with pytest.raises(lk.ScenarioError, match=r"missing\.mp4"):
         lk.serve(scenario, folder=tmp_path / "svc")
 
 

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
-
-from layoutkit.errors import StorageError, ParameterError  # noqa: E402
-from layoutkit.request.model import StorageConfig  # noqa: E402
-from layoutkit.io.s3 import (
+from layoutkit.errors import StorageError, ParameterError
+from layoutkit.request.model import StorageConfig
+from layoutkit.io.s3 import (  # boto3 is imported lazily: the skips below still work
     S3Uploader,
     content_type_for,
     download_tree,
@@ -30,6 +27,9 @@ from layoutkit.io.s3 import (
     parse_s3_url,
     uploader_from_storage_config,
 )
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
 
 PREFIX_DIR = "layoutkit/demo"
 BASE = "0123456789abcdef0123456789abcdef_demo"
@@ -169,7 +169,7 @@ def test_no_credentials(monkeypatch, bucket, tree):
     root, _ = tree
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(StorageError, match="NoCredentialsError.*AWS_ACCESS_KEY_ID") as info:
+    with pytest.raises(StorageError, match=r"NoCredentialsError.*AWS_ACCESS_KEY_ID") as info:
         S3Uploader(bucket).upload_file(root / MP4, "x.mp4")
     _assert_one_line(info.value)
 

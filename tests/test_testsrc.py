@@ -114,7 +114,7 @@ def bestfit_tiles(render_mode: int) -> list[Tile]:
     regions = compute_regions(LayoutSettings(mixed_video_layout=1), UIDS_17,
                               canvas_wh=(360, 640))
     return [(uid, tuple(int(v) for v in rect), render_mode)
-            for uid, rect in zip(regions.uids, regions.rects)]
+            for uid, rect in zip(regions.uids, regions.rects, strict=True)]
 
 
 # -- pictures -------------------------------------------------------------------------

@@ -349,7 +349,7 @@ def test_a_playlist_over_4_mib_is_refused_naming_it(case):
 def test_a_folder_of_many_playlists_is_refused_not_read(tmp_path):
     for i in range(101):
         _playlist(tmp_path, [f"s{i}.ts"], name=f"p{i}.m3u8")
-    with pytest.raises(MediaError, match="101 .m3u8 files, more than 100; not one recording"):
+    with pytest.raises(MediaError, match=r"101 \.m3u8 files, more than 100; not one recording"):
         open_recording(tmp_path)
 
 

@@ -68,8 +68,8 @@ def _centre_rgb(path: Path) -> tuple[int, int, int]:
 def test_ffmpeg_run_reads_a_file_named_like_a_protocol(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _clip(tmp_path / "a:b.mp4", color="red")
-    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
-                          "-o", "o:1.mp4", "--run")
+    code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
+                           "-o", "o:1.mp4", "--run")
     assert code == 0, err  # was "Protocol not found"
     r, g, b = _centre_rgb(tmp_path / "o:1.mp4")
     assert r > 180 and g < 60 and b < 60
@@ -79,8 +79,8 @@ def test_ffmpeg_run_reads_a_concat_named_file_as_itself(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _clip(tmp_path / "x.mp4", color="blue")
     _clip(tmp_path / "concat:x.mp4|x.mp4", color="red", seconds=2)
-    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=concat:x.mp4|x.mp4",
-                          "-o", "o.mp4", "--run", "--no-audio")
+    code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=concat:x.mp4|x.mp4",
+                           "-o", "o.mp4", "--run", "--no-audio")
     assert code == 0, err
     r, g, b = _centre_rgb(tmp_path / "o.mp4")  # the named file (red), not x.mp4 (blue)
     assert r > 180 and b < 60, (r, g, b)
@@ -128,9 +128,9 @@ def test_ffmpeg_refuses_a_url_output_and_connects_nowhere(tmp_path):
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input",
-                              f"1={tmp_path / 'x.mp4'}", "-o",
-                              f"http://127.0.0.1:{port}/o.mp4", "--run")
+        code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input",
+                               f"1={tmp_path / 'x.mp4'}", "-o",
+                               f"http://127.0.0.1:{port}/o.mp4", "--run")
     finally:
         stop.set()
         thread.join(5)
@@ -220,7 +220,7 @@ def test_dev_zero_as_the_scenario_is_refused_without_reading_it(tmp_path, monkey
     command, *rest = argv
     tracemalloc.start()
     try:
-        code, out, err = _cli(command, "/dev/zero", *rest)
+        code, _out, err = _cli(command, "/dev/zero", *rest)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -239,7 +239,7 @@ def test_a_fifo_as_the_request_is_refused_at_once(tmp_path):
 
 
 def test_a_folder_as_the_request_is_refused_with_its_path(tmp_path):
-    code, out, err = _cli("validate", str(tmp_path))
+    code, _out, err = _cli("validate", str(tmp_path))
     assert code == 1 and f"{tmp_path}: is a folder, not a file" in err, err
 
 
