@@ -48,7 +48,7 @@ SHORT = 6
 
 def _doc(*, duration=20, av_types=("hls", "mp4"), stream_types=2, audio_profile=0,
          private=None, sid=SID, audio="tone", **transcoding) -> dict:
-    """Build a scenario of two users (a tone, a silence).
+    """Build a scenario of two solid-colour users, the first with ``audio``, the second silent.
 
     ``transcoding``: other values for transcodingConfig (``width`` 320, ``height`` 180,
     ``fps`` 15, ...).
