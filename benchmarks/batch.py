@@ -52,14 +52,14 @@ import layoutkit as lk
 
 
 def _peak_rss_mib() -> float:
-    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    """Return this process's peak resident memory in MiB (Linux reports KiB)."""
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_s() -> float:
-    """This process's CPU seconds (user + system)."""
+    """Return this process's CPU seconds (user + system)."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -68,8 +68,10 @@ def _cpu_s() -> float:
 
 def make_rows(folder: Path, *, rows: int, distinct: int, seconds: int,
               size: tuple[int, int]) -> tuple[Path, float]:
-    """``distinct`` recordings and their scenarios, and a manifest of ``rows`` rows naming
-    them in turn; returns (manifest, seconds spent recording).
+    """Record ``distinct`` recordings and write their scenarios and a manifest.
+
+    The manifest has ``rows`` rows naming the recordings in turn; returns (manifest,
+    seconds spent recording).
     """
     case = Case("batch", size, 4, seconds, seconds)
     start = time.perf_counter()

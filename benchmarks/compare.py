@@ -76,7 +76,7 @@ CASES = {
 
 
 def scenario_doc(case: Case, seconds: int) -> dict[str, Any]:
-    """The case's scenario: test-stream users, a mute and a leave."""
+    """Return the case's scenario: test-stream users, a mute and a leave."""
     w, h = case.canvas_wh
     uids = [str(1001 + i) for i in range(case.users)]
     return {
@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = r
         ff = (f"{r['ffmpeg']['wall_s_median']:8.2f} {r['ffmpeg']['x_realtime']:5.1f}x"
               if with_ffmpeg else f"{'-':>8s} {'-':>6s}")
-        print(f"{r['label']:40s} {r['ours']['wall_s_median']:7.2f} {r['ours']['x_realtime']:5.1f}x | "
+        print(f"{r['label']:40s} "
+              f"{r['ours']['wall_s_median']:7.2f} {r['ours']['x_realtime']:5.1f}x | "
               f"{r['decode']['wall_s_median']:8.2f} {r['decode']['x_realtime']:5.1f}x | {ff} | "
               f"{r['ratio_ours_over_decode']:10.2f}x", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

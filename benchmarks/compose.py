@@ -59,6 +59,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,10 @@ CASES = all_cases()
 
 
 def custom_layout(n: int) -> LayoutSettings:
-    """A custom layout of ``n`` regions: a grid, cells 15 % larger (overlapping their
-    right/bottom neighbours), every odd region at alpha 0.6.
+    """Return a custom layout of ``n`` regions: a grid of overlapping cells.
+
+    The cells are 15 % larger than the grid's (overlapping their right/bottom neighbours);
+    every odd region is at alpha 0.6.
     """
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
@@ -152,7 +155,7 @@ def custom_layout(n: int) -> LayoutSettings:
 
 
 def case_regions(case: Case) -> Regions:
-    """The regions of ``case`` (users ``1000``, ``1001``, ... in join order)."""
+    """Return the regions of ``case`` (users ``1000``, ``1001``, ... in join order)."""
     uids = [str(1000 + i) for i in range(case.users)]
     settings = custom_layout(case.users) if case.layout == "custom" else \
         LayoutSettings(mixed_video_layout=LAYOUTS[case.layout])
@@ -214,7 +217,7 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
             chain.append(graph.add("format", "yuva420p"))
             chain.append(graph.add("lut", f"a={round(255 * alpha)}"))
 
-        for a, b in zip(chain, chain[1:]):
+        for a, b in pairwise(chain):
             a.link_to(b)
         sources.append(src)
         tiles.append((chain[-1], (dx, dy), (dx + dw, dy + dh), alpha))
@@ -223,7 +226,7 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
         opaque += 1
     if any(-(-p // 2) + -(-(e - p) // 2) > -(-c // 2)
            for _, pos, end, _ in tiles[:opaque]
-           for p, e, c in zip(pos, end, (width, height))):
+           for p, e, c in zip(pos, end, (width, height), strict=True)):
         # xstack places a tile's chroma at ceil(x / 2), ceil(y / 2): a tile with odd
         # edges that ends at the canvas edge then writes one chroma row or column past the
         # frame and corrupts the heap (FFmpeg 8 in PyAV 18; 360x640 best fit with 9 users).
@@ -268,7 +271,7 @@ def ffmpeg_subject(regions: Regions, frames: list[dict[str, np.ndarray]], *,
     import av
 
     graph, sources, sink = ffmpeg_graph(regions, flags=flags)
-    uids = [uid for uid, rect in zip(regions.uids, regions.rects.tolist())
+    uids = [uid for uid, rect in zip(regions.uids, regions.rects.tolist(), strict=True)
             if uid is not None and rect[2] > 0 and rect[3] > 0]
     av_frames = [[av.VideoFrame.from_ndarray(frame[uid], format="yuv420p") for uid in uids]
                  for frame in frames]
@@ -277,7 +280,7 @@ def ffmpeg_subject(regions: Regions, frames: list[dict[str, np.ndarray]], *,
     def draw(i: int) -> Any:
         assert graph.configured  # the closure keeps the graph alive
         row = av_frames[(i // 2 if half_rate else i) % len(av_frames)]
-        for src, frame in zip(sources, row):
+        for src, frame in zip(sources, row, strict=True):
             frame.pts = i
             frame.time_base = tb
             src.push(frame)
@@ -335,7 +338,7 @@ def _lanczos(plane: np.ndarray, window: tuple[int, int, int, int],
 
 
 def reference_luma(plan: Plan, pictures: dict[str, np.ndarray]) -> np.ndarray:
-    """The luma plane drawn with the plan's geometry and a float Lanczos resize."""
+    """Draw the luma plane with the plan's geometry and a float Lanczos resize."""
     canvas = i420_planes(plan.background)[0].astype(np.float64)
     for rp in plan.regions:
         assert isinstance(rp.content, Picture) and rp.dst_y and rp.scale_y
@@ -439,7 +442,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
                    "bilinear (cv2.INTER_LINEAR; 2x box halvings first for shrinks >= 2x)",
                    "ffmpeg": f"scale flags={kernel}"},
         "sources": {"size": list(SOURCE_WH), "format": "yuv420p",
-                    "frames_cycled": FRAMES_PER_SOURCE, "bytes_per_frame_mib": round(source_mib, 2)},
+                    "frames_cycled": FRAMES_PER_SOURCE,
+                    "bytes_per_frame_mib": round(source_mib, 2)},
         "target_ratio": case.target,
         **{name: t for name, t in timings.items()},
     }

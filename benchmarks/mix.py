@@ -128,7 +128,7 @@ def colours(n: int) -> list[str]:
 
 
 def scenario_doc(case: Case, seconds: int, *, testsrc: bool) -> dict[str, Any]:
-    """The scenario of ``case``: ``seconds`` long, solid colour or ``testsrc`` users."""
+    """Return the scenario of ``case``: ``seconds`` long, solid colour or ``testsrc`` users."""
     w, h = case.canvas_wh
     uids = [str(1001 + i) for i in range(case.users)]
     sources = ["testsrc"] * case.users if testsrc else colours(case.users)
@@ -152,7 +152,7 @@ def scenario_doc(case: Case, seconds: int, *, testsrc: bool) -> dict[str, Any]:
         },
         "duration": seconds,
         "users": [{"uid": uid, "source": src, "size": "{}x{}".format(*SOURCE_WH),
-                   "audio": "tone"} for uid, src in zip(uids, sources)],
+                   "audio": "tone"} for uid, src in zip(uids, sources, strict=True)],
     }
 
 
@@ -161,7 +161,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def case_uids(case: Case) -> list[str]:
-    """The users of ``case`` in join order."""
+    """Return the users of ``case`` in join order."""
     return [str(1001 + i) for i in range(case.users)]
 
 
@@ -184,7 +184,7 @@ def user_files(case: Case, seconds: int) -> dict[str, Path]:
 
 
 def files_scenario_doc(case: Case, seconds: float, files: dict[str, Path]) -> dict[str, Any]:
-    """The scenario of ``case`` whose users' video and audio are ``files``."""
+    """Return the scenario of ``case`` whose users' video and audio are ``files``."""
     doc = scenario_doc(case, 1, testsrc=True)
     doc["duration"] = seconds
     for user in doc["users"]:
@@ -194,7 +194,7 @@ def files_scenario_doc(case: Case, seconds: float, files: dict[str, Path]) -> di
 
 def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: Path, *,
                        tee: bool) -> list[str]:
-    """The FFmpeg command line doing the files case's job.
+    """Return the FFmpeg command line doing the files case's job.
 
     The graph is :func:`layoutkit.ffmpeg_graph.ffmpeg_command`'s (decode every file, crop,
     ``scale`` bilinear, ``overlay`` in paint order on the canvas colour, ``amix``, libx264
@@ -214,7 +214,8 @@ def ffmpeg_cli_command(case: Case, files: dict[str, Path], seconds: float, tmp: 
                          options=options, sizes={uid: SOURCE_WH for uid in files},
                          ffmpeg=imageio_ffmpeg.get_ffmpeg_exe())
     assert cmd[-1] == f"file:{os.path.abspath(tmp / 'ffmpeg.mp4')}"  # the output, as a file
-    extra = ["-y", "-forced-idr", "1", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+    extra = ["-y", "-forced-idr", "1",
+             "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
              "-flags:v", "+global_header", "-flags:a", "+global_header"]
     threads = x264_options(case.canvas_wh).get("threads")
     if threads:
@@ -254,8 +255,10 @@ def decoded_frame(path: Path, index: int) -> np.ndarray:
 
 def reference_psnr(case: Case, files: dict[str, Path], outputs: dict[str, Path],
                    index: int) -> dict[str, float]:
-    """Luma PSNR of output frame ``index`` of each side against the Lanczos reference of
-    the same decoded source frames (our geometry; ``compose.reference_luma``).
+    """Return the luma PSNR of output frame ``index`` of each side against a reference.
+
+    The reference is the Lanczos resize of the same decoded source frames (our geometry;
+    ``compose.reference_luma``).
     """
     from layoutkit.compose.contents import Picture
     from layoutkit.compose.plan import build_plan, prepare_background
@@ -289,7 +292,7 @@ def rss_child(spec: str) -> int:
 
 
 def _own_peak_rss_mib() -> float:
-    """This process's own peak RSS, MiB: ``VmHWM`` of ``/proc/self/status`` (Linux).
+    """Return this process's own peak RSS, MiB: ``VmHWM`` of ``/proc/self/status`` (Linux).
 
     Not ``ru_maxrss``: after ``fork`` + ``exec`` Linux carries the parent's high-water mark
     at the fork into the child's ``ru_maxrss``, so a child of a large parent reports the
@@ -409,7 +412,7 @@ def ours_subject(scenario: Scenario) -> Callable[[Path], Any]:
 
 
 def tee_target(tmp: Path) -> str:
-    """The ``tee`` muxer's file name: FFmpeg's HLS muxer and an MP4 in ``tmp``."""
+    """Return the ``tee`` muxer's file name: FFmpeg's HLS muxer and an MP4 in ``tmp``."""
     if any(c in str(tmp) for c in ":|[]\\'"):
         msg = f"{tmp}: a temporary path with tee's special characters"
         raise RuntimeError(msg)
@@ -419,7 +422,7 @@ def tee_target(tmp: Path) -> str:
 
 
 def open_output(tmp: Path, *, tee: bool):
-    """The competitor's output container (tee: HLS + MP4; else HLS only)."""
+    """Open the competitor's output container (tee: HLS + MP4; else HLS only)."""
     import av
 
     if tee:
@@ -476,7 +479,7 @@ def ffmpeg_subject(scenario: Scenario, case: Case, *, tee: bool) -> Callable[[Pa
         out.start_encoding()
         frames = 0
         for i in range(total):
-            for src, frame in zip(sources, inputs):
+            for src, frame in zip(sources, inputs, strict=True):
                 frame.pts, frame.time_base = i, buffer_tb
                 src.push(frame)
             composed = sink.pull()
@@ -551,9 +554,11 @@ def describe_outputs(tmp: Path) -> dict[str, Any]:
 def _timed_runs(subjects: dict[str, Callable[[Path], Any]], repeats: int, *,
                 last: Callable[[str, Path, dict[str, Any]], None],
                 ) -> tuple[dict[str, list[Run]], dict[str, dict[str, Any]]]:
-    """Wall and CPU time of ``repeats`` interleaved runs of each subject, each into a fresh
-    folder; after the last run of a subject its outputs are described and ``last(subject,
-    folder, description)`` may keep what it needs from the folder before it is removed.
+    """Time ``repeats`` interleaved runs of each subject, each into a fresh folder.
+
+    Returns the wall and CPU time of every run and each subject's described outputs.  After
+    the last run of a subject its outputs are described and ``last(subject, folder,
+    description)`` may keep what it needs from the folder before it is removed.
     """
     runs: dict[str, list[Run]] = {k: [] for k in subjects}
     outputs: dict[str, dict[str, Any]] = {}
@@ -572,7 +577,7 @@ def _timed_runs(subjects: dict[str, Callable[[Path], Any]], repeats: int, *,
 
 
 def first_frame_rgb(tmp: Path) -> np.ndarray | None:
-    """The first video frame of the MP4 (else the first segment) in ``tmp``, as RGB."""
+    """Return the first video frame of the MP4 (else the first segment) in ``tmp``, as RGB."""
     import av
 
     files = sorted(p for p in tmp.rglob("*.mp4") if not p.name.startswith(".")) or \
@@ -607,7 +612,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
         for i in range(frames):
             canvas = renderer.frame_at(Fraction(i, FPS), index=i).canvas
         t1 = time.perf_counter()
-        for i in range(frames):
+        for _ in range(frames):
             av.VideoFrame.from_ndarray(canvas, format="yuv420p")
         t2 = time.perf_counter()
         for i in range(frames):
@@ -628,7 +633,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
     inputs = [pictures[uid] for uid in regions.uids]
     t0 = time.perf_counter()
     for i in range(frames):
-        for src, frame in zip(sources, inputs):
+        for src, frame in zip(sources, inputs, strict=True):
             frame.pts, frame.time_base = i, Fraction(1, 30)
             src.push(frame)
         sink.pull()
@@ -638,8 +643,10 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
 
 
 def x264_threading() -> dict[str, object]:
-    """PyAV's default threading of a libx264 stream (both subjects then apply
-    :func:`layoutkit.io.encode.x264_options`, which pins small canvases to one thread).
+    """Return PyAV's default threading of a libx264 stream.
+
+    Both subjects then apply :func:`layoutkit.io.encode.x264_options`, which pins small
+    canvases to one thread.
     """
     import io
 

@@ -97,7 +97,7 @@ print(json.dumps({"interpreter_s": t_start - t0, "import_s": t_import - t_start,
 
 
 def make_recording(folder: Path) -> tuple[Path, Path]:
-    """The case's scenario file and recording folder (the local recorder's), in ``folder``."""
+    """Record the case in ``folder``; return its scenario file and the local recorder's folder."""
     from benchmarks.compare import CASES, scenario_doc
     from layoutkit.record import record
     from layoutkit.scenario import parse_scenario

@@ -45,7 +45,7 @@ FPS = 15
 
 
 def scenario_doc(users: int = 17, seconds: int = 60) -> dict[str, Any]:
-    """A 1080p best-fit scenario of ``users`` testsrc users."""
+    """Return a 1080p best-fit scenario of ``users`` testsrc users."""
     return {"cname": "c", "duration": seconds,
             "users": [{"uid": str(1001 + i), "source": "testsrc"} for i in range(users)],
             "start": {"cname": "c", "uid": "9", "clientRequest": {"recordingConfig": {
@@ -74,8 +74,8 @@ def _summary(per_call: list[float], *, unit: str, target: float | None) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     """Run the cases, print a table, write ``benchmarks/results/stills.json``."""
-    known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5,
-                                 warmup=1)
+    _known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=5,
+                                  warmup=1)
     runs = settings.repeats
     results: dict[str, Any] = {}
     lk.contact_sheet({"mixedVideoLayout": 1}, canvas_wh=(320, 180))  # imports, fonts

@@ -1,7 +1,9 @@
-"""A Dask worker preload for tests/test_batch.py: the worker that starts running the batch
-row ``LAYOUTKIT_TEST_KILL_ROW`` (its manifest line) dies at once with ``os._exit``, once per
-marker file ``LAYOUTKIT_TEST_KILL_MARKER`` (or every time when ``LAYOUTKIT_TEST_KILL_ALWAYS``
-is set); the marker gets a line per death.  Used as ``distributed.worker.preload``.
+"""A Dask worker preload for tests/test_batch.py that kills the worker of one batch row.
+
+The worker that starts running the batch row ``LAYOUTKIT_TEST_KILL_ROW`` (its manifest line)
+dies at once with ``os._exit``, once per marker file ``LAYOUTKIT_TEST_KILL_MARKER`` (or every
+time when ``LAYOUTKIT_TEST_KILL_ALWAYS`` is set); the marker gets a line per death.  Used as
+``distributed.worker.preload``.
 """
 
 from __future__ import annotations

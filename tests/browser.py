@@ -57,7 +57,7 @@ def start_browser(*, window: tuple[int, int] = WINDOW) -> Any:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """A headless Chromium WebDriver (window 1280x1600), shared by the session's tests."""
+    """Yield a headless Chromium WebDriver (window 1280x1600), shared by the session's tests."""
     driver = start_browser()
     try:
         yield driver
@@ -82,7 +82,7 @@ def save_full_page_screenshot(driver: Any, path: str | os.PathLike[str]) -> Path
     """
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
-    width, height = int(round(size["width"])), int(round(size["height"]))
+    width, height = round(size["width"]), round(size["height"])
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True, "fromSurface": True,
         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
@@ -95,7 +95,7 @@ def save_full_page_screenshot(driver: Any, path: str | os.PathLike[str]) -> Path
 
 
 def have_browser() -> bool:
-    """True when Chromium, chromedriver and Selenium are all installed."""
+    """Tell whether Chromium, chromedriver and Selenium are all installed."""
     try:
         import selenium  # noqa: F401
     except ImportError:

@@ -16,6 +16,7 @@ reflow; a mute left in with ``hold``: a tile frozen to the end).
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 from .helpers import encode_composite
@@ -42,9 +43,9 @@ def _tile(ffmpeg, path: Path, view, join: Fraction, size: tuple[int, int], secon
 
 
 def _stretches(timeline, seconds: float):
-    """``(a, b, scene)`` for every stretch with one scene, up to ``seconds``."""
+    """Yield ``(a, b, scene)`` for every stretch with one scene, up to ``seconds``."""
     times = [t for t in timeline.change_times() if t < seconds] + [Fraction(str(seconds))]
-    for a, b in zip(times[:-1], times[1:], strict=True):
+    for a, b in pairwise(times):
         if b > a:
             yield a, b, timeline.scene_at(a)
 

@@ -46,8 +46,10 @@ _CLEARED_ENV = (
 
 
 def _moto_server():
-    """Moto's ThreadedMotoServer on a free loopback port, whose stop() returns within 50 ms
-    (moto's thread polls for shutdown every 0.5 s, werkzeug's default).
+    """Start moto's ThreadedMotoServer on a free loopback port, with a quick stop().
+
+    Its stop() returns within 50 ms (moto's thread polls for shutdown every 0.5 s,
+    werkzeug's default).
     """
     from moto.moto_server import threaded_moto_server as moto_server
 
@@ -64,7 +66,7 @@ def _moto_server():
 # --- fixtures -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory):
-    """A moto S3 server on 127.0.0.1 for this module; the AWS environment points at it."""
+    """Serve moto S3 on 127.0.0.1 for this module, the AWS environment pointing at it."""
     server = _moto_server()
     server.start()
     host, port = server.get_host_and_port()
@@ -93,7 +95,7 @@ def s3_endpoint(tmp_path_factory):
 
 @pytest.fixture
 def raw(s3_endpoint):
-    """A plain boto3 client on the test server (to set up and inspect, not under test)."""
+    """Return a plain boto3 client on the test server (to set up and inspect, not under test)."""
     import boto3
 
     return boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
@@ -102,7 +104,7 @@ def raw(s3_endpoint):
 
 @pytest.fixture
 def bucket(raw):
-    """A fresh, empty bucket."""
+    """Create a fresh, empty bucket."""
     name = f"lk-{uuid.uuid4().hex[:12]}"
     raw.create_bucket(Bucket=name)
     return name

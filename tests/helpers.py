@@ -26,7 +26,7 @@ def assert_color(image: np.ndarray, xy: tuple[int, int], rgb: tuple[int, int, in
     """Assert the pixel at ``(x, y)`` is ``rgb`` within ``tol`` per channel."""
     x, y = xy
     got = tuple(int(v) for v in image[y, x, :3])
-    if max(abs(a - b) for a, b in zip(got, rgb)) > tol:
+    if max(abs(a - b) for a, b in zip(got, rgb, strict=True)) > tol:
         path = save_failure(name, image)
         pytest.fail(f"pixel {xy} is {got}, expected {rgb} (tol {tol}); image saved to {path}")
 
@@ -35,7 +35,7 @@ def scenario_doc(users: list | None = None, events: list | None = None, *, cname
                  duration: object = 60, transcoding: dict | None = None,
                  recording: dict | None = None, file_config: dict | None = None,
                  storage: dict | None = None, **top: object) -> dict:
-    """A valid scenario document (recorder uid 999) with the given parts; the one builder.
+    """Build a valid scenario document (recorder uid 999) with the given parts; the one builder.
 
     ``transcoding`` becomes ``recordingConfig.transcodingConfig`` (merged into ``recording``);
     ``top`` sets top-level keys (``sid``, ``start_utc``, ...), a value ``...`` removes one.
@@ -72,8 +72,10 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def assert_frames_close(actual: np.ndarray, expected: np.ndarray, *,
                         max_mean_abs: float | None = None, min_psnr: float | None = None,
                         name: str = "frame") -> None:
-    """Assert two images agree (mean absolute error and/or PSNR); on failure save the actual,
-    expected and difference images under tests/_failures/ (as Pillow's test helper does).
+    """Assert two images agree (mean absolute error and/or PSNR).
+
+    On failure save the actual, expected and difference images under tests/_failures/ (as
+    Pillow's test helper does).
     """
     if actual.shape != expected.shape:
         save_failure(f"{name}-actual", actual)
@@ -120,7 +122,7 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
     video = ffmpeg.input(f"color=c=0x{colour}:s={tc.width}x{tc.height}:r={tc.fps}:d={seconds}",
                          f="lavfi")
     inputs = {uid: ffmpeg.input(str(path)) for uid, path in clips.items()}
-    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
         tile = inputs[uid].video
         if freeze and uid in freeze:
             # a frozen tile reads its own copy of the file: an input whose video is trimmed
@@ -137,9 +139,11 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
 
 def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds: float,
                      gop: int | None = None) -> Path:
-    """An ffmpeg-python ``video`` graph (and ``audio``, or None) encoded as the cloud's
-    recorder would: x264 without B-frames at ``bitrate`` Kbps, AAC 48 kHz mono; FFmpeg never
-    runs longer than 120 s (a stall fails the test instead of hanging the run).
+    """Encode an ffmpeg-python ``video`` graph (and ``audio``, or None) as the cloud would.
+
+    As the cloud's recorder would: x264 without B-frames at ``bitrate`` Kbps, AAC 48 kHz
+    mono; FFmpeg never runs longer than 120 s (a stall fails the test instead of hanging the
+    run).
     """
     import ffmpeg
     import imageio_ffmpeg
@@ -157,8 +161,9 @@ def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds
 
 
 def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """``env`` (default: this process's) with this interpreter's folder first on ``PATH``:
-    a command line such as ``layoutkit validate ...`` (in a shell block) runs the console
+    """Return ``env`` (default: this process's) with this interpreter's folder first on ``PATH``.
+
+    A command line such as ``layoutkit validate ...`` (in a shell block) then runs the console
     script next to ``sys.executable``, the one of this venv, never another on ``PATH``.
     """
     import os
@@ -171,8 +176,10 @@ def venv_cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def lavfi_clip(path: Path, source: str, *, seconds: float, ahead: float = 0.0) -> Path:
-    """A 320x180 25 fps clip of FFmpeg's lavfi ``source`` with a sine (compositions mix the
-    clips' audio), ``seconds`` long; ``ahead``: starting that many seconds into the source.
+    """Make a 320x180 25 fps clip, ``seconds`` long, of FFmpeg's lavfi ``source`` with a sine.
+
+    The sine is there because compositions mix the clips' audio; ``ahead``: the clip starts
+    that many seconds into the source.
     """
     import imageio_ffmpeg
 

@@ -32,7 +32,7 @@ def test_preview_at_writes_the_exact_frame(in_tmp):
 
 @pytest.mark.slow  # the 24 s sample scenario, whole
 def test_preview_mp4_and_gif(in_tmp):
-    code, out, err = _run("preview", SCENARIO, "--mp4", "-o", "p.mp4")
+    code, _out, err = _run("preview", SCENARIO, "--mp4", "-o", "p.mp4")
     assert code == 0, err
     with av.open(str(in_tmp / "p.mp4")) as c:
         stream = c.streams.video[0]
@@ -40,7 +40,7 @@ def test_preview_mp4_and_gif(in_tmp):
     assert stream.codec_context.name == "h264"
     assert len(frames) == 24 * 15
     assert (frames[0].width, frames[0].height) == (640, 360 + 80)  # canvas + strip
-    code, out, err = _run("preview", SCENARIO, "--gif", "-o", "p.gif")
+    code, _out, err = _run("preview", SCENARIO, "--gif", "-o", "p.gif")
     assert code == 0, err
     with Image.open(in_tmp / "p.gif") as gif:
         assert gif.n_frames == 24 * 10
@@ -97,7 +97,7 @@ def test_gif_has_no_flash_by_default_and_keeps_it_on_request(in_tmp):
 
 
 def _violations(boxes: list[LabelBox], gap: float = 3.0) -> list[str]:
-    """An independent check of the strip rules."""
+    """Check the strip rules independently; return the violations found."""
     bad = []
     for i, a in enumerate(boxes):
         if not (abs(a.x0 - (a.marker_x + gap)) < 1e-6 or abs(a.x1 - (a.marker_x - gap)) < 1e-6):

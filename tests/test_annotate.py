@@ -88,8 +88,8 @@ def test_label_lines_and_warnings_name_what_is_missing():
 
 
 def test_cli_annotated_request_preview_margin_and_stderr(in_tmp):
-    code, out, err = _run("preview", str(samples_dir() / "start-custom.json"),
-                          "--users", "2,3,4,5", "--annotate", "-o", "a.png")
+    code, _out, err = _run("preview", str(samples_dir() / "start-custom.json"),
+                           "--users", "2,3,4,5", "--annotate", "-o", "a.png")
     assert code == 0, err
     assert "layoutConfig[0] names uid 1" in err and "users 4, 5 are not drawn" in err
     image = _png(in_tmp / "a.png")
@@ -134,7 +134,7 @@ def test_request_preview_honours_unsubscribe_list():
 
 
 def test_annotated_scenario_frame_shows_states(in_tmp):
-    code, out, err = _run("preview", SCENARIO, "--at", "10.5", "--annotate", "-o", "f.png")
+    code, _out, err = _run("preview", SCENARIO, "--at", "10.5", "--annotate", "-o", "f.png")
     assert code == 0, err
     image = _png(in_tmp / "f.png")
     assert image.shape == (360, 640, 3)  # nothing missing: no margin

@@ -100,7 +100,9 @@ print("OK", image.shape, frame.shape, *frame[2, 2].tolist(), result.frames, agai
 
 
 def test_the_six_line_script_from_another_directory(tmp_path):
-    """load_request + preview, load_scenario (relative image path, run elsewhere) + frame_at
+    """The six-line script works from another directory, and a second mix overwrites.
+
+    load_request + preview, load_scenario (relative image path, run elsewhere) + frame_at
     + mix; a second mix is refused without naming a command-line flag, then overwrites.
     """
     project = tmp_path / "project"

@@ -46,7 +46,7 @@ def diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @st.composite
 def shrinks(draw):
-    """A plane, a window inside it (offset, odd sizes allowed) and a shrink of 1x..8x."""
+    """Draw a plane, a window inside it (offset, odd sizes allowed) and a shrink of 1x..8x."""
     sw, sh = draw(st.integers(1, 260)), draw(st.integers(1, 180))
     ratio = st.floats(1.0, 8.0, allow_nan=False)
     rx, ry = draw(ratio), draw(ratio)
@@ -142,7 +142,7 @@ def test_not_a_shrink_and_planes_too_small_are_refused():
 
 
 def _old_and_new(regions, contents, pictures, background):
-    """The frame of exact_area plans: with the kernel, and with the old cv2.INTER_AREA."""
+    """Draw the frame of exact_area plans: with the kernel, and with the old cv2.INTER_AREA."""
     clear_plan_cache()
     new = build_plan(regions, contents, background=background, exact_area=True).render(pictures)
     clear_plan_cache()
@@ -180,7 +180,7 @@ def test_exact_area_plans_with_fit_crop_and_alpha_stay_within_one_level(layout, 
     background = np.random.default_rng(seed + 1).integers(16, 236, (h * 3 // 2, w),
                                                           dtype=np.uint8)
     new, old = _old_and_new(regions, contents, random_pictures(seed), background)
-    for got, was in zip(i420_planes(new), i420_planes(old)):
+    for got, was in zip(i420_planes(new), i420_planes(old), strict=True):
         assert diff(got, was).max() <= MAX_DIFF
 
 

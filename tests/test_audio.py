@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +45,18 @@ def mixer(users: list[Any] | None = None, events: list[Any] | None = None, *,
 
 def mixed(users: list[Any] | None = None, events: list[Any] | None = None, *,
           seconds: int = 6, **doc: Any) -> np.ndarray:
-    """The first ``seconds`` of the mix of a scenario."""
+    """Return the first ``seconds`` of the mix of a scenario."""
     with mixer(users, events, **doc) as m:
         return m.mix(0, seconds * SR)
 
 
 def tones(*uids: str, start: int = 0, n: int = 6 * SR) -> np.ndarray:
-    """The float64 sum of the tones of ``uids`` (all joined at 0), unclipped."""
+    """Return the float64 sum of the tones of ``uids`` (all joined at 0), unclipped."""
     return sum((tone(uid, start, n).astype(np.float64) for uid in uids), np.zeros(n))
 
 
 def clipped(*uids: str, start: int = 0, n: int = 6 * SR) -> np.ndarray:
-    """What the mix of the tones of ``uids`` should be (two beeps together exceed 1.0)."""
+    """Return what the mix of the tones of ``uids`` should be (two beeps together exceed 1.0)."""
     return np.clip(tones(*uids, start=start, n=n), -1, 1)
 
 
@@ -72,7 +73,10 @@ def window_levels(x: np.ndarray) -> np.ndarray:
 
 
 def beep_free(x: np.ndarray, second: int = 0) -> np.ndarray:
-    """Samples 0.1 s .. 0.9 s of ``second`` (no beep; 0.8 s = whole cycles of 40 Hz beats)."""
+    """Return samples 0.1 s .. 0.9 s of ``second``.
+
+    No beep there; 0.8 s = whole cycles of 40 Hz beats.
+    """
     return x[second * SR + WINDOW:second * SR + 9 * WINDOW]
 
 
@@ -90,7 +94,7 @@ def write_audio(path: Path, signal: np.ndarray, *, rate: int, codec: str = "pcm_
 
 def sine_file(path: Path, *, hz: float = 440, rate: int = 44100, seconds: float = 0.5,
               codec: str = "pcm_s16le", amplitude: float = 0.5) -> Path:
-    """A stereo sine (same in both channels) at ``rate``."""
+    """Write a stereo sine (same in both channels) at ``rate``."""
     n = round(seconds * rate)
     wave = amplitude * np.sin(2 * np.pi * hz * np.arange(n) / rate)
     write_audio(path, np.stack([wave, wave]), rate=rate, codec=codec)
@@ -107,7 +111,7 @@ def peak_hz(x: np.ndarray) -> float:
 def test_frames_cover_every_sample_exactly_once(fps):
     ranges = [frame_sample_range(k, fps) for k in range(10 * fps)]
     assert ranges[0][0] == 0
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
     assert ranges[-1][1] == 10 * SR
     assert {hi - lo for lo, hi in ranges} <= {SR // fps, -(-SR // fps)}
 

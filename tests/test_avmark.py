@@ -35,18 +35,19 @@ def _chunks(signal: np.ndarray, *, t0: float = 0.0, size: int = SR) -> list[Audi
 
 
 def _mix(joins: dict[str, float], seconds: float) -> np.ndarray:
-    """The recorder's mix of ``uid -> join time`` tone users: summed, clipped to [-1, 1]."""
+    """Mix ``uid -> join time`` tone users as the recorder does: summed, clipped to [-1, 1]."""
     n = int(seconds * SR)
     total = np.zeros(n)
     for uid, join in joins.items():
-        first = int(round(join * SR))
+        first = round(join * SR)
         total[first:] += tone(uid, 0, n - first)
     return np.clip(total, -1, 1)
 
 
 def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]:
-    """``(onset, code)`` of every beep after the sound's start (second 0 at a join is kept
-    only when the sound started before it).
+    """Return ``(onset, code)`` of every beep after the sound's start.
+
+    Second 0 at a join is kept only when the sound started before it.
     """
     out = set()
     for join in joins.values():
@@ -58,7 +59,7 @@ def _expected(joins: dict[str, float], seconds: float) -> set[tuple[float, int]]
 
 
 def _assert_found(beeps: Beeps, expected: set[tuple[float, int]], *, tol: float = 0.003):
-    found = list(zip(beeps.t.tolist(), beeps.code.tolist()))
+    found = list(zip(beeps.t.tolist(), beeps.code.tolist(), strict=True))
     for t, code in expected:
         assert any(abs(t - ft) <= tol and code == fc for ft, fc in found), \
             (t, code, sorted(found))
@@ -101,8 +102,8 @@ def test_seventeen_users_mixed_and_clipped_all_beeps_read():
     # 17 users, every tone frequency; joins whole seconds apart (beeps at once, different
     # numbers), fractions of a second apart (interleaved) and together (the same number)
     uids = [str(1000 + i) for i in range(17)]
-    joins = {uid: j for uid, j in zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
-                                             0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9])}
+    joins = dict(zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
+                            0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9], strict=True))
     signal = _mix(joins, 10)
     assert np.abs(signal).max() == 1.0  # really clipped
     # clipping moves an onset by up to 3 ms
@@ -110,7 +111,7 @@ def test_seventeen_users_mixed_and_clipped_all_beeps_read():
 
 
 def _aac(signal: np.ndarray, tmp: Path, bitrate: str) -> Beeps:
-    """The beeps of ``signal`` after an AAC round trip at ``bitrate`` (FFmpeg's encoder)."""
+    """Return the beeps of ``signal`` after an AAC round trip at ``bitrate`` (FFmpeg's encoder)."""
     import imageio_ffmpeg
 
     raw, out = tmp / f"mix{bitrate}.f32", tmp / f"mix{bitrate}.m4a"
@@ -129,11 +130,11 @@ def test_numbered_beeps_survive_aac_at_the_lowest_profile_bitrate(tmp_path):
 @pytest.mark.parametrize("bitrate", ["48k", "128k"])
 def test_seventeen_clipped_users_through_aac_nearly_all_beeps_read(tmp_path, bitrate):
     uids = [str(1000 + i) for i in range(17)]
-    joins = {uid: j for uid, j in zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
-                                             0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9])}
+    joins = dict(zip(uids, [0, 0, 1, 2, 3, 0.25, 1.25, 0.5, 2.5, 0.75,
+                            0.1, 0.4, 1.6, 2.9, 3.3, 0.6, 0.9], strict=True))
     expected = _expected(joins, 10)
     beeps = _aac(_mix(joins, 10), tmp_path, bitrate)
-    found = list(zip(beeps.t.tolist(), beeps.code.tolist()))
+    found = list(zip(beeps.t.tolist(), beeps.code.tolist(), strict=True))
     # measured: at 48 kbit/s 137 of 144 within 5 ms, the rest within 10 ms; at 128 all
     near = [(t, c) for t, c in expected if any(abs(t - ft) <= 0.012 and c == fc
                                                for ft, fc in found)]
@@ -178,7 +179,7 @@ def test_offsets_to_5_s_are_measured_with_sign_and_size(delay):
     joins = {"11": 0.0, "22": 3.0, "33": 1.4}  # 22's clock is 3 whole seconds after 11's
     seconds = 14
     signal = _mix(joins, seconds)
-    shift = int(round(abs(delay) * SR))
+    shift = round(abs(delay) * SR)
     if delay > 0:  # the sound is late
         signal = np.concatenate([np.zeros(shift), signal[:-shift]])
     elif delay < 0:
@@ -291,7 +292,7 @@ def _e2e_doc(seconds: int = 6) -> dict:
 
 @pytest.fixture(scope="module")
 def composed(tmp_path_factory) -> Path:
-    """A 6 s best-fit recording of two test streams composed by FFmpeg's own filters."""
+    """Make a 6 s best-fit recording of two test streams composed by FFmpeg's own filters."""
     pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
     from .test_compare_e2e import ffmpeg_composite
 
@@ -306,7 +307,8 @@ def composed(tmp_path_factory) -> Path:
 
 def _shift_audio(src: Path, out_dir: Path, delay: float, *, audio: list[str] | None = None,
                  seconds: int = 6) -> Path:
-    """``src`` with its sound ``delay`` s late (early when negative), re-encoded AAC 48 kHz;
+    """Re-encode ``src`` (AAC 48 kHz) with its sound ``delay`` s late (early when negative).
+
     ``audio``: FFmpeg input arguments of another sound to use instead.
     """
     out_dir.mkdir(parents=True, exist_ok=True)

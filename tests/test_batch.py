@@ -42,8 +42,10 @@ def _scenario(users: list[str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with two recordings, their scenarios, a scenario with a user the recording
-    lacks, an invalid scenario, and ``m.csv`` naming them (lines 2..5, see EXPECTED).
+    """Make a folder of recordings, scenarios and ``m.csv`` naming them.
+
+    Two recordings, their scenarios, a scenario with a user the recording lacks, an invalid
+    scenario, and ``m.csv`` naming them (lines 2..5, see EXPECTED).
     """
     folder = tmp_path_factory.mktemp("batch")
     for name, users in (("a", ["1", "2"]), ("b", ["1"])):
@@ -91,7 +93,7 @@ def _check_verdicts(out_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def checked(rows: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
-    """The manifest checked once on a local cluster of 2 workers: (OUTDIR, exit code, out)."""
+    """Check the manifest once on a local cluster of 2 workers: (OUTDIR, exit code, out)."""
     out_dir = tmp_path_factory.mktemp("checked")
     code, out, err = _batch(str(rows / "m.csv"), "-o", str(out_dir), "--workers", "2")
     assert not err.strip() or "warning" in err, err
@@ -195,8 +197,9 @@ def _dask(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def scheduler() -> Iterator[str]:
-    """A ``dask scheduler`` and a ``dask worker`` (2 processes, 1 thread each) on
-    127.0.0.1; a row may be given to a worker twice (allowed-failures 1).
+    """Start a ``dask scheduler`` and a ``dask worker`` (2 processes, 1 thread each).
+
+    Both on 127.0.0.1; a row may be given to a worker twice (allowed-failures 1).
     """
     from distributed import Client
 
@@ -241,9 +244,11 @@ def test_a_running_scheduler_gives_the_same_verdicts_and_force_checks_again(
 
 
 def _kill_in_row(address: str, line: int, marker: Path, *, always: bool = False) -> None:
-    """Register a worker plugin on the cluster: the worker that starts running manifest row
-    ``line`` dies at once (``os._exit``), once (until ``marker`` exists) or ``always``;
-    ``marker`` gets a line per death.  The class is local, so it travels by value.
+    """Register a worker plugin on the cluster that kills the worker of manifest row ``line``.
+
+    The worker that starts running the row dies at once (``os._exit``), once (until
+    ``marker`` exists) or ``always``; ``marker`` gets a line per death.  The class is
+    local, so it travels by value.
     """
     from distributed import Client
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -270,8 +275,8 @@ def test_a_worker_killed_in_a_row_is_retried_and_the_row_completes(
         rows: Path, tmp_path: Path, scheduler: str) -> None:
     marker = tmp_path / "died"
     _kill_in_row(scheduler, 2, marker)
-    code, out, _ = _batch(str(rows / "m.csv"), "-o", str(tmp_path / "out"), "--scheduler",
-                          scheduler)
+    code, _out, _ = _batch(str(rows / "m.csv"), "-o", str(tmp_path / "out"), "--scheduler",
+                           scheduler)
     assert marker.read_text() == "died\n"  # the worker did die in row 2
     assert code == 1
     _check_verdicts(tmp_path / "out")  # row 2 still matched, on the restarted worker
@@ -306,7 +311,9 @@ def test_workers_with_a_scheduler_is_a_usage_error(rows: Path, tmp_path: Path) -
 @pytest.mark.parametrize("always", [False, True])
 def test_on_a_local_cluster_a_killed_worker_is_retried(
         rows: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always: bool) -> None:
-    """tests/batch_kill_preload.py kills the worker that starts row 3: once (the row still
+    """A killed worker's row is retried on a new worker, or reported after the retries.
+
+    tests/batch_kill_preload.py kills the worker that starts row 3: once (the row still
     matches, on a new worker) or every time (after the local cluster's 2 retries, the row's
     error; the rows the other worker ran are not blamed).
     """

@@ -72,7 +72,7 @@ def test_usage_errors_exit_2_without_traceback(argv):
 
 
 def test_profile_typo_gets_a_hint():
-    code, _, err = _run("layout", "--profile", "floating_rendr=fit")
+    _code, _, err = _run("layout", "--profile", "floating_rendr=fit")
     assert "did you mean 'floating_render'?" in err
 
 
@@ -105,7 +105,7 @@ def test_layout_of_a_custom_request_table():
 
 def test_testsrc_cli_writes_a_playable_file(tmp_path):
     out_file = tmp_path / "t.mp4"
-    code, out, err = _run("testsrc", "--uid", "123", "--duration", "1", "-o", str(out_file))
+    code, _out, err = _run("testsrc", "--uid", "123", "--duration", "1", "-o", str(out_file))
     assert code == 0, err
     with av.open(str(out_file)) as c:
         assert c.streams.video[0].codec_context.name == "h264"

@@ -35,8 +35,10 @@ def test_every_subcommand_has_examples_and_every_option_a_help_text():
 
 
 def _run(line, monkeypatch, *, bundled=True):
-    """Run one command line; ``bundled``: its ``samples/`` paths read the package's samples
-    (False: as written, from the current folder).
+    """Run one command line.
+
+    ``bundled``: its ``samples/`` paths read the package's samples (False: as written, from
+    the current folder).
     """
     if bundled:
         line = line.replace("samples/", f"{samples_dir()}/")

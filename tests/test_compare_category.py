@@ -1,7 +1,8 @@
-"""Findings by kind (issue 19, item 8): every difference has a category (``files``,
-``streams``, ``content``), shown in the text, the JSON and the report; ``content_only`` judges
-a re-packaged download on its streams and content; a single file given by path keeps the
-name its user gave it.
+"""Findings by kind (issue 19, item 8): every difference has a category.
+
+The categories (``files``, ``streams``, ``content``) are shown in the text, the JSON and the
+report; ``content_only`` judges a re-packaged download on its streams and content; a single
+file given by path keeps the name its user gave it.
 
 The recordings are tiny (320x180, 4 s) and made by our recorder; the re-packaged download is
 FFmpeg's own HLS muxer (``ffmpeg -c copy -f hls``, the imageio-ffmpeg binary), which writes
@@ -54,8 +55,9 @@ def _call_name(call: ast.Call) -> str | None:
 
 
 def _returned(fn: ast.FunctionDef, *, first: bool) -> set[str]:
-    """String constants a function returns (``a if c else b`` too); with ``first``, the first
-    element of a returned tuple.
+    """Return the string constants a function returns (``a if c else b`` too).
+
+    With ``first``, the first element of a returned tuple.
     """
     out: set[str] = set()
     for node in ast.walk(fn):
@@ -73,10 +75,12 @@ def _returned(fn: ast.FunctionDef, *, first: bool) -> set[str]:
 
 
 def _emitted(path: Path) -> set[str]:
-    """Every difference kind a module names where it makes a difference: the first argument
-    (or ``kind=``) of ``Difference(...)``, ``found.add(...)``, ``add(...)`` and
-    ``_transition(...)``, what a ``..._kind`` function returns (not ``source_kind``), and the kind of a refusal
-    (``_refusal`` / ``segment_uri_problem``: ``(kind, rule)``) that the file check reports.
+    """Return every difference kind a module names where it makes a difference.
+
+    That is: the first argument (or ``kind=``) of ``Difference(...)``, ``found.add(...)``,
+    ``add(...)`` and ``_transition(...)``, what a ``..._kind`` function returns (not
+    ``source_kind``), and the kind of a refusal (``_refusal`` / ``segment_uri_problem``:
+    ``(kind, rule)``) that the file check reports.
     """
     kinds: set[str] = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -156,9 +160,11 @@ def _remux_hls(mp4: Path, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    """The scenario file, its recording, that recording re-muxed by FFmpeg into HLS, a copy
-    of its MP4 and of its TS renamed by a user, and a re-muxed recording of the same
-    scenario with the two users swapped.
+    """Make the scenario file, its recording, and copies of it as users re-package it.
+
+    The copies: that recording re-muxed by FFmpeg into HLS, a copy of its MP4 and of its TS
+    renamed by a user, and a re-muxed recording of the same scenario with the two users
+    swapped.
     """
     root = tmp_path_factory.mktemp("category")
     doc = _doc()

@@ -74,7 +74,7 @@ CASES = {"mandelbrot": MANDEL, "freezing": FREEZE}
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    """The source clips, and each case recorded once by our recorder (read only)."""
+    """Make the source clips, and record each case once by our recorder (read only)."""
     root = tmp_path_factory.mktemp("clock")
     _ffmpeg("-f", "lavfi", "-i", f"mandelbrot=size=320x180:rate={FPS}", "-t", "8",
             "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast",
@@ -98,8 +98,9 @@ def _summary(result) -> list[str]:
 
 
 def _shift_clock(folder: Path, dest: Path, seconds: float) -> Path:
-    """A copy of ``folder`` whose TS names, playlist TIME tags and stop response say the
-    recording started ``seconds`` later (the content unchanged).
+    """Copy ``folder`` with its clock moved: it says the recording started ``seconds`` later.
+
+    The TS names, playlist TIME tags and stop response are changed, the content is not.
     """
     shutil.copytree(folder, dest)
     playlist = next(dest.glob("*.m3u8"))
@@ -115,7 +116,7 @@ def _shift_clock(folder: Path, dest: Path, seconds: float) -> Path:
     response = dest / "serverResponse.json"
     doc = json.loads(response.read_text())
     for entry in doc["fileList"]:
-        entry["sliceStartTime"] += int(round(seconds * 1000))
+        entry["sliceStartTime"] += round(seconds * 1000)
     response.write_text(json.dumps(doc))
     return dest
 
@@ -157,10 +158,12 @@ def test_without_a_clock_pictures_weight_still_regions_and_match(made, name):
 
 def test_a_clock_0_4_s_off_still_aligns_and_the_pictures_disagreement_is_reported(made,
                                                                                    tmp_path):
-    """Rule: the clock aligns whenever it puts the scenario inside the recording; the
-    pictures only report where they would put t = 0.  A start 0.4 s off is event timing:
-    whatever differs lies in the 0.4 s after an event (event windows, issue 19 item 1,
-    are what absorb it), never all along the recording as a pulled offset makes it.
+    """A clock 0.4 s off still aligns; the pictures' disagreement is reported as event timing.
+
+    Rule: the clock aligns whenever it puts the scenario inside the recording; the pictures
+    only report where they would put t = 0.  A start 0.4 s off is event timing: whatever
+    differs lies in the 0.4 s after an event (event windows, issue 19 item 1, are what
+    absorb it), never all along the recording as a pulled offset makes it.
     """
     root, folders = made
     late = _shift_clock(folders["freezing"], tmp_path / "late", 0.4)
@@ -270,7 +273,7 @@ def _exp(periods, end):
 
 
 def _period(start, end, value_still, value_live):
-    """A 4-cell canvas: cells 0-1 a still colour region, cells 2-3 a live video file."""
+    """Return a 4-cell period: cells 0-1 a still colour region, cells 2-3 a live video file."""
     still = RegionExpect(0, (0, 0, 20, 20), 1, ("2", "live"), "desc", 0)
     live = RegionExpect(1, (20, 0, 20, 20), 1, ("1", "live"), "unchecked", 0)
     desc = np.array([[value_still] * 3] * 2 + [[value_live] * 3] * 2, np.float32)
@@ -293,7 +296,9 @@ def test_still_weights_count_moving_regions_less():
 
 
 def _live_pull():
-    """The still cells step at r = 2 s (truth: offset 0); the live cells' camera picture
+    """Return a period pair whose live cells would pull the offset to 0.5 s.
+
+    The still cells step at r = 2 s (truth: offset 0); the live cells' camera picture
     changes at r = 2.5 s, like the period's first frame would 0.5 s later.
     """
     exp = _exp([_period(0.0, 2.0, 50, 0), _period(2.0, 4.0, 100, 200)], 4.0)
@@ -314,8 +319,10 @@ def test_live_content_pulls_equal_weights_but_not_still_weights():
 
 
 def test_frames_outside_the_scenario_count_as_mismatches():
-    """Periods A B A: a recording whose last part alone matches A perfectly must not
-    align there (a short overlap used to win on its mean).
+    """Periods A B A: frames outside the scenario count as mismatches.
+
+    A recording whose last part alone matches A perfectly must not align there (a short
+    overlap used to win on its mean).
     """
     a, b = 50, 150
     exp = _exp([_period(0.0, 3.0, a, a), _period(3.0, 5.0, b, b), _period(5.0, 8.0, a, a)], 8.0)
@@ -376,8 +383,9 @@ def test_lk_compare_reports_the_alignment(made):
 
 
 def test_a_hostile_ts_name_in_the_alignment_summary_is_escaped(made, tmp_path):
-    """The clock's reading names a file of the recording: the text, JSON and report show it
-    escaped (no terminal control reaches the screen).
+    """The clock's reading names a file of the recording: text, JSON and report escape it.
+
+    No terminal control reaches the screen.
     """
     root, folders = made
     hostile = tmp_path / "hostile"

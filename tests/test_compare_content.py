@@ -14,7 +14,7 @@ from layoutkit.io.recorded import iter_audio, iter_video
 from layoutkit.comparison.content import ContentOptions, check_content
 from layoutkit.io.frames import DecodeStats
 from layoutkit.comparison.infer import infer_profile
-from layoutkit.profile import Profile
+from layoutkit.profile import DEFAULT_PROFILE, Profile
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 
@@ -36,7 +36,7 @@ def _users(*uids, **fields):
 FOUR = _users("11", "22", "33", "44")
 
 
-def _record(tmp: Path, doc, profile=Profile(), base_dir=None):
+def _record(tmp: Path, doc, profile=DEFAULT_PROFILE, base_dir=None):
     result = record(parse_scenario(doc, base_dir=base_dir), tmp, profile=profile, overwrite=True)
     return result.folder
 
@@ -48,7 +48,7 @@ def _mp4(folder: Path) -> Path:
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
-def _compare(paths, doc, *, profile=Profile(), audio=True, infer=False, base_dir=None,
+def _compare(paths, doc, *, profile=DEFAULT_PROFILE, audio=True, infer=False, base_dir=None,
              **options):
     paths = [Path(p) for p in paths]
     return check_content(lambda: iter_video(paths), parse_scenario(doc, base_dir=base_dir),
@@ -299,7 +299,7 @@ def test_frames_lost_without_a_timestamp_gap_are_counted_not_misread(tmp_path):
 
 
 def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path):
-    users = _users("11", "22") + [{"uid": "33", "source": "#0000FF"}]
+    users = [*_users("11", "22"), {"uid": "33", "source": "#0000FF"}]
     doc = _doc(users=users, bg="#FFFFFF",  # one best-fit cell shows the canvas colour
                events=[{"t": 2, "uid": "22", "action": "mute_video"}])
     mp4 = _mp4(_record(tmp_path / "rec", doc))
@@ -318,9 +318,9 @@ def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path
 
 def test_late_join_one_second_late_is_timed(tmp_path):
     events = [{"t": 3, "uid": "44", "action": "join"}]
-    users = _users("11", "22", "33") + [{"uid": "44", "join": 3}]
+    users = [*_users("11", "22", "33"), {"uid": "44", "join": 3}]
     doc = _doc(users=users)
-    late = _doc(users=_users("11", "22", "33") + [{"uid": "44", "join": 4}])
+    late = _doc(users=[*_users("11", "22", "33"), {"uid": "44", "join": 4}])
     mp4 = _mp4(_record(tmp_path, late))
     # no window (event_tolerance 0): the join is judged at the scenario's time
     result = _compare([mp4], doc, audio=False, event_tolerance=0)

@@ -44,17 +44,21 @@ def _users(*uids: object, **fields: object) -> list[dict]:
     return [{"uid": str(u), **fields} for u in uids]
 
 
-def _doc(users=None, events=(), *, mode=1, duration=8, size=(320, 180), fps=15, bitrate=400,
-         bg=BG, recording=None, **layout) -> dict:
-    """A scenario recorded as HLS + MP4 (``layout``: more transcodingConfig keys)."""
-    tc = {"width": size[0], "height": size[1], "fps": fps, "bitrate": bitrate,
+def _doc(users=None, events=(), *, mode=1, duration=8, size=(320, 180), bg=BG, recording=None,
+         **layout) -> dict:
+    """Build a scenario to record as HLS + MP4.
+
+    ``layout``: more transcodingConfig keys, or other values for its defaults (``fps`` 15,
+    ``bitrate`` 400).
+    """
+    tc = {"width": size[0], "height": size[1], "fps": 15, "bitrate": 400,
           "mixedVideoLayout": mode, "backgroundColor": bg, **layout}
     return scenario_doc(users if users is not None else _users(11, 22, 33, 44), list(events),
                         duration=duration, transcoding=tc, recording=recording,
                         file_config=HLS_MP4)
 
 
-def _mix(doc, out: Path, *, profile: lk.Profile = lk.Profile()) -> Path:
+def _mix(doc, out: Path, *, profile: lk.Profile = lk.DEFAULT_PROFILE) -> Path:
     """Record ``doc`` with the local recorder into ``out`` (the folder as downloaded)."""
     lk.mix(doc, out, profile=profile)
     return out
@@ -198,7 +202,7 @@ def test_two_users_swapped_are_named(tmp_path):
     for uid in ("11", "22"):
         write_testsrc(tmp_path / f"{uid}.mp4", uid=uid, duration=4, fps=15)
     recorded = _doc([{"uid": "11", "source": str(tmp_path / "22.mp4")},
-                     {"uid": "22", "source": str(tmp_path / "11.mp4")}] + _users(33, 44),
+                     {"uid": "22", "source": str(tmp_path / "11.mp4")}, *_users(33, 44)],
                     duration=4)
     result = lk.compare(_doc(duration=4), _mix(recorded, tmp_path / "rec"))
     assert result.verdict == "differ" and _kinds(result) == ["wrong_user"]
@@ -374,7 +378,7 @@ def ffmpeg_composite(doc: dict, sources: dict[str, Path], out: Path, *,
     video = ffmpeg.input(f"color=c=0x{colour}:s={width}x{height}:r={fps}:d={seconds}",
                          f="lavfi")
     for uid, (x, y, w, h), mode in zip(uids, regions.rects.tolist(),
-                                       regions.render_modes.tolist()):
+                                       regions.render_modes.tolist(), strict=True):
         tile = inputs[uid].video
         if mode == lk.RenderMode.CROP:
             tile = tile.filter("scale", w, h, force_original_aspect_ratio="increase") \
@@ -437,7 +441,7 @@ def test_ffmpeg_composite_of_testsrc_files_compares_match_and_swapped_tiles_do_n
 # --- 4. the command line and the S3 route ---------------------------------------------------
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A scenario file, its own recording and one with two users swapped."""
+    """Make a scenario file, its own recording and one with two users swapped."""
     root = tmp_path_factory.mktemp("cli")
     doc = _doc(_users(11, 22), duration=4)
     scenario = _write_json(root / "scenario.json", doc)
@@ -506,7 +510,7 @@ def test_compare_a_recording_on_s3(s3_endpoint, bucket, recorded, tmp_path):
     _, _, _, doc = recorded
     lk.mix(doc, tmp_path / "local", upload=f"s3://{bucket}/calls/day1")
     result = lk.compare(doc, f"s3://{bucket}/calls/day1")
-    assert result.verdict == "match", _messages(result) + [str(result.error)]
+    assert result.verdict == "match", [*_messages(result), str(result.error)]
     assert result.offset_s == 0.0 and result.files["kind"] == "folder"
     assert result.files["playlist"]["endlist"] and len(result.files["mp4s"]) == 1
     assert result.files["server_response"] is None  # the stop response is not in the bucket

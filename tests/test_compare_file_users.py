@@ -56,8 +56,10 @@ def _doc(files: dict[str, Path]) -> dict:
 
 
 def _compose(doc: dict, shown: dict[str, Path], tmp_path: Path) -> Path:
-    """``shown``: uid -> the clip its region shows (a clip shown twice is copied: FFmpeg
-    graphs read each input once).
+    """Compose the users' clips with FFmpeg.
+
+    ``shown``: uid -> the clip its region shows (a clip shown twice is copied: FFmpeg graphs
+    read each input once).
     """
     used: set[Path] = set()
     for uid, path in list(shown.items()):
@@ -80,8 +82,9 @@ def test_file_user_shown_matches(tmp_path, clips):
 
 
 def test_file_user_playing_0_3_s_ahead_of_its_join_still_matches(tmp_path, clips):
-    """The file's frames are looked for within FILE_WINDOW_S of the expected source time (a
-    publisher that starts its file a little early or late).
+    """The file's frames are looked for within FILE_WINDOW_S of the expected source time.
+
+    That is, a publisher that starts its file a little early or late still matches.
     """
     doc = _doc({"44": clips["testsrc2"]})
     result = lk.compare(doc, _compose(doc, {"11": clips["11"], "44": clips["ahead"]}, tmp_path))
@@ -147,8 +150,10 @@ def test_window_distance_takes_the_nearest_frame_of_the_window():
 
 
 def test_a_checked_file_region_predicts_what_an_unchecked_one_does(clips):
-    """Inference compares expectations by their signature: whether a file's frames are
-    checked (the main expectation) or not (the alternatives) is no difference.
+    """Inference compares expectations by their signature.
+
+    Whether a file's frames are checked (the main expectation) or not (the alternatives) is
+    no difference.
     """
     from layoutkit.comparison.expect import ExpectOptions, build_expectation
     from layoutkit.comparison.inference import without_looks

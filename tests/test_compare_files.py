@@ -1,5 +1,7 @@
-"""compare's inputs, file checks and stream checks: the recorder's own output is clean,
-every injected fault is found with its kind, the loose shapes real files have are accepted.
+"""compare's inputs, file checks and stream checks.
+
+The recorder's own output is clean, every injected fault is found with its kind, the loose
+shapes real files have are accepted.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import random
 import shutil
 from datetime import UTC, datetime
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import m3u8
@@ -31,7 +34,7 @@ from layoutkit.comparison.streams import check_streams
 from layoutkit.errors import MediaError
 from layoutkit.io.frames import DecodeStats
 from layoutkit.io.recorded import iter_video
-from layoutkit.profile import Profile
+from layoutkit.profile import DEFAULT_PROFILE, Profile
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 
@@ -44,11 +47,16 @@ SHORT = 6
 
 
 def _doc(*, duration=20, av_types=("hls", "mp4"), stream_types=2, audio_profile=0,
-         size=(320, 180), fps=15, private=None, sid=SID, audio="tone") -> dict:
+         private=None, sid=SID, audio="tone", **transcoding) -> dict:
+    """Build a scenario of two solid-colour users, the first with ``audio``, the second silent.
+
+    ``transcoding``: other values for transcodingConfig (``width`` 320, ``height`` 180,
+    ``fps`` 15, ...).
+    """
     rc = {"streamTypes": stream_types, "audioProfile": audio_profile, "maxIdleTime": 30,
-          "transcodingConfig": {"width": size[0], "height": size[1], "fps": fps,
+          "transcodingConfig": {"width": 320, "height": 180, "fps": 15,
                                 "bitrate": 200, "mixedVideoLayout": 1,
-                                "backgroundColor": "#1E3C5A"}}
+                                "backgroundColor": "#1E3C5A", **transcoding}}
     if private:
         rc["privateParams"] = json.dumps(private)
     doc = {
@@ -67,7 +75,7 @@ def _doc(*, duration=20, av_types=("hls", "mp4"), stream_types=2, audio_profile=
     return doc
 
 
-def _record(tmp_path_factory, name: str, *, profile: Profile = Profile(), **kw) -> Path:
+def _record(tmp_path_factory, name: str, *, profile: Profile = DEFAULT_PROFILE, **kw) -> Path:
     out = tmp_path_factory.mktemp(name)
     record(parse_scenario(_doc(**kw)), out, profile=profile)
     return out
@@ -140,7 +148,7 @@ def test_recorder_output_hls_only_is_clean(rec_hls):
 def test_audio_only_and_video_only_are_clean(tmp_path_factory, stream_types, present, absent):
     out = _record(tmp_path_factory, f"st{stream_types}", stream_types=stream_types,
                   duration=SHORT)
-    fd, ff, sd, sf = _check(out, _doc(stream_types=stream_types, duration=SHORT))
+    fd, _ff, sd, sf = _check(out, _doc(stream_types=stream_types, duration=SHORT))
     _assert_clean(fd + sd)
     assert sf["hls"][present] is not None and sf["hls"][absent] is None
     assert sf["mp4"][0][absent] is None
@@ -225,7 +233,7 @@ def test_ts_only_and_mp4_only_inputs(rec_av):
     _assert_clean(fd + sd)
     assert ff["kind"] == "mp4" and sf["mp4"][0]["duration_s"] == pytest.approx(32, abs=0.05)
     # a lone file is still checked: wrong canvas
-    _, _, sd, _ = _check(ts, _doc(duration=32, size=(640, 360)))
+    _, _, sd, _ = _check(ts, _doc(duration=32, width=640, height=360))
     assert "wrong_resolution" in _kinds(sd)
 
 
@@ -287,7 +295,7 @@ def test_segment_time_and_length_faults(copy_av):
 
 
 def _ffmpeg_segments(folder: Path, cut: int) -> Path:
-    """A video-only HLS recording made by FFmpeg: key frames every 2 s, one cut at ``cut``."""
+    """Make a video-only HLS recording with FFmpeg: key frames every 2 s, one cut at ``cut``."""
     import subprocess
     from datetime import timedelta
 
@@ -316,8 +324,10 @@ def _ffmpeg_segments(folder: Path, cut: int) -> Path:
 
 
 def test_segments_cut_at_the_first_key_frame_after_15_s(tmp_path):
-    """FFmpeg-made segments, key frame every 2 s: a cut at 16 s is the rule (15 s + the wait
-    for a key frame); a cut at 18 s skipped the key frame at 16 s.
+    """Segments are cut at the first key frame after 15 s.
+
+    FFmpeg-made segments, key frame every 2 s: a cut at 16 s is the rule (15 s + the wait for
+    a key frame); a cut at 18 s skipped the key frame at 16 s.
     """
     doc = _doc(duration=24, av_types=("hls",), stream_types=1)
     fd, ff, sd, _ = _check(_ffmpeg_segments(tmp_path / "ok", 16), doc)
@@ -352,8 +362,10 @@ def test_missing_mp4(copy_av):
 
 
 def test_mp4_rollover(tmp_path, monkeypatch):
-    """Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long
-    for 10 s.
+    """MP4 parts must match the rollover.
+
+    Parts of 15 s are right for a 15 s rollover, wrong for 2 h; a 32 s part is too long for
+    10 s.
     """
     import layoutkit.comparison.files as files
     import layoutkit.record.sinks as recorder
@@ -405,7 +417,7 @@ def _damage(seg: Path, how: str) -> None:
 
 def test_truncated_last_segment(copy_av):
     _damage(_segments(copy_av)[-1], "truncated")
-    fd, ff, sd, _ = _check(copy_av, _doc(duration=32))
+    fd, ff, _sd, _ = _check(copy_av, _doc(duration=32))
     kinds = _kinds(fd)
     assert "truncated_segment" in kinds and "extinf_mismatch" in kinds
     assert ff["segments"][-1]["media_s"] < 2.0
@@ -438,8 +450,10 @@ def test_damaged_segment_is_undecodable(copy_av):
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
 def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
-    """Compare decodes the pictures once: the file check takes their errors from the
-    content pass (``video_errors``) and finds what decoding them itself finds.
+    """Compare decodes the pictures once; the file check takes their errors from that pass.
+
+    The file check takes the decoding errors from the content pass (``video_errors``) and
+    finds what decoding them itself finds.
     """
     import layoutkit as lk
 
@@ -466,7 +480,7 @@ def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
 
 
 def test_wrong_resolution(tmp_path_factory):
-    out = _record(tmp_path_factory, "res", size=(640, 360), duration=SHORT)
+    out = _record(tmp_path_factory, "res", width=640, height=360, duration=SHORT)
     fd, _, sd, _ = _check(out, _doc(duration=SHORT))
     _assert_clean(fd)
     [d] = [d for d in sd if d.kind == "wrong_resolution" and d.file is None]
@@ -475,8 +489,8 @@ def test_wrong_resolution(tmp_path_factory):
 
 
 def test_odd_canvas_is_rounded_to_even(tmp_path_factory):
-    out = _record(tmp_path_factory, "odd", size=(321, 181), duration=SHORT)
-    fd, _, sd, sf = _check(out, _doc(size=(321, 181), duration=SHORT))
+    out = _record(tmp_path_factory, "odd", width=321, height=181, duration=SHORT)
+    fd, _, sd, sf = _check(out, _doc(width=321, height=181, duration=SHORT))
     _assert_clean(fd + sd)
     assert sf["hls"]["video"]["sizes"] == [[320, 180]]
 
@@ -546,7 +560,7 @@ def test_wrong_sid_and_cname(rec_av):
 
 def test_silent_audio_bitrate_is_not_a_false_alarm(tmp_path_factory):
     out = _record(tmp_path_factory, "silent", stream_types=0, audio="silence", duration=SHORT)
-    fd, _, sd, sf = _check(out, _doc(stream_types=0, audio="silence", duration=SHORT))
+    fd, _, sd, _sf = _check(out, _doc(stream_types=0, audio="silence", duration=SHORT))
     _assert_clean(fd + sd)
 
 
@@ -615,7 +629,7 @@ def test_parse_the_real_playlist_of_the_spec():
     assert not p.segments[0].discontinuity and not p.segments[0].extinf_comma
     # names advance by the previous EXTINF, to the millisecond
     times = [parse_ts_name(s.uri).time for s in p.segments]
-    steps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    steps = [(b - a).total_seconds() for a, b in pairwise(times)]
     assert steps == pytest.approx([s.seconds for s in p.segments[:-1]], abs=1e-6)
 
 
@@ -635,7 +649,7 @@ def test_parse_agora_tags_and_comma():
 @pytest.mark.parametrize("text", ["", "hello\n", "#EXTM3U\n#EXTINF:abc\nx.ts\n",
                                   "#EXTM3U\n#EXT-X-TARGETDURATION:x\n"])
 def test_unreadable_playlists(text):
-    with pytest.raises(MediaError, match="playlist|#EXT"):
+    with pytest.raises(MediaError, match=r"playlist|#EXT"):
         parse_playlist(text, source="p.m3u8")
 
 

@@ -62,9 +62,10 @@ def clips(tmp_path_factory):
 
 def _compose(doc: dict, clips: dict[str, Path], out: Path,
              tiles: list[tuple[str, int, float, float]]) -> Path:
-    """FFmpeg's composite of ``tiles``: (clip uid, region of the first scene, from, until);
-    each clip scaled and cropped into the region, shown from ``from`` to ``until`` (its own
-    time running with the canvas's), on black; audio: the clips' ``amix``.
+    """Compose ``tiles`` with FFmpeg: (clip uid, region of the first scene, from, until).
+
+    Each clip is scaled and cropped into the region, shown from ``from`` to ``until`` (its
+    own time running with the canvas's), on black; audio: the clips' ``amix``.
     """
     import ffmpeg
     import imageio_ffmpeg

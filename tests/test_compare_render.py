@@ -90,7 +90,7 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path, *,
     shown = [u for u in regions.uids if u is not None and u not in omit]
     inputs = {uid: ffmpeg.input(str(clips[uid])) for uid in shown}
     for uid, (x, y, w, h), mode in zip(regions.uids, regions.rects.tolist(),
-                                       regions.render_modes.tolist()):
+                                       regions.render_modes.tolist(), strict=True):
         if uid not in inputs:
             continue
         mode = (modes or {}).get(uid, mode)
@@ -139,7 +139,7 @@ MODE_WORDS = {0: "cropped", 1: "fitted"}
 
 
 def _custom(users: list[dict], uids=("11", "22")) -> dict:
-    config = [dict(region, uid=uid) for region, uid in zip(CUSTOM, uids)]
+    config = [dict(region, uid=uid) for region, uid in zip(CUSTOM, uids, strict=True)]
     return _doc(users, mixedVideoLayout=3, layoutConfig=config)
 
 
@@ -157,8 +157,10 @@ def _render_fault(result, uid: str, asked: int):
 
 @pytest.fixture(scope="module")
 def custom_recordings(tmp_path_factory, clips):
-    """``recording(kind, modes)``: two users (``ts``: test streams 11, 22; ``files``:
-    video files 51, 52) in the custom layout ``CUSTOM``, drawn with ``modes``.
+    """Return ``recording(kind, modes)``, which records two users in ``CUSTOM`` once.
+
+    The two users (``ts``: test streams 11, 22; ``files``: video files 51, 52) are in the
+    custom layout ``CUSTOM``, drawn with ``modes``.
     """
     root = tmp_path_factory.mktemp("custom")
     made: dict[tuple, tuple[dict, Path]] = {}
@@ -186,8 +188,10 @@ def test_custom_layout_drawn_as_asked_matches(custom_recordings, kind):
     ("ts", "22", 1), ("ts", "11", 0), ("files", "52", 1), ("files", "51", 0)])
 def test_custom_region_drawn_the_other_way_is_one_render_mode_difference(
         custom_recordings, kind, uid, asked):
-    """Before: "region 1: an unrecognised picture from 0.07 s to 4.00 s, expected uid 22
-    live" (a wrong_state run).
+    """A custom region drawn the other way is one render-mode difference.
+
+    Before: "region 1: an unrecognised picture from 0.07 s to 4.00 s, expected uid 22 live"
+    (a wrong_state run).
     """
     result = _compare(*custom_recordings(kind, {uid: 1 - asked}))
     assert result.verdict == "differ", _messages(result)
@@ -219,7 +223,9 @@ def clips43(tmp_path_factory):
 ])
 def test_floating_and_vertical_render_profile_keys_are_named_by_the_layout_check(
         tmp_path, clips43, mode, key, value):
-    """These layouts take their render modes from the profile, not from the request: a
+    """Floating and vertical layouts' render modes are profile keys the layout check names.
+
+    These layouts take their render modes from the profile, not from the request: a
     recording drawn the other way (every region fitted) is a ``wrong_layout`` naming the
     profile key, not a ``wrong_render_mode``.
     """
@@ -246,8 +252,10 @@ def _edge_doc(clips, n: int, **transcoding: object) -> dict:
 
 @pytest.fixture(scope="module")
 def edge_recordings(tmp_path_factory, clips):
-    """``recording(n, shift, background)``: ``n`` video-file users in best fit, composed
-    by FFmpeg with the tiles ``shift`` px away from their regions (made once).
+    """Return ``recording(n, shift, background)``, which composes a shifted layout once.
+
+    ``n`` video-file users in best fit, composed by FFmpeg with the tiles ``shift`` px away
+    from their regions.
     """
     root = tmp_path_factory.mktemp("edges")
     made: dict[tuple, tuple[dict, Path]] = {}
@@ -316,8 +324,10 @@ def test_shifted_layout_with_a_missing_user_names_both_judged_by_codes(tmp_path,
 
 
 def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clips):
-    """Colours cannot tell a frozen test stream from a live one: before, only the shift
-    was reported; the codes re-read at the shifted place name the frozen user.
+    """A shifted layout with a frozen user is judged by its codes.
+
+    Colours cannot tell a frozen test stream from a live one: before, only the shift was
+    reported; the codes re-read at the shifted place name the frozen user.
     """
     doc = _doc(TS3)
     out = _compose(doc, clips, tmp_path / "rec" / f"{SID}_demo_0.mp4", shift=(-8, 4),
@@ -332,8 +342,10 @@ def test_shifted_layout_with_a_frozen_user_is_judged_by_its_codes(tmp_path, clip
 
 # --- the stages on small synthetic arrays (no encoding) ---------------------------------------
 def _layout_masks(dx: int, dy: int, noise: float = 0.0, seed: int = 0):
-    """A 640x360 expected canvas mask with two 320x180 tiles, and an observed one with the
-    tiles moved by ``(dx, dy)`` and a share ``noise`` of tile pixels that look like canvas.
+    """Return an expected and an observed 640x360 canvas mask, each with two 320x180 tiles.
+
+    In the observed one the tiles are moved by ``(dx, dy)`` and a share ``noise`` of tile
+    pixels look like canvas.
     """
     rng = np.random.default_rng(seed)
     expected = np.ones((360, 640), np.float32)

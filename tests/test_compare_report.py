@@ -45,7 +45,7 @@ def _scenario(mute_at: float):
 
 
 def _reencoded(rgb: np.ndarray, seed: int) -> np.ndarray:
-    """What a low-bitrate re-encode does to a frame, roughly: noise and a level shift."""
+    """Imitate what a low-bitrate re-encode does to a frame, roughly: noise and a level shift."""
     rng = np.random.default_rng(seed)
     noisy = rgb.astype(np.int16) + 3 + rng.integers(-4, 5, rgb.shape, dtype=np.int16)
     return np.clip(noisy, 0, 255).astype(np.uint8)
@@ -61,7 +61,7 @@ def _swap(rgb: np.ndarray, a: int, b: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def frames():
-    """Expected and 'recorded' frames for the differ result, drawn by the renderer."""
+    """Draw expected and 'recorded' frames for the differ result with the renderer."""
     with SceneRenderer(_scenario(6)) as expected, SceneRenderer(_scenario(6.47)) as late:
         at3 = expected.frame_at(Fraction(32, 10)).rgb()
         at62 = expected.frame_at(Fraction(62, 10)).rgb()
@@ -234,7 +234,7 @@ def _banner_colour(browser, shot: Path) -> tuple[int, int, int]:
 
 
 def _close(rgb, want, tol=6) -> bool:
-    return max(abs(a - b) for a, b in zip(rgb, want)) <= tol
+    return max(abs(a - b) for a, b in zip(rgb, want, strict=True)) <= tol
 
 
 def _not_blank(shot: Path) -> np.ndarray:
@@ -335,8 +335,10 @@ def test_timeline_plot_rows_ticks_and_markers():
 
 
 def test_timeline_markers_sit_on_the_track_of_their_layout():
-    """After an update_layout region 2 has two tracks; a difference marks the one whose
-    stretch of time holds it (the report once marked the later layout's row).
+    """Timeline markers sit on the track of their layout.
+
+    After an update_layout region 2 has two tracks; a difference marks the one whose stretch
+    of time holds it (the report once marked the later layout's row).
     """
     from layoutkit.comparison.model import Interval, RegionTrack
     from layoutkit.comparison.timeline_plot import plot_timeline

@@ -53,7 +53,9 @@ def _doc(mute_at: float, leave_at: float) -> dict:
 
 @pytest.fixture(scope="module")
 def late(tmp_path_factory):
-    """The scenario says uid 2002 stops video at 2.00 s and uid 3003 leaves at 4.00 s; the
+    """Compare a recording whose two events are late against its scenario.
+
+    The scenario says uid 2002 stops video at 2.00 s and uid 3003 leaves at 4.00 s; the
     recording has them at 3.60 s (outside the 1 s window) and 4.40 s (inside).
     """
     folder = tmp_path_factory.mktemp("late")
@@ -70,7 +72,7 @@ def _white_share(rgb: np.ndarray, rect: tuple[int, int, int, int]) -> float:
 
 
 def _is_flash(rgb: np.ndarray, rects) -> bool:
-    """A test stream's flash: a tile all white but for its code's quiet zone."""
+    """Tell a test stream's flash: a tile all white but for its code's quiet zone."""
     return any(_white_share(rgb, r) > 0.5 for r in rects)
 
 
@@ -80,7 +82,9 @@ def _rects(result) -> list[tuple[int, int, int, int]]:
 
 # --- pictures at their own time, never on a flash --------------------------------------------
 def test_event_difference_pictures_show_the_fault_between_its_times(late):
-    """The event's pictures lie between the scenario's time (2.00 s, a flash frame of the
+    """An event difference's pictures show the fault between its times.
+
+    The event's pictures lie between the scenario's time (2.00 s, a flash frame of the
     15 fps streams) and where the recording showed it (3.60 s): there expected (frozen) and
     recorded (still live) disagree in uid 2002's region; before, they were taken at the
     frame next to 2.00 s, where both still showed the same live picture.

@@ -51,8 +51,10 @@ def _messages(result) -> list[str]:
 
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
-    """``recording(n_users, vf)``: ``n_users`` test streams composed by FFmpeg at 640x360,
-    then passed through the FFmpeg filter ``vf`` (None: as composed).
+    """Return ``recording(n_users, vf)``, which composes and filters test streams once.
+
+    ``n_users`` test streams composed by FFmpeg at 640x360, then passed through the FFmpeg
+    filter ``vf`` (None: as composed).
     """
     root = tmp_path_factory.mktemp("shift")
     clips = {}
@@ -84,8 +86,9 @@ def recordings(tmp_path_factory):
 
 
 def _shift_filter(dx: int, dy: int) -> str:
-    """The whole picture moved ``dx`` px right and ``dy`` px down (the canvas colour,
-    black, comes in at the edges), by FFmpeg ``pad`` then ``crop``.
+    """Return the FFmpeg filter moving the picture ``dx`` px right and ``dy`` px down.
+
+    The filter is ``pad`` then ``crop``; the canvas colour, black, comes in at the edges.
     """
     return (f"pad=w=iw+{abs(dx)}:h=ih+{abs(dy)}:x={max(dx, 0)}:y={max(dy, 0)}:color=black,"
             f"crop=640:360:{max(-dx, 0)}:{max(-dy, 0)}")
@@ -130,8 +133,10 @@ def test_codes_made_unreadable_by_a_heavy_blur_are_a_difference_not_a_match(reco
 
 # --- the search on synthetic arrays ----------------------------------------------------------
 def _canvas_with_code(dx: int, dy: int, uid: str = "22") -> np.ndarray:
-    """A 640x360 luma plane: uid's 320x180 test-stream picture (code drawn) in the region
-    ``(320, 0, 320, 180)`` moved by ``(dx, dy)``.
+    """Draw a 640x360 luma plane holding uid's test-stream picture, moved by ``(dx, dy)``.
+
+    The 320x180 picture (code drawn) is in the region ``(320, 0, 320, 180)`` moved by
+    ``(dx, dy)``.
     """
     rgb = np.full((180, 320, 3), 90, np.uint8)
     draw_code(rgb, uid, 7)

@@ -150,7 +150,7 @@ def _plan(events):
 
 
 def _frames_of(plan, seconds, leave_at):
-    """The plan's own pictures before ``leave_at`` (scenario s), the canvas after it."""
+    """Return the plan's own pictures before ``leave_at`` (scenario s), the canvas after it."""
     from layoutkit.render import SceneRenderer
 
     scenario = plan.scenario
@@ -265,7 +265,7 @@ def _two_periods(before, after, *, change=2.0):
 
 
 def _judge(frames_late: int, *, n: int = 60, change: float = 2.0):
-    """A region that goes from live to last frame ``frames_late`` frames after 2 s."""
+    """Judge a region that goes from live to last frame ``frames_late`` frames after 2 s."""
     live, frozen = ("22", "live"), ("22", "last_frame")
     r0, r1, exp = _two_periods(live, frozen, change=change)
     k = int(change * FPS)
@@ -303,7 +303,8 @@ def test_a_long_run_names_what_was_seen_and_a_short_one_is_tolerated():
                         tol_s=2.5 / FPS, min_frames=2)
     (found,) = judged.findings
     assert found.difference.kind == "missing_user"
-    assert found.difference.message.startswith("region 0: black from 0.33 s to 0.67 s, expected uid 22 live")
+    assert found.difference.message.startswith(
+        "region 0: black from 0.33 s to 0.67 s, expected uid 22 live")
     short = _region_obs(reg, [True] * 5 + [False] * 2 + [True] * 3,
                         [reg.label] * 5 + [(None, "black")] * 2 + [reg.label] * 3)
     judged = judge_runs(find_runs([short], exp, np.zeros(10), step=1 / FPS),

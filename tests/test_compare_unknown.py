@@ -1,6 +1,8 @@
-"""compare without known mute times: real people (``source: "unknown"``) in a scenario rebuilt
-from Agora's notifications, on sessions composed by FFmpeg (tests/composer.py) from natural
-clips (FFmpeg's ``mandelbrot``, ``testsrc2``, ``life``), never our test streams.
+"""compare without known mute times, on real people in a scenario rebuilt from notifications.
+
+Real people (``source: "unknown"``) in a scenario rebuilt from Agora's notifications, on
+sessions composed by FFmpeg (tests/composer.py) from natural clips (FFmpeg's ``mandelbrot``,
+``testsrc2``, ``life``), never our test streams.
 
 The NCS logs are written here (duplicates, disorder, a role change) and turned into the
 scenario with ``lk.scenario_from_events``; the composer draws another scenario with the
@@ -57,9 +59,11 @@ def rec(notice, event_type, seq, sendts, **details):
 
 
 def ncs_log(*, video_report=True):
-    """A 12 s session: 1001 (Android) and 1003 (iOS) in from before the start, 1003 leaves at
-    8 s; 1002 (Web) joins at 2 s; 1004 joins as audience at 1 s and becomes a broadcaster at
-    5 s (a role change).  Reversed, with copies and a resend.
+    """Return the NCS log of a 12 s session, reversed, with copies and a resend.
+
+    1001 (Android) and 1003 (iOS) are in from before the start, 1003 leaves at 8 s; 1002
+    (Web) joins at 2 s; 1004 joins as audience at 1 s and becomes a broadcaster at 5 s (a
+    role change).
     """
     events = [
         rec("r0", 40, 0, T0 - 400, status=0),
@@ -82,7 +86,7 @@ def ncs_log(*, video_report=True):
 
 
 def requests(image=None):
-    """The app's log: the start request (with a user image for 1001 when ``image``)."""
+    """Return the app's log: the start request (with a user image for 1001 when ``image``)."""
     tc = {"width": 640, "height": 360, "fps": 15, "bitrate": 500, "mixedVideoLayout": 1,
           "backgroundColor": "#203040"}
     if image is not None:
@@ -100,9 +104,10 @@ def scenario_doc(*, image=None, **options):
 
 
 def drawn_doc(doc, *, leave=Fraction(42, 5), stop=Fraction(4), keep_leave=True):
-    """What really happened (what the composer draws): 1003's leave at ``leave`` (NCS says
-    8 s), 1001's video stopped at ``stop`` (NCS says nothing); ``keep_leave`` False leaves
-    the leave out (no reflow).
+    """Return what really happened, the scenario the composer draws.
+
+    1003's leave at ``leave`` (NCS says 8 s), 1001's video stopped at ``stop`` (NCS says
+    nothing); ``keep_leave`` False leaves the leave out (no reflow).
     """
     drawn = copy.deepcopy(doc)
     events = []
@@ -134,9 +139,11 @@ def clips(tmp_path_factory):
 
 
 def agora_ts(mp4: Path) -> Path:
-    """The composed MP4 as a lone TS segment named as Agora names them: its name dates its
-    first frame at the scenario's t = 0 (the first slice's ``startUtcMs``), so compare aligns
-    by the recording's clock, as it does on a real download.
+    """Write the composed MP4 as a lone TS segment named as Agora names them.
+
+    Its name dates its first frame at the scenario's t = 0 (the first slice's
+    ``startUtcMs``), so compare aligns by the recording's clock, as it does on a real
+    download.
     """
     import imageio_ffmpeg
 
@@ -297,8 +304,10 @@ def test_canvas_only_without_a_video_report_is_a_warning_never_a_silent_match(tm
 
 
 def test_a_background_at_once_where_the_last_frame_should_stay_differs(tmp_path, clips):
-    """1001 (Android: native) shows the canvas colour from its stop on (as a Web 3.x user
-    who unpublished would): the 3.5 s of last frame are missing.
+    """A background at once where the last frame should stay differs.
+
+    1001 (Android: native) shows the canvas colour from its stop on (as a Web 3.x user who
+    unpublished would): the 3.5 s of last frame are missing.
     """
     doc = scenario_doc()
     drawn = drawn_doc(doc, stop=None)
@@ -316,8 +325,10 @@ def test_a_background_at_once_where_the_last_frame_should_stay_differs(tmp_path,
 
 
 def test_a_wrong_background_after_the_freeze_is_wrong_background(tmp_path, clips):
-    """The layout gives 1001 a user image: after the 3.5 s of last frame the image is due,
-    the recording shows the canvas colour.
+    """A wrong background after the freeze is a wrong background.
+
+    The layout gives 1001 a user image: after the 3.5 s of last frame the image is due, the
+    recording shows the canvas colour.
     """
     from PIL import Image
 

@@ -1,5 +1,7 @@
-"""Warnings (not counted in the verdict) where people read results: compare's HTML report and
-batch's summary and index, each checked in headless Chromium with a screenshot.
+"""Warnings (not counted in the verdict) where people read results.
+
+Compare's HTML report and batch's summary and index, each checked in headless Chromium with
+a screenshot.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _warned() -> CompareResult:
 
 
 def _pixel(shot: Path, browser: Any, selector: str) -> tuple[int, int, int]:
-    """The screenshot's colour 3 px inside the element's left edge, 12 px down (no text)."""
+    """Return the screenshot's colour 3 px inside the element's left edge, 12 px down."""
     left, top = browser.execute_script(
         "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
         "return [r.left + window.scrollX, r.top + window.scrollY];", selector)

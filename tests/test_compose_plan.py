@@ -38,7 +38,7 @@ BG_COLOR = (30, 60, 90)
 
 
 def gradient(size_wh: tuple[int, int], k: int) -> np.ndarray:
-    """A smooth RGB test picture, different for each ``k``."""
+    """Draw a smooth RGB test picture, different for each ``k``."""
     w, h = size_wh
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     r = 40 + 170 * xx / max(1, w - 1)
@@ -87,7 +87,7 @@ def test_rgb_i420_round_trip_and_chroma_is_block_mean():
     # one red pixel in a black 2x2 block: chroma is the mean, not the top-left sample
     block = np.zeros((2, 2, 3), np.uint8)
     block[1, 1] = (255, 0, 0)
-    _, u, v = i420_planes(rgb_to_i420(block))
+    _, _u, v = i420_planes(rgb_to_i420(block))
     assert int(v[0, 0]) == round(128 + (240 - 128) / 4)
     assert rgb_to_i420(np.zeros((7, 9, 3), np.uint8)).shape == (12, 10)
 
@@ -155,7 +155,7 @@ def test_solid_pictures_keep_their_colour_at_region_centres():
     contents = [Picture(i, SRC_WH) for i in range(len(colours))]
     plan = build_plan(regions, contents, background=background)
     got = i420_to_rgb(plan.render({i: solid_i420(SRC_WH, c) for i, c in enumerate(colours)}))
-    for (x, y, w, h), colour in zip(regions.rects.tolist(), colours):
+    for (x, y, w, h), colour in zip(regions.rects.tolist(), colours, strict=True):
         assert_color(got, (x + w // 2, y + h // 2), colour, tol=COLOR_TOL, name="solid_centres")
     # away from region edges (chroma is shared there)
     outside = np.argwhere(cv2.erode((~painted_masks(regions, (640, 360))[0]).astype(np.uint8),
@@ -179,7 +179,7 @@ def test_contents_solid_black_canvas_background_and_transparent():
     assert_color(got, (115, 25), tuple(int(c) for c in image[25, 115]), tol=4,
                  name="contents")                                                 # CANVAS
     assert_color(got, (35, 65), red, tol=COLOR_TOL, name="contents")             # None
-    blended = tuple(round(0.5 * a + 0.5 * b) for a, b in zip(red, (0, 0, 255)))
+    blended = tuple(round(0.5 * a + 0.5 * b) for a, b in zip(red, (0, 0, 255), strict=True))
     assert_color(got, (115, 65), blended, tol=3, name="contents")                # alpha
 
 
@@ -230,7 +230,7 @@ def test_regions_with_odd_edges_leave_no_pixel_unpainted(mode, canvas_wh):
     canvas = plan.start()
     plan.draw(canvas, pictures)
     my, mc = painted_masks(regions, canvas_wh)
-    for plane, mask in zip(i420_planes(canvas), (my, mc, mc)):
+    for plane, mask in zip(i420_planes(canvas), (my, mc, mc), strict=True):
         assert (plane[mask] != 0).all(), "a pixel inside a region was not painted"
         assert (plane[~mask] == 0).all(), "draw wrote outside the regions"
 
@@ -315,7 +315,7 @@ def custom_layouts(draw):
     n = draw(st.integers(1, 6))
     frac = st.floats(0.0, 1.0, allow_nan=False).map(lambda v: round(v, 3))
     rows, modes, alphas, contents = [], [], [], []
-    for i in range(n):
+    for _ in range(n):
         x, y = draw(frac), draw(frac)
         w = draw(st.floats(0.0, 1.0 - x)) if x < 1 else 0.0
         h = draw(st.floats(0.0, 1.0 - y)) if y < 1 else 0.0
@@ -345,9 +345,11 @@ def random_pictures(seed: int) -> dict[str, np.ndarray]:
 
 
 def painted_naively(plan, pictures):
-    """Oracle for the scheduling: every step of every region, in paint order, over a copy of
-    the background (no restores, nothing done only at start).  White-box: uses the plan's
-    own per-region steps, whose pixels the RGB reference tests check.
+    """Paint every step of every region naively: the oracle for the scheduling.
+
+    Every step of every region, in paint order, over a copy of the background (no restores,
+    nothing done only at start).  White-box: uses the plan's own per-region steps, whose
+    pixels the RGB reference tests check.
     """
     from layoutkit.compose import plan as plan_module
 
@@ -375,7 +377,8 @@ def test_incremental_equals_fresh_equals_naive_and_outside_is_background(layout,
     assert np.array_equal(canvas, fresh)
     assert np.array_equal(fresh, painted_naively(plan, random_pictures(seed + 7)))
     my, mc = painted_masks(regions, (w, h))
-    for plane, bg, mask in zip(i420_planes(canvas), i420_planes(background), (my, mc, mc)):
+    for plane, bg, mask in zip(i420_planes(canvas), i420_planes(background), (my, mc, mc),
+                                   strict=True):
         assert np.array_equal(plane[~mask], bg[~mask])
 
 

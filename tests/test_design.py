@@ -46,8 +46,9 @@ def _cli(*argv: str) -> tuple[int, list[str]]:
 
 def _validate_lines(tmp_path: Path, text: str, name: str = "body.json", *,
                     path: Path | None = None) -> list[str]:
-    """What ``layoutkit validate`` prints on stderr for this text (or the file ``path``),
-    without the file name it starts every line with and its final count line.
+    """Return what ``layoutkit validate`` prints on stderr for this text (or the file ``path``).
+
+    Without the file name it starts every line with and its final count line.
     """
     if path is None:
         path = tmp_path / name
@@ -69,7 +70,7 @@ def _get(url: str, token: str | None = None) -> bytes:
 
 
 def _page_token(url: str) -> str:
-    """The token the designer writes into its page (what the page sends on every call)."""
+    """Return the token the designer writes into its page (what the page sends on every call)."""
     match = re.search(r'<meta name="layoutkit-token" content="([^"]+)">', _get(url).decode())
     assert match, "the page carries no token"
     return match.group(1)
@@ -194,8 +195,10 @@ def test_a_render_seen_before_comes_back_at_once(tmp_path):
 
 @pytest.mark.slow
 def test_render_of_1080p_with_17_users_takes_under_100_ms(tmp_path):
-    """The render endpoint's work (check, draw, PNG) for a 1080p best-fit canvas of 17 users;
-    timed, so it runs with the slow tests (a loaded machine would fail it).
+    """The render endpoint's work for a 1080p best-fit canvas of 17 users takes under 100 ms.
+
+    The work is check, draw, PNG; timed, so it runs with the slow tests (a loaded machine
+    would fail it).
     """
     session = DesignSession(base_dir=SAMPLES, upload_dir=tmp_path)
     times = [_render_1080p_17(session, i)["ms"] for i in range(10)]
@@ -254,7 +257,7 @@ def test_cli_design_refuses_a_missing_file():
 # ---------------------------------------------------------------------- in the browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The page's server on a copy of the samples (the folder the page may name files in)."""
+    """Serve the page on a copy of the samples (the folder the page may name files in)."""
     import shutil
 
     folder = tmp_path_factory.mktemp("design") / "samples"
@@ -363,7 +366,8 @@ def test_change_mode_and_user_count(page, server):
                                  canvas_wh=(1280, 720))
     for i, (x, y, w, h) in enumerate(regions.rects.tolist()):  # SVG text collapses spaces
         mode = "fit" if regions.render_modes[i] else "crop"
-        assert labels[2 * i:2 * i + 2] == [f"#{i} uid {regions.uids[i]}", f"{x},{y} {w}×{h} {mode}"]
+        size = f"{w}\N{MULTIPLICATION SIGN}{h}"
+        assert labels[2 * i:2 * i + 2] == [f"#{i} uid {regions.uids[i]}", f"{x},{y} {size} {mode}"]
     assert page.find_element("id", "json-status").text == "valid"
     _screenshot(page, "mode-users")
 

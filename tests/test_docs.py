@@ -47,7 +47,7 @@ def package_modules() -> list[str]:
 
 
 def mapped_modules(text: str) -> list[str]:
-    """The modules the package map declares (its ``{py:module}`` directives)."""
+    """Return the modules the package map declares (its ``{py:module}`` directives)."""
     return re.findall(r"^```\{py:module\} (\S+)$", text, flags=re.MULTILINE)
 
 
@@ -81,8 +81,10 @@ def test_cloud_page_keeps_its_anchors() -> None:
 
 
 def api_targets(name: str) -> set[str]:
-    """The ids under which the API page may document ``layoutkit.<name>``: that name, or
-    the object's home (``lk.CompareResult`` is ``layoutkit.comparison.model.CompareResult``).
+    """Return the ids under which the API page may document ``layoutkit.<name>``.
+
+    That name, or the object's home (``lk.CompareResult`` is
+    ``layoutkit.comparison.model.CompareResult``).
     """
     targets = {f"layoutkit.{name}"}
     value = getattr(layoutkit, name)
@@ -93,7 +95,7 @@ def api_targets(name: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site built by the one command, strict (-W -n), into a temporary folder."""
+    """Build the site by the one command, strict (-W -n), into a temporary folder."""
     for module in ("sphinx", "numpydoc", "myst_parser"):
         pytest.importorskip(module, reason="python -m pip install -e '.[test]'")
     out = tmp_path_factory.mktemp("docs-build")

@@ -68,7 +68,9 @@ def test_a_candidate_needing_new_regions_is_refused_also_from_the_scene_cache():
 
 
 def test_a_stop_seen_frozen_first_at_1_53_s_is_fitted_at_its_own_1_50_s():
-    """A mute at 1.50 s (between the canvas frames at 1.47 and 1.53 s at 15 fps): the frame
+    """A stop seen frozen first at 1.53 s is fitted at its own 1.50 s.
+
+    A mute at 1.50 s (between the canvas frames at 1.47 and 1.53 s at 15 fps): the frame
     at 1.53 s is the first frozen one.  The scenario's own 1.50 s explains that exactly; the
     half-frame was once rounded up to 1.57 s, after the first frozen frame, so the 3.5 s of
     last frame were expected to end a frame after the recording's (an unexpected label).

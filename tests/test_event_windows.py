@@ -80,8 +80,9 @@ def _doc(kind: str, t: float, *, tolerance: float | None = None) -> dict:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """``recorded(kind, jitter)``: our recorder's recording of the scenario with the event
-    ``jitter`` seconds off its time (made once).
+    """Return ``recorded(kind, jitter)``, which records the scenario once per argument.
+
+    Our recorder's recording of the scenario with the event ``jitter`` seconds off its time.
     """
     root = tmp_path_factory.mktemp("windows")
     made: dict[tuple[str, float], Path] = {}
@@ -111,7 +112,7 @@ def _check_fitted(kind: str, jitter: float, result) -> None:
 
 # --- the fitting on synthetic labels (no encoding) ----------------------------------------
 def _labels(stop: Fraction, *, n: int = 80, step: Fraction = Fraction(1, 10)) -> list[str]:
-    """A region's label per frame: live before ``stop``, the last frame from it."""
+    """Return a region's label per frame: live before ``stop``, the last frame from it."""
     return ["live" if k * step < stop else "last_frame" for k in range(n)]
 
 
@@ -121,8 +122,9 @@ def _scenario(events: list[dict], *, duration: int = 8) -> lk.Scenario:
 
 
 def _label_cost(observed: dict[str, list[str]]):
-    """A cost: per user, frames whose label differs from the candidate's (video stops at
-    its mute_video, if any).
+    """Return a cost: per user, the frames whose label differs from the candidate's.
+
+    In the candidate, a user's video stops at its mute_video, if any.
     """
     def cost(candidate, span):
         total = 0
@@ -208,7 +210,7 @@ def test_an_impossible_shift_is_no_candidate():
 
 def test_best_shift_takes_the_middle_of_the_least_cost_run_nearest_zero():
     tenth = Fraction(1, 10)
-    costs = {k * tenth: c for k, c in zip(range(-4, 5), [0, 0, 5, 5, 5, 0, 0, 0, 5])}
+    costs = {k * tenth: c for k, c in zip(range(-4, 5), [0, 0, 5, 5, 5, 0, 0, 0, 5], strict=True)}
     assert best_shift(costs) == (2 * tenth, True)  # runs -4..-3 and 1..3: 1..3 is nearer
     assert best_shift({}) == (0, False)
     assert candidate_shifts(Fraction(1, 10), Fraction(1, 15)) == (0, Fraction(-1, 15),
@@ -379,7 +381,7 @@ def _frozen_on(clips, tmp_path: Path, at: float, picture: float) -> Path:
     scene = Timeline(scenario).scene_at(0)
     regions = lk.compute_regions(scene.layout, scene.order, canvas_wh=(320, 180))
     video = ffmpeg.input(f"color=c=0x000000:s=320x180:r={FPS}:d={SECONDS}", f="lavfi")
-    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist()):
+    for uid, (x, y, w, h) in zip(regions.uids, regions.rects.tolist(), strict=True):
         tile = ffmpeg.input(str(clips[uid])).video
         if uid == "22":
             parts = tile.filter_multi_output("split")

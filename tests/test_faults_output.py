@@ -1,6 +1,8 @@
-"""Hostile output (issue 9): disk full, a second run into the same folder, signals, leftovers,
---force over a longer recording, HLS over HTTP (continuity counters, percent-encoded URIs),
-MP4 parts after a rollover, and `layoutkit upload` after a failed upload.
+"""Hostile output (issue 9): full disks, concurrent runs, signals, leftovers, transfers.
+
+Disk full, a second run into the same folder, signals, leftovers, --force over a longer
+recording, HLS over HTTP (continuity counters, percent-encoded URIs), MP4 parts after a
+rollover, and `layoutkit upload` after a failed upload.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def _assert_listed_files_whole(root: Path, ffmpeg: str) -> None:
 # --- 1. disk full ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def _small_filesystem(path: Path, kib: int):
-    """A tmpfs of ``kib`` KiB at ``path`` (root only); skips the test where it cannot."""
+    """Mount a tmpfs of ``kib`` KiB at ``path`` (root only); skip the test where it cannot."""
     path.mkdir()
     run = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(path)],
                          capture_output=True, text=True)
@@ -149,8 +151,9 @@ def test_disk_full_is_an_error_and_nothing_listed_is_missing(tmp_path, whole_kib
 
 @pytest.mark.slow
 def test_disk_full_at_every_size(tmp_path, whole_kib):
-    """From 20 % to 110 % of the space needed in 40 KiB steps: an error, or a whole
-    recording, never less.
+    """A disk full at every size gives an error or a whole recording, never less.
+
+    From 20 % to 110 % of the space needed in 40 KiB steps.
     """
     ffmpeg = _ffmpeg()
     for kib in range(whole_kib // 5, whole_kib * 11 // 10, 40):
@@ -176,8 +179,8 @@ def test_serverresponse_write_failure_is_a_storage_error(tmp_path, monkeypatch):
         return real(path, **kwargs)
 
     monkeypatch.setattr(pipeline, "atomic_output", failing)
-    with pytest.raises(StorageError, match="serverResponse.json: cannot write the stop "
-                                           "response .No space left on device"):
+    with pytest.raises(StorageError, match=r"serverResponse\.json: cannot write the stop "
+                                           r"response \(No space left on device\)"):
         record(parse_scenario(_doc(duration=2, size=(160, 96))), tmp_path)
 
 
@@ -201,8 +204,9 @@ def _wait_for_segment(proc: subprocess.Popen, folder: Path, timeout: float = 60)
 
 
 def _second_run_is_refused(first: subprocess.Popen, scenario: Path, out: Path) -> None:
-    """While ``first`` records into ``out``, another ``mix --force`` into it is refused and
-    touches nothing.
+    """Check that a second ``mix --force`` into ``out`` is refused and touches nothing.
+
+    It runs while ``first`` records into ``out``.
     """
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.ts")}
     err = io.StringIO()
@@ -239,9 +243,9 @@ def test_second_run_into_the_same_folder_is_refused(tmp_path):
 
 
 def test_library_record_refuses_a_locked_folder(tmp_path):
-    with folder_lock(tmp_path / "o"):
-        with pytest.raises(FolderBusyError, match="another recording is writing"):
-            record(parse_scenario(_doc(duration=1, size=(160, 96))), tmp_path / "o")
+    with (folder_lock(tmp_path / "o"),
+          pytest.raises(FolderBusyError, match="another recording is writing")):
+        record(parse_scenario(_doc(duration=1, size=(160, 96))), tmp_path / "o")
 
 
 # --- 8. interrupts and kills ----------------------------------------------------------------
@@ -258,7 +262,7 @@ def test_signal_closes_the_recording(tmp_path, sig):
         _wait_for_segment(proc, out)
         _second_run_is_refused(proc, scenario, out)  # while it records
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=60)
+        _stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -359,8 +363,9 @@ def _http_server(folder: Path):
 
 @pytest.fixture(scope="module")
 def recorded_32s(tmp_path_factory):
-    """32 s at 160x96 and 10 fps (three segments) by cname, each recorded once for the
-    module's tests (which only read it).
+    """Return ``get(cname)``, recording 32 s at 160x96 and 10 fps (three segments).
+
+    Each cname is recorded once for the module's tests (which only read it).
     """
     made: dict[str, Any] = {}
 
@@ -505,7 +510,9 @@ def test_stop_event_ends_a_library_recording_with_whole_files(tmp_path, monkeypa
 
 
 def test_keyboard_interrupt_in_the_library_ends_the_playlist(tmp_path, monkeypatch):
-    """Without a stop event a KeyboardInterrupt discards the open files, keeps the whole
+    """A KeyboardInterrupt in the library ends the playlist.
+
+    Without a stop event a KeyboardInterrupt discards the open files, keeps the whole
     segments and still ends the playlist (players do not wait on it as live).
     """
     import layoutkit.record.sinks as sinks

@@ -1,5 +1,7 @@
-"""Issue 22, item 6: the first minutes of a new user (flash, samples, scenario defaults,
-swapped compare arguments, designer fields, labels, sentinels, demo, benchmarks).
+"""Issue 22, item 6: the first minutes of a new user.
+
+Flash, samples, scenario defaults, swapped compare arguments, designer fields, labels,
+sentinels, demo, benchmarks.
 """
 
 from __future__ import annotations

@@ -44,9 +44,11 @@ def rec(notice, event_type, seq, sendts, **details):
 
 
 def session_events(*, lose_join=True):
-    """A 20 s session: 1001 (Android) in from before the start, leaves at 15 s; 1002 (Web)
-    joins at 4 s, becomes audience at 9 s and broadcaster again at 12 s; 1003 (iOS) leaves at
-    7 s, its join lost (``lose_join``); the recorder's own join; a console check.
+    """Return the NCS events of a 20 s session.
+
+    1001 (Android) in from before the start, leaves at 15 s; 1002 (Web) joins at 4 s,
+    becomes audience at 9 s and broadcaster again at 12 s; 1003 (iOS) leaves at 7 s, its
+    join lost (``lose_join``); the recorder's own join; a console check.
     """
     events = [
         rec("u0", 30, 0, T0 - 900, status=0),
@@ -165,8 +167,9 @@ def test_without_a_recorder_leave_the_end_is_the_last_report_and_partial():
 
 
 def test_web_sdk_3_and_audience_members():
-    events = session_events(lose_join=False) + [
-        rtc("d1", 105, 2001, 1, S0 + 2, platform=7), rtc("d2", 106, 2001, 2, S0 + 6, platform=7)]
+    events = [*session_events(lose_join=False),
+              rtc("d1", 105, 2001, 1, S0 + 2, platform=7),
+              rtc("d2", 106, 2001, 2, S0 + 6, platform=7)]
     doc = lk.scenario_from_events(events, REQUESTS, web_sdk=3)
     users = {u["uid"]: u for u in doc["users"]}
     assert users["1002"]["platform"] == "web3" and "7 (Web) is Web SDK 3.x" in doc["notes"][2]
@@ -177,17 +180,18 @@ def test_web_sdk_3_and_audience_members():
 
 
 def test_a_user_who_left_before_the_start_is_left_out_and_said_so():
-    events = session_events(lose_join=False) + [
-        rtc("e1", 103, 3001, 1, S0 - 50, platform=5), rtc("e2", 104, 3001, 2, S0 - 40, platform=5)]
+    events = [*session_events(lose_join=False),
+              rtc("e1", 103, 3001, 1, S0 - 50, platform=5),
+              rtc("e2", 104, 3001, 2, S0 - 40, platform=5)]
     doc = lk.scenario_from_events(events, REQUESTS)
     assert "3001" not in {u["uid"] for u in doc["users"]}
     assert any("user 3001 was not on camera while the recording ran" in n for n in doc["notes"])
 
 
 def test_users_joining_in_the_same_second_are_ordered_by_first_notification_and_said_so():
-    events = session_events(lose_join=False) + [
-        rtc("f1", 103, 4002, 1, S0 + 5, platform=1, notify_delay=100),
-        rtc("f2", 103, 4001, 1, S0 + 5, platform=1, notify_delay=700)]
+    events = [*session_events(lose_join=False),
+              rtc("f1", 103, 4002, 1, S0 + 5, platform=1, notify_delay=100),
+              rtc("f2", 103, 4001, 1, S0 + 5, platform=1, notify_delay=700)]
     doc = lk.scenario_from_events(events, REQUESTS)
     assert [u["uid"] for u in doc["users"]][-2:] == ["4002", "4001"]
     assert any("users 4002, 4001 joined in the same second" in n for n in doc["notes"])
@@ -383,7 +387,8 @@ def test_rebuilding_opens_only_the_two_logs_and_an_unknown_source_is_never_a_fil
 
 def test_a_start_body_the_scenario_refuses_is_named_by_its_log_line():
     requests = copy.deepcopy(REQUESTS)
-    requests[0]["body"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["mixedVideoLayout"] = 9
+    transcoding = requests[0]["body"]["clientRequest"]["recordingConfig"]["transcodingConfig"]
+    transcoding["mixedVideoLayout"] = 9
     with pytest.raises(ScenarioError) as caught:
         rebuild(session_events(), [requests[2], requests[1], requests[0]],
                 requests_source="requests.jsonl")

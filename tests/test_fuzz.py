@@ -46,7 +46,7 @@ def _settings(n: int) -> settings:
 
 
 def _twice(check: Any, strategy: st.SearchStrategy) -> tuple[Any, Any]:
-    """The check as a default-run test (FAST examples) and a slow one (SLOW examples)."""
+    """Return the check as a default-run test (FAST examples) and a slow one (SLOW examples)."""
     fast = _settings(FAST)(given(strategy)(check))
     slow = pytest.mark.slow(_settings(SLOW)(given(strategy)(check)))
     return fast, slow
@@ -78,7 +78,7 @@ def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
 
 @st.composite
 def mutated(draw: Any, seeds: list[Any]) -> Any:
-    """A seed document with a few of its values replaced, removed or added."""
+    """Draw a seed document with a few of its values replaced, removed or added."""
     doc = copy.deepcopy(draw(st.sampled_from(seeds)))
     for _ in range(draw(st.integers(0, 4))):
         paths = _paths(doc)
@@ -247,7 +247,7 @@ test_stop_response_parser, test_stop_response_parser_slow = _twice(
 # --- the command line -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cli_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A work folder three levels inside a temporary root, with inputs of every kind."""
+    """Make a work folder three levels inside a temporary root, with inputs of every kind."""
     root = tmp_path_factory.mktemp("cli-fuzz")
     work = root / "a" / "b" / "work"
     work.mkdir(parents=True)

@@ -18,6 +18,7 @@ import sys
 import threading
 import warnings
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def ffmpeg() -> str:
 
 def _make_video(path: Path, *, size: str = "160x120", seconds: float = 2, fps: int = 15,
                 extra: tuple[str, ...] = (), source: str | None = None) -> Path:
-    """A real H.264 file made by FFmpeg (testsrc2 changes every frame)."""
+    """Make a real H.264 file with FFmpeg (testsrc2 changes every frame)."""
     lavfi = source or f"testsrc2=size={size}:rate={fps}:duration={seconds}"
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", lavfi,
                     "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p",
@@ -51,7 +52,7 @@ def _make_video(path: Path, *, size: str = "160x120", seconds: float = 2, fps: i
 
 
 def _ffmpeg_frames(path: Path, size_wh: tuple[int, int], n: int) -> list[np.ndarray]:
-    """The first ``n`` frames as FFmpeg decodes them (yuv420p planes, the second reader)."""
+    """Return the first ``n`` frames as FFmpeg decodes them (yuv420p planes, the second reader)."""
     w, h = size_wh
     raw = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-frames:v", str(n),
                           "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
@@ -62,14 +63,14 @@ def _ffmpeg_frames(path: Path, size_wh: tuple[int, int], n: int) -> list[np.ndar
 
 
 def _start_time(path: Path) -> float:
-    """The container's first timestamp, read by FFmpeg."""
+    """Return the container's first timestamp, read by FFmpeg."""
     text = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True,
                           text=True, timeout=60).stderr
     return float(re.search(r"start: ([0-9.]+)", text)[1])
 
 
 def _frozen(frames: list[np.ndarray]) -> int:
-    return sum(np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    return sum(np.array_equal(a, b) for a, b in pairwise(frames))
 
 
 # --- item 5: timestamps that do not start at 0 ---------------------------------------------
@@ -162,7 +163,7 @@ _HWM = ("int(next(l.split()[1] for l in open('/proc/self/status') "
 
 
 def _rle8_bmp(path: Path, width: int, height: int) -> Path:
-    """A BMP compressed with RLE8: a 9000x9000 picture in 0.67 MB."""
+    """Return a BMP compressed with RLE8: a 9000x9000 picture in 0.67 MB."""
     row = bytes([250, 1]) * (width // 250) + (bytes([width % 250, 2]) if width % 250 else b"")
     data = (row + b"\x00\x00") * height + b"\x00\x01"
     palette = bytes([40, 40, 200, 0, 40, 200, 40, 0]) + b"\x00" * 4 * 254
@@ -174,7 +175,7 @@ def _rle8_bmp(path: Path, width: int, height: int) -> Path:
 
 
 def _jpeg_claiming(path: Path, width: int, height: int) -> Path:
-    """A real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
+    """Return a real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -197,7 +198,7 @@ def test_a_12000x12000_jpeg_is_decoded_at_the_size_it_is_drawn(tmp_path):
         f"a = load_image({str(path)!r}, max_size_wh=(1920, 1080))\n"
         "print(json.dumps({'shape': a.shape, 'pixel': a[500, 500].tolist()}))")
     assert out["shape"] == [3000, 3000, 3]  # 1/4 scale: the smallest that covers 1920x1080
-    assert max(abs(a - b) for a, b in zip(out["pixel"], (200, 40, 40))) <= 4
+    assert max(abs(a - b) for a, b in zip(out["pixel"], (200, 40, 40), strict=True)) <= 4
     assert peak < 400, f"peak RSS {peak:.0f} MiB"  # was 5 GiB
 
 
@@ -244,8 +245,9 @@ def test_a_small_bmp_is_still_drawn(tmp_path):
 # --- items 9 and 10, containment: what a source may be ------------------------------------------
 def _run(tmp_path: Path, *sources: str, command: str = "mix",
          timeout: float = 60) -> subprocess.CompletedProcess:
-    """``layoutkit validate`` or ``mix`` of a scenario with a user per source; stdin is an
-    open pipe nobody writes (reading it would wait forever).
+    """Run ``layoutkit validate`` or ``mix`` of a scenario with a user per source.
+
+    Stdin is an open pipe nobody writes (reading it would wait forever).
     """
     doc = scenario_doc([{"uid": str(i + 1), "source": s} for i, s in enumerate(sources)],
                        duration=1, transcoding={"width": 64, "height": 64, "fps": 5})
@@ -267,7 +269,7 @@ def test_fifos_devices_and_folders_are_refused_as_sources_without_waiting(tmp_pa
     for command in ("validate", "mix"):  # validate waited forever; both refuse the same
         run = _run(tmp_path, *sources, command=command, timeout=30)
         assert run.returncode == 1
-        for i, (rule, source) in enumerate(zip(rules, sources)):
+        for i, (rule, source) in enumerate(zip(rules, sources, strict=True)):
             assert f"code 2: users[{i}].source ({source}): {rule}" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
     with pytest.raises(ScenarioError) as info:

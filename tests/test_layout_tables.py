@@ -28,6 +28,8 @@ custom = ``layoutConfig`` array order.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -889,17 +891,18 @@ def test_bestfit_tiles_share_edges(n, canvas):
     assert rows[0][0][1] == 0  # first row at the top edge
     for row in rows:
         assert len({r[3] for r in row}) == 1  # one height per row
-        for left, right in zip(row, row[1:]):
+        for left, right in pairwise(row):
             assert left[0] + left[2] == right[0]  # horizontal neighbours share an edge
-    for upper, lower in zip(rows, rows[1:]):
+    for upper, lower in pairwise(rows):
         assert upper[0][1] + upper[0][3] == lower[0][1]  # vertical neighbours share an edge
     full_rows = rows if n in (1, 2, 4, 9, 16) else rows[:-1]
     span = (full_rows[0][0][0], full_rows[0][-1][0] + full_rows[0][-1][2])
     for row in full_rows:
         assert (row[0][0], row[-1][0] + row[-1][2]) == span  # full rows span the same band
     if n != 17:
-        for upper, lower in zip(rows, rows[1:]):
-            for upper_tile, lower_tile in zip(upper, lower):
+        for upper, lower in pairwise(rows):
+            # a last row may hold fewer tiles: its tiles line up with the first ones above
+            for upper_tile, lower_tile in zip(upper, lower, strict=False):
                 assert upper_tile[0] == lower_tile[0]  # grid columns line up
                 assert upper_tile[2] == lower_tile[2]
     if n in (1, 2, 4, 9, 16):

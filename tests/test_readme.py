@@ -1,6 +1,8 @@
-"""The README: short and for users; its first block is the two set-up commands, its other
-command block (the compare walkthrough) runs as written, its commands and pictures exist.
-The designer commands it points to (docs/previews.md) serve their page as written.
+"""The README: short and for users, its commands run as written.
+
+Its first block is the two set-up commands, its other command block (the compare
+walkthrough) runs as written, its commands and pictures exist.  The designer commands it
+points to (docs/previews.md) serve their page as written.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ def test_every_subcommand_is_in_the_commands_table():
 
 
 def test_the_readme_is_short_and_for_users():
-    """At most 150 lines; no history, no internal references (the profile's keys, the
-    speed tables and the reference are in docs/, checked by tests/test_docs.py).
+    """The README is at most 150 lines; no history, no internal references.
+
+    The profile's keys, the speed tables and the reference are in docs/, checked by
+    tests/test_docs.py.
     """
     assert len(README.splitlines()) <= 150
     for pattern in (r"\bissue \d", r"\bcontract\b", r"\bspec\b", r"§", r"\bwas\b",
@@ -71,7 +75,7 @@ def _block_after(heading: str, text: str = README) -> str:
 
 
 def _run_dir(tmp_path: Path) -> Path:
-    """A folder standing in for the clone: ``samples/`` is the package's samples."""
+    """Make a folder standing in for the clone: ``samples/`` is the package's samples."""
     (tmp_path / "samples").symlink_to(ROOT / "layoutkit" / "samples")
     return tmp_path
 
@@ -129,7 +133,7 @@ def test_the_designer_commands_serve_their_page(tmp_path, line):
         named = command[2:]
         assert bool(body["scenario"]) == any("scenario" in a for a in named)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

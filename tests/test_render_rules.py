@@ -16,7 +16,7 @@ from PIL import Image
 from layoutkit.cli import main
 from layoutkit.errors import ScenarioError
 from layoutkit.signals.idcode import read_code
-from layoutkit.profile import Profile
+from layoutkit.profile import DEFAULT_PROFILE, Profile
 from layoutkit.render import SceneRenderer
 from layoutkit.scenario import parse_scenario
 
@@ -42,7 +42,7 @@ def _scenario(users, events=(), *, duration=20, **transcoding):
                                        transcoding={**TRANSCODING, **transcoding}))
 
 
-def _render(scenario, t, *, tmp_path=None, profile=Profile()):
+def _render(scenario, t, *, tmp_path=None, profile=DEFAULT_PROFILE):
     scenario = dataclasses.replace(scenario, base_dir=tmp_path)
     with SceneRenderer(scenario, profile=profile) as renderer:
         frame = renderer.frame_at(Fraction(t))
@@ -159,13 +159,13 @@ def test_leave_reflows_immediately_and_rejoin_goes_to_the_end():
     scenario = _scenario(_solid_users(4), [{"t": 3, "uid": "1", "action": "leave"},
                                            {"t": 6, "uid": "1", "action": "join"}])
     _, rgb = _render(scenario, 2)
-    for cell, colour in zip(range(4), (RED, GREEN, BLUE, GREY)):
+    for cell, colour in enumerate((RED, GREEN, BLUE, GREY)):
         assert_color(rgb, CELLS[cell], colour, tol=3, name="before-leave")
     _, rgb = _render(scenario, 3)  # users 2, 3, 4 move up one slot; the 4th cell is empty
-    for cell, colour in zip(range(4), (GREEN, BLUE, GREY, CANVAS)):
+    for cell, colour in enumerate((GREEN, BLUE, GREY, CANVAS)):
         assert_color(rgb, CELLS[cell], colour, tol=3, name="after-leave")
     _, rgb = _render(scenario, 6)
-    for cell, colour in zip(range(4), (GREEN, BLUE, GREY, RED)):
+    for cell, colour in enumerate((GREEN, BLUE, GREY, RED)):
         assert_color(rgb, CELLS[cell], colour, tol=3, name="rejoin-at-end")
 
 
@@ -258,9 +258,11 @@ def test_scenario_error_type_for_missing_source(tmp_path):
 
 def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay_exact(
         tmp_path):
-    """A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm
-    renderer skips their tiles between their frames and still draws every frame exactly as a
-    fresh renderer does.
+    """Pictures unchanged since the last frame are not redrawn, and frames stay exact.
+
+    A 15 fps file in a 30 fps recording, a solid colour and a frozen user: the warm renderer
+    skips their tiles between their frames and still draws every frame exactly as a fresh
+    renderer does.
     """
     from fractions import Fraction
 
@@ -291,7 +293,7 @@ def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay
             frames = [warm.frame_at(t).canvas.copy() for t in times]
         finally:
             plan_module.Plan.draw = original  # type: ignore[method-assign]
-    for t, got in zip(times, frames):
+    for t, got in zip(times, frames, strict=True):
         with SceneRenderer(scenario) as fresh:
             assert np.array_equal(got, fresh.frame_at(t).canvas), t
     # not skipped: the first frame, and the first after the mute changes the plan

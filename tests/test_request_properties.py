@@ -121,7 +121,7 @@ micro = 1_000_000
 
 @st.composite
 def spans(draw) -> tuple[float, float]:
-    """A start and a positive size in millionths with start + size <= 1."""
+    """Draw a start and a positive size in millionths with start + size <= 1."""
     start = draw(st.integers(0, micro - 1))
     return start / micro, draw(st.integers(1, micro - start)) / micro
 

@@ -88,7 +88,10 @@ def _tokens(path: str) -> list[str | int]:
 
 
 def patched(body: dict[str, Any], patches: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``body`` with ``{path: value}`` set (``DELETE`` removes, ``[len]`` appends)."""
+    """Return a copy of ``body`` with ``{path: value}`` set.
+
+    A value ``DELETE`` removes the key; an index equal to the list's length appends.
+    """
     body = copy.deepcopy(body)
     for path, value in patches.items():
         *parents, last = _tokens(path)

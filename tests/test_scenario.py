@@ -21,7 +21,7 @@ from .helpers import scenario_doc
 def make_doc(users: list[Any] | None = None, events: list[Any] | None = None, *,
              duration: Any = 60, recording: dict[str, Any] | None = None,
              **top: Any) -> dict[str, Any]:
-    """A valid scenario document (channel ``demo``, recorder uid 999) with overrides."""
+    """Build a valid scenario document (channel ``demo``, recorder uid 999) with overrides."""
     return scenario_doc(users, events, duration=duration, recording=recording or {}, **top)
 
 
@@ -334,7 +334,7 @@ VALUES = JSON | st.sampled_from(["1", "2", "999", "demo", "join", "leave", "mute
 
 @st.composite
 def mutated_docs(draw: st.DrawFn) -> Any:
-    """A valid document with some values (at any depth) replaced by arbitrary JSON."""
+    """Draw a valid document with some values (at any depth) replaced by arbitrary JSON."""
     doc: Any = make_doc(
         users=[{"uid": "1", "join": 0}, {"uid": "2", "join": 3, "platform": "web3"}],
         events=[{"t": 1, "uid": "1", "action": "mute_video"},

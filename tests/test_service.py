@@ -1,5 +1,6 @@
-"""The local Cloud Recording service (issue 21): REST paths, codes, real-time recording,
-uploads as files finish, signed callbacks (``layoutkit serve`` / ``lk.serve``).
+"""The local Cloud Recording service (issue 21), ``layoutkit serve`` / ``lk.serve``.
+
+REST paths, codes, real-time recording, uploads as files finish, signed callbacks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -88,9 +90,11 @@ def server(tmp_path):
 # ------------------------------------------------------------------ the whole flow
 @pytest.mark.slow  # the default run's end-to-end test: tests/test_service_agora_client.py
 def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tmp_path):
-    """acquire, start (and its retry), query while recording, updateLayout, stop: the
-    bucket holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches,
-    the receiver got 40, 30, 42, 41, 31, 11 in order, signed.
+    """A whole flow records, uploads, notifies and compares.
+
+    acquire, start (and its retry), query while recording, updateLayout, stop: the bucket
+    holds playlist, segments and MP4 under fileNamePrefix, compare of s3:// matches, the
+    receiver got 40, 30, 42, 41, 31, 11 in order, signed.
     """
     events = tmp_path / "events.jsonl"
     with EventReceiver(events, secret=NCS_SECRET) as receiver, \
@@ -130,19 +134,37 @@ def test_flow_records_uploads_notifies_and_compares(s3_endpoint, bucket, raw, tm
         assert call(server, "GET", session_path(rid, sid, "query"))[0] == 404
         scenario = server.scenario_of(sid)
         written = server.folder / "000" / "scenario.json"  # what the user compares with
-        deadline = time.monotonic() + 5
-        while not written.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for(written, seconds=5)
     assert lk.load_scenario(written).sid == sid
     assert lk.load_scenario(written).events == scenario.events
     assert "testing" not in written.read_text()  # the storage keys are masked
     assert 2.9 <= float(scenario.duration) <= recorded_s + 0.3  # real time
     assert [e.action for e in scenario.events] == ["update_layout"]
+    _assert_bucket_holds_the_recording(raw, bucket, sid)
+    result = lk.compare(written, f"s3://{bucket}/rec/one")
+    assert result.verdict == "match", [d.message for d in result.differences]
+    _assert_notified_in_order(events, sid, names)
+
+
+def _wait_for(path: Path, *, seconds: float) -> None:
+    """Wait until ``path`` exists, at most ``seconds`` (the caller's asserts then tell)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _assert_bucket_holds_the_recording(raw, bucket: str, sid: str) -> None:
+    """Assert the bucket holds the playlist, the MP4 and segments under fileNamePrefix."""
     keys = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]]
     assert f"rec/one/{sid}_{CNAME}.m3u8" in keys and f"rec/one/{sid}_{CNAME}_0.mp4" in keys
     assert any(k.startswith(f"rec/one/{sid}_{CNAME}_") and k.endswith(".ts") for k in keys)
-    result = lk.compare(written, f"s3://{bucket}/rec/one")
-    assert result.verdict == "match", [d.message for d in result.differences]
+
+
+def _assert_notified_in_order(events: Path, sid: str, names: list[str]) -> None:
+    """Assert the receiver got 40, 30, 42, 41, 31, 11 for ``sid`` in order.
+
+    The 31's file list is ``names`` in upload order (MP4 first, then the playlist).
+    """
     bodies = [json.loads(line) for line in events.read_text().splitlines()]
     assert [b["eventType"] for b in bodies] == [40, 30, 42, 41, 31, 11]
     assert [b["payload"]["sequence"] for b in bodies] == list(range(6))
@@ -417,14 +439,16 @@ def test_update_changes_the_subscriptions_from_its_arrival(server):
 
 def test_a_scenario_with_a_missing_source_is_refused_at_once(tmp_path):
     scenario = {**SCENARIO, "users": [{"uid": "1", "source": "missing.mp4"}]}
-    with pytest.raises(lk.ScenarioError, match="missing.mp4"):
+    with pytest.raises(lk.ScenarioError, match=r"missing\.mp4"):
         lk.serve(scenario, folder=tmp_path / "svc")
 
 
 @pytest.mark.slow
 def test_the_help_session_runs_as_written(s3_endpoint, raw, tmp_path):
-    """``layoutkit serve --help``'s example session, run line by line (ports and endpoint
-    replaced; the ids the answers give kept in RID and SID, as the comments say).
+    """``layoutkit serve --help``'s example session runs line by line as written.
+
+    Ports and endpoint replaced; the ids the answers give kept in RID and SID, as the
+    comments say.
     """
     import os
     import signal

@@ -1,6 +1,8 @@
-"""The must-show of issue 21: Agora's own community Python REST client (PyPI
-``agora-rest-client``, home AgoraIO-Community/agora-rest-client-python) drives the local
-service through a whole recording, and through its error paths.
+"""The must-show of issue 21: Agora's own Python REST client drives the local service.
+
+Agora's community Python REST client (PyPI ``agora-rest-client``, home
+AgoraIO-Community/agora-rest-client-python) drives the local service through a whole
+recording, and through its error paths.
 
 Only two things of the client are patched, to point it at the local service instead of
 Agora's hosts: its domain list (``Domain.run``, which would resolve ``api-*.agora.io`` /

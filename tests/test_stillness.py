@@ -42,8 +42,9 @@ def _composite(out: Path, *, seconds: float, fps: int, freeze_at: float, bitrate
 
 
 def _motions(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Each tile's motion per frame, as compare observes it (one descriptor per tile), and
-    the key frames.
+    """Return each tile's motion per frame as compare observes it, and the key frames.
+
+    One descriptor per tile.
     """
     probe = Probe((640, 360))
     keys = {name: probe.desc_key((x, y, 320, 180)) for name, (x, y) in TILES.items()}
@@ -82,7 +83,9 @@ def test_frozen_tile_is_found_to_the_frame_and_moving_content_never(tmp_path, fr
 @pytest.mark.parametrize(("fps", "bitrate"), [(15, "250k"), (15, "1000k"), (30, "400k")])
 def test_false_freeze_rate_on_minutes_of_moving_content_is_under_one_percent(tmp_path, fps,
                                                                               bitrate):
-    """Six minutes of each source (six seeds of ``life``); measured: 0 s of 1080 tile-seconds
+    """The false freeze rate on minutes of moving content is under one percent.
+
+    Six minutes of each source (six seeds of ``life``); measured: 0 s of 1080 tile-seconds
     at 15 fps, 7.6 s at 30 fps / 400k (seed 3: a ``life`` board that has nearly died out
     after 50 s, under 0.03 levels a frame).
     """

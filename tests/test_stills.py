@@ -28,8 +28,8 @@ def _run(*argv: str) -> tuple[int, str, str]:
 def test_seed_bestfit_preview_png_cells_and_empty_cell(in_tmp):
     # the seed's start body: 360x640, best fit, #FF0000; it subscribes to the video of 123
     # and 456 only, so 789 is not drawn (warned) and 3 cells stay empty
-    code, out, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
-                          "--users", "123,456,789", "-o", "p.png")
+    code, _out, err = _run("preview", str(samples_dir() / "start-bestfit-seed.json"),
+                           "--users", "123,456,789", "-o", "p.png")
     assert code == 0, err
     assert "user 789 not drawn: video not subscribed" in err
     image = np.asarray(Image.open(in_tmp / "p.png").convert("RGB"))
@@ -81,8 +81,8 @@ def test_background_image_under_empty_area_and_alpha_region():
 
 
 def test_contact_sheet_has_every_user_count(in_tmp):
-    code, out, err = _run("preview", str(samples_dir() / "start-vertical.json"), "--sheet",
-                          "-o", "sheet.png")
+    code, _out, err = _run("preview", str(samples_dir() / "start-vertical.json"), "--sheet",
+                           "-o", "sheet.png")
     assert code == 0, err
     sheet = np.asarray(Image.open(in_tmp / "sheet.png").convert("RGB"))
     layout = LayoutSettings(mixed_video_layout=2, max_resolution_uid="1")

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
-
-from layoutkit.errors import StorageError, ParameterError  # noqa: E402
-from layoutkit.request.model import StorageConfig  # noqa: E402
-from layoutkit.io.s3 import (
+from layoutkit.errors import StorageError, ParameterError
+from layoutkit.request.model import StorageConfig
+from layoutkit.io.s3 import (  # boto3 is imported lazily: the skips below still work
     S3Uploader,
     content_type_for,
     download_tree,
@@ -30,6 +27,9 @@ from layoutkit.io.s3 import (
     parse_s3_url,
     uploader_from_storage_config,
 )
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
 
 PREFIX_DIR = "layoutkit/demo"
 BASE = "0123456789abcdef0123456789abcdef_demo"
@@ -44,7 +44,7 @@ ORDER = [*SEGMENTS, MP4, PLAYLIST, RESPONSE]
 
 @pytest.fixture
 def tree(tmp_path):
-    """A fake recording folder; returns (root, {key: bytes})."""
+    """Make a fake recording folder; return (root, {key: bytes})."""
     root = tmp_path / "out"
     contents = {key: f"segment {i}\n".encode() * 50 for i, key in enumerate(SEGMENTS)}
     contents[MP4] = b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096)
@@ -63,7 +63,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
+    """Return a loopback port nothing listens on (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -169,7 +169,7 @@ def test_no_credentials(monkeypatch, bucket, tree):
     root, _ = tree
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(StorageError, match="NoCredentialsError.*AWS_ACCESS_KEY_ID") as info:
+    with pytest.raises(StorageError, match=r"NoCredentialsError.*AWS_ACCESS_KEY_ID") as info:
         S3Uploader(bucket).upload_file(root / MP4, "x.mp4")
     _assert_one_line(info.value)
 

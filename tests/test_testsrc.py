@@ -62,8 +62,9 @@ def compose(tiles: list[Tile], canvas_wh: tuple[int, int], index: int) -> np.nda
 
 
 def h264_round_trip(pictures: list[np.ndarray], *, kbps: int) -> list[np.ndarray]:
-    """Encode RGB pictures with libx264 as the recorder does (its ``X264_OPTIONS``, yuv420p,
-    15 fps) into an MP4 in memory, decode, and return the decoded Y planes.
+    """Encode RGB pictures with libx264 as the recorder does, decode, return the Y planes.
+
+    The recorder's way: its ``X264_OPTIONS``, yuv420p, 15 fps, into an MP4 in memory.
     """
     height, width = pictures[0].shape[:2]
     buf = io.BytesIO()
@@ -113,7 +114,7 @@ def bestfit_tiles(render_mode: int) -> list[Tile]:
     regions = compute_regions(LayoutSettings(mixed_video_layout=1), UIDS_17,
                               canvas_wh=(360, 640))
     return [(uid, tuple(int(v) for v in rect), render_mode)
-            for uid, rect in zip(regions.uids, regions.rects)]
+            for uid, rect in zip(regions.uids, regions.rects, strict=True)]
 
 
 # -- pictures -------------------------------------------------------------------------

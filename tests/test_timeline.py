@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -278,7 +279,7 @@ def test_change_times_hold_events_thresholds_and_end():
 def test_scene_is_constant_between_change_times():
     tl = stop_timeline("web3", "mute")
     times = tl.change_times()
-    for a, b in zip(times, times[1:]):
+    for a, b in pairwise(times):
         first, middle = tl.scene_at(a), tl.scene_at((a + b) / 2)
         assert first == Scene(**{**middle.__dict__, "t": a})
 

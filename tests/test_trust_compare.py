@@ -104,7 +104,7 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def _touched(paths: list[str], secret: Path) -> list[str]:
-    """The paths under ``secret`` (a folder outside the recording) that were looked at."""
+    """Return the paths under ``secret`` (a folder outside the recording) that were looked at."""
     inside = str(secret)
     return [p for p in paths if os.path.abspath(p) == inside
             or os.path.abspath(p).startswith(inside + os.sep)]
@@ -113,7 +113,7 @@ def _touched(paths: list[str], secret: Path) -> list[str]:
 # --- fixtures -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> Path:
-    """A 2 s recording, HLS and MP4, 320x180 (one segment)."""
+    """Record 2 s, HLS and MP4, 320x180 (one segment)."""
     out = tmp_path_factory.mktemp("rec")
     record(parse_scenario(_doc(av_types=("hls", "mp4"))), out)
     return out
@@ -121,7 +121,7 @@ def rec(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def case(rec, tmp_path) -> tuple[Path, Path]:
-    """(recording folder copy, a secret folder beside it holding a real segment)."""
+    """Return (recording folder copy, a secret folder beside it holding a real segment)."""
     folder = tmp_path / "recording"
     shutil.copytree(rec, folder)
     secret = tmp_path / "secret"
@@ -299,7 +299,7 @@ def test_devices_and_fifos_are_refused_at_once(case, what):
 
 
 def _within(seconds: float, call) -> BaseException | None:
-    """What ``call()`` raised, failing when it is still running after ``seconds``."""
+    """Return what ``call()`` raised, failing when it is still running after ``seconds``."""
     outcome: list[BaseException | None] = []
 
     def run() -> None:
@@ -349,7 +349,7 @@ def test_a_playlist_over_4_mib_is_refused_naming_it(case):
 def test_a_folder_of_many_playlists_is_refused_not_read(tmp_path):
     for i in range(101):
         _playlist(tmp_path, [f"s{i}.ts"], name=f"p{i}.m3u8")
-    with pytest.raises(MediaError, match="101 .m3u8 files, more than 100; not one recording"):
+    with pytest.raises(MediaError, match=r"101 \.m3u8 files, more than 100; not one recording"):
         open_recording(tmp_path)
 
 
@@ -470,8 +470,10 @@ def fuzz_case(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _check_uri(fuzz_case: tuple[Path, Path], uri: str) -> None:
-    """open_recording and the file check (packets walked, not decoded) look at nothing in
-    the secret folder beside the recording, whatever the URI.
+    """Check that opening and the file check look at nothing in the secret folder.
+
+    open_recording and the file check (packets walked, not decoded) look at nothing in the
+    secret folder beside the recording, whatever the URI.
     """
     folder, secret = fuzz_case
     uri = uri.replace("\n", "").replace("\r", "")

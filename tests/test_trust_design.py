@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def _jpg(path: Path, colour: tuple[int, int, int] = (250, 10, 10), size=(64, 36)
 
 @pytest.fixture
 def opened(tmp_path):
-    """A start body with real-looking keys, in its own folder; a JPG beside the folder."""
+    """Write a start body with real-looking keys, in its own folder; a JPG beside the folder."""
     folder = tmp_path / "project"
     folder.mkdir()
     path = folder / "start.json"
@@ -78,7 +79,7 @@ def _token(app) -> str:
 
 @pytest.fixture
 def client(app):
-    """The page's own client: its token on every request."""
+    """Return the page's own client: its token on every request."""
     client = app.test_client()
     client.environ_base["HTTP_X_LAYOUTKIT_TOKEN"] = _token(app)
     return client
@@ -240,7 +241,7 @@ def test_a_scenario_source_outside_the_folder_is_refused_before_any_probe(client
 
 
 class _CountingHandler(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         type(self).hits.append(self.path)
@@ -490,7 +491,9 @@ def test_the_preview_of_an_allowed_image_still_draws_it(client, opened):
 
 # ---------------------------------------------------------------------- the page itself
 def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, tmp_path):
-    """Real headless Chromium: the page opens the file (token on every call), its JSON panel
+    """The page holds masked keys and its download has the real ones.
+
+    Real headless Chromium: the page opens the file (token on every call), its JSON panel
     shows "***", and Download (a form post the browser saves) writes the real keys.
     """
     from .browser import save_full_page_screenshot, start_browser
@@ -524,8 +527,10 @@ def test_the_page_holds_masked_keys_and_its_download_has_the_real_ones(opened, t
 
 
 def test_a_link_out_of_the_folder_is_refused_without_looking_outside(tmp_path, monkeypatch):
-    """The designer follows links only inside its folders (the rule compare follows):
-    nothing below the outside target is looked up (``os.path.realpath`` did).
+    """A link out of the folder is refused without looking outside.
+
+    The designer follows links only inside its folders (the rule compare follows): nothing
+    below the outside target is looked up (``os.path.realpath`` did).
     """
     import os
 

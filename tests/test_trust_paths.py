@@ -1,7 +1,9 @@
-"""Issue 18 (trust boundaries), paths and files: FFmpeg gets local files as ``file:`` paths
-(item 8), a run leaves no lock and a refused mix no folder, validate and mix agree on source
-files (item 9), a secret's value is never printed (item 10), request and scenario files are
-read only when regular and bounded (item 11).
+"""Issue 18 (trust boundaries), paths and files.
+
+FFmpeg gets local files as ``file:`` paths (item 8), a run leaves no lock and a refused mix
+no folder, validate and mix agree on source files (item 9), a secret's value is never
+printed (item 10), request and scenario files are read only when regular and bounded (item
+11).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _ffmpeg() -> str:
 
 
 def _clip(path: Path, *, color: str, seconds: float = 1) -> Path:
-    """A tiny 160x120 H.264 clip of one colour (``path`` may be any file name)."""
+    """Make a tiny 160x120 H.264 clip of one colour (``path`` may be any file name)."""
     run = subprocess.run([_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
                           f"color=c={color}:s=160x120:r=10:d={seconds}", "-c:v", "libx264",
                           "-pix_fmt", "yuv420p", "-y", f"file:{path}"],
@@ -66,8 +68,8 @@ def _centre_rgb(path: Path) -> tuple[int, int, int]:
 def test_ffmpeg_run_reads_a_file_named_like_a_protocol(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _clip(tmp_path / "a:b.mp4", color="red")
-    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
-                          "-o", "o:1.mp4", "--run")
+    code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=a:b.mp4",
+                           "-o", "o:1.mp4", "--run")
     assert code == 0, err  # was "Protocol not found"
     r, g, b = _centre_rgb(tmp_path / "o:1.mp4")
     assert r > 180 and g < 60 and b < 60
@@ -77,8 +79,8 @@ def test_ffmpeg_run_reads_a_concat_named_file_as_itself(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _clip(tmp_path / "x.mp4", color="blue")
     _clip(tmp_path / "concat:x.mp4|x.mp4", color="red", seconds=2)
-    code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=concat:x.mp4|x.mp4",
-                          "-o", "o.mp4", "--run", "--no-audio")
+    code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input", "1=concat:x.mp4|x.mp4",
+                           "-o", "o.mp4", "--run", "--no-audio")
     assert code == 0, err
     r, g, b = _centre_rgb(tmp_path / "o.mp4")  # the named file (red), not x.mp4 (blue)
     assert r > 180 and b < 60, (r, g, b)
@@ -126,9 +128,9 @@ def test_ffmpeg_refuses_a_url_output_and_connects_nowhere(tmp_path):
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        code, out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input",
-                              f"1={tmp_path / 'x.mp4'}", "-o",
-                              f"http://127.0.0.1:{port}/o.mp4", "--run")
+        code, _out, err = _cli("ffmpeg", str(_request(tmp_path)), "--input",
+                               f"1={tmp_path / 'x.mp4'}", "-o",
+                               f"http://127.0.0.1:{port}/o.mp4", "--run")
     finally:
         stop.set()
         thread.join(5)
@@ -218,7 +220,7 @@ def test_dev_zero_as_the_scenario_is_refused_without_reading_it(tmp_path, monkey
     command, *rest = argv
     tracemalloc.start()
     try:
-        code, out, err = _cli(command, "/dev/zero", *rest)
+        code, _out, err = _cli(command, "/dev/zero", *rest)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -237,7 +239,7 @@ def test_a_fifo_as_the_request_is_refused_at_once(tmp_path):
 
 
 def test_a_folder_as_the_request_is_refused_with_its_path(tmp_path):
-    code, out, err = _cli("validate", str(tmp_path))
+    code, _out, err = _cli("validate", str(tmp_path))
     assert code == 1 and f"{tmp_path}: is a folder, not a file" in err, err
 
 
@@ -340,8 +342,10 @@ def test_a_garbage_source_is_an_error_for_validate_as_for_mix(tmp_path):
 
 def test_a_run_that_locked_a_removed_lock_file_tries_again_and_finds_the_folder_busy(
         tmp_path, monkeypatch):
-    """The race removing the lock file opens: run B opened A's lock file; A ends (removing
-    it) and C locks a new one; B's lock of the old file must not count.
+    """A lock taken on a removed lock file is retried and finds the folder busy.
+
+    The race removing the lock file opens: run B opened A's lock file; A ends (removing it)
+    and C locks a new one; B's lock of the old file must not count.
     """
     import fcntl
 
