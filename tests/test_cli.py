@@ -72,8 +72,8 @@ def test_usage_errors_exit_2_without_traceback(argv):
 
 
 def test_profile_typo_gets_a_hint():
-    _code, _, err = _run("layout", "--profile", "floating_rendr=fit")
-    assert "did you mean 'floating_render'?" in err
+    code, _, err = _run("layout", "--profile", "floating_rendr=fit")
+    assert code == 2 and "did you mean 'floating_render'?" in err
 
 
 def test_missing_file_is_exit_1():
