@@ -97,7 +97,7 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def format_utc(moment: datetime, *, tag_time: str = "date17") -> str:
-    """The TIME of ``EXT-X-AGORA-*`` tags and the ``<utc>`` part of TS names.
+    """Format the TIME of ``EXT-X-AGORA-*`` tags and the ``<utc>`` part of TS names.
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def mp4_name(sid: str, cname: str, index: int) -> str:
 
 
 def prefix_key(prefix: Sequence[str], name: str) -> str:
-    """The storage key of ``name`` under ``fileNamePrefix``: items and name joined with ``/``.
+    """Return the storage key of ``name`` under ``fileNamePrefix``: all joined with ``/``.
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def prefix_key(prefix: Sequence[str], name: str) -> str:
 
 
 def new_sid(rng: int | random.Random | None = None) -> str:
-    """A recording id: 32 lowercase hex digits, like the ``sid`` of Agora's examples.
+    """Make a recording id: 32 lowercase hex digits, like the ``sid`` of Agora's examples.
 
     Parameters
     ----------
