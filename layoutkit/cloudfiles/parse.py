@@ -488,7 +488,7 @@ class RecordingName:
 
 
 def _split_stem(stem: str, *, sid: str | None, cname: str | None) -> tuple[str, str] | None:
-    """``<sid>_<cname>`` -> (sid, cname); with hints the known part is matched exactly."""
+    """Split ``<sid>_<cname>`` into (sid, cname); with hints the known part is matched exactly."""
     if sid is not None:
         if not stem.startswith(sid + "_"):
             return None

@@ -140,7 +140,7 @@ def segment_uri(name: str) -> str:
 
 
 def _micros(duration: Fraction) -> int:
-    """``duration`` in whole microseconds, rounded half to even."""
+    """Return ``duration`` in whole microseconds, rounded half to even."""
     return round(duration * _MICRO)
 
 
@@ -159,7 +159,7 @@ def extinf_value(duration: Fraction) -> str:
 
 
 def target_duration(segments: Iterable[Segment]) -> int:
-    """``max(18, ceil(longest #EXTINF as written))``.
+    """Return ``#EXT-X-TARGETDURATION``: ``max(18, ceil(longest #EXTINF as written))``.
 
     Examples
     --------

@@ -21,7 +21,7 @@ UPLOADING_STATUSES: tuple[str, ...] = ("uploaded", "backuped", "unknown")
 
 
 def track_type_of(stream_types: int) -> str:
-    """``trackType`` for ``recordingConfig.streamTypes`` 0 / 1 / 2.
+    """Return the ``trackType`` for ``recordingConfig.streamTypes`` 0 / 1 / 2.
 
     Examples
     --------

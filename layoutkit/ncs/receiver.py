@@ -143,7 +143,7 @@ class EventLog:
 
 
 def _not_json(name: str) -> Any:
-    """``json.loads`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity`` (a ``json.loads`` hook)."""
     raise ValueError(f"{name} is not JSON")
 
 

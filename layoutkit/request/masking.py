@@ -55,7 +55,7 @@ def json_kind(value: Any) -> str:
 
 def hide_secret(path: str, rule: str, value: Any, hint: str | None, *,
                 missing: Any) -> tuple[str, Any, str | None]:
-    """``(rule, value, hint)`` of a problem at ``path``, the value hidden when it is a secret.
+    """Return ``(rule, value, hint)`` of a problem at ``path``, hiding the value of a secret.
 
     For a secret the rule says the kind of value got, and the value (``missing``: not shown)
     and the hint (it may quote the value) are dropped; anything else is returned as given.

@@ -271,7 +271,7 @@ _MEDIA_LISTS = {
 
 def _read_uid_lists(r: Reader, media: str, stream_types: int | None = None
                     ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
-    """``(subscribe, unsubscribe)`` lists of one media; both spellings of unSubscribe."""
+    """Read the ``(subscribe, unsubscribe)`` lists of one media; both spellings of unSubscribe."""
     keys, allowed = _MEDIA_LISTS[media]
     given = [k for k in r.data if k in keys]
     lists: dict[bool, tuple[str, ...] | None] = {True: None, False: None}
@@ -353,7 +353,7 @@ def _read_extension_params(r: Reader, vendor: int | None) -> tuple[tuple[str, An
 
 
 def _read_storage(r: Reader, *, complete: bool = True) -> StorageConfig:
-    """``storageConfig``; ``complete=False`` (``update``) makes every key optional.
+    """Read ``storageConfig``; ``complete=False`` (``update``) makes every key optional.
 
     ``stsToken`` and ``stsExpiration`` are checked but not kept (the model has no field).
     """

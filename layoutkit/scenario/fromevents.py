@@ -142,7 +142,7 @@ def _listed(items: Iterable[Any]) -> str:
 
 
 def _utc(ms: int) -> str:
-    """``2026-12-06T14:00:00.250Z``."""
+    """Format epoch milliseconds as ``2026-12-06T14:00:00.250Z``."""
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

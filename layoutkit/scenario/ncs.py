@@ -327,5 +327,5 @@ def check_requests(lines: Sequence[Line], *, source: str | None = None) -> list[
 
 
 def where(line: int, path: str) -> str:
-    """``line N: path`` (the path of a problem in a line)."""
+    """Return ``line N: path``, the path of a problem in a line."""
     return f"line {line}: {join_path('', path) or '<root>'}"

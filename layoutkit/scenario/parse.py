@@ -242,7 +242,7 @@ def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: P
 
 
 def _with_stand_ins(value: Any) -> tuple[Any, set[str] | None]:
-    """``value`` with stand-ins for the storageConfig keys it lacks, and which were added.
+    """Return ``value`` with stand-ins for the storageConfig keys it lacks, and which were added.
 
     Returns the body unchanged (and an empty set) when it has no clientRequest object or
     its storageConfig is not an object; None instead of a set when storageConfig is absent.
@@ -447,7 +447,7 @@ def _as_stream(value: Any, path: str, out: Problems) -> Any:
 
 
 def _read_reports(r: Reader, duration: Fraction | None) -> tuple[VideoReport, ...]:
-    """``video_reports``, sorted by time (stable)."""
+    """Read ``video_reports``, sorted by time (stable)."""
     reports = []
     for e in r.entries("video_reports", REPORT_KEYS, max_items=MAX_EVENTS):
         t = e.field("t", _as_time, None, required=True)

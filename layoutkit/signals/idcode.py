@@ -250,7 +250,7 @@ def _label_map(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
 
 @lru_cache(maxsize=64)
 def _label_map3(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """:func:`_label_map` in three equal channels, so one ``cv2.LUT`` paints RGB."""
+    """Return :func:`_label_map` in three equal channels, so one ``cv2.LUT`` paints RGB."""
     labels3 = np.repeat(_label_map(size_wh)[:, :, None], 3, axis=2)
     labels3.setflags(write=False)
     return labels3

@@ -274,7 +274,7 @@ def _frame_inputs(uid: str, index: int, size_wh: tuple[int, int],
 
 
 def _white_spans(index: int, fps: int, lay: _Layout) -> list[tuple[Span, Span]]:
-    """(long, short) spans painted white on frame ``index``: the two bars and the tick."""
+    """Return the (long, short) spans painted white on frame ``index``: two bars and the tick."""
     spans = []
     bar_short = (0, lay.strip[0])
     for band, forward in ((lay.band_a, True), (lay.band_b, False)):
@@ -291,7 +291,7 @@ test_frame.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
-    """``size_wh`` as ints, checked to be even and large enough for the test stream's code.
+    """Return ``size_wh`` as ints, checked to be even and large enough for the test stream's code.
 
     Raises
     ------
@@ -307,7 +307,7 @@ def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
 
 def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
                     fps: int = 15, flash: bool = True) -> npt.NDArray[np.uint8]:
-    """:func:`test_frame` as yuv420p (I420) planes stacked into one array.
+    """Draw :func:`test_frame` as yuv420p (I420) planes stacked into one array.
 
     ``flash=False`` draws the whole-second frames like the others (no white flash): for
     previews a person watches; the recorder keeps the flash (compare's A/V sync uses it).
@@ -344,7 +344,7 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
 @lru_cache(maxsize=32)
 def _backgrounds_i420(uid: str, size_wh: tuple[int, int]) -> tuple[
         npt.NDArray[np.uint8], npt.NDArray[np.uint8], int]:
-    """:func:`_backgrounds` in I420 (read-only), and the luma of the code's quiet zone."""
+    """Return :func:`_backgrounds` in I420 (read-only), and the luma of the code's quiet zone."""
     base, flash = (np.asarray(cv2.cvtColor(p, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
                    for p in _backgrounds(uid, size_wh))
     for picture in (base, flash):
