@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import colorsys
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from PIL.ImageFont import FreeTypeFont, ImageFont
+    from PIL.ImageFont import FreeTypeFont
 
 __all__ = ["label_font", "test_card", "uid_color"]
 
@@ -27,11 +27,13 @@ def uid_color(uid: str) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=64)
-def label_font(size: int) -> FreeTypeFont | ImageFont:
+def label_font(size: int) -> FreeTypeFont:
     """Return Pillow's bundled scalable font at ``size`` px (no system fonts needed)."""
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=max(6, int(size)))
+    # Pillow's wheels bundle FreeType, so with a size load_default gives the scalable font
+    # (typed as also possibly the fixed bitmap one, which only a FreeType-less build returns).
+    return cast("FreeTypeFont", ImageFont.load_default(size=max(6, int(size))))
 
 
 @lru_cache(maxsize=128)
