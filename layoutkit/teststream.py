@@ -12,7 +12,7 @@ import os
 from .cloudfiles.constants import SAMPLE_RATE
 from .errors import ParameterError
 from .io.decode import iter_luma
-from .io.encode import MediaFileWriter
+from .io.encode import AudioTrack, MediaFileWriter
 from .signals.idcode import CodeReading, read_code, uid_number
 from .signals.testsrc import even_size, test_frame_i420
 from .signals.tone import tone
@@ -83,7 +83,7 @@ def write_testsrc(
     n_samples = round(duration * SAMPLE_RATE)
     sent = 0
     with MediaFileWriter(path, size_wh=size, fps=fps, bitrate_kbps=bitrate_kbps,
-                         audio_channels=1, overwrite=overwrite) as writer:
+                         audio=AudioTrack(1), overwrite=overwrite) as writer:
         for index in range(n_frames):
             writer.write(test_frame_i420(uid, index, size_wh=size, fps=fps, flash=flash))
             # keep the audio up to the end of this video frame (interleaved muxing)

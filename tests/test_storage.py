@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from layoutkit.errors import StorageError, ParameterError
 from layoutkit.request.model import StorageConfig
 from layoutkit.io.s3 import (  # boto3 is imported lazily: the skips below still work
+    S3Settings,
     S3Uploader,
     content_type_for,
     download_tree,
@@ -140,7 +142,7 @@ def test_missing_bucket_is_a_storage_error(tree):
     root, _ = tree
     before = _snapshot(root)
     with pytest.raises(StorageError) as info:
-        S3Uploader("lk-no-such-bucket", retries=1).upload_tree(root, ORDER)
+        S3Uploader("lk-no-such-bucket", settings=S3Settings(retries=1)).upload_tree(root, ORDER)
     text = str(info.value)
     assert text.startswith(f"s3://lk-no-such-bucket/{SEGMENTS[0]}: upload failed (NoSuchBucket")
     assert isinstance(info.value, OSError)
@@ -152,8 +154,8 @@ def test_closed_endpoint_fails_fast(tree):
     root, _ = tree
     before = _snapshot(root)
     endpoint = f"http://127.0.0.1:{_closed_port()}"
-    uploader = S3Uploader("rec", endpoint_url=endpoint, retries=1,
-                          connect_timeout=1, read_timeout=1)
+    uploader = S3Uploader("rec", settings=S3Settings(endpoint_url=endpoint, retries=1,
+                                                     connect_timeout=1, read_timeout=1))
     started = time.monotonic()
     with pytest.raises(StorageError) as info:
         uploader.upload_tree(root, ORDER)
@@ -208,8 +210,12 @@ def captured(monkeypatch):
     import layoutkit.io.s3 as storage
 
     calls: list[dict] = []
-    monkeypatch.setattr(storage, "S3Uploader",
-                        lambda bucket, **kw: calls.append({"bucket": bucket, **kw}) or calls[-1])
+    def record(bucket, *, prefix="", settings=None):
+        calls.append({"bucket": bucket, "prefix": prefix,
+                      **{f.name: getattr(settings, f.name) for f in fields(S3Settings)}})
+        return calls[-1]
+
+    monkeypatch.setattr(storage, "S3Uploader", record)
     return calls
 
 
@@ -242,11 +248,12 @@ def test_env_wins_over_storage_config(s3_endpoint, captured):
 
 def test_explicit_arguments_win(captured):
     config = StorageConfig(bucket="b", access_key="cfgkey", secret_key="cfgsecret")
-    uploader_from_storage_config(config, bucket_override="cli", endpoint_url="http://e:1",
-                                 access_key="k", secret_key="s", region="eu-west-1")
+    explicit = S3Settings(endpoint_url="http://e:1", access_key="k", secret_key="s",
+                          region="eu-west-1")
+    uploader_from_storage_config(config, bucket_override="cli", settings=explicit)
     assert captured[-1] == {"bucket": "cli", "prefix": "", "endpoint_url": "http://e:1",
                             "access_key": "k", "secret_key": "s", "region": "eu-west-1",
-                            "retries": 5}
+                            "retries": 5, "connect_timeout": 5.0, "read_timeout": 30.0}
 
 
 @pytest.mark.parametrize("key", ["AKIDEXAMPLE", "AKIAIOSFODNN7EXAMPLE", "xxxxxxxx",

@@ -60,7 +60,7 @@ _FORBIDDEN = ("/", "\0", "\n", "\r")
 
 
 def _utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; refuse naive datetimes (they are local time for ``timestamp()``)."""
+    """Return ``moment`` in UTC; refuse naive datetimes (local time for ``timestamp()``)."""
     if not isinstance(moment, datetime):
         msg = f"expected a datetime, got {type(moment).__name__}"
         raise TypeError(msg)
@@ -97,7 +97,7 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def format_utc(moment: datetime, *, tag_time: str = "date17") -> str:
-    """The TIME of ``EXT-X-AGORA-*`` tags and the ``<utc>`` part of TS names.
+    """Format the TIME of ``EXT-X-AGORA-*`` tags and the ``<utc>`` part of TS names.
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ def _check_part(what: str, value: str) -> str:
 
 
 def m3u8_name(sid: str, cname: str) -> str:
-    """``<sid>_<cname>.m3u8``.
+    """Return the playlist's name, ``<sid>_<cname>.m3u8``.
 
     Examples
     --------
@@ -157,7 +157,7 @@ def m3u8_name(sid: str, cname: str) -> str:
 
 
 def ts_name(sid: str, cname: str, segment_start: datetime, *, tag_time: str = "date17") -> str:
-    """``<sid>_<cname>_<utc>.ts`` with ``<utc>`` = :func:`format_utc` of the segment start.
+    """Return a segment's name, ``<sid>_<cname>_<utc>.ts``, ``<utc>`` from :func:`format_utc`.
 
     Examples
     --------
@@ -169,7 +169,7 @@ def ts_name(sid: str, cname: str, segment_start: datetime, *, tag_time: str = "d
 
 
 def mp4_name(sid: str, cname: str, index: int) -> str:
-    """``<sid>_<cname>_<index>.mp4``; ``index`` counts MP4 parts from 0.
+    """Return an MP4 part's name, ``<sid>_<cname>_<index>.mp4``; ``index`` counts from 0.
 
     Examples
     --------
@@ -183,7 +183,7 @@ def mp4_name(sid: str, cname: str, index: int) -> str:
 
 
 def prefix_key(prefix: Sequence[str], name: str) -> str:
-    """The storage key of ``name`` under ``fileNamePrefix``: items and name joined with ``/``.
+    """Return the storage key of ``name`` under ``fileNamePrefix``: all joined with ``/``.
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def prefix_key(prefix: Sequence[str], name: str) -> str:
 
 
 def new_sid(rng: int | random.Random | None = None) -> str:
-    """A recording id: 32 lowercase hex digits, like the ``sid`` of Agora's examples.
+    """Make a recording id: 32 lowercase hex digits, like the ``sid`` of Agora's examples.
 
     Parameters
     ----------

@@ -60,7 +60,7 @@ _FAILOVER_RE = re.compile(r"bak(\d+)_(.+)")
 
 # --- times ----------------------------------------------------------------------------------
 def parse_time(text: str) -> tuple[datetime, str] | None:
-    """A TIME / ``<utc>`` value: 17-digit UTC or 13-digit epoch ms.
+    """Parse a TIME / ``<utc>`` value: 17-digit UTC or 13-digit epoch ms.
 
     Returns
     -------
@@ -105,7 +105,7 @@ class AgoraTag:
     line: int
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        """The value of attribute ``key`` (case-sensitive), or ``default``."""
+        """Return the value of attribute ``key`` (case-sensitive), or ``default``."""
         return dict(self.attributes).get(key, default)
 
 
@@ -223,9 +223,10 @@ def _decimal_fraction(text: str, *, what: str, lineno: int, source: str) -> Frac
 
 def _parse_tag(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any], *,
                source: str) -> bool:
-    """The ``custom_tags_parser`` of :func:`parse_playlist` for one tag line: Agora's tags,
-    ``#EXTINF`` (exact durations, the comma), and the numeric tags read leniently.  True when
-    the line was taken.
+    """Read one tag line for :func:`parse_playlist` (its ``custom_tags_parser``).
+
+    Takes Agora's tags, ``#EXTINF`` (exact durations, the comma), and the numeric tags read
+    leniently.  True when the line was taken.
     """
     if line.startswith(_AGORA):
         tag, _, rest = line[len(_AGORA):].partition(":")
@@ -341,7 +342,7 @@ _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _uri_path(uri: str) -> tuple[str | None, str]:
-    """(scheme or None, the path part, percent-decoded)."""
+    """Split a URI into (scheme or None, its path part percent-decoded)."""
     text = uri.strip()
     m = _SCHEME_RE.match(text)
     scheme = m.group(0)[:-1].lower() if m else None
@@ -353,7 +354,7 @@ def _uri_path(uri: str) -> tuple[str | None, str]:
 
 
 def segment_file_name(uri: str) -> str:
-    """The file name a playlist URI line names: the last part of its percent-decoded path.
+    """Return the file name a playlist URI line names: its percent-decoded path's last part.
 
     A query (``?...``) and fragment (``#...``) are dropped, as a URI reader does; our
     recorder and players write ``?`` and ``#`` of names as ``%3F`` / ``%23``.  The path is
@@ -405,17 +406,30 @@ def segment_uri_problem(uri: str) -> tuple[str, str] | None:
     scheme, path = _uri_path(uri)
     if "\x00" in path:
         return "bad_uri", "holds a NUL character"
+    outside = _outside_rule(scheme, path)
+    if outside is not None:
+        return "outside_uri", outside
+    bad_name = _bad_name_rule(path.rsplit("/", 1)[-1])
+    return None if bad_name is None else ("bad_uri", bad_name)
+
+
+def _outside_rule(scheme: str | None, path: str) -> str | None:
+    """Return the rule a URI's scheme or decoded path breaks by naming a file elsewhere."""
     if scheme is not None and scheme not in ("http", "https"):
-        return "outside_uri", f"a {scheme + ':'!r} URI, not a file of the recording folder"
+        return f"a {scheme + ':'!r} URI, not a file of the recording folder"
     if scheme is None and path.startswith("/"):
-        return "outside_uri", "names an absolute path, not a file of the recording folder"
+        return "names an absolute path, not a file of the recording folder"
     if scheme is None and ".." in path.split("/"):
-        return "outside_uri", "goes up out of the recording folder ('..')"
-    name = path.rsplit("/", 1)[-1]
+        return "goes up out of the recording folder ('..')"
+    return None
+
+
+def _bad_name_rule(name: str) -> str | None:
+    """Return the rule a URI's file name (its path's last part) breaks, or None."""
     if name in ("", ".", ".."):
-        return "bad_uri", "names no file"
+        return "names no file"
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        return "bad_uri", f"its file name is longer than {MAX_NAME_BYTES} bytes"
+        return f"its file name is longer than {MAX_NAME_BYTES} bytes"
     return None
 
 
@@ -430,11 +444,11 @@ def _escape(ch: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` safe to show: every character that is not printable escaped as Python does.
+    r"""Return ``text`` safe to show, each unprintable character escaped as Python does.
 
     Control characters (``ESC``, newline, ``BEL``, C1), format characters (the right-to-left
     override ``U+202E`` and the other bidi controls), separators and lone surrogates become
-    ``\\x1b``, ``\\n``, ``\\u202e``...; other text, including the space and every letter
+    ``\x1b``, ``\n``, ``\u202e``...; other text, including the space and every letter
     and symbol, is left as it is.  Names and texts from a recording go through this before
     they are printed to a terminal, a JSON document or a page.
 
@@ -442,10 +456,10 @@ def printable(text: str) -> str:
     --------
     >>> printable("sid_c_1.ts")
     'sid_c_1.ts'
-    >>> print(printable("a\\x1b]0;TITLE\\x07b\\nverdict: match"))
-    a\\x1b]0;TITLE\\x07b\\nverdict: match
-    >>> print(printable("evil\\u202egnp.ts"), printable("caf\\u00e9 \\u00d7"))
-    evil\\u202egnp.ts café ×
+    >>> print(printable("a\x1b]0;TITLE\x07b\nverdict: match"))
+    a\x1b]0;TITLE\x07b\nverdict: match
+    >>> print(printable("evil\u202egnp.ts"), printable("caf\u00e9 \u00b1"))
+    evil\u202egnp.ts café ±
     """
     if text.isprintable():
         return text
@@ -474,7 +488,7 @@ class RecordingName:
 
 
 def _split_stem(stem: str, *, sid: str | None, cname: str | None) -> tuple[str, str] | None:
-    """``<sid>_<cname>`` -> (sid, cname); with hints the known part is matched exactly."""
+    """Split ``<sid>_<cname>`` into (sid, cname); with hints the known part is matched exactly."""
     if sid is not None:
         if not stem.startswith(sid + "_"):
             return None
@@ -619,7 +633,7 @@ class StopResponse:
 
 
 def looks_like_stop_response(doc: Any) -> bool:
-    """True for a dict that is a ``stop`` response or its ``serverResponse``."""
+    """Tell whether ``doc`` is a dict that is a ``stop`` response or its ``serverResponse``."""
     if not isinstance(doc, Mapping):
         return False
     inner = doc.get("serverResponse")
@@ -640,7 +654,8 @@ def _slice_start(value: Any) -> tuple[datetime | None, str | None]:
     if isinstance(value, bool):
         return None, None
     number: float | None = None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip())):
+    numeric_text = isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip())
+    if isinstance(value, (int, float)) or numeric_text:
         number = float(value)
     if number is None or not number > 0:  # NaN too
         return None, None

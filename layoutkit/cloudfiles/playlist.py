@@ -63,7 +63,7 @@ _MICRO = 1_000_000
 
 
 def check_tag_time(tag_time: str) -> None:
-    """Raise ValueError unless ``tag_time`` is one of :data:`~layoutkit.cloudfiles.naming.TAG_TIMES`."""
+    """Raise ValueError unless ``tag_time`` is in :data:`~layoutkit.cloudfiles.naming.TAG_TIMES`."""
     if tag_time not in TAG_TIMES:
         msg = f"tag_time: must be one of {', '.join(TAG_TIMES)} (got {tag_time!r})"
         raise ValueError(msg)
@@ -98,6 +98,7 @@ class Segment:
     track_events: tuple[tuple[str, datetime], ...] = ()
 
     def __post_init__(self) -> None:
+        """Check every field; store ``duration`` as a Fraction and ``track_events`` as a tuple."""
         if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
             msg = ("Segment.name: must be a non-empty string without outer spaces "
                    f"(got {self.name!r})")
@@ -126,7 +127,7 @@ class Segment:
 
 
 def segment_uri(name: str) -> str:
-    """The playlist's URI line of a segment file: ``name`` percent-encoded (RFC 3986).
+    """Return the playlist's URI line of a segment file: ``name`` percent-encoded (RFC 3986).
 
     Examples
     --------
@@ -139,7 +140,7 @@ def segment_uri(name: str) -> str:
 
 
 def _micros(duration: Fraction) -> int:
-    """``duration`` in whole microseconds, rounded half to even."""
+    """Return ``duration`` in whole microseconds, rounded half to even."""
     return round(duration * _MICRO)
 
 
@@ -158,7 +159,7 @@ def extinf_value(duration: Fraction) -> str:
 
 
 def target_duration(segments: Iterable[Segment]) -> int:
-    """``max(18, ceil(longest #EXTINF as written))``.
+    """Return ``#EXT-X-TARGETDURATION``: ``max(18, ceil(longest #EXTINF as written))``.
 
     Examples
     --------
@@ -188,7 +189,7 @@ def _segment_lines(segment: Segment, *, first: bool, correct_extinf: bool,
 
 def render_playlist(segments: Sequence[Segment], *, ended: bool, correct_extinf: bool = False,
                     tag_time: str = "date17") -> str:
-    """The M3U8 text listing ``segments`` (see the module docstring for the format).
+    """Render the M3U8 text listing ``segments`` (see the module docstring for the format).
 
     Parameters
     ----------
@@ -204,7 +205,7 @@ def render_playlist(segments: Sequence[Segment], *, ended: bool, correct_extinf:
     Returns
     -------
     str
-        Lines each ending with ``"\\n"``.
+        Lines each ending with a newline.
     """
     check_tag_time(tag_time)
     lines = [

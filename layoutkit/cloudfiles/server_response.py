@@ -1,5 +1,6 @@
-"""The ``serverResponse`` of a composite-mode ``stop`` response, pure
-(docs/cloud.md#cloud-file-list).
+"""The ``serverResponse`` of a composite-mode ``stop`` response, pure.
+
+Field by field as docs/cloud.md#cloud-file-list describes it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ UPLOADING_STATUSES: tuple[str, ...] = ("uploaded", "backuped", "unknown")
 
 
 def track_type_of(stream_types: int) -> str:
-    """``trackType`` for ``recordingConfig.streamTypes`` 0 / 1 / 2.
+    """Return the ``trackType`` for ``recordingConfig.streamTypes`` 0 / 1 / 2.
 
     Examples
     --------
@@ -50,7 +51,9 @@ def server_response(*, m3u8_key: str, mp4_keys: Sequence[str], slice_start: date
                     mp4_slice_starts: Sequence[datetime] | None = None,
                     track_type: str = "audio_and_video",
                     uploading_status: str = "uploaded") -> dict[str, Any]:
-    """The ``serverResponse`` of a composite-mode ``stop`` response (docs/cloud.md#cloud-file-list).
+    """Build the ``serverResponse`` of a composite-mode ``stop`` response.
+
+    The fields and their values follow docs/cloud.md#cloud-file-list.
 
     Parameters
     ----------

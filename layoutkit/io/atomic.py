@@ -28,7 +28,7 @@ _TEMP_RE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.part(?:\.[A-Za-z0-9]{1,5})
 
 
 def temporary_target(name: str) -> str | None:
-    """The final name a temporary file of :func:`atomic_output` was for, or None.
+    """Return the final name a temporary file of :func:`atomic_output` was for, or None.
 
     Examples
     --------

@@ -60,8 +60,10 @@ SINGLE_THREAD_DECODE_MAX_PIXELS = 320 * 240
 
 
 def set_decoder_threads(stream: Any) -> None:
-    """Turn on FFmpeg's frame threads (``thread_type = "AUTO"``) for a PyAV video stream
-    larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`; leave others on one thread.
+    """Turn on FFmpeg's frame threads (``thread_type = "AUTO"``) for a large video stream.
+
+    A PyAV video stream larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS` gets them;
+    others stay on one thread.
     """
     context = stream.codec_context
     if stream.type == "video" and \
@@ -74,7 +76,7 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def media_location(location: str | os.PathLike[str], *, kind: str) -> str:
-    """What FFmpeg is handed for ``location``: an ``http(s)://`` URL, or ``file:`` + a path.
+    """Return what FFmpeg is handed for ``location``: an ``http(s)://`` URL or ``file:`` + path.
 
     Local paths never go through FFmpeg's protocol parsing (``12:30:00.mp4`` is a file,
     ``pipe:0`` is a file of that name), and only regular files are read: a folder, a FIFO
@@ -163,7 +165,7 @@ def has_stream(location: str | Path, kind: Literal["audio", "video"]) -> bool:
 
 
 def probe_video_size(path: str | Path) -> tuple[int, int]:
-    """Displayed ``(width, height)`` of a video file's first frame, rotation applied."""
+    """Return the displayed ``(width, height)`` of a video file's first frame, rotated."""
     source = FileVideo(path)
     try:
         return source.size_wh
@@ -242,7 +244,7 @@ class FileVideo:
         return Fraction(packet.pts) * Fraction(packet.time_base)
 
     def _decode(self) -> Iterator[Any]:
-        """Decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
+        """Yield the decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
         import av
 
         packets = self._container.demux(self._stream)
@@ -270,8 +272,8 @@ class FileVideo:
             return Fraction(self._count) / self._rate
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
-    def _convert(self, frame) -> I420:
-        rotation = int(round((frame.rotation or 0) / 90)) % 4
+    def _convert(self, frame: Any) -> I420:
+        rotation = round((frame.rotation or 0) / 90) % 4
         width, height = frame.width, frame.height
         if rotation % 2:
             width, height = height, width
@@ -310,7 +312,7 @@ class FileVideo:
         self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
     def frame_at(self, t: Fraction) -> I420:
-        """The frame shown at file time ``t`` (seconds from the file's first frame)."""
+        """Return the frame shown at file time ``t`` (seconds from the file's first frame)."""
         assert self._current is not None
         while True:
             if self._next is None:
@@ -339,16 +341,19 @@ class FileVideo:
             self.damaged = []
 
     def __enter__(self) -> FileVideo:
+        """Return the source itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the source (see :meth:`close`)."""
         self.close()
 
 
 def _mono(frame: Any) -> Samples:
-    """A planar float frame as mono: the mean of its channels."""
-    planes = frame.to_ndarray()
-    return planes.mean(axis=0, dtype=np.float32) if planes.shape[0] > 1 else planes[0]
+    """Return a planar float frame as mono: the mean of its channels."""
+    planes: Samples = frame.to_ndarray()
+    mono: Samples = planes.mean(axis=0, dtype=np.float32) if planes.shape[0] > 1 else planes[0]
+    return mono
 
 
 class FileAudio:
@@ -387,7 +392,7 @@ class FileAudio:
         self._restart(0)
 
     def _one_pass(self) -> Iterator[Samples]:
-        """The file once, resampled to 48 kHz mono (the file is closed at the end)."""
+        """Yield the file once, resampled to 48 kHz mono (the file is closed at the end)."""
         import av
 
         container = open_input(self.path, kind="audio")
@@ -453,7 +458,7 @@ class FileAudio:
         self._pos = start
 
     def samples(self, start: int, n: int) -> Samples:
-        """Samples ``[start, start + n)`` of the looped file.
+        """Return samples ``[start, start + n)`` of the looped file.
 
         Parameters
         ----------
@@ -483,15 +488,17 @@ class FileAudio:
         self._chunks.close()
 
     def __enter__(self) -> FileAudio:
+        """Return the source itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the file."""
         self.close()
 
 
 
 def iter_luma(path: str | os.PathLike[str]) -> Iterator[npt.NDArray[np.uint8]]:
-    """The luma plane of every decoded frame of a video file, in decoding output order.
+    """Yield the luma plane of every decoded frame of a video file, in decoding order.
 
     yuv420p frames give their Y plane as stored; other formats FFmpeg's (full-range) grey.
 

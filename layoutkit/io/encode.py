@@ -14,8 +14,10 @@ packets, which callers only route (``pts``, ``time_base``, ``is_keyframe``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +36,7 @@ __all__ = [
     "SINGLE_THREAD_MAX_PIXELS",
     "VIDEO",
     "X264_OPTIONS",
+    "AudioTrack",
     "ContainerFile",
     "Encoders",
     "MediaFileWriter",
@@ -60,7 +63,7 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 
 
 def x264_options(size_wh: tuple[int, int]) -> dict[str, Any]:
-    """The x264 options for a canvas: :data:`X264_OPTIONS` plus the thread count.
+    """Return the x264 options for a canvas: :data:`X264_OPTIONS` plus the thread count.
 
     Examples
     --------
@@ -163,9 +166,7 @@ class Encoders:
             raise EncodeError(msg) from exc
 
     def encode_audio(self, samples: npt.ArrayLike | None, *, start_sample: int = 0) -> list[Any]:
-        """Encode planar ``(channels, n)`` float samples starting at ``start_sample`` (None
-        flushes).
-        """
+        """Encode planar ``(channels, n)`` float samples from ``start_sample`` on (None flushes)."""
         import av
 
         frame = None
@@ -179,14 +180,12 @@ class Encoders:
 
     def close(self) -> None:
         """Release the encoders."""
-        try:
+        with contextlib.suppress(Exception):  # closing a never-written container: nothing lost
             self._holder.close()
-        except Exception:
-            pass
 
 
 def video_frame(i420: npt.NDArray[np.uint8], index: int, *, key: bool = False) -> Any:
-    """A PyAV frame holding a copy of the I420 canvas, ``pts = index``; ``key`` forces an IDR.
+    """Make a PyAV frame holding a copy of the I420 canvas, ``pts = index``; ``key``: an IDR.
 
     Made where the canvas is drawn (the recorder's drawing thread), the one copy of the
     reused canvas buffer is this one.
@@ -201,7 +200,7 @@ def video_frame(i420: npt.NDArray[np.uint8], index: int, *, key: bool = False) -
 
 
 def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> Any:
-    """A PyAV frame for the AAC encoder: fltp, 48 kHz, ``pts = start_sample``.
+    """Make a PyAV frame for the AAC encoder: fltp, 48 kHz, ``pts = start_sample``.
 
     Parameters
     ----------
@@ -234,8 +233,9 @@ def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> 
 
 
 def _clone(packet: Any, stream: Any, offset: Fraction = Fraction(0)) -> Any:
-    """A copy of ``packet`` for another container (muxing takes ownership of a packet),
-    ``offset`` seconds earlier.
+    """Copy ``packet`` for another container, ``offset`` seconds earlier.
+
+    Muxing takes ownership of a packet, so each container gets its own copy.
     """
     import av
 
@@ -374,8 +374,10 @@ class ContainerFile:
 
 
 def check_mp4_boxes(path: Path) -> None:
-    """Raise :class:`MediaError` unless the top-level boxes of an MP4 fill the file exactly
-    and include ``ftyp``, ``moov`` and ``mdat`` (a truncated or unfinished file fails).
+    """Raise :class:`MediaError` unless an MP4's top-level boxes make a whole file.
+
+    The boxes must fill the file exactly and include ``ftyp``, ``moov`` and ``mdat``: a
+    truncated or unfinished file fails.
     """
     import struct
 
@@ -405,6 +407,22 @@ def check_mp4_boxes(path: Path) -> None:
         raise MediaError(msg)
 
 
+@dataclass(frozen=True)
+class AudioTrack:
+    """The AAC track of a :class:`MediaFileWriter` file (48 kHz).
+
+    Parameters
+    ----------
+    channels : int
+        1 (mono) or 2 (stereo).
+    bit_rate : int
+        AAC bit rate in bit/s; 0 for FFmpeg's default.
+    """
+
+    channels: int
+    bit_rate: int = 0
+
+
 class MediaFileWriter:
     """Encoders + one container: write I420 frames (and optionally audio) to one file.
 
@@ -421,10 +439,8 @@ class MediaFileWriter:
         Frame rate (frame ``i`` has pts ``i`` in time base ``1/fps``).
     bitrate_kbps : int or None
         Average bit rate; None for constant quality ``crf``.
-    audio_channels : int or None
-        1 or 2 for an AAC track (48 kHz), None for video only.
-    audio_bitrate : int
-        AAC bit rate in bit/s; 0 for FFmpeg's default.
+    audio : AudioTrack or None
+        The AAC track's channels and bit rate; None for video only.
     crf : int
         x264 constant rate factor when ``bitrate_kbps`` is None.
     overwrite : bool
@@ -434,12 +450,11 @@ class MediaFileWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, size_wh: tuple[int, int], fps: int,
-                 bitrate_kbps: int | None = None, audio_channels: int | None = None,
-                 audio_bitrate: int = 0, crf: int = 23, overwrite: bool = False,
-                 fmt: str = "mp4") -> None:
-        audio = (audio_channels, audio_bitrate) if audio_channels else None
+                 bitrate_kbps: int | None = None, audio: AudioTrack | None = None,
+                 crf: int = 23, overwrite: bool = False, fmt: str = "mp4") -> None:
+        track = None if audio is None else (audio.channels, audio.bit_rate)
         self._encoders = Encoders(size_wh=size_wh, fps=fps, bitrate_kbps=bitrate_kbps,
-                                  audio=audio, crf=crf, threads=0)  # nothing draws beside it
+                                  audio=track, crf=crf, threads=0)  # nothing draws beside it
         try:
             self._file = ContainerFile(Path(path), fmt, self._encoders.templates(),
                                        overwrite=overwrite, options={"movflags": "+faststart"}
@@ -481,8 +496,10 @@ class MediaFileWriter:
         self._file.close(exc)
 
     def __enter__(self) -> MediaFileWriter:
+        """Return the writer itself."""
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        """Close the writer: the file is kept when the block ended without an exception."""
         self.close(exc)

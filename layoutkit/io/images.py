@@ -81,7 +81,7 @@ def network_reads(allowed: bool) -> Iterator[None]:
 
 
 def _read_bytes(location: str) -> bytes:
-    """The file's bytes, at most ``MAX_IMAGE_BYTES + 1`` of them; only regular files are read."""
+    """Read the file's bytes, at most ``MAX_IMAGE_BYTES + 1`` of them; only regular files."""
     if location.startswith(("http://", "https://")):
         if not _NETWORK.get():
             raise OSError("not fetched: network reads are off here")
@@ -102,7 +102,7 @@ def _read_bytes(location: str) -> bytes:
 
 
 def ignored_text(location: str, why: str) -> str:
-    """The warning for an image the cloud ignores (without the ``warning:`` prefix).
+    """Return the warning for an image the cloud ignores (without the ``warning:`` prefix).
 
     Examples
     --------
@@ -112,25 +112,58 @@ def ignored_text(location: str, why: str) -> str:
     return f"image {location}: {why}; ignored, as the cloud does"
 
 
-def _ignored(location: str, why: str) -> None:
-    warnings.warn(ignored_text(location, why), ImageIgnoredWarning, stacklevel=3)
-
-
 def _decode(img: Any, location: str, max_size_wh: tuple[int, int] | None) -> Any:
-    """Decode ``img`` (a Pillow image just opened) at about the size it is drawn, or None."""
+    """Decode ``img`` (a Pillow image just opened) at about the size it is drawn.
+
+    Returns the RGB Pillow image, or the warning text (a str) when it has too many pixels.
+    """
     if max_size_wh is not None and img.format == "JPEG":
         img.draft("RGB", max_size_wh)  # 1/2, 1/4 or 1/8 scale, still >= the drawn size
     width, height = img.size
     if width * height > MAX_IMAGE_PIXELS:
-        _ignored(location, f"{width}x{height} is more than {MAX_IMAGE_PIXELS // 1_000_000} "
-                           "million pixels once decoded")
-        return None
+        millions = MAX_IMAGE_PIXELS // 1_000_000
+        return ignored_text(location, f"{width}x{height} is more than {millions} million pixels "
+                                      "once decoded")
     img.load()
     if max_size_wh is not None:
         factor = min(width // max(1, max_size_wh[0]), height // max(1, max_size_wh[1]))
         if factor >= 2:  # keep at least the drawn size
             img = img.reduce(factor)
     return img.convert("RGB")
+
+
+def _image_or_why(location: str, resolved: str,
+                  max_size_wh: tuple[int, int] | None) -> npt.NDArray[np.uint8] | str:
+    """Return the RGB image at ``resolved``, or the warning that says why it is ignored."""
+    try:
+        data = _read_bytes(resolved)
+    except (OSError, ValueError) as exc:
+        return ignored_text(location, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    if len(data) > MAX_IMAGE_BYTES:
+        return ignored_text(location, TOO_LARGE)
+    return _decoded_or_why(data, location, max_size_wh)
+
+
+def _decoded_or_why(data: bytes, location: str,
+                    max_size_wh: tuple[int, int] | None) -> npt.NDArray[np.uint8] | str:
+    """Return the RGB image the bytes of a file hold, or the warning that says why it is ignored."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.format not in _FORMATS:
+                    return ignored_text(location, f"{img.format} is not JPG or BMP")
+                rgb = _decode(img, location, max_size_wh)
+                return rgb if isinstance(rgb, str) else np.asarray(rgb)
+    except Image.DecompressionBombError as exc:
+        return ignored_text(location, f"too many pixels to decode ({exc})")
+    except UnidentifiedImageError:  # its message names the BytesIO, not the file
+        return (f"image {location}: not a readable image (no picture format recognised); "
+                "ignored")
+    except (OSError, ValueError, SyntaxError) as exc:
+        return f"image {location}: not a readable image ({exc}); ignored"
 
 
 def load_image(location: str, *, base_dir: Path | None = None,
@@ -157,34 +190,9 @@ def load_image(location: str, *, base_dir: Path | None = None,
         :data:`MAX_IMAGE_PIXELS` pixels (a 9000x9000 RLE BMP of 0.7 MB would take 243 MB):
         "a failed download means the setting is ignored" (docs/cloud.md#cloud-transcoding).
     """
-    from PIL import Image, UnidentifiedImageError
-
     resolved = resolve_location(location, base_dir=base_dir)
-    try:
-        data = _read_bytes(resolved)
-    except (OSError, ValueError) as exc:
-        _ignored(location, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    image = _image_or_why(location, resolved, max_size_wh)
+    if isinstance(image, str):
+        warnings.warn(image, ImageIgnoredWarning, stacklevel=2)
         return None
-    if len(data) > MAX_IMAGE_BYTES:
-        _ignored(location, TOO_LARGE)
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                if img.format not in _FORMATS:
-                    _ignored(location, f"{img.format} is not JPG or BMP")
-                    return None
-                rgb = _decode(img, location, max_size_wh)
-                return None if rgb is None else np.asarray(rgb)
-    except Image.DecompressionBombError as exc:
-        _ignored(location, f"too many pixels to decode ({exc})")
-        return None
-    except UnidentifiedImageError:  # its message names the BytesIO, not the file
-        warnings.warn(f"image {location}: not a readable image (no picture format "
-                      "recognised); ignored", ImageIgnoredWarning, stacklevel=2)
-        return None
-    except (OSError, ValueError, SyntaxError) as exc:
-        warnings.warn(f"image {location}: not a readable image ({exc}); ignored",
-                      ImageIgnoredWarning, stacklevel=2)
-        return None
+    return image

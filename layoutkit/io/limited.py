@@ -36,7 +36,7 @@ _TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
 
 
 def file_type(mode: int) -> str:
-    """What a ``st_mode`` is, for messages: ``'a regular file'``, ``'a FIFO (named pipe)'``...
+    """Name what a ``st_mode`` is, for messages: ``'a regular file'``, ``'a FIFO (named pipe)'``...
 
     Examples
     --------
@@ -55,7 +55,7 @@ def _mib(n: int) -> str:
 
 def read_limited(path: str | os.PathLike[str], *, limit: int, what: str,
                  follow: bool = True) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes.
+    """Read the bytes of a regular file of at most ``limit`` bytes.
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def read_limited(path: str | os.PathLike[str], *, limit: int, what: str,
 
 def read_json_file(path: str | os.PathLike[str], *, what: str, limit: int = MAX_TEXT_FILE,
                    follow: bool = True) -> Any:
-    """The JSON value of a file read by :func:`read_limited`: the one hardened JSON reader.
+    """Read the JSON value of a file with :func:`read_limited`: the one hardened JSON reader.
 
     UTF-8 (a leading byte order mark is skipped), strict JSON: ``NaN`` and ``Infinity``,
     which Python's ``json`` accepts, are refused.
@@ -193,7 +193,7 @@ class Resolved:
 
     @property
     def is_file(self) -> bool:
-        """A regular file inside the root."""
+        """Whether the path is a regular file inside the root."""
         return not self.outside and self.mode is not None and stat.S_ISREG(self.mode)
 
 
@@ -248,30 +248,40 @@ def resolve_inside(root: str | os.PathLike[str], relative: str) -> Resolved:
         links += 1
         if links > MAX_LINKS:
             return Resolved(Path(here), None)
-        target = os.readlink(here)
-        if target.startswith("/"):
-            if not _below(target, base):
-                return Resolved(Path(here), None, outside=True)
-            done = []
-            todo += reversed(_parts(target[len(base):]))
-        else:
-            todo += reversed(_parts(target))
+        if not _follow_link(here, base, done, todo):
+            return Resolved(Path(here), None, outside=True)
     path = Path(base, *done)
-    if st is None:
-        return Resolved(path, None)
-    return Resolved(path, st.st_mode, size=st.st_size)
+    return Resolved(path, None) if st is None else Resolved(path, st.st_mode, size=st.st_size)
+
+
+def _follow_link(link: str, base: str, done: list[str], todo: list[str]) -> bool:
+    """Put the parts of ``link``'s target on the stack ``todo``; False when it leads outside.
+
+    An absolute target inside ``base`` starts again from ``base`` (``done`` is emptied).
+    """
+    target = os.readlink(link)
+    if target.startswith("/"):
+        if not _below(target, base):
+            return False
+        done.clear()
+        todo += reversed(_parts(target[len(base):]))
+    else:
+        todo += reversed(_parts(target))
+    return True
 
 
 def _below(target: str, base: str) -> bool:
-    """``target`` is ``base`` or below it, as text (a ``..`` after that is walked by the
-    caller, which goes up real folders only).
+    """Tell whether ``target`` is ``base`` or below it, as text.
+
+    A ``..`` after that is walked by the caller, which goes up real folders only.
     """
     return target == base or target.startswith(base.rstrip("/") + "/")
 
 
 def walk_files(root: str | os.PathLike[str], *, limit: int = 100_000) -> Iterator[Path]:
-    """Every entry below ``root`` that is not a folder (links included, not followed),
-    recursively, skipping hidden names and linked folders; at most ``limit`` entries.
+    """Yield every entry below ``root`` that is not a folder (links included, not followed).
+
+    Recursively, skipping hidden names and linked folders; at most ``limit`` entries.
     """
     count = 0
     stack = [Path(root)]

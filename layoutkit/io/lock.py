@@ -72,7 +72,7 @@ _ATTEMPTS = 100  # a new lock file per attempt is only needed when a run just en
 
 
 def _acquire(root: Path, what: str) -> int:
-    """An open descriptor of ``root/LOCK_NAME``, locked, that the name still leads to."""
+    """Open and lock ``root/LOCK_NAME``; return its descriptor, that the name still leads to."""
     import fcntl
 
     path = root / LOCK_NAME

@@ -75,7 +75,7 @@ class MediaProbe:
     first_error: str | None
 
     def stream(self, kind: str) -> StreamProbe | None:
-        """The first stream of ``kind`` (``'video'`` / ``'audio'``), or None."""
+        """Return the first stream of ``kind`` (``'video'`` / ``'audio'``), or None."""
         return next((s for s in self.streams if s.kind == kind), None)
 
 
@@ -112,9 +112,7 @@ def inspect_media(path: str | os.PathLike[str], *,
 
 
 def _count(packet: Any, st: _Acc) -> None:
-    """Add a packet with data to its stream's counts: bytes, span, key frames, bytes per
-    second.
-    """
+    """Add a packet with data to its stream's counts: packets, bytes and time span."""
     st.packets += 1
     st.bytes += packet.size
     if packet.pts is None or packet.time_base is None:
@@ -205,14 +203,15 @@ class _Acc:
 
 
 def _peak(buckets: dict[int, int]) -> int:
-    """Most bytes in one whole second, not counting a partial first or last second."""
+    """Return the most bytes in one whole second, not counting a partial first or last one."""
     if len(buckets) > 2:
         inner = sorted(buckets)[1:-1]
         return max(buckets[k] for k in inner)
     return max(buckets.values(), default=0)
 
 
-def _decode(packet: av.packet.Packet, st: _Acc) -> str | None:
+def _decode(packet: av.packet.Packet[av.stream.Stream], st: _Acc) -> str | None:
+    """Decode ``packet``, counting its frames; return why it failed, or None."""
     try:
         frames = packet.decode()
     except av.error.FFmpegError as exc:

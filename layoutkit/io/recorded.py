@@ -29,7 +29,8 @@ AUDIO_RATE = 48000
 _DECODE_ERRORS = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError)
 
 
-def _open(path: Path):
+def _open(path: Path) -> av.container.InputContainer:
+    """Open a regular media file for reading; MediaError for anything else or a bad file."""
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError as exc:
@@ -52,9 +53,11 @@ class _Clock:
         self._file_first: float | None = None
 
     def new_file(self) -> None:
+        """Start a new file: its first time decides whether its clock is shifted."""
         self._file_first = None
 
     def __call__(self, t: float, step: float) -> float:
+        """Return the continuous time of a frame at file time ``t`` (``step``: one frame)."""
         if self._file_first is None:
             self._file_first = t
             if self.last is not None and t + self.shift < self.last - 0.5:
@@ -65,8 +68,10 @@ class _Clock:
 
 
 class _FileErrors:
-    """One file's video packets and pictures: the decoding errors the probe would count
-    beyond those its packet walk sees anyway (packets flagged corrupt).
+    """Count one file's video packets and pictures and its decoding errors.
+
+    The errors are those the probe would count beyond the ones its packet walk sees anyway
+    (packets flagged corrupt).
     """
 
     def __init__(self) -> None:
@@ -74,7 +79,7 @@ class _FileErrors:
         self.first: str | None = None
 
     def result(self) -> tuple[int, str | None]:
-        """``(errors, first error)``: failed packets, and packets that gave no picture."""
+        """Return ``(errors, first error)``: failed packets, and packets that gave no picture."""
         missing, message = missing_pictures(self.packets, self.frames,
                                             self.flagged + self.failures)
         return self.failures + missing, self.first or message
@@ -82,8 +87,10 @@ class _FileErrors:
 
 def _decoded(container: Any, stream: Any, stats: DecodeStats,
              count: _FileErrors | None = None) -> Iterator[Any]:
-    """Every frame of ``stream``: a packet that does not decode is skipped and counted, a
-    file that ends mid-packet (truncated) ends the stream and is counted.
+    """Yield every frame of ``stream``, counting what does not decode.
+
+    A packet that does not decode is skipped and counted; a file that ends mid-packet
+    (truncated) ends the stream and is counted.
     """
     count = count or _FileErrors()
     packets = container.demux(stream)
@@ -111,9 +118,11 @@ def _decoded(container: Any, stream: Any, stats: DecodeStats,
 
 def _first_streams(paths: Sequence[str | Path], kind: str,
                    stats: DecodeStats) -> Iterator[tuple[Path, Any, Any]]:
-    """``(path, container, stream)``: each file's first ``kind`` ("video" / "audio") stream, the
-    file open while the caller reads it (closed after, or when the caller stops); files
-    without such a stream are counted and skipped.
+    """Yield ``(path, container, stream)`` of each file's first ``kind`` stream.
+
+    ``kind`` is ``"video"`` or ``"audio"``.  The file is open while the caller reads it
+    (closed after, or when the caller stops); files without such a stream are counted and
+    skipped.
     """
     for path in paths:
         stats.files += 1

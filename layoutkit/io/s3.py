@@ -35,6 +35,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "CONTENT_TYPES",
     "DEFAULT_RETRIES",
     "MULTIPART_THRESHOLD",
+    "S3Settings",
     "S3Uploader",
     "content_type_for",
     "download_tree",
@@ -111,7 +113,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 def _bad_parts(path: str) -> bool:
-    """True when a ``/``-separated path has an empty, ``.`` or ``..`` part."""
+    """Tell whether a ``/``-separated path has an empty, ``.`` or ``..`` part."""
     return any(part in ("", ".", "..") for part in path.split("/"))
 
 
@@ -125,12 +127,12 @@ def _relative_key(key: str | PurePath) -> str:
 
 
 def _join(prefix: str, key: str) -> str:
-    """``prefix/key``, or ``key`` when the prefix is empty."""
+    """Return ``prefix/key``, or ``key`` when the prefix is empty."""
     return f"{prefix}/{key}" if prefix else key
 
 
 def content_type_for(name: str | PurePath) -> str:
-    """``Content-Type`` to store a file under, from its suffix.
+    """Return the ``Content-Type`` to store a file under, from its suffix.
 
     The recording's own types come from :data:`CONTENT_TYPES` (``mimetypes`` maps ``.ts`` to
     Qt Linguist on some systems); anything else is guessed, else ``application/octet-stream``.
@@ -143,8 +145,46 @@ def content_type_for(name: str | PurePath) -> str:
 
 
 # --- settings -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach one S3-compatible service: endpoint, credentials, region, retries, timeouts.
+
+    Every field is optional; the defaults are described in the module docstring.  The
+    credentials are left out of ``repr``, so a settings object can be printed or logged.
+
+    Parameters
+    ----------
+    endpoint_url : str, optional
+        Service URL, e.g. ``http://127.0.0.1:9000``; default: ``AWS_ENDPOINT_URL_S3`` or
+        ``AWS_ENDPOINT_URL``, else Amazon S3.
+    access_key, secret_key : str, optional
+        Credentials (both or neither); default: boto3's chain (``AWS_ACCESS_KEY_ID``, ...).
+    region : str, optional
+        Region name; default: ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / ``~/.aws/config``.
+    retries : int, default 5
+        Retries of each request after a transient error (throttling, 5xx, dropped
+        connection), with exponential backoff; 0 disables them.
+    connect_timeout, read_timeout : float
+        Seconds before a connection attempt, or a wait for a response, is given up.
+
+    Examples
+    --------
+    >>> S3Settings(endpoint_url="http://127.0.0.1:9000", access_key="k", secret_key="s")
+    S3Settings(endpoint_url='http://127.0.0.1:9000', region=None, retries=5, \
+connect_timeout=5.0, read_timeout=30.0)
+    """
+
+    endpoint_url: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    region: str | None = None
+    retries: int = DEFAULT_RETRIES
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+
+
 def _env_endpoint(environ: Mapping[str, str]) -> str | None:
-    """The endpoint the AWS environment variables name for S3, if any."""
+    """Return the endpoint the AWS environment variables name for S3, if any."""
     if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
         return None
     return environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None
@@ -159,48 +199,46 @@ def _normalise_endpoint(endpoint: str | None) -> str | None:
 
 
 def _is_placeholder(value: str) -> bool:
-    """True for sample credentials such as ``AKIDEXAMPLE`` or ``<your access key>``."""
+    """Tell whether ``value`` is a sample credential such as ``AKIDEXAMPLE`` or ``<your key>``."""
     return not value.strip() or bool(_PLACEHOLDER_RE.search(value.strip()))
 
 
 def _env_has_credentials(environ: Mapping[str, str]) -> bool:
-    """True when the environment names credentials boto3 will use (keys or a profile)."""
+    """Tell whether the environment names credentials boto3 will use (keys or a profile)."""
     has_keys = environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY")
     return bool(has_keys or environ.get("AWS_PROFILE"))
 
 
 @functools.cache
 def _data_loader() -> Any:
-    """Botocore's loader of service models, shared by every client this process makes: a
-    client then takes ~20 ms instead of ~150 ms (the S3 model is read and parsed once).
+    """Return botocore's loader of service models, shared by every client this process makes.
+
+    A client then takes ~20 ms instead of ~150 ms (the S3 model is read and parsed once).
     """
     import botocore.loaders
 
     return botocore.loaders.create_loader()
 
 
-def _make_client(*, endpoint_url: str | None = None, access_key: str | None = None,
-                 secret_key: str | None = None, region: str | None = None,
-                 retries: int = DEFAULT_RETRIES, connect_timeout: float = CONNECT_TIMEOUT,
-                 read_timeout: float = READ_TIMEOUT) -> tuple[Any, str | None]:
-    """A boto3 S3 client and the endpoint it talks to (``None``: Amazon S3).
+def _make_client(settings: S3Settings) -> tuple[Any, str | None]:
+    """Make a boto3 S3 client and return it with the endpoint it talks to (None: Amazon S3).
 
-    Parameters are those of :class:`S3Uploader`; see the module docstring for the defaults.
+    Raises ParameterError for one credential without the other or negative retries.
     """
     import boto3
     import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
-    if bool(access_key) != bool(secret_key):
+    if bool(settings.access_key) != bool(settings.secret_key):
         raise ParameterError("S3 credentials need both an access key and a secret key")
-    if retries < 0:
-        raise ParameterError(f"S3 retries must be 0 or more (got {retries})")
-    endpoint = _normalise_endpoint(endpoint_url or _env_endpoint(os.environ))
+    if settings.retries < 0:
+        raise ParameterError(f"S3 retries must be 0 or more (got {settings.retries})")
+    endpoint = _normalise_endpoint(settings.endpoint_url or _env_endpoint(os.environ))
     options: dict[str, Any] = {
-        "retries": {"max_attempts": retries, "mode": "standard"},
-        "connect_timeout": connect_timeout,
-        "read_timeout": read_timeout,
+        "retries": {"max_attempts": settings.retries, "mode": "standard"},
+        "connect_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout,
     }
     if endpoint:
         options["s3"] = {"addressing_style": "path"}
@@ -208,9 +246,9 @@ def _make_client(*, endpoint_url: str | None = None, access_key: str | None = No
         core = botocore.session.get_session()  # a fresh one: the credential chain is re-read
         core.register_component("data_loader", _data_loader())
         session = boto3.session.Session(botocore_session=core,
-                                        aws_access_key_id=access_key or None,
-                                        aws_secret_access_key=secret_key or None,
-                                        region_name=region or None)
+                                        aws_access_key_id=settings.access_key or None,
+                                        aws_secret_access_key=settings.secret_key or None,
+                                        region_name=settings.region or None)
         client = session.client("s3", endpoint_url=endpoint, config=Config(**options))
     except (BotoCoreError, ValueError) as exc:
         where = endpoint or "Amazon S3"
@@ -220,7 +258,7 @@ def _make_client(*, endpoint_url: str | None = None, access_key: str | None = No
 
 # --- errors -------------------------------------------------------------------------------
 def _service_errors() -> tuple[type[BaseException], ...]:
-    """The exception types that mean "the storage service or the transfer failed"."""
+    """Return the exception types that mean "the storage service or the transfer failed"."""
     from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
     from s3transfer.exceptions import RetriesExceededError
@@ -229,7 +267,7 @@ def _service_errors() -> tuple[type[BaseException], ...]:
 
 
 def _client_error_of(exc: BaseException) -> Any:
-    """The botocore ``ClientError`` behind ``exc`` (boto3 wraps it), or None."""
+    """Return the botocore ``ClientError`` behind ``exc`` (boto3 wraps it), or None."""
     from botocore.exceptions import ClientError
 
     seen: BaseException | None = exc
@@ -241,7 +279,7 @@ def _client_error_of(exc: BaseException) -> Any:
 
 
 def _cause(exc: BaseException) -> str:
-    """One line saying why a storage call failed, e.g. ``NoSuchBucket: The ... not exist``."""
+    """Say in one line why a storage call failed, e.g. ``NoSuchBucket: The ... not exist``."""
     from botocore.exceptions import NoCredentialsError, PartialCredentialsError
 
     client_error = _client_error_of(exc)
@@ -260,7 +298,7 @@ def _cause(exc: BaseException) -> str:
 
 
 def _failure(bucket: str, key: str, action: str, exc: BaseException) -> StorageError:
-    """The :class:`StorageError` for a failed ``action`` on ``s3://bucket/key``."""
+    """Make the :class:`StorageError` for a failed ``action`` on ``s3://bucket/key``."""
     return StorageError(f"s3://{bucket}/{key}: {action} failed ({_cause(exc)})")
 
 
@@ -274,18 +312,8 @@ class S3Uploader:
         Bucket to write to (it must exist).
     prefix : str, optional
         Key prefix; a file with key ``k`` goes to ``prefix/k``. Slashes around it are dropped.
-    endpoint_url : str, optional
-        Service URL, e.g. ``http://127.0.0.1:9000``; default: ``AWS_ENDPOINT_URL_S3`` or
-        ``AWS_ENDPOINT_URL``, else Amazon S3.
-    access_key, secret_key : str, optional
-        Credentials (both or neither); default: boto3's chain (``AWS_ACCESS_KEY_ID``, ...).
-    region : str, optional
-        Region name; default: ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / ``~/.aws/config``.
-    retries : int, default 5
-        Retries of each request after a transient error (throttling, 5xx, dropped
-        connection), with exponential backoff; 0 disables them.
-    connect_timeout, read_timeout : float
-        Seconds before a connection attempt, or a wait for a response, is given up.
+    settings : S3Settings, optional
+        Endpoint, credentials, region, retries and timeouts (default: all defaults).
     multipart_threshold : int
         Files of at least this many bytes are sent as a multipart upload in parts of this size.
 
@@ -297,10 +325,7 @@ class S3Uploader:
         When the client cannot be set up (e.g. an unusable endpoint URL or unknown profile).
     """
 
-    def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
-                 access_key: str | None = None, secret_key: str | None = None,
-                 region: str | None = None, retries: int = DEFAULT_RETRIES,
-                 connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
+    def __init__(self, bucket: str, *, prefix: str = "", settings: S3Settings | None = None,
                  multipart_threshold: int = MULTIPART_THRESHOLD) -> None:
         from boto3.s3.transfer import TransferConfig
 
@@ -308,24 +333,22 @@ class S3Uploader:
             raise ParameterError("no S3 bucket given")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client, self.endpoint_url = _make_client(
-            endpoint_url=endpoint_url, access_key=access_key, secret_key=secret_key,
-            region=region, retries=retries, connect_timeout=connect_timeout,
-            read_timeout=read_timeout)
+        self.client, self.endpoint_url = _make_client(settings or S3Settings())
         self._transfer = TransferConfig(multipart_threshold=multipart_threshold,
                                         multipart_chunksize=multipart_threshold,
                                         max_concurrency=MAX_CONCURRENCY)
 
     def __repr__(self) -> str:
+        """Show the bucket, prefix and endpoint (never the credentials)."""
         where = self.endpoint_url or "Amazon S3"
         return f"S3Uploader({self.url()!r}, endpoint={where!r})"
 
     def key_for(self, key: str | PurePath) -> str:
-        """The full object key of a key relative to the prefix."""
+        """Return the full object key of a key relative to the prefix."""
         return _join(self.prefix, _relative_key(key))
 
     def url(self, key: str = "") -> str:
-        """``s3://bucket/prefix/key`` of a key relative to the prefix (or of the prefix)."""
+        """Return ``s3://bucket/prefix/key`` of a key relative to the prefix (or of the prefix)."""
         return f"s3://{self.bucket}/{_join(self.prefix, key) if key else self.prefix}"
 
     def upload_file(self, local_path: str | os.PathLike[str], key: str | PurePath) -> str:
@@ -404,34 +427,34 @@ class S3Uploader:
 
 
 def uploader_from_storage_config(config: Any, *, bucket_override: str | None = None,
-                                 prefix: str = "", endpoint_url: str | None = None,
-                                 access_key: str | None = None, secret_key: str | None = None,
-                                 region: str | None = None, retries: int = DEFAULT_RETRIES,
+                                 prefix: str = "", settings: S3Settings | None = None,
                                  environ: Mapping[str, str] | None = None) -> S3Uploader:
-    """An :class:`S3Uploader` for a request's ``storageConfig``.
+    """Make an :class:`S3Uploader` for a request's ``storageConfig``.
 
-    Precedence: what the command line gives explicitly (the ``s3://bucket`` of ``--upload``
-    as ``bucket_override``, or the keyword arguments) wins, then the AWS environment
-    variables, and ``storageConfig`` only fills in what is still missing:
+    Precedence: what the caller gives explicitly (the ``s3://bucket`` of an upload URL as
+    ``bucket_override``, or ``settings``) wins, then the AWS environment variables, and
+    ``storageConfig`` only fills in what is still missing:
 
     * bucket: ``bucket_override``, else ``storageConfig.bucket``;
-    * endpoint: ``endpoint_url``, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, else
-      ``extensionParams.endpoint`` (``https://`` is added to a bare host);
-    * credentials: ``access_key`` / ``secret_key``, else the environment's
+    * endpoint: ``settings.endpoint_url``, else ``AWS_ENDPOINT_URL_S3`` /
+      ``AWS_ENDPOINT_URL``, else ``extensionParams.endpoint`` (``https://`` is added to a
+      bare host);
+    * credentials: ``settings.access_key`` / ``secret_key``, else the environment's
       (``AWS_ACCESS_KEY_ID`` + ``AWS_SECRET_ACCESS_KEY``, or ``AWS_PROFILE``), else
       ``accessKey`` / ``secretKey`` unless they are placeholders (``AKIDEXAMPLE``,
       ``SECRETEXAMPLE``, ``xxxx``, ``<your key>``, ...), else boto3's remaining chain
       (``~/.aws/credentials``, instance roles);
-    * region: ``region``, else boto3's (``storageConfig.region`` is a vendor enum, not used).
+    * region: ``settings.region``, else boto3's (``storageConfig.region`` is a vendor enum,
+      not used).
 
     Parameters
     ----------
     config : StorageConfig
         The parsed ``storageConfig`` (:class:`layoutkit.request.model.StorageConfig`).
     bucket_override, prefix : str, optional
-        Bucket and key prefix from ``--upload s3://bucket/prefix``.
-    endpoint_url, access_key, secret_key, region, retries
-        As for :class:`S3Uploader`.
+        Bucket and key prefix of an upload URL ``s3://bucket/prefix``.
+    settings : S3Settings, optional
+        The explicit settings; their retries and timeouts are used as given.
     environ : mapping, optional
         Environment to consult (default ``os.environ``); boto3 itself always reads
         ``os.environ``.
@@ -446,18 +469,21 @@ def uploader_from_storage_config(config: Any, *, bucket_override: str | None = N
     if not bucket:
         raise ParameterError("no bucket to upload to: give an s3://BUCKET URL or "
                          "storageConfig.bucket")
-    endpoint = endpoint_url or _env_endpoint(env) or dict(config.extension_params).get("endpoint")
-    if not (access_key or secret_key) and not _env_has_credentials(env):
-        if not (_is_placeholder(config.access_key) or _is_placeholder(config.secret_key)):
-            access_key, secret_key = config.access_key, config.secret_key
-    return S3Uploader(bucket, prefix=prefix, endpoint_url=_normalise_endpoint(endpoint),
-                      access_key=access_key, secret_key=secret_key, region=region,
-                      retries=retries)
+    given = settings or S3Settings()
+    endpoint = (given.endpoint_url or _env_endpoint(env)
+                or dict(config.extension_params).get("endpoint"))
+    access_key, secret_key = given.access_key, given.secret_key
+    if (not (access_key or secret_key) and not _env_has_credentials(env)
+            and not (_is_placeholder(config.access_key) or _is_placeholder(config.secret_key))):
+        access_key, secret_key = config.access_key, config.secret_key
+    return S3Uploader(bucket, prefix=prefix,
+                      settings=replace(given, endpoint_url=_normalise_endpoint(endpoint),
+                                       access_key=access_key, secret_key=secret_key))
 
 
 # --- reading back -------------------------------------------------------------------------
 def _list(client: Any, bucket: str, prefix: str) -> list[str]:
-    """Every key starting with ``prefix`` (raw S3 prefix semantics), in S3's sorted order."""
+    """List every key starting with ``prefix`` (raw S3 prefix semantics), in S3's order."""
     keys: list[str] = []
     try:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -478,8 +504,8 @@ def list_keys(bucket: str, prefix: str = "", **client_kwargs: Any) -> list[str]:
     prefix : str, optional
         Raw S3 prefix: ``"a/b"`` also matches ``a/bc``; end it with ``/`` for a folder.
     **client_kwargs
-        ``endpoint_url``, ``access_key``, ``secret_key``, ``region``, ``retries``,
-        ``connect_timeout``, ``read_timeout`` as for :class:`S3Uploader`.
+        The fields of :class:`S3Settings` (``endpoint_url``, ``access_key``, ``secret_key``,
+        ``region``, ``retries``, ``connect_timeout``, ``read_timeout``).
 
     Returns
     -------
@@ -491,12 +517,12 @@ def list_keys(bucket: str, prefix: str = "", **client_kwargs: Any) -> list[str]:
     StorageError
         When the bucket cannot be listed.
     """
-    client, _ = _make_client(**client_kwargs)
+    client, _ = _make_client(S3Settings(**client_kwargs))
     return _list(client, bucket, prefix)
 
 
 def _remote_files(client: Any, bucket: str, prefix: str) -> tuple[list[str], str]:
-    """The keys under ``prefix`` taken as a folder (or as one object) and their common root."""
+    """List the keys under ``prefix`` as a folder (or as one object) and their common root."""
     folder = f"{prefix}/" if prefix else ""
     keys = [k for k in _list(client, bucket, folder) if not k.endswith("/")]
     if not keys and prefix and prefix in _list(client, bucket, prefix):
@@ -507,8 +533,10 @@ def _remote_files(client: Any, bucket: str, prefix: str) -> tuple[list[str], str
 
 def _download_plan(bucket: str, keys: list[str], root: str,
                    target: Path) -> list[tuple[str, Path]]:
-    """(key, local path) of each key below ``root``; refused as a whole when a key would
-    land outside ``target`` or where another key needs a folder.
+    """Pair each key below ``root`` with its local path under ``target``.
+
+    Refused as a whole when a key would land outside ``target`` or where another key needs
+    a folder.
     """
     plan = []
     for key in keys:
@@ -567,7 +595,7 @@ def download_tree(url: str, local_dir: str | os.PathLike[str], *, overwrite: boo
         fails.
     """
     bucket, prefix = parse_s3_url(url)
-    client, _ = _make_client(**client_kwargs)
+    client, _ = _make_client(S3Settings(**client_kwargs))
     keys, root = _remote_files(client, bucket, prefix)
     if not keys:
         raise StorageError(f"s3://{bucket}/{prefix}: no objects found")

@@ -9,7 +9,7 @@ __all__ = ["bestfit_fractions", "bestfit_grid"]
 
 
 def bestfit_grid(n_users: int) -> tuple[int, int]:
-    """``(columns, rows)`` of the best-fit grid for ``n_users`` (17 is special: 5x5 of 0.2)."""
+    """Return ``(columns, rows)`` of the best-fit grid for ``n_users`` (17: 5x5 of 0.2)."""
     if n_users <= 1:
         return (1, 1)
     if n_users == 2:

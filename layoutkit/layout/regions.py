@@ -49,7 +49,9 @@ def to_pixels(fractions: npt.ArrayLike, canvas_wh: tuple[int, int]) -> npt.NDArr
 
 
 def displayed_users(join_order: Sequence[str]) -> tuple[str, ...]:
-    """The users that get a region: the first 17 of the join order (docs/cloud.md#cloud-join-order).
+    """Return the users that get a region: the first 17 of the join order.
+
+    The rule is docs/cloud.md#cloud-join-order.
 
     When one of the first 17 leaves, the caller removes it from ``join_order`` and the
     18th joiner is promoted automatically.
@@ -88,9 +90,11 @@ class Regions:
     fractions: npt.NDArray[np.float64]
 
     def __len__(self) -> int:
+        """Return the number of regions drawn."""
         return len(self.uids)
 
     def __eq__(self, other: object) -> bool:
+        """Compare canvas, uids, rectangles, render modes and alphas (not ``z``, ``fractions``)."""
         if not isinstance(other, Regions):
             return NotImplemented
         return (
@@ -102,18 +106,19 @@ class Regions:
         )
 
     def __hash__(self) -> int:
+        """Hash what :meth:`__eq__` compares."""
         return hash((self.canvas_wh, self.uids, self.rects.tobytes(),
                      self.render_modes.tobytes(), self.alphas.tobytes()))
 
     def index_of(self, uid: str) -> int | None:
-        """Row of ``uid``, or None when that user is not drawn."""
+        """Return the row of ``uid``, or None when that user is not drawn."""
         try:
             return self.uids.index(uid)
         except ValueError:
             return None
 
     def to_json(self) -> dict[str, object]:
-        """The contract's ``layout --json`` shape (pixels, paint order)."""
+        """Return the JSON shape of ``layout --json``: pixels, in paint order."""
         items = []
         for i, uid in enumerate(self.uids):
             x, y, w, h = (int(v) for v in self.rects[i])

@@ -34,7 +34,7 @@ _TIERS = (
 
 
 def vertical_tier(count: int) -> VerticalTier:
-    """The tier for ``count`` users (the docs count the large user too)."""
+    """Return the tier for ``count`` users (the docs count the large user too)."""
     for upper, tier in _TIERS:
         if count <= upper:
             return tier

@@ -1,5 +1,6 @@
-"""Agora's notifications (NCS webhooks) on this machine: :mod:`.receiver` answers the
-callbacks and appends each body to a JSON-lines file, which
+"""Agora's notifications (NCS webhooks) on this machine.
+
+:mod:`.receiver` answers the callbacks and appends each body to a JSON-lines file, which
 :func:`layoutkit.scenario.fromevents.rebuild` turns into a scenario.
 """
 

@@ -61,7 +61,7 @@ IDLE_TIMEOUT_S = 10
 
 
 def signature_v2(body: bytes, secret: str) -> str:
-    """The ``Agora-Signature-V2`` of ``body``: hex HMAC-SHA256 with the NCS secret.
+    """Return the ``Agora-Signature-V2`` of ``body``: hex HMAC-SHA256 with the NCS secret.
 
     Examples
     --------
@@ -143,7 +143,7 @@ class EventLog:
 
 
 def _not_json(name: str) -> Any:
-    """``json.loads`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity`` (a ``json.loads`` hook)."""
     raise ValueError(f"{name} is not JSON")
 
 
@@ -277,7 +277,7 @@ class _Server(ThreadingHTTPServer):
         self.hosts = frozenset(names)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A connection that failed outside the handler (a reset): one line, no traceback."""
+        """Note a connection that failed outside the handler (a reset): one line, no traceback."""
         self.note(f"connection from {client_address[0]} failed: {sys.exc_info()[1]!r}"[:200])
 
     def note(self, text: str) -> None:
@@ -286,7 +286,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class EventReceiver:
-    """An HTTP server appending Agora's callbacks to a JSON-lines file (module docs).
+    r"""An HTTP server appending Agora's callbacks to a JSON-lines file (module docs).
 
     Parameters
     ----------
@@ -316,7 +316,7 @@ class EventReceiver:
     ...     urllib.request.urlopen(request).status
     200
     >>> out.read_text()
-    '{"noticeId":"n","eventType":40}\\n'
+    '{"noticeId":"n","eventType":40}\n'
     """
 
     def __init__(self, out: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
@@ -361,10 +361,12 @@ class EventReceiver:
         self.log.close()
 
     def __enter__(self) -> Self:
+        """Start serving on a background thread; return the receiver."""
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        """Stop serving and close the socket and the file (see :meth:`shutdown`)."""
         self.shutdown()

@@ -30,7 +30,7 @@ BAD: Any = object()  # a checker's "invalid, already reported" result
 
 # --- problems ------------------------------------------------------------------------
 def shown(value: Any) -> Any:
-    """``value`` if a message can print it, else a placeholder (huge ints, deep nesting)."""
+    """Return ``value`` if a message can print it, else a placeholder (huge ints, deep nesting)."""
     try:
         format_value(value)
     except (ValueError, RecursionError, TypeError):
@@ -39,7 +39,7 @@ def shown(value: Any) -> Any:
 
 
 def num(value: int | float) -> str:
-    """A number for rule text (never fails on huge ints)."""
+    """Format a number for rule text (never fails on huge ints)."""
     if isinstance(value, int) and value.bit_length() > 64:
         return "<huge number>"
     return str(value)
@@ -52,18 +52,22 @@ class Problems:
         self.items: list[Problem] = []
 
     def error(self, path: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        """Record an error of ``path``: its rule, the value (secrets hidden) and a hint."""
         rule, value, hint = hide_secret(path, rule, value, hint, missing=MISSING)
         self.items.append(Problem(path, rule, shown(value), hint))
 
     def warn(self, path: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        """Record a warning of ``path``: its rule, the value (secrets hidden) and a hint."""
         rule, value, hint = hide_secret(path, rule, value, hint, missing=MISSING)
         self.items.append(Problem(path, rule, shown(value), hint, severity="warning"))
 
     def of(self, severity: str) -> list[Problem]:
+        """Return the problems of one ``severity`` (``'error'`` or ``'warning'``), in order."""
         return [p for p in self.items if p.severity == severity]
 
 
 def join_path(path: str, key: object) -> str:
+    """Return the JSON path of ``key`` under ``path`` (``key`` alone at the top level)."""
     return f"{path}.{key}" if path else str(key)
 
 
@@ -72,6 +76,7 @@ _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 def as_number(value: Any, path: str, out: Problems) -> Any:
+    """Check a JSON number (not a bool, finite); return it or BAD."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = None
         if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
@@ -94,6 +99,7 @@ def _range_rule(lo: float | None, hi: float | None, lo_open: bool) -> str:
 
 def check_range(value: float, path: str, out: Problems, lo: float | None, hi: float | None,
                  lo_open: bool = False) -> bool:
+    """Report ``value`` outside ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); True when inside."""
     too_low = lo is not None and (value <= lo if lo_open else value < lo)
     too_high = hi is not None and value > hi
     if too_low or too_high:
@@ -103,11 +109,13 @@ def check_range(value: float, path: str, out: Problems, lo: float | None, hi: fl
 
 
 def choices_text(choices: Collection[Any]) -> str:
+    """Return ``choices`` as a rule lists them: strings in JSON quotes, comma-separated."""
     return ", ".join(json.dumps(c) if isinstance(c, str) else str(c) for c in choices)
 
 
 def as_int(value: Any, path: str, out: Problems, *, lo: int | None = None, hi: int | None = None,
             choices: Collection[int] | None = None) -> Any:
+    """Check an integer (a whole float too) in range and choices; return it as int or BAD."""
     number = as_number(value, path, out)
     if number is BAD:
         return BAD
@@ -131,6 +139,7 @@ def _decimals(value: int | float) -> int:
 
 def as_float(value: Any, path: str, out: Problems, *, lo: float | None = None,
               hi: float | None = None, lo_open: bool = False, decimals: int | None = None) -> Any:
+    """Check a number in range with at most ``decimals`` decimals; return a float or BAD."""
     number = as_number(value, path, out)
     if number is BAD or not check_range(number, path, out, lo, hi, lo_open):
         return BAD
@@ -141,6 +150,7 @@ def as_float(value: Any, path: str, out: Problems, *, lo: float | None = None,
 
 
 def as_bool(value: Any, path: str, out: Problems) -> Any:
+    """Check a JSON boolean; return it or BAD."""
     if not isinstance(value, bool):
         out.error(path, "must be true or false", value)
         return BAD
@@ -149,6 +159,7 @@ def as_bool(value: Any, path: str, out: Problems) -> Any:
 
 def as_str(value: Any, path: str, out: Problems, *, nonempty: bool = False,
             choices: Collection[str] | None = None) -> Any:
+    """Check a string of valid Unicode, non-blank or one of ``choices`` if asked; or BAD."""
     if not isinstance(value, str):
         out.error(path, "must be a string", value)
         return BAD
@@ -170,7 +181,7 @@ def as_str(value: Any, path: str, out: Problems, *, nonempty: bool = False,
 
 def as_list(value: Any, path: str, out: Problems, *, nonempty: bool = False,
              max_items: int | None = None) -> Any:
-    """A list (too many items is reported but the list is still returned for checking)."""
+    """Check an array; too many items are reported but the list is still returned, to check."""
     if not isinstance(value, list):
         out.error(path, "must be an array", value)
         return BAD
@@ -183,11 +194,13 @@ def as_list(value: Any, path: str, out: Problems, *, nonempty: bool = False,
 
 
 def each_item(items: list[Any], path: str) -> Iterator[tuple[str, Any]]:
+    """Yield the JSON path and value of each item of ``items``."""
     for i, item in enumerate(items):
         yield f"{path}[{i}]", item
 
 
 def as_uid(value: Any, path: str, out: Problems, *, allow_all: bool = False) -> Any:
+    """Check a uid (decimal digits in a string, 1..2**32-1; ``"#allstream#"`` if allowed)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         whole = isinstance(value, int) or value.is_integer()
         hint = f'did you mean "{int(value)}"?' if whole and 1 <= value <= lim.MAX_UID else None
@@ -213,7 +226,7 @@ def as_uid(value: Any, path: str, out: Problems, *, allow_all: bool = False) -> 
 
 
 def uid_problem(value: Any) -> str | None:
-    """The rule a uid value breaks, or None for a valid uid.
+    """Return the rule a uid value breaks, or None for a valid uid.
 
     Parameters
     ----------
@@ -232,6 +245,7 @@ def uid_problem(value: Any) -> str | None:
 
 
 def as_uid_list(value: Any, path: str, out: Problems, *, allow_all: bool = False) -> Any:
+    """Check a non-empty array of distinct uids; return them as a tuple or BAD."""
     items = as_list(value, path, out, nonempty=True, max_items=lim.MAX_UID_LIST)
     if items is BAD:
         return BAD
@@ -252,14 +266,17 @@ def as_uid_list(value: Any, path: str, out: Problems, *, allow_all: bool = False
 
 
 def as_str_list(value: Any, path: str, out: Problems) -> Any:
+    """Check an array of non-empty strings; return them as a tuple or BAD."""
     items = as_list(value, path, out)
     if items is BAD:
         return BAD
-    texts = [as_str(item, item_path, out, nonempty=True) for item_path, item in each_item(items, path)]
+    texts = [as_str(item, item_path, out, nonempty=True)
+             for item_path, item in each_item(items, path)]
     return BAD if BAD in texts else tuple(texts)
 
 
 def as_cname(value: Any, path: str, out: Problems) -> Any:
+    """Check a channel name (length and charset of the cloud's rules); return it or BAD."""
     name = as_str(value, path, out)
     if name is BAD:
         return BAD
@@ -280,6 +297,7 @@ def as_cname(value: Any, path: str, out: Problems) -> Any:
 
 
 def as_color(value: Any, path: str, out: Problems) -> Any:
+    """Check a ``#RRGGBB`` colour; return it upper-cased or BAD (with a hint for near misses)."""
     text = as_str(value, path, out)
     if text is BAD:
         return BAD
@@ -298,7 +316,7 @@ _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 
 
 def _image_file_part(text: str) -> str | None:
-    """The file part of an image URL or local path, or None when it is neither."""
+    """Return the file part of an image URL or local path, or None when it is neither."""
     if any(c in text for c in "\r\n\t\0"):
         return None
     scheme = _URL_SCHEME.match(text)
@@ -316,6 +334,7 @@ def _image_file_part(text: str) -> str | None:
 
 
 def as_image(value: Any, path: str, out: Problems) -> Any:
+    """Check an image URL or local path; warn when the cloud will ignore its file type."""
     text = as_str(value, path, out, nonempty=True)
     if text is BAD:
         return BAD
@@ -329,6 +348,7 @@ def as_image(value: Any, path: str, out: Problems) -> Any:
 
 
 def as_private_params(value: Any, path: str, out: Problems) -> Any:
+    """Check ``privateParams``: a JSON object in a string; return its items as a tuple or BAD."""
     text = as_str(value, path, out)
     if text is BAD:
         return BAD
@@ -344,6 +364,7 @@ def as_private_params(value: Any, path: str, out: Problems) -> Any:
 
 
 def as_av_file_types(value: Any, path: str, out: Problems) -> Any:
+    """Check ``avFileType``: distinct known types, ``"hls"`` among them; return a tuple or BAD."""
     items = as_list(value, path, out)
     if items is BAD:
         return BAD
@@ -360,6 +381,7 @@ def as_av_file_types(value: Any, path: str, out: Problems) -> Any:
 
 
 def as_file_name_prefix(value: Any, path: str, out: Problems) -> Any:
+    """Check ``fileNamePrefix``: alphanumeric folder names, short enough joined; or BAD."""
     parts = as_str_list(value, path, out)
     if parts is BAD:
         return BAD
@@ -376,6 +398,7 @@ def as_file_name_prefix(value: Any, path: str, out: Problems) -> Any:
 
 
 def is_salt(text: str) -> bool:
+    """Tell whether ``text`` is base64 of a salt of the required length."""
     try:
         return len(base64.b64decode(text, validate=True)) == lim.SALT_BYTES
     except (binascii.Error, ValueError):

@@ -159,6 +159,7 @@ def _stop_client(request: StopRequest) -> dict[str, Any]:
     return {"async_stop": request.async_stop}
 
 
+_REQUEST_TYPES = (StartRequest, UpdateLayoutRequest, AcquireRequest, UpdateRequest, StopRequest)
 _BODIES: dict[type, Callable[[Any], dict[str, Any]]] = {
     StartRequest: _start_client,
     UpdateLayoutRequest: lambda request: _layout(request.layout),
@@ -179,8 +180,9 @@ _PARTS: dict[type, Callable[[Any], dict[str, Any]]] = {
 
 
 def masked(value: Any) -> Any:
-    """A copy of a decoded JSON value with the value under a :data:`SECRET_KEYS` key (at any
-    depth, of any type but null) replaced by :data:`MASK`.
+    """Return a copy of a decoded JSON value with its secrets replaced by :data:`MASK`.
+
+    A secret is the value under a :data:`SECRET_KEYS` key, at any depth, of any type but null.
 
     Examples
     --------
@@ -196,7 +198,7 @@ def masked(value: Any) -> Any:
 
 
 def to_json(obj: object, *, mask_secrets: bool = True) -> dict[str, Any]:
-    """The cloud's JSON for a request model, every default written out.
+    """Return the cloud's JSON for a request model, every default written out.
 
     Parameters
     ----------
@@ -222,7 +224,7 @@ def to_json(obj: object, *, mask_secrets: bool = True) -> dict[str, Any]:
         For an object that is not a request model or part.
     """
     body_of = _BODIES.get(type(obj))
-    if body_of is not None:
+    if body_of is not None and isinstance(obj, _REQUEST_TYPES):  # the same test, typed
         client = body_of(obj)
         cname, uid = obj.cname, obj.uid
         result = {"cname": cname, "uid": uid, "clientRequest": client} if cname or uid else client

@@ -38,7 +38,7 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 def loads(text: str, *, duplicates: list[tuple[dict[str, Any], list[str]]] | None = None) -> Any:
-    """``json.loads`` that rejects NaN/Infinity and turns every failure into ``JsonTextError``.
+    """Parse JSON like ``json.loads`` but refuse NaN/Infinity; every failure a ``JsonTextError``.
 
     A leading UTF-8 byte order mark (Windows editors write one) is skipped.  With
     ``duplicates`` given, every object that repeats a key is appended to it as
@@ -84,7 +84,7 @@ def _paths_of(value: Any, wanted: set[int]) -> dict[int, str]:
 
 
 def load_json_document(text: str, *, source: str = "<request>") -> tuple[Any, list[Problem]]:
-    """:func:`load_json`, and a warning for every key an object repeats (the last one wins).
+    """Parse with :func:`load_json`; warn for every key an object repeats (the last one wins).
 
     Examples
     --------

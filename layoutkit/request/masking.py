@@ -31,32 +31,31 @@ def is_secret_path(path: str) -> bool:
     return any(part in SECRET_KEYS for part in _PARTS.split(path))
 
 
+_JSON_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "a boolean"),  # before int: a bool is an int
+    ((int, float), "a number"),
+    (str, "a string"),
+    (type(None), "null"),
+    ((list, tuple), "an array"),
+    (dict, "an object"),
+)
+"""Python types of decoded JSON and their names in messages, the first match wins."""
+
+
 def json_kind(value: Any) -> str:
-    """The kind of a JSON value, as messages name it (never the value itself).
+    """Name the kind of a JSON value, as messages do (never the value itself).
 
     Examples
     --------
     >>> [json_kind(v) for v in (["k"], {"k": 1}, 7, 1.5, True, None, "k")]
     ['an array', 'an object', 'a number', 'a number', 'a boolean', 'null', 'a string']
     """
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a value"
+    return next((kind for types, kind in _JSON_KINDS if isinstance(value, types)), "a value")
 
 
 def hide_secret(path: str, rule: str, value: Any, hint: str | None, *,
                 missing: Any) -> tuple[str, Any, str | None]:
-    """``(rule, value, hint)`` of a problem at ``path``, the value hidden when it is a secret.
+    """Return ``(rule, value, hint)`` of a problem at ``path``, hiding the value of a secret.
 
     For a secret the rule says the kind of value got, and the value (``missing``: not shown)
     and the hint (it may quote the value) are dropped; anything else is returned as given.

@@ -54,6 +54,7 @@ class LayoutRegion:
     render_mode: RenderMode = RenderMode.CROP
 
     def __post_init__(self) -> None:
+        """Hold a known integer ``render_mode`` as its :class:`RenderMode` member."""
         _as_enum(self, "render_mode", RenderMode)
 
 
@@ -66,6 +67,7 @@ class UserBackground:
     render_mode: RenderMode = RenderMode.CROP
 
     def __post_init__(self) -> None:
+        """Hold a known integer ``render_mode`` as its :class:`RenderMode` member."""
         _as_enum(self, "render_mode", RenderMode)
 
 
@@ -91,7 +93,7 @@ class LayoutSettings:
         return (int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16))
 
     def user_background(self, uid: str) -> UserBackground | None:
-        """The image a region of ``uid`` shows after its video stopped, or None.
+        """Return the image a region of ``uid`` shows after its video stopped, or None.
 
         Priority (docs/cloud.md#cloud-backgrounds): ``backgroundConfig`` for the uid, then
         ``defaultUserBackgroundImage`` (render mode 0, crop).
@@ -105,6 +107,7 @@ class LayoutSettings:
 
 
     def __post_init__(self) -> None:
+        """Hold a known integer ``mixed_video_layout`` as its :class:`LayoutMode` member."""
         _as_enum(self, "mixed_video_layout", LayoutMode)
 
 @dataclass(frozen=True)
@@ -153,24 +156,26 @@ class RecordingConfig:
         return dict(self.private_params)
 
     def records_video(self) -> bool:
-        """True when ``streamTypes`` includes video (1 or 2)."""
+        """Tell whether ``streamTypes`` includes video (1 or 2)."""
         return self.stream_types in (1, 2)
 
     def records_audio(self) -> bool:
-        """True when ``streamTypes`` includes audio (0 or 2)."""
+        """Tell whether ``streamTypes`` includes audio (0 or 2)."""
         return self.stream_types in (0, 2)
 
     def subscribes_video(self, uid: str) -> bool:
-        """Whether the recorder subscribes to ``uid``'s video (subscriptions:
-        docs/cloud.md#cloud-recording-config).
+        """Tell whether the recorder subscribes to ``uid``'s video.
+
+        By the subscription lists and ``streamTypes`` (docs/cloud.md#cloud-recording-config).
         """
         return _subscribed(uid, self.subscribe_video_uids, self.unsubscribe_video_uids,
                            other_set=self.subscribe_audio_uids is not None
                            or self.unsubscribe_audio_uids is not None) and self.records_video()
 
     def subscribes_audio(self, uid: str) -> bool:
-        """Whether the recorder subscribes to ``uid``'s audio (subscriptions:
-        docs/cloud.md#cloud-recording-config).
+        """Tell whether the recorder subscribes to ``uid``'s audio.
+
+        By the subscription lists and ``streamTypes`` (docs/cloud.md#cloud-recording-config).
         """
         return _subscribed(uid, self.subscribe_audio_uids, self.unsubscribe_audio_uids,
                            other_set=self.subscribe_video_uids is not None

@@ -244,8 +244,9 @@ def parse_layout_settings(obj: Any, *, path: str = "") -> tuple[LayoutSettings, 
 
 
 def canvas_problems(width: Any, height: Any, *, path: str = "") -> list[Problem]:
-    """The errors of a canvas size, by the rules of ``transcodingConfig`` ``width`` and
-    ``height`` (integers 1..1920, at most 1920x1080 pixels).
+    """Return the errors of a canvas size, by the rules of ``transcodingConfig``.
+
+    ``width`` and ``height`` are integers 1..1920, at most 1920x1080 pixels in all.
 
     Examples
     --------
@@ -270,7 +271,7 @@ _MEDIA_LISTS = {
 
 def _read_uid_lists(r: Reader, media: str, stream_types: int | None = None
                     ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
-    """``(subscribe, unsubscribe)`` lists of one media; both spellings of unSubscribe."""
+    """Read the ``(subscribe, unsubscribe)`` lists of one media; both spellings of unSubscribe."""
     keys, allowed = _MEDIA_LISTS[media]
     given = [k for k in r.data if k in keys]
     lists: dict[bool, tuple[str, ...] | None] = {True: None, False: None}
@@ -352,7 +353,7 @@ def _read_extension_params(r: Reader, vendor: int | None) -> tuple[tuple[str, An
 
 
 def _read_storage(r: Reader, *, complete: bool = True) -> StorageConfig:
-    """``storageConfig``; ``complete=False`` (``update``) makes every key optional.
+    """Read ``storageConfig``; ``complete=False`` (``update``) makes every key optional.
 
     ``stsToken`` and ``stsExpiration`` are checked but not kept (the model has no field).
     """
@@ -381,9 +382,11 @@ def _read_file_config(r: Reader) -> RecordingFileConfig:
 # --- the five bodies --------------------------------------------------------------------
 def _read_start(r: Reader, cname: str, uid: str, *, storage_required: bool,
                 bare: bool = False) -> StartRequest:
-    """A ``start`` clientRequest; ``storageConfig`` is required in a whole body (the
-    cloud's rule) and a warning when missing from a ``bare`` one (checked for its layout
-    and recording settings, e.g. for a local recording, which writes to disk).
+    """Read a ``start`` clientRequest.
+
+    ``storageConfig`` is required in a whole body (the cloud's rule) and a warning when
+    missing from a ``bare`` one (checked for its layout and recording settings, e.g. for a
+    local recording, which writes to disk).
     """
     token = r.text("token")
     recording = _read_recording(r.child("recordingConfig", RECORDING_KEYS, required=True))
@@ -456,7 +459,8 @@ CONTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("extensionParams", EXTENSION_KEYS, "clientRequest.storageConfig"),
     ("streamSubscribe", STREAM_SUBSCRIBE_KEYS, "clientRequest"),
     ("layoutConfig[0]", REGION_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
-    ("backgroundConfig[0]", USER_BACKGROUND_KEYS, "clientRequest.recordingConfig.transcodingConfig"),
+    ("backgroundConfig[0]", USER_BACKGROUND_KEYS,
+     "clientRequest.recordingConfig.transcodingConfig"),
 )
 """Inner objects a body is mistaken for: ``(name, its keys, where it belongs)``."""
 
@@ -475,7 +479,9 @@ _ARRAYS = ("layoutConfig", "backgroundConfig")
 
 
 def _wrapped(key: str, rel: str) -> str:
-    """``{"a": {"b": {"key": {...}}}}`` for ``rel`` ``"a.b"`` (``[{...}]`` for an array).
+    """Wrap ``key`` in the objects of ``rel``: ``{"a": {"b": {"key": {...}}}}`` for ``"a.b"``.
+
+    An array's key gets ``[{...}]``.
 
     Examples
     --------
@@ -490,7 +496,7 @@ def _wrapped(key: str, rel: str) -> str:
 
 
 def _relative(home: str, level: str, whole: bool) -> str | None:
-    """``home`` (from a whole body's root) relative to the object at ``level``, or None."""
+    """Return ``home`` (from a whole body's root) relative to the object at ``level``, or None."""
     full = level if whole else ("clientRequest." + level if level else "clientRequest")
     if home == full:
         return None
@@ -500,14 +506,14 @@ def _relative(home: str, level: str, whole: bool) -> str | None:
 
 
 def _chain(level: str, rel: str) -> set[str]:
-    """The objects on the way from ``level`` to ``rel`` (their "is required" is explained)."""
+    """Return the objects from ``level`` to ``rel`` (their "is required" is explained)."""
     parts = [p for p in rel.split(".") if p]
     return {join_path(level, ".".join(parts[:i])) for i in range(1, len(parts) + 1)}
 
 
 def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
                kind_name: str) -> tuple[list[Problem], set[str]]:
-    """One clear problem for an inner object given where a body was expected.
+    """Return one clear problem for an inner object given where a body was expected.
 
     Either the object *is* the content of an inner object (more of its keys unknown than
     known, all of them that object's keys, e.g. ``width``, ``height``, ``fps`` of a
@@ -548,8 +554,9 @@ def _misplaced(obj: Any, level: str, allowed: Collection[str], *, whole: bool,
 
 def _explain_misplaced(doc: dict[Any, Any], client_value: Any, items: list[Problem], *,
                        kind: str | None, whole: bool) -> list[Problem]:
-    """Replace the "unknown key" errors an inner object given at the top of a body causes by
-    one problem saying where it belongs (the envelope and the ``clientRequest`` level).
+    """Replace the "unknown key" errors of an inner object given at the top of a body.
+
+    One problem instead says where it belongs (at the envelope and ``clientRequest`` level).
     """
     levels: list[tuple[str, Any, Collection[str], str]] = (
         [("", doc, ENVELOPE_KEYS, "a whole body")] if whole else [])

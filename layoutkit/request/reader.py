@@ -55,20 +55,24 @@ class Reader:
                 out.error(self.at(key), "unknown key", hint=did_you_mean(str(key), keys))
 
     def at(self, key: object) -> str:
+        """Return the JSON path of ``key`` in this object."""
         return join_path(self.path, key)
 
     def has(self, key: str) -> bool:
+        """Tell whether this object has ``key`` (whatever its value)."""
         return key in self.data
 
     def ok(self, key: str) -> bool:
-        """True when ``key`` is absent or passed its checks."""
+        """Tell whether ``key`` is absent or passed its checks."""
         return key not in self.bad
 
     def error(self, key: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        """Report an error of ``key`` and mark it bad (see :meth:`ok`)."""
         self.bad.add(key)
         self.out.error(self.at(key), rule, value, hint)
 
     def warn(self, key: str, rule: str, value: Any = MISSING, hint: str | None = None) -> None:
+        """Report a warning of ``key``; it stays usable."""
         self.out.warn(self.at(key), rule, value, hint)
 
     def _require(self, key: str, required: Required) -> None:
@@ -90,23 +94,27 @@ class Reader:
     def integer(self, key: str, default: int | None = None, *, required: Required = False,
                 lo: int | None = None, hi: int | None = None,
                 choices: Collection[int] | None = None) -> Any:
+        """Check an integer at ``key`` (see ``as_int``); default when absent or bad."""
         return self.field(key, as_int, default, required=required, lo=lo, hi=hi, choices=choices)
 
     def fraction(self, key: str, default: float | None = None, *, required: Required = False,
                  lo_open: bool = False, decimals: int | None = None) -> Any:
-        """A number in ``[0, 1]`` (``(0, 1]`` with ``lo_open``)."""
+        """Check a number in ``[0, 1]`` (``(0, 1]`` with ``lo_open``) at ``key``, as a float."""
         return self.field(key, as_float, default, required=required, lo=0, hi=1,
                           lo_open=lo_open, decimals=decimals)
 
     def text(self, key: str, default: str | None = None, *, required: Required = False,
              nonempty: bool = False, choices: Collection[str] | None = None) -> Any:
+        """Check a string at ``key`` (see ``as_str``); default when absent or bad."""
         return self.field(key, as_str, default, required=required, nonempty=nonempty,
                           choices=choices)
 
     def uid(self, key: str, *, required: Required = False) -> Any:
+        """Check a uid at ``key`` (see ``as_uid``); None when absent or bad."""
         return self.field(key, as_uid, None, required=required)
 
     def child(self, key: str, keys: Collection[str], *, required: Required = False) -> Reader:
+        """Return a reader of the object at ``key`` (empty when absent; reported if required)."""
         if key not in self.data:
             self._require(key, required)
         reader = Reader(self.data.get(key, MISSING), self.at(key), self.out, keys)
@@ -115,7 +123,7 @@ class Reader:
         return reader
 
     def entries(self, key: str, keys: Collection[str], **options: Any) -> Iterator[Reader]:
-        """A reader for every item of the array at ``key`` (none when absent or not an array)."""
+        """Yield a reader for every item of the array at ``key`` (none when absent or not one)."""
         items = self.field(key, as_list, None, **options)
         for item_path, item in each_item(items or [], self.at(key)):
             yield Reader(item, item_path, self.out, keys)

@@ -65,7 +65,7 @@ def _event(event: Event) -> dict[str, Any]:
 
 
 def _own_events(scenario: Scenario) -> list[Event]:
-    """The events without the join events the users' ``join`` > 0 stand for."""
+    """Return the events without the join events the users' ``join`` > 0 stand for."""
     pending = {(u.uid, u.join) for u in scenario.users if u.join > 0}
     events = []
     for event in scenario.events:
@@ -78,7 +78,7 @@ def _own_events(scenario: Scenario) -> list[Event]:
 
 
 def scenario_to_json(scenario: Scenario, *, mask_secrets: bool = True) -> dict[str, Any]:
-    """The scenario's JSON document (see the module docs).
+    """Return the scenario's JSON document (see the module docs).
 
     Parameters
     ----------

@@ -142,7 +142,7 @@ def _listed(items: Iterable[Any]) -> str:
 
 
 def _utc(ms: int) -> str:
-    """``2026-12-06T14:00:00.250Z``."""
+    """Format epoch milliseconds as ``2026-12-06T14:00:00.250Z``."""
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -184,7 +184,7 @@ def _dedupe(records: Sequence[Record]) -> tuple[list[Record], int]:
 
 def _channel(recs: Sequence[RecorderEvent], rtc: Sequence[RtcEvent],
              starts: Sequence[LoggedRequest], cname: str | None) -> str:
-    """The channel to rebuild: the one asked for, else the only one reported."""
+    """Choose the channel to rebuild: the one asked for, else the only one reported."""
     if cname is not None:
         return cname
     found = sorted({r.cname for r in recs} - {TEST_CNAME})
@@ -290,7 +290,7 @@ def _stream_states(recs: Sequence[RecorderEvent], t0_ms: int | None, notes: _Not
 
 def _video_reports(recs: Sequence[RecorderEvent], t0_ms: int, end_ms: int
                    ) -> list[dict[str, Any]]:
-    """The session's event 44 reports as ``video_reports`` items, in time order."""
+    """Return the session's event 44 reports as ``video_reports`` items, in time order."""
     out = []
     for r in sorted((r for r in recs if r.notice.event_type == 44 and r.detail("state") in (0, 1)),
                     key=lambda r: (r.detail("utcMs") or r.sendts, r.sequence)):
@@ -334,7 +334,7 @@ def _choose_start(starts: Sequence[LoggedRequest], t0_ms: int | None, cname: str
 
 
 def _scenario_start(body: dict[str, Any]) -> dict[str, Any]:
-    """The start body without its secrets (``token``, ``storageConfig``)."""
+    """Return the start body without its secrets (``token``, ``storageConfig``)."""
     client = body.get("clientRequest")
     if not isinstance(client, dict):
         return dict(body)
@@ -389,7 +389,7 @@ class _Change:
 
 
 def _changes(uid: str, events: Sequence[RtcEvent], notes: _Notes) -> list[_Change]:
-    """The user's states in ``clientSeq`` order, lost events filled in (and noted)."""
+    """Return the user's states in ``clientSeq`` order, lost events filled in (and noted)."""
     changes = [_Change(_BEFORE, "out", None)]
     for e in sorted(events, key=lambda e: (e.client_seq, e.ts, e.notice.event_type)):
         pre, post = _EFFECTS[e.notice.event_type]
@@ -406,8 +406,10 @@ def _changes(uid: str, events: Sequence[RtcEvent], notes: _Notes) -> list[_Chang
 
 
 def _on_off(changes: Sequence[_Change], *, host: bool) -> list[_Change]:
-    """When the user is in the picture (host) or in the channel (audience): the last change
-    of each second counts, repeats dropped; ``state`` is ``"on"`` or ``"off"``.
+    """Return when the user is in the picture (host) or in the channel (audience).
+
+    The last change of each second counts, repeats dropped; ``state`` is ``"on"`` or
+    ``"off"``.
     """
     by_time: dict[int, _Change] = {}
     for change in changes:
@@ -614,7 +616,7 @@ def _checked(doc: dict[str, Any], start: LoggedRequest, planned: Sequence[_Plann
 def rebuild(events: Iterable[Any], requests: Iterable[Any], *, web_sdk: int = 4,
             cname: str | None = None, sid: str | None = None,
             events_source: str | None = None, requests_source: str | None = None) -> Rebuilt:
-    """The scenario of one recording session, from NCS bodies and the app's request log.
+    """Rebuild the scenario of one recording session from NCS bodies and the app's request log.
 
     Parameters
     ----------
@@ -683,5 +685,5 @@ def rebuild(events: Iterable[Any], requests: Iterable[Any], *, web_sdk: int = 4,
 
 def scenario_from_events(events: Iterable[Any], requests: Iterable[Any], *, web_sdk: int = 4,
                          cname: str | None = None, sid: str | None = None) -> dict[str, Any]:
-    """The scenario document of :func:`rebuild` (see there)."""
+    """Return the scenario document of :func:`rebuild` (see there)."""
     return rebuild(events, requests, web_sdk=web_sdk, cname=cname, sid=sid).doc

@@ -107,8 +107,9 @@ class Event:
 
 @dataclass(frozen=True)
 class VideoReport:
-    """The recorder reported the state of a video stream (Agora NCS event 44,
-    ``recorder_video_stream_state_changed``).
+    """The recorder reported the state of a video stream.
+
+    Agora NCS event 44, ``recorder_video_stream_state_changed``.
 
     Parameters
     ----------
@@ -153,8 +154,9 @@ class Scenario:
         The scenario file's folder: relative source, audio and image paths resolve against
         it (None: the current directory).
     notes : tuple of str
-        What the scenario's author (e.g. :func:`~layoutkit.scenario.fromevents.scenario_from_events`)
-        assumed, one sentence each.
+        What the scenario's author (e.g.
+        :func:`~layoutkit.scenario.fromevents.scenario_from_events`) assumed, one sentence
+        each.
     confidence : {'full', 'partial'}
         ``'partial'`` when the scenario was rebuilt from incomplete reports.
     video_reports : tuple of VideoReport
@@ -176,7 +178,7 @@ class Scenario:
     video_reports: tuple[VideoReport, ...] = ()
 
     def user(self, uid: str) -> UserSpec:
-        """The declared user ``uid`` (``KeyError`` if there is none)."""
+        """Return the declared user ``uid`` (``KeyError`` if there is none)."""
         for spec in self.users:
             if spec.uid == uid:
                 return spec
@@ -184,7 +186,7 @@ class Scenario:
 
 
 def as_time(value: int | float | Fraction) -> Fraction:
-    """Exact seconds from a JSON number: ``0.1`` gives ``Fraction(1, 10)``, not a binary float.
+    """Return exact seconds from a JSON number: ``0.1`` gives ``Fraction(1, 10)``, not 0.1000...01.
 
     Parameters
     ----------
@@ -206,7 +208,7 @@ def as_time(value: int | float | Fraction) -> Fraction:
 
 
 def format_seconds(t: Fraction) -> str:
-    """A time for messages: ``60``, ``2.5``."""
+    """Format a time for messages: ``60``, ``2.5``."""
     return str(t.numerator) if t.denominator == 1 else str(float(t))
 
 

@@ -89,7 +89,7 @@ class RtcEvent:
 
     @property
     def identity(self) -> tuple[Any, ...]:
-        """What makes two bodies the same event (a resend changes only ``notifyMs``)."""
+        """Return what makes two bodies the same event (a resend changes only ``notifyMs``)."""
         return ("rtc", self.channel, self.uid, self.notice.event_type, self.client_seq, self.ts)
 
 
@@ -107,11 +107,11 @@ class RecorderEvent:
 
     @property
     def identity(self) -> tuple[Any, ...]:
-        """What makes two bodies the same event (a resend changes only ``notifyMs``)."""
+        """Return what makes two bodies the same event (a resend changes only ``notifyMs``)."""
         return ("rec", self.cname, self.sid, self.sequence, self.notice.event_type)
 
     def detail(self, key: str, default: Any = None) -> Any:
-        """A ``details`` value (checked for the keys the builder reads)."""
+        """Return a ``details`` value (checked for the keys the builder reads)."""
         return dict(self.details).get(key, default)
 
 
@@ -126,7 +126,7 @@ class LoggedRequest:
 
 
 def numbered(records: Iterable[Any]) -> list[Line]:
-    """Records as :class:`Line` (those that are not get numbers 1, 2, ... in order).
+    """Return records as :class:`Line` (those that are not get numbers 1, 2, ... in order).
 
     Examples
     --------
@@ -150,7 +150,7 @@ def _as_epoch_s(value: Any, path: str, out: Problems) -> Any:
 
 
 def _as_any_uid(value: Any, path: str, out: Problems) -> Any:
-    """A uid as NCS sends it: a number (RTC) or a string of digits (recording)."""
+    """Check a uid as NCS sends it: a number (RTC) or a string of digits (recording)."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if isinstance(text, str) and text.isascii() and text.isdigit() and \
             0 <= int(text) <= _MAX_UID and str(int(text)) == text:
@@ -205,7 +205,7 @@ def _rtc(notice: Notice, p: Reader) -> RtcEvent | None:
 
 
 def _details(notice: Notice, d: Reader) -> tuple[tuple[str, Any], ...]:
-    """The ``details`` keys the builder reads, checked."""
+    """Check and return the ``details`` keys the builder reads."""
     wanted: dict[str, Any] = {}
     if notice.event_type == 42:
         wanted["startUtcMs"] = d.field("startUtcMs", _as_epoch_ms, None, required=True)
@@ -294,8 +294,10 @@ REQUEST_KINDS = ("start", "updateLayout")
 
 
 def check_requests(lines: Sequence[Line], *, source: str | None = None) -> list[LoggedRequest]:
-    """Every line of the app's request log as a :class:`LoggedRequest` (bodies unchecked:
-    the scenario built from them checks the ones it uses, naming their lines).
+    """Check every line of the app's request log and return it as a :class:`LoggedRequest`.
+
+    The bodies are not checked here: the scenario built from them checks the ones it uses,
+    naming their lines.
 
     Raises
     ------
@@ -306,7 +308,7 @@ def check_requests(lines: Sequence[Line], *, source: str | None = None) -> list[
     --------
     >>> check_requests([Line(2, {"ts_ms": 5, "kind": "stop", "body": {}})])
     Traceback (most recent call last):
-    layoutkit.errors.ScenarioError: code 2: line 2: kind: must be one of "start", "updateLayout" (got "stop")
+    layoutkit.errors.ScenarioError: code 2: line 2: kind: must be one of "start", ... (got "stop")
     """
     logged: list[LoggedRequest] = []
     problems: list[Problem] = []
@@ -325,5 +327,5 @@ def check_requests(lines: Sequence[Line], *, source: str | None = None) -> list[
 
 
 def where(line: int, path: str) -> str:
-    """``line N: path`` (the path of a problem in a line)."""
+    """Return ``line N: path``, the path of a problem in a line."""
     return f"line {line}: {join_path('', path) or '<root>'}"

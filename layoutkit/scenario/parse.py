@@ -200,7 +200,7 @@ def _as_size(value: Any, path: str, out: Problems) -> Any:
 
 def _as_declared_uid(value: Any, path: str, out: Problems, *,
                      declared: dict[str, UserSpec] | None) -> Any:
-    """A uid that names a declared user (``declared`` None: the user list is broken)."""
+    """Check a uid that names a declared user (``declared`` None: the user list is broken)."""
     uid = as_uid(value, path, out)
     if uid is BAD or declared is None or uid in declared:
         return uid
@@ -212,12 +212,12 @@ def _as_declared_uid(value: Any, path: str, out: Problems, *,
 
 # --- nested request bodies ------------------------------------------------------------------
 def _nested(prefix: str, problems: Sequence[Problem]) -> list[Problem]:
-    """The problems of a nested body, their paths prefixed with the body's scenario path."""
+    """Return the problems of a nested body, paths prefixed with the body's scenario path."""
     return [replace(p, path=join_path(prefix, p.path) if p.path else prefix) for p in problems]
 
 
 def _parse_body(value: Any, path: str, out: Problems, kind: str) -> Any:
-    """``parse_request(value, kind=kind)`` reporting into ``out`` under ``path``."""
+    """Run ``parse_request(value, kind=kind)``, reporting into ``out`` under ``path``."""
     try:
         model, warnings = parse_request(value, kind=kind)
     except RequestError as exc:
@@ -231,7 +231,7 @@ def _parse_body(value: Any, path: str, out: Problems, kind: str) -> Any:
 def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: Problems,
                     cname: str | None, uid: str | None, *,
                     uid_name: str = "the recorder's uid (start.uid)") -> bool:
-    """A whole body must name the scenario's channel (and the recorder's uid)."""
+    """Check that a whole body names the scenario's channel (and the recorder's uid)."""
     ok = True
     for key, got, want, whose in (("cname", model.cname, cname, "the scenario's cname"),
                                   ("uid", model.uid, uid, uid_name)):
@@ -242,7 +242,7 @@ def _check_envelope(model: StartRequest | UpdateLayoutRequest, path: str, out: P
 
 
 def _with_stand_ins(value: Any) -> tuple[Any, set[str] | None]:
-    """``value`` with stand-ins for the storageConfig keys it lacks, and which were added.
+    """Return ``value`` with stand-ins for the storageConfig keys it lacks, and which were added.
 
     Returns the body unchanged (and an empty set) when it has no clientRequest object or
     its storageConfig is not an object; None instead of a set when storageConfig is absent.
@@ -272,7 +272,7 @@ def _without_stand_ins(model: StartRequest, added: set[str] | None) -> StartRequ
 
 
 def _with_envelope(value: Any, *, cname: str | None, uid: str | None) -> Any:
-    """A start body given as ``{clientRequest}`` (no cname or uid) gets the scenario's.
+    """Give a start body given as ``{clientRequest}`` (no cname or uid) the scenario's.
 
     Examples
     --------
@@ -406,10 +406,10 @@ def _read_event(e: Reader, duration: Fraction | None, users: _Users,
 def _read_events(r: Reader, duration: Fraction | None, users: _Users,
                  start: StartRequest | None, cname: str | None
                  ) -> tuple[list[Event], list[str]] | None:
-    """File events with their paths, or None when one of them is broken."""
+    """Read the file's events with their paths, or None when one of them is broken."""
     events: list[Event] = []
     paths: list[str] = []
-    for i, e in enumerate(r.entries("events", EVENT_KEYS, max_items=MAX_EVENTS)):
+    for e in r.entries("events", EVENT_KEYS, max_items=MAX_EVENTS):
         event = _read_event(e, duration, users, start, cname)
         events.append(event)
         paths.append(e.path)
@@ -420,11 +420,12 @@ def _read_events(r: Reader, duration: Fraction | None, users: _Users,
 
 def _timed(users: Sequence[UserSpec], events: Sequence[Event], paths: Sequence[str]
            ) -> tuple[tuple[Event, ...], tuple[str, ...]]:
-    """Late joins plus file events, sorted by time (joins first at equal times), with paths."""
+    """Merge late joins and file events by time (joins first at equal times), with paths."""
     entries = [((u.join, 0, i), Event(u.join, "join", u.uid, tolerance=u.join_tolerance),
                 f"users[{i}].join")
                for i, u in enumerate(users) if u.join > 0]
-    entries += [((e.t, 1, i), e, path) for i, (e, path) in enumerate(zip(events, paths))]
+    entries += [((e.t, 1, i), e, path)
+                for i, (e, path) in enumerate(zip(events, paths, strict=True))]
     entries.sort(key=lambda entry: entry[0])
     return tuple(e for _, e, _ in entries), tuple(p for _, _, p in entries)
 
@@ -446,7 +447,7 @@ def _as_stream(value: Any, path: str, out: Problems) -> Any:
 
 
 def _read_reports(r: Reader, duration: Fraction | None) -> tuple[VideoReport, ...]:
-    """``video_reports``, sorted by time (stable)."""
+    """Read ``video_reports``, sorted by time (stable)."""
     reports = []
     for e in r.entries("video_reports", REPORT_KEYS, max_items=MAX_EVENTS):
         t = e.field("t", _as_time, None, required=True)

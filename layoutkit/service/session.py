@@ -92,13 +92,13 @@ class Session:
 
     def _uploads(self, root: Path, start: StartRequest,
                  endpoint: str | None) -> SegmentUploads | None:
-        from ..io.s3 import uploader_from_storage_config
+        from ..io.s3 import S3Settings, uploader_from_storage_config
 
         if endpoint is None or start.storage_config is None:
             return None
         storage = start.storage_config
         return SegmentUploads(root, lambda: uploader_from_storage_config(
-            storage, endpoint_url=endpoint, retries=2))
+            storage, settings=S3Settings(endpoint_url=endpoint, retries=2)))
 
     def _event(self, event_type: int, details: dict[str, Any]) -> None:
         if self.notifier is not None:

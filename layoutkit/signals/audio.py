@@ -1,5 +1,7 @@
-"""The recorder's audio mix (pure): sample arithmetic and the composite mix (docs/profile.md,
-docs/cloud.md#cloud-recording-config, #cloud-output-codec).
+"""The recorder's audio mix (pure): sample arithmetic and the composite mix.
+
+The rules are those of docs/profile.md and docs/cloud.md (#cloud-recording-config,
+#cloud-output-codec).
 
 Every user publishes a mono 48 kHz signal on their own clock: sample 0 is the moment the
 user first joined, and the clock keeps running while the user is muted or away (like the
@@ -56,7 +58,7 @@ AUDIO_PROFILES: dict[int, tuple[int, int]] = {0: (1, 48_000), 1: (1, 128_000), 2
 
 # --- sample arithmetic ------------------------------------------------------------------------
 def to_sample(t: Fraction | int, *, sample_rate: int = SAMPLE_RATE) -> int:
-    """The first sample at or after time ``t``: ``ceil(t * sample_rate)``, exactly.
+    """Return the first sample at or after time ``t``: ``ceil(t * sample_rate)``, exactly.
 
     Parameters
     ----------
@@ -75,7 +77,7 @@ def to_sample(t: Fraction | int, *, sample_rate: int = SAMPLE_RATE) -> int:
 
 def frame_sample_range(index: int, fps: int | Fraction, *,
                        sample_rate: int = SAMPLE_RATE) -> tuple[int, int]:
-    """The audio samples that belong to video frame ``index``.
+    """Return the range of audio samples that belong to video frame ``index``.
 
     Frame ``k`` owns samples ``[floor(k * sr / fps), floor((k + 1) * sr / fps))``; the
     ranges of consecutive frames touch, so every sample belongs to exactly one frame and
@@ -113,6 +115,7 @@ def frame_sample_range(index: int, fps: int | Fraction, *,
 
 
 def check_span(start: int, n: int) -> None:
+    """Raise ParameterError unless ``start`` and ``n`` (a span of samples) are >= 0."""
     if start < 0 or n < 0:
         msg = f"need start >= 0 and n >= 0 samples (got {start}, {n})"
         raise ParameterError(msg)
@@ -171,9 +174,6 @@ class AudioMixer:
         AAC bit rate in bit/s, from ``audioProfile``.
     end_sample : int
         Samples in the recording: ``ceil(end_time * 48000)``.
-
-    Raises
-    ------
     """
 
     def __init__(self, scenario: Scenario, timeline: Timeline, *,
@@ -186,7 +186,7 @@ class AudioMixer:
         self._sources = dict(sources)
 
     def _pieces(self, start: int, stop: int) -> Iterator[tuple[int, int, tuple[str, ...]]]:
-        """``(first, end, audible)`` for each constant span overlapping ``[start, stop)``."""
+        """Yield ``(first, end, audible)`` for each constant span overlapping ``[start, stop)``."""
         i = max(0, bisect_right(self._starts, start) - 1)
         while i < len(self._starts) - 1 and self._starts[i] < stop:
             lo, hi = max(start, self._starts[i]), min(stop, self._starts[i + 1])
@@ -195,7 +195,7 @@ class AudioMixer:
             i += 1
 
     def mix(self, start: int, n: int) -> Samples:
-        """The mixed mono signal of recording samples ``[start, start + n)``.
+        """Mix the mono signal of recording samples ``[start, start + n)``.
 
         Parameters
         ----------
@@ -228,15 +228,17 @@ class AudioMixer:
             source.close()
 
     def __enter__(self) -> AudioMixer:
+        """Return the mixer itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close every source (see :meth:`close`)."""
         self.close()
 
 
 # --- output -----------------------------------------------------------------------------------
 def to_channels(mono: npt.ArrayLike, channels: int) -> Samples:
-    """Planar ``(channels, n)`` float32 from a mono signal (stereo duplicates it).
+    """Return planar ``(channels, n)`` float32 from a mono signal (stereo duplicates it).
 
     Raises
     ------

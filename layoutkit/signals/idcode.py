@@ -101,7 +101,7 @@ class CodeReading:
 
 
 def uid_number(uid: str) -> int:
-    """The 32-bit number of a uid given as a canonical decimal string.
+    """Return the 32-bit number of a uid given as a canonical decimal string.
 
     Raises
     ------
@@ -136,7 +136,7 @@ def _cells(uid: int, frame: int) -> bytes:
 
 
 def code_cells(uid: str, frame: int) -> npt.NDArray[np.bool_]:
-    """The cells of the code of ``(uid, frame)``, True for white.
+    """Return the cells of the code of ``(uid, frame)``, True for white.
 
     Parameters
     ----------
@@ -156,7 +156,7 @@ def code_cells(uid: str, frame: int) -> npt.NDArray[np.bool_]:
 
 
 def decode_cells(cells: npt.ArrayLike) -> CodeReading | None:
-    """The ``(uid, frame)`` a grid of cells carries, or None when the check fails.
+    """Return the ``(uid, frame)`` a grid of cells carries, or None when the check fails.
 
     Parameters
     ----------
@@ -228,7 +228,7 @@ def code_geometry(size_wh: tuple[int, int]) -> npt.NDArray[np.float64]:
 
 
 def quiet_zone(size_wh: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The ``(x, y, w, h)`` grey rectangle around the code in a ``size_wh`` picture."""
+    """Return the ``(x, y, w, h)`` grey rectangle around the code in a ``size_wh`` picture."""
     rects = _geometry((int(size_wh[0]), int(size_wh[1])))
     quiet = _quiet(max(size_wh))
     x0, y0 = rects[:, 0].min() - quiet, rects[:, 1].min() - quiet
@@ -250,7 +250,7 @@ def _label_map(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
 
 @lru_cache(maxsize=64)
 def _label_map3(size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """:func:`_label_map` in three equal channels, so one ``cv2.LUT`` paints RGB."""
+    """Return :func:`_label_map` in three equal channels, so one ``cv2.LUT`` paints RGB."""
     labels3 = np.repeat(_label_map(size_wh)[:, :, None], 3, axis=2)
     labels3.setflags(write=False)
     return labels3
@@ -291,8 +291,9 @@ def draw_code(rgb_frame: npt.NDArray[np.uint8], uid: str, frame: int) -> None:
     rgb_frame[qy:qy + qh, qx:qx + qw] = cv2.LUT(_label_map3(size), lut)
 
 
-def _box_means(plane: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Mean of ``plane`` over each ``[x0, y0, x1, y1]`` box with fractional edges.
+def _box_means(plane: npt.NDArray[np.uint8],
+               boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return the mean of ``plane`` over each ``[x0, y0, x1, y1]`` box with fractional edges.
 
     Pixel ``(i, j)`` covers ``[j, j + 1] x [i, i + 1]``; partly covered pixels count with
     their covered area (bilinear interpolation of the integral image is exact for that).
@@ -310,21 +311,24 @@ def _box_means(plane: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64]) -> 
         fx, fy = x - xi, y - yi
         top = sat[yi, xi] * (1 - fx) + sat[yi, xi + 1] * fx
         bottom = sat[yi + 1, xi] * (1 - fx) + sat[yi + 1, xi + 1] * fx
-        return top * (1 - fy) + bottom * fy
+        corner: npt.NDArray[np.float64] = top * (1 - fy) + bottom * fy  # sat is float64
+        return corner
 
     lx, ly, hx, hy = local.T
     total = at(hx, hy) - at(lx, hy) - at(hx, ly) + at(lx, ly)
-    return total / ((hx - lx) * (hy - ly))
+    means: npt.NDArray[np.float64] = total / ((hx - lx) * (hy - ly))
+    return means
 
 
 def code_boxes(src_wh: tuple[int, int], region: tuple[int, ...],
                render_mode: int) -> npt.NDArray[np.float64] | None:
-    """Canvas boxes ``(x0, y0, x1, y1)`` of the sampled centre of each of the 56 cells of a
-    ``src_wh`` test stream drawn into ``region``, or None when the code is not all visible
-    (cropped away, or the picture too small to carry it).
+    """Return where the code's 56 cells of a test stream drawn into ``region`` are sampled.
 
-    Each cell's central half (per axis) is mapped to the canvas by
-    ``canvas = dst.xy + (src_xy - src.xy) * dst.wh / src.wh`` (:func:`~layoutkit.compose.fit.place`).
+    The result holds the canvas boxes ``(x0, y0, x1, y1)`` of the sampled centre of each
+    cell of a ``src_wh`` test stream, or None when the code is not all visible (cropped
+    away, or the picture too small to carry it).  Each cell's central half (per axis) is
+    mapped to the canvas by ``canvas = dst.xy + (src_xy - src.xy) * dst.wh / src.wh``
+    (:func:`~layoutkit.compose.fit.place`).
     """
     try:
         cells = _geometry(src_wh)
@@ -397,7 +401,7 @@ def _decode_bits(bits: bytes) -> CodeReading | None:
 
 
 def reading_from_means(values: npt.NDArray[np.float64]) -> CodeReading | None:
-    """The code from the 56 cells' mean luma (row-major), or None when it cannot be trusted.
+    """Read the code from the 56 cells' mean luma (row-major); None when it cannot be trusted.
 
     The threshold is midway between the black (first) and the white (last) calibration
     cell; None when they lack contrast, a cell is too close to the threshold, or the CRC

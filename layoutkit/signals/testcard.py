@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import colorsys
 from functools import lru_cache
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 __all__ = ["label_font", "test_card", "uid_color"]
 
 
 def uid_color(uid: str) -> tuple[int, int, int]:
-    """A stable, distinct mid-saturation colour for ``uid`` (golden-ratio hue walk)."""
+    """Return a stable, distinct mid-saturation colour for ``uid`` (golden-ratio hue walk)."""
     try:
         key = int(uid)
     except ValueError:
@@ -23,11 +27,13 @@ def uid_color(uid: str) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=64)
-def label_font(size: int):
-    """Pillow's bundled scalable font at ``size`` px (no system fonts needed)."""
+def label_font(size: int) -> FreeTypeFont:
+    """Return Pillow's bundled scalable font at ``size`` px (no system fonts needed)."""
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=max(6, int(size)))
+    # Pillow's wheels bundle FreeType, so with a size load_default gives the scalable font
+    # (typed as also possibly the fixed bitmap one, which only a FreeType-less build returns).
+    return cast("FreeTypeFont", ImageFont.load_default(size=max(6, int(size))))
 
 
 @lru_cache(maxsize=128)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -36,6 +37,9 @@ from ..compose.yuv import i420_planes
 from ..errors import ParameterError
 from .idcode import code_geometry, draw_code, paint_code_luma, quiet_zone, uid_number
 from .testcard import label_font, uid_color
+
+if TYPE_CHECKING:
+    from PIL.ImageDraw import ImageDraw
 
 __all__ = ["even_size", "test_frame", "test_frame_i420"]
 
@@ -66,7 +70,7 @@ class _Layout:
 
 
 def _view(image: RGB, long_span: Span, short_span: Span, portrait: bool) -> RGB:
-    """The part of ``image`` at the given long / short axis spans (a writable view)."""
+    """Return the part of ``image`` at the given long / short axis spans (a writable view)."""
     (a0, a1), (b0, b1) = long_span, short_span
     return image[a0:a1, b0:b1] if portrait else image[b0:b1, a0:a1]
 
@@ -100,7 +104,7 @@ def _layout(size_wh: tuple[int, int]) -> _Layout:
 
 @lru_cache(maxsize=16)
 def _glyphs(size: int) -> npt.NDArray[np.bool_]:
-    """Masks of the digits 0-9 in Pillow's font, shape (10, h, advance)."""
+    """Return masks of the digits 0-9 in Pillow's font, shape (10, h, advance)."""
     from PIL import Image, ImageDraw
 
     font = label_font(size)
@@ -108,7 +112,7 @@ def _glyphs(size: int) -> npt.NDArray[np.bool_]:
     left, top, _, bottom = font.getbbox("0123456789")
     masks = []
     for digit in "0123456789":
-        img = Image.new("L", (advance, bottom - top))
+        img = Image.new("L", (advance, int(bottom - top)))  # int already (FreeType: typed float)
         ImageDraw.Draw(img).text((-left, -top), digit, fill=255, font=font)
         masks.append(np.asarray(img) >= 128)
     out = np.stack(masks)
@@ -121,15 +125,15 @@ def _counter_size(layout: _Layout) -> int:
 
 
 def _wrappings(uid: str) -> list[str]:
-    """The uid on one line and, when long, split over two (whichever prints larger wins)."""
+    """Return the uid on one line and, when long, split over two (whichever prints larger wins)."""
     if len(uid) < 6:
         return [uid]
     half = (len(uid) + 1) // 2
     return [uid, f"{uid[:half]}\n{uid[half:]}"]
 
 
-def _fit_font(draw, text: str, box_wh: tuple[int, int], stroke: int) -> int:
-    """The largest font size (down to 6) at which ``text`` fits in ``box_wh``."""
+def _fit_font(draw: ImageDraw, text: str, box_wh: tuple[int, int], stroke: int) -> int:
+    """Return the largest font size (down to 6) at which ``text`` fits in ``box_wh``."""
     size = max(6, box_wh[1])
     for _ in range(6):  # shrink until the text fits the box
         left, top, right, bottom = draw.multiline_textbbox(
@@ -143,7 +147,7 @@ def _fit_font(draw, text: str, box_wh: tuple[int, int], stroke: int) -> int:
 
 @lru_cache(maxsize=32)
 def _backgrounds(uid: str, size_wh: tuple[int, int]) -> tuple[RGB, RGB]:
-    """The static picture of ``uid`` and its flash picture (read-only)."""
+    """Draw the static picture of ``uid`` and its flash picture (read-only)."""
     from PIL import Image, ImageDraw
 
     width, height = size_wh
@@ -259,7 +263,7 @@ def _with_code(picture: RGB, uid: str, index: int) -> RGB:
 
 def _frame_inputs(uid: str, index: int, size_wh: tuple[int, int],
                   fps: int) -> tuple[tuple[int, int], int, int]:
-    """Checked ``(size, index, fps)`` of a test frame."""
+    """Check and return the ``(size, index, fps)`` of a test frame."""
     uid_number(uid)
     size = _check_size(size_wh)
     fps = int(fps)
@@ -270,7 +274,7 @@ def _frame_inputs(uid: str, index: int, size_wh: tuple[int, int],
 
 
 def _white_spans(index: int, fps: int, lay: _Layout) -> list[tuple[Span, Span]]:
-    """(long, short) spans painted white on frame ``index``: the two bars and the tick."""
+    """Return the (long, short) spans painted white on frame ``index``: two bars and the tick."""
     spans = []
     bar_short = (0, lay.strip[0])
     for band, forward in ((lay.band_a, True), (lay.band_b, False)):
@@ -287,7 +291,7 @@ test_frame.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
-    """``size_wh`` as ints, checked to be even and large enough for the test stream's code.
+    """Return ``size_wh`` as ints, checked to be even and large enough for the test stream's code.
 
     Raises
     ------
@@ -303,7 +307,7 @@ def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
 
 def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
                     fps: int = 15, flash: bool = True) -> npt.NDArray[np.uint8]:
-    """:func:`test_frame` as yuv420p (I420) planes stacked into one array.
+    """Draw :func:`test_frame` as yuv420p (I420) planes stacked into one array.
 
     ``flash=False`` draws the whole-second frames like the others (no white flash): for
     previews a person watches; the recorder keeps the flash (compare's A/V sync uses it).
@@ -340,7 +344,7 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
 @lru_cache(maxsize=32)
 def _backgrounds_i420(uid: str, size_wh: tuple[int, int]) -> tuple[
         npt.NDArray[np.uint8], npt.NDArray[np.uint8], int]:
-    """:func:`_backgrounds` in I420 (read-only), and the luma of the code's quiet zone."""
+    """Return :func:`_backgrounds` in I420 (read-only), and the luma of the code's quiet zone."""
     base, flash = (np.asarray(cv2.cvtColor(p, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
                    for p in _backgrounds(uid, size_wh))
     for picture in (base, flash):

@@ -57,7 +57,7 @@ MARK_STEP_HZ = 100
 
 
 def beep_frequency(second: int) -> int:
-    """The frequency (Hz) of the beep that starts second ``second`` of a test stream.
+    """Return the frequency (Hz) of the beep that starts second ``second`` of a test stream.
 
     >>> [beep_frequency(k) for k in (0, 1, 15, 16, 17)]
     [1100, 1200, 2600, 1100, 1200]
@@ -66,19 +66,19 @@ def beep_frequency(second: int) -> int:
 
 
 def tone_frequency(uid: str) -> int:
-    """The tone of ``uid`` in Hz: ``300 + (uid % 17) * 40`` (300 .. 940 Hz)."""
+    """Return the tone of ``uid`` in Hz: ``300 + (uid % 17) * 40`` (300 .. 940 Hz)."""
     return 300 + (uid_number(uid) % 17) * 40
 
 
 def _sine(freq: int | npt.NDArray[np.int64], samples: npt.NDArray[np.int64],
           sample_rate: int) -> npt.NDArray[np.float64]:
-    """``sin(2 pi f n / sr)`` with the phase reduced exactly in integers (no drift)."""
+    """Return ``sin(2 pi f n / sr)`` with the phase reduced exactly in integers (no drift)."""
     return np.sin(2 * np.pi * ((freq * samples) % sample_rate) / sample_rate)
 
 
 def tone(uid: str, start_sample: int, n_samples: int, *,
          sample_rate: int = SAMPLE_RATE) -> npt.NDArray[np.float32]:
-    """Samples ``start_sample`` .. ``start_sample + n_samples - 1`` of the test tone of ``uid``.
+    """Make samples ``start_sample`` .. ``start_sample + n_samples - 1`` of ``uid``'s test tone.
 
     A sine at :func:`tone_frequency` at -18 dBFS, plus a beep at -6 dBFS during the
     first 50 ms of every whole second ``k`` at :func:`beep_frequency` ``(k)`` (starting at
