@@ -294,9 +294,7 @@ def _check_lengths(found: _Found, ctx: _Context, segs: tuple[PlaylistSegment, ..
     ctx.facts["key_frame_interval_s"] = _round(gop) if keys else None
     rule = _LengthRule(keys=keys, fps=fps, wait=wait)
     for i, seg in enumerate(segs):
-        after = probes[i + 1] if i + 1 < len(probes) else None
-        _check_length(found, seg, listed.labels[i], probes[i], after=after, rule=rule,
-                      last=i == len(segs) - 1)
+        _check_length(found, seg, i, listed, rule=rule, last=i == len(segs) - 1)
 
 
 @dataclass(frozen=True)
@@ -312,11 +310,12 @@ class _LengthRule:
     wait: float
 
 
-def _check_length(found: _Found, seg: PlaylistSegment, key: str,
-                  probe: _probe_av.MediaProbe | None, *, after: _probe_av.MediaProbe | None,
+def _check_length(found: _Found, seg: PlaylistSegment, i: int, listed: _Listed, *,
                   rule: _LengthRule, last: bool) -> None:
-    """Check one segment's cut, ``#EXTINF`` range and media length against its ``#EXTINF``."""
+    """Check segment ``i``'s cut, ``#EXTINF`` range and media length against its ``#EXTINF``."""
     keys, fps, wait = rule.keys, rule.fps, rule.wait
+    key, probe = listed.labels[i], listed.probes[i]
+    after = listed.probes[i + 1] if i + 1 < len(listed.probes) else None
     d = float(seg.duration)
     low = 0.0 if last else SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
     high = SEGMENT_SECONDS + wait
