@@ -32,6 +32,7 @@ Tolerances and what is accepted (docs/cloud.md#cloud-file-names to #cloud-file-l
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -107,8 +108,10 @@ _NAME_PARSERS = {"m3u8": parse_m3u8_name, "ts": parse_ts_name, "mp4": parse_mp4_
 
 
 def user_named(recording: Recording) -> bool:
-    """True for a single ``.ts`` or ``.mp4`` given by path: its name is the user's (a
-    download renamed ``meeting.mp4``), so it is not checked against the cloud's pattern.
+    """Tell whether the recording is a single ``.ts`` or ``.mp4`` given by path.
+
+    Such a file's name is the user's (a download renamed ``meeting.mp4``), so it is not
+    checked against the cloud's pattern.
 
     Examples
     --------
@@ -151,9 +154,10 @@ class _Slot:
 
 
 def _check_name(found: _Found, ctx: _Context, name: str, kind: str) -> RecordingName | None:
-    """The parsed name (its sid joins ``ctx.seen_sids``); one that does not follow the
-    cloud's pattern for the scenario's sid and cname is a ``bad_name``, except a lone file's
-    (:func:`user_named`), whose name is not judged at all.
+    """Parse a file name by the cloud's pattern; its sid joins ``ctx.seen_sids``.
+
+    A name that does not follow the cloud's pattern for the scenario's sid and cname is a
+    ``bad_name``, except a lone file's (:func:`user_named`), whose name is not judged at all.
     """
     parser = _NAME_PARSERS[kind]
     if user_named(ctx.recording):
@@ -186,8 +190,10 @@ def _media_seconds(probe: _probe_av.MediaProbe) -> float | None:
 
 def _probe(path: Path, *, decode: bool,
            video_errors: Mapping[str, tuple[int, str | None]]) -> _probe_av.MediaProbe:
-    """The file's probe; with ``decode``, its pictures' decoding errors are taken from
-    ``video_errors`` when the content check decoded them (only the audio is decoded here).
+    """Probe a file.
+
+    With ``decode``, its pictures' decoding errors are taken from ``video_errors`` when the
+    content check decoded them (only the audio is decoded here).
     """
     if not decode or str(path) not in video_errors:
         return _probe_av.inspect_media(path, decode=decode)
@@ -198,82 +204,142 @@ def _probe(path: Path, *, decode: bool,
     return replace(probe, errors=probe.errors + errors, first_error=probe.first_error or first)
 
 
-def _check_segments(found: _Found, ctx: _Context) -> None:
-    recording, scenario, facts = ctx.recording, ctx.scenario, ctx.facts
-    playlist = recording.playlist
-    config = scenario.start.recording_config
-    fps = scenario.start.transcoding.fps
-    names: list[RecordingName | None] = []
-    probes: list[_probe_av.MediaProbe | None] = []
-    seg_facts = []
+def _playlist_spans(playlist: Playlist | None) -> list[tuple[float, float]]:
+    """Return each listed segment's (start, end) in recording time, from the ``#EXTINF`` sums.
+
+    Examples
+    --------
+    >>> _playlist_spans(None)
+    []
+    """
     spans: list[tuple[float, float]] = []
     if playlist is not None:
         at = Fraction(0)
         for entry_seg in playlist.segments:
             spans.append((float(at), float(at + entry_seg.duration)))
             at += entry_seg.duration
-    labels = [_segment_key(recording, file) for file in recording.segments]
+    return spans
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """What reading the playlist's entries gave: per segment its key, name, probe and facts."""
+
+    labels: list[str]
+    names: list[RecordingName | None]
+    probes: list[_probe_av.MediaProbe | None]
+    facts: list[dict[str, Any]]
+
+
+def _read_listed(found: _Found, ctx: _Context, spans: list[tuple[float, float]]) -> _Listed:
+    """Check every listed segment's name and file, in playlist order."""
+    recording, playlist = ctx.recording, ctx.recording.playlist
+    listed = _Listed(labels=[_segment_key(recording, file) for file in recording.segments],
+                     names=[], probes=[], facts=[])
     first_at: dict[Path, int] = {}
     for n, file in enumerate(recording.segments):
-        key = labels[n]
+        key = listed.labels[n]
         entry: dict[str, Any] = {"file": key, "exists": file.exists, "size": file.size}
         span = (f" (recording time {spans[n][0]:.3f}-{spans[n][1]:.3f} s is lost)"
                 if n < len(spans) else "")
         line = playlist.segments[n].line if playlist is not None else 0
-        names.append(None if file.problem else _check_name(found, ctx, file.path.name, "ts"))
-        probes.append(_listed_segment(found, ctx, file, _Slot(n, key, line, span),
-                                      first_at=first_at, entry=entry))
-        seg_facts.append(entry)
-    facts["segments"] = seg_facts[:MAX_SEGMENT_FACTS]
-    facts["segments_total"] = len(seg_facts)
-    facts["unlisted_segments"] = [recording.relative(p) for p in recording.unlisted_segments]
+        listed.names.append(None if file.problem
+                            else _check_name(found, ctx, file.path.name, "ts"))
+        listed.probes.append(_listed_segment(found, ctx, file, _Slot(n, key, line, span),
+                                             first_at=first_at, entry=entry))
+        listed.facts.append(entry)
+    return listed
+
+
+def _check_unlisted(found: _Found, recording: Recording) -> None:
+    """Report every TS file of the folder that the playlist does not list."""
     for path in recording.unlisted_segments:
         key = recording.relative(path)
         found.add("unlisted_segment", f"{key}: a TS file the playlist does not list", file=key,
                   expected="listed", observed="not listed")
+
+
+def _check_segments(found: _Found, ctx: _Context) -> None:
+    """Check the listed segments (names, files, lengths, name times) and record their facts."""
+    recording, facts = ctx.recording, ctx.facts
+    playlist = recording.playlist
+    spans = _playlist_spans(playlist)
+    listed = _read_listed(found, ctx, spans)
+    facts["segments"] = listed.facts[:MAX_SEGMENT_FACTS]
+    facts["segments_total"] = len(listed.facts)
+    facts["unlisted_segments"] = [recording.relative(p) for p in recording.unlisted_segments]
+    _check_unlisted(found, recording)
     if playlist is None:
         return
     segs = playlist.segments
-    for seg, entry, bounds in zip(segs, seg_facts, spans, strict=True):
+    for seg, entry, bounds in zip(segs, listed.facts, spans, strict=True):
         entry["extinf"] = seg.extinf_text
         entry["start_s"] = _round(bounds[0])  # recording time, from the #EXTINF sums
+    _check_lengths(found, ctx, segs, listed)
+    _check_name_times(found, segs, listed.names)
+    facts["tag_time"] = sorted({n.time_format for n in listed.names if n and n.time_format})
+
+
+def _check_lengths(found: _Found, ctx: _Context, segs: tuple[PlaylistSegment, ...],
+                   listed: _Listed) -> None:
+    """Check each segment's length: 15 s plus the wait for a key frame, cut at a key frame."""
+    fps = ctx.scenario.start.transcoding.fps
+    probes = listed.probes
     # lengths: 15 s plus the wait for a key frame
     keys = sorted({t for p in probes if p is not None
                    for s in p.streams if s.kind == "video" for t in s.key_times})
-    gop = max((b - a for a, b in zip(keys, keys[1:])), default=0.0)
-    wait = (gop + 1 / fps) if config.records_video() and keys else 0.1
-    facts["key_frame_interval_s"] = _round(gop) if keys else None
+    gop = max((b - a for a, b in itertools.pairwise(keys)), default=0.0)
+    wait = (gop + 1 / fps) if ctx.scenario.start.recording_config.records_video() and keys \
+        else 0.1
+    ctx.facts["key_frame_interval_s"] = _round(gop) if keys else None
+    rule = _LengthRule(keys=keys, fps=fps, wait=wait)
     for i, seg in enumerate(segs):
-        key = labels[i]
-        d = float(seg.duration)
-        last = i == len(segs) - 1
-        low = 0.0 if last else SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
-        high = SEGMENT_SECONDS + wait
-        probe = probes[i]
-        after = probes[i + 1] if i + 1 < len(probes) else None
-        cut = _first_key_cut(probe, after, keys)
-        late = False
-        if cut is not None and not last:
-            start_t, expected_cut, observed_cut = cut
-            if abs(observed_cut - expected_cut) > 1 / fps + 0.01:
-                late = True
-                found.add("segment_length", f"{key}: cut at {observed_cut - start_t:.3f} s, "
-                          f"expected at the first key frame 15 s or more after its start "
-                          f"({expected_cut - start_t:.3f} s)", file=key,
-                          expected=_round(expected_cut - start_t),
-                          observed=_round(observed_cut - start_t))
-        if not late and not low < d <= high:
-            rule = (f"at most {high:.3f} s" if last
+        _check_length(found, seg, i, listed, rule=rule, last=i == len(segs) - 1)
+
+
+@dataclass(frozen=True)
+class _LengthRule:
+    """What every segment's length is judged by.
+
+    The video's key frame times (sorted), the frame rate, and the wait for a key frame
+    allowed past 15 s.
+    """
+
+    keys: list[float]
+    fps: float
+    wait: float
+
+
+def _check_length(found: _Found, seg: PlaylistSegment, i: int, listed: _Listed, *,
+                  rule: _LengthRule, last: bool) -> None:
+    """Check segment ``i``'s cut, ``#EXTINF`` range and media length against its ``#EXTINF``."""
+    keys, fps, wait = rule.keys, rule.fps, rule.wait
+    key, probe = listed.labels[i], listed.probes[i]
+    after = listed.probes[i + 1] if i + 1 < len(listed.probes) else None
+    d = float(seg.duration)
+    low = 0.0 if last else SEGMENT_SECONDS - SEGMENT_SHORT_TOLERANCE_S
+    high = SEGMENT_SECONDS + wait
+    cut = _first_key_cut(probe, after, keys)
+    late = False
+    if cut is not None and not last:
+        start_t, expected_cut, observed_cut = cut
+        if abs(observed_cut - expected_cut) > 1 / fps + 0.01:
+            late = True
+            found.add("segment_length", f"{key}: cut at {observed_cut - start_t:.3f} s, "
+                      f"expected at the first key frame 15 s or more after its start "
+                      f"({expected_cut - start_t:.3f} s)", file=key,
+                      expected=_round(expected_cut - start_t),
+                      observed=_round(observed_cut - start_t))
+    if not late and not low < d <= high:
+        expected = (f"at most {high:.3f} s" if last
                     else f"{SEGMENT_SECONDS} s to {high:.3f} s")
-            found.add("segment_length", f"{key}: #EXTINF {seg.extinf_text} s, expected {rule} "
-                      f"(15 s plus the wait for a key frame{_LAST if last else ''})",
-                      file=key, expected=rule, observed=d)
-        media = _media_seconds(probe) if probe is not None else None
-        if media is not None and abs(media - d) > EXTINF_TOLERANCE_S + 1 / fps:
-            found.add("extinf_mismatch", f"{key}: holds {media:.3f} s of media, #EXTINF says "
-                      f"{seg.extinf_text} s", file=key, expected=d, observed=_round(media))
-    _check_name_times(found, segs, names)
-    facts["tag_time"] = sorted({n.time_format for n in names if n and n.time_format})
+        found.add("segment_length", f"{key}: #EXTINF {seg.extinf_text} s, expected {expected} "
+                  f"(15 s plus the wait for a key frame{_LAST if last else ''})",
+                  file=key, expected=expected, observed=d)
+    media = _media_seconds(probe) if probe is not None else None
+    if media is not None and abs(media - d) > EXTINF_TOLERANCE_S + 1 / fps:
+        found.add("extinf_mismatch", f"{key}: holds {media:.3f} s of media, #EXTINF says "
+                  f"{seg.extinf_text} s", file=key, expected=d, observed=_round(media))
 
 
 def _check_name_times(found: _Found, segs: tuple[PlaylistSegment, ...],
@@ -319,7 +385,7 @@ def _listed_segment(found: _Found, ctx: _Context, file: SegmentFile, slot: _Slot
 
 
 def _segment_key(recording: Recording, file: SegmentFile) -> str:
-    """A segment's storage key; for a refused URI the URI itself (shortened)."""
+    """Return a segment's storage key; for a refused URI the URI itself (shortened)."""
     if file.problem is None:
         return recording.relative(file.path)
     uri = file.uri
@@ -420,7 +486,7 @@ def _check_playlist(found: _Found, recording: Recording, scenario: Scenario,
 
 def _check_track_events(found: _Found, key: str, playlist: Playlist,
                         config: RecordingConfig) -> None:
-    """The first segment's START track events: one per recorded track, at its name time."""
+    """Check the first segment's START track events: one per recorded track, at its name time."""
     first = playlist.segments[0]
     audio_tag, video_tag = EVENT_TRACK_TYPES
     want_tracks = [k for k, on in ((audio_tag, config.records_audio()),
@@ -449,7 +515,7 @@ def _check_track_events(found: _Found, key: str, playlist: Playlist,
 
 def _check_rollover(found: _Found, lengths: list[tuple[str, float | None, int]], *,
                     profile: Profile) -> None:
-    """A new MP4 part after ``mp4_rollover`` (2 h / 3 h) or about 2 GB, at a key frame."""
+    """Check that a new MP4 part starts after ``mp4_rollover`` (2 h / 3 h) or about 2 GB."""
     limit = rollover_seconds(profile)
     big = MP4_MAX_BYTES - 128 * 1024**2
     for i, (key, length, size) in enumerate(lengths):

@@ -15,8 +15,10 @@ __all__ = ["Anchor", "Finding", "differences_of"]
 
 @dataclass(frozen=True)
 class Anchor:
-    """Where a difference is seen: a representative frame (index into the observations)
-    and the scenario times it spans (the longest get evidence first).
+    """Where a difference is seen.
+
+    A representative frame (index into the observations) and the scenario times it spans
+    (the longest get evidence first).
     """
 
     frame: int
@@ -42,7 +44,7 @@ class Finding:
 
 
 def differences_of(findings: tuple[Finding, ...]) -> tuple[Difference, ...]:
-    """The differences, in order.
+    """Return the findings' differences, in order.
 
     >>> differences_of((Finding(Difference("drift", "x")),))[0].kind
     'drift'

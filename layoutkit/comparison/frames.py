@@ -83,10 +83,11 @@ class Observed:
         return int((self.code_uids >= 0).sum())
 
     def __len__(self) -> int:
+        """Return the number of frames observed."""
         return len(self.times)
 
     def take(self, rows: npt.NDArray[np.intp]) -> Observed:
-        """The observations of the frames ``rows`` only (no luma samples).
+        """Keep the observations of the frames ``rows`` only (no luma samples).
 
         >>> import numpy as np
         >>> o = Observed(np.arange(3.0), np.zeros((3, 1, 3), np.uint8),
@@ -116,6 +117,10 @@ class Reservoir:
         self.items: list[tuple[float, U8]] = []
 
     def offer(self, t: float, luma: U8) -> None:
+        """Keep a copy of ``luma`` (frame time ``t``) when it is ``spacing`` after the last.
+
+        When ``cap`` planes are kept, every second one is dropped and the spacing doubles.
+        """
         if self.items and t - self.items[-1][0] < self.spacing:
             return
         if len(self.items) >= self.cap:
@@ -127,7 +132,7 @@ class Reservoir:
 
 
 def fit_frame(i420: U8, canvas_wh: tuple[int, int]) -> U8:
-    """The ``(H*3/2, W)`` I420 frame resized to the canvas when the recording has another size."""
+    """Resize an ``(H*3/2, W)`` I420 frame to the canvas when the recording has another size."""
     w, h = canvas_wh
     if i420.shape == (h * 3 // 2, w):
         return i420
@@ -140,8 +145,9 @@ def fit_frame(i420: U8, canvas_wh: tuple[int, int]) -> U8:
     oflat = out.reshape(-1)
     out[:h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA)
     q = (w // 2) * (h // 2)
-    oflat[w * h:w * h + q] = cv2.resize(u, (w // 2, h // 2), interpolation=cv2.INTER_AREA).reshape(-1)
-    oflat[w * h + q:] = cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_AREA).reshape(-1)
+    half = (w // 2, h // 2)
+    oflat[w * h:w * h + q] = cv2.resize(u, half, interpolation=cv2.INTER_AREA).reshape(-1)
+    oflat[w * h + q:] = cv2.resize(v, half, interpolation=cv2.INTER_AREA).reshape(-1)
     return out
 
 
@@ -189,6 +195,6 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
 
 
 def canvas_luma(observed: Observed, probe: Probe) -> F64:
-    """Each frame's mean luma over the whole-canvas descriptor (flash frames are bright)."""
+    """Return each frame's mean luma over the whole-canvas descriptor (flash frames are bright)."""
     cells = observed.cells[:, probe.cell_slice(probe.canvas_key), 0]
-    return cells.mean(axis=1).astype(np.float64)
+    return np.asarray(cells.mean(axis=1), dtype=np.float64)

@@ -20,7 +20,7 @@ __all__ = ["DiffStats", "colormap_stops", "cubehelix_lut", "difference_heatmap",
 
 def cubehelix_lut(*, start: float = 3.0, rotations: float = 0.6, hue: float = 2.0,
                   gamma: float = 1.0, n: int = 256) -> RGB:
-    """A ``(n, 3)`` uint8 lookup table of the cubehelix colormap.
+    """Build a ``(n, 3)`` uint8 lookup table of the cubehelix colormap.
 
     Parameters
     ----------
@@ -83,7 +83,8 @@ def _abs_diff(expected: RGB, observed: RGB) -> npt.NDArray[np.int16]:
     a = np.asarray(expected, dtype=np.int16)[..., :3]
     b = np.asarray(match_size(np.asarray(observed, dtype=np.uint8), a.shape),
                    dtype=np.int16)[..., :3]
-    return np.abs(a - b)
+    diff: npt.NDArray[np.int16] = np.abs(a - b)
+    return diff
 
 
 def difference_stats(expected: RGB, observed: RGB) -> DiffStats:
@@ -106,7 +107,7 @@ def difference_stats(expected: RGB, observed: RGB) -> DiffStats:
 
 
 def difference_heatmap(expected: RGB, observed: RGB, *, max_width: int | None = None) -> RGB:
-    """The per-pixel absolute difference (max over channels) through the colormap.
+    """Draw the per-pixel absolute difference (max over channels) through the colormap.
 
     The scale is fixed (0 black .. 255 white) so heat maps of different differences compare;
     ``observed`` is resized to ``expected``'s size first when the sizes differ. With

@@ -1,8 +1,9 @@
 """Stage 8 (``infer`` only): per picture key, the value whose expectation fits best.
 
 The plan's alternatives (each single-key profile change) are classified on the same
-observations, alignment, publisher rates, range mix-up and user shifts as the checks; a key's value is the one with the
-fewest mismatching region-frames when it wins by at least 3 and 2 % of the frames.
+observations, alignment, publisher rates, range mix-up and user shifts as the checks; a key's
+value is the one with the fewest mismatching region-frames when it wins by at least 3 and 2 %
+of the frames.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ __all__ = ["infer_keys", "pick", "without_looks"]
 
 
 def without_looks(exp: Expectation) -> Expectation:
-    """``exp`` with no candidate looks and video files unchecked (as the inference
-    alternatives are built).
+    """Return ``exp`` with no candidate looks and video files unchecked.
+
+    The inference's alternatives are built from it.
     """
     return replace(exp, periods=tuple(
         replace(p, regions=tuple(replace(r, looks=None, files=None,
@@ -32,7 +34,7 @@ def without_looks(exp: Expectation) -> Expectation:
 
 
 def pick(scores: dict[str, int], frames: int) -> str:
-    """The value with the fewest misses when it wins clearly, else ``"undetermined"``.
+    """Pick the value with the fewest misses when it wins clearly, else ``"undetermined"``.
 
     >>> pick({"a": 10, "b": 40}, 100), pick({"a": 10, "b": 11}, 100)
     ('a', 'undetermined')

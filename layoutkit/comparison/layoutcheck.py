@@ -41,8 +41,10 @@ JSONish = int | dict[str, str]
 
 @dataclass(frozen=True)
 class LayoutTry:
-    """One alternative tried: its label, what the difference reports as expected and
-    observed, and the layout mode and profile that draw it.
+    """One alternative layout tried.
+
+    Its label, what the difference reports as expected and observed, and the layout mode and
+    profile that draw it.
     """
 
     label: str
@@ -54,8 +56,9 @@ class LayoutTry:
 
 @dataclass(frozen=True)
 class WrongLayout:
-    """A period (index) whose frames fit another layout, and its difference (``anchor``:
-    a frame it is seen on, if known).
+    """A period (index) whose frames fit another layout, and its difference.
+
+    ``anchor`` is a frame it is seen on, if known.
     """
 
     period: int
@@ -84,7 +87,7 @@ def layout_tries(profile: Profile, own_mode: int) -> list[LayoutTry]:
 
 def code_hits(probe: Probe, regions: Sequence[RegionExpect],
               samples: Sequence[npt.NDArray[np.uint8]]) -> float:
-    """The share of (region, sample) pairs whose code reads the region's expected uid."""
+    """Return the share of (region, sample) pairs whose code reads the region's expected uid."""
     hits = 0
     for luma in samples:
         uids, _ = probe.read_codes(luma)
@@ -96,7 +99,7 @@ def code_hits(probe: Probe, regions: Sequence[RegionExpect],
 
 def _period_scores(plan: Plan, p: int, samples: Sequence[npt.NDArray[np.uint8]]
                    ) -> tuple[float, list[tuple[float, LayoutTry]]]:
-    """The expected layout's score, and each distinct alternative's."""
+    """Score the expected layout, and each distinct alternative, on a period's samples."""
     own_mode = plan.expectation.periods[p].layout_mode
     own_score = None
     scores: list[tuple[float, LayoutTry, object]] = []
@@ -174,8 +177,9 @@ def find_wrong_layouts(plan: Plan, bad_share: Mapping[int, float],
 
 def apply_wrong_layouts(findings: tuple[Finding, ...], wrong: Sequence[WrongLayout],
                         exp: Expectation) -> tuple[Finding, ...]:
-    """Each wrong layout replaces the anchored findings that start in its period (the
-    wrong layout goes last).
+    """Replace the anchored findings that start in a wrong layout's period by that layout.
+
+    Each wrong layout goes last.
 
     >>> from layoutkit.profile import DEFAULT_PROFILE
     >>> from layoutkit.comparison.expect import Period
@@ -189,7 +193,7 @@ def apply_wrong_layouts(findings: tuple[Finding, ...], wrong: Sequence[WrongLayo
     """
     for wl in wrong:
         period = exp.periods[wl.period]
-        findings = tuple(f for f in findings if f.anchor is None
-                         or not period.start <= f.anchor.t0 < period.end) + (
-            Finding(wl.difference, wl.anchor),)
+        findings = (*(f for f in findings if f.anchor is None
+                      or not period.start <= f.anchor.t0 < period.end),
+                    Finding(wl.difference, wl.anchor))
     return findings

@@ -100,13 +100,17 @@ class KeptLayout:
     share: float
 
     def difference(self) -> Difference:
-        """The ``wrong_layout`` difference.
+        """Return the ``wrong_layout`` difference.
 
         >>> fit = EventFit(0, "leave", "44", Fraction(8), Fraction(8), Fraction(1))
-        >>> KeptLayout(fit, 12.0, 4, "gone", 1.0).difference().message
-        'layout not reflowed after uid 44 left at 8.00 s (fitted; scenario 8.00 s): 8.00-12.00 s shows the 4-user layout from before the leave'
-        >>> KeptLayout(replace(fit, seen=False), 12.0, 4, "live", 1.0).difference().message
-        'layout not reflowed after uid 44 left at 8.00 s (scenario time; not seen): 8.00-12.00 s shows the 4-user layout from before the leave, uid 44 still shown'
+        >>> print(KeptLayout(fit, 12.0, 4, "gone", 1.0).difference().message)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        layout not reflowed after uid 44 left at 8.00 s (fitted; scenario 8.00 s):
+        8.00-12.00 s shows the 4-user layout from before the leave
+        >>> print(KeptLayout(replace(fit, seen=False), 12.0, 4, "live", 1.0).difference().message)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        layout not reflowed after uid 44 left at 8.00 s (scenario time; not seen):
+        8.00-12.00 s shows the 4-user layout from before the leave, uid 44 still shown
         """
         fit = self.fit
         t = float(fit.fitted_t)
@@ -126,7 +130,7 @@ class KeptLayout:
 
 
 def _period_at(exp: Expectation, t: float) -> int | None:
-    """The index of the period starting at ``t`` (None: none, or the first)."""
+    """Return the index of the period starting at ``t`` (None: none, or the first)."""
     for p, period in enumerate(exp.periods):
         if p and abs(period.start - t) < 1e-6:
             return p
@@ -145,8 +149,9 @@ def _person_regions(period: Period) -> dict[str, RegionExpect]:
 
 def _picture_share(plan: Plan, observed: Observed, rows: IDX,
                    regions: dict[str, RegionExpect], mixup: str | None) -> float:
-    """Share of (frame, user) pairs whose region shows a picture (none of its backgrounds:
-    :func:`~.classify.background_frames`).
+    """Return the share of (frame, user) pairs whose region shows a picture.
+
+    A picture is none of the region's backgrounds (:func:`~.classify.background_frames`).
     """
     if not regions or not rows.size:
         return 0.0
@@ -157,8 +162,10 @@ def _picture_share(plan: Plan, observed: Observed, rows: IDX,
 
 def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
                   mixup: str | None) -> float | None:
-    """Share of frames whose canvas outside every region of ``period`` (its ``bg_key``) is
-    not the expected background (None: the period shows no canvas to look at).
+    """Return the share of frames whose canvas is not the expected background.
+
+    The canvas is what lies outside every region of ``period`` (its ``bg_key``); None when
+    the period shows no canvas to look at.
     """
     if period.bg_key is None or period.bg_expected is None or not rows.size:
         return None
@@ -171,8 +178,9 @@ def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
 
 def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpect | None,
                   mixup: str | None) -> str:
-    """What a leaving person's old region showed (``gone``: mostly a background,
-    ``last_frame``: mostly a frozen picture, else ``live``).
+    """Tell what a leaving person's old region showed.
+
+    ``gone``: mostly a background, ``last_frame``: mostly a frozen picture, else ``live``.
     """
     if region is None or rows.size < 3:
         return "gone"
@@ -186,9 +194,11 @@ def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpec
 
 def _new_layout_misses(plan: Plan, observed: Observed, rows: IDX, period: Period,
                        mixup: str | None) -> float:
-    """Share of frames that do not show ``period``'s layout: its canvas covered by a
-    picture (:func:`_canvas_share`) or, when it has no canvas to see, one of its people's
-    regions showing the canvas in part (:func:`~.classify.partly_canvas`).
+    """Return the share of frames that do not show ``period``'s layout.
+
+    Such a frame has its canvas covered by a picture (:func:`_canvas_share`) or, when the
+    period has no canvas to see, one of its people's regions showing the canvas in part
+    (:func:`~.classify.partly_canvas`).
     """
     covered = _canvas_share(plan, observed, rows, period, mixup)
     if covered is not None:
@@ -203,9 +213,10 @@ def _new_layout_misses(plan: Plan, observed: Observed, rows: IDX, period: Period
 
 def _kept_people(plan: Plan, observed: Observed, t: F64, fit: EventFit,
                  mixup: str | None) -> KeptLayout | None:
-    """The layout kept after one leave, judged by real people's regions (no codes): after
-    the leave's window the staying users' regions from before still show pictures (not
-    backgrounds) in at least :data:`KEPT_SHARE` of the (frame, user) pairs, and as many
+    """Find the layout kept after one leave, judged by real people's regions (no codes).
+
+    After the leave's window the staying users' regions from before still show pictures
+    (not backgrounds) in at least :data:`KEPT_SHARE` of the (frame, user) pairs, and as many
     frames do not show the new layout (:func:`_new_layout_misses`).
     """
     exp = plan.expectation
@@ -256,8 +267,10 @@ def _on_grid(t: float, fit: EventFit, step: Fraction) -> Fraction:
 
 def _went(observed: Observed, t: F64, fit: EventFit, region: RegionExpect | None, *,
           until: float, step: Fraction) -> tuple[EventFit, str]:
-    """The leave dated where its user's picture went from its old region, and what that
-    region showed after the window (``gone``, ``live``, ``last_frame``).
+    """Date the leave where its user's picture went from its old region.
+
+    Also returns what that region showed after the window (``gone``, ``live``,
+    ``last_frame``).
     """
     s, w = float(fit.scenario_t), float(fit.window)
     unseen = replace(fit, fitted_t=fit.scenario_t, seen=False, explained=True)
@@ -287,7 +300,7 @@ def _went(observed: Observed, t: F64, fit: EventFit, region: RegionExpect | None
 
 def _kept(exp: Expectation, observed: Observed, t: F64, fit: EventFit, *,
           step: Fraction) -> KeptLayout | None:
-    """The layout kept after one leave, if the recording shows it."""
+    """Find the layout kept after one leave by the codes, if the recording shows it."""
     p = _period_at(exp, float(fit.scenario_t))
     if p is None:
         return None
@@ -310,8 +323,9 @@ def _kept(exp: Expectation, observed: Observed, t: F64, fit: EventFit, *,
 
 def _kept_any(plan: Plan, observed: Observed, t: F64, fit: EventFit, *, step: Fraction,
               mixup: str | None) -> KeptLayout | None:
-    """The layout kept after one leave, by the codes (:func:`_kept`), else by the people's
-    regions (:func:`_kept_people`).
+    """Find the layout kept after one leave.
+
+    By the codes (:func:`_kept`), else by the people's regions (:func:`_kept_people`).
     """
     found = _kept(plan.expectation, observed, t, fit, step=step)
     return found if found is not None else _kept_people(plan, observed, t, fit, mixup)
@@ -319,9 +333,10 @@ def _kept_any(plan: Plan, observed: Observed, t: F64, fit: EventFit, *, step: Fr
 
 def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
                  offsets: F64, *, mixup: str | None = None) -> FittedEvents:
-    """The fitted events with each leave after which the recording kept the layout from
-    before dated where its user's picture went (:class:`KeptLayout`, in
-    :attr:`FittedEvents.kept`; its ``event_time`` difference dropped); the plan rebuilt
+    """Redate each leave after which the recording kept the layout from before.
+
+    Such a leave is dated where its user's picture went (:class:`KeptLayout`, in
+    :attr:`FittedEvents.kept`; its ``event_time`` difference dropped); the plan is rebuilt
     when a leave moved (the caller closes the renderer of a plan it no longer uses).
     """
     t = observed.times - offsets
@@ -343,9 +358,10 @@ def keep_layouts(plan: Plan, events: FittedEvents, observed: Observed,
 
 def kept_wrong_layouts(events: FittedEvents, observed: Observed,
                        offsets: F64) -> tuple[WrongLayout, ...]:
-    """The kept layouts as wrong layouts of the fitted expectation's periods (each
-    replaces the runs of its period, :func:`~.layoutcheck.apply_wrong_layouts`), anchored
-    on a frame in the middle of the span.
+    """Turn the kept layouts into wrong layouts of the fitted expectation's periods.
+
+    Each replaces the runs of its period (:func:`~.layoutcheck.apply_wrong_layouts`) and is
+    anchored on a frame in the middle of the span.
     """
     exp = events.expectation
     t = observed.times - offsets
@@ -361,8 +377,9 @@ def kept_wrong_layouts(events: FittedEvents, observed: Observed,
 
 
 def departures(fits: tuple[EventFit, ...]) -> tuple[Departure, ...]:
-    """Each leave as a :class:`~.runcheck.Departure` (at its fitted time, until the user's
-    next join).
+    """Turn each leave into a :class:`~.runcheck.Departure`.
+
+    It starts at the leave's fitted time and lasts until the user's next join.
 
     >>> leave = EventFit(0, "leave", "44", Fraction(8), Fraction(17, 2), Fraction(1))
     >>> departures((leave,))
@@ -381,7 +398,7 @@ def departures(fits: tuple[EventFit, ...]) -> tuple[Departure, ...]:
 
 def _shown_at(exp: Expectation, observed: Observed, t: F64, away: Departure,
               step: float) -> Finding | None:
-    """The departed user's code read in its old region, which no region covers now."""
+    """Find the departed user's code read in its old region, which no region covers now."""
     p = _period_at(exp, away.t)
     if p is None or away.uid not in observed.uid_names:
         return None
@@ -404,8 +421,10 @@ def _shown_at(exp: Expectation, observed: Observed, t: F64, away: Departure,
 
 def still_shown(exp: Expectation, observed: Observed, offsets: F64,
                 away: tuple[Departure, ...]) -> tuple[Finding, ...]:
-    """Users still shown after leaving in their place from before the leave, where no
-    region is any more (``extra_user``; in a region, the run check names them).
+    """Find users still shown after leaving, in their place from before the leave.
+
+    Only where no region is any more (``extra_user``; in a region, the run check names
+    them).
     """
     t = observed.times - offsets
     step = 1.0 / exp.fps

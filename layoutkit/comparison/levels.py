@@ -1,4 +1,4 @@
-"""The recording's own video range: does the *whole* recording show a limited/full mix-up?
+"""The recording's own video range: whether the *whole* recording shows a range mix-up.
 
 A player or re-encoder that gets the range wrong shifts every level of the picture the same
 way: limited-range levels shown as full range are *expanded* (black 16 -> 0, white 235 ->
@@ -15,10 +15,11 @@ The evidence, in this order:
    30 / 218).  Codes read but near no model: no mix-up.
 2. **pictures** (:func:`range_from_pictures`), when no code was read: every cell of every
    region expected to show a still picture (canvas colour, black, user image, colour
-   source) and of the canvas outside every region, its expected luma against what was recorded at the aligned time.  A mix-up
-   needs both dark (expected luma < 64) and bright (> 176) cells, each shifted as the model
-   says (median error at most 5 levels, at least 6 levels better than as expected): one
-   level alone (a black canvas) cannot tell a mix-up from another colour.
+   source) and of the canvas outside every region, its expected luma against what was
+   recorded at the aligned time.  A mix-up needs both dark (expected luma < 64) and bright
+   (> 176) cells, each shifted as the model says (median error at most 5 levels, at least 6
+   levels better than as expected): one level alone (a black canvas) cannot tell a mix-up
+   from another colour.
 3. Otherwise: no mix-up (``method`` ``"none"``).
 """
 
@@ -80,7 +81,7 @@ def _median(counts: npt.NDArray[np.integer]) -> float:
 
 def range_from_code_levels(levels: npt.NDArray[np.integer], *,
                            min_reads: int = _MIN_READS) -> RangeFinding | None:
-    """The mix-up the codes' calibration cells show, or None with fewer than ``min_reads``.
+    """Find the mix-up the codes' calibration cells show (None under ``min_reads`` reads).
 
     Parameters
     ----------
@@ -108,7 +109,7 @@ def range_from_code_levels(levels: npt.NDArray[np.integer], *,
 
 def _still_cells(exp: Expectation, probe: Probe, t: npt.NDArray[np.float64],
                  cells: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32], ...]:
-    """Expected and recorded cells ``(m, 3)`` of every still region's valid cell and frame."""
+    """Gather expected and recorded cells ``(m, 3)`` of every still region's cell and frame."""
     inside = (t >= 0) & (t < exp.end)
     pidx = np.searchsorted(exp.starts, t, side="right") - 1
     want: list[npt.NDArray[np.float32]] = []
@@ -135,7 +136,7 @@ def _still_cells(exp: Expectation, probe: Probe, t: npt.NDArray[np.float64],
 
 
 def _fits(want: npt.NDArray[np.float32], got: npt.NDArray[np.float32], mixup: str) -> bool:
-    """True when ``mixup`` explains the dark and the bright cells and "as drawn" does not."""
+    """Tell whether ``mixup`` explains the dark and the bright cells and "as drawn" does not."""
     model = range_variant(want, mixup)
     ok = True
     for part in (want[:, 0] < _DARK, want[:, 0] > _BRIGHT):
@@ -150,7 +151,7 @@ def _fits(want: npt.NDArray[np.float32], got: npt.NDArray[np.float32], mixup: st
 def range_from_pictures(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
                         cells: npt.NDArray[np.uint8], *,
                         offset: float | npt.NDArray[np.float64]) -> RangeFinding:
-    """The mix-up the still regions show over the whole recording (see the module's rules).
+    """Find the mix-up the still regions show over the whole recording (module's rules).
 
     Parameters
     ----------
@@ -171,7 +172,7 @@ def range_from_pictures(exp: Expectation, probe: Probe, times: npt.NDArray[np.fl
 def recording_range(levels: npt.NDArray[np.integer], exp: Expectation, probe: Probe,
                     times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8], *,
                     offset: float | npt.NDArray[np.float64]) -> RangeFinding:
-    """The codes' finding when codes were read, else the pictures'."""
+    """Judge the recording's range: by the codes when codes were read, else by the pictures."""
     coded = range_from_code_levels(levels)
     if coded is not None:
         return coded

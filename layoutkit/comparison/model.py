@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: A JSON-able value: what a difference expected and observed, the file and stream facts.
-JSON: TypeAlias = "None | bool | int | float | str | Sequence[JSON] | Mapping[str, JSON]"
+JSON: TypeAlias = "bool | int | float | str | Sequence[JSON] | Mapping[str, JSON] | None"
 
 #: Differences of one kind in the JSON document (the rest are counted in
 #: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
@@ -51,9 +51,10 @@ MAX_JSON_PER_KIND = 1000
 
 
 def shown(value: Any) -> Any:
-    r"""A JSON-able value with every string and key (and any other object, as its text)
-    passed through :func:`~layoutkit.cloudfiles.parse.printable`: names from a recording
-    cannot carry terminal escapes or bidi overrides into a document.
+    r"""Escape every text of a JSON-able value with :func:`~layoutkit.cloudfiles.parse.printable`.
+
+    Every string and key (and any other object, as its text) is passed through it, so names
+    from a recording cannot carry terminal escapes or bidi overrides into a document.
 
     Examples
     --------
@@ -110,7 +111,7 @@ KIND_CATEGORY: dict[str, str] = {
 
 
 def category_of(kind: str) -> str:
-    """The category (one of :data:`CATEGORIES`) of a difference kind.
+    """Return the category (one of :data:`CATEGORIES`) of a difference kind.
 
     A kind not in :data:`KIND_CATEGORY` (none that compare reports; the test suite checks
     every kind each module can emit) is ``content``: what the pictures and sound show.
@@ -178,13 +179,14 @@ class Difference:
 
     @property
     def category(self) -> str:
-        """``files``, ``streams`` or ``content``: what the difference is about (from its
-        kind, :func:`category_of`).
+        """What the difference is about: ``files``, ``streams`` or ``content``.
+
+        It follows from the kind (:func:`category_of`).
         """
         return category_of(self.kind)
 
     def to_json(self) -> dict[str, Any]:
-        """The difference as a JSON object (``None`` fields kept, times in seconds)."""
+        """Return the difference as a JSON object (``None`` fields kept, times in seconds)."""
         return {"kind": self.kind, "category": self.category, "uid": self.uid,
                 "t": _seconds(self.t),
                 "expected": self.expected, "observed": self.observed,
@@ -206,6 +208,7 @@ class Interval:
     state: str
 
     def to_json(self) -> dict[str, Any]:
+        """Return the interval as a JSON object (times in seconds, ``who`` as ``uid``)."""
         return {"start": _seconds(self.start), "end": _seconds(self.end), "uid": self.who,
                 "state": self.state}
 
@@ -220,6 +223,7 @@ class RegionTrack:
     observed: tuple[Interval, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """Return the track as a JSON object (its intervals as :meth:`Interval.to_json`)."""
         return {"region": self.region, "rect": list(self.rect),
                 "expected": [i.to_json() for i in self.expected],
                 "observed": [i.to_json() for i in self.observed]}
@@ -246,8 +250,9 @@ class Evidence:
 
 
 def _capped(differences: Iterable[Difference]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The JSON objects of at most :data:`MAX_JSON_PER_KIND` differences of each kind, and
-    how many of each kind were left out.
+    """Keep the JSON objects of at most :data:`MAX_JSON_PER_KIND` differences of each kind.
+
+    Also returns how many of each kind were left out.
     """
     seen: Counter[str] = Counter()
     kept = []
@@ -321,14 +326,15 @@ class CompareResult:
         return self.verdict == "match"
 
     def counts(self) -> dict[str, int]:
-        """Differences per judged category, e.g. ``{"files": 2, "streams": 0,
-        "content": 1}`` (a category not judged is left out).
+        """Count the differences per judged category.
+
+        E.g. ``{"files": 2, "streams": 0, "content": 1}``; a category not judged is left out.
         """
         return {c: n for c, n in category_counts(self.differences).items()
                 if c in self.judged}
 
     def to_json(self) -> dict[str, Any]:
-        """The ``compare --json`` document.
+        """Return the ``compare --json`` document.
 
         Every text is :func:`shown` (control and bidi characters escaped); at most
         :data:`MAX_JSON_PER_KIND` differences of each kind are listed, the others counted
@@ -362,4 +368,5 @@ class CompareResult:
             doc["infer"] = dict(self.infer)
         if self.error is not None:
             doc["error"] = self.error
-        return shown(doc)
+        escaped: dict[str, Any] = shown(doc)  # shown() gives a dict back for a dict
+        return escaped

@@ -63,12 +63,13 @@ class Probe:
     _frozen: bool = False
 
     def __post_init__(self) -> None:
+        """Size the small canvas and register the whole-canvas descriptor."""
         self.factor, self.small_w, self.small_h = _small_size(self.canvas_wh)
         self._canvas_key = self.desc_key((0, 0, *self.canvas_wh), (), grid=CANVAS_GRID)
 
     # ------------------------------------------------------------------ registration
     def desc_key(self, rect: Rect, occluders: tuple[Rect, ...] = (), *, grid: int = GRID) -> int:
-        """The descriptor key of ``rect`` minus ``occluders`` (registered if new)."""
+        """Return the descriptor key of ``rect`` minus ``occluders`` (registered if new)."""
         occ = tuple(sorted(o for o in occluders if _overlaps(rect, o)))
         key = (rect, occ)
         if key in self.desc_keys:
@@ -89,7 +90,8 @@ class Probe:
         for o in occ:  # a cell touching a region painted on top is not looked at
             ox0, oy0 = o[0] / f - 1, o[1] / f - 1
             ox1, oy1 = (o[0] + o[2]) / f + 1, (o[1] + o[3]) / f + 1
-            hit = (cells[:, 0] < ox1) & (ox0 < cells[:, 2]) & (cells[:, 1] < oy1) & (oy0 < cells[:, 3])
+            hit = ((cells[:, 0] < ox1) & (ox0 < cells[:, 2])
+                   & (cells[:, 1] < oy1) & (oy0 < cells[:, 3]))
             valid &= ~hit
         self.desc_keys[key] = len(self._cells)
         self._frozen = False
@@ -98,7 +100,10 @@ class Probe:
         return self.desc_keys[key]
 
     def code_key(self, rect: Rect, mode: int, src_wh: tuple[int, int]) -> int:
-        """The code key of a test stream of ``src_wh`` drawn into ``rect`` (registered if new)."""
+        """Return the code key of a test stream of ``src_wh`` drawn into ``rect``.
+
+        The key is registered if new.
+        """
         key = (rect, int(mode), (int(src_wh[0]), int(src_wh[1])))
         if key not in self.code_keys:
             self.code_keys[key] = len(self.code_keys)
@@ -106,7 +111,7 @@ class Probe:
         return self.code_keys[key]
 
     def uid_index(self, uid: str) -> int:
-        """A small integer for ``uid`` (registered if new)."""
+        """Return a small integer for ``uid`` (registered if new)."""
         if uid not in self.uids:
             self.uids[uid] = len(self.uids)
         return self.uids[uid]
@@ -116,8 +121,9 @@ class Probe:
         return self._valid[key]
 
     def cell_rects(self, key: int) -> npt.NDArray[np.int32]:
-        """The ``(n, 4)`` cells ``x0, y0, x1, y1`` of descriptor ``key``, in small pixels
-        (canvas pixels divided by :attr:`factor`).
+        """Return the ``(n, 4)`` cells ``x0, y0, x1, y1`` of descriptor ``key``.
+
+        They are in small pixels (canvas pixels divided by :attr:`factor`).
         """
         return self._cells[key]
 
@@ -142,7 +148,7 @@ class Probe:
                        for rect, mode, src_wh in self._code_list]
 
     def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """The canvas downscaled to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
+        """Downscale the canvas to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
         w, h = self.canvas_wh
         if i420.shape != (h * 3 // 2, w):
             msg = f"frame is {i420.shape[1]}x{i420.shape[0] * 2 // 3}, expected {w}x{h}"
@@ -160,8 +166,9 @@ class Probe:
         return self.cell_means(self.small_planes(i420))
 
     def cell_means(self, small: F32) -> F32:
-        """Every descriptor cell's mean of ``small`` (``(small_h, small_w, c)``):
-        ``(n_cells_total, c)``.
+        """Average ``small`` (``(small_h, small_w, c)``) over every descriptor cell.
+
+        Returns ``(n_cells_total, c)``.
         """
         self._freeze()
         sat = cv2.integral(small, sdepth=cv2.CV_32F).reshape(small.shape[0] + 1,
@@ -176,8 +183,9 @@ class Probe:
         return slice(int(self._offsets[key]), int(self._offsets[key + 1]))
 
     def split(self, cells: F32, key: int) -> F32:
-        """The ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result
-        (``cells`` described after ``key`` was registered).
+        """Take the ``(n, 3)`` cells of descriptor ``key`` out of :meth:`describe`'s result.
+
+        ``cells`` must have been described after ``key`` was registered.
         """
         self._freeze()  # a key registered since the last describe has its offsets too
         return cells[self._offsets[key]:self._offsets[key + 1]]
@@ -185,8 +193,9 @@ class Probe:
     def read_codes(self, luma: npt.NDArray[np.uint8], *,
                    levels: npt.NDArray[np.int64] | None = None
                    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-        """Per code key: uid index (-1 when unread) and frame number (``levels``: see
-        :meth:`CodeSpot.read`).
+        """Read every code key: its uid index (-1 when unread) and frame number.
+
+        ``levels``: see :meth:`CodeSpot.read`.
         """
         self._freeze()
         n = len(self._code_list)
@@ -200,6 +209,7 @@ class Probe:
         return uids, frames
 
     def n_cells(self) -> int:
+        """Return the number of cells of all descriptors registered so far."""
         self._freeze()
         return int(self._offsets[-1])
 
@@ -233,8 +243,9 @@ class Observations:
         self._frames.append(frames)
 
     def _cell_motion(self, luma: F32) -> npt.NDArray[np.uint8]:
-        """Each cell's mean absolute luma change since the previous frame, in
-        :data:`MOTION_SCALE` steps (255: the first frame, or more).
+        """Measure each cell's mean absolute luma change since the previous frame.
+
+        In :data:`MOTION_SCALE` steps (255: the first frame, or more).
         """
         previous, self._previous_luma = self._previous_luma, luma
         if previous is None:
@@ -249,11 +260,16 @@ class Observations:
         return np.stack(self._motion)
 
     def __len__(self) -> int:
+        """Return the number of frames observed."""
         return len(self.times)
 
     def arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8],
                               npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-        """``times (n,)``, ``cells (n, n_cells, 3)``, ``code uids (n, k)``, ``code frames (n, k)``."""
+        """Return the observations as arrays.
+
+        ``times (n,)``, ``cells (n, n_cells, 3)``, ``code uids (n, k)``,
+        ``code frames (n, k)``.
+        """
         n = len(self.times)
         k = len(self.probe.code_keys)
         cells = np.stack(self._cells) if n else np.zeros((0, self.probe.n_cells(), 3), np.uint8)

@@ -92,14 +92,16 @@ class PersonTrack:
     looks: tuple[str, ...]
 
     def background_share(self) -> float:
-        """The share of frames that show a background (0 without frames)."""
+        """Return the share of frames that show a background (0 without frames)."""
         return float(np.mean(self.states == PICTURE_BACKGROUND)) if self.states.size else 0.0
 
 
 @dataclass(frozen=True)
 class People:
-    """What stage 3b read: the plan judged from here on, the events it added, the tracks,
-    and the canvas-only findings (differences and warnings).
+    """What stage 3b read.
+
+    The plan judged from here on, the events it added, the tracks, and the canvas-only
+    findings (differences and warnings).
     """
 
     plan: Plan
@@ -111,9 +113,10 @@ class People:
 
 def person_tracks(plan: Plan, observed: Observed, alignment: Alignment
                   ) -> dict[str, PersonTrack]:
-    """Per person displayed somewhere: the states of its region over the frames that show
-    it (:func:`~layoutkit.comparison.classify.picture_states` over all of them at once, so a
-    freeze runs across period changes).
+    """Read, per person displayed somewhere, the states of its region over the frames showing it.
+
+    :func:`~layoutkit.comparison.classify.picture_states` runs over all of them at once, so
+    a freeze runs across period changes.
     """
     exp, probe = plan.expectation, plan.probe
     t_all = observed.times - alignment.offsets
@@ -154,7 +157,7 @@ def _runs(states: npt.NDArray[np.int8]) -> list[tuple[int, int, int]]:
     edges = np.flatnonzero(np.diff(states)) + 1
     starts = [0, *edges.tolist()]
     ends = [*(edges - 1).tolist(), len(states) - 1]
-    return [(int(states[a]), a, b) for a, b in zip(starts, ends) if len(states)]
+    return [(int(states[a]), a, b) for a, b in zip(starts, ends, strict=True) if len(states)]
 
 
 def _segments(frames: npt.NDArray[np.intp]) -> list[slice]:
@@ -170,8 +173,9 @@ def _grid(t: float, fps: int, *, later: int = 0) -> Fraction:
 
 
 def video_events(track: PersonTrack, fps: int) -> list[Event]:
-    """The stops and restarts a person's region shows (``mute_video`` / ``unmute_video``,
-    exact: tolerance 0), in time order.
+    """Read the stops and restarts a person's region shows, in time order.
+
+    They are ``mute_video`` / ``unmute_video`` events, exact (tolerance 0).
 
     >>> t = np.arange(12) / 2
     >>> states = np.array([1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1], np.int8)
@@ -204,8 +208,9 @@ def _with_events(scenario: Scenario, added: Sequence[Event]) -> Scenario:
 
 
 def _inferred(scenario: Scenario, tracks: Mapping[str, PersonTrack], fps: int) -> list[Event]:
-    """Every person's read stops and restarts that fit who is in the channel (a person whose
-    scenario has video events keeps them).
+    """Gather every person's read stops and restarts that fit who is in the channel.
+
+    A person whose scenario has video events keeps them.
     """
     given = {e.uid for e in scenario.events if e.action in _VIDEO_ACTIONS}
     added: list[Event] = []
@@ -220,17 +225,17 @@ def _inferred(scenario: Scenario, tracks: Mapping[str, PersonTrack], fps: int) -
 
 
 def _report(reports: Sequence[VideoReport], uid: str) -> VideoReport | None:
-    """The first report of video received for the mixed stream or ``uid``."""
+    """Return the first report of video received for the mixed stream or ``uid``."""
     return next((r for r in reports if r.state == 0 and r.stream in ("0", uid)), None)
 
 
 def _looks_words(looks: Sequence[str]) -> str:
-    """The backgrounds seen, most common first, in words."""
+    """Name the backgrounds seen, most common first, in words."""
     return " and ".join(state_name((None, k)) for k, _ in Counter(looks).most_common(2))
 
 
 def _only_backgrounds(tracks: Mapping[str, PersonTrack]) -> list[PersonTrack]:
-    """The displayed people's tracks when every one shows only backgrounds, else none."""
+    """Return the displayed people's tracks when every one shows only backgrounds, else none."""
     shown = [tr for tr in tracks.values() if tr.frames.size]
     if any(tr.background_share() < CANVAS_ONLY_SHARE for tr in shown):
         return []
@@ -238,8 +243,10 @@ def _only_backgrounds(tracks: Mapping[str, PersonTrack]) -> list[PersonTrack]:
 
 
 def shows_only_canvas(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
-    """Every real person's region shows only backgrounds (:func:`canvas_only`'s test): the
-    recording shows none of their joins and leaves, so no event is fitted on it.
+    """Tell whether every real person's region shows only backgrounds.
+
+    This is :func:`canvas_only`'s test: the recording then shows none of their joins and
+    leaves, so no event is fitted on it.
     """
     return bool(person_uids(plan.scenario)) and \
         bool(_only_backgrounds(person_tracks(plan, observed, alignment)))
@@ -247,7 +254,9 @@ def shows_only_canvas(plan: Plan, observed: Observed, alignment: Alignment) -> b
 
 def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
                 ) -> tuple[tuple[Difference, ...], tuple[Difference, ...]]:
-    """``(differences, warnings)`` when every displayed person's region shows only
+    """Report a recording whose people's regions show only backgrounds.
+
+    Returns ``(differences, warnings)`` when every displayed person's region shows only
     backgrounds (at least :data:`CANVAS_ONLY_SHARE` of its frames), else nothing.
 
     With a video report for the user (:func:`_report`), a ``missing_user`` per person;
@@ -291,9 +300,10 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
 
 
 def read_people(plan: Plan, observed: Observed, alignment: Alignment) -> People:
-    """Stage 3b: the people's tracks, their read stops and restarts added to the plan's
-    scenario (a new plan, its renderer to be closed by the caller, when any was read), the
-    canvas-only findings.
+    """Read the people's tracks (stage 3b).
+
+    Their read stops and restarts are added to the plan's scenario (a new plan, its renderer
+    to be closed by the caller, when any was read); also the canvas-only findings.
     """
     if not person_uids(plan.scenario):
         return People(plan)
@@ -310,15 +320,17 @@ def read_people(plan: Plan, observed: Observed, alignment: Alignment) -> People:
 
 
 def _stop_before(inferred: Sequence[Event], uid: str, t: float) -> Fraction | None:
-    """The last read stop of ``uid`` at or before ``t`` (a little slack for the run's start)."""
+    """Find the last read stop of ``uid`` at or before ``t`` (with slack at the run's start)."""
     stops = [e.t for e in inferred if e.uid == uid and e.action == "mute_video"
              and float(e.t) <= t + 0.2]
     return max(stops) if stops else None
 
 
 def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
-    """A person's last frame that stays past the 3.5 s, or a background where the last
-    frame should stay, worded after the rule (the stop read from the pictures).
+    """Word a difference after the 3.5 s rule when a stop read from the pictures explains it.
+
+    The difference is a person's last frame that stays past the 3.5 s, or a background
+    where the last frame should stay.
     """
     seen = diff.observed if isinstance(diff.observed, dict) else {}
     wanted = diff.expected if isinstance(diff.expected, dict) else {}
@@ -344,8 +356,10 @@ def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
 
 
 def explain_stops(findings: Sequence[Finding], people: People | None) -> tuple[Finding, ...]:
-    """``findings`` with a person's last frame that outstays the 3.5 s rule worded after it
-    (the stop read from the recording, :func:`read_people`).
+    """Word a person's last frame that outstays the 3.5 s rule after that rule.
+
+    The stop is the one read from the recording (:func:`read_people`); other findings are
+    returned as they are.
     """
     if people is None or not people.inferred:
         return tuple(findings)

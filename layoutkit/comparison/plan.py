@@ -98,9 +98,10 @@ class Plan:
         return 1.0 / self.expectation.fps
 
     def retimed(self, scenario: Scenario) -> Plan:
-        """The plan of ``scenario`` (this one's with its events at other times) under the
-        same profile, with the same probe (its keys kept) and alternatives when this one
-        has them; its renderer is a new one, to be closed by the caller.
+        """Plan ``scenario`` (this one's with its events at other times) the same way.
+
+        The new plan has the same profile, the same probe (its keys kept) and alternatives
+        when this one has them; its renderer is a new one, to be closed by the caller.
         """
         return prepare(scenario, profile=self.profile, infer=bool(self.alternatives),
                        probe=self.probe)
@@ -123,8 +124,10 @@ def _alternatives(scenario: Scenario, probe: Probe,
 
 def prepare(scenario: Scenario, *, profile: Profile, infer: bool,
             probe: Probe | None = None) -> Plan:
-    """The plan of ``scenario`` under ``profile`` (with every alternative when ``infer``),
-    its keys registered in ``probe`` (default a new one).
+    """Plan the comparison of ``scenario`` under ``profile``.
+
+    With ``infer``, every alternative is planned too; the keys are registered in ``probe``
+    (default a new one).
     """
     probe = Probe(canvas_size(scenario)) if probe is None else probe
     renderer = SceneRenderer(scenario, profile=profile)

@@ -72,14 +72,16 @@ def _fit(t: F64, f: F64, rate: float) -> float:
 
 
 def _snap(rate: float, span_s: float, common: Sequence[int]) -> float:
-    """The nearest common rate when within :data:`SNAP_SHARE` of it or half a frame over
+    """Snap ``rate`` to a common or whole rate when the readings cannot tell them apart.
+
+    The nearest common rate when within :data:`SNAP_SHARE` of it or half a frame over
     ``span_s``; else the nearest whole rate within half a frame; else ``rate``.
 
     A recording whose clock runs 1 % fast still gets its publishers' common rates (and
     its frame numbers then drift, which compare reports); a 20 fps publisher stays at 20.
 
-    >>> _snap(14.8, 60, COMMON_RATES), _snap(20.004, 60, COMMON_RATES), _snap(20.3, 60, COMMON_RATES)
-    (15.0, 20.0, 20.3)
+    >>> [_snap(r, 60, COMMON_RATES) for r in (14.8, 20.004, 20.3)]
+    [15.0, 20.0, 20.3]
     """
     best = min(common, key=lambda c: abs(c - rate))
     if abs(best - rate) <= SNAP_SHARE * best or abs(best - rate) * span_s <= 0.5:
@@ -90,7 +92,7 @@ def _snap(rate: float, span_s: float, common: Sequence[int]) -> float:
 
 def estimate_rate(times: F64, frames: npt.NDArray[np.integer], *,
                   common: Sequence[int] = COMMON_RATES) -> float | None:
-    """The rate at which one test stream's frame numbers advance, from its readings.
+    """Estimate the rate at which one test stream's frame numbers advance, from its readings.
 
     Parameters
     ----------

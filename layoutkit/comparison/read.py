@@ -126,8 +126,9 @@ class Recording:
     refused: tuple[tuple[str, Path, str], ...] = ()
 
     def media_segments(self) -> list[Path]:
-        """The files of the segments that exist, each file once, in playlist order (a URI
-        listed again, or two names of one file, are decoded once).
+        """Return the files of the segments that exist, each file once, in playlist order.
+
+        A URI listed again, or two names of one file, are decoded once.
         """
         return list(dict.fromkeys(s.real for s in self.segments if s.real is not None))
 
@@ -177,8 +178,10 @@ def _key(path: Path, root: Path) -> str:
 
 
 def _segment(uri: str, name: str, folder: Path, root: Path, below: str) -> SegmentFile:
-    """One URI's file in ``folder`` (``below`` is its key under ``root``), refused when it is
-    not a regular file of the folder; nothing outside ``root`` is looked at.
+    """Find one URI's file in ``folder`` (``below`` is its key under ``root``).
+
+    It is refused when it is not a regular file of the folder; nothing outside ``root`` is
+    looked at.
     """
     problem = segment_uri_problem(uri)
     if problem is not None:
@@ -221,8 +224,10 @@ def _refusal(path: Path, found: Resolved) -> tuple[str, Path, str] | None:
 
 def _sort_files(paths: list[Path], root: Path
                 ) -> tuple[list[tuple[Path, Path]], list[tuple[str, Path, str]]]:
-    """(path, real path) of the regular files among ``paths`` (inside ``root``) and the
-    refusals of the others that are named like recording files.
+    """Sort ``paths`` into regular files inside ``root`` and refusals.
+
+    Returns (path, real path) of the regular files among ``paths`` and the refusals of the
+    others that are named like recording files.
     """
     files, refused = [], []
     for path in sorted(paths):
@@ -248,7 +253,7 @@ def _beside(folder: Path, root: Path) -> tuple[list[tuple[Path, Path]], list[tup
 
 def _unlisted(refused: list[tuple[str, Path, str]], segments: tuple[SegmentFile, ...]
               ) -> list[tuple[str, Path, str]]:
-    """The refusals of files the playlist does not list (a listed one is reported there)."""
+    """Keep the refusals of files the playlist does not list (a listed one is reported there)."""
     named = {s.path for s in segments if s.problem is not None}
     return [r for r in refused if r[1] not in named]
 
@@ -256,7 +261,7 @@ def _unlisted(refused: list[tuple[str, Path, str]], segments: tuple[SegmentFile,
 def _around_playlist(kind: str, location: str, root: Path, found: tuple[Path, Playlist],
                      response: tuple[dict[str, Any], Path | None] | None,
                      others: tuple[Path, ...] = ()) -> Recording:
-    """The recording of a playlist (``found``: its path and content) and its folder."""
+    """Read the recording of a playlist (``found``: its path and content) and its folder."""
     playlist_path, playlist = found
     folder = playlist_path.parent
     segments = _segment_files(playlist, folder, root)
@@ -294,8 +299,9 @@ def _find_response(candidates: list[Path]) -> tuple[dict[str, Any], Path] | None
 def _choose(playlists: list[tuple[Path, Path]], root: Path,
             response: tuple[dict[str, Any], Path | None] | None
             ) -> tuple[Path, Playlist, tuple[Path, ...]]:
-    """The playlist the stop response names, else the one listing the most segments (each
-    is parsed in turn; only the chosen one is kept).
+    """Choose the playlist the stop response names, else the one listing the most segments.
+
+    Each is parsed in turn; only the chosen one is kept.
     """
     if len(playlists) > MAX_PLAYLISTS:
         raise MediaError(f"{root}: {len(playlists)} .m3u8 files, more than {MAX_PLAYLISTS}; "
@@ -349,8 +355,9 @@ def _regular(path: Path, location: str) -> None:
 
 
 def _response_above(path: Path) -> tuple[dict[str, Any], Path] | None:
-    """A ``serverResponse.json`` in the playlist's folder or up to three above that names
-    the playlist (links out of each folder not followed).
+    """Find a ``serverResponse.json`` naming the playlist, in its folder or up to three above.
+
+    Links out of each folder are not followed.
     """
     for folder in [path.parent, *list(path.parent.parents)[:3]]:
         found = resolve_inside(folder, "serverResponse.json")

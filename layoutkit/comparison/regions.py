@@ -2,9 +2,9 @@
 
 :func:`classify_observed` runs :func:`~layoutkit.comparison.classify.classify` on the
 aligned observations, each test stream at its publisher's rate and still pictures with the
-recording's range mix-up, if any (:attr:`Alignment.rates`, :attr:`Alignment.mixup`); when some users' test streams run a constant number of frames
-off their join (:func:`~layoutkit.comparison.classify.user_shifts`), it classifies again
-with those shifts.
+recording's range mix-up, if any (:attr:`Alignment.rates`, :attr:`Alignment.mixup`); when
+some users' test streams run a constant number of frames off their join
+(:func:`~layoutkit.comparison.classify.user_shifts`), it classifies again with those shifts.
 """
 
 from __future__ import annotations

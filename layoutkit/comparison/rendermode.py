@@ -1,5 +1,4 @@
-"""Check stage, render mode: a custom-layout user drawn cropped where its region asks fit,
-or the reverse.
+"""Check stage, render mode: a custom-layout user drawn cropped where asked fit, or the reverse.
 
 A ``layoutConfig`` region (``mixedVideoLayout`` 3) carries its own ``render_mode``; a
 recording that draws it the other way shows the right user at the right place, yet every
@@ -65,7 +64,9 @@ _MODE_NAMES = {int(CROP): "crop", int(FIT): "fit"}
 
 @dataclass(frozen=True)
 class RenderModeFault:
-    """``uid`` in region ``region`` drawn in ``mode`` (the other one than asked) over
+    """A user drawn in the other render mode than asked.
+
+    ``uid`` in region ``region`` drawn in ``mode`` (the other one than asked) over
     ``[t0, t1)`` scenario seconds; ``seen`` of ``samples`` samples showed it.
     """
 
@@ -80,8 +81,9 @@ class RenderModeFault:
 
 
 def bars_of(src_wh: tuple[int, int], rect: Rect) -> list[Rect]:
-    """The fit bars of a ``src_wh`` picture in ``rect`` (none when the aspects agree),
-    shrunk by 2 px on every side (clear of blurred edges).
+    """Return the fit bars of a ``src_wh`` picture in ``rect`` (none when the aspects agree).
+
+    Each is shrunk by 2 px on every side (clear of blurred edges).
 
     >>> bars_of((320, 180), (0, 0, 320, 360))
     [(2, 2, 316, 86), (2, 272, 316, 86)]
@@ -97,7 +99,7 @@ def bars_of(src_wh: tuple[int, int], rect: Rect) -> list[Rect]:
 
 
 def _edges_inside(src_wh: tuple[int, int], rect: Rect) -> list[Rect]:
-    """The 4 px strips of the fitted picture along its bars (where fit's picture starts).
+    """Return the 4 px strips of the fitted picture along its bars (where fit's picture starts).
 
     >>> _edges_inside((320, 180), (0, 0, 320, 360))
     [(0, 90, 320, 4), (0, 266, 320, 4)]
@@ -118,7 +120,7 @@ def _is_black(pixels: U8, black: float) -> bool:
 
 
 def _bar_pixels(luma: U8, bars: list[Rect], above: Sequence[Rect]) -> U8:
-    """The pixels of ``bars`` that no region ``above`` covers."""
+    """Gather the pixels of ``bars`` that no region ``above`` covers."""
     keep = np.zeros(luma.shape, bool)
     for x, y, w, h in bars:
         keep[y:y + h, x:x + w] = True
@@ -129,10 +131,11 @@ def _bar_pixels(luma: U8, bars: list[Rect], above: Sequence[Rect]) -> U8:
 
 def drawn_mode(luma: U8, reg: RegionExpect, src_wh: tuple[int, int], *,
                canvas: float, above: Sequence[Rect] = (), black: float = 16.0) -> int | None:
-    """How a picture (not a test stream) looks drawn in ``reg`` of ``luma``: ``FIT``
-    (black bars where fit puts them, a picture between), ``CROP`` (the bars show neither
-    black nor the ``canvas`` level), or None (cannot tell: no bars, or unclear); the
-    regions ``above`` it are left out.
+    """Tell how a picture (not a test stream) looks drawn in ``reg`` of ``luma``.
+
+    ``FIT`` (black bars where fit puts them, a picture between), ``CROP`` (the bars show
+    neither black nor the ``canvas`` level), or None (cannot tell: no bars, or unclear);
+    the regions ``above`` it are left out.
 
     >>> from layoutkit.comparison.expect import RegionExpect
     >>> reg = RegionExpect(0, (0, 0, 32, 36), 1, ("5", "live"), "file", 0)
@@ -163,7 +166,7 @@ def _period_samples(samples: Sequence[tuple[float, U8]], offset: float, period: 
 
 def _read_share(observed: Observed, alignment: Alignment, period: Period, reg: RegionExpect,
                 uid_index: int) -> float:
-    """The share of ``period``'s frames whose code at ``reg`` reads its user."""
+    """Return the share of ``period``'s frames whose code at ``reg`` reads its user."""
     t = alignment.scenario_times(observed.times)
     rows = np.flatnonzero((t >= period.start) & (t < period.end))
     if reg.code_key is None or not len(rows):
@@ -180,7 +183,7 @@ class _Context:
 
 def _code_fault(ctx: _Context, period: Period, reg: RegionExpect, lumas: list[U8]
                 ) -> RenderModeFault | None:
-    """A test stream whose code reads through the other mode's cells."""
+    """Find a test stream whose code reads through the other mode's cells."""
     uid = str(reg.label[0])
     names = list(ctx.observed.uid_names)
     index = names.index(uid) if uid in names else -2  # never read: matches no cell
@@ -201,7 +204,7 @@ def _code_fault(ctx: _Context, period: Period, reg: RegionExpect, lumas: list[U8
 
 def _picture_fault(ctx: _Context, period: Period, reg: RegionExpect, lumas: list[U8]
                    ) -> RenderModeFault | None:
-    """A picture whose fit bars say it is drawn the other way."""
+    """Find a picture whose fit bars say it is drawn the other way."""
     uid = str(reg.label[0])
     source = ctx.plan.renderer.sources.get(uid)
     if source is None:
@@ -264,7 +267,7 @@ def _difference(fault: RenderModeFault, end: float) -> Difference:
 
 def _finding(fault: RenderModeFault, observed: Observed, alignment: Alignment,
              end: float) -> Finding:
-    """The fault's difference, anchored on the frame in the middle of its time."""
+    """Turn a fault into its difference, anchored on the frame in the middle of its time."""
     t1 = min(fault.t1, end)
     t = alignment.scenario_times(observed.times)
     frame = int(np.argmin(np.abs(t - (fault.t0 + t1) / 2)))
@@ -273,8 +276,9 @@ def _finding(fault: RenderModeFault, observed: Observed, alignment: Alignment,
 
 def check_render_modes(plan: Plan, observed: Observed, alignment: Alignment
                        ) -> tuple[Finding, ...]:
-    """One ``wrong_render_mode`` finding per custom-layout user drawn the other way (a
-    check stage).
+    """Find every custom-layout user drawn the other way (a check stage).
+
+    One ``wrong_render_mode`` finding per such user.
     """
     if not len(observed) or not any(p.layout_mode in RENDERED for p in plan.expectation.periods):
         return ()
@@ -295,7 +299,7 @@ def check_render_modes(plan: Plan, observed: Observed, alignment: Alignment
 
 
 def _profile_value(key: str, faults: list[RenderModeFault], profile: Profile) -> str | None:
-    """The other value of ``key`` that draws the ``faults``' regions as seen, if one does.
+    """Find the other value of ``key`` that draws the ``faults``' regions as seen, if any.
 
     >>> from layoutkit.profile import DEFAULT_PROFILE
     >>> f = RenderModeFault("22", 1, int(FIT), 0.0, 4.0, 4, 4, "bars")
@@ -317,9 +321,10 @@ def _profile_value(key: str, faults: list[RenderModeFault], profile: Profile) ->
 
 def _profile_finding(key: str, value: str, faults: list[RenderModeFault], profile: Profile,
                      seen: tuple[Observed, Alignment, float]) -> Finding:
-    """A floating or vertical period drawn as another value of its render key draws it:
-    ``wrong_layout`` naming the key (as :mod:`~.layoutcheck` does), over the faults'
-    regions (which it explains, :func:`apply_render_modes`).
+    """Report a floating or vertical period drawn as another value of its render key does.
+
+    The finding is a ``wrong_layout`` naming the key (as :mod:`~.layoutcheck` does), over
+    the faults' regions (which it explains, :func:`apply_render_modes`).
     """
     observed, alignment, end = seen
     t0, t1 = faults[0].t0, min(faults[0].t1, end)
@@ -337,8 +342,10 @@ def _profile_finding(key: str, value: str, faults: list[RenderModeFault], profil
 
 def apply_render_modes(findings: tuple[Finding, ...], modes: tuple[Finding, ...]
                        ) -> tuple[Finding, ...]:
-    """Each render-mode finding replaces the run findings of its region and user that
-    start in its time (the render-mode findings go first).
+    """Replace the run findings each render-mode finding explains by it.
+
+    A render-mode finding replaces the run findings of its region and user that start in
+    its time; the render-mode findings go first.
 
     >>> from layoutkit.comparison.findings import Anchor
     >>> mode = Finding(Difference("wrong_render_mode", "m", uid="22", t=0.0, region=1,
@@ -357,8 +364,10 @@ def apply_render_modes(findings: tuple[Finding, ...], modes: tuple[Finding, ...]
 
 
 def _explains(mode: Finding, finding: Finding) -> bool:
-    """A render-mode finding explains the run findings of its region and user in its time;
-    a floating or vertical layout drawn as another profile value, every one in its time.
+    """Tell whether a render-mode finding explains ``finding``.
+
+    It explains the run findings of its region and user in its time; a floating or
+    vertical layout drawn as another profile value explains every one in its time.
     """
     d, m = finding.difference, mode.difference
     expected = d.expected if isinstance(d.expected, dict) else {}

@@ -57,7 +57,7 @@ _HEADLINES = {
 
 # --- values for people ----------------------------------------------------------------------
 def _text(value: Any, *, limit: int = 400) -> str:
-    """A value as text: strings as they are, numbers short, the rest as compact JSON."""
+    """Write a value as text: strings as they are, numbers short, the rest as compact JSON."""
     if value is None:
         return "\N{EM DASH}"
     if isinstance(value, str):
@@ -95,43 +95,82 @@ def _is_scalar(value: Any) -> bool:
 
 
 def fact_tree(value: Any, *, depth: int = 0) -> dict[str, Any]:
-    """A JSON-able value as nodes the template draws: dicts as key/value tables, lists of
-    objects as tables with a column per key, lists of scalars inline, long lists cut.
+    """Turn a JSON-able value into the nodes the report's template draws.
+
+    Dicts become key/value tables, lists of objects tables with a column per key, lists of
+    scalars one inline text; long lists are cut at :data:`MAX_LIST_ROWS`, nesting at depth 5.
+
+    Parameters
+    ----------
+    value : Any
+        A JSON-able value (the facts of a comparison).
+    depth : int
+        How deep ``value`` sits in the tree it comes from.
+
+    Returns
+    -------
+    dict
+        A node: ``kind`` is ``scalar``, ``dict``, ``inline``, ``table`` or ``list``.
+
+    Examples
+    --------
+    >>> fact_tree(3)
+    {'kind': 'scalar', 'text': '3', 'cls': 'num'}
+    >>> fact_tree([1, 2])
+    {'kind': 'inline', 'text': '1, 2', 'count': 2}
     """
     if _is_scalar(value):
         return {"kind": "scalar", "text": _text(value), "cls": _scalar_class(value)}
     if depth >= 5:
         return {"kind": "scalar", "text": _text(value), "cls": "str"}
     if isinstance(value, Mapping):
-        items = [(str(k), fact_tree(v, depth=depth + 1)) for k, v in value.items()]
-        if not items:
-            return {"kind": "scalar", "text": "(none)", "cls": "null"}
-        return {"kind": "dict", "items": items}
+        return _dict_tree(value, depth=depth)
     if isinstance(value, list | tuple):
-        seq = list(value)
-        shown, more = seq[:MAX_LIST_ROWS], max(0, len(seq) - MAX_LIST_ROWS)
-        if not seq:
-            return {"kind": "scalar", "text": "(none)", "cls": "null"}
-        if all(_is_scalar(v) for v in seq):
-            return {"kind": "inline", "text": _text(", ".join(_text(v) for v in seq),
-                                                     limit=600), "count": len(seq)}
-        if all(isinstance(v, Mapping) for v in seq):
-            columns: list[str] = []
-            for row in shown:
-                columns += [str(k) for k in row if str(k) not in columns]
-            if len(columns) <= 10:
-                blank = {"kind": "scalar", "text": "", "cls": "null"}
-                rows = [[fact_tree(row[c], depth=depth + 1) if c in row else blank
-                         for c in columns] for row in shown]
-                return {"kind": "table", "columns": columns, "rows": rows, "more": more}
-        return {"kind": "list", "items": [fact_tree(v, depth=depth + 1) for v in shown],
-                "more": more}
+        return _seq_tree(list(value), depth=depth)
     return {"kind": "scalar", "text": _text(value), "cls": "str"}
+
+
+def _dict_tree(value: Mapping[Any, Any], *, depth: int) -> dict[str, Any]:
+    """Draw a mapping as key/value rows (``(none)`` when empty)."""
+    items = [(str(k), fact_tree(v, depth=depth + 1)) for k, v in value.items()]
+    if not items:
+        return {"kind": "scalar", "text": "(none)", "cls": "null"}
+    return {"kind": "dict", "items": items}
+
+
+def _seq_tree(seq: list[Any], *, depth: int) -> dict[str, Any]:
+    """Draw a list: scalars inline, objects as a table when they have few keys, else rows."""
+    shown, more = seq[:MAX_LIST_ROWS], max(0, len(seq) - MAX_LIST_ROWS)
+    if not seq:
+        return {"kind": "scalar", "text": "(none)", "cls": "null"}
+    if all(_is_scalar(v) for v in seq):
+        return {"kind": "inline", "text": _text(", ".join(_text(v) for v in seq),
+                                                 limit=600), "count": len(seq)}
+    if all(isinstance(v, Mapping) for v in seq):
+        table = _table_tree(shown, more=more, depth=depth)
+        if table is not None:
+            return table
+    return {"kind": "list", "items": [fact_tree(v, depth=depth + 1) for v in shown],
+            "more": more}
+
+
+def _table_tree(shown: list[Mapping[Any, Any]], *, more: int,
+                depth: int) -> dict[str, Any] | None:
+    """Draw objects as a table with a column per key; None when they have over 10 keys."""
+    columns: list[str] = []
+    for row in shown:
+        columns += [str(k) for k in row if str(k) not in columns]
+    if len(columns) > 10:
+        return None
+    blank = {"kind": "scalar", "text": "", "cls": "null"}
+    rows = [[fact_tree(row[c], depth=depth + 1) if c in row else blank
+             for c in columns] for row in shown]
+    return {"kind": "table", "columns": columns, "rows": rows, "more": more}
 
 
 # --- pictures -------------------------------------------------------------------------------
 def _as_rgb(image: Any) -> npt.NDArray[np.uint8] | None:
-    """An evidence frame as (H, W, 3) uint8, or None when it is no picture."""
+    """Return an evidence frame as (H, W, 3) uint8, or None when it is no picture."""
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
@@ -143,8 +182,9 @@ def _as_rgb(image: Any) -> npt.NDArray[np.uint8] | None:
 
 
 def png_data_uri(image: npt.NDArray[np.uint8], *, size: tuple[int, int] | None = None) -> str:
-    """``image`` (RGB uint8) as a ``data:image/png;base64,...`` URI, resized to ``size``
-    (width, height) when given.
+    """Encode ``image`` (RGB uint8) as a ``data:image/png;base64,...`` URI.
+
+    It is resized to ``size`` (width, height) when given.
     """
     from PIL import Image
 
@@ -176,8 +216,10 @@ class _Pictures:
 
 def region_mark(rect: tuple[int, int, int, int] | None,
                 size_wh: tuple[int, int]) -> tuple[str, str, str, str] | None:
-    """A region ``(x, y, w, h)`` of a ``size_wh`` canvas as CSS percentages (left, top,
-    width, height), clipped to the canvas; None without a region or when it is the canvas.
+    """Express a region ``(x, y, w, h)`` of a ``size_wh`` canvas as CSS percentages.
+
+    The percentages are (left, top, width, height), clipped to the canvas; None without a
+    region or when it is the whole canvas.
 
     >>> region_mark((320, 0, 320, 180), (640, 360))
     ('50.00%', '0.00%', '50.00%', '50.00%')
@@ -196,7 +238,7 @@ def region_mark(rect: tuple[int, int, int, int] | None,
 
 
 def _pictures(ev: Evidence) -> _Pictures | None:
-    """The three pictures of one evidence (None when its frames are not RGB pictures)."""
+    """Draw the three pictures of one evidence (None when its frames are not RGB pictures)."""
     expected, observed = _as_rgb(ev.expected), _as_rgb(ev.observed)
     if expected is None or observed is None:
         return None
@@ -242,7 +284,9 @@ def _evidence_by_difference(result: CompareResult) -> dict[int, Evidence]:
 
 
 def _summary(differences: tuple[Difference, ...]) -> list[tuple[str, list[tuple[str, int]]]]:
-    """(category, [(kind, count), ...] most frequent first) for each category that has
+    """Count the differences per category and kind.
+
+    Returns (category, [(kind, count), ...] most frequent first) for each category that has
     differences, in :data:`~.model.CATEGORIES` order.
     """
     out = []
@@ -267,8 +311,10 @@ def _offset_text(offset: float | None) -> str:
 
 
 def _finalize(value: Any) -> Any:
-    """Every text the page shows, escaped of control and bidi characters (names from the
-    recording); HTML escaping follows.  Markup (a macro's output) was made of such texts.
+    """Escape control and bidi characters from every text the page shows.
+
+    Such texts are names from the recording; HTML escaping follows.  Markup (a macro's
+    output) was made of such texts and passes as it is.
     """
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
         return printable(value)
@@ -290,7 +336,7 @@ def _environment() -> jinja2.Environment:
 def render_report(result: CompareResult, *, title: str, scenario_name: str | None = None,
                   recording_name: str | None = None, max_evidence: int = MAX_EVIDENCE,
                   max_entries: int = MAX_ENTRIES) -> str:
-    """The report page of ``result`` as HTML text (pure; nothing is written).
+    """Render the report page of ``result`` as HTML text (pure; nothing is written).
 
     Parameters
     ----------

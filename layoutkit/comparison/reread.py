@@ -26,8 +26,9 @@ __all__ = ["move_plane", "moved_frames", "shift_of"]
 
 
 def shift_of(finding: Finding | None) -> tuple[int, int] | None:
-    """The ``(dx, dy)`` of a displaced layout's finding (``wrong_layout`` whose observed
-    value is the offset), else None.
+    """Return the ``(dx, dy)`` of a displaced layout's finding, else None.
+
+    Such a finding is a ``wrong_layout`` whose observed value is the offset.
 
     >>> from layoutkit.comparison.model import Difference
     >>> shift_of(Finding(Difference("wrong_layout", "m", expected=[0, 0], observed=[8, -4])))
@@ -45,8 +46,9 @@ def shift_of(finding: Finding | None) -> tuple[int, int] | None:
 
 
 def move_plane(plane: U8, dx: int, dy: int) -> U8:
-    """``plane`` moved ``dx`` px right and ``dy`` px down (the uncovered strip repeats the
-    edge pixels).
+    """Move ``plane`` ``dx`` px right and ``dy`` px down.
+
+    The uncovered strip repeats the edge pixels.
 
     >>> move_plane(np.arange(6, dtype=np.uint8).reshape(2, 3), -1, 0).tolist()
     [[1, 2, 2], [4, 5, 5]]
@@ -73,8 +75,9 @@ def _move_i420(i420: U8, dx: int, dy: int) -> U8:
 
 def moved_frames(frames: Iterable[DecodedFrame], shift: tuple[int, int],
                  canvas_wh: tuple[int, int]) -> Iterator[DecodedFrame]:
-    """The frames (fitted to the canvas) moved back by ``shift``: a layout displaced by
-    ``shift`` lands on its place again.
+    """Move the frames (fitted to the canvas) back by ``shift``.
+
+    A layout displaced by ``shift`` lands on its place again.
     """
     dx, dy = shift
     for frame in frames:

@@ -50,8 +50,10 @@ __all__ = [
 
 
 def media_paths(recording: Recording) -> list[Path]:
-    """The files whose pictures and sound are analysed: the playlist's segments that exist
-    (one continuous stream; each file once), else the MP4 parts.
+    """Return the files whose pictures and sound are analysed.
+
+    The playlist's segments that exist (one continuous stream; each file once), else the
+    MP4 parts.
     """
     return recording.media_segments() or list(recording.mp4s)
 
@@ -67,7 +69,7 @@ def lead_lost_s(recording: Recording) -> float:
     if playlist is None or len(playlist.segments) != len(recording.segments):
         return 0.0
     lost = 0.0
-    for seg, listed in zip(recording.segments, playlist.segments):
+    for seg, listed in zip(recording.segments, playlist.segments, strict=True):
         if seg.exists:
             return lost
         lost += float(listed.duration)
@@ -87,13 +89,15 @@ def lost_inside_frames(recording: Recording, fps: float) -> int:
     first, last = present.index(True), len(present) - 1 - present[::-1].index(True)
     lost = sum(float(playlist.segments[i].duration) for i in range(first, last + 1)
                if not present[i])
-    return int(round(lost * fps))
+    return round(lost * fps)
 
 
 def recording_clock(recording: Recording, scenario: Scenario) -> RecordingClock | None:
-    """Where the recording's own clock (TS names, the playlist's ``TIME``, the stop
-    response's ``sliceStartTime``) puts the scenario's ``start_utc``, on the frames' clock
-    (:mod:`~layoutkit.comparison.clock`); None when its files carry no time.
+    """Find where the recording's own clock puts the scenario's ``start_utc``.
+
+    The recording's clock is its TS names, the playlist's ``TIME`` and the stop response's
+    ``sliceStartTime``; the result is on the frames' clock (:mod:`~layoutkit.comparison.clock`),
+    None when its files carry no time.
     """
     readings = clock_readings(recording, lead_s=lead_lost_s(recording))
     return clock_offset(readings, scenario.start_utc)
@@ -133,10 +137,11 @@ def _file_infer(files: dict[str, Any]) -> dict[str, str]:
 
 
 def judged_categories(recording: Recording, *, content_only: bool = False) -> tuple[str, ...]:
-    """The categories a recording's verdict stands on: all of :data:`~.model.CATEGORIES`,
-    or only ``streams`` and ``content`` for a re-packaged download (``content_only``) and
-    for a single file given by path (:func:`~.files.user_named`), whose files are not the
-    cloud's.
+    """Return the categories a recording's verdict stands on.
+
+    All of :data:`~.model.CATEGORIES`, or only ``streams`` and ``content`` for a re-packaged
+    download (``content_only``) and for a single file given by path
+    (:func:`~.files.user_named`), whose files are not the cloud's.
     """
     from .files import user_named
 

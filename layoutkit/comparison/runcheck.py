@@ -36,8 +36,10 @@ _NO_PICTURE = ("black", "canvas_color", "canvas_background", "user_image")
 
 @dataclass(frozen=True)
 class Departure:
-    """A user who left at (fitted) time ``t`` (the scenario's ``scenario_t``) and is away
-    until ``until`` (a later join, or infinity).
+    """A user who left, and until when they are away.
+
+    They left at (fitted) time ``t`` (the scenario's ``scenario_t``) and are away until
+    ``until`` (a later join, or infinity).
     """
 
     uid: str
@@ -65,7 +67,7 @@ class JudgedRuns:
 
 
 def state_name(label: Label) -> str:
-    """A label's state in words.
+    """Name a label's state in words.
 
     >>> state_name(("22", "last_frame")), state_name((None, "canvas_color"))
     ('last frame', 'canvas colour')
@@ -74,7 +76,7 @@ def state_name(label: Label) -> str:
 
 
 def describe(label: Label) -> str:
-    """A label in words.
+    """Describe a label in words.
 
     >>> describe(("22", "live")), describe((None, "black"))
     ('uid 22 live', 'black')
@@ -95,7 +97,7 @@ def describe_user(label: Label, files: Mapping[str, str]) -> str:
 
 
 def difference_kind(expected: Label, observed: Label) -> str:
-    """The kind of difference a region showing ``observed`` instead of ``expected`` is.
+    """Name the kind of difference a region showing ``observed`` instead of ``expected`` is.
 
     >>> difference_kind(("1", "live"), ("2", "live"))
     'wrong_user'
@@ -123,8 +125,10 @@ def difference_kind(expected: Label, observed: Label) -> str:
 
 def _transition(kind: str, run: Run, expected_t: float, seen_t: float,
                 change: tuple[Label, Label]) -> Difference:
-    """A ``late_transition`` / ``early_transition``: the change from ``before`` to ``after``
-    seen at ``seen_t`` instead of ``expected_t``.
+    """Report a ``late_transition`` / ``early_transition``.
+
+    The change from ``before`` to ``after`` (``change``) is seen at ``seen_t`` instead of
+    ``expected_t``.
     """
     before, after = change
     uid = after[0] or before[0]
@@ -136,8 +140,9 @@ def _transition(kind: str, run: Run, expected_t: float, seen_t: float,
 
 
 def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference | None]:
-    """Whether the run lies at one of the track's expected changes, and then its transition
-    difference (None: on time, tolerated).
+    """Tell whether the run lies at one of the track's expected changes.
+
+    When it does, also its transition difference (None: on time, tolerated).
     """
     t = track.t
     ends_right = track.follows(run.i1, 2.5 * tol_s)
@@ -161,7 +166,7 @@ def _at_change(run: Run, track: Track, tol_s: float) -> tuple[bool, Difference |
 
 
 def _who(label: Label, files: Mapping[str, str]) -> str:
-    """A user by uid, with its state when not live (and its video file).
+    """Name a user by uid, with its state when not live (and its video file).
 
     >>> _who(("22", "live"), {}), _who(("22", "last_frame"), {"22": "a.mp4"})
     ('uid 22', 'uid 22 last frame (video file a.mp4)')
@@ -172,16 +177,17 @@ def _who(label: Label, files: Mapping[str, str]) -> str:
 
 
 def _departure(run: Run, away: Sequence[Departure], tol_s: float) -> Departure | None:
-    """The departure of the user the run shows, when it shows one who had left."""
+    """Find the departure of the user the run shows, when it shows one who had left."""
     return next((d for d in away if d.uid == run.observed[0] and d.t <= run.t0 + tol_s
                  and run.t0 < d.until), None)
 
 
 def run_message(run: Run, files: Mapping[str, str], left: Departure | None = None, *,
                 swapped: bool = False) -> str:
-    """What a run showed in words: a user who had left, each of its parts, or the one
-    thing it showed (another user: "uid 22 where uid 11 should be", ``swapped``: with
-    "(uid 11 and uid 22 swapped)").
+    """Say what a run showed in words.
+
+    A user who had left, each of its parts, or the one thing it showed (another user:
+    "uid 22 where uid 11 should be", ``swapped``: with "(uid 11 and uid 22 swapped)").
     """
     times = f"from {run.t0:.2f} s to {run.t1:.2f} s"
     if left is not None:
@@ -206,9 +212,10 @@ def run_message(run: Run, files: Mapping[str, str], left: Departure | None = Non
 
 def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
                    words: Callable[[Run], str] | None = None) -> Difference | None:
-    """The difference a mismatching run stands for, or None when within tolerance
-    (``words``: the run's message, default :func:`run_message` without names of files,
-    departures or swaps).
+    """Return the difference a mismatching run stands for, or None when within tolerance.
+
+    ``words`` gives the run's message, by default :func:`run_message` without names of
+    files, departures or swaps.
     """
     at_change, timed = _at_change(run, track, tol_s)
     if at_change:
@@ -227,8 +234,11 @@ def run_difference(run: Run, track: Track, tol_s: float, min_frames: int, *,
 
 
 def swapped_runs(runs: Sequence[Run]) -> set[int]:
-    """Indices of the runs of one part that show another user where a run of another region
-    shows this one's expected user the other way round, at an overlapping time.
+    """Find the runs that show two users swapped.
+
+    Returns the indices of the runs of one part that show another user where a run of
+    another region shows this one's expected user the other way round, at an overlapping
+    time.
 
     >>> from layoutkit.comparison.runs import Part
     >>> def run(r, e, o):
@@ -239,17 +249,20 @@ def swapped_runs(runs: Sequence[Run]) -> set[int]:
     """
     users = [(r.expected[0], r.observed[0]) if len(r.parts) <= 1 and
              difference_kind(r.expected, r.observed) == "wrong_user" else None for r in runs]
-    return {i for i, (a, pair) in enumerate(zip(runs, users)) if pair is not None and any(
-        other == pair[::-1] and b.region != a.region and b.t0 < a.t1 and a.t0 < b.t1
-        for b, other in zip(runs, users))}
+    return {i for i, (a, pair) in enumerate(zip(runs, users, strict=True))
+            if pair is not None and any(
+                other == pair[::-1] and b.region != a.region and b.t0 < a.t1 and a.t0 < b.t1
+                for b, other in zip(runs, users, strict=True))}
 
 
 def judge_runs(runs: Runs, *, tol_s: float, min_frames: int,
                files: Mapping[str, str] | None = None,
                away: Sequence[Departure] = ()) -> JudgedRuns:
-    """Differences of the runs (a check stage), anchored on each run's frame (``files``:
-    uid -> file name of the video-file users, named in the messages; ``away``: users who
-    left, named as still shown where they still are; swaps named, :func:`swapped_runs`).
+    """Judge the runs (a check stage): their differences, anchored on each run's frame.
+
+    ``files``: uid -> file name of the video-file users, named in the messages; ``away``:
+    users who left, named as still shown where they still are; swaps are named
+    (:func:`swapped_runs`).
     """
     tracks: Mapping[TrackKey, Track] = runs.tracks
     found: list[Finding] = []

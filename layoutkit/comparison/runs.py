@@ -6,7 +6,8 @@ stream's flash frame, does not break it).  A run's observed and expected labels 
 most common in it; its :class:`Part` items say what was really seen, in time order
 (:func:`run_parts`: parts of :data:`FOLDED_FRAMES` frames or fewer, coding glitches and
 flash frames, are folded into their neighbours); its representative frame is the darkest
-near its middle (never a flash).  :func:`observed_intervals` gives the per-region intervals of the report.
+near its middle (never a flash).  :func:`observed_intervals` gives the per-region intervals
+of the report.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ FOLDED_FRAMES = 2
 
 @dataclass(frozen=True)
 class Change:
-    """The expected label of a region changes at scenario time ``t`` (``before`` None: the
-    region appears).
+    """The expected label of a region changes at scenario time ``t``.
+
+    ``before`` None: the region appears.
     """
 
     t: float
@@ -146,7 +148,7 @@ def build_tracks(observations: Sequence[RegionObservation],
 
 
 def _run_end(track: Track, i: int, step: float) -> int:
-    """The last frame of the run that starts at mismatching frame ``i``."""
+    """Find the last frame of the run that starts at mismatching frame ``i``."""
     t, match = track.t, track.match
     n = len(t)
     j = i
@@ -166,9 +168,10 @@ def _run_end(track: Track, i: int, step: float) -> int:
 
 
 def _stretches(labels: Sequence[Label]) -> list[tuple[Label, int, int]]:
-    """``(label, first, last)`` of each stretch of equal labels: stretches of
-    :data:`FOLDED_FRAMES` frames or fewer belong to the one before (the first ones to the
-    one after), equal neighbours are joined.
+    """Split labels into stretches of equal labels: ``(label, first, last)`` each.
+
+    Stretches of :data:`FOLDED_FRAMES` frames or fewer belong to the one before (the first
+    ones to the one after); equal neighbours are joined.
     """
     raw: list[tuple[Label, int, int]] = []
     for k, label in enumerate(labels):
@@ -184,12 +187,13 @@ def _stretches(labels: Sequence[Label]) -> list[tuple[Label, int, int]]:
         return [(Counter(labels).most_common(1)[0][0], 0, len(labels) - 1)]
     starts = [0] + [first for _, first in joined[1:]]
     ends = [first - 1 for first in starts[1:]] + [len(labels) - 1]
-    return [(label, a, b) for (label, _), a, b in zip(joined, starts, ends)]
+    return [(label, a, b) for (label, _), a, b in zip(joined, starts, ends, strict=True)]
 
 
 def run_parts(labels: Sequence[Label], t: Sequence[float], step: float) -> tuple[Part, ...]:
-    """What a run showed, in time order: one :class:`Part` per stretch of one label, parts
-    of :data:`FOLDED_FRAMES` frames or fewer folded into their neighbours.
+    """Say what a run showed, in time order: one :class:`Part` per stretch of one label.
+
+    Parts of :data:`FOLDED_FRAMES` frames or fewer are folded into their neighbours.
 
     >>> black, b = (None, "black"), ("22", "live")
     >>> [p.label for p in run_parts([black] * 4 + [b] + [black] * 3 + [b] * 5,
@@ -201,7 +205,7 @@ def run_parts(labels: Sequence[Label], t: Sequence[float], step: float) -> tuple
     stretches = _stretches(labels)
     ends = [float(t[first]) for _, first, _ in stretches[1:]] + [float(t[-1]) + step]
     return tuple(Part(label, float(t[first]), end)
-                 for (label, first, _), end in zip(stretches, ends))
+                 for (label, first, _), end in zip(stretches, ends, strict=True))
 
 
 def _run(track: Track, i: int, j: int, step: float, brightness: F64) -> Run:
@@ -246,7 +250,7 @@ def find_runs(observations: Sequence[RegionObservation], exp: Expectation,
 
 
 def observed_intervals(track: Track, step: float) -> list[Interval]:
-    """The track's observed labels as intervals (gaps up to 1.5 frames joined)."""
+    """Return the track's observed labels as intervals (gaps up to 1.5 frames joined)."""
     out: list[Interval] = []
     t = track.t.tolist()  # Python floats: the same sums, without numpy scalars
     for i, label in enumerate(track.labels):

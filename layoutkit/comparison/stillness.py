@@ -8,8 +8,8 @@ of up to about one luma level on the ~160-pixel canvas the observations use).  S
 *still* from frame to frame when the mean absolute difference of its luma
 (:func:`key_motion`, from :attr:`Observed.motion
 <layoutkit.comparison.frames.Observed.motion>`) stays at or under :data:`STILL` levels, a
-burst of at most :data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between still frames (a key
-frame and the encoder's refinement after it), and it is *frozen* over a
+burst of at most :data:`SPIKE_FRAMES` frames up to :data:`SPIKE` levels allowed between
+still frames (a key frame and the encoder's refinement after it), and it is *frozen* over a
 stretch of such frames that lasts at least ``min_s`` seconds (:func:`still_spans`).  A
 picture that froze on a key frame has no calm frame before its first re-code: with the
 recording's key frames (``keys``) that burst is taken in when it is smaller than live
@@ -49,8 +49,10 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class StillSpan:
-    """A region shows one unchanging picture from ``start`` until ``end`` (recording seconds;
-    ``end`` is the time of the first frame that differs, or just after the last frame).
+    """A region shows one unchanging picture from ``start`` until ``end``.
+
+    Both are recording seconds; ``end`` is the time of the first frame that differs, or just
+    after the last frame.
     """
 
     start: float
@@ -63,9 +65,11 @@ class StillSpan:
 
 
 def _still_frames(motion: F32, *, still: float, spike: float) -> npt.NDArray[np.bool_]:
-    """Which frames (from the second) repeat the picture of the frame before them: motion
-    at most ``still``, or a short burst (at most :data:`SPIKE_FRAMES` frames) up to
-    ``spike`` between two such frames (a key frame and the encoder's refinement after it).
+    """Tell which frames (from the second) repeat the picture of the frame before them.
+
+    Such a frame has motion at most ``still``, or is in a short burst (at most
+    :data:`SPIKE_FRAMES` frames) up to ``spike`` between two such frames (a key frame and
+    the encoder's refinement after it).
 
     >>> m = np.array([9, 0, 1, 1, 0, 1, 1, 1, 1, 0], np.float32)
     >>> _still_frames(m, still=0.1, spike=2).astype(int).tolist()
@@ -87,8 +91,9 @@ LIVE_FRAMES = 3
 
 
 def _burst_peaks(motion: F32, first: int, stop: int, *, still: float, spike: float) -> F32:
-    """The largest motion of each burst inside the still frames ``first:stop`` (the
-    encoder's key-frame re-codes of the unchanging picture).
+    """Return the largest motion of each burst inside the still frames ``first:stop``.
+
+    Such bursts are the encoder's key-frame re-codes of the unchanging picture.
 
     >>> _burst_peaks(np.array([0, 0, 2, 1, 0, 0, 3, 0], np.float32), 0, 8, still=0.1, spike=4)
     array([2., 3.], dtype=float32)
@@ -96,15 +101,18 @@ def _burst_peaks(motion: F32, first: int, stop: int, *, still: float, spike: flo
     part = motion[first:stop]
     loud = (part > still) & (part <= spike)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
-    return np.array([part[a:b].max() for a, b in zip(edges[::2], edges[1::2])], np.float32)
+    # edges alternate rise, fall (the padding makes every burst end), so the halves pair up
+    return np.array([part[a:b].max() for a, b in zip(edges[::2], edges[1::2], strict=True)],
+                    np.float32)
 
 
 def _key_burst_before(motion: F32, keys: npt.NDArray[np.bool_], first: int, stop: int, *,
                       still: float, spike: float) -> int:
-    """How many frames right before the still frames ``first:stop`` re-code their picture
-    (0 to :data:`SPIKE_FRAMES`): the picture froze on a key frame, so its first repeated
-    frame is coded again and changes by the coding noise, with live motion before it and
-    no calm frame between.
+    """Count the frames right before the still frames ``first:stop`` that re-code their picture.
+
+    The count is 0 to :data:`SPIKE_FRAMES`: the picture froze on a key frame, so its first
+    repeated frame is coded again and changes by the coding noise, with live motion before
+    it and no calm frame between.
 
     Such a burst starts on a key frame (``keys``), stays up to ``spike``, and changes less
     than a live change plus a re-code would: its largest change squared is under the
@@ -149,7 +157,7 @@ def _key_burst_before(motion: F32, keys: npt.NDArray[np.bool_], first: int, stop
 def still_spans(motion: F32, times: F64, *, still: float = STILL, spike: float = SPIKE,
                 min_s: float = MIN_FROZEN_S, keys: npt.NDArray[np.bool_] | None = None
                 ) -> tuple[StillSpan, ...]:
-    """The stretches in which a region's picture does not change.
+    """Find the stretches in which a region's picture does not change.
 
     Parameters
     ----------
@@ -195,7 +203,7 @@ def still_spans(motion: F32, times: F64, *, still: float = STILL, spike: float =
 
 def key_motion(motion: npt.NDArray[np.uint8], cells: slice, valid: npt.NDArray[np.bool_],
                *, scale: int) -> F32:
-    """A descriptor's motion per frame (levels): the mean of its looked-at cells'.
+    """Measure a descriptor's motion per frame (levels): the mean of its looked-at cells'.
 
     ``motion`` is :attr:`Observed.motion <layoutkit.comparison.frames.Observed.motion>`,
     ``cells`` and ``valid`` the descriptor's (``Probe.cell_slice``, ``Probe.valid``),
@@ -208,4 +216,4 @@ def key_motion(motion: npt.NDArray[np.uint8], cells: slice, valid: npt.NDArray[n
     part = motion[:, cells][:, valid] if valid.any() else motion[:, cells]
     if part.shape[1] == 0:
         return np.zeros(len(motion), np.float32)
-    return (part.astype(np.float32).mean(axis=1) / scale).astype(np.float32)
+    return np.asarray(part.astype(np.float32).mean(axis=1) / scale, dtype=np.float32)

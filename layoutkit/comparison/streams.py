@@ -255,7 +255,7 @@ def check_streams(recording: Recording, scenario: Scenario, *,
     config = scenario.start.recording_config
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
     facts: dict[str, Any] = {"expected": {
-        "video": list(canvas_size(scenario)) + [tc.fps] if config.records_video() else None,
+        "video": [*canvas_size(scenario), tc.fps] if config.records_video() else None,
         "video_bitrate_kbps": tc.bitrate if config.records_video() else None,
         "audio": [SAMPLE_RATE, channels, bit_rate] if config.records_audio() else None,
         "duration_s": _r(want_s), "duration_tolerance_s": _r(tolerance),
@@ -273,7 +273,7 @@ def check_streams(recording: Recording, scenario: Scenario, *,
         found += diffs
         facts["hls"] = hls
     mp4_facts = []
-    for i, path in enumerate(recording.mp4s):
+    for path in recording.mp4s:
         probes = _probe_all([path], recording, found)
         if not probes:
             continue

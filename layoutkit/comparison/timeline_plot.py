@@ -61,7 +61,7 @@ def state_style(state: str) -> tuple[str, str, str]:
 
 
 def nice_step(span: float, *, max_ticks: int = 14) -> float:
-    """The smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60 ... s giving at most max_ticks.
+    """Pick the smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60 ... s giving <= max_ticks.
 
     Examples
     --------
@@ -76,6 +76,8 @@ def nice_step(span: float, *, max_ticks: int = 14) -> float:
 
 @dataclass(frozen=True)
 class Bar:
+    """One interval drawn: its box, colours, the uid written in it and its tooltip."""
+
     x: float
     y: float
     w: float
@@ -89,6 +91,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Row:
+    """One region's pair of rows (expected above observed) and their bars."""
+
     region: int
     y: float  # top of the expected row
     height: float  # both rows
@@ -98,12 +102,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Tick:
+    """A tick of the time axis at ``x``, with its label in seconds (or m:ss)."""
+
     x: float
     label: str
 
 
 @dataclass(frozen=True)
 class Marker:
+    """A difference's marker at its time ``x``, spanning ``y0`` to ``y1``."""
+
     number: int  # 1-based, as the difference entries are numbered
     x: float
     y0: float
@@ -114,8 +122,10 @@ class Marker:
 
 @dataclass(frozen=True)
 class EventMark:
-    """A scenario event at its fitted time ``x``; ``scenario_x`` where the scenario puts it
-    when that differs; its label at ``(label_x, label_y)`` (SVG ``text-anchor`` ``anchor``).
+    """A scenario event at its fitted time ``x``.
+
+    ``scenario_x`` is where the scenario puts it when that differs; its label is at
+    ``(label_x, label_y)`` (SVG ``text-anchor`` ``anchor``).
     """
 
     x: float
@@ -132,6 +142,8 @@ class EventMark:
 
 @dataclass(frozen=True)
 class TimelinePlot:
+    """The whole timeline in SVG units: size, plot area, rows, axis, markers and events."""
+
     width: float
     height: float
     label_w: float
@@ -149,9 +161,11 @@ class TimelinePlot:
 
 def place_labels(xs: Sequence[float], widths: Sequence[float], *, x1: float
                  ) -> list[tuple[float, str, int]]:
-    """Each label's x, text anchor and line: right of its mark (left when it would pass
-    ``x1``), on the first line where it keeps :data:`LABEL_GAP` from the labels already
-    there (marks taken left to right).
+    """Place labels: each one's x, text anchor and line.
+
+    A label goes right of its mark (left when it would pass ``x1``), on the first line
+    where it keeps :data:`LABEL_GAP` from the labels already there (marks taken left to
+    right).
 
     >>> place_labels([100.0, 110.0, 400.0], [120.0, 60.0, 50.0], x1=1000.0)
     [(104.0, 'start', 0), (114.0, 'start', 1), (404.0, 'start', 0)]
@@ -187,7 +201,7 @@ def _seconds_label(t: float, step: float) -> str:
     if step < 1:
         return f"{t:.1f}"
     if t >= 60 and step >= 60:
-        m, s = divmod(int(round(t)), 60)
+        m, s = divmod(round(t), 60)
         return f"{m}:{s:02d}"
     return f"{t:g}"
 
@@ -215,9 +229,10 @@ def _bar(iv: Interval, y: float, x_of: Callable[[float], float], which: str,
 
 
 def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[Marker]:
-    """Numbered markers, or small dots where a number would not fit: more than
-    MAX_NUMBERED markers, numbers over 99, or closer than MIN_GAP to a numbered one on the
-    same line.
+    """Place numbered markers, or small dots where a number would not fit.
+
+    A number does not fit with more than MAX_NUMBERED markers, over 99, or closer than
+    MIN_GAP to a numbered one on the same line.
     """
     many = len(raw) > MAX_NUMBERED
     last_x: dict[float, float] = {}  # y0 -> x of the last numbered marker on that line
@@ -232,9 +247,10 @@ def _place_markers(raw: Sequence[tuple[int, float, float, float, str]]) -> list[
 
 def _row_of(rows: Sequence[Row], tracks: Sequence[RegionTrack], region: int,
             t: float) -> Row | None:
-    """The row of ``region`` at time ``t``: after an ``update_layout`` a region index has a
-    track per layout, each covering its own stretch of time (the first one if none covers
-    ``t``).
+    """Find the row of ``region`` at time ``t``.
+
+    After an ``update_layout`` a region index has a track per layout, each covering its own
+    stretch of time (the first one if none covers ``t``).
     """
     candidates = [(row, tr) for row, tr in zip(rows, tracks, strict=True)
                   if tr.region == region]
@@ -247,8 +263,10 @@ def _row_of(rows: Sequence[Row], tracks: Sequence[RegionTrack], region: int,
 def plot_timeline(tracks: Sequence[RegionTrack],
                   differences: Sequence[Difference] = (),
                   events: Sequence[EventFit] = ()) -> TimelinePlot:
-    """Lay out the timeline of ``tracks`` with a marker per timed difference and a line
-    per event at its fitted time (labelled above the rows).
+    """Lay out the timeline of ``tracks``, its timed differences and its events.
+
+    A marker per timed difference and a line per event at its fitted time (labelled above
+    the rows).
 
     Markers of a difference with a ``region`` span that region's rows; others span all rows.
     """
@@ -278,7 +296,7 @@ def plot_timeline(tracks: Sequence[RegionTrack],
                         rect=(rx, ry, rw, rh)))
         y += 2 * ROW_H + ROW_GAP + PAIR_GAP
     axis_y = y - PAIR_GAP + 8 if rows else y
-    n = int(round(end / step))
+    n = round(end / step)
     ticks = tuple(Tick(x=x_of(k * step), label=_seconds_label(k * step, step))
                   for k in range(n + 1))
     raw: list[tuple[int, float, float, float, str]] = []

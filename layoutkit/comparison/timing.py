@@ -47,7 +47,7 @@ class FrameTiming:
 
 
 def frame_loss_allowed(frames: int) -> float:
-    """Dropped plus repeated frames tolerated before ``dropped_frames`` is reported.
+    """Return the dropped plus repeated frames tolerated before ``dropped_frames`` is reported.
 
     >>> frame_loss_allowed(120), frame_loss_allowed(9000)
     (3, 90.0)
@@ -86,15 +86,19 @@ def drift_frames(regions: Sequence[RegionObservation]) -> float:
 
 
 def _at_canvas_rate(ro: RegionObservation, rates: Mapping[str, float], fps: int) -> bool:
-    """The region's publisher sends at least the canvas rate (so a repeat is the mix's)."""
+    """Tell whether the region's publisher sends at least the canvas rate.
+
+    Then a repeated frame is the mix's.
+    """
     return rates.get(ro.expect.label[0] or "", fps) >= fps * 0.99
 
 
 def duplicated_frames(regions: Sequence[RegionObservation], code_uids: npt.NDArray[np.int32],
                       code_frames: npt.NDArray[np.int32], *, rates: Mapping[str, float],
                       fps: int) -> int:
-    """Frames whose matched live codes (same keys) all repeat the previous frame's; codes of
-    a publisher slower than the canvas (``rates``) are left out.
+    """Count the frames whose matched live codes (same keys) all repeat the previous frame's.
+
+    Codes of a publisher slower than the canvas (``rates``) are left out.
     """
     live_keys: dict[int, list[tuple[int, int]]] = {}
     for ro in _live(regions):
