@@ -78,7 +78,7 @@ class FirstFrame(BaseException):
 
 seen = {}
 
-def observe(frames, probe, **kw):
+def observe(frames, sampler, **kw):
     for _ in frames:
         seen["t"], seen["cpu"] = time.time(), time.process_time()
         raise FirstFrame

@@ -157,15 +157,15 @@ def test_a_checked_file_region_predicts_what_an_unchecked_one_does(clips):
     """
     from layoutkit.comparison.expect import ExpectOptions, build_expectation
     from layoutkit.comparison.inference import without_looks
-    from layoutkit.comparison.observe import Probe
+    from layoutkit.comparison.observe import FrameSampler
     from layoutkit.profile import DEFAULT_PROFILE
     from layoutkit.render import SceneRenderer
 
     scenario = lk.load_scenario(_doc({"44": clips["testsrc2"]}))
     with SceneRenderer(scenario) as renderer:
-        checked = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
+        checked = build_expectation(scenario, FrameSampler((320, 180)), profile=DEFAULT_PROFILE,
                                     renderer=renderer)
-        plain = build_expectation(scenario, Probe((320, 180)), profile=DEFAULT_PROFILE,
+        plain = build_expectation(scenario, FrameSampler((320, 180)), profile=DEFAULT_PROFILE,
                                   renderer=renderer, options=ExpectOptions(candidates=False))
     kinds = [r.kind for p in checked.periods for r in p.regions if r.label[0] == "44"]
     assert kinds and set(kinds) == {"file"}

@@ -131,7 +131,7 @@ def test_clear_frame_and_flash_frames_on_synthetic_observations():
     observed = Observed(np.arange(n) / 15, np.full((n, 1, 3), 60, np.uint8), code_uids,
                         code_frames, ("22",), 0.0)
 
-    class _Probe:
+    class _FrameSampler:
         canvas_key = 0
 
         @staticmethod
@@ -142,7 +142,7 @@ def test_clear_frame_and_flash_frames_on_synthetic_observations():
         fps = 15
 
     class _Plan:
-        probe, expectation = _Probe(), _Exp()
+        sampler, expectation = _FrameSampler(), _Exp()
 
     flash = flash_frames(observed, _Plan(), {"22": 15.0})  # type: ignore[arg-type]
     assert np.nonzero(flash)[0].tolist() == [0, 15, 30]

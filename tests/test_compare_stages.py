@@ -26,7 +26,7 @@ from layoutkit.comparison.frames import Observed, Reservoir, fit_frame, observe_
 from layoutkit.comparison.inference import pick
 from layoutkit.comparison.layoutcheck import WrongLayout, apply_wrong_layouts
 from layoutkit.comparison.model import Difference
-from layoutkit.comparison.observe import Probe
+from layoutkit.comparison.observe import FrameSampler
 from layoutkit.comparison.plan import Plan
 from layoutkit.comparison.regions import classify_observed
 from layoutkit.comparison.runcheck import judge_runs
@@ -56,9 +56,9 @@ def _observed(times, *, cells=None, uids=None, frames=None, names=("22",), origi
                     tuple(names), origin)
 
 
-def _live_region(probe: Probe, join: float = 0.0) -> RegionExpect:
-    code_key = probe.code_key(RECT, 1, (320, 180))
-    return RegionExpect(0, RECT, 1, ("22", "live"), "code_live", probe.desc_key(RECT),
+def _live_region(sampler: FrameSampler, join: float = 0.0) -> RegionExpect:
+    code_key = sampler.code_key(RECT, 1, (320, 180))
+    return RegionExpect(0, RECT, 1, ("22", "live"), "code_live", sampler.desc_key(RECT),
                         code_key=code_key, join=join)
 
 
@@ -83,12 +83,12 @@ def _region_obs(reg, match, labels=None, *, t0=0.0, frames=None, deviation=None)
 # ------------------------------------------------------------------ observe
 
 def test_observe_turns_frames_into_rows_on_the_first_frames_clock():
-    probe = Probe((W, H))
+    sampler = FrameSampler((W, H))
     frames = [DecodedFrame(10.0 + i / FPS, _i420(16 + 10 * i), i) for i in range(4)]
-    observed = observe_frames(frames, probe)
+    observed = observe_frames(frames, sampler)
     assert observed.origin == 10.0
     np.testing.assert_allclose(observed.times, np.arange(4) / FPS)
-    assert observed.cells.shape == (4, probe.n_cells(), 3) and len(observed) == 4
+    assert observed.cells.shape == (4, sampler.n_cells(), 3) and len(observed) == 4
     # the canvas descriptor's luma follows the frames' luma
     assert observed.cells[:, :64, 0].mean(axis=1).tolist() == [16, 26, 36, 46]
     assert observed.codes_read == 0 and observed.samples[0][0] == 0.0
@@ -99,7 +99,7 @@ def test_observe_fits_another_frame_size_and_refuses_no_frame():
     fitted = fit_frame(small, (W, H))
     assert fitted.shape == (H * 3 // 2, W) and int(fitted[:H].mean()) == 200
     with pytest.raises(MediaError, match="no video frame"):
-        observe_frames([], Probe((W, H)))
+        observe_frames([], FrameSampler((W, H)))
 
 
 def test_reservoir_keeps_a_bounded_spread_of_samples():
@@ -118,7 +118,7 @@ def test_align_by_codes_finds_the_offset_and_its_votes():
     frames = np.round((times - offset - join) * FPS).astype(np.int32)[:, None]
     observed = _observed(times, uids=np.zeros((90, 1), np.int32), frames=frames)
     exp = _expectation(_period(0, 10), end=10.0)
-    found = align_observed(observed, exp, Probe((W, H)), joins={"22": join})
+    found = align_observed(observed, exp, FrameSampler((W, H)), joins={"22": join})
     assert found.method == "codes" and found.offset == pytest.approx(offset)
     assert found.votes == 90 and (found.dropped, found.repeated) == (0, 0)
     np.testing.assert_allclose(found.offsets, offset)
@@ -130,7 +130,7 @@ def test_align_by_pictures_without_codes():
     times = np.arange(75) / FPS
     cells = np.where((times - 1.0 >= 2)[:, None, None], 200, 20).astype(np.uint8)
     observed = _observed(times, cells=np.broadcast_to(cells, (75, 64, 3)).copy())
-    found = align_observed(observed, exp, Probe((W, H)), joins={})
+    found = align_observed(observed, exp, FrameSampler((W, H)), joins={})
     assert found.method == "pictures" and found.votes == 0
     assert found.offset == pytest.approx(1.0, abs=1 / FPS)
 
@@ -164,7 +164,7 @@ def _frames_of(plan, seconds, leave_at):
 def test_fit_events_keeps_the_plan_when_no_event_moves_and_rebuilds_it_when_one_does():
     still = _plan([])
     try:
-        observed = observe_frames(_frames_of(still, 2, 9.0), still.probe)
+        observed = observe_frames(_frames_of(still, 2, 9.0), still.sampler)
         aligned = Alignment(0.0, np.zeros(len(observed)), "pictures")
         same = fit_observed(still, observed, aligned, tol=2, tolerance=Fraction(1))
         assert same.plan is still and same.fits == () and same.differences == ()
@@ -172,7 +172,7 @@ def test_fit_events_keeps_the_plan_when_no_event_moves_and_rebuilds_it_when_one_
         still.renderer.close()
     plan = _plan([{"t": 2, "uid": "22", "action": "leave"}])
     try:
-        observed = observe_frames(_frames_of(plan, 4, 2.5), plan.probe)
+        observed = observe_frames(_frames_of(plan, 4, 2.5), plan.sampler)
         aligned = Alignment(0.0, np.zeros(len(observed)), "pictures")
         moved = fit_observed(plan, observed, aligned, tol=2, tolerance=Fraction(1))
         try:
@@ -181,7 +181,7 @@ def test_fit_events_keeps_the_plan_when_no_event_moves_and_rebuilds_it_when_one_
             # every later stage judges the scenario at the fitted time: a new plan
             assert moved.plan is not plan and moved.expectation is moved.plan.expectation
             assert moved.plan.scenario.events[0].t == fit.fitted_t
-            assert moved.plan.probe is plan.probe  # the observed cells stay valid
+            assert moved.plan.sampler is plan.sampler  # the observed cells stay valid
         finally:
             moved.plan.renderer.close()
     finally:
@@ -191,30 +191,30 @@ def test_fit_events_keeps_the_plan_when_no_event_moves_and_rebuilds_it_when_one_
 # ------------------------------------------------------------------ classify
 
 def test_classify_matches_live_codes_and_finds_a_users_shift():
-    probe = Probe((W, H))
-    reg = _live_region(probe)
+    sampler = FrameSampler((W, H))
+    reg = _live_region(sampler)
     exp = _expectation(_period(0, 4, [reg]), end=4.0)
     times = np.arange(60) / FPS
     uids = np.zeros((60, 1), np.int32)
     on_time = np.arange(60, dtype=np.int32)[:, None]
     aligned = Alignment(0.0, np.zeros(60), "codes")
-    ok = classify_observed(_observed(times, uids=uids, frames=on_time), aligned, exp, probe,
+    ok = classify_observed(_observed(times, uids=uids, frames=on_time), aligned, exp, sampler,
                            joins={"22": 0.0}, tol=2)
     assert ok.shifts == {} and ok.regions[0].match.all() and ok.bad_share() == {0: 0.0}
     # the same user's stream 5 frames ahead of its join: a shift, and then a match
     ahead = classify_observed(_observed(times, uids=uids, frames=on_time + 5), aligned, exp,
-                              probe, joins={"22": 0.0}, tol=2)
+                              sampler, joins={"22": 0.0}, tol=2)
     assert ahead.shifts == {"22": 5} and ahead.regions[0].match.all()
 
 
 def test_classify_names_another_users_code():
-    probe = Probe((W, H))
-    reg = _live_region(probe)
+    sampler = FrameSampler((W, H))
+    reg = _live_region(sampler)
     exp = _expectation(_period(0, 2, [reg]), end=2.0)
     times = np.arange(30) / FPS
     observed = _observed(times, uids=np.ones((30, 1), np.int32),
                          frames=np.arange(30, dtype=np.int32)[:, None], names=("22", "11"))
-    got = classify_observed(observed, Alignment(0.0, np.zeros(30), "codes"), exp, probe,
+    got = classify_observed(observed, Alignment(0.0, np.zeros(30), "codes"), exp, sampler,
                             joins={"22": 0.0, "11": 0.0}, tol=2)
     assert not got.regions[0].match.any()
     assert set(got.regions[0].labels) == {("11", "live")}
@@ -326,13 +326,13 @@ def test_a_wrong_layout_replaces_the_runs_of_its_period_only():
 # ------------------------------------------------------------------ checks: background
 
 def _bg_case(level: int):
-    probe = Probe((W, H))
-    bg_key = probe.desc_key((0, 0, W, H), (RECT,))
+    sampler = FrameSampler((W, H))
+    bg_key = sampler.desc_key((0, 0, W, H), (RECT,))
     expected = np.tile(np.float32([16, 128, 128]), (16, 1))  # black
     exp = _expectation(_period(0, 2, bg_key=bg_key, bg_expected=expected), end=2.0)
     frames = [DecodedFrame(i / FPS, _i420(level), i) for i in range(30)]
-    observed = observe_frames(frames, probe)
-    return check_background(observed, Alignment(0.0, np.zeros(30), "codes"), exp, probe)
+    observed = observe_frames(frames, sampler)
+    return check_background(observed, Alignment(0.0, np.zeros(30), "codes"), exp, sampler)
 
 
 def test_background_black_matches_and_grey_is_named_in_rgb():
@@ -346,8 +346,8 @@ def test_background_black_matches_and_grey_is_named_in_rgb():
 # ------------------------------------------------------------------ checks: timing, A/V
 
 def test_timing_counts_gaps_and_repeated_codes():
-    probe = Probe((W, H))
-    reg = _live_region(probe)
+    sampler = FrameSampler((W, H))
+    reg = _live_region(sampler)
     times = np.concatenate([np.arange(10), np.arange(13, 20)]) / FPS  # 3 frames lost
     codes = np.arange(17, dtype=np.int32)
     codes[5] = codes[4]  # one repeated frame
@@ -364,8 +364,8 @@ def test_timing_counts_gaps_and_repeated_codes():
 
 
 def test_flash_frames_are_read_codes_at_a_whole_second():
-    probe = Probe((W, H))
-    reg = _live_region(probe)
+    sampler = FrameSampler((W, H))
+    reg = _live_region(sampler)
     times = np.arange(45) / FPS
     codes = np.arange(45, dtype=np.int32)[:, None]
     uids = np.zeros((45, 1), np.int32)
@@ -380,8 +380,8 @@ def test_flash_frames_are_read_codes_at_a_whole_second():
 def test_flashes_are_dated_at_the_publishers_rate():
     # a 30 fps publisher in a 15 fps canvas: frames 0, 2, 4, ...; its flash (frame 30) is
     # shown, frame 31 is not read as one
-    probe = Probe((W, H))
-    reg = _live_region(probe)
+    sampler = FrameSampler((W, H))
+    reg = _live_region(sampler)
     times = np.arange(30) / FPS
     codes = (2 * np.arange(30, dtype=np.int32) + 1)[:, None]  # the flash frames skipped
     observed = _observed(times, uids=np.zeros((30, 1), np.int32), frames=codes)
@@ -404,7 +404,7 @@ def test_evidence_decodes_only_up_to_the_longest_findings_frame():
     drawn = []
     renderer = SimpleNamespace(frame_at=lambda t: drawn.append(t) or SimpleNamespace(
         rgb=lambda: np.zeros((H, W, 3), np.uint8)))
-    plan = Plan(None, DEFAULT_PROFILE, Probe((W, H)),  # type: ignore[arg-type]
+    plan = Plan(None, DEFAULT_PROFILE, FrameSampler((W, H)),  # type: ignore[arg-type]
                 _expectation(_period(0, 10), end=10.0), renderer)  # type: ignore[arg-type]
     d = Difference("wrong_user", "x")
     findings = [Finding(d, Anchor(20, 0.0, 0.5)), Finding(d), Finding(d, Anchor(30, 0.0, 2.0))]

@@ -1,7 +1,7 @@
 """Event fitting's expectation cache across candidates (no encoding, no files).
 
 ``classify_cost`` draws each scene once for all candidate event times (its ``drawn`` cache)
-and registers every candidate's keys in a scratch copy of the probe.  A candidate that moves
+and registers every candidate's keys in a scratch copy of the sampler.  A candidate that moves
 an event across another (a leave before an ``update_layout``) needs regions the recording
 was never observed in: it must be refused (None), also when its scene comes from the cache,
 not crash (an IndexError ended ``lk.compare`` on a recording cut to start 1.4 s late).
@@ -15,7 +15,7 @@ import numpy as np
 
 from layoutkit.comparison.events import FrameData, classify_cost, fit_events, shift_event
 from layoutkit.comparison.frames import observe_frames
-from layoutkit.comparison.observe import Probe
+from layoutkit.comparison.observe import FrameSampler
 from layoutkit.comparison.plan import prepare
 from layoutkit.io.frames import DecodedFrame
 from layoutkit.profile import DEFAULT_PROFILE
@@ -25,19 +25,19 @@ W, H, FPS = 160, 96, 15
 
 
 def test_split_sees_a_key_registered_after_the_last_describe():
-    probe = Probe((W, H))
-    first = probe.desc_key((0, 0, 80, 48))
-    assert probe.n_cells() == 64 + 16  # offsets fixed for the canvas and ``first``
-    second = probe.desc_key((80, 48, 80, 48))
+    sampler = FrameSampler((W, H))
+    first = sampler.desc_key((0, 0, 80, 48))
+    assert sampler.n_cells() == 64 + 16  # offsets fixed for the canvas and ``first``
+    second = sampler.desc_key((80, 48, 80, 48))
     # cells described by a copy that had both keys (as the cost's scene cache holds them)
-    other = Probe((W, H))
+    other = FrameSampler((W, H))
     other.desc_key((0, 0, 80, 48))
     other.desc_key((80, 48, 80, 48))
     frame = np.full((H * 3 // 2, W), 128, np.uint8)
     frame[48:H, 80:] = 200
     cells = other.describe(frame)
-    assert probe.split(cells, first).shape == (16, 3)
-    assert np.allclose(probe.split(cells, second)[:, 0], 200)
+    assert sampler.split(cells, first).shape == (16, 3)
+    assert np.allclose(sampler.split(cells, second)[:, 0], 200)
 
 
 def test_a_candidate_needing_new_regions_is_refused_also_from_the_scene_cache():
@@ -53,16 +53,16 @@ def test_a_candidate_needing_new_regions_is_refused_also_from_the_scene_cache():
     try:
         frames = [DecodedFrame(i / FPS, plan.renderer.frame_at(Fraction(i, FPS)).canvas.copy(), i)
                   for i in range(4 * FPS)]
-        observed = observe_frames(frames, plan.probe)
+        observed = observe_frames(frames, plan.sampler)
         data = FrameData(observed, np.zeros(len(observed)), dict(plan.joins), {})
-        cost = classify_cost(data, plan.probe, plan.renderer, tol=2)
+        cost = classify_cost(data, plan.sampler, plan.renderer, tol=2)
         span = (Fraction(1), Fraction(4))
-        keys = dict(plan.probe.desc_keys)
+        keys = dict(plan.sampler.desc_keys)
         assert cost(plan.scenario, span) == 0  # the scenario as drawn explains every frame
         # uid 33 leaving before the switch to floating: best fit of two, never observed
         for t in (Fraction(3, 2), Fraction(8, 5)):  # the second one's scene is cached
             assert cost(shift_event(plan.scenario, 1, t), span) is None
-        assert plan.probe.desc_keys == keys  # the candidates' keys stayed in their copies
+        assert plan.sampler.desc_keys == keys  # the candidates' keys stayed in their copies
     finally:
         plan.renderer.close()
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from layoutkit.comparison.frames import observe_frames
-from layoutkit.comparison.observe import MOTION_SCALE, Probe
+from layoutkit.comparison.observe import MOTION_SCALE, FrameSampler
 from layoutkit.comparison.stillness import key_motion, still_spans
 from layoutkit.io.recorded import iter_video
 
@@ -46,12 +46,12 @@ def _motions(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]
 
     One descriptor per tile.
     """
-    probe = Probe((640, 360))
-    keys = {name: probe.desc_key((x, y, 320, 180)) for name, (x, y) in TILES.items()}
-    observed = observe_frames(iter_video([path]), probe)
+    sampler = FrameSampler((640, 360))
+    keys = {name: sampler.desc_key((x, y, 320, 180)) for name, (x, y) in TILES.items()}
+    observed = observe_frames(iter_video([path]), sampler)
     assert observed.keys is not None
     return observed.times, {
-        name: key_motion(observed.motion, probe.cell_slice(key), probe.valid(key),
+        name: key_motion(observed.motion, sampler.cell_slice(key), sampler.valid(key),
                          scale=MOTION_SCALE) for name, key in keys.items()}, observed.keys
 
 

@@ -12,9 +12,9 @@ The content checks are a pipeline of stages; each is a function from frozen data
 a frozen dataclass, in its own module of this package:
 
 0. **plan** -- ``plan.prepare`` (with ``expect.build_expectation``) -> ``Plan``: the
-   ``observe.Probe``, the ``expect.Expectation`` of every period, the users' joins; the
+   ``observe.FrameSampler``, the ``expect.Expectation`` of every period, the users' joins; the
    tolerances travel in ``plan.ContentOptions``.
-1. **observe** -- ``frames.observe_frames`` (with ``observe.Probe``) -> ``Observed``: per
+1. **observe** -- ``frames.observe_frames`` (with ``observe.FrameSampler``) -> ``Observed``: per
    frame its time, descriptor cells and test-stream code readings, and the codes'
    calibration levels (the frames stream through once).
 2. **align** -- ``alignment.align_observed`` (with ``rates.publisher_rates`` and

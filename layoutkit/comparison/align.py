@@ -231,7 +231,7 @@ def still_weights(exp: Expectation, cell_rects: npt.NDArray[np.int32], factor: i
     exp : Expectation
     cell_rects : ndarray (c, 4)
         The canvas descriptor's cells ``x0, y0, x1, y1`` in small pixels
-        (:meth:`~layoutkit.comparison.observe.Probe.cell_rects`).
+        (:meth:`~layoutkit.comparison.observe.FrameSampler.cell_rects`).
     factor : int
         Canvas pixels per small pixel.
 

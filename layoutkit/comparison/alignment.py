@@ -26,7 +26,7 @@ from .align import CodeInputs, align_recording, still_weights
 from .expect import Expectation
 from .frames import Observed
 from .levels import RangeFinding, recording_range
-from .observe import Probe
+from .observe import FrameSampler
 from .rates import publisher_rates
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class Alignment:
         return times - self.offsets
 
 
-def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
+def align_observed(observed: Observed, exp: Expectation, sampler: FrameSampler, *,
                    joins: Mapping[str, float],
                    clock: RecordingClock | None = None) -> Alignment:
     """Align the observations (stage 2), then find the recording's range.
@@ -109,12 +109,12 @@ def align_observed(observed: Observed, exp: Expectation, probe: Probe, *,
                             list(observed.uid_names), fps=exp.fps)
     codes = CodeInputs(observed.code_uids, observed.code_frames, tuple(observed.uid_names),
                        joins, exp.fps, rates)
-    weights = still_weights(exp, probe.cell_rects(probe.canvas_key), probe.factor)
+    weights = still_weights(exp, sampler.cell_rects(sampler.canvas_key), sampler.factor)
     found, offsets, (dropped, repeated) = align_recording(
-        exp, observed.times, observed.cells[:, probe.cell_slice(probe.canvas_key)], codes,
+        exp, observed.times, observed.cells[:, sampler.cell_slice(sampler.canvas_key)], codes,
         clock=clock, weights=weights)
     votes = found.codes.votes if found.codes else 0
-    levels = recording_range(observed.code_levels, exp, probe, observed.times, observed.cells,
+    levels = recording_range(observed.code_levels, exp, sampler, observed.times, observed.cells,
                              offset=offsets)
     return Alignment(found.offset_s, offsets, found.method, votes, dropped, repeated,
                      found=found, rates=rates, video_range=levels)

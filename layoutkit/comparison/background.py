@@ -21,7 +21,7 @@ from .expect import Expectation, Period
 from .findings import Anchor, Finding
 from .frames import Observed
 from .model import Difference
-from .observe import Probe
+from .observe import FrameSampler
 
 __all__ = ["check_background", "yuv_rgb"]
 
@@ -42,10 +42,10 @@ def yuv_rgb(yuv: npt.NDArray[np.floating]) -> list[int]:
 
 
 def _period_finding(observed: Observed, rows: npt.NDArray[np.intp], period: Period,
-                    probe: Probe, mixup: str | None) -> Finding | None:
+                    sampler: FrameSampler, mixup: str | None) -> Finding | None:
     assert period.bg_key is not None and period.bg_expected is not None
-    got = observed.cells[rows][:, probe.cell_slice(period.bg_key)]
-    valid = probe.valid(period.bg_key)
+    got = observed.cells[rows][:, sampler.cell_slice(period.bg_key)]
+    valid = sampler.valid(period.bg_key)
     ref = range_variant(period.bg_expected, mixup)
     mean, _ = desc_distance(got, ref, valid)
     bad = (mean > DESC_MEAN) | (np.abs(luma_shift(got, ref, valid)) > DESC_LUMA)
@@ -61,7 +61,7 @@ def _period_finding(observed: Observed, rows: npt.NDArray[np.intp], period: Peri
 
 
 def check_background(observed: Observed, alignment: Alignment, exp: Expectation,
-                     probe: Probe, *, mixup: str | None = None) -> Finding | None:
+                     sampler: FrameSampler, *, mixup: str | None = None) -> Finding | None:
     """Return the first period whose background is wrong (a check stage), or None.
 
     ``mixup`` is the limited/full range mix-up the whole recording shows
@@ -77,7 +77,7 @@ def check_background(observed: Observed, alignment: Alignment, exp: Expectation,
         rows = np.nonzero(inside & (pidx == p))[0]
         if rows.size < 3:
             continue
-        found = _period_finding(observed, rows, period, probe, mixup)
+        found = _period_finding(observed, rows, period, sampler, mixup)
         if found is not None:
             return found
     return None

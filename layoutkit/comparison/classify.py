@@ -52,7 +52,7 @@ import numpy.typing as npt
 from .align import CODE_PERIOD_FRAMES
 from .expect import FILE_WINDOW_S, Expectation, Label, RegionExpect
 from .frames import Observed
-from .observe import MOTION_SCALE, Probe
+from .observe import MOTION_SCALE, FrameSampler
 from .stillness import key_motion, still_spans
 
 __all__ = [
@@ -249,17 +249,17 @@ class BackgroundMemo:
         """:func:`background_frames` of ``reg`` at ``frames`` of ``seen.observed``."""
         key = (reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
         if key not in self._found:
-            self._found[key] = background_frames(reg, seen.probe, seen.observed.cells,
+            self._found[key] = background_frames(reg, seen.sampler, seen.observed.cells,
                                                  seen.range_mixup)
         hit, nearest = self._found[key]
         return hit[frames], nearest[frames]
 
-    def in_part(self, reg: RegionExpect, probe: Probe, observed: Observed,
+    def in_part(self, reg: RegionExpect, sampler: FrameSampler, observed: Observed,
                 frames: npt.NDArray[np.intp], range_mixup: str | None) -> int:
         """How many of ``frames`` show :func:`partly_canvas`."""
         key = (-1 - reg.desc_key, b"".join(look.tobytes() for _, look in reg.backgrounds))
         if key not in self._found:
-            part = partly_canvas(reg, probe, observed.cells, range_mixup)
+            part = partly_canvas(reg, sampler, observed.cells, range_mixup)
             self._found[key] = (part, np.zeros(0, np.intp))
         return int(self._found[key][0][frames].sum())
 
@@ -271,7 +271,7 @@ class _Seen:
     The observations, the users' (shifted) joins and rates, and how to judge.
     """
 
-    probe: Probe
+    sampler: FrameSampler
     observed: Observed
     joins: Mapping[str, float]
     rates: Mapping[str, float]
@@ -288,7 +288,7 @@ class _Seen:
         return list(self.rect_keys.get((*reg.rect, reg.mode), []))
 
 
-def classify(exp: Expectation, probe: Probe, observed: Observed, *,
+def classify(exp: Expectation, sampler: FrameSampler, observed: Observed, *,
              offset: float | npt.NDArray[np.float64], joins: Mapping[str, float],
              judging: Judging = Judging()) -> list[RegionObservation]:
     """Classify every region of every period over the frames that fall in it.
@@ -296,8 +296,8 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
     Parameters
     ----------
     exp : Expectation
-    probe : Probe
-        The probe the observations were made with.
+    sampler : FrameSampler
+        The sampler the observations were made with.
     observed : Observed
         The frames' times, descriptor cells and code readings
         (:func:`~layoutkit.comparison.frames.observe_frames`).
@@ -314,9 +314,9 @@ def classify(exp: Expectation, probe: Probe, observed: Observed, *,
     rate_of = {u: float(judging.rates.get(u, fps)) for u in joins}
     joins = {u: j - shifts.get(u, 0) / rate_of[u] for u, j in joins.items()}
     rect_keys: dict[tuple[int, ...], list[int]] = {}
-    for (rect, mode, _size), k in probe.code_keys.items():
+    for (rect, mode, _size), k in sampler.code_keys.items():
         rect_keys.setdefault((*rect, mode), []).append(k)
-    seen = _Seen(probe, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
+    seen = _Seen(sampler, observed, joins, rate_of, judging.tol, fps, shifts, judging.range_mixup,
                  rect_keys, {u: i for i, u in enumerate(observed.uid_names)}, judging.memo)
     t_all = observed.times - offset
     inside = (t_all >= 0) & (t_all < exp.end)
@@ -345,22 +345,22 @@ def _match_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     n = frames.size
     deviation = np.full(n, np.nan)
     distance = np.full(n, np.nan)
-    probe, cells = seen.probe, seen.observed.cells
+    sampler, cells = seen.sampler, seen.observed.cells
     who = reg.label[0]
     if reg.kind in ("code_live", "code_frozen"):
         match, deviation = _code_region(reg, seen, frames, t)
     elif reg.kind == "desc" and reg.expected is not None:
-        match, distance = _still_match(reg, probe, cells[frames], seen.range_mixup)
+        match, distance = _still_match(reg, sampler, cells[frames], seen.range_mixup)
         ks = seen.keys(reg)
         if match.any() and ks:  # a test stream's code where none is expected is never a match
             match &= ~(seen.observed.code_uids[frames][:, ks] >= 0).any(axis=1)
     elif reg.kind == "look" and reg.candidates:
-        nearest, bright = _nearest_look(reg, probe, cells[frames])
+        nearest, bright = _nearest_look(reg, sampler, cells[frames])
         match = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                           for b in nearest], dtype=bool) | bright
     elif reg.kind == "person" and reg.backgrounds:
         match = ~(seen.memo.lookup(reg, seen, frames)[0] if seen.memo is not None else
-                  background_frames(reg, probe, cells[frames], seen.range_mixup)[0])
+                  background_frames(reg, sampler, cells[frames], seen.range_mixup)[0])
     elif reg.kind == "file" and reg.files is not None and who is not None:
         distance, worst = file_distance(reg, who, seen, frames, t)
         match = (distance <= FILE_MEAN) & (worst <= FILE_MAX)
@@ -387,7 +387,7 @@ def _code_region(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     if unread.any() and reg.candidates:
         # no code readable (a poor encode): the user's look must still be right
         rows = np.nonzero(unread)[0]
-        nearest, bright = _nearest_look(reg, seen.probe, observed.cells[frames[rows]])
+        nearest, bright = _nearest_look(reg, seen.sampler, observed.cells[frames[rows]])
         match[rows] = np.array([b >= 0 and reg.candidates[int(b)][0][0] == who
                                 for b in nearest]) | bright
     return match, deviation
@@ -407,8 +407,8 @@ def file_distance(reg: RegionExpect, uid: str, seen: _Seen, frames: npt.NDArray[
     half = round(FILE_WINDOW_S * fps)
     ks = np.rint(t * fps).astype(np.int64)[:, None] + np.arange(-half, half + 1)[None]
     refs = range_variant(reg.files.cells(uid, reg.place, ks), seen.range_mixup)
-    return window_distance(seen.observed.cells[frames][:, seen.probe.cell_slice(reg.desc_key)],
-                           refs, seen.probe.valid(reg.desc_key))
+    return window_distance(seen.observed.cells[frames][:, seen.sampler.cell_slice(reg.desc_key)],
+                           refs, seen.sampler.valid(reg.desc_key))
 
 
 def window_distance(obs: npt.NDArray[np.generic], refs: npt.NDArray[np.generic],
@@ -462,15 +462,15 @@ def _code_match(reg: RegionExpect, frames: npt.NDArray[np.int32], right: npt.NDA
     return right & (np.abs(d) <= 1), np.full(len(frames), np.nan)
 
 
-def _still_match(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+def _still_match(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArray[np.uint8],
                  range_mixup: str | None) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """Match a still region against its expected picture, per frame.
 
     Whether it shows it (under the recording's range mix-up), and the mean descriptor
     distance.
     """
-    obs = cells[:, _cell_slice(probe, reg.desc_key)]
-    valid = probe.valid(reg.desc_key)
+    obs = cells[:, _cell_slice(sampler, reg.desc_key)]
+    valid = sampler.valid(reg.desc_key)
     assert reg.expected is not None
     ref = range_variant(reg.expected, range_mixup)
     mean, worst = desc_distance(obs, ref, valid)
@@ -511,14 +511,14 @@ def user_shifts(observations: Sequence[RegionObservation], *, tol: int = LIVE_TO
     return out
 
 
-def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
+def _nearest_look(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArray[np.uint8]
                   ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
     """Find per frame the candidate look nearest by median cell distance, and the flashes.
 
     The look is -1 when none is within 2 x DESC_MEAN.
     """
-    obs = cells[:, _cell_slice(probe, reg.desc_key)].astype(np.float32)
-    valid = probe.valid(reg.desc_key)
+    obs = cells[:, _cell_slice(sampler, reg.desc_key)].astype(np.float32)
+    valid = sampler.valid(reg.desc_key)
     if not valid.any():
         return np.zeros(len(cells), dtype=np.intp), np.ones(len(cells), dtype=bool)
     dists = np.stack([np.median(np.abs(obs[:, valid] - ref[valid][None]).mean(axis=2), axis=1)
@@ -529,11 +529,11 @@ def _nearest_look(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8]
     return np.where(close, nearest, -1), bright
 
 
-def _cell_slice(probe: Probe, key: int) -> slice:
-    return probe.cell_slice(key)
+def _cell_slice(sampler: FrameSampler, key: int) -> slice:
+    return sampler.cell_slice(key)
 
 
-def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+def background_frames(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArray[np.uint8],
                       range_mixup: str | None
                       ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
     """Tell per frame whether the region shows one of ``reg.backgrounds``, and which.
@@ -545,8 +545,8 @@ def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uin
     n = len(cells)
     if not reg.backgrounds:
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
-    obs = cells[:, _cell_slice(probe, reg.desc_key)]
-    valid = probe.valid(reg.desc_key)
+    obs = cells[:, _cell_slice(sampler, reg.desc_key)]
+    valid = sampler.valid(reg.desc_key)
     hit = np.zeros(n, dtype=bool)
     means = []
     for _, look in reg.backgrounds:
@@ -562,7 +562,7 @@ def background_frames(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uin
 _CANVAS_LOOKS = ("canvas_color", "canvas_background")
 
 
-def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
+def partly_canvas(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArray[np.uint8],
                   range_mixup: str | None) -> npt.NDArray[np.bool_]:
     """Tell per frame whether a real person's region shows the canvas in part.
 
@@ -570,24 +570,24 @@ def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
     does not fill the region, i.e. a region of another layout (a reflow early, late or
     missing).
 
-    >>> from layoutkit.comparison.observe import Probe
-    >>> probe = Probe((64, 64))
-    >>> key = probe.desc_key((0, 0, 32, 64))
+    >>> from layoutkit.comparison.observe import FrameSampler
+    >>> sampler = FrameSampler((64, 64))
+    >>> key = sampler.desc_key((0, 0, 32, 64))
     >>> canvas = np.full((16, 3), (40, 140, 120), np.float32)
     >>> reg = RegionExpect(0, (0, 0, 32, 64), 0, ("1", "live"), "person", key,
     ...                    backgrounds=(((None, "canvas_color"), canvas),))
-    >>> frames = np.zeros((2, probe.n_cells(), 3), np.uint8)
-    >>> frames[:, probe.cell_slice(key)] = canvas
-    >>> frames[0, probe.cell_slice(key).start:probe.cell_slice(key).start + 8] = 200
-    >>> partly_canvas(reg, probe, frames, None).tolist()
+    >>> frames = np.zeros((2, sampler.n_cells(), 3), np.uint8)
+    >>> frames[:, sampler.cell_slice(key)] = canvas
+    >>> frames[0, sampler.cell_slice(key).start:sampler.cell_slice(key).start + 8] = 200
+    >>> partly_canvas(reg, sampler, frames, None).tolist()
     [True, False]
     """
-    valid = probe.valid(reg.desc_key)
+    valid = sampler.valid(reg.desc_key)
     looks = [look for label, look in reg.backgrounds if label[1] in _CANVAS_LOOKS]
     out = np.zeros(len(cells), dtype=bool)
     if not looks or valid.sum() < 4:
         return out
-    obs = cells[:, _cell_slice(probe, reg.desc_key)][:, valid].astype(np.float32)
+    obs = cells[:, _cell_slice(sampler, reg.desc_key)][:, valid].astype(np.float32)
     need = max(2, int(valid.sum()) // 4)
     for look in looks:
         ref = range_variant(look, range_mixup)[valid]
@@ -596,7 +596,7 @@ def partly_canvas(reg: RegionExpect, probe: Probe, cells: npt.NDArray[np.uint8],
     return out
 
 
-def background_misses(exp: Expectation, probe: Probe, observed: Observed,
+def background_misses(exp: Expectation, sampler: FrameSampler, observed: Observed,
                       offset: npt.NDArray[np.float64], range_mixup: str | None,
                       memo: BackgroundMemo | None = None) -> int:
     """Count the frames whose background shows a region appear, go away or move.
@@ -616,19 +616,19 @@ def background_misses(exp: Expectation, probe: Probe, observed: Observed,
         rows = np.nonzero(period == p)[0]
         if not rows.size:
             continue
-        total += sum(memo.in_part(reg, probe, observed, rows, range_mixup)
+        total += sum(memo.in_part(reg, sampler, observed, rows, range_mixup)
                      for reg in expected.regions if reg.kind == "person")
         cells = observed.cells[rows]
         if expected.bg_key is None or expected.bg_expected is None:
             continue
         ref = range_variant(expected.bg_expected, range_mixup)
-        mean, worst = desc_distance(cells[:, probe.cell_slice(expected.bg_key)],
-                                    ref, probe.valid(expected.bg_key))
+        mean, worst = desc_distance(cells[:, sampler.cell_slice(expected.bg_key)],
+                                    ref, sampler.valid(expected.bg_key))
         total += int(((mean > DESC_MEAN) | (worst > DESC_MAX)).sum())
     return total
 
 
-def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
+def region_motion(reg: RegionExpect, sampler: FrameSampler, observed: Observed,
                   frames: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
     """Return the region's motion at ``frames``.
 
@@ -636,8 +636,8 @@ def region_motion(reg: RegionExpect, probe: Probe, observed: Observed,
     """
     if observed.motion is None:
         return np.zeros(len(frames), np.float32)
-    return key_motion(observed.motion[frames], probe.cell_slice(reg.desc_key),
-                      probe.valid(reg.desc_key), scale=MOTION_SCALE)
+    return key_motion(observed.motion[frames], sampler.cell_slice(reg.desc_key),
+                      sampler.valid(reg.desc_key), scale=MOTION_SCALE)
 
 
 def picture_states(background: npt.NDArray[np.bool_], motion: npt.NDArray[np.float32],
@@ -671,8 +671,8 @@ def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
     background-like picture none is near).
     """
     cells = seen.observed.cells[frames]
-    background, nearest = background_frames(reg, seen.probe, cells, seen.range_mixup)
-    states = picture_states(background, region_motion(reg, seen.probe, seen.observed, frames),
+    background, nearest = background_frames(reg, seen.sampler, cells, seen.range_mixup)
+    states = picture_states(background, region_motion(reg, seen.sampler, seen.observed, frames),
                             seen.observed.times[frames])
     who = reg.label[0]
     words = {PICTURE_LIVE: (who, "live"), PICTURE_FROZEN: (who, "last_frame")}
@@ -695,7 +695,7 @@ def _labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
 def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
           t: npt.NDArray[np.float64], keys: list[int]) -> list[Label]:
     """Name what mismatching frames of a region show (``keys``: the code keys of its rect)."""
-    probe, joins, rates, tol = seen.probe, seen.joins, seen.rates, seen.tol
+    sampler, joins, rates, tol = seen.sampler, seen.joins, seen.rates, seen.tol
     cells, uid_names = seen.observed.cells, seen.observed.uid_names
     code_uids, code_frames = seen.observed.code_uids, seen.observed.code_frames
     labels: list[Label] = [(None, "unknown")] * len(frames)
@@ -716,8 +716,8 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
             named[i] = True
     rest = np.nonzero(~named)[0]
     if rest.size and reg.candidates:
-        obs = cells[frames[rest]][:, _cell_slice(probe, reg.desc_key)]
-        valid = probe.valid(reg.desc_key)
+        obs = cells[frames[rest]][:, _cell_slice(sampler, reg.desc_key)]
+        valid = sampler.valid(reg.desc_key)
         dists = np.stack([desc_distance(obs, ref, valid)[0] for _, ref in reg.candidates], axis=1)
         best = np.argmin(dists, axis=1)
         for row, (i, b) in enumerate(zip(rest, best, strict=True)):

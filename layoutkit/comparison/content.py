@@ -191,8 +191,8 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
     renderer the caller closes.
     """
     tol = options.tolerance_frames
-    observed = observe_frames(frames, plan.probe)
-    alignment = align_observed(observed, plan.expectation, plan.probe, joins=plan.joins,
+    observed = observe_frames(frames, plan.sampler)
+    alignment = align_observed(observed, plan.expectation, plan.sampler, joins=plan.joins,
                                clock=options.clock)
     events = _fitted(plan, observed, alignment, options)
     people = read_people(events.plan, observed, alignment)
@@ -201,9 +201,9 @@ def analyse(plan: Plan, frames: Iterable[DecodedFrame], *,
             events.plan.renderer.close()
         events = replace(events, plan=people.plan)
     exp, fitted = events.expectation, events.plan
-    classified = classify_observed(observed, alignment, exp, plan.probe, joins=fitted.joins,
+    classified = classify_observed(observed, alignment, exp, plan.sampler, joins=fitted.joins,
                                    tol=tol)
-    runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.probe),
+    runs = find_runs(classified.regions, exp, canvas_luma(observed, plan.sampler),
                      step=plan.step)
     return Analysis(observed, alignment, events, classified, runs, people=people)
 
@@ -258,7 +258,7 @@ def moved_back(plan: Plan, analysis: Analysis,
     shift = shift_of(found)
     if shift is None or source is None:
         return replace(analysis, displacement=Displacement(found))
-    again = analyse(plan, moved_frames(source(), shift, plan.probe.canvas_wh),
+    again = analyse(plan, moved_frames(source(), shift, plan.sampler.canvas_wh),
                     options=options)
     if analysis.plan is not plan:
         analysis.plan.renderer.close()
@@ -329,7 +329,7 @@ def _background(analysis: Analysis, explained: list[tuple[float, float]]
     from .background import check_background
 
     found = check_background(analysis.observed, analysis.alignment, analysis.expectation,
-                             analysis.plan.probe, mixup=analysis.alignment.mixup)
+                             analysis.plan.sampler, mixup=analysis.alignment.mixup)
     if found is None or found.anchor is None or any(
             t0 < found.anchor.t1 and found.anchor.t0 < t1 for t0, t1 in explained):
         return ()

@@ -33,7 +33,7 @@ from .expect import Expectation
 from .findings import Finding
 from .frames import Observed
 from .model import Difference
-from .observe import Probe
+from .observe import FrameSampler
 from .plan import Plan
 
 __all__ = [
@@ -103,10 +103,10 @@ def box_size(spot: CodeSpot) -> int:
     return int(np.min(np.minimum(spot.x1 - spot.x0, spot.y1 - spot.y0)))
 
 
-def legible_keys(probe: Probe) -> frozenset[int]:
+def legible_keys(sampler: FrameSampler) -> frozenset[int]:
     """Return the code keys whose codes are big enough to be read back (:data:`MIN_BOX`)."""
-    return frozenset(k for (rect, mode, src_wh), k in probe.code_keys.items()
-                     if box_size(CodeSpot(src_wh, rect, mode, probe.canvas_wh)) >= MIN_BOX)
+    return frozenset(k for (rect, mode, src_wh), k in sampler.code_keys.items()
+                     if box_size(CodeSpot(src_wh, rect, mode, sampler.canvas_wh)) >= MIN_BOX)
 
 
 def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
@@ -164,19 +164,19 @@ def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
 
     Empty outside the scenario.
     """
-    exp, probe = plan.expectation, plan.probe
+    exp, sampler = plan.expectation, plan.sampler
     p = _period_at(exp, t)
     if p is None:
         return []
-    by_key = {k: v for v, k in probe.code_keys.items()}
+    by_key = {k: v for v, k in sampler.code_keys.items()}
     out = []
     for reg in exp.periods[p].regions:
         if reg.kind != "code_live" or reg.code_key not in legible:
             continue
         rect, mode, src_wh = by_key[reg.code_key]
         uid = str(reg.label[0])
-        out.append(LiveSpot(uid, probe.uid_index(uid), CodeSpot(src_wh, rect, mode,
-                                                                probe.canvas_wh)))
+        out.append(LiveSpot(uid, sampler.uid_index(uid), CodeSpot(src_wh, rect, mode,
+                                                                sampler.canvas_wh)))
     return out
 
 
@@ -348,7 +348,7 @@ def _unreadable(plan: Plan, read: int, expected: int, found: int) -> Finding:
 
 def expects_codes(plan: Plan, observed: Observed, alignment: Alignment) -> bool:
     """Whether enough live test-stream codes are expected (and legible) to be judged."""
-    legible = legible_keys(plan.probe)
+    legible = legible_keys(plan.sampler)
     return code_share(observed, alignment, plan.expectation, legible)[1] >= MIN_EXPECTED
 
 
@@ -360,7 +360,7 @@ def check_codes(plan: Plan, observed: Observed, alignment: Alignment) -> Finding
     codes are missing; a recording whose codes read pays for about two dozen readings per
     code on one sample.
     """
-    legible = legible_keys(plan.probe)
+    legible = legible_keys(plan.sampler)
     read, expected = code_share(observed, alignment, plan.expectation, legible)
     if expected < MIN_EXPECTED:
         return None

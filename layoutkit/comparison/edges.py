@@ -145,7 +145,7 @@ def mask_offset(observed: Sequence[F32], expected: Sequence[F32], *, reach: int 
 def background_luma(plan: Plan, t: float) -> U8:
     """Return the expected canvas background's luma at scenario time ``t`` (colour, image)."""
     layout = plan.renderer.timeline.scene_at(Fraction(t)).layout
-    h = plan.probe.canvas_wh[1]
+    h = plan.sampler.canvas_wh[1]
     return plan.renderer._background(layout)[:h]  # the recorder's own drawing
 
 
@@ -171,7 +171,7 @@ def _masks(plan: Plan, tiled: Sequence[tuple[float, U8, Period]]
         canvas = background_luma(plan, t)
         black = abs(float(np.median(canvas)) - 16.0) <= LEVELS
         observed.append((cv2.absdiff(luma, canvas) <= LEVELS).astype(np.float32))
-        expected.append(expected_mask(period, sizes, plan.probe.canvas_wh,
+        expected.append(expected_mask(period, sizes, plan.sampler.canvas_wh,
                                       black_is_canvas=black))
     return observed, expected
 

@@ -66,7 +66,7 @@ from .classify import BackgroundMemo, Judging, RegionObservation, background_mis
 from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation, person_uids
 from .frames import Observed
 from .model import Difference
-from .observe import Probe
+from .observe import FrameSampler
 
 if TYPE_CHECKING:
     from .alignment import Alignment
@@ -675,34 +675,35 @@ class FrameData:
         return self.observed.uid_names
 
 
-def _scratch(probe: Probe) -> Probe:
-    """Copy ``probe`` so that new keys do not reach ``probe`` (the arrays are shared)."""
-    scratch = replace(probe, desc_keys=dict(probe.desc_keys), code_keys=dict(probe.code_keys),
-                      uids=dict(probe.uids), _cells=list(probe._cells),
-                      _valid=list(probe._valid), _frozen=False)
+def _scratch(sampler: FrameSampler) -> FrameSampler:
+    """Copy ``sampler`` so that new keys do not reach ``sampler`` (the arrays are shared)."""
+    scratch = replace(sampler, desc_keys=dict(sampler.desc_keys), code_keys=dict(sampler.code_keys),
+                      uids=dict(sampler.uids), _cells=list(sampler._cells),
+                      _valid=list(sampler._valid), _frozen=False)
     scratch.cell_slice(scratch.canvas_key)  # its cell offsets, as observed
     return scratch
 
 
-def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol: int) -> Cost:
+def classify_cost(data: FrameData, sampler: FrameSampler, renderer: SceneRenderer, *,
+                  tol: int) -> Cost:
     """Make a :data:`Cost` that counts the mismatching region-frames of a candidate.
 
     It rebuilds the expectation of the candidate scenario and counts the region-frames of
     the span that :func:`~layoutkit.comparison.classify.classify` finds mismatching.
 
     The candidate is drawn by ``renderer`` retimed (its sources shared), each scene once
-    for all candidates; the expectation's keys are registered in a copy of ``probe``.  A
+    for all candidates; the expectation's keys are registered in a copy of ``sampler``.  A
     candidate that needs a region the frames were not observed in (a scene no shift of the
     given scenario's events made) is impossible (None), as is one whose events do not fit
     who is in the channel.
     """
     scenario_t = data.times - data.offsets
-    size = (len(probe.desc_keys), len(probe.code_keys))
+    size = (len(sampler.desc_keys), len(sampler.code_keys))
     drawn: dict[Hashable, Any] = {}
     judging = Judging(tol, name=False, rates=data.rates, range_mixup=data.range_mixup)
     # video files' regions are checked as the rules check them (their frames drawn once for
     # all candidates): a reflow only a file region shows is fitted where it is seen
-    files = FileFrames(renderer, probe)
+    files = FileFrames(renderer, sampler)
     # a real person's region matches any picture: its joins and leaves are seen on the
     # canvas outside the regions
     people = bool(person_uids(renderer.scenario))
@@ -712,7 +713,7 @@ def classify_cost(data: FrameData, probe: Probe, renderer: SceneRenderer, *, tol
         rows = np.nonzero((scenario_t >= float(span[0])) & (scenario_t < float(span[1])))[0]
         if rows.size == 0:
             return 0
-        scratch = _scratch(probe)
+        scratch = _scratch(sampler)
         try:
             exp = build_expectation(candidate, scratch, profile=renderer.profile,
                                     renderer=renderer.retimed(candidate),
@@ -791,11 +792,11 @@ def fit_observed(plan: Plan, observed: Observed, alignment: Alignment, *, tol: i
 
     By :func:`fit_events`, a test stream's observed freeze first; when one moved, the plan
     is rebuilt for the fitted scenario (:meth:`~layoutkit.comparison.plan.Plan.retimed`:
-    the probe and its keys kept).
+    the sampler and its keys kept).
     """
     data = FrameData(observed, alignment.offsets, dict(plan.joins), alignment.rates,
                      alignment.mixup)
-    cost = classify_cost(data, plan.probe, plan.renderer, tol=tol)
+    cost = classify_cost(data, plan.sampler, plan.renderer, tol=tol)
     step = Fraction(1, plan.expectation.fps)
     freezes = observed_freezes(plan.scenario, plan.expectation, data, tolerance=tolerance)
     fitted, fits = fit_events(plan.scenario, cost, step=step, tolerance=tolerance,

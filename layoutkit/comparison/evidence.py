@@ -162,7 +162,7 @@ def flash_frames(observed: Observed, plan: Plan, rates: Mapping[str, float]) -> 
     a jump of the canvas's mean luma (:data:`FLASH_JUMP`).
     """
     codes = _code_flashes(observed, rates, plan.expectation.fps)
-    return codes | _bright_flashes(canvas_luma(observed, plan.probe))
+    return codes | _bright_flashes(canvas_luma(observed, plan.sampler))
 
 
 def clear_frame(frame: int, flash: BoolArray, *, reach: int) -> tuple[int, bool]:
@@ -248,7 +248,7 @@ def collect_evidence(plan: Plan, findings: Sequence[Finding], source: FrameSourc
     shots = _shots(plan, findings, observed, alignment, cap)
     if not shots:
         return ()
-    got = _decode(source, (s.frame for s in shots), observed, plan.probe.canvas_wh)
+    got = _decode(source, (s.frame for s in shots), observed, plan.sampler.canvas_wh)
     fps = plan.expectation.fps
     expected: dict[tuple[int, Fraction], npt.NDArray[np.uint8]] = {}
     out = []

@@ -33,7 +33,7 @@ from ..request.model import LayoutSettings
 from ..scenario import UNKNOWN, Scenario, UserSpec, first_join_times
 from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
-from .observe import Probe
+from .observe import FrameSampler
 from .._typing import F32
 
 __all__ = [
@@ -174,7 +174,7 @@ class Expectation:
                                                for r in p.regions)) for p in self.periods)
 
 
-def _background_key(probe: Probe, regions: Regions) -> int | None:
+def _background_key(sampler: FrameSampler, regions: Regions) -> int | None:
     """Register a descriptor over the part of the canvas no region covers, if there is one."""
     w, h = regions.canvas_wh
     rects = [tuple(int(v) for v in r) for r in regions.rects]
@@ -183,15 +183,15 @@ def _background_key(probe: Probe, regions: Regions) -> int | None:
         cov[y:y + rh, x:x + rw] = True
     if cov.mean() > 0.97:
         return None
-    return probe.desc_key((0, 0, w, h), tuple(rects))  # type: ignore[arg-type]
+    return sampler.desc_key((0, 0, w, h), tuple(rects))  # type: ignore[arg-type]
 
 
 class _Candidates:
     """Candidate looks of every region of a layout, drawn once per (regions, background)."""
 
-    def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
+    def __init__(self, renderer: SceneRenderer, sampler: FrameSampler) -> None:
         self.renderer = renderer
-        self.probe = probe
+        self.sampler = sampler
         self.scenario = renderer.scenario
         self.fps = renderer.fps
         self._cache: dict[object, list[tuple[Label, F32]]] = {}
@@ -212,7 +212,7 @@ class _Candidates:
               pictures: dict[object, npt.NDArray[np.uint8]]) -> F32:
         background = self.renderer._background(layout)  # type: ignore[arg-type]
         plan = build_plan(regions, [content] * len(regions), background=background)
-        return self.probe.describe(plan.render(pictures))
+        return self.sampler.describe(plan.render(pictures))
 
     def get(self, regions: Regions, keys: list[int],
             layout: object) -> list[list[tuple[Label, F32]]]:
@@ -231,7 +231,7 @@ class _Candidates:
             for label, content, pictures in looks:
                 cells = self._draw(regions, content, layout, pictures)
                 for j, key in enumerate(keys):
-                    per_region[j].append((label, self.probe.split(cells, key).copy()))
+                    per_region[j].append((label, self.sampler.split(cells, key).copy()))
             self._cache[ck] = per_region  # type: ignore[assignment]
         return self._cache[ck]  # type: ignore[return-value]
 
@@ -266,7 +266,7 @@ class _Candidates:
                                       (picture.shape[1], picture.shape[0] * 2 // 3),
                                       render_mode=image.render_mode),  # type: ignore[union-attr]
                               {("image", uid): picture}))
-            cache[ck] = tuple((label, self.probe.split(self._draw(regions, content, layout, pics),
+            cache[ck] = tuple((label, self.sampler.split(self._draw(regions, content, layout, pics),
                                                        keys[j]).copy())
                               for label, content, pics in looks)
         return cache[ck]  # type: ignore[return-value]
@@ -300,8 +300,8 @@ class FileFrames:
     regions, index, descriptor key and the users' join times.
     """
 
-    def __init__(self, renderer: SceneRenderer, probe: Probe) -> None:
-        self.renderer, self.probe, self.fps = renderer, probe, renderer.fps
+    def __init__(self, renderer: SceneRenderer, sampler: FrameSampler) -> None:
+        self.renderer, self.sampler, self.fps = renderer, sampler, renderer.fps
         self.uids = tuple(u.uid for u in renderer.scenario.users if source_kind(u.source) == "file")
         self.sources = {u.uid: u.source for u in renderer.scenario.users}
         self._places: list[tuple[Regions, int, int, object, dict[str, Fraction]]] = []
@@ -334,7 +334,7 @@ class FileFrames:
             self._plans[(uid, place)] = (plan, plan.start())
         drawing, canvas = self._plans[(uid, place)]
         drawing.draw(canvas, {("file", uid): picture})
-        return self.probe.split(self.probe.describe(canvas), key).copy()
+        return self.sampler.split(self.sampler.describe(canvas), key).copy()
 
     def cells(self, uid: str, place: int, ks: npt.NDArray[np.int64]) -> F32:
         """``uid``'s descriptors in ``place`` at canvas frames ``ks`` (any shape; clipped at 0)."""
@@ -410,7 +410,7 @@ def _flash_time(start: Fraction, end: Fraction, joins: Sequence[Fraction],
 
 
 def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
-               above: Sequence[tuple[int, ...]], probe: Probe,
+               above: Sequence[tuple[int, ...]], sampler: FrameSampler,
                clock: tuple[Fraction, int]) -> None:
     """Set the label, join and check kind of a region showing ``view`` in ``item``.
 
@@ -425,8 +425,8 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
     item["label"] = (user.uid, view.state.value)
     item["join"] = float(join)
     if shown and kind == "testsrc" and not _code_hidden(user.size_wh, rect, mode, tuple(above),
-                                                        probe.canvas_wh):
-        item["code_key"] = probe.code_key(rect, mode, user.size_wh)
+                                                        sampler.canvas_wh):
+        item["code_key"] = sampler.code_key(rect, mode, user.size_wh)
         item.update({"kind": "code_live"} if view.state is DisplayState.LIVE
                     else _frozen_fields(view.frozen_at, join, fps))
     elif shown and kind == "testsrc":
@@ -458,12 +458,12 @@ def _no_picture(looks: _Candidates | None, regions: Regions, keys: list[int], la
     return () if looks is None else looks.backgrounds(regions, keys, layout, *at)
 
 
-def _cut(probe: Probe, cells: F32 | None, key: int | None) -> F32 | None:
+def _cut(sampler: FrameSampler, cells: F32 | None, key: int | None) -> F32 | None:
     """Descriptor ``key`` out of ``cells`` (a copy), or None when either is missing."""
-    return probe.split(cells, key).copy() if cells is not None and key is not None else None
+    return sampler.split(cells, key).copy() if cells is not None and key is not None else None
 
 
-def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fraction,
+def _scene_cells(renderer: SceneRenderer, sampler: FrameSampler, scene: Scene, t: Fraction,
                  drawn: dict[Hashable, F32] | None) -> F32:
     """Describe the canvas of ``scene`` drawn at ``t``.
 
@@ -473,7 +473,7 @@ def _scene_cells(renderer: SceneRenderer, probe: Probe, scene: Scene, t: Fractio
     key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
     if drawn is not None and key in drawn:
         return drawn[key]
-    cells = probe.describe(renderer.frame_at(t).canvas)
+    cells = sampler.describe(renderer.frame_at(t).canvas)
     if drawn is not None:
         drawn[key] = cells
     return cells
@@ -545,7 +545,7 @@ class ExpectOptions:
 class _Build:
     """What every period of one :func:`build_expectation` call shares."""
 
-    probe: Probe
+    sampler: FrameSampler
     profile: Profile
     renderer: SceneRenderer
     fps: int
@@ -560,35 +560,35 @@ class _Build:
     drawn: dict[Hashable, F32] | None
 
 
-def _build(scenario: Scenario, probe: Probe, *, profile: Profile, renderer: SceneRenderer,
+def _build(scenario: Scenario, sampler: FrameSampler, *, profile: Profile, renderer: SceneRenderer,
            opts: ExpectOptions) -> _Build:
     """Gather what every period shares: users, joins, candidate looks, the files' frames."""
     mode_override, candidates, files = opts.mode_override, opts.candidates, opts.files
-    cands = _Candidates(renderer, probe) if candidates else None
+    cands = _Candidates(renderer, sampler) if candidates else None
     people = frozenset(person_uids(scenario))
-    bg_looks = (cands or (_Candidates(renderer, probe) if people else None)
+    bg_looks = (cands or (_Candidates(renderer, sampler) if people else None)
                 if mode_override is None else None)
     if files is None and candidates and mode_override is None:
-        files = FileFrames(renderer, probe)
+        files = FileFrames(renderer, sampler)
     if mode_override is not None:
         files = None
     return _Build(
-        probe=probe, profile=profile, renderer=renderer, fps=scenario.start.transcoding.fps,
+        sampler=sampler, profile=profile, renderer=renderer, fps=scenario.start.transcoding.fps,
         users={u.uid: u for u in scenario.users}, joins=first_join_times(scenario),
         testsizes=sorted({u.size_wh for u in scenario.users if source_kind(u.source) == "testsrc"}),
         people=people, cands=cands, bg_looks=bg_looks, files=files,
         mode_override=mode_override, drawn=opts.drawn)
 
 
-def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
+def build_expectation(scenario: Scenario, sampler: FrameSampler, *, profile: Profile,
                       renderer: SceneRenderer,
                       options: ExpectOptions | None = None) -> Expectation:
-    """Build the periods of ``scenario`` under ``profile``, their keys registered in ``probe``.
+    """Build the periods of ``scenario`` under ``profile``, their keys registered in ``sampler``.
 
     Parameters
     ----------
     scenario : Scenario
-    probe : Probe
+    sampler : FrameSampler
         Receives the descriptor and code keys the periods use.
     profile : Profile
     renderer : SceneRenderer
@@ -599,7 +599,7 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
     """
     opts = ExpectOptions() if options is None else options
     timeline = Timeline(scenario, profile=profile)
-    build = _build(scenario, probe, profile=profile, renderer=renderer, opts=opts)
+    build = _build(scenario, sampler, profile=profile, renderer=renderer, opts=opts)
     periods = [_placeholder(start, end) if _outside(opts.span, start, end)
                else _period(build, timeline.scene_at(start), start, end)
                for start, end in pairwise(timeline.change_times())]
@@ -609,17 +609,17 @@ def build_expectation(scenario: Scenario, probe: Probe, *, profile: Profile,
 
 def _period(build: _Build, scene: Scene, start: Fraction, end: Fraction) -> Period:
     """Build the period ``[start, end)`` showing ``scene``: its regions and descriptors."""
-    probe, checked = build.probe, build.mode_override is None
+    sampler, checked = build.sampler, build.mode_override is None
     layout = scene.layout
     if build.mode_override is not None and build.mode_override != layout.mixed_video_layout:
         layout = replace(layout, mixed_video_layout=LayoutMode(build.mode_override))
-    regions = compute_regions(layout, scene.order, canvas_wh=probe.canvas_wh,
+    regions = compute_regions(layout, scene.order, canvas_wh=sampler.canvas_wh,
                               profile=build.profile)
     live = [build.joins[v.uid] for v in scene.views if v.uid in build.joins
             and source_kind(build.users[v.uid].source) == "testsrc"]
     keys, pending = _region_items(build, scene, layout, regions)
-    bg_key = _background_key(probe, regions) if checked else None
-    cells = (_scene_cells(build.renderer, probe, scene, _still_time(start, end, live, build.fps),
+    bg_key = _background_key(sampler, regions) if checked else None
+    cells = (_scene_cells(build.renderer, sampler, scene, _still_time(start, end, live, build.fps),
                           build.drawn)
              if checked else None)
     flash_cells = _flash_cells(build, regions, (start, end), live) if cells is not None else None
@@ -627,8 +627,8 @@ def _period(build: _Build, scene: Scene, start: Fraction, end: Fraction) -> Peri
         else None
     region_list = []
     for j, item in enumerate(pending):
-        expected = _cut(probe, cells, keys[j])
-        flash = (probe.split(flash_cells, keys[j]).copy()
+        expected = _cut(sampler, cells, keys[j])
+        flash = (sampler.split(flash_cells, keys[j]).copy()
                  if flash_cells is not None and regions.alphas[j] < 1 else None)
         region_list.append(RegionExpect(
             looks=looks, flash=flash,
@@ -636,20 +636,20 @@ def _period(build: _Build, scene: Scene, start: Fraction, end: Fraction) -> Peri
     return Period(
         start=float(start), end=float(end), start_exact=start,
         layout_mode=layout.mixed_video_layout, regions=tuple(region_list),
-        canvas_desc=(probe.split(cells, probe.canvas_key).copy() if cells is not None
+        canvas_desc=(sampler.split(cells, sampler.canvas_key).copy() if cells is not None
                      else np.zeros((0, 3), np.float32)),
         bg_key=bg_key,
-        bg_expected=_cut(probe, cells, bg_key))
+        bg_expected=_cut(sampler, cells, bg_key))
 
 
 def _region_items(build: _Build, scene: Scene, layout: LayoutSettings, regions: Regions
                   ) -> tuple[list[int], list[dict[str, object]]]:
-    """Register each region's keys in the probe and say what it should show.
+    """Register each region's keys in the sampler and say what it should show.
 
     Returns each region's descriptor key and its :class:`RegionExpect` fields but the
     pictures (``expected``, ``flash``, ``looks``), in paint order.
     """
-    probe = build.probe
+    sampler = build.sampler
     rects = [tuple(int(v) for v in r) for r in regions.rects]
     views = {v.uid: v for v in scene.views}
     keys: list[int] = []
@@ -657,16 +657,16 @@ def _region_items(build: _Build, scene: Scene, layout: LayoutSettings, regions: 
     for j, uid in enumerate(regions.uids):
         rect: Rect = rects[j]  # type: ignore[assignment]
         mode = int(regions.render_modes[j])
-        key = probe.desc_key(rect, tuple(rects[j + 1:]))  # type: ignore[arg-type]
+        key = sampler.desc_key(rect, tuple(rects[j + 1:]))  # type: ignore[arg-type]
         keys.append(key)
         for size in build.testsizes:  # any test stream may turn up here
-            probe.code_key(rect, mode, size)
+            sampler.code_key(rect, mode, size)
         item: dict[str, object] = {"index": j, "rect": rect, "mode": mode, "desc_key": key}
         view = views.get(uid) if uid is not None else None
         if uid is None or view is None:
             item.update(label=(None, "empty"), kind="desc")
         else:
-            _user_item(item, view, build.users[uid], rects[j + 1:], probe,
+            _user_item(item, view, build.users[uid], rects[j + 1:], sampler,
                        (build.joins[uid], build.fps))
             _file_item(item, build.files, regions, layout, build.joins)
             item["backgrounds"] = _no_picture(build.bg_looks if uid in build.people else None,
@@ -689,4 +689,4 @@ def _flash_cells(build: _Build, regions: Regions, span: tuple[Fraction, Fraction
     flash_t = _flash_time(span[0], span[1], live, build.fps)
     if flash_t is None:
         return None
-    return build.probe.describe(build.renderer.frame_at(flash_t).canvas)
+    return build.sampler.describe(build.renderer.frame_at(flash_t).canvas)

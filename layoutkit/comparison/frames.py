@@ -1,7 +1,7 @@
 """Stage 1, observe: the decoded frames, streamed once, become :class:`Observed`.
 
 Every frame is fitted to the canvas size (:func:`fit_frame`) and turned into compact
-observations by the :class:`~layoutkit.comparison.observe.Probe` (region descriptors and
+observations by the :class:`~layoutkit.comparison.observe.FrameSampler` (region descriptors and
 test-stream code readings, and how often each level was a read code's black and white
 calibration cell); a few luma planes spread over the recording are kept for the
 wrong-layout check (:class:`Reservoir`).  Memory grows by a few KiB per frame.
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from .._typing import F64, I32, I64, U8
 from ..errors import MediaError
 from ..io.frames import DecodedFrame
-from .observe import Observations, Probe
+from .observe import Observations, FrameSampler
 
 __all__ = ["Observed", "Reservoir", "canvas_luma", "fit_frame", "observe_frames"]
 
@@ -37,7 +37,7 @@ class Observed:
     times : ndarray (n,) float64
         Recording time of each frame (seconds from the first frame).
     cells : ndarray (n, n_cells, 3) uint8
-        Every descriptor cell's mean Y, U, V (:meth:`Probe.describe`).
+        Every descriptor cell's mean Y, U, V (:meth:`FrameSampler.describe`).
     code_uids, code_frames : ndarray (n, k) int32
         Per frame and code key: uid index into ``uid_names`` (-1 unread) and frame number.
     uid_names : tuple of str
@@ -151,7 +151,7 @@ def fit_frame(i420: U8, canvas_wh: tuple[int, int]) -> U8:
     return out
 
 
-def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
+def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
                    reservoir: Reservoir | None = None) -> Observed:
     """Observe every frame once (stage 1).
 
@@ -159,7 +159,7 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
     ----------
     frames : iterable of DecodedFrame
         The recording's frames in order.
-    probe : Probe
+    sampler : FrameSampler
         Where to look (every key registered).
     reservoir : Reservoir, optional
         Where the luma samples are kept (default 16, one a second or sparser).
@@ -174,15 +174,15 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
         When there is no frame.
     """
     keep = reservoir if reservoir is not None else Reservoir()
-    obs = Observations(probe)
+    obs = Observations(sampler)
     origin: float | None = None
-    h = probe.canvas_wh[1]
+    h = sampler.canvas_wh[1]
     keys: list[bool] = []
     for frame in frames:
         if origin is None:
             origin = frame.t
         keys.append(frame.key)
-        picture = fit_frame(frame.i420, probe.canvas_wh)
+        picture = fit_frame(frame.i420, sampler.canvas_wh)
         r = frame.t - origin
         obs.add(r, picture)
         keep.offer(r, picture[:h])
@@ -190,11 +190,11 @@ def observe_frames(frames: Iterable[DecodedFrame], probe: Probe, *,
         msg = "recording: no video frame could be decoded"
         raise MediaError(msg)
     times, cells, code_uids, code_frames = obs.arrays()
-    return Observed(times, cells, code_uids, code_frames, tuple(probe.uids), origin,
+    return Observed(times, cells, code_uids, code_frames, tuple(sampler.uids), origin,
                     tuple(keep.items), obs.code_levels, obs.motion(), np.array(keys, bool))
 
 
-def canvas_luma(observed: Observed, probe: Probe) -> F64:
+def canvas_luma(observed: Observed, sampler: FrameSampler) -> F64:
     """Return each frame's mean luma over the whole-canvas descriptor (flash frames are bright)."""
-    cells = observed.cells[:, probe.cell_slice(probe.canvas_key), 0]
+    cells = observed.cells[:, sampler.cell_slice(sampler.canvas_key), 0]
     return np.asarray(cells.mean(axis=1), dtype=np.float64)

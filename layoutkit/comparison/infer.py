@@ -3,7 +3,7 @@
 For every profile key that changes pictures (:data:`PICTURE_KEYS`) the expectation of the
 default profile and of each single-key alternative are evaluated on the **same**
 observations (one decoding pass: :func:`check_content` with ``infer=True`` registers every
-alternative's regions in its probe).  A key's value is the one with the fewest mismatching
+alternative's regions in its sampler).  A key's value is the one with the fewest mismatching
 region-frames, when it wins by a clear margin (at least 3 region-frames and 2 % of the
 frames); ``"undetermined"`` when the alternatives predict the same (the scenario cannot
 tell them apart) or no value wins clearly.  Keys the files decide (``tag_time``,

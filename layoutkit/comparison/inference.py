@@ -52,7 +52,7 @@ def infer_keys(plan: Plan, observed: Observed, alignment: Alignment,
                       range_mixup=alignment.mixup)
 
     def misses(exp: Expectation) -> int:
-        ros = classify(exp, plan.probe, observed, offset=alignment.offsets, joins=plan.joins,
+        ros = classify(exp, plan.sampler, observed, offset=alignment.offsets, joins=plan.joins,
                        judging=judging)
         return Classified(tuple(ros)).misses()
 

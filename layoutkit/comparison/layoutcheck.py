@@ -19,7 +19,7 @@ from ..profile import PROFILE_CHOICES, Profile
 from .expect import Expectation, ExpectOptions, RegionExpect, build_expectation, source_kind
 from .findings import Anchor, Finding
 from .model import Difference
-from .observe import Probe
+from .observe import FrameSampler
 from .plan import Plan
 
 __all__ = [
@@ -85,13 +85,13 @@ def layout_tries(profile: Profile, own_mode: int) -> list[LayoutTry]:
     return tries
 
 
-def code_hits(probe: Probe, regions: Sequence[RegionExpect],
+def code_hits(sampler: FrameSampler, regions: Sequence[RegionExpect],
               samples: Sequence[npt.NDArray[np.uint8]]) -> float:
     """Return the share of (region, sample) pairs whose code reads the region's expected uid."""
     hits = 0
     for luma in samples:
-        uids, _ = probe.read_codes(luma)
-        names = list(probe.uids)
+        uids, _ = sampler.read_codes(luma)
+        names = list(sampler.uids)
         hits += sum(int(uids[r.code_key] >= 0 and names[uids[r.code_key]] == r.label[0])
                     for r in regions)
     return hits / (len(regions) * len(samples))
@@ -104,8 +104,8 @@ def _period_scores(plan: Plan, p: int, samples: Sequence[npt.NDArray[np.uint8]]
     own_score = None
     scores: list[tuple[float, LayoutTry, object]] = []
     for attempt in layout_tries(plan.profile, own_mode):
-        probe = Probe(plan.probe.canvas_wh)
-        alt = build_expectation(plan.scenario, probe, profile=attempt.profile,
+        sampler = FrameSampler(plan.sampler.canvas_wh)
+        alt = build_expectation(plan.scenario, sampler, profile=attempt.profile,
                                 renderer=plan.renderer,
                                 options=ExpectOptions(mode_override=attempt.mode,
                                                       candidates=False))
@@ -114,7 +114,7 @@ def _period_scores(plan: Plan, p: int, samples: Sequence[npt.NDArray[np.uint8]]
         regs = [r for r in alt.periods[p].regions if r.kind == "code_live"]
         if not regs:
             continue
-        score = code_hits(probe, regs, samples)
+        score = code_hits(sampler, regs, samples)
         if attempt.mode == own_mode and attempt.profile == plan.profile:
             own_score = score
             continue

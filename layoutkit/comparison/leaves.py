@@ -156,7 +156,7 @@ def _picture_share(plan: Plan, observed: Observed, rows: IDX,
     if not regions or not rows.size:
         return 0.0
     cells = observed.cells[rows]
-    return float(np.mean([~background_frames(r, plan.probe, cells, mixup)[0]
+    return float(np.mean([~background_frames(r, plan.sampler, cells, mixup)[0]
                           for r in regions.values()]))
 
 
@@ -169,10 +169,10 @@ def _canvas_share(plan: Plan, observed: Observed, rows: IDX, period: Period,
     """
     if period.bg_key is None or period.bg_expected is None or not rows.size:
         return None
-    probe = plan.probe
-    mean, worst = desc_distance(observed.cells[rows][:, probe.cell_slice(period.bg_key)],
+    sampler = plan.sampler
+    mean, worst = desc_distance(observed.cells[rows][:, sampler.cell_slice(period.bg_key)],
                                 range_variant(period.bg_expected, mixup),
-                                probe.valid(period.bg_key))
+                                sampler.valid(period.bg_key))
     return float(np.mean((mean > DESC_MEAN) | (worst > DESC_MAX)))
 
 
@@ -184,8 +184,8 @@ def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpec
     """
     if region is None or rows.size < 3:
         return "gone"
-    bg = background_frames(region, plan.probe, observed.cells[rows], mixup)[0]
-    states = picture_states(bg, region_motion(region, plan.probe, observed, rows),
+    bg = background_frames(region, plan.sampler, observed.cells[rows], mixup)[0]
+    states = picture_states(bg, region_motion(region, plan.sampler, observed, rows),
                             observed.times[rows],
                             None if observed.keys is None else observed.keys[rows])
     words = {PICTURE_BACKGROUND: "gone", PICTURE_LIVE: "live", PICTURE_FROZEN: "last_frame"}
@@ -207,7 +207,7 @@ def _new_layout_misses(plan: Plan, observed: Observed, rows: IDX, period: Period
     if not regions or not rows.size:
         return 0.0
     cells = observed.cells[rows]
-    return float(np.mean(np.any([partly_canvas(r, plan.probe, cells, mixup)
+    return float(np.mean(np.any([partly_canvas(r, plan.sampler, cells, mixup)
                                  for r in regions], axis=0)))
 
 

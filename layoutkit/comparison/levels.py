@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from .classify import RANGE_MIXUPS, range_variant
 from .expect import Expectation
-from .observe import Probe
+from .observe import FrameSampler
 
 __all__ = ["MIXUPS", "RangeFinding", "range_from_code_levels", "range_from_pictures",
            "recording_range"]
@@ -107,7 +107,7 @@ def range_from_code_levels(levels: npt.NDArray[np.integer], *,
     return RangeFinding(best, "codes", black, white)
 
 
-def _still_cells(exp: Expectation, probe: Probe, t: npt.NDArray[np.float64],
+def _still_cells(exp: Expectation, sampler: FrameSampler, t: npt.NDArray[np.float64],
                  cells: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32], ...]:
     """Gather expected and recorded cells ``(m, 3)`` of every still region's cell and frame."""
     inside = (t >= 0) & (t < exp.end)
@@ -123,10 +123,10 @@ def _still_cells(exp: Expectation, probe: Probe, t: npt.NDArray[np.float64],
         if period.bg_key is not None:  # the canvas outside every region
             still.append((period.bg_key, period.bg_expected))
         for key, expected in still:
-            valid = probe.valid(key)
+            valid = sampler.valid(key)
             if expected is None or not valid.any():
                 continue
-            seen = cells[rows][:, probe.cell_slice(key)][:, valid]  # (n, c, 3)
+            seen = cells[rows][:, sampler.cell_slice(key)][:, valid]  # (n, c, 3)
             got.append(seen.reshape(-1, 3).astype(np.float32))
             want.append(np.broadcast_to(expected[valid], seen.shape).reshape(-1, 3))
     if not got:
@@ -148,7 +148,7 @@ def _fits(want: npt.NDArray[np.float32], got: npt.NDArray[np.float32], mixup: st
     return ok
 
 
-def range_from_pictures(exp: Expectation, probe: Probe, times: npt.NDArray[np.float64],
+def range_from_pictures(exp: Expectation, sampler: FrameSampler, times: npt.NDArray[np.float64],
                         cells: npt.NDArray[np.uint8], *,
                         offset: float | npt.NDArray[np.float64]) -> RangeFinding:
     """Find the mix-up the still regions show over the whole recording (module's rules).
@@ -156,24 +156,24 @@ def range_from_pictures(exp: Expectation, probe: Probe, times: npt.NDArray[np.fl
     Parameters
     ----------
     exp : Expectation
-    probe : Probe
+    sampler : FrameSampler
     times, cells : ndarray
         :meth:`Observations.arrays`.
     offset : float or ndarray (n,)
         Scenario time = recording time - offset.
     """
-    want, got = _still_cells(exp, probe, times - offset, cells)
+    want, got = _still_cells(exp, sampler, times - offset, cells)
     for name in MIXUPS:
         if _fits(want, got, name):
             return RangeFinding(name, "pictures")
     return RangeFinding(None, "pictures" if want.size else "none")
 
 
-def recording_range(levels: npt.NDArray[np.integer], exp: Expectation, probe: Probe,
+def recording_range(levels: npt.NDArray[np.integer], exp: Expectation, sampler: FrameSampler,
                     times: npt.NDArray[np.float64], cells: npt.NDArray[np.uint8], *,
                     offset: float | npt.NDArray[np.float64]) -> RangeFinding:
     """Judge the recording's range: by the codes when codes were read, else by the pictures."""
     coded = range_from_code_levels(levels)
     if coded is not None:
         return coded
-    return range_from_pictures(exp, probe, times, cells, offset=offset)
+    return range_from_pictures(exp, sampler, times, cells, offset=offset)

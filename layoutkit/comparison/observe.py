@@ -1,10 +1,10 @@
 """Compact, offset-independent observations of each recorded frame.
 
-A :class:`Probe` knows every place where the expectations of a scenario (under each
+A :class:`FrameSampler` knows every place where the expectations of a scenario (under each
 profile considered) put something: descriptor keys (a region's visible part cut into a
 4 x 4 grid of cells, each cell's mean Y, U, V on a downscaled canvas) and code keys (a
 region, its render mode and a test-stream picture size, where :func:`read_code` looks).
-:meth:`Probe.observe` turns a frame into a few hundred bytes: every descriptor and every
+:meth:`FrameSampler.observe` turns a frame into a few hundred bytes: every descriptor and every
 code reading.  Everything after that (alignment, classification, inference) works on these
 observations, so the frames stream through and memory grows by a few KiB per frame.
 """
@@ -20,7 +20,7 @@ import numpy.typing as npt
 from .._typing import F32
 from .codereader import CodeSpot
 
-__all__ = ["GRID", "MOTION_SCALE", "Observations", "Probe"]
+__all__ = ["GRID", "MOTION_SCALE", "FrameSampler", "Observations"]
 
 #: Cells per side of a region descriptor.
 GRID = 4
@@ -45,7 +45,7 @@ def _overlaps(a: Rect, b: Rect) -> bool:
 
 
 @dataclass
-class Probe:
+class FrameSampler:
     """Where to look in every frame (register keys first, then observe).
 
     Parameters
@@ -218,7 +218,7 @@ class Probe:
 class Observations:
     """Per-frame observations, grown one frame at a time (amortised arrays)."""
 
-    probe: Probe
+    sampler: FrameSampler
     times: list[float] = field(default_factory=list)
     _cells: list[npt.NDArray[np.uint8]] = field(default_factory=list)
     _uids: list[npt.NDArray[np.int32]] = field(default_factory=list)
@@ -232,10 +232,10 @@ class Observations:
 
     def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
         """Observe one frame."""
-        small = self.probe.small_planes(i420)
-        cells = self.probe.cell_means(small)
-        h = self.probe.canvas_wh[1]
-        uids, frames = self.probe.read_codes(i420[:h], levels=self.code_levels)
+        small = self.sampler.small_planes(i420)
+        cells = self.sampler.cell_means(small)
+        h = self.sampler.canvas_wh[1]
+        uids, frames = self.sampler.read_codes(i420[:h], levels=self.code_levels)
         self.times.append(float(t))
         self._cells.append(np.clip(np.rint(cells), 0, 255).astype(np.uint8))
         self._motion.append(self._cell_motion(np.ascontiguousarray(small[:, :, 0])))
@@ -249,14 +249,14 @@ class Observations:
         """
         previous, self._previous_luma = self._previous_luma, luma
         if previous is None:
-            return np.full(self.probe.n_cells(), 255, np.uint8)
-        change = self.probe.cell_means(np.abs(luma - previous)[:, :, None])[:, 0]
+            return np.full(self.sampler.n_cells(), 255, np.uint8)
+        change = self.sampler.cell_means(np.abs(luma - previous)[:, :, None])[:, 0]
         return np.clip(np.rint(change * MOTION_SCALE), 0, 255).astype(np.uint8)
 
     def motion(self) -> npt.NDArray[np.uint8]:
         """``(n, n_cells)``: each frame's cell motion (:meth:`_cell_motion`)."""
         if not self._motion:
-            return np.zeros((0, self.probe.n_cells()), np.uint8)
+            return np.zeros((0, self.sampler.n_cells()), np.uint8)
         return np.stack(self._motion)
 
     def __len__(self) -> int:
@@ -271,8 +271,8 @@ class Observations:
         ``code frames (n, k)``.
         """
         n = len(self.times)
-        k = len(self.probe.code_keys)
-        cells = np.stack(self._cells) if n else np.zeros((0, self.probe.n_cells(), 3), np.uint8)
+        k = len(self.sampler.code_keys)
+        cells = np.stack(self._cells) if n else np.zeros((0, self.sampler.n_cells(), 3), np.uint8)
         uids = np.stack(self._uids) if n else np.zeros((0, k), np.int32)
         frames = np.stack(self._frames) if n else np.zeros((0, k), np.int32)
         return np.asarray(self.times, dtype=np.float64), cells, uids, frames

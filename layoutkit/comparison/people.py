@@ -118,7 +118,7 @@ def person_tracks(plan: Plan, observed: Observed, alignment: Alignment
     :func:`~layoutkit.comparison.classify.picture_states` runs over all of them at once, so
     a freeze runs across period changes.
     """
-    exp, probe = plan.expectation, plan.probe
+    exp, sampler = plan.expectation, plan.sampler
     t_all = observed.times - alignment.offsets
     period = np.searchsorted(exp.starts, t_all, side="right") - 1
     period[(t_all < 0) | (t_all >= exp.end)] = -1
@@ -129,9 +129,9 @@ def person_tracks(plan: Plan, observed: Observed, alignment: Alignment
         for reg in expected.regions if frames.size else ():
             if reg.kind != "person" or reg.label[0] is None:
                 continue
-            bg, nearest = background_frames(reg, probe, observed.cells[frames], alignment.mixup)
+            bg, nearest = background_frames(reg, sampler, observed.cells[frames], alignment.mixup)
             parts.setdefault(reg.label[0], []).append(
-                (frames, bg, region_motion(reg, probe, observed, frames),
+                (frames, bg, region_motion(reg, sampler, observed, frames),
                  [reg.backgrounds[int(i)][0][1] for i in nearest]))
     tracks = {}
     for uid, items in parts.items():

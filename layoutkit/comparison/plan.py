@@ -1,8 +1,8 @@
 """Stage 0, plan: what the content checks expect, and their options (before any frame).
 
-:func:`prepare` builds the :class:`Plan`: the probe every later stage observes with, the
+:func:`prepare` builds the :class:`Plan`: the sampler every later stage observes with, the
 scenario's :class:`~layoutkit.comparison.expect.Expectation` under the profile (and, for
-``infer``, under each single-key alternative, registered in the same probe so one decoding
+``infer``, under each single-key alternative, registered in the same sampler so one decoding
 pass serves them all) and each user's first join time.  :class:`ContentOptions` carries the
 tolerances and what is known of the recording besides its pictures (its frame rate, its
 own clock).
@@ -22,7 +22,7 @@ from .avsync import AV_TOLERANCE_S
 from .classify import LIVE_TOLERANCE_FRAMES
 from .events import DEFAULT_EVENT_TOLERANCE
 from .expect import Expectation, ExpectOptions, build_expectation
-from .observe import Probe
+from .observe import FrameSampler
 
 if TYPE_CHECKING:
     from .clock import RecordingClock
@@ -86,7 +86,7 @@ class Plan:
 
     scenario: Scenario
     profile: Profile
-    probe: Probe
+    sampler: FrameSampler
     expectation: Expectation
     renderer: SceneRenderer
     alternatives: Mapping[tuple[str, str], Expectation] = field(default_factory=dict)
@@ -100,14 +100,14 @@ class Plan:
     def retimed(self, scenario: Scenario) -> Plan:
         """Plan ``scenario`` (this one's with its events at other times) the same way.
 
-        The new plan has the same profile, the same probe (its keys kept) and alternatives
+        The new plan has the same profile, the same sampler (its keys kept) and alternatives
         when this one has them; its renderer is a new one, to be closed by the caller.
         """
         return prepare(scenario, profile=self.profile, infer=bool(self.alternatives),
-                       probe=self.probe)
+                       sampler=self.sampler)
 
 
-def _alternatives(scenario: Scenario, probe: Probe,
+def _alternatives(scenario: Scenario, sampler: FrameSampler,
                   profile: Profile) -> dict[tuple[str, str], Expectation]:
     out: dict[tuple[str, str], Expectation] = {}
     for key in PICTURE_KEYS:
@@ -116,22 +116,22 @@ def _alternatives(scenario: Scenario, probe: Probe,
                 continue
             alt = replace(profile, **{key: value})  # type: ignore[arg-type]
             with SceneRenderer(scenario, profile=alt) as r2:
-                out[(key, value)] = build_expectation(scenario, probe, profile=alt,
+                out[(key, value)] = build_expectation(scenario, sampler, profile=alt,
                                                       renderer=r2,
                                                       options=ExpectOptions(candidates=False))
     return out
 
 
 def prepare(scenario: Scenario, *, profile: Profile, infer: bool,
-            probe: Probe | None = None) -> Plan:
+            sampler: FrameSampler | None = None) -> Plan:
     """Plan the comparison of ``scenario`` under ``profile``.
 
-    With ``infer``, every alternative is planned too; the keys are registered in ``probe``
+    With ``infer``, every alternative is planned too; the keys are registered in ``sampler``
     (default a new one).
     """
-    probe = Probe(canvas_size(scenario)) if probe is None else probe
+    sampler = FrameSampler(canvas_size(scenario)) if sampler is None else sampler
     renderer = SceneRenderer(scenario, profile=profile)
-    exp = build_expectation(scenario, probe, profile=profile, renderer=renderer)
-    alternatives = _alternatives(scenario, probe, profile) if infer else {}
+    exp = build_expectation(scenario, sampler, profile=profile, renderer=renderer)
+    alternatives = _alternatives(scenario, sampler, profile) if infer else {}
     joins = {u: float(t) for u, t in first_join_times(scenario).items()}
-    return Plan(scenario, profile, probe, exp, renderer, alternatives, joins)
+    return Plan(scenario, profile, sampler, exp, renderer, alternatives, joins)

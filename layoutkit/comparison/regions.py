@@ -18,7 +18,7 @@ from .alignment import Alignment
 from .classify import Judging, RegionObservation, classify, user_shifts
 from .expect import Expectation
 from .frames import Observed
-from .observe import Probe
+from .observe import FrameSampler
 
 __all__ = ["Classified", "classify_observed"]
 
@@ -61,11 +61,11 @@ class Classified:
 
 
 def classify_observed(observed: Observed, alignment: Alignment, exp: Expectation,
-                      probe: Probe, *, joins: Mapping[str, float], tol: int) -> Classified:
+                      sampler: FrameSampler, *, joins: Mapping[str, float], tol: int) -> Classified:
     """Classify every region of every frame (stage 4), with the users' shifts found."""
 
     def run(shifts: Mapping[str, int] | None) -> list[RegionObservation]:
-        return classify(exp, probe, observed, offset=alignment.offsets, joins=joins,
+        return classify(exp, sampler, observed, offset=alignment.offsets, joins=joins,
                         judging=Judging(tol, shifts=shifts or {}, rates=alignment.rates,
                                         range_mixup=alignment.mixup))
 

@@ -191,7 +191,7 @@ def _code_fault(ctx: _Context, period: Period, reg: RegionExpect, lumas: list[U8
         return None
     src_wh = ctx.plan.renderer.sources[uid].size_wh
     other = 1 - int(reg.mode)
-    spot = CodeSpot(src_wh, reg.rect, other, ctx.plan.probe.canvas_wh)
+    spot = CodeSpot(src_wh, reg.rect, other, ctx.plan.sampler.canvas_wh)
     seen = 0
     for luma in lumas:
         reading = spot.read(luma)

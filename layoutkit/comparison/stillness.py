@@ -206,7 +206,7 @@ def key_motion(motion: npt.NDArray[np.uint8], cells: slice, valid: npt.NDArray[n
     """Measure a descriptor's motion per frame (levels): the mean of its looked-at cells'.
 
     ``motion`` is :attr:`Observed.motion <layoutkit.comparison.frames.Observed.motion>`,
-    ``cells`` and ``valid`` the descriptor's (``Probe.cell_slice``, ``Probe.valid``),
+    ``cells`` and ``valid`` the descriptor's (``FrameSampler.cell_slice``, ``FrameSampler.valid``),
     ``scale`` ``observe.MOTION_SCALE``.
 
     >>> m = np.array([[255, 255, 255], [0, 64, 9]], np.uint8)
