@@ -594,7 +594,7 @@ def first_frame_rgb(tmp: Path) -> np.ndarray | None:
 def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
     """Milliseconds per frame of the per-frame steps outside the encoders, one thread.
 
-    Ours: ``SceneRenderer.frame_at`` (timeline + compositor), the copy of the canvas into an
+    Ours: ``SceneRenderer.rendered_frame`` (timeline + compositor), the copy of the canvas into an
     ``av.VideoFrame``, the audio mix of every user's tone into an ``av.AudioFrame``.
     FFmpeg: pushing the sources through the graph and pulling the composed frame.  Measured
     after the timed runs, so it tells where the time goes without disturbing them.
@@ -610,7 +610,7 @@ def breakdown(scenario: Scenario, case: Case, frames: int) -> dict[str, float]:
         mixer = AudioMixer(scenario, renderer.timeline, sources=open_audio_sources(scenario))
         t0 = time.perf_counter()
         for i in range(frames):
-            canvas = renderer.frame_at(Fraction(i, FPS), index=i).canvas
+            canvas = renderer.rendered_frame(Fraction(i, FPS), index=i).canvas
         t1 = time.perf_counter()
         for _ in range(frames):
             av.VideoFrame.from_ndarray(canvas, format="yuv420p")

@@ -90,13 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     scenario = lk.load_scenario(scenario_doc())
     calls = 10 if settings.quick else 30
     with SceneRenderer(scenario) as renderer:
-        renderer.frame_at(Fraction(0))
+        renderer.rendered_frame(Fraction(0))
 
         def warm_rgb(i: int) -> Any:
-            return renderer.frame_at(Fraction(i + 1, FPS)).rgb()
+            return renderer.rendered_frame(Fraction(i + 1, FPS)).rgb()
 
         def warm_i420(i: int) -> Any:
-            return renderer.frame_at(Fraction(i + 1, FPS)).canvas
+            return renderer.rendered_frame(Fraction(i + 1, FPS)).canvas
 
         results["frame_at-1920x1080-bestfit-17-warm"] = _summary(
             _time(warm_rgb, runs, calls), unit="ms", target=FRAME_TARGET_MS)

@@ -474,7 +474,7 @@ def _frames(renderer: SceneRenderer, *, fps: int, max_width: int | None,
     cues = scenario_cues(renderer)
     warned: set[str] = set()
     for t in renderer.timeline.frame_times(fps):
-        frame = renderer.frame_at(t)
+        frame = renderer.rendered_frame(t)
         rgb = frame.rgb()
         scale = 1.0
         if max_width and rgb.shape[1] > max_width:

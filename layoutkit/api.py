@@ -446,7 +446,7 @@ def frame_at(scenario: Scenario | PathOrDoc, t: float | Fraction, *,
         if not 0 <= when < end:
             msg = f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"
             raise ParameterError(msg)
-        frame = renderer.frame_at(when)
+        frame = renderer.rendered_frame(when)
         if i420:
             return frame.canvas.copy()
         if not annotate:

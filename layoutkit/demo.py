@@ -202,7 +202,7 @@ def _scenario_demo(folder: Path, path: Path, *, out: IO[str]) -> list[Path]:
 
     scenario = load_scenario_file(path)
     with SceneRenderer(scenario, flash=False) as renderer:
-        write_png(annotate_frame(renderer.frame_at(Fraction(21, 2)), notes=False),
+        write_png(annotate_frame(renderer.rendered_frame(Fraction(21, 2)), notes=False),
                   folder / "scenario-at-10.5s.png", overwrite=True)
     with SceneRenderer(scenario, flash=False) as renderer:
         write_gif(renderer, folder / "scenario.gif", overwrite=True)

@@ -175,7 +175,7 @@ class SceneRenderer:
         self.scenario = scenario
         self.timeline = Timeline(scenario, profile=self.profile)
 
-    def frame_at(self, t: Fraction, *, index: int = -1) -> RenderedFrame:
+    def rendered_frame(self, t: Fraction, *, index: int = -1) -> RenderedFrame:
         """Draw the canvas at time ``t`` (seconds from the start of recording)."""
         scene = self.timeline.scene_at(Fraction(t))
         layout = scene.layout
@@ -205,7 +205,7 @@ class SceneRenderer:
         """Every output frame of the recording, in order (``fps`` defaults to the request's)."""
         rate = fps or self.fps
         for index, t in enumerate(self.timeline.frame_times(rate)):
-            yield self.frame_at(t, index=index)
+            yield self.rendered_frame(t, index=index)
 
     def retimed(self, scenario: Scenario) -> SceneRenderer:
         """Return a renderer of ``scenario``: the same users and sources, other event times.

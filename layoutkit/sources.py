@@ -172,7 +172,7 @@ class FileSource:
             self._close_video()
             self._video = FileVideo(self.path, label=self.label)
         self._last_t = t
-        return self._video.frame_at(t)
+        return self._video.frame_i420(t)
 
     def close(self) -> None:
         """Close the file."""

@@ -90,7 +90,7 @@ def test_gif_has_no_flash_by_default_and_keeps_it_on_request(in_tmp):
     code, _, err = _run("preview", "s.json", "--gif", "--keep-flash", "-o", "flash.gif")
     assert code == 0, err
     assert _white_frames(in_tmp / "flash.gif") == [0, 10]  # t = 0 s and 1 s at 10 fps
-    # the recorder's frames (frame_at) keep the flash: compare relies on it
+    # the recorder's frames (rendered_frame) keep the flash: compare relies on it
     import layoutkit as lk
 
     assert (lk.frame_at(doc, 1.0) > 225).all(axis=-1).mean() > 0.5

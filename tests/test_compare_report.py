@@ -63,10 +63,10 @@ def _swap(rgb: np.ndarray, a: int, b: int) -> np.ndarray:
 def frames():
     """Draw expected and 'recorded' frames for the differ result with the renderer."""
     with SceneRenderer(_scenario(6)) as expected, SceneRenderer(_scenario(6.47)) as late:
-        at3 = expected.frame_at(Fraction(32, 10)).rgb()
-        at62 = expected.frame_at(Fraction(62, 10)).rgb()
-        late62 = late.frame_at(Fraction(62, 10)).rgb()
-        at95 = expected.frame_at(Fraction(95, 10)).rgb()
+        at3 = expected.rendered_frame(Fraction(32, 10)).rgb()
+        at62 = expected.rendered_frame(Fraction(62, 10)).rgb()
+        late62 = late.rendered_frame(Fraction(62, 10)).rgb()
+        at95 = expected.rendered_frame(Fraction(95, 10)).rgb()
     black = at95.copy()
     x, y, w, h = CELLS[3]
     black[y:y + h, x:x + w] = 0

@@ -98,7 +98,7 @@ def test_event_difference_pictures_show_the_fault_between_its_times(late):
     from layoutkit.render import SceneRenderer
 
     with SceneRenderer(scenario) as renderer:
-        natural = renderer.frame_at(Fraction(2)).rgb()
+        natural = renderer.rendered_frame(Fraction(2)).rgb()
     assert _is_flash(natural, _rects(result))
     shown = [e for e in result.evidence if e.difference == i]
     assert len(shown) == 1, "the event's difference has pictures"

@@ -155,7 +155,7 @@ def _frames_of(plan, seconds, leave_at):
 
     scenario = plan.scenario
     with SceneRenderer(scenario) as r:
-        live = r.frame_at(Fraction(1, 2)).canvas
+        live = r.rendered_frame(Fraction(1, 2)).canvas
     empty = _i420(16)
     return [DecodedFrame(i / FPS, live if i / FPS < leave_at else empty, i)
             for i in range(int(seconds * FPS))]
@@ -402,7 +402,7 @@ def test_evidence_decodes_only_up_to_the_longest_findings_frame():
             yield DecodedFrame(5.0 + i / FPS, _i420(60), i)
 
     drawn = []
-    renderer = SimpleNamespace(frame_at=lambda t: drawn.append(t) or SimpleNamespace(
+    renderer = SimpleNamespace(rendered_frame=lambda t: drawn.append(t) or SimpleNamespace(
         rgb=lambda: np.zeros((H, W, 3), np.uint8)))
     plan = Plan(None, DEFAULT_PROFILE, FrameSampler((W, H)),  # type: ignore[arg-type]
                 _expectation(_period(0, 10), end=10.0), renderer)  # type: ignore[arg-type]

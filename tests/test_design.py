@@ -539,7 +539,7 @@ def test_scrub_a_scenario(page, server):
     with SceneRenderer(scenario) as renderer:
         from fractions import Fraction
 
-        scene = renderer.frame_at(Fraction(repr(t))).scene
+        scene = renderer.rendered_frame(Fraction(repr(t))).scene
     platforms = {u.uid: u.platform for u in scenario.users}
     rows = [[c.text for c in row.find_elements("tag name", "td")]
             for row in page.find_elements("css selector", "#states tbody tr")]

@@ -51,7 +51,8 @@ def test_a_candidate_needing_new_regions_is_refused_also_from_the_scene_cache():
                                      "mixedVideoLayout": 1, "backgroundColor": "#000000"}}}}}
     plan = prepare(parse_scenario(doc), profile=DEFAULT_PROFILE, infer=False)
     try:
-        frames = [DecodedFrame(i / FPS, plan.renderer.frame_at(Fraction(i, FPS)).canvas.copy(), i)
+        frames = [DecodedFrame(i / FPS,
+                               plan.renderer.rendered_frame(Fraction(i, FPS)).canvas.copy(), i)
                   for i in range(4 * FPS)]
         observed = observe_frames(frames, plan.sampler)
         data = FrameData(observed, np.zeros(len(observed)), dict(plan.joins), {})

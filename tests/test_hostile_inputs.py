@@ -82,7 +82,7 @@ def test_ts_with_a_start_offset_neither_freezes_at_the_start_nor_at_each_loop(
     assert expected_start <= _start_time(path) < expected_start + 0.1  # (+ B-frame delay)
     reference = _ffmpeg_frames(path, (160, 120), 30)
     with FileVideo(path) as video:
-        frames = [video.frame_at(Fraction(i, 15)) for i in range(90)]  # three passes
+        frames = [video.frame_i420(Fraction(i, 15)) for i in range(90)]  # three passes
     assert _frozen(frames) == 0
     for i in (0, 1, 29):  # the first frame is shown at 0 s, and again at each loop
         assert np.array_equal(frames[i], reference[i])
@@ -129,7 +129,7 @@ def test_damaged_packets_are_skipped_the_last_good_frame_held_and_named(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with FileVideo(bad) as video:
-            frames = [video.frame_at(Fraction(i, 15)) for i in range(60)]
+            frames = [video.frame_i420(Fraction(i, 15)) for i in range(60)]
             skipped = list(video.damaged)
     assert skipped and _frozen(frames) >= 1
 
@@ -139,7 +139,7 @@ def test_a_raw_h264_stream_is_a_source_that_plays_and_loops(tmp_path):
     path = _make_video(tmp_path / "raw.h264", seconds=2, extra=("-bsf:v", "h264_mp4toannexb"))
     reference = _ffmpeg_frames(path, (160, 120), 30)
     with FileVideo(path) as video:  # no timestamps: frames at FFmpeg's default 25 fps
-        frames = [video.frame_at(Fraction(i, 25)) for i in range(60)]
+        frames = [video.frame_i420(Fraction(i, 25)) for i in range(60)]
     assert _frozen(frames) == 0
     assert np.array_equal(frames[0], reference[0]) and np.array_equal(frames[30], reference[0])
     assert np.array_equal(frames[29], reference[29])

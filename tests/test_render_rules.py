@@ -45,7 +45,7 @@ def _scenario(users, events=(), *, duration=20, **transcoding):
 def _render(scenario, t, *, tmp_path=None, profile=DEFAULT_PROFILE):
     scenario = dataclasses.replace(scenario, base_dir=tmp_path)
     with SceneRenderer(scenario, profile=profile) as renderer:
-        frame = renderer.frame_at(Fraction(t))
+        frame = renderer.rendered_frame(Fraction(t))
         return frame, frame.rgb()
 
 
@@ -290,12 +290,12 @@ def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay
     with SceneRenderer(scenario) as warm:
         plan_module.Plan.draw = spy  # type: ignore[method-assign]
         try:
-            frames = [warm.frame_at(t).canvas.copy() for t in times]
+            frames = [warm.rendered_frame(t).canvas.copy() for t in times]
         finally:
             plan_module.Plan.draw = original  # type: ignore[method-assign]
     for t, got in zip(times, frames, strict=True):
         with SceneRenderer(scenario) as fresh:
-            assert np.array_equal(got, fresh.frame_at(t).canvas), t
+            assert np.array_equal(got, fresh.rendered_frame(t).canvas), t
     # not skipped: the first frame, and the first after the mute changes the plan
     assert sum("1" in s for s in skipped) == len(times) - 2, skipped  # the solid colour
     assert sum("3" in s for s in skipped) >= 4  # the 15 fps file between its frames

@@ -73,8 +73,8 @@ def test_display_rules_sample_shows_each_rule():
     from layoutkit.render import SceneRenderer
 
     with SceneRenderer(lk.load_scenario(path)) as renderer:
-        early = {v.uid: v.state.value for v in renderer.frame_at(2).scene.views}
-        late = {v.uid: v.state.value for v in renderer.frame_at(5).scene.views}
+        early = {v.uid: v.state.value for v in renderer.rendered_frame(2).scene.views}
+        late = {v.uid: v.state.value for v in renderer.rendered_frame(5).scene.views}
     assert early == {"1001": "last_frame", "2002": "black", "3003": "canvas_color",
                      "4004": "last_frame"}
     assert late["4004"] == "user_image" and late["1001"] == "canvas_background"
@@ -85,8 +85,8 @@ def test_eighteenth_user_is_promoted():
     from layoutkit.render import SceneRenderer
 
     with SceneRenderer(lk.load_scenario(path)) as renderer:
-        before = renderer.frame_at(1).regions.uids
-        after = renderer.frame_at(3).regions.uids
+        before = renderer.rendered_frame(1).regions.uids
+        after = renderer.rendered_frame(3).regions.uids
     assert "118" not in before and len(before) == 17
     assert "118" in after and "105" not in after
 

@@ -46,7 +46,7 @@ def test_vfr_file_sampled_at_output_times(tmp_path):
     _write(path, [0, 33, 50, 200, 210, 500, 900])
     with FileVideo(path) as video:
         assert video.size_wh == (64, 48)
-        got = [_level(video.frame_at(Fraction(k, 10))) for k in range(10)]
+        got = [_level(video.frame_i420(Fraction(k, 10))) for k in range(10)]
     # at t = k/10 s the last frame with pts <= t is shown
     assert got == [0, 2, 3, 4, 4, 5, 5, 5, 5, 6]
 
@@ -55,7 +55,7 @@ def test_file_loops_after_its_end(tmp_path):
     path = tmp_path / "cfr.mp4"
     _write(path, [0, 100, 200, 300])
     with FileVideo(path) as video:
-        levels = [_level(video.frame_at(Fraction(k, 10))) for k in range(12)]
+        levels = [_level(video.frame_i420(Fraction(k, 10))) for k in range(12)]
     assert levels[:4] == [0, 1, 2, 3]
     assert levels[4:8] == [0, 1, 2, 3]  # second pass
 
@@ -66,7 +66,7 @@ def test_rotation_metadata_is_applied(tmp_path, rotation, marker):
     _write(path, [0, 100], size=(64, 32), rotation=rotation)
     assert probe_video_size(path) == (32, 64)
     with FileVideo(path) as video:
-        frame = video.frame_at(Fraction(0))
+        frame = video.frame_i420(Fraction(0))
     y = frame[:64]
     corners = {"top-left": y[:8, :4], "top-right": y[:8, -4:],
                "bottom-left": y[-8:, :4], "bottom-right": y[-8:, -4:]}

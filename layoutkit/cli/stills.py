@@ -236,7 +236,7 @@ def _preview_scenario(args: argparse.Namespace, profile: Profile, out: IO[str],
                 raise UsageError(msg)
             from ..io.png import write_png
 
-            frame = renderer.frame_at(t)
+            frame = renderer.rendered_frame(t)
             from ..annotate import annotate_frame, frame_warnings, warn_all
 
             if args.annotate:

@@ -259,7 +259,7 @@ def collect_evidence(plan: Plan, findings: Sequence[Finding], source: FrameSourc
         t = max(Fraction(0), Fraction(round((r - alignment.offsets[shot.frame]) * fps), fps))
         renderer = scheduled_renderer(plan, findings[shot.finding].difference)
         if (id(renderer), t) not in expected:
-            expected[(id(renderer), t)] = renderer.frame_at(t).rgb()
+            expected[(id(renderer), t)] = renderer.rendered_frame(t).rgb()
         out.append(Evidence(shot.finding, float(t), expected[(id(renderer), t)], rgb,
                             rect=shot.rect, moved_off_flash=shot.moved))
     return tuple(sorted(out, key=lambda e: e.difference))

@@ -473,7 +473,7 @@ def _scene_cells(renderer: SceneRenderer, sampler: FrameSampler, scene: Scene, t
     key = (scene.layout, scene.order, tuple((v.uid, v.state, v.image) for v in scene.views))
     if drawn is not None and key in drawn:
         return drawn[key]
-    cells = sampler.describe(renderer.frame_at(t).canvas)
+    cells = sampler.describe(renderer.rendered_frame(t).canvas)
     if drawn is not None:
         drawn[key] = cells
     return cells
@@ -689,4 +689,4 @@ def _flash_cells(build: _Build, regions: Regions, span: tuple[Fraction, Fraction
     flash_t = _flash_time(span[0], span[1], live, build.fps)
     if flash_t is None:
         return None
-    return build.sampler.describe(build.renderer.frame_at(flash_t).canvas)
+    return build.sampler.describe(build.renderer.rendered_frame(flash_t).canvas)

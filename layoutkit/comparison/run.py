@@ -5,7 +5,7 @@
 the content checks on the decoded frames (:func:`~layoutkit.comparison.content.check_content`,
 which also finds ``offset_s``), then :func:`~layoutkit.comparison.streams.check_streams`
 with that offset.  The expected picture of any instant is what the renderer draws for
-``frame_at``, so compare and the recorder can never drift apart.
+``rendered_frame``, so compare and the recorder can never drift apart.
 
 Each difference has a category (:data:`~layoutkit.comparison.model.CATEGORIES`, from its
 kind): ``files``, ``streams`` or ``content``. The verdict stands on all three, or on the

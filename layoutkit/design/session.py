@@ -523,7 +523,7 @@ class DesignSession:
                 "text": f"t={float(when):g} s is outside the recording [0, {float(end):g}) s"}]}
         started = time.perf_counter()
         with state.lock, network_reads(self.roots.allow_network):
-            frame: RenderedFrame = state.renderer.frame_at(when)
+            frame: RenderedFrame = state.renderer.rendered_frame(when)
             rgb = frame.rgb()
             views = {v.uid: v for v in frame.scene.views}
             regions = _regions_json(frame.regions)

@@ -311,7 +311,7 @@ class FileVideo:
         self._offset += self._length
         self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
-    def frame_at(self, t: Fraction) -> I420:
+    def frame_i420(self, t: Fraction) -> I420:
         """Return the frame shown at file time ``t`` (seconds from the file's first frame)."""
         assert self._current is not None
         while True:

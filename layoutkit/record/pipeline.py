@@ -127,7 +127,7 @@ def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, ind
     """
     canvas = samples = None
     if renderer is not None:
-        canvas = video_frame(renderer.frame_at(Fraction(index, fps), index=index).canvas,
+        canvas = video_frame(renderer.rendered_frame(Fraction(index, fps), index=index).canvas,
                              index, key=index % (SEGMENT_SECONDS * fps) == 0)
     if mixer is not None:
         lo, hi = frame_sample_range(index, fps)
