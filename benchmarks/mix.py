@@ -168,17 +168,17 @@ def case_uids(case: Case) -> list[str]:
 def user_files(case: Case, seconds: int) -> dict[str, Path]:
     """H.264 640x360@15 + AAC test-stream files of the case's users, ``seconds`` long.
 
-    Written by :func:`layoutkit.teststream.write_testsrc` into :data:`INPUTS` once and
+    Written by :func:`layoutkit.idstream.write_idstream` into :data:`INPUTS` once and
     reused by later runs (not timed).
     """
-    from layoutkit.teststream import write_testsrc
+    from layoutkit.idstream import write_idstream
 
     INPUTS.mkdir(parents=True, exist_ok=True)
     out = {}
     for uid in case_uids(case):
         path = INPUTS / f"testsrc-{uid}-{SOURCE_WH[0]}x{SOURCE_WH[1]}-{FPS}fps-{seconds}s.mp4"
         if not path.is_file():
-            write_testsrc(path, uid=uid, duration=seconds, size_wh=SOURCE_WH, fps=FPS)
+            write_idstream(path, uid=uid, duration=seconds, size_wh=SOURCE_WH, fps=FPS)
         out[uid] = path
     return out
 
@@ -360,7 +360,7 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
     result: dict[str, Any] = {
         "label": case.label(seconds), "case": name, "canvas": [w, h], "fps": FPS,
         "layout": "bestfit", "users": case.users, "source": "H.264 640x360@15 files + AAC "
-        "(layoutkit.teststream.write_testsrc), decoded by each side",
+        "(layoutkit.idstream.write_idstream), decoded by each side",
         "seconds": seconds, "frames": frames,
         "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
         "competitor": "ffmpeg program (imageio-ffmpeg): layoutkit.ffmpeg_graph.ffmpeg_command "

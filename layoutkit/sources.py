@@ -30,15 +30,15 @@ from .io.decode import FileAudio, FileVideo
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
 from .signals.audio import AudioSource, check_span
-from .signals.testsrc import test_frame_i420
+from .signals.idstream import idstream_frame_i420
 from .signals.tone import tone
 
 __all__ = [
     "FileSource",
+    "IdStreamSource",
     "PlaceholderSource",
     "SilentAudio",
     "SolidSource",
-    "TestSource",
     "ToneAudio",
     "VideoSource",
     "check_sources",
@@ -120,13 +120,11 @@ class PlaceholderSource:
         """Nothing to release."""
 
 
-class TestSource:
+class IdStreamSource:
     """The identifying test stream of ``uid`` at ``fps``.
 
     ``flash=False`` draws it without the once-a-second white flash, for previews.
     """
-
-    __test__ = False  # not a pytest class
 
     def __init__(self, uid: str, size_wh: tuple[int, int], *, fps: int,
                  flash: bool = True) -> None:
@@ -138,7 +136,7 @@ class TestSource:
     def frame_i420(self, t: Fraction) -> I420:
         """Frame ``floor(t * fps)`` of the test stream."""
         index = int(Fraction(t) * self.fps)
-        return test_frame_i420(self.uid, index, size_wh=self.size_wh, fps=self.fps,
+        return idstream_frame_i420(self.uid, index, size_wh=self.size_wh, fps=self.fps,
                                flash=self.flash)
 
     def close(self) -> None:
@@ -193,7 +191,7 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
         When a file source is missing or not a readable video.
     """
     if user.source == "testsrc":
-        return TestSource(user.uid, user.size_wh, fps=fps, flash=flash)
+        return IdStreamSource(user.uid, user.size_wh, fps=fps, flash=flash)
     if user.source.startswith("#"):
         return SolidSource(_hex_rgb(user.source), user.size_wh)
     if user.source == UNKNOWN:

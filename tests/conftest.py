@@ -15,7 +15,7 @@ os.environ.setdefault("LAYOUTKIT_NO_PROGRESS", "1")
 #: end with one long module on one worker while the other waits.  Only an order.
 HEAVY_FIRST = ("test_compare_e2e", "test_faults_output", "test_compare_content",
                "test_compare_files", "test_design", "test_hostile_inputs", "test_storage",
-               "test_readme", "test_testsrc", "test_record")
+               "test_readme", "test_idstream", "test_record")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -22,7 +22,7 @@ from layoutkit.io.frames import AudioChunk
 from layoutkit.io.recorded import iter_audio
 from layoutkit.scenario import parse_scenario
 from layoutkit.signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency, tone
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 
 SR = 48000
 FRAME = 1 / 15
@@ -301,7 +301,7 @@ def composed(tmp_path_factory) -> Path:
     sources = {}
     for user in doc["users"]:
         path = sources[user["uid"]] = tmp / f"testsrc_{user['uid']}.mp4"
-        write_testsrc(path, uid=user["uid"], duration=doc["duration"], size_wh=(320, 180))
+        write_idstream(path, uid=user["uid"], duration=doc["duration"], size_wh=(320, 180))
     return ffmpeg_composite(doc, sources, tmp / "composed.mp4")
 
 

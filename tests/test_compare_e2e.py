@@ -30,7 +30,7 @@ from PIL import Image
 import layoutkit as lk
 from layoutkit.cli import main
 from layoutkit.signals.audio import AUDIO_PROFILES
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 from layoutkit.timeline import Timeline
 
 from .browser import open_file, save_full_page_screenshot
@@ -149,7 +149,7 @@ CLEAN = {
 #: The ones the default run keeps (the others run with -m slow).
 #: (floating and the display rules run by default in tests/test_compare_content.py too; the
 #: 18th user's promotion in tests/test_timeline.py, 17 tiles' codes through H.264 in
-#: tests/test_testsrc.py)
+#: tests/test_idstream.py)
 FAST_CLEAN = {"custom-alpha-web3-mute-unpublish"}
 
 
@@ -200,7 +200,7 @@ def _find(result, kind: str, fragment: str):
 def test_two_users_swapped_are_named(tmp_path):
     """Uid 11 publishes 22's test stream and 22 publishes 11's (file sources)."""
     for uid in ("11", "22"):
-        write_testsrc(tmp_path / f"{uid}.mp4", uid=uid, duration=4, fps=15)
+        write_idstream(tmp_path / f"{uid}.mp4", uid=uid, duration=4, fps=15)
     recorded = _doc([{"uid": "11", "source": str(tmp_path / "22.mp4")},
                      {"uid": "22", "source": str(tmp_path / "11.mp4")}, *_users(33, 44)],
                     duration=4)
@@ -420,7 +420,7 @@ def test_ffmpeg_composite_of_testsrc_files_compares_match_and_swapped_tiles_do_n
     sources = {}
     for user in doc["users"]:
         path = sources[user["uid"]] = tmp_path / f"testsrc_{user['uid']}.mp4"
-        write_testsrc(path, uid=user["uid"], duration=doc["duration"], fps=15)
+        write_idstream(path, uid=user["uid"], duration=doc["duration"], fps=15)
     sid = "0123456789abcdef0123456789abcdef"
     (tmp_path / "ok").mkdir()
     out = ffmpeg_composite(doc, sources, tmp_path / "ok" / f"{sid}_demo_0.mp4")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import layoutkit as lk
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 
 from .helpers import compose_first_scene, lavfi_clip, scenario_doc
 
@@ -36,7 +36,7 @@ def _lavfi_clip(path: Path, source: str, **options: float) -> Path:
 def clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("fileclips")
     t11 = root / "testsrc_11.mp4"
-    write_testsrc(t11, uid="11", duration=SECONDS, fps=15, size_wh=(320, 180), bitrate_kbps=300)
+    write_idstream(t11, uid="11", duration=SECONDS, fps=15, size_wh=(320, 180), bitrate_kbps=300)
     return {
         "11": t11,
         "testsrc2": _lavfi_clip(root / "clip.mp4", "testsrc2"),

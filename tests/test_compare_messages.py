@@ -2,7 +2,7 @@
 
 Every recording here is composed by FFmpeg's own filters (an ffmpeg-python graph built in
 the test, or :func:`tests.helpers.compose_first_scene`): test-stream clips written by
-``write_testsrc``, scaled and cropped into the regions of :func:`lk.compute_regions`,
+``write_idstream``, scaled and cropped into the regions of :func:`lk.compute_regions`,
 overlaid on a black ``color`` source for the stretches the test gives, 320x180 at 15 fps,
 6 s.  The scenarios: two users side by side (best fit), or four in a 2 x 2 grid where
 uid 44 leaves at 3 s (first in the order, so the others move up: a reflow; or last, so
@@ -49,13 +49,13 @@ def _doc(uids: list[str], events: list[dict] | None = None) -> dict:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
-    from layoutkit.teststream import write_testsrc
+    from layoutkit.idstream import write_idstream
 
     root = tmp_path_factory.mktemp("clips")
     out = {}
     for uid in ("11", "22", "33", "44"):
         out[uid] = root / f"testsrc_{uid}.mp4"
-        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=FPS, size_wh=(320, 180),
+        write_idstream(out[uid], uid=uid, duration=SECONDS, fps=FPS, size_wh=(320, 180),
                       bitrate_kbps=300)
     return out
 

@@ -1,6 +1,6 @@
 """compare against real publishers' rates and the recording's own video range (issue 19, 2 and 4).
 
-* Each publisher at its own rate: test streams written by :func:`write_testsrc` at 24, 25,
+* Each publisher at its own rate: test streams written by :func:`write_idstream` at 24, 25,
   30 and 60 fps, composed by FFmpeg's own filters (an ``ffmpeg-python`` graph built here:
   ``color`` canvas, ``scale``/``crop`` tiles, ``overlay`` at the scenario's regions, output
   at the canvas fps 15 or 30) compare ``match`` with an offset of at most a canvas frame, and
@@ -27,7 +27,7 @@ import pytest
 import layoutkit as lk
 from layoutkit.comparison.levels import range_from_code_levels
 from layoutkit.comparison.rates import estimate_rate, flashes_at_rate, publisher_rates
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 
 from .helpers import compose_first_scene, scenario_doc
 
@@ -71,7 +71,7 @@ def clips(tmp_path_factory):
     def clip(uid: str, fps: int) -> Path:
         if (uid, fps) not in made:
             path = made[(uid, fps)] = root / f"testsrc_{uid}_{fps}.mp4"
-            write_testsrc(path, uid=uid, duration=SECONDS, fps=fps, size_wh=(320, 180),
+            write_idstream(path, uid=uid, duration=SECONDS, fps=fps, size_wh=(320, 180),
                           bitrate_kbps=300)
         return made[(uid, fps)]
 

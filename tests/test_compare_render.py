@@ -30,7 +30,7 @@ from layoutkit.comparison.model import KIND_CATEGORY
 from layoutkit.comparison.rendermode import drawn_mode
 from layoutkit.comparison.reread import move_plane, moved_frames
 from layoutkit.io.frames import DecodedFrame
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 from layoutkit.timeline import Timeline
 
 from .helpers import encode_composite, lavfi_clip, scenario_doc
@@ -54,7 +54,7 @@ def clips(tmp_path_factory):
     out = {}
     for uid in ("11", "22", "33", "44"):
         out[uid] = root / f"testsrc_{uid}.mp4"
-        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 180),
+        write_idstream(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 180),
                       bitrate_kbps=300)
     for uid, source in (("51", "testsrc2"), ("52", "mandelbrot"), ("53", "smptebars"),
                         ("54", "rgbtestsrc")):
@@ -212,7 +212,7 @@ def clips43(tmp_path_factory):
     out = {}
     for uid in ("11", "22", "33", "44"):
         out[uid] = root / f"testsrc_{uid}.mp4"
-        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 240),
+        write_idstream(out[uid], uid=uid, duration=SECONDS, fps=15, size_wh=(320, 240),
                       bitrate_kbps=300)
     return out
 

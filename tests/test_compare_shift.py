@@ -26,7 +26,7 @@ from layoutkit.comparison.codereader import CodeSpot
 from layoutkit.comparison.displacement import REACH, Shift, describe_shift, find_code, spiral
 from layoutkit.comparison.model import KIND_CATEGORY
 from layoutkit.signals.idcode import draw_code
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 
 from .helpers import compose_first_scene, scenario_doc
 
@@ -60,7 +60,7 @@ def recordings(tmp_path_factory):
     clips = {}
     for u in UIDS[4]:
         clips[u] = root / f"testsrc_{u}.mp4"
-        write_testsrc(clips[u], uid=u, duration=SECONDS, fps=15, size_wh=(320, 180),
+        write_idstream(clips[u], uid=u, duration=SECONDS, fps=15, size_wh=(320, 180),
                       bitrate_kbps=300)
     made: dict[tuple[int, str | None], Path] = {}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import layoutkit as lk
-from layoutkit.teststream import write_testsrc
+from layoutkit.idstream import write_idstream
 
 from .composer import compose_session
 from .helpers import scenario_doc
@@ -31,7 +31,7 @@ def clips(tmp_path_factory):
     out = {}
     for uid in ("11", "22", "33", "44"):
         out[uid] = folder / f"{uid}.mp4"
-        write_testsrc(out[uid], uid=uid, duration=10, size_wh=(320, 180), fps=15)
+        write_idstream(out[uid], uid=uid, duration=10, size_wh=(320, 180), fps=15)
     return out
 
 

@@ -321,13 +321,13 @@ def test_event_tolerance_of_compare_and_the_cli_lines(recorded, tmp_path, capsys
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
-    from layoutkit.teststream import write_testsrc
+    from layoutkit.idstream import write_idstream
 
     root = tmp_path_factory.mktemp("clips")
     out = {}
     for uid in ("11", "22"):
         out[uid] = root / f"testsrc_{uid}.mp4"
-        write_testsrc(out[uid], uid=uid, duration=SECONDS, fps=FPS, size_wh=(320, 180),
+        write_idstream(out[uid], uid=uid, duration=SECONDS, fps=FPS, size_wh=(320, 180),
                       bitrate_kbps=300)
     return out
 

@@ -350,9 +350,9 @@ def test_any_fps_and_fractional_duration(tmp_path, fps, duration):
 def test_file_sources_end_to_end_codes_readable_in_the_recording(tmp_path):
     """A tester's testsrc MP4 as a user's video and audio file: the code survives the mix."""
     from layoutkit.signals.idcode import read_code
-    from layoutkit.teststream import write_testsrc
+    from layoutkit.idstream import write_idstream
 
-    write_testsrc(tmp_path / "u77.mp4", uid="77", duration=3, fps=FPS)
+    write_idstream(tmp_path / "u77.mp4", uid="77", duration=3, fps=FPS)
     users = [{"uid": "77", "source": "u77.mp4", "audio": "u77.mp4"},
              {"uid": "2", "source": "#28C828", "audio": "silence"}]
     doc = _doc(duration=3, users=users, events=[])

@@ -269,10 +269,10 @@ def test_pictures_unchanged_since_the_last_frame_are_not_redrawn_and_frames_stay
     from layoutkit.compose import plan as plan_module
     from layoutkit.render import SceneRenderer
     from layoutkit.scenario import parse_scenario
-    from layoutkit.teststream import write_testsrc
+    from layoutkit.idstream import write_idstream
 
     video = tmp_path / "u3.mp4"
-    write_testsrc(video, uid="3", duration=1, size_wh=(160, 90), fps=15)
+    write_idstream(video, uid="3", duration=1, size_wh=(160, 90), fps=15)
     doc = scenario_doc(
         users=[{"uid": "1", "source": "#3366CC"}, {"uid": "2", "source": "testsrc"},
                {"uid": "3", "source": str(video)}, {"uid": "4", "source": "testsrc"}],

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import layoutkit as lk
-from layoutkit.teststream import read_testsrc_ids
+from layoutkit.idstream import read_idstream_ids
 from layoutkit.cli import main
 from layoutkit.demo import samples_dir
 
@@ -65,7 +65,7 @@ def test_shipped_video_files_are_small_h264_without_the_flash():
             # made without the test stream's flash: whole-second frames are not white
             means = [f.to_ndarray(format="gray").mean() for f in container.decode(video=0)]
         assert len(means) == 60 and max(means) - min(means) < 15, (path.name, means[::15])
-        assert read_testsrc_ids(path)[30].uid == path.stem  # and still code their uid
+        assert read_idstream_ids(path)[30].uid == path.stem  # and still code their uid
 
 
 def test_display_rules_sample_shows_each_rule():

@@ -160,7 +160,7 @@ def cmd_ffmpeg(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``testsrc``: write the identifying test stream of a uid as MP4; 0."""
-    from ..teststream import write_testsrc
+    from ..idstream import write_idstream
     from ..request.parse import uid_problem
 
     problem = uid_problem(args.uid)
@@ -170,12 +170,12 @@ def cmd_testsrc(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if not 0 < args.duration <= 24 * 3600 or not 1 <= args.fps <= 60 or args.bitrate < 1:
         msg = "--duration must be in (0, 86400] s, --fps in 1..60, --bitrate >= 1"
         raise UsageError(msg)
-    from ..teststream import MAX_SIDE
+    from ..idstream import MAX_SIDE
 
     if max(args.size) > MAX_SIDE:
         msg = f"--size: each side must be at most {MAX_SIDE} (got {args.size[0]}x{args.size[1]})"
         raise UsageError(msg)
-    write_testsrc(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
+    write_idstream(args.output, uid=args.uid, duration=args.duration, size_wh=args.size,
                   fps=args.fps, bitrate_kbps=args.bitrate, flash=not args.no_flash,
                   overwrite=args.force)
     print(f"wrote {args.output}: uid {args.uid}, {args.duration:g} s, "

@@ -26,7 +26,7 @@ from ..compose.plan import build_plan
 from ..compose.yuv import solid_i420
 from ..enums import LayoutMode
 from ..layout import Regions, compute_regions
-from ..signals.testsrc import test_frame_i420
+from ..signals.idstream import idstream_frame_i420
 from ..profile import Profile
 from ..render import SceneRenderer
 from ..request.model import LayoutSettings
@@ -199,7 +199,7 @@ class _Candidates:
         for user in self.scenario.users:
             kind = source_kind(user.source)
             if kind == "testsrc":
-                pic = test_frame_i420(user.uid, 1, size_wh=user.size_wh, fps=self.fps)
+                pic = idstream_frame_i420(user.uid, 1, size_wh=user.size_wh, fps=self.fps)
             elif kind == "solid":
                 rgb = (int(user.source[1:3], 16), int(user.source[3:5], 16),
                        int(user.source[5:7], 16))

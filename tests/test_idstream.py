@@ -32,8 +32,8 @@ from layoutkit.signals.idcode import (
 )
 from layoutkit.cloudfiles.constants import SAMPLE_RATE
 from layoutkit.signals.tone import TONE_DBFS, tone, tone_frequency
-from layoutkit.teststream import read_testsrc_ids, write_testsrc
-from layoutkit.signals.testsrc import test_frame, test_frame_i420
+from layoutkit.idstream import read_idstream_ids, write_idstream
+from layoutkit.signals.idstream import idstream_frame, idstream_frame_i420
 from layoutkit.request.model import LayoutSettings
 
 from .helpers import save_failure
@@ -57,7 +57,7 @@ def compose(tiles: list[Tile], canvas_wh: tuple[int, int], index: int) -> np.nda
     """Frame ``index`` of every tile's test stream pasted into a black canvas."""
     canvas = np.zeros((canvas_wh[1], canvas_wh[0], 3), dtype=np.uint8)
     for uid, region, mode in tiles:
-        paste(canvas, test_frame(uid, index, fps=FPS), region, render_mode=mode)
+        paste(canvas, idstream_frame(uid, index, fps=FPS), region, render_mode=mode)
     return canvas
 
 
@@ -121,14 +121,14 @@ def bestfit_tiles(render_mode: int) -> list[Tile]:
 
 
 def test_frames_are_deterministic_and_fresh():
-    a = test_frame("1001", 7)
-    b = test_frame("1001", 7)
+    a = idstream_frame("1001", 7)
+    b = idstream_frame("1001", 7)
     assert a.shape == (360, 640, 3) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     a[...] = 0  # the caller owns the array: the cache is not touched
-    np.testing.assert_array_equal(test_frame("1001", 7), b)
-    assert not np.array_equal(b, test_frame("1002", 7))
-    assert not np.array_equal(b, test_frame("1001", 8))
+    np.testing.assert_array_equal(idstream_frame("1001", 7), b)
+    assert not np.array_equal(b, idstream_frame("1002", 7))
+    assert not np.array_equal(b, idstream_frame("1001", 8))
 
 
 def test_moving_parts_move_outside_the_code():
@@ -136,28 +136,28 @@ def test_moving_parts_move_outside_the_code():
     outside = np.ones((360, 640), dtype=bool)
     outside[qy:qy + qh, qx:qx + qw] = False
     for index in (1, 2, 7, 13):
-        diff = np.any(test_frame("42", index) != test_frame("42", index + 1), axis=2)
+        diff = np.any(idstream_frame("42", index) != idstream_frame("42", index + 1), axis=2)
         assert diff[outside].sum() > 500
 
 
 def test_flash_frames_are_white_outside_the_code_and_stay_readable():
     qx, qy, qw, qh = quiet_zone(SRC)
-    flash = test_frame("1001", 30)
+    flash = idstream_frame("1001", 30)
     outside = np.ones((360, 640), dtype=bool)
     outside[qy:qy + qh, qx:qx + qw] = False
     assert np.all(flash[outside] == 255)
     for neighbour in (29, 31):
-        change = np.abs(flash.astype(int) - test_frame("1001", neighbour)).mean()
+        change = np.abs(flash.astype(int) - idstream_frame("1001", neighbour)).mean()
         assert change > 60
     assert read_code(luma(flash), src_wh=SRC, region=(0, 0, *SRC)) == CodeReading("1001", 30)
     # not a flash: fps decides where the seconds are
-    assert not np.all(test_frame("1001", 30, fps=25)[outside] == 255)
+    assert not np.all(idstream_frame("1001", 30, fps=25)[outside] == 255)
 
 
 @pytest.mark.parametrize("size", [(640, 360), (360, 640), (1280, 720), (64, 36), (480, 480)])
 def test_every_frame_names_itself(size):
     for index in (0, 1, 14, 15, 4095, 4096 + 3):
-        got = read_code(luma(test_frame("987654", index, size_wh=size)), src_wh=size,
+        got = read_code(luma(idstream_frame("987654", index, size_wh=size)), src_wh=size,
                         region=(0, 0, *size))
         assert got == CodeReading("987654", index % 4096)
 
@@ -165,26 +165,26 @@ def test_every_frame_names_itself(size):
 def test_bad_inputs_are_usage_errors():
     for uid in ("", "abc", "007", "-1", "4294967296", "1.5", "١٢"):
         with pytest.raises(ParameterError):
-            test_frame(uid, 0)
+            idstream_frame(uid, 0)
     with pytest.raises(ParameterError, match="too small"):
-        test_frame("1", 0, size_wh=(40, 30))
+        idstream_frame("1", 0, size_wh=(40, 30))
     with pytest.raises(ParameterError, match="even"):
-        test_frame_i420("1", 0, size_wh=(641, 360))
+        idstream_frame_i420("1", 0, size_wh=(641, 360))
     with pytest.raises(ParameterError):
-        test_frame("1", 0, fps=0)
+        idstream_frame("1", 0, fps=0)
 
 
 def test_i420_is_bt601_limited_range_like_pyav():
-    rgb = test_frame("1001", 3)
-    yuv = test_frame_i420("1001", 3)
+    rgb = idstream_frame("1001", 3)
+    yuv = idstream_frame_i420("1001", 3)
     assert yuv.shape == (540, 640)
     # drawn natively in I420: the luma is exactly OpenCV's conversion of the RGB frame; the
     # chroma differs only where white touches a 2x2 block (bar edges, counter digits)
     ref = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     np.testing.assert_array_equal(yuv[:360], ref[:360])
     assert (yuv[360:] != ref[360:]).mean() < 0.02
-    flash = test_frame_i420("1001", 15)  # a flash frame has no moving parts: identical
-    np.testing.assert_array_equal(flash, cv2.cvtColor(test_frame("1001", 15),
+    flash = idstream_frame_i420("1001", 15)  # a flash frame has no moving parts: identical
+    np.testing.assert_array_equal(flash, cv2.cvtColor(idstream_frame("1001", 15),
                                                       cv2.COLOR_RGB2YUV_I420))
     cells = code_geometry(SRC).astype(int)
     white = code_cells("1001", 3).reshape(-1)
@@ -248,14 +248,14 @@ def test_draw_then_read_without_compression(uid, frame, r, g, b):
 
 
 def test_read_rejects_a_corrupted_cell():
-    picture = test_frame("1001", 9)
+    picture = idstream_frame("1001", 9)
     x, y, w, h = code_geometry(SRC)[20].astype(int)
     picture[y:y + h, x:x + w] = 255 - picture[y:y + h, x:x + w]
     assert read_code(luma(picture), src_wh=SRC, region=(0, 0, *SRC)) is None
 
 
 def test_read_needs_the_whole_code_visible():
-    picture = test_frame("77", 1)
+    picture = idstream_frame("77", 1)
     canvas = np.zeros((200, 200, 3), dtype=np.uint8)
     paste(canvas, picture, (0, 0, 40, 128), render_mode=0)  # keeps 0.18 of the width
     assert read_code(luma(canvas), src_wh=SRC, region=(0, 0, 40, 128)) is None
@@ -276,7 +276,7 @@ def test_read_needs_the_whole_code_visible():
 ])
 def test_read_through_crop_and_fit(src, region, mode):
     canvas = np.zeros((400, 400, 3), dtype=np.uint8)
-    paste(canvas, test_frame("4294967295", 33, size_wh=src), region, render_mode=mode)
+    paste(canvas, idstream_frame("4294967295", 33, size_wh=src), region, render_mode=mode)
     got = read_code(luma(canvas), src_wh=src, region=region, render_mode=mode)
     assert got == CodeReading("4294967295", 33)
 
@@ -367,9 +367,9 @@ def test_tone_is_phase_continuous_across_calls():
 # -- the file -----------------------------------------------------------------------------
 
 
-def test_write_testsrc_makes_a_playable_mp4(tmp_path):
+def test_write_idstream_makes_a_playable_mp4(tmp_path):
     path = tmp_path / "user.mp4"
-    write_testsrc(path, uid="1001", duration=2, fps=FPS)
+    write_idstream(path, uid="1001", duration=2, fps=FPS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["user.mp4"]
     with av.open(str(path)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
@@ -380,7 +380,7 @@ def test_write_testsrc_makes_a_playable_mp4(tmp_path):
     assert len(decoded) == 30
     assert [f.pts * f.time_base for f in decoded] == [Fraction(i, FPS) for i in range(30)]
     assert decoded[0].format.name == "yuv420p"
-    assert read_testsrc_ids(path) == [CodeReading("1001", i) for i in range(30)]
+    assert read_idstream_ids(path) == [CodeReading("1001", i) for i in range(30)]
     with av.open(str(path)) as container:
         sound = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
     assert abs(sound.size - 2 * SAMPLE_RATE) <= 1024
@@ -389,17 +389,17 @@ def test_write_testsrc_makes_a_playable_mp4(tmp_path):
     assert lag == 0  # the encoder delay is trimmed: the first beep is at sample 0
 
 
-def test_write_testsrc_refuses_bad_requests(tmp_path, monkeypatch):
+def test_write_idstream_refuses_bad_requests(tmp_path, monkeypatch):
     path = tmp_path / "user.mp4"
     with pytest.raises(ParameterError, match="even"):
-        write_testsrc(path, uid="1", duration=1, size_wh=(639, 360))
+        write_idstream(path, uid="1", duration=1, size_wh=(639, 360))
     with pytest.raises(ParameterError):
-        write_testsrc(path, uid="x", duration=1)
+        write_idstream(path, uid="x", duration=1)
     with pytest.raises(ParameterError):
-        write_testsrc(path, uid="1", duration=0)
+        write_idstream(path, uid="1", duration=0)
     path.write_bytes(b"keep me")
     with pytest.raises(OutputExistsError, match="exists"):
-        write_testsrc(path, uid="1", duration=1)
+        write_idstream(path, uid="1", duration=1)
     assert path.read_bytes() == b"keep me"
 
     def broken_open(*args, **kwargs):
@@ -407,15 +407,15 @@ def test_write_testsrc_refuses_bad_requests(tmp_path, monkeypatch):
 
     monkeypatch.setattr(av, "open", broken_open)
     with pytest.raises(EncodeError):
-        write_testsrc(path, uid="1", duration=1, overwrite=True)
+        write_idstream(path, uid="1", duration=1, overwrite=True)
     assert path.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["user.mp4"]
 
 
-def test_write_testsrc_without_the_flash(tmp_path):
+def test_write_idstream_without_the_flash(tmp_path):
     with_flash, without = tmp_path / "a.mp4", tmp_path / "b.mp4"
-    write_testsrc(with_flash, uid="1001", duration=2, fps=FPS, size_wh=(320, 180))
-    write_testsrc(without, uid="1001", duration=2, fps=FPS, size_wh=(320, 180), flash=False)
+    write_idstream(with_flash, uid="1001", duration=2, fps=FPS, size_wh=(320, 180))
+    write_idstream(without, uid="1001", duration=2, fps=FPS, size_wh=(320, 180), flash=False)
     means = {}
     for path in (with_flash, without):
         with av.open(str(path)) as container:
@@ -423,5 +423,5 @@ def test_write_testsrc_without_the_flash(tmp_path):
     flash, plain = means[with_flash], means[without]
     assert flash[FPS] > plain[FPS] + 40  # the whole-second frame is the white flash
     assert abs(plain[FPS] - plain[FPS + 1]) < 8  # and without it like its neighbour
-    ids = read_testsrc_ids(without)
+    ids = read_idstream_ids(without)
     assert [r.frame for r in ids if r] == list(range(2 * FPS))  # every frame still coded

@@ -1,8 +1,8 @@
 """The test stream as a file: what a tester publishes into a real channel (``testsrc``).
 
-Pictures from :mod:`layoutkit.signals.testsrc`, sound from :mod:`layoutkit.signals.tone`,
+Pictures from :mod:`layoutkit.signals.idstream`, sound from :mod:`layoutkit.signals.tone`,
 encoded by the package's one H.264/AAC writer (:class:`layoutkit.io.encode.MediaFileWriter`,
-BT.601 limited range, tagged so); :func:`read_testsrc_ids` reads the codes back.
+BT.601 limited range, tagged so); :func:`read_idstream_ids` reads the codes back.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from .errors import ParameterError
 from .io.decode import iter_luma
 from .io.encode import AudioTrack, MediaFileWriter
 from .signals.idcode import CodeReading, read_code, uid_number
-from .signals.testsrc import even_size, test_frame_i420
+from .signals.idstream import even_size, idstream_frame_i420
 from .signals.tone import tone
 
 MAX_SIDE = 4096  # as a scenario user's source size
 
-__all__ = ["read_testsrc_ids", "write_testsrc"]
+__all__ = ["read_idstream_ids", "write_idstream"]
 
 _AAC_FRAME = 1024
 
 
-def write_testsrc(
+def write_idstream(
     path: str | os.PathLike[str],
     *,
     uid: str,
@@ -85,7 +85,7 @@ def write_testsrc(
     with MediaFileWriter(path, size_wh=size, fps=fps, bitrate_kbps=bitrate_kbps,
                          audio=AudioTrack(1), overwrite=overwrite) as writer:
         for index in range(n_frames):
-            writer.write(test_frame_i420(uid, index, size_wh=size, fps=fps, flash=flash))
+            writer.write(idstream_frame_i420(uid, index, size_wh=size, fps=fps, flash=flash))
             # keep the audio up to the end of this video frame (interleaved muxing)
             until = n_samples if index == n_frames - 1 else \
                 min(n_samples, (index + 1) * SAMPLE_RATE // fps)
@@ -95,7 +95,7 @@ def write_testsrc(
                 sent += count
 
 
-def read_testsrc_ids(path: str | os.PathLike[str]) -> list[CodeReading | None]:
+def read_idstream_ids(path: str | os.PathLike[str]) -> list[CodeReading | None]:
     """Decode a video file and read the code of every frame (the whole frame is the source).
 
     Returns

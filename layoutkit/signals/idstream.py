@@ -14,9 +14,9 @@ Every frame shows, on the uid's own colour (:func:`~layoutkit.signals.testcard.u
 Its audio is :func:`layoutkit.signals.tone.tone`: a per-uid sine with a beep at the start
 of every whole second whose frequency numbers the second (modulo 16), so the flash of second
 ``k`` (its code's frame number) pairs with the beep of second ``k`` only.
-:mod:`layoutkit.teststream` writes both into an MP4.
+:mod:`layoutkit.idstream` writes both into an MP4.
 
-Colours: pictures are RGB; :func:`test_frame_i420` converts them
+Colours: pictures are RGB; :func:`idstream_frame_i420` converts them
 with BT.601 limited range ("studio swing", Y 16..235), the matrix and range of OpenCV's
 ``COLOR_RGB2YUV_I420`` and of FFmpeg's default RGB <-> yuv420p conversion, and the MP4 is
 tagged that way (smpte170m, tv range).
@@ -41,7 +41,7 @@ from .testcard import label_font, uid_color
 if TYPE_CHECKING:
     from PIL.ImageDraw import ImageDraw
 
-__all__ = ["even_size", "test_frame", "test_frame_i420"]
+__all__ = ["even_size", "idstream_frame", "idstream_frame_i420"]
 
 # Layout along the (long, short) axes, as fractions.
 _CODE_LONG = (0.35, 0.65)  # the centre third the code and the uid share
@@ -209,7 +209,7 @@ def _check_size(size_wh: tuple[int, int]) -> tuple[int, int]:
     return (width, height)
 
 
-def test_frame(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
+def idstream_frame(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
                fps: int = 15) -> RGB:
     """Frame ``index`` of the test stream of ``uid`` as an RGB picture.
 
@@ -239,7 +239,7 @@ def test_frame(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
     --------
     >>> from layoutkit.signals.idcode import read_code
     >>> import cv2
-    >>> rgb = test_frame("1001", 7)
+    >>> rgb = idstream_frame("1001", 7)
     >>> luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     >>> read_code(luma, src_wh=(640, 360), region=(0, 0, 640, 360))
     CodeReading(uid='1001', frame=7, margin=0.5)
@@ -287,9 +287,6 @@ def _white_spans(index: int, fps: int, lay: _Layout) -> list[tuple[Span, Span]]:
     return spans
 
 
-test_frame.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
 def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
     """Return ``size_wh`` as ints, checked to be even and large enough for the test stream's code.
 
@@ -305,9 +302,9 @@ def even_size(size_wh: tuple[int, int]) -> tuple[int, int]:
     return (width, height)
 
 
-def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
+def idstream_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 360),
                     fps: int = 15, flash: bool = True) -> npt.NDArray[np.uint8]:
-    """Draw :func:`test_frame` as yuv420p (I420) planes stacked into one array.
+    """Draw :func:`idstream_frame` as yuv420p (I420) planes stacked into one array.
 
     ``flash=False`` draws the whole-second frames like the others (no white flash): for
     previews a person watches; the recorder keeps the flash (compare's A/V sync uses it).
@@ -322,7 +319,7 @@ def test_frame_i420(uid: str, index: int, *, size_wh: tuple[int, int] = (640, 36
     Raises
     ------
     ParameterError
-        When a side is odd (4:2:0 needs even sizes), besides :func:`test_frame`'s cases.
+        When a side is odd (4:2:0 needs even sizes), besides :func:`idstream_frame`'s cases.
     """
     size, index, fps = _frame_inputs(uid, index, even_size(size_wh), fps)
     base, flash_picture, grey = _backgrounds_i420(uid, size)
@@ -351,6 +348,3 @@ def _backgrounds_i420(uid: str, size_wh: tuple[int, int]) -> tuple[
         picture.setflags(write=False)
     qx, qy, _, _ = quiet_zone(size_wh)
     return base, flash, int(base[qy, qx])
-
-
-test_frame_i420.__test__ = False  # type: ignore[attr-defined]
