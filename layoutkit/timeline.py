@@ -95,8 +95,8 @@ _SWITCHES: dict[str, tuple[str, bool]] = {
 }
 
 
-class DisplayState(enum.Enum):
-    """What a displayed user's region shows."""
+class DisplayState(enum.StrEnum):
+    """What a displayed user's region shows (a ``str``: compare's JSON holds the values)."""
 
     #: The user's live video.
     LIVE = "live"

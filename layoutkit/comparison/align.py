@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import F64
+from ..timeline import DisplayState
 from .expect import Expectation, RegionExpect
 
 if TYPE_CHECKING:
@@ -212,7 +213,8 @@ RIVAL_S = 0.5
 
 def _moving(region: RegionExpect) -> bool:
     """Tell whether a region's picture moves or is not known (a real person, live or frozen)."""
-    return region.kind == "person" or (region.label[1] == "live" and region.kind in _MOVING_KINDS)
+    return region.kind == "person" or (region.label[1] == DisplayState.LIVE
+                                        and region.kind in _MOVING_KINDS)
 
 
 def still_weights(exp: Expectation, cell_rects: npt.NDArray[np.int32], factor: int, *,

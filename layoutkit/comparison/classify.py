@@ -49,9 +49,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from ..timeline import DisplayState
 from .align import CODE_PERIOD_FRAMES
 from .expect import FILE_WINDOW_S, Expectation, Label, RegionExpect
 from .frames import Observed
+from .model import NoUser
 from .observe import MOTION_SCALE, FrameSampler
 from .stillness import key_motion, still_spans
 
@@ -559,7 +561,7 @@ def background_frames(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArr
 
 
 #: Looks of the canvas itself (not black: a fit-mode picture has black bars of its own).
-_CANVAS_LOOKS = ("canvas_color", "canvas_background")
+_CANVAS_LOOKS = (DisplayState.CANVAS_COLOR, DisplayState.CANVAS_BACKGROUND)
 
 
 def partly_canvas(reg: RegionExpect, sampler: FrameSampler, cells: npt.NDArray[np.uint8],
@@ -675,7 +677,7 @@ def _person_labels(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp]
     states = picture_states(background, region_motion(reg, seen.sampler, seen.observed, frames),
                             seen.observed.times[frames])
     who = reg.label[0]
-    words = {PICTURE_LIVE: (who, "live"), PICTURE_FROZEN: (who, "last_frame")}
+    words = {PICTURE_LIVE: (who, DisplayState.LIVE), PICTURE_FROZEN: (who, DisplayState.LAST_FRAME)}
     return [reg.backgrounds[int(b)][0] if s == PICTURE_BACKGROUND else words[int(s)]
             for s, b in zip(states.tolist(), nearest, strict=True)]
 
@@ -698,7 +700,7 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     sampler, joins, rates, tol = seen.sampler, seen.joins, seen.rates, seen.tol
     cells, uid_names = seen.observed.cells, seen.observed.uid_names
     code_uids, code_frames = seen.observed.code_uids, seen.observed.code_frames
-    labels: list[Label] = [(None, "unknown")] * len(frames)
+    labels: list[Label] = [(None, NoUser.UNKNOWN)] * len(frames)
     named = np.zeros(len(frames), dtype=bool)
     own = [reg.code_key] if reg.code_key is not None else []
     for k in [*own, *(k for k in keys if k != reg.code_key)]:
@@ -707,11 +709,11 @@ def _name(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
         for i in np.nonzero((u >= 0) & ~named)[0]:
             uid = uid_names[int(u[i])]
             join = joins.get(uid)
-            state = "live"
+            state = DisplayState.LIVE
             if join is not None:
                 d = _wrap(np.array([f[i]]) - _expected_frame(np.array([t[i]]), join, rates[uid])
                           % CODE_PERIOD_FRAMES)
-                state = "live" if abs(int(d[0])) <= tol else "last_frame"
+                state = DisplayState.LIVE if abs(int(d[0])) <= tol else DisplayState.LAST_FRAME
             labels[i] = (uid, state)
             named[i] = True
     rest = np.nonzero(~named)[0]
@@ -733,7 +735,7 @@ def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     Returns ``labels`` with such frames (showing that user's frames near its expected
     source time) named ``(uid, "live")``; the others as they were.
     """
-    unknown = np.array([label == (None, "unknown") for label in labels], dtype=bool)
+    unknown = np.array([label == (None, NoUser.UNKNOWN) for label in labels], dtype=bool)
     others = [u for u in (reg.files.uids if reg.files is not None else ()) if u != reg.label[0]]
     if not unknown.any() or not others:
         return labels
@@ -744,5 +746,5 @@ def _name_files(reg: RegionExpect, seen: _Seen, frames: npt.NDArray[np.intp],
     out = list(labels)
     for row, (i, b) in enumerate(zip(rows, best, strict=True)):
         if dists[row, b] <= FILE_MEAN:
-            out[i] = (others[int(b)], "live")
+            out[i] = (others[int(b)], DisplayState.LIVE)
     return out

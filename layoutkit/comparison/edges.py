@@ -33,10 +33,11 @@ import numpy as np
 
 from .._typing import F32, U8
 from ..compose.fit import FIT, place
+from ..timeline import DisplayState
 from .displacement import MIN_SHIFT, REACH, _spread
 from .expect import Period
 from .findings import Finding
-from .model import Difference
+from .model import Difference, NoUser
 from .plan import Plan
 
 __all__ = [
@@ -55,7 +56,7 @@ MIN_EVIDENCE = 300
 #: Luma samples matched.
 SAMPLES = 3
 #: Region states that show the canvas.
-_CANVAS_STATES = ("empty", "canvas_color", "canvas_background")
+_CANVAS_STATES = (NoUser.EMPTY, DisplayState.CANVAS_COLOR, DisplayState.CANVAS_BACKGROUND)
 
 
 def expected_mask(period: Period, sizes: dict[str, tuple[int, int]], canvas_wh: tuple[int, int],

@@ -60,7 +60,7 @@ import numpy.typing as npt
 from ..errors import ParameterError, ScenarioError, format_value
 from ..render import SceneRenderer
 from ..scenario import UPDATE_LAYOUT, Event, Scenario, as_time
-from ..timeline import VIDEO_STOP_GRACE
+from ..timeline import VIDEO_STOP_GRACE, DisplayState
 from .align import CODE_PERIOD_FRAMES
 from .classify import BackgroundMemo, Judging, RegionObservation, background_misses, classify
 from .expect import Expectation, ExpectOptions, FileFrames, Label, build_expectation, person_uids
@@ -575,7 +575,7 @@ def _live_code_key(exp: Expectation, event: Event) -> int | None:
     if p < 0:
         return None
     for reg in exp.periods[p].regions:
-        if reg.label == (event.uid, "live") and reg.kind == "code_live":
+        if reg.label == (event.uid, DisplayState.LIVE) and reg.kind == "code_live":
             return reg.code_key
     return None
 
@@ -596,8 +596,8 @@ def frozen_picture_difference(fit: EventFit, freeze: Freeze) -> Difference | Non
     msg = (f"uid {fit.uid} froze at {freeze.t:.2f} s on frame {freeze.frame}, not on its "
            f"last live frame {freeze.before} (read at {freeze.before_t:.2f} s)")
     return Difference("wrong_state", msg, uid=fit.uid, t=freeze.t,
-                      expected={"state": "last_frame", "frame": freeze.before},
-                      observed={"state": "last_frame", "frame": freeze.frame})
+                      expected={"state": DisplayState.LAST_FRAME, "frame": freeze.before},
+                      observed={"state": DisplayState.LAST_FRAME, "frame": freeze.frame})
 
 
 def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
@@ -614,8 +614,9 @@ def named_by(diff: Difference, named: Sequence[Difference]) -> bool:
     (True, False)
     """
     seen = diff.observed if isinstance(diff.observed, dict) else {}
-    if diff.kind != "wrong_state" or diff.t is None or seen.get("state") != "last_frame" or \
-            diff.expected != {"uid": diff.uid, "state": "last_frame"}:
+    if diff.kind != "wrong_state" or diff.t is None or \
+            seen.get("state") != DisplayState.LAST_FRAME or \
+            diff.expected != {"uid": diff.uid, "state": DisplayState.LAST_FRAME}:
         return False
     return any(n.uid == diff.uid and n.t is not None and isinstance(n.observed, dict)
                and "frame" in n.observed and -0.2 <= diff.t - n.t <= float(VIDEO_STOP_GRACE)

@@ -33,6 +33,7 @@ from ..request.model import LayoutSettings
 from ..scenario import UNKNOWN, Scenario, UserSpec, first_join_times
 from ..timeline import DisplayState, Scene, Timeline, UserView
 from .codereader import CodeSpot
+from .model import NoUser, RegionState
 from .observe import FrameSampler
 from .._typing import F32
 
@@ -50,8 +51,8 @@ __all__ = [
     "source_kind",
 ]
 
-#: (who, state): a uid or None, and a DisplayState value or "empty" / "unknown".
-Label = tuple[str | None, str]
+#: (who, state): a uid or None, and a :class:`DisplayState` or a :class:`NoUser` state.
+Label = tuple[str | None, RegionState]
 Rect = tuple[int, int, int, int]
 
 #: A video file's region is compared with the file's frames this many seconds either side
@@ -221,12 +222,13 @@ class _Candidates:
               getattr(layout, "background_image", None), tuple(keys))
         if ck not in self._cache:
             looks: list[tuple[Label, Content, dict[object, npt.NDArray[np.uint8]]]] = [
-                ((None, "black"), BLACK, {}),
-                ((None, "canvas_color"), Solid(layout.background_rgb), {}),  # type: ignore[attr-defined]
-                ((None, "canvas_background"), CANVAS, {}),
+                ((None, DisplayState.BLACK), BLACK, {}),
+                ((None, DisplayState.CANVAS_COLOR), Solid(layout.background_rgb), {}),  # type: ignore[attr-defined]
+                ((None, DisplayState.CANVAS_BACKGROUND), CANVAS, {}),
             ]
             for uid, (pic, size) in self._pictures.items():
-                looks.append(((uid, "live"), Picture(("cand", uid), size), {("cand", uid): pic}))
+                looks.append(((uid, DisplayState.LIVE), Picture(("cand", uid), size),
+                              {("cand", uid): pic}))
             per_region: list[list[tuple[Label, F32]]] = [[] for _ in keys]
             for label, content, pictures in looks:
                 cells = self._draw(regions, content, layout, pictures)
@@ -257,11 +259,12 @@ class _Candidates:
         if ck not in cache:
             rgb = layout.background_rgb  # type: ignore[attr-defined]
             looks: list[tuple[Label, Content, dict[object, npt.NDArray[np.uint8]]]] = [
-                ((None, "black"), BLACK, {}), ((None, "canvas_color"), Solid(rgb), {}),
-                ((None, "canvas_background"), CANVAS, {})]
+                ((None, DisplayState.BLACK), BLACK, {}),
+                ((None, DisplayState.CANVAS_COLOR), Solid(rgb), {}),
+                ((None, DisplayState.CANVAS_BACKGROUND), CANVAS, {})]
             picture = self.renderer._image(image.image_url) if image is not None else None
             if picture is not None:
-                looks.append(((uid, "user_image"),
+                looks.append(((uid, DisplayState.USER_IMAGE),
                               Picture(("image", uid),
                                       (picture.shape[1], picture.shape[0] * 2 // 3),
                                       render_mode=image.render_mode),  # type: ignore[union-attr]
@@ -422,7 +425,7 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
     mode = int(item["mode"])  # type: ignore[call-overload]
     kind = source_kind(user.source)
     shown = view.state in (DisplayState.LIVE, DisplayState.LAST_FRAME)
-    item["label"] = (user.uid, view.state.value)
+    item["label"] = (user.uid, view.state)
     item["join"] = float(join)
     if shown and kind == "testsrc" and not _code_hidden(user.size_wh, rect, mode, tuple(above),
                                                         sampler.canvas_wh):
@@ -442,7 +445,7 @@ def _user_item(item: dict[str, object], view: UserView, user: UserSpec,
 def _file_item(item: dict[str, object], files: FileFrames | None, regions: Regions,
                layout: object, joins: Mapping[str, Fraction]) -> None:
     """Check a live video file's region against the file's frames (``files``)."""
-    if files is None or item["kind"] != "unchecked" or item["label"][1] != "live":  # type: ignore[index]
+    if files is None or item["kind"] != "unchecked" or item["label"][1] != DisplayState.LIVE:  # type: ignore[index]
         return
     j, key = int(item["index"]), int(item["desc_key"])  # type: ignore[call-overload]
     item.update(kind="file", files=files, place=files.register(regions, j, key, layout, joins))
@@ -664,7 +667,7 @@ def _region_items(build: _Build, scene: Scene, layout: LayoutSettings, regions: 
         item: dict[str, object] = {"index": j, "rect": rect, "mode": mode, "desc_key": key}
         view = views.get(uid) if uid is not None else None
         if uid is None or view is None:
-            item.update(label=(None, "empty"), kind="desc")
+            item.update(label=(None, NoUser.EMPTY), kind="desc")
         else:
             _user_item(item, view, build.users[uid], rects[j + 1:], sampler,
                        (build.joins[uid], build.fps))

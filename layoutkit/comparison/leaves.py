@@ -39,6 +39,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from ..timeline import DisplayState
 from .classify import (
     DESC_MAX,
     DESC_MEAN,
@@ -116,8 +117,8 @@ class KeptLayout:
         t = float(fit.fitted_t)
         when = f"fitted; scenario {float(fit.scenario_t):.2f} s" if fit.seen else \
             "scenario time; not seen"
-        tail = {"gone": "", "live": f", uid {fit.uid} still shown",
-                "last_frame": f", uid {fit.uid}'s last frame still shown"}[self.shown]
+        tail = {"gone": "", DisplayState.LIVE: f", uid {fit.uid} still shown",
+                DisplayState.LAST_FRAME: f", uid {fit.uid}'s last frame still shown"}[self.shown]
         msg = (f"layout not reflowed after uid {fit.uid} left at {t:.2f} s ({when}): "
                f"{t:.2f}-{self.until:.2f} s shows the {self.users}-user layout from before "
                f"the leave{tail}")
@@ -188,7 +189,8 @@ def _person_shown(plan: Plan, observed: Observed, rows: IDX, region: RegionExpec
     states = picture_states(bg, region_motion(region, plan.sampler, observed, rows),
                             observed.times[rows],
                             None if observed.keys is None else observed.keys[rows])
-    words = {PICTURE_BACKGROUND: "gone", PICTURE_LIVE: "live", PICTURE_FROZEN: "last_frame"}
+    words = {PICTURE_BACKGROUND: "gone", PICTURE_LIVE: DisplayState.LIVE,
+             PICTURE_FROZEN: DisplayState.LAST_FRAME}
     return words[int(np.argmax(np.bincount(states, minlength=3)))]
 
 
@@ -285,12 +287,12 @@ def _went(observed: Observed, t: F64, fit: EventFit, region: RegionExpect | None
     if after.any() and reads[after].mean() > 0.5:
         shown = frames[after & reads]
         if np.unique(shown).size > shown.size // 2:
-            return unseen, "live"
+            return unseen, DisplayState.LIVE
         frozen = freeze_onset(t[rows][reads], frames[reads].astype(np.int64))
         if frozen is None:
-            return unseen, "last_frame"
+            return unseen, DisplayState.LAST_FRAME
         return replace(unseen, fitted_t=_on_grid(frozen.t, fit, step), seen=True), \
-            "last_frame"
+            DisplayState.LAST_FRAME
     read = np.flatnonzero(reads & ~after)
     if read.size == 0 or read[-1] + 1 >= rows.size:
         return unseen, "gone"

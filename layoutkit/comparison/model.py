@@ -10,6 +10,7 @@ Every difference kind has one category (:data:`KIND_CATEGORY`, the one home of t
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..cloudfiles.parse import printable
+from ..timeline import DisplayState
 
 if TYPE_CHECKING:
     from .events import EventFit
@@ -36,6 +38,8 @@ __all__ = [
     "Difference",
     "Evidence",
     "Interval",
+    "NoUser",
+    "RegionState",
     "RegionTrack",
     "category_counts",
     "category_of",
@@ -44,6 +48,23 @@ __all__ = [
 
 #: A JSON-able value: what a difference expected and observed, the file and stream facts.
 JSON: TypeAlias = "bool | int | float | str | Sequence[JSON] | Mapping[str, JSON] | None"
+
+class NoUser(enum.StrEnum):
+    """What compare finds in a region besides a user's :class:`~layoutkit.timeline.DisplayState`.
+
+    A region's state in compare is a :data:`RegionState`: the timeline's display state of its
+    user, or one of these (its uid None).  The values are the JSON document's strings.
+    """
+
+    #: A layout region no user fills: the canvas shows.
+    EMPTY = "empty"
+    #: An observed picture that is none of the expected looks.
+    UNKNOWN = "unknown"
+
+
+#: A region's state in compare (labels, intervals, runs): a :class:`DisplayState` or
+#: :class:`NoUser`; both are ``str`` enums, so the JSON document holds their values.
+RegionState: TypeAlias = DisplayState | NoUser
 
 #: Differences of one kind in the JSON document (the rest are counted in
 #: ``omitted_differences``): a playlist of 100,000 missing segments stays a few MB.
@@ -198,19 +219,19 @@ class Interval:
     """A stretch of scenario time in which one region shows one thing.
 
     ``who`` is a uid or None (nobody / background); ``state`` a
-    :class:`~layoutkit.timeline.DisplayState` value (``"live"``, ``"last_frame"``, ...) or
-    ``"empty"`` for a region that shows the canvas background without a user.
+    :class:`~layoutkit.timeline.DisplayState` (``"live"``, ``"last_frame"``, ...) or
+    :attr:`NoUser.EMPTY` for a region that shows the canvas background without a user.
     """
 
     start: float
     end: float
     who: str | None
-    state: str
+    state: RegionState
 
     def to_json(self) -> dict[str, Any]:
         """Return the interval as a JSON object (times in seconds, ``who`` as ``uid``)."""
         return {"start": _seconds(self.start), "end": _seconds(self.end), "uid": self.who,
-                "state": self.state}
+                "state": str(self.state)}
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from ..errors import ScenarioError
 from ..scenario import Event, Scenario, VideoReport, presence_problems
-from ..timeline import VIDEO_STOP_GRACE
+from ..timeline import VIDEO_STOP_GRACE, DisplayState
 from .classify import (
     PICTURE_BACKGROUND,
     PICTURE_FROZEN,
@@ -57,7 +57,7 @@ from .classify import (
 from .expect import person_uids
 from .findings import Finding
 from .frames import Observed
-from .model import Difference
+from .model import Difference, NoUser
 from .runcheck import state_name
 
 if TYPE_CHECKING:
@@ -73,7 +73,8 @@ MIN_RUN_FRAMES = 3
 #: A recording shows "only the canvas" for a person when this share of its frames do.
 CANVAS_ONLY_SHARE = 0.98
 _VIDEO_ACTIONS = ("mute_video", "unmute_video", "unpublish_video", "publish_video")
-_BACKGROUNDS = ("black", "canvas_color", "canvas_background", "user_image", "empty")
+_BACKGROUNDS = (DisplayState.BLACK, DisplayState.CANVAS_COLOR, DisplayState.CANVAS_BACKGROUND,
+                DisplayState.USER_IMAGE, NoUser.EMPTY)
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
             f"uid {tr.uid} is in the channel and the recorder reported receiving video (NCS "
             f"event 44 at {float(report.t):.2f} s), but its region shows only the {words} "
             f"from {tr.t[0]:.2f} s to {tr.t[-1]:.2f} s",
-            uid=tr.uid, t=float(tr.t[0]), expected={"uid": tr.uid, "state": "live"},
+            uid=tr.uid, t=float(tr.t[0]), expected={"uid": tr.uid, "state": DisplayState.LIVE},
             observed={"state": Counter(tr.looks).most_common(1)[0][0],
                       "until": round(float(tr.t[-1]), 3),
                       "video_report_t": round(float(report.t), 3)}))
@@ -293,7 +294,7 @@ def canvas_only(scenario: Scenario, tracks: Mapping[str, PersonTrack]
             "account where layoutConfig wants integer uids, or a misplaced transcodingConfig)",
             uid=unreported[0].uid if len(unreported) == 1 else None,
             t=min(float(tr.t[0]) for tr in unreported),
-            expected={"uids": [tr.uid for tr in unreported], "state": "live"},
+            expected={"uids": [tr.uid for tr in unreported], "state": DisplayState.LIVE},
             observed={"state": Counter(k for tr in unreported
                                        for k in tr.looks).most_common(1)[0][0]}),)
     return tuple(missing), warnings
@@ -340,12 +341,12 @@ def _explained(diff: Difference, inferred: Sequence[Event]) -> Difference:
         return diff
     until = float(seen.get("until", diff.t))
     grace = float(VIDEO_STOP_GRACE)
-    if seen.get("state") == "last_frame" and wanted.get("state") in _BACKGROUNDS:
+    if seen.get("state") == DisplayState.LAST_FRAME and wanted.get("state") in _BACKGROUNDS:
         what = state_name((None, str(wanted.get("state"))))
         return replace(diff, message=(
             f"uid {diff.uid}'s last frame stays {diff.t:.2f}-{until:.2f} s: it should give "
             f"way to the {what} {grace:g} s after the video stopped at {float(stop):.2f} s"))
-    if wanted.get("state") == "last_frame" and seen.get("state") in _BACKGROUNDS and \
+    if wanted.get("state") == DisplayState.LAST_FRAME and seen.get("state") in _BACKGROUNDS and \
             abs(diff.t - float(stop)) <= 0.2:
         what = state_name((None, str(seen.get("state"))))
         return replace(diff, message=(

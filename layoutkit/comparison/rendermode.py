@@ -33,6 +33,7 @@ import numpy as np
 from .._typing import U8
 from ..compose.fit import CROP, FIT, place
 from ..profile import Profile
+from ..timeline import DisplayState
 from .alignment import Alignment
 from .codereader import CodeSpot
 from .edges import background_luma
@@ -229,7 +230,7 @@ def _period_faults(ctx: _Context, period: Period) -> list[RenderModeFault]:
         return []
     out = []
     for reg in period.regions:
-        if reg.label[1] != "live" or reg.label[0] is None:
+        if reg.label[1] != DisplayState.LIVE or reg.label[0] is None:
             continue
         check = _code_fault if reg.kind == "code_live" else _picture_fault
         fault = check(ctx, period, reg, lumas)

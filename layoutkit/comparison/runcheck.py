@@ -18,20 +18,24 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..timeline import DisplayState
 from .expect import Label
 from .findings import Anchor, Finding
-from .model import Difference
+from .model import Difference, NoUser
 from .runs import Run, Runs, Track, TrackKey
 
 __all__ = ["Departure", "JudgedRuns", "describe", "describe_user", "difference_kind",
            "judge_runs", "run_message", "state_name", "swapped_runs"]
 
-_STATE_NAMES = {"live": "live", "last_frame": "last frame", "black": "black",
-                "canvas_color": "canvas colour", "canvas_background": "canvas background",
-                "user_image": "user image", "empty": "empty", "unknown": "an unrecognised picture"}
-_BACKGROUNDISH = ("canvas_color", "canvas_background", "empty")
+_STATE_NAMES: dict[str, str] = {  # RegionState -> words
+    DisplayState.LIVE: "live", DisplayState.LAST_FRAME: "last frame",
+    DisplayState.BLACK: "black", DisplayState.CANVAS_COLOR: "canvas colour",
+    DisplayState.CANVAS_BACKGROUND: "canvas background", DisplayState.USER_IMAGE: "user image",
+    NoUser.EMPTY: "empty", NoUser.UNKNOWN: "an unrecognised picture"}
+_BACKGROUNDISH = (DisplayState.CANVAS_COLOR, DisplayState.CANVAS_BACKGROUND, NoUser.EMPTY)
 #: What a region without a picture shows.
-_NO_PICTURE = ("black", "canvas_color", "canvas_background", "user_image")
+_NO_PICTURE = (DisplayState.BLACK, DisplayState.CANVAS_COLOR, DisplayState.CANVAS_BACKGROUND,
+               DisplayState.USER_IMAGE)
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ class JudgedRuns:
     glitches: int
 
 
-def state_name(label: Label) -> str:
-    """Name a label's state in words.
+def state_name(label: tuple[str | None, str]) -> str:
+    """Name a label's state in words (a ``RegionState`` or its value).
 
     >>> state_name(("22", "last_frame")), state_name((None, "canvas_color"))
     ('last frame', 'canvas colour')
@@ -110,15 +114,15 @@ def difference_kind(expected: Label, observed: Label) -> str:
     """
     ew, es = expected
     ow, os_ = observed
-    if os_ == "unknown":
+    if os_ == NoUser.UNKNOWN:
         return "wrong_background" if es in _BACKGROUNDISH else "wrong_state"
     if ew is None:
         return "extra_user" if ow is not None else "wrong_state"
     if ow is not None and ow != ew:
         return "wrong_user"
-    if ow is None and es in ("live", "last_frame"):
+    if ow is None and es in (DisplayState.LIVE, DisplayState.LAST_FRAME):
         return "missing_user"
-    if ow is None and es in (*_BACKGROUNDISH, "user_image") and os_ in _NO_PICTURE:
+    if ow is None and es in (*_BACKGROUNDISH, DisplayState.USER_IMAGE) and os_ in _NO_PICTURE:
         return "wrong_background"  # one background where another was due
     return "wrong_state"
 
@@ -172,7 +176,7 @@ def _who(label: Label, files: Mapping[str, str]) -> str:
     ('uid 22', 'uid 22 last frame (video file a.mp4)')
     """
     who = label[0]
-    text = f"uid {who}" if label[1] == "live" else describe(label)
+    text = f"uid {who}" if label[1] == DisplayState.LIVE else describe(label)
     return text + (f" (video file {files[who]})" if who is not None and who in files else "")
 
 
@@ -191,7 +195,7 @@ def run_message(run: Run, files: Mapping[str, str], left: Departure | None = Non
     """
     times = f"from {run.t0:.2f} s to {run.t1:.2f} s"
     if left is not None:
-        subject = f"uid {left.uid}" if run.observed[1] == "live" else \
+        subject = f"uid {left.uid}" if run.observed[1] == DisplayState.LIVE else \
             f"uid {left.uid}'s {state_name(run.observed)}"
         where = f"region {run.region}" + ("" if run.expected[0] is None else
                                           f" where {_who(run.expected, files)} should be")

@@ -92,7 +92,7 @@ class Part:
         >>> Part(("22", "live"), 2.0, 4.0).to_json()
         {'uid': '22', 'state': 'live', 'from': 2.0, 'until': 4.0}
         """
-        return {"uid": self.label[0], "state": self.label[1], "from": round(self.t0, 3),
+        return {"uid": self.label[0], "state": str(self.label[1]), "from": round(self.t0, 3),
                 "until": round(self.t1, 3)}
 
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .model import Difference, Interval, RegionTrack
+from ..timeline import DisplayState
+from .model import Difference, Interval, NoUser, RegionTrack
 
 if TYPE_CHECKING:
     from .events import EventFit
@@ -25,13 +26,13 @@ __all__ = ["STATE_STYLE", "Bar", "EventMark", "Marker", "Row", "Tick", "Timeline
 
 #: state -> (fill colour, text colour, label for people)
 STATE_STYLE: dict[str, tuple[str, str, str]] = {
-    "live": ("#2f6fb3", "#ffffff", "live"),
-    "last_frame": ("#8db4dc", "#10243a", "last frame (frozen)"),
-    "black": ("#1d1d1f", "#ffffff", "black"),
-    "canvas_color": ("#d9a33f", "#2b1d00", "canvas colour"),
-    "canvas_background": ("#b98b63", "#2b1a0b", "canvas background"),
-    "user_image": ("#8a63b8", "#ffffff", "user background image"),
-    "empty": ("#e3e5e8", "#4a4f57", "empty region (no user)"),
+    DisplayState.LIVE: ("#2f6fb3", "#ffffff", DisplayState.LIVE),
+    DisplayState.LAST_FRAME: ("#8db4dc", "#10243a", "last frame (frozen)"),
+    DisplayState.BLACK: ("#1d1d1f", "#ffffff", DisplayState.BLACK),
+    DisplayState.CANVAS_COLOR: ("#d9a33f", "#2b1d00", "canvas colour"),
+    DisplayState.CANVAS_BACKGROUND: ("#b98b63", "#2b1a0b", "canvas background"),
+    DisplayState.USER_IMAGE: ("#8a63b8", "#ffffff", "user background image"),
+    NoUser.EMPTY: ("#e3e5e8", "#4a4f57", "empty region (no user)"),
 }
 _EXTRA = ("#3f9d8f", "#c45c8a", "#6b8e23", "#a0522d", "#5f6b7a", "#d2691e")
 

@@ -1,0 +1,80 @@
+"""One name per thing (issue 22, item 5): display states, subscription rules, file reading.
+
+* compare speaks of a region's state with the timeline's :class:`DisplayState` (a ``str``
+  enum) and its own two :class:`NoUser` states, never with string literals; the JSON output
+  keeps the plain strings;
+* the recorder's subscription rules for previews are methods of the request model;
+* request and scenario text is read by ``layoutkit.io``, not by ``layoutkit.inputs``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import layoutkit as lk
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "layoutkit"
+SAMPLES = PACKAGE / "samples"
+
+
+# --------------------------------------------------------------------------- display states
+
+def _docstring_ids(tree: ast.Module) -> set[int]:
+    kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, kinds) and node.body and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)}
+
+
+def test_compare_spells_no_display_state_as_a_string() -> None:
+    """Every state compare compares, stores or keys on is an enum member, not a literal."""
+    from layoutkit.comparison.model import NoUser
+    from layoutkit.timeline import DisplayState
+
+    values = {s.value for s in DisplayState} | {s.value for s in NoUser}
+    found = []
+    for path in sorted((PACKAGE / "comparison").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _docstring_ids(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):  # a words table's values are words, not states
+                skip |= {id(v) for v in node.values}
+            if isinstance(node, ast.ClassDef) and node.name == "NoUser":  # the definitions
+                skip |= {id(n) for n in ast.walk(node)}
+        found += [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in values
+                  and id(node) not in skip]
+    assert found == []
+
+
+def test_expected_states_are_the_timelines_enum_and_json_keeps_the_strings() -> None:
+    from layoutkit.comparison.expect import build_expectation
+    from layoutkit.comparison.model import Interval, NoUser
+    from layoutkit.comparison.observe import FrameSampler
+    from layoutkit.comparison.runs import Part
+    from layoutkit.profile import DEFAULT_PROFILE
+    from layoutkit.render import SceneRenderer
+    from layoutkit.timeline import DisplayState
+
+    scenario = lk.load_scenario(SAMPLES / "scenario-display-rules.json")
+    with SceneRenderer(scenario) as renderer:
+        expectation = build_expectation(scenario, FrameSampler((640, 360)),
+                                        profile=DEFAULT_PROFILE, renderer=renderer)
+    states = [r.label[1] for p in expectation.periods for r in p.regions]
+    assert all(isinstance(s, DisplayState | NoUser) for s in states), set(map(type, states))
+    # the sample's display rules: live, frozen, black, canvas colour and a user's image
+    assert {DisplayState.LIVE, DisplayState.LAST_FRAME, DisplayState.BLACK,
+            DisplayState.USER_IMAGE} <= set(states)
+    label = ("1001", DisplayState.LAST_FRAME)
+    for doc in (Part(label, 1.0, 2.0).to_json(), Interval(1.0, 2.0, None, NoUser.EMPTY).to_json()):
+        assert type(doc["state"]) is str
+    assert json.dumps(Part(label, 1.0, 2.0).to_json()) == \
+        '{"uid": "1001", "state": "last_frame", "from": 1.0, "until": 2.0}'
+    assert json.dumps({"state": NoUser.UNKNOWN}) == '{"state": "unknown"}'
+
