@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from .enums import LayoutMode
 from .layout import MAX_DISPLAYED, Regions
-from .request.model import ALL_STREAMS, LayoutSettings, RecordingConfig
+from .request.model import LayoutSettings, RecordingConfig
 from .signals.testcard import label_font
 
 if TYPE_CHECKING:
@@ -48,13 +48,11 @@ __all__ = [
     "annotate",
     "annotate_frame",
     "annotated_preview",
-    "default_users",
     "frame_states",
     "frame_warnings",
     "label_lines",
     "layout_warnings",
     "region_label",
-    "subscribed_split",
     "tile_labels",
     "warn_all",
 ]
@@ -81,65 +79,6 @@ def warn_all(lines: Sequence[str], *, stacklevel: int = 3) -> None:
 
     for line in lines:
         warnings.warn(line, PreviewWarning, stacklevel=stacklevel)
-
-
-def default_users(config: RecordingConfig | None, count: int = 4) -> list[str]:
-    """Return the users a request preview draws when none are given.
-
-    They are the uids of an explicit ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
-
-    >>> from layoutkit.request.model import RecordingConfig
-    >>> default_users(RecordingConfig(subscribe_video_uids=("123", "456")))
-    ['123', '456']
-    >>> default_users(None, 3)
-    ['1', '2', '3']
-    """
-    listed = config.subscribe_video_uids if config is not None else None
-    if listed and ALL_STREAMS not in listed:
-        return list(listed)
-    return [str(i) for i in range(1, count + 1)]
-
-
-def sheet_users(config: RecordingConfig | None, count: int = MAX_DISPLAYED) -> list[str]:
-    """Return the join order of a contact sheet: the users whose video the recorder subscribes to.
-
-    An explicit ``subscribeVideoUids`` list gives its uids (the sheet then has as many
-    cells as it lists, up to ``count``); otherwise ``"1"``, ``"2"``, ... skipping the
-    ``unSubscribeVideoUids``, until ``count`` users.
-
-    >>> from layoutkit.request.model import RecordingConfig
-    >>> sheet_users(RecordingConfig(subscribe_video_uids=("7", "8")))
-    ['7', '8']
-    >>> sheet_users(RecordingConfig(unsubscribe_video_uids=("2",)), 4)
-    ['1', '3', '4', '5']
-    """
-    listed = default_users(config, 0)
-    if listed:
-        return listed[:count]
-    users: list[str] = []
-    number = 1
-    while len(users) < count:
-        if config is None or config.subscribes_video(str(number)):
-            users.append(str(number))
-        number += 1
-    return users
-
-
-def subscribed_split(config: RecordingConfig | None,
-                     users: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split ``users`` into ``(drawn candidates, unsubscribed)``.
-
-    The candidates are the users whose video the recorder subscribes to
-    (``subscribeVideoUids`` / ``unSubscribeVideoUids``), as scenarios do.
-
-    >>> from layoutkit.request.model import RecordingConfig
-    >>> subscribed_split(RecordingConfig(unsubscribe_video_uids=("2",)), ["1", "2", "3"])
-    (['1', '3'], ['2'])
-    """
-    if config is None:
-        return list(users), []
-    kept = [uid for uid in users if config.subscribes_video(uid)]
-    return kept, [uid for uid in users if uid not in kept]
 
 
 @dataclass(frozen=True)
@@ -411,7 +350,7 @@ def annotated_preview(settings: LayoutSettings, users: Sequence[str], *,
     from .profile import DEFAULT_PROFILE
     from .stills import preview_canvas
 
-    drawn, unsubscribed = subscribed_split(config, users)
+    drawn, unsubscribed = (config or RecordingConfig()).split_video_subscribed(users)
     image = preview_canvas(settings, drawn, canvas_wh=canvas_wh, **options)
     regions = compute_regions(settings, drawn, canvas_wh=canvas_wh,
                               profile=options.get("profile", DEFAULT_PROFILE))

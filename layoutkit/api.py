@@ -212,9 +212,8 @@ def preview(request: Previewable, *, users: int | list[str] | None = None,
     from .annotate import annotated_preview
 
     settings, request_canvas, base_dir, config = _layout_of(request)
-    from .annotate import default_users
-
-    uids = default_users(config, DEFAULT_PREVIEW_USERS) if users is None else _users(users)
+    uids = ((config or RecordingConfig()).preview_uids(DEFAULT_PREVIEW_USERS) if users is None
+            else _users(users))
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
     return annotated_preview(settings, uids, canvas_wh=canvas, profile=profile, config=config,
                              source_sizes={uid: source_wh for uid in uids},
@@ -237,6 +236,12 @@ def contact_sheet(request: Previewable, *, canvas_wh: tuple[int, int] | None = N
     ndarray of shape (H, W, 3), uint8
         The sheet: a titled grid of the 17 canvases.
 
+    Raises
+    ------
+    ParameterError
+        When the request subscribes to no video (``streamTypes`` 0, or only audio
+        subscription lists): the sheet would be empty.
+
     Examples
     --------
     >>> import layoutkit as lk
@@ -244,11 +249,17 @@ def contact_sheet(request: Previewable, *, canvas_wh: tuple[int, int] | None = N
     >>> sheet.ndim, sheet.dtype.name
     (3, 'uint8')
     """
-    from .annotate import sheet_users
+    from .layout import MAX_DISPLAYED
     from .stills import contact_sheet as sheet
 
     settings, request_canvas, base_dir, config = _layout_of(request)
-    uids = sheet_users(config)
+    uids = (config or RecordingConfig()).sheet_uids(MAX_DISPLAYED)
+    if not uids:
+        from .errors import ParameterError
+
+        msg = ("the request subscribes to no video (streamTypes 0, or only audio subscription "
+               "lists): its contact sheet would be empty")
+        raise ParameterError(msg)
     canvas = canvas_wh or request_canvas or DEFAULT_CANVAS_WH
     return sheet(settings, canvas_wh=canvas, profile=profile, uids=uids,
                  source_sizes={uid: source_wh for uid in uids},

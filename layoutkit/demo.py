@@ -124,7 +124,8 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
     compare the sample scenario.  Prints each file as it is made and, at the end, what to
     open first.
     """
-    from .annotate import annotated_preview, default_users
+    from .annotate import annotated_preview
+    from .request.model import RecordingConfig
     from .inputs import background_image_of, load_request_file
     from .io.png import write_png
     from .stills import contact_sheet
@@ -142,7 +143,7 @@ def run_demo(folder: Path, *, out: IO[str]) -> list[Path]:
         config = getattr(loaded.model, "recording_config", None)
         chosen = _USERS.get(request.stem)
         users = ([str(i) for i in range(1, chosen + 1)] if isinstance(chosen, int)
-                 else chosen or default_users(config))
+                 else chosen or (config or RecordingConfig()).preview_uids())
         still = annotated_preview(settings, users, canvas_wh=canvas, config=config,
                                   background_image=background)
         write_png(still, folder / f"{request.stem}.png", overwrite=True)

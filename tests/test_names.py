@@ -78,3 +78,53 @@ def test_expected_states_are_the_timelines_enum_and_json_keeps_the_strings() -> 
         '{"uid": "1001", "state": "last_frame", "from": 1.0, "until": 2.0}'
     assert json.dumps({"state": NoUser.UNKNOWN}) == '{"state": "unknown"}'
 
+
+# --------------------------------------------------------------------------- subscriptions
+
+def _start_body(**recording: object) -> dict:
+    import copy
+
+    doc = json.loads((SAMPLES / "start-bestfit.json").read_text(encoding="utf-8"))
+    doc = copy.deepcopy(doc)
+    doc["clientRequest"]["recordingConfig"].update(recording)
+    return doc
+
+
+def _within(seconds: float, call):  # type: ignore[no-untyped-def]
+    """``call()``'s result or exception, or a failure when it runs longer than ``seconds``."""
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["value"] = call()
+        except Exception as exc:  # noqa: BLE001 -- handed back to the test
+            out["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    return out
+
+
+@pytest.mark.parametrize("recording", [{"streamTypes": 0}, {"subscribeAudioUids": ["1"]}],
+                         ids=["audio-only", "audio-list-only"])
+def test_a_contact_sheet_of_no_subscribed_video_says_so_instead_of_hanging(recording) -> None:
+    """The sheet's join order skipped unsubscribed numbers forever when none is subscribed."""
+    out = _within(20, lambda: lk.contact_sheet(_start_body(**recording), canvas_wh=(160, 90)))
+    assert isinstance(out.get("error"), lk.ParameterError), out
+    assert "subscribes to no video" in str(out["error"])
+
+
+def test_the_subscription_rules_are_methods_of_the_request_model() -> None:
+    import layoutkit.annotate as annotate
+    from layoutkit.request.model import RecordingConfig
+
+    assert not {"default_users", "sheet_users", "subscribed_split"} & set(vars(annotate))
+    config = RecordingConfig(unsubscribe_video_uids=("2", "4"))
+    assert config.sheet_uids(3) == ["1", "3", "5"]
+    assert config.split_video_subscribed(["1", "2", "3"]) == (["1", "3"], ["2"])
+    assert RecordingConfig(subscribe_video_uids=("9", "8")).preview_uids() == ["9", "8"]
+    assert RecordingConfig(subscribe_audio_uids=("1",)).sheet_uids(17) == []
+    sheet = lk.contact_sheet(_start_body(unSubscribeVideoUids=["2"]), canvas_wh=(160, 90))
+    assert sheet.ndim == 3

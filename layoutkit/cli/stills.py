@@ -179,19 +179,24 @@ def cmd_preview(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     background = background_image_of(settings, base_dir=loaded.base_dir if loaded else None,
                                      canvas_wh=canvas)
-    from ..annotate import default_users
+    from ..request.model import RecordingConfig
 
     config = getattr(loaded.model, "recording_config", None) if loaded else None
-    users = args.users if args.users is not None else default_users(config)
+    config = config or RecordingConfig()
+    users = args.users if args.users is not None else config.preview_uids()
     source_wh = args.source_size or DEFAULT_SOURCE_WH
     sizes = {uid: source_wh for uid in users}
     if args.sheet:
-        from ..annotate import sheet_users, subscribed_split
+        from ..layout import MAX_DISPLAYED
 
-        order = subscribed_split(config, args.users)[0] if args.users else sheet_users(config)
-        if not order:
+        order = (config.split_video_subscribed(args.users)[0] if args.users
+                 else config.sheet_uids(MAX_DISPLAYED))
+        if not order and args.users:
             raise UsageError("--users: none of them is subscribed (subscribeVideoUids / "
                              "unSubscribeVideoUids), the sheet would be empty")
+        if not order:
+            raise UsageError("the request subscribes to no video (streamTypes or only audio "
+                             "subscription lists), the sheet would be empty")
         image = contact_sheet(settings, canvas_wh=canvas, profile=profile, uids=order,
                               source_sizes={uid: source_wh for uid in order},
                               background_image=background)

@@ -8,6 +8,7 @@ here validates or does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,55 @@ class RecordingConfig:
         return _subscribed(uid, self.subscribe_audio_uids, self.unsubscribe_audio_uids,
                            other_set=self.subscribe_video_uids is not None
                            or self.unsubscribe_video_uids is not None) and self.records_audio()
+
+    def preview_uids(self, count: int = 4) -> list[str]:
+        """Return the users a preview draws when none are given.
+
+        The uids of an explicit ``subscribeVideoUids`` list, else ``"1"`` .. ``count``.
+
+        >>> RecordingConfig(subscribe_video_uids=("123", "456")).preview_uids()
+        ['123', '456']
+        >>> RecordingConfig().preview_uids(3)
+        ['1', '2', '3']
+        """
+        listed = self.subscribe_video_uids
+        if listed and ALL_STREAMS not in listed:
+            return list(listed)
+        return [str(i) for i in range(1, count + 1)]
+
+    def sheet_uids(self, count: int) -> list[str]:
+        """Return a contact sheet's join order: users whose video the recorder subscribes to.
+
+        An explicit ``subscribeVideoUids`` list gives its uids (the sheet then has as many
+        cells as it lists, up to ``count``); otherwise ``"1"``, ``"2"``, ... skipping the
+        ``unSubscribeVideoUids``, until ``count`` users; none when the recorder subscribes
+        to no video at all (audio only, or only audio lists set).
+
+        >>> RecordingConfig(subscribe_video_uids=("7", "8")).sheet_uids(17)
+        ['7', '8']
+        >>> RecordingConfig(unsubscribe_video_uids=("2",)).sheet_uids(4)
+        ['1', '3', '4', '5']
+        >>> RecordingConfig(stream_types=0).sheet_uids(4)
+        []
+        """
+        listed = self.preview_uids(0)
+        if listed:
+            return listed[:count]
+        # only the listed are left out: ``count`` numbers past them are enough, or none is
+        reach = count + len(self.unsubscribe_video_uids or ())
+        return [uid for uid in map(str, range(1, reach + 1)) if self.subscribes_video(uid)][:count]
+
+    def split_video_subscribed(self, users: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Split ``users`` into ``(subscribed, unsubscribed)`` video, as scenarios do.
+
+        The first are those whose video the recorder subscribes to (``subscribeVideoUids`` /
+        ``unSubscribeVideoUids``), the second the others, each in the given order.
+
+        >>> RecordingConfig(unsubscribe_video_uids=("2",)).split_video_subscribed(["1", "2", "3"])
+        (['1', '3'], ['2'])
+        """
+        kept = [uid for uid in users if self.subscribes_video(uid)]
+        return kept, [uid for uid in users if uid not in kept]
 
 
 def _subscribed(uid: str, allow: tuple[str, ...] | None, deny: tuple[str, ...] | None,
