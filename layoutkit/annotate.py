@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
+from ._typing import RGB
 from .enums import LayoutMode
 from .layout import MAX_DISPLAYED, Regions
 from .request.model import LayoutSettings, RecordingConfig
@@ -57,7 +57,6 @@ __all__ = [
     "warn_all",
 ]
 
-RGB = npt.NDArray[np.uint8]
 #: Outline of a region with a user (a saturated yellow, visible on every test card colour).
 OUTLINE = (255, 214, 0)
 #: Outline of an empty region (dashed magenta).

@@ -128,3 +128,51 @@ def test_the_subscription_rules_are_methods_of_the_request_model() -> None:
     assert RecordingConfig(subscribe_audio_uids=("1",)).sheet_uids(17) == []
     sheet = lk.contact_sheet(_start_body(unSubscribeVideoUids=["2"]), canvas_wh=(160, 90))
     assert sheet.ndim == 3
+
+
+# --------------------------------------------------------------------------- file reading
+
+def test_inputs_reads_no_file_itself_io_text_does() -> None:
+    """``layoutkit.inputs`` parses; every byte of a request, scenario or log is read in io/."""
+    from layoutkit import inputs
+    from layoutkit.io import text
+
+    tree = ast.parse((PACKAGE / "inputs.py").read_text(encoding="utf-8"))
+    readers = {"open", "read", "fdopen", "fstat", "read_limited", "read_bytes"}
+    calls = sorted(f"{node.lineno}: {ast.unparse(node.func)}" for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)
+                   and (node.func.attr if isinstance(node.func, ast.Attribute)
+                        else node.func.id) in readers)
+    assert calls == []
+    assert inputs.read_text is text.read_text
+
+
+def test_io_text_reads_a_file_and_refuses_a_fifo_at_once(tmp_path: Path) -> None:
+    import os
+
+    from layoutkit.io.text import read_text, read_text_file
+
+    path = tmp_path / "s.json"
+    path.write_text('{"a": "\u00e9"}', encoding="utf-8")
+    assert read_text(path) == read_text_file(path, limit=100, what="note") == '{"a": "\u00e9"}'
+    with pytest.raises(lk.MediaError, match=r"s\.json: larger than 4 bytes"):
+        read_text_file(path, limit=4, what="note")
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    out = _within(10, lambda: read_text(fifo))
+    assert isinstance(out.get("error"), lk.MediaError), out
+    assert "f.json: is a FIFO" in str(out["error"])
+
+
+def test_report_pictures_use_the_one_png_encoder() -> None:
+    import base64
+
+    import numpy as np
+
+    from layoutkit.comparison.report import png_data_uri
+    from layoutkit.io.png import encode_png
+
+    picture = np.random.default_rng(7).integers(0, 256, (27, 48, 3), dtype=np.uint8)
+    uri = png_data_uri(picture)
+    assert uri == "data:image/png;base64," + base64.b64encode(encode_png(picture)).decode()
+    assert png_data_uri(picture, size=(24, 14)).startswith("data:image/png;base64,")

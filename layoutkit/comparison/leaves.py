@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
-import numpy.typing as npt
 
+from .._typing import F64, IDX
 from ..timeline import DisplayState
 from .classify import (
     DESC_MAX,
@@ -69,9 +69,6 @@ __all__ = ["KEPT_MARGIN", "KEPT_SHARE", "KeptLayout", "departures", "keep_layout
 KEPT_SHARE = 0.6
 #: ... and by how much more than in their new regions.
 KEPT_MARGIN = 0.3
-
-F64 = npt.NDArray[np.float64]
-IDX = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from the package template ``templates/report.html.j2``.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 import os
@@ -32,6 +31,7 @@ from .. import __version__
 from ..cloudfiles.parse import printable
 from ..errors import StorageError
 from ..io.atomic import atomic_output
+from ..io.png import encode_png
 from .heatmap import colormap_stops, difference_heatmap, difference_stats
 from .model import CATEGORIES, CompareResult, Difference, Evidence
 from .timeline_plot import plot_timeline
@@ -191,11 +191,9 @@ def png_data_uri(image: npt.NDArray[np.uint8], *, size: tuple[int, int] | None =
     img = Image.fromarray(np.ascontiguousarray(image))
     if size is not None and img.size != size:
         img = img.resize(size, Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    # level 1: on decoded H.264 frames 12 ms and 219 KB for 480x270, against 52 ms and 187 KB
-    # at Pillow's default 6 (a report holds up to 36 such pictures)
-    img.save(buf, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    # the package's one encoder, at level 1 (a report holds up to 36 such pictures)
+    data = encode_png(np.asarray(img.convert("RGB"), dtype=np.uint8), level=1)
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 @dataclass(frozen=True)

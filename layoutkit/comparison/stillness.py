@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._typing import F32, F64
+
 __all__ = ["MIN_FROZEN_S", "SPIKE", "STILL", "StillSpan", "key_motion", "still_spans"]
 
 #: Mean absolute luma change (levels, on the observations' small canvas) under which two
@@ -42,9 +44,6 @@ SPIKE = 4.0
 SPIKE_FRAMES = 3
 #: The shortest stretch of still frames called frozen, in seconds.
 MIN_FROZEN_S = 1.0
-
-F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

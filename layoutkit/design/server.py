@@ -67,7 +67,7 @@ def _initial(path: Path | None, session: DesignSession) -> dict[str, Any]:
     """
     if path is None:
         return {"name": "", "text": json.dumps(DEFAULT_BODY, indent=2), "scenario": False}
-    from ..inputs import read_text
+    from ..io.text import read_text
 
     try:
         text = read_text(path)
