@@ -97,7 +97,7 @@ def _within(seconds: float, call):  # type: ignore[no-untyped-def]
     def run() -> None:
         try:
             out["value"] = call()
-        except Exception as exc:  # noqa: BLE001 -- handed back to the test
+        except Exception as exc:  # handed back to the test
             out["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
