@@ -91,7 +91,7 @@ def _start_body(**recording: object) -> dict:
 
 
 def _within(seconds: float, call):  # type: ignore[no-untyped-def]
-    """``call()``'s result or exception, or a failure when it runs longer than ``seconds``."""
+    """Run ``call()`` in a thread: its result or exception; fail when it takes over ``seconds``."""
     out: dict = {}
 
     def run() -> None:
