@@ -42,6 +42,8 @@ __all__ = [
     "open_input",
     "probe_video_size",
     "set_decoder_threads",
+    "to_i420",
+    "usable_cores",
 ]
 
 URL_TIMEOUT_S = 10.0
@@ -59,14 +61,43 @@ def _check_span(start: int, n: int) -> None:
 SINGLE_THREAD_DECODE_MAX_PIXELS = 320 * 240
 
 
-def set_decoder_threads(stream: Any) -> None:
-    """Turn on FFmpeg's frame threads (``thread_type = "AUTO"``) for a PyAV video stream
-    larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`; leave others on one thread.
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask; at least 1).
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_decoder_threads(stream: Any, *, threads: int | None = None) -> None:
+    """Choose the decoder threads of a PyAV video stream.
+
+    Parameters
+    ----------
+    stream : av.video.stream.VideoStream
+        Not decoded from yet.
+    threads : int, optional
+        At most this many frame threads (each holds its own decoded pictures: memory grows
+        with the count).  Default: FFmpeg's automatic count.  One thread, or a picture of at
+        most :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`, decodes on the calling thread.
     """
     context = stream.codec_context
-    if stream.type == "video" and \
-            (context.width or 0) * (context.height or 0) > SINGLE_THREAD_DECODE_MAX_PIXELS:
+    if stream.type != "video":
+        return
+    large = (context.width or 0) * (context.height or 0) > SINGLE_THREAD_DECODE_MAX_PIXELS
+    if threads is not None and (threads <= 1 or not large):
+        context.thread_count = 1
+        return
+    if large:
         stream.thread_type = "AUTO"
+        if threads is not None:
+            context.thread_count = threads
 
 
 URL_SCHEMES = ("http://", "https://")
@@ -171,6 +202,66 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
         source.close()
 
 
+class _Decoded:
+    """One decoded frame of a :class:`FileVideo`: its time, and the frame until converted."""
+
+    __slots__ = ("file_time", "first_pass", "frame", "picture", "time")
+
+    def __init__(self, time: Fraction, file_time: Fraction, frame: Any, *,
+                 first_pass: bool) -> None:
+        self.time = time  # seconds from the first frame of the first pass (loops added)
+        self.file_time = file_time  # the frame's own timestamp in the file
+        self.frame = frame
+        self.picture: I420 | None = None
+        self.first_pass = first_pass
+
+
+def _plane(frame: Any, index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """A view of one plane of a decoded frame (no copy; valid while the frame lives)."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    return rows[:height, :width]
+
+
+def to_i420(frame: Any) -> I420:
+    """A decoded PyAV video frame as a new I420 array, rotation applied, sides even.
+
+    A yuv420p frame of even sides without rotation is copied plane by plane (one copy);
+    others go through FFmpeg's ``reformat`` (an odd side is scaled down to even) or, when
+    rotated, through RGB.
+
+    Examples
+    --------
+    >>> import av
+    >>> frame = av.VideoFrame.from_ndarray(np.arange(24, dtype=np.uint8).reshape(6, 4),
+    ...                                    format="yuv420p")
+    >>> bool((to_i420(frame) == frame.to_ndarray()).all())
+    True
+    """
+    rotation = int(round((frame.rotation or 0) / 90)) % 4
+    width, height = frame.width, frame.height
+    if rotation % 2:
+        width, height = height, width
+    if rotation:
+        rgb = np.rot90(frame.to_ndarray(format="rgb24"), k=rotation)
+        import cv2
+
+        rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
+        return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+    if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        flat = out.reshape(-1)
+        n, q = width * height, width * height // 4
+        out[:height] = _plane(frame, 0, width, height)
+        flat[n:n + q].reshape(height // 2, width // 2)[...] = _plane(frame, 1, width // 2,
+                                                                     height // 2)
+        flat[n + q:].reshape(height // 2, width // 2)[...] = _plane(frame, 2, width // 2,
+                                                                    height // 2)
+        return out
+    converted = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
+    return np.ascontiguousarray(converted.to_ndarray())
+
+
 class DamagedMediaWarning(UserWarning):
     """Part of a media file could not be decoded; it was skipped (the last good frame held)."""
 
@@ -199,31 +290,36 @@ class FileVideo:
         File times (seconds from the first frame) of what was skipped in the first pass.
     """
 
-    def __init__(self, path: str | Path, *, label: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, label: str | None = None,
+                 threads: int | None = None) -> None:
         self.path = path
         self.label = label or str(path)
         self.damaged: list[float] = []
+        self._threads = threads
         self._container: Any = None
         self._origin: Fraction | None = None  # file time of the first decoded frame
         self._offset = Fraction(0)  # added to file times after each loop
         self._length: Fraction | None = None
         self._open()
-        self._current: tuple[Fraction, I420] | None = None
-        self._next: tuple[Fraction, I420] | None = None
+        self._next: _Decoded | None = None
+        self._shown: I420 | None = None
         first = self._pull()
+        while first is not None and self._show(first) is None:  # skip what cannot convert
+            first = self._pull()
         if first is None:
             self.close()
             msg = f"{self.path}: has no decodable video frame"
             raise MediaError(msg)
-        self._current = first
-        self.size_wh = (first[1].shape[1], first[1].shape[0] * 2 // 3)
+        self._current: _Decoded = first
+        shown = self._show(first)
+        self.size_wh = (shown.shape[1], shown.shape[0] * 2 // 3)
 
     def _open(self) -> None:
         if self._container is not None:
             self._container.close()
         self._container = open_input(self.path, kind="video")
         self._stream = self._container.streams.video[0]
-        set_decoder_threads(self._stream)
+        set_decoder_threads(self._stream, threads=self._threads)
         self._rate = Fraction(self._stream.average_rate or self._stream.guessed_rate or 25)
         self._count = 0  # frames decoded in this pass (times of files without timestamps)
         self._frames = self._decode()
@@ -270,48 +366,49 @@ class FileVideo:
             return Fraction(self._count) / self._rate
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
-    def _convert(self, frame) -> I420:
-        rotation = int(round((frame.rotation or 0) / 90)) % 4
-        width, height = frame.width, frame.height
-        if rotation % 2:
-            width, height = height, width
-        if rotation:
-            rgb = np.rot90(frame.to_ndarray(format="rgb24"), k=rotation)
-            import cv2
+    def _pull(self) -> _Decoded | None:
+        """The next decoded frame of this pass (not converted yet), or None at its end."""
+        frame = next(self._frames, None)
+        if frame is None:
+            return None
+        when = self._frame_time(frame)
+        self._count += 1
+        if self._origin is None:
+            self._origin = when
+        return _Decoded(when - self._origin + self._offset, when, frame,
+                        first_pass=self._length is None)
 
-            rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
-            return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
-        out = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
-        return np.ascontiguousarray(out.to_ndarray())
-
-    def _pull(self) -> tuple[Fraction, I420] | None:
+    def _show(self, entry: _Decoded) -> I420 | None:
+        """The picture of ``entry``, converted on first use (the decoded frame is then
+        released); a frame that cannot be converted shows the last good picture.
+        """
         import av
 
-        while True:
-            frame = next(self._frames, None)
-            if frame is None:
-                return None
-            when = self._frame_time(frame)
-            self._count += 1
-            if self._origin is None:
-                self._origin = when
+        if entry.frame is not None:
+            frame, entry.frame = entry.frame, None
             try:
-                picture = self._convert(frame)
+                entry.picture = to_i420(frame)
             except (av.error.FFmpegError, ValueError):
-                self._note_damage(when)
-                continue
-            return (when - self._origin + self._offset, picture)
+                if entry.first_pass:
+                    self.damaged.append(float(max(Fraction(0),
+                                                  entry.file_time - (self._origin or 0))))
+                entry.picture = self._shown
+        if entry.picture is not None:
+            self._shown = entry.picture
+        return entry.picture
 
     def _rewind(self) -> None:
-        assert self._current is not None
         if self._length is None:
-            self._length = max(self._current[0] + 1 / self._rate, 1 / self._rate)
+            self._length = max(self._current.time + 1 / self._rate, 1 / self._rate)
         self._offset += self._length
         self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
     def frame_at(self, t: Fraction) -> I420:
-        """The frame shown at file time ``t`` (seconds from the file's first frame)."""
-        assert self._current is not None
+        """The frame shown at file time ``t`` (seconds from the file's first frame).
+
+        Only the frame shown is converted; the frames decoded past it are dropped as they
+        are, and the one after it is kept as decoded (the decoder's reference anyway).
+        """
         while True:
             if self._next is None:
                 self._next = self._pull()
@@ -319,14 +416,25 @@ class FileVideo:
                     self._rewind()
                     self._next = self._pull()
                     if self._next is None:  # pragma: no cover - a file that vanished
-                        return self._current[1]
-            if self._next[0] > t:
-                return self._current[1]
+                        break
+            if self._next.time > t:
+                break
             self._current, self._next = self._next, None
+        shown = self._show(self._current)
+        assert shown is not None  # the first frame converted, and later ones fall back on it
+        return shown
 
     def close(self) -> None:
         """Release the decoder and the file; warn once if something had to be skipped."""
         if self._container is not None:
+            # drop every reference to decoded frames and to the decoder now, not when the
+            # garbage collector breaks the generator's cycle: their buffers go at once
+            self._frames.close()
+            self._frames = iter(())
+            self._next = None
+            if getattr(self, "_current", None) is not None:
+                self._current.frame = None
+            self._stream = None
             self._container.close()
             self._container = None
         if self.damaged:
