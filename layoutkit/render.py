@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .compose.contents import BLACK, CANVAS, Content, Picture, Solid
-from .compose.plan import build_plan, prepare_background
+from .compose.plan import build_plan, prepare_background, source_halvings
 from .compose.yuv import i420_to_rgb, rgb_to_i420
 from .layout import Regions, compute_regions
 from .io.images import load_image
-from .sources import VideoSource, open_sources
+from .sources import FileSource, VideoSource, open_sources
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .scenario import Scenario, first_join_times
@@ -45,6 +45,19 @@ def canvas_size(scenario: Scenario) -> tuple[int, int]:
 def _regions(layout: LayoutSettings, order: tuple[str, ...], canvas_wh: tuple[int, int],
              profile: Profile) -> Regions:
     return compute_regions(layout, order, canvas_wh=canvas_wh, profile=profile)
+
+
+_Region = tuple[tuple[int, ...], int]  # a region's (x, y, w, h) and render mode
+
+
+@lru_cache(maxsize=256)
+def _halvings(size_wh: tuple[int, int], rect: tuple[int, ...], render_mode: int) -> int:
+    x, y, w, h = rect
+    return source_halvings(size_wh, (x, y, w, h), render_mode)
+
+
+def _size(picture: I420) -> tuple[int, int]:
+    return (picture.shape[1], picture.shape[0] * 2 // 3)
 
 
 @dataclass(frozen=True)
@@ -135,25 +148,34 @@ class SceneRenderer:
     def _source_time(self, uid: str, t: Fraction) -> Fraction:
         return max(Fraction(0), t - self._joined[uid])
 
-    def _last_frame(self, uid: str, frozen_at: Fraction) -> I420:
+    def _picture(self, source: VideoSource, t: Fraction, region: _Region) -> I420:
+        """The source's picture at ``t``; a file source halves it right after decoding as
+        far as the region's drawing stays the same (:func:`source_halvings`).
+        """
+        if isinstance(source, FileSource):
+            return source.frame_i420(t, halvings=_halvings(source.size_wh, *region))
+        return source.frame_i420(t)
+
+    def _last_frame(self, uid: str, frozen_at: Fraction, region: _Region) -> I420:
         """The last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
         cached = self._last_frames.get(uid)
         if cached is None or cached[0] != frozen_at:
             k = math.ceil(frozen_at * self.fps) - 1
-            picture = self.sources[uid].frame_i420(self._source_time(uid, Fraction(k, self.fps)))
+            picture = self._picture(self.sources[uid],
+                                    self._source_time(uid, Fraction(k, self.fps)), region)
             cached = self._last_frames[uid] = (frozen_at, picture.copy())
         return cached[1]
 
     def _content(self, view: UserView, layout: LayoutSettings, t: Fraction,
-                 pictures: dict[Hashable, I420]) -> Content:
+                 pictures: dict[Hashable, I420], region: _Region) -> Content:
         uid, state = view.uid, view.state
         source = self.sources.get(uid)
         if state is DisplayState.LIVE and source is not None:
-            pictures[uid] = source.frame_i420(self._source_time(uid, t))
-            return Picture(uid, source.size_wh)
+            picture = pictures[uid] = self._picture(source, self._source_time(uid, t), region)
+            return Picture(uid, _size(picture))
         if state is DisplayState.LAST_FRAME and source is not None and view.frozen_at is not None:
-            pictures[("last", uid)] = self._last_frame(uid, view.frozen_at)
-            return Picture(("last", uid), source.size_wh)
+            picture = pictures[("last", uid)] = self._last_frame(uid, view.frozen_at, region)
+            return Picture(("last", uid), _size(picture))
         if state is DisplayState.BLACK:
             return BLACK
         if state is DisplayState.CANVAS_COLOR:
@@ -184,8 +206,10 @@ class SceneRenderer:
         views = {v.uid: v for v in scene.views}
         pictures: dict[Hashable, I420] = {}
         contents = [CANVAS if uid is None or uid not in views
-                    else self._content(views[uid], layout, scene.t, pictures)
-                    for uid in regions.uids]
+                    else self._content(views[uid], layout, scene.t, pictures,
+                                       (tuple(int(v) for v in regions.rects[i]),
+                                        int(regions.render_modes[i])))
+                    for i, uid in enumerate(regions.uids)]
         plan = build_plan(regions, contents, background=self._background(layout))
         if self._canvas is None:
             self._canvas = plan.start()

@@ -168,13 +168,16 @@ class FileSource:
         self._warned = self._warned or bool(self._video.damaged)
         self._video.close()
 
-    def frame_i420(self, t: Fraction) -> I420:
-        """The frame shown at file time ``t`` (looping)."""
+    def frame_i420(self, t: Fraction, *, halvings: int = 0) -> I420:
+        """The frame shown at file time ``t`` (looping), halved ``halvings`` times right
+        after decoding (:meth:`FileVideo.frame_at <layoutkit.io.decode.FileVideo.frame_at>`:
+        the size is the array's, :attr:`size_wh` divided by a power of 2).
+        """
         if t < self._last_t:
             self._close_video()
             self._video = FileVideo(self.path, label=self.label, threads=self.threads)
         self._last_t = t
-        return self._video.frame_at(t)
+        return self._video.frame_at(t, halvings=halvings)
 
     def close(self) -> None:
         """Close the file."""

@@ -36,6 +36,8 @@ __all__ = [
     "DamagedMediaWarning",
     "FileAudio",
     "FileVideo",
+    "frame_to_i420",
+    "halve_i420",
     "has_stream",
     "iter_luma",
     "media_location",
@@ -205,7 +207,7 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
 class _Decoded:
     """One decoded frame of a :class:`FileVideo`: its time, and the frame until converted."""
 
-    __slots__ = ("file_time", "first_pass", "frame", "picture", "time")
+    __slots__ = ("file_time", "first_pass", "frame", "level", "picture", "time")
 
     def __init__(self, time: Fraction, file_time: Fraction, frame: Any, *,
                  first_pass: bool) -> None:
@@ -213,6 +215,7 @@ class _Decoded:
         self.file_time = file_time  # the frame's own timestamp in the file
         self.frame = frame
         self.picture: I420 | None = None
+        self.level = 0  # exact 2x halvings applied to ``picture``
         self.first_pass = first_pass
 
 
@@ -262,6 +265,80 @@ def to_i420(frame: Any) -> I420:
     return np.ascontiguousarray(converted.to_ndarray())
 
 
+def _halved(plane: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
+    """``plane`` box-filtered down by 2 ``times`` times (an odd last row or column dropped
+    first, like the compositor's halvings)."""
+    import cv2
+
+    for _ in range(times):
+        h, w = plane.shape[0] // 2, plane.shape[1] // 2
+        plane = cv2.resize(plane[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return plane
+
+
+def _i420_of(planes: tuple[npt.NDArray[np.uint8], ...]) -> I420 | None:
+    """Y, U, V planes as one I420 array, or None when they do not make one."""
+    y, u, v = planes
+    h, w = y.shape
+    if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
+        return None
+    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
+    flat = out.reshape(-1)
+    n, q = w * h, w * h // 4
+    out[:h] = y
+    flat[n:n + q].reshape(u.shape)[...] = u
+    flat[n + q:].reshape(v.shape)[...] = v
+    return out
+
+
+def halve_i420(picture: I420, times: int) -> I420:
+    """An I420 picture with each plane halved ``times`` times (exact 2x box filters).
+
+    Returns ``picture`` itself for 0, or when halving would not leave a valid I420 picture
+    (odd luma sides).
+
+    Examples
+    --------
+    >>> picture = np.zeros((12, 8), dtype=np.uint8); picture[:8] = 200
+    >>> halve_i420(picture, 1).shape, int(halve_i420(picture, 1)[0, 0])
+    ((6, 4), 200)
+    """
+    if times <= 0:
+        return picture
+    h = picture.shape[0] * 2 // 3
+    w = picture.shape[1]
+    flat = picture.reshape(-1)
+    n, q = w * h, w * h // 4
+    planes = (picture[:h], flat[n:n + q].reshape(h // 2, w // 2),
+              flat[n + q:n + 2 * q].reshape(h // 2, w // 2))
+    out = _i420_of(tuple(_halved(p, times) for p in planes))
+    return picture if out is None else out
+
+
+def frame_to_i420(frame: Any, *, halvings: int = 0) -> tuple[I420, int]:
+    """A decoded frame as a new I420 array halved up to ``halvings`` times, and how many.
+
+    A yuv420p frame without rotation is halved straight from the decoder's planes, so the
+    full-size picture is never copied; others are converted by :func:`to_i420` first.
+    Fewer halvings are done when one more would leave odd luma sides.
+    """
+    width, height = frame.width, frame.height
+    direct = frame.format.name == "yuv420p" and not int(round((frame.rotation or 0) / 90)) % 4 \
+        and width % 2 == 0 and height % 2 == 0
+    for times in range(halvings, 0, -1):
+        if (width >> times) % 2 or (height >> times) % 2 or any(
+                (width >> i) % 2 or (height >> i) % 2 for i in range(times)):
+            continue
+        if not direct:
+            return halve_i420(to_i420(frame), times), times
+        planes = (_plane(frame, 0, width, height), _plane(frame, 1, width // 2, height // 2),
+                  _plane(frame, 2, width // 2, height // 2))
+        out = _i420_of(tuple(_halved(p, times) for p in planes))
+        if out is not None:
+            return out, times
+    return to_i420(frame), 0
+
+
 class DamagedMediaWarning(UserWarning):
     """Part of a media file could not be decoded; it was skipped (the last good frame held)."""
 
@@ -304,15 +381,22 @@ class FileVideo:
         self._next: _Decoded | None = None
         self._shown: I420 | None = None
         first = self._pull()
-        while first is not None and self._show(first) is None:  # skip what cannot convert
+        frame = None
+        while first is not None:
+            frame = first.frame
+            if self._show(first) is not None:  # converts: frames that cannot are skipped
+                break
             first = self._pull()
         if first is None:
             self.close()
             msg = f"{self.path}: has no decodable video frame"
             raise MediaError(msg)
         self._current: _Decoded = first
-        shown = self._show(first)
-        self.size_wh = (shown.shape[1], shown.shape[0] * 2 // 3)
+        assert first.picture is not None
+        self.size_wh = (first.picture.shape[1], first.picture.shape[0] * 2 // 3)
+        # keep the first frame as decoded (the decoder's reference anyway), not as a
+        # full-size copy: a source opened but not drawn yet holds no picture of its own
+        first.frame, first.picture, self._shown = frame, None, None
 
     def _open(self) -> None:
         if self._container is not None:
@@ -378,21 +462,26 @@ class FileVideo:
         return _Decoded(when - self._origin + self._offset, when, frame,
                         first_pass=self._length is None)
 
-    def _show(self, entry: _Decoded) -> I420 | None:
-        """The picture of ``entry``, converted on first use (the decoded frame is then
-        released); a frame that cannot be converted shows the last good picture.
+    def _show(self, entry: _Decoded, halvings: int = 0) -> I420 | None:
+        """The picture of ``entry`` halved ``halvings`` times (see :meth:`frame_at`),
+        converted on first use (the decoded frame is then released); a frame that cannot
+        be converted shows the last good picture.
         """
         import av
 
         if entry.frame is not None:
             frame, entry.frame = entry.frame, None
             try:
-                entry.picture = to_i420(frame)
+                entry.picture, entry.level = frame_to_i420(frame, halvings=halvings)
             except (av.error.FFmpegError, ValueError):
                 if entry.first_pass:
                     self.damaged.append(float(max(Fraction(0),
                                                   entry.file_time - (self._origin or 0))))
                 entry.picture = self._shown
+        elif entry.picture is not None and halvings > entry.level:
+            picture = halve_i420(entry.picture, halvings - entry.level)
+            if picture is not entry.picture:
+                entry.picture, entry.level = picture, halvings
         if entry.picture is not None:
             self._shown = entry.picture
         return entry.picture
@@ -403,11 +492,24 @@ class FileVideo:
         self._offset += self._length
         self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
-    def frame_at(self, t: Fraction) -> I420:
+    def frame_at(self, t: Fraction, *, halvings: int = 0) -> I420:
         """The frame shown at file time ``t`` (seconds from the file's first frame).
 
         Only the frame shown is converted; the frames decoded past it are dropped as they
         are, and the one after it is kept as decoded (the decoder's reference anyway).
+
+        Parameters
+        ----------
+        t : Fraction
+            File time; non-decreasing from call to call (an earlier one is not rewound to).
+        halvings : int
+            Halve every plane this many times with exact 2x box filters right after
+            decoding (see :func:`layoutkit.compose.plan.source_halvings`), so no full-size
+            copy is kept.  A frame already converted with fewer halvings is halved further;
+            one converted with more is returned as it is (smaller than asked: only when a
+            layout enlarges a picture between two output frames showing the same source
+            frame).  The picture is smaller than :attr:`size_wh` by ``2**level``; read its
+            size from its shape.
         """
         while True:
             if self._next is None:
@@ -420,7 +522,7 @@ class FileVideo:
             if self._next.time > t:
                 break
             self._current, self._next = self._next, None
-        shown = self._show(self._current)
+        shown = self._show(self._current, halvings)
         assert shown is not None  # the first frame converted, and later ones fall back on it
         return shown
 
