@@ -30,6 +30,7 @@ import numpy.typing as npt
 from .._typing import I420, Samples
 from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import MediaError, ParameterError
+from .memory import trim_heap
 
 __all__ = [
     "SINGLE_THREAD_DECODE_MAX_PIXELS",
@@ -399,8 +400,9 @@ class FileVideo:
         first.frame, first.picture, self._shown = frame, None, None
 
     def _open(self) -> None:
-        if self._container is not None:
-            self._container.close()
+        if self._container is not None:  # a loop: the old decoder goes before the new comes
+            self._release()
+            trim_heap()  # this thread may not be the one that opened it (see io.memory)
         self._container = open_input(self.path, kind="video")
         self._stream = self._container.streams.video[0]
         set_decoder_threads(self._stream, threads=self._threads)
@@ -526,19 +528,24 @@ class FileVideo:
         assert shown is not None  # the first frame converted, and later ones fall back on it
         return shown
 
+    def _release(self) -> None:
+        """Close the file and drop every reference to its decoder and decoded frames now,
+        not when the garbage collector breaks the generator's cycle: their buffers go at
+        once (the current frame stays: a decoded frame holds its own buffer).
+        """
+        self._frames.close()
+        self._frames = iter(())
+        self._next = None
+        self._stream = None
+        self._container.close()
+        self._container = None
+
     def close(self) -> None:
         """Release the decoder and the file; warn once if something had to be skipped."""
         if self._container is not None:
-            # drop every reference to decoded frames and to the decoder now, not when the
-            # garbage collector breaks the generator's cycle: their buffers go at once
-            self._frames.close()
-            self._frames = iter(())
-            self._next = None
+            self._release()
             if getattr(self, "_current", None) is not None:
                 self._current.frame = None
-            self._stream = None
-            self._container.close()
-            self._container = None
         if self.damaged:
             first, last, n = min(self.damaged), max(self.damaged), len(self.damaged)
             span = f"at {first:.2f} s" if n == 1 else f"between {first:.2f} s and {last:.2f} s"

@@ -40,6 +40,7 @@ from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
 from ..io.limited import read_json_file
 from ..io.lock import folder_lock
+from ..io.memory import fix_mmap_threshold
 from ..io.encode import Encoders, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
@@ -186,37 +187,6 @@ class _prefetch:
         self._thread.join(timeout=10)
 
 
-#: glibc's ``mallopt`` parameter number of the mmap threshold (``M_MMAP_THRESHOLD``).
-_M_MMAP_THRESHOLD = -3
-#: Blocks of at least this many bytes get their own mapping, returned to the system when
-#: freed (pictures, decoder and encoder frames); glibc's default starts at 128 KiB but rises
-#: to the largest block freed so far (up to 32 MiB), after which every 3 MiB picture comes
-#: from heaps that fragment and are never given back (measured: a 17-user 1080p mix of
-#: 1080p30 files peaked 53 MiB higher).
-MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def _fixed_mmap_threshold() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD_BYTES` (once per process; a no-op
-    where the C library is not glibc).  Returns whether it was set.
-    """
-    global _MMAP_FIXED
-    if _MMAP_FIXED is None:
-        _MMAP_FIXED = False
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            try:
-                libc = ctypes.CDLL(None)
-                _MMAP_FIXED = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-            except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-                _MMAP_FIXED = False
-    return _MMAP_FIXED
-
-
-_MMAP_FIXED: bool | None = None
-
-
 def _frame_count(fps: int, end: Fraction) -> int:
     """Number of output frames k with k / fps < end."""
     return math.ceil(end * fps)
@@ -276,7 +246,7 @@ def record(
         msg = f"{root}: is a file, not a folder"
         raise StorageError(msg)
     sid = sid or scenario.sid or new_sid()
-    _fixed_mmap_threshold()  # picture-sized buffers go back to the system when freed
+    fix_mmap_threshold()  # picture-sized buffers go back to the system when freed
     check_sources(scenario)  # every source file, before any folder is made
     _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
     with folder_lock(root):
