@@ -339,8 +339,9 @@ RSS_1080P_LIMIT_MIB = 400
 
 
 def source_1080p30(seconds: int) -> Path:
-    """A 1080p30 H.264 (libx264 ultrafast, ``testsrc2``) + AAC file of ``seconds``, made once
-    into :data:`INPUTS` with the ``ffmpeg`` program of imageio-ffmpeg (not timed).
+    """Return a 1080p30 H.264 + AAC file of ``seconds`` (libx264 ultrafast ``testsrc2``).
+
+    Made once into :data:`INPUTS` with the ``ffmpeg`` program of imageio-ffmpeg (not timed).
     """
     import subprocess
 
@@ -364,7 +365,7 @@ def source_1080p30(seconds: int) -> Path:
 
 
 def rss_1080p_doc(users: int, seconds: int, source: Path) -> dict[str, Any]:
-    """The memory row's scenario: ``users`` users publishing ``source`` (video and audio)."""
+    """Return the memory row's scenario: ``users`` users publishing ``source`` (A and V)."""
     case = Case("1920x1080@15, 1080p30 files", (1920, 1080), users, seconds, seconds)
     doc = scenario_doc(case, seconds, testsrc=True)
     for user in doc["users"]:
@@ -389,8 +390,10 @@ def rss_1080p_child(spec: str) -> int:
 
 
 def rss_1080p(runs: tuple[tuple[int, int], ...]) -> dict[str, Any]:
-    """Peak RSS of ours for each ``(users, seconds)`` of the memory row, each in a fresh
-    subprocess; the source file is as long as the shortest run plus 1 s (it loops).
+    """Measure the peak RSS of ours for each ``(users, seconds)`` of the memory row.
+
+    Each in a fresh subprocess; the source file is as long as the shortest run plus 1 s
+    (it loops).
     """
     import json
     import subprocess
@@ -418,6 +421,17 @@ def print_rss_1080p(row: dict[str, Any]) -> None:
         f"{r['users']} users {r['seconds']} s -> {r['peak_rss_mib']} MiB" for r in row["runs"])
         + f" (limit {row['limit_mib']} MiB; growth {row['growth_by_duration'] * 100:+.1f} % "
         f"by duration, {(row['growth_by_users'] or 0) * 100:+.1f} % by users)", flush=True)
+
+
+def rss_1080p_only(settings: Settings) -> int:
+    """``--rss-1080p``: measure the memory row alone and write its result file."""
+    row = rss_1080p(RSS_1080P_QUICK_RUNS if settings.quick else RSS_1080P_RUNS)
+    print_rss_1080p(row)
+    path = write_result("mix-rss-1080p-quick" if settings.quick else "mix-rss-1080p",
+                        {"benchmark": "mix", "rss_1080p_files": row,
+                         "metadata": metadata(settings=asdict(settings))})
+    print(f"wrote {path}")
+    return 0
 
 
 def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any]:
@@ -878,13 +892,7 @@ def main(argv: list[str] | None = None) -> int:
     if known.rss_1080p_child:
         return rss_1080p_child(known.rss_1080p_child)
     if known.rss_1080p:
-        row = rss_1080p(RSS_1080P_QUICK_RUNS if settings.quick else RSS_1080P_RUNS)
-        print_rss_1080p(row)
-        path = write_result("mix-rss-1080p-quick" if settings.quick else "mix-rss-1080p",
-                            {"benchmark": "mix", "rss_1080p_files": row,
-                             "metadata": metadata(settings=asdict(settings))})
-        print(f"wrote {path}")
-        return 0
+        return rss_1080p_only(settings)
     if known.rss_update:
         import json
 

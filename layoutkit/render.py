@@ -149,8 +149,10 @@ class SceneRenderer:
         return max(Fraction(0), t - self._joined[uid])
 
     def _picture(self, source: VideoSource, t: Fraction, region: _Region) -> I420:
-        """The source's picture at ``t``; a file source halves it right after decoding as
-        far as the region's drawing stays the same (:func:`source_halvings`).
+        """Return the source's picture at ``t``.
+
+        A file source halves it right after decoding as far as the region's drawing stays
+        the same (:func:`source_halvings`).
         """
         if isinstance(source, FileSource):
             return source.frame_i420(t, halvings=_halvings(source.size_wh, *region))

@@ -169,9 +169,11 @@ class FileSource:
         self._video.close()
 
     def frame_i420(self, t: Fraction, *, halvings: int = 0) -> I420:
-        """The frame shown at file time ``t`` (looping), halved ``halvings`` times right
-        after decoding (:meth:`FileVideo.frame_at <layoutkit.io.decode.FileVideo.frame_at>`:
-        the size is the array's, :attr:`size_wh` divided by a power of 2).
+        """Return the frame shown at file time ``t`` (looping), halved ``halvings`` times.
+
+        The halving is done right after decoding (:meth:`FileVideo.frame_at
+        <layoutkit.io.decode.FileVideo.frame_at>`): the size is the array's, :attr:`size_wh`
+        divided by a power of 2.
         """
         if t < self._last_t:
             self._close_video()
@@ -191,8 +193,9 @@ def _hex_rgb(text: str) -> tuple[int, int, int]:
 def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
                 label: str | None = None, flash: bool = True,
                 threads: int | None = None) -> VideoSource:
-    """The video source of one scenario user (``label`` names a file source in warnings,
-    ``threads`` caps its decoder threads).
+    """Open the video source of one scenario user.
+
+    ``label`` names a file source in warnings, ``threads`` caps its decoder threads.
 
     Raises
     ------
@@ -210,8 +213,9 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
 
 
 def is_file_source(user: UserSpec) -> bool:
-    """Whether ``user``'s video is a file (decoded), not a signal (``testsrc``, a colour,
-    ``unknown``).
+    """Tell whether ``user``'s video is a file (decoded), not a signal.
+
+    Signals are ``testsrc``, a colour and ``unknown``.
 
     Examples
     --------
@@ -223,8 +227,9 @@ def is_file_source(user: UserSpec) -> bool:
 
 
 def decoder_threads(files: int, *, cores: int | None = None) -> int:
-    """Frame threads of each of ``files`` decoders open at once: the cores shared out, at
-    least one each.
+    """Share the cores out among ``files`` decoders open at once: frame threads of each.
+
+    At least one each.
 
     Each frame thread holds its own decoded pictures (a 1080p H.264 decoder holds about
     9 MiB on one thread and 22 MiB on three), so the decoders of a recording share the

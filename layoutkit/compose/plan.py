@@ -636,8 +636,9 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
 
 
 def _halving_matches(rp: RegionPlan, shrunk: RegionPlan, k: int) -> bool:
-    """``shrunk`` (the region's plan for a picture halved ``k`` times) draws what ``rp``
-    draws: the same destinations, whole windows, and ``rp``'s scaling minus ``k`` halvings.
+    """Tell whether ``shrunk``, the plan of a picture halved ``k`` times, draws as ``rp``.
+
+    Same destinations, whole windows, and ``rp``'s scaling minus ``k`` halvings.
     """
     pairs = ((rp.scale_y, shrunk.scale_y), (rp.scale_c, shrunk.scale_c))
     return (shrunk.dst_y == rp.dst_y and shrunk.dst_c == rp.dst_c
@@ -647,8 +648,9 @@ def _halving_matches(rp: RegionPlan, shrunk: RegionPlan, k: int) -> bool:
 
 
 def source_halvings(src_wh: tuple[int, int], rect: Rect, render_mode: int) -> int:
-    """How many exact 2x halvings a source may apply to a whole I420 picture before it is
-    drawn into ``rect``, leaving the drawing unchanged.
+    """Count the exact 2x halvings a source may do before the picture is drawn into ``rect``.
+
+    The drawing stays unchanged.
 
     The plan shrinks a large picture with exact 2x box halvings (``cv2.INTER_AREA`` on
     ``[:2 * (h // 2), :2 * (w // 2)]`` of each plane) before its last step (see

@@ -65,7 +65,7 @@ SINGLE_THREAD_DECODE_MAX_PIXELS = 320 * 240
 
 
 def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask; at least 1).
+    """Count the CPU cores this process may run on (its affinity mask; at least 1).
 
     Examples
     --------
@@ -205,6 +205,11 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
         source.close()
 
 
+def _no_frames() -> Generator[Any, None, None]:
+    """An exhausted pass (the frames of a closed file)."""
+    yield from ()
+
+
 class _Decoded:
     """One decoded frame of a :class:`FileVideo`: its time, and the frame until converted."""
 
@@ -221,14 +226,14 @@ class _Decoded:
 
 
 def _plane(frame: Any, index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """A view of one plane of a decoded frame (no copy; valid while the frame lives)."""
+    """Return a view of one plane of a decoded frame (no copy; valid while the frame lives)."""
     plane = frame.planes[index]
     rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
     return rows[:height, :width]
 
 
 def to_i420(frame: Any) -> I420:
-    """A decoded PyAV video frame as a new I420 array, rotation applied, sides even.
+    """Convert a decoded PyAV video frame to a new I420 array, rotation applied, sides even.
 
     A yuv420p frame of even sides without rotation is copied plane by plane (one copy);
     others go through FFmpeg's ``reformat`` (an odd side is scaled down to even) or, when
@@ -267,18 +272,21 @@ def to_i420(frame: Any) -> I420:
 
 
 def _halved(plane: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
-    """``plane`` box-filtered down by 2 ``times`` times (an odd last row or column dropped
-    first, like the compositor's halvings)."""
+    """Box-filter ``plane`` down by 2 ``times`` times.
+
+    An odd last row or column is dropped first, like the compositor's halvings.
+    """
     import cv2
 
     for _ in range(times):
         h, w = plane.shape[0] // 2, plane.shape[1] // 2
-        plane = cv2.resize(plane[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+        plane = np.asarray(cv2.resize(plane[:2 * h, :2 * w], (w, h),
+                                      interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return plane
 
 
 def _i420_of(planes: tuple[npt.NDArray[np.uint8], ...]) -> I420 | None:
-    """Y, U, V planes as one I420 array, or None when they do not make one."""
+    """Join Y, U, V planes into one I420 array; None when they do not make one."""
     y, u, v = planes
     h, w = y.shape
     if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
@@ -293,7 +301,7 @@ def _i420_of(planes: tuple[npt.NDArray[np.uint8], ...]) -> I420 | None:
 
 
 def halve_i420(picture: I420, times: int) -> I420:
-    """An I420 picture with each plane halved ``times`` times (exact 2x box filters).
+    """Halve each plane of an I420 picture ``times`` times (exact 2x box filters).
 
     Returns ``picture`` itself for 0, or when halving would not leave a valid I420 picture
     (odd luma sides).
@@ -317,14 +325,19 @@ def halve_i420(picture: I420, times: int) -> I420:
 
 
 def frame_to_i420(frame: Any, *, halvings: int = 0) -> tuple[I420, int]:
-    """A decoded frame as a new I420 array halved up to ``halvings`` times, and how many.
+    """Convert a decoded frame to a new I420 array halved up to ``halvings`` times.
 
     A yuv420p frame without rotation is halved straight from the decoder's planes, so the
     full-size picture is never copied; others are converted by :func:`to_i420` first.
     Fewer halvings are done when one more would leave odd luma sides.
+
+    Returns
+    -------
+    tuple of (ndarray, int)
+        The picture and the halvings done.
     """
     width, height = frame.width, frame.height
-    direct = frame.format.name == "yuv420p" and not int(round((frame.rotation or 0) / 90)) % 4 \
+    direct = frame.format.name == "yuv420p" and not round((frame.rotation or 0) / 90) % 4 \
         and width % 2 == 0 and height % 2 == 0
     for times in range(halvings, 0, -1):
         if (width >> times) % 2 or (height >> times) % 2 or any(
@@ -423,7 +436,7 @@ class FileVideo:
             return None
         return Fraction(packet.pts) * Fraction(packet.time_base)
 
-    def _decode(self) -> Iterator[Any]:
+    def _decode(self) -> Generator[Any, None, None]:
         """Decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
         import av
 
@@ -453,7 +466,7 @@ class FileVideo:
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
     def _pull(self) -> _Decoded | None:
-        """The next decoded frame of this pass (not converted yet), or None at its end."""
+        """Return the next decoded frame of this pass (not converted yet), or None at its end."""
         frame = next(self._frames, None)
         if frame is None:
             return None
@@ -465,9 +478,10 @@ class FileVideo:
                         first_pass=self._length is None)
 
     def _show(self, entry: _Decoded, halvings: int = 0) -> I420 | None:
-        """The picture of ``entry`` halved ``halvings`` times (see :meth:`frame_at`),
-        converted on first use (the decoded frame is then released); a frame that cannot
-        be converted shows the last good picture.
+        """Return the picture of ``entry`` halved ``halvings`` times (see :meth:`frame_at`).
+
+        It is converted on first use (the decoded frame is then released); a frame that
+        cannot be converted shows the last good picture.
         """
         import av
 
@@ -529,12 +543,13 @@ class FileVideo:
         return shown
 
     def _release(self) -> None:
-        """Close the file and drop every reference to its decoder and decoded frames now,
-        not when the garbage collector breaks the generator's cycle: their buffers go at
-        once (the current frame stays: a decoded frame holds its own buffer).
+        """Close the file and drop every reference to its decoder and decoded frames.
+
+        Now, not when the garbage collector breaks the generator's cycle: their buffers go
+        at once (the current frame stays: a decoded frame holds its own buffer).
         """
         self._frames.close()
-        self._frames = iter(())
+        self._frames = _no_frames()
         self._next = None
         self._stream = None
         self._container.close()

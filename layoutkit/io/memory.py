@@ -27,7 +27,7 @@ _LIBC: Any = None
 
 
 def _glibc() -> Any:
-    """glibc through ctypes, or None (another C library or platform)."""
+    """Return glibc through ctypes, or None (another C library or platform)."""
     global _LIBC
     if _LIBC is None:
         _LIBC = False
