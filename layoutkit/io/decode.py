@@ -206,7 +206,7 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
 
 
 def _no_frames() -> Generator[Any, None, None]:
-    """An exhausted pass (the frames of a closed file)."""
+    """Yield nothing: the frames of a closed file."""
     yield from ()
 
 
