@@ -645,8 +645,8 @@ class FileAudio:
             raise MediaError(msg) from exc
         finally:
             container.close()
-            del container
-            trim_heap()  # the next pass opens in the thread that reads, maybe not this one
+        del container, stream, resampler
+        trim_heap()  # a whole pass: the next opens in the thread that reads, maybe not this one
 
     def _loop(self) -> Generator[Samples, None, None]:
         """Pass after pass through the file, forever (non-empty chunks only)."""
