@@ -87,6 +87,11 @@ class SceneRenderer:
     flash : bool
         Test streams flash white once a second (the default, as recorded; compare's A/V
         sync relies on it); False for previews a person watches.
+    park_hidden : bool
+        Close the decoder of a file source in every frame that does not draw it (reopened
+        when it is drawn again): memory then does not grow with users who are not shown
+        (best fit draws 17).  The recorder's choice; off by default, for renderers that
+        jump between times.
 
     Relative source and image paths resolve against the scenario's folder
     (:attr:`~layoutkit.scenario.Scenario.base_dir`).
@@ -98,7 +103,7 @@ class SceneRenderer:
     """
 
     def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                 flash: bool = True) -> None:
+                 flash: bool = True, park_hidden: bool = False) -> None:
         self.scenario = scenario
         self.profile = profile
         self.base_dir = scenario.base_dir
@@ -113,6 +118,7 @@ class SceneRenderer:
         self._canvas: I420 | None = None
         self._plan: object = None
         self._drawn: dict[Hashable, I420] = {}  # the pictures of the last draw
+        self._park_hidden = park_hidden
 
     # ------------------------------------------------------------------ images
     def _image(self, location: str) -> I420 | None:
@@ -226,7 +232,15 @@ class SceneRenderer:
                      if k in pictures and self._drawn.get(k) is pictures[k]}
         plan.draw(self._canvas, pictures, unchanged=unchanged)
         self._drawn = pictures
+        if self._park_hidden:
+            self._park(pictures)
         return RenderedFrame(index, scene.t, scene, regions, self._canvas)
+
+    def _park(self, pictures: dict[Hashable, I420]) -> None:
+        """Park the file sources this frame did not draw (see ``park_hidden``)."""
+        for uid, source in self.sources.items():
+            if uid not in pictures and isinstance(source, FileSource):
+                source.park()
 
     def frames(self, *, fps: int | None = None) -> Iterator[RenderedFrame]:
         """Every output frame of the recording, in order (``fps`` defaults to the request's)."""

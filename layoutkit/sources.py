@@ -26,6 +26,7 @@ from .cloudfiles.constants import SAMPLE_RATE
 from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
 from .io.decode import FileAudio, FileVideo, usable_cores
+from .io.memory import trim_heap
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
 from .signals.audio import AudioSource, check_span
@@ -157,16 +158,29 @@ class FileSource:
         self.path = location
         self.label = label
         self.threads = threads
-        self._video = FileVideo(location, label=label, threads=threads)
+        self._video: FileVideo | None = FileVideo(location, label=label, threads=threads)
         self.size_wh = self._video.size_wh
         self._last_t = Fraction(0)
         self._warned = False  # damaged packets are warned about once per source
 
     def _close_video(self) -> None:
+        assert self._video is not None
         if self._warned:
             self._video.damaged = []
         self._warned = self._warned or bool(self._video.damaged)
         self._video.close()
+
+    def park(self) -> None:
+        """Close the decoder while the source is not drawn; the next frame reopens it.
+
+        A reopened file is decoded from its start up to the time asked, as when a source
+        that was not drawn for a while is drawn again.
+        """
+        if self._video is not None:
+            self._close_video()
+            self._video = None
+            self._last_t = Fraction(0)
+            trim_heap()
 
     def frame_i420(self, t: Fraction, *, halvings: int = 0) -> I420:
         """Return the frame shown at file time ``t`` (looping), halved ``halvings`` times.
@@ -175,15 +189,17 @@ class FileSource:
         <layoutkit.io.decode.FileVideo.frame_at>`): the size is the array's, :attr:`size_wh`
         divided by a power of 2.
         """
-        if t < self._last_t:
-            self._close_video()
+        if self._video is None or t < self._last_t:
+            if self._video is not None:
+                self._close_video()
             self._video = FileVideo(self.path, label=self.label, threads=self.threads)
         self._last_t = t
         return self._video.frame_at(t, halvings=halvings)
 
     def close(self) -> None:
         """Close the file."""
-        self._close_video()
+        if self._video is not None:
+            self._close_video()
 
 
 def _hex_rgb(text: str) -> tuple[int, int, int]:

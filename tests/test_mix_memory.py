@@ -124,3 +124,32 @@ def test_many_1080p_files_stay_bounded(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=600, check=True)
     peak = json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"]
     assert peak < 400, f"peak RSS {peak:.0f} MiB"
+
+
+def test_recorder_parks_sources_not_drawn(tmp_path: Path) -> None:
+    """Best fit draws 17 of 18 users: the 18th file's decoder is closed, then reopened."""
+    from layoutkit.render import SceneRenderer
+    from layoutkit.scenario import parse_scenario
+
+    clip = _clip(tmp_path / "d.mp4", "320x180", 15, 0.5)
+    doc = {"cname": "c", "start": {"cname": "c", "uid": "999", "clientRequest": {
+               "recordingConfig": {"channelType": 0, "streamTypes": 2, "maxIdleTime": 30,
+                                   "transcodingConfig": {"width": 640, "height": 360,
+                                                         "fps": 15, "bitrate": 500,
+                                                         "mixedVideoLayout": 1}}}},
+           "duration": 1,
+           "users": [{"uid": str(1001 + i), "source": str(clip), "audio": "tone"}
+                     for i in range(18)]}
+    scenario = parse_scenario(doc)
+    with SceneRenderer(scenario, park_hidden=True) as renderer:
+        frame = renderer.frame_at(Fraction(0))
+        hidden = [u for u in renderer.sources if u not in frame.regions.uids]
+        assert len(hidden) == 1
+        assert renderer.sources[hidden[0]]._video is None  # type: ignore[attr-defined]
+        shown = frame.regions.uids[0]
+        assert renderer.sources[shown]._video is not None  # type: ignore[attr-defined]
+        again = renderer.sources[hidden[0]].frame_i420(Fraction(1, 3))  # reopened on demand
+        assert again.shape == (270, 320)
+    with SceneRenderer(scenario) as renderer:  # not parked by default
+        renderer.frame_at(Fraction(0))
+        assert all(s._video is not None for s in renderer.sources.values())  # type: ignore[attr-defined]
