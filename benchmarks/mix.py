@@ -36,6 +36,11 @@ Reported per subject: median wall seconds per recording, x real time (recorded s
 wall seconds), frames/s, process CPU seconds (every thread: drawing, encoder threads,
 muxing); ratio = median FFmpeg seconds / median ours seconds (> 1: ours is faster).
 
+Memory (fresh subprocesses, peak RSS = ``VmHWM``): the 4-user 360p files case at two
+durations, and (full runs, or ``--rss-1080p`` alone) a 1920x1080 best-fit mix whose users
+all publish a 1080p30 H.264 file: 17 users for 10 s and 40 s and 24 users (17 drawn) for
+10 s (``--quick --rss-1080p``: 2 s, 6 s, 24 users 2 s), against the 400 MiB bound.
+
 Run ``python benchmarks/mix.py`` (``--quick`` for CI); results go to
 ``benchmarks/results/mix.json`` (``mix-quick.json``).
 """
@@ -324,6 +329,112 @@ def rss_by_duration(name: str, durations: tuple[int, int]) -> dict[str, Any]:
     short, long = runs[0]["peak_rss_mib"], runs[1]["peak_rss_mib"]
     return {"runs": runs, "growth": round(long / short - 1, 3),
             "flat_within_10_percent": long <= 1.1 * short}
+
+
+#: The memory row: a 1920x1080 best-fit mix whose users all publish a 1080p30 H.264 file.
+RSS_1080P_SOURCE = (1920, 1080, 30)
+#: (users, seconds) of the memory row's runs: two durations with 17 users (every user drawn),
+#: then more users than best fit draws (17 drawn, the others open but not shown).
+RSS_1080P_RUNS = ((17, 10), (17, 40), (24, 10))
+RSS_1080P_QUICK_RUNS = ((17, 2), (17, 6), (24, 2))
+#: The bound of issue 23 item 5.
+RSS_1080P_LIMIT_MIB = 400
+
+
+def source_1080p30(seconds: int) -> Path:
+    """Return a 1080p30 H.264 + AAC file of ``seconds`` (libx264 ultrafast ``testsrc2``).
+
+    Made once into :data:`INPUTS` with the ``ffmpeg`` program of imageio-ffmpeg (not timed).
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    w, h, rate = RSS_1080P_SOURCE
+    path = INPUTS / f"testsrc2-{w}x{h}-{rate}fps-{seconds}s.mp4"
+    if not path.is_file():
+        INPUTS.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part.mp4")
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner",
+                        "-loglevel", "error", "-y",
+                        "-f", "lavfi", "-i", f"testsrc2=size={w}x{h}:rate={rate}:"
+                        f"duration={seconds}",
+                        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:"
+                        f"duration={seconds}",
+                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                        "-c:a", "aac", "-b:a", "48k", "-shortest", str(part)], check=True)
+        part.replace(path)
+    return path
+
+
+def rss_1080p_doc(users: int, seconds: int, source: Path) -> dict[str, Any]:
+    """Return the memory row's scenario: ``users`` users publishing ``source`` (A and V)."""
+    case = Case("1920x1080@15, 1080p30 files", (1920, 1080), users, seconds, seconds)
+    doc = scenario_doc(case, seconds, testsrc=True)
+    for user in doc["users"]:
+        user["source"] = user["audio"] = str(source)
+        user["size"] = "{}x{}".format(*RSS_1080P_SOURCE[:2])
+    return doc
+
+
+def rss_1080p_child(spec: str) -> int:
+    """``--rss-1080p-child USERS:SECONDS:FILE``: record, print wall time and peak RSS."""
+    import json
+
+    users, seconds, source = spec.split(":", 2)
+    scenario = parse_scenario(rss_1080p_doc(int(users), int(seconds), Path(source)))
+    with tempfile.TemporaryDirectory(prefix="mix-rss-") as folder:
+        t0 = time.perf_counter()
+        record(scenario, Path(folder), quiet=True, overwrite=True)
+        wall = time.perf_counter() - t0
+    print(json.dumps({"users": int(users), "seconds": int(seconds), "wall_s": round(wall, 2),
+                      "peak_rss_mib": _own_peak_rss_mib()}))
+    return 0
+
+
+def rss_1080p(runs: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+    """Measure the peak RSS of ours for each ``(users, seconds)`` of the memory row.
+
+    Each in a fresh subprocess; the source file is as long as the shortest run plus 1 s
+    (it loops).
+    """
+    import json
+    import subprocess
+
+    source = source_1080p30(min(s for _, s in runs) + 1)
+    done = []
+    for users, seconds in runs:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-1080p-child",
+               f"{users}:{seconds}:{source}"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        done.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    peaks = [r["peak_rss_mib"] for r in done]
+    base = peaks[0]
+    return {"case": "mix-1920x1080-bestfit-17-files-1080p30",
+            "source": f"{source.name} (libx264 ultrafast testsrc2 + AAC), every user",
+            "runs": done, "max_peak_rss_mib": max(peaks), "limit_mib": RSS_1080P_LIMIT_MIB,
+            "under_limit": max(peaks) < RSS_1080P_LIMIT_MIB,
+            "growth_by_duration": round(peaks[1] / base - 1, 3),
+            "growth_by_users": round(peaks[2] / base - 1, 3) if len(peaks) > 2 else None}
+
+
+def print_rss_1080p(row: dict[str, Any]) -> None:
+    """One line per run of the memory row."""
+    print(f"peak RSS of ours, {row['case']} (a subprocess each): " + ", ".join(
+        f"{r['users']} users {r['seconds']} s -> {r['peak_rss_mib']} MiB" for r in row["runs"])
+        + f" (limit {row['limit_mib']} MiB; growth {row['growth_by_duration'] * 100:+.1f} % "
+        f"by duration, {(row['growth_by_users'] or 0) * 100:+.1f} % by users)", flush=True)
+
+
+def rss_1080p_only(settings: Settings) -> int:
+    """``--rss-1080p``: measure the memory row alone and write its result file."""
+    row = rss_1080p(RSS_1080P_QUICK_RUNS if settings.quick else RSS_1080P_RUNS)
+    print_rss_1080p(row)
+    path = write_result("mix-rss-1080p-quick" if settings.quick else "mix-rss-1080p",
+                        {"benchmark": "mix", "rss_1080p_files": row,
+                         "metadata": metadata(settings=asdict(settings))})
+    print(f"wrote {path}")
+    return 0
 
 
 def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any]:
@@ -769,6 +880,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rss", action="store_true",
                         help="skip the peak-RSS-by-duration subprocesses")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-1080p-child", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-1080p", action="store_true",
+                        help="measure only the peak RSS of the 17-user 1080p mix of 1080p30 "
+                             "files (two durations, and 24 users) and write "
+                             "results/mix-rss-1080p(-quick).json")
     parser.add_argument("--rss-update", action="store_true",
                         help="measure only the peak RSS by duration and update it in the "
                              "latest result file")
@@ -780,6 +896,10 @@ def main(argv: list[str] | None = None) -> int:
                                  add_arguments=_arguments)
     if known.rss_child:
         return rss_child(known.rss_child)
+    if known.rss_1080p_child:
+        return rss_1080p_child(known.rss_1080p_child)
+    if known.rss_1080p:
+        return rss_1080p_only(settings)
     if known.rss_update:
         import json
 
@@ -831,9 +951,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak RSS of ours by duration ({rss['case']}, a subprocess each): " + ", ".join(
             f"{r['seconds']} s -> {r['peak_rss_mib']} MiB" for r in rss["runs"])
             + f" (growth {rss['growth'] * 100:+.1f} %)", flush=True)
+    rss_big = None
+    if not known.no_rss and not settings.quick:  # --quick: ``--quick --rss-1080p`` alone
+        rss_big = rss_1080p(RSS_1080P_RUNS)
+        print_rss_1080p(rss_big)
     payload = {
         "benchmark": "mix",
         "rss_by_duration": rss,
+        "rss_1080p_files": rss_big,
         "metadata": metadata(settings=asdict(settings), ffmpeg_graph_threads=1,
                              x264_threads=x264_threading(), x264_options=X264_OPTIONS,
                              competitor_mux=mux if with_ffmpeg else None,

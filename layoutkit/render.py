@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .compose.contents import BLACK, CANVAS, Content, Picture, Solid
-from .compose.plan import build_plan, prepare_background
+from .compose.plan import build_plan, prepare_background, source_halvings
 from .compose.yuv import i420_to_rgb, rgb_to_i420
 from .layout import Regions, compute_regions
 from .io.images import load_image
-from .sources import VideoSource, open_sources
+from .sources import FileSource, VideoSource, open_sources
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from .scenario import Scenario, first_join_times
@@ -45,6 +45,19 @@ def canvas_size(scenario: Scenario) -> tuple[int, int]:
 def _regions(layout: LayoutSettings, order: tuple[str, ...], canvas_wh: tuple[int, int],
              profile: Profile) -> Regions:
     return compute_regions(layout, order, canvas_wh=canvas_wh, profile=profile)
+
+
+_Region = tuple[tuple[int, ...], int]  # a region's (x, y, w, h) and render mode
+
+
+@lru_cache(maxsize=256)
+def _halvings(size_wh: tuple[int, int], rect: tuple[int, ...], render_mode: int) -> int:
+    x, y, w, h = rect
+    return source_halvings(size_wh, (x, y, w, h), render_mode)
+
+
+def _size(picture: I420) -> tuple[int, int]:
+    return (picture.shape[1], picture.shape[0] * 2 // 3)
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,11 @@ class SceneRenderer:
     flash : bool
         Test streams flash white once a second (the default, as recorded; compare's A/V
         sync relies on it); False for previews a person watches.
+    park_hidden : bool
+        Close the decoder of a file source in every frame that does not draw it (reopened
+        when it is drawn again): memory then does not grow with users who are not shown
+        (best fit draws 17).  The recorder's choice; off by default, for renderers that
+        jump between times.
 
     Relative source and image paths resolve against the scenario's folder
     (:attr:`~layoutkit.scenario.Scenario.base_dir`).
@@ -85,7 +103,7 @@ class SceneRenderer:
     """
 
     def __init__(self, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                 flash: bool = True) -> None:
+                 flash: bool = True, park_hidden: bool = False) -> None:
         self.scenario = scenario
         self.profile = profile
         self.base_dir = scenario.base_dir
@@ -100,6 +118,7 @@ class SceneRenderer:
         self._canvas: I420 | None = None
         self._plan: object = None
         self._drawn: dict[Hashable, I420] = {}  # the pictures of the last draw
+        self._park_hidden = park_hidden
 
     # ------------------------------------------------------------------ images
     def _image(self, location: str) -> I420 | None:
@@ -133,25 +152,36 @@ class SceneRenderer:
     def _source_time(self, uid: str, t: Fraction) -> Fraction:
         return max(Fraction(0), t - self._joined[uid])
 
-    def _last_frame(self, uid: str, frozen_at: Fraction) -> I420:
+    def _picture(self, source: VideoSource, t: Fraction, region: _Region) -> I420:
+        """Return the source's picture at ``t``.
+
+        A file source halves it right after decoding as far as the region's drawing stays
+        the same (:func:`source_halvings`).
+        """
+        if isinstance(source, FileSource):
+            return source.frame_i420(t, halvings=_halvings(source.size_wh, *region))
+        return source.frame_i420(t)
+
+    def _last_frame(self, uid: str, frozen_at: Fraction, region: _Region) -> I420:
         """Return the last live frame before ``frozen_at``: output frame ceil(frozen_at*fps) - 1."""
         cached = self._last_frames.get(uid)
         if cached is None or cached[0] != frozen_at:
             k = math.ceil(frozen_at * self.fps) - 1
-            picture = self.sources[uid].frame_i420(self._source_time(uid, Fraction(k, self.fps)))
+            picture = self._picture(self.sources[uid],
+                                    self._source_time(uid, Fraction(k, self.fps)), region)
             cached = self._last_frames[uid] = (frozen_at, picture.copy())
         return cached[1]
 
     def _content(self, view: UserView, layout: LayoutSettings, t: Fraction,
-                 pictures: dict[Hashable, I420]) -> Content:
+                 pictures: dict[Hashable, I420], region: _Region) -> Content:
         uid, state = view.uid, view.state
         source = self.sources.get(uid)
         if state is DisplayState.LIVE and source is not None:
-            pictures[uid] = source.frame_i420(self._source_time(uid, t))
-            return Picture(uid, source.size_wh)
+            picture = pictures[uid] = self._picture(source, self._source_time(uid, t), region)
+            return Picture(uid, _size(picture))
         if state is DisplayState.LAST_FRAME and source is not None and view.frozen_at is not None:
-            pictures[("last", uid)] = self._last_frame(uid, view.frozen_at)
-            return Picture(("last", uid), source.size_wh)
+            picture = pictures[("last", uid)] = self._last_frame(uid, view.frozen_at, region)
+            return Picture(("last", uid), _size(picture))
         if state is DisplayState.BLACK:
             return BLACK
         if state is DisplayState.CANVAS_COLOR:
@@ -183,8 +213,10 @@ class SceneRenderer:
         views = {v.uid: v for v in scene.views}
         pictures: dict[Hashable, I420] = {}
         contents = [CANVAS if uid is None or uid not in views
-                    else self._content(views[uid], layout, scene.t, pictures)
-                    for uid in regions.uids]
+                    else self._content(views[uid], layout, scene.t, pictures,
+                                       (tuple(int(v) for v in regions.rects[i]),
+                                        int(regions.render_modes[i])))
+                    for i, uid in enumerate(regions.uids)]
         plan = build_plan(regions, contents, background=self._background(layout))
         if self._canvas is None:
             self._canvas = plan.start()
@@ -199,7 +231,15 @@ class SceneRenderer:
                      if k in pictures and self._drawn.get(k) is pictures[k]}
         plan.draw(self._canvas, pictures, unchanged=unchanged)
         self._drawn = pictures
+        if self._park_hidden:
+            self._park(pictures)
         return RenderedFrame(index, scene.t, scene, regions, self._canvas)
+
+    def _park(self, pictures: dict[Hashable, I420]) -> None:
+        """Park the file sources this frame did not draw (see ``park_hidden``)."""
+        for uid, source in self.sources.items():
+            if uid not in pictures and isinstance(source, FileSource):
+                source.park()
 
     def frames(self, *, fps: int | None = None) -> Iterator[RenderedFrame]:
         """Every output frame of the recording, in order (``fps`` defaults to the request's)."""

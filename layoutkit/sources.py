@@ -26,7 +26,8 @@ from ._typing import I420, Samples
 from .cloudfiles.constants import SAMPLE_RATE
 from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
-from .io.decode import FileAudio, FileVideo
+from .io.decode import FileAudio, FileVideo, usable_cores
+from .io.memory import trim_heap
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
 from .signals.audio import AudioSource, check_span
@@ -42,6 +43,8 @@ __all__ = [
     "ToneAudio",
     "VideoSource",
     "check_sources",
+    "decoder_threads",
+    "is_file_source",
     "media_problem",
     "open_audio",
     "open_audio_sources",
@@ -147,34 +150,57 @@ class FileSource:
     """A video file (any format FFmpeg reads), looped; rewinds when asked for an earlier time.
 
     ``location`` is a local path or an ``http(s)://`` URL; ``label`` names it in warnings
-    (``users[i].source (...)``).
+    (``users[i].source (...)``); ``threads`` caps its decoder's frame threads
+    (:func:`~layoutkit.io.decode.set_decoder_threads`).
     """
 
-    def __init__(self, location: str | Path, *, label: str | None = None) -> None:
+    def __init__(self, location: str | Path, *, label: str | None = None,
+                 threads: int | None = None) -> None:
         self.path = location
         self.label = label
-        self._video = FileVideo(location, label=label)
+        self.threads = threads
+        self._video: FileVideo | None = FileVideo(location, label=label, threads=threads)
         self.size_wh = self._video.size_wh
         self._last_t = Fraction(0)
         self._warned = False  # damaged packets are warned about once per source
 
     def _close_video(self) -> None:
+        assert self._video is not None
         if self._warned:
             self._video.damaged = []
         self._warned = self._warned or bool(self._video.damaged)
         self._video.close()
 
-    def frame_i420(self, t: Fraction) -> I420:
-        """Return the frame shown at file time ``t`` (looping)."""
-        if t < self._last_t:
+    def park(self) -> None:
+        """Close the decoder while the source is not drawn; the next frame reopens it.
+
+        A reopened file is decoded from its start up to the time asked, as when a source
+        that was not drawn for a while is drawn again.
+        """
+        if self._video is not None:
             self._close_video()
-            self._video = FileVideo(self.path, label=self.label)
+            self._video = None
+            self._last_t = Fraction(0)
+            trim_heap()
+
+    def frame_i420(self, t: Fraction, *, halvings: int = 0) -> I420:
+        """Return the frame shown at file time ``t`` (looping), halved ``halvings`` times.
+
+        The halving is done right after decoding (:meth:`FileVideo.frame_i420
+        <layoutkit.io.decode.FileVideo.frame_i420>`): the size is the array's, :attr:`size_wh`
+        divided by a power of 2.
+        """
+        if self._video is None or t < self._last_t:
+            if self._video is not None:
+                self._close_video()
+            self._video = FileVideo(self.path, label=self.label, threads=self.threads)
         self._last_t = t
-        return self._video.frame_i420(t)
+        return self._video.frame_i420(t, halvings=halvings)
 
     def close(self) -> None:
         """Close the file."""
-        self._close_video()
+        if self._video is not None:
+            self._close_video()
 
 
 def _hex_rgb(text: str) -> tuple[int, int, int]:
@@ -182,8 +208,11 @@ def _hex_rgb(text: str) -> tuple[int, int, int]:
 
 
 def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
-                label: str | None = None, flash: bool = True) -> VideoSource:
-    """Open the video source of one scenario user (``label`` names a file source in warnings).
+                label: str | None = None, flash: bool = True,
+                threads: int | None = None) -> VideoSource:
+    """Open the video source of one scenario user.
+
+    ``label`` names a file source in warnings, ``threads`` caps its decoder threads.
 
     Raises
     ------
@@ -197,7 +226,40 @@ def open_source(user: UserSpec, *, fps: int, base_dir: Path | None = None,
     if user.source == UNKNOWN:
         return PlaceholderSource(user.size_wh)
     return FileSource(resolve_location(user.source, base_dir=base_dir),
-                      label=label or user.source)
+                      label=label or user.source, threads=threads)
+
+
+def is_file_source(user: UserSpec) -> bool:
+    """Tell whether ``user``'s video is a file (decoded), not a signal.
+
+    Signals are ``testsrc``, a colour and ``unknown``.
+
+    Examples
+    --------
+    >>> from layoutkit.scenario import UserSpec
+    >>> [is_file_source(UserSpec(uid="1", source=s)) for s in ("testsrc", "#FF0000", "a.mp4")]
+    [False, False, True]
+    """
+    return not (user.source in ("testsrc", UNKNOWN) or user.source.startswith("#"))
+
+
+def decoder_threads(files: int, *, cores: int | None = None) -> int:
+    """Share the cores out among ``files`` decoders open at once: frame threads of each.
+
+    At least one each.
+
+    Each frame thread holds its own decoded pictures (a 1080p H.264 decoder holds about
+    9 MiB on one thread and 22 MiB on three), so the decoders of a recording share the
+    cores instead of each taking all of them: memory then grows with the cores, not with
+    cores times users.
+
+    Examples
+    --------
+    >>> decoder_threads(1, cores=8), decoder_threads(3, cores=8), decoder_threads(17, cores=2)
+    (8, 2, 1)
+    """
+    available = usable_cores() if cores is None else cores
+    return max(1, available // max(1, files))
 
 
 def open_sources(scenario: Scenario, *, fps: int,
@@ -212,11 +274,13 @@ def open_sources(scenario: Scenario, *, fps: int,
         With one problem per bad source, at path ``users[i].source``.
     """
     index = {user.uid: i for i, user in enumerate(scenario.users)}
+    threads = decoder_threads(sum(1 for user in scenario.users
+                                  if user.role != "audience" and is_file_source(user)))
 
     def one(user: UserSpec) -> VideoSource:
         return open_source(user, fps=fps, base_dir=scenario.base_dir,
                            label=f"users[{index[user.uid]}].source ({user.source})",
-                           flash=flash)
+                           flash=flash, threads=threads)
 
     return open_for_users(scenario, one, field="source")
 
@@ -340,18 +404,19 @@ def source_problems(scenario: Scenario) -> list[Problem]:
     """
     config = scenario.start.recording_config
     problems: list[Problem] = []
-    if config.records_video():
+    if config.records_video():  # one decoder at a time, on one thread: the first frame only
         fps = scenario.start.transcoding.fps
-        video, found = _open_each(scenario, lambda user: open_source(
-            user, fps=fps, base_dir=scenario.base_dir), field="source")
-        _close_all(video)
-        problems += found
+        problems += _open_each(scenario, lambda user: _closed(open_source(
+            user, fps=fps, base_dir=scenario.base_dir, threads=1)), field="source")[1]
     if config.records_audio():
-        audio, found = _open_each(scenario, lambda user: open_audio(
-            user, base_dir=scenario.base_dir), field="audio")
-        _close_all(audio)
-        problems += found
+        problems += _open_each(scenario, lambda user: _closed(open_audio(
+            user, base_dir=scenario.base_dir)), field="audio")[1]
     return problems
+
+
+def _closed(media: VideoSource | AudioSource) -> None:
+    """Close what was opened only to see that it opens."""
+    media.close()
 
 
 def check_sources(scenario: Scenario) -> None:

@@ -84,6 +84,7 @@ __all__ = [
     "build_plan",
     "clear_plan_cache",
     "prepare_background",
+    "source_halvings",
 ]
 
 Rect = tuple[int, int, int, int]
@@ -632,6 +633,73 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
     # the area kernel's scratch planes, shared by all the plan's scalers (one thread draws)
     start, frame, restores, keys = _schedule(plans, bg_planes, AreaScratch())
     return Plan(canvas_wh, background, tuple(plans), restores, start, frame, keys)
+
+
+def _halving_matches(rp: RegionPlan, shrunk: RegionPlan, k: int) -> bool:
+    """Tell whether ``shrunk``, the plan of a picture halved ``k`` times, draws as ``rp``.
+
+    Same destinations, whole windows, and ``rp``'s scaling minus ``k`` halvings.
+    """
+    pairs = ((rp.scale_y, shrunk.scale_y), (rp.scale_c, shrunk.scale_c))
+    return (shrunk.dst_y == rp.dst_y and shrunk.dst_c == rp.dst_c
+            and all(a is not None and b is not None and b.src[:2] == (0, 0)
+                    and b.src[2:] == a.levels[k - 1] and b.levels == a.levels[k:]
+                    and b.interpolation == a.interpolation for a, b in pairs))
+
+
+def source_halvings(src_wh: tuple[int, int], rect: Rect, render_mode: int) -> int:
+    """Count the exact 2x halvings a source may do before the picture is drawn into ``rect``.
+
+    The drawing stays unchanged.
+
+    The plan shrinks a large picture with exact 2x box halvings (``cv2.INTER_AREA`` on
+    ``[:2 * (h // 2), :2 * (w // 2)]`` of each plane) before its last step (see
+    :class:`Scaling`).  When the window shown is the whole picture, a source that does the
+    first ``k`` of those halvings on every plane right after decoding hands over a picture
+    of which the plan draws exactly the same pixels, and keeps a quarter of the memory per
+    halving.  Counted only while the halved luma stays even with chroma of half its size
+    (a valid I420 picture) and the plan of the halved picture has the same destinations
+    and the remaining steps.
+
+    Parameters
+    ----------
+    src_wh : tuple of int
+        The picture's ``(width, height)`` as decoded.
+    rect : tuple of int
+        The region ``(x, y, w, h)`` on the canvas.
+    render_mode : int
+        0 crop, 1 fit.
+
+    Returns
+    -------
+    int
+        0 when the plan crops a window or enlarges.
+
+    Examples
+    --------
+    >>> source_halvings((1920, 1080), (192, 0, 384, 216), 0)  # 17 users best fit at 1080p
+    2
+    >>> source_halvings((640, 360), (0, 0, 640, 360), 0), source_halvings((1920, 1080),
+    ...                 (0, 0, 216, 216), 0)  # same size; a cropped window
+    (0, 0)
+    """
+    sw, sh = src_wh
+    whole = _region_plan(0, rect, Picture("source", (sw, sh)), 1.0, render_mode,
+                         exact_area=False)
+    if whole.scale_y is None or whole.scale_c is None or \
+            whole.scale_y.src != (0, 0, sw, sh) or whole.scale_c.src != (0, 0, sw // 2, sh // 2):
+        return 0
+    k = 0
+    for w, h in whole.scale_y.levels:
+        if w % 2 or h % 2 or k >= len(whole.scale_c.levels) or \
+                whole.scale_c.levels[k] != (w // 2, h // 2):
+            break
+        shrunk = _region_plan(0, rect, Picture("source", (w, h)), 1.0, render_mode,
+                              exact_area=False)
+        if not _halving_matches(whole, shrunk, k + 1):
+            break
+        k += 1
+    return k
 
 
 _CACHE: OrderedDict[Hashable, Plan] = OrderedDict()

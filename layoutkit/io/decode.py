@@ -30,18 +30,23 @@ import numpy.typing as npt
 from .._typing import I420, Samples
 from ..cloudfiles.constants import SAMPLE_RATE
 from ..errors import MediaError, ParameterError
+from .memory import trim_heap
 
 __all__ = [
     "SINGLE_THREAD_DECODE_MAX_PIXELS",
     "DamagedMediaWarning",
     "FileAudio",
     "FileVideo",
+    "frame_to_i420",
+    "halve_i420",
     "has_stream",
     "iter_luma",
     "media_location",
     "open_input",
     "probe_video_size",
     "set_decoder_threads",
+    "to_i420",
+    "usable_cores",
 ]
 
 URL_TIMEOUT_S = 10.0
@@ -59,16 +64,43 @@ def _check_span(start: int, n: int) -> None:
 SINGLE_THREAD_DECODE_MAX_PIXELS = 320 * 240
 
 
-def set_decoder_threads(stream: Any) -> None:
-    """Turn on FFmpeg's frame threads (``thread_type = "AUTO"``) for a large video stream.
+def usable_cores() -> int:
+    """Count the CPU cores this process may run on (its affinity mask; at least 1).
 
-    A PyAV video stream larger than :data:`SINGLE_THREAD_DECODE_MAX_PIXELS` gets them;
-    others stay on one thread.
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_decoder_threads(stream: Any, *, threads: int | None = None) -> None:
+    """Choose the decoder threads of a PyAV video stream.
+
+    Parameters
+    ----------
+    stream : av.video.stream.VideoStream
+        Not decoded from yet.
+    threads : int, optional
+        At most this many frame threads (each holds its own decoded pictures: memory grows
+        with the count).  Default: FFmpeg's automatic count.  One thread, or a picture of at
+        most :data:`SINGLE_THREAD_DECODE_MAX_PIXELS`, decodes on the calling thread.
     """
     context = stream.codec_context
-    if stream.type == "video" and \
-            (context.width or 0) * (context.height or 0) > SINGLE_THREAD_DECODE_MAX_PIXELS:
+    if stream.type != "video":
+        return
+    large = (context.width or 0) * (context.height or 0) > SINGLE_THREAD_DECODE_MAX_PIXELS
+    if threads is not None and (threads <= 1 or not large):
+        context.thread_count = 1
+        return
+    if large:
         stream.thread_type = "AUTO"
+        if threads is not None:
+            context.thread_count = threads
 
 
 URL_SCHEMES = ("http://", "https://")
@@ -173,6 +205,154 @@ def probe_video_size(path: str | Path) -> tuple[int, int]:
         source.close()
 
 
+def _no_frames() -> Generator[Any, None, None]:
+    """Yield nothing: the frames of a closed file."""
+    yield from ()
+
+
+class _Decoded:
+    """One decoded frame of a :class:`FileVideo`: its time, and the frame until converted."""
+
+    __slots__ = ("file_time", "first_pass", "frame", "level", "picture", "time")
+
+    def __init__(self, time: Fraction, file_time: Fraction, frame: Any, *,
+                 first_pass: bool) -> None:
+        self.time = time  # seconds from the first frame of the first pass (loops added)
+        self.file_time = file_time  # the frame's own timestamp in the file
+        self.frame = frame
+        self.picture: I420 | None = None
+        self.level = 0  # exact 2x halvings applied to ``picture``
+        self.first_pass = first_pass
+
+
+def _plane(frame: Any, index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """Return a view of one plane of a decoded frame (no copy; valid while the frame lives)."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    return rows[:height, :width]
+
+
+def to_i420(frame: Any) -> I420:
+    """Convert a decoded PyAV video frame to a new I420 array, rotation applied, sides even.
+
+    A yuv420p frame of even sides without rotation is copied plane by plane (one copy);
+    others go through FFmpeg's ``reformat`` (an odd side is scaled down to even) or, when
+    rotated, through RGB.
+
+    Examples
+    --------
+    >>> import av
+    >>> frame = av.VideoFrame.from_ndarray(np.arange(24, dtype=np.uint8).reshape(6, 4),
+    ...                                    format="yuv420p")
+    >>> bool((to_i420(frame) == frame.to_ndarray()).all())
+    True
+    """
+    rotation = round((frame.rotation or 0) / 90) % 4
+    width, height = frame.width, frame.height
+    if rotation % 2:
+        width, height = height, width
+    if rotation:
+        rgb = np.rot90(frame.to_ndarray(format="rgb24"), k=rotation)
+        import cv2
+
+        rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
+        return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+    if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        flat = out.reshape(-1)
+        n, q = width * height, width * height // 4
+        out[:height] = _plane(frame, 0, width, height)
+        flat[n:n + q].reshape(height // 2, width // 2)[...] = _plane(frame, 1, width // 2,
+                                                                     height // 2)
+        flat[n + q:].reshape(height // 2, width // 2)[...] = _plane(frame, 2, width // 2,
+                                                                    height // 2)
+        return out
+    converted = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
+    return np.ascontiguousarray(converted.to_ndarray())
+
+
+def _halved(plane: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
+    """Box-filter ``plane`` down by 2 ``times`` times.
+
+    An odd last row or column is dropped first, like the compositor's halvings.
+    """
+    import cv2
+
+    for _ in range(times):
+        h, w = plane.shape[0] // 2, plane.shape[1] // 2
+        plane = np.asarray(cv2.resize(plane[:2 * h, :2 * w], (w, h),
+                                      interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return plane
+
+
+def _i420_of(planes: tuple[npt.NDArray[np.uint8], ...]) -> I420 | None:
+    """Join Y, U, V planes into one I420 array; None when they do not make one."""
+    y, u, v = planes
+    h, w = y.shape
+    if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
+        return None
+    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
+    flat = out.reshape(-1)
+    n, q = w * h, w * h // 4
+    out[:h] = y
+    flat[n:n + q].reshape(u.shape)[...] = u
+    flat[n + q:].reshape(v.shape)[...] = v
+    return out
+
+
+def halve_i420(picture: I420, times: int) -> I420:
+    """Halve each plane of an I420 picture ``times`` times (exact 2x box filters).
+
+    Returns ``picture`` itself for 0, or when halving would not leave a valid I420 picture
+    (odd luma sides).
+
+    Examples
+    --------
+    >>> picture = np.zeros((12, 8), dtype=np.uint8); picture[:8] = 200
+    >>> halve_i420(picture, 1).shape, int(halve_i420(picture, 1)[0, 0])
+    ((6, 4), 200)
+    """
+    if times <= 0:
+        return picture
+    h = picture.shape[0] * 2 // 3
+    w = picture.shape[1]
+    flat = picture.reshape(-1)
+    n, q = w * h, w * h // 4
+    planes = (picture[:h], flat[n:n + q].reshape(h // 2, w // 2),
+              flat[n + q:n + 2 * q].reshape(h // 2, w // 2))
+    out = _i420_of(tuple(_halved(p, times) for p in planes))
+    return picture if out is None else out
+
+
+def frame_to_i420(frame: Any, *, halvings: int = 0) -> tuple[I420, int]:
+    """Convert a decoded frame to a new I420 array halved up to ``halvings`` times.
+
+    A yuv420p frame without rotation is halved straight from the decoder's planes, so the
+    full-size picture is never copied; others are converted by :func:`to_i420` first.
+    Fewer halvings are done when one more would leave odd luma sides.
+
+    Returns
+    -------
+    tuple of (ndarray, int)
+        The picture and the halvings done.
+    """
+    width, height = frame.width, frame.height
+    direct = frame.format.name == "yuv420p" and not round((frame.rotation or 0) / 90) % 4 \
+        and width % 2 == 0 and height % 2 == 0
+    for times in range(halvings, 0, -1):
+        if (width >> times) % 2 or (height >> times) % 2 or any(
+                (width >> i) % 2 or (height >> i) % 2 for i in range(times)):
+            continue
+        if not direct:
+            return halve_i420(to_i420(frame), times), times
+        planes = (_plane(frame, 0, width, height), _plane(frame, 1, width // 2, height // 2),
+                  _plane(frame, 2, width // 2, height // 2))
+        out = _i420_of(tuple(_halved(p, times) for p in planes))
+        if out is not None:
+            return out, times
+    return to_i420(frame), 0
+
+
 class DamagedMediaWarning(UserWarning):
     """Part of a media file could not be decoded; it was skipped (the last good frame held)."""
 
@@ -201,31 +381,44 @@ class FileVideo:
         File times (seconds from the first frame) of what was skipped in the first pass.
     """
 
-    def __init__(self, path: str | Path, *, label: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, label: str | None = None,
+                 threads: int | None = None) -> None:
         self.path = path
         self.label = label or str(path)
         self.damaged: list[float] = []
+        self._threads = threads
         self._container: Any = None
         self._origin: Fraction | None = None  # file time of the first decoded frame
         self._offset = Fraction(0)  # added to file times after each loop
         self._length: Fraction | None = None
         self._open()
-        self._current: tuple[Fraction, I420] | None = None
-        self._next: tuple[Fraction, I420] | None = None
+        self._next: _Decoded | None = None
+        self._shown: I420 | None = None
         first = self._pull()
+        frame = None
+        while first is not None:
+            frame = first.frame
+            if self._show(first) is not None:  # converts: frames that cannot are skipped
+                break
+            first = self._pull()
         if first is None:
             self.close()
             msg = f"{self.path}: has no decodable video frame"
             raise MediaError(msg)
-        self._current = first
-        self.size_wh = (first[1].shape[1], first[1].shape[0] * 2 // 3)
+        self._current: _Decoded = first
+        assert first.picture is not None
+        self.size_wh = (first.picture.shape[1], first.picture.shape[0] * 2 // 3)
+        # keep the first frame as decoded (the decoder's reference anyway), not as a
+        # full-size copy: a source opened but not drawn yet holds no picture of its own
+        first.frame, first.picture, self._shown = frame, None, None
 
     def _open(self) -> None:
-        if self._container is not None:
-            self._container.close()
+        if self._container is not None:  # a loop: the old decoder goes before the new comes
+            self._release()
+            trim_heap()  # this thread may not be the one that opened it (see io.memory)
         self._container = open_input(self.path, kind="video")
         self._stream = self._container.streams.video[0]
-        set_decoder_threads(self._stream)
+        set_decoder_threads(self._stream, threads=self._threads)
         self._rate = Fraction(self._stream.average_rate or self._stream.guessed_rate or 25)
         self._count = 0  # frames decoded in this pass (times of files without timestamps)
         self._frames = self._decode()
@@ -243,7 +436,7 @@ class FileVideo:
             return None
         return Fraction(packet.pts) * Fraction(packet.time_base)
 
-    def _decode(self) -> Iterator[Any]:
+    def _decode(self) -> Generator[Any, None, None]:
         """Yield the decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
         import av
 
@@ -272,48 +465,68 @@ class FileVideo:
             return Fraction(self._count) / self._rate
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
-    def _convert(self, frame: Any) -> I420:
-        rotation = round((frame.rotation or 0) / 90) % 4
-        width, height = frame.width, frame.height
-        if rotation % 2:
-            width, height = height, width
-        if rotation:
-            rgb = np.rot90(frame.to_ndarray(format="rgb24"), k=rotation)
-            import cv2
+    def _pull(self) -> _Decoded | None:
+        """Return the next decoded frame of this pass (not converted yet), or None at its end."""
+        frame = next(self._frames, None)
+        if frame is None:
+            return None
+        when = self._frame_time(frame)
+        self._count += 1
+        if self._origin is None:
+            self._origin = when
+        return _Decoded(when - self._origin + self._offset, when, frame,
+                        first_pass=self._length is None)
 
-            rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
-            return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
-        out = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
-        return np.ascontiguousarray(out.to_ndarray())
+    def _show(self, entry: _Decoded, halvings: int = 0) -> I420 | None:
+        """Return the picture of ``entry`` halved ``halvings`` times (see :meth:`frame_i420`).
 
-    def _pull(self) -> tuple[Fraction, I420] | None:
+        It is converted on first use (the decoded frame is then released); a frame that
+        cannot be converted shows the last good picture.
+        """
         import av
 
-        while True:
-            frame = next(self._frames, None)
-            if frame is None:
-                return None
-            when = self._frame_time(frame)
-            self._count += 1
-            if self._origin is None:
-                self._origin = when
+        if entry.frame is not None:
+            frame, entry.frame = entry.frame, None
             try:
-                picture = self._convert(frame)
+                entry.picture, entry.level = frame_to_i420(frame, halvings=halvings)
             except (av.error.FFmpegError, ValueError):
-                self._note_damage(when)
-                continue
-            return (when - self._origin + self._offset, picture)
+                if entry.first_pass:
+                    self.damaged.append(float(max(Fraction(0),
+                                                  entry.file_time - (self._origin or 0))))
+                entry.picture = self._shown
+        elif entry.picture is not None and halvings > entry.level:
+            picture = halve_i420(entry.picture, halvings - entry.level)
+            if picture is not entry.picture:
+                entry.picture, entry.level = picture, halvings
+        if entry.picture is not None:
+            self._shown = entry.picture
+        return entry.picture
 
     def _rewind(self) -> None:
-        assert self._current is not None
         if self._length is None:
-            self._length = max(self._current[0] + 1 / self._rate, 1 / self._rate)
+            self._length = max(self._current.time + 1 / self._rate, 1 / self._rate)
         self._offset += self._length
         self._open()  # reopened, not seeked: raw streams and broken indexes loop too
 
-    def frame_i420(self, t: Fraction) -> I420:
-        """Return the frame shown at file time ``t`` (seconds from the file's first frame)."""
-        assert self._current is not None
+    def frame_i420(self, t: Fraction, *, halvings: int = 0) -> I420:
+        """Return the frame shown at file time ``t`` (seconds from the file's first frame).
+
+        Only the frame shown is converted; the frames decoded past it are dropped as they
+        are, and the one after it is kept as decoded (the decoder's reference anyway).
+
+        Parameters
+        ----------
+        t : Fraction
+            File time; non-decreasing from call to call (an earlier one is not rewound to).
+        halvings : int
+            Halve every plane this many times with exact 2x box filters right after
+            decoding (see :func:`layoutkit.compose.plan.source_halvings`), so no full-size
+            copy is kept.  A frame already converted with fewer halvings is halved further;
+            one converted with more is returned as it is (smaller than asked: only when a
+            layout enlarges a picture between two output frames showing the same source
+            frame).  The picture is smaller than :attr:`size_wh` by ``2**level``; read its
+            size from its shape.
+        """
         while True:
             if self._next is None:
                 self._next = self._pull()
@@ -321,16 +534,33 @@ class FileVideo:
                     self._rewind()
                     self._next = self._pull()
                     if self._next is None:  # pragma: no cover - a file that vanished
-                        return self._current[1]
-            if self._next[0] > t:
-                return self._current[1]
+                        break
+            if self._next.time > t:
+                break
             self._current, self._next = self._next, None
+        shown = self._show(self._current, halvings)
+        assert shown is not None  # the first frame converted, and later ones fall back on it
+        return shown
+
+    def _release(self) -> None:
+        """Close the file and drop every reference to its decoder and decoded frames.
+
+        Now, not when the garbage collector breaks the generator's cycle: their buffers go
+        at once (the current frame stays: a decoded frame holds its own buffer).
+        """
+        self._frames.close()
+        self._frames = _no_frames()
+        self._next = None
+        self._stream = None
+        self._container.close()
+        self._container = None
 
     def close(self) -> None:
         """Release the decoder and the file; warn once if something had to be skipped."""
         if self._container is not None:
-            self._container.close()
-            self._container = None
+            self._release()
+            if getattr(self, "_current", None) is not None:
+                self._current.frame = None
         if self.damaged:
             first, last, n = min(self.damaged), max(self.damaged), len(self.damaged)
             span = f"at {first:.2f} s" if n == 1 else f"between {first:.2f} s and {last:.2f} s"
@@ -418,6 +648,8 @@ class FileAudio:
             raise MediaError(msg) from exc
         finally:
             container.close()
+        del container, stream, resampler
+        trim_heap()  # a whole pass: the next opens in the thread that reads, maybe not this one
 
     def _loop(self) -> Generator[Samples, None, None]:
         """Pass after pass through the file, forever (non-empty chunks only)."""

@@ -39,6 +39,7 @@ from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
 from ..io.limited import read_json_file
 from ..io.lock import folder_lock
+from ..io.memory import fix_mmap_threshold
 from ..io.encode import Encoders, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
@@ -246,6 +247,7 @@ def record(
         msg = f"{root}: is a file, not a folder"
         raise StorageError(msg)
     sid = sid or scenario.sid or new_sid()
+    fix_mmap_threshold()  # picture-sized buffers go back to the system when freed
     check_sources(scenario)  # every source file, before any folder is made
     _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
     with folder_lock(root):
@@ -454,7 +456,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
 
     records_video, records_audio = config.records_video(), config.records_audio()
     canvas = canvas_size(scenario)
-    renderer = SceneRenderer(scenario, profile=profile) if records_video else None
+    renderer = SceneRenderer(scenario, profile=profile, park_hidden=True) \
+        if records_video else None
     timeline = renderer.timeline if renderer else Timeline(scenario, profile=profile)
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
     mixer = AudioMixer(scenario, timeline, sources=open_audio_sources(scenario)) \
