@@ -132,80 +132,16 @@ def _tables(ssize: int, dsize: int, gain: float) -> tuple[npt.NDArray[np.uint64]
     return offsets, scaled
 
 
-def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-          acc: Any) -> None:  # pragma: no cover - runs compiled
-    """``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
-
-    Rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s type.
-    Written for Numba: 2-D indexing, no row views (a view per row costs more than the row's
-    arithmetic), unsigned indices (no negative-index checks), 1..4 taps in one pass over the
-    row, more taps accumulated in ``acc`` (float32, at least ``n`` long).
-    """
-    u = np.uint64
-    m = offsets.shape[0]
-    k = u(weights.shape[1])
-    top = np.float32(np.iinfo(out.dtype).max)
-    r0 = u(r0)
-    c0 = u(c0)
-    n = u(n)
-    for i in range(m):
-        p0 = r0 + offsets[i]
-        p1, p2, p3 = p0 + u(1), p0 + u(2), p0 + u(3)
-        a = weights[i, 0]
-        if k == 1:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])), top)
-            continue
-        b = weights[i, 1]
-        if k == 2:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])), top)
-            continue
-        g = weights[i, 2]
-        if k == 3:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])
-                                        + g * np.float32(src[p2, c0 + c])), top)
-            continue
-        h = weights[i, 3]
-        if k == 4:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])
-                                        + g * np.float32(src[p2, c0 + c])
-                                        + h * np.float32(src[p3, c0 + c])), top)
-            continue
-        for c in range(n):
-            acc[c] = (a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
-                      + g * np.float32(src[p2, c0 + c]) + h * np.float32(src[p3, c0 + c]))
-        t = u(4)
-        while t + u(1) < k:
-            a = weights[i, t]
-            b = weights[i, t + u(1)]
-            p0 = r0 + offsets[i] + t
-            p1 = p0 + u(1)
-            for c in range(n):
-                acc[c] += a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
-            t += u(2)
-        if t < k:
-            a = weights[i, t]
-            p0 = r0 + offsets[i] + t
-            for c in range(n):
-                acc[c] += a * np.float32(src[p0, c0 + c])
-        for c in range(n):
-            out[i, c] = min(np.rint(acc[c]), top)
-
-
-@functools.cache
 def _kernel() -> Callable[..., None]:
-    """:func:`_rows` compiled (imports Numba; compiles per argument types on first call)."""
-    import numba
+    """Return :func:`layoutkit.compose._kernels.rows` (imports Numba and the cached kernel).
 
-    jitted: Callable[..., None] = numba.njit(cache=True, nogil=True,
-                                             fastmath={"contract"})(_rows)
-    return jitted
+    Nothing is compiled here: Numba compiles (or loads from its cache) per argument types on
+    the first call.
+    """
+    from . import _kernels
+
+    kernel: Callable[..., None] = _kernels.rows
+    return kernel
 
 
 class AreaScratch:
