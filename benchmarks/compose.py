@@ -419,7 +419,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     uids = [u for u in regions.uids if u is not None]
     frames = source_frames(uids)
     plan = build_plan(regions, [Picture(uid, SOURCE_WH) if uid else None for uid in regions.uids],
-                      background=prepare_background(case.canvas_wh), exact_area=case.area)
+                      background=prepare_background(case.canvas_wh), exact_area=case.area,
+                      fast_linear=True)
     plan.render(frames[0])  # untimed: the area kernel is compiled (or loaded) on first use
     kernel = "area" if case.area else "bilinear"
     subjects = {"ours": ours_subject(plan, frames, half_rate=case.half_rate)}
@@ -436,7 +437,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
         "kernel": {"ours": "area (layoutkit.compose.area: cv2.INTER_AREA's weights, "
                            "Numba row passes + cv2.transpose; enlargements bilinear)"
                    if case.area else
-                   "bilinear (cv2.INTER_LINEAR; 2x box halvings first for shrinks >= 2x)",
+                   "bilinear (cv2.INTER_LINEAR's weights, layoutkit.compose.linear: Numba row "
+                   "passes + cv2.transpose; 2x box halvings first for shrinks >= 2x)",
                    "ffmpeg": f"scale flags={kernel}"},
         "sources": {"size": list(SOURCE_WH), "format": "yuv420p",
                     "frames_cycled": FRAMES_PER_SOURCE, "bytes_per_frame_mib": round(source_mib, 2)},

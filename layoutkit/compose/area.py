@@ -123,10 +123,14 @@ def area_weights(ssize: int, dsize: int) -> tuple[npt.NDArray[np.uint64], npt.ND
     return offsets, weights
 
 
+Weights = Callable[[int, int], tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]]
+Tables = tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]
+
+
 @functools.cache
-def _tables(ssize: int, dsize: int, gain: float) -> tuple[npt.NDArray[np.uint64],
-                                                          npt.NDArray[np.float32]]:
-    offsets, weights = area_weights(ssize, dsize)
+def _tables(weights_of: Weights, ssize: int, dsize: int, gain: float) -> Tables:
+    """``weights_of(ssize, dsize)`` as the kernel's float32 tables, times ``gain``."""
+    offsets, weights = weights_of(ssize, dsize)
     scaled = (weights * gain).astype(np.float32)
     scaled.flags.writeable = False
     return offsets, scaled
@@ -165,25 +169,38 @@ class AreaScratch:
         return plane
 
 
-class _Area:
-    """Weights and scratch planes of an area shrink of ``planes`` same-sized windows."""
+class _Passes:
+    """The scratch planes and tables of a separable resize of ``planes`` same-sized windows.
 
-    def __init__(self, src: Rect, dst_wh: tuple[int, int], planes: int,
-                 scratch: AreaScratch | None) -> None:
+    ``order`` is ``"v"`` (the vertical pass first: source rows -> 16-bit scratch,
+    transpose, horizontal pass as a row pass, transpose into the destination), ``"h"`` (the
+    source window transposed first, the horizontal pass as a row pass into 16-bit scratch,
+    transpose, the vertical pass straight into the destination: cheaper for enlargements)
+    or ``"v1"`` (the width is unchanged: one vertical pass straight into the destination).
+    """
+
+    def __init__(self, src: Rect, dst_wh: tuple[int, int], *, planes: int,
+                 weights_of: Weights, order: str, scratch: AreaScratch | None) -> None:
         x, y, w, h = (int(v) for v in src)
         dw, dh = (int(v) for v in dst_wh)
-        if not (1 <= dw <= w and 1 <= dh <= h) or x < 0 or y < 0:
-            raise ValueError(f"area scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh} is not a shrink")
+        if min(w, h, dw, dh) < 1 or x < 0 or y < 0:
+            raise ValueError(f"separable scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh}")
         pool = AreaScratch() if scratch is None else scratch
-        self.x, self.y, self.w, self.dh = x, y, w, dh
-        self.y_tables = _tables(h, dh, _GAIN)
-        self.x_tables = _tables(w, dw, 1.0 / _GAIN)
-        self.vertical = pool.get((planes * dh, w), np.uint16)
-        self.bands = [self.vertical[p * dh:(p + 1) * dh] for p in range(planes)]
-        self.turned = pool.get((w, planes * dh), np.uint16)
-        self.horizontal = pool.get((dw, planes * dh), np.uint8)
-        self.parts = [self.horizontal[:, p * dh:(p + 1) * dh] for p in range(planes)]
-        self.acc = pool.get((max(w, planes * dh),), np.float32)
+        self.x, self.y, self.w, self.h, self.dw, self.dh = x, y, w, h, dw, dh
+        self.order = order
+        first, second = (_GAIN, 1.0 / _GAIN) if order != "v1" else (1.0, 1.0)
+        y_gain, x_gain = (second, first) if order == "h" else (first, second)
+        self.y_tables = _tables(weights_of, h, dh, y_gain)
+        self.x_tables = _tables(weights_of, w, dw, x_gain)
+        if order == "v":
+            self.first = pool.get((planes * dh, w), np.uint16)  # vertical pass, stacked
+            self.turned = pool.get((w, planes * dh), np.uint16)
+            self.second = pool.get((dw, planes * dh), np.uint8)  # horizontal pass
+        elif order == "h":
+            self.source = pool.get((w, planes * h), np.uint8)  # the windows, transposed
+            self.first = pool.get((dw, planes * h), np.uint16)  # horizontal pass
+            self.turned = pool.get((planes * h, dw), np.uint16)
+        self.acc = pool.get((max(w, h, planes * max(h, dh)),), np.float32)
         self.reach = (y + h, x + w)
         self.dst_shape = (dh, dw)
 
@@ -197,6 +214,128 @@ class _Area:
         if dst.shape != self.dst_shape:
             raise ShapeError("area scaler destination", expected=self.dst_shape,
                              actual=dst.shape)
+
+
+def _vertical_first(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by vertical pass, transpose, row pass, transpose."""
+    rows, transpose = _kernel(), cv2.transpose
+    x, y, w, dh = passes.x, passes.y, passes.w, passes.dh
+    (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
+    vertical, turned, horizontal, acc = passes.first, passes.turned, passes.second, passes.acc
+    bands = [vertical[p * dh:(p + 1) * dh] for p in range(planes)]
+    parts = [horizontal[:, p * dh:(p + 1) * dh] for p in range(planes)]
+    check = passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            rows(plane, y, x, w, vertical, yo, yw, acc)
+            transpose(vertical, turned)
+            rows(turned, 0, 0, dh, horizontal, xo, xw, acc)
+            transpose(horizontal, dst)
+        return scale
+    (band_a, band_b), (part_a, part_b) = bands, parts
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        rows(plane_a, y, x, w, band_a, yo, yw, acc)
+        rows(plane_b, y, x, w, band_b, yo, yw, acc)
+        transpose(vertical, turned)
+        rows(turned, 0, 0, 2 * dh, horizontal, xo, xw, acc)
+        transpose(part_a, dst_a)
+        transpose(part_b, dst_b)
+    return scale_pair
+
+
+def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by transpose, row pass, transpose, vertical pass."""
+    rows, transpose = _kernel(), cv2.transpose
+    h, dw = passes.h, passes.dw
+    window = (slice(passes.y, passes.y + h), slice(passes.x, passes.x + passes.w))
+    (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
+    source, horizontal, turned, acc = passes.source, passes.first, passes.turned, passes.acc
+    columns = [source[:, p * h:(p + 1) * h] for p in range(planes)]
+    check = passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            transpose(plane[window], source)
+            rows(source, 0, 0, h, horizontal, xo, xw, acc)
+            transpose(horizontal, turned)
+            rows(turned, 0, 0, dw, dst, yo, yw, acc)
+        return scale
+    column_a, column_b = columns
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        transpose(plane_a[window], column_a)
+        transpose(plane_b[window], column_b)
+        rows(source, 0, 0, 2 * h, horizontal, xo, xw, acc)
+        transpose(horizontal, turned)
+        rows(turned, 0, 0, dw, dst_a, yo, yw, acc)
+        rows(turned, h, 0, dw, dst_b, yo, yw, acc)
+    return scale_pair
+
+
+def _vertical_only(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by one vertical pass (the width is unchanged)."""
+    rows = _kernel()
+    x, y, w = passes.x, passes.y, passes.w
+    yo, yw = passes.y_tables
+    acc, check = passes.acc, passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            rows(plane, y, x, w, dst, yo, yw, acc)
+        return scale
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        rows(plane_a, y, x, w, dst_a, yo, yw, acc)
+        rows(plane_b, y, x, w, dst_b, yo, yw, acc)
+    return scale_pair
+
+
+def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
+                     planes: int = 1, order: str = "v",
+                     scratch: AreaScratch | None = None) -> Callable[..., None]:
+    """Make a function resizing the ``src`` window of 1 or 2 planes with separable weights.
+
+    Parameters
+    ----------
+    src : tuple of int
+        ``(x, y, w, h)`` window of the source planes.
+    dst_wh : tuple of int
+        ``(dw, dh)``.
+    weights_of : callable
+        ``weights_of(ssize, dsize) -> (offsets, weights)`` for one axis (:func:`area_weights`,
+        :func:`layoutkit.compose.linear.linear_weights`), applied to both axes.
+    planes : int
+        1: ``scale(plane, dst)``; 2: ``scale(plane_a, plane_b, dst_a, dst_b)`` (two planes
+        with the same window, such as U and V, through one set of passes).
+    order : str
+        ``"v"``, ``"h"`` or ``"v1"`` (see :class:`_Passes`).
+    scratch : AreaScratch, optional
+        Where its scratch planes come from (shared with the other scalers of the pool).
+
+    Returns
+    -------
+    callable
+        Writes the destination views in place; uses scratch planes (one thread at a time).
+    """
+    passes = _Passes(src, dst_wh, planes=planes, weights_of=weights_of, order=order,
+                     scratch=scratch)
+    build = {"v": _vertical_first, "h": _horizontal_first, "v1": _vertical_only}[order]
+    return build(passes, planes)
+
+
+def _check_shrink(src: Rect, dst_wh: tuple[int, int]) -> None:
+    w, h, dw, dh = int(src[2]), int(src[3]), int(dst_wh[0]), int(dst_wh[1])
+    if not (1 <= dw <= w and 1 <= dh <= h) or src[0] < 0 or src[1] < 0:
+        raise ValueError(f"area scaler: {w}x{h} at ({src[0]}, {src[1]}) -> {dw}x{dh} "
+                         "is not a shrink")
 
 
 def _halving(src: Rect, dst_wh: tuple[int, int]) -> bool:
@@ -247,21 +386,9 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
     """
     if _halving(src, dst_wh):
         return _halver(src, dst_wh)
-    area = _Area(src, dst_wh, 1, scratch)
-    rows = _kernel()
-    transpose = cv2.transpose
-    x, y, w, dh = area.x, area.y, area.w, area.dh
-    (yo, yw), (xo, xw) = area.y_tables, area.x_tables
-    vertical, turned, horizontal, acc = area.vertical, area.turned, area.horizontal, area.acc
-
-    check = area.check
-
-    def scale(plane: U8, dst: U8) -> None:
-        check(plane, dst)
-        rows(plane, y, x, w, vertical, yo, yw, acc)
-        transpose(vertical, turned)
-        rows(turned, 0, 0, dh, horizontal, xo, xw, acc)
-        transpose(horizontal, dst)
+    _check_shrink(src, dst_wh)
+    scale: Callable[[U8, U8], None] = separable_scaler(src, dst_wh, weights_of=area_weights,
+                                                       scratch=scratch)
     return scale
 
 
@@ -281,24 +408,7 @@ def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
             halve(plane_a, dst_a)
             halve(plane_b, dst_b)
         return halve_pair
-    area = _Area(src, dst_wh, 2, scratch)
-    rows = _kernel()
-    transpose = cv2.transpose
-    x, y, w, dh = area.x, area.y, area.w, area.dh
-    (yo, yw), (xo, xw) = area.y_tables, area.x_tables
-    (band_a, band_b), (part_a, part_b) = area.bands, area.parts
-    turned, horizontal, acc = area.turned, area.horizontal, area.acc
-    vertical = area.vertical
-
-    check = area.check
-
-    def scale(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
-        check(plane_a, dst_a)
-        check(plane_b, dst_b)
-        rows(plane_a, y, x, w, band_a, yo, yw, acc)
-        rows(plane_b, y, x, w, band_b, yo, yw, acc)
-        transpose(vertical, turned)
-        rows(turned, 0, 0, 2 * dh, horizontal, xo, xw, acc)
-        transpose(part_a, dst_a)
-        transpose(part_b, dst_b)
+    _check_shrink(src, dst_wh)
+    scale: Callable[[U8, U8, U8, U8], None] = separable_scaler(
+        src, dst_wh, weights_of=area_weights, planes=2, scratch=scratch)
     return scale

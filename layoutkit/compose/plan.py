@@ -63,6 +63,7 @@ from ..errors import ShapeError
 
 from ..layout.regions import Regions
 from .area import AreaScratch, area_pair_scaler, area_scaler
+from .linear import linear_pair_scaler, linear_scaler
 from .fit import FIT, place
 from .contents import Content, Picture, Solid
 from .rgb import cover_image
@@ -114,11 +115,15 @@ class Scaling:
         2x halving (OpenCV's fast path) and, when ``exact_area`` was asked, for any shrink
         on both axes (other ratios through :mod:`layoutkit.compose.area`'s kernel), else
         ``INTER_LINEAR``.
+    separable : bool
+        The last step is bilinear and drawn by :mod:`layoutkit.compose.linear`'s separable
+        kernel (``fast_linear=True``) rather than by ``cv2.resize``.
     """
 
     src: Rect
     levels: tuple[tuple[int, int], ...]
     interpolation: int
+    separable: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,23 +217,27 @@ def _chroma_window(src: Rect, dst: Rect, dst_c: Rect, src_cwh: tuple[int, int]) 
     return (ix0, iy0, ix1 - ix0, iy1 - iy0)
 
 
-def _scaling(src: Rect, dst_wh: tuple[int, int], *, exact_area: bool) -> Scaling:
+def _scaling(src: Rect, dst_wh: tuple[int, int], *, exact_area: bool,
+             fast_linear: bool = False) -> Scaling:
     """Plan the scaling of a ``src`` window onto ``dst_wh`` (see :class:`Scaling`)."""
     dw, dh = dst_wh
     w, h = src[2], src[3]
     if exact_area:
         shrink = w > dw and h > dh
-        return Scaling(src, (), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        return Scaling(src, (), interpolation, separable=fast_linear and not shrink
+                       and (w, h) != dst_wh)
     levels = []
     while w >= 2 * dw and h >= 2 * dh and (w // 2, h // 2) != (dw, dh):
         w, h = w // 2, h // 2
         levels.append((w, h))
     halving = (w // 2, h // 2) == (dw, dh)
-    return Scaling(src, tuple(levels), cv2.INTER_AREA if halving else cv2.INTER_LINEAR)
+    return Scaling(src, tuple(levels), cv2.INTER_AREA if halving else cv2.INTER_LINEAR,
+                   separable=fast_linear and not halving and (w, h) != dst_wh)
 
 
 def _region_plan(index: int, rect: Rect, content: Content, alpha: float, render_mode: int,
-                 *, exact_area: bool) -> RegionPlan:
+                 *, exact_area: bool, fast_linear: bool = False) -> RegionPlan:
     rect_c = chroma_rect(rect)
     if not isinstance(content, Picture):
         return RegionPlan(index, content, alpha, rect, rect_c)
@@ -241,8 +250,9 @@ def _region_plan(index: int, rect: Rect, content: Content, alpha: float, render_
     src_c = _chroma_window(placement.src, dst_y, dst_c, (sw // 2, sh // 2))
     return RegionPlan(
         index, content, alpha, rect, rect_c, dst_y=dst_y, dst_c=dst_c,
-        scale_y=_scaling(placement.src, dst_y[2:], exact_area=exact_area),
-        scale_c=_scaling(src_c, dst_c[2:], exact_area=exact_area),
+        scale_y=_scaling(placement.src, dst_y[2:], exact_area=exact_area,
+                         fast_linear=fast_linear),
+        scale_c=_scaling(src_c, dst_c[2:], exact_area=exact_area, fast_linear=fast_linear),
         bars_y=_subtract(rect, dst_y) if mode == FIT else (),
         bars_c=_subtract(rect_c, dst_c) if mode == FIT else (),
     )
@@ -370,21 +380,30 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
         read = (slice(y, y + 2 * lh), slice(x, x + 2 * lw))
         chain.append((read, (lw, lh), np.empty((lh, lw), dtype=np.uint8)))
         x, y, w, h = 0, 0, lw, lh
-    last = _last_window(scaling, (x, y, w, h), dst_wh)
-    interpolation = scaling.interpolation
-    resize, area = cv2.resize, cv2.INTER_AREA
-
+    last_step = _last_step(scaling, (x, y, w, h), dst_wh, scratch)
     if not chain:
-        def scale(src: U8, dst: U8) -> None:
-            resize(src[last], dst_wh, dst=dst, interpolation=interpolation)
-        return scale
+        return last_step
+    resize, area = cv2.resize, cv2.INTER_AREA
 
     def scale_chain(src: U8, dst: U8) -> None:
         level: npt.NDArray[Any] = src
         for read, size, out in chain:
             level = resize(level[read], size, dst=out, interpolation=area)
-        resize(level[last], dst_wh, dst=dst, interpolation=interpolation)
+        last_step(level, dst)
     return scale_chain
+
+
+def _last_step(scaling: Scaling, window: Rect, dst_wh: tuple[int, int],
+               scratch: AreaScratch) -> Callable[[U8, U8], None]:
+    """Make the last resize: the ``window`` of its input plane into the destination view."""
+    if scaling.separable:
+        return linear_scaler(window, dst_wh, scratch=scratch)
+    last = _last_window(scaling, window, dst_wh)
+    interpolation, resize = scaling.interpolation, cv2.resize
+
+    def scale(src: U8, dst: U8) -> None:
+        resize(src[last], dst_wh, dst=dst, interpolation=interpolation)
+    return scale
 
 
 def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
@@ -392,6 +411,8 @@ def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch
     """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
     if _area_kernel(scaling, dst_wh):
         return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+    if scaling.separable and not scaling.levels:
+        return linear_pair_scaler(scaling.src, dst_wh, scratch=scratch)
     if not scaling.levels:  # one resize per plane (the common bilinear case): no inner call
         last = _last_window(scaling, scaling.src, dst_wh)
         interpolation, resize = scaling.interpolation, cv2.resize
@@ -609,7 +630,7 @@ def _schedule(plans: Sequence[RegionPlan], background: Planes, scratch: AreaScra
 
 
 def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *,
-                exact_area: bool) -> Plan:
+                exact_area: bool, fast_linear: bool = False) -> Plan:
     canvas_wh = (int(regions.canvas_wh[0]), int(regions.canvas_wh[1]))
     if background.shape != i420_shape(canvas_wh) or background.dtype != np.uint8:
         raise ShapeError(f"background ({background.dtype})",
@@ -624,7 +645,8 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
         if content is None or alpha <= 0.0 or rect[2] <= 0 or rect[3] <= 0:
             continue
         rp = _region_plan(i, (rect[0], rect[1], rect[2], rect[3]), content, alpha,
-                          int(regions.render_modes[i]), exact_area=exact_area)
+                          int(regions.render_modes[i]), exact_area=exact_area,
+                          fast_linear=fast_linear)
         if alpha < 1.0 and not any(_covers_opaque(lower, rp) for lower in plans):
             rp = replace(rp, restore=True)
         plans.append(rp)
@@ -639,7 +661,7 @@ _CACHE_SIZE = 16
 
 
 def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
-               exact_area: bool = False) -> Plan:
+               exact_area: bool = False, fast_linear: bool = False) -> Plan:
     """The drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
 
     Parameters
@@ -665,19 +687,28 @@ def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
         bilinear.  The
         kernel is compiled by Numba on the first frame drawn with such a plan (once per
         machine, ~2 s; later processes load it from the cache in ~0.4 s).
+    fast_linear : bool
+        False (default): bilinear steps by OpenCV (``cv2.resize``).  True: by
+        :mod:`layoutkit.compose.linear`'s separable kernel, the same weights, within one gray
+        level of OpenCV and about 1.5-1.7x faster; for long drawings such as recordings.  The
+        kernel is Numba's, like ``exact_area``'s: importing and loading it costs ~0.5 s on
+        the first frame a process draws with such a plan (its compilation ~2 s once per
+        machine), which a handful of frames (previews, comparisons) would not win back.
 
     Returns
     -------
     Plan
         The same object for the same ``(regions, contents, background object,
-        exact_area)`` while it is in the small LRU cache.
+        exact_area, fast_linear)`` while it is in the small LRU cache.
     """
-    key = (regions, tuple(contents), id(background), background.shape, bool(exact_area))
+    key = (regions, tuple(contents), id(background), background.shape, bool(exact_area),
+           bool(fast_linear))
     plan = _CACHE.get(key)
     if plan is not None and plan.background is background:
         _CACHE.move_to_end(key)
         return plan
-    plan = _build_plan(regions, contents, background, exact_area=bool(exact_area))
+    plan = _build_plan(regions, contents, background, exact_area=bool(exact_area),
+                       fast_linear=bool(fast_linear))
     _CACHE[key] = plan
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
