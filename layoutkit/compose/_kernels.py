@@ -27,10 +27,9 @@ import numpy as np
 __all__ = ["rows"]
 
 _U = np.uint64
-_JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
            top: Any) -> None:  # pragma: no cover - runs compiled
     """One tap per output row."""
@@ -41,7 +40,7 @@ def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
             out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])), top)
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Two taps per output row (bilinear, and area shrinks below 2x that straddle one edge)."""
@@ -54,7 +53,7 @@ def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
                                     + b * np.float32(src[p1, c0 + c])), top)
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Three taps per output row."""
@@ -68,7 +67,7 @@ def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
                                     + g * np.float32(src[p2, c0 + c])), top)
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Four taps per output row."""
@@ -83,7 +82,7 @@ def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
                                     + h * np.float32(src[p3, c0 + c])), top)
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _start4(src: Any, p0: Any, c0: Any, n: Any, w: Any, acc: Any) -> None:  # pragma: no cover
     """``acc[:n] = w[0] * src[p0, c0:] + ... + w[3] * src[p0 + 3, c0:]``."""
     p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
@@ -93,7 +92,7 @@ def _start4(src: Any, p0: Any, c0: Any, n: Any, w: Any, acc: Any) -> None:  # pr
                   + g * np.float32(src[p2, c0 + c]) + h * np.float32(src[p3, c0 + c]))
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _add2(src: Any, p0: Any, c0: Any, n: Any, a: Any, b: Any,
           acc: Any) -> None:  # pragma: no cover - runs compiled
     """``acc[:n] += a * src[p0, c0:] + b * src[p0 + 1, c0:]``."""
@@ -102,7 +101,7 @@ def _add2(src: Any, p0: Any, c0: Any, n: Any, a: Any, b: Any,
         acc[c] += a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _add1(src: Any, p0: Any, c0: Any, n: Any, a: Any,
           acc: Any) -> None:  # pragma: no cover - runs compiled
     """``acc[:n] += a * src[p0, c0:]``."""
@@ -110,7 +109,7 @@ def _add1(src: Any, p0: Any, c0: Any, n: Any, a: Any,
         acc[c] += a * np.float32(src[p0, c0 + c])
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
                acc: Any) -> None:  # pragma: no cover - runs compiled
     """Five or more taps per output row: four, then pairs, then an odd last one, in ``acc``."""
@@ -128,7 +127,7 @@ def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weigh
             out[i, c] = min(np.rint(acc[c]), top)
 
 
-@numba.njit(**_JIT)  # type: ignore[untyped-decorator]  # numba ships no type information
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
          acc: Any) -> None:  # pragma: no cover - runs compiled
     """Set ``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.

@@ -161,7 +161,7 @@ class AreaScratch:
         self._planes: dict[tuple[tuple[int, ...], str], npt.NDArray[Any]] = {}
 
     def get(self, shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
-        """The scratch plane of ``shape`` and ``dtype`` (contents undefined)."""
+        """Return the scratch plane of ``shape`` and ``dtype`` (contents undefined)."""
         key = (shape, np.dtype(dtype).str)
         plane = self._planes.get(key)
         if plane is None:
@@ -343,8 +343,10 @@ def _halving(src: Rect, dst_wh: tuple[int, int]) -> bool:
 
 
 def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
-    """An exact 2x halving: OpenCV's own fast integer path (about 2.5x faster than ours, and
-    the same pixels: it rounds halves up there, where ours would round them to even).
+    """Make an exact 2x halving: OpenCV's own fast integer path.
+
+    About 2.5x faster than ours, and the same pixels: it rounds halves up there, where ours
+    would round them to even.
     """
     x, y, w, h = (int(v) for v in src)
     window = (slice(y, y + h), slice(x, x + w))
@@ -358,7 +360,7 @@ def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
 
 def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
                 scratch: AreaScratch | None = None) -> Callable[[U8, U8], None]:
-    """A function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
+    """Make a function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
 
     Parameters
     ----------

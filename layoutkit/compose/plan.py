@@ -319,7 +319,8 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
     """Blend ``layers`` over the rectangle: per plane an array of its size, or one value."""
     keep = 1.0 - alpha
     plan: list[tuple[_Slices, U8 | None, float, float]] = []
-    for s, layer in zip((_slices(rect_y), _slices(rect_c), _slices(rect_c)), layers):
+    for s, layer in zip((_slices(rect_y), _slices(rect_c), _slices(rect_c)), layers,
+                        strict=True):
         if isinstance(layer, np.ndarray):
             plan.append((s, layer, alpha, 0.0))
         else:  # a constant: view * (1 - alpha) + alpha * value
@@ -327,7 +328,7 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
     blend = cv2.addWeighted
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
-        for plane, (s, layer, a, gamma) in zip((y, u, v), plan):
+        for plane, (s, layer, a, gamma) in zip((y, u, v), plan, strict=True):
             view = plane[s]
             blend(view if layer is None else layer, a, view, keep, gamma, dst=view)
     return step
@@ -335,7 +336,7 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
 
 def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
         [Mapping[Hashable, U8]], tuple[U8, U8, U8]]:
-    """A function returning the (Y, U, V) planes of ``pictures[key]``, checking its shape."""
+    """Make a function returning the (Y, U, V) planes of ``pictures[key]``, shape checked."""
     w, h = src_wh
     shape = i420_shape(src_wh)
     n = w * h
@@ -352,7 +353,7 @@ def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
 
 
 def _area_kernel(scaling: Scaling, dst_wh: tuple[int, int]) -> bool:
-    """The last step is an area shrink that is not an exact 2x halving (our own kernel)."""
+    """Tell whether the last step is an area shrink other than an exact 2x halving (ours)."""
     return (scaling.interpolation == cv2.INTER_AREA and not scaling.levels
             and (scaling.src[2] // 2, scaling.src[3] // 2) != dst_wh)
 
@@ -367,7 +368,7 @@ def _last_window(scaling: Scaling, window: Rect, dst_wh: tuple[int, int]) -> _Sl
 
 def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
         [U8, U8], None]:
-    """A function scaling a source plane's window into a destination view, per ``scaling``.
+    """Make a function scaling a source plane's window into a destination view, per ``scaling``.
 
     Intermediate halvings go to scratch planes owned by the returned function; the area
     kernel's scratch planes come from ``scratch`` (shared by the plan's scalers).
@@ -478,7 +479,7 @@ def _blend_resize_step(rp: RegionPlan, scratch: AreaScratch) -> _Step:
 
 def _region_writes(rp: RegionPlan, background: Planes,
                    scratch: AreaScratch | None = None) -> list[_Write]:
-    """The compiled steps of one region, in order (area scratch from ``scratch``, or new)."""
+    """Compile the steps of one region, in order (area scratch from ``scratch``, or new)."""
     if scratch is None:
         scratch = AreaScratch()
     content, ry, rc = rp.content, (rp.rect_y,), (rp.rect_c,)
@@ -586,7 +587,7 @@ class Plan:
         """
         y, u, v = self._planes(canvas)
         if unchanged:
-            for step, key in zip(self._frame_steps, self._skip_keys):
+            for step, key in zip(self._frame_steps, self._skip_keys, strict=True):
                 if key is None or key not in unchanged:
                     step(y, u, v, pictures)
             return canvas
@@ -600,7 +601,7 @@ class Plan:
         return frozenset(k for k in self._skip_keys if k is not None)
 
     def render(self, pictures: Mapping[Hashable, U8]) -> U8:
-        """A new canvas with one frame drawn from scratch (for previews and tests)."""
+        """Draw one frame from scratch on a new canvas (for previews and tests)."""
         return self.draw(self.start(), pictures)
 
 
@@ -662,7 +663,7 @@ _CACHE_SIZE = 16
 
 def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
                exact_area: bool = False, fast_linear: bool = False) -> Plan:
-    """The drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
+    """Return the drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
 
     Parameters
     ----------
@@ -722,7 +723,7 @@ def clear_plan_cache() -> None:
 
 def prepare_background(canvas_wh: tuple[int, int], *, color: tuple[int, int, int] = (0, 0, 0),
                        image: U8 | None = None) -> U8:
-    """The I420 canvas background: ``image`` (RGB, drawn in crop mode) if given, else ``color``.
+    """Make the I420 canvas background: ``image`` (RGB, in crop mode) if given, else ``color``.
 
     Examples
     --------
