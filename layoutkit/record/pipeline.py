@@ -424,7 +424,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
 
     records_video, records_audio = config.records_video(), config.records_audio()
     canvas = canvas_size(scenario)
-    renderer = SceneRenderer(scenario, profile=profile) if records_video else None
+    renderer = SceneRenderer(scenario, profile=profile, fast_linear=True) \
+        if records_video else None
     timeline = renderer.timeline if renderer else Timeline(scenario, profile=profile)
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
     mixer = AudioMixer(scenario, timeline, sources=open_audio_sources(scenario)) \
