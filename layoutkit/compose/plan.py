@@ -375,13 +375,15 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
     """
     if _area_kernel(scaling, dst_wh):
         return area_scaler(scaling.src, dst_wh, scratch=scratch)
+    if scaling.separable:  # the halvings and the bilinear step as one filter
+        return linear_scaler(scaling.src, dst_wh, halvings=len(scaling.levels), scratch=scratch)
     x, y, w, h = scaling.src
     chain = []
     for lw, lh in scaling.levels:
         read = (slice(y, y + 2 * lh), slice(x, x + 2 * lw))
         chain.append((read, (lw, lh), np.empty((lh, lw), dtype=np.uint8)))
         x, y, w, h = 0, 0, lw, lh
-    last_step = _last_step(scaling, (x, y, w, h), dst_wh, scratch)
+    last_step = _last_step(scaling, (x, y, w, h), dst_wh)
     if not chain:
         return last_step
     resize, area = cv2.resize, cv2.INTER_AREA
@@ -394,11 +396,9 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
     return scale_chain
 
 
-def _last_step(scaling: Scaling, window: Rect, dst_wh: tuple[int, int],
-               scratch: AreaScratch) -> Callable[[U8, U8], None]:
+def _last_step(scaling: Scaling, window: Rect, dst_wh: tuple[int, int]) -> Callable[
+        [U8, U8], None]:
     """Make the last resize: the ``window`` of its input plane into the destination view."""
-    if scaling.separable:
-        return linear_scaler(window, dst_wh, scratch=scratch)
     last = _last_window(scaling, window, dst_wh)
     interpolation, resize = scaling.interpolation, cv2.resize
 
@@ -412,8 +412,9 @@ def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch
     """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
     if _area_kernel(scaling, dst_wh):
         return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
-    if scaling.separable and not scaling.levels:
-        return linear_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+    if scaling.separable:
+        return linear_pair_scaler(scaling.src, dst_wh, halvings=len(scaling.levels),
+                                  scratch=scratch)
     if not scaling.levels:  # one resize per plane (the common bilinear case): no inner call
         last = _last_window(scaling, scaling.src, dst_wh)
         interpolation, resize = scaling.interpolation, cv2.resize
