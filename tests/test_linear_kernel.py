@@ -40,7 +40,7 @@ def diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @st.composite
 def resizes(draw):
-    """A plane, a window inside it and any destination size (shrink or enlargement)."""
+    """Draw a plane, a window inside it and any destination size (shrink or enlargement)."""
     sw, sh = draw(st.integers(1, 200)), draw(st.integers(1, 120))
     dw = draw(st.sampled_from([sw, draw(st.integers(1, 400))]))
     dh = draw(st.sampled_from([sh, draw(st.integers(1, 240))]))
