@@ -550,7 +550,32 @@ def calibration() -> dict[str, Any]:
         src.push(picture)
         sink.pull()
     out["ffmpeg_scale_bilinear_yuv_us"] = _best_us(ffmpeg_tile)
+    out["latency_chain_ghz"] = _chain_ghz()
     return out
+
+
+def _chain_ghz() -> float:
+    """Clock rate seen by a latency-bound loop (3 dependent 1-cycle integer ops per step).
+
+    Unlike the per-tile kernels (SIMD throughput), it hardly slows when another thread
+    shares the core, so the two together tell a slower clock from a shared core.
+    """
+    import numba
+
+    @numba.njit(cache=False)
+    def chain(n: int, x: int) -> int:  # pragma: no cover - runs compiled
+        for i in range(n):
+            x = (x ^ (x >> 3)) + i
+        return x
+
+    steps = 20_000_000
+    chain(10, 1)
+    best = math.inf
+    for _ in range(5):
+        c0 = time.thread_time()
+        chain(steps, 12345)
+        best = min(best, time.thread_time() - c0)
+    return round(3 * steps / best / 1e9, 2)
 
 
 def source_check(frames: list[dict[str, np.ndarray]], *, half_rate: bool) -> dict[str, Any]:
