@@ -180,7 +180,8 @@ class _Passes:
     """
 
     def __init__(self, src: Rect, dst_wh: tuple[int, int], *, planes: int,
-                 weights_of: Weights, order: str, scratch: AreaScratch | None) -> None:
+                 weights_of: Weights, order: str, scratch: AreaScratch | None,
+                 checked: bool = True) -> None:
         x, y, w, h = (int(v) for v in src)
         dw, dh = (int(v) for v in dst_wh)
         if min(w, h, dw, dh) < 1 or x < 0 or y < 0:
@@ -203,8 +204,9 @@ class _Passes:
         self.acc = pool.get((max(w, h, planes * max(h, dh)),), np.float32)
         self.reach = (y + h, x + w)
         self.dst_shape = (dh, dw)
+        self.check = self._check if checked else _trusted
 
-    def check(self, plane: U8, dst: U8) -> None:
+    def _check(self, plane: U8, dst: U8) -> None:
         """Refuse a plane that does not hold the window (the kernel does not bounds-check)."""
         shape = plane.shape
         if (len(shape) != 2 or shape[0] < self.reach[0] or shape[1] < self.reach[1]
@@ -214,6 +216,10 @@ class _Passes:
         if dst.shape != self.dst_shape:
             raise ShapeError("area scaler destination", expected=self.dst_shape,
                              actual=dst.shape)
+
+
+def _trusted(plane: U8, dst: U8) -> None:
+    """Check nothing: the caller made the views and checked the sources (a plan)."""
 
 
 def _vertical_first(passes: _Passes, planes: int) -> Callable[..., None]:
@@ -299,8 +305,8 @@ def _vertical_only(passes: _Passes, planes: int) -> Callable[..., None]:
 
 
 def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
-                     planes: int = 1, order: str = "v",
-                     scratch: AreaScratch | None = None) -> Callable[..., None]:
+                     planes: int = 1, order: str = "v", scratch: AreaScratch | None = None,
+                     checked: bool = True) -> Callable[..., None]:
     """Make a function resizing the ``src`` window of 1 or 2 planes with separable weights.
 
     Parameters
@@ -319,6 +325,10 @@ def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
         ``"v"``, ``"h"`` or ``"v1"`` (see :class:`_Passes`).
     scratch : AreaScratch, optional
         Where its scratch planes come from (shared with the other scalers of the pool).
+    checked : bool
+        Check every call's planes and destinations (the kernel reads and writes without
+        bounds checks); False only for callers that made the destination views and checked
+        the sources' shapes themselves (a compositor plan).
 
     Returns
     -------
@@ -326,7 +336,7 @@ def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
         Writes the destination views in place; uses scratch planes (one thread at a time).
     """
     passes = _Passes(src, dst_wh, planes=planes, weights_of=weights_of, order=order,
-                     scratch=scratch)
+                     scratch=scratch, checked=checked)
     build = {"v": _vertical_first, "h": _horizontal_first, "v1": _vertical_only}[order]
     return build(passes, planes)
 

@@ -177,7 +177,8 @@ def pass_order(src_wh: tuple[int, int], dst_wh: tuple[int, int]) -> str:
 
 
 def linear_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
-                  scratch: AreaScratch | None = None) -> Callable[[U8, U8], None]:
+                  scratch: AreaScratch | None = None,
+                  checked: bool = True) -> Callable[[U8, U8], None]:
     """Make a function resizing the ``src`` window of a plane bilinearly into a ``dst_wh`` view.
 
     Parameters
@@ -191,6 +192,8 @@ def linear_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
         (:func:`halved_linear_weights`).
     scratch : AreaScratch, optional
         Where its scratch planes come from (shared with the other scalers of the pool).
+    checked : bool
+        See :func:`~layoutkit.compose.area.separable_scaler` (False: a plan's own views).
 
     Returns
     -------
@@ -205,12 +208,13 @@ def linear_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
     weights_of = halved_linear_weights(halvings) if halvings else linear_weights
     scale: Callable[[U8, U8], None] = separable_scaler(
         src, dst_wh, weights_of=weights_of, order="v" if halvings else order,
-        scratch=scratch)
+        scratch=scratch, checked=checked)
     return scale
 
 
 def linear_pair_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
-                       scratch: AreaScratch | None = None) -> Callable[[U8, U8, U8, U8], None]:
+                       scratch: AreaScratch | None = None,
+                       checked: bool = True) -> Callable[[U8, U8, U8, U8], None]:
     """Make :func:`linear_scaler`'s function for two planes with the same window (U and V).
 
     Returns
@@ -222,5 +226,5 @@ def linear_pair_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
     weights_of = halved_linear_weights(halvings) if halvings else linear_weights
     scale: Callable[[U8, U8, U8, U8], None] = separable_scaler(
         src, dst_wh, weights_of=weights_of, planes=2, order="v" if halvings else order,
-        scratch=scratch)
+        scratch=scratch, checked=checked)
     return scale

@@ -376,7 +376,8 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
     if _area_kernel(scaling, dst_wh):
         return area_scaler(scaling.src, dst_wh, scratch=scratch)
     if scaling.separable:  # the halvings and the bilinear step as one filter
-        return linear_scaler(scaling.src, dst_wh, halvings=len(scaling.levels), scratch=scratch)
+        return linear_scaler(scaling.src, dst_wh, halvings=len(scaling.levels), scratch=scratch,
+                             checked=False)  # the source reader checked the picture
     x, y, w, h = scaling.src
     chain = []
     for lw, lh in scaling.levels:
@@ -414,7 +415,7 @@ def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch
         return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
     if scaling.separable:
         return linear_pair_scaler(scaling.src, dst_wh, halvings=len(scaling.levels),
-                                  scratch=scratch)
+                                  scratch=scratch, checked=False)
     if not scaling.levels:  # one resize per plane (the common bilinear case): no inner call
         last = _last_window(scaling, scaling.src, dst_wh)
         interpolation, resize = scaling.interpolation, cv2.resize
