@@ -136,6 +136,14 @@ def _tables(weights_of: Weights, ssize: int, dsize: int, gain: float) -> Tables:
     return offsets, scaled
 
 
+def _wide_kernel() -> Callable[..., None]:
+    """Return :func:`layoutkit.compose._kernels.rows_wide` (imports Numba, like :func:`_kernel`)."""
+    from . import _kernels
+
+    kernel: Callable[..., None] = _kernels.rows_wide
+    return kernel
+
+
 def _kernel() -> Callable[..., None]:
     """Return :func:`layoutkit.compose._kernels.rows` (imports Numba and the cached kernel).
 
@@ -181,8 +189,9 @@ class _Passes:
 
     def __init__(self, src: Rect, dst_wh: tuple[int, int], *, planes: int,
                  weights_of: Weights, order: str, scratch: AreaScratch | None,
-                 checked: bool = True) -> None:
+                 checked: bool = True, wide: bool = False) -> None:
         x, y, w, h = (int(v) for v in src)
+        self.rows = _wide_kernel() if wide else _kernel()
         dw, dh = (int(v) for v in dst_wh)
         if min(w, h, dw, dh) < 1 or x < 0 or y < 0:
             raise ValueError(f"separable scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh}")
@@ -224,7 +233,7 @@ def _trusted(plane: U8, dst: U8) -> None:
 
 def _vertical_first(passes: _Passes, planes: int) -> Callable[..., None]:
     """``scale(*sources, *destinations)`` by vertical pass, transpose, row pass, transpose."""
-    rows, transpose = _kernel(), cv2.transpose
+    rows, transpose = passes.rows, cv2.transpose
     x, y, w, dh = passes.x, passes.y, passes.w, passes.dh
     (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
     vertical, turned, horizontal, acc = passes.first, passes.turned, passes.second, passes.acc
@@ -255,7 +264,7 @@ def _vertical_first(passes: _Passes, planes: int) -> Callable[..., None]:
 
 def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
     """``scale(*sources, *destinations)`` by transpose, row pass, transpose, vertical pass."""
-    rows, transpose = _kernel(), cv2.transpose
+    rows, transpose = passes.rows, cv2.transpose
     h, dw = passes.h, passes.dw
     window = (slice(passes.y, passes.y + h), slice(passes.x, passes.x + passes.w))
     (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
@@ -286,7 +295,7 @@ def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
 
 def _vertical_only(passes: _Passes, planes: int) -> Callable[..., None]:
     """``scale(*sources, *destinations)`` by one vertical pass (the width is unchanged)."""
-    rows = _kernel()
+    rows = passes.rows
     x, y, w = passes.x, passes.y, passes.w
     yo, yw = passes.y_tables
     acc, check = passes.acc, passes.check
@@ -306,7 +315,7 @@ def _vertical_only(passes: _Passes, planes: int) -> Callable[..., None]:
 
 def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
                      planes: int = 1, order: str = "v", scratch: AreaScratch | None = None,
-                     checked: bool = True) -> Callable[..., None]:
+                     checked: bool = True, wide: bool = False) -> Callable[..., None]:
     """Make a function resizing the ``src`` window of 1 or 2 planes with separable weights.
 
     Parameters
@@ -329,6 +338,9 @@ def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
         Check every call's planes and destinations (the kernel reads and writes without
         bounds checks); False only for callers that made the destination views and checked
         the sources' shapes themselves (a compositor plan).
+    wide : bool
+        Sum eight taps in one pass (:func:`layoutkit.compose._kernels.rows_wide`) instead of
+        :func:`~layoutkit.compose._kernels.rows`'s order (the area scalers keep that one).
 
     Returns
     -------
@@ -336,7 +348,7 @@ def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
         Writes the destination views in place; uses scratch planes (one thread at a time).
     """
     passes = _Passes(src, dst_wh, planes=planes, weights_of=weights_of, order=order,
-                     scratch=scratch, checked=checked)
+                     scratch=scratch, checked=checked, wide=wide)
     build = {"v": _vertical_first, "h": _horizontal_first, "v1": _vertical_only}[order]
     return build(passes, planes)
 

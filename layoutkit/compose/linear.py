@@ -145,6 +145,8 @@ def _halved_linear(ssize: int, dsize: int, halvings: int) -> tuple[
     first = nonzero.argmax(axis=1)
     end = ssize - nonzero[:, ::-1].argmax(axis=1)
     k = int((end - first).max())
+    if 4 < k < 8 <= ssize:  # eight taps run in one pass (rows_wide)
+        k = 8
     first = np.minimum(first, ssize - k)
     offsets = first.astype(np.uint64)
     weights = np.stack([full[j, first[j]:first[j] + k] for j in range(dsize)])
@@ -208,7 +210,7 @@ def linear_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
     weights_of = halved_linear_weights(halvings) if halvings else linear_weights
     scale: Callable[[U8, U8], None] = separable_scaler(
         src, dst_wh, weights_of=weights_of, order="v" if halvings else order,
-        scratch=scratch, checked=checked)
+        scratch=scratch, checked=checked, wide=True)
     return scale
 
 
@@ -226,5 +228,5 @@ def linear_pair_scaler(src: Rect, dst_wh: tuple[int, int], *, halvings: int = 0,
     weights_of = halved_linear_weights(halvings) if halvings else linear_weights
     scale: Callable[[U8, U8, U8, U8], None] = separable_scaler(
         src, dst_wh, weights_of=weights_of, planes=2, order="v" if halvings else order,
-        scratch=scratch, checked=checked)
+        scratch=scratch, checked=checked, wide=True)
     return scale
