@@ -380,8 +380,8 @@ def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
     return halve
 
 
-def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
-                scratch: AreaScratch | None = None) -> Callable[[U8, U8], None]:
+def area_scaler(src: Rect, dst_wh: tuple[int, int], *, scratch: AreaScratch | None = None,
+                checked: bool = True) -> Callable[[U8, U8], None]:
     """Make a function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
 
     Parameters
@@ -392,6 +392,8 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
         ``(dw, dh)`` with ``dw <= w`` and ``dh <= h``.
     scratch : AreaScratch, optional
         Where its scratch planes come from (shared with the other scalers of the pool).
+    checked : bool
+        See :func:`separable_scaler` (False: a plan's own views).
 
     Returns
     -------
@@ -412,12 +414,12 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
         return _halver(src, dst_wh)
     _check_shrink(src, dst_wh)
     scale: Callable[[U8, U8], None] = separable_scaler(src, dst_wh, weights_of=area_weights,
-                                                       scratch=scratch)
+                                                       scratch=scratch, checked=checked)
     return scale
 
 
-def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
-                     scratch: AreaScratch | None = None) -> Callable[[U8, U8, U8, U8], None]:
+def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *, scratch: AreaScratch | None = None,
+                     checked: bool = True) -> Callable[[U8, U8, U8, U8], None]:
     """Like :func:`area_scaler` for two planes with the same window (U and V) at once.
 
     Returns
@@ -434,5 +436,5 @@ def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
         return halve_pair
     _check_shrink(src, dst_wh)
     scale: Callable[[U8, U8, U8, U8], None] = separable_scaler(
-        src, dst_wh, weights_of=area_weights, planes=2, scratch=scratch)
+        src, dst_wh, weights_of=area_weights, planes=2, scratch=scratch, checked=checked)
     return scale

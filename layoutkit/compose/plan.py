@@ -374,7 +374,7 @@ def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> 
     kernel's scratch planes come from ``scratch`` (shared by the plan's scalers).
     """
     if _area_kernel(scaling, dst_wh):
-        return area_scaler(scaling.src, dst_wh, scratch=scratch)
+        return area_scaler(scaling.src, dst_wh, scratch=scratch, checked=False)
     if scaling.separable:  # the halvings and the bilinear step as one filter
         return linear_scaler(scaling.src, dst_wh, halvings=len(scaling.levels), scratch=scratch,
                              checked=False)  # the source reader checked the picture
@@ -412,7 +412,7 @@ def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch
         [U8, U8, U8, U8], None]:
     """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
     if _area_kernel(scaling, dst_wh):
-        return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+        return area_pair_scaler(scaling.src, dst_wh, scratch=scratch, checked=False)
     if scaling.separable:
         return linear_pair_scaler(scaling.src, dst_wh, halvings=len(scaling.levels),
                                   scratch=scratch, checked=False)
