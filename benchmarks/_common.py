@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -24,6 +25,7 @@ __all__ = [
     "RESULTS",
     "Settings",
     "Timing",
+    "machine",
     "metadata",
     "parse_args",
     "time_interleaved",
@@ -186,6 +188,126 @@ def metadata(**extra: object) -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "argv": sys.argv,
+        **extra,
+    }
+
+
+#: CPU flags that decide which SIMD code runs (OpenCV's and Numba's dispatch, glibc's memcpy).
+_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "bmi2", "erms", "fsrm", "hypervisor")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """Return the first processor's fields of ``/proc/cpuinfo`` (empty if unreadable)."""
+    fields: dict[str, str] = {}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return fields
+    for line in text.split("\n\n", 1)[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def _caches() -> list[dict[str, object]]:
+    """Return the cache levels of CPU 0 from sysfs: level, type, size, CPUs sharing it."""
+    out: list[dict[str, object]] = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            out.append({name: (index / name).read_text().strip()
+                        for name in ("level", "type", "size", "shared_cpu_list")})
+        except OSError:
+            continue
+    return out
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _opencv() -> dict[str, object]:
+    """Describe OpenCV's build and the SIMD code it dispatches to here (``?``: not used)."""
+    import cv2
+
+    info = cv2.getBuildInformation()
+    lines = {k.strip(): v.strip() for k, _, v in
+             (line.partition(":") for line in info.splitlines()) if v}
+    ipp = cv2.ipp.getIppVersion() if hasattr(cv2.ipp, "getIppVersion") else None
+    return {"version": cv2.__version__, "cpu_features": cv2.getCPUFeaturesLine(),
+            "baseline": lines.get("Baseline"),
+            "dispatched": lines.get("Dispatched code generation"),
+            "use_optimized": cv2.useOptimized(), "ipp": ipp if cv2.ipp.useIPP() else None,
+            "threads": cv2.getNumThreads()}
+
+
+def copy_bandwidth(nbytes: int, *, buffers: int = 1,
+                   seconds: float = 0.2) -> dict[str, float]:
+    """Measure the GB/s of ``np.copyto`` of ``nbytes``.
+
+    One buffer again and again (in cache when it fits), or cycling through ``buffers``
+    different ones (cold when together they exceed the caches).  Reported from wall time
+    and from this thread's CPU time (best of 5 runs; bytes copied, not bytes moved: a copy
+    reads and writes each byte).
+    """
+    import numpy as np
+
+    sources = [np.full(nbytes, i, dtype=np.uint8) for i in range(buffers)]
+    target = np.empty(nbytes, dtype=np.uint8)
+    np.copyto(target, sources[0])
+    t0 = time.perf_counter()
+    np.copyto(target, sources[-1])
+    count = max(3, math.ceil(seconds / 5 / max(time.perf_counter() - t0, 1e-7)))
+    best_wall = best_cpu = 0.0
+    for _ in range(5):
+        c0, t0 = time.thread_time(), time.perf_counter()
+        for i in range(count):
+            np.copyto(target, sources[i % buffers])
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+        best_wall = max(best_wall, nbytes * count / wall / 1e9)
+        best_cpu = max(best_cpu, nbytes * count / max(cpu, 1e-9) / 1e9)
+    return {"mib": round(nbytes / 2 ** 20, 2), "buffers": buffers,
+            "gb_per_s_wall": round(best_wall, 2), "gb_per_s_cpu": round(best_cpu, 2)}
+
+
+def machine(**extra: object) -> dict[str, object]:
+    """Describe what decides a CPU-bound result: CPU model and flags, caches, load, libraries.
+
+    ``cpu``'s family/model/stepping name the microarchitecture where the model name does
+    not (a VM may show every AMD host as "AMD EPYC": family 25 model 1 is Zen 3, model 17
+    Zen 4 with AVX-512).  ``extra`` adds the benchmark's own measurements.
+    """
+    import numpy as np
+
+    info = _cpuinfo()
+    flags = set(info.get("flags", "").split())
+    versions: dict[str, object] = {"python": platform.python_version(), "numpy": np.__version__,
+                                   "glibc": "-".join(platform.libc_ver())}
+    try:
+        import numba
+
+        versions["numba"] = numba.__version__
+    except ImportError:
+        versions["numba"] = None
+    return {
+        "cpu": {
+            "model_name": info.get("model name") or platform.processor(),
+            "vendor": info.get("vendor_id"), "family": info.get("cpu family"),
+            "model": info.get("model"), "stepping": info.get("stepping"),
+            "mhz": info.get("cpu MHz"), "bogomips": info.get("bogomips"),
+            "scaling_cur_khz": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"),
+            "flags": sorted(f for f in flags if f in _FLAGS or f.startswith("avx512")),
+            "avx512": sorted(f for f in flags if f.startswith("avx512")),
+            "count": os.cpu_count(),
+        },
+        "caches": _caches(),
+        "platform": platform.platform(),
+        "transparent_hugepages": _read("/sys/kernel/mm/transparent_hugepage/enabled"),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "versions": versions,
+        "opencv": _opencv(),
         **extra,
     }
 

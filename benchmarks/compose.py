@@ -52,14 +52,15 @@ results go to ``benchmarks/results/compose.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 try:
-    from ._common import metadata, parse_args, write_result
+    from ._common import copy_bandwidth, machine, metadata, parse_args, write_result
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
-    from _common import metadata, parse_args, write_result  # type: ignore[no-redef]
+    from _common import (  # type: ignore[no-redef]
+        copy_bandwidth,
+        machine,
+        metadata,
+        parse_args,
+        write_result,
+    )
 
 from layoutkit.compose.contents import Picture
 from layoutkit.compose.fit import place
@@ -182,6 +189,38 @@ def source_frames(uids: list[str], *, count: int = FRAMES_PER_SOURCE,
 
 
 # --------------------------------------------------------------------------- FFmpeg
+def _tile_chains(graph: Any, regions: Regions, *, flags: str | None,
+                 src_wh: tuple[int, int]) -> tuple[list[Any], list[Any]]:
+    """Add each drawn region's ``buffer -> crop -> scale (-> alpha)`` chain to ``graph``.
+
+    Returns the ``buffer`` contexts in paint order and, per tile, ``(last filter, (dx, dy),
+    (dx + dw, dy + dh), alpha)``.
+    """
+    tiles = []  # (last filter of the tile's chain, (dx, dy), end, alpha)
+    sources = []
+    for i, rect in enumerate(regions.rects.tolist()):
+        if regions.uids[i] is None or rect[2] <= 0 or rect[3] <= 0:
+            continue
+        src = graph.add_buffer(width=src_wh[0], height=src_wh[1], format="yuv420p",
+                               time_base=Fraction(1, 30))
+        placement = place(src_wh, tuple(rect), int(regions.render_modes[i]))
+        chain = [src]
+        sx, sy, sw, sh = placement.src
+        if (sw, sh) != src_wh:
+            chain.append(graph.add("crop", f"{sw}:{sh}:{sx}:{sy}:exact=1"))
+        dx, dy, dw, dh = placement.dst
+        chain.append(graph.add("scale", f"{dw}:{dh}" + (f":flags={flags}" if flags else "")))
+        alpha = float(regions.alphas[i])
+        if alpha < 1.0:
+            chain.append(graph.add("format", "yuva420p"))
+            chain.append(graph.add("lut", f"a={round(255 * alpha)}"))
+        for a, b in itertools.pairwise(chain):
+            a.link_to(b)
+        sources.append(src)
+        tiles.append((chain[-1], (dx, dy), (dx + dw, dy + dh), alpha))
+    return sources, tiles
+
+
 def ffmpeg_graph(regions: Regions, *, flags: str | None,
                  src_wh: tuple[int, int] = SOURCE_WH):
     """FFmpeg's graph drawing ``regions`` like the plan does (see the module docstring).
@@ -197,30 +236,7 @@ def ffmpeg_graph(regions: Regions, *, flags: str | None,
     graph = av.filter.Graph()
     graph.threads = 1  # before adding filters: every filter runs in the calling thread
     width, height = regions.canvas_wh
-    tiles = []  # (last filter of the tile's chain, (dx, dy), alpha)
-    sources = []
-    for i, rect in enumerate(regions.rects.tolist()):
-        if regions.uids[i] is None or rect[2] <= 0 or rect[3] <= 0:
-            continue
-        src = graph.add_buffer(width=src_wh[0], height=src_wh[1],
-                               format="yuv420p",  # type: ignore[arg-type]
-                               time_base=Fraction(1, 30))
-        placement = place(src_wh, tuple(rect), int(regions.render_modes[i]))
-        chain = [src]
-        sx, sy, sw, sh = placement.src
-        if (sw, sh) != src_wh:
-            chain.append(graph.add("crop", f"{sw}:{sh}:{sx}:{sy}:exact=1"))
-        dx, dy, dw, dh = placement.dst
-        chain.append(graph.add("scale", f"{dw}:{dh}" + (f":flags={flags}" if flags else "")))
-        alpha = float(regions.alphas[i])
-        if alpha < 1.0:
-            chain.append(graph.add("format", "yuva420p"))
-            chain.append(graph.add("lut", f"a={round(255 * alpha)}"))
-
-        for a, b in pairwise(chain):
-            a.link_to(b)
-        sources.append(src)
-        tiles.append((chain[-1], (dx, dy), (dx + dw, dy + dh), alpha))
+    sources, tiles = _tile_chains(graph, regions, flags=flags, src_wh=src_wh)
     opaque = 0
     while opaque < len(tiles) and tiles[opaque][3] >= 1.0:
         opaque += 1
@@ -422,7 +438,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     uids = [u for u in regions.uids if u is not None]
     frames = source_frames(uids)
     plan = build_plan(regions, [Picture(uid, SOURCE_WH) if uid else None for uid in regions.uids],
-                      background=prepare_background(case.canvas_wh), exact_area=case.area)
+                      background=prepare_background(case.canvas_wh), exact_area=case.area,
+                      fast_linear=True)
     plan.render(frames[0])  # untimed: the area kernel is compiled (or loaded) on first use
     kernel = "area" if case.area else "bilinear"
     subjects = {"ours": ours_subject(plan, frames, half_rate=case.half_rate)}
@@ -439,11 +456,12 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
         "kernel": {"ours": "area (layoutkit.compose.area: cv2.INTER_AREA's weights, "
                            "Numba row passes + cv2.transpose; enlargements bilinear)"
                    if case.area else
-                   "bilinear (cv2.INTER_LINEAR; 2x box halvings first for shrinks >= 2x)",
+                   "bilinear (cv2.INTER_LINEAR's weights, layoutkit.compose.linear: Numba row "
+                   "passes + cv2.transpose; 2x box halvings first for shrinks >= 2x)",
                    "ffmpeg": f"scale flags={kernel}"},
         "sources": {"size": list(SOURCE_WH), "format": "yuv420p",
-                    "frames_cycled": FRAMES_PER_SOURCE,
-                    "bytes_per_frame_mib": round(source_mib, 2)},
+                    "bytes_per_frame_mib": round(source_mib, 2),
+                    **source_check(frames, half_rate=case.half_rate)},
         "target_ratio": case.target,
         **{name: t for name, t in timings.items()},
     }
@@ -474,6 +492,109 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     return result
 
 
+def _best_us(fn: Callable[[], object], *, seconds: float = 0.2) -> float:
+    """Best of 5 runs of ``fn``, microseconds per call of this thread's CPU time."""
+    fn()
+    t0 = time.thread_time()
+    fn()
+    count = max(3, math.ceil(seconds / 5 / max(time.thread_time() - t0, 1e-6)))
+    best = math.inf
+    for _ in range(5):
+        c0 = time.thread_time()
+        for _ in range(count):
+            fn()
+        best = min(best, (time.thread_time() - c0) / count)
+    return round(best * 1e6, 1)
+
+
+def calibration() -> dict[str, Any]:
+    """Per-operation times of one best-fit tile (640x360 -> 384x216), for comparing machines.
+
+    The compositor's ratio to FFmpeg is the ratio of these kernels: OpenCV's
+    ``cv2.resize`` (``INTER_LINEAR``, what ``fast_linear=False`` draws), our separable
+    kernel (``fast_linear=True``) and FFmpeg's ``scale`` (``flags=bilinear``, one thread,
+    in a PyAV graph, the whole I420 frame); sources in cache, one thread, CPU time.
+    """
+    import av
+
+    from layoutkit.compose.linear import linear_pair_scaler, linear_scaler
+
+    frame = source_frames(["1000"], count=1)[0]["1000"]
+    y, u, v = i420_planes(frame)
+    canvas = np.zeros((1620, 1920), np.uint8)
+    dst_y, dst_u, dst_v = canvas[:216, :384], canvas[1080:1188, :192], canvas[1350:1458, :192]
+    ours_y, ours_c = linear_scaler((0, 0, 640, 360), (384, 216)), \
+        linear_pair_scaler((0, 0, 320, 180), (192, 108))
+    out = {
+        "cv2_resize_linear_y_us": _best_us(lambda: cv2.resize(
+            y, (384, 216), dst=dst_y, interpolation=cv2.INTER_LINEAR)),
+        "cv2_resize_linear_uv_us": _best_us(lambda: (
+            cv2.resize(u, (192, 108), dst=dst_u, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(v, (192, 108), dst=dst_v, interpolation=cv2.INTER_LINEAR))),
+        "ours_linear_y_us": _best_us(lambda: ours_y(y, dst_y)),
+        "ours_linear_uv_us": _best_us(lambda: ours_c(u, v, dst_u, dst_v)),
+    }
+    graph = av.filter.Graph()
+    graph.threads = 1
+    src = graph.add_buffer(width=640, height=360, format="yuv420p",  # type: ignore[arg-type]
+                           time_base=Fraction(1, 30))
+    scale = graph.add("scale", "384:216:flags=bilinear")
+    sink = graph.add("buffersink")
+    src.link_to(scale)
+    scale.link_to(sink)
+    graph.configure()
+    picture = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+    pts = [0]
+
+    def ffmpeg_tile() -> None:
+        picture.pts = pts[0]
+        pts[0] += 1
+        src.push(picture)
+        sink.pull()
+    out["ffmpeg_scale_bilinear_yuv_us"] = _best_us(ffmpeg_tile)
+    out["latency_chain_ghz"] = _chain_ghz()
+    return out
+
+
+def _chain_ghz() -> float:
+    """Clock rate seen by a latency-bound loop (3 dependent 1-cycle integer ops per step).
+
+    Unlike the per-tile kernels (SIMD throughput), it hardly slows when another thread
+    shares the core, so the two together tell a slower clock from a shared core.
+    """
+    import numba
+
+    @numba.njit(cache=False)
+    def chain(n: int, x: int) -> int:  # pragma: no cover - runs compiled
+        for i in range(n):
+            x = (x ^ (x >> 3)) + i
+        return x
+
+    steps = 20_000_000
+    chain(10, 1)
+    best = math.inf
+    for _ in range(5):
+        c0 = time.thread_time()
+        chain(steps, 12345)
+        best = min(best, time.thread_time() - c0)
+    return round(3 * steps / best / 1e9, 2)
+
+
+def source_check(frames: list[dict[str, np.ndarray]], *, half_rate: bool) -> dict[str, Any]:
+    """Whether the timed frames' sources really change: distinct contents, share changed.
+
+    Frame ``i`` shows source frame ``i // 2`` (``half_rate``) or ``i``, cycled; a frame's
+    sources changed when that index differs from the previous frame's and the buffers'
+    contents differ (checked here for every source and every step of the cycle).
+    """
+    count = len(frames)
+    distinct = count > 1 and all(
+        not np.array_equal(frames[k][uid], frames[(k + 1) % count][uid])
+        for k in range(count) for uid in frames[k])
+    return {"frames_cycled": count, "consecutive_contents_differ": distinct,
+            "changed_share_of_frames": 0.5 if half_rate else 1.0}
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--case", choices=sorted(CASES), action="append",
                         help="run only this case (repeatable)")
@@ -493,6 +614,11 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)  # the compositor is single-threaded by design
     run_seconds = known.run_seconds or (0.15 if settings.quick else 2.0)
     names = known.case or (list(QUICK_CASES) if settings.quick else list(CASES))
+    canvas_bytes = 1920 * 1080 * 3 // 2
+    info = machine(
+        copy_canvas=[copy_bandwidth(canvas_bytes), copy_bandwidth(canvas_bytes, buffers=24)],
+        copy_source=[copy_bandwidth(640 * 540), copy_bandwidth(640 * 540, buffers=136)],
+        calibration=calibration())
     results = {}
     header = (f"{'case':38s} {'ours fps':>9s} {'ffmpeg':>8s} {'ratio':>6s} {'target':>6s} "
               f"{'x floor':>7s} {'PSNR ours/ff':>13s}")
@@ -508,8 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:38s} {r['ours']['fps_median']:9.1f} {ff:8.1f} {ratio:5.2f}x "
               f"{r['target_ratio']:5.2f}x {r['x_floor']:6.2f}x "
               f"{ps['ours']:6.2f}/{ps.get('ffmpeg', float('nan')):5.2f}", flush=True)
+    info["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     payload = {
         "benchmark": "compose",
+        "machine": info,
         "metadata": metadata(settings=asdict(settings), run_seconds=run_seconds,
                              opencv_threads=cv2.getNumThreads(), ffmpeg_graph_threads=1),
         "cases": results,

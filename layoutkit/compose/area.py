@@ -123,89 +123,37 @@ def area_weights(ssize: int, dsize: int) -> tuple[npt.NDArray[np.uint64], npt.ND
     return offsets, weights
 
 
+Weights = Callable[[int, int], tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]]
+Tables = tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]
+
+
 @functools.cache
-def _tables(ssize: int, dsize: int, gain: float) -> tuple[npt.NDArray[np.uint64],
-                                                          npt.NDArray[np.float32]]:
-    offsets, weights = area_weights(ssize, dsize)
+def _tables(weights_of: Weights, ssize: int, dsize: int, gain: float) -> Tables:
+    """``weights_of(ssize, dsize)`` as the kernel's float32 tables, times ``gain``."""
+    offsets, weights = weights_of(ssize, dsize)
     scaled = (weights * gain).astype(np.float32)
     scaled.flags.writeable = False
     return offsets, scaled
 
 
-def _rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-          acc: Any) -> None:  # pragma: no cover - runs compiled
-    """``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
+def _wide_kernel() -> Callable[..., None]:
+    """Return :func:`layoutkit.compose._kernels.rows_wide` (imports Numba, like :func:`_kernel`)."""
+    from . import _kernels
 
-    Rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s type.
-    Written for Numba: 2-D indexing, no row views (a view per row costs more than the row's
-    arithmetic), unsigned indices (no negative-index checks), 1..4 taps in one pass over the
-    row, more taps accumulated in ``acc`` (float32, at least ``n`` long).
-    """
-    u = np.uint64
-    m = offsets.shape[0]
-    k = u(weights.shape[1])
-    top = np.float32(np.iinfo(out.dtype).max)
-    r0 = u(r0)
-    c0 = u(c0)
-    n = u(n)
-    for i in range(m):
-        p0 = r0 + offsets[i]
-        p1, p2, p3 = p0 + u(1), p0 + u(2), p0 + u(3)
-        a = weights[i, 0]
-        if k == 1:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])), top)
-            continue
-        b = weights[i, 1]
-        if k == 2:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])), top)
-            continue
-        g = weights[i, 2]
-        if k == 3:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])
-                                        + g * np.float32(src[p2, c0 + c])), top)
-            continue
-        h = weights[i, 3]
-        if k == 4:
-            for c in range(n):
-                out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
-                                        + b * np.float32(src[p1, c0 + c])
-                                        + g * np.float32(src[p2, c0 + c])
-                                        + h * np.float32(src[p3, c0 + c])), top)
-            continue
-        for c in range(n):
-            acc[c] = (a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
-                      + g * np.float32(src[p2, c0 + c]) + h * np.float32(src[p3, c0 + c]))
-        t = u(4)
-        while t + u(1) < k:
-            a = weights[i, t]
-            b = weights[i, t + u(1)]
-            p0 = r0 + offsets[i] + t
-            p1 = p0 + u(1)
-            for c in range(n):
-                acc[c] += a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
-            t += u(2)
-        if t < k:
-            a = weights[i, t]
-            p0 = r0 + offsets[i] + t
-            for c in range(n):
-                acc[c] += a * np.float32(src[p0, c0 + c])
-        for c in range(n):
-            out[i, c] = min(np.rint(acc[c]), top)
+    kernel: Callable[..., None] = _kernels.rows_wide
+    return kernel
 
 
-@functools.cache
 def _kernel() -> Callable[..., None]:
-    """:func:`_rows` compiled (imports Numba; compiles per argument types on first call)."""
-    import numba
+    """Return :func:`layoutkit.compose._kernels.rows` (imports Numba and the cached kernel).
 
-    jitted: Callable[..., None] = numba.njit(cache=True, nogil=True,
-                                             fastmath={"contract"})(_rows)
-    return jitted
+    Nothing is compiled here: Numba compiles (or loads from its cache) per argument types on
+    the first call.
+    """
+    from . import _kernels
+
+    kernel: Callable[..., None] = _kernels.rows
+    return kernel
 
 
 class AreaScratch:
@@ -221,7 +169,7 @@ class AreaScratch:
         self._planes: dict[tuple[tuple[int, ...], str], npt.NDArray[Any]] = {}
 
     def get(self, shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
-        """The scratch plane of ``shape`` and ``dtype`` (contents undefined)."""
+        """Return the scratch plane of ``shape`` and ``dtype`` (contents undefined)."""
         key = (shape, np.dtype(dtype).str)
         plane = self._planes.get(key)
         if plane is None:
@@ -229,29 +177,45 @@ class AreaScratch:
         return plane
 
 
-class _Area:
-    """Weights and scratch planes of an area shrink of ``planes`` same-sized windows."""
+class _Passes:
+    """The scratch planes and tables of a separable resize of ``planes`` same-sized windows.
 
-    def __init__(self, src: Rect, dst_wh: tuple[int, int], planes: int,
-                 scratch: AreaScratch | None) -> None:
+    ``order`` is ``"v"`` (the vertical pass first: source rows -> 16-bit scratch,
+    transpose, horizontal pass as a row pass, transpose into the destination), ``"h"`` (the
+    source window transposed first, the horizontal pass as a row pass into 16-bit scratch,
+    transpose, the vertical pass straight into the destination: cheaper for enlargements)
+    or ``"v1"`` (the width is unchanged: one vertical pass straight into the destination).
+    """
+
+    def __init__(self, src: Rect, dst_wh: tuple[int, int], *, planes: int,
+                 weights_of: Weights, order: str, scratch: AreaScratch | None,
+                 checked: bool = True, wide: bool = False) -> None:
         x, y, w, h = (int(v) for v in src)
+        self.rows = _wide_kernel() if wide else _kernel()
         dw, dh = (int(v) for v in dst_wh)
-        if not (1 <= dw <= w and 1 <= dh <= h) or x < 0 or y < 0:
-            raise ValueError(f"area scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh} is not a shrink")
+        if min(w, h, dw, dh) < 1 or x < 0 or y < 0:
+            raise ValueError(f"separable scaler: {w}x{h} at ({x}, {y}) -> {dw}x{dh}")
         pool = AreaScratch() if scratch is None else scratch
-        self.x, self.y, self.w, self.dh = x, y, w, dh
-        self.y_tables = _tables(h, dh, _GAIN)
-        self.x_tables = _tables(w, dw, 1.0 / _GAIN)
-        self.vertical = pool.get((planes * dh, w), np.uint16)
-        self.bands = [self.vertical[p * dh:(p + 1) * dh] for p in range(planes)]
-        self.turned = pool.get((w, planes * dh), np.uint16)
-        self.horizontal = pool.get((dw, planes * dh), np.uint8)
-        self.parts = [self.horizontal[:, p * dh:(p + 1) * dh] for p in range(planes)]
-        self.acc = pool.get((max(w, planes * dh),), np.float32)
+        self.x, self.y, self.w, self.h, self.dw, self.dh = x, y, w, h, dw, dh
+        self.order = order
+        first, second = (_GAIN, 1.0 / _GAIN) if order != "v1" else (1.0, 1.0)
+        y_gain, x_gain = (second, first) if order == "h" else (first, second)
+        self.y_tables = _tables(weights_of, h, dh, y_gain)
+        self.x_tables = _tables(weights_of, w, dw, x_gain)
+        if order == "v":
+            self.first = pool.get((planes * dh, w), np.uint16)  # vertical pass, stacked
+            self.turned = pool.get((w, planes * dh), np.uint16)
+            self.second = pool.get((dw, planes * dh), np.uint8)  # horizontal pass
+        elif order == "h":
+            self.source = pool.get((w, planes * h), np.uint8)  # the windows, transposed
+            self.first = pool.get((dw, planes * h), np.uint16)  # horizontal pass
+            self.turned = pool.get((planes * h, dw), np.uint16)
+        self.acc = pool.get((max(w, h, planes * max(h, dh)),), np.float32)
         self.reach = (y + h, x + w)
         self.dst_shape = (dh, dw)
+        self.check = self._check if checked else _trusted
 
-    def check(self, plane: U8, dst: U8) -> None:
+    def _check(self, plane: U8, dst: U8) -> None:
         """Refuse a plane that does not hold the window (the kernel does not bounds-check)."""
         shape = plane.shape
         if (len(shape) != 2 or shape[0] < self.reach[0] or shape[1] < self.reach[1]
@@ -263,13 +227,148 @@ class _Area:
                              actual=dst.shape)
 
 
+def _trusted(plane: U8, dst: U8) -> None:
+    """Check nothing: the caller made the views and checked the sources (a plan)."""
+
+
+def _vertical_first(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by vertical pass, transpose, row pass, transpose."""
+    rows, transpose = passes.rows, cv2.transpose
+    x, y, w, dh = passes.x, passes.y, passes.w, passes.dh
+    (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
+    vertical, turned, horizontal, acc = passes.first, passes.turned, passes.second, passes.acc
+    bands = [vertical[p * dh:(p + 1) * dh] for p in range(planes)]
+    parts = [horizontal[:, p * dh:(p + 1) * dh] for p in range(planes)]
+    check = passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            rows(plane, y, x, w, vertical, yo, yw, acc)
+            transpose(vertical, turned)
+            rows(turned, 0, 0, dh, horizontal, xo, xw, acc)
+            transpose(horizontal, dst)
+        return scale
+    (band_a, band_b), (part_a, part_b) = bands, parts
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        rows(plane_a, y, x, w, band_a, yo, yw, acc)
+        rows(plane_b, y, x, w, band_b, yo, yw, acc)
+        transpose(vertical, turned)
+        rows(turned, 0, 0, 2 * dh, horizontal, xo, xw, acc)
+        transpose(part_a, dst_a)
+        transpose(part_b, dst_b)
+    return scale_pair
+
+
+def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by transpose, row pass, transpose, vertical pass."""
+    rows, transpose = passes.rows, cv2.transpose
+    h, dw = passes.h, passes.dw
+    window = (slice(passes.y, passes.y + h), slice(passes.x, passes.x + passes.w))
+    (yo, yw), (xo, xw) = passes.y_tables, passes.x_tables
+    source, horizontal, turned, acc = passes.source, passes.first, passes.turned, passes.acc
+    columns = [source[:, p * h:(p + 1) * h] for p in range(planes)]
+    check = passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            transpose(plane[window], source)
+            rows(source, 0, 0, h, horizontal, xo, xw, acc)
+            transpose(horizontal, turned)
+            rows(turned, 0, 0, dw, dst, yo, yw, acc)
+        return scale
+    column_a, column_b = columns
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        transpose(plane_a[window], column_a)
+        transpose(plane_b[window], column_b)
+        rows(source, 0, 0, 2 * h, horizontal, xo, xw, acc)
+        transpose(horizontal, turned)
+        rows(turned, 0, 0, dw, dst_a, yo, yw, acc)
+        rows(turned, h, 0, dw, dst_b, yo, yw, acc)
+    return scale_pair
+
+
+def _vertical_only(passes: _Passes, planes: int) -> Callable[..., None]:
+    """``scale(*sources, *destinations)`` by one vertical pass (the width is unchanged)."""
+    rows = passes.rows
+    x, y, w = passes.x, passes.y, passes.w
+    yo, yw = passes.y_tables
+    acc, check = passes.acc, passes.check
+    if planes == 1:
+        def scale(plane: U8, dst: U8) -> None:
+            check(plane, dst)
+            rows(plane, y, x, w, dst, yo, yw, acc)
+        return scale
+
+    def scale_pair(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
+        check(plane_a, dst_a)
+        check(plane_b, dst_b)
+        rows(plane_a, y, x, w, dst_a, yo, yw, acc)
+        rows(plane_b, y, x, w, dst_b, yo, yw, acc)
+    return scale_pair
+
+
+def separable_scaler(src: Rect, dst_wh: tuple[int, int], *, weights_of: Weights,
+                     planes: int = 1, order: str = "v", scratch: AreaScratch | None = None,
+                     checked: bool = True, wide: bool = False) -> Callable[..., None]:
+    """Make a function resizing the ``src`` window of 1 or 2 planes with separable weights.
+
+    Parameters
+    ----------
+    src : tuple of int
+        ``(x, y, w, h)`` window of the source planes.
+    dst_wh : tuple of int
+        ``(dw, dh)``.
+    weights_of : callable
+        ``weights_of(ssize, dsize) -> (offsets, weights)`` for one axis (:func:`area_weights`,
+        :func:`layoutkit.compose.linear.linear_weights`), applied to both axes.
+    planes : int
+        1: ``scale(plane, dst)``; 2: ``scale(plane_a, plane_b, dst_a, dst_b)`` (two planes
+        with the same window, such as U and V, through one set of passes).
+    order : str
+        ``"v"``, ``"h"`` or ``"v1"`` (see :class:`_Passes`).
+    scratch : AreaScratch, optional
+        Where its scratch planes come from (shared with the other scalers of the pool).
+    checked : bool
+        Check every call's planes and destinations (the kernel reads and writes without
+        bounds checks); False only for callers that made the destination views and checked
+        the sources' shapes themselves (a compositor plan).
+    wide : bool
+        Sum eight taps in one pass (:func:`layoutkit.compose._kernels.rows_wide`) instead of
+        :func:`~layoutkit.compose._kernels.rows`'s order (the area scalers keep that one).
+
+    Returns
+    -------
+    callable
+        Writes the destination views in place; uses scratch planes (one thread at a time).
+    """
+    passes = _Passes(src, dst_wh, planes=planes, weights_of=weights_of, order=order,
+                     scratch=scratch, checked=checked, wide=wide)
+    build = {"v": _vertical_first, "h": _horizontal_first, "v1": _vertical_only}[order]
+    return build(passes, planes)
+
+
+def _check_shrink(src: Rect, dst_wh: tuple[int, int]) -> None:
+    w, h, dw, dh = int(src[2]), int(src[3]), int(dst_wh[0]), int(dst_wh[1])
+    if not (1 <= dw <= w and 1 <= dh <= h) or src[0] < 0 or src[1] < 0:
+        raise ValueError(f"area scaler: {w}x{h} at ({src[0]}, {src[1]}) -> {dw}x{dh} "
+                         "is not a shrink")
+
+
 def _halving(src: Rect, dst_wh: tuple[int, int]) -> bool:
     return (int(src[2]), int(src[3])) == (2 * int(dst_wh[0]), 2 * int(dst_wh[1]))
 
 
 def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
-    """An exact 2x halving: OpenCV's own fast integer path (about 2.5x faster than ours, and
-    the same pixels: it rounds halves up there, where ours would round them to even).
+    """Make an exact 2x halving: OpenCV's own fast integer path.
+
+    About 2.5x faster than ours, and the same pixels: it rounds halves up there, where ours
+    would round them to even.
     """
     x, y, w, h = (int(v) for v in src)
     window = (slice(y, y + h), slice(x, x + w))
@@ -281,9 +380,9 @@ def _halver(src: Rect, dst_wh: tuple[int, int]) -> Callable[[U8, U8], None]:
     return halve
 
 
-def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
-                scratch: AreaScratch | None = None) -> Callable[[U8, U8], None]:
-    """A function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
+def area_scaler(src: Rect, dst_wh: tuple[int, int], *, scratch: AreaScratch | None = None,
+                checked: bool = True) -> Callable[[U8, U8], None]:
+    """Make a function area-shrinking the ``src`` window of a plane into a ``dst_wh`` view.
 
     Parameters
     ----------
@@ -293,6 +392,8 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
         ``(dw, dh)`` with ``dw <= w`` and ``dh <= h``.
     scratch : AreaScratch, optional
         Where its scratch planes come from (shared with the other scalers of the pool).
+    checked : bool
+        See :func:`separable_scaler` (False: a plan's own views).
 
     Returns
     -------
@@ -311,26 +412,14 @@ def area_scaler(src: Rect, dst_wh: tuple[int, int], *,
     """
     if _halving(src, dst_wh):
         return _halver(src, dst_wh)
-    area = _Area(src, dst_wh, 1, scratch)
-    rows = _kernel()
-    transpose = cv2.transpose
-    x, y, w, dh = area.x, area.y, area.w, area.dh
-    (yo, yw), (xo, xw) = area.y_tables, area.x_tables
-    vertical, turned, horizontal, acc = area.vertical, area.turned, area.horizontal, area.acc
-
-    check = area.check
-
-    def scale(plane: U8, dst: U8) -> None:
-        check(plane, dst)
-        rows(plane, y, x, w, vertical, yo, yw, acc)
-        transpose(vertical, turned)
-        rows(turned, 0, 0, dh, horizontal, xo, xw, acc)
-        transpose(horizontal, dst)
+    _check_shrink(src, dst_wh)
+    scale: Callable[[U8, U8], None] = separable_scaler(src, dst_wh, weights_of=area_weights,
+                                                       scratch=scratch, checked=checked)
     return scale
 
 
-def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
-                     scratch: AreaScratch | None = None) -> Callable[[U8, U8, U8, U8], None]:
+def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *, scratch: AreaScratch | None = None,
+                     checked: bool = True) -> Callable[[U8, U8, U8, U8], None]:
     """Like :func:`area_scaler` for two planes with the same window (U and V) at once.
 
     Returns
@@ -345,24 +434,7 @@ def area_pair_scaler(src: Rect, dst_wh: tuple[int, int], *,
             halve(plane_a, dst_a)
             halve(plane_b, dst_b)
         return halve_pair
-    area = _Area(src, dst_wh, 2, scratch)
-    rows = _kernel()
-    transpose = cv2.transpose
-    x, y, w, dh = area.x, area.y, area.w, area.dh
-    (yo, yw), (xo, xw) = area.y_tables, area.x_tables
-    (band_a, band_b), (part_a, part_b) = area.bands, area.parts
-    turned, horizontal, acc = area.turned, area.horizontal, area.acc
-    vertical = area.vertical
-
-    check = area.check
-
-    def scale(plane_a: U8, plane_b: U8, dst_a: U8, dst_b: U8) -> None:
-        check(plane_a, dst_a)
-        check(plane_b, dst_b)
-        rows(plane_a, y, x, w, band_a, yo, yw, acc)
-        rows(plane_b, y, x, w, band_b, yo, yw, acc)
-        transpose(vertical, turned)
-        rows(turned, 0, 0, 2 * dh, horizontal, xo, xw, acc)
-        transpose(part_a, dst_a)
-        transpose(part_b, dst_b)
+    _check_shrink(src, dst_wh)
+    scale: Callable[[U8, U8, U8, U8], None] = separable_scaler(
+        src, dst_wh, weights_of=area_weights, planes=2, scratch=scratch, checked=checked)
     return scale

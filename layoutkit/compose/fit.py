@@ -34,7 +34,8 @@ class Placement:
     dst: tuple[int, int, int, int]
 
 
-def place(src_wh: tuple[int, int], region: tuple[int, int, int, int], render_mode: int) -> Placement:
+def place(src_wh: tuple[int, int], region: tuple[int, int, int, int],
+          render_mode: int) -> Placement:
     """Place a ``src_wh`` picture into the pixel ``region`` with ``render_mode``.
 
     Parameters

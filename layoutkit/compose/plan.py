@@ -63,6 +63,7 @@ from ..errors import ShapeError
 
 from ..layout.regions import Regions
 from .area import AreaScratch, area_pair_scaler, area_scaler
+from .linear import linear_pair_scaler, linear_scaler
 from .fit import FIT, place
 from .contents import Content, Picture, Solid
 from .rgb import cover_image
@@ -115,11 +116,15 @@ class Scaling:
         2x halving (OpenCV's fast path) and, when ``exact_area`` was asked, for any shrink
         on both axes (other ratios through :mod:`layoutkit.compose.area`'s kernel), else
         ``INTER_LINEAR``.
+    separable : bool
+        The last step is bilinear and drawn by :mod:`layoutkit.compose.linear`'s separable
+        kernel (``fast_linear=True``) rather than by ``cv2.resize``.
     """
 
     src: Rect
     levels: tuple[tuple[int, int], ...]
     interpolation: int
+    separable: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,23 +218,27 @@ def _chroma_window(src: Rect, dst: Rect, dst_c: Rect, src_cwh: tuple[int, int]) 
     return (ix0, iy0, ix1 - ix0, iy1 - iy0)
 
 
-def _scaling(src: Rect, dst_wh: tuple[int, int], *, exact_area: bool) -> Scaling:
+def _scaling(src: Rect, dst_wh: tuple[int, int], *, exact_area: bool,
+             fast_linear: bool = False) -> Scaling:
     """Plan the scaling of a ``src`` window onto ``dst_wh`` (see :class:`Scaling`)."""
     dw, dh = dst_wh
     w, h = src[2], src[3]
     if exact_area:
         shrink = w > dw and h > dh
-        return Scaling(src, (), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        return Scaling(src, (), interpolation, separable=fast_linear and not shrink
+                       and (w, h) != dst_wh)
     levels = []
     while w >= 2 * dw and h >= 2 * dh and (w // 2, h // 2) != (dw, dh):
         w, h = w // 2, h // 2
         levels.append((w, h))
     halving = (w // 2, h // 2) == (dw, dh)
-    return Scaling(src, tuple(levels), cv2.INTER_AREA if halving else cv2.INTER_LINEAR)
+    return Scaling(src, tuple(levels), cv2.INTER_AREA if halving else cv2.INTER_LINEAR,
+                   separable=fast_linear and not halving and (w, h) != dst_wh)
 
 
 def _region_plan(index: int, rect: Rect, content: Content, alpha: float, render_mode: int,
-                 *, exact_area: bool) -> RegionPlan:
+                 *, exact_area: bool, fast_linear: bool = False) -> RegionPlan:
     rect_c = chroma_rect(rect)
     if not isinstance(content, Picture):
         return RegionPlan(index, content, alpha, rect, rect_c)
@@ -242,8 +251,9 @@ def _region_plan(index: int, rect: Rect, content: Content, alpha: float, render_
     src_c = _chroma_window(placement.src, dst_y, dst_c, (sw // 2, sh // 2))
     return RegionPlan(
         index, content, alpha, rect, rect_c, dst_y=dst_y, dst_c=dst_c,
-        scale_y=_scaling(placement.src, dst_y[2:], exact_area=exact_area),
-        scale_c=_scaling(src_c, dst_c[2:], exact_area=exact_area),
+        scale_y=_scaling(placement.src, dst_y[2:], exact_area=exact_area,
+                         fast_linear=fast_linear),
+        scale_c=_scaling(src_c, dst_c[2:], exact_area=exact_area, fast_linear=fast_linear),
         bars_y=_subtract(rect, dst_y) if mode == FIT else (),
         bars_c=_subtract(rect_c, dst_c) if mode == FIT else (),
     )
@@ -310,7 +320,8 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
     """Blend ``layers`` over the rectangle: per plane an array of its size, or one value."""
     keep = 1.0 - alpha
     plan: list[tuple[_Slices, U8 | None, float, float]] = []
-    for s, layer in zip((_slices(rect_y), _slices(rect_c), _slices(rect_c)), layers):
+    for s, layer in zip((_slices(rect_y), _slices(rect_c), _slices(rect_c)), layers,
+                        strict=True):
         if isinstance(layer, np.ndarray):
             plan.append((s, layer, alpha, 0.0))
         else:  # a constant: view * (1 - alpha) + alpha * value
@@ -318,7 +329,7 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
     blend = cv2.addWeighted
 
     def step(y: U8, u: U8, v: U8, pictures: Mapping[Hashable, U8]) -> None:
-        for plane, (s, layer, a, gamma) in zip((y, u, v), plan):
+        for plane, (s, layer, a, gamma) in zip((y, u, v), plan, strict=True):
             view = plane[s]
             blend(view if layer is None else layer, a, view, keep, gamma, dst=view)
     return step
@@ -326,7 +337,7 @@ def _blend_step(rect_y: Rect, rect_c: Rect, layers: tuple[U8 | int, U8 | int, U8
 
 def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
         [Mapping[Hashable, U8]], tuple[U8, U8, U8]]:
-    """A function returning the (Y, U, V) planes of ``pictures[key]``, checking its shape."""
+    """Make a function returning the (Y, U, V) planes of ``pictures[key]``, shape checked."""
     w, h = src_wh
     shape = i420_shape(src_wh)
     n = w * h
@@ -343,7 +354,7 @@ def _source_reader(key: Hashable, src_wh: tuple[int, int]) -> Callable[
 
 
 def _area_kernel(scaling: Scaling, dst_wh: tuple[int, int]) -> bool:
-    """The last step is an area shrink that is not an exact 2x halving (our own kernel)."""
+    """Tell whether the last step is an area shrink other than an exact 2x halving (ours)."""
     return (scaling.interpolation == cv2.INTER_AREA and not scaling.levels
             and (scaling.src[2] // 2, scaling.src[3] // 2) != dst_wh)
 
@@ -358,41 +369,54 @@ def _last_window(scaling: Scaling, window: Rect, dst_wh: tuple[int, int]) -> _Sl
 
 def _scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
         [U8, U8], None]:
-    """A function scaling a source plane's window into a destination view, per ``scaling``.
+    """Make a function scaling a source plane's window into a destination view, per ``scaling``.
 
     Intermediate halvings go to scratch planes owned by the returned function; the area
     kernel's scratch planes come from ``scratch`` (shared by the plan's scalers).
     """
     if _area_kernel(scaling, dst_wh):
-        return area_scaler(scaling.src, dst_wh, scratch=scratch)
+        return area_scaler(scaling.src, dst_wh, scratch=scratch, checked=False)
+    if scaling.separable:  # the halvings and the bilinear step as one filter
+        return linear_scaler(scaling.src, dst_wh, halvings=len(scaling.levels), scratch=scratch,
+                             checked=False)  # the source reader checked the picture
     x, y, w, h = scaling.src
     chain = []
     for lw, lh in scaling.levels:
         read = (slice(y, y + 2 * lh), slice(x, x + 2 * lw))
         chain.append((read, (lw, lh), np.empty((lh, lw), dtype=np.uint8)))
         x, y, w, h = 0, 0, lw, lh
-    last = _last_window(scaling, (x, y, w, h), dst_wh)
-    interpolation = scaling.interpolation
-    resize, area = cv2.resize, cv2.INTER_AREA
-
+    last_step = _last_step(scaling, (x, y, w, h), dst_wh)
     if not chain:
-        def scale(src: U8, dst: U8) -> None:
-            resize(src[last], dst_wh, dst=dst, interpolation=interpolation)
-        return scale
+        return last_step
+    resize, area = cv2.resize, cv2.INTER_AREA
 
     def scale_chain(src: U8, dst: U8) -> None:
         level: npt.NDArray[Any] = src
         for read, size, out in chain:
             level = resize(level[read], size, dst=out, interpolation=area)
-        resize(level[last], dst_wh, dst=dst, interpolation=interpolation)
+        last_step(level, dst)
     return scale_chain
+
+
+def _last_step(scaling: Scaling, window: Rect, dst_wh: tuple[int, int]) -> Callable[
+        [U8, U8], None]:
+    """Make the last resize: the ``window`` of its input plane into the destination view."""
+    last = _last_window(scaling, window, dst_wh)
+    interpolation, resize = scaling.interpolation, cv2.resize
+
+    def scale(src: U8, dst: U8) -> None:
+        resize(src[last], dst_wh, dst=dst, interpolation=interpolation)
+    return scale
 
 
 def _pair_scaler(scaling: Scaling, dst_wh: tuple[int, int], scratch: AreaScratch) -> Callable[
         [U8, U8, U8, U8], None]:
     """Like :func:`_scaler` for the two chroma planes: ``scale(u, v, dst_u, dst_v)``."""
     if _area_kernel(scaling, dst_wh):
-        return area_pair_scaler(scaling.src, dst_wh, scratch=scratch)
+        return area_pair_scaler(scaling.src, dst_wh, scratch=scratch, checked=False)
+    if scaling.separable:
+        return linear_pair_scaler(scaling.src, dst_wh, halvings=len(scaling.levels),
+                                  scratch=scratch, checked=False)
     if not scaling.levels:  # one resize per plane (the common bilinear case): no inner call
         last = _last_window(scaling, scaling.src, dst_wh)
         interpolation, resize = scaling.interpolation, cv2.resize
@@ -458,7 +482,7 @@ def _blend_resize_step(rp: RegionPlan, scratch: AreaScratch) -> _Step:
 
 def _region_writes(rp: RegionPlan, background: Planes,
                    scratch: AreaScratch | None = None) -> list[_Write]:
-    """The compiled steps of one region, in order (area scratch from ``scratch``, or new)."""
+    """Compile the steps of one region, in order (area scratch from ``scratch``, or new)."""
     if scratch is None:
         scratch = AreaScratch()
     content, ry, rc = rp.content, (rp.rect_y,), (rp.rect_c,)
@@ -566,7 +590,7 @@ class Plan:
         """
         y, u, v = self._planes(canvas)
         if unchanged:
-            for step, key in zip(self._frame_steps, self._skip_keys):
+            for step, key in zip(self._frame_steps, self._skip_keys, strict=True):
                 if key is None or key not in unchanged:
                     step(y, u, v, pictures)
             return canvas
@@ -580,7 +604,7 @@ class Plan:
         return frozenset(k for k in self._skip_keys if k is not None)
 
     def render(self, pictures: Mapping[Hashable, U8]) -> U8:
-        """A new canvas with one frame drawn from scratch (for previews and tests)."""
+        """Draw one frame from scratch on a new canvas (for previews and tests)."""
         return self.draw(self.start(), pictures)
 
 
@@ -610,7 +634,7 @@ def _schedule(plans: Sequence[RegionPlan], background: Planes, scratch: AreaScra
 
 
 def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *,
-                exact_area: bool) -> Plan:
+                exact_area: bool, fast_linear: bool = False) -> Plan:
     canvas_wh = (int(regions.canvas_wh[0]), int(regions.canvas_wh[1]))
     if background.shape != i420_shape(canvas_wh) or background.dtype != np.uint8:
         raise ShapeError(f"background ({background.dtype})",
@@ -625,7 +649,8 @@ def _build_plan(regions: Regions, contents: Sequence[Content], background: U8, *
         if content is None or alpha <= 0.0 or rect[2] <= 0 or rect[3] <= 0:
             continue
         rp = _region_plan(i, (rect[0], rect[1], rect[2], rect[3]), content, alpha,
-                          int(regions.render_modes[i]), exact_area=exact_area)
+                          int(regions.render_modes[i]), exact_area=exact_area,
+                          fast_linear=fast_linear)
         if alpha < 1.0 and not any(_covers_opaque(lower, rp) for lower in plans):
             rp = replace(rp, restore=True)
         plans.append(rp)
@@ -707,8 +732,8 @@ _CACHE_SIZE = 16
 
 
 def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
-               exact_area: bool = False) -> Plan:
-    """The drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
+               exact_area: bool = False, fast_linear: bool = False) -> Plan:
+    """Return the drawing plan of ``contents`` in ``regions`` over ``background`` (cached).
 
     Parameters
     ----------
@@ -733,19 +758,28 @@ def build_plan(regions: Regions, contents: Sequence[Content], *, background: U8,
         bilinear.  The
         kernel is compiled by Numba on the first frame drawn with such a plan (once per
         machine, ~2 s; later processes load it from the cache in ~0.4 s).
+    fast_linear : bool
+        False (default): bilinear steps by OpenCV (``cv2.resize``).  True: by
+        :mod:`layoutkit.compose.linear`'s separable kernel, the same weights, within one gray
+        level of OpenCV and about 1.5-1.7x faster; for long drawings such as recordings.  The
+        kernel is Numba's, like ``exact_area``'s: importing and loading it costs ~0.5 s on
+        the first frame a process draws with such a plan (its compilation ~2 s once per
+        machine), which a handful of frames (previews, comparisons) would not win back.
 
     Returns
     -------
     Plan
         The same object for the same ``(regions, contents, background object,
-        exact_area)`` while it is in the small LRU cache.
+        exact_area, fast_linear)`` while it is in the small LRU cache.
     """
-    key = (regions, tuple(contents), id(background), background.shape, bool(exact_area))
+    key = (regions, tuple(contents), id(background), background.shape, bool(exact_area),
+           bool(fast_linear))
     plan = _CACHE.get(key)
     if plan is not None and plan.background is background:
         _CACHE.move_to_end(key)
         return plan
-    plan = _build_plan(regions, contents, background, exact_area=bool(exact_area))
+    plan = _build_plan(regions, contents, background, exact_area=bool(exact_area),
+                       fast_linear=bool(fast_linear))
     _CACHE[key] = plan
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -759,7 +793,7 @@ def clear_plan_cache() -> None:
 
 def prepare_background(canvas_wh: tuple[int, int], *, color: tuple[int, int, int] = (0, 0, 0),
                        image: U8 | None = None) -> U8:
-    """The I420 canvas background: ``image`` (RGB, drawn in crop mode) if given, else ``color``.
+    """Make the I420 canvas background: ``image`` (RGB, in crop mode) if given, else ``color``.
 
     Examples
     --------

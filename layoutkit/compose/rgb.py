@@ -15,7 +15,7 @@ __all__ = ["cover_image", "draw_rgb", "paste", "solid_canvas"]
 
 
 def solid_canvas(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> RGB:
-    """A ``(H, W, 3)`` canvas of one colour."""
+    """Make a ``(H, W, 3)`` canvas of one colour."""
     width, height = canvas_wh
     row = np.empty((1, width, 3), dtype=np.uint8)
     row[...] = rgb  # broadcasting a 3-tuple is slow; copying whole rows is a memcpy each

@@ -111,7 +111,7 @@ def i420_size(buf: U8) -> tuple[int, int]:
 
 
 def i420_planes(buf: U8) -> tuple[U8, U8, U8]:
-    """Views ``(Y, U, V)`` of an I420 buffer (shapes ``(H, W)``, ``(H/2, W/2)`` twice).
+    """Return views ``(Y, U, V)`` of an I420 buffer (shapes ``(H, W)``, ``(H/2, W/2)`` twice).
 
     The views share memory with ``buf`` (which must be C-contiguous), so writing into them
     writes the frame.
@@ -128,7 +128,7 @@ def i420_planes(buf: U8) -> tuple[U8, U8, U8]:
 
 
 def chroma_rect(rect: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """The chroma-plane ``(x, y, w, h)`` painted for a luma rectangle.
+    """Return the chroma-plane ``(x, y, w, h)`` painted for a luma rectangle.
 
     Columns ``[floor(x / 2), ceil((x + w) / 2))``, rows likewise, so odd edges round outwards.
 
@@ -143,11 +143,11 @@ def chroma_rect(rect: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
 
 
 def solid_i420(canvas_wh: tuple[int, int], rgb: tuple[int, int, int]) -> U8:
-    """An I420 buffer of one colour."""
+    """Make an I420 buffer of one colour."""
     buf = np.empty(i420_shape(canvas_wh), dtype=np.uint8)
     y, u, v = rgb_to_yuv(rgb)
     planes = i420_planes(buf)
-    for plane, value in zip(planes, (y, u, v)):
+    for plane, value in zip(planes, (y, u, v), strict=True):
         plane[...] = value
     return buf
 
@@ -229,7 +229,7 @@ _POOL: Any = None
 
 
 def _pool() -> Any:
-    """A small shared thread pool (NumPy and OpenCV release the GIL)."""
+    """Return the small shared thread pool (NumPy and OpenCV release the GIL)."""
     global _POOL
     if _POOL is None:
         import os

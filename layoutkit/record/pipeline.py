@@ -456,7 +456,8 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
 
     records_video, records_audio = config.records_video(), config.records_audio()
     canvas = canvas_size(scenario)
-    renderer = SceneRenderer(scenario, profile=profile, park_hidden=True) \
+    renderer = SceneRenderer(scenario, profile=profile, park_hidden=True,
+                             fast_linear=True) \
         if records_video else None
     timeline = renderer.timeline if renderer else Timeline(scenario, profile=profile)
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]

@@ -1,0 +1,196 @@
+"""The Numba row kernel of the separable scalers (imported, and so compiled, only on first use).
+
+:func:`rows` combines whole rows of a 2-D plane with per-output-row weights::
+
+    out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]   (rounded)
+
+It is the only arithmetic of :mod:`layoutkit.compose.area` and :mod:`layoutkit.compose.linear`
+(each pass of a separable resize is a row pass, the other axis after a ``cv2.transpose``).
+Importing this module imports Numba; :func:`layoutkit.compose.area.row_kernel` imports it
+lazily so that importing the compositor does not.  The machine code is cached on disk
+(``cache=True``): next to this file, or in Numba's user cache directory.
+
+Written for Numba: 2-D indexing, no row views (a view per row costs more than the row's
+arithmetic), unsigned indices (no negative-index checks), float32 arithmetic with fused
+multiply-adds; rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s
+type.  1..4 taps are one pass over each row (one helper per tap count, so the tap count is
+not tested per pixel); more taps accumulate in ``acc`` (float32, at least ``n`` long).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+__all__ = ["rows", "rows_wide"]
+
+_U = np.uint64
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
+    """One tap per output row."""
+    for i in range(offsets.shape[0]):
+        p0 = r0 + offsets[i]
+        a = weights[i, 0]
+        for c in range(n):
+            out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
+    """Two taps per output row (bilinear, and area shrinks below 2x that straddle one edge)."""
+    for i in range(offsets.shape[0]):
+        p0 = r0 + offsets[i]
+        p1 = p0 + _U(1)
+        a, b = weights[i, 0], weights[i, 1]
+        for c in range(n):
+            out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                    + b * np.float32(src[p1, c0 + c])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
+    """Three taps per output row."""
+    for i in range(offsets.shape[0]):
+        p0 = r0 + offsets[i]
+        p1, p2 = p0 + _U(1), p0 + _U(2)
+        a, b, g = weights[i, 0], weights[i, 1], weights[i, 2]
+        for c in range(n):
+            out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                    + b * np.float32(src[p1, c0 + c])
+                                    + g * np.float32(src[p2, c0 + c])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
+    """Four taps per output row."""
+    for i in range(offsets.shape[0]):
+        p0 = r0 + offsets[i]
+        p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
+        a, b, g, h = weights[i, 0], weights[i, 1], weights[i, 2], weights[i, 3]
+        for c in range(n):
+            out[i, c] = min(np.rint(a * np.float32(src[p0, c0 + c])
+                                    + b * np.float32(src[p1, c0 + c])
+                                    + g * np.float32(src[p2, c0 + c])
+                                    + h * np.float32(src[p3, c0 + c])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _start4(src: Any, p0: Any, c0: Any, n: Any, w: Any, acc: Any) -> None:  # pragma: no cover
+    """``acc[:n] = w[0] * src[p0, c0:] + ... + w[3] * src[p0 + 3, c0:]``."""
+    p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
+    a, b, g, h = w[0], w[1], w[2], w[3]
+    for c in range(n):
+        acc[c] = (a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
+                  + g * np.float32(src[p2, c0 + c]) + h * np.float32(src[p3, c0 + c]))
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _add2(src: Any, p0: Any, c0: Any, n: Any, a: Any, b: Any,
+          acc: Any) -> None:  # pragma: no cover - runs compiled
+    """``acc[:n] += a * src[p0, c0:] + b * src[p0 + 1, c0:]``."""
+    p1 = p0 + _U(1)
+    for c in range(n):
+        acc[c] += a * np.float32(src[p0, c0 + c]) + b * np.float32(src[p1, c0 + c])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _add1(src: Any, p0: Any, c0: Any, n: Any, a: Any,
+          acc: Any) -> None:  # pragma: no cover - runs compiled
+    """``acc[:n] += a * src[p0, c0:]``."""
+    for c in range(n):
+        acc[c] += a * np.float32(src[p0, c0 + c])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+               acc: Any) -> None:  # pragma: no cover - runs compiled
+    """Five or more taps per output row: four, then pairs, then an odd last one, in ``acc``."""
+    k = _U(weights.shape[1])
+    top = np.float32(np.iinfo(out.dtype).max)
+    for i in range(offsets.shape[0]):
+        _start4(src, r0 + offsets[i], c0, n, weights[i], acc)
+        t = _U(4)
+        while t + _U(1) < k:
+            _add2(src, r0 + offsets[i] + t, c0, n, weights[i, t], weights[i, t + _U(1)], acc)
+            t += _U(2)
+        if t < k:
+            _add1(src, r0 + offsets[i] + t, c0, n, weights[i, t], acc)
+        for c in range(n):
+            out[i, c] = min(np.rint(acc[c]), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+         acc: Any) -> None:  # pragma: no cover - runs compiled
+    """Set ``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
+
+    Parameters
+    ----------
+    src : ndarray, 2-D, uint8 or uint16
+        The plane read (not bounds-checked: the callers check the window).
+    r0, c0 : int
+        Row and column of the window's corner in ``src``.
+    n : int
+        Columns per row.
+    out : ndarray, 2-D, uint8 or uint16
+        ``len(offsets)`` rows of at least ``n`` columns (a view is fine).
+    offsets : ndarray of uint64
+        First source row (from ``r0``) of each output row.
+    weights : ndarray of float32, shape (len(offsets), k)
+        Consecutive tap weights (any gain: the result is rounded to ``out``'s type).
+    acc : ndarray of float32
+        Scratch of at least ``n`` values, used for ``k > 4``.
+    """
+    k = weights.shape[1]
+    top = np.float32(np.iinfo(out.dtype).max)
+    r0, c0, n = _U(r0), _U(c0), _U(n)
+    if k == 1:
+        _rows1(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 2:
+        _rows2(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 3:
+        _rows3(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 4:
+        _rows4(src, r0, c0, n, out, offsets, weights, top)
+    else:
+        _rows_many(src, r0, c0, n, out, offsets, weights, acc)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
+           weights: Any) -> None:  # pragma: no cover - runs compiled
+    """Eight taps per output row in one pass over each row (the sum stays in registers)."""
+    top = np.float32(np.iinfo(out.dtype).max)
+    for i in range(offsets.shape[0]):
+        p = r0 + offsets[i]
+        w = weights[i]
+        for c in range(n):
+            x = c0 + c
+            out[i, c] = min(np.rint(
+                w[0] * np.float32(src[p, x]) + w[1] * np.float32(src[p + _U(1), x])
+                + w[2] * np.float32(src[p + _U(2), x]) + w[3] * np.float32(src[p + _U(3), x])
+                + w[4] * np.float32(src[p + _U(4), x]) + w[5] * np.float32(src[p + _U(5), x])
+                + w[6] * np.float32(src[p + _U(6), x])
+                + w[7] * np.float32(src[p + _U(7), x])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def rows_wide(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+              acc: Any) -> None:  # pragma: no cover - runs compiled
+    """Do what :func:`rows` does, eight taps in one pass (the bilinear scalers' halvings).
+
+    :func:`rows` sums more than four taps through ``acc`` in an order the area scalers'
+    pixels depend on; this entry, for the bilinear scalers only, sums eight at once.
+    """
+    if weights.shape[1] == 8:
+        _rows8(src, _U(r0), _U(c0), _U(n), out, offsets, weights)
+    else:
+        rows(src, r0, c0, n, out, offsets, weights, acc)
