@@ -124,7 +124,10 @@ def test_fast_linear_plans_draw_like_fresh_and_like_opencv(layout, seed, exact):
     fast.draw(canvas, random_pictures(seed + 7))
     assert np.array_equal(canvas, fast.render(random_pictures(seed + 7)))
     slow = build_plan(regions, contents, background=background, exact_area=exact)
-    assert diff(canvas, slow.render(random_pictures(seed + 7))).max() <= 1
+    # Each tile within 1 gray level; a blend of translucent tiles rounds once more (two
+    # stacked alpha-0.5 tiles over a bilinear tile reached 2 in a search of 60 layouts).
+    limit = 1 if bool((regions.alphas >= 1).all()) else 2
+    assert diff(canvas, slow.render(random_pictures(seed + 7))).max() <= limit
 
 
 def test_fast_linear_is_used_for_the_bilinear_tiles_only():
