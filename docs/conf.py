@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's layoutkit, also when another copy is installed
 
-import layoutkit  # noqa: E402
+import layoutkit  # noqa: E402 -- after the path above
 
 project = "layoutkit"
 author = "the layoutkit authors"

@@ -113,4 +113,4 @@ def bucket(raw):
 
 
 # --- a real headless browser (Debian's Chromium + Selenium), for the HTML report tests -----
-from .browser import browser  # noqa: E402, F401
+from .browser import browser  # noqa: E402, F401 -- the fixture, offered to every test module

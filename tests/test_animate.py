@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
+from layoutkit.animate import (
+    LabelBox,
+    crossings,
+    layout_strip,
+    place_labels,
+    readable_events,
+    strip_events,
+    timeline_strip,
+)
 from layoutkit.cli import main
 from layoutkit.demo import samples_dir
+from tests.helpers import scenario_doc
 
 SCENARIO = str(samples_dir() / "scenario-demo.json")
 
@@ -58,12 +69,8 @@ def test_scenario_preview_usage_errors(in_tmp):
 
 
 # --- designer readability: no flash, strip labels, cues -------------------------------------
-from fractions import Fraction  # noqa: E402
 
 
-from layoutkit.animate import (LabelBox, crossings, layout_strip, place_labels, readable_events,  # noqa: E402
-                               strip_events, timeline_strip)
-from tests.helpers import scenario_doc  # noqa: E402
 
 
 def _white_frames(path) -> list[int]:

@@ -449,7 +449,9 @@ def test_upload_command_after_a_failed_upload(tmp_path, s3_endpoint, raw, bucket
     code = main(["mix", str(scenario), "-o", str(out), "--quiet",
                  "--upload", f"s3://missing-{uuid.uuid4().hex[:8]}"], out=io.StringIO(), err=err)
     assert code == 1 and "NoSuchBucket" in err.getvalue()
-    status = lambda: json.loads((out / "serverResponse.json").read_text())["uploadingStatus"]  # noqa: E731
+    def status() -> str:
+        return json.loads((out / "serverResponse.json").read_text())["uploadingStatus"]
+
     assert status() == "unknown"
     stdout, err = io.StringIO(), io.StringIO()
     code = main(["upload", str(out), f"s3://{bucket}/tenant"], out=stdout, err=err)

@@ -143,7 +143,7 @@ def folder_lock(folder: str | os.PathLike[str], *, what: str = "recording") -> I
     """
     root = Path(folder)
     try:
-        import fcntl  # noqa: F401
+        import fcntl  # noqa: F401 -- only whether it exists (POSIX)
     except ImportError:  # pragma: no cover - Windows
         yield root
         return
