@@ -6,7 +6,8 @@ Cases (``--list`` prints them)
     Canvas 1920x1080 or 360x640; layout ``bestfit``, ``floating``, ``vertical`` or
     ``custom`` (a grid of slightly overlapping regions, every odd one at ``alpha`` 0.6);
     4, 9 or 17 users (vertical shows at most 16).  Every source is 640x360.
-    Ours: the default plan (bilinear, 2x box halvings for shrinks of 2x or more).
+    Ours: ``build_plan(..., fast_linear=True)``: bilinear by the compositor's separable kernel
+    (``layoutkit.compose.linear``), the 2x box halvings of shrinks of 2x or more folded in.
     FFmpeg: ``scale=...:flags=bilinear`` (the matched kernel).
 ``compose-<W>x<H>-bestfit-<n>-area``
     The anti-aliased class.  Ours: ``build_plan(..., exact_area=True)``: every shrink is an

@@ -94,8 +94,8 @@ class SceneRenderer:
         jump between times.
     fast_linear : bool
         Bilinear tiles by the compositor's separable kernel (``build_plan(fast_linear=True)``:
-        faster, within one gray level of OpenCV, ~0.5 s to load on the first frame); for
-        recordings, not for a few previews.
+        faster, within one gray level of OpenCV; loading Numba takes ~0.5 s and ~127 MiB,
+        so it pays only when drawing dominates: long runs of many-user stills or canvases).
 
     Relative source and image paths resolve against the scenario's folder
     (:attr:`~layoutkit.scenario.Scenario.base_dir`).
