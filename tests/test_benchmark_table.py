@@ -91,7 +91,9 @@ def test_docs_speed_table_says_met_exactly_where_the_ratio_reaches_the_target():
     for cells in rows:
         ratio, target, met = cells[4], cells[5], cells[6]
         if "x" in ratio and target.startswith(">= "):
-            reached = float(ratio.split("x")[0]) >= float(target[3:-1])
+            # A table of several runs: met only when every run met it (its minimum).
+            lowest = ratio.split("(")[1].split("-")[0] if "(" in ratio else ratio.split("x")[0]
+            reached = float(lowest) >= float(target[3:-1])
             assert met == ("yes" if reached else "**no**"), cells[0]
             checked += 1
     assert checked >= 30
