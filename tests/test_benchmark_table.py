@@ -93,6 +93,8 @@ def test_docs_speed_table_says_met_exactly_where_the_ratio_reaches_the_target():
         if "x" in ratio and target.startswith(">= "):
             # A table of several runs: met only when every run met it (its minimum).
             lowest = ratio.split("(")[1].split("-")[0] if "(" in ratio else ratio.split("x")[0]
+            if float(lowest) == float(target[3:-1]):
+                continue  # equal at two decimals: the run's unrounded ratio decides
             reached = float(lowest) >= float(target[3:-1])
             assert met == ("yes" if reached else "**no**"), cells[0]
             checked += 1
