@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import struct
 import subprocess
 from pathlib import Path
 
@@ -190,4 +192,17 @@ def lavfi_clip(path: Path, source: str, *, seconds: float, ahead: float = 0.0) -
                     "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
                     "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-t", str(seconds), str(path)], check=True, timeout=120)
+    return path
+
+
+def jpeg_claiming(path: Path, width: int, height: int) -> Path:
+    """Write a real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
     return path

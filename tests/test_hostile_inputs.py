@@ -29,7 +29,7 @@ from layoutkit.cli import main
 from layoutkit.errors import MediaError, ScenarioError
 from layoutkit.io.decode import DamagedMediaWarning, FileVideo, media_location
 from layoutkit.io.images import ImageIgnoredWarning, load_image
-from tests.helpers import scenario_doc
+from tests.helpers import jpeg_claiming, scenario_doc
 
 PACKAGE = Path(lk.__file__).parent
 
@@ -174,17 +174,6 @@ def _rle8_bmp(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def _jpeg_claiming(path: Path, width: int, height: int) -> Path:
-    """Return a real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (10, 20, 30)).save(buffer, format="JPEG")
-    data = bytearray(buffer.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def test_a_12000x12000_jpeg_is_decoded_at_the_size_it_is_drawn(tmp_path):
@@ -220,7 +209,7 @@ def test_a_9000x9000_rle_bmp_is_ignored_with_a_warning_and_bounded_memory(tmp_pa
 
 
 def test_a_16000x16000_image_is_ignored_with_a_warning_not_an_internal_error(tmp_path):
-    path = _jpeg_claiming(tmp_path / "huge.jpg", 16000, 16000)
+    path = jpeg_claiming(tmp_path / "huge.jpg", 16000, 16000)
     with pytest.warns(ImageIgnoredWarning, match=r"huge\.jpg: too many pixels to decode"):
         assert load_image(str(path), max_size_wh=(640, 360)) is None
     request = {"mixedVideoLayout": 1, "backgroundImage": str(path)}

@@ -8,28 +8,17 @@
 
 from __future__ import annotations
 
-import io
-import struct
 import warnings
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import jpeg_claiming
+
 from layoutkit.io.images import ImageIgnoredWarning, load_image
 from layoutkit.io.s3 import S3Settings
 
 
-def _jpeg_claiming(path: Path, width: int, height: int) -> Path:
-    """Write a real small JPEG whose frame header (SOF0) says ``width`` x ``height``."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (10, 20, 30)).save(buffer, format="JPEG")
-    data = bytearray(buffer.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def _png(path: Path) -> Path:
@@ -40,7 +29,7 @@ def _png(path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("make", "says"), [
-    (lambda d: _jpeg_claiming(d / "wide.jpg", 8000, 6000), "more than 40 million pixels"),
+    (lambda d: jpeg_claiming(d / "wide.jpg", 8000, 6000), "more than 40 million pixels"),
     (lambda d: _png(d / "x.png"), "PNG is not JPG or BMP"),
     (lambda d: d / "missing.jpg", "cannot be read"),
     (lambda d: (d / "junk.bmp").write_bytes(b"not an image") and d / "junk.bmp",
