@@ -103,6 +103,10 @@ QUICK_CASES = ("compose-1920x1080-bestfit-17", "compose-360x640-floating-4",
 CUSTOM_ALPHA = 0.6
 #: The memory-copy floor is a reference, not a competitor: shorter runs.
 FLOOR_RUN_SECONDS = 0.5
+#: Seconds per subject and round (``--run-seconds``), and rounds per ``--repeats``: many
+#: short interleaved pairs rather than a few long runs (see :func:`paired_ratio`).
+RUN_SECONDS = 0.3
+ROUNDS_PER_REPEAT = 5
 
 
 @dataclass(frozen=True)
@@ -377,20 +381,21 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- timing
 def _iqr(values: list[float]) -> list[float]:
-    if len(values) < 2:
-        return [round(values[0], 1)] * 2
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return [round(q[0], 1), round(q[2], 1)]
+    return [round(q, 1) for q in _iqr_raw(values)]
 
 
-def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
+def time_subjects(subjects: dict[str, Callable[[int], Any]], *, rounds: int,
                   run_seconds: float, warmup: int) -> tuple[dict[str, dict[str, Any]],
                                                             dict[str, int]]:
-    """Interleaved runs of at least ``run_seconds`` each; medians of frames/s.
+    """Interleaved rounds of about ``run_seconds`` per subject; medians of frames/s.
 
     The frames per run of each subject come from its warm-up rate, so every run lasts about
     ``run_seconds`` whatever the subject's speed (the ``floor`` reference at most
-    :data:`FLOOR_RUN_SECONDS`).  Returns the summaries and each subject's next frame number.
+    :data:`FLOOR_RUN_SECONDS`).  A round runs every subject once, in the order of
+    ``subjects`` in even rounds and reversed in odd ones (A B, B A, ...), so that neither
+    side always runs first after the other.  Returns the summaries (with every round's
+    frames/s, from which :func:`paired_ratio` takes the ratio) and each subject's next
+    frame number.
     """
     counts = {}
     for name, fn in subjects.items():
@@ -404,9 +409,10 @@ def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
     # each subject's frame numbers run on without gaps (FFmpeg's generated sources, e.g.
     # the canvas ``color`` under overlays, would otherwise catch up on skipped timestamps)
     position = dict.fromkeys(subjects, warmup)
-    for _ in range(repeats):
-        for name, fn in subjects.items():
-            n, start = counts[name], position[name]
+    names = list(subjects)
+    for k in range(rounds):
+        for name in names if k % 2 == 0 else names[::-1]:
+            fn, n, start = subjects[name], counts[name], position[name]
             c0, t0 = time.thread_time(), time.perf_counter()
             for i in range(start, start + n):
                 fn(i)
@@ -414,6 +420,30 @@ def time_subjects(subjects: dict[str, Callable[[int], Any]], *, repeats: int,
             runs[name].append((n / wall, n / max(cpu, 1e-9), wall))
             position[name] = start + n
     return _summaries(runs, counts), position
+
+
+def paired_ratio(ours: dict[str, Any], theirs: dict[str, Any], *,
+                 key: str = "runs_wall_fps") -> tuple[float, list[float]]:
+    """Return the median of the rounds' ratios ``ours / theirs`` and its quartiles.
+
+    Each round timed both sides within about a second of each other, so a change of the
+    host's speed between rounds (a neighbour's load, the memory system's) moves both sides
+    of a round together: the ratio of a round keeps what the code decides, and the median
+    over rounds drops the rounds in which the host changed mid-round.
+
+    >>> paired_ratio({"runs_wall_fps": [200.0, 100.0, 150.0]},
+    ...              {"runs_wall_fps": [100.0, 80.0, 100.0]})
+    (1.5, [1.375, 1.75])
+    """
+    ratios = [a / b for a, b in zip(ours[key], theirs[key], strict=True)]
+    return round(statistics.median(ratios), 3), [round(q, 3) for q in _iqr_raw(ratios)]
+
+
+def _iqr_raw(values: list[float]) -> list[float]:
+    if len(values) < 2:
+        return [values[0]] * 2
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return [q[0], q[2]]
 
 
 def _summaries(runs: dict[str, list[tuple[float, float, float]]],
@@ -428,11 +458,12 @@ def _summaries(runs: dict[str, list[tuple[float, float, float]]],
                      "cpu_per_wall": round(med / statistics.median(cpu_fps), 3),
                      "frames_per_run": counts[name],
                      "run_seconds": [round(v[2], 2) for v in values],
-                     "runs_wall_fps": [round(v, 1) for v in wall_fps]}
+                     "runs_wall_fps": [round(v, 1) for v in wall_fps],
+                     "runs_cpu_fps": [round(v, 1) for v in cpu_fps]}
     return out
 
 
-def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
+def run_case(case: Case, *, rounds: int, run_seconds: float, warmup: int,
              with_ffmpeg: bool = True) -> dict[str, Any]:
     """Measure one case; returns its JSON section."""
     regions = case_regions(case)
@@ -448,7 +479,7 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
         subjects["ffmpeg"] = ffmpeg_subject(regions, frames, flags=kernel,
                                             half_rate=case.half_rate)
     subjects["floor"] = floor_subject(plan, frames)
-    timings, position = time_subjects(subjects, repeats=repeats, run_seconds=run_seconds,
+    timings, position = time_subjects(subjects, rounds=rounds, run_seconds=run_seconds,
                                       warmup=warmup)
     source_mib = sum(frames[0][u].nbytes for u in uids) / 2 ** 20
     result: dict[str, Any] = {
@@ -476,8 +507,8 @@ def run_case(case: Case, *, repeats: int, run_seconds: float, warmup: int,
     result["psnr_y_db"] = {"ours": psnr(mine, ref)}
     if with_ffmpeg:
         theirs = timings["ffmpeg"]
-        result["ratio"] = round(ours["fps_median"] / theirs["fps_median"], 3)
-        result["cpu_ratio"] = round(ours["cpu_fps_median"] / theirs["cpu_fps_median"], 3)
+        result["ratio"], result["ratio_iqr"] = paired_ratio(ours, theirs)
+        result["cpu_ratio"], _ = paired_ratio(ours, theirs, key="runs_cpu_fps")
         their_at = position["ffmpeg"]  # shows the same sources as ours' frame
         their_at += (frame - their_at) % (2 * FRAMES_PER_SOURCE)
         for i in range(position["ffmpeg"], their_at):
@@ -602,7 +633,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="print the case names and exit")
     parser.add_argument("--no-ffmpeg", action="store_true", help="time only ours and the floor")
     parser.add_argument("--run-seconds", type=float,
-                        help="seconds per timed run (default 2; --quick 0.15)")
+                        help=f"seconds per subject and round (default {RUN_SECONDS}; --quick 0.15)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -613,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(CASES))
         return 0
     cv2.setNumThreads(1)  # the compositor is single-threaded by design
-    run_seconds = known.run_seconds or (0.15 if settings.quick else 2.0)
+    run_seconds = known.run_seconds or (0.15 if settings.quick else RUN_SECONDS)
+    rounds = settings.repeats * (1 if settings.quick else ROUNDS_PER_REPEAT)
     names = known.case or (list(QUICK_CASES) if settings.quick else list(CASES))
     canvas_bytes = 1920 * 1080 * 3 // 2
     info = machine(
@@ -626,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header), flush=True)
     for name in names:
-        r = run_case(CASES[name], repeats=settings.repeats, run_seconds=run_seconds,
+        r = run_case(CASES[name], rounds=rounds, run_seconds=run_seconds,
                      warmup=settings.warmup, with_ffmpeg=not known.no_ffmpeg)
         results[name] = r
         ff = r.get("ffmpeg", {}).get("fps_median", float("nan"))
@@ -639,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "benchmark": "compose",
         "machine": info,
-        "metadata": metadata(settings=asdict(settings), run_seconds=run_seconds,
+        "metadata": metadata(settings=asdict(settings), run_seconds=run_seconds, rounds=rounds,
                              opencv_threads=cv2.getNumThreads(), ffmpeg_graph_threads=1),
         "cases": results,
     }
