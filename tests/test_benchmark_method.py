@@ -1,0 +1,66 @@
+"""The compositor benchmark's method: interleaved rounds and the median of paired ratios."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _compose_module():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_compose",
+                                                      ROOT / "benchmarks" / "compose.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+COMPOSE = _compose_module()
+
+
+def test_rounds_alternate_which_side_runs_first():
+    calls = []
+    subjects = {name: (lambda i, name=name: calls.append(name)) for name in ("ours", "ffmpeg")}
+    timings, position = COMPOSE.time_subjects(subjects, rounds=4, run_seconds=0.0, warmup=1)
+    timed = calls[2:]  # after one warm-up frame each
+    starts = [timed[k] for k in range(0, len(timed), 10)]  # 10 frames per run at least
+    assert starts == ["ours", "ffmpeg", "ffmpeg", "ours", "ours", "ffmpeg", "ffmpeg", "ours"]
+    assert len(timings["ours"]["runs_wall_fps"]) == 4
+    assert position == {"ours": 41, "ffmpeg": 41}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.lists(st.floats(0.3, 3.0), min_size=3, max_size=25),
+       st.floats(0.5, 4.0))
+def test_paired_ratio_holds_while_the_host_changes_speed(data, speeds, true_ratio):
+    # the host runs at speed s in a round, both sides' frames/s scale with it; in fewer than
+    # half of the rounds it changed speed between the two sides' runs (by any factor)
+    n = len(speeds)
+    moved = data.draw(st.lists(st.integers(0, n - 1), max_size=(n - 1) // 2, unique=True))
+    factor = data.draw(st.lists(st.floats(0.3, 3.0), min_size=n, max_size=n))
+    ours = {"runs_wall_fps": [1000.0 * s * true_ratio * (factor[k] if k in moved else 1.0)
+                              for k, s in enumerate(speeds)]}
+    theirs = {"runs_wall_fps": [1000.0 * s for s in speeds]}
+    ratio, (low, high) = COMPOSE.paired_ratio(ours, theirs)
+    assert abs(ratio - true_ratio) <= 0.0005 + 1e-9
+    assert low <= ratio <= high
+
+
+def test_paired_ratio_where_the_ratio_of_medians_is_off_by_two():
+    # ours ran in the host's fast moments in two rounds of five: the old method (median of
+    # each side, then their ratio) says 2.6x, the rounds' median says 1.3x
+    ours = [2600.0, 2600.0, 1300.0, 2600.0, 2600.0]
+    theirs = [1000.0, 1000.0, 1000.0, 2000.0, 2000.0]
+    assert statistics.median(ours) / statistics.median(theirs) == 2.6
+    assert COMPOSE.paired_ratio({"runs_wall_fps": ours}, {"runs_wall_fps": theirs})[0] == 1.3
