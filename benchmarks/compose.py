@@ -88,7 +88,7 @@ from layoutkit.compose.yuv import i420_planes, rgb_to_i420
 from layoutkit.layout import compute_regions
 from layoutkit.layout.regions import Regions
 from layoutkit.request.model import LayoutRegion, LayoutSettings
-from layoutkit.signals.testcard import test_card
+from layoutkit.signals.testcard import labelled_card
 
 SOURCE_WH = (640, 360)
 FRAMES_PER_SOURCE = 8
@@ -184,7 +184,7 @@ def source_frames(uids: list[str], *, count: int = FRAMES_PER_SOURCE,
     for uid in uids:
         if uid in _SOURCES and len(_SOURCES[uid]) >= count:
             continue
-        card = test_card(uid, SOURCE_WH).astype(np.int16)
+        card = labelled_card(uid, SOURCE_WH).astype(np.int16)
         frames = []
         for _ in range(count):
             noise = rng.normal(0.0, 8.0, card.shape).astype(np.int16)

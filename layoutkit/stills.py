@@ -14,7 +14,7 @@ import numpy as np
 from .compose.rgb import cover_image, draw_rgb, solid_canvas
 from .enums import LayoutMode
 from .layout import MAX_DISPLAYED, compute_regions
-from .signals.testcard import label_font, test_card, uid_color
+from .signals.testcard import label_font, labelled_card, uid_color
 from .profile import DEFAULT_PROFILE, Profile
 from .request.model import LayoutSettings
 from ._typing import RGB
@@ -64,7 +64,7 @@ def preview_canvas(
     """
     sizes = source_sizes or {}
     regions = compute_regions(settings, uids, canvas_wh=canvas_wh, profile=profile)
-    pictures = [None if uid is None else test_card(uid, sizes.get(uid, DEFAULT_SOURCE_WH))
+    pictures = [None if uid is None else labelled_card(uid, sizes.get(uid, DEFAULT_SOURCE_WH))
                 for uid in regions.uids]
     background = canvas_background(settings, canvas_wh, background_image=background_image)
     image = draw_rgb(background, regions, pictures)
@@ -78,7 +78,7 @@ def preview_canvas(
 def _card_uid_width(uid: str, source_wh: tuple[int, int]) -> float:
     """Return the width in source pixels of the uid as the test card draws it.
 
-    The test card is :func:`~layoutkit.signals.testcard.test_card`'s.
+    The test card is :func:`~layoutkit.signals.testcard.labelled_card`'s.
     """
     w, h = source_wh
     return float(label_font(int(min(h * 0.30, w * 0.9 / max(3, len(uid)) * 1.45)))

@@ -32,7 +32,7 @@ def _cards(folder, uids, size=(640, 360), frames=6):
         path = folder / f"{uid}.mp4"
         with MediaFileWriter(path, size_wh=size, fps=15, crf=8) as writer:
             for _ in range(frames):
-                writer.write(rgb_to_i420(testcard.test_card(uid, size)))
+                writer.write(rgb_to_i420(testcard.labelled_card(uid, size)))
         paths[uid] = path
     return paths
 

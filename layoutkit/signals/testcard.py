@@ -12,7 +12,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont
 
-__all__ = ["label_font", "test_card", "uid_color"]
+__all__ = ["label_font", "labelled_card", "uid_color"]
 
 
 def uid_color(uid: str) -> tuple[int, int, int]:
@@ -62,8 +62,8 @@ def _card(uid: str, size_wh: tuple[int, int]) -> bytes:
     return np.asarray(img).tobytes()
 
 
-def test_card(uid: str, size_wh: tuple[int, int] = (640, 360)) -> npt.NDArray[np.uint8]:
-    """An ``(H, W, 3)`` RGB card that names ``uid`` in large type on its own colour.
+def labelled_card(uid: str, size_wh: tuple[int, int] = (640, 360)) -> npt.NDArray[np.uint8]:
+    """Return an ``(H, W, 3)`` RGB card that names ``uid`` in large type on its own colour.
 
     The card has a border, a circle (to show stretching) and dark corner triangles (to show
     what crop trims), so a preview shows how the recorder fits the picture in its region.
