@@ -139,13 +139,45 @@ def compose_first_scene(doc: dict, clips: dict[str, Path], out: Path, *, seconds
     return encode_composite(video, audio, out, fps=tc.fps, bitrate=tc.bitrate, seconds=seconds)
 
 
+#: Seconds one FFmpeg run of a test may take, and how many times a stalled run is started again.
+FFMPEG_TIMEOUT_S = 120
+FFMPEG_TRIES = 3
+
+
+def run_ffmpeg_command(command: list[str]) -> subprocess.CompletedProcess:
+    """Run an FFmpeg command line with a bound: a stalled FFmpeg is stopped and run again.
+
+    A many-input graph once stalled for good in a clean CI run (no CPU for 7 minutes): a
+    bounded wait (:data:`FFMPEG_TIMEOUT_S`) and the same command again, at most
+    :data:`FFMPEG_TRIES` times, instead of a hung test run.  A failure raises with FFmpeg's
+    own message.
+    """
+    for attempt in range(FFMPEG_TRIES):
+        try:
+            return subprocess.run(command, check=True, capture_output=True,
+                                  stdin=subprocess.DEVNULL, timeout=FFMPEG_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            if attempt == FFMPEG_TRIES - 1:
+                raise
+        except subprocess.CalledProcessError as err:
+            message = err.stderr.decode(errors="replace")[-2000:]
+            raise AssertionError(f"ffmpeg failed ({err.returncode}): {message}") from err
+    raise AssertionError("unreachable")
+
+
+def run_ffmpeg(*args: str) -> subprocess.CompletedProcess:
+    """Run the ``ffmpeg`` program of imageio-ffmpeg on ``args`` (``-y -v error`` first), bounded."""
+    import imageio_ffmpeg
+
+    return run_ffmpeg_command([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args])
+
+
 def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds: float,
                      gop: int | None = None) -> Path:
     """Encode an ffmpeg-python ``video`` graph (and ``audio``, or None) as the cloud would.
 
     As the cloud's recorder would: x264 without B-frames at ``bitrate`` Kbps, AAC 48 kHz
-    mono; FFmpeg never runs longer than 120 s (a stall fails the test instead of hanging the
-    run).
+    mono; FFmpeg runs bounded (:func:`run_ffmpeg_command`).
     """
     import ffmpeg
     import imageio_ffmpeg
@@ -158,7 +190,7 @@ def encode_composite(video, audio, out: Path, *, fps: int, bitrate: int, seconds
                            preset="veryfast", **options, **{"x264-params": "bframes=0"})
     command = stream.overwrite_output().global_args("-v", "error").compile(
         cmd=imageio_ffmpeg.get_ffmpeg_exe())
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    run_ffmpeg_command(command)
     return out
 
 
@@ -183,15 +215,12 @@ def lavfi_clip(path: Path, source: str, *, seconds: float, ahead: float = 0.0) -
     The sine is there because compositions mix the clips' audio; ``ahead``: the clip starts
     that many seconds into the source.
     """
-    import imageio_ffmpeg
-
     sep = ":" if "=" in source else "="
     seek = ["-ss", str(ahead)] if ahead else []  # (even "-ss 0" changes the clip's start)
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
-                    *seek, "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
-                    "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
-                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-t", str(seconds), str(path)], check=True, timeout=120)
+    run_ffmpeg(*seek, "-f", "lavfi", "-i", f"{source}{sep}s=320x180:r=25",
+               "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+               "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-t", str(seconds), str(path))
     return path
 
 

@@ -24,6 +24,8 @@ from layoutkit.scenario import parse_scenario
 from layoutkit.signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency, tone
 from layoutkit.idstream import write_idstream
 
+from .helpers import run_ffmpeg
+
 SR = 48000
 FRAME = 1 / 15
 
@@ -278,12 +280,6 @@ def test_an_older_stream_falls_back_to_modulo_1_s_and_says_so():
 SID = "0123456789abcdef0123456789abcdef"
 
 
-def _ffmpeg(*args: str) -> None:
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
-
-
 def _e2e_doc(seconds: int = 6) -> dict:
     from .test_compare_e2e import _doc, _users
 
@@ -320,7 +316,7 @@ def _shift_audio(src: Path, out_dir: Path, delay: float, *, audio: list[str] | N
     else:
         shift = ""
     sound = audio or ["-i", str(src)]
-    _ffmpeg("-i", str(src), *sound, "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+    run_ffmpeg("-i", str(src), *sound, "-map", "0:v", "-map", "1:a", "-c:v", "copy",
             "-af", f"{shift}apad", "-t", str(seconds), "-c:a", "aac", "-b:a", "48k",
             "-ar", "48000", "-ac", "1", str(out))
     return out
@@ -387,7 +383,7 @@ def test_our_recorder_one_second_late_is_no_longer_a_match(tmp_path):
     (mp4,) = sorted(folder.rglob("*.mp4"))
     late = tmp_path / "late" / f"{SID}_demo_0.mp4"
     late.parent.mkdir()
-    _ffmpeg("-i", str(mp4), "-itsoffset", "1.0", "-i", str(mp4), "-map", "0:v", "-map", "1:a",
+    run_ffmpeg("-i", str(mp4), "-itsoffset", "1.0", "-i", str(mp4), "-map", "0:v", "-map", "1:a",
             "-c", "copy", "-t", "5", str(late))
     result = lk.compare(doc, late)
     assert result.streams["content"]["av_offset_s"] == pytest.approx(-1.0, abs=FRAME)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -37,14 +36,10 @@ from layoutkit.comparison.run import compare
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 
+from .helpers import run_ffmpeg
+
 START_UTC = "2026-03-04T10:00:00Z"
 FPS = 15
-
-
-def _ffmpeg(*args: str) -> None:
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
 
 
 def _doc(users, events, *, mode, start_utc=START_UTC):
@@ -76,10 +71,10 @@ CASES = {"mandelbrot": MANDEL, "freezing": FREEZE}
 def made(tmp_path_factory):
     """Make the source clips, and record each case once by our recorder (read only)."""
     root = tmp_path_factory.mktemp("clock")
-    _ffmpeg("-f", "lavfi", "-i", f"mandelbrot=size=320x180:rate={FPS}", "-t", "8",
+    run_ffmpeg("-f", "lavfi", "-i", f"mandelbrot=size=320x180:rate={FPS}", "-t", "8",
             "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast",
             str(root / "mandel.mp4"))
-    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={FPS}", "-t", "3",
+    run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={FPS}", "-t", "3",
             "-vf", "tpad=stop_mode=clone:stop_duration=5", "-pix_fmt", "yuv420p",
             "-c:v", "libx264", "-preset", "veryfast", str(root / "freeze.mp4"))
     folders = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from layoutkit.comparison.infer import infer_profile
 from layoutkit.profile import DEFAULT_PROFILE, Profile
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
+
+from .helpers import run_ffmpeg
 
 
 def _doc(*, users, events=(), mode=1, duration=8, bg="#1E2A38", size=(320, 180), extra=None):
@@ -58,12 +59,6 @@ def _compare(paths, doc, *, profile=DEFAULT_PROFILE, audio=True, infer=False, ba
 
 def _kinds(result):
     return sorted({d.kind for d in result.differences})
-
-
-def _ffmpeg(*args):
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
 
 
 CLEAN = {
@@ -143,7 +138,7 @@ def test_ts_segments_reencoded_low_bitrate_and_cut_late_compare_clean(tmp_path, 
     result = _compare(segments, doc)  # the playlist's segments, one continuous clock
     assert result.differences == ()
     cut = tmp_path / "cut.mp4"
-    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+    run_ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
             "-b:v", "166k", "-c:a", "aac", str(cut))
     result = _compare([cut], doc)
     assert result.differences == (), [d.message for d in result.differences]
@@ -260,7 +255,7 @@ def test_colour_sources_align_by_pictures_and_compare(tmp_path):
     doc = _doc(users=COLOURS, events=events)
     folder = _record(tmp_path / "rec", doc)
     cut = tmp_path / "cut.mp4"
-    _ffmpeg("-ss", "1", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+    run_ffmpeg("-ss", "1", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
             "-b:v", "166k", str(cut))
     result = _compare([cut], doc, audio=False)
     assert result.stats["alignment"] == "pictures"
@@ -279,7 +274,7 @@ def test_audio_behind_the_picture_is_an_av_offset(tmp_path):
     doc = _doc(users=FOUR)
     mp4 = _mp4(_record(tmp_path / "rec", doc))
     shifted = tmp_path / "late_audio.mp4"
-    _ffmpeg("-i", str(mp4), "-itsoffset", "0.3", "-i", str(mp4), "-map", "0:v", "-map", "1:a",
+    run_ffmpeg("-i", str(mp4), "-itsoffset", "0.3", "-i", str(mp4), "-map", "0:v", "-map", "1:a",
             "-c", "copy", str(shifted))
     result = _compare([shifted], doc)
     assert _kinds(result) == ["av_offset"]
@@ -291,7 +286,7 @@ def test_frames_lost_without_a_timestamp_gap_are_counted_not_misread(tmp_path):
     mp4 = _mp4(_record(tmp_path / "rec", doc))
     lossy = tmp_path / "lossy.mp4"
     # frames 30-39 vanish and the rest is re-timed: content jumps ahead of the clock
-    _ffmpeg("-i", str(mp4), "-vf", "select='not(between(n,30,39))',setpts=N/15/TB",
+    run_ffmpeg("-i", str(mp4), "-vf", "select='not(between(n,30,39))',setpts=N/15/TB",
             "-an", "-c:v", "libx264", "-preset", "veryfast", str(lossy))
     result = _compare([lossy], doc, audio=False)
     assert result.stats["dropped_frames"] == 10
@@ -307,7 +302,7 @@ def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path
     # limited-range levels stretched to full range but still tagged limited
     expand = ("lutyuv=y='clip((val-16)*255/219,0,255)'"
               ":u='clip((val-128)*255/224+128,0,255)':v='clip((val-128)*255/224+128,0,255)'")
-    _ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", "-preset", "veryfast",
+    run_ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", "-preset", "veryfast",
             str(off))
     frame = next(iter_video([off]))
     assert frame.i420[135, 240] > 250  # the canvas (white, Y 235) really is off

@@ -34,7 +34,7 @@ from layoutkit.idstream import write_idstream
 from layoutkit.timeline import Timeline
 
 from .browser import open_file, save_full_page_screenshot
-from .helpers import FAILURES, scenario_doc
+from .helpers import FAILURES, run_ffmpeg, scenario_doc
 
 BG = "#1E2A38"
 HLS_MP4 = {"avFileType": ["hls", "mp4"]}
@@ -67,12 +67,6 @@ def _mix(doc, out: Path, *, profile: lk.Profile = lk.DEFAULT_PROFILE) -> Path:
 def _mp4(folder: Path) -> Path:
     (mp4,) = sorted(folder.rglob("*.mp4"))
     return mp4
-
-
-def _ffmpeg(*args: str) -> None:
-    import imageio_ffmpeg
-
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
 
 
 def _cloud_name(src: Path, dest_dir: Path) -> Path:
@@ -182,7 +176,7 @@ def test_recorder_output_compares_match_as_folder_and_reencoded_late(tmp_path, n
     # re-encoded by FFmpeg at a third of the bit rate, cut to start 1.4 s late
     rate = doc["start"]["clientRequest"]["recordingConfig"]["transcodingConfig"]["bitrate"]
     cut = _cloud_name(_mp4(folder), tmp_path / "cut")
-    _ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
+    run_ffmpeg("-ss", "1.4", "-i", str(_mp4(folder)), "-c:v", "libx264", "-preset", "veryfast",
             "-b:v", f"{rate // 3}k", "-c:a", "aac", "-b:a", "48k", str(cut))
     late = lk.compare(doc, cut)
     assert late.verdict == "match", _messages(late)

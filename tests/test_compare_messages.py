@@ -20,8 +20,6 @@ nobody moves and its cell becomes the canvas background).
 
 from __future__ import annotations
 
-import subprocess
-
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from layoutkit.comparison.runcheck import Departure
 from layoutkit.comparison.runs import FOLDED_FRAMES, Part, run_parts
 from layoutkit.timeline import Timeline
 
-from .helpers import compose_first_scene, scenario_doc
+from .helpers import compose_first_scene, run_ffmpeg_command, scenario_doc
 
 FPS = 15
 SECONDS = 6
@@ -90,16 +88,7 @@ def _compose(doc: dict, clips: dict[str, Path], out: Path,
                         ar=48000, ac=1, t=SECONDS, preset="veryfast",
                         **{"x264-params": "bframes=0"}) \
         .overwrite_output().global_args("-v", "error").compile(imageio_ffmpeg.get_ffmpeg_exe())
-    # This many-input graph once stalled for good in FFmpeg 9 (no CPU for 7 minutes, a CI
-    # run): a bounded wait, and the same command again, instead of a hung test run.
-    for attempt in range(3):
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, stdin=subprocess.DEVNULL,
-                           timeout=90)
-            return out
-        except subprocess.TimeoutExpired:
-            if attempt == 2:
-                raise
+    run_ffmpeg_command(cmd)  # bounded: this many-input graph once stalled in a CI run
     return out
 
 

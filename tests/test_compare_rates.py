@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from layoutkit.comparison.levels import range_from_code_levels
 from layoutkit.comparison.rates import estimate_rate, flashes_at_rate, publisher_rates
 from layoutkit.idstream import write_idstream
 
-from .helpers import compose_first_scene, scenario_doc
+from .helpers import compose_first_scene, run_ffmpeg, scenario_doc
 
 ffmpeg = pytest.importorskip("ffmpeg", reason="python -m pip install -e '.[test]' (ffmpeg-python)")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -50,10 +49,6 @@ def _doc(uids, *, fps=15, bg="#000000", events=(), size=(320, 180), sources=None
 
 def _messages(result) -> list[str]:
     return [f"{d.kind}: {d.message}" for d in result.differences]
-
-
-def _run(*args: str) -> None:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *args], check=True)
 
 
 def compose(doc: dict, clips: dict[str, Path], out: Path, *, canvas: str | None = None,
@@ -173,7 +168,7 @@ def black_canvas(tmp_path_factory, clips):
 
 def _convert(src: Path, out: Path, *args: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    _run("-i", str(src), *args, "-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy",
+    run_ffmpeg("-i", str(src), *args, "-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy",
          str(out))
     return out
 
@@ -213,7 +208,7 @@ def test_recording_converted_to_one_range_consistently_still_matches(
 
 
 def _colour_clip(path: Path, colour: str) -> Path:
-    _run("-f", "lavfi", "-i", f"color=c=0x{colour.lstrip('#')}:s=320x180:r=15:d={SECONDS}",
+    run_ffmpeg("-f", "lavfi", "-i", f"color=c=0x{colour.lstrip('#')}:s=320x180:r=15:d={SECONDS}",
          "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}:r=48000", "-c:v", "libx264",
          "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "48k", "-shortest",
          str(path))
