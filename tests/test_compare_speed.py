@@ -122,7 +122,7 @@ def test_a_failing_analysis_stops_the_decoder_and_the_beep_threads(
 
 def test_a_decoding_error_reaches_the_consumer(tmp_path: Path, mp4: Path) -> None:
     missing = tmp_path / "gone.mp4"
-    with pytest.raises(MediaError, match="gone.mp4"):
+    with pytest.raises(MediaError, match=r"gone\.mp4"):
         list(iter_video([mp4, missing], ahead=4))
     assert not _threads()
 
