@@ -62,7 +62,7 @@ Issue 8's targets still hold: >= 30x real time for the first case, >= 5x for the
 on a 2-core machine.
 
 Run ``python benchmarks/compare.py`` (``--quick`` for CI: shorter recordings, 3 in-process
-runs, 2 whole-process pairs of the first case only: indicative); results go to
+runs, one whole-process pair of the first case only: indicative); results go to
 ``benchmarks/results/compare.json`` (``compare-quick.json``).
 """
 
@@ -328,7 +328,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only this case (repeatable)")
     parser.add_argument("--no-ffmpeg", action="store_true", help="skip the ffmpeg program")
     parser.add_argument("--pairs", type=int,
-                        help="whole-process pairs per case (5; --quick: 2, first case only; "
+                        help="whole-process pairs per case (5; --quick: 1, first case only; "
                              "0: none)")
 
 
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for i, name in enumerate(known.case or list(CASES)):
         pairs = known.pairs if known.pairs is not None else (
-            (2 if i == 0 else 0) if settings.quick else 5)
+            (1 if i == 0 else 0) if settings.quick else 5)
         r = run_case(name, settings, with_ffmpeg=with_ffmpeg, pairs=pairs)
         results[name] = r
         print(_line(r), flush=True)
