@@ -8,9 +8,12 @@ Cases
     1920x1080 @ 15 fps, best fit, 17 test-stream users, 20 s (``--quick``: 5 s).
 
 The recording is made once per case, before timing, by the local recorder
-(:func:`layoutkit.record.record`, its MP4: H.264 video and AAC sound); every user's source
-is ``testsrc`` (so every region's code is read in every frame) with a mute at 1/3 and a
-leave at 2/3 of the length.
+(:func:`layoutkit.record.record`, its MP4: H.264 video and AAC sound) in a child process:
+the recorder fixes glibc's mmap threshold for its process
+(:func:`layoutkit.io.memory.fix_mmap_threshold`), after which every 3 MiB picture is a
+fresh mapping; a compare process never records, so the timed process must not either.
+Every user's source is ``testsrc`` (so every region's code is read in every frame) with a
+mute at 1/3 and a leave at 2/3 of the length.
 
 What "decoding the same recording with PyAV" means (issue 23 item 6)
 --------------------------------------------------------------------
@@ -87,7 +90,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import Settings, metadata, parse_args, write_result
 from layoutkit.comparison.content import check_content
 from layoutkit.io.recorded import iter_audio, iter_video
-from layoutkit.record import record
 from layoutkit.request.limits import recommended_bitrate
 from layoutkit.scenario import Scenario, parse_scenario
 
@@ -125,6 +127,25 @@ with av.open(sys.argv[1]) as container:
         n += 1
 print(n)
 """
+
+
+#: Records a scenario in a child process: ``python -c RECORD_PROGRAM SCENARIO FOLDER``.
+RECORD_PROGRAM = """\
+import json
+import sys
+from pathlib import Path
+from layoutkit.scenario import parse_scenario
+scenario = parse_scenario(json.loads(Path(sys.argv[1]).read_text()))
+result = record(scenario, Path(sys.argv[2]), quiet=True)
+print(sorted(result.folder.glob("*.mp4"))[0])
+"""
+
+
+def record_mp4(scenario_json: Path, folder: Path, env: dict[str, str]) -> Path:
+    """Record the scenario in a child process (:data:`RECORD_PROGRAM`); return its MP4."""
+    done = subprocess.run([sys.executable, "-c", RECORD_PROGRAM, str(scenario_json),
+                           str(folder)], env=env, capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def scenario_doc(case: Case, seconds: int) -> dict[str, Any]:
@@ -294,10 +315,9 @@ def run_case(name: str, settings: Settings, *, with_ffmpeg: bool,
     scenario = parse_scenario(doc)
     load_start = _load()
     with tempfile.TemporaryDirectory() as tmp:
-        result = record(scenario, Path(tmp) / "rec", quiet=True)
-        mp4 = sorted(result.folder.glob("*.mp4"))[0]
         scenario_json = Path(tmp) / "scenario.json"
         scenario_json.write_text(json.dumps(doc))
+        mp4 = record_mp4(scenario_json, Path(tmp) / "rec", process_env(Path(tmp) / "pycache"))
         times = _in_process(scenario, mp4, settings, with_ffmpeg=with_ffmpeg)
         if pairs:
             times.update(_whole_process(scenario_json, mp4, Path(tmp), pairs=pairs,
