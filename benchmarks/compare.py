@@ -134,6 +134,7 @@ RECORD_PROGRAM = """\
 import json
 import sys
 from pathlib import Path
+from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
 scenario = parse_scenario(json.loads(Path(sys.argv[1]).read_text()))
 result = record(scenario, Path(sys.argv[2]), quiet=True)
