@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..signals.idcode import CodeReading, code_boxes, reading_from_means
+from ..signals.idcode import CodeReading, code_boxes, reading_from_means, readings_from_means
 
-__all__ = ["CodeSpot"]
+__all__ = ["CodeSpot", "CodeSpots"]
 
 _SAMPLE_FRACTION = 0.5
 class CodeSpot:
@@ -94,6 +94,66 @@ class CodeSpot:
         means = sums / self.area
         reading = reading_from_means(means)
         if reading is not None and levels is not None:
-            levels[0, int(np.clip(round(float(means[0])), 0, 255))] += 1
-            levels[1, int(np.clip(round(float(means[-1])), 0, 255))] += 1
+            _count_levels(levels, means)
         return reading
+
+
+def _count_levels(levels: npt.NDArray[np.int64], means: npt.NDArray[np.float64]) -> None:
+    """Count a read code's black (first) and white (last) cell mean, rounded, in ``levels``."""
+    levels[0, min(max(round(float(means[0])), 0), 255)] += 1
+    levels[1, min(max(round(float(means[-1])), 0), 255)] += 1
+
+
+class CodeSpots:
+    """Several :class:`CodeSpot` read together in each frame (what compare does).
+
+    Each spot's cells are summed from an integral image of its own bounding box, as
+    :meth:`CodeSpot.read` does; the sums of all spots are then gathered, averaged and read
+    in one go (:func:`~layoutkit.signals.idcode.readings_from_means`): the same readings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spots = CodeSpots([CodeSpot((320, 180), (0, 0, 320, 180), 1, (640, 360))])
+    >>> spots.read(np.zeros((360, 640), np.uint8))
+    [None]
+    """
+
+    def __init__(self, spots: list[CodeSpot]) -> None:
+        self.spots = spots
+        self._live = [i for i, spot in enumerate(spots) if spot.readable]
+        corners: list[npt.NDArray[np.intp]] = []
+        offset = 0
+        for i in self._live:
+            spot = spots[i]
+            width = spot.bx1 - spot.bx0 + 1  # the integral image's row length
+            corners.append(offset + np.stack([spot.y1 * width + spot.x1,
+                                              spot.y0 * width + spot.x1,
+                                              spot.y1 * width + spot.x0,
+                                              spot.y0 * width + spot.x0]))
+            offset += (spot.by1 - spot.by0 + 1) * width
+        self._corners = (np.stack(corners).transpose(1, 0, 2) if corners
+                         else np.zeros((4, 0, 0), np.intp))
+        self._area = (np.stack([spots[i].area for i in self._live]) if self._live
+                      else np.zeros((0, 0)))
+
+    def read(self, luma: npt.NDArray[np.uint8], *,
+             levels: npt.NDArray[np.int64] | None = None) -> list[CodeReading | None]:
+        """Read every spot in ``luma`` (the canvas' Y plane): a reading or None each.
+
+        ``levels``: as :meth:`CodeSpot.read`.
+        """
+        out: list[CodeReading | None] = [None] * len(self.spots)
+        if not self._live:
+            return out
+        sats = [cv2.integral(luma[s.by0:s.by1, s.bx0:s.bx1], sdepth=cv2.CV_32S).reshape(-1)
+                for s in (self.spots[i] for i in self._live)]
+        flat = np.concatenate(sats)
+        a, b, c, d = (flat[k] for k in self._corners)
+        means = (a - b - c + d) / self._area
+        for i, reading, row in zip(self._live, readings_from_means(means), means,
+                                   strict=True):
+            out[i] = reading
+            if reading is not None and levels is not None:
+                _count_levels(levels, row)
+        return out

@@ -158,7 +158,8 @@ def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
     Parameters
     ----------
     frames : iterable of DecodedFrame
-        The recording's frames in order.
+        The recording's frames in order (its iterator is closed at the end, or when
+        observing fails).
     sampler : FrameSampler
         Where to look (every key registered).
     reservoir : Reservoir, optional
@@ -178,14 +179,20 @@ def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
     origin: float | None = None
     h = sampler.canvas_wh[1]
     keys: list[bool] = []
-    for frame in frames:
-        if origin is None:
-            origin = frame.t
-        keys.append(frame.key)
-        picture = fit_frame(frame.i420, sampler.canvas_wh)
-        r = frame.t - origin
-        obs.add(r, picture)
-        keep.offer(r, picture[:h])
+    items = iter(frames)
+    try:
+        for frame in items:
+            if origin is None:
+                origin = frame.t
+            keys.append(frame.key)
+            picture = fit_frame(frame.i420, sampler.canvas_wh)
+            r = frame.t - origin
+            obs.add(r, picture)
+            keep.offer(r, picture[:h])
+    finally:  # a decoder running ahead stops at once, also when observing fails
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
     if origin is None:
         msg = "recording: no video frame could be decoded"
         raise MediaError(msg)

@@ -16,15 +16,20 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import MediaError
+from .ahead import ahead as run_ahead
 from .decode import set_decoder_threads
 from .frames import AudioChunk, DecodedFrame, DecodeStats, missing_pictures
 
-__all__ = ["AUDIO_RATE", "iter_audio", "iter_video"]
+__all__ = ["AHEAD_FRAMES", "AUDIO_RATE", "iter_audio", "iter_video"]
 
 #: Sample rate of :func:`iter_audio`'s chunks.
 AUDIO_RATE = 48000
+#: Frames :func:`iter_video` decodes ahead of its consumer, in a background thread (25 MiB
+#: of 1080p pictures): decoding overlaps with the analysis of the frames already decoded.
+AHEAD_FRAMES = 8
 
 _DECODE_ERRORS = (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError)
 
@@ -136,7 +141,8 @@ def _first_streams(paths: Sequence[str | Path], kind: str,
 
 
 def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
-               stats: DecodeStats | None = None) -> Iterator[DecodedFrame]:
+               stats: DecodeStats | None = None,
+               ahead: int = AHEAD_FRAMES) -> Iterator[DecodedFrame]:
     """Decode the video of ``paths`` in order, one frame at a time.
 
     Parameters
@@ -148,6 +154,10 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     stats : DecodeStats, optional
         Filled with the number of frames, corrupt packets and truncated files, and each
         file's ``video_errors`` once its video is decoded to the end.
+    ahead : int
+        Decode in a background thread, at most this many frames ahead of the consumer
+        (:func:`~layoutkit.io.ahead.ahead`; stopping early stops the thread); 0 decodes on
+        the calling thread.
 
     Yields
     ------
@@ -161,6 +171,15 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
         When a file cannot be opened at all (a file that breaks off is only counted).
     """
     stats = stats if stats is not None else DecodeStats()
+    if ahead > 0:
+        return run_ahead(lambda: _video(paths, threads=threads, stats=stats), depth=ahead,
+                         name="layoutkit-decode")
+    return _video(paths, threads=threads, stats=stats)
+
+
+def _video(paths: Sequence[str | Path], *, threads: bool,
+           stats: DecodeStats) -> Iterator[DecodedFrame]:
+    """Decode the video of ``paths`` on the calling thread (:func:`iter_video`)."""
     clock = _Clock()
     index = 0
     for path, container, stream in _first_streams(paths, "video", stats):
@@ -182,6 +201,34 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
             yield DecodedFrame(t, picture, index, key=bool(frame.key_frame))
             index += 1
         stats.video_errors[str(path)] = count.result()
+
+
+class _Mono:
+    """Turn one file's audio frames into mono float32 samples at :data:`AUDIO_RATE`.
+
+    Frames already so (float, one channel, 48 kHz, as the recorder's AAC decodes) are taken
+    as they are: FFmpeg's resampler would give the same samples, only later.  Any other
+    frame goes through the resampler, and so does every frame after it (samples it holds
+    back stay in order).
+    """
+
+    def __init__(self) -> None:
+        self._resampler: Any = None
+
+    @staticmethod
+    def ready(frame: Any) -> bool:
+        """Whether ``frame`` holds mono float samples at :data:`AUDIO_RATE` already."""
+        return bool(frame.format.name in ("flt", "fltp") and frame.layout.nb_channels == 1
+                    and frame.rate == AUDIO_RATE)
+
+    def __call__(self, frame: Any) -> list[npt.NDArray[np.float32]]:
+        """Return the samples of ``frame`` (none, one or several arrays, in order)."""
+        if self._resampler is None and self.ready(frame):
+            return [np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)]
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        return [out.to_ndarray().reshape(-1).astype(np.float32)
+                for out in self._resampler.resample(frame)]
 
 
 def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
@@ -206,7 +253,7 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
     clock = _Clock()
     want = max(1, int(chunk_s * AUDIO_RATE))
     for _, container, stream in _first_streams(paths, "audio", stats):
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        mono = _Mono()
         clock.new_file()
         pending: list[np.ndarray] = []
         pending_n = 0
@@ -215,8 +262,7 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
             if frame.pts is None or frame.time_base is None:
                 continue
             t = clock(float(frame.pts * frame.time_base), 0.02)
-            for out in resampler.resample(frame):
-                data = out.to_ndarray().reshape(-1).astype(np.float32)
+            for data in mono(frame):
                 if start is None:
                     start = t
                 pending.append(data)

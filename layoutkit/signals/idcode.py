@@ -48,6 +48,7 @@ __all__ = [
     "quiet_zone",
     "read_code",
     "reading_from_means",
+    "readings_from_means",
     "uid_number",
 ]
 
@@ -407,14 +408,31 @@ def reading_from_means(values: npt.NDArray[np.float64]) -> CodeReading | None:
     cell; None when they lack contrast, a cell is too close to the threshold, or the CRC
     fails.  Decoded cell patterns are cached (a stream repeats its codes).
     """
-    black, white = values[0], values[-1]
-    if white - black < _MIN_CONTRAST:
-        return None
-    level = (values - black) / (white - black)
-    margin = float(np.abs(level[1:-1] - 0.5).min())
-    if margin < _MIN_MARGIN:
-        return None
-    reading = _decode_bits((level > 0.5).tobytes())
-    if reading is None:
-        return None
-    return CodeReading(reading.uid, reading.frame, margin)
+    return readings_from_means(np.asarray(values, dtype=np.float64)[None, :])[0]
+
+
+def readings_from_means(values: npt.NDArray[np.float64]) -> list[CodeReading | None]:
+    """Read several codes at once: :func:`reading_from_means` of each row of ``values``.
+
+    ``values`` is ``(n, 56)``; the arithmetic is that of one row, done for all rows
+    together (the same numbers).
+
+    Examples
+    --------
+    >>> readings_from_means(np.zeros((2, 56)))
+    [None, None]
+    """
+    black, white = values[:, :1], values[:, -1:]
+    contrast = white - black
+    ok = contrast[:, 0] >= _MIN_CONTRAST
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = (values - black) / contrast
+    margins = np.abs(level[:, 1:-1] - 0.5).min(axis=1)
+    ok &= margins >= _MIN_MARGIN
+    bits = level > 0.5
+    out: list[CodeReading | None] = [None] * len(values)
+    for i in np.flatnonzero(ok).tolist():
+        reading = _decode_bits(bits[i].tobytes())
+        if reading is not None:
+            out[i] = CodeReading(reading.uid, reading.frame, float(margins[i]))
+    return out

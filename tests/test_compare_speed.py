@@ -1,0 +1,224 @@
+"""compare at the speed of decoding (issue 23 item 6): what the speed-ups must keep.
+
+Video is decoded in a background thread a few frames ahead (:mod:`layoutkit.io.ahead`), the
+beeps are read in a thread while the frames are observed
+(:class:`~layoutkit.comparison.avsync.BeepReading`), and mono 48 kHz float sound skips the
+resampler: the same frames, samples and results as before, and no thread left running
+when the consumer stops early or fails.  No timing here (benchmarks/compare.py times).
+"""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from layoutkit.comparison import content as content_mod
+from layoutkit.comparison.avsync import BeepReading, read_beeps
+from layoutkit.comparison.observe import FrameSampler
+from layoutkit.errors import MediaError
+from layoutkit.io import recorded
+from layoutkit.io.ahead import ahead
+from layoutkit.io.frames import AudioChunk, DecodeStats
+from layoutkit.io.recorded import iter_audio, iter_video
+from layoutkit.signals.tone import tone
+
+SR = 48000
+
+
+def _threads(prefix: str = "layoutkit-") -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+def _write(path: Path, *, frames: int = 30, size: tuple[int, int] = (352, 288),
+           rate: int = SR, layout: str = "mono", seconds: float = 2.0) -> Path:
+    """Write an H.264 + AAC MP4: moving gradient pictures, a tone with beeps."""
+    w, h = size
+    channels = 2 if layout == "stereo" else 1
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=15)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        sound = container.add_stream("aac", rate=rate, layout=layout)
+        for i in range(frames):
+            y = ((np.arange(w)[None, :] + 7 * i + np.arange(h)[:, None]) % 256).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.vstack([y, np.full((h // 2, w), 128,
+                                                                      np.uint8)]),
+                                               format="yuv420p")
+            frame.pts = i
+            frame.time_base = Fraction(1, 15)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        n = int(seconds * rate)
+        mono = tone("1001", 0, n).astype(np.float32) if rate == SR else \
+            (0.3 * np.sin(2 * np.pi * 1000 * np.arange(n) / rate)).astype(np.float32)
+        step = 1024
+        for k, lo in enumerate(range(0, n - step + 1, step)):
+            part = np.repeat(mono[None, lo:lo + step], channels, axis=0)
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(part), format="fltp",
+                                            layout=layout)
+            af.sample_rate, af.pts = rate, k * step
+            for packet in sound.encode(af):
+                container.mux(packet)
+        for packet in [*video.encode(None), *sound.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write(tmp_path_factory.mktemp("speed") / "small.mp4")
+
+
+# --- video decoded ahead ------------------------------------------------------------------------
+def test_frames_decoded_ahead_are_the_frames_decoded_in_line(mp4: Path) -> None:
+    in_line, behind = DecodeStats(), DecodeStats()
+    a = list(iter_video([mp4], ahead=0, stats=in_line))
+    b = list(iter_video([mp4], ahead=3, stats=behind))
+    assert len(a) == len(b) == 30
+    for x, y in zip(a, b, strict=True):
+        assert (x.t, x.index, x.key) == (y.t, y.index, y.key)
+        assert np.array_equal(x.i420, y.i420)
+    assert in_line == behind
+    assert not _threads()
+
+
+def test_a_consumer_that_stops_early_leaves_no_decoder_thread(mp4: Path) -> None:
+    frames = iter_video([mp4], ahead=2)
+    first = next(frames)
+    assert first.index == 0
+    assert _threads("layoutkit-decode")  # decoding ahead while the consumer holds frame 0
+    frames.close()
+    assert not _threads()
+
+
+def test_a_failing_analysis_stops_the_decoder_and_the_beep_threads(
+        mp4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layoutkit.scenario import parse_scenario
+    from tests.helpers import scenario_doc
+
+    seen = []
+    real = FrameSampler.small_planes
+
+    def failing(self: FrameSampler, i420: np.ndarray) -> np.ndarray:
+        seen.append(1)
+        if len(seen) == 3:
+            raise RuntimeError("analysis failed on frame 2")
+        return real(self, i420)
+
+    monkeypatch.setattr(FrameSampler, "small_planes", failing)
+    doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
+                       transcoding={"width": 352, "height": 288, "fps": 15,
+                                    "mixedVideoLayout": 1})
+    with pytest.raises(RuntimeError, match="frame 2") as failed:
+        content_mod.check_content(lambda: iter_video([mp4], ahead=2), parse_scenario(doc),
+                                  audio=iter_audio([mp4]))
+    assert failed.value is not None  # the traceback still holds the frames' iterators
+    assert not _threads()
+
+
+def test_a_decoding_error_reaches_the_consumer(tmp_path: Path, mp4: Path) -> None:
+    missing = tmp_path / "gone.mp4"
+    with pytest.raises(MediaError, match=r"gone\.mp4"):
+        list(iter_video([mp4, missing], ahead=4))
+    assert not _threads()
+
+
+def test_ahead_yields_up_to_the_producers_error_then_raises_it() -> None:
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("broken at 3")
+
+    got = []
+    with pytest.raises(ValueError, match="broken at 3"):
+        for item in ahead(items, depth=1):
+            got.append(item)
+    assert got == [1, 2]
+    assert not _threads()
+
+
+def test_ahead_stops_a_producer_blocked_on_a_full_queue() -> None:
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    items = ahead(endless, depth=1)
+    assert next(items) == 0
+    items.close()
+    assert closed.is_set()  # the producer's iterator was closed (its files too)
+    assert not _threads()
+
+
+# --- sound ------------------------------------------------------------------------------------
+def _samples(paths: list[Path]) -> tuple[list[float], np.ndarray]:
+    chunks = list(iter_audio(paths, chunk_s=0.5))
+    return [c.t for c in chunks], np.concatenate([c.samples for c in chunks])
+
+
+def test_mono_48k_sound_skips_the_resampler(mp4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+    real = recorded.av.AudioResampler
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recorded.av, "AudioResampler", counting)
+    times, fast = _samples([mp4])
+    assert not made
+    monkeypatch.setattr(recorded._Mono, "ready", staticmethod(lambda frame: False))
+    times_r, resampled = _samples([mp4])
+    assert made  # the reference went through FFmpeg's resampler
+    assert times == times_r
+    assert fast.dtype == resampled.dtype == np.float32
+    assert np.array_equal(fast, resampled)
+
+
+def test_other_sound_still_goes_through_the_resampler(tmp_path: Path) -> None:
+    path = _write(tmp_path / "stereo44.mp4", frames=4, rate=44100, layout="stereo")
+    with av.open(str(path)) as container:
+        frame = next(container.decode(audio=0))
+        assert not recorded._Mono.ready(frame)
+    _, samples = _samples([path])
+    assert samples.dtype == np.float32
+    assert abs(samples.size - 2 * SR) < 2048  # 2 s at 48 kHz
+
+
+def test_beeps_read_in_the_background_are_those_read_in_line() -> None:
+    sound = tone("1001", 0, 4 * SR).astype(np.float32)
+    chunks = [AudioChunk(0.25 + i, sound[i * SR:(i + 1) * SR]) for i in range(4)]
+    expected = read_beeps(chunks, origin=0.5)
+    reading = BeepReading(iter(chunks))
+    reading.start(0.5)
+    got = reading.beeps(0.5)
+    assert got.t.size >= 3
+    assert np.array_equal(got.t, expected.t) and np.array_equal(got.code, expected.code)
+    assert np.array_equal(got.level, expected.level) and got.span == expected.span
+    reading.close()
+    assert not _threads()
+
+
+def test_a_closed_beep_reading_stops_reading_the_sound() -> None:
+    read = []
+
+    def chunks():
+        for i in range(1000):
+            read.append(i)
+            yield AudioChunk(float(i), np.zeros(SR, np.float32))
+
+    reading = BeepReading(chunks())
+    reading.start(0.0)
+    reading.close()
+    assert not _threads()
+    assert len(read) < 1000
