@@ -40,12 +40,14 @@ from ..io.atomic import atomic_output, check_writable, stale_temporaries, tempor
 from ..io.limited import read_json_file
 from ..io.lock import folder_lock
 from ..io.memory import fix_mmap_threshold
+from ..io.decode import DecodeWorkers, FileAudio
 from ..io.encode import Encoders, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario
-from ..signals.audio import AUDIO_PROFILES, AudioMixer, frame_sample_range, to_channels
-from ..sources import check_sources, open_audio_sources
+from ..signals.audio import (AUDIO_PROFILES, AudioMixer, AudioSource, frame_sample_range,
+                             to_channels)
+from ..sources import FileSource, check_sources, open_audio_sources
 from ..timeline import Timeline
 from .sinks import FileNames, Sinks
 from ..cloudfiles.constants import SEGMENT_SECONDS
@@ -186,6 +188,21 @@ class _prefetch:
         """Stop the producer thread and wait for it."""
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def _read_ahead(renderer: SceneRenderer | None,
+                audio: dict[str, AudioSource]) -> DecodeWorkers:
+    """Return the threads decoding the recording's files ahead of drawing and mixing.
+
+    Every file source of ``renderer`` and every audio file of ``audio`` reads ahead in them
+    (the pictures and samples are the same as without); close them after the sources.
+    """
+    workers = DecodeWorkers()
+    sources: list[Any] = list(renderer.sources.values()) if renderer is not None else []
+    for source in [*sources, *audio.values()]:
+        if isinstance(source, (FileSource, FileAudio)):
+            source.read_ahead(workers)
+    return workers
 
 
 def _frame_count(fps: int, end: Fraction) -> int:
@@ -463,8 +480,10 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         if records_video else None
     timeline = renderer.timeline if renderer else Timeline(scenario, profile=profile)
     channels, bit_rate = AUDIO_PROFILES[config.audio_profile]
-    mixer = AudioMixer(scenario, timeline, sources=open_audio_sources(scenario)) \
-        if records_audio else None
+    audio_sources = open_audio_sources(scenario) if records_audio else {}
+    mixer = AudioMixer(scenario, timeline, sources=audio_sources) if records_audio else None
+    # the files are decoded in these threads a few frames ahead of drawing and mixing
+    workers = _read_ahead(renderer, audio_sources)
     encoders = Encoders(size_wh=canvas if records_video else None, fps=fps,
                         bitrate_kbps=tc.bitrate, audio=(channels, bit_rate) if mixer else None)
     sinks = Sinks(folder, names=FileNames(sid, scenario.cname, scenario.start_utc),
@@ -497,10 +516,13 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         producer.close()
         bar.close()
         encoders.close()
-        if renderer is not None:
-            renderer.close()
-        if mixer is not None:
-            mixer.close()
+        try:
+            if renderer is not None:
+                renderer.close()
+            if mixer is not None:
+                mixer.close()
+        finally:
+            workers.close()
 
     keys = [*sinks.segment_names, *(name for name, _ in sinks.mp4_parts),
             m3u8_name(sid, scenario.cname)]
