@@ -112,7 +112,7 @@ def set_decoder_threads(stream: Any, *, threads: int | None = None) -> None:
 T = TypeVar("T")
 
 #: Decoded pictures a video file's reader may hold ahead of what is drawn, in bytes per file
-#: (at most :data:`READ_AHEAD_MAX_FRAMES` frames): two 640x360 frames fit, one 1280x720
+#: (at most :data:`READ_AHEAD_MAX_FRAMES` frames): four 640x360 frames fit, one 1280x720
 #: frame fits, a 1920x1080 frame (3 MiB) does not, so files that large are decoded when
 #: asked for, as before (17 of them would otherwise hold 50 MiB more).
 READ_AHEAD_BYTES = 1536 * 1024
@@ -279,7 +279,7 @@ def read_ahead_frames(width: int, height: int) -> int:
     Examples
     --------
     >>> read_ahead_frames(640, 360), read_ahead_frames(1280, 720), read_ahead_frames(1920, 1080)
-    (2, 1, 0)
+    (4, 1, 0)
     """
     frame_bytes = max(1, width * height * 3 // 2)
     return min(READ_AHEAD_MAX_FRAMES, READ_AHEAD_BYTES // frame_bytes)

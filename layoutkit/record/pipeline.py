@@ -41,7 +41,7 @@ from ..io.limited import read_json_file
 from ..io.lock import folder_lock
 from ..io.memory import fix_mmap_threshold
 from ..io.decode import DecodeWorkers, FileAudio
-from ..io.encode import Encoders, video_frame
+from ..io.encode import Encoders, FramePool, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..render import SceneRenderer, canvas_size
 from ..scenario import Scenario
@@ -111,27 +111,30 @@ def _progress(total: int, *, quiet: bool) -> Any:
 
 
 def _media_frames(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, total: int,
-                  fps: int, channels: int) -> Iterator[tuple[Any, Any]]:
+                  fps: int, channels: int, pool: FramePool | None = None,
+                  ) -> Iterator[tuple[Any, Any]]:
     """``(video frame or None, planar samples or None)`` of each output frame, in order.
 
     The video frame holds a copy of the canvas (the renderer reuses its buffer; this runs
-    ahead in a thread); a key frame is forced at every 15 s boundary.
+    ahead in a thread), in a frame of ``pool`` when one was given back; a key frame is
+    forced at every 15 s boundary.
     """
     for index in range(total):
-        yield media_frame(renderer, mixer, index=index, fps=fps, channels=channels)
+        yield media_frame(renderer, mixer, index=index, fps=fps, channels=channels, pool=pool)
 
 
 def media_frame(renderer: SceneRenderer | None, mixer: AudioMixer | None, *, index: int,
-                fps: int, channels: int) -> tuple[Any, Any]:
+                fps: int, channels: int, pool: FramePool | None = None) -> tuple[Any, Any]:
     """Draw and mix output frame ``index``.
 
     Returns ``(video frame or None, (first sample, planar samples) or None)`` (see
-    :func:`_media_frames`; the local service draws frame by frame with it).
+    :func:`_media_frames`; the local service draws frame by frame with it).  ``pool``: the
+    frames given back after their encode, reused for the canvas (:class:`FramePool`).
     """
     canvas = samples = None
     if renderer is not None:
         canvas = video_frame(renderer.rendered_frame(Fraction(index, fps), index=index).canvas,
-                             index, key=index % (SEGMENT_SECONDS * fps) == 0)
+                             index, key=index % (SEGMENT_SECONDS * fps) == 0, pool=pool)
     if mixer is not None:
         lo, hi = frame_sample_range(index, fps)
         hi = min(hi, mixer.end_sample)  # the audio ends with the recording, not the frame
@@ -438,8 +441,11 @@ def flush_encoders(encoders: Encoders, sinks: Sinks, frames: int) -> None:
 
 def _encode_frames(producer: Iterable[tuple[Any, Any]], encoders: Encoders, sinks: Sinks, *,
                    audio_worker: ThreadPoolExecutor | None, bar: Any,
-                   stop: threading.Event | None) -> tuple[int, int, bool]:
+                   stop: threading.Event | None,
+                   pool: FramePool | None = None) -> tuple[int, int, bool]:
     """Encode the produced frames into the sinks until they end or ``stop`` is set.
+
+    Each picture, once encoded, goes back to ``pool`` for a later canvas.
 
     Returns
     -------
@@ -456,6 +462,8 @@ def _encode_frames(producer: Iterable[tuple[Any, Any]], encoders: Encoders, sink
             return frames, done, True
         done += 1
         frames += encode_frame(picture, audio, encoders, sinks, audio_worker)
+        if pool is not None:
+            pool.give_back(picture)
         bar.update(1)
     return frames, done, False
 
@@ -494,7 +502,9 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     end = timeline.end_time
     total = _frame_count(fps, end)
     bar = _progress(total, quiet=quiet)
-    producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels))
+    pool = FramePool()  # canvases are copied into frames given back after their encode
+    producer = _prefetch(_media_frames(renderer, mixer, total=total, fps=fps, channels=channels,
+                                       pool=pool))
     # AAC encodes in its own thread, overlapping x264 on the same frame (both release the
     # GIL); its packets are handed to the sinks after the frame's video packets, as before.
     audio_worker = ThreadPoolExecutor(1, thread_name_prefix="layoutkit-aac") \
@@ -502,7 +512,7 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
     try:
         frames, done, interrupted = _encode_frames(producer, encoders, sinks,
                                                    audio_worker=audio_worker, bar=bar,
-                                                   stop=stop)
+                                                   stop=stop, pool=pool)
         flush_encoders(encoders, sinks, frames)
         if interrupted:
             end = Fraction(done, fps)
