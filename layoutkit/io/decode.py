@@ -285,6 +285,12 @@ def read_ahead_frames(width: int, height: int) -> int:
     return min(READ_AHEAD_MAX_FRAMES, READ_AHEAD_BYTES // frame_bytes)
 
 
+#: Options of the decoders FFmpeg opens while probing a file's streams (see :func:`open_input`).
+PROBE_OPTIONS = {"threads": "1"}
+#: The brief probe tried first (:func:`open_input`): enough for files whose header describes
+#: their streams (MP4, MOV, Matroska).
+QUICK_PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}
+
 URL_SCHEMES = ("http://", "https://")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -338,6 +344,13 @@ def media_location(location: str | os.PathLike[str], *, kind: str) -> str:
 def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
     """Open a media file (or an http(s) URL) for reading with PyAV; it must have a ``kind`` stream.
 
+    For audio the streams are probed briefly first (:data:`QUICK_PROBE_OPTIONS`): an MP4's
+    header describes its audio, and FFmpeg's default probing would decode about a second of
+    every stream, holding several pictures of a 1080p video only to read the sound.  When
+    that leaves the audio stream without its parameters (e.g. in an MPEG-TS), the file is
+    probed again as FFmpeg does by default, as a video always is (its decoder's start
+    depends on what the probe found).
+
     Raises
     ------
     MediaError
@@ -347,11 +360,13 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
     import av
 
     target = media_location(location, kind=kind)
+    container = None
     try:
-        if not target.startswith("file:"):
-            container = av.open(target, timeout=URL_TIMEOUT_S)
-        else:
-            container = av.open(target)
+        container = _open_probed(target, quick=kind == "audio")
+        if kind == "audio" and not _audio_described(container):
+            container.close()
+            container = None
+            container = _open_probed(target, quick=False)
     except FileNotFoundError as exc:
         msg = f"{location}: no such {kind} file"
         raise MediaError(msg) from exc
@@ -363,6 +378,29 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
         msg = f"{location}: has no {kind} stream"
         raise MediaError(msg)
     return container
+
+
+def _open_probed(target: str, *, quick: bool) -> Any:
+    """Open ``target`` (from :func:`media_location`) with PyAV, probing briefly when ``quick``."""
+    import av
+
+    # the decoders FFmpeg opens to probe the streams decode on one thread: frame threads
+    # would each hold pictures of their own (17 1080p files reopened as they loop)
+    options = {**PROBE_OPTIONS, **(QUICK_PROBE_OPTIONS if quick else {})}
+    if not target.startswith("file:"):
+        return av.open(target, timeout=URL_TIMEOUT_S, options=options)
+    return av.open(target, options=options)
+
+
+def _audio_described(container: Any) -> bool:
+    """Tell whether the first audio stream's rate, channels and sample format are known.
+
+    True without an audio stream (nothing to probe for).
+    """
+    if not container.streams.audio:
+        return True
+    context = container.streams.audio[0].codec_context
+    return bool(context.sample_rate and context.channels and context.format is not None)
 
 
 def _even(n: int) -> int:

@@ -39,7 +39,7 @@ from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
 from ..io.limited import read_json_file
 from ..io.lock import folder_lock
-from ..io.memory import fix_mmap_threshold
+from ..io.memory import fix_mmap_threshold, trim_heap
 from ..io.decode import DecodeWorkers, FileAudio
 from ..io.encode import Encoders, FramePool, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
@@ -206,6 +206,12 @@ def _read_ahead(renderer: SceneRenderer | None,
         if isinstance(source, (FileSource, FileAudio)):
             source.read_ahead(workers)
     return workers
+
+
+#: Output frames between two trims of the C heap (:func:`~layoutkit.io.memory.trim_heap`, about
+#: a millisecond): a 17-user 1080p mix otherwise kept 8 MiB more resident by the end of each
+#: pass through its files.
+TRIM_EVERY_FRAMES = 16
 
 
 def _frame_count(fps: int, end: Fraction) -> int:
@@ -464,6 +470,8 @@ def _encode_frames(producer: Iterable[tuple[Any, Any]], encoders: Encoders, sink
         frames += encode_frame(picture, audio, encoders, sinks, audio_worker)
         if pool is not None:
             pool.give_back(picture)
+        if done % TRIM_EVERY_FRAMES == 0:
+            trim_heap()  # freed pictures, packets and samples stay resident otherwise
         bar.update(1)
     return frames, done, False
 
