@@ -32,6 +32,15 @@ Subjects (timed interleaved, one whole recording per run; see ``benchmarks/READM
     ``ours`` with ``testsrc`` sources (moving test pattern drawn per frame and user);
     reported, no competitor.
 
+``mix-640x360-bestfit-4-files-xstack`` (by hand, whole processes)
+    ``python -m layoutkit mix SCENARIO -o DIR`` (the files case's scenario: HLS + MP4) against
+    the ``ffmpeg`` program running what a user would write by hand over the same files
+    (:func:`xstack_command`: ``scale`` bilinear to the tiles, one ``xstack``, ``amix``; the
+    same x264 settings, threads, bit rate and key frames), writing only the MP4; timed
+    alternately (ours first) over :data:`XSTACK_PAIRS` pairs after a 1 s run of each; the
+    ratio is the median of the pairs' ratios, wall and CPU (children's rusage); target
+    :data:`XSTACK_TARGET`.
+
 Reported per subject: median wall seconds per recording, x real time (recorded seconds /
 wall seconds), frames/s, process CPU seconds (every thread: drawing, encoder threads,
 muxing); ratio = median FFmpeg seconds / median ours seconds (> 1: ours is faster).

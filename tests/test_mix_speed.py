@@ -45,7 +45,7 @@ def _no_decode_threads() -> bool:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1.2 s 320x180 25 fps test pattern with a sine (it loops in longer reads)."""
+    """Make a 1.2 s 320x180 25 fps test pattern with a sine (it loops in longer reads)."""
     return lavfi_clip(tmp_path_factory.mktemp("speed") / "clip.mp4", "testsrc2", seconds=1.2)
 
 
@@ -327,3 +327,25 @@ def test_failing_source_fails_the_recording_and_leaves_no_decode_thread(
     assert _no_decode_threads()
     assert not any(t.name.startswith("layoutkit-draw") and t.is_alive()
                    for t in threading.enumerate())
+
+
+def test_benchmark_table_has_the_by_hand_row_with_its_target() -> None:
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    from benchmarks.run import _mix
+
+    case = {"kind": "xstack", "seconds": 40, "pairs": 5, "ratio_ffmpeg_over_ours": 1.25,
+            "cpu_ratio_ffmpeg_over_ours": 1.1, "target_ratio": 1.2,
+            "ours": {"wall_s_median": 3.0}, "ffmpeg": {"wall_s_median": 3.75},
+            "psnr_y_db_frame_10": {"ours": 37.4, "ffmpeg": 35.1}}
+    rows = _mix({"cases": {"mix-640x360-bestfit-4-files-xstack": case}})
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["case"], row["target"], row["meets_target"]) == (
+        "mix-640x360-bestfit-4-files-xstack", 1.2, True)
+    assert "xstack" in row["competitor_is"] and row["cpu_ratio"] == 1.1
+    slower = _mix({"cases": {"mix-640x360-bestfit-4-files-xstack":
+                             {**case, "ratio_ffmpeg_over_ours": 1.0}}})
+    assert slower[0]["meets_target"] is False

@@ -261,7 +261,7 @@ class FramePool:
         self._keep = keep
 
     def take(self, i420: npt.NDArray[np.uint8]) -> Any | None:
-        """Return a free frame of ``i420``'s size holding a copy of it, or None when none is free."""
+        """Return a free frame of ``i420``'s size holding a copy of it (None: none is free)."""
         height, width = i420.shape[0] * 2 // 3, i420.shape[1]
         while True:
             try:

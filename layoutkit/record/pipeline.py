@@ -542,11 +542,22 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         finally:
             workers.close()
 
+    prefixed, response = _stop_response(scenario, sinks, prefix=prefix, sid=sid,
+                                        video=records_video, audio=records_audio)
+    write_server_response(root, response)
+    return RecordingResult(folder=folder, keys=prefixed, server_response=response,
+                           frames=frames, duration=end, sid=sid, interrupted=interrupted,
+                           removed=removed)
+
+
+def _stop_response(scenario: Scenario, sinks: Sinks, *, prefix: tuple[str, ...], sid: str,
+                   video: bool, audio: bool) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Return the storage keys of the files written (the playlist last) and the stop response."""
     keys = [*sinks.segment_names, *(name for name, _ in sinks.mp4_parts),
             m3u8_name(sid, scenario.cname)]
     prefixed = tuple("/".join((*prefix, k)) for k in keys)
     track = {(True, True): "audio_and_video", (True, False): "video",
-             (False, True): "audio"}[(records_video, records_audio)]
+             (False, True): "audio"}[(video, audio)]
     response = server_response(
         m3u8_key="/".join((*prefix, m3u8_name(sid, scenario.cname))),
         mp4_keys=["/".join((*prefix, name)) for name, _ in sinks.mp4_parts],
@@ -554,7 +565,4 @@ def _record(scenario: Scenario, root: Path, *, profile: Profile, sid: str,
         mp4_slice_starts=[scenario.start_utc + timedelta(seconds=float(t))
                           for _, t in sinks.mp4_parts],
         track_type=track, uploading_status=LOCAL_UPLOADING_STATUS)
-    write_server_response(root, response)
-    return RecordingResult(folder=folder, keys=prefixed, server_response=response,
-                           frames=frames, duration=end, sid=sid, interrupted=interrupted,
-                           removed=removed)
+    return prefixed, response
