@@ -497,6 +497,8 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
     ours, theirs = result["ours"], result["ffmpeg"]
     result["ratio_ffmpeg_over_ours"] = round(theirs["wall_s_median"] / ours["wall_s_median"], 3)
     result["cpu_ratio_ffmpeg_over_ours"] = round(theirs["cpu_s_median"] / ours["cpu_s_median"], 3)
+    # the runs alternate (ours, ffmpeg, ours, ...): each pair's ratio, as measured side by side
+    result["by_pair"] = _pair_ratios(runs["ours"], runs["ffmpeg"])
     paths = {k: v.pop("_path") for k, v in outputs.items() if "_path" in v}
     if len(paths) == 2:
         try:
