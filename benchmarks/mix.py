@@ -32,6 +32,15 @@ Subjects (timed interleaved, one whole recording per run; see ``benchmarks/READM
     ``ours`` with ``testsrc`` sources (moving test pattern drawn per frame and user);
     reported, no competitor.
 
+``mix-640x360-bestfit-4-files-xstack`` (by hand, whole processes)
+    ``python -m layoutkit mix SCENARIO -o DIR`` (the files case's scenario: HLS + MP4) against
+    the ``ffmpeg`` program running what a user would write by hand over the same files
+    (:func:`xstack_command`: ``scale`` bilinear to the tiles, one ``xstack``, ``amix``; the
+    same x264 settings, threads, bit rate and key frames), writing only the MP4; timed
+    alternately (ours first) over :data:`XSTACK_PAIRS` pairs after a 1 s run of each; the
+    ratio is the median of the pairs' ratios, wall and CPU (children's rusage); target
+    :data:`XSTACK_TARGET`.
+
 Reported per subject: median wall seconds per recording, x real time (recorded seconds /
 wall seconds), frames/s, process CPU seconds (every thread: drawing, encoder threads,
 muxing); ratio = median FFmpeg seconds / median ours seconds (> 1: ours is faster).
@@ -488,6 +497,8 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
     ours, theirs = result["ours"], result["ffmpeg"]
     result["ratio_ffmpeg_over_ours"] = round(theirs["wall_s_median"] / ours["wall_s_median"], 3)
     result["cpu_ratio_ffmpeg_over_ours"] = round(theirs["cpu_s_median"] / ours["cpu_s_median"], 3)
+    # the runs alternate (ours, ffmpeg, ours, ...): each pair's ratio, as measured side by side
+    result["by_pair"] = _pair_ratios(runs["ours"], runs["ffmpeg"])
     paths = {k: v.pop("_path") for k, v in outputs.items() if "_path" in v}
     if len(paths) == 2:
         try:
@@ -497,6 +508,195 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
                 p.unlink(missing_ok=True)
                 p.parent.rmdir()
     return result
+
+
+# --------------------------------------------------------------------------- by hand
+#: The whole-process row (issue 23 item 4): ``layoutkit mix`` against the ``ffmpeg`` program
+#: running an ``xstack`` graph a user would write by hand, MP4 only.  Name -> the files case
+#: it records.
+XSTACK_CASES = {"mix-640x360-bestfit-4-files-xstack": "mix-640x360-bestfit-4-files"}
+#: Its target: ffmpeg's wall seconds over ours, median of the alternated pairs.
+XSTACK_TARGET = 1.2
+#: Alternated pairs of the row (``--quick``: 2).
+XSTACK_PAIRS = 5
+
+
+def xstack_filter(case: Case) -> str:
+    """Return the ``-filter_complex`` a user would write for the case: scale, ``xstack``, ``amix``.
+
+    Each input's video is cropped (when the tile crops it) and scaled bilinear to its tile of
+    :func:`layoutkit.layout.compute_regions`, the tiles are placed by one ``xstack``
+    (``fill=black``), padded to the canvas when they do not cover it, and the inputs' audio
+    is summed by ``amix`` without normalisation (as the recorder mixes).
+    """
+    from layoutkit.compose.fit import place
+
+    uids = case_uids(case)
+    regions = compute_regions(LayoutSettings(mixed_video_layout=BESTFIT), uids,
+                              canvas_wh=case.canvas_wh)
+    chains, layout = [], []
+    for i, uid in enumerate(regions.uids):
+        if uid is None:
+            continue
+        rect = tuple(int(v) for v in regions.rects[i])
+        placement = place(SOURCE_WH, rect, int(regions.render_modes[i]))  # type: ignore[arg-type]
+        sx, sy, sw, sh = placement.src
+        dx, dy, dw, dh = placement.dst
+        crop = f"crop={sw}:{sh}:{sx}:{sy}," if (sx, sy, sw, sh) != (0, 0, *SOURCE_WH) else ""
+        pad = f",pad={rect[2]}:{rect[3]}:{dx - rect[0]}:{dy - rect[1]}:black" \
+            if (dw, dh) != (rect[2], rect[3]) else ""
+        chains.append(f"[{uids.index(uid)}:v]{crop}scale={dw}:{dh}:flags=bilinear{pad}[v{i}]")
+        layout.append((i, rect))
+    w, h = case.canvas_wh
+    right = max(r[0] + r[2] for _, r in layout)
+    bottom = max(r[1] + r[3] for _, r in layout)
+    stack = "".join(f"[v{i}]" for i, _ in layout) + \
+        f"xstack=inputs={len(layout)}:layout=" + "|".join(f"{r[0]}_{r[1]}" for _, r in layout) \
+        + ":fill=black" + (f",pad={w}:{h}:0:0:black" if (right, bottom) != (w, h) else "") \
+        + "[v]"
+    audio = "".join(f"[{k}:a]" for k in range(len(uids))) + \
+        f"amix=inputs={len(uids)}:normalize=0:duration=shortest[a]"
+    return ";".join([*chains, stack, audio])
+
+
+def xstack_command(case: Case, files: dict[str, Path], seconds: float, out: Path) -> list[str]:
+    """Return the ``ffmpeg`` command of the by-hand row: :func:`xstack_filter` into one MP4.
+
+    The same x264 settings, threads, bit rate, frame rate and forced IDR key frames every
+    15 s as the recorder (and :func:`ffmpeg_cli_command`), AAC of ``audioProfile`` 0, MP4
+    with ``+faststart``.
+    """
+    import imageio_ffmpeg
+
+    from layoutkit.ffmpeg_graph import ffmpeg_input, ffmpeg_output
+
+    w, h = case.canvas_wh
+    channels, audio_bit_rate = AUDIO_PROFILES[AUDIO_PROFILE]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+           "-y"]
+    for uid in case_uids(case):
+        cmd += ["-t", f"{seconds:g}", "-i", ffmpeg_input(files[uid])]
+    cmd += ["-filter_complex", xstack_filter(case), "-map", "[v]", "-map", "[a]",
+            "-c:v", "libx264", "-b:v", f"{recommended_bitrate(w, h, FPS)}k",
+            "-preset", X264_OPTIONS["preset"],
+            # the ffmpeg program's libx264 refuses x264's "range=tv": its own option says it
+            "-x264-params", X264_OPTIONS["x264-params"].replace(":range=tv", ""),
+            "-color_range", "tv", "-r", str(FPS), "-forced-idr", "1",
+            "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"]
+    threads = x264_options(case.canvas_wh).get("threads")
+    if threads:
+        cmd += ["-threads:v", str(threads)]
+    cmd += ["-c:a", "aac", "-b:a", str(audio_bit_rate), "-ac", str(channels), "-ar", "48000",
+            "-t", f"{seconds:g}", "-movflags", "+faststart", ffmpeg_output(out)]
+    return cmd
+
+
+def mix_cli_command(scenario_json: Path, out: Path) -> list[str]:
+    """Return the command of ``layoutkit mix`` recording ``scenario_json`` into ``out``."""
+    return [sys.executable, "-m", "layoutkit", "mix", str(scenario_json), "-o", str(out),
+            "--quiet", "--force"]
+
+
+def _process_env() -> dict[str, str]:
+    """Return the environment of ``layoutkit mix``: this checkout's package first."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, LAYOUTKIT_NO_PROGRESS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (user + system)."""
+    rc = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return rc.ru_utime + rc.ru_stime
+
+
+def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``cmd`` to its end; return its wall and CPU seconds (it must succeed)."""
+    import subprocess
+
+    c0, t0 = _children_cpu(), time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+    if done.returncode:
+        raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return Run(wall, cpu)
+
+
+def _pair_ratios(ours: list[Run], theirs: list[Run]) -> dict[str, Any]:
+    """Return the per-pair ratios (theirs / ours) of wall and CPU seconds, and their medians."""
+    wall = [t.wall / o.wall for o, t in zip(ours, theirs, strict=True)]
+    cpu = [t.cpu / o.cpu for o, t in zip(ours, theirs, strict=True)]
+    return {"ratio_ffmpeg_over_ours": round(statistics.median(wall), 3),
+            "cpu_ratio_ffmpeg_over_ours": round(statistics.median(cpu), 3),
+            "ratios_by_pair": [round(v, 3) for v in wall],
+            "cpu_ratios_by_pair": [round(v, 3) for v in cpu],
+            "ratio_min": round(min(wall), 3), "ratio_max": round(max(wall), 3)}
+
+
+def run_xstack_case(name: str, settings: Settings) -> dict[str, Any]:
+    """Measure the by-hand row: whole processes, alternated, ``layoutkit mix`` first in each pair.
+
+    Ours records the files case's scenario (HLS + MP4, as the cloud's ``avFileType``
+    ``["hls", "mp4"]``); FFmpeg writes only the MP4.  A 1 s run of each warms the disk
+    cache and the interpreter's bytecode first (not timed).
+    """
+    import json
+
+    case = CASES[XSTACK_CASES[name]]
+    seconds = case.quick_seconds if settings.quick else case.seconds
+    pairs = 2 if settings.quick else XSTACK_PAIRS
+    files = user_files(case, seconds + 1)
+    env = _process_env()
+    runs: dict[str, list[Run]] = {"ours": [], "ffmpeg": []}
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="mix-xstack-") as folder:
+        tmp = Path(folder)
+        for secs, file in ((1, "warm.json"), (seconds, "scenario.json")):
+            (tmp / file).write_text(json.dumps(files_scenario_doc(case, secs, files)))
+        commands = {"ours": mix_cli_command(tmp / "scenario.json", tmp / "ours"),
+                    "ffmpeg": xstack_command(case, files, seconds, tmp / "ffmpeg.mp4")}
+        _timed_process(mix_cli_command(tmp / "warm.json", tmp / "warm"), env)
+        _timed_process(xstack_command(case, files, 1, tmp / "warm.mp4"))
+        for _ in range(pairs):
+            loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+            runs["ours"].append(_timed_process(commands["ours"], env))
+            runs["ffmpeg"].append(_timed_process(commands["ffmpeg"]))
+        ours_mp4 = sorted(p for p in (tmp / "ours").rglob("*.mp4") if not p.name.startswith("."))
+        psnr_y = reference_psnr(case, files, {"ours": ours_mp4[0],
+                                              "ffmpeg": tmp / "ffmpeg.mp4"}, 10)
+        outputs = {"ours": describe_outputs(tmp / "ours"),
+                   "ffmpeg": describe_outputs_file(tmp / "ffmpeg.mp4")}
+    w, h = case.canvas_wh
+    result: dict[str, Any] = {
+        "label": f"{case.title}, whole processes by hand (xstack), {seconds} s",
+        "case": name, "kind": "xstack", "canvas": [w, h], "fps": FPS, "layout": "bestfit",
+        "users": case.users, "seconds": seconds, "frames": seconds * FPS, "pairs": pairs,
+        "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
+        "ours_command": "python -m layoutkit mix SCENARIO -o DIR --quiet --force "
+                        "(HLS + MP4)",
+        "competitor": "ffmpeg program (imageio-ffmpeg): a hand-written scale + xstack + amix "
+                      "graph of the same files, MP4 only",
+        "competitor_command": xstack_command(case, files, seconds, Path("OUT.mp4")),
+        "target_ratio": XSTACK_TARGET, "load_average_1min_by_pair": [round(v, 2) for v in loads],
+        "psnr_y_db_frame_10": psnr_y,
+    }
+    for subject, subject_runs in runs.items():
+        result[subject] = summarize(subject_runs, seconds=seconds, frames=seconds * FPS)
+        result[subject]["outputs"] = outputs[subject]
+    result.update(_pair_ratios(runs["ours"], runs["ffmpeg"]))
+    result["meets_target"] = result["ratio_ffmpeg_over_ours"] >= XSTACK_TARGET
+    return result
+
+
+def describe_outputs_file(mp4: Path) -> dict[str, Any]:
+    """Describe one MP4 the way :func:`describe_outputs` describes a folder."""
+    with tempfile.TemporaryDirectory(prefix="mix-describe-") as folder:
+        link = Path(folder) / mp4.name
+        link.symlink_to(mp4)
+        out = describe_outputs(Path(folder))
+    out["mp4_bytes"] = mp4.stat().st_size
+    return out
 
 
 # --------------------------------------------------------------------------- subjects
@@ -871,7 +1071,7 @@ def _peak_rss_mib() -> float:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--case", choices=sorted(CASES), action="append",
+    parser.add_argument("--case", choices=sorted([*CASES, *XSTACK_CASES]), action="append",
                         help="run only this case (repeatable)")
     parser.add_argument("--no-ffmpeg", action="store_true", help="skip the FFmpeg competitor")
     parser.add_argument("--no-testsrc", action="store_true", help="skip ours with testsrc")
@@ -923,14 +1123,16 @@ def main(argv: list[str] | None = None) -> int:
     if with_ffmpeg:
         print(f"competitor mux: {mux}" + (f" -- tee unavailable: {tee_error}" if not tee else ""),
               flush=True)
-    cases = known.case or (list(QUICK_CASES) if settings.quick else list(CASES))
+    cases = known.case or [*(QUICK_CASES if settings.quick else CASES), *XSTACK_CASES]
     header = (f"{'case':40s} {'ours s':>7s} {'xRT':>6s} | {'ffmpeg s':>8s} {'xRT':>6s} | "
               f"{'ratio':>6s} | {'testsrc xRT':>11s}")
     print(header)
     print("-" * len(header), flush=True)
     results = {}
     for name in cases:
-        if CASES[name].files:
+        if name in XSTACK_CASES:
+            r = run_xstack_case(name, settings)
+        elif CASES[name].files:
             r = run_files_case(name, settings, tee=tee)
         else:
             r = run_case(name, settings, with_ffmpeg=with_ffmpeg,

@@ -26,7 +26,7 @@ from ._typing import I420, Samples
 from .cloudfiles.constants import SAMPLE_RATE
 from .compose.yuv import solid_i420
 from .errors import MediaError, Problem, ScenarioError
-from .io.decode import FileAudio, FileVideo, usable_cores
+from .io.decode import DecodeWorkers, FileAudio, FileVideo, usable_cores
 from .io.memory import trim_heap
 from .io.images import resolve_location
 from .scenario import UNKNOWN, Scenario, UserSpec
@@ -160,6 +160,7 @@ class FileSource:
         self.label = label
         self.threads = threads
         self._video: FileVideo | None = FileVideo(location, label=label, threads=threads)
+        self._workers: DecodeWorkers | None = None
         self.size_wh = self._video.size_wh
         self._last_t = Fraction(0)
         self._warned = False  # damaged packets are warned about once per source
@@ -170,6 +171,16 @@ class FileSource:
             self._video.damaged = []
         self._warned = self._warned or bool(self._video.damaged)
         self._video.close()
+
+    def read_ahead(self, workers: DecodeWorkers) -> None:
+        """Decode the next frames in ``workers`` while the caller draws, from now on.
+
+        Also after a reopening (:meth:`park`, an earlier time); the pictures are the same as
+        without (:meth:`FileVideo.read_ahead <layoutkit.io.decode.FileVideo.read_ahead>`).
+        """
+        self._workers = workers
+        if self._video is not None:
+            self._video.read_ahead(workers)
 
     def park(self) -> None:
         """Close the decoder while the source is not drawn; the next frame reopens it.
@@ -194,6 +205,8 @@ class FileSource:
             if self._video is not None:
                 self._close_video()
             self._video = FileVideo(self.path, label=self.label, threads=self.threads)
+            if self._workers is not None:
+                self._video.read_ahead(self._workers)
         self._last_t = t
         return self._video.frame_i420(t, halvings=halvings)
 

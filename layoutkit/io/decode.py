@@ -18,11 +18,14 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 import warnings
-from collections.abc import Generator, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +36,13 @@ from ..errors import MediaError, ParameterError
 from .memory import trim_heap
 
 __all__ = [
+    "READ_AHEAD_BYTES",
     "SINGLE_THREAD_DECODE_MAX_PIXELS",
     "DamagedMediaWarning",
+    "DecodeWorkers",
     "FileAudio",
     "FileVideo",
+    "ReadAhead",
     "frame_to_i420",
     "halve_i420",
     "has_stream",
@@ -103,6 +109,188 @@ def set_decoder_threads(stream: Any, *, threads: int | None = None) -> None:
             context.thread_count = threads
 
 
+T = TypeVar("T")
+
+#: Decoded pictures a video file's reader may hold ahead of what is drawn, in bytes per file
+#: (at most :data:`READ_AHEAD_MAX_FRAMES` frames): four 640x360 frames fit, one 1280x720
+#: frame fits, a 1920x1080 frame (3 MiB) does not, so files that large are decoded when
+#: asked for, as before (17 of them would otherwise hold 50 MiB more).
+READ_AHEAD_BYTES = 1536 * 1024
+#: The most frames decoded ahead of a video file's reader.
+READ_AHEAD_MAX_FRAMES = 4
+#: Audio chunks (about 1024 samples each) decoded ahead of an audio file's reader.
+READ_AHEAD_AUDIO_CHUNKS = 16
+
+
+class DecodeWorkers:
+    """Threads that decode the media files of a recording ahead of their readers.
+
+    The sources of one recording share them (one per usable core by default), so decoding
+    runs beside drawing and encoding; FFmpeg's decoders release the GIL.  The threads start
+    with the first :meth:`read_ahead` that needs one and end in :meth:`close`.  A reader
+    whose workers are closed decodes in its own thread, as without read-ahead.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Threads; default :func:`usable_cores`.
+
+    Examples
+    --------
+    >>> with DecodeWorkers(workers=1) as workers:
+    ...     list(workers.read_ahead(iter(range(5)), depth=2))
+    [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, *, workers: int | None = None) -> None:
+        self.workers = max(1, workers or usable_cores())
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def submit(self, task: Callable[[], None]) -> Future[None] | None:
+        """Run ``task`` in a worker; return its future, or None once closed (not run then)."""
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers,
+                                                thread_name_prefix="layoutkit-decode")
+            return self._pool.submit(task)
+
+    def read_ahead(self, items: Iterator[T], *, depth: int) -> ReadAhead[T]:
+        """Return ``items`` read up to ``depth`` ahead by these workers (:class:`ReadAhead`)."""
+        return ReadAhead(items, self, depth=depth)
+
+    def close(self) -> None:
+        """Wait for the running tasks and end the threads; later tasks run in their readers."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> DecodeWorkers:
+        """Return the workers themselves."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the workers (see :meth:`close`)."""
+        self.close()
+
+
+_END = object()
+
+
+class ReadAhead(Generic[T]):
+    """An iterator's items, taken up to ``depth`` ahead of the reader by a worker thread.
+
+    The reader gets exactly what it would get from ``items`` itself, in the same order, an
+    exception included (raised where it happened, after the items before it); the iterator
+    is advanced by one thread at a time (a generator may be).  At most ``depth`` items
+    wait, so memory is bounded.  :meth:`close` waits for the worker, drops what waits and
+    closes ``items``.
+
+    Parameters
+    ----------
+    items : iterator
+        What to read ahead (e.g. a decoder's frames).
+    workers : DecodeWorkers
+        Where the reading runs.
+    depth : int
+        Items read ahead at most (at least 1).
+    """
+
+    def __init__(self, items: Iterator[T], workers: DecodeWorkers, *, depth: int) -> None:
+        self._items = items
+        self._workers = workers
+        self._depth = max(1, depth)
+        self._ready: deque[tuple[Any, BaseException | None]] = deque()
+        self._task: Future[None] | None = None
+        self._stop = False
+        self._ended = False  # the last entry of ``items`` (its end or error) is in _ready
+        self._finished = False  # the reader has had it
+        self._schedule()
+
+    def _fill(self) -> None:
+        """Advance ``items`` until ``depth`` entries wait (runs in one thread at a time)."""
+        while not self._stop and not self._ended and len(self._ready) < self._depth:
+            try:
+                item = next(self._items)
+            except StopIteration:
+                self._ended = True
+                self._ready.append((_END, None))
+            except BaseException as exc:  # handed to the reader, in order
+                self._ended = True
+                self._ready.append((_END, exc))
+            else:
+                self._ready.append((item, None))
+
+    def _schedule(self) -> None:
+        """Start a worker on :meth:`_fill` unless one runs; closed workers: fill here."""
+        if self._ended or self._stop or (self._task is not None and not self._task.done()):
+            return
+        self._task = self._workers.submit(self._fill)
+        if self._task is None:
+            self._fill()
+
+    def __iter__(self) -> ReadAhead[T]:
+        """Return the reader itself."""
+        return self
+
+    def __next__(self) -> T:
+        """Return the next item (waiting for the worker when none is ready)."""
+        if self._finished:
+            raise StopIteration
+        while not self._ready:
+            task = self._task
+            if task is not None and not task.done():
+                wait((task,))  # _fill catches everything
+            else:  # the worker stopped at ``depth`` before the reader took one, or was cancelled
+                self._schedule()
+        item, exc = self._ready.popleft()
+        if item is _END:
+            self._finished = True
+            if exc is not None:
+                raise exc
+            raise StopIteration
+        if len(self._ready) <= self._depth // 2:  # refill in batches: fewer thread wake-ups
+            self._schedule()
+        return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop reading ahead: wait for the worker, drop the waiting items, close ``items``."""
+        self._stop = True
+        if self._task is not None:
+            wait((self._task,))
+        self._ready.clear()
+        self._finished = True
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
+def read_ahead_frames(width: int, height: int) -> int:
+    """Return how many decoded frames of ``width`` x ``height`` a file's reader may hold ahead.
+
+    Within :data:`READ_AHEAD_BYTES` (yuv420p), at most :data:`READ_AHEAD_MAX_FRAMES`; 0
+    for larger pictures.
+
+    Examples
+    --------
+    >>> read_ahead_frames(640, 360), read_ahead_frames(1280, 720), read_ahead_frames(1920, 1080)
+    (4, 1, 0)
+    """
+    frame_bytes = max(1, width * height * 3 // 2)
+    return min(READ_AHEAD_MAX_FRAMES, READ_AHEAD_BYTES // frame_bytes)
+
+
+#: Options of the decoders FFmpeg opens while probing a file's streams (see :func:`open_input`).
+PROBE_OPTIONS = {"threads": "1"}
+#: The brief probe tried first (:func:`open_input`): enough for files whose header describes
+#: their streams (MP4, MOV, Matroska).
+QUICK_PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}
+
 URL_SCHEMES = ("http://", "https://")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -156,6 +344,13 @@ def media_location(location: str | os.PathLike[str], *, kind: str) -> str:
 def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
     """Open a media file (or an http(s) URL) for reading with PyAV; it must have a ``kind`` stream.
 
+    For audio the streams are probed briefly first (:data:`QUICK_PROBE_OPTIONS`): an MP4's
+    header describes its audio, and FFmpeg's default probing would decode about a second of
+    every stream, holding several pictures of a 1080p video only to read the sound.  When
+    that leaves the audio stream without its parameters (e.g. in an MPEG-TS), the file is
+    probed again as FFmpeg does by default, as a video always is (its decoder's start
+    depends on what the probe found).
+
     Raises
     ------
     MediaError
@@ -165,11 +360,13 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
     import av
 
     target = media_location(location, kind=kind)
+    container = None
     try:
-        if not target.startswith("file:"):
-            container = av.open(target, timeout=URL_TIMEOUT_S)
-        else:
-            container = av.open(target)
+        container = _open_probed(target, quick=kind == "audio")
+        if kind == "audio" and not _audio_described(container):
+            container.close()
+            container = None
+            container = _open_probed(target, quick=False)
     except FileNotFoundError as exc:
         msg = f"{location}: no such {kind} file"
         raise MediaError(msg) from exc
@@ -181,6 +378,29 @@ def open_input(location: str | Path, *, kind: Literal["audio", "video"]) -> Any:
         msg = f"{location}: has no {kind} stream"
         raise MediaError(msg)
     return container
+
+
+def _open_probed(target: str, *, quick: bool) -> Any:
+    """Open ``target`` (from :func:`media_location`) with PyAV, probing briefly when ``quick``."""
+    import av
+
+    # the decoders FFmpeg opens to probe the streams decode on one thread: frame threads
+    # would each hold pictures of their own (17 1080p files reopened as they loop)
+    options = {**PROBE_OPTIONS, **(QUICK_PROBE_OPTIONS if quick else {})}
+    if not target.startswith("file:"):
+        return av.open(target, timeout=URL_TIMEOUT_S, options=options)
+    return av.open(target, options=options)
+
+
+def _audio_described(container: Any) -> bool:
+    """Tell whether the first audio stream's rate, channels and sample format are known.
+
+    True without an audio stream (nothing to probe for).
+    """
+    if not container.streams.audio:
+        return True
+    context = container.streams.audio[0].codec_context
+    return bool(context.sample_rate and context.channels and context.format is not None)
 
 
 def _even(n: int) -> int:
@@ -387,6 +607,7 @@ class FileVideo:
         self.label = label or str(path)
         self.damaged: list[float] = []
         self._threads = threads
+        self._workers: DecodeWorkers | None = None
         self._container: Any = None
         self._origin: Fraction | None = None  # file time of the first decoded frame
         self._offset = Fraction(0)  # added to file times after each loop
@@ -421,13 +642,34 @@ class FileVideo:
         set_decoder_threads(self._stream, threads=self._threads)
         self._rate = Fraction(self._stream.average_rate or self._stream.guessed_rate or 25)
         self._count = 0  # frames decoded in this pass (times of files without timestamps)
-        self._frames = self._decode()
+        self._frames: Generator[Any, None, None] | ReadAhead[Any] = self._decode()
+        if self._workers is not None:
+            self._read_ahead(self._workers)
 
-    def _note_damage(self, when: Fraction | None) -> None:
+    def _read_ahead(self, workers: DecodeWorkers) -> None:
+        """Decode this pass's next frames in ``workers`` (none when its pictures are large)."""
+        context = self._stream.codec_context
+        depth = read_ahead_frames(context.width or 0, context.height or 0)
+        if depth and not isinstance(self._frames, ReadAhead):
+            self._frames = workers.read_ahead(self._frames, depth=depth)
+
+    def read_ahead(self, workers: DecodeWorkers) -> None:
+        """Decode the next frames in ``workers`` while the caller draws, from now on.
+
+        The frames, the pictures returned and the damage noted are the same as without;
+        up to :func:`read_ahead_frames` decoded frames wait (none for large pictures, which
+        are decoded when asked for).  :meth:`close` stops it.
+        """
+        self._workers = workers
+        if self._container is not None:
+            self._read_ahead(workers)
+
+    def _note_damage(self, when: Fraction | None, count: int) -> None:
+        """Note damage at file time ``when`` (None: after ``count`` frames of this pass)."""
         if self._length is not None:  # noted in the first pass already
             return
         if when is None:
-            when = Fraction(self._count) / self._rate
+            when = Fraction(count) / self._rate
         origin = self._origin if self._origin is not None else Fraction(0)
         self.damaged.append(float(max(Fraction(0), when - origin)))
 
@@ -437,32 +679,39 @@ class FileVideo:
         return Fraction(packet.pts) * Fraction(packet.time_base)
 
     def _decode(self) -> Generator[Any, None, None]:
-        """Yield the decoded frames of one pass; what cannot be demuxed or decoded is skipped."""
+        """Yield the decoded frames of one pass; what cannot be demuxed or decoded is skipped.
+
+        It may run in a worker thread ahead of the reader (:meth:`read_ahead`): it counts
+        the frames it yielded itself.
+        """
         import av
 
         packets = self._container.demux(self._stream)
+        count = 0
         while True:
             try:
                 packet = next(packets)
             except StopIteration:
                 return
             except (av.error.FFmpegError, OSError):  # the rest cannot be read: loop here
-                self._note_damage(None)
+                self._note_damage(None, count)
                 return
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
-                self._note_damage(self._packet_time(packet))
+                self._note_damage(self._packet_time(packet), count)
                 continue
             for frame in frames:
                 if frame.is_corrupt:
-                    self._note_damage(self._frame_time(frame))
+                    self._note_damage(self._frame_time(frame, count), count)
                     continue
+                count += 1
                 yield frame
 
-    def _frame_time(self, frame: Any) -> Fraction:
+    def _frame_time(self, frame: Any, count: int) -> Fraction:
+        """Return a frame's file time; without a timestamp, that of frame ``count`` of the pass."""
         if frame.pts is None or frame.time_base is None:
-            return Fraction(self._count) / self._rate
+            return Fraction(count) / self._rate
         return Fraction(frame.pts) * Fraction(frame.time_base)
 
     def _pull(self) -> _Decoded | None:
@@ -470,7 +719,7 @@ class FileVideo:
         frame = next(self._frames, None)
         if frame is None:
             return None
-        when = self._frame_time(frame)
+        when = self._frame_time(frame, self._count)
         self._count += 1
         if self._origin is None:
             self._origin = when
@@ -616,7 +865,9 @@ class FileAudio:
         self.path = os.fspath(path)
         self.pass_length: int | None = None
         self.damaged = 0  # audio packets that could not be decoded (skipped)
-        self._chunks = self._loop()  # not started: opens nothing yet
+        self._workers: DecodeWorkers | None = None
+        self._chunks: Generator[Samples | int, None, None] | ReadAhead[Samples | int] = \
+            self._loop()  # not started: opens nothing yet
         self._pos = 0  # user-clock index of self._buf[0]
         self._buf: Samples = np.zeros(0, dtype=np.float32)
         self._restart(0)
@@ -651,8 +902,12 @@ class FileAudio:
         del container, stream, resampler
         trim_heap()  # a whole pass: the next opens in the thread that reads, maybe not this one
 
-    def _loop(self) -> Generator[Samples, None, None]:
-        """Pass after pass through the file, forever (non-empty chunks only)."""
+    def _loop(self) -> Generator[Samples | int, None, None]:
+        """Pass after pass through the file, forever: non-empty chunks, each pass's length after it.
+
+        The length is handed over as an item (not set here), so a reader taking the chunks
+        from a worker thread (:meth:`read_ahead`) learns it when it reaches the pass's end.
+        """
         while True:
             count = 0
             for chunk in self._one_pass():
@@ -662,13 +917,35 @@ class FileAudio:
             if not count:
                 msg = f"{self.path}: has no decodable audio"
                 raise MediaError(msg)
-            self.pass_length = count
+            yield count
+
+    def _next_chunk(self) -> Samples:
+        """Return the next chunk of samples; a pass's end sets :attr:`pass_length`."""
+        item = next(self._chunks)
+        while isinstance(item, int):
+            self.pass_length = item
+            item = next(self._chunks)
+        return item
+
+    def _start_loop(self) -> None:
+        self._chunks = self._loop()
+        if self._workers is not None:
+            self._chunks = self._workers.read_ahead(self._chunks, depth=READ_AHEAD_AUDIO_CHUNKS)
+
+    def read_ahead(self, workers: DecodeWorkers) -> None:
+        """Decode the next chunks in ``workers`` while the caller mixes, from now on.
+
+        The samples are the same as without; :meth:`close` stops it.
+        """
+        self._workers = workers
+        if not isinstance(self._chunks, ReadAhead):
+            self._chunks = workers.read_ahead(self._chunks, depth=READ_AHEAD_AUDIO_CHUNKS)
 
     def _restart(self, pass_start: int) -> None:
         """Reopen the file; its first sample becomes user-clock sample ``pass_start``."""
         self.close()
-        self._chunks = self._loop()
-        self._pos, self._buf = pass_start, next(self._chunks)
+        self._start_loop()
+        self._pos, self._buf = pass_start, self._next_chunk()
 
     def _seek(self, start: int) -> None:
         """Reopen at the pass of ``start`` when that beats decoding on from here."""
@@ -685,7 +962,7 @@ class FileAudio:
         """Drop every sample before ``start``, decoding through them."""
         while self._pos + len(self._buf) <= start:
             self._pos += len(self._buf)
-            self._buf = next(self._chunks)
+            self._buf = self._next_chunk()
         self._buf = self._buf[start - self._pos:]
         self._pos = start
 
@@ -710,7 +987,7 @@ class FileAudio:
         self._skip_to(start)
         parts, have = [self._buf], len(self._buf)
         while have < n:
-            parts.append(next(self._chunks))
+            parts.append(self._next_chunk())
             have += len(parts[-1])
         self._buf = np.concatenate(parts) if len(parts) > 1 else self._buf
         return np.array(self._buf[:n], dtype=np.float32)

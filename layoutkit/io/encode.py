@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -40,8 +41,11 @@ __all__ = [
     "AudioTrack",
     "ContainerFile",
     "Encoders",
+    "FramePool",
     "MediaFileWriter",
     "check_mp4_boxes",
+    "copy_i420_into",
+    "video_frame",
     "x264_options",
 ]
 
@@ -187,19 +191,92 @@ class Encoders:
             self._holder.close()
 
 
-def video_frame(i420: npt.NDArray[np.uint8], index: int, *, key: bool = False) -> Any:
+def video_frame(i420: npt.NDArray[np.uint8], index: int, *, key: bool = False,
+                pool: FramePool | None = None) -> Any:
     """Make a PyAV frame holding a copy of the I420 canvas, ``pts = index``; ``key``: an IDR.
 
     Made where the canvas is drawn (the recorder's drawing thread), the one copy of the
-    reused canvas buffer is this one.
+    reused canvas buffer is this one; with ``pool`` it goes into a frame handed back after
+    an earlier encode (:class:`FramePool`).
     """
     import av
 
-    frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")  # copies the canvas
+    frame = pool.take(i420) if pool is not None else None
+    if frame is None:
+        frame = av.VideoFrame(i420.shape[1], i420.shape[0] * 2 // 3, "yuv420p")
+        copy_i420_into(frame, i420)
     frame.pts = index
-    if key:
-        frame.pict_type = av.video.frame.PictureType.I
+    frame.pict_type = av.video.frame.PictureType.I if key else av.video.frame.PictureType.NONE
     return frame
+
+
+def copy_i420_into(frame: Any, i420: npt.NDArray[np.uint8]) -> None:
+    """Copy an I420 array into a yuv420p PyAV frame of its size, plane by plane (one copy).
+
+    Examples
+    --------
+    >>> import av
+    >>> picture = np.arange(24, dtype=np.uint8).reshape(6, 4)
+    >>> frame = av.VideoFrame(4, 4, "yuv420p")
+    >>> copy_i420_into(frame, picture)
+    >>> bool((frame.to_ndarray() == picture).all())
+    True
+    """
+    height, width = i420.shape[0] * 2 // 3, i420.shape[1]
+    flat = i420.reshape(-1)
+    n, q = width * height, width * height // 4
+    sources = (i420[:height], flat[n:n + q].reshape(height // 2, width // 2),
+               flat[n + q:n + 2 * q].reshape(height // 2, width // 2))
+    for plane, source in zip(frame.planes, sources, strict=True):
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        np.copyto(rows[:source.shape[0], :source.shape[1]], source)
+
+
+class FramePool:
+    """PyAV frames handed back after their encode, to carry the next canvases.
+
+    A picture-sized buffer is a mapping of its own (:mod:`layoutkit.io.memory`), whose pages
+    the kernel clears on first use: at 1920x1080 a new frame per canvas costs more than the
+    copy into it.  The encoder copies a frame's picture when it takes it (libx264 does), so
+    a frame given back after its encode can carry a later canvas; one still referenced
+    elsewhere gets a buffer of its own first (``av_frame_make_writable``), so no picture
+    handed out is ever overwritten.  Safe across two threads (one takes, one gives back).
+
+    Parameters
+    ----------
+    keep : int
+        Frames kept for reuse at most (more given back are dropped).
+
+    Examples
+    --------
+    >>> pool = FramePool()
+    >>> first = video_frame(np.zeros((6, 4), np.uint8), 0, pool=pool)
+    >>> pool.give_back(first)
+    >>> video_frame(np.ones((6, 4), np.uint8), 1, pool=pool) is first
+    True
+    """
+
+    def __init__(self, *, keep: int = 8) -> None:
+        self._free: deque[Any] = deque()
+        self._keep = keep
+
+    def take(self, i420: npt.NDArray[np.uint8]) -> Any | None:
+        """Return a free frame of ``i420``'s size holding a copy of it (None: none is free)."""
+        height, width = i420.shape[0] * 2 // 3, i420.shape[1]
+        while True:
+            try:
+                frame = self._free.popleft()
+            except IndexError:
+                return None
+            if (frame.width, frame.height) == (width, height):
+                frame.make_writable()
+                copy_i420_into(frame, i420)
+                return frame
+
+    def give_back(self, frame: Any) -> None:
+        """Offer ``frame`` (encoded) for a later canvas."""
+        if frame is not None and len(self._free) < self._keep:
+            self._free.append(frame)
 
 
 def audio_frame(samples: npt.ArrayLike, *, start_sample: int, channels: int) -> Any:

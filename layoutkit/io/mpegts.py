@@ -28,6 +28,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import MediaError
 
@@ -37,7 +38,7 @@ __all__ = ["TS_PACKET", "ContinuityCounters"]
 TS_PACKET = 188
 _SYNC = 0x47
 _NULL_PID = 0x1FFF
-_CHUNK_PACKETS = 16384  # 3 MiB per read
+_CHUNK_PACKETS = 2048  # 376 KiB per read: below glibc's mmap threshold, reused
 
 
 class ContinuityCounters:
@@ -58,9 +59,12 @@ class ContinuityCounters:
         if len(buf) % TS_PACKET:
             msg = f"{source}: {len(buf)} bytes is not a whole number of TS packets"
             raise MediaError(msg)
-        if not buf:
-            return buf
-        packets = np.frombuffer(buf, dtype=np.uint8).reshape(-1, TS_PACKET).copy()
+        if buf:
+            self._renumber(np.frombuffer(buf, dtype=np.uint8).reshape(-1, TS_PACKET), source)
+        return buf
+
+    def _renumber(self, packets: npt.NDArray[np.uint8], source: str) -> None:
+        """Renumber the counters of ``packets`` (rows of whole TS packets) in place."""
         if (packets[:, 0] != _SYNC).any():
             bad = int(np.flatnonzero(packets[:, 0] != _SYNC)[0])
             msg = f"{source}: no TS sync byte at offset {bad * TS_PACKET}"
@@ -79,10 +83,12 @@ class ContinuityCounters:
             counters = (base + np.cumsum(payload)) & 0x0F
             packets[rows, 3] = (packets[rows, 3] & 0xF0) | counters.astype(np.uint8)
             self._last[pid] = int(counters[-1])
-        return bytearray(packets.tobytes())
 
     def renumber_file(self, path: str | os.PathLike[str]) -> None:
         """Renumber a TS file in place (same size), then flush it to disk.
+
+        The file is read into one small buffer, a chunk at a time, so renumbering a segment
+        of any size holds well under a MiB (a recorder's resident memory stays flat).
 
         Raises
         ------
@@ -92,16 +98,22 @@ class ContinuityCounters:
             When it cannot be read or written.
         """
         target = Path(path)
+        buf = bytearray(TS_PACKET * _CHUNK_PACKETS)
+        view = memoryview(buf)
         with open(target, "r+b") as f:
             offset = 0
             while True:
                 f.seek(offset)
-                chunk = f.read(TS_PACKET * _CHUNK_PACKETS)
-                if not chunk:
+                n = f.readinto(buf)
+                if not n:
                     break
-                fixed = self.renumber(chunk, source=str(target))
+                if n % TS_PACKET:
+                    msg = f"{target}: {offset + n} bytes is not a whole number of TS packets"
+                    raise MediaError(msg)
+                self._renumber(np.frombuffer(buf, dtype=np.uint8, count=n).reshape(
+                    -1, TS_PACKET), str(target))
                 f.seek(offset)
-                f.write(fixed)
-                offset += len(chunk)
+                f.write(view[:n])
+                offset += n
             f.flush()
             os.fsync(f.fileno())
