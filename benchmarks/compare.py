@@ -9,9 +9,9 @@ Cases
 
 The recording is made once per case, before timing, by the local recorder
 (:func:`layoutkit.record.record`, its MP4: H.264 video and AAC sound) in a child process:
-the recorder fixes glibc's mmap threshold for its process
-(:func:`layoutkit.io.memory.fix_mmap_threshold`), after which every 3 MiB picture is a
-fresh mapping; a compare process never records, so the timed process must not either.
+a compare process never records, so the timed process does not either (the recorder fixes
+glibc's mmap threshold while it records, :func:`layoutkit.io.memory.pictures_unmapped`;
+before that was scoped, every later 3 MiB picture of the process was a fresh mapping).
 Every user's source is ``testsrc`` (so every region's code is read in every frame) with a
 mute at 1/3 and a leave at 2/3 of the length.
 

@@ -153,3 +153,52 @@ def test_recorder_parks_sources_not_drawn(tmp_path: Path) -> None:
     with SceneRenderer(scenario) as renderer:  # not parked by default
         renderer.rendered_frame(Fraction(0))
         assert all(s._video is not None for s in renderer.sources.values())  # type: ignore[attr-defined]
+
+
+_AFTER_RECORDING = """
+import json, resource, sys, tempfile
+from pathlib import Path
+import numpy as np
+from layoutkit.io.memory import pictures_unmapped
+from layoutkit.record import record
+from layoutkit.scenario import parse_scenario
+
+def faults():  # minor page faults of 40 pictures of 3 MiB, each written and freed
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(40):
+        picture = np.empty(3 << 20, np.uint8)
+        picture[::4096] = 1
+        del picture
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+with pictures_unmapped():  # what a recording sets: a fresh mapping per picture
+    during = faults()
+with tempfile.TemporaryDirectory() as folder:
+    record(parse_scenario(json.loads(sys.argv[1])), Path(folder), quiet=True)
+print(json.dumps({"during": during, "after": faults(), "again": faults()}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_a_recording_leaves_the_process_allocator_as_it_found_it(tmp_path: Path) -> None:
+    """After ``record``, 3 MiB pictures come from the heap again (a compare in the same process).
+
+    While recording, every picture-sized block is a mapping of its own (768 page faults for
+    3 MiB); before the threshold was scoped to the recording, that held for the rest of the
+    process (a 1080p compare after a recording ran at half speed).
+    """
+    doc = {"cname": "c", "sid": "0123456789abcdef0123456789abcdef",
+           "start": {"cname": "c", "uid": "999", "clientRequest": {
+               "recordingConfig": {"channelType": 0, "streamTypes": 2, "audioProfile": 0,
+                                   "maxIdleTime": 30, "transcodingConfig": {
+                                       "width": 320, "height": 180, "fps": 15,
+                                       "bitrate": 400, "mixedVideoLayout": 1}},
+               "recordingFileConfig": {"avFileType": ["hls", "mp4"]}}},
+           "duration": 1, "users": [{"uid": "1001", "source": "testsrc"}]}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", _AFTER_RECORDING, json.dumps(doc)], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True)
+    faults = json.loads(done.stdout.strip().splitlines()[-1])
+    assert faults["during"] >= 40 * 700, faults  # the control: fresh mappings while recording
+    assert faults["after"] < 40 * 100, faults
+    assert faults["again"] < 40 * 100, faults

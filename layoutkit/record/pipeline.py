@@ -39,7 +39,7 @@ from ..errors import LayoutkitError, StorageError
 from ..io.atomic import atomic_output, check_writable, stale_temporaries, temporary_target
 from ..io.limited import read_json_file
 from ..io.lock import folder_lock
-from ..io.memory import fix_mmap_threshold, trim_heap
+from ..io.memory import pictures_unmapped, trim_heap
 from ..io.decode import DecodeWorkers, FileAudio
 from ..io.encode import Encoders, FramePool, video_frame
 from ..profile import DEFAULT_PROFILE, Profile
@@ -273,12 +273,13 @@ def record(
         msg = f"{root}: is a file, not a folder"
         raise StorageError(msg)
     sid = sid or scenario.sid or new_sid()
-    fix_mmap_threshold()  # picture-sized buffers go back to the system when freed
-    check_sources(scenario)  # every source file, before any folder is made
-    _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
-    with folder_lock(root):
-        return _record(scenario, root, profile=profile, sid=sid, overwrite=overwrite,
-                       quiet=quiet, stop=stop)
+    # picture-sized buffers go back to the system when freed, for the recording's span only
+    with pictures_unmapped():
+        check_sources(scenario)  # every source file, before any folder is made
+        _check_outputs(scenario, root, sid=sid, overwrite=overwrite)  # refuse before touching
+        with folder_lock(root):
+            return _record(scenario, root, profile=profile, sid=sid, overwrite=overwrite,
+                           quiet=quiet, stop=stop)
 
 
 def _check_outputs(scenario: Scenario, root: Path, *, sid: str, overwrite: bool) -> Path:
