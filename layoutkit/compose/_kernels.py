@@ -23,10 +23,63 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = ["rows", "rows_wide"]
 
 _U = np.uint64
+#: Output rows ahead whose source rows are prefetched (see :func:`_ahead`).
+_AHEAD = 2
+#: Bytes per cache line (prefetch stride).
+_LINE = 64
+
+
+@intrinsic
+def _prefetch(typingctx: Any, src: Any, row: Any, col: Any) -> Any:
+    """``prefetch(src, row, col)``: ask the CPU to load the cache line of ``src[row, col]``.
+
+    LLVM's ``llvm.prefetch`` (read, high locality): a hint, never a fault, no result.
+    """
+    if not isinstance(src, types.Array) or src.ndim != 2:
+        return None
+    sig = types.void(src, row, col)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        index = [context.cast(builder, value, kind, types.intp)
+                 for value, kind in zip(args[1:], signature.args[1:], strict=True)]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index, wraparound=False)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, cgutils.voidptr_t), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True)
+def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
+           k: Any) -> None:  # pragma: no cover - runs compiled
+    """Prefetch the ``k`` source rows of output row ``i + _AHEAD`` (8-bit sources only).
+
+    A source plane is read once per frame, mostly from memory or the last-level cache:
+    short rows (a tile's window) at a large stride, which the hardware prefetchers follow
+    late.  The scratch planes of the second pass (16-bit) are already in the caches.
+    """
+    j = i + _AHEAD
+    if src.itemsize != 1 or j >= offsets.shape[0]:
+        return
+    p = r0 + offsets[j]
+    for t in range(k):
+        c = _U(0)
+        while c < n:
+            _prefetch(src, p + t, c0 + c)
+            c += _U(_LINE)
+        _prefetch(src, p + t, c0 + n - _U(1))
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -34,6 +87,7 @@ def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
            top: Any) -> None:  # pragma: no cover - runs compiled
     """One tap per output row."""
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, _U(1))
         p0 = r0 + offsets[i]
         a = weights[i, 0]
         for c in range(n):
@@ -45,6 +99,7 @@ def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Two taps per output row (bilinear, and area shrinks below 2x that straddle one edge)."""
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, _U(2))
         p0 = r0 + offsets[i]
         p1 = p0 + _U(1)
         a, b = weights[i, 0], weights[i, 1]
@@ -58,6 +113,7 @@ def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Three taps per output row."""
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, _U(3))
         p0 = r0 + offsets[i]
         p1, p2 = p0 + _U(1), p0 + _U(2)
         a, b, g = weights[i, 0], weights[i, 1], weights[i, 2]
@@ -72,6 +128,7 @@ def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
            top: Any) -> None:  # pragma: no cover - runs compiled
     """Four taps per output row."""
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, _U(4))
         p0 = r0 + offsets[i]
         p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
         a, b, g, h = weights[i, 0], weights[i, 1], weights[i, 2], weights[i, 3]
@@ -116,6 +173,7 @@ def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weigh
     k = _U(weights.shape[1])
     top = np.float32(np.iinfo(out.dtype).max)
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, k)
         _start4(src, r0 + offsets[i], c0, n, weights[i], acc)
         t = _U(4)
         while t + _U(1) < k:
@@ -170,6 +228,7 @@ def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
     """Eight taps per output row in one pass over each row (the sum stays in registers)."""
     top = np.float32(np.iinfo(out.dtype).max)
     for i in range(offsets.shape[0]):
+        _ahead(src, r0, c0, n, offsets, i, _U(8))
         p = r0 + offsets[i]
         w = weights[i]
         for c in range(n):
