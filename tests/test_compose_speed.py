@@ -11,7 +11,10 @@ pinned from the code before the change, on a CPU with fused multiply-adds).
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import layoutkit
 from layoutkit.compose.contents import Picture
 from layoutkit.compose.plan import build_plan, clear_plan_cache, prepare_background
 from layoutkit.compose.yuv import i420_shape
@@ -36,26 +40,37 @@ def _has_fma() -> bool:
     return X86 and " fma " in flags and " avx2 " in flags
 
 
-def _kernels():  # imported lazily: importing it imports Numba
+def _kernels():  # imported lazily: importing it imports Numba (see test_area_kernel)
     from layoutkit.compose import _kernels
     return _kernels
 
 
+_ASM = """
+import numpy as np
+from layoutkit.compose import _kernels
+src = np.zeros((40, 64), np.uint8)
+out = np.zeros((10, 64), np.uint8)
+offsets = np.arange(0, 40, 4, dtype=np.uint64)
+weights = np.full((10, 4), 0.25, np.float32)
+_kernels.rows(src, 0, 0, 64, out, offsets, weights, np.zeros(64, np.float32))
+print("".join(_kernels.rows.inspect_asm().values()))
+"""
+
+
 @pytest.mark.skipif(not X86, reason="looks for the x86 prefetch instruction")
-def test_row_kernel_prefetches_its_8bit_sources():
-    kernels = _kernels()
-    src = np.zeros((40, 64), np.uint8)
-    out = np.zeros((10, 64), np.uint8)
-    offsets = np.arange(0, 40, 4, dtype=np.uint64)
-    weights = np.full((10, 4), 0.25, np.float32)
-    kernels.rows(src, 0, 0, 64, out, offsets, weights, np.zeros(64, np.float32))
-    asm = "".join(kernels.rows.inspect_asm().values())
-    assert "prefetch" in asm
+def test_row_kernel_prefetches_its_8bit_sources(tmp_path):
+    # compiled afresh (a kernel loaded from Numba's cache has no assembly to show)
+    # (the layoutkit this test imported, not the one of the working directory)
+    root = str(Path(layoutkit.__file__).resolve().parents[1])
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", _ASM], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert "prefetch" in done.stdout
 
 
 @st.composite
 def row_passes(draw):
-    """A plane, a window reaching its last row and column, and ``k`` taps per output row."""
+    """Draw a plane, a window reaching its last row and column, and ``k`` taps per row."""
     k = draw(st.integers(1, 9))
     rows_out = draw(st.integers(1, 40))
     n = draw(st.integers(1, 150))
