@@ -62,24 +62,31 @@ def _prefetch(typingctx: Any, src: Any, row: Any, col: Any) -> Any:
 
 
 @numba.njit(cache=True, nogil=True)
-def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
-           k: Any) -> None:  # pragma: no cover - runs compiled
-    """Prefetch the ``k`` source rows of output row ``i + _AHEAD`` (8-bit sources only).
-
-    A source plane is read once per frame, mostly from memory or the last-level cache:
-    short rows (a tile's window) at a large stride, which the hardware prefetchers follow
-    late.  The scratch planes of the second pass (16-bit) are already in the caches.
-    """
-    j = i + _AHEAD
-    if src.itemsize != 1 or j >= offsets.shape[0]:
-        return
-    p = r0 + offsets[j]
+def _fetch(src: Any, p: Any, k: Any, c0: Any, n: Any) -> None:  # pragma: no cover - compiled
+    """Prefetch rows ``p .. p + k - 1``, columns ``c0 .. c0 + n - 1`` of an 8-bit plane."""
     for t in range(k):
         c = _U(0)
         while c < n:
             _prefetch(src, p + t, c0 + c)
             c += _U(_LINE)
         _prefetch(src, p + t, c0 + n - _U(1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
+           k: Any) -> None:  # pragma: no cover - runs compiled
+    """Prefetch the ``k`` source rows of output row ``i + _AHEAD`` (8-bit sources only).
+
+    A source plane is read once per frame, mostly from memory or the last-level cache:
+    short rows (a tile's window) at a large stride, which the hardware prefetchers follow
+    late.  The first call (``i == 0``) also asks for the rows of the outputs before that
+    one.  The scratch planes of the second pass (16-bit) are already in the caches.
+    """
+    if src.itemsize != 1:
+        return
+    last = min(i + _AHEAD + 1, offsets.shape[0])
+    for j in range(i + _AHEAD if i else 0, last):
+        _fetch(src, r0 + offsets[j], k, c0, n)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
