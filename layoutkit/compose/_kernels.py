@@ -15,11 +15,18 @@ arithmetic), unsigned indices (no negative-index checks), float32 arithmetic wit
 multiply-adds; rounds to nearest (half to even, as OpenCV does) and saturates to ``out``'s
 type.  1..4 taps are one pass over each row (one helper per tap count, so the tap count is
 not tested per pixel); more taps accumulate in ``acc`` (float32, at least ``n`` long).
+
+Reading an 8-bit plane (a source picture: the first pass), every row loop asks the CPU to
+prefetch the source rows of the output row two ahead (:func:`_ahead`, LLVM's
+``llvm.prefetch``): a tile's window is short rows at a large stride, mostly not in the
+caches, which the hardware prefetchers follow late.  It is a hint only: the arithmetic and
+so every pixel are the same with or without it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -38,7 +45,7 @@ _LINE = 64
 
 
 @intrinsic
-def _prefetch(typingctx: Any, src: Any, row: Any, col: Any) -> Any:
+def _prefetch_intrinsic(typingctx: Any, src: Any, row: Any, col: Any) -> Any:
     """``prefetch(src, row, col)``: ask the CPU to load the cache line of ``src[row, col]``.
 
     LLVM's ``llvm.prefetch`` (read, high locality): a hint, never a fault, no result.
@@ -52,13 +59,20 @@ def _prefetch(typingctx: Any, src: Any, row: Any, col: Any) -> Any:
         ary = context.make_array(aryty)(context, builder, args[0])
         index = [context.cast(builder, value, kind, types.intp)
                  for value, kind in zip(args[1:], signature.args[1:], strict=True)]
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index, wraparound=False)
+        ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]  # numba: no annotations
+            context, builder, aryty, ary, index, wraparound=False)
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]  # as above
+            builder.module, fnty, "llvm.prefetch.p0")
         builder.call(fn, [builder.bitcast(ptr, cgutils.voidptr_t), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return sig, codegen
+
+
+#: How the kernels call it: ``_prefetch(src, row, col)`` (Numba passes the typing context;
+#: the cast only tells mypy so, it is the same object).
+_prefetch = cast("Callable[[Any, Any, Any], None]", _prefetch_intrinsic)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -82,7 +96,7 @@ def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
     late.  The first call (``i == 0``) also asks for the rows of the outputs before that
     one.  The scratch planes of the second pass (16-bit) are already in the caches.
     """
-    if src.itemsize != 1:
+    if src.itemsize != 1 or n == 0:
         return
     last = min(i + _AHEAD + 1, offsets.shape[0])
     for j in range(i + _AHEAD if i else 0, last):
