@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import layoutkit
+from layoutkit.compose import plan as plan_module
 from layoutkit.compose.contents import Picture
 from layoutkit.compose.plan import build_plan, clear_plan_cache, prepare_background
 from layoutkit.compose.yuv import i420_shape
@@ -57,6 +59,7 @@ print("".join(_kernels.rows.inspect_asm().values()))
 """
 
 
+@pytest.mark.slow  # compiles the kernel afresh: 5-12 s
 @pytest.mark.skipif(not X86, reason="looks for the x86 prefetch instruction")
 def test_row_kernel_prefetches_its_8bit_sources(tmp_path):
     # compiled afresh (a kernel loaded from Numba's cache has no assembly to show)
@@ -135,3 +138,76 @@ CANVASES = [((1920, 1080), 17, False, True), ((360, 640), 17, True, True),
 def test_plans_draw_the_canvases_they_drew_before(canvas_wh, users, area, fast_linear):
     key = f"{canvas_wh[0]}x{canvas_wh[1]}-{users}-{'area' if area else 'linear'}-{fast_linear}"
     assert _plan_canvas(canvas_wh, users, area=area, fast_linear=fast_linear) == PINNED[key]
+
+
+def _grid(canvas_wh, users, seed=0):
+    uids = [str(1000 + i) for i in range(users)]
+    regions = compute_regions(LayoutSettings(mixed_video_layout=1), uids, canvas_wh=canvas_wh)
+    rng = np.random.default_rng(seed)
+    pictures = {u: rng.integers(0, 256, i420_shape((640, 360)), dtype=np.uint8) for u in uids}
+    return regions, [Picture(u, (640, 360)) for u in uids], pictures
+
+
+def test_unscaled_tiles_are_copied_by_one_compiled_call_and_draw_the_same():
+    regions, contents, pictures = _grid((1920, 1080), 9)  # 640x360 tiles: copies
+    clear_plan_cache()
+    fast = build_plan(regions, contents, background=prepare_background((1920, 1080)),
+                      fast_linear=True)
+    slow = build_plan(regions, contents, background=prepare_background((1920, 1080)))
+    names = {step.__qualname__.split(".")[0] for step in fast._frame_steps}
+    assert names == {"_copy_picture_step"}
+    assert not any("_copy_picture_step" in s.__qualname__ for s in slow._frame_steps)
+    expected = slow.render(pictures)
+    np.testing.assert_array_equal(fast.render(pictures), expected)
+    # a buffer that is not C-contiguous takes the per-plane path: same bytes
+    strided = {k: np.asfortranarray(v) for k, v in pictures.items()}
+    np.testing.assert_array_equal(fast.render(strided), expected)
+
+
+def test_compiled_copy_refuses_a_picture_of_another_shape():
+    regions, contents, pictures = _grid((1920, 1080), 9)
+    fast = build_plan(regions, contents, background=prepare_background((1920, 1080)),
+                      fast_linear=True)
+    pictures["1003"] = pictures["1003"][:-2]
+    with pytest.raises(ValueError, match="1003"):
+        fast.render(pictures)
+
+
+@given(st.sampled_from([(1920, 1080), (640, 360), (1280, 720), (640, 720)]),
+       st.integers(1, 17), st.integers(0, 2), st.integers(0, 2 ** 16))
+@settings(max_examples=15, deadline=None)
+def test_compiled_copy_on_or_off_draws_the_same_canvas(canvas_wh, users, mode, seed):
+    """Any layout with unscaled windows (crop or fit, whole or part of the source)."""
+    uids = [str(1000 + i) for i in range(users)]
+    regions = compute_regions(LayoutSettings(mixed_video_layout=mode), uids,
+                              canvas_wh=canvas_wh)
+    rng = np.random.default_rng(seed)
+    pictures = {u: rng.integers(0, 256, i420_shape((640, 360)), dtype=np.uint8) for u in uids}
+    contents = [Picture(u, (640, 360)) for u in uids]
+    background = prepare_background(canvas_wh)
+    clear_plan_cache()
+    fast = build_plan(regions, contents, background=background, fast_linear=True)
+    clear_plan_cache()
+    with mock.patch.object(plan_module, "_unscaled", lambda rp: False):
+        plain = build_plan(regions, contents, background=background, fast_linear=True)
+    clear_plan_cache()
+    assert not any("_copy_picture_step" in s.__qualname__ for s in plain._frame_steps)
+    np.testing.assert_array_equal(fast.render(pictures), plain.render(pictures))
+
+
+def test_default_plans_with_unscaled_tiles_do_not_import_numba():
+    script = """
+import sys
+from layoutkit.compose import Picture, build_plan, prepare_background
+from layoutkit.layout import compute_regions
+from layoutkit.request.model import LayoutSettings
+uids = [str(i) for i in range(9)]
+regions = compute_regions(LayoutSettings(mixed_video_layout=1), uids, canvas_wh=(1920, 1080))
+contents = [Picture(u, (640, 360)) for u in uids]
+plan = build_plan(regions, contents, background=prepare_background((1920, 1080)))
+plan.render({u: __import__("numpy").zeros((540, 640), "uint8") for u in uids})
+assert "numba" not in sys.modules, "numba imported by a default plan"
+"""
+    root = str(Path(layoutkit.__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": root}, cwd=root)

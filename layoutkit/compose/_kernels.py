@@ -35,7 +35,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["rows", "rows_wide"]
+__all__ = ["copy_planes", "rows", "rows_wide"]
 
 _U = np.uint64
 #: Output rows ahead whose source rows are prefetched (see :func:`_ahead`).
@@ -274,3 +274,34 @@ def rows_wide(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weight
         _rows8(src, _U(r0), _U(c0), _U(n), out, offsets, weights)
     else:
         rows(src, r0, c0, n, out, offsets, weights, acc)
+
+
+@numba.njit(cache=True, nogil=True)
+def _copy_plane(flat: Any, dst: Any, g: Any) -> None:  # pragma: no cover - runs compiled
+    """Copy ``g = (offset, stride, dx, dy, w, h)``: ``h`` rows of ``w`` bytes into ``dst``."""
+    offset, stride, dx, dy, w, h = g[0], g[1], g[2], g[3], g[4], g[5]
+    for r in range(h):
+        a = offset + r * stride
+        for c in range(w):
+            dst[dy + r, dx + c] = flat[a + c]
+
+
+@numba.njit(cache=True, nogil=True)
+def copy_planes(src: Any, y: Any, u: Any, v: Any,
+                geometry: Any) -> None:  # pragma: no cover - runs compiled
+    """Copy a window of each plane of the I420 buffer ``src`` into the planes ``y, u, v``.
+
+    Parameters
+    ----------
+    src : ndarray, 2-D, uint8, C-contiguous
+        The I420 picture (read as its flat bytes; not bounds-checked).
+    y, u, v : ndarray, 2-D, uint8
+        The canvas planes written.
+    geometry : ndarray of uint64, shape (3, 6)
+        Per plane ``(offset, stride, dx, dy, w, h)``: the flat offset of the window's first
+        byte in ``src`` and the plane's row stride, where it lands, its size.
+    """
+    flat = src.reshape(-1)
+    _copy_plane(flat, y, geometry[0])
+    _copy_plane(flat, u, geometry[1])
+    _copy_plane(flat, v, geometry[2])
