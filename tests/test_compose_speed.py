@@ -183,7 +183,7 @@ def test_compiled_copy_on_or_off_draws_the_same_canvas(canvas_wh, users, mode, s
                               canvas_wh=canvas_wh)
     rng = np.random.default_rng(seed)
     pictures = {u: rng.integers(0, 256, i420_shape((640, 360)), dtype=np.uint8) for u in uids}
-    contents = [Picture(u, (640, 360)) for u in uids]
+    contents = [Picture(u, (640, 360)) if u else None for u in regions.uids]
     background = prepare_background(canvas_wh)
     clear_plan_cache()
     fast = build_plan(regions, contents, background=background, fast_linear=True)
