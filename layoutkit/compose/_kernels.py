@@ -87,16 +87,17 @@ def _fetch(src: Any, p: Any, k: Any, c0: Any, n: Any) -> None:  # pragma: no cov
 
 
 @numba.njit(cache=True, nogil=True)
-def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
-           k: Any) -> None:  # pragma: no cover - runs compiled
+def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any, k: Any,
+           fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Prefetch the ``k`` source rows of output row ``i + _AHEAD`` (8-bit sources only).
 
     A source plane is read once per frame, mostly from memory or the last-level cache:
     short rows (a tile's window) at a large stride, which the hardware prefetchers follow
     late.  The first call (``i == 0``) also asks for the rows of the outputs before that
-    one.  The scratch planes of the second pass (16-bit) are already in the caches.
+    one.  The scratch planes of the second pass (16-bit) are already in the caches, and so is
+    an 8-bit one the caller says so of (``fetch`` False: a window it just transposed).
     """
-    if src.itemsize != 1 or n == 0:
+    if not fetch or src.itemsize != 1 or n == 0:
         return
     last = min(i + _AHEAD + 1, offsets.shape[0])
     for j in range(i + _AHEAD if i else 0, last):
@@ -104,11 +105,11 @@ def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any,
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-           top: Any) -> None:  # pragma: no cover - runs compiled
+def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """One tap per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(1))
+        _ahead(src, r0, c0, n, offsets, i, _U(1), fetch)
         p0 = r0 + offsets[i]
         a = weights[i, 0]
         for c in range(n):
@@ -116,11 +117,11 @@ def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-           top: Any) -> None:  # pragma: no cover - runs compiled
+def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Two taps per output row (bilinear, and area shrinks below 2x that straddle one edge)."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(2))
+        _ahead(src, r0, c0, n, offsets, i, _U(2), fetch)
         p0 = r0 + offsets[i]
         p1 = p0 + _U(1)
         a, b = weights[i, 0], weights[i, 1]
@@ -130,11 +131,11 @@ def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-           top: Any) -> None:  # pragma: no cover - runs compiled
+def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Three taps per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(3))
+        _ahead(src, r0, c0, n, offsets, i, _U(3), fetch)
         p0 = r0 + offsets[i]
         p1, p2 = p0 + _U(1), p0 + _U(2)
         a, b, g = weights[i, 0], weights[i, 1], weights[i, 2]
@@ -145,11 +146,11 @@ def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-           top: Any) -> None:  # pragma: no cover - runs compiled
+def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Four taps per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(4))
+        _ahead(src, r0, c0, n, offsets, i, _U(4), fetch)
         p0 = r0 + offsets[i]
         p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
         a, b, g, h = weights[i, 0], weights[i, 1], weights[i, 2], weights[i, 3]
@@ -188,13 +189,13 @@ def _add1(src: Any, p0: Any, c0: Any, n: Any, a: Any,
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-               acc: Any) -> None:  # pragma: no cover - runs compiled
+def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+               acc: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Five or more taps per output row: four, then pairs, then an odd last one, in ``acc``."""
     k = _U(weights.shape[1])
     top = np.float32(np.iinfo(out.dtype).max)
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, k)
+        _ahead(src, r0, c0, n, offsets, i, k, fetch)
         _start4(src, r0 + offsets[i], c0, n, weights[i], acc)
         t = _U(4)
         while t + _U(1) < k:
@@ -207,8 +208,8 @@ def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weigh
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-         acc: Any) -> None:  # pragma: no cover - runs compiled
+def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+         acc: Any, fetch: Any = True) -> None:  # pragma: no cover - runs compiled
     """Set ``out[i, :n] = sum_t weights[i, t] * src[r0 + offsets[i] + t, c0:c0 + n]``, rounded.
 
     Parameters
@@ -227,29 +228,32 @@ def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: An
         Consecutive tap weights (any gain: the result is rounded to ``out``'s type).
     acc : ndarray of float32
         Scratch of at least ``n`` values, used for ``k > 4``.
+    fetch : bool
+        Prefetch the rows of an 8-bit ``src`` ahead (True: a source picture; False: a
+        plane already in the caches).
     """
     k = weights.shape[1]
     top = np.float32(np.iinfo(out.dtype).max)
     r0, c0, n = _U(r0), _U(c0), _U(n)
     if k == 1:
-        _rows1(src, r0, c0, n, out, offsets, weights, top)
+        _rows1(src, r0, c0, n, out, offsets, weights, top, fetch)
     elif k == 2:
-        _rows2(src, r0, c0, n, out, offsets, weights, top)
+        _rows2(src, r0, c0, n, out, offsets, weights, top, fetch)
     elif k == 3:
-        _rows3(src, r0, c0, n, out, offsets, weights, top)
+        _rows3(src, r0, c0, n, out, offsets, weights, top, fetch)
     elif k == 4:
-        _rows4(src, r0, c0, n, out, offsets, weights, top)
+        _rows4(src, r0, c0, n, out, offsets, weights, top, fetch)
     else:
-        _rows_many(src, r0, c0, n, out, offsets, weights, acc)
+        _rows_many(src, r0, c0, n, out, offsets, weights, acc, fetch)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
-           weights: Any) -> None:  # pragma: no cover - runs compiled
+           weights: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
     """Eight taps per output row in one pass over each row (the sum stays in registers)."""
     top = np.float32(np.iinfo(out.dtype).max)
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(8))
+        _ahead(src, r0, c0, n, offsets, i, _U(8), fetch)
         p = r0 + offsets[i]
         w = weights[i]
         for c in range(n):
@@ -263,17 +267,17 @@ def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def rows_wide(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
-              acc: Any) -> None:  # pragma: no cover - runs compiled
+def rows_wide(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+              acc: Any, fetch: Any = True) -> None:  # pragma: no cover - runs compiled
     """Do what :func:`rows` does, eight taps in one pass (the bilinear scalers' halvings).
 
     :func:`rows` sums more than four taps through ``acc`` in an order the area scalers'
     pixels depend on; this entry, for the bilinear scalers only, sums eight at once.
     """
     if weights.shape[1] == 8:
-        _rows8(src, _U(r0), _U(c0), _U(n), out, offsets, weights)
+        _rows8(src, _U(r0), _U(c0), _U(n), out, offsets, weights, fetch)
     else:
-        rows(src, r0, c0, n, out, offsets, weights, acc)
+        rows(src, r0, c0, n, out, offsets, weights, acc, fetch)
 
 
 @numba.njit(cache=True, nogil=True)
