@@ -16,11 +16,11 @@ multiply-adds; rounds to nearest (half to even, as OpenCV does) and saturates to
 type.  1..4 taps are one pass over each row (one helper per tap count, so the tap count is
 not tested per pixel); more taps accumulate in ``acc`` (float32, at least ``n`` long).
 
-Reading an 8-bit plane (a source picture: the first pass), every row loop asks the CPU to
-prefetch the source rows of the output row two ahead (:func:`_ahead`, LLVM's
-``llvm.prefetch``): a tile's window is short rows at a large stride, mostly not in the
-caches, which the hardware prefetchers follow late.  It is a hint only: the arithmetic and
-so every pixel are the same with or without it.
+Reading an 8-bit plane (a source picture: the first pass), :func:`rows` hands the output
+rows to the kernels two at a time and before each pair asks the CPU to prefetch the source
+rows of the next pair (:func:`_run`, LLVM's ``llvm.prefetch``): a tile's window is short
+rows at a large stride, mostly not in the caches, which the hardware prefetchers follow
+late.  It is a hint only: the kernels' loops are unchanged, and so is every pixel.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from numba.extending import intrinsic
 __all__ = ["copy_planes", "rows", "rows_wide"]
 
 _U = np.uint64
-#: Output rows ahead whose source rows are prefetched (see :func:`_ahead`).
+#: Output rows per block, and blocks ahead, of the prefetch (see :func:`_run`).
 _AHEAD = 2
 #: Bytes per cache line (prefetch stride).
 _LINE = 64
@@ -86,30 +86,11 @@ def _fetch(src: Any, p: Any, k: Any, c0: Any, n: Any) -> None:  # pragma: no cov
         _prefetch(src, p + t, c0 + n - _U(1))
 
 
-@numba.njit(cache=True, nogil=True)
-def _ahead(src: Any, r0: Any, c0: Any, n: Any, offsets: Any, i: Any, k: Any,
-           fetch: Any) -> None:  # pragma: no cover - runs compiled
-    """Prefetch the ``k`` source rows of output row ``i + _AHEAD`` (8-bit sources only).
-
-    A source plane is read once per frame, mostly from memory or the last-level cache:
-    short rows (a tile's window) at a large stride, which the hardware prefetchers follow
-    late.  The first call (``i == 0``) also asks for the rows of the outputs before that
-    one.  The scratch planes of the second pass (16-bit) are already in the caches, and so is
-    an 8-bit one the caller says so of (``fetch`` False: a window it just transposed).
-    """
-    if not fetch or src.itemsize != 1 or n == 0:
-        return
-    last = min(i + _AHEAD + 1, offsets.shape[0])
-    for j in range(i + _AHEAD if i else 0, last):
-        _fetch(src, r0 + offsets[j], k, c0, n)
-
-
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
-           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
+def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
     """One tap per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(1), fetch)
         p0 = r0 + offsets[i]
         a = weights[i, 0]
         for c in range(n):
@@ -117,11 +98,10 @@ def _rows1(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
-           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
+def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
     """Two taps per output row (bilinear, and area shrinks below 2x that straddle one edge)."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(2), fetch)
         p0 = r0 + offsets[i]
         p1 = p0 + _U(1)
         a, b = weights[i, 0], weights[i, 1]
@@ -131,11 +111,10 @@ def _rows2(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
-           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
+def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
     """Three taps per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(3), fetch)
         p0 = r0 + offsets[i]
         p1, p2 = p0 + _U(1), p0 + _U(2)
         a, b, g = weights[i, 0], weights[i, 1], weights[i, 2]
@@ -146,11 +125,10 @@ def _rows3(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
-           top: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
+def _rows4(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+           top: Any) -> None:  # pragma: no cover - runs compiled
     """Four taps per output row."""
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(4), fetch)
         p0 = r0 + offsets[i]
         p1, p2, p3 = p0 + _U(1), p0 + _U(2), p0 + _U(3)
         a, b, g, h = weights[i, 0], weights[i, 1], weights[i, 2], weights[i, 3]
@@ -189,13 +167,12 @@ def _add1(src: Any, p0: Any, c0: Any, n: Any, a: Any,
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
-               acc: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
+def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,
+               acc: Any) -> None:  # pragma: no cover - runs compiled
     """Five or more taps per output row: four, then pairs, then an odd last one, in ``acc``."""
     k = _U(weights.shape[1])
     top = np.float32(np.iinfo(out.dtype).max)
     for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, k, fetch)
         _start4(src, r0 + offsets[i], c0, n, weights[i], acc)
         t = _U(4)
         while t + _U(1) < k:
@@ -205,6 +182,68 @@ def _rows_many(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weigh
             _add1(src, r0 + offsets[i] + t, c0, n, weights[i, t], acc)
         for c in range(n):
             out[i, c] = min(np.rint(acc[c]), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
+           weights: Any) -> None:  # pragma: no cover - runs compiled
+    """Eight taps per output row in one pass over each row (the sum stays in registers)."""
+    top = np.float32(np.iinfo(out.dtype).max)
+    for i in range(offsets.shape[0]):
+        p = r0 + offsets[i]
+        w = weights[i]
+        for c in range(n):
+            x = c0 + c
+            out[i, c] = min(np.rint(
+                w[0] * np.float32(src[p, x]) + w[1] * np.float32(src[p + _U(1), x])
+                + w[2] * np.float32(src[p + _U(2), x]) + w[3] * np.float32(src[p + _U(3), x])
+                + w[4] * np.float32(src[p + _U(4), x]) + w[5] * np.float32(src[p + _U(5), x])
+                + w[6] * np.float32(src[p + _U(6), x])
+                + w[7] * np.float32(src[p + _U(7), x])), top)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _dispatch(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+              acc: Any, wide: Any) -> None:  # pragma: no cover - runs compiled
+    """Run the row kernel of the tap count (``wide``: eight taps in one pass)."""
+    k = weights.shape[1]
+    top = np.float32(np.iinfo(out.dtype).max)
+    if wide and k == 8:
+        _rows8(src, r0, c0, n, out, offsets, weights)
+    elif k == 1:
+        _rows1(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 2:
+        _rows2(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 3:
+        _rows3(src, r0, c0, n, out, offsets, weights, top)
+    elif k == 4:
+        _rows4(src, r0, c0, n, out, offsets, weights, top)
+    else:
+        _rows_many(src, r0, c0, n, out, offsets, weights, acc)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _run(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: Any,  # noqa: PLR0913, PLR0917 -- Numba kernel: positional only
+         acc: Any, fetch: Any, wide: Any) -> None:  # pragma: no cover - runs compiled
+    """Run the row kernels, prefetching an 8-bit source's rows ``_AHEAD`` outputs ahead.
+
+    The output rows go to the kernels in blocks of ``_AHEAD``; before each block the source
+    rows of the next block are prefetched (the first block's too).  The kernels' loops are
+    left as they are: a 16-bit plane, or ``fetch`` False, runs them in one call.
+    """
+    r0, c0, n = _U(r0), _U(c0), _U(n)
+    m = offsets.shape[0]
+    if not fetch or src.itemsize != 1 or n == 0:
+        _dispatch(src, r0, c0, n, out, offsets, weights, acc, wide)
+        return
+    k = _U(weights.shape[1])
+    for j in range(min(_AHEAD, m)):
+        _fetch(src, r0 + offsets[j], k, c0, n)
+    for i0 in range(0, m, _AHEAD):
+        i1 = min(i0 + _AHEAD, m)
+        for j in range(i1, min(i1 + _AHEAD, m)):
+            _fetch(src, r0 + offsets[j], k, c0, n)
+        _dispatch(src, r0, c0, n, out[i0:i1], offsets[i0:i1], weights[i0:i1], acc, wide)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -232,38 +271,7 @@ def rows(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weights: An
         Prefetch the rows of an 8-bit ``src`` ahead (True: a source picture; False: a
         plane already in the caches).
     """
-    k = weights.shape[1]
-    top = np.float32(np.iinfo(out.dtype).max)
-    r0, c0, n = _U(r0), _U(c0), _U(n)
-    if k == 1:
-        _rows1(src, r0, c0, n, out, offsets, weights, top, fetch)
-    elif k == 2:
-        _rows2(src, r0, c0, n, out, offsets, weights, top, fetch)
-    elif k == 3:
-        _rows3(src, r0, c0, n, out, offsets, weights, top, fetch)
-    elif k == 4:
-        _rows4(src, r0, c0, n, out, offsets, weights, top, fetch)
-    else:
-        _rows_many(src, r0, c0, n, out, offsets, weights, acc, fetch)
-
-
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows8(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any,
-           weights: Any, fetch: Any) -> None:  # pragma: no cover - runs compiled
-    """Eight taps per output row in one pass over each row (the sum stays in registers)."""
-    top = np.float32(np.iinfo(out.dtype).max)
-    for i in range(offsets.shape[0]):
-        _ahead(src, r0, c0, n, offsets, i, _U(8), fetch)
-        p = r0 + offsets[i]
-        w = weights[i]
-        for c in range(n):
-            x = c0 + c
-            out[i, c] = min(np.rint(
-                w[0] * np.float32(src[p, x]) + w[1] * np.float32(src[p + _U(1), x])
-                + w[2] * np.float32(src[p + _U(2), x]) + w[3] * np.float32(src[p + _U(3), x])
-                + w[4] * np.float32(src[p + _U(4), x]) + w[5] * np.float32(src[p + _U(5), x])
-                + w[6] * np.float32(src[p + _U(6), x])
-                + w[7] * np.float32(src[p + _U(7), x])), top)
+    _run(src, r0, c0, n, out, offsets, weights, acc, fetch, False)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -274,10 +282,7 @@ def rows_wide(src: Any, r0: Any, c0: Any, n: Any, out: Any, offsets: Any, weight
     :func:`rows` sums more than four taps through ``acc`` in an order the area scalers'
     pixels depend on; this entry, for the bilinear scalers only, sums eight at once.
     """
-    if weights.shape[1] == 8:
-        _rows8(src, _U(r0), _U(c0), _U(n), out, offsets, weights, fetch)
-    else:
-        rows(src, r0, c0, n, out, offsets, weights, acc, fetch)
+    _run(src, r0, c0, n, out, offsets, weights, acc, fetch, True)
 
 
 @numba.njit(cache=True, nogil=True)
