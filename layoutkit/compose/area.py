@@ -275,7 +275,7 @@ def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
         def scale(plane: U8, dst: U8) -> None:
             check(plane, dst)
             transpose(plane[window], source)
-            rows(source, 0, 0, h, horizontal, xo, xw, acc)
+            rows(source, 0, 0, h, horizontal, xo, xw, acc, False)  # in the caches: no prefetch
             transpose(horizontal, turned)
             rows(turned, 0, 0, dw, dst, yo, yw, acc)
         return scale
@@ -286,7 +286,7 @@ def _horizontal_first(passes: _Passes, planes: int) -> Callable[..., None]:
         check(plane_b, dst_b)
         transpose(plane_a[window], column_a)
         transpose(plane_b[window], column_b)
-        rows(source, 0, 0, 2 * h, horizontal, xo, xw, acc)
+        rows(source, 0, 0, 2 * h, horizontal, xo, xw, acc, False)
         transpose(horizontal, turned)
         rows(turned, 0, 0, dw, dst_a, yo, yw, acc)
         rows(turned, h, 0, dw, dst_b, yo, yw, acc)
