@@ -517,7 +517,7 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
 XSTACK_CASES = {"mix-640x360-bestfit-4-files-xstack": "mix-640x360-bestfit-4-files"}
 #: Its target: ffmpeg's wall seconds over ours, median of the alternated pairs.
 XSTACK_TARGET = 1.2
-#: Alternated pairs of the row (``--quick``: 2).
+#: Alternated pairs of the row (``--quick``: 1).
 XSTACK_PAIRS = 5
 
 
@@ -645,7 +645,7 @@ def run_xstack_case(name: str, settings: Settings) -> dict[str, Any]:
 
     case = CASES[XSTACK_CASES[name]]
     seconds = case.quick_seconds if settings.quick else case.seconds
-    pairs = 2 if settings.quick else XSTACK_PAIRS
+    pairs = 1 if settings.quick else XSTACK_PAIRS
     files = user_files(case, seconds + 1)
     env = _process_env()
     runs: dict[str, list[Run]] = {"ours": [], "ffmpeg": []}
