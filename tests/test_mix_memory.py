@@ -89,6 +89,19 @@ def test_halving_after_decoding_draws_the_same(tmp_path: Path, canvas: tuple[int
     assert np.array_equal(drawn, reference)
 
 
+def _one_second(canvas_wh: tuple[int, int], bitrate: int, users: list[dict]) -> dict:
+    """Return a 1 s best-fit scenario of ``users`` on a ``canvas_wh`` canvas, 15 fps, HLS + MP4."""
+    w, h = canvas_wh
+    return {"cname": "c", "sid": "0123456789abcdef0123456789abcdef",
+            "start": {"cname": "c", "uid": "999", "clientRequest": {
+                "recordingConfig": {"channelType": 0, "streamTypes": 2, "audioProfile": 0,
+                                    "maxIdleTime": 30, "transcodingConfig": {
+                                        "width": w, "height": h, "fps": 15,
+                                        "bitrate": bitrate, "mixedVideoLayout": 1}},
+                "recordingFileConfig": {"avFileType": ["hls", "mp4"]}}},
+            "duration": 1, "users": users}
+
+
 _CHILD = """
 import os
 os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])  # the bound is for 2 cores
@@ -109,16 +122,9 @@ print(json.dumps({"peak_mib": int(hwm.split()[1]) / 1024}))
 def test_many_1080p_files_stay_bounded(tmp_path: Path) -> None:
     """8 users of 1080p30 files into a 1080p mix on 2 cores: under 400 MiB (old code: 567)."""
     clip = _clip(tmp_path / "c.mp4", "1920x1080", 30, 1.2)
-    doc = {"cname": "c", "sid": "0123456789abcdef0123456789abcdef",
-           "start": {"cname": "c", "uid": "999", "clientRequest": {
-               "recordingConfig": {"channelType": 0, "streamTypes": 2, "audioProfile": 0,
-                                   "maxIdleTime": 30, "transcodingConfig": {
-                                       "width": 1920, "height": 1080, "fps": 15,
-                                       "bitrate": 2080, "mixedVideoLayout": 1}},
-               "recordingFileConfig": {"avFileType": ["hls", "mp4"]}}},
-           "duration": 1,
-           "users": [{"uid": str(1001 + i), "source": str(clip), "audio": str(clip)}
-                     for i in range(8)]}
+    doc = _one_second((1920, 1080), 2080,
+                      [{"uid": str(1001 + i), "source": str(clip), "audio": str(clip)}
+                       for i in range(8)])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(doc)], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=600, check=True)
@@ -187,14 +193,7 @@ def test_a_recording_leaves_the_process_allocator_as_it_found_it(tmp_path: Path)
     3 MiB); before the threshold was scoped to the recording, that held for the rest of the
     process (a 1080p compare after a recording ran at half speed).
     """
-    doc = {"cname": "c", "sid": "0123456789abcdef0123456789abcdef",
-           "start": {"cname": "c", "uid": "999", "clientRequest": {
-               "recordingConfig": {"channelType": 0, "streamTypes": 2, "audioProfile": 0,
-                                   "maxIdleTime": 30, "transcodingConfig": {
-                                       "width": 320, "height": 180, "fps": 15,
-                                       "bitrate": 400, "mixedVideoLayout": 1}},
-               "recordingFileConfig": {"avFileType": ["hls", "mp4"]}}},
-           "duration": 1, "users": [{"uid": "1001", "source": "testsrc"}]}
+    doc = _one_second((320, 180), 400, [{"uid": "1001", "source": "testsrc"}])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", _AFTER_RECORDING, json.dumps(doc)], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True)
