@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import uuid
 
 import pytest
@@ -16,6 +18,22 @@ os.environ.setdefault("LAYOUTKIT_NO_PROGRESS", "1")
 HEAVY_FIRST = ("test_compare_e2e", "test_faults_output", "test_compare_content",
                "test_compare_files", "test_design", "test_hostile_inputs", "test_storage",
                "test_readme", "test_idstream", "test_record")
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_reaches_children():
+    """Give every test a worker whose Ctrl-C is Python's own and not blocked.
+
+    Child processes inherit an ignored or blocked SIGINT, and a Python started with SIGINT
+    ignored never turns Ctrl-C into KeyboardInterrupt: in a clean CI run the server tests that
+    stop ``layoutkit design`` / ``serve`` / ``events listen`` with Ctrl-C timed out after other
+    tests had run in the same worker (they pass alone).  The state is reset before each test.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
