@@ -104,10 +104,13 @@ QUICK_CASES = ("compose-1920x1080-bestfit-17", "compose-360x640-floating-4",
 CUSTOM_ALPHA = 0.6
 #: The memory-copy floor is a reference, not a competitor: shorter runs.
 FLOOR_RUN_SECONDS = 0.5
-#: Seconds per subject and round (``--run-seconds``), and rounds per ``--repeats``: many
-#: short interleaved pairs rather than a few long runs (see :func:`paired_ratio`).
+#: Seconds per subject and round (``--run-seconds``): many short interleaved pairs rather
+#: than a few long runs (see :func:`paired_ratio`).
 RUN_SECONDS = 0.3
-ROUNDS_PER_REPEAT = 5
+#: Full runs: passes over every case, each pass a fresh process (``--processes``), each case
+#: :data:`ROUNDS_PER_PROCESS` rounds per pass (see :func:`run_in_passes`).
+PASSES = 5
+ROUNDS_PER_PROCESS = 3
 
 
 @dataclass(frozen=True)
@@ -476,8 +479,8 @@ def _summaries(runs: dict[str, list[tuple[float, float, float]]],
 
 
 def run_case(case: Case, *, rounds: int, run_seconds: float, warmup: int,
-             with_ffmpeg: bool = True) -> dict[str, Any]:
-    """Measure one case; returns its JSON section."""
+             with_ffmpeg: bool = True, quality: bool = True) -> dict[str, Any]:
+    """Measure one case; returns its JSON section (``quality=False``: no PSNR, no floor)."""
     regions = case_regions(case)
     uids = [u for u in regions.uids if u is not None]
     frames = source_frames(uids)
@@ -490,7 +493,8 @@ def run_case(case: Case, *, rounds: int, run_seconds: float, warmup: int,
     if with_ffmpeg:
         subjects["ffmpeg"] = ffmpeg_subject(regions, frames, flags=kernel,
                                             half_rate=case.half_rate)
-    subjects["floor"] = floor_subject(plan, frames)
+    if quality:
+        subjects["floor"] = floor_subject(plan, frames)
     timings, position = time_subjects(subjects, rounds=rounds, run_seconds=run_seconds,
                                       warmup=warmup)
     source_mib = sum(frames[0][u].nbytes for u in uids) / 2 ** 20
@@ -510,30 +514,42 @@ def run_case(case: Case, *, rounds: int, run_seconds: float, warmup: int,
         **{name: t for name, t in timings.items()},
     }
     ours = timings["ours"]
-    result["x_floor"] = round(timings["floor"]["fps_median"] / ours["fps_median"], 2)
+    if quality:
+        result["x_floor"] = round(timings["floor"]["fps_median"] / ours["fps_median"], 2)
+    if with_ffmpeg:
+        theirs = timings["ffmpeg"]
+        result["ratio"], result["ratio_iqr"] = paired_ratio(ours, theirs)
+        result["cpu_ratio"], _ = paired_ratio(ours, theirs, key="runs_cpu_fps")
+        result["meets_target"] = result["ratio"] >= case.target
+    if quality:
+        result.update(_quality(case, plan, frames, subjects, position))
+    return result
+
+
+def _quality(case: Case, plan: Plan, frames: list[dict[str, np.ndarray]],
+             subjects: dict[str, Callable[[int], Any]],
+             position: dict[str, int]) -> dict[str, Any]:
+    """Return the PSNR of each side's next frame against the reference (see the module notes)."""
+    out: dict[str, Any] = {}
     # the quality frame: each subject's next frame number (FFmpeg needs rising timestamps)
     frame = position["ours"]
     ref = reference_luma(plan, frames[(frame // 2 if case.half_rate else frame)
                                       % FRAMES_PER_SOURCE])
     mine = i420_planes(subjects["ours"](frame))[0]
-    result["psnr_y_db"] = {"ours": psnr(mine, ref)}
-    if with_ffmpeg:
-        theirs = timings["ffmpeg"]
-        result["ratio"], result["ratio_iqr"] = paired_ratio(ours, theirs)
-        result["cpu_ratio"], _ = paired_ratio(ours, theirs, key="runs_cpu_fps")
+    out["psnr_y_db"] = {"ours": psnr(mine, ref)}
+    if "ffmpeg" in subjects:
         their_at = position["ffmpeg"]  # shows the same sources as ours' frame
         their_at += (frame - their_at) % (2 * FRAMES_PER_SOURCE)
         for i in range(position["ffmpeg"], their_at):
             subjects["ffmpeg"](i)
         their_frame = subjects["ffmpeg"](their_at).to_ndarray(format="yuv420p")
-        result["psnr_y_db"]["ffmpeg"] = psnr(i420_planes(their_frame)[0], ref)
-        result["mean_abs_y_diff_vs_ffmpeg"] = round(float(np.abs(
+        out["psnr_y_db"]["ffmpeg"] = psnr(i420_planes(their_frame)[0], ref)
+        out["mean_abs_y_diff_vs_ffmpeg"] = round(float(np.abs(
             mine.astype(np.int16) - i420_planes(their_frame)[0]).mean()), 2)
-        result["meets_target"] = result["ratio"] >= case.target
         if case.area:
-            result["psnr_within_0_5_db"] = \
-                result["psnr_y_db"]["ours"] >= result["psnr_y_db"]["ffmpeg"] - 0.5
-    return result
+            out["psnr_within_0_5_db"] = \
+                out["psnr_y_db"]["ours"] >= out["psnr_y_db"]["ffmpeg"] - 0.5
+    return out
 
 
 def _best_us(fn: Callable[[], object], *, seconds: float = 0.2) -> float:
@@ -645,9 +661,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="print the case names and exit")
     parser.add_argument("--no-ffmpeg", action="store_true", help="time only ours and the floor")
     parser.add_argument("--processes", type=int,
-                        help="fresh processes per case, ROUNDS_PER_REPEAT rounds each (default: "
-                             "--repeats; --quick: 0, every round in this process)")
+                        help=f"passes over the cases, a fresh process each, "
+                             f"{ROUNDS_PER_PROCESS} rounds per case and pass (default "
+                             f"{PASSES}; --quick: 0, --repeats rounds in this process)")
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-quality", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sources-cache", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run-seconds", type=float,
                         help=f"seconds per subject and round (default {RUN_SECONDS}; --quick 0.15)")
@@ -657,23 +675,25 @@ def merge_processes(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Return one case's result from the results of several processes: every round of each.
 
     The ratio is the median of the rounds' ratios over all processes; ``ratio_by_process``
-    keeps each process's own.  Why processes: a process's memory layout (where its sources
-    and canvas fall in the caches) moves its ratio by up to ~12 % (1080p bestfit-17: 1.30-1.47
-    over six processes of the same code), which rounds within one process cannot average out.
+    keeps each process's own; the PSNR and the floor are the first part's (the only one that
+    measures them).
+    Why processes: a process's memory layout (where its sources and canvas fall in the
+    caches) moves its ratio by up to ~12 % (1080p bestfit-17: 1.30-1.47 over six processes of
+    the same code), which rounds within one process cannot average out.
     """
     out = dict(parts[0])
     for name in ("ours", "ffmpeg", "floor"):
         if name not in out:
             continue
-        wall = [v for p in parts for v in p[name]["runs_wall_fps"]]
-        cpu = [v for p in parts for v in p[name]["runs_cpu_fps"]]
+        wall = [v for p in parts if name in p for v in p[name]["runs_wall_fps"]]
+        cpu = [v for p in parts if name in p for v in p[name]["runs_cpu_fps"]]
         med = statistics.median(wall)
         out[name] = dict(parts[0][name], fps_median=round(med, 1), fps_iqr=_iqr(wall),
                          cpu_fps_median=round(statistics.median(cpu), 1),
                          cpu_per_wall=round(med / statistics.median(cpu), 3),
-                         run_seconds=[v for p in parts for v in p[name]["run_seconds"]],
+                         run_seconds=[v for p in parts if name in p
+                                      for v in p[name]["run_seconds"]],
                          runs_wall_fps=wall, runs_cpu_fps=cpu)
-    out["x_floor"] = round(out["floor"]["fps_median"] / out["ours"]["fps_median"], 2)
     if "ffmpeg" in out:
         out["ratio"], out["ratio_iqr"] = paired_ratio(out["ours"], out["ffmpeg"])
         out["cpu_ratio"], _ = paired_ratio(out["ours"], out["ffmpeg"], key="runs_cpu_fps")
@@ -683,30 +703,68 @@ def merge_processes(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_in_processes(name: str, processes: int, argv: list[str]) -> dict[str, Any]:
-    """Measure case ``name`` in ``processes`` fresh processes, one after the other; merged."""
+def pass_order(names: list[str], k: int, passes: int) -> list[str]:
+    """Return the cases of pass ``k``: ``names`` rotated by ``k / passes`` of their number.
+
+    Each case comes at a different point of each pass (after other cases, at another
+    minute of the run), so neither what ran before it nor the host's slow minutes stay
+    with one case.
+
+    >>> pass_order(["a", "b", "c", "d"], 1, 2)
+    ['c', 'd', 'a', 'b']
+    """
+    shift = len(names) * k // passes if passes else 0
+    return names[shift:] + names[:shift]
+
+
+def run_in_passes(names: list[str], passes: int, argv: list[str]) -> dict[str, dict[str, Any]]:
+    """Measure ``names`` in ``passes`` fresh processes, each running every case once; merged.
+
+    A process measures its cases one after the other (:data:`ROUNDS_PER_PROCESS` rounds
+    each, :func:`pass_order`); the first also draws the PSNR frames.  Every case then has
+    rounds from ``passes`` processes spread over the whole run: what differs between
+    processes (memory layout) and between minutes of the host is spread over the cases
+    rather than landing on the few that ran at that moment.
+    """
     import json
     import subprocess
 
-    parts = []
+    parts: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="compose-") as folder:
-        for k in range(processes):
+        for k in range(passes):
+            t0 = time.perf_counter()
             out = Path(folder) / f"{k}.json"
-            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--case", name,
-                            "--child-out", str(out), *argv], check=True,
+            cases = [a for name in pass_order(names, k, passes) for a in ("--case", name)]
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), *cases,
+                            "--child-out", str(out), *argv,
+                            *(["--no-quality"] if k else [])], check=True,
                            stdout=subprocess.DEVNULL)
-            parts.append(json.loads(out.read_text()))
-    return merge_processes(parts)
+            for name, result in json.loads(out.read_text()).items():
+                parts[name].append(result)
+            print(f"pass {k + 1}/{passes}: {len(names)} cases in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return {name: merge_processes(parts[name]) for name in names}
 
 
-def _child(name: str, out: Path, *, run_seconds: float, warmup: int, with_ffmpeg: bool) -> int:
-    """Measure one case in this process (:data:`ROUNDS_PER_REPEAT` rounds) into ``out``."""
+def _child(names: list[str], out: Path, *, run_seconds: float, warmup: int,
+           with_ffmpeg: bool, quality: bool) -> int:
+    """Measure ``names`` in this process (:data:`ROUNDS_PER_PROCESS` rounds each) into ``out``."""
     import json
 
-    r = run_case(CASES[name], rounds=ROUNDS_PER_REPEAT, run_seconds=run_seconds,
-                 warmup=warmup, with_ffmpeg=with_ffmpeg)
-    out.write_text(json.dumps(r, default=float))
+    results = {name: run_case(CASES[name], rounds=ROUNDS_PER_PROCESS, run_seconds=run_seconds,
+                              warmup=warmup, with_ffmpeg=with_ffmpeg, quality=quality)
+               for name in names}
+    out.write_text(json.dumps(results, default=float))
     return 0
+
+
+def _print_row(name: str, r: dict[str, Any]) -> None:
+    ff = r.get("ffmpeg", {}).get("fps_median", float("nan"))
+    ratio = r.get("ratio", float("nan"))
+    ps = r["psnr_y_db"]
+    print(f"{name:38s} {r['ours']['fps_median']:9.1f} {ff:8.1f} {ratio:5.2f}x "
+          f"{r['target_ratio']:5.2f}x {r['x_floor']:6.2f}x "
+          f"{ps['ours']:6.2f}/{ps.get('ffmpeg', float('nan')):5.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -721,11 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     if known.child_out is not None:
         global SOURCES_CACHE
         SOURCES_CACHE = known.sources_cache
-        return _child(known.case[0], known.child_out, run_seconds=run_seconds,
-                      warmup=settings.warmup, with_ffmpeg=not known.no_ffmpeg)
+        return _child(known.case, known.child_out, run_seconds=run_seconds,
+                      warmup=settings.warmup, with_ffmpeg=not known.no_ffmpeg,
+                      quality=not known.no_quality)
     processes = (known.processes if known.processes is not None
-                 else 0 if settings.quick else settings.repeats)
-    rounds = settings.repeats * (1 if settings.quick else ROUNDS_PER_REPEAT)
+                 else 0 if settings.quick else PASSES)
     cache = tempfile.TemporaryDirectory(prefix="compose-sources-")
     child_argv = ["--run-seconds", str(run_seconds), "--warmup", str(settings.warmup),
                   "--sources-cache", cache.name, *(["--no-ffmpeg"] if known.no_ffmpeg else [])]
@@ -735,28 +793,24 @@ def main(argv: list[str] | None = None) -> int:
         copy_canvas=[copy_bandwidth(canvas_bytes), copy_bandwidth(canvas_bytes, buffers=24)],
         copy_source=[copy_bandwidth(640 * 540), copy_bandwidth(640 * 540, buffers=136)],
         calibration=calibration())
-    results = {}
+    results = run_in_passes(names, processes, child_argv) if processes else {}
     header = (f"{'case':38s} {'ours fps':>9s} {'ffmpeg':>8s} {'ratio':>6s} {'target':>6s} "
               f"{'x floor':>7s} {'PSNR ours/ff':>13s}")
     print(header)
     print("-" * len(header), flush=True)
     for name in names:
-        r = (run_in_processes(name, processes, child_argv) if processes else
-             run_case(CASES[name], rounds=rounds, run_seconds=run_seconds,
-                      warmup=settings.warmup, with_ffmpeg=not known.no_ffmpeg))
-        results[name] = r
-        ff = r.get("ffmpeg", {}).get("fps_median", float("nan"))
-        ratio = r.get("ratio", float("nan"))
-        ps = r["psnr_y_db"]
-        print(f"{name:38s} {r['ours']['fps_median']:9.1f} {ff:8.1f} {ratio:5.2f}x "
-              f"{r['target_ratio']:5.2f}x {r['x_floor']:6.2f}x "
-              f"{ps['ours']:6.2f}/{ps.get('ffmpeg', float('nan')):5.2f}", flush=True)
+        if not processes:
+            results[name] = run_case(CASES[name], rounds=settings.repeats,
+                                     run_seconds=run_seconds, warmup=settings.warmup,
+                                     with_ffmpeg=not known.no_ffmpeg)
+        _print_row(name, results[name])
     info["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     payload = {
         "benchmark": "compose",
         "machine": info,
         "metadata": metadata(settings=asdict(settings), run_seconds=run_seconds,
-                             rounds=ROUNDS_PER_REPEAT * processes if processes else rounds,
+                             rounds=(ROUNDS_PER_PROCESS * processes if processes
+                                     else settings.repeats),
                              processes_per_case=processes,
                              opencv_threads=cv2.getNumThreads(), ffmpeg_graph_threads=1),
         "cases": results,

@@ -64,3 +64,41 @@ def test_paired_ratio_where_the_ratio_of_medians_is_off_by_two():
     theirs = [1000.0, 1000.0, 1000.0, 2000.0, 2000.0]
     assert statistics.median(ours) / statistics.median(theirs) == 2.6
     assert COMPOSE.paired_ratio({"runs_wall_fps": ours}, {"runs_wall_fps": theirs})[0] == 1.3
+
+
+@given(st.integers(1, 40), st.integers(1, 7))
+def test_passes_put_every_case_at_other_moments(cases, passes):
+    names = [f"case-{k}" for k in range(cases)]
+    orders = [COMPOSE.pass_order(names, k, passes) for k in range(passes)]
+    assert all(sorted(order) == sorted(names) for order in orders)  # every case, once a pass
+    if cases >= passes:  # then no case runs at the same place in two passes
+        for name in names:
+            places = [order.index(name) for order in orders]
+            assert len(set(places)) == passes
+
+
+def _part(ratio_rounds, *, first):
+    ours = [100.0 * r for r in ratio_rounds]
+    part = {"case": "c", "target_ratio": 1.0, "ratio": statistics.median(ratio_rounds),
+            "ours": {"runs_wall_fps": ours, "runs_cpu_fps": ours, "run_seconds": [0.3] * 3},
+            "ffmpeg": {"runs_wall_fps": [100.0] * 3, "runs_cpu_fps": [100.0] * 3,
+                       "run_seconds": [0.3] * 3}}
+    if first:
+        part["floor"] = {"runs_wall_fps": [900.0] * 3, "runs_cpu_fps": [900.0] * 3,
+                         "run_seconds": [0.3] * 3}
+        part["psnr_y_db"] = {"ours": 41.0, "ffmpeg": 40.0}
+        part["x_floor"] = 4.5
+    return part
+
+
+def test_passes_merge_every_round_and_keep_the_first_pass_reference():
+    merged = COMPOSE.merge_processes([_part([1.0, 1.1, 1.2], first=True),
+                                      _part([1.3, 1.4, 1.5], first=False),
+                                      _part([1.6, 1.7, 1.8], first=False)])
+    assert merged["ratio"] == 1.4  # the median of all nine rounds' ratios
+    assert merged["ratio_by_process"] == [1.1, 1.4, 1.7]
+    assert merged["processes"] == 3
+    assert len(merged["ours"]["runs_wall_fps"]) == 9
+    assert merged["floor"]["runs_wall_fps"] == [900.0] * 3  # measured in the first pass only
+    assert merged["psnr_y_db"] == {"ours": 41.0, "ffmpeg": 40.0}
+    assert merged["x_floor"] == 4.5
