@@ -14,17 +14,23 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layoutkit.comparison import content as content_mod
 from layoutkit.comparison.avsync import BeepReading, read_beeps
-from layoutkit.comparison.observe import FrameSampler
+from layoutkit.comparison.codereader import CodeSpot, CodeSpots
+from layoutkit.comparison.observe import FrameSampler, shrink
 from layoutkit.errors import MediaError
+from layoutkit.io import probe as probe_mod
 from layoutkit.io import recorded
 from layoutkit.io.ahead import ahead
 from layoutkit.io.frames import AudioChunk, DecodeStats
 from layoutkit.io.recorded import iter_audio, iter_video
+from layoutkit.signals.idcode import draw_code
 from layoutkit.signals.tone import tone
 
 SR = 48000
@@ -227,3 +233,53 @@ def test_a_closed_beep_reading_stops_reading_the_sound() -> None:
     reading.close()
     assert not _threads()
     assert len(read) < 1000
+
+
+def _tile(uid: str, frame: int, size: tuple[int, int]) -> np.ndarray:
+    rgb = np.full((size[1], size[0], 3), 90, np.uint8)
+    draw_code(rgb, uid, frame)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def test_code_spots_read_together_what_each_spot_reads_alone() -> None:
+    # four regions with codes, one without, one off the canvas; read in two frames (the
+    # integral images are written into the same buffer again)
+    canvas = np.full((360, 640), 40, np.uint8)
+    regions = [(0, 0, 320, 180), (320, 0, 320, 180), (0, 180, 320, 180), (320, 180, 320, 180)]
+    spots = [CodeSpot((320, 180), r, 1, (640, 360)) for r in regions]
+    spots.append(CodeSpot((320, 180), (600, 300, 320, 180), 1, (640, 360)))  # off the canvas
+    together = CodeSpots(spots)
+    for frame in (3, 4):
+        for k, (x, y, w, h) in enumerate(regions[:3]):
+            canvas[y:y + h, x:x + w] = _tile(str(11 + k), frame, (w, h))
+        alone = [spot.read(canvas) for spot in spots]
+        assert together.read(canvas) == alone
+        assert [r.frame if r else None for r in alone] == [frame, frame, frame, None, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.sampled_from([1, 2, 3, 4, 6, 8, 12]),
+       st.sampled_from([1, 2, 3, 4, 6]), st.integers(0, 2 ** 32 - 1))
+def test_shrink_is_the_area_average_to_half_a_level_per_rounding(w, h, fx, fy, seed) -> None:
+    plane = np.random.default_rng(seed).integers(0, 256, (h * fy, w * fx), dtype=np.uint8)
+    got = shrink(plane, (w, h))
+    exact = plane.reshape(h, fy, w, fx).mean(axis=(1, 3))
+    halvings = 0
+    while (fx >> halvings) % 2 == 0 and (fy >> halvings) % 2 == 0:
+        halvings += 1
+    assert got.shape == (h, w) and got.dtype == np.uint8
+    assert np.abs(got - exact).max() <= 0.5 * (halvings + 1)
+    if not halvings:  # OpenCV's own area average, unchanged
+        assert np.array_equal(got, cv2.resize(plane, (w, h), interpolation=cv2.INTER_AREA))
+
+
+def test_the_stream_checks_reuse_the_file_checks_walk(tmp_path: Path, mp4: Path) -> None:
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(mp4.read_bytes())
+    walks = probe_mod._inspect.cache_info().misses
+    decoded = probe_mod.inspect_media(copy, decode="audio")  # the file checks' walk
+    assert probe_mod.inspect_media(copy, decode=False) is decoded  # the stream checks'
+    assert probe_mod._inspect.cache_info().misses == walks + 1
+    copy.write_bytes(mp4.read_bytes()[:-10])  # a changed file is walked again
+    assert probe_mod.inspect_media(copy, decode=False) is not decoded
+    assert probe_mod._inspect.cache_info().misses == walks + 2

@@ -110,6 +110,8 @@ class CodeSpots:
     Each spot's cells are summed from an integral image of its own bounding box, as
     :meth:`CodeSpot.read` does; the sums of all spots are then gathered, averaged and read
     in one go (:func:`~layoutkit.signals.idcode.readings_from_means`): the same readings.
+    The integral images are written into one buffer the object owns, so one object reads
+    in one thread at a time.
 
     Examples
     --------
@@ -134,6 +136,16 @@ class CodeSpots:
             offset += (spot.by1 - spot.by0 + 1) * width
         self._corners = (np.stack(corners).transpose(1, 0, 2) if corners
                          else np.zeros((4, 0, 0), np.intp))
+        # every spot's integral image is written into its own part of one buffer (no copy
+        # to gather them)
+        self._sums = np.zeros(offset, np.int32)
+        self._views: list[npt.NDArray[np.int32]] = []
+        offset = 0
+        for i in self._live:
+            spot = spots[i]
+            shape = (spot.by1 - spot.by0 + 1, spot.bx1 - spot.bx0 + 1)
+            self._views.append(self._sums[offset:offset + shape[0] * shape[1]].reshape(shape))
+            offset += shape[0] * shape[1]
         self._area = (np.stack([spots[i].area for i in self._live]) if self._live
                       else np.zeros((0, 0)))
 
@@ -146,10 +158,10 @@ class CodeSpots:
         out: list[CodeReading | None] = [None] * len(self.spots)
         if not self._live:
             return out
-        sats = [cv2.integral(luma[s.by0:s.by1, s.bx0:s.bx1], sdepth=cv2.CV_32S).reshape(-1)
-                for s in (self.spots[i] for i in self._live)]
-        flat = np.concatenate(sats)
-        a, b, c, d = (flat[k] for k in self._corners)
+        for i, view in zip(self._live, self._views, strict=True):
+            s = self.spots[i]
+            cv2.integral(luma[s.by0:s.by1, s.bx0:s.bx1], view, sdepth=cv2.CV_32S)
+        a, b, c, d = (self._sums[k] for k in self._corners)
         means = (a - b - c + d) / self._area
         for i, reading, row in zip(self._live, readings_from_means(means), means,
                                    strict=True):

