@@ -125,27 +125,25 @@ class CodeSpots:
         self.spots = spots
         self._live = [i for i, spot in enumerate(spots) if spot.readable]
         corners: list[npt.NDArray[np.intp]] = []
+        parts: list[tuple[int, tuple[int, int]]] = []  # each integral image: offset, shape
         offset = 0
         for i in self._live:
             spot = spots[i]
-            width = spot.bx1 - spot.bx0 + 1  # the integral image's row length
+            shape = (spot.by1 - spot.by0 + 1, spot.bx1 - spot.bx0 + 1)
+            width = shape[1]  # the integral image's row length
             corners.append(offset + np.stack([spot.y1 * width + spot.x1,
                                               spot.y0 * width + spot.x1,
                                               spot.y1 * width + spot.x0,
                                               spot.y0 * width + spot.x0]))
-            offset += (spot.by1 - spot.by0 + 1) * width
+            parts.append((offset, shape))
+            offset += shape[0] * shape[1]
         self._corners = (np.stack(corners).transpose(1, 0, 2) if corners
                          else np.zeros((4, 0, 0), np.intp))
         # every spot's integral image is written into its own part of one buffer (no copy
         # to gather them)
         self._sums = np.zeros(offset, np.int32)
-        self._views: list[npt.NDArray[np.int32]] = []
-        offset = 0
-        for i in self._live:
-            spot = spots[i]
-            shape = (spot.by1 - spot.by0 + 1, spot.bx1 - spot.bx0 + 1)
-            self._views.append(self._sums[offset:offset + shape[0] * shape[1]].reshape(shape))
-            offset += shape[0] * shape[1]
+        self._views = [self._sums[start:start + h * w].reshape(h, w)
+                       for start, (h, w) in parts]
         self._area = (np.stack([spots[i].area for i in self._live]) if self._live
                       else np.zeros((0, 0)))
 
