@@ -3,9 +3,9 @@
 Cases
 -----
 ``a-360p-4users``
-    640x360 @ 15 fps, best fit, 4 test-stream users, 40 s (``--quick``: 10 s).
+    640x360 @ 15 fps, best fit, 4 test-stream users, 40 s (``--quick``: 6 s).
 ``b-1080p-17users``
-    1920x1080 @ 15 fps, best fit, 17 test-stream users, 20 s (``--quick``: 5 s).
+    1920x1080 @ 15 fps, best fit, 17 test-stream users, 20 s (``--quick``: 3 s).
 
 The recording is made once per case, before timing, by the local recorder
 (:func:`layoutkit.record.record`, its MP4: H.264 video and AAC sound) in a child process:
@@ -110,8 +110,8 @@ class Case:
 
 
 CASES = {
-    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10),
-    "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 5),
+    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 6),
+    "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 3),
 }
 
 #: The whole-process decode: ``python -c DECODE_PROGRAM FILE`` (as :func:`decode`).

@@ -39,7 +39,7 @@ Subjects (timed interleaved, one whole recording per run; see ``benchmarks/READM
     same x264 settings, threads, bit rate and key frames), writing only the MP4; timed
     alternately (ours first) over :data:`XSTACK_PAIRS` pairs after a 1 s run of each; the
     ratio is the median of the pairs' ratios, wall and CPU (children's rusage); target
-    :data:`XSTACK_TARGET`.
+    :data:`XSTACK_TARGET`.  Full runs only (``--case`` runs it alone).
 
 Reported per subject: median wall seconds per recording, x real time (recorded seconds /
 wall seconds), frames/s, process CPU seconds (every thread: drawing, encoder threads,
@@ -514,7 +514,7 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
 XSTACK_CASES = {"mix-640x360-bestfit-4-files-xstack": "mix-640x360-bestfit-4-files"}
 #: Its target: ffmpeg's wall seconds over ours, median of the alternated pairs.
 XSTACK_TARGET = 1.2
-#: Alternated pairs of the row (``--quick``: 1).
+#: Alternated pairs of the row (``--quick`` leaves the row out; ``--quick --case`` it: 1).
 XSTACK_PAIRS = 5
 
 
@@ -1133,7 +1133,8 @@ def main(argv: list[str] | None = None) -> int:
     if with_ffmpeg:
         print(f"competitor mux: {mux}" + (f" -- tee unavailable: {tee_error}" if not tee else ""),
               flush=True)
-    cases = known.case or [*(QUICK_CASES if settings.quick else CASES), *XSTACK_CASES]
+    # --quick: the two files rows (the whole-process xstack row runs in full runs only)
+    cases = known.case or (list(QUICK_CASES) if settings.quick else [*CASES, *XSTACK_CASES])
     header = (f"{'case':40s} {'ours s':>7s} {'xRT':>6s} | {'ffmpeg s':>8s} {'xRT':>6s} | "
               f"{'ratio':>6s} | {'testsrc xRT':>11s}")
     print(header)
