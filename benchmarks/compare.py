@@ -64,7 +64,7 @@ the target); ``ratio_ours_over_ffmpeg``; the load average before and after each 
 Issue 8's targets still hold: >= 30x real time for the first case, >= 5x for the second,
 on a 2-core machine.
 
-Run ``python benchmarks/compare.py`` (9 in-process pairs per case; ``--quick`` for CI:
+Run ``python benchmarks/compare.py`` (15 in-process pairs per case; ``--quick`` for CI:
 shorter recordings, 3 in-process runs, one whole-process pair of the first case only:
 indicative); results go to
 ``benchmarks/results/compare.json`` (``compare-quick.json``).
@@ -367,7 +367,7 @@ def _line(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the cases, print a table, write ``benchmarks/results/compare.json``."""
-    known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=9, warmup=1,
+    known, settings = parse_args(__doc__.splitlines()[0], argv, frames=0, repeats=15, warmup=1,
                                  add_arguments=_arguments)
     settings = Settings(frames=0, repeats=settings.repeats, warmup=int(bool(settings.warmup)),
                         quick=settings.quick)

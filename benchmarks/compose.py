@@ -109,7 +109,7 @@ FLOOR_RUN_SECONDS = 0.5
 RUN_SECONDS = 0.3
 #: Full runs: passes over every case, each pass a fresh process (``--processes``), each case
 #: :data:`ROUNDS_PER_PROCESS` rounds per pass (see :func:`run_in_passes`).
-PASSES = 5
+PASSES = 7
 ROUNDS_PER_PROCESS = 3
 
 

@@ -109,6 +109,15 @@ class Case:
     seconds: int
     quick_seconds: int
     files: bool = False
+    #: Alternated pairs in full runs (``--repeats`` when larger; ``--quick``: ``--repeats``).
+    #: Whole jobs in which both sides run x264, decoders and the compositor on the same
+    #: cores: the pairs' ratios of the solid-colour cases spread 1.06-1.41 within one run,
+    #: and three runs of the 640x360 files case with 5 pairs gave 0.82-1.01.
+    pairs: int = 5
+
+    def timed_pairs(self, settings: Settings) -> int:
+        """Return the pairs a run of ``settings`` times."""
+        return settings.repeats if settings.quick else max(settings.repeats, self.pairs)
 
     def label(self, seconds: int) -> str:
         """E.g. ``640x360@15, 4 users, 40 s``."""
@@ -116,10 +125,11 @@ class Case:
 
 
 CASES = {
-    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10),
-    "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 4),
+    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10, pairs=9),
+    "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 4,
+                            pairs=9),
     "mix-640x360-bestfit-4-files": Case("640x360@15, 4 H.264 files", (640, 360), 4, 40, 4,
-                                        files=True),
+                                        files=True, pairs=15),
     "mix-1920x1080-bestfit-17-files": Case("1920x1080@15, 17 H.264 files best fit",
                                            (1920, 1080), 17, 20, 2, files=True),
 }
@@ -476,13 +486,14 @@ def run_files_case(name: str, settings: Settings, *, tee: bool) -> dict[str, Any
             mp4[0].replace(keep)
             described["_mp4"] = keep
 
-    runs, outputs = _timed_runs(subjects, settings.repeats, last=keep_mp4)
+    pairs = case.timed_pairs(settings)
+    runs, outputs = _timed_runs(subjects, pairs, last=keep_mp4)
     w, h = case.canvas_wh
     result: dict[str, Any] = {
         "label": case.label(seconds), "case": name, "canvas": [w, h], "fps": FPS,
         "layout": "bestfit", "users": case.users, "source": "H.264 640x360@15 files + AAC "
         "(layoutkit.idstream.write_idstream), decoded by each side",
-        "seconds": seconds, "frames": frames,
+        "seconds": seconds, "frames": frames, "pairs": pairs,
         "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
         "competitor": "ffmpeg program (imageio-ffmpeg): layoutkit.ffmpeg_graph.ffmpeg_command "
                       + ("+ tee (HLS + MP4)" if tee else "(MP4 only: tee unavailable)"),
@@ -1041,7 +1052,8 @@ def run_case(name: str, settings: Settings, *, with_ffmpeg: bool, with_testsrc: 
     def keep_first_frame(subject: str, tmp: Path, described: dict[str, Any]) -> None:
         first_frames[subject] = first_frame_rgb(tmp)
 
-    runs, outputs = _timed_runs(subjects, settings.repeats, last=keep_first_frame)
+    pairs = case.timed_pairs(settings)
+    runs, outputs = _timed_runs(subjects, pairs, last=keep_first_frame)
     w, h = case.canvas_wh
     result: dict[str, Any] = {
         "label": case.label(seconds),
@@ -1052,6 +1064,7 @@ def run_case(name: str, settings: Settings, *, with_ffmpeg: bool, with_testsrc: 
         "source_size": list(SOURCE_WH),
         "seconds": seconds,
         "frames": frames,
+        "pairs": pairs,
         "video_bitrate_kbps": recommended_bitrate(w, h, FPS),
         "audio": {"profile": AUDIO_PROFILE, "channels": AUDIO_PROFILES[AUDIO_PROFILE][0],
                   "bit_rate": AUDIO_PROFILES[AUDIO_PROFILE][1]},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -273,13 +274,24 @@ def test_shrink_is_the_area_average_to_half_a_level_per_rounding(w, h, fx, fy, s
         assert np.array_equal(got, cv2.resize(plane, (w, h), interpolation=cv2.INTER_AREA))
 
 
-def test_the_stream_checks_reuse_the_file_checks_walk(tmp_path: Path, mp4: Path) -> None:
+def test_the_stream_checks_reuse_the_file_checks_walk(tmp_path: Path, mp4: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    walks: list[object] = []
+    inspect = probe_mod._inspect
+
+    def counted(*key: Any) -> Any:
+        walks.append(key[-1])
+        return inspect(*key)
+
+    monkeypatch.setattr(probe_mod, "_inspect", counted)
     copy = tmp_path / "copy.mp4"
     copy.write_bytes(mp4.read_bytes())
-    walks = probe_mod._inspect.cache_info().misses
     decoded = probe_mod.inspect_media(copy, decode="audio")  # the file checks' walk
     assert probe_mod.inspect_media(copy, decode=False) is decoded  # the stream checks'
-    assert probe_mod._inspect.cache_info().misses == walks + 1
+    assert probe_mod.inspect_media(copy, decode="audio") is decoded
+    assert walks == ["audio"]
+    assert probe_mod.inspect_media(copy, decode=True) is not decoded  # another level: walked
+    assert walks == ["audio", True]
     copy.write_bytes(mp4.read_bytes()[:-10])  # a changed file is walked again
     assert probe_mod.inspect_media(copy, decode=False) is not decoded
-    assert probe_mod._inspect.cache_info().misses == walks + 2
+    assert walks == ["audio", True, False]

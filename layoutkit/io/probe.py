@@ -16,7 +16,6 @@ import os
 import stat
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -115,20 +114,24 @@ def inspect_media(path: str | os.PathLike[str], *,
         raise MediaError(f"{p}: not a regular file; a media file is read only from one")
     key = (str(p), st.st_size, st.st_mtime_ns)
     with _WALKED_LOCK:
-        walked = _WALKED.get(key)
-    if decode is False and walked is not None:  # its packet counts are those of any walk
-        return walked
+        walks = _WALKED.pop(key, {})
+        _WALKED[key] = walks  # the most recently asked file goes last
+        known = walks.get(decode)
+        if known is None and decode is False:
+            known = next(iter(walks.values()), None)
+    if known is not None:  # a walk without decoding: its packet counts are those of any walk
+        return known
     probe = _inspect(*key, decode)
     with _WALKED_LOCK:
-        _WALKED.pop(key, None)
-        _WALKED[key] = probe
+        _WALKED.setdefault(key, {})[decode] = probe
         while len(_WALKED) > _WALKED_MAX:
             del _WALKED[next(iter(_WALKED))]
     return probe
 
 
-#: The last walk of each file (any ``decode``), oldest first, at most :data:`_WALKED_MAX`.
-_WALKED: dict[tuple[str, int, int], MediaProbe] = {}
+#: The walks of each file (path, size, mtime) by ``decode``, least recently asked first, for
+#: at most :data:`_WALKED_MAX` files.
+_WALKED: dict[tuple[str, int, int], dict[bool | str, MediaProbe]] = {}
 _WALKED_MAX = 256
 _WALKED_LOCK = threading.Lock()
 
@@ -149,7 +152,6 @@ def _count(packet: Any, st: _Acc) -> None:
     st.buckets[second] = st.buckets.get(second, 0) + packet.size
 
 
-@lru_cache(maxsize=256)
 def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"]
              ) -> MediaProbe:
     kinds = ("video", "audio") if decode is True else (decode,) if decode else ()
