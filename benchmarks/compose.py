@@ -668,7 +668,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-quality", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sources-cache", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run-seconds", type=float,
-                        help=f"seconds per subject and round (default {RUN_SECONDS}; --quick 0.15)")
+                        help=f"seconds per subject and round (default {RUN_SECONDS}; --quick 0.1)")
 
 
 def merge_processes(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -775,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(CASES))
         return 0
     cv2.setNumThreads(1)  # the compositor is single-threaded by design
-    run_seconds = known.run_seconds or (0.15 if settings.quick else RUN_SECONDS)
+    run_seconds = known.run_seconds or (0.1 if settings.quick else RUN_SECONDS)
     if known.child_out is not None:
         global SOURCES_CACHE
         SOURCES_CACHE = known.sources_cache

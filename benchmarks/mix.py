@@ -131,7 +131,7 @@ CASES = {
     "mix-640x360-bestfit-4-files": Case("640x360@15, 4 H.264 files", (640, 360), 4, 40, 4,
                                         files=True, pairs=15),
     "mix-1920x1080-bestfit-17-files": Case("1920x1080@15, 17 H.264 files best fit",
-                                           (1920, 1080), 17, 20, 2, files=True),
+                                           (1920, 1080), 17, 20, 1, files=True),
 }
 #: Cases of ``--quick`` (the CI run): the real-source cases.
 QUICK_CASES = ("mix-640x360-bestfit-4-files", "mix-1920x1080-bestfit-17-files")
