@@ -117,9 +117,9 @@ def inspect_media(path: str | os.PathLike[str], *,
         walks = _WALKED.pop(key, {})
         _WALKED[key] = walks  # the most recently asked file goes last
         known = walks.get(decode)
-        if known is None and decode is False:
+        if known is None and decode is False:  # its packet counts are those of any walk
             known = next(iter(walks.values()), None)
-    if known is not None:  # a walk without decoding: its packet counts are those of any walk
+    if known is not None:
         return known
     probe = _inspect(*key, decode)
     with _WALKED_LOCK:
