@@ -295,3 +295,27 @@ def test_the_stream_checks_reuse_the_file_checks_walk(tmp_path: Path, mp4: Path,
     copy.write_bytes(mp4.read_bytes()[:-10])  # a changed file is walked again
     assert probe_mod.inspect_media(copy, decode=False) is not decoded
     assert walks == ["audio", True, False]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([(640, 360), (1920, 1080), (320, 180)]),
+       st.lists(st.tuples(st.integers(0, 1900), st.integers(0, 1060), st.integers(1, 900),
+                          st.integers(1, 500)), min_size=1, max_size=6),
+       st.integers(0, 2 ** 32 - 1))
+def test_cell_means_are_each_cells_exact_mean(canvas_wh: tuple[int, int],
+                                              rects: list[tuple[int, int, int, int]],
+                                              seed: int) -> None:
+    sampler = FrameSampler(canvas_wh)
+    keys = [sampler.desc_key(rect) for rect in rects]
+    small = np.random.default_rng(seed).integers(
+        0, 256, (sampler.small_h, sampler.small_w, 3)).astype(np.float32)
+    cells = sampler.cell_means(small)
+    for key in keys:
+        got = sampler.split(cells, key)
+        for (x0, y0, x1, y1), valid, mean in zip(sampler.cell_rects(key), sampler.valid(key),
+                                                 got, strict=True):
+            if valid:
+                exact = small[y0:y1, x0:x1].reshape(-1, 3).astype(np.float64).mean(axis=0)
+                assert np.allclose(mean, exact, rtol=0, atol=1e-3)
+    with pytest.raises(ValueError, match="small planes"):
+        sampler.cell_means(small[1:])

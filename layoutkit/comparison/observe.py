@@ -163,8 +163,13 @@ class FrameSampler:
         self._sizes = [len(c) for c in self._cells]
         self._offsets = np.concatenate([[0], np.cumsum(self._sizes)]).astype(np.int64)
         allc = np.concatenate(self._cells) if self._cells else np.zeros((0, 4), np.int32)
-        self._x0, self._y0, self._x1, self._y1 = (allc[:, i] for i in range(4))
-        self._area = ((self._x1 - self._x0) * (self._y1 - self._y0)).astype(np.float32)
+        x0, y0, x1, y1 = (allc[:, i].astype(np.intp) for i in range(4))
+        row = self.small_w + 1  # the integral image's row length
+        # the four corners of every cell in the flattened integral image, in the order
+        # of the sum's signs (+, -, -, +): one gather a frame instead of four
+        self._corners = np.concatenate([y1 * row + x1, y0 * row + x1, y1 * row + x0,
+                                        y0 * row + x0])
+        self._area = ((x1 - x0) * (y1 - y0)).astype(np.float32)
         self._area[self._area <= 0] = 1
         self._code_list = sorted(self.code_keys, key=self.code_keys.__getitem__)
         self._spots = [CodeSpot(src_wh, rect, mode, self.canvas_wh)
@@ -194,11 +199,15 @@ class FrameSampler:
         Returns ``(n_cells_total, c)``.
         """
         self._freeze()
-        sat = cv2.integral(small, sdepth=cv2.CV_32F).reshape(small.shape[0] + 1,
-                                                              small.shape[1] + 1, -1)
-        total = (sat[self._y1, self._x1] - sat[self._y0, self._x1]
-                 - sat[self._y1, self._x0] + sat[self._y0, self._x0])
-        return (total / self._area[:, None]).astype(np.float32)
+        if small.shape[:2] != (self.small_h, self.small_w):
+            msg = f"small planes are {small.shape[:2]}, expected {(self.small_h, self.small_w)}"
+            raise ValueError(msg)
+        sat = np.asarray(cv2.integral(small, sdepth=cv2.CV_32F), dtype=np.float32)
+        corners = sat.reshape(-1, small.shape[2]).take(self._corners, axis=0)
+        corners = corners.reshape(4, len(self._area), -1)
+        total = corners[0] - corners[1] - corners[2] + corners[3]
+        means: F32 = (total / self._area[:, None]).astype(np.float32)
+        return means
 
     def cell_slice(self, key: int) -> slice:
         """Where descriptor ``key``'s cells lie in :meth:`describe`'s result (axis -2)."""
