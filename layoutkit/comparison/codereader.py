@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .boxsums import box_corners, box_sums
 from ..signals.idcode import CodeReading, code_boxes, reading_from_means, readings_from_means
 
 __all__ = ["CodeSpot", "CodeSpots"]
@@ -57,6 +58,9 @@ class CodeSpot:
         self.x1 = (x1 - self.bx0).astype(np.intp)
         self.y1 = (y1 - self.by0).astype(np.intp)
         self.area = ((self.x1 - self.x0) * (self.y1 - self.y0)).astype(np.float64)
+        # the cells' corners in the bounding box's integral image (the same after moved())
+        self.corners = box_corners(self.x0, self.y0, self.x1, self.y1,
+                                   self.bx1 - self.bx0 + 1)
         self.readable = True
 
     def moved(self, dx: int, dy: int) -> CodeSpot:
@@ -89,9 +93,7 @@ class CodeSpot:
         if not self.readable:
             return None
         sat = cv2.integral(luma[self.by0:self.by1, self.bx0:self.bx1], sdepth=cv2.CV_32S)
-        sums = (sat[self.y1, self.x1] - sat[self.y0, self.x1]
-                - sat[self.y1, self.x0] + sat[self.y0, self.x0])
-        means = sums / self.area
+        means = box_sums(sat.reshape(-1), self.corners) / self.area
         reading = reading_from_means(means)
         if reading is not None and levels is not None:
             _count_levels(levels, means)
@@ -130,11 +132,7 @@ class CodeSpots:
         for i in self._live:
             spot = spots[i]
             shape = (spot.by1 - spot.by0 + 1, spot.bx1 - spot.bx0 + 1)
-            width = shape[1]  # the integral image's row length
-            corners.append(offset + np.stack([spot.y1 * width + spot.x1,
-                                              spot.y0 * width + spot.x1,
-                                              spot.y1 * width + spot.x0,
-                                              spot.y0 * width + spot.x0]))
+            corners.append(offset + spot.corners)
             parts.append((offset, shape))
             offset += shape[0] * shape[1]
         self._corners = (np.stack(corners).transpose(1, 0, 2) if corners
@@ -159,8 +157,7 @@ class CodeSpots:
         for i, view in zip(self._live, self._views, strict=True):
             s = self.spots[i]
             cv2.integral(luma[s.by0:s.by1, s.bx0:s.bx1], view, sdepth=cv2.CV_32S)
-        a, b, c, d = (self._sums[k] for k in self._corners)
-        means = (a - b - c + d) / self._area
+        means = box_sums(self._sums, self._corners) / self._area
         for i, reading, row in zip(self._live, readings_from_means(means), means,
                                    strict=True):
             out[i] = reading

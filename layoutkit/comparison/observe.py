@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import F32
+from .boxsums import box_corners, box_sums
 from .codereader import CodeSpot, CodeSpots
 
 __all__ = ["GRID", "MOTION_SCALE", "FrameSampler", "Observations"]
@@ -164,11 +165,7 @@ class FrameSampler:
         self._offsets = np.concatenate([[0], np.cumsum(self._sizes)]).astype(np.int64)
         allc = np.concatenate(self._cells) if self._cells else np.zeros((0, 4), np.int32)
         x0, y0, x1, y1 = (allc[:, i].astype(np.intp) for i in range(4))
-        row = self.small_w + 1  # the integral image's row length
-        # the four corners of every cell in the flattened integral image, in the order
-        # of the sum's signs (+, -, -, +): one gather a frame instead of four
-        self._corners = np.concatenate([y1 * row + x1, y0 * row + x1, y1 * row + x0,
-                                        y0 * row + x0])
+        self._corners = box_corners(x0, y0, x1, y1, self.small_w + 1)
         self._area = ((x1 - x0) * (y1 - y0)).astype(np.float32)
         self._area[self._area <= 0] = 1
         self._code_list = sorted(self.code_keys, key=self.code_keys.__getitem__)
@@ -203,9 +200,7 @@ class FrameSampler:
             msg = f"small planes are {small.shape[:2]}, expected {(self.small_h, self.small_w)}"
             raise ValueError(msg)
         sat = np.asarray(cv2.integral(small, sdepth=cv2.CV_32F), dtype=np.float32)
-        corners = sat.reshape(-1, small.shape[2]).take(self._corners, axis=0)
-        corners = corners.reshape(4, len(self._area), -1)
-        total = corners[0] - corners[1] - corners[2] + corners[3]
+        total = box_sums(sat.reshape(-1, small.shape[2]), self._corners)
         means: F32 = (total / self._area[:, None]).astype(np.float32)
         return means
 

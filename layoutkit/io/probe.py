@@ -96,8 +96,9 @@ def inspect_media(path: str | os.PathLike[str], *,
 
     ``decode="audio"`` decodes only the audio packets (the pictures' decoding errors then
     come from whoever decodes them, e.g. :class:`~layoutkit.io.frames.DecodeStats`).
-    ``decode=False`` returns the last walk of the same file (path, size, mtime) when there is
-    one, decoding or not (its ``decoded`` then says which): the packets' counts are the same.
+    Each file (path, size, mtime) is walked once per ``decode`` level; ``decode=False`` is
+    answered by any walk of it already made, decoding or not (its ``decoded`` then says
+    which): the packets' counts are the same.
 
     Raises
     ------
