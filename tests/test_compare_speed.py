@@ -1,10 +1,9 @@
 """compare at the speed of decoding (issue 23 item 6): what the speed-ups must keep.
 
 Video is decoded in a background thread a few frames ahead (:mod:`layoutkit.io.ahead`), the
-beeps are read in a thread while the frames are observed
-(:class:`~layoutkit.comparison.avsync.BeepReading`), and mono 48 kHz float sound skips the
-resampler: the same frames, samples and results as before, and no thread left running
-when the consumer stops early or fails.  No timing here (benchmarks/compare.py times).
+sound is read once the frames are observed (a thread reading it beside them cost more than
+it saved), and mono 48 kHz float sound skips the resampler: the same frames, samples and
+results as before, and no thread left running when the consumer stops early or fails.  No timing here (benchmarks/compare.py times).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layoutkit.comparison import content as content_mod
-from layoutkit.comparison.avsync import BeepReading, read_beeps
 from layoutkit.comparison.codereader import CodeSpot, CodeSpots
 from layoutkit.comparison.observe import FrameSampler, shrink
 from layoutkit.errors import MediaError
@@ -39,7 +37,7 @@ SR = 48000
 
 #: The threads these tests are about (other tests' servers, e.g. ``layoutkit-design``, may
 #: still be winding down in the same worker process).
-OURS = ("layoutkit-decode", "layoutkit-beeps", "layoutkit-ahead")
+OURS = ("layoutkit-decode", "layoutkit-ahead")
 
 
 def _threads(*names: str) -> list[str]:
@@ -107,7 +105,7 @@ def test_a_consumer_that_stops_early_leaves_no_decoder_thread(mp4: Path) -> None
     assert not _threads()
 
 
-def test_a_failing_analysis_stops_the_decoder_and_the_beep_threads(
+def test_a_failing_analysis_stops_the_decoder_and_reads_no_sound(
         mp4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from layoutkit.scenario import parse_scenario
     from tests.helpers import scenario_doc
@@ -125,11 +123,13 @@ def test_a_failing_analysis_stops_the_decoder_and_the_beep_threads(
     doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
                        transcoding={"width": 352, "height": 288, "fps": 15,
                                     "mixedVideoLayout": 1})
+    heard = []
     with pytest.raises(RuntimeError, match="frame 2") as failed:
         content_mod.check_content(lambda: iter_video([mp4], ahead=2), parse_scenario(doc),
-                                  audio=iter_audio([mp4]))
+                                  audio=(heard.append(c) or c for c in iter_audio([mp4])))
     assert failed.value is not None  # the traceback still holds the frames' iterators
     assert not _threads()
+    assert not heard
 
 
 def test_a_decoding_error_reaches_the_consumer(tmp_path: Path, mp4: Path) -> None:
@@ -207,33 +207,32 @@ def test_other_sound_still_goes_through_the_resampler(tmp_path: Path) -> None:
     assert abs(samples.size - 2 * SR) < 2048  # 2 s at 48 kHz
 
 
-def test_beeps_read_in_the_background_are_those_read_in_line() -> None:
-    sound = tone("1001", 0, 4 * SR).astype(np.float32)
-    chunks = [AudioChunk(0.25 + i, sound[i * SR:(i + 1) * SR]) for i in range(4)]
-    expected = read_beeps(chunks, origin=0.5)
-    reading = BeepReading(iter(chunks))
-    reading.start(0.5)
-    got = reading.beeps(0.5)
-    assert got.t.size >= 3
-    assert np.array_equal(got.t, expected.t) and np.array_equal(got.code, expected.code)
-    assert np.array_equal(got.level, expected.level) and got.span == expected.span
-    reading.close()
+def test_the_sound_is_read_after_the_pictures_on_the_calling_thread(mp4: Path) -> None:
+    from layoutkit.scenario import parse_scenario
+    from tests.helpers import scenario_doc
+
+    log: list[tuple[str, int, str]] = []
+
+    def frames() -> Any:
+        for frame in iter_video([mp4], ahead=2):
+            log.append(("frame", frame.index, threading.current_thread().name))
+            yield frame
+
+    def sound() -> Any:
+        for k, chunk in enumerate(iter_audio([mp4])):
+            log.append(("sound", k, threading.current_thread().name))
+            yield chunk
+
+    doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
+                       transcoding={"width": 352, "height": 288, "fps": 15,
+                                    "mixedVideoLayout": 1})
+    result = content_mod.check_content(frames(), parse_scenario(doc), audio=sound())
+    kinds = [kind for kind, _, _ in log]
+    assert kinds.count("frame") == 30 and kinds.count("sound") >= 2
+    assert kinds == sorted(kinds)  # every frame before the first chunk of sound
+    assert {name for _, _, name in log} == {threading.current_thread().name}
+    assert "beeps" in result.stats
     assert not _threads()
-
-
-def test_a_closed_beep_reading_stops_reading_the_sound() -> None:
-    read = []
-
-    def chunks():
-        for i in range(1000):
-            read.append(i)
-            yield AudioChunk(float(i), np.zeros(SR, np.float32))
-
-    reading = BeepReading(chunks())
-    reading.start(0.0)
-    reading.close()
-    assert not _threads()
-    assert len(read) < 1000
 
 
 def _tile(uid: str, frame: int, size: tuple[int, int]) -> np.ndarray:

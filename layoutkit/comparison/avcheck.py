@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from ..io.frames import AudioChunk
 from .alignment import Alignment
-from .avsync import AvCheck, BeepReading, Flashes, check_av, heard_spans
+from .avsync import AvCheck, Flashes, check_av, heard_spans
 from .classify import RegionObservation
 from .findings import Finding
 from .frames import Observed
@@ -54,12 +54,9 @@ def flashes_of(observed: Observed, regions: Sequence[RegionObservation],
 
 
 def measure_av(plan: Plan, observed: Observed, regions: Sequence[RegionObservation],
-               alignment: Alignment, *, audio: Iterable[AudioChunk] | BeepReading,
+               alignment: Alignment, *, audio: Iterable[AudioChunk],
                tolerance_s: tuple[float, float]) -> AvCheck:
-    """Check A/V sync of ``audio`` (same clock as the frames): its facts and differences.
-
-    ``audio`` may be a :class:`~.avsync.BeepReading` started while the frames were observed.
-    """
+    """Check A/V sync of ``audio`` (same clock as the frames): its facts and differences."""
     flashes = flashes_of(observed, regions, alignment.rates, fps=plan.expectation.fps)
     return check_av(flashes, audio, origin=observed.origin, offset=alignment.offset,
                     tolerance=tolerance_s, spans=heard_spans(plan.scenario, profile=plan.profile))

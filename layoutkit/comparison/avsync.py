@@ -50,9 +50,8 @@ when the recording started is not told apart (as before the marker).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -66,7 +65,7 @@ from ..signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency
 from ..timeline import Timeline
 from .model import Difference
 
-__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "AvMeasure", "BeepReading",
+__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "AvMeasure",
            "Beeps", "Flashes", "av_offset", "beep_onsets", "check_av", "heard_spans",
            "marked_offset", "read_beeps"]
 
@@ -316,77 +315,6 @@ def read_beeps(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> Beeps:
                  np.array([b[2] for b in kept], dtype=np.float64), span)
 
 
-class BeepReading:
-    """Read the beeps of a sound in a background thread while the pictures are observed.
-
-    :meth:`start` is called with the pictures' origin (the first frame's time) as soon as
-    it is known; :meth:`beeps` waits for the result (:func:`read_beeps` of the same
-    chunks, the same numbers).  Decoding the sound (FFmpeg) and its FFTs release the GIL, so
-    they overlap with the observation of the frames.  The chunks are read one at a time:
-    memory stays that of :func:`read_beeps`.  :meth:`close` stops the thread early (an
-    analysis that failed).
-
-    Examples
-    --------
-    >>> from layoutkit.signals.tone import tone
-    >>> reading = BeepReading([AudioChunk(0.0, tone("7", 0, 3 * 48000))])
-    >>> reading.start(0.5)
-    >>> np.round(reading.beeps(0.5).t, 2).tolist()
-    [0.5, 1.5]
-    >>> reading.close()
-    """
-
-    def __init__(self, chunks: Iterable[AudioChunk]) -> None:
-        self._chunks = chunks
-        self._origin: float | None = None
-        self._found: Beeps | None = None
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, origin: float) -> None:
-        """Start reading, beeps timed after ``origin`` (once; later calls do nothing)."""
-        if self._thread is not None:
-            return
-        self._origin = origin
-        self._thread = threading.Thread(target=self._read, daemon=True,
-                                        name="layoutkit-beeps")
-        self._thread.start()
-
-    def _until_stopped(self) -> Iterator[AudioChunk]:
-        for chunk in self._chunks:
-            if self._stop.is_set():
-                return
-            yield chunk
-
-    def _read(self) -> None:
-        try:
-            self._found = read_beeps(self._until_stopped(), origin=float(self._origin or 0.0))
-        except BaseException as exc:  # raised again by beeps()
-            self._error = exc
-
-    def beeps(self, origin: float) -> Beeps:
-        """Return the beeps, seconds after ``origin`` (read now when not started)."""
-        if self._thread is None:
-            return read_beeps(self._chunks, origin=origin)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._found is not None and self._origin is not None
-        if origin == self._origin:
-            return self._found
-        moved = self._origin - origin  # another origin: the same beeps, times moved
-        span = self._found.span
-        return replace(self._found, t=self._found.t + moved,
-                       span=None if span is None else (span[0] + moved, span[1] + moved))
-
-    def close(self) -> None:
-        """Stop reading (if still reading) and wait for the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
 def beep_onsets(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> npt.NDArray[np.float64]:
     """Return the times (seconds after ``origin``) where a beep (numbered or plain) starts."""
     return read_beeps(chunks, origin=origin).t
@@ -590,7 +518,7 @@ def _offset_difference(measure: AvMeasure, tolerance: tuple[float, float],
         f"{n} flashes; {how})", expected=[ahead, behind], observed=round(av, 4))
 
 
-def check_av(flashes: Flashes, audio: Iterable[AudioChunk] | BeepReading, *, origin: float,
+def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float,
              offset: float,
              spans: Mapping[str, Sequence[tuple[float, float]]],
              tolerance: tuple[float, float] = AV_TOLERANCE_S) -> AvCheck:
@@ -600,8 +528,8 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk] | BeepReading, *, ori
     ----------
     flashes : Flashes
         The flashes seen, times after ``origin``.
-    audio : iterable of AudioChunk, or BeepReading
-        The recording's sound (same clock as the pictures), or its beeps being read.
+    audio : iterable of AudioChunk
+        The recording's sound (same clock as the pictures).
     origin : float
         The first picture's time.
     offset : float
@@ -617,8 +545,7 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk] | BeepReading, *, ori
         ``stats``: ``beeps``, and with a measure ``av_offset_s`` and ``av_method``
         (``numbered beeps`` or ``plain beeps, modulo 1 s``).
     """
-    beeps = audio.beeps(origin) if isinstance(audio, BeepReading) else \
-        read_beeps(audio, origin=origin)
+    beeps = read_beeps(audio, origin=origin)
     stats: dict[str, Any] = {"beeps": int(beeps.t.size)}
     if not beeps.t.size:
         missing = _no_beep(beeps.span, spans, offset) if beeps.span else None

@@ -20,7 +20,7 @@ Tolerances
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from .runs import Runs, find_runs, observed_intervals
 from .timing import FrameTiming, frame_loss_allowed, measure_timing, timing_findings
 
 if TYPE_CHECKING:
-    from .avsync import AvCheck, BeepReading
+    from .avsync import AvCheck
 
 # The check, evidence and inference stages (6-8) are imported where they run, after the
 # frames are observed: a compare's first frame does not wait for them.
@@ -265,7 +265,7 @@ def moved_back(plan: Plan, analysis: Analysis,
     return replace(again, displacement=Displacement(found, shift))
 
 
-def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | BeepReading | None,
+def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
                options: ContentOptions) -> Checked:
     """Run every check (stage 6) against :attr:`Analysis.plan`.
 
@@ -381,7 +381,7 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 
 
 def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
-            audio: Iterable[AudioChunk] | BeepReading | None,
+            audio: Iterable[AudioChunk] | None,
             options: ContentOptions) -> ContentResult:
     """Stages 6-8 against the fitted plan."""
     from .evidence import collect_evidence
@@ -401,46 +401,16 @@ def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | N
                          warnings=analysis.people.warnings if analysis.people else ())
 
 
-def _starting(frames: Iterable[DecodedFrame],
-              start: Callable[[float], None]) -> Iterator[DecodedFrame]:
-    """Yield ``frames``, calling ``start`` with the first frame's time before yielding it.
-
-    The frames' iterator is closed when this one is (a decoder thread stops at once).
-    """
-    items = iter(frames)
-    try:
-        for frame in items:
-            start(frame.t)
-            yield frame
-            break
-        yield from items
-    finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
-
-
 def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
               options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
-    first = frames() if callable(frames) else frames
-    beeps: BeepReading | None = None
-    if audio is not None:  # the beeps are read while the frames are observed
-        from .avsync import BeepReading
-
-        beeps = BeepReading(audio)
-        first = _starting(first, beeps.start)
+    analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
+    analysis = moved_back(plan, analysis, source, options=options)
     try:
-        analysis = analyse(plan, first, options=options)
-        analysis = moved_back(plan, analysis, source, options=options)
-        try:
-            return _judged(analysis, source, audio=beeps, options=options)
-        finally:
-            if analysis.plan is not plan:  # rebuilt at the fitted event times
-                analysis.plan.renderer.close()
+        return _judged(analysis, source, audio=audio, options=options)
     finally:
-        if beeps is not None:
-            beeps.close()
+        if analysis.plan is not plan:  # rebuilt at the fitted event times
+            analysis.plan.renderer.close()
 
 
 def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
@@ -460,7 +430,8 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
     profile : Profile
         Behaviour choices the expectations follow.
     audio : iterable of AudioChunk, optional
-        The recording's audio (same clock as the frames), for the A/V offset.
+        The recording's audio (same clock as the frames), for the A/V offset (read once
+        the frames are observed).
     options : ContentOptions, optional
         The recording's frame rate and own clock (used when no code is readable), the
         transition and A/V tolerances, the evidence cap (default :class:`ContentOptions`).
