@@ -687,7 +687,6 @@ def compare(  # noqa: PLR0913 -- the public facade: its keywords are the documen
     >>> result.verdict, result.offset_s, result.differences
     ('match', 0.0, ())
     """
-    from .comparison.report import write_report
     from .comparison.run import CompareOptions
     from .comparison.run import compare as run
 
@@ -695,7 +694,9 @@ def compare(  # noqa: PLR0913 -- the public facade: its keywords are the documen
     result = run(scenario, recording, options=CompareOptions(
         profile=profile, infer=infer, server_response=server_response,
         content_only=content_only, event_tolerance=event_tolerance))
-    if report is not None:
+    if report is not None:  # the report's modules (Jinja2, the plots) only when one is asked
+        from .comparison.report import write_report
+
         write_report(result, report, overwrite=overwrite,
                      title=f"compare: {scenario.cname} vs {Path(str(recording)).name}",
                      recording_name=str(recording))

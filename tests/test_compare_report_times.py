@@ -241,3 +241,20 @@ def test_compare_import_leaves_out_what_the_first_frame_does_not_need():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_a_compare_without_report_loads_no_report_module(tmp_path):
+    # the recording of ``late``'s scenario, compared in a fresh process as the command does
+    # with --json: the report's modules (Jinja2, the plots: 0.1 s) stay out
+    folder = tmp_path / "rec"
+    doc = _doc(0.6, 1.2) | {"duration": 2}
+    mp4 = min(record(parse_scenario(doc), folder, quiet=True).folder.glob("*.mp4"))
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    code = ("import json, sys, layoutkit as lk; "
+            f"r = lk.compare({str(tmp_path / 's.json')!r}, {str(mp4)!r}); "
+            "print(json.dumps([r.verdict, [m for m in ('jinja2', 'layoutkit.comparison.report') "
+            "if m in sys.modules]]))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == ["match", []]

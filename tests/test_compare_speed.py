@@ -3,7 +3,8 @@
 Video is decoded in a background thread a few frames ahead (:mod:`layoutkit.io.ahead`), the
 sound is read once the frames are observed (a thread reading it beside them cost more than
 it saved), and mono 48 kHz float sound skips the resampler: the same frames, samples and
-results as before, and no thread left running when the consumer stops early or fails.  No timing here (benchmarks/compare.py times).
+results as before, and no thread left running when the consumer stops early or fails.  No
+timing here (benchmarks/compare.py times).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from layoutkit.errors import MediaError
 from layoutkit.io import probe as probe_mod
 from layoutkit.io import recorded
 from layoutkit.io.ahead import ahead
-from layoutkit.io.frames import AudioChunk, DecodeStats
+from layoutkit.io.frames import DecodeStats
 from layoutkit.io.recorded import iter_audio, iter_video
 from layoutkit.signals.idcode import draw_code
 from layoutkit.signals.tone import tone
