@@ -125,7 +125,7 @@ class Case:
 
 
 CASES = {
-    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10, pairs=9),
+    "a-360p-4users": Case("640x360@15, 4 users", (640, 360), 4, 40, 10, pairs=15),
     "b-1080p-17users": Case("1920x1080@15, 17 users best fit", (1920, 1080), 17, 20, 4,
                             pairs=9),
     "mix-640x360-bestfit-4-files": Case("640x360@15, 4 H.264 files", (640, 360), 4, 40, 4,
