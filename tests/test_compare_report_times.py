@@ -244,8 +244,8 @@ def test_compare_import_leaves_out_what_the_first_frame_does_not_need():
 
 
 def test_a_compare_without_report_loads_no_report_module(tmp_path):
-    # the recording of ``late``'s scenario, compared in a fresh process as the command does
-    # with --json: the report's modules (Jinja2, the plots: 0.1 s) stay out
+    # a 2 s recording of this module's scenario, compared in a fresh process as the command
+    # does with --json: the report's modules (Jinja2, the plots: 0.1 s) stay out
     folder = tmp_path / "rec"
     doc = _doc(0.6, 1.2) | {"duration": 2}
     mp4 = min(record(parse_scenario(doc), folder, quiet=True).folder.glob("*.mp4"))
