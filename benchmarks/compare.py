@@ -64,7 +64,8 @@ Reported: median wall and CPU seconds per recording (CPU: this process and its c
 :func:`resource.getrusage`), x real time; ``ratio_ours_over_decode`` and
 ``ratio_process_ours_over_decode``: the median of the per-pair ratios of wall seconds
 (``*_cpu``: of CPU seconds), ``target_ratio`` and ``meets_target`` (both ratios within
-the target); ``ratio_ours_over_ffmpeg``; the load average before and after each case.
+the target); ``ratio_ours_over_ffmpeg`` (wall) and ``ratio_ffmpeg_over_ours_cpu`` (the
+floor's row in ``run.py``); the load average before and after each case.
 Issue 8's targets still hold: >= 30x real time for the first case, >= 5x for the second,
 on a 2-core machine.
 
