@@ -388,8 +388,17 @@ def ffmpeg_composite(doc: dict, sources: dict[str, Path], out: Path, *,
                            vcodec="libx264", video_bitrate=f"{tc.bitrate}k", r=fps,
                            acodec="aac", audio_bitrate=str(bit_rate), ar=48000, ac=channels,
                            t=seconds, preset="veryfast", **{"x264-params": "bframes=0"})
-    stream.overwrite_output().global_args("-v", "error").run(
-        cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    args = stream.overwrite_output().global_args("-v", "error").compile(
+        cmd=imageio_ffmpeg.get_ffmpeg_exe())
+    # FFmpeg's own threads once deadlocked on this graph in a CI run (every thread in a futex
+    # wait, 0 CPU-s in 12 min): a run past the bound is killed and made once more
+    for attempt in range(2):
+        try:
+            subprocess.run(args, check=True, capture_output=True, timeout=90)
+            return out
+        except subprocess.TimeoutExpired:
+            if attempt:
+                raise
     return out
 
 
