@@ -17,7 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ __all__ = [
     "RESULTS",
     "Settings",
     "Timing",
+    "held_to_one_core",
     "machine",
     "metadata",
     "parse_args",
@@ -141,6 +143,42 @@ def time_interleaved(subjects: dict[str, Callable[[int], object]], settings: Set
             runs[name].append(_run(fn, settings.warmup + r * settings.frames, settings.frames))
     return {name: Timing(tuple(w for w, _ in v), tuple(c for _, c in v), settings.frames)
             for name, v in runs.items()}
+
+
+def _threads() -> list[int]:
+    """Return the ids of this process's threads (Linux: ``/proc/self/task``)."""
+    return [int(name) for name in os.listdir("/proc/self/task")]
+
+
+@contextmanager
+def held_to_one_core() -> Iterator[int | None]:
+    """Hold every thread of this process, and the threads they start, to one core.
+
+    Yields the core, or None where the affinity cannot be set (not Linux): then nothing
+    changes.  Every thread is pinned (``os.sched_setaffinity`` pins one thread; threads
+    started before, such as pools made by a warm-up, keep their own mask), and each gets
+    its own mask back on leaving.  Used where a competitor runs on one core by design, so
+    that a ratio measures the work rather than how much of a second core the host lends.
+    """
+    try:
+        before = {tid: os.sched_getaffinity(tid) for tid in _threads()}
+    except (AttributeError, OSError):
+        yield None
+        return
+    core = min(before[os.getpid()])
+    for tid in before:
+        _set_affinity(tid, {core})
+    try:
+        yield core
+    finally:
+        for tid in _threads():
+            _set_affinity(tid, before.get(tid, before[os.getpid()]))
+
+
+def _set_affinity(tid: int, cores: set[int]) -> None:
+    """Set one thread's cores; a thread that ended meanwhile is passed over."""
+    with suppress(ProcessLookupError):
+        os.sched_setaffinity(tid, cores)
 
 
 def _git(*args: str) -> str | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import statistics
 import sys
+import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +105,34 @@ def test_passes_merge_every_round_and_keep_the_first_pass_reference():
     assert merged["floor"]["runs_wall_fps"] == [900.0] * 3  # measured in the first pass only
     assert merged["psnr_y_db"] == {"ours": 41.0, "ffmpeg": 40.0}
     assert merged["x_floor"] == 4.5
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two cores")
+def test_held_to_one_core_holds_every_thread_and_gives_each_its_mask_back():
+    common = sys.modules["_common"]
+    cores = os.sched_getaffinity(0)
+    seen: dict[str, set[int]] = {}
+    go, read, done = threading.Event(), threading.Event(), threading.Event()
+
+    def waiting() -> None:  # a thread started before, like a pool a warm-up made
+        go.wait()
+        seen["before"] = os.sched_getaffinity(0)
+        read.set()
+        done.wait()
+        seen["after"] = os.sched_getaffinity(0)
+
+    early = threading.Thread(target=waiting)
+    early.start()
+    with common.held_to_one_core() as core:
+        go.set()
+        read.wait()
+        late = threading.Thread(target=lambda: seen.update(late=os.sched_getaffinity(0)))
+        late.start()
+        late.join()
+        seen["main"] = os.sched_getaffinity(0)
+    done.set()
+    early.join()
+    assert core == min(cores)
+    assert (seen["before"], seen["late"], seen["main"]) == ({core}, {core}, {core})
+    assert seen["after"] == cores and os.sched_getaffinity(0) == cores

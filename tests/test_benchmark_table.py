@@ -100,3 +100,13 @@ def test_docs_speed_table_says_met_exactly_where_the_ratio_reaches_the_target():
             checked += 1
     assert checked >= 30
     assert re.search(r"^Machine: .*; commit [0-9a-f]{7}", section, flags=re.M)
+
+
+def test_a_mix_row_held_to_one_core_says_so_in_its_metric():
+    side = {"wall_s_median": 2.0}
+    case = {"seconds": 40, "ours": side, "ffmpeg": {"wall_s_median": 1.7},
+            "ratio_ffmpeg_over_ours": 0.85}
+    rows = _run_module()._mix({"cases": {"a-360p-4users": dict(case, one_core=0),
+                                         "b-1080p-17users": dict(case, one_core=None)}})
+    assert [r["metric"] for r in rows] == ["wall s, 40 s recording, both on one core",
+                                           "wall s, 40 s recording"]
