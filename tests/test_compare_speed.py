@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from layoutkit.comparison import content as content_mod
 from layoutkit.comparison.codereader import CodeSpot, CodeSpots
-from layoutkit.comparison.observe import FrameSampler, shrink
+from layoutkit.comparison.observe import MOTION_SCALE, FrameSampler, Observations, shrink
 from layoutkit.errors import MediaError
 from layoutkit.io import probe as probe_mod
 from layoutkit.io import recorded
@@ -112,15 +112,15 @@ def test_a_failing_analysis_stops_the_decoder_and_reads_no_sound(
     from tests.helpers import scenario_doc
 
     seen = []
-    real = FrameSampler.small_planes
+    real = FrameSampler.shrunk_planes
 
-    def failing(self: FrameSampler, i420: np.ndarray) -> np.ndarray:
+    def failing(self: FrameSampler, i420: np.ndarray) -> tuple[np.ndarray, ...]:
         seen.append(1)
         if len(seen) == 3:
             raise RuntimeError("analysis failed on frame 2")
         return real(self, i420)
 
-    monkeypatch.setattr(FrameSampler, "small_planes", failing)
+    monkeypatch.setattr(FrameSampler, "shrunk_planes", failing)
     doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
                        transcoding={"width": 352, "height": 288, "fps": 15,
                                     "mixedVideoLayout": 1})
@@ -319,3 +319,34 @@ def test_cell_means_are_each_cells_exact_mean(canvas_wh: tuple[int, int],
                 assert np.allclose(mean, exact, rtol=0, atol=1e-3)
     with pytest.raises(ValueError, match="small planes"):
         sampler.cell_means(small[1:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([(640, 360), (1920, 1080), (352, 288)]),
+       st.lists(st.tuples(st.integers(0, 1900), st.integers(0, 1060), st.integers(1, 900),
+                          st.integers(1, 500)), min_size=1, max_size=4),
+       st.integers(0, 2 ** 32 - 1))
+def test_observing_a_frame_gives_its_cells_and_their_luma_change_exactly(
+        canvas_wh: tuple[int, int], rects: list[tuple[int, int, int, int]], seed: int) -> None:
+    # Observations sums whole-level planes (and the change since the last frame) in one
+    # integral image; here each is worked out on its own, in float, as the expectations are.
+    w, h = canvas_wh
+    sampler = FrameSampler(canvas_wh)
+    for rect in rects:
+        sampler.desc_key(rect)
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8) for _ in range(3)]
+    observations = Observations(sampler)
+    for i, frame in enumerate(frames):
+        observations.add(i / 15, frame)
+    _, cells, _, _ = observations.arrays()
+    small = [sampler.small_planes(frame) for frame in frames]
+    for i in range(3):
+        exact = np.clip(np.rint(sampler.cell_means(small[i])), 0, 255)
+        assert np.array_equal(cells[i], exact)
+    motion = observations.motion()
+    assert (motion[0] == 255).all()  # no frame before the first
+    for i in (1, 2):
+        change = np.abs(small[i][:, :, :1] - small[i - 1][:, :, :1])
+        exact = np.clip(np.rint(sampler.cell_means(change)[:, 0] * MOTION_SCALE), 0, 255)
+        assert np.array_equal(motion[i], exact)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .._typing import F32
+from .._typing import F32, U8
 from .boxsums import box_corners, box_sums
 from .codereader import CodeSpot, CodeSpots
 
@@ -173,8 +173,8 @@ class FrameSampler:
                        for rect, mode, src_wh in self._code_list]
         self._reader = CodeSpots(self._spots)
 
-    def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Downscale the canvas to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
+    def shrunk_planes(self, i420: npt.NDArray[np.uint8]) -> tuple[U8, U8, U8]:
+        """Downscale the Y, U and V planes each to ``(small_h, small_w)`` (:func:`shrink`)."""
         w, h = self.canvas_wh
         if i420.shape != (h * 3 // 2, w):
             msg = f"frame is {i420.shape[1]}x{i420.shape[0] * 2 // 3}, expected {w}x{h}"
@@ -184,22 +184,28 @@ class FrameSampler:
         u = flat[w * h: w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
         v = flat[w * h + (w // 2) * (h // 2):].reshape(h // 2, w // 2)
         size = (self.small_w, self.small_h)
-        return np.stack([shrink(p, size) for p in (y, u, v)], axis=2).astype(np.float32)
+        return shrink(y, size), shrink(u, size), shrink(v, size)
+
+    def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Downscale the canvas to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
+        return np.stack(self.shrunk_planes(i420), axis=2).astype(np.float32)
 
     def describe(self, i420: npt.NDArray[np.uint8]) -> F32:
         """Every descriptor cell's mean ``(n_cells_total, 3)`` (use :meth:`split`)."""
         return self.cell_means(self.small_planes(i420))
 
-    def cell_means(self, small: F32) -> F32:
-        """Average ``small`` (``(small_h, small_w, c)``) over every descriptor cell.
+    def cell_means(self, small: npt.NDArray[np.uint8] | F32) -> F32:
+        """Average ``small`` (``(small_h, small_w, c)``, uint8 or float32) over every cell.
 
-        Returns ``(n_cells_total, c)``.
+        Returns ``(n_cells_total, c)`` float32 (the sums are exact either way: whole levels
+        over at most 160 x 90 small pixels stay below 2 ** 24).
         """
         self._freeze()
         if small.shape[:2] != (self.small_h, self.small_w):
             msg = f"small planes are {small.shape[:2]}, expected {(self.small_h, self.small_w)}"
             raise ValueError(msg)
-        sat = np.asarray(cv2.integral(small, sdepth=cv2.CV_32F), dtype=np.float32)
+        depth = cv2.CV_32S if small.dtype == np.uint8 else cv2.CV_32F
+        sat = np.asarray(cv2.integral(small, sdepth=depth))
         total = box_sums(sat.reshape(-1, small.shape[2]), self._corners)
         means: F32 = (total / self._area[:, None]).astype(np.float32)
         return means
@@ -240,6 +246,20 @@ class FrameSampler:
         return int(self._offsets[-1])
 
 
+def _cell_motion(change: F32, *, first: bool) -> U8:
+    """Each cell's mean absolute luma change since the previous frame, as motion bytes.
+
+    In :data:`MOTION_SCALE` steps; 255 (the most) for the first frame, which has no
+    previous one.
+
+    >>> _cell_motion(np.array([0.0, 0.5, 9.0], np.float32), first=False).tolist()
+    [0, 16, 255]
+    """
+    if first:
+        return np.full(change.shape, 255, np.uint8)
+    return _bytes(change * MOTION_SCALE)
+
+
 def _bytes(values: F32) -> npt.NDArray[np.uint8]:
     """Round ``values`` to whole levels, kept within 0..255, as bytes.
 
@@ -265,37 +285,29 @@ class Observations:
     _uids: list[npt.NDArray[np.int32]] = field(default_factory=list)
     _frames: list[npt.NDArray[np.int32]] = field(default_factory=list)
     _motion: list[npt.NDArray[np.uint8]] = field(default_factory=list)
-    _previous_luma: F32 | None = None
+    _previous_luma: U8 | None = None
     #: How often each level was the black (row 0) and the white (row 1) calibration cell
     #: of a code read (the recording's own black and white).
     code_levels: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.zeros((2, 256), dtype=np.int64))
 
     def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
-        """Observe one frame."""
-        small = self.sampler.small_planes(i420)
-        cells = self.sampler.cell_means(small)
+        """Observe one frame: its cells' mean Y, U, V and motion, and its codes."""
+        y, u, v = self.sampler.shrunk_planes(i420)
+        previous, self._previous_luma = self._previous_luma, y
+        change = y if previous is None else cv2.absdiff(y, previous)
+        # one integral image for the three planes and the change: one pass, one gather
+        means = self.sampler.cell_means(np.asarray(cv2.merge([y, u, v, change]), np.uint8))
         h = self.sampler.canvas_wh[1]
         uids, frames = self.sampler.read_codes(i420[:h], levels=self.code_levels)
         self.times.append(float(t))
-        self._cells.append(_bytes(cells))
-        self._motion.append(self._cell_motion(np.ascontiguousarray(small[:, :, 0])))
+        self._cells.append(_bytes(means[:, :3].copy()))
+        self._motion.append(_cell_motion(means[:, 3], first=previous is None))
         self._uids.append(uids)
         self._frames.append(frames)
 
-    def _cell_motion(self, luma: F32) -> npt.NDArray[np.uint8]:
-        """Measure each cell's mean absolute luma change since the previous frame.
-
-        In :data:`MOTION_SCALE` steps (255: the first frame, or more).
-        """
-        previous, self._previous_luma = self._previous_luma, luma
-        if previous is None:
-            return np.full(self.sampler.n_cells(), 255, np.uint8)
-        change = self.sampler.cell_means(np.abs(luma - previous)[:, :, None])[:, 0]
-        return _bytes(change * MOTION_SCALE)
-
     def motion(self) -> npt.NDArray[np.uint8]:
-        """``(n, n_cells)``: each frame's cell motion (:meth:`_cell_motion`)."""
+        """``(n, n_cells)``: each frame's cell motion (:func:`_cell_motion`)."""
         if not self._motion:
             return np.zeros((0, self.sampler.n_cells()), np.uint8)
         return np.stack(self._motion)

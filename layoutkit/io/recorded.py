@@ -223,8 +223,8 @@ class _Mono:
 
     def __call__(self, frame: Any) -> list[npt.NDArray[np.float32]]:
         """Return the samples of ``frame`` (none, one or several arrays, in order)."""
-        if self._resampler is None and self.ready(frame):
-            return [np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)]
+        if self._resampler is None and self.ready(frame):  # one plane of float32 samples
+            return [np.frombuffer(frame.planes[0], np.float32, count=frame.samples)]
         if self._resampler is None:
             self._resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
         return [out.to_ndarray().reshape(-1).astype(np.float32)
@@ -259,9 +259,11 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
         pending_n = 0
         start: float | None = None
         for frame in _decoded(container, stream, stats):
-            if frame.pts is None or frame.time_base is None:
+            pts, base = frame.pts, frame.time_base
+            if pts is None or base is None:
                 continue
-            t = clock(float(frame.pts * frame.time_base), 0.02)
+            # pts * base in seconds, rounded once as float(Fraction) rounds it
+            t = clock(pts * base.numerator / base.denominator, 0.02)
             for data in mono(frame):
                 if start is None:
                     start = t
