@@ -6,10 +6,14 @@ answers at once and appends every accepted body to a JSON-lines file (:class:`Ev
 
 * **Whole lines.** A body is re-encoded as one line of ASCII JSON (a pretty-printed body has
   newlines) and written with a single ``write`` on a descriptor opened ``O_APPEND``, then
-  ``fsync``-ed, under a lock (concurrent callbacks are serialized).  A process killed at any
-  moment leaves the lines written so far, each whole; a failed or short write is cut back.
-  A file that does not end with a newline when opened (another tool's torn line) gets one
-  first, so the next line is whole.
+  ``fsync``-ed, under a lock (concurrent callbacks are serialized), before the 200 is sent.
+  A process killed at any moment leaves every line it answered 200 for whole; a failed or
+  short write is cut back.  A SIGKILL that lands while a line is being written can leave
+  that one line torn (Linux stops copying a long ``write`` when a fatal signal is pending
+  and keeps what it copied); its callback was not answered, so Agora sends it again.  A
+  file that does not end with a newline when opened (such a torn line, or another tool's)
+  gets one first, so the next line is whole; a reader names the torn line (``scenario
+  from-events``: ``line N: <root>: malformed JSON``).
 * **Signatures.** With a secret (the one the Agora console shows for the NCS project), each
   body must carry ``Agora-Signature-V2``: the hex HMAC-SHA256 of the raw body with the
   secret (compared in constant time, either case).  Missing: 401; wrong: 403.  The secret is
