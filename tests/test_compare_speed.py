@@ -350,3 +350,31 @@ def test_observing_a_frame_gives_its_cells_and_their_luma_change_exactly(
         change = np.abs(small[i][:, :, :1] - small[i - 1][:, :, :1])
         exact = np.clip(np.rint(sampler.cell_means(change)[:, 0] * MOTION_SCALE), 0, 255)
         assert np.array_equal(motion[i], exact)
+
+
+def _frame_votes_one_by_one(votes: np.ndarray, fps: int, offset: float) -> np.ndarray:
+    """Each frame's vote as compare weighed it frame by frame before (the reference)."""
+    out = np.full(len(votes), np.nan)
+    for f, row in enumerate(votes):
+        v = row[~np.isnan(row)]
+        if v.size:
+            values, counts = np.unique(np.round(v * fps).astype(np.int64), return_counts=True)
+            top = values[counts == counts.max()]
+            out[f] = top[np.argmin(np.abs(top / fps - offset))] / fps
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 12), st.sampled_from([15, 24, 25, 30]),
+       st.floats(-2, 2), st.integers(0, 2 ** 32 - 1))
+def test_frame_votes_at_once_are_those_weighed_frame_by_frame(frames, codes, fps, offset,
+                                                             seed) -> None:
+    from layoutkit.comparison.align import _frame_votes
+
+    rng = np.random.default_rng(seed)
+    # few distinct votes, so that bins tie and share; some codes give none
+    votes = rng.choice(np.arange(-6, 7) / fps + rng.normal(0, 0.1 / fps, 13), (frames, codes))
+    votes[rng.random((frames, codes)) < 0.3] = np.nan
+    got = _frame_votes(votes, fps, offset)
+    want = _frame_votes_one_by_one(votes, fps, offset)
+    assert np.array_equal(got, want, equal_nan=True)

@@ -421,6 +421,33 @@ def offset_from_pictures(exp: Expectation, times: F64, canvas_cells: npt.NDArray
                         max_evaluations=max_evaluations).offset_s
 
 
+#: Frames whose votes :func:`_frame_votes` weighs at once (memory: frames x codes ** 2 bytes).
+_VOTE_BLOCK = 2048
+
+
+def _frame_votes(votes: F64, fps: int, offset: float) -> F64:
+    """Each frame's offset: the whole-frame bin most of its codes vote for (NaN: no vote).
+
+    ``votes`` is ``(frames, codes)`` in seconds, NaN where a code gave none.  A tie between
+    bins goes to the one nearest ``offset``, and between two as near to the lower.
+
+    >>> _frame_votes(np.array([[0.0, 0.07, 0.07], [np.nan, np.nan, np.nan],
+    ...                        [0.0, 0.2, np.nan]]), 15, 0.19).tolist()
+    [0.06666666666666667, nan, 0.2]
+    """
+    valid = ~np.isnan(votes)
+    if not votes.shape[1]:
+        return np.full(len(votes), np.nan)
+    bins = np.round(np.where(valid, votes, 0.0) * fps).astype(np.int64)
+    same = (bins[:, :, None] == bins[:, None, :]) & valid[:, None, :]
+    counts = np.where(valid, same.sum(axis=2), 0)  # votes sharing each vote's bin
+    top = valid & (counts == counts.max(axis=1, keepdims=True))
+    distance = np.where(top, np.abs(bins / fps - offset), np.inf)
+    nearest = top & (distance == distance.min(axis=1, keepdims=True))
+    pick = np.where(nearest, bins, np.iinfo(np.int64).max).min(axis=1)
+    return np.where(valid.any(axis=1), pick / fps, np.nan)
+
+
 def local_offsets(times: F64, codes: CodeInputs, *, offset: float,
                   settle_frames: int = 15) -> tuple[F64, int, int]:
     """Per-frame offset: ``offset`` until the codes agree on another one for a while.
@@ -451,15 +478,8 @@ def local_offsets(times: F64, codes: CodeInputs, *, offset: float,
     period = CODE_PERIOD_FRAMES / rate
     raw = times[:, None] - (join_of[idx] + code_frames / rate)
     votes = raw - np.round((raw - offset) / period) * period  # nearest to the offset
-    per_frame = np.full(n, np.nan)
-    for f in range(n):
-        v = votes[f][~np.isnan(votes[f])]
-        if v.size == 0:
-            continue
-        bins = np.round(v * fps).astype(np.int64)
-        values, counts = np.unique(bins, return_counts=True)
-        top = values[counts == counts.max()]
-        per_frame[f] = top[np.argmin(np.abs(top / fps - offset))] / fps
+    per_frame = np.concatenate([_frame_votes(votes[lo:lo + _VOTE_BLOCK], fps, offset)
+                                for lo in range(0, n, _VOTE_BLOCK)])
     half = 0.5 / fps
     cur = offset
     known = per_frame[~np.isnan(per_frame)]
