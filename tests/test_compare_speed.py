@@ -352,6 +352,18 @@ def test_observing_a_frame_gives_its_cells_and_their_luma_change_exactly(
         assert np.array_equal(motion[i], exact)
 
 
+def test_a_frame_buffer_reused_for_the_next_frame_still_shows_the_change() -> None:
+    # a 160x90 canvas has nothing to shrink: the observed luma is the frame's own plane
+    sampler = FrameSampler((160, 90))
+    observations = Observations(sampler)
+    frame = np.zeros((135, 160), np.uint8)
+    observations.add(0.0, frame)
+    frame[:90] = 64  # the next frame, decoded into the same buffer
+    observations.add(1 / 15, frame)
+    assert (observations.motion()[1] == 255).all()  # a change of 64 levels, at most 255
+    assert sampler.shrunk_planes(frame)[0].base is not None
+
+
 def _frame_votes_one_by_one(votes: np.ndarray, fps: int, offset: float) -> np.ndarray:
     """Each frame's vote as compare weighed it frame by frame before (the reference)."""
     out = np.full(len(votes), np.nan)

@@ -294,7 +294,9 @@ class Observations:
     def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
         """Observe one frame: its cells' mean Y, U, V and motion, and its codes."""
         y, u, v = self.sampler.shrunk_planes(i420)
-        previous, self._previous_luma = self._previous_luma, y
+        # kept for the next frame: a copy when the plane is the frame's own (nothing to
+        # shrink), which its owner may overwrite with the next frame
+        previous, self._previous_luma = self._previous_luma, y if y.base is None else y.copy()
         change = y if previous is None else cv2.absdiff(y, previous)
         # one integral image for the three planes and the change: one pass, one gather
         means = self.sampler.cell_means(np.asarray(cv2.merge([y, u, v, change]), np.uint8))
