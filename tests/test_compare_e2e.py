@@ -392,13 +392,10 @@ def ffmpeg_composite(doc: dict, sources: dict[str, Path], out: Path, *,
         cmd=imageio_ffmpeg.get_ffmpeg_exe())
     # FFmpeg's own threads once deadlocked on this graph in a CI run (every thread in a futex
     # wait, 0 CPU-s in 12 min): a run past the bound is killed and made once more
-    for attempt in range(2):
-        try:
-            subprocess.run(args, check=True, capture_output=True, timeout=90)
-            return out
-        except subprocess.TimeoutExpired:
-            if attempt:
-                raise
+    try:
+        subprocess.run(args, check=True, capture_output=True, timeout=90)
+    except subprocess.TimeoutExpired:
+        subprocess.run(args, check=True, capture_output=True, timeout=90)
     return out
 
 

@@ -303,7 +303,7 @@ class Observations:
         h = self.sampler.canvas_wh[1]
         uids, frames = self.sampler.read_codes(i420[:h], levels=self.code_levels)
         self.times.append(float(t))
-        self._cells.append(_bytes(means[:, :3].copy()))
+        self._cells.append(_bytes(means[:, :3]))  # rounds columns 0-2 in place
         self._motion.append(_cell_motion(means[:, 3], first=previous is None))
         self._uids.append(uids)
         self._frames.append(frames)
