@@ -21,7 +21,9 @@ The recording is video + audio and compare reads both (the pictures, and the sou
 A/V offset), so the decode subject decodes **both streams** of the MP4 in one demux pass
 (``container.decode(video, audio)``), the video with the decoder threads compare uses
 (``thread_type = "AUTO"``), and converts **every frame of both** to an ndarray
-(``to_ndarray``): the work any analysis in Python has to do before it looks at anything.
+(``to_ndarray``): what an analysis in Python usually does before it looks at anything.
+compare itself reads the decoder's planes as views (no copy), which that subject keeps
+(its copies are part of what PyAV decoding to arrays costs).
 The target is ``ours / decode <= 1.5`` (:data:`TARGET`), in-process and whole-process.
 
 Subjects, in-process (timed interleaved, one whole recording per run)

@@ -305,7 +305,7 @@ def test_video_only_recording_with_levels_range_mixed_up_compares_clean(tmp_path
     run_ffmpeg("-i", str(mp4), "-an", "-vf", expand, "-c:v", "libx264", "-preset", "veryfast",
             str(off))
     frame = next(iter_video([off]))
-    assert frame.i420[135, 240] > 250  # the canvas (white, Y 235) really is off
+    assert frame.planes[0][135, 240] > 250  # the canvas (white, Y 235) really is off
     result = _compare([off], doc)  # no audio stream: no A/V check, no error
     assert result.differences == (), [d.message for d in result.differences]
     assert "av_offset_s" not in result.stats

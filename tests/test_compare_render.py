@@ -401,5 +401,5 @@ def test_moved_frames_put_a_shifted_picture_back_in_place():
     i420 = np.concatenate([y.reshape(-1), u.reshape(-1), u.reshape(-1)]).reshape(54, 64)
     shifted = i420.copy()
     shifted[:36] = move_plane(y, 8, 4)
-    (frame,) = moved_frames([DecodedFrame(0.0, shifted)], (8, 4), (64, 36))
-    assert np.array_equal(frame.i420[:28, :56], y[:28, :56])
+    (frame,) = moved_frames([DecodedFrame.from_i420(0.0, shifted)], (8, 4), (64, 36))
+    assert np.array_equal(frame.planes[0][:28, :56], y[:28, :56])

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from layoutkit.comparison import content as content_mod
 from layoutkit.comparison.codereader import CodeSpot, CodeSpots
 from layoutkit.comparison.observe import MOTION_SCALE, FrameSampler, Observations, shrink
+from layoutkit.compose.yuv import i420_planes
 from layoutkit.errors import MediaError
 from layoutkit.io import probe as probe_mod
 from layoutkit.io import recorded
@@ -92,7 +93,7 @@ def test_frames_decoded_ahead_are_the_frames_decoded_in_line(mp4: Path) -> None:
     assert len(a) == len(b) == 30
     for x, y in zip(a, b, strict=True):
         assert (x.t, x.index, x.key) == (y.t, y.index, y.key)
-        assert np.array_equal(x.i420, y.i420)
+        assert all(np.array_equal(p, q) for p, q in zip(x.planes, y.planes, strict=True))
     assert in_line == behind
     assert not _threads()
 
@@ -114,11 +115,11 @@ def test_a_failing_analysis_stops_the_decoder_and_reads_no_sound(
     seen = []
     real = FrameSampler.shrunk_planes
 
-    def failing(self: FrameSampler, i420: np.ndarray) -> tuple[np.ndarray, ...]:
+    def failing(self: FrameSampler, planes: Any) -> tuple[np.ndarray, ...]:
         seen.append(1)
         if len(seen) == 3:
             raise RuntimeError("analysis failed on frame 2")
-        return real(self, i420)
+        return real(self, planes)
 
     monkeypatch.setattr(FrameSampler, "shrunk_planes", failing)
     doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
@@ -335,7 +336,8 @@ def test_observing_a_frame_gives_its_cells_and_their_luma_change_exactly(
     for rect in rects:
         sampler.desc_key(rect)
     rng = np.random.default_rng(seed)
-    frames = [rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8) for _ in range(3)]
+    frames = [i420_planes(rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8))
+              for _ in range(3)]
     observations = Observations(sampler)
     for i, frame in enumerate(frames):
         observations.add(i / 15, frame)
@@ -357,11 +359,11 @@ def test_a_frame_buffer_reused_for_the_next_frame_still_shows_the_change() -> No
     sampler = FrameSampler((160, 90))
     observations = Observations(sampler)
     frame = np.zeros((135, 160), np.uint8)
-    observations.add(0.0, frame)
+    observations.add(0.0, i420_planes(frame))
     frame[:90] = 64  # the next frame, decoded into the same buffer
-    observations.add(1 / 15, frame)
+    observations.add(1 / 15, i420_planes(frame))
     assert (observations.motion()[1] == 255).all()  # a change of 64 levels, at most 255
-    assert sampler.shrunk_planes(frame)[0].base is not None
+    assert sampler.shrunk_planes(i420_planes(frame))[0].base is not None
 
 
 def _frame_votes_one_by_one(votes: np.ndarray, fps: int, offset: float) -> np.ndarray:

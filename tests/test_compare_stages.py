@@ -22,7 +22,7 @@ from layoutkit.comparison.events import fit_observed
 from layoutkit.comparison.evidence import collect_evidence
 from layoutkit.comparison.expect import Expectation, Period, RegionExpect
 from layoutkit.comparison.findings import Anchor, Finding
-from layoutkit.comparison.frames import Observed, Reservoir, fit_frame, observe_frames
+from layoutkit.comparison.frames import Observed, Reservoir, fit_planes, observe_frames
 from layoutkit.comparison.inference import pick
 from layoutkit.comparison.layoutcheck import WrongLayout, apply_wrong_layouts
 from layoutkit.comparison.model import Difference
@@ -84,7 +84,7 @@ def _region_obs(reg, match, labels=None, *, t0=0.0, frames=None, deviation=None)
 
 def test_observe_turns_frames_into_rows_on_the_first_frames_clock():
     sampler = FrameSampler((W, H))
-    frames = [DecodedFrame(10.0 + i / FPS, _i420(16 + 10 * i), i) for i in range(4)]
+    frames = [DecodedFrame.from_i420(10.0 + i / FPS, _i420(16 + 10 * i), i) for i in range(4)]
     observed = observe_frames(frames, sampler)
     assert observed.origin == 10.0
     np.testing.assert_allclose(observed.times, np.arange(4) / FPS)
@@ -96,8 +96,9 @@ def test_observe_turns_frames_into_rows_on_the_first_frames_clock():
 
 def test_observe_fits_another_frame_size_and_refuses_no_frame():
     small = _i420(200, w=80, h=48)
-    fitted = fit_frame(small, (W, H))
-    assert fitted.shape == (H * 3 // 2, W) and int(fitted[:H].mean()) == 200
+    y, u, v = fit_planes(DecodedFrame.from_i420(0.0, small).planes, (W, H))
+    assert y.shape == (H, W) and u.shape == v.shape == (H // 2, W // 2)
+    assert int(y.mean()) == 200
     with pytest.raises(MediaError, match="no video frame"):
         observe_frames([], FrameSampler((W, H)))
 
@@ -157,7 +158,7 @@ def _frames_of(plan, seconds, leave_at):
     with SceneRenderer(scenario) as r:
         live = r.rendered_frame(Fraction(1, 2)).canvas
     empty = _i420(16)
-    return [DecodedFrame(i / FPS, live if i / FPS < leave_at else empty, i)
+    return [DecodedFrame.from_i420(i / FPS, live if i / FPS < leave_at else empty, i)
             for i in range(int(seconds * FPS))]
 
 
@@ -330,7 +331,7 @@ def _bg_case(level: int):
     bg_key = sampler.desc_key((0, 0, W, H), (RECT,))
     expected = np.tile(np.float32([16, 128, 128]), (16, 1))  # black
     exp = _expectation(_period(0, 2, bg_key=bg_key, bg_expected=expected), end=2.0)
-    frames = [DecodedFrame(i / FPS, _i420(level), i) for i in range(30)]
+    frames = [DecodedFrame.from_i420(i / FPS, _i420(level), i) for i in range(30)]
     observed = observe_frames(frames, sampler)
     return check_background(observed, Alignment(0.0, np.zeros(30), "codes"), exp, sampler)
 
@@ -399,7 +400,7 @@ def test_evidence_decodes_only_up_to_the_longest_findings_frame():
     def source():
         for i in range(100):
             decoded.append(i)
-            yield DecodedFrame(5.0 + i / FPS, _i420(60), i)
+            yield DecodedFrame.from_i420(5.0 + i / FPS, _i420(60), i)
 
     drawn = []
     renderer = SimpleNamespace(rendered_frame=lambda t: drawn.append(t) or SimpleNamespace(

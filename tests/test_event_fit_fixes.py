@@ -51,9 +51,9 @@ def test_a_candidate_needing_new_regions_is_refused_also_from_the_scene_cache():
                                      "mixedVideoLayout": 1, "backgroundColor": "#000000"}}}}}
     plan = prepare(parse_scenario(doc), profile=DEFAULT_PROFILE, infer=False)
     try:
-        frames = [DecodedFrame(i / FPS,
-                               plan.renderer.rendered_frame(Fraction(i, FPS)).canvas.copy(), i)
-                  for i in range(4 * FPS)]
+        canvases = [plan.renderer.rendered_frame(Fraction(i, FPS)).canvas.copy()
+                    for i in range(4 * FPS)]
+        frames = [DecodedFrame.from_i420(i / FPS, c, i) for i, c in enumerate(canvases)]
         observed = observe_frames(frames, plan.sampler)
         data = FrameData(observed, np.zeros(len(observed)), dict(plan.joins), {})
         cost = classify_cost(data, plan.sampler, plan.renderer, tol=2)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import BoolArray
-from ..compose.yuv import i420_to_rgb
+from ..compose.yuv import i420_from_planes, i420_to_rgb
 from ..errors import ScenarioError
 from ..io.frames import DecodedFrame
 from ..render import SceneRenderer
@@ -27,7 +27,7 @@ from .alignment import Alignment
 from .events import EventFit, scenario_at
 from .expect import Expectation, Rect
 from .findings import Anchor, Finding
-from .frames import Observed, canvas_luma, fit_frame
+from .frames import Observed, canvas_luma, fit_planes
 from .model import Difference, Evidence
 from .plan import Plan
 
@@ -214,7 +214,8 @@ def _decode(source: FrameSource, wanted: Iterable[int], observed: Observed,
     got: dict[int, tuple[float, npt.NDArray[np.uint8]]] = {}
     for n, frame in enumerate(source()):
         if n in wanted:
-            got[n] = (frame.t - observed.origin, i420_to_rgb(fit_frame(frame.i420, canvas_wh)))
+            picture = i420_from_planes(*fit_planes(frame.planes, canvas_wh))
+            got[n] = (frame.t - observed.origin, i420_to_rgb(picture))
         if n >= last:
             break
     return got

@@ -1,6 +1,6 @@
 """Stage 1, observe: the decoded frames, streamed once, become :class:`Observed`.
 
-Every frame is fitted to the canvas size (:func:`fit_frame`) and turned into compact
+Every frame is fitted to the canvas size (:func:`fit_planes`) and turned into compact
 observations by the :class:`~layoutkit.comparison.observe.FrameSampler` (region descriptors and
 test-stream code readings, and how often each level was a read code's black and white
 calibration cell); a few luma planes spread over the recording are kept for the
@@ -18,10 +18,10 @@ import numpy.typing as npt
 
 from .._typing import F64, I32, I64, U8
 from ..errors import MediaError
-from ..io.frames import DecodedFrame
+from ..io.frames import DecodedFrame, Planes
 from .observe import Observations, FrameSampler
 
-__all__ = ["Observed", "Reservoir", "canvas_luma", "fit_frame", "observe_frames"]
+__all__ = ["Observed", "Reservoir", "canvas_luma", "fit_planes", "observe_frames"]
 
 
 def _no_levels() -> I64:
@@ -131,24 +131,22 @@ class Reservoir:
         self.items.append((t, luma.copy()))
 
 
-def fit_frame(i420: U8, canvas_wh: tuple[int, int]) -> U8:
-    """Resize an ``(H*3/2, W)`` I420 frame to the canvas when the recording has another size."""
+def fit_planes(planes: Planes, canvas_wh: tuple[int, int]) -> Planes:
+    """Resize a picture's planes to the canvas when the recording has another size.
+
+    >>> y, u, v = fit_planes((np.zeros((4, 8), np.uint8),) + (np.zeros((2, 4), np.uint8),) * 2,
+    ...                      (4, 2))
+    >>> y.shape, u.shape, v.shape
+    ((2, 4), (1, 2), (1, 2))
+    """
     w, h = canvas_wh
-    if i420.shape == (h * 3 // 2, w):
-        return i420
-    sh, sw = i420.shape[0] * 2 // 3, i420.shape[1]
-    flat = i420.reshape(-1)
-    y = i420[:sh]
-    u = flat[sw * sh: sw * sh + (sw // 2) * (sh // 2)].reshape(sh // 2, sw // 2)
-    v = flat[sw * sh + (sw // 2) * (sh // 2):].reshape(sh // 2, sw // 2)
-    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
-    oflat = out.reshape(-1)
-    out[:h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA)
-    q = (w // 2) * (h // 2)
+    y, u, v = planes
+    if y.shape == (h, w):
+        return planes
     half = (w // 2, h // 2)
-    oflat[w * h:w * h + q] = cv2.resize(u, half, interpolation=cv2.INTER_AREA).reshape(-1)
-    oflat[w * h + q:] = cv2.resize(v, half, interpolation=cv2.INTER_AREA).reshape(-1)
-    return out
+    return (np.asarray(cv2.resize(y, (w, h), interpolation=cv2.INTER_AREA), np.uint8),
+            np.asarray(cv2.resize(u, half, interpolation=cv2.INTER_AREA), np.uint8),
+            np.asarray(cv2.resize(v, half, interpolation=cv2.INTER_AREA), np.uint8))
 
 
 def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
@@ -177,7 +175,6 @@ def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
     keep = reservoir if reservoir is not None else Reservoir()
     obs = Observations(sampler)
     origin: float | None = None
-    h = sampler.canvas_wh[1]
     keys: list[bool] = []
     items = iter(frames)
     try:
@@ -185,10 +182,10 @@ def observe_frames(frames: Iterable[DecodedFrame], sampler: FrameSampler, *,
             if origin is None:
                 origin = frame.t
             keys.append(frame.key)
-            picture = fit_frame(frame.i420, sampler.canvas_wh)
+            planes = fit_planes(frame.planes, sampler.canvas_wh)
             r = frame.t - origin
-            obs.add(r, picture)
-            keep.offer(r, picture[:h])
+            obs.add(r, planes)
+            keep.offer(r, planes[0])
     finally:  # a decoder running ahead stops at once, also when observing fails
         close = getattr(items, "close", None)
         if close is not None:

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import F32, U8
+from ..compose.yuv import i420_planes
+from ..io.frames import Planes
 from .boxsums import box_corners, box_sums
 from .codereader import CodeSpot, CodeSpots
 
@@ -173,26 +175,26 @@ class FrameSampler:
                        for rect, mode, src_wh in self._code_list]
         self._reader = CodeSpots(self._spots)
 
-    def shrunk_planes(self, i420: npt.NDArray[np.uint8]) -> tuple[U8, U8, U8]:
+    def shrunk_planes(self, planes: Planes) -> tuple[U8, U8, U8]:
         """Downscale the Y, U and V planes each to ``(small_h, small_w)`` (:func:`shrink`)."""
         w, h = self.canvas_wh
-        if i420.shape != (h * 3 // 2, w):
-            msg = f"frame is {i420.shape[1]}x{i420.shape[0] * 2 // 3}, expected {w}x{h}"
+        y, u, v = planes
+        if y.shape != (h, w) or u.shape != v.shape or u.shape != (h // 2, w // 2):
+            msg = f"frame is {y.shape[1]}x{y.shape[0]}, expected {w}x{h}"
             raise ValueError(msg)
-        flat = i420.reshape(-1)
-        y = i420[:h]
-        u = flat[w * h: w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
-        v = flat[w * h + (w // 2) * (h // 2):].reshape(h // 2, w // 2)
         size = (self.small_w, self.small_h)
         return shrink(y, size), shrink(u, size), shrink(v, size)
 
-    def small_planes(self, i420: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    def small_planes(self, planes: Planes) -> npt.NDArray[np.float32]:
         """Downscale the canvas to ``(small_h, small_w, 3)`` Y, U, V (float32)."""
-        return np.stack(self.shrunk_planes(i420), axis=2).astype(np.float32)
+        return np.stack(self.shrunk_planes(planes), axis=2).astype(np.float32)
 
     def describe(self, i420: npt.NDArray[np.uint8]) -> F32:
-        """Every descriptor cell's mean ``(n_cells_total, 3)`` (use :meth:`split`)."""
-        return self.cell_means(self.small_planes(i420))
+        """Every descriptor cell's mean ``(n_cells_total, 3)`` of a yuv420p buffer.
+
+        Use :meth:`split` to take one descriptor's cells.
+        """
+        return self.cell_means(self.small_planes(i420_planes(np.ascontiguousarray(i420))))
 
     def cell_means(self, small: npt.NDArray[np.uint8] | F32) -> F32:
         """Average ``small`` (``(small_h, small_w, c)``, uint8 or float32) over every cell.
@@ -291,17 +293,16 @@ class Observations:
     code_levels: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.zeros((2, 256), dtype=np.int64))
 
-    def add(self, t: float, i420: npt.NDArray[np.uint8]) -> None:
-        """Observe one frame: its cells' mean Y, U, V and motion, and its codes."""
-        y, u, v = self.sampler.shrunk_planes(i420)
+    def add(self, t: float, planes: Planes) -> None:
+        """Observe one frame's planes: its cells' mean Y, U, V and motion, and its codes."""
+        y, u, v = self.sampler.shrunk_planes(planes)
         # kept for the next frame: a copy when the plane is the frame's own (nothing to
         # shrink), which its owner may overwrite with the next frame
         previous, self._previous_luma = self._previous_luma, y if y.base is None else y.copy()
         change = y if previous is None else cv2.absdiff(y, previous)
         # one integral image for the three planes and the change: one pass, one gather
         means = self.sampler.cell_means(np.asarray(cv2.merge([y, u, v, change]), np.uint8))
-        h = self.sampler.canvas_wh[1]
-        uids, frames = self.sampler.read_codes(i420[:h], levels=self.code_levels)
+        uids, frames = self.sampler.read_codes(planes[0], levels=self.code_levels)
         self.times.append(float(t))
         self._cells.append(_bytes(means[:, :3]))  # rounds columns 0-2 in place
         self._motion.append(_cell_motion(means[:, 3], first=previous is None))

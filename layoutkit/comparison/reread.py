@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from .._typing import U8
-from ..io.frames import DecodedFrame
+from ..io.frames import DecodedFrame, Planes
 from .findings import Finding
-from .frames import fit_frame
+from .frames import fit_planes
 
 __all__ = ["move_plane", "moved_frames", "shift_of"]
 
@@ -59,18 +59,11 @@ def move_plane(plane: U8, dx: int, dy: int) -> U8:
     return np.ascontiguousarray(padded[ay - dy:ay - dy + h, ax - dx:ax - dx + w])
 
 
-def _move_i420(i420: U8, dx: int, dy: int) -> U8:
-    h, w = i420.shape[0] * 2 // 3, i420.shape[1]
-    flat = i420.reshape(-1)
-    q = (w // 2) * (h // 2)
-    out = np.empty_like(i420)
-    oflat = out.reshape(-1)
-    out[:h] = move_plane(i420[:h], dx, dy)
-    for k in range(2):
-        plane = flat[w * h + k * q:w * h + (k + 1) * q].reshape(h // 2, w // 2)
-        oflat[w * h + k * q:w * h + (k + 1) * q] = move_plane(
-            plane, round(dx / 2), round(dy / 2)).reshape(-1)
-    return out
+def _move_planes(planes: Planes, dx: int, dy: int) -> Planes:
+    """Move a picture's planes by ``dx``, ``dy`` pixels (its chroma by half, rounded)."""
+    y, u, v = planes
+    cx, cy = round(dx / 2), round(dy / 2)
+    return move_plane(y, dx, dy), move_plane(u, cx, cy), move_plane(v, cx, cy)
 
 
 def moved_frames(frames: Iterable[DecodedFrame], shift: tuple[int, int],
@@ -81,5 +74,5 @@ def moved_frames(frames: Iterable[DecodedFrame], shift: tuple[int, int],
     """
     dx, dy = shift
     for frame in frames:
-        picture = fit_frame(frame.i420, canvas_wh)
-        yield replace(frame, i420=_move_i420(picture, -dx, -dy))
+        planes = fit_planes(frame.planes, canvas_wh)
+        yield replace(frame, planes=_move_planes(planes, -dx, -dy))

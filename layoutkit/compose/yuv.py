@@ -57,6 +57,7 @@ from ..errors import ParameterError, ShapeError
 __all__ = [
     "BLACK_YUV",
     "chroma_rect",
+    "i420_from_planes",
     "i420_planes",
     "i420_shape",
     "i420_size",
@@ -125,6 +126,26 @@ def i420_planes(buf: U8) -> tuple[U8, U8, U8]:
     flat = buf.reshape(-1)
     cshape = (height // 2, width // 2)
     return buf[:height], flat[n:n + q].reshape(cshape), flat[n + q:n + 2 * q].reshape(cshape)
+
+
+def i420_from_planes(y: U8, u: U8, v: U8) -> U8:
+    """Return a new C-contiguous I420 buffer holding the planes ``y``, ``u`` and ``v``.
+
+    The inverse of :func:`i420_planes`; the planes may be views with longer rows.
+
+    >>> y = np.full((4, 6), 16, np.uint8)
+    >>> u, v = np.ones((2, 3), np.uint8), np.zeros((2, 3), np.uint8)
+    >>> buf = i420_from_planes(y, u, v)
+    >>> buf.shape, [np.array_equal(p, q) for p, q in zip(i420_planes(buf), (y, u, v))]
+    ((6, 6), [True, True, True])
+    """
+    height, width = y.shape
+    buf = np.empty(i420_shape((width, height)), np.uint8)
+    out_y, out_u, out_v = i420_planes(buf)
+    out_y[:] = y
+    out_u[:] = u
+    out_v[:] = v
+    return buf
 
 
 def chroma_rect(rect: tuple[int, int, int, int]) -> tuple[int, int, int, int]:

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["AudioChunk", "DecodeStats", "DecodedFrame", "missing_pictures"]
+from ..compose.yuv import i420_planes
+
+__all__ = ["AudioChunk", "DecodeStats", "DecodedFrame", "Planes", "missing_pictures"]
+
+#: A yuv420p picture as its three planes: Y ``(H, W)``, then U and V ``(H / 2, W / 2)``.
+Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
 
 @dataclass(frozen=True)
@@ -22,24 +27,43 @@ class DecodedFrame:
     ----------
     t : float
         Presentation time in seconds (the recording's clock, continuous across files).
-    i420 : ndarray of uint8, shape (H * 3 // 2, W)
-        The picture, yuv420p as :mod:`layoutkit.compose.yuv` lays it out.
+    planes : Planes
+        The picture's Y, U and V planes.  A decoder may hand out views of its own picture
+        (rows longer than the picture, read-only): a consumer reads them and copies what it
+        keeps.
     index : int
         Position in decoding output order, from 0.
     key : bool
         The encoder coded it as a key frame (its whole picture is coded again: a frozen
         picture jumps by its coding noise there).
+
+    Examples
+    --------
+    >>> i420 = np.zeros((6, 4), np.uint8)
+    >>> frame = DecodedFrame.from_i420(0.5, i420)
+    >>> frame.size_wh, [p.shape for p in frame.planes]
+    ((4, 4), [(4, 4), (2, 2), (2, 2)])
     """
 
     t: float
-    i420: npt.NDArray[np.uint8]
+    planes: Planes
     index: int = 0
     key: bool = False
+
+    @classmethod
+    def from_i420(cls, t: float, i420: npt.NDArray[np.uint8], index: int = 0, *,
+                  key: bool = False) -> DecodedFrame:
+        """Return the frame whose picture is the ``(H * 3 // 2, W)`` yuv420p buffer ``i420``.
+
+        The planes are views of ``i420`` (:func:`~layoutkit.compose.yuv.i420_planes`).
+        """
+        return cls(t, i420_planes(i420), index, key)
 
     @property
     def size_wh(self) -> tuple[int, int]:
         """Picture ``(width, height)``."""
-        return (int(self.i420.shape[1]), int(self.i420.shape[0] * 2 // 3))
+        height, width = self.planes[0].shape
+        return (int(width), int(height))
 
 
 @dataclass(frozen=True)
