@@ -93,6 +93,7 @@ def _compose(data: dict[str, Any]) -> list[Row]:
             competitor_is="FFmpeg filter graph (PyAV, graph.threads=1)",
             x_floor=r.get("x_floor"), psnr_y_db=r.get("psnr_y_db"),
             cpu_ratio=r.get("cpu_ratio"), ratio_iqr=r.get("ratio_iqr"),
+            ratio_fastest_third=r.get("ratio_fastest_third"),
             **({"psnr_within_0_5_db": r["psnr_within_0_5_db"]} if area else {})))
     return rows
 

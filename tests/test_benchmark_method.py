@@ -69,6 +69,20 @@ def test_paired_ratio_where_the_ratio_of_medians_is_off_by_two():
     assert COMPOSE.paired_ratio({"runs_wall_fps": ours}, {"runs_wall_fps": theirs})[0] == 1.3
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 8), st.floats(0.5, 4.0), st.lists(st.floats(0.2, 0.95), min_size=0,
+                                                        max_size=40))
+def test_fastest_third_ratio_is_the_quiet_ratio_however_slow_the_other_rounds(
+        quiet_rounds, true_ratio, slowdowns):
+    # each side ran undisturbed in at least a third of its rounds (at its quiet speed); in
+    # the others the host slowed it by any factor, FFmpeg's side more than ours
+    quiet = [1.0] * quiet_rounds
+    slow = slowdowns[:2 * quiet_rounds]
+    ours = {"runs_wall_fps": [1000.0 * true_ratio * f for f in quiet + [s ** 0.5 for s in slow]]}
+    theirs = {"runs_wall_fps": [1000.0 * f for f in quiet + slow]}
+    assert abs(COMPOSE.fastest_third_ratio(ours, theirs) - true_ratio) <= 0.0005 + 1e-9
+
+
 @given(st.integers(1, 40), st.integers(1, 7))
 def test_passes_put_every_case_at_other_moments(cases, passes):
     names = [f"case-{k}" for k in range(cases)]
@@ -100,6 +114,7 @@ def test_passes_merge_every_round_and_keep_the_first_pass_reference():
                                       _part([1.6, 1.7, 1.8], first=False)])
     assert merged["ratio"] == 1.4  # the median of all nine rounds' ratios
     assert merged["ratio_by_process"] == [1.1, 1.4, 1.7]
+    assert merged["ratio_fastest_third"] == 1.7  # the fastest three of nine rounds, 1.6-1.8
     assert merged["processes"] == 3
     assert len(merged["ours"]["runs_wall_fps"]) == 9
     assert merged["floor"]["runs_wall_fps"] == [900.0] * 3  # measured in the first pass only
