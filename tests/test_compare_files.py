@@ -17,7 +17,7 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from layoutkit.comparison.files import KINDS as FILE_KINDS, check_files
+from layoutkit.comparison.files import KINDS as FILE_KINDS, DecodedErrors, check_files
 from layoutkit.comparison.model import Difference
 from layoutkit.cloudfiles.parse import (
     parse_m3u8_name,
@@ -33,7 +33,8 @@ from layoutkit.comparison.run import media_paths
 from layoutkit.comparison.streams import check_streams
 from layoutkit.errors import MediaError
 from layoutkit.io.frames import DecodeStats
-from layoutkit.io.recorded import iter_video
+from layoutkit.io import probe as probe_mod
+from layoutkit.io.recorded import iter_audio, iter_video
 from layoutkit.profile import DEFAULT_PROFILE, Profile
 from layoutkit.record import record
 from layoutkit.scenario import parse_scenario
@@ -449,11 +450,11 @@ def test_damaged_segment_is_undecodable(copy_av):
 
 
 @pytest.mark.parametrize("how", ["flipped", "truncated"])
-def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
-    """Compare decodes the pictures once; the file check takes their errors from that pass.
+def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how, monkeypatch):
+    """Compare decodes the pictures and the sound once; the file check takes their errors.
 
-    The file check takes the decoding errors from the content pass (``video_errors``) and
-    finds what decoding them itself finds.
+    The file check takes the decoding errors from the content pass (``video_errors``,
+    ``audio_errors``), only walks the packets, and finds what decoding them itself finds.
     """
     import layoutkit as lk
 
@@ -463,8 +464,19 @@ def test_decoding_errors_of_the_content_pass_are_the_probes(copy_av, how):
     stats = DecodeStats()
     assert sum(1 for _ in iter_video(media_paths(recording), stats=stats)) > 0
     assert sorted(stats.video_errors) == sorted(str(p) for p in segments)
+    heard = DecodeStats()
+    assert sum(1 for _ in iter_audio(media_paths(recording), stats=heard)) > 0
+    assert sorted(heard.audio_errors) == sorted(str(p) for p in segments)
     own, own_facts = check_files(recording, scenario)
-    taken, taken_facts = check_files(recording, scenario, video_errors=stats.video_errors)
+    probe_mod._WALKED.clear()  # walked afresh (a decoding walk would answer a plain one)
+    walks = []
+    real_inspect = probe_mod.inspect_media
+    monkeypatch.setattr(probe_mod, "inspect_media",
+                        lambda path, *, decode=True: walks.append(decode) or real_inspect(
+                            path, decode=decode))
+    taken, taken_facts = check_files(
+        recording, scenario, decoded=DecodedErrors(stats.video_errors, heard.audio_errors))
+    assert walks and not any(walks)  # nothing decoded again: the packets walked only
     assert [(d.kind, d.file, d.observed) for d in taken] == \
         [(d.kind, d.file, d.observed) for d in own]
     assert taken_facts["segments"] == own_facts["segments"]

@@ -26,8 +26,8 @@ Tolerances and what is accepted (docs/cloud.md#cloud-file-names to #cloud-file-l
 * Each segment's media lasts its ``#EXTINF`` within :data:`EXTINF_TOLERANCE_S` (plus one
   frame), its size is whole 188-byte TS packets, and every packet decodes (MP4 parts are
   decoded only when there are no segments; otherwise their packets are walked). Within
-  ``compare`` the pictures are decoded once, by the content check, whose per-file errors
-  this check takes (``video_errors``); it decodes only the audio then.
+  ``compare`` the pictures and the sound are decoded once, by the content check, whose
+  per-file errors this check takes (:class:`DecodedErrors`); it only walks the packets then.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ __all__ = [
     "KINDS",
     "NAME_TIME_TOLERANCE_S",
     "SEGMENT_SHORT_TOLERANCE_S",
+    "DecodedErrors",
     "check_files",
     "user_named",
 ]
@@ -130,7 +131,7 @@ class _Context:
     scenario: Scenario
     profile: Profile
     decode: bool
-    video_errors: Mapping[str, tuple[int, str | None]]
+    decoded: DecodedErrors
     facts: dict[str, Any]
     seen_sids: set[str] = field(default_factory=set)
 
@@ -188,20 +189,42 @@ def _media_seconds(probe: _probe_av.MediaProbe) -> float | None:
     return stream.duration if stream is not None else None
 
 
-def _probe(path: Path, *, decode: bool,
-           video_errors: Mapping[str, tuple[int, str | None]]) -> _probe_av.MediaProbe:
+@dataclass(frozen=True)
+class DecodedErrors:
+    """Each file's decoding errors found by whoever decoded it to its end (compare's content check).
+
+    Attributes
+    ----------
+    video, audio : mapping
+        ``str(path) -> (errors, first error)`` of the files whose pictures, and whose sound,
+        were decoded (:attr:`~layoutkit.io.frames.DecodeStats.video_errors` and
+        ``audio_errors``).
+    """
+
+    video: Mapping[str, tuple[int, str | None]] = field(default_factory=dict)
+    audio: Mapping[str, tuple[int, str | None]] = field(default_factory=dict)
+
+
+def _probe(path: Path, *, decode: bool, decoded: DecodedErrors) -> _probe_av.MediaProbe:
     """Probe a file.
 
-    With ``decode``, its pictures' decoding errors are taken from ``video_errors`` when the
-    content check decoded them (only the audio is decoded here).
+    With ``decode``, its pictures' (and its sound's) decoding errors are taken from
+    ``decoded`` when the content check decoded them: the pictures' then, the sound is decoded
+    here only when the content check did not, and a file decoded whole is only walked.
     """
-    if not decode or str(path) not in video_errors:
+    key = str(path)
+    if not decode or key not in decoded.video:
         return _probe_av.inspect_media(path, decode=decode)
-    probe = _probe_av.inspect_media(path, decode="audio")
-    errors, first = video_errors[str(path)]
+    probe = _probe_av.inspect_media(path, decode=False if key in decoded.audio else "audio")
+    # a walk already made may have decoded more (its errors then include those)
+    known = [] if probe.decoded is True else [decoded.video[key]]
+    if probe.decoded is False:
+        known.append(decoded.audio[key])
+    errors = sum(n for n, _ in known)
     if not errors:
         return probe
-    return replace(probe, errors=probe.errors + errors, first_error=probe.first_error or first)
+    first = probe.first_error or next((f for _, f in known if f), None)
+    return replace(probe, errors=probe.errors + errors, first_error=first)
 
 
 def _playlist_spans(playlist: Playlist | None) -> list[tuple[float, float]]:
@@ -397,7 +420,7 @@ def _segment_probe(found: _Found, ctx: _Context, real: Path, key: str, *, size: 
     """Probe one present segment (cached per file) and report what is wrong with it."""
     probe = None
     try:
-        probe = _probe(real, decode=ctx.decode, video_errors=ctx.video_errors)
+        probe = _probe(real, decode=ctx.decode, decoded=ctx.decoded)
     except MediaError as exc:
         found.add("undecodable_segment", str(exc), file=key, expected="decodable",
                   observed="unreadable")
@@ -547,7 +570,7 @@ def _check_mp4s(found: _Found, ctx: _Context, *, decode: bool) -> None:
             indexes.append(parsed.index)
         entry: dict[str, Any] = {"file": key, "size": path.stat().st_size}
         try:
-            probe = _probe(path, decode=decode, video_errors=ctx.video_errors)
+            probe = _probe(path, decode=decode, decoded=ctx.decoded)
         except MediaError as exc:
             found.add("undecodable_mp4", str(exc), file=key, expected="decodable",
                       observed="unreadable")
@@ -662,8 +685,7 @@ def _check_entry(found: _Found, f: ListedFile, *, where: str, track: str | None)
 
 
 def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                decode: bool = True,
-                video_errors: Mapping[str, tuple[int, str | None]] | None = None,
+                decode: bool = True, decoded: DecodedErrors | None = None,
                 ) -> tuple[list[Difference], dict[str, Any]]:
     """Check a recording's files against what the cloud writes for ``scenario``.
 
@@ -682,10 +704,9 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
         Decode every packet of every TS segment (the "decodable" check; of the MP4 parts
         only when there is no segment, as they hold the same packets again); False only
         walks the packets (sizes, times, corrupt flags).
-    video_errors : mapping, optional
-        ``str(path) -> (errors, first error)`` of files whose pictures were already decoded
-        to the end (:attr:`~layoutkit.io.frames.DecodeStats.video_errors`, filled by the
-        content check): their video is not decoded again, only their audio.
+    decoded : DecodedErrors, optional
+        The decoding errors of files whose pictures (and sound) were already decoded to the
+        end, by the content check: they are not decoded again.
 
     Returns
     -------
@@ -696,7 +717,8 @@ def check_files(recording: Recording, scenario: Scenario, *, profile: Profile = 
     sid = scenario.sid
     seen_sids: set[str] = set()
     facts: dict[str, Any] = {"kind": recording.kind, "location": recording.location}
-    ctx = _Context(recording, scenario, profile, decode, video_errors or {}, facts, seen_sids)
+    ctx = _Context(recording, scenario, profile, decode, decoded or DecodedErrors(), facts,
+                   seen_sids)
     if recording.playlist is not None and recording.playlist_path is not None:
         key = recording.relative(recording.playlist_path)
         _check_name(found, ctx, recording.playlist_path.name, "m3u8")

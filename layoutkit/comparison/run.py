@@ -226,9 +226,9 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     records_audio = scenario.start.recording_config.records_audio()
     content = None
     error = None
-    # the file check takes each file's decoding errors from here; a later pass (evidence)
-    # that decodes a file to its end writes the same counts again
-    decoded = DecodeStats()
+    # the file check takes each file's decoding errors from here (pictures, sound); a later
+    # pass (evidence) that decodes a file to its end writes the same counts again
+    decoded, heard = DecodeStats(), DecodeStats()
     if not paths:
         error = "no media file to analyse (no TS segment and no MP4 found)"
     elif records_video:
@@ -237,19 +237,22 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
 
         try:
             content = check_content(frames, scenario, profile=profile,
-                                    audio=iter_audio(paths) if records_audio else None,
+                                    audio=iter_audio(paths, stats=heard) if records_audio
+                                    else None,
                                     infer=infer,
                                     options=ContentOptions(clock=recording_clock(rec, scenario),
                                                            event_tolerance=window))
         except LayoutkitError as exc:
             error = str(exc)
-    # the pictures are decoded once: by the content check, whose errors the file check counts
-    # (the file and stream checks are imported here: the first frame does not wait for them)
-    from .files import check_files
+    # the pictures and the sound are decoded once: by the content check, whose errors the
+    # file check counts (the file and stream checks are imported here: the first frame does
+    # not wait for them)
+    from .files import DecodedErrors, check_files
     from .streams import check_streams
 
-    file_diffs, files = check_files(rec, scenario, profile=profile,
-                                    video_errors=decoded.video_errors if content else None)
+    file_diffs, files = check_files(
+        rec, scenario, profile=profile,
+        decoded=DecodedErrors(decoded.video_errors, heard.audio_errors) if content else None)
     judged = judged_categories(rec, content_only=content_only)
     differences: list[Difference] = list(file_diffs) if "files" in judged else []
     offset = content.offset_s if content else None

@@ -107,7 +107,8 @@ class DecodeStats:
     ``(errors, first error)``: video packets that failed to decode and packets that gave no
     picture, counted as :func:`~layoutkit.io.probe.inspect_media` counts them (packets
     flagged corrupt are left out: the probe's packet walk counts those itself), so a file
-    check can take them instead of decoding the pictures again.
+    check can take them instead of decoding the pictures again.  ``audio_errors`` is the
+    same for a file whose sound was decoded to its end: audio packets that failed to decode.
     """
 
     frames: int = 0
@@ -115,3 +116,4 @@ class DecodeStats:
     truncated_files: int = 0
     files: int = 0
     video_errors: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    audio_errors: dict[str, tuple[int, str | None]] = field(default_factory=dict)

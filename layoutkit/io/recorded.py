@@ -83,6 +83,10 @@ class _FileErrors:
         self.packets = self.frames = self.flagged = self.failures = 0
         self.first: str | None = None
 
+    def failed(self) -> tuple[int, str | None]:
+        """Return ``(errors, first error)``: the packets that failed to decode."""
+        return self.failures, self.first
+
     def result(self) -> tuple[int, str | None]:
         """Return ``(errors, first error)``: failed packets, and packets that gave no picture."""
         missing, message = missing_pictures(self.packets, self.frames,
@@ -257,6 +261,8 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
     chunk_s : float
         About how many seconds each chunk holds.
     stats : DecodeStats, optional
+        Filled with the corrupt packets and truncated files, and each file's
+        ``audio_errors`` once its sound is decoded to the end.
 
     Yields
     ------
@@ -267,13 +273,14 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
     stats = stats if stats is not None else DecodeStats()
     clock = _Clock()
     want = max(1, int(chunk_s * AUDIO_RATE))
-    for _, container, stream in _first_streams(paths, "audio", stats):
+    for path, container, stream in _first_streams(paths, "audio", stats):
         mono = _Mono()
         clock.new_file()
+        count = _FileErrors()
         pending: list[np.ndarray] = []
         pending_n = 0
         start: float | None = None
-        for frame in _decoded(container, stream, stats):
+        for frame in _decoded(container, stream, stats, count):
             pts, base = frame.pts, frame.time_base
             if pts is None or base is None:
                 continue
@@ -289,3 +296,4 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
                 start, pending, pending_n = None, [], 0
         if pending and start is not None:
             yield AudioChunk(start, np.concatenate(pending), AUDIO_RATE)
+        stats.audio_errors[str(path)] = count.failed()
