@@ -105,8 +105,8 @@ def box_size(spot: CodeSpot) -> int:
 
 def legible_keys(sampler: FrameSampler) -> frozenset[int]:
     """Return the code keys whose codes are big enough to be read back (:data:`MIN_BOX`)."""
-    return frozenset(k for (rect, mode, src_wh), k in sampler.code_keys.items()
-                     if box_size(CodeSpot(src_wh, rect, mode, sampler.canvas_wh)) >= MIN_BOX)
+    return frozenset(k for k in sampler.code_keys.values()
+                     if box_size(sampler.spot(k)) >= MIN_BOX)
 
 
 def code_share(observed: Observed, alignment: Alignment, exp: Expectation,
@@ -168,15 +168,12 @@ def live_spots(plan: Plan, t: float, legible: frozenset[int]) -> list[LiveSpot]:
     p = _period_at(exp, t)
     if p is None:
         return []
-    by_key = {k: v for v, k in sampler.code_keys.items()}
     out = []
     for reg in exp.periods[p].regions:
         if reg.kind != "code_live" or reg.code_key not in legible:
             continue
-        rect, mode, src_wh = by_key[reg.code_key]
         uid = str(reg.label[0])
-        out.append(LiveSpot(uid, sampler.uid_index(uid), CodeSpot(src_wh, rect, mode,
-                                                                sampler.canvas_wh)))
+        out.append(LiveSpot(uid, sampler.uid_index(uid), sampler.spot(reg.code_key)))
     return out
 
 

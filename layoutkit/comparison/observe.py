@@ -87,6 +87,8 @@ class FrameSampler:
     _cells: list[npt.NDArray[np.int32]] = field(default_factory=list)
     _valid: list[npt.NDArray[np.bool_]] = field(default_factory=list)
     _frozen: bool = False
+    #: Each code key's spot, worked out once (keys registered later refreeze the others)
+    _spot_of: dict[tuple[Rect, int, tuple[int, int]], CodeSpot] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Size the small canvas and register the whole-canvas descriptor."""
@@ -171,8 +173,11 @@ class FrameSampler:
         self._area = ((x1 - x0) * (y1 - y0)).astype(np.float32)
         self._area[self._area <= 0] = 1
         self._code_list = sorted(self.code_keys, key=self.code_keys.__getitem__)
-        self._spots = [CodeSpot(src_wh, rect, mode, self.canvas_wh)
-                       for rect, mode, src_wh in self._code_list]
+        for key in self._code_list:
+            if key not in self._spot_of:
+                rect, mode, src_wh = key
+                self._spot_of[key] = CodeSpot(src_wh, rect, mode, self.canvas_wh)
+        self._spots = [self._spot_of[key] for key in self._code_list]
         self._reader = CodeSpots(self._spots)
 
     def shrunk_planes(self, planes: Planes) -> tuple[U8, U8, U8]:
@@ -241,6 +246,11 @@ class FrameSampler:
                 uids[i] = self.uid_index(reading.uid)
                 frames[i] = reading.frame
         return uids, frames
+
+    def spot(self, key: int) -> CodeSpot:
+        """Return where code key ``key`` is read (:class:`CodeSpot`, worked out once)."""
+        self._freeze()
+        return self._spots[key]
 
     def n_cells(self) -> int:
         """Return the number of cells of all descriptors registered so far."""
