@@ -49,6 +49,7 @@ __all__ = [
     "iter_luma",
     "media_location",
     "open_input",
+    "plane_view",
     "probe_video_size",
     "set_decoder_threads",
     "to_i420",
@@ -445,8 +446,8 @@ class _Decoded:
         self.first_pass = first_pass
 
 
-def _plane(frame: Any, index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """Return a view of one plane of a decoded frame (no copy; valid while the frame lives)."""
+def plane_view(frame: Any, index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """Return a view of one plane of a decoded frame (no copy; it keeps the frame alive)."""
     plane = frame.planes[index]
     rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
     return rows[:height, :width]
@@ -478,15 +479,11 @@ def to_i420(frame: Any) -> I420:
         rgb = np.ascontiguousarray(rgb[: _even(height), : _even(width)])
         return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
     if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
-        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
-        flat = out.reshape(-1)
-        n, q = width * height, width * height // 4
-        out[:height] = _plane(frame, 0, width, height)
-        flat[n:n + q].reshape(height // 2, width // 2)[...] = _plane(frame, 1, width // 2,
-                                                                     height // 2)
-        flat[n + q:].reshape(height // 2, width // 2)[...] = _plane(frame, 2, width // 2,
-                                                                    height // 2)
-        return out
+        from ..compose.yuv import i420_from_planes
+
+        return i420_from_planes(plane_view(frame, 0, width, height),
+                                plane_view(frame, 1, width // 2, height // 2),
+                                plane_view(frame, 2, width // 2, height // 2))
     converted = frame.reformat(width=_even(width), height=_even(height), format="yuv420p")
     return np.ascontiguousarray(converted.to_ndarray())
 
@@ -507,17 +504,13 @@ def _halved(plane: npt.NDArray[np.uint8], times: int) -> npt.NDArray[np.uint8]:
 
 def _i420_of(planes: tuple[npt.NDArray[np.uint8], ...]) -> I420 | None:
     """Join Y, U, V planes into one I420 array; None when they do not make one."""
+    from ..compose.yuv import i420_from_planes
+
     y, u, v = planes
     h, w = y.shape
     if h % 2 or w % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
         return None
-    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
-    flat = out.reshape(-1)
-    n, q = w * h, w * h // 4
-    out[:h] = y
-    flat[n:n + q].reshape(u.shape)[...] = u
-    flat[n + q:].reshape(v.shape)[...] = v
-    return out
+    return i420_from_planes(y, u, v)
 
 
 def halve_i420(picture: I420, times: int) -> I420:
@@ -565,8 +558,9 @@ def frame_to_i420(frame: Any, *, halvings: int = 0) -> tuple[I420, int]:
             continue
         if not direct:
             return halve_i420(to_i420(frame), times), times
-        planes = (_plane(frame, 0, width, height), _plane(frame, 1, width // 2, height // 2),
-                  _plane(frame, 2, width // 2, height // 2))
+        planes = (plane_view(frame, 0, width, height),
+                  plane_view(frame, 1, width // 2, height // 2),
+                  plane_view(frame, 2, width // 2, height // 2))
         out = _i420_of(tuple(_halved(p, times) for p in planes))
         if out is not None:
             return out, times

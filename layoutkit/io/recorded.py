@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from ..errors import MediaError
 from .ahead import ahead as run_ahead
-from .decode import set_decoder_threads
+from .decode import plane_view, set_decoder_threads
 from .frames import AudioChunk, DecodedFrame, DecodeStats, Planes, missing_pictures
 
 __all__ = ["AHEAD_FRAMES", "AUDIO_RATE", "iter_audio", "iter_video"]
@@ -187,13 +187,10 @@ def _planes(frame: Any) -> Planes:
     No copy: the views keep the decoder's picture alive until the consumer drops them
     (``to_ndarray`` would copy every picture once more, 3 MiB at 1080p).
     """
-    views = []
-    for plane in frame.planes:
-        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        view = rows[:, :plane.width]
+    y, u, v = (plane_view(frame, i, plane.width, plane.height)
+               for i, plane in enumerate(frame.planes))
+    for view in (y, u, v):
         view.flags.writeable = False
-        views.append(view)
-    y, u, v = views
     return y, u, v
 
 
