@@ -29,10 +29,11 @@ The target is ``ours / decode <= 1.5`` (:data:`TARGET`), in-process and whole-pr
 Subjects, in-process (timed interleaved, one whole recording per run)
 ---------------------------------------------------------------------
 ``ours``
-    :func:`layoutkit.comparison.content.check_content` on PyAV frames
-    (:func:`layoutkit.io.recorded.iter_video`, decoder threads on) with the audio
-    (:func:`iter_audio`, for the A/V offset): decode, observe every frame, align, classify,
-    A/V, differences.  The result must be clean (no difference): it is checked.
+    :func:`layoutkit.comparison.content.check_content` on the MP4's pictures and sound as
+    ``compare`` reads them (:func:`layoutkit.comparison.run.recorded_media`: PyAV frames
+    decoded ahead in a thread, decoder threads on; the sound's beeps read while the
+    observing loop would wait for the next picture): decode, observe every frame, align,
+    classify, A/V, differences.  The result must be clean (no difference): it is checked.
 ``decode``
     PyAV decoding both streams of the same file as above (:func:`decode`).
 ``ffmpeg``
@@ -97,7 +98,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import Settings, metadata, parse_args, write_result
 from layoutkit.comparison.content import check_content
-from layoutkit.io.recorded import iter_audio, iter_video
+from layoutkit.comparison.run import recorded_media
+from layoutkit.io.frames import DecodeStats
 from layoutkit.request.limits import recommended_bitrate
 from layoutkit.scenario import Scenario, parse_scenario
 
@@ -181,8 +183,8 @@ def scenario_doc(case: Case, seconds: int) -> dict[str, Any]:
 
 def ours(scenario: Scenario, mp4: Path) -> Callable[[], Any]:
     def run() -> Any:
-        result = check_content(lambda: iter_video([mp4]), scenario,
-                               audio=iter_audio([mp4]))
+        frames, sound = recorded_media([mp4], decoded=DecodeStats(), heard=DecodeStats())
+        result = check_content(frames, scenario, audio=sound)
         if result.differences:
             msg = f"compare of the recorder's own output differs: {result.differences[:3]}"
             raise AssertionError(msg)

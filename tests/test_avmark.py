@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 import layoutkit as lk
-from layoutkit.comparison.avsync import (PLAIN, Beeps, Flashes, check_av, heard_spans,
-                                         marked_offset, read_beeps)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from layoutkit.comparison.avsync import (PLAIN, BeepReader, Beeps, Flashes, check_av,
+                                         heard_spans, marked_offset, read_beeps)
 from layoutkit.io.frames import AudioChunk
 from layoutkit.io.recorded import iter_audio
 from layoutkit.scenario import parse_scenario
@@ -90,6 +93,28 @@ def test_one_stream_decodes_every_numbered_beep_to_1_ms():
     # a chunk clock that does not start at 0 moves the onsets, origin moves them back
     shifted = read_beeps(_chunks(_mix(joins, 5), t0=10.25), origin=10.0)
     np.testing.assert_allclose(shifted.t, [1.25, 2.25, 3.25, 4.25], atol=0.0015)
+
+
+@settings(max_examples=12, deadline=None)
+@given(steps=st.integers(0, 14), origin=st.floats(0, 4), seconds=st.integers(2, 9),
+       size=st.sampled_from([SR // 4, SR, 3 * SR]), gap=st.booleans())
+def test_a_sound_read_in_steps_gives_the_beeps_read_at_once(steps, origin, seconds, size,
+                                                            gap):
+    """The sound read a piece at a time (as compare does while pictures decode): same beeps."""
+    chunks = _chunks(_mix({"5": 0.3, "6": 1.75}, seconds), size=size, t0=1.0)
+    if gap:  # a missing piece of sound: reading starts afresh after it
+        chunks = [c if i < len(chunks) // 2 else AudioChunk(c.t + 2.5, c.samples, c.rate)
+                  for i, c in enumerate(chunks)]
+    at_once = read_beeps(chunks, origin=origin)
+    reader = BeepReader(iter(chunks))
+    read = [reader.step() for _ in range(steps)]
+    assert read == sorted(read, reverse=True)  # pieces, then the end (and nothing after)
+    beeps = reader.beeps(origin=origin)
+    assert beeps.t.size > 0 and beeps.span == at_once.span
+    for got, want in zip((beeps.t, beeps.code, beeps.level),
+                         (at_once.t, at_once.code, at_once.level), strict=True):
+        assert np.array_equal(got, want)
+    assert not reader.step() and reader.beeps(origin=origin).span == at_once.span
 
 
 @pytest.mark.parametrize("noise_dbfs", [-40, -26])

@@ -1,10 +1,11 @@
 """compare at the speed of decoding (issue 23 item 6): what the speed-ups must keep.
 
 Video is decoded in a background thread a few frames ahead (:mod:`layoutkit.io.ahead`), the
-sound is read once the frames are observed (a thread reading it beside them cost more than
-it saved), and mono 48 kHz float sound skips the resampler: the same frames, samples and
-results as before, and no thread left running when the consumer stops early or fails.  No
-timing here (benchmarks/compare.py times).
+sound is read on the observing thread, a piece at a time while it would wait for the next
+picture (a thread reading it beside them cost more than it saved), and mono 48 kHz float
+sound skips the resampler: the same frames, samples and results as before, and no thread
+left running when the consumer stops early or fails.  No timing here (benchmarks/compare.py
+times).
 """
 
 from __future__ import annotations
@@ -174,6 +175,42 @@ def test_ahead_stops_a_producer_blocked_on_a_full_queue() -> None:
     assert not _threads()
 
 
+def test_ahead_does_the_idle_work_while_no_item_waits() -> None:
+    released = threading.Event()
+    calls: list[str] = []
+
+    def items():
+        released.wait(timeout=10)  # the producer waits for the consumer's idle work
+        yield "a"
+        yield "b"
+
+    def idle() -> bool:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            released.set()
+        return len(calls) < 5
+
+    assert list(ahead(items, idle=idle)) == ["a", "b"]
+    assert 3 <= len(calls) <= 5  # not called again once it said its work was done
+    assert set(calls) == {threading.current_thread().name}
+    assert not _threads()
+
+
+def test_an_error_in_the_idle_work_reaches_the_consumer_and_stops_the_producer() -> None:
+    def idle() -> bool:
+        raise ValueError("idle work broke")
+
+    def slow():
+        released = threading.Event()
+        while True:
+            released.wait(0.01)
+            yield 1
+
+    with pytest.raises(ValueError, match="idle work broke"):
+        list(ahead(slow, depth=1, idle=idle))
+    assert not _threads()
+
+
 # --- sound ------------------------------------------------------------------------------------
 def _samples(paths: list[Path]) -> tuple[list[float], np.ndarray]:
     chunks = list(iter_audio(paths, chunk_s=0.5))
@@ -234,6 +271,48 @@ def test_the_sound_is_read_after_the_pictures_on_the_calling_thread(mp4: Path) -
     assert kinds == sorted(kinds)  # every frame before the first chunk of sound
     assert {name for _, _, name in log} == {threading.current_thread().name}
     assert "beeps" in result.stats
+    assert not _threads()
+
+
+def test_compare_reads_the_sound_while_it_waits_for_pictures(
+        mp4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The beeps are read on the observing thread, between pictures; the same result."""
+    from layoutkit.comparison import run as run_mod
+    from layoutkit.scenario import parse_scenario
+    from tests.helpers import scenario_doc
+
+    doc = scenario_doc([{"uid": "1001", "source": "testsrc", "size": "352x288"}], duration=2,
+                       transcoding={"width": 352, "height": 288, "fps": 15,
+                                    "mixedVideoLayout": 1})
+    scenario = parse_scenario(doc)
+    in_turn = content_mod.check_content(lambda: iter_video([mp4]), scenario,
+                                        audio=iter_audio([mp4]))
+    log: list[tuple[str, str]] = []
+    real_video, real_audio = recorded._video, recorded.iter_audio
+
+    def slow_video(*args: Any, **kwargs: Any) -> Any:
+        for frame in real_video(*args, **kwargs):
+            threading.Event().wait(0.005)  # a decoder slower than the observer
+            log.append(("frame", threading.current_thread().name))
+            yield frame
+
+    def logged_audio(*args: Any, **kwargs: Any) -> Any:
+        for chunk in real_audio(*args, **kwargs):
+            log.append(("sound", threading.current_thread().name))
+            yield chunk
+
+    monkeypatch.setattr(recorded, "_video", slow_video)
+    monkeypatch.setattr(run_mod, "iter_audio", logged_audio)
+    heard = DecodeStats()
+    frames, sound = run_mod.recorded_media([mp4], decoded=DecodeStats(), heard=heard)
+    result = content_mod.check_content(frames, scenario, audio=sound)
+    kinds = [kind for kind, _ in log]
+    pictures = [i for i, kind in enumerate(kinds) if kind == "frame"]
+    assert "sound" in kinds[:pictures[29]]  # before the first pass's last picture
+    assert {name for kind, name in log if kind == "sound"} == {threading.current_thread().name}
+    assert (result.stats, result.differences, result.offset_s, result.tracks) == \
+        (in_turn.stats, in_turn.differences, in_turn.offset_s, in_turn.tracks)
+    assert "beeps" in result.stats and heard.audio_errors == {str(mp4): (0, None)}
     assert not _threads()
 
 

@@ -11,14 +11,13 @@ reports ``av_offset`` (positive = sound ahead, ITU-R BT.1359) or ``no_beep``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from ..io.frames import AudioChunk
 from .alignment import Alignment
-from .avsync import AvCheck, Flashes, check_av, heard_spans
+from .avsync import AvCheck, Flashes, Sound, check_av, heard_spans
 from .classify import RegionObservation
 from .findings import Finding
 from .frames import Observed
@@ -54,7 +53,7 @@ def flashes_of(observed: Observed, regions: Sequence[RegionObservation],
 
 
 def measure_av(plan: Plan, observed: Observed, regions: Sequence[RegionObservation],
-               alignment: Alignment, *, audio: Iterable[AudioChunk],
+               alignment: Alignment, *, audio: Sound,
                tolerance_s: tuple[float, float]) -> AvCheck:
     """Check A/V sync of ``audio`` (same clock as the frames): its facts and differences."""
     flashes = flashes_of(observed, regions, alignment.rates, fps=plan.expectation.fps)

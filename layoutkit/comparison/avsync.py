@@ -65,8 +65,8 @@ from ..signals.tone import BEEP_HZ, MARK_PERIOD, beep_frequency
 from ..timeline import Timeline
 from .model import Difference
 
-__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "AvMeasure",
-           "Beeps", "Flashes", "av_offset", "beep_onsets", "check_av", "heard_spans",
+__all__ = ["AV_TOLERANCE_S", "MARK_REACH_S", "PLAIN", "AvCheck", "AvMeasure", "BeepReader",
+           "Beeps", "Flashes", "Sound", "av_offset", "beep_onsets", "check_av", "heard_spans",
            "marked_offset", "read_beeps"]
 
 #: (most sound-ahead, most sound-behind) offsets accepted, seconds.
@@ -278,6 +278,73 @@ def _one_per_beep(found: list[tuple[float, int, float]]) -> list[tuple[float, in
     return sorted(kept)
 
 
+class BeepReader:
+    """Reads the beeps of a sound a piece (about 2 s) at a time, while other work waits.
+
+    :meth:`step` reads the next piece, so the sound can be read in the time a consumer of
+    another stream would wait (compare reads it while the pictures decode:
+    :func:`~layoutkit.io.ahead.ahead`'s ``idle``); :meth:`beeps` reads what is left and
+    returns them all.  The result is the same however the steps fell.
+
+    Parameters
+    ----------
+    chunks : iterable of AudioChunk
+        The sound in order (one pass); a gap in the chunks' times starts afresh.
+
+    Examples
+    --------
+    >>> from layoutkit.signals.tone import tone
+    >>> reader = BeepReader([AudioChunk(0.0, tone("7", 0, 3 * 48000))])
+    >>> [reader.step() for _ in range(3)]  # a piece of 2 s, the last second, the end
+    [True, True, False]
+    >>> np.round(reader.beeps(origin=0.5).t, 2).tolist()
+    [0.5, 1.5]
+    """
+
+    def __init__(self, chunks: Iterable[AudioChunk]) -> None:
+        self._pieces: Iterator[tuple[float, npt.NDArray[np.float32], int, bool]] | None = \
+            _pieces(chunks)
+        # (piece start, onset in the piece, code, level), (piece start, piece seconds)
+        self._found: list[tuple[float, float, int, float]] = []
+        self._read: list[tuple[float, float]] = []
+
+    def step(self) -> bool:
+        """Read the next piece of sound; False once the sound has ended (nothing read)."""
+        piece = next(self._pieces, None) if self._pieces is not None else None
+        if piece is None:
+            self._pieces = None
+            return False
+        t0, samples, rate, final = piece
+        self._read.append((t0, samples.size / rate))
+        self._found += [(t0, at / rate, code, level)
+                        for at, code, level in _piece_beeps(samples, rate, final=final)]
+        return True
+
+    def beeps(self, *, origin: float = 0.0) -> Beeps:
+        """Read the rest of the sound; return its beeps, times in seconds after ``origin``.
+
+        Beeps quieter than a fifth of the loudest are left out.
+        """
+        while self.step():
+            pass
+        span: tuple[float, float] | None = None
+        for t0, seconds in self._read:
+            end = t0 + seconds - origin
+            span = (t0 - origin, end) if span is None else (min(span[0], t0 - origin),
+                                                            max(span[1], end))
+        found = [(t0 - origin + at, code, level) for t0, at, code, level in self._found]
+        loudest = max((b[2] for b in found), default=0.0)
+        kept = _one_per_beep([b for b in found if b[2] >= 0.2 * loudest])
+        return Beeps(np.array([b[0] for b in kept], dtype=np.float64),
+                     np.array([b[1] for b in kept], dtype=np.int64),
+                     np.array([b[2] for b in kept], dtype=np.float64), span)
+
+
+#: A sound to read beeps from: its chunks in order, or their reader (which may have read
+#: some of them already).
+Sound = Iterable[AudioChunk] | BeepReader
+
+
 def read_beeps(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> Beeps:
     """Read the test-stream beeps of a sound: onsets, codes and levels (see the module notes).
 
@@ -300,19 +367,7 @@ def read_beeps(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> Beeps:
     >>> np.round(beeps.t, 2).tolist(), beeps.code.tolist()  # onsets to 1 ms
     ([1.0, 2.0], [1, 2])
     """
-    found: list[tuple[float, int, float]] = []
-    span: tuple[float, float] | None = None
-    for t0, samples, rate, final in _pieces(chunks):
-        end = t0 + samples.size / rate - origin
-        span = (t0 - origin, end) if span is None else (min(span[0], t0 - origin),
-                                                        max(span[1], end))
-        found += [(t0 - origin + at / rate, code, level)
-                  for at, code, level in _piece_beeps(samples, rate, final=final)]
-    loudest = max((b[2] for b in found), default=0.0)
-    kept = _one_per_beep([b for b in found if b[2] >= 0.2 * loudest])
-    return Beeps(np.array([b[0] for b in kept], dtype=np.float64),
-                 np.array([b[1] for b in kept], dtype=np.int64),
-                 np.array([b[2] for b in kept], dtype=np.float64), span)
+    return BeepReader(chunks).beeps(origin=origin)
 
 
 def beep_onsets(chunks: Iterable[AudioChunk], *, origin: float = 0.0) -> npt.NDArray[np.float64]:
@@ -518,7 +573,7 @@ def _offset_difference(measure: AvMeasure, tolerance: tuple[float, float],
         f"{n} flashes; {how})", expected=[ahead, behind], observed=round(av, 4))
 
 
-def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float,
+def check_av(flashes: Flashes, audio: Sound, *, origin: float,
              offset: float,
              spans: Mapping[str, Sequence[tuple[float, float]]],
              tolerance: tuple[float, float] = AV_TOLERANCE_S) -> AvCheck:
@@ -528,8 +583,9 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float,
     ----------
     flashes : Flashes
         The flashes seen, times after ``origin``.
-    audio : iterable of AudioChunk
-        The recording's sound (same clock as the pictures).
+    audio : iterable of AudioChunk, or BeepReader
+        The recording's sound (same clock as the pictures), or its reader (which may have
+        read some of it already).
     origin : float
         The first picture's time.
     offset : float
@@ -545,7 +601,8 @@ def check_av(flashes: Flashes, audio: Iterable[AudioChunk], *, origin: float,
         ``stats``: ``beeps``, and with a measure ``av_offset_s`` and ``av_method``
         (``numbered beeps`` or ``plain beeps, modulo 1 s``).
     """
-    beeps = read_beeps(audio, origin=origin)
+    reader = audio if isinstance(audio, BeepReader) else BeepReader(audio)
+    beeps = reader.beeps(origin=origin)
     stats: dict[str, Any] = {"beeps": int(beeps.t.size)}
     if not beeps.t.size:
         missing = _no_beep(beeps.span, spans, offset) if beeps.span else None

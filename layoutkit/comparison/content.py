@@ -25,11 +25,12 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ..io.frames import AudioChunk, DecodedFrame
+from ..io.frames import DecodedFrame
 from ..profile import DEFAULT_PROFILE, Profile
 from ..scenario import Scenario
 from . import align
 from .alignment import Alignment, align_observed
+from .avsync import Sound
 from .events import EventFit, FittedEvents, fit_observed, named_by
 from .expect import Expectation, file_names
 from .findings import Finding, differences_of
@@ -265,7 +266,7 @@ def moved_back(plan: Plan, analysis: Analysis,
     return replace(again, displacement=Displacement(found, shift))
 
 
-def run_checks(analysis: Analysis, *, audio: Iterable[AudioChunk] | None,
+def run_checks(analysis: Analysis, *, audio: Sound | None,
                options: ContentOptions) -> Checked:
     """Run every check (stage 6) against :attr:`Analysis.plan`.
 
@@ -381,7 +382,7 @@ def _tracks(analysis: Analysis, step: float) -> tuple[RegionTrack, ...]:
 
 
 def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | None, *,
-            audio: Iterable[AudioChunk] | None,
+            audio: Sound | None,
             options: ContentOptions) -> ContentResult:
     """Stages 6-8 against the fitted plan."""
     from .evidence import collect_evidence
@@ -401,7 +402,7 @@ def _judged(analysis: Analysis, source: Callable[[], Iterable[DecodedFrame]] | N
                          warnings=analysis.people.warnings if analysis.people else ())
 
 
-def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
+def _pipeline(plan: Plan, frames: Frames, *, audio: Sound | None,
               options: ContentOptions) -> ContentResult:
     source = frames if callable(frames) else None
     analysis = analyse(plan, frames() if callable(frames) else frames, options=options)
@@ -414,7 +415,7 @@ def _pipeline(plan: Plan, frames: Frames, *, audio: Iterable[AudioChunk] | None,
 
 
 def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFAULT_PROFILE,
-                  audio: Iterable[AudioChunk] | None = None,
+                  audio: Sound | None = None,
                   options: ContentOptions | None = None,
                   infer: bool = False) -> ContentResult:
     """Compare the decoded pictures of a recording with what ``scenario`` predicts.
@@ -429,9 +430,11 @@ def check_content(frames: Frames, scenario: Scenario, *, profile: Profile = DEFA
         Relative source and image paths resolve against its ``base_dir``.
     profile : Profile
         Behaviour choices the expectations follow.
-    audio : iterable of AudioChunk, optional
-        The recording's audio (same clock as the frames), for the A/V offset (read once
-        the frames are observed).
+    audio : iterable of AudioChunk, or BeepReader, optional
+        The recording's audio (same clock as the frames), for the A/V offset: chunks are
+        read once the frames are observed; a :class:`~.avsync.BeepReader` may have read
+        some already (:func:`~layoutkit.comparison.run.recorded_media` reads the sound
+        while the pictures decode).
     options : ContentOptions, optional
         The recording's frame rate and own clock (used when no code is readable), the
         transition and A/V tolerances, the evidence cap (default :class:`ContentOptions`).

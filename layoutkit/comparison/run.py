@@ -20,7 +20,7 @@ decodable frame); the reason is in :attr:`CompareResult.error`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +32,7 @@ from ..io.frames import DecodedFrame, DecodeStats
 from ..io.recorded import iter_audio, iter_video
 from ..profile import DEFAULT_PROFILE, PROFILE_CHOICES, Profile
 from ..scenario import Scenario
+from .avsync import BeepReader
 from .clock import RecordingClock, clock_offset, clock_readings
 from .content import ContentOptions, check_content, frame_loss_allowed
 from .events import DEFAULT_EVENT_TOLERANCE, as_tolerance
@@ -45,6 +46,7 @@ __all__ = [
     "lead_lost_s",
     "lost_inside_frames",
     "media_paths",
+    "recorded_media",
     "recording_clock",
 ]
 
@@ -56,6 +58,26 @@ def media_paths(recording: Recording) -> list[Path]:
     MP4 parts.
     """
     return recording.media_segments() or list(recording.mp4s)
+
+
+def recorded_media(paths: Sequence[str | os.PathLike[str]], *, decoded: DecodeStats,
+                   heard: DecodeStats | None
+                   ) -> tuple[Callable[[], Iterator[DecodedFrame]], BeepReader | None]:
+    """Return the pictures (decoded afresh at each call) and the sound's beep reader.
+
+    The sound (None when ``heard`` is None: no sound recorded) is read while the pictures
+    decode, in the time the observing loop would wait for the next picture (``idle``
+    of :func:`~layoutkit.io.recorded.iter_video`); what is left when the A/V check asks is
+    read then.  ``decoded`` and ``heard`` are filled with each file's decoding errors.
+    """
+    files = [Path(p) for p in paths]
+    reader = BeepReader(iter_audio(files, stats=heard)) if heard is not None else None
+    idle = reader.step if reader is not None else None
+
+    def frames() -> Iterator[DecodedFrame]:
+        return iter_video(files, stats=decoded, idle=idle)
+
+    return frames, reader
 
 
 def lead_lost_s(recording: Recording) -> float:
@@ -232,13 +254,10 @@ def compare(scenario: Scenario, recording: str | os.PathLike[str], *,
     if not paths:
         error = "no media file to analyse (no TS segment and no MP4 found)"
     elif records_video:
-        def frames() -> Iterator[DecodedFrame]:
-            return iter_video(paths, stats=decoded)
-
+        frames, sound = recorded_media(paths, decoded=decoded,
+                                       heard=heard if records_audio else None)
         try:
-            content = check_content(frames, scenario, profile=profile,
-                                    audio=iter_audio(paths, stats=heard) if records_audio
-                                    else None,
+            content = check_content(frames, scenario, profile=profile, audio=sound,
                                     infer=infer,
                                     options=ContentOptions(clock=recording_clock(rec, scenario),
                                                            event_tolerance=window))

@@ -9,6 +9,11 @@ exception, garbage collection) the producer thread is told to stop, the queue dr
 producer's iterator closed (its files too) and the thread joined, so no thread is left
 running.  An exception raised by the producer is raised in the consumer, where the item
 it stopped would have come.
+
+The consumer's thread may have other work that needs no item (``idle``): while the queue is
+empty it runs that work a small step at a time instead of waiting, so the time it would
+spend waiting for the producer does that work (compare reads the sound's beeps there while
+the pictures decode: :class:`~layoutkit.comparison.avsync.BeepReader`).
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ def _produce(make: Callable[[], Iterator[T]], out: queue.Queue[T | _End],
 
 
 def ahead(make: Callable[[], Iterator[T]], *, depth: int = 8,
-          name: str = "layoutkit-ahead") -> Iterator[T]:
+          name: str = "layoutkit-ahead", idle: Callable[[], bool] | None = None
+          ) -> Iterator[T]:
     """Yield the items of ``make()``, produced in a background thread ``depth`` items ahead.
 
     Parameters
@@ -64,6 +70,11 @@ def ahead(make: Callable[[], Iterator[T]], *, depth: int = 8,
         At most this many items wait for the consumer (at least 1).
     name : str
         The thread's name.
+    idle : callable, optional
+        Called on the consumer's thread whenever no item is waiting, again and again until
+        an item is there or it returns False (its work is done); each call should be short
+        (a few milliseconds: the producer's items wait for it to return).  An exception
+        it raises is raised in the consumer.
 
     Yields
     ------
@@ -78,13 +89,19 @@ def ahead(make: Callable[[], Iterator[T]], *, depth: int = 8,
     >>> next(items), next(items)
     (0, 1)
     >>> items.close()  # the producer thread is stopped and joined
+    >>> steps = iter(range(3))
+    >>> list(ahead(lambda: iter("ab"), idle=lambda: next(steps, None) is not None))
+    ['a', 'b']
     """
     out: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
     thread = threading.Thread(target=_produce, args=(make, out, stop), daemon=True, name=name)
     thread.start()
+    work = idle
     try:
         while True:
+            while work is not None and out.empty():
+                work = work if work() else None
             item = out.get()
             if isinstance(item, _End):
                 if item.error is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +145,8 @@ def _first_streams(paths: Sequence[str | Path], kind: str,
 
 
 def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
-               stats: DecodeStats | None = None,
-               ahead: int = AHEAD_FRAMES) -> Iterator[DecodedFrame]:
+               stats: DecodeStats | None = None, ahead: int = AHEAD_FRAMES,
+               idle: Callable[[], bool] | None = None) -> Iterator[DecodedFrame]:
     """Decode the video of ``paths`` in order, one frame at a time.
 
     Parameters
@@ -162,6 +162,9 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
         Decode in a background thread, at most this many frames ahead of the consumer
         (:func:`~layoutkit.io.ahead.ahead`; stopping early stops the thread); 0 decodes on
         the calling thread.
+    idle : callable, optional
+        Other work for the consumer's thread, a step per call, done while no decoded frame
+        is waiting (:func:`~layoutkit.io.ahead.ahead`'s ``idle``); only with ``ahead``.
 
     Yields
     ------
@@ -177,7 +180,7 @@ def iter_video(paths: Sequence[str | Path], *, threads: bool = True,
     stats = stats if stats is not None else DecodeStats()
     if ahead > 0:
         return run_ahead(lambda: _video(paths, threads=threads, stats=stats), depth=ahead,
-                         name="layoutkit-decode")
+                         name="layoutkit-decode", idle=idle)
     return _video(paths, threads=threads, stats=stats)
 
 
