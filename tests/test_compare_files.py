@@ -159,6 +159,28 @@ def test_audio_only_and_video_only_are_clean(tmp_path_factory, stream_types, pre
     assert "track_events" in _kinds(fd2) and "file_list" in _kinds(fd2)  # trackType
 
 
+def test_the_walks_times_are_each_packets_time_rounded_once(rec_av):
+    """start, end and key times: pts x time base as a Fraction, then float (PyAV's packets)."""
+    import av
+
+    files = [*_segments(rec_av), *_folder(rec_av).glob("*.mp4")]
+    assert len(files) == 4
+    for path in files:
+        walk = probe_mod._inspect(str(path), 0, 0, False)  # not the cache
+        seen: dict[int, tuple[float, float, list[float]]] = {}
+        with av.open(str(path)) as container:
+            for packet in container.demux():
+                if not packet.size or packet.pts is None:
+                    continue
+                t = float(packet.pts * packet.time_base)
+                end = t + float((packet.duration or 0) * packet.time_base)
+                lo, hi, keys = seen.get(packet.stream.index, (t, end, []))
+                if packet.is_keyframe and packet.stream.type == "video":
+                    keys.append(t)
+                seen[packet.stream.index] = (min(lo, t), max(hi, end), keys)
+        assert {s.index: (s.start, s.end, list(s.key_times)) for s in walk.streams} == seen
+
+
 def test_no_sid_in_the_scenario_takes_the_files_sid(rec_av):
     fd, ff, sd, _ = _check(rec_av, _doc(duration=32, sid=None))
     _assert_clean(fd + sd)

@@ -141,10 +141,12 @@ def _count(packet: Any, st: _Acc) -> None:
     """Add a packet with data to its stream's counts: packets, bytes and time span."""
     st.packets += 1
     st.bytes += packet.size
-    if packet.pts is None or packet.time_base is None:
+    if packet.pts is None or st.base is None:  # a demuxed packet's is its stream's
         return
-    t = float(packet.pts * packet.time_base)
-    d = float((packet.duration or 0) * packet.time_base)
+    # seconds, rounded once as float(Fraction) rounds them (no Fraction made per packet)
+    num, den = st.base
+    t = packet.pts * num / den
+    d = (packet.duration or 0) * num / den
     st.start = t if st.start is None else min(st.start, t)
     st.end = t + d if st.end is None else max(st.end, t + d)
     if packet.is_keyframe and packet.stream.type == "video":
@@ -164,7 +166,8 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"
     first_error: str | None = None
     with container:
         streams: list[Any] = [s for s in container.streams if s.type in ("video", "audio")]
-        stats = {s.index: _Acc() for s in streams}
+        stats = {s.index: _Acc(base=(s.time_base.numerator, s.time_base.denominator)
+                               if s.time_base else None) for s in streams}
         for s in streams:
             set_decoder_threads(s)
         try:
@@ -217,6 +220,7 @@ def _inspect(path: str, size: int, mtime_ns: int, decode: bool | Literal["audio"
 
 @dataclass
 class _Acc:
+    base: tuple[int, int] | None = None  # the stream's time base
     packets: int = 0
     bytes: int = 0
     start: float | None = None
