@@ -304,9 +304,9 @@ class BeepReader:
     def __init__(self, chunks: Iterable[AudioChunk]) -> None:
         self._pieces: Iterator[tuple[float, npt.NDArray[np.float32], int, bool]] | None = \
             _pieces(chunks)
-        # (piece start, onset in the piece, code, level), (piece start, piece seconds)
+        # (piece start, onset in the piece, code, level): times after ``origin`` at the end
         self._found: list[tuple[float, float, int, float]] = []
-        self._read: list[tuple[float, float]] = []
+        self._span: tuple[float, float] | None = None  # the sound read, on its own clock
 
     def step(self) -> bool:
         """Read the next piece of sound; False once the sound has ended (nothing read)."""
@@ -315,7 +315,9 @@ class BeepReader:
             self._pieces = None
             return False
         t0, samples, rate, final = piece
-        self._read.append((t0, samples.size / rate))
+        end = t0 + samples.size / rate
+        self._span = (t0, end) if self._span is None else (min(self._span[0], t0),
+                                                            max(self._span[1], end))
         self._found += [(t0, at / rate, code, level)
                         for at, code, level in _piece_beeps(samples, rate, final=final)]
         return True
@@ -327,11 +329,7 @@ class BeepReader:
         """
         while self.step():
             pass
-        span: tuple[float, float] | None = None
-        for t0, seconds in self._read:
-            end = t0 + seconds - origin
-            span = (t0 - origin, end) if span is None else (min(span[0], t0 - origin),
-                                                            max(span[1], end))
+        span = None if self._span is None else (self._span[0] - origin, self._span[1] - origin)
         found = [(t0 - origin + at, code, level) for t0, at, code, level in self._found]
         loudest = max((b[2] for b in found), default=0.0)
         kept = _one_per_beep([b for b in found if b[2] >= 0.2 * loudest])
