@@ -211,6 +211,14 @@ def test_an_error_in_the_idle_work_reaches_the_consumer_and_stops_the_producer()
     assert not _threads()
 
 
+@settings(max_examples=300, deadline=None)
+@given(pts=st.integers(0, 2 ** 45), num=st.integers(1, 1001), den=st.integers(1, 10 ** 6))
+def test_pts_seconds_is_the_fraction_rounded_once(pts: int, num: int, den: int) -> None:
+    from layoutkit.io.frames import pts_seconds
+
+    assert pts_seconds(pts, num, den) == float(pts * Fraction(num, den))
+
+
 # --- sound ------------------------------------------------------------------------------------
 def _samples(paths: list[Path]) -> tuple[list[float], np.ndarray]:
     chunks = list(iter_audio(paths, chunk_s=0.5))

@@ -13,7 +13,8 @@ import numpy.typing as npt
 
 from ..compose.yuv import i420_planes
 
-__all__ = ["AudioChunk", "DecodeStats", "DecodedFrame", "Planes", "missing_pictures"]
+__all__ = ["AudioChunk", "DecodeStats", "DecodedFrame", "Planes", "missing_pictures",
+           "pts_seconds"]
 
 #: A yuv420p picture as its three planes: Y ``(H, W)``, then U and V ``(H / 2, W / 2)``.
 Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
@@ -82,6 +83,20 @@ class AudioChunk:
     t: float
     samples: npt.NDArray[np.float32]
     rate: int = 48000
+
+
+def pts_seconds(pts: int, num: int, den: int) -> float:
+    """Return ``pts`` ticks of ``num / den`` s in seconds, rounded once as ``float(Fraction)`` is.
+
+    PyAV hands out each packet's and frame's time base as a new ``Fraction``, and a product
+    with it makes more: integer arithmetic gives the same float (Python rounds ``int / int``
+    once), without them.
+
+    >>> from fractions import Fraction
+    >>> pts_seconds(1001, 1, 30000) == float(1001 * Fraction(1, 30000))
+    True
+    """
+    return pts * num / den
 
 
 def missing_pictures(packets: int, pictures: int, errors: int) -> tuple[int, str | None]:

@@ -23,7 +23,7 @@ import av
 
 from ..errors import MediaError
 from .decode import set_decoder_threads
-from .frames import missing_pictures
+from .frames import missing_pictures, pts_seconds
 
 __all__ = ["MediaProbe", "StreamProbe", "inspect_media"]
 
@@ -143,10 +143,8 @@ def _count(packet: Any, st: _Acc) -> None:
     st.bytes += packet.size
     if packet.pts is None or st.base is None:  # a demuxed packet's is its stream's
         return
-    # seconds, rounded once as float(Fraction) rounds them (no Fraction made per packet)
-    num, den = st.base
-    t = packet.pts * num / den
-    d = (packet.duration or 0) * num / den
+    t = pts_seconds(packet.pts, *st.base)
+    d = pts_seconds(packet.duration or 0, *st.base)
     st.start = t if st.start is None else min(st.start, t)
     st.end = t + d if st.end is None else max(st.end, t + d)
     if packet.is_keyframe and packet.stream.type == "video":

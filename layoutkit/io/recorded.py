@@ -21,7 +21,8 @@ import numpy.typing as npt
 from ..errors import MediaError
 from .ahead import ahead as run_ahead
 from .decode import plane_view, set_decoder_threads
-from .frames import AudioChunk, DecodedFrame, DecodeStats, Planes, missing_pictures
+from .frames import (AudioChunk, DecodedFrame, DecodeStats, Planes, missing_pictures,
+                     pts_seconds)
 
 __all__ = ["AHEAD_FRAMES", "AUDIO_RATE", "iter_audio", "iter_video"]
 
@@ -215,7 +216,7 @@ def _video(paths: Sequence[str | Path], *, threads: bool,
                 continue
             if frame.format.name != "yuv420p":
                 frame = frame.reformat(format="yuv420p")
-            t = clock(float(frame.pts * base), step)
+            t = clock(pts_seconds(frame.pts, base.numerator, base.denominator), step)
             stats.frames += 1
             yield DecodedFrame(t, _planes(frame), index, key=bool(frame.key_frame))
             index += 1
@@ -284,8 +285,7 @@ def iter_audio(paths: Sequence[str | Path], *, chunk_s: float = 1.0,
             pts, base = frame.pts, frame.time_base
             if pts is None or base is None:
                 continue
-            # pts * base in seconds, rounded once as float(Fraction) rounds it
-            t = clock(pts * base.numerator / base.denominator, 0.02)
+            t = clock(pts_seconds(pts, base.numerator, base.denominator), 0.02)
             for data in mono(frame):
                 if start is None:
                     start = t
