@@ -29,6 +29,7 @@ from layoutkit.signals.idcode import (
     draw_code,
     quiet_zone,
     read_code,
+    readings_from_means,
 )
 from layoutkit.cloudfiles.constants import SAMPLE_RATE
 from layoutkit.signals.tone import TONE_DBFS, tone, tone_frequency
@@ -224,6 +225,38 @@ def test_crc_rejects_up_to_three_flipped_cells(uid, frame, flips):
     cells = code_cells(uid, frame).reshape(-1)
     cells[list(flips)] ^= True
     assert decode_cells(cells) is None
+
+
+def _textbook_decode(cells):
+    """Decode the cells bit by bit as the module docstring says (the reference)."""
+    bits = [bool(b) for b in np.asarray(cells).reshape(-1)]
+    if bits[0] or not bits[-1]:
+        return None
+    word = int("".join("1" if b else "0" for b in bits[1:-1]), 2) ^ (0x2DC6A395B1E74F & (2**54 - 1))
+    payload, check = word >> 10, word & 0x3FF
+    reg = 0
+    for i in range(43, -1, -1):  # CRC-10, polynomial 0x157, no initial value, no final XOR
+        feedback = (reg >> 9) ^ ((payload >> i) & 1)
+        reg = ((reg << 1) & 0x3FF) ^ (0x157 if feedback else 0)
+    return CodeReading(str(payload >> 12), payload & 0xFFF) if reg == check else None
+
+
+@given(st.lists(st.tuples(uids, frames, st.sets(st.integers(0, 55), max_size=4)),
+                min_size=1, max_size=20))
+@settings(max_examples=150, deadline=None)
+def test_codes_read_together_decode_as_the_textbook_says(codes):
+    rows = []
+    for uid, frame, flips in codes:
+        cells = code_cells(uid, frame).reshape(-1)
+        cells[list(flips)] ^= True
+        rows.append(cells)
+    expected = [_textbook_decode(cells) for cells in rows]
+    assert [decode_cells(cells) for cells in rows] == expected
+    means = np.where(np.stack(rows), 235.0, 16.0)  # a clean picture's cell means
+    assert readings_from_means(means) == expected
+    for (uid, frame, flips), reading in zip(codes, expected, strict=True):
+        if not flips:  # the reference itself reads a clean code
+            assert reading == CodeReading(uid, frame % 4096)
 
 
 def test_calibration_cells_are_checked():

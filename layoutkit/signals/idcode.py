@@ -165,14 +165,48 @@ def decode_cells(cells: npt.ArrayLike) -> CodeReading | None:
         As :func:`code_cells` returns (any shape with 56 elements, row-major).
     """
     flat = np.asarray(cells, dtype=bool).reshape(-1)
-    if flat.size != _N_CELLS or flat[0] or not flat[-1]:
+    if flat.size != _N_CELLS:
         return None
-    word = int(np.packbits(flat[1:-1], bitorder="big").tobytes().hex(), 16) >> 2  # 56 -> 54
-    word ^= _WHITEN
-    payload, check = word >> _CRC_BITS, word & ((1 << _CRC_BITS) - 1)
-    if _crc(payload, _UID_BITS + _FRAME_BITS) != check:
-        return None
-    return CodeReading(str(payload >> _FRAME_BITS), payload & ((1 << _FRAME_BITS) - 1))
+    valid, uids, frames = _decode_rows(flat[None, :])
+    return CodeReading(str(int(uids[0])), int(frames[0])) if valid[0] else None
+
+
+def _bit_crcs() -> npt.NDArray[np.uint8]:
+    """``(44, 10)``: the CRC bits (most significant first) of each payload bit set alone.
+
+    The CRC (:func:`_crc`: no initial value, no final XOR) is linear over GF(2): a
+    payload's CRC is the XOR of the CRCs of its set bits, a product of bit matrices.
+    """
+    nbits = _UID_BITS + _FRAME_BITS
+    return np.array([[(_crc(1 << (nbits - 1 - k), nbits) >> (_CRC_BITS - 1 - j)) & 1
+                      for j in range(_CRC_BITS)] for k in range(nbits)], dtype=np.uint8)
+
+
+_BIT_CRCS = _bit_crcs()
+_WHITEN_BITS = ((np.uint64(_WHITEN) >> _SHIFTS) & np.uint64(1)).astype(bool)
+_UID_WEIGHTS = np.left_shift(1, np.arange(_UID_BITS - 1, -1, -1), dtype=np.int64)
+_FRAME_WEIGHTS = _UID_WEIGHTS[-_FRAME_BITS:]
+
+
+def _decode_rows(cells: npt.NDArray[np.bool_]) -> tuple[
+        npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Decode each row of ``cells`` ``(n, 56)``: ``(valid, uid numbers, frames)``.
+
+    A row is valid when its calibration cells are black and white and its CRC holds; the
+    numbers of an invalid row mean nothing.
+
+    >>> valid, uids, frames = _decode_rows(np.stack([code_cells("7", 9).reshape(-1),
+    ...                                               np.zeros(56, bool)]))
+    >>> valid.tolist(), int(uids[0]), int(frames[0])
+    ([True, False], 7, 9)
+    """
+    data = cells[:, 1:-1] ^ _WHITEN_BITS
+    payload, check = data[:, :-_CRC_BITS], data[:, -_CRC_BITS:]
+    crc = (payload.astype(np.uint8) @ _BIT_CRCS) & 1
+    valid = ~cells[:, 0] & cells[:, -1] & (crc == check).all(axis=1)
+    uids = payload[:, :_UID_BITS] @ _UID_WEIGHTS
+    frames = payload[:, _UID_BITS:] @ _FRAME_WEIGHTS
+    return valid, uids, frames
 
 
 def _edges(length: int, span: tuple[float, float], quiet: int, n: int) -> npt.NDArray[np.float64]:
@@ -396,17 +430,12 @@ def read_code(
     return reading_from_means(_box_means(luma_plane, boxes))
 
 
-@lru_cache(maxsize=1 << 16)
-def _decode_bits(bits: bytes) -> CodeReading | None:
-    return decode_cells(np.frombuffer(bits, dtype=bool))
-
-
 def reading_from_means(values: npt.NDArray[np.float64]) -> CodeReading | None:
     """Read the code from the 56 cells' mean luma (row-major); None when it cannot be trusted.
 
     The threshold is midway between the black (first) and the white (last) calibration
     cell; None when they lack contrast, a cell is too close to the threshold, or the CRC
-    fails.  Decoded cell patterns are cached (a stream repeats its codes).
+    fails.
     """
     return readings_from_means(np.asarray(values, dtype=np.float64)[None, :])[0]
 
@@ -429,10 +458,8 @@ def readings_from_means(values: npt.NDArray[np.float64]) -> list[CodeReading | N
         level = (values - black) / contrast
     margins = np.abs(level[:, 1:-1] - 0.5).min(axis=1)
     ok &= margins >= _MIN_MARGIN
-    bits = level > 0.5
+    valid, uids, frames = _decode_rows(level > 0.5)
     out: list[CodeReading | None] = [None] * len(values)
-    for i in np.flatnonzero(ok).tolist():
-        reading = _decode_bits(bits[i].tobytes())
-        if reading is not None:
-            out[i] = CodeReading(reading.uid, reading.frame, float(margins[i]))
+    for i in np.flatnonzero(ok & valid).tolist():
+        out[i] = CodeReading(str(int(uids[i])), int(frames[i]), float(margins[i]))
     return out
