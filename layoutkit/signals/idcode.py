@@ -178,8 +178,8 @@ def _bit_crcs() -> npt.NDArray[np.uint8]:
     payload's CRC is the XOR of the CRCs of its set bits, a product of bit matrices.
     """
     nbits = _UID_BITS + _FRAME_BITS
-    return np.array([[(_crc(1 << (nbits - 1 - k), nbits) >> (_CRC_BITS - 1 - j)) & 1
-                      for j in range(_CRC_BITS)] for k in range(nbits)], dtype=np.uint8)
+    crcs = np.array([_crc(1 << (nbits - 1 - k), nbits) for k in range(nbits)])
+    return ((crcs[:, None] >> np.arange(_CRC_BITS - 1, -1, -1)) & 1).astype(np.uint8)
 
 
 _BIT_CRCS = _bit_crcs()
